@@ -1,0 +1,70 @@
+//! A thin streaming XML writer over quick-xml, with the few shapes CDA needs.
+
+use std::io::Write;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+
+use crate::CdaError;
+
+/// Streaming writer: elements go straight to the underlying `Write`, nothing is kept.
+pub(crate) struct Xml<W: Write> {
+    w: Writer<W>,
+}
+
+type Attrs<'a> = &'a [(&'a str, &'a str)];
+
+fn start<'a>(name: &'a str, attrs: Attrs<'a>) -> BytesStart<'a> {
+    let mut s = BytesStart::new(name);
+    for &(k, v) in attrs {
+        s.push_attribute((k, v));
+    }
+    s
+}
+
+impl<W: Write> Xml<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self { w: Writer::new_with_indent(inner, b' ', 2) }
+    }
+
+    pub(crate) fn into_inner(self) -> W {
+        self.w.into_inner()
+    }
+
+    pub(crate) fn decl(&mut self) -> Result<(), CdaError> {
+        self.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        Ok(())
+    }
+
+    /// `<name attrs>`
+    pub(crate) fn open(&mut self, name: &str, attrs: Attrs<'_>) -> Result<(), CdaError> {
+        self.w.write_event(Event::Start(start(name, attrs)))?;
+        Ok(())
+    }
+
+    /// `</name>`
+    pub(crate) fn close(&mut self, name: &str) -> Result<(), CdaError> {
+        self.w.write_event(Event::End(BytesEnd::new(name)))?;
+        Ok(())
+    }
+
+    /// `<name attrs/>`
+    pub(crate) fn empty(&mut self, name: &str, attrs: Attrs<'_>) -> Result<(), CdaError> {
+        self.w.write_event(Event::Empty(start(name, attrs)))?;
+        Ok(())
+    }
+
+    /// `<name attrs>text</name>`, text escaped.
+    pub(crate) fn leaf(&mut self, name: &str, attrs: Attrs<'_>, text: &str) -> Result<(), CdaError> {
+        self.w.write_event(Event::Start(start(name, attrs)))?;
+        self.w.write_event(Event::Text(BytesText::new(text)))?;
+        self.w.write_event(Event::End(BytesEnd::new(name)))?;
+        Ok(())
+    }
+
+    /// A comment.
+    pub(crate) fn comment(&mut self, text: &str) -> Result<(), CdaError> {
+        self.w.write_event(Event::Comment(BytesText::new(text)))?;
+        Ok(())
+    }
+}

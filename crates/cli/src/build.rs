@@ -1,0 +1,126 @@
+//! `segur build`: generate documents of one or every type into a directory.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use segur_cda::{build, DocType, DOC_TYPES};
+use segur_ins::{Generator, Identity, Matricule, SeedRng};
+
+use crate::args::BuildArgs;
+use crate::{out, peer, Failure, Outcome};
+
+/// The most documents one `segur build` writes per type.
+const MAX_COUNT: u64 = 10_000_000;
+
+/// Checked `segur build` settings.
+struct Plan {
+    types: Vec<DocType>,
+    out: PathBuf,
+    count: u64,
+    seed: u64,
+    ins: Vec<Matricule>,
+    peer: Option<PathBuf>,
+}
+
+fn resolve(args: BuildArgs) -> Result<Plan, Failure> {
+    let names = || DOC_TYPES.iter().map(|i| i.name).collect::<Vec<_>>().join(", ");
+    let requested = args.doc_type.unwrap_or_default();
+    let types = if requested == "all" {
+        DOC_TYPES.iter().map(|i| i.doc_type).collect()
+    } else {
+        match DocType::from_name(&requested) {
+            Some(t) => vec![t],
+            None => return Err(Failure::usage(format!("unknown document type '{requested}': expected all, {}", names()))),
+        }
+    };
+    if args.count == 0 || args.count > MAX_COUNT {
+        return Err(Failure::usage(format!("--count {}: expected 1 to {MAX_COUNT}", args.count)));
+    }
+    let ins = args
+        .ins
+        .iter()
+        .map(|m| Matricule::parse(m).map_err(|e| Failure::usage(format!("--ins {m}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let out = args.out.ok_or_else(|| Failure::usage("--out DIR is required"))?;
+    Ok(Plan { types, out, count: args.count, seed: args.seed, ins, peer: args.peer })
+}
+
+/// A seed for document `index` of type `type_index`, mixed so that neighbours differ.
+fn document_seed(seed: u64, type_index: usize, index: u64) -> u64 {
+    let mut mix = SeedRng::new(seed ^ (type_index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = SeedRng::new(mix.next_u64() ^ index.wrapping_mul(0xD1B5_4A32_D192_ED03));
+    rng.next_u64()
+}
+
+/// The identity of document `index`: the same for every type, so a patient gets a set.
+fn identity(plan: &Plan, index: u64) -> Identity {
+    let mut generator = Generator::new(document_seed(plan.seed, usize::MAX, index));
+    if plan.ins.is_empty() {
+        generator.next_identity()
+    } else {
+        let m = plan.ins[(index % plan.ins.len() as u64) as usize].clone();
+        generator.identity_for(m)
+    }
+}
+
+fn write_file(path: &Path, doc: &segur_cda::ClinicalDocument) -> Result<u64, Failure> {
+    let tmp = path.with_extension("xml.tmp");
+    let io = |e: std::io::Error| Failure::infra(format!("{}: cannot write: {e}", path.display()));
+    let file = fs::File::create(&tmp).map_err(io)?;
+    let mut w = doc
+        .write_to(BufWriter::new(file))
+        .map_err(|e| Failure::infra(format!("{}: {e}", path.display())))?;
+    w.flush().map_err(io)?;
+    drop(w);
+    fs::rename(&tmp, path).map_err(io)?;
+    Ok(fs::metadata(path).map_err(io)?.len())
+}
+
+pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
+    if args.list {
+        for i in DOC_TYPES {
+            out(format_args!(
+                "{:<11} {}  code {:<8} volet {:<37} {}",
+                i.name,
+                i.level,
+                i.code,
+                i.volet.unwrap_or("-"),
+                i.summary
+            ))?;
+        }
+        return Ok(Outcome::Ok);
+    }
+    let plan = resolve(args)?;
+    fs::create_dir_all(&plan.out)
+        .map_err(|e| Failure::infra(format!("{}: cannot create the output directory: {e}", plan.out.display())))?;
+
+    let started = Instant::now();
+    let mut bytes = 0u64;
+    let mut files = Vec::new();
+    for (type_index, &doc_type) in plan.types.iter().enumerate() {
+        let info = doc_type.info();
+        for index in 0..plan.count {
+            let identity = identity(&plan, index);
+            let mut rng = SeedRng::new(document_seed(plan.seed, type_index, index));
+            let doc = build(doc_type, &identity, &mut rng);
+            let path = plan.out.join(format!("{}-{:04}.xml", info.name, index + 1));
+            bytes += write_file(&path, &doc)?;
+            files.push(path);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    out(format_args!(
+        "built {} documents ({}) in {}: {:.1} KiB, {:.0} documents/s on one thread",
+        files.len(),
+        plan.types.iter().map(|t| t.info().name).collect::<Vec<_>>().join(", "),
+        plan.out.display(),
+        bytes as f64 / 1024.0,
+        files.len() as f64 / secs.max(1e-9)
+    ))?;
+    match &plan.peer {
+        None => Ok(Outcome::Ok),
+        Some(script) => peer::check(script, &plan.out, &files),
+    }
+}

@@ -1,0 +1,80 @@
+//! The `segur` command: INS checks, document building and (through the peer chain) checking.
+//!
+//! `main.rs` calls [`main`]; flags are parsed by clap into [`args::Cli`], each subcommand
+//! resolves them and returns an [`Outcome`]; only this module prints errors and picks the exit
+//! code (see [`exit`]).
+
+pub mod args;
+mod build;
+pub mod exit;
+mod ins;
+mod peer;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// How a subcommand ended, when it did not fail outright.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything conforms.
+    Ok,
+    /// Something checked was invalid.
+    Invalid,
+}
+
+/// A failure with its exit code and a one-line message.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code (see [`exit`]).
+    pub code: u8,
+    /// The line shown to the user.
+    pub message: String,
+}
+
+impl Failure {
+    /// A usage or input error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { code: exit::USAGE, message: message.into() }
+    }
+
+    /// An infrastructure error (exit 3).
+    pub fn infra(message: impl Into<String>) -> Self {
+        Self { code: exit::INFRA, message: message.into() }
+    }
+}
+
+/// Write a line to stdout; a closed pipe (`segur … | head`) ends the program quietly.
+pub(crate) fn out(line: std::fmt::Arguments<'_>) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{line}") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(i32::from(exit::OK)),
+        Err(e) => Err(Failure::infra(format!("cannot write to standard output: {e}"))),
+    }
+}
+
+/// Parse the command line, run, and turn the result into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        args::Command::Ins(cmd) => ins::run(cmd),
+        args::Command::Build(cmd) => build::run(cmd),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::from(exit::OK),
+        Ok(Outcome::Invalid) => ExitCode::from(exit::INVALID),
+        Err(f) => {
+            eprintln!("segur: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `--peer`: hand the built documents to the official ANS chain (`run_peer.sh`: the CDA XSD and
+//! the ANS schematrons run by Saxon-HE) and report its verdict.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{out, Failure, Outcome};
+
+pub(crate) fn check(script: &Path, out_dir: &Path, files: &[PathBuf]) -> Result<Outcome, Failure> {
+    let results = out_dir.join("peer-out");
+    let output = Command::new(script)
+        .args(files)
+        .env("OUT", &results)
+        .env("PEER_SELECT", "mapping")
+        .output()
+        .map_err(|e| Failure::infra(format!("{}: cannot run the peer chain: {e}", script.display())))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary = stdout.lines().rev().find(|l| l.starts_with("peer:")).unwrap_or("peer: no summary line");
+    match output.status.code() {
+        Some(0) => {
+            out(format_args!("{summary} (official ANS chain; details in {})", results.display()))?;
+            Ok(Outcome::Ok)
+        }
+        Some(1) => {
+            out(format_args!("{summary} (official ANS chain; details in {})", results.display()))?;
+            for line in String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.contains("FAIL")) {
+                out(format_args!("{line}"))?;
+            }
+            Ok(Outcome::Invalid)
+        }
+        _ => {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let last = stderr.lines().last().unwrap_or("no message");
+            Err(Failure::infra(format!("{}: the peer chain failed to run: {last}", script.display())))
+        }
+    }
+}
