@@ -33,7 +33,10 @@ fn shared_ans() -> PathBuf {
 }
 
 fn segur(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_segur")).args(args).output().expect("run segur");
+    let out = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(args)
+        .output()
+        .expect("run segur");
     assert!(
         out.status.success(),
         "segur {args:?} failed: {}",
@@ -52,7 +55,10 @@ fn element_text<'a>(xml: &'a str, name: &str) -> &'a str {
 
 fn attribute<'a>(element: &'a str, name: &str) -> &'a str {
     let key = format!(" {name}=\"");
-    let start = element.find(&key).unwrap_or_else(|| panic!("no @{name} in {element}")) + key.len();
+    let start = element
+        .find(&key)
+        .unwrap_or_else(|| panic!("no @{name} in {element}"))
+        + key.len();
     &element[start..start + element[start..].find('"').expect("quote")]
 }
 
@@ -63,9 +69,15 @@ fn check_beyond_peer(path: &Path, work: &Path) {
     let id = &role[role.find("<id ").expect("INS id")..];
     let id = &id[..id.find("/>").expect("end of id")];
     let oid = attribute(id, "root");
-    assert_eq!(oid, "1.2.250.1.213.1.4.10", "{}: INS-NIR de test OID", path.display());
+    assert_eq!(
+        oid,
+        "1.2.250.1.213.1.4.10",
+        "{}: INS-NIR de test OID",
+        path.display()
+    );
     let matricule = attribute(id, "extension");
-    segur_ins::Matricule::parse(matricule).unwrap_or_else(|e| panic!("{}: INS {matricule}: {e}", path.display()));
+    segur_ins::Matricule::parse(matricule)
+        .unwrap_or_else(|e| panic!("{}: INS {matricule}: {e}", path.display()));
     let cog = element_text(role, "county");
     assert!(
         cog.len() == 5 && cog.chars().all(|c| c.is_ascii_alphanumeric()),
@@ -80,12 +92,27 @@ fn check_beyond_peer(path: &Path, work: &Path) {
         assert_eq!(attribute(open, "representation"), "B64");
         let b64 = &open[open.find('>').expect(">") + 1..open.find("</text>").expect("</text>")];
         use base64::Engine;
-        let pdf = base64::engine::general_purpose::STANDARD.decode(b64.trim()).expect("base64 body");
-        assert!(pdf.starts_with(b"%PDF-1."), "{}: body is a PDF", path.display());
+        let pdf = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .expect("base64 body");
+        assert!(
+            pdf.starts_with(b"%PDF-1."),
+            "{}: body is a PDF",
+            path.display()
+        );
         let pdf_path = work.join("body.pdf");
         std::fs::write(&pdf_path, &pdf).expect("write pdf");
-        let qpdf = Command::new("qpdf").arg("--check").arg(&pdf_path).output().expect("run qpdf (apt-get install qpdf)");
-        assert!(qpdf.status.success(), "{}: qpdf --check: {}", path.display(), String::from_utf8_lossy(&qpdf.stdout));
+        let qpdf = Command::new("qpdf")
+            .arg("--check")
+            .arg(&pdf_path)
+            .output()
+            .expect("run qpdf (apt-get install qpdf)");
+        assert!(
+            qpdf.status.success(),
+            "{}: qpdf --check: {}",
+            path.display(),
+            String::from_utf8_lossy(&qpdf.stdout)
+        );
     }
 }
 
@@ -94,11 +121,26 @@ fn official_chain_accepts_every_built_type() {
     let dir = tempfile::tempdir().expect("temp dir");
     let docs = dir.path().join("docs");
     for (name, _) in TYPES {
-        let out = segur(&["build", name, "--count", &COUNT.to_string(), "--seed", "2026", "--out", docs.to_str().expect("utf-8 path")]);
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with(&format!("built {COUNT} documents ({name})")));
+        let out = segur(&[
+            "build",
+            name,
+            "--count",
+            &COUNT.to_string(),
+            "--seed",
+            "2026",
+            "--out",
+            docs.to_str().expect("utf-8 path"),
+        ]);
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .starts_with(&format!("built {COUNT} documents ({name})"))
+        );
     }
     let files: Vec<PathBuf> = {
-        let mut f: Vec<PathBuf> = std::fs::read_dir(&docs).expect("list").map(|e| e.expect("entry").path()).collect();
+        let mut f: Vec<PathBuf> = std::fs::read_dir(&docs)
+            .expect("list")
+            .map(|e| e.expect("entry").path())
+            .collect();
         f.sort();
         f
     };
@@ -116,7 +158,11 @@ fn official_chain_accepts_every_built_type() {
         .expect("run ../shared/ans/run_peer.sh");
     let summary = String::from_utf8_lossy(&peer.stdout);
     let failures = std::fs::read_to_string(results.join("failed.jsonl")).unwrap_or_default();
-    let errors: Vec<&str> = failures.lines().filter(|l| !l.contains("\"role\":\"warning\"") && !l.contains("\"role\":\"info\"")).take(20).collect();
+    let errors: Vec<&str> = failures
+        .lines()
+        .filter(|l| !l.contains("\"role\":\"warning\"") && !l.contains("\"role\":\"info\""))
+        .take(20)
+        .collect();
     assert_eq!(
         peer.status.code(),
         Some(0),
@@ -125,28 +171,48 @@ fn official_chain_accepts_every_built_type() {
         errors.join("\n")
     );
 
-    let table = std::fs::read_to_string(results.join("peer_results.tsv")).expect("peer_results.tsv");
+    let table =
+        std::fs::read_to_string(results.join("peer_results.tsv")).expect("peer_results.tsv");
     let mut lines = table.lines();
     let header: Vec<&str> = lines.next().expect("header").split('\t').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("column {name}"));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for line in lines {
         let row: Vec<&str> = line.split('\t').collect();
         let doc = row[col("document")];
         let (name, volet) = TYPES
             .iter()
-            .find(|(n, _)| doc.strip_prefix(n).is_some_and(|rest| rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())))
+            .find(|(n, _)| {
+                doc.strip_prefix(n).is_some_and(|rest| {
+                    rest.starts_with('-') && rest[1..].starts_with(|c: char| c.is_ascii_digit())
+                })
+            })
             .unwrap_or_else(|| panic!("unexpected document {doc}"));
         *seen.entry(name).or_default() += 1;
         assert_eq!(row[col("verdict")], "pass", "{doc}");
         assert_eq!(row[col("total_errors")], "0", "{doc}");
         assert_eq!(row[col("xsd_jaxp")], "pass", "{doc}: CDA XSD");
-        assert_eq!(row[col("volet_schematron")], *volet, "{doc}: volet schematron selected by the peer");
+        assert_eq!(
+            row[col("volet_schematron")],
+            *volet,
+            "{doc}: volet schematron selected by the peer"
+        );
         // A wrong typeId or header makes StrucMin fire almost nothing and pass silently.
-        let fired: usize = row[col("strucmin_fired_rules")].parse().expect("fired rules");
+        let fired: usize = row[col("strucmin_fired_rules")]
+            .parse()
+            .expect("fired rules");
         assert!(fired >= 100, "{doc}: StrucMin fired only {fired} rules");
     }
     for (name, _) in TYPES {
-        assert_eq!(seen.get(name), Some(&COUNT), "{name}: documents judged by the peer");
+        assert_eq!(
+            seen.get(name),
+            Some(&COUNT),
+            "{name}: documents judged by the peer"
+        );
     }
 }

@@ -2,7 +2,9 @@
 
 use segur_ins::SeedRng;
 
-use crate::model::{oids, Address, Code, InstanceId, Organization, PersonName, Professional, Telecom};
+use crate::model::{
+    Address, Code, InstanceId, Organization, PersonName, Professional, Telecom, oids,
+};
 
 /// The Luhn check digit of a string of digits (RPPS and FINESS use it).
 pub fn luhn_digit(digits: &str) -> u8 {
@@ -28,7 +30,9 @@ pub fn luhn_valid(digits: &str) -> bool {
 }
 
 fn digits(rng: &mut SeedRng, n: usize) -> String {
-    (0..n).map(|_| char::from(b'0' + rng.below(10) as u8)).collect()
+    (0..n)
+        .map(|_| char::from(b'0' + rng.below(10) as u8))
+        .collect()
 }
 
 /// A random RPPS number (11 digits, the last a Luhn key), first digit 1.
@@ -74,14 +78,54 @@ struct Place {
 }
 
 const PLACES: &[Place] = &[
-    Place { dept: "75", postal: "75014", city: "PARIS", phone_prefix: "01" },
-    Place { dept: "92", postal: "92100", city: "BOULOGNE-BILLANCOURT", phone_prefix: "01" },
-    Place { dept: "69", postal: "69003", city: "LYON", phone_prefix: "04" },
-    Place { dept: "13", postal: "13005", city: "MARSEILLE", phone_prefix: "04" },
-    Place { dept: "33", postal: "33000", city: "BORDEAUX", phone_prefix: "05" },
-    Place { dept: "59", postal: "59000", city: "LILLE", phone_prefix: "03" },
-    Place { dept: "44", postal: "44000", city: "NANTES", phone_prefix: "02" },
-    Place { dept: "67", postal: "67000", city: "STRASBOURG", phone_prefix: "03" },
+    Place {
+        dept: "75",
+        postal: "75014",
+        city: "PARIS",
+        phone_prefix: "01",
+    },
+    Place {
+        dept: "92",
+        postal: "92100",
+        city: "BOULOGNE-BILLANCOURT",
+        phone_prefix: "01",
+    },
+    Place {
+        dept: "69",
+        postal: "69003",
+        city: "LYON",
+        phone_prefix: "04",
+    },
+    Place {
+        dept: "13",
+        postal: "13005",
+        city: "MARSEILLE",
+        phone_prefix: "04",
+    },
+    Place {
+        dept: "33",
+        postal: "33000",
+        city: "BORDEAUX",
+        phone_prefix: "05",
+    },
+    Place {
+        dept: "59",
+        postal: "59000",
+        city: "LILLE",
+        phone_prefix: "03",
+    },
+    Place {
+        dept: "44",
+        postal: "44000",
+        city: "NANTES",
+        phone_prefix: "02",
+    },
+    Place {
+        dept: "67",
+        postal: "67000",
+        city: "STRASBOURG",
+        phone_prefix: "03",
+    },
 ];
 
 const STREETS: &[&str] = &[
@@ -107,7 +151,16 @@ const GIVEN_PS: &[(&str, &str)] = &[
 ];
 
 const FAMILY_PS: &[&str] = &[
-    "MARTIN", "BERNARD", "ROUSSEAU", "NGUYEN", "LEFEBVRE", "GARNIER", "CHEVALIER", "BENALI", "FONTAINE", "MOREL",
+    "MARTIN",
+    "BERNARD",
+    "ROUSSEAU",
+    "NGUYEN",
+    "LEFEBVRE",
+    "GARNIER",
+    "CHEVALIER",
+    "BENALI",
+    "FONTAINE",
+    "MOREL",
 ];
 
 /// What kind of structure to generate.
@@ -130,18 +183,33 @@ pub fn organization(rng: &mut SeedRng, kind: StructureKind) -> Organization {
             Code::new("AMBULATOIRE", oids::PRACTICE_SETTING, "Ambulatoire"),
         ),
         StructureKind::Ehpad => (
-            format!("EHPAD LES {} DE {}", rng.pick(&["TILLEULS", "GLYCINES", "CHARMES", "OLIVIERS"]), place.city),
-            Code::new("ETABLISSEMENT", oids::PRACTICE_SETTING, "Etablissement de santé"),
+            format!(
+                "EHPAD LES {} DE {}",
+                rng.pick(&["TILLEULS", "GLYCINES", "CHARMES", "OLIVIERS"]),
+                place.city
+            ),
+            Code::new(
+                "ETABLISSEMENT",
+                oids::PRACTICE_SETTING,
+                "Etablissement de santé",
+            ),
         ),
         StructureKind::Hospital => (
             format!("CENTRE HOSPITALIER DE {}", place.city),
-            Code::new("ETABLISSEMENT", oids::PRACTICE_SETTING, "Etablissement de santé"),
+            Code::new(
+                "ETABLISSEMENT",
+                oids::PRACTICE_SETTING,
+                "Etablissement de santé",
+            ),
         ),
     };
     Organization {
         id: InstanceId::with_ext(oids::STRUCTURE_ID, format!("1{}", finess(rng, place.dept))),
         name,
-        telecom: Telecom { value: format!("tel:{}{}", place.phone_prefix, digits(rng, 8)), use_code: Some("WP".into()) },
+        telecom: Telecom {
+            value: format!("tel:{}{}", place.phone_prefix, digits(rng, 8)),
+            use_code: Some("WP".into()),
+        },
         addr: Address {
             use_code: None,
             house_number: rng.range(1, 180).to_string(),
@@ -155,7 +223,11 @@ pub fn organization(rng: &mut SeedRng, kind: StructureKind) -> Organization {
 }
 
 /// A generated professional of `specialty`, working for `organization`.
-pub fn professional(rng: &mut SeedRng, specialty: Code, organization: &Organization) -> Professional {
+pub fn professional(
+    rng: &mut SeedRng,
+    specialty: Code,
+    organization: &Organization,
+) -> Professional {
     let (given, prefix) = *rng.pick(GIVEN_PS);
     let is_doctor = specialty.code.starts_with("G15_10");
     Professional {

@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
+use crate::CdaError;
 use crate::model::{Address, Code, InstanceId, Telecom};
 use crate::time::Timestamp;
 use crate::xml::Xml;
-use crate::CdaError;
 
 /// The body of a document.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,12 +74,18 @@ pub struct Cell {
 impl Cell {
     /// A cell of plain text.
     pub fn text(text: impl Into<String>) -> Self {
-        Self { id: None, text: text.into() }
+        Self {
+            id: None,
+            text: text.into(),
+        }
     }
 
     /// A cell wrapped in `content ID="id"`.
     pub fn with_id(id: impl Into<String>, text: impl Into<String>) -> Self {
-        Self { id: Some(id.into()), text: text.into() }
+        Self {
+            id: Some(id.into()),
+            text: text.into(),
+        }
     }
 }
 
@@ -97,7 +103,11 @@ pub struct Entry {
 impl Entry {
     /// An entry with neither typeCode nor entry-level templateIds.
     pub fn of(statement: Statement) -> Self {
-        Self { type_code: None, templates: Vec::new(), statement }
+        Self {
+            type_code: None,
+            templates: Vec::new(),
+            statement,
+        }
     }
 }
 
@@ -302,7 +312,11 @@ fn id_attrs(id: &InstanceId) -> Vec<(&str, &str)> {
 }
 
 fn code_attrs(c: &Code) -> Vec<(&str, &str)> {
-    let mut a = vec![("code", c.code.as_str()), ("displayName", c.display.as_str()), ("codeSystem", c.system.as_str())];
+    let mut a = vec![
+        ("code", c.code.as_str()),
+        ("displayName", c.display.as_str()),
+        ("codeSystem", c.system.as_str()),
+    ];
     if let Some(n) = &c.system_name {
         a.push(("codeSystemName", n.as_str()));
     }
@@ -471,7 +485,10 @@ impl<W: Write> Xml<W> {
             Statement::Procedure(p) => self.procedure(p),
             Statement::Medication(m) => self.medication(m),
             Statement::Media(m) => {
-                self.open("observationMedia", &[("classCode", "OBS"), ("moodCode", "EVN"), ("ID", &m.xml_id)])?;
+                self.open(
+                    "observationMedia",
+                    &[("classCode", "OBS"), ("moodCode", "EVN"), ("ID", &m.xml_id)],
+                )?;
                 self.leaf(
                     "value",
                     &[("mediaType", &m.media_type), ("representation", "B64")],
@@ -503,9 +520,10 @@ impl<W: Write> Xml<W> {
         self.effective(o.effective, false)?;
         match &o.value {
             None => {}
-            Some(Value::Pq { value, unit }) => {
-                self.empty("value", &[("xsi:type", "PQ"), ("value", value), ("unit", unit)])?
-            }
+            Some(Value::Pq { value, unit }) => self.empty(
+                "value",
+                &[("xsi:type", "PQ"), ("value", value), ("unit", unit)],
+            )?,
             Some(Value::Cd(c)) => {
                 let mut a = vec![("xsi:type", "CD")];
                 a.extend(code_attrs(c));
@@ -516,10 +534,16 @@ impl<W: Write> Xml<W> {
                 self.reference("originalText", r)?;
                 self.close("value")?
             }
-            Some(Value::Bl(b)) => {
-                self.empty("value", &[("xsi:type", "BL"), ("value", if *b { "true" } else { "false" })])?
+            Some(Value::Bl(b)) => self.empty(
+                "value",
+                &[
+                    ("xsi:type", "BL"),
+                    ("value", if *b { "true" } else { "false" }),
+                ],
+            )?,
+            Some(Value::RealNotApplicable) => {
+                self.empty("value", &[("xsi:type", "REAL"), ("nullFlavor", "NA")])?
             }
-            Some(Value::RealNotApplicable) => self.empty("value", &[("xsi:type", "REAL"), ("nullFlavor", "NA")])?,
         }
         if let Some(i) = &o.interpretation {
             self.code("interpretationCode", i)?;
@@ -536,14 +560,21 @@ impl<W: Write> Xml<W> {
         }
         if let Some(r) = &o.range {
             self.open("referenceRange", &[("typeCode", "REFV")])?;
-            self.open("observationRange", &[("classCode", "OBS"), ("moodCode", "EVN.CRT")])?;
+            self.open(
+                "observationRange",
+                &[("classCode", "OBS"), ("moodCode", "EVN.CRT")],
+            )?;
             self.open("value", &[("xsi:type", "IVL_PQ")])?;
             self.empty("low", &[("value", &r.low), ("unit", &r.unit)])?;
             self.empty("high", &[("value", &r.high), ("unit", &r.unit)])?;
             self.close("value")?;
             self.empty(
                 "interpretationCode",
-                &[("code", "N"), ("displayName", "Normal"), ("codeSystem", crate::model::oids::INTERPRETATION)],
+                &[
+                    ("code", "N"),
+                    ("displayName", "Normal"),
+                    ("codeSystem", crate::model::oids::INTERPRETATION),
+                ],
             )?;
             self.close("observationRange")?;
             self.close("referenceRange")?;
@@ -586,7 +617,10 @@ impl<W: Write> Xml<W> {
     }
 
     fn organizer(&mut self, o: &Organizer) -> Result<(), CdaError> {
-        self.open("organizer", &[("classCode", o.class_code), ("moodCode", "EVN")])?;
+        self.open(
+            "organizer",
+            &[("classCode", o.class_code), ("moodCode", "EVN")],
+        )?;
         self.templates(&o.templates)?;
         if let Some(id) = &o.id {
             self.id("id", id)?;
@@ -595,7 +629,7 @@ impl<W: Write> Xml<W> {
         self.empty("statusCode", &[("code", o.status)])?;
         self.effective(o.effective, false)?;
         for c in &o.components {
-            self.open("component", &[])?;
+            self.open("component", &[("typeCode", "COMP")])?;
             self.statement(c)?;
             self.close("component")?;
         }
@@ -621,7 +655,10 @@ impl<W: Write> Xml<W> {
     }
 
     fn medication(&mut self, m: &Medication) -> Result<(), CdaError> {
-        self.open("substanceAdministration", &[("classCode", "SBADM"), ("moodCode", "EVN")])?;
+        self.open(
+            "substanceAdministration",
+            &[("classCode", "SBADM"), ("moodCode", "EVN")],
+        )?;
         self.templates(&m.templates)?;
         if let Some(id) = &m.id {
             self.id("id", id)?;

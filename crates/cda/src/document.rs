@@ -3,11 +3,14 @@
 
 use std::io::Write;
 
+use crate::CdaError;
 use crate::body::Body;
-use crate::model::{oids, Code, Confidentiality, Encounter, InstanceId, Organization, Patient, Professional, ServiceEvent};
+use crate::model::{
+    Code, Confidentiality, Encounter, InstanceId, Organization, Patient, Professional,
+    ServiceEvent, oids,
+};
 use crate::time::Timestamp;
 use crate::xml::Xml;
-use crate::CdaError;
 
 /// XD-LAB's namespace for `lab:statusCode`.
 pub const LAB_NS: &str = "urn:oid:1.3.6.1.4.1.19376.1.3.2";
@@ -53,13 +56,22 @@ impl ClinicalDocument {
         let mut x = Xml::new(out);
         x.decl()?;
         let lab = self.service_event.lab_status_completed;
-        let mut root = vec![("xmlns", "urn:hl7-org:v3"), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance")];
+        let mut root = vec![
+            ("xmlns", "urn:hl7-org:v3"),
+            ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+        ];
         if lab {
             root.push(("xmlns:lab", LAB_NS));
         }
         x.open("ClinicalDocument", &root)?;
         x.empty("realmCode", &[("code", "FR")])?;
-        x.empty("typeId", &[("root", "2.16.840.1.113883.1.3"), ("extension", "POCD_HD000040")])?;
+        x.empty(
+            "typeId",
+            &[
+                ("root", "2.16.840.1.113883.1.3"),
+                ("extension", "POCD_HD000040"),
+            ],
+        )?;
         x.empty("templateId", &[("root", oids::TPL_HL7_FRANCE)])?;
         x.empty("templateId", &[("root", oids::TPL_CISIS)])?;
         for t in &self.templates {
@@ -72,7 +84,11 @@ impl ClinicalDocument {
         let (conf, conf_name) = self.confidentiality.code();
         x.empty(
             "confidentialityCode",
-            &[("code", conf), ("displayName", conf_name), ("codeSystem", oids::CONFIDENTIALITY)],
+            &[
+                ("code", conf),
+                ("displayName", conf_name),
+                ("codeSystem", oids::CONFIDENTIALITY),
+            ],
         )?;
         x.empty("languageCode", &[("code", "fr-FR")])?;
         x.id("setId", &self.set_id)?;
@@ -126,7 +142,13 @@ fn record_target<W: Write>(x: &mut Xml<W>, p: &Patient) -> Result<(), CdaError> 
     x.open("recordTarget", &[])?;
     x.open("patientRole", &[])?;
     x.comment(&format!(" {} ", ins.oid.label()))?;
-    x.empty("id", &[("root", ins.oid.oid()), ("extension", ins.matricule.as_str())])?;
+    x.empty(
+        "id",
+        &[
+            ("root", ins.oid.oid()),
+            ("extension", ins.matricule.as_str()),
+        ],
+    )?;
     if let Some(ipp) = &p.ipp {
         x.id("id", ipp)?;
     }
@@ -144,7 +166,11 @@ fn record_target<W: Write>(x: &mut Xml<W>, p: &Patient) -> Result<(), CdaError> 
     x.close("name")?;
     x.empty(
         "administrativeGenderCode",
-        &[("code", t.sex.code()), ("displayName", t.sex.display()), ("codeSystem", oids::ADMIN_GENDER)],
+        &[
+            ("code", t.sex.code()),
+            ("displayName", t.sex.display()),
+            ("codeSystem", oids::ADMIN_GENDER),
+        ],
     )?;
     x.empty("birthTime", &[("value", &t.birth_date.to_hl7())])?;
     x.open("birthplace", &[])?;
@@ -160,7 +186,11 @@ fn record_target<W: Write>(x: &mut Xml<W>, p: &Patient) -> Result<(), CdaError> 
     x.close("recordTarget")
 }
 
-fn person<W: Write>(x: &mut Xml<W>, name: &crate::model::PersonName, wrapper: &str) -> Result<(), CdaError> {
+fn person<W: Write>(
+    x: &mut Xml<W>,
+    name: &crate::model::PersonName,
+    wrapper: &str,
+) -> Result<(), CdaError> {
     x.open(wrapper, &[])?;
     x.open("name", &[])?;
     if let Some(p) = &name.prefix {
@@ -175,7 +205,11 @@ fn person<W: Write>(x: &mut Xml<W>, name: &crate::model::PersonName, wrapper: &s
     x.close(wrapper)
 }
 
-fn organization<W: Write>(x: &mut Xml<W>, o: &Organization, with_setting: bool) -> Result<(), CdaError> {
+fn organization<W: Write>(
+    x: &mut Xml<W>,
+    o: &Organization,
+    with_setting: bool,
+) -> Result<(), CdaError> {
     x.open("representedOrganization", &[])?;
     x.id("id", &o.id)?;
     x.leaf("name", &[], &o.name)?;
@@ -188,7 +222,12 @@ fn organization<W: Write>(x: &mut Xml<W>, o: &Organization, with_setting: bool) 
 }
 
 /// `assignedAuthor` / `assignedEntity` with id, code, addr, telecom, person, organization.
-fn professional<W: Write>(x: &mut Xml<W>, wrapper: &str, p: &Professional, with_setting: bool) -> Result<(), CdaError> {
+fn professional<W: Write>(
+    x: &mut Xml<W>,
+    wrapper: &str,
+    p: &Professional,
+    with_setting: bool,
+) -> Result<(), CdaError> {
     x.open(wrapper, &[])?;
     x.id("id", &p.id)?;
     x.code("code", &p.specialty)?;

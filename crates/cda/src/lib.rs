@@ -25,17 +25,17 @@ mod xml;
 
 pub use actors::{finess, luhn_digit, luhn_valid, rpps, uuid, uuid_oid};
 pub use body::{
-    Act, Body, Cell, Destination, Effective, Entry, Medication, Narrative, NonXmlBody, Observation, ObservationMedia,
-    Organizer, Procedure, Range, Section, Statement, Value,
+    Act, Body, Cell, Destination, Effective, Entry, Medication, Narrative, NonXmlBody, Observation,
+    ObservationMedia, Organizer, Procedure, Range, Section, Statement, Value,
 };
 pub use document::{ClinicalDocument, LAB_NS};
 pub use model::{
-    oids, Address, Code, Confidentiality, Encounter, InstanceId, Organization, Patient, PersonName, Professional,
-    ServiceEvent, Telecom,
+    Address, Code, Confidentiality, Encounter, InstanceId, Organization, Patient, PersonName,
+    Professional, ServiceEvent, Telecom, oids,
 };
-pub use pdf::{render_pdf, PdfText};
+pub use pdf::{PdfText, render_pdf};
 pub use time::Timestamp;
-pub use types::{build, DocType, DocTypeInfo, DOC_TYPES};
+pub use types::{DOC_TYPES, DocType, DocTypeInfo, build};
 
 /// Why a document could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -54,7 +54,10 @@ pub struct InstanceId {
 impl InstanceId {
     /// An id made of a root alone.
     pub fn root(root: impl Into<String>) -> Self {
-        Self { root: root.into(), extension: None }
+        Self {
+            root: root.into(),
+            extension: None,
+        }
     }
 
     /// An id with root and extension.

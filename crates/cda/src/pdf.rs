@@ -69,7 +69,11 @@ fn wrap(line: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     for word in line.split(' ') {
-        let needed = if cur.is_empty() { word.chars().count() } else { cur.chars().count() + 1 + word.chars().count() };
+        let needed = if cur.is_empty() {
+            word.chars().count()
+        } else {
+            cur.chars().count() + 1 + word.chars().count()
+        };
         if needed > WRAP && !cur.is_empty() {
             out.push(std::mem::take(&mut cur));
         }
@@ -109,7 +113,13 @@ fn content_stream(text: &PdfText) -> Vec<u8> {
 fn pdf_date(t: Timestamp) -> String {
     let hl7 = t.to_hl7();
     // YYYYMMDDhhmmss+hhmm -> D:YYYYMMDDhhmmss+hh'mm'
-    format!("D:{}{}{}'{}'", &hl7[..14], &hl7[14..15], &hl7[15..17], &hl7[17..19])
+    format!(
+        "D:{}{}{}'{}'",
+        &hl7[..14],
+        &hl7[14..15],
+        &hl7[15..17],
+        &hl7[17..19]
+    )
 }
 
 /// Render the page as PDF bytes.
@@ -143,7 +153,9 @@ pub fn render_pdf(text: &PdfText) -> Vec<u8> {
         out.extend_from_slice(b"\nendobj\n");
     }
     let xref_at = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for off in offsets {
         out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
     }
@@ -174,19 +186,37 @@ mod tests {
     fn xref_offsets_point_at_objects() {
         let pdf = render_pdf(&sample());
         let s = String::from_utf8_lossy(&pdf);
-        let startxref: usize = s.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        let startxref: usize = s
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(s[startxref..].starts_with("xref\n0 8\n"));
         for (i, line) in s[startxref..].lines().skip(3).take(7).enumerate() {
             let off: usize = line[..10].parse().unwrap();
-            assert!(s[off..].starts_with(&format!("{} 0 obj", i + 1)), "object {}", i + 1);
+            assert!(
+                s[off..].starts_with(&format!("{} 0 obj", i + 1)),
+                "object {}",
+                i + 1
+            );
             assert_eq!(line.len() + 1, 20, "xref entries are 20 bytes");
         }
     }
 
     #[test]
     fn literal_strings_escape_and_encode() {
-        assert_eq!(win_ansi_literal("a(b)\\é€"), b"(a\\(b\\)\\\\\xE9\x80)".to_vec());
-        assert_eq!(pdf_date(Timestamp::paris(2025, 1, 2, 3, 4, 5)), "D:20250102030405+01'00'");
+        assert_eq!(
+            win_ansi_literal("a(b)\\é€"),
+            b"(a\\(b\\)\\\\\xE9\x80)".to_vec()
+        );
+        assert_eq!(
+            pdf_date(Timestamp::paris(2025, 1, 2, 3, 4, 5)),
+            "D:20250102030405+01'00'"
+        );
     }
 
     #[test]

@@ -13,12 +13,14 @@ use segur_ins::{Identity, SeedRng};
 
 use crate::actors::{self, StructureKind};
 use crate::body::{
-    Act, Body, Cell, Destination, Effective, Entry, Medication, Narrative, NonXmlBody, Observation, ObservationMedia,
-    Organizer, Procedure, Range, Section, Statement, Value,
+    Act, Body, Cell, Destination, Effective, Entry, Medication, Narrative, NonXmlBody, Observation,
+    ObservationMedia, Organizer, Procedure, Range, Section, Statement, Value,
 };
 use crate::document::ClinicalDocument;
-use crate::model::{oids, Address, Code, Confidentiality, Encounter, InstanceId, Patient, ServiceEvent, Telecom};
-use crate::pdf::{render_pdf, PdfText};
+use crate::model::{
+    Address, Code, Confidentiality, Encounter, InstanceId, Patient, ServiceEvent, Telecom, oids,
+};
+use crate::pdf::{PdfText, render_pdf};
 use crate::time::Timestamp;
 
 /// A document type the harness can build.
@@ -108,13 +110,19 @@ pub const DOC_TYPES: &[DocTypeInfo] = &[
 impl DocType {
     /// The type named `name` on the command line.
     pub fn from_name(name: &str) -> Option<DocType> {
-        DOC_TYPES.iter().find(|i| i.name == name).map(|i| i.doc_type)
+        DOC_TYPES
+            .iter()
+            .find(|i| i.name == name)
+            .map(|i| i.doc_type)
     }
 
     /// Its description.
     pub fn info(self) -> &'static DocTypeInfo {
         // Every variant has exactly one row in DOC_TYPES.
-        DOC_TYPES.iter().find(|i| i.doc_type == self).unwrap_or(&DOC_TYPES[0])
+        DOC_TYPES
+            .iter()
+            .find(|i| i.doc_type == self)
+            .unwrap_or(&DOC_TYPES[0])
     }
 }
 
@@ -133,15 +141,26 @@ fn working_time(rng: &mut SeedRng) -> Timestamp {
     day.plus_secs((7 * 3600 + rng.below(11 * 3600)) as i64)
 }
 
-fn patient(identity: &Identity, rng: &mut SeedRng, structure: &InstanceId) -> Patient {
-    let ipp_root = format!("1.2.250.1.71.4.2.2.{}", structure.extension.as_deref().unwrap_or("0"));
+fn patient(identity: &Identity, rng: &mut SeedRng) -> Patient {
+    // The structure's IPP domain: a 2.25 OID, since the harness owns no OID arc.
+    let ipp_root = actors::uuid_oid(rng);
     Patient {
         identity: identity.clone(),
-        ipp: Some(InstanceId::with_ext(ipp_root, format!("{:010}", rng.below(10_000_000_000)))),
+        ipp: Some(InstanceId::with_ext(
+            ipp_root,
+            format!("{:010}", rng.below(10_000_000_000)),
+        )),
         addr: Some(Address {
             use_code: Some("H".into()),
             house_number: rng.range(1, 120).to_string(),
-            street_name: rng.pick(&["Rue des Écoles", "Avenue de la Gare", "Chemin des Vignes", "Rue Pasteur"]).to_string(),
+            street_name: rng
+                .pick(&[
+                    "Rue des Écoles",
+                    "Avenue de la Gare",
+                    "Chemin des Vignes",
+                    "Rue Pasteur",
+                ])
+                .to_string(),
             postal_code: "75011".into(),
             city: "PARIS".into(),
             country: Some("FRANCE".into()),
@@ -161,7 +180,14 @@ fn specialty(code: &str, display: &str) -> Code {
     Code::new(code, oids::AUTHOR_SPECIALTY, display)
 }
 
-fn pdf_lines(info: &DocTypeInfo, identity: &Identity, author: &str, org: &str, when: Timestamp, body: &[String]) -> Vec<String> {
+fn pdf_lines(
+    info: &DocTypeInfo,
+    identity: &Identity,
+    author: &str,
+    org: &str,
+    when: Timestamp,
+    body: &[String],
+) -> Vec<String> {
     let t = &identity.traits;
     let mut lines = vec![
         format!(
@@ -184,22 +210,42 @@ fn pdf_lines(info: &DocTypeInfo, identity: &Identity, author: &str, org: &str, w
 fn build_n1(doc_type: DocType, identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     let info = doc_type.info();
     let is_bio = doc_type == DocType::N1CrBio;
-    let org = actors::organization(rng, if is_bio { StructureKind::Laboratory } else { StructureKind::Hospital });
+    let org = actors::organization(
+        rng,
+        if is_bio {
+            StructureKind::Laboratory
+        } else {
+            StructureKind::Hospital
+        },
+    );
     let spec = if is_bio {
         specialty("G15_10/SM03", "Médecin - Biologie médicale (SM)")
     } else {
-        specialty("G15_10/SM26", "Médecin - Qualifié en Médecine Générale (SM)")
+        specialty(
+            "G15_10/SM26",
+            "Médecin - Qualifié en Médecine Générale (SM)",
+        )
     };
     let author = actors::professional(rng, spec, &org);
     let start = working_time(rng);
     let end = start.plus_secs(rng.range(600, 8 * 3600) as i64);
     let created = end.plus_secs(rng.range(60, 3600) as i64);
     let body_lines: Vec<String> = if is_bio {
-        lab_panel(rng).1.iter().map(|t| format!("{} : {} {} (valeurs de référence {} – {})", t.display, t.value, t.unit, t.low, t.high)).collect()
+        lab_panel(rng)
+            .1
+            .iter()
+            .map(|t| {
+                format!(
+                    "{} : {} {} (valeurs de référence {} – {})",
+                    t.display, t.value, t.unit, t.low, t.high
+                )
+            })
+            .collect()
     } else {
         vec![
             "Motif d'hospitalisation : surveillance après chute à domicile.".into(),
-            "Synthèse du séjour : pas de fracture ; reprise de la marche avec kinésithérapie.".into(),
+            "Synthèse du séjour : pas de fracture ; reprise de la marche avec kinésithérapie."
+                .into(),
             "Traitement de sortie : inchangé.".into(),
             "Suivi : consultation avec le médecin traitant sous quinze jours.".into(),
         ]
@@ -207,13 +253,30 @@ fn build_n1(doc_type: DocType, identity: &Identity, rng: &mut SeedRng) -> Clinic
     let author_name = format!("{} {}", author.name.given, author.name.family);
     let pdf = render_pdf(&PdfText {
         title: info.title.into(),
-        lines: pdf_lines(info, identity, &author_name, &org.name, created, &body_lines),
+        lines: pdf_lines(
+            info,
+            identity,
+            &author_name,
+            &org.name,
+            created,
+            &body_lines,
+        ),
         created: Some(created),
     });
     let (facility, encounter_code) = if is_bio {
-        (Code::new("SA25", oids::FACILITY_TYPE, "Laboratoire de biologie médicale"), Code::new("AMB", oids::ENCOUNTER_CODE, "Ambulatoire"))
+        (
+            Code::new(
+                "SA25",
+                oids::FACILITY_TYPE,
+                "Laboratoire de biologie médicale",
+            ),
+            Code::new("AMB", oids::ENCOUNTER_CODE, "Ambulatoire"),
+        )
     } else {
-        (Code::new("SA01", oids::FACILITY_TYPE, "Etablissement public de santé"), Code::new("IMP", oids::ENCOUNTER_CODE, "Hospitalisation"))
+        (
+            Code::new("SA01", oids::FACILITY_TYPE, "Etablissement public de santé"),
+            Code::new("IMP", oids::ENCOUNTER_CODE, "Hospitalisation"),
+        )
     };
     ClinicalDocument {
         templates: vec![InstanceId::root(oids::TPL_XDS_SD)],
@@ -224,12 +287,16 @@ fn build_n1(doc_type: DocType, identity: &Identity, rng: &mut SeedRng) -> Clinic
         confidentiality: Confidentiality::Normal,
         set_id: InstanceId::root(actors::uuid_oid(rng)),
         version: 1,
-        patient: patient(identity, rng, &org.id),
+        patient: patient(identity, rng),
         author: (author.clone(), created),
         custodian: org.clone(),
         legal_authenticator: (author.clone(), created),
         service_event: ServiceEvent {
-            code: if is_bio { Code::loinc("18719-5", "Biochimie") } else { Code::loinc("11490-0", "Lettre de liaison à la sortie") },
+            code: if is_bio {
+                Code::loinc("18719-5", "Biochimie")
+            } else {
+                Code::loinc("11490-0", "Lettre de liaison à la sortie")
+            },
             start,
             end: Some(end),
             performer: author.clone(),
@@ -237,8 +304,17 @@ fn build_n1(doc_type: DocType, identity: &Identity, rng: &mut SeedRng) -> Clinic
             performer_time: None,
             lab_status_completed: false,
         },
-        encounter: Encounter { code: Some(encounter_code), start, end: Some(end), responsible: Some(author), facility_type: facility },
-        body: Body::NonXml(NonXmlBody { media_type: "application/pdf".into(), data: pdf }),
+        encounter: Encounter {
+            code: Some(encounter_code),
+            start,
+            end: Some(end),
+            responsible: Some(author),
+            facility_type: facility,
+        },
+        body: Body::NonXml(NonXmlBody {
+            media_type: "application/pdf".into(),
+            data: pdf,
+        }),
     }
 }
 
@@ -257,18 +333,81 @@ struct LabResult {
 type TestDef = (&'static str, &'static str, &'static str, f64, f64, usize);
 
 const BIOCHEMISTRY: &[TestDef] = &[
-    ("3016-3", "Thyréostimuline [Unités arbitraires/Volume] Sérum/Plasma ; Numérique", "m[IU]/L", 0.27, 4.2, 3),
-    ("3024-7", "Thyroxine libre [Masse/Volume] Sérum/Plasma ; Numérique", "pg/mL", 9.3, 17.0, 2),
-    ("2345-7", "Glucose [Masse/Volume] Sérum/Plasma ; Numérique", "g/L", 0.70, 1.10, 2),
-    ("2160-0", "Créatinine [Masse/Volume] Sérum/Plasma ; Numérique", "mg/L", 6.0, 12.0, 1),
-    ("2951-2", "Sodium [Moles/Volume] Sérum/Plasma ; Numérique", "mmol/L", 136.0, 145.0, 0),
-    ("2823-3", "Potassium [Moles/Volume] Sérum/Plasma ; Numérique", "mmol/L", 3.5, 5.1, 1),
+    (
+        "3016-3",
+        "Thyréostimuline [Unités arbitraires/Volume] Sérum/Plasma ; Numérique",
+        "m[IU]/L",
+        0.27,
+        4.2,
+        3,
+    ),
+    (
+        "3024-7",
+        "Thyroxine libre [Masse/Volume] Sérum/Plasma ; Numérique",
+        "pg/mL",
+        9.3,
+        17.0,
+        2,
+    ),
+    (
+        "2345-7",
+        "Glucose [Masse/Volume] Sérum/Plasma ; Numérique",
+        "g/L",
+        0.70,
+        1.10,
+        2,
+    ),
+    (
+        "2160-0",
+        "Créatinine [Masse/Volume] Sérum/Plasma ; Numérique",
+        "mg/L",
+        6.0,
+        12.0,
+        1,
+    ),
+    (
+        "2951-2",
+        "Sodium [Moles/Volume] Sérum/Plasma ; Numérique",
+        "mmol/L",
+        136.0,
+        145.0,
+        0,
+    ),
+    (
+        "2823-3",
+        "Potassium [Moles/Volume] Sérum/Plasma ; Numérique",
+        "mmol/L",
+        3.5,
+        5.1,
+        1,
+    ),
 ];
 
 const HEMATOLOGY: &[TestDef] = &[
-    ("718-7", "Hémoglobine [Masse/Volume] Sang ; Numérique", "g/dL", 12.0, 16.0, 1),
-    ("6690-2", "Leucocytes [Nombre/Volume] Sang ; Numérique", "10*9/L", 4.0, 10.0, 2),
-    ("777-3", "Plaquettes [Nombre/Volume] Sang ; Numérique", "10*9/L", 150.0, 400.0, 0),
+    (
+        "718-7",
+        "Hémoglobine [Masse/Volume] Sang ; Numérique",
+        "g/dL",
+        12.0,
+        16.0,
+        1,
+    ),
+    (
+        "6690-2",
+        "Leucocytes [Nombre/Volume] Sang ; Numérique",
+        "10*9/L",
+        4.0,
+        10.0,
+        2,
+    ),
+    (
+        "777-3",
+        "Plaquettes [Nombre/Volume] Sang ; Numérique",
+        "10*9/L",
+        150.0,
+        400.0,
+        0,
+    ),
 ];
 
 fn fmt(v: f64, decimals: usize) -> String {
@@ -318,7 +457,11 @@ fn lab_panel(rng: &mut SeedRng) -> (Code, Vec<LabResult>) {
 fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     let info = DocType::CrBio.info();
     let lab = actors::organization(rng, StructureKind::Laboratory);
-    let biologist = actors::professional(rng, specialty("G15_10/SM03", "Médecin - Biologie médicale (SM)"), &lab);
+    let biologist = actors::professional(
+        rng,
+        specialty("G15_10/SM03", "Médecin - Biologie médicale (SM)"),
+        &lab,
+    );
     let sampled = working_time(rng);
     let validated = sampled.plus_secs(rng.range(2 * 3600, 8 * 3600) as i64);
     let created = validated.plus_secs(rng.range(60, 1800) as i64);
@@ -341,10 +484,21 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
             text_ref: None,
             status: "completed",
             effective: Effective::At(sampled),
-            value: Some(Value::Pq { value: r.value.clone(), unit: r.unit.into() }),
-            interpretation: Some(Code::new(r.interpretation.0, oids::INTERPRETATION, r.interpretation.1)),
+            value: Some(Value::Pq {
+                value: r.value.clone(),
+                unit: r.unit.into(),
+            }),
+            interpretation: Some(Code::new(
+                r.interpretation.0,
+                oids::INTERPRETATION,
+                r.interpretation.1,
+            )),
             method_ref: None,
-            range: Some(Range { low: r.low.clone(), high: r.high.clone(), unit: r.unit.into() }),
+            range: Some(Range {
+                low: r.low.clone(),
+                high: r.high.clone(),
+                unit: r.unit.into(),
+            }),
             target_site: None,
         });
     }
@@ -360,7 +514,14 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
             id: None,
             code: chapter.clone(),
             title: None,
-            text: Narrative::Table { head: vec!["Examen".into(), "Résultat".into(), "Valeurs de référence".into()], rows },
+            text: Narrative::Table {
+                head: vec![
+                    "Examen".into(),
+                    "Résultat".into(),
+                    "Valeurs de référence".into(),
+                ],
+                rows,
+            },
             entries: vec![Entry {
                 type_code: Some("DRIV"),
                 templates: vec!["1.3.6.1.4.1.19376.1.3.1", "1.2.250.1.213.1.1.3.21"],
@@ -381,7 +542,12 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
 
     let author_name = format!("{} {}", biologist.name.given, biologist.name.family);
     let pdf_body: Vec<String> = std::iter::once(chapter.display.to_uppercase())
-        .chain(results.iter().map(|r| format!("{} : {} {} ({} - {})", r.display, r.value, r.unit, r.low, r.high)))
+        .chain(results.iter().map(|r| {
+            format!(
+                "{} : {} {} ({} - {})",
+                r.display, r.value, r.unit, r.low, r.high
+            )
+        }))
         .collect();
     let pdf = render_pdf(&PdfText {
         title: info.title.into(),
@@ -403,7 +569,11 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
             effective: Effective::None,
             components: vec![
                 Statement::Observation(Observation {
-                    templates: vec!["1.3.6.1.4.1.19376.1.5.3.1.4.13", "1.2.250.1.213.1.1.3.48", "1.2.250.1.213.1.1.3.48.18"],
+                    templates: vec![
+                        "1.3.6.1.4.1.19376.1.5.3.1.4.13",
+                        "1.2.250.1.213.1.1.3.48",
+                        "1.2.250.1.213.1.1.3.48.18",
+                    ],
                     id: Some(InstanceId::root(actors::uuid(rng))),
                     code: Code::loinc("69764-9", "Type de document"),
                     code_text_ref: None,
@@ -416,14 +586,21 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
                     range: None,
                     target_site: None,
                 }),
-                Statement::Media(ObservationMedia { xml_id: "doc-1".into(), media_type: "application/pdf".into(), data: pdf }),
+                Statement::Media(ObservationMedia {
+                    xml_id: "doc-1".into(),
+                    media_type: "application/pdf".into(),
+                    data: pdf,
+                }),
             ],
         }))],
         sections: Vec::new(),
     };
 
     ClinicalDocument {
-        templates: vec![InstanceId::root("1.3.6.1.4.1.19376.1.3.3"), InstanceId::with_ext("1.2.250.1.213.1.1.1.55", "2024.01")],
+        templates: vec![
+            InstanceId::root("1.3.6.1.4.1.19376.1.3.3"),
+            InstanceId::with_ext("1.2.250.1.213.1.1.1.55", "2024.01"),
+        ],
         id: InstanceId::root(actors::uuid_oid(rng)),
         code: doc_code(info),
         title: info.title.into(),
@@ -431,7 +608,7 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         confidentiality: Confidentiality::Normal,
         set_id: InstanceId::root(actors::uuid_oid(rng)),
         version: 1,
-        patient: patient(identity, rng, &lab.id),
+        patient: patient(identity, rng),
         author: (biologist.clone(), created),
         custodian: lab.clone(),
         legal_authenticator: (biologist.clone(), created),
@@ -449,13 +626,24 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
             start: sampled,
             end: None,
             responsible: Some(biologist),
-            facility_type: Code::new("SA25", oids::FACILITY_TYPE, "Laboratoire de biologie médicale"),
+            facility_type: Code::new(
+                "SA25",
+                oids::FACILITY_TYPE,
+                "Laboratoire de biologie médicale",
+            ),
         },
         body: Body::Structured(vec![results_section, copy_section]),
     }
 }
 
-fn simple_obs(templates: Vec<&'static str>, id: String, code: Code, text_ref: &str, at: Effective, value: Value) -> Observation {
+fn simple_obs(
+    templates: Vec<&'static str>,
+    id: String,
+    code: Code,
+    text_ref: &str,
+    at: Effective,
+    value: Value,
+) -> Observation {
     Observation {
         templates,
         id: Some(InstanceId::root(id)),
@@ -477,7 +665,14 @@ const SIMPLE_OBS: [&str; 2] = ["1.3.6.1.4.1.19376.1.5.3.1.4.13", "1.2.250.1.213.
 fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     let info = DocType::Fludt.info();
     let ehpad = actors::organization(rng, StructureKind::Ehpad);
-    let doctor = actors::professional(rng, specialty("G15_10/SM26", "Médecin - Qualifié en Médecine Générale (SM)"), &ehpad);
+    let doctor = actors::professional(
+        rng,
+        specialty(
+            "G15_10/SM26",
+            "Médecin - Qualifié en Médecine Générale (SM)",
+        ),
+        &ehpad,
+    );
     let hospital = actors::organization(rng, StructureKind::Hospital);
     let decided = working_time(rng);
     let left = decided.plus_secs(rng.range(15 * 60, 2 * 3600) as i64);
@@ -494,16 +689,26 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     ];
     let reason = *rng.pick(&reasons);
     let events = Section {
-        templates: vec!["1.3.6.1.4.1.19376.1.5.3.1.1.21.2.9", "1.3.6.1.4.1.19376.1.7.3.1.1.13.7", "1.2.250.1.213.1.1.2.163"],
+        templates: vec![
+            "1.3.6.1.4.1.19376.1.5.3.1.1.21.2.9",
+            "1.3.6.1.4.1.19376.1.7.3.1.1.13.7",
+            "1.2.250.1.213.1.1.2.163",
+        ],
         id: Some(InstanceId::root(actors::uuid(rng))),
         code: Code::loinc("42545-4", "Evènements observés"),
         title: Some("Transfert du patient de l'EHPAD vers le SU".into()),
         text: Narrative::Table {
             head: vec!["Transfert".into(), "Précision".into()],
             rows: vec![
-                vec![Cell::with_id("transfert-motif", "Motif"), Cell::text(reason)],
+                vec![
+                    Cell::with_id("transfert-motif", "Motif"),
+                    Cell::text(reason),
+                ],
                 vec![Cell::text("Date"), Cell::text(decided.to_french())],
-                vec![Cell::with_id("transfert-ES", "Etablissement"), Cell::text(format!("Service des urgences, {}", hospital.name))],
+                vec![
+                    Cell::with_id("transfert-ES", "Etablissement"),
+                    Cell::text(format!("Service des urgences, {}", hospital.name)),
+                ],
             ],
         },
         entries: vec![
@@ -516,7 +721,10 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
                 Value::CdText("#transfert-motif".into()),
             ))),
             Entry::of(Statement::Act(Act {
-                templates: vec!["1.3.6.1.4.1.19376.1.5.3.1.1.25.1.4.1", "1.2.250.1.213.1.1.3.28"],
+                templates: vec![
+                    "1.3.6.1.4.1.19376.1.5.3.1.1.25.1.4.1",
+                    "1.2.250.1.213.1.1.3.28",
+                ],
                 id: Some(InstanceId::root(actors::uuid(rng))),
                 code: Code::loinc("80413-8", "Transfert du patient"),
                 text_ref: Some("#transfert-ES".into()),
@@ -525,7 +733,11 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
                 destination: Some(Destination {
                     structure: hospital.id.clone(),
                     id: InstanceId::root(actors::uuid(rng)),
-                    facility_type: Code::new("SA01", oids::FACILITY_TYPE, "Etablissement public de santé"),
+                    facility_type: Code::new(
+                        "SA01",
+                        oids::FACILITY_TYPE,
+                        "Etablissement public de santé",
+                    ),
                     addr: hospital.addr.clone(),
                     telecom: hospital.telecom.clone(),
                     name: hospital.name.clone(),
@@ -542,11 +754,46 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     let sys = rng.range(100, 170);
     let dia = rng.range(55, 95);
     let vitals_def: [(&str, &str, &str, String, &str, &str); 5] = [
-        ("pouls", "Pouls", "8867-4", pulse.to_string(), "/min", "Fréquence cardiaque"),
-        ("temp", "Température", "8310-5", format!("{temp:.1}"), "Cel", "Température corporelle"),
-        ("poids", "Poids récent", "29463-7", weight.to_string(), "kg", "Poids"),
-        ("tensionH", "Tension artérielle haute", "8480-6", sys.to_string(), "mm[Hg]", "Pression artérielle systolique"),
-        ("tensionB", "Tension artérielle basse", "8462-4", dia.to_string(), "mm[Hg]", "Pression artérielle diastolique"),
+        (
+            "pouls",
+            "Pouls",
+            "8867-4",
+            pulse.to_string(),
+            "/min",
+            "Fréquence cardiaque",
+        ),
+        (
+            "temp",
+            "Température",
+            "8310-5",
+            format!("{temp:.1}"),
+            "Cel",
+            "Température corporelle",
+        ),
+        (
+            "poids",
+            "Poids récent",
+            "29463-7",
+            weight.to_string(),
+            "kg",
+            "Poids",
+        ),
+        (
+            "tensionH",
+            "Tension artérielle haute",
+            "8480-6",
+            sys.to_string(),
+            "mm[Hg]",
+            "Pression artérielle systolique",
+        ),
+        (
+            "tensionB",
+            "Tension artérielle basse",
+            "8462-4",
+            dia.to_string(),
+            "mm[Hg]",
+            "Pression artérielle diastolique",
+        ),
     ];
     let vitals = Section {
         templates: vec![
@@ -560,7 +807,12 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         title: Some("Constantes du patient".into()),
         text: Narrative::Table {
             head: vec!["Constante".into(), "Mesure".into()],
-            rows: vitals_def.iter().map(|(id, label, _, v, u, _)| vec![Cell::with_id(*id, *label), Cell::text(format!("{v} {u}"))]).collect(),
+            rows: vitals_def
+                .iter()
+                .map(|(id, label, _, v, u, _)| {
+                    vec![Cell::with_id(*id, *label), Cell::text(format!("{v} {u}"))]
+                })
+                .collect(),
         },
         entries: vec![Entry::of(Statement::Organizer(Organizer {
             class_code: "CLUSTER",
@@ -588,7 +840,10 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
                         Code::loinc(loinc, display),
                         &format!("#{id}"),
                         at,
-                        Value::Pq { value: v.clone(), unit: (*u).into() },
+                        Value::Pq {
+                            value: v.clone(),
+                            unit: (*u).into(),
+                        },
                     ))
                 })
                 .collect(),
@@ -596,24 +851,46 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         sections: Vec::new(),
     };
 
-    let consciousness = *rng.pick(&[("DLU_002", "Conscient et éveillé"), ("DLU_003", "Eveillable"), ("DLU_004", "Non éveillable")]);
-    let pain_sites = [("66480008", "avant-bras gauche"), ("61396006", "cuisse gauche"), ("29836001", "hanche")];
+    let consciousness = *rng.pick(&[
+        ("DLU_002", "Conscient et éveillé"),
+        ("DLU_003", "Eveillable"),
+        ("DLU_004", "Non éveillable"),
+    ]);
+    let pain_sites = [
+        ("66480008", "avant-bras gauche"),
+        ("61396006", "cuisse gauche"),
+        ("29836001", "hanche"),
+    ];
     let pain = *rng.pick(&pain_sites);
     let results = Section {
-        templates: vec!["1.3.6.1.4.1.19376.1.5.3.1.3.27", "1.3.6.1.4.1.19376.1.5.3.1.3.28", "1.2.250.1.213.1.1.2.151"],
+        templates: vec![
+            "1.3.6.1.4.1.19376.1.5.3.1.3.27",
+            "1.3.6.1.4.1.19376.1.5.3.1.3.28",
+            "1.2.250.1.213.1.1.2.151",
+        ],
         id: Some(InstanceId::root(actors::uuid(rng))),
         code: Code::loinc("30954-2", "Résultats d'examens"),
         title: Some("Observations".into()),
         text: Narrative::Table {
             head: vec!["Observation".into(), "Résultat".into()],
             rows: vec![
-                vec![Cell::with_id("etat-conscience", "Etat de conscience"), Cell::text(consciousness.1)],
-                vec![Cell::with_id("douleur", "Douleurs récentes"), Cell::with_id("douleur-localisation", pain.1)],
+                vec![
+                    Cell::with_id("etat-conscience", "Etat de conscience"),
+                    Cell::text(consciousness.1),
+                ],
+                vec![
+                    Cell::with_id("douleur", "Douleurs récentes"),
+                    Cell::with_id("douleur-localisation", pain.1),
+                ],
             ],
         },
         entries: vec![
             Entry::of(Statement::Procedure(Procedure {
-                templates: vec!["2.16.840.1.113883.10.20.1.29", "1.3.6.1.4.1.19376.1.5.3.1.4.19", "1.2.250.1.213.1.1.3.62"],
+                templates: vec![
+                    "2.16.840.1.113883.10.20.1.29",
+                    "1.3.6.1.4.1.19376.1.5.3.1.4.19",
+                    "1.2.250.1.213.1.1.3.62",
+                ],
                 id: Some(InstanceId::root(actors::uuid(rng))),
                 code: None,
                 text_ref: Some("#etat-conscience".into()),
@@ -629,11 +906,21 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
                 Value::Bl(true),
             ))),
             Entry::of(Statement::Observation(Observation {
-                target_site: Some(Some(Code::named(pain.0, "2.16.840.1.113883.6.96", pain.1, "SNOMED CT"))),
+                target_site: Some(Some(Code::named(
+                    pain.0,
+                    "2.16.840.1.113883.6.96",
+                    pain.1,
+                    "SNOMED CT",
+                ))),
                 ..simple_obs(
                     SIMPLE_OBS.to_vec(),
                     actors::uuid(rng),
-                    Code::named("R52.9", "2.16.840.1.113883.6.3", "Douleur, sans précision", "CIM-10"),
+                    Code::named(
+                        "R52.9",
+                        "2.16.840.1.113883.6.3",
+                        "Douleur, sans précision",
+                        "CIM-10",
+                    ),
                     "#douleur",
                     at,
                     Value::Bl(true),
@@ -644,13 +931,20 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     };
 
     let treatments = Section {
-        templates: vec!["2.16.840.1.113883.10.20.1.8", "1.3.6.1.4.1.19376.1.5.3.1.3.19", "1.2.250.1.213.1.1.2.143"],
+        templates: vec![
+            "2.16.840.1.113883.10.20.1.8",
+            "1.3.6.1.4.1.19376.1.5.3.1.3.19",
+            "1.2.250.1.213.1.1.2.143",
+        ],
         id: None,
         code: Code::loinc("10160-0", "Traitements"),
         title: Some("Date et heure de la dernière prise du traitement habituel".into()),
         text: Narrative::Table {
             head: vec!["Traitement habituel".into(), "Dernière prise".into()],
-            rows: vec![vec![Cell::with_id("derniere-prise", "Dernière prise"), Cell::text(last_dose.to_french())]],
+            rows: vec![vec![
+                Cell::with_id("derniere-prise", "Dernière prise"),
+                Cell::text(last_dose.to_french()),
+            ]],
         },
         entries: vec![Entry::of(Statement::Medication(Medication {
             templates: vec![
@@ -662,25 +956,40 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
             id: Some(InstanceId::root(actors::uuid(rng))),
             text_ref: Some("#derniere-prise".into()),
             period: (last_dose, last_dose.plus_secs(60)),
-            product_templates: vec!["2.16.840.1.113883.10.20.1.53", "1.3.6.1.4.1.19376.1.5.3.1.4.7.2", "1.2.250.1.213.1.1.3.43"],
+            product_templates: vec![
+                "2.16.840.1.113883.10.20.1.53",
+                "1.3.6.1.4.1.19376.1.5.3.1.4.7.2",
+                "1.2.250.1.213.1.1.3.43",
+            ],
             product: None,
         }))],
         sections: Vec::new(),
     };
 
     let meal = Section {
-        templates: vec!["1.3.6.1.4.1.19376.1.7.3.1.1.13.5", "1.2.250.1.213.1.1.2.162"],
+        templates: vec![
+            "1.3.6.1.4.1.19376.1.7.3.1.1.13.5",
+            "1.2.250.1.213.1.1.2.162",
+        ],
         id: None,
         code: Code::loinc("47420-5", "Évaluation du statut fonctionnel"),
         title: Some("Date et heure du dernier repas".into()),
         text: Narrative::Table {
             head: vec!["Observation".into(), "Date".into()],
-            rows: vec![vec![Cell::with_id("dernier-repas", "Dernier repas"), Cell::text(last_meal.to_french())]],
+            rows: vec![vec![
+                Cell::with_id("dernier-repas", "Dernier repas"),
+                Cell::text(last_meal.to_french()),
+            ]],
         },
         entries: vec![Entry::of(Statement::Observation(simple_obs(
             SIMPLE_OBS.to_vec(),
             actors::uuid(rng),
-            Code::named("GEN-244", oids::TA_ASIP, "Date et heure du dernier repas", "TA_ASIP"),
+            Code::named(
+                "GEN-244",
+                oids::TA_ASIP,
+                "Date et heure du dernier repas",
+                "TA_ASIP",
+            ),
             "#dernier-repas",
             Effective::At(last_meal),
             Value::RealNotApplicable,
@@ -689,15 +998,47 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     };
 
     let devices_all = [
-        ("lunettes", "Lunettes", "Q021003", "LUNETTES PRÊTES À PORTER (OU LUNETTES MONTÉES)", None),
-        ("protDentHaut", "Prothèse dentaire (haut)", "P0102", "PROTHÈSES DENTAIRES", Some(("264217000", "supérieur"))),
-        ("protDentBas", "Prothèse dentaire (bas)", "P0102", "PROTHÈSES DENTAIRES", Some(("261089000", "inférieur"))),
-        ("protAudDroit", "Prothèse auditive (droite)", "Y2145", "DISPOSITIFS ACCOUSTIQUES D'AIDE À L'AUDITION", Some(("24028007", "droit"))),
-        ("protAudGauche", "Prothèse auditive (gauche)", "Y2145", "DISPOSITIFS ACCOUSTIQUES D'AIDE À L'AUDITION", Some(("7771000", "gauche"))),
+        (
+            "lunettes",
+            "Lunettes",
+            "Q021003",
+            "LUNETTES PRÊTES À PORTER (OU LUNETTES MONTÉES)",
+            None,
+        ),
+        (
+            "protDentHaut",
+            "Prothèse dentaire (haut)",
+            "P0102",
+            "PROTHÈSES DENTAIRES",
+            Some(("264217000", "supérieur")),
+        ),
+        (
+            "protDentBas",
+            "Prothèse dentaire (bas)",
+            "P0102",
+            "PROTHÈSES DENTAIRES",
+            Some(("261089000", "inférieur")),
+        ),
+        (
+            "protAudDroit",
+            "Prothèse auditive (droite)",
+            "Y2145",
+            "DISPOSITIFS ACCOUSTIQUES D'AIDE À L'AUDITION",
+            Some(("24028007", "droit")),
+        ),
+        (
+            "protAudGauche",
+            "Prothèse auditive (gauche)",
+            "Y2145",
+            "DISPOSITIFS ACCOUSTIQUES D'AIDE À L'AUDITION",
+            Some(("7771000", "gauche")),
+        ),
     ];
     let first = rng.below(devices_all.len() as u64) as usize;
     let n = rng.range(1, 3) as usize;
-    let devices: Vec<_> = (0..n).map(|i| devices_all[(first + i) % devices_all.len()]).collect();
+    let devices: Vec<_> = (0..n)
+        .map(|i| devices_all[(first + i) % devices_all.len()])
+        .collect();
     let prostheses = Section {
         templates: vec!["1.2.250.1.213.1.1.2.53"],
         id: Some(InstanceId::root(actors::uuid(rng))),
@@ -705,15 +1046,24 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         title: Some("Prothèses et objets personnels".into()),
         text: Narrative::Table {
             head: vec!["Prothèse / Objet personnel".into(), "Commentaire".into()],
-            rows: devices.iter().map(|(id, label, ..)| vec![Cell::with_id(*id, *label), Cell::text("oui")]).collect(),
+            rows: devices
+                .iter()
+                .map(|(id, label, ..)| vec![Cell::with_id(*id, *label), Cell::text("oui")])
+                .collect(),
         },
         entries: devices
             .iter()
             .map(|(id, _, code, display, site)| {
                 Entry::of(Statement::Observation(Observation {
-                    target_site: Some(site.map(|(c, d)| Code::named(c, "2.16.840.1.113883.6.96", d, "SNOMED CT"))),
+                    target_site: Some(
+                        site.map(|(c, d)| Code::named(c, "2.16.840.1.113883.6.96", d, "SNOMED CT")),
+                    ),
                     ..simple_obs(
-                        vec!["1.3.6.1.4.1.19376.1.5.3.1.4.13", "1.2.250.1.213.1.1.3.48", "1.2.250.1.213.1.1.3.12"],
+                        vec![
+                            "1.3.6.1.4.1.19376.1.5.3.1.4.13",
+                            "1.2.250.1.213.1.1.3.48",
+                            "1.2.250.1.213.1.1.3.12",
+                        ],
                         actors::uuid(rng),
                         Code::named(code, "1.2.250.1.213.2.68", display, "EMDN"),
                         &format!("#{id}"),
@@ -727,11 +1077,18 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
     };
 
     let comment = Section {
-        templates: vec!["2.16.840.1.113883.10.12.201", "1.3.6.1.4.1.19376.1.4.1.2.16", "1.2.250.1.213.1.1.2.73"],
+        templates: vec![
+            "2.16.840.1.113883.10.12.201",
+            "1.3.6.1.4.1.19376.1.4.1.2.16",
+            "1.2.250.1.213.1.1.2.73",
+        ],
         id: None,
         code: Code::loinc("55112-7", "Commentaire"),
         title: Some("Commentaires".into()),
-        text: Narrative::Paragraph(format!("Transfert organisé par {} {}, médecin coordonnateur.", doctor.name.given, doctor.name.family)),
+        text: Narrative::Paragraph(format!(
+            "Transfert organisé par {} {}, médecin coordonnateur.",
+            doctor.name.given, doctor.name.family
+        )),
         entries: Vec::new(),
         sections: Vec::new(),
     };
@@ -745,7 +1102,7 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         confidentiality: Confidentiality::Normal,
         set_id: InstanceId::root(actors::uuid_oid(rng)),
         version: 1,
-        patient: patient(identity, rng, &ehpad.id),
+        patient: patient(identity, rng),
         author: (doctor.clone(), created),
         custodian: ehpad.clone(),
         legal_authenticator: (doctor.clone(), created),
@@ -759,12 +1116,22 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
             lab_status_completed: false,
         },
         encounter: Encounter {
-            code: Some(Code::new("IMP", oids::ENCOUNTER_CODE, "Hospitalisation (établissement, y compris HAD)")),
+            code: Some(Code::new(
+                "IMP",
+                oids::ENCOUNTER_CODE,
+                "Hospitalisation (établissement, y compris HAD)",
+            )),
             start: decided,
             end: Some(left),
             responsible: Some(doctor),
-            facility_type: Code::new("SA17", oids::FACILITY_TYPE, "Etablissement pour personnes âgées"),
+            facility_type: Code::new(
+                "SA17",
+                oids::FACILITY_TYPE,
+                "Etablissement pour personnes âgées",
+            ),
         },
-        body: Body::Structured(vec![events, vitals, results, treatments, meal, prostheses, comment]),
+        body: Body::Structured(vec![
+            events, vitals, results, treatments, meal, prostheses, comment,
+        ]),
     }
 }

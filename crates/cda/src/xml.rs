@@ -2,8 +2,12 @@
 
 use std::io::Write;
 
+use std::borrow::Cow;
+
 use quick_xml::Writer;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::name::QName;
 
 use crate::CdaError;
 
@@ -14,17 +18,51 @@ pub(crate) struct Xml<W: Write> {
 
 type Attrs<'a> = &'a [(&'a str, &'a str)];
 
+/// Escape an attribute value for double quotes: only what XML requires (`&`, `<`, `"`) and the
+/// whitespace that attribute normalisation would otherwise change. Apostrophes stay readable.
+fn escape_attr(v: &str) -> Cow<'_, str> {
+    if !v
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'"' | b'\n' | b'\t' | b'\r'))
+    {
+        return Cow::Borrowed(v);
+    }
+    let mut out = String::with_capacity(v.len() + 8);
+    for c in v.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\t' => out.push_str("&#9;"),
+            '\r' => out.push_str("&#13;"),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 fn start<'a>(name: &'a str, attrs: Attrs<'a>) -> BytesStart<'a> {
     let mut s = BytesStart::new(name);
     for &(k, v) in attrs {
-        s.push_attribute((k, v));
+        s.push_attribute(Attribute {
+            key: QName(k),
+            value: escape_attr(v),
+        });
     }
     s
 }
 
+/// Character data with `&`, `<`, `>` escaped (apostrophes and quotes stay readable).
+fn text(t: &str) -> BytesText<'_> {
+    BytesText::from_escaped(quick_xml::escape::partial_escape(t))
+}
+
 impl<W: Write> Xml<W> {
     pub(crate) fn new(inner: W) -> Self {
-        Self { w: Writer::new_with_indent(inner, b' ', 2) }
+        Self {
+            w: Writer::new_with_indent(inner, b' ', 2),
+        }
     }
 
     pub(crate) fn into_inner(self) -> W {
@@ -32,7 +70,8 @@ impl<W: Write> Xml<W> {
     }
 
     pub(crate) fn decl(&mut self) -> Result<(), CdaError> {
-        self.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+        self.w
+            .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
         Ok(())
     }
 
@@ -55,9 +94,14 @@ impl<W: Write> Xml<W> {
     }
 
     /// `<name attrs>text</name>`, text escaped.
-    pub(crate) fn leaf(&mut self, name: &str, attrs: Attrs<'_>, text: &str) -> Result<(), CdaError> {
+    pub(crate) fn leaf(
+        &mut self,
+        name: &str,
+        attrs: Attrs<'_>,
+        content: &str,
+    ) -> Result<(), CdaError> {
         self.w.write_event(Event::Start(start(name, attrs)))?;
-        self.w.write_event(Event::Text(BytesText::new(text)))?;
+        self.w.write_event(Event::Text(text(content)))?;
         self.w.write_event(Event::End(BytesEnd::new(name)))?;
         Ok(())
     }

@@ -5,11 +5,11 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use segur_cda::{build, DocType, DOC_TYPES};
+use segur_cda::{DOC_TYPES, DocType, build};
 use segur_ins::{Generator, Identity, Matricule, SeedRng};
 
 use crate::args::BuildArgs;
-use crate::{out, peer, Failure, Outcome};
+use crate::{Failure, Outcome, out, peer};
 
 /// The most documents one `segur build` writes per type.
 const MAX_COUNT: u64 = 10_000_000;
@@ -25,26 +25,49 @@ struct Plan {
 }
 
 fn resolve(args: BuildArgs) -> Result<Plan, Failure> {
-    let names = || DOC_TYPES.iter().map(|i| i.name).collect::<Vec<_>>().join(", ");
+    let names = || {
+        DOC_TYPES
+            .iter()
+            .map(|i| i.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let requested = args.doc_type.unwrap_or_default();
     let types = if requested == "all" {
         DOC_TYPES.iter().map(|i| i.doc_type).collect()
     } else {
         match DocType::from_name(&requested) {
             Some(t) => vec![t],
-            None => return Err(Failure::usage(format!("unknown document type '{requested}': expected all, {}", names()))),
+            None => {
+                return Err(Failure::usage(format!(
+                    "unknown document type '{requested}': expected all, {}",
+                    names()
+                )));
+            }
         }
     };
     if args.count == 0 || args.count > MAX_COUNT {
-        return Err(Failure::usage(format!("--count {}: expected 1 to {MAX_COUNT}", args.count)));
+        return Err(Failure::usage(format!(
+            "--count {}: expected 1 to {MAX_COUNT}",
+            args.count
+        )));
     }
     let ins = args
         .ins
         .iter()
         .map(|m| Matricule::parse(m).map_err(|e| Failure::usage(format!("--ins {m}: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
-    let out = args.out.ok_or_else(|| Failure::usage("--out DIR is required"))?;
-    Ok(Plan { types, out, count: args.count, seed: args.seed, ins, peer: args.peer })
+    let out = args
+        .out
+        .ok_or_else(|| Failure::usage("--out DIR is required"))?;
+    Ok(Plan {
+        types,
+        out,
+        count: args.count,
+        seed: args.seed,
+        ins,
+        peer: args.peer,
+    })
 }
 
 /// A seed for document `index` of type `type_index`, mixed so that neighbours differ.
@@ -93,8 +116,12 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
         return Ok(Outcome::Ok);
     }
     let plan = resolve(args)?;
-    fs::create_dir_all(&plan.out)
-        .map_err(|e| Failure::infra(format!("{}: cannot create the output directory: {e}", plan.out.display())))?;
+    fs::create_dir_all(&plan.out).map_err(|e| {
+        Failure::infra(format!(
+            "{}: cannot create the output directory: {e}",
+            plan.out.display()
+        ))
+    })?;
 
     let started = Instant::now();
     let mut bytes = 0u64;
@@ -114,7 +141,11 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
     out(format_args!(
         "built {} documents ({}) in {}: {:.1} KiB, {:.0} documents/s on one thread",
         files.len(),
-        plan.types.iter().map(|t| t.info().name).collect::<Vec<_>>().join(", "),
+        plan.types
+            .iter()
+            .map(|t| t.info().name)
+            .collect::<Vec<_>>()
+            .join(", "),
         plan.out.display(),
         bytes as f64 / 1024.0,
         files.len() as f64 / secs.max(1e-9)

@@ -1,10 +1,10 @@
 //! `segur ins check` and `segur ins gen`.
 
-use serde::Serialize;
 use segur_ins::{Generator, Identity, InsOid, Matricule};
+use serde::Serialize;
 
 use crate::args::{Format, InsCommand};
-use crate::{out, Failure, Outcome};
+use crate::{Failure, Outcome, out};
 
 /// One generated identity, as `segur ins gen` prints it (a stable JSON shape).
 #[derive(Debug, Serialize)]
@@ -59,7 +59,11 @@ struct CheckJson<'a> {
 
 pub(crate) fn run(cmd: InsCommand) -> Result<Outcome, Failure> {
     match cmd {
-        InsCommand::Check { matricule, oid, format } => check(&matricule, oid.as_deref(), format),
+        InsCommand::Check {
+            matricule,
+            oid,
+            format,
+        } => check(&matricule, oid.as_deref(), format),
         InsCommand::Gen { count, seed } => {
             let mut generator = Generator::new(seed);
             for _ in 0..count {
@@ -76,7 +80,12 @@ pub(crate) fn run(cmd: InsCommand) -> Result<Outcome, Failure> {
 fn check(input: &str, oid: Option<&str>, format: Format) -> Result<Outcome, Failure> {
     let oid = match oid.map(InsOid::from_oid).transpose() {
         Ok(o) => o,
-        Err(e) => return Err(Failure::usage(format!("--oid {}: {e}", oid.unwrap_or_default()))),
+        Err(e) => {
+            return Err(Failure::usage(format!(
+                "--oid {}: {e}",
+                oid.unwrap_or_default()
+            )));
+        }
     };
     let parsed = Matricule::parse(input);
     match format {
@@ -101,16 +110,23 @@ fn check(input: &str, oid: Option<&str>, format: Format) -> Result<Outcome, Fail
                     error: Some(e.to_string()),
                 },
             };
-            let line = serde_json::to_string(&report).map_err(|e| Failure::infra(format!("cannot serialize: {e}")))?;
+            let line = serde_json::to_string(&report)
+                .map_err(|e| Failure::infra(format!("cannot serialize: {e}")))?;
             out(format_args!("{line}"))?;
         }
         Format::Text => match &parsed {
             Ok(m) => {
-                let authority = oid.map(|o| format!(", OID {} ({})", o.oid(), o.label())).unwrap_or_default();
+                let authority = oid
+                    .map(|o| format!(", OID {} ({})", o.oid(), o.label()))
+                    .unwrap_or_default();
                 out(format_args!("valid: {m} (key {:02}){authority}", m.key()))?;
             }
             Err(e) => out(format_args!("invalid: {input}: {e}"))?,
         },
     }
-    Ok(if parsed.is_ok() { Outcome::Ok } else { Outcome::Invalid })
+    Ok(if parsed.is_ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Invalid
+    })
 }

@@ -36,12 +36,18 @@ pub struct Failure {
 impl Failure {
     /// A usage or input error (exit 2).
     pub fn usage(message: impl Into<String>) -> Self {
-        Self { code: exit::USAGE, message: message.into() }
+        Self {
+            code: exit::USAGE,
+            message: message.into(),
+        }
     }
 
     /// An infrastructure error (exit 3).
     pub fn infra(message: impl Into<String>) -> Self {
-        Self { code: exit::INFRA, message: message.into() }
+        Self {
+            code: exit::INFRA,
+            message: message.into(),
+        }
     }
 }
 
@@ -50,8 +56,12 @@ pub(crate) fn out(line: std::fmt::Arguments<'_>) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{line}") {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(i32::from(exit::OK)),
-        Err(e) => Err(Failure::infra(format!("cannot write to standard output: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::process::exit(i32::from(exit::OK))
+        }
+        Err(e) => Err(Failure::infra(format!(
+            "cannot write to standard output: {e}"
+        ))),
     }
 }
 
@@ -60,7 +70,11 @@ pub fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }

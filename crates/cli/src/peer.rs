@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{out, Failure, Outcome};
+use crate::{Failure, Outcome, out};
 
 pub(crate) fn check(script: &Path, out_dir: &Path, files: &[PathBuf]) -> Result<Outcome, Failure> {
     let results = out_dir.join("peer-out");
@@ -13,17 +13,35 @@ pub(crate) fn check(script: &Path, out_dir: &Path, files: &[PathBuf]) -> Result<
         .env("OUT", &results)
         .env("PEER_SELECT", "mapping")
         .output()
-        .map_err(|e| Failure::infra(format!("{}: cannot run the peer chain: {e}", script.display())))?;
+        .map_err(|e| {
+            Failure::infra(format!(
+                "{}: cannot run the peer chain: {e}",
+                script.display()
+            ))
+        })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = stdout.lines().rev().find(|l| l.starts_with("peer:")).unwrap_or("peer: no summary line");
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("peer:"))
+        .unwrap_or("peer: no summary line");
     match output.status.code() {
         Some(0) => {
-            out(format_args!("{summary} (official ANS chain; details in {})", results.display()))?;
+            out(format_args!(
+                "{summary} (official ANS chain; details in {})",
+                results.display()
+            ))?;
             Ok(Outcome::Ok)
         }
         Some(1) => {
-            out(format_args!("{summary} (official ANS chain; details in {})", results.display()))?;
-            for line in String::from_utf8_lossy(&output.stderr).lines().filter(|l| l.contains("FAIL")) {
+            out(format_args!(
+                "{summary} (official ANS chain; details in {})",
+                results.display()
+            ))?;
+            for line in String::from_utf8_lossy(&output.stderr)
+                .lines()
+                .filter(|l| l.contains("FAIL"))
+            {
                 out(format_args!("{line}"))?;
             }
             Ok(Outcome::Invalid)
@@ -31,7 +49,10 @@ pub(crate) fn check(script: &Path, out_dir: &Path, files: &[PathBuf]) -> Result<
         _ => {
             let stderr = String::from_utf8_lossy(&output.stderr);
             let last = stderr.lines().last().unwrap_or("no message");
-            Err(Failure::infra(format!("{}: the peer chain failed to run: {last}", script.display())))
+            Err(Failure::infra(format!(
+                "{}: the peer chain failed to run: {last}",
+                script.display()
+            )))
         }
     }
 }
