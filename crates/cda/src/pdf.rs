@@ -9,7 +9,7 @@ use crate::time::Timestamp;
 /// Lines longer than this are wrapped (Helvetica 10 pt on an A4 page with 50 pt margins).
 const WRAP: usize = 95;
 /// Lines that fit on the page after the title block.
-const MAX_LINES: usize = 64;
+const MAX_LINES: usize = 54;
 
 /// The text of a PDF page: a title and body lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,24 +182,27 @@ mod tests {
         }
     }
 
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+
     #[test]
     fn xref_offsets_point_at_objects() {
         let pdf = render_pdf(&sample());
-        let s = String::from_utf8_lossy(&pdf);
-        let startxref: usize = s
-            .rsplit("startxref\n")
-            .next()
-            .unwrap()
+        let tail_at = find(&pdf, b"startxref\n").expect("startxref") + b"startxref\n".len();
+        let tail = std::str::from_utf8(&pdf[tail_at..]).expect("ascii trailer");
+        let startxref: usize = tail
             .lines()
             .next()
-            .unwrap()
+            .expect("offset")
             .parse()
-            .unwrap();
-        assert!(s[startxref..].starts_with("xref\n0 8\n"));
-        for (i, line) in s[startxref..].lines().skip(3).take(7).enumerate() {
-            let off: usize = line[..10].parse().unwrap();
+            .expect("number");
+        let xref = std::str::from_utf8(&pdf[startxref..]).expect("ascii xref");
+        assert!(xref.starts_with("xref\n0 8\n"), "{xref}");
+        for (i, line) in xref.lines().skip(3).take(7).enumerate() {
+            let off: usize = line[..10].parse().expect("offset");
             assert!(
-                s[off..].starts_with(&format!("{} 0 obj", i + 1)),
+                pdf[off..].starts_with(format!("{} 0 obj", i + 1).as_bytes()),
                 "object {}",
                 i + 1
             );

@@ -1,0 +1,218 @@
+//! The `segur` binary, driven as a user would: exit codes, messages, reproducibility.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn segur(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(args)
+        .output()
+        .expect("run segur")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+#[test]
+fn ins_check_accepts_a_valid_matricule() {
+    let o = segur(&[
+        "ins",
+        "check",
+        "279035121518989",
+        "--oid",
+        "1.2.250.1.213.1.4.10",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o).trim(),
+        "valid: 279035121518989 (key 89), OID 1.2.250.1.213.1.4.10 (INS-NIR de test)"
+    );
+}
+
+#[test]
+fn ins_check_rejects_a_wrong_key_and_names_the_expected_one() {
+    let o = segur(&["ins", "check", "279035121518988"]);
+    assert_eq!(o.status.code(), Some(1));
+    let line = stdout(&o);
+    assert!(line.contains("expected 89"), "{line}");
+    assert_eq!(line.lines().count(), 1);
+}
+
+#[test]
+fn ins_check_json_reports_the_error() {
+    let o = segur(&["ins", "check", "2790351215189", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("json");
+    assert_eq!(v["valid"], false);
+    assert!(
+        v["error"].as_str().expect("error").contains("length"),
+        "{v}"
+    );
+}
+
+#[test]
+fn ins_check_with_an_unknown_oid_is_a_usage_error() {
+    let o = segur(&["ins", "check", "279035121518989", "--oid", "1.2.3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.starts_with("segur: --oid 1.2.3:"), "{err}");
+    assert_eq!(err.lines().count(), 1);
+}
+
+#[test]
+fn ins_gen_is_seeded_json_lines_of_valid_identities() {
+    let a = segur(&["ins", "gen", "--count", "5", "--seed", "42"]);
+    let b = segur(&["ins", "gen", "--count", "5", "--seed", "42"]);
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(a.stdout, b.stdout, "same seed, same identities");
+    let lines: Vec<String> = stdout(&a).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 5);
+    for line in &lines {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let m = v["matricule"].as_str().expect("matricule");
+        assert!(segur(&["ins", "check", m]).status.success(), "{m}");
+        assert_eq!(v["oid"], "1.2.250.1.213.1.4.10");
+        assert_eq!(v["status"], "QUAL");
+    }
+    assert_ne!(
+        stdout(&segur(&["ins", "gen", "--count", "5", "--seed", "43"])),
+        stdout(&a)
+    );
+}
+
+#[test]
+fn build_list_names_every_type() {
+    let o = segur(&["build", "--list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = stdout(&o);
+    for name in ["n1-cr-bio", "n1-ldl-ses", "cr-bio", "fludt"] {
+        assert!(
+            text.lines().any(|l| l.starts_with(name)),
+            "{name} in {text}"
+        );
+    }
+}
+
+#[test]
+fn build_is_byte_for_byte_reproducible() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    for (out, seed) in [(&a, "9"), (&b, "9"), (&c, "10")] {
+        let o = segur(&[
+            "build",
+            "all",
+            "--count",
+            "3",
+            "--seed",
+            seed,
+            "--out",
+            path(out),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let mut names: Vec<_> = std::fs::read_dir(&a)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 12);
+    for name in &names {
+        let x = std::fs::read(a.join(name)).expect("read");
+        assert_eq!(
+            x,
+            std::fs::read(b.join(name)).expect("read"),
+            "{name:?} differs between runs"
+        );
+        assert_ne!(
+            x,
+            std::fs::read(c.join(name)).expect("read"),
+            "{name:?} ignores the seed"
+        );
+    }
+}
+
+#[test]
+fn build_for_given_matricules_uses_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = segur(&[
+        "build",
+        "fludt",
+        "--count",
+        "2",
+        "--out",
+        path(dir.path()),
+        "--ins",
+        "279035121518989",
+        "212017231012386",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let first = std::fs::read_to_string(dir.path().join("fludt-0001.xml")).expect("read");
+    let second = std::fs::read_to_string(dir.path().join("fludt-0002.xml")).expect("read");
+    assert!(first.contains(r#"<id root="1.2.250.1.213.1.4.10" extension="279035121518989"/>"#));
+    assert!(
+        first.contains("<administrativeGenderCode code=\"F\""),
+        "sex follows the matricule"
+    );
+    assert!(
+        first.contains("<county>51215</county>"),
+        "birth place follows the matricule"
+    );
+    assert!(second.contains(r#"extension="212017231012386""#));
+}
+
+#[test]
+fn build_rejects_bad_input_with_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = path(dir.path());
+    for (args, expect) in [
+        (
+            vec!["build", "cr-bi0", "--out", out],
+            "unknown document type 'cr-bi0'",
+        ),
+        (
+            vec!["build", "cr-bio", "--out", out, "--count", "0"],
+            "--count 0",
+        ),
+        (
+            vec!["build", "cr-bio", "--out", out, "--ins", "279035121518988"],
+            "expected 89",
+        ),
+    ] {
+        let o = segur(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("segur: ") && err.contains(expect), "{err}");
+    }
+    let o = segur(&["build", "cr-bio"]);
+    assert_eq!(o.status.code(), Some(2), "missing --out is a usage error");
+    let o = segur(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn build_into_an_unwritable_place_is_an_infrastructure_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").expect("write");
+    let o = segur(&["build", "cr-bio", "--out", path(&file)]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = stderr(&o);
+    assert!(
+        err.contains("not-a-dir") && err.lines().count() == 1,
+        "{err}"
+    );
+}
