@@ -14,6 +14,8 @@
 //! key) for professionals, FINESS (*Fichier national des établissements sanitaires et sociaux*,
 //! 9 digits with a Luhn key) for structures, and `2.25.<uuid>` OIDs for documents.
 
+#![warn(missing_docs)]
+
 mod actors;
 mod body;
 mod document;

@@ -4,6 +4,8 @@
 //! resolves them and returns an [`Outcome`]; only this module prints errors and picks the exit
 //! code (see [`exit`]).
 
+#![warn(missing_docs)]
+
 pub mod args;
 mod build;
 pub mod exit;

@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+
 mod error;
 mod generate;
 mod matricule;
