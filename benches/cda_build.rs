@@ -3,8 +3,8 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use segur_cda::{build, DOC_TYPES};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use segur_cda::{DOC_TYPES, build};
 use segur_ins::{Generator, SeedRng};
 
 fn build_and_serialize(c: &mut Criterion) {

@@ -6,11 +6,12 @@ use crate::model::{
     Address, Code, InstanceId, Organization, PersonName, Professional, Telecom, oids,
 };
 
-/// The Luhn check digit of a string of digits (RPPS and FINESS use it).
-pub fn luhn_digit(digits: &str) -> u8 {
+/// The Luhn check digit of a string of ASCII digits (RPPS and FINESS use it); callers check
+/// that `digits` holds digits only.
+fn luhn_digit(digits: &str) -> u8 {
     let mut sum = 0u32;
     for (i, c) in digits.bytes().rev().enumerate() {
-        let mut d = u32::from(c - b'0');
+        let mut d = u32::from(c.wrapping_sub(b'0') % 10);
         if i % 2 == 0 {
             d *= 2;
             if d > 9 {
@@ -41,7 +42,7 @@ pub fn rpps(rng: &mut SeedRng) -> String {
     format!("{body}{}", luhn_digit(&body))
 }
 
-/// A random FINESS number (9 digits, the last a Luhn key) in department `dept`.
+/// A random FINESS number (9 digits, the last a Luhn key) in department `dept` (digits only).
 pub fn finess(rng: &mut SeedRng, dept: &str) -> String {
     let body = format!("{dept}{}", digits(rng, 8 - dept.len()));
     format!("{body}{}", luhn_digit(&body))
@@ -254,6 +255,9 @@ mod tests {
         // FINESS of the ANS examples and a textbook Luhn number.
         assert!(luhn_valid("79927398713"));
         assert!(!luhn_valid("79927398710"));
+        assert!(!luhn_valid("12a4"));
+        assert!(!luhn_valid(" "));
+        assert!(!luhn_valid(""));
         let mut rng = SeedRng::new(3);
         for _ in 0..100 {
             assert!(luhn_valid(&rpps(&mut rng)));

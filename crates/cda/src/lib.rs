@@ -25,7 +25,7 @@ mod time;
 pub mod types;
 mod xml;
 
-pub use actors::{finess, luhn_digit, luhn_valid, rpps, uuid, uuid_oid};
+pub use actors::{finess, luhn_valid, rpps, uuid, uuid_oid};
 pub use body::{
     Act, Body, Cell, Destination, Effective, Entry, Medication, Narrative, NonXmlBody, Observation,
     ObservationMedia, Organizer, Procedure, Range, Section, Statement, Value,

@@ -30,7 +30,6 @@
 
 #![warn(missing_docs)]
 
-
 mod error;
 mod generate;
 mod matricule;
