@@ -18,7 +18,8 @@ use crate::body::{
 };
 use crate::document::ClinicalDocument;
 use crate::model::{
-    Address, Code, Confidentiality, Encounter, InstanceId, Patient, ServiceEvent, Telecom, oids,
+    Address, Code, Confidentiality, Encounter, InstanceId, Patient, Professional, ServiceEvent,
+    Telecom, oids,
 };
 use crate::pdf::{PdfText, render_pdf};
 use crate::time::Timestamp;
@@ -172,6 +173,45 @@ fn patient(identity: &Identity, rng: &mut SeedRng) -> Patient {
     }
 }
 
+/// What differs between document types; [`assemble`] adds the common header.
+struct Parts {
+    templates: Vec<InstanceId>,
+    author: Professional,
+    created: Timestamp,
+    service_event: ServiceEvent,
+    encounter: Encounter,
+    body: Body,
+}
+
+/// The common header around `parts`: ids, code, title, patient; the author signs the document
+/// and their structure keeps it.
+fn assemble(
+    info: &DocTypeInfo,
+    identity: &Identity,
+    rng: &mut SeedRng,
+    parts: Parts,
+) -> ClinicalDocument {
+    let id = InstanceId::root(actors::uuid_oid(rng));
+    let set_id = InstanceId::root(actors::uuid_oid(rng));
+    ClinicalDocument {
+        templates: parts.templates,
+        id,
+        code: doc_code(info),
+        title: info.title.into(),
+        effective: parts.created,
+        confidentiality: Confidentiality::Normal,
+        set_id,
+        version: 1,
+        patient: patient(identity, rng),
+        custodian: parts.author.organization.clone(),
+        legal_authenticator: (parts.author.clone(), parts.created),
+        author: (parts.author, parts.created),
+        service_event: parts.service_event,
+        encounter: parts.encounter,
+        body: parts.body,
+    }
+}
+
 fn doc_code(info: &DocTypeInfo) -> Code {
     Code::loinc(info.code, info.code_display)
 }
@@ -278,44 +318,40 @@ fn build_n1(doc_type: DocType, identity: &Identity, rng: &mut SeedRng) -> Clinic
             Code::new("IMP", oids::ENCOUNTER_CODE, "Hospitalisation"),
         )
     };
-    ClinicalDocument {
-        templates: vec![InstanceId::root(oids::TPL_XDS_SD)],
-        id: InstanceId::root(actors::uuid_oid(rng)),
-        code: doc_code(info),
-        title: info.title.into(),
-        effective: created,
-        confidentiality: Confidentiality::Normal,
-        set_id: InstanceId::root(actors::uuid_oid(rng)),
-        version: 1,
-        patient: patient(identity, rng),
-        author: (author.clone(), created),
-        custodian: org.clone(),
-        legal_authenticator: (author.clone(), created),
-        service_event: ServiceEvent {
-            code: if is_bio {
-                Code::loinc("18719-5", "Biochimie")
-            } else {
-                Code::loinc("11490-0", "Lettre de liaison à la sortie")
+    assemble(
+        info,
+        identity,
+        rng,
+        Parts {
+            templates: vec![InstanceId::root(oids::TPL_XDS_SD)],
+            author: author.clone(),
+            created,
+            service_event: ServiceEvent {
+                code: if is_bio {
+                    Code::loinc("18719-5", "Biochimie")
+                } else {
+                    Code::loinc("11490-0", "Lettre de liaison à la sortie")
+                },
+                start,
+                end: Some(end),
+                performer: author.clone(),
+                performer_template: None,
+                performer_time: None,
+                lab_status_completed: false,
             },
-            start,
-            end: Some(end),
-            performer: author.clone(),
-            performer_template: None,
-            performer_time: None,
-            lab_status_completed: false,
+            encounter: Encounter {
+                code: Some(encounter_code),
+                start,
+                end: Some(end),
+                responsible: Some(author),
+                facility_type: facility,
+            },
+            body: Body::NonXml(NonXmlBody {
+                media_type: "application/pdf".into(),
+                data: pdf,
+            }),
         },
-        encounter: Encounter {
-            code: Some(encounter_code),
-            start,
-            end: Some(end),
-            responsible: Some(author),
-            facility_type: facility,
-        },
-        body: Body::NonXml(NonXmlBody {
-            media_type: "application/pdf".into(),
-            data: pdf,
-        }),
-    }
+    )
 }
 
 /// One lab test of a generated panel.
@@ -596,44 +632,40 @@ fn build_cr_bio(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         sections: Vec::new(),
     };
 
-    ClinicalDocument {
-        templates: vec![
-            InstanceId::root("1.3.6.1.4.1.19376.1.3.3"),
-            InstanceId::with_ext("1.2.250.1.213.1.1.1.55", "2024.01"),
-        ],
-        id: InstanceId::root(actors::uuid_oid(rng)),
-        code: doc_code(info),
-        title: info.title.into(),
-        effective: created,
-        confidentiality: Confidentiality::Normal,
-        set_id: InstanceId::root(actors::uuid_oid(rng)),
-        version: 1,
-        patient: patient(identity, rng),
-        author: (biologist.clone(), created),
-        custodian: lab.clone(),
-        legal_authenticator: (biologist.clone(), created),
-        service_event: ServiceEvent {
-            code: chapter,
-            start: sampled,
-            end: Some(validated),
-            performer: biologist.clone(),
-            performer_template: Some("1.3.6.1.4.1.19376.1.3.3.1.7"),
-            performer_time: Some(validated),
-            lab_status_completed: true,
+    assemble(
+        info,
+        identity,
+        rng,
+        Parts {
+            templates: vec![
+                InstanceId::root("1.3.6.1.4.1.19376.1.3.3"),
+                InstanceId::with_ext("1.2.250.1.213.1.1.1.55", "2024.01"),
+            ],
+            author: biologist.clone(),
+            created,
+            service_event: ServiceEvent {
+                code: chapter,
+                start: sampled,
+                end: Some(validated),
+                performer: biologist.clone(),
+                performer_template: Some("1.3.6.1.4.1.19376.1.3.3.1.7"),
+                performer_time: Some(validated),
+                lab_status_completed: true,
+            },
+            encounter: Encounter {
+                code: Some(Code::new("AMB", oids::ENCOUNTER_CODE, "Ambulatoire")),
+                start: sampled,
+                end: None,
+                responsible: Some(biologist),
+                facility_type: Code::new(
+                    "SA25",
+                    oids::FACILITY_TYPE,
+                    "Laboratoire de biologie médicale",
+                ),
+            },
+            body: Body::Structured(vec![results_section, copy_section]),
         },
-        encounter: Encounter {
-            code: Some(Code::new("AMB", oids::ENCOUNTER_CODE, "Ambulatoire")),
-            start: sampled,
-            end: None,
-            responsible: Some(biologist),
-            facility_type: Code::new(
-                "SA25",
-                oids::FACILITY_TYPE,
-                "Laboratoire de biologie médicale",
-            ),
-        },
-        body: Body::Structured(vec![results_section, copy_section]),
-    }
+    )
 }
 
 fn simple_obs(
@@ -1093,45 +1125,41 @@ fn build_fludt(identity: &Identity, rng: &mut SeedRng) -> ClinicalDocument {
         sections: Vec::new(),
     };
 
-    ClinicalDocument {
-        templates: vec![InstanceId::with_ext("1.2.250.1.213.1.1.1.23", "2022.01")],
-        id: InstanceId::root(actors::uuid_oid(rng)),
-        code: doc_code(info),
-        title: info.title.into(),
-        effective: created,
-        confidentiality: Confidentiality::Normal,
-        set_id: InstanceId::root(actors::uuid_oid(rng)),
-        version: 1,
-        patient: patient(identity, rng),
-        author: (doctor.clone(), created),
-        custodian: ehpad.clone(),
-        legal_authenticator: (doctor.clone(), created),
-        service_event: ServiceEvent {
-            code: Code::loinc("28651-8", "Transfert du patient au service des urgences"),
-            start: left,
-            end: None,
-            performer: doctor.clone(),
-            performer_template: None,
-            performer_time: None,
-            lab_status_completed: false,
+    assemble(
+        info,
+        identity,
+        rng,
+        Parts {
+            templates: vec![InstanceId::with_ext("1.2.250.1.213.1.1.1.23", "2022.01")],
+            author: doctor.clone(),
+            created,
+            service_event: ServiceEvent {
+                code: Code::loinc("28651-8", "Transfert du patient au service des urgences"),
+                start: left,
+                end: None,
+                performer: doctor.clone(),
+                performer_template: None,
+                performer_time: None,
+                lab_status_completed: false,
+            },
+            encounter: Encounter {
+                code: Some(Code::new(
+                    "IMP",
+                    oids::ENCOUNTER_CODE,
+                    "Hospitalisation (établissement, y compris HAD)",
+                )),
+                start: decided,
+                end: Some(left),
+                responsible: Some(doctor),
+                facility_type: Code::new(
+                    "SA17",
+                    oids::FACILITY_TYPE,
+                    "Etablissement pour personnes âgées",
+                ),
+            },
+            body: Body::Structured(vec![
+                events, vitals, results, treatments, meal, prostheses, comment,
+            ]),
         },
-        encounter: Encounter {
-            code: Some(Code::new(
-                "IMP",
-                oids::ENCOUNTER_CODE,
-                "Hospitalisation (établissement, y compris HAD)",
-            )),
-            start: decided,
-            end: Some(left),
-            responsible: Some(doctor),
-            facility_type: Code::new(
-                "SA17",
-                oids::FACILITY_TYPE,
-                "Etablissement pour personnes âgées",
-            ),
-        },
-        body: Body::Structured(vec![
-            events, vitals, results, treatments, meal, prostheses, comment,
-        ]),
-    }
+    )
 }
