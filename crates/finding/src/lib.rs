@@ -1,0 +1,84 @@
+//! The one `Finding` type shared by every validator of the harness (CDA XSD and schematrons,
+//! segur's own rules, packaging checks, FHIR profiles): every report format (text, JSON,
+//! JUnit, SARIF, HTML) is a view of a list of findings.
+
+#![warn(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational (schematron `role="info"`).
+    Info,
+    /// A warning: does not change the verdict.
+    Warning,
+    /// An error: the document does not conform.
+    Error,
+}
+
+impl Severity {
+    /// The severity of a schematron assert or report from its `@role`, as the official chain
+    /// counts it: `warning`/`warn` → warning, `info`/`information`/`hint` → info, anything
+    /// else (none, `error`, `fatal`) → error.
+    pub fn from_role(role: Option<&str>) -> Severity {
+        match role.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
+            Some("warning") | Some("warn") => Severity::Warning,
+            Some("info") | Some("information") | Some("hint") => Severity::Info,
+            _ => Severity::Error,
+        }
+    }
+
+    /// `error`, `warning` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// Where a rule comes from: the official file (path relative to the rules directory, and a
+/// version or content hash) or segur's own catalogue (`docs/rules.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RuleSource {
+    /// The file that defines the rule (e.g. `schematrons/profils/IHE.sch`), or `segur` for
+    /// the harness's own catalogue.
+    pub file: String,
+    /// Line of the rule in that file, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Version of the rule set: a release name or the SHA-256 of the file.
+    pub version: String,
+}
+
+/// Where in the input a finding points.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct Location {
+    /// An XPath to the node (the SVRL location notation of the official chain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xpath: Option<String>,
+    /// 1-based line in the input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// 1-based column (characters) in the input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+/// One result of a validator.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule id: the official assert id or a derived one, or a `SEGUR-…` id.
+    pub rule: String,
+    /// Severity.
+    pub severity: Severity,
+    /// The message, verbatim from the official file where there is one.
+    pub message: String,
+    /// The rule's source.
+    pub source: RuleSource,
+    /// Where in the input.
+    pub location: Location,
+}

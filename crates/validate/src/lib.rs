@@ -1,0 +1,8 @@
+//! The document-processing core: parse a CDA document once and run the official ANS CI-SIS
+//! rules on it — the CDA XSD, the structuration minimale, content-model and terminology
+//! schematrons, and the volet schematron chosen by the document's templateIds — read at run
+//! time from a rules directory.
+
+#![warn(missing_docs)]
+
+pub mod schematron;

@@ -1,0 +1,64 @@
+//! ISO Schematron (query binding `xslt2`) read from the official ANS files and compiled into
+//! rules the engine runs: the same include, abstract-pattern, phase, `let` and rule-firing
+//! semantics as the ANS chain (the ISO skeleton `schematrons/moteur/*.xsl` run by Saxon-HE).
+
+mod model;
+mod tree;
+
+pub use model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, RuleStep, Schematron};
+pub use tree::LoadNote;
+
+/// Why a schematron could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file, relative to the rules directory.
+        file: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file is not well-formed XML.
+    #[error("{file}: not well-formed XML: {message}")]
+    Xml {
+        /// The file.
+        file: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// An `include` points at a file that does not exist.
+    #[error("{at}: include {href}: no such file")]
+    MissingInclude {
+        /// File and line of the include.
+        at: String,
+        /// Its `href`.
+        href: String,
+    },
+    /// Includes nest too deeply (a loop).
+    #[error("{file}:{line}: includes nest more than 64 deep (a loop?)")]
+    IncludeLoop {
+        /// The file.
+        file: String,
+        /// The line.
+        line: u32,
+    },
+    /// A construct the loader does not support.
+    #[error("{at}: unsupported: {construct}")]
+    Unsupported {
+        /// File and line.
+        at: String,
+        /// What.
+        construct: String,
+    },
+    /// The root element is not an ISO `schema`.
+    #[error("{file}: not an ISO Schematron schema (root element {root})")]
+    NotSchematron {
+        /// The file.
+        file: String,
+        /// The root element's name.
+        root: String,
+    },
+}

@@ -1,0 +1,315 @@
+//! The compiled form of one schematron: active patterns, their rules in priority order, the
+//! global and rule-local `let`s, and the asserts and reports with their messages.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::LoadError;
+use super::tree::{Child, LoadNote, Loader, Node, SCH_NS, expand_abstract};
+
+/// A `let`: a variable name and its XPath.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Let {
+    /// Name, without `$`.
+    pub name: String,
+    /// XPath expression (`@value`).
+    pub value: String,
+}
+
+/// Assert or report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// `assert`: a finding when the test is false.
+    Assert,
+    /// `report`: a finding when the test is true.
+    Report,
+}
+
+/// A piece of an assert's message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessagePart {
+    /// Literal text.
+    Text(String),
+    /// `value-of select="…"`.
+    ValueOf(String),
+    /// `name` (of the context node, or of `@path`).
+    Name(Option<String>),
+}
+
+/// An assert or report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// Assert or report.
+    pub kind: CheckKind,
+    /// `@id`, when the file gives one.
+    pub id: Option<String>,
+    /// `@test`.
+    pub test: String,
+    /// `@role`.
+    pub role: Option<String>,
+    /// `@flag`.
+    pub flag: Option<String>,
+    /// The message.
+    pub message: Vec<MessagePart>,
+    /// File (relative to the rules directory) and line.
+    pub file: Arc<str>,
+    /// Line in that file.
+    pub line: u32,
+}
+
+/// A step of a rule, in document order: a local `let` or a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A rule-local variable, in scope for the following steps.
+    Let(Let),
+    /// An assert or a report.
+    Check(Check),
+}
+
+/// A rule: its context (an XSLT match pattern) and its steps (`extends` already inlined).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    /// `@id`, when given.
+    pub id: Option<String>,
+    /// `@context`.
+    pub context: String,
+    /// Lets and checks, in order.
+    pub steps: Vec<Step>,
+    /// File and line of the rule.
+    pub file: Arc<str>,
+    /// Line.
+    pub line: u32,
+}
+
+/// An active pattern: its rules in priority order (the first matching rule fires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// `@id` (or a generated one).
+    pub id: String,
+    /// Rules, highest priority first.
+    pub rules: Vec<Rule>,
+}
+
+/// A compiled schematron.
+#[derive(Debug, Clone)]
+pub struct Schematron {
+    /// The entry file, relative to the rules directory.
+    pub file: String,
+    /// `@queryBinding`.
+    pub query_binding: String,
+    /// The phase that runs (`@defaultPhase` or `#ALL`).
+    pub phase: String,
+    /// Namespace bindings from `ns` elements.
+    pub namespaces: Vec<(String, String)>,
+    /// Global variables: the schema's lets and the active patterns' lets (the ISO skeleton
+    /// makes both global XSLT variables).
+    pub lets: Vec<Let>,
+    /// Active patterns, in document order.
+    pub patterns: Vec<Pattern>,
+    /// Whether the traversal visits attributes (`@*|*`): true when any rule context mentions
+    /// `@` or `attribute`, as the skeleton decides.
+    pub visit_attributes: bool,
+    /// Whether it visits only child elements (`*`) rather than `*|comment()|processing-instruction()`:
+    /// true when any rule context contains `(`.
+    pub only_child_elements: bool,
+    /// What the loader worked around.
+    pub notes: Vec<LoadNote>,
+}
+
+fn collect_text(node: &Node, out: &mut Vec<MessagePart>) {
+    for c in &node.children {
+        match c {
+            Child::Text(t) => out.push(MessagePart::Text(t.clone())),
+            Child::Element(e) if e.ns == SCH_NS && e.name == "value-of" => out.push(
+                MessagePart::ValueOf(e.attr("select").unwrap_or_default().to_string()),
+            ),
+            Child::Element(e) if e.ns == SCH_NS && e.name == "name" => {
+                out.push(MessagePart::Name(e.attr("path").map(str::to_string)))
+            }
+            // emph, dir, span, and foreign elements: their text content.
+            Child::Element(e) => collect_text(e, out),
+        }
+    }
+}
+
+fn check(node: &Node, kind: CheckKind) -> Check {
+    let mut message = Vec::new();
+    collect_text(node, &mut message);
+    Check {
+        kind,
+        id: node.attr("id").map(str::to_string),
+        test: node.attr("test").unwrap_or_default().to_string(),
+        role: node.attr("role").map(str::to_string),
+        flag: node.attr("flag").map(str::to_string),
+        message,
+        file: node.file.clone(),
+        line: node.line,
+    }
+}
+
+/// The steps of a rule's children, with `extends` replaced by the abstract rule's steps
+/// (preferring a rule of the same pattern, then any rule of the schema, as the skeleton).
+fn steps(rule: &Node, pattern: &Node, schema: &Node, out: &mut Vec<Step>, depth: usize) {
+    for e in rule.elements().filter(|e| e.ns == SCH_NS) {
+        match e.name.as_str() {
+            "let" => out.push(Step::Let(Let {
+                name: e.attr("name").unwrap_or_default().to_string(),
+                value: e.attr("value").unwrap_or_default().to_string(),
+            })),
+            "assert" => out.push(Step::Check(check(e, CheckKind::Assert))),
+            "report" => out.push(Step::Check(check(e, CheckKind::Report))),
+            "extends" if depth < 16 => {
+                let target = e.attr("rule").unwrap_or_default();
+                let local: Vec<&Node> = pattern
+                    .elements()
+                    .filter(|r| r.is_sch("rule") && r.attr("id") == Some(target))
+                    .collect();
+                let found: Vec<&Node> = if local.is_empty() {
+                    schema
+                        .elements()
+                        .flat_map(|p| p.elements())
+                        .filter(|r| r.is_sch("rule") && r.attr("id") == Some(target))
+                        .collect()
+                } else {
+                    local
+                };
+                for r in found
+                    .into_iter()
+                    .filter(|r| r.attr("abstract") == Some("true"))
+                {
+                    steps(r, pattern, schema, out, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Schematron {
+    /// Load `path` (under `rules_dir`) and compile it.
+    pub fn load(rules_dir: &Path, path: &Path) -> Result<Schematron, LoadError> {
+        let mut loader = Loader::new(rules_dir);
+        let mut schema = loader.load(path)?;
+        let file = path
+            .strip_prefix(rules_dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        if !schema.is_sch("schema") {
+            return Err(LoadError::NotSchematron {
+                file,
+                root: schema.name.clone(),
+            });
+        }
+        expand_abstract(&mut schema);
+
+        let phase = schema.attr("defaultPhase").unwrap_or("#ALL").to_string();
+        let active_ids: Option<Vec<String>> = (phase != "#ALL").then(|| {
+            schema
+                .elements()
+                .filter(|p| p.is_sch("phase") && p.attr("id") == Some(phase.as_str()))
+                .flat_map(|p| p.elements().filter(|a| a.is_sch("active")))
+                .filter_map(|a| a.attr("pattern").map(str::to_string))
+                .collect()
+        });
+
+        let namespaces = schema
+            .elements()
+            .filter(|e| e.is_sch("ns"))
+            .map(|e| {
+                (
+                    e.attr("prefix").unwrap_or_default().to_string(),
+                    e.attr("uri").unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+
+        let mut lets: Vec<Let> = schema
+            .elements()
+            .filter(|e| e.is_sch("let"))
+            .map(|e| Let {
+                name: e.attr("name").unwrap_or_default().to_string(),
+                value: e.attr("value").unwrap_or_default().to_string(),
+            })
+            .collect();
+
+        let mut patterns = Vec::new();
+        let mut visit_attributes = false;
+        let mut only_child_elements = false;
+        for (index, p) in schema
+            .elements()
+            .enumerate()
+            .filter(|(_, p)| p.is_sch("pattern"))
+        {
+            if p.attr("abstract") == Some("true") {
+                continue;
+            }
+            let id = p
+                .attr("id")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("pattern-{index}"));
+            // The skeleton decides these flags on every rule of the schema, active or not.
+            for r in p.elements().filter(|r| r.is_sch("rule")) {
+                let ctx = r.attr("context").unwrap_or_default();
+                visit_attributes |= ctx.contains('@') || ctx.contains("attribute");
+                only_child_elements |= ctx.contains('(');
+            }
+            let active = match &active_ids {
+                None => true,
+                Some(ids) => ids.iter().any(|a| *a == id),
+            };
+            if !active {
+                continue;
+            }
+            for l in p.elements().filter(|e| e.is_sch("let")) {
+                lets.push(Let {
+                    name: l.attr("name").unwrap_or_default().to_string(),
+                    value: l.attr("value").unwrap_or_default().to_string(),
+                });
+            }
+            let mut rules = Vec::new();
+            for r in p
+                .elements()
+                .filter(|r| r.is_sch("rule") && r.attr("abstract") != Some("true"))
+            {
+                let Some(context) = r.attr("context") else {
+                    continue;
+                };
+                let mut s = Vec::new();
+                steps(r, p, &schema, &mut s, 0);
+                rules.push(Rule {
+                    id: r.attr("id").map(str::to_string),
+                    context: context.to_string(),
+                    steps: s,
+                    file: r.file.clone(),
+                    line: r.line,
+                });
+            }
+            patterns.push(Pattern { id, rules });
+        }
+
+        Ok(Schematron {
+            file,
+            query_binding: schema.attr("queryBinding").unwrap_or("xslt").to_string(),
+            phase,
+            namespaces,
+            lets,
+            patterns,
+            visit_attributes,
+            only_child_elements,
+            notes: loader.notes,
+        })
+    }
+
+    /// Number of asserts and reports in active patterns.
+    pub fn check_count(&self) -> usize {
+        self.patterns
+            .iter()
+            .flat_map(|p| &p.rules)
+            .flat_map(|r| &r.steps)
+            .filter(|s| matches!(s, Step::Check(_)))
+            .count()
+    }
+}
+
+pub use Step as RuleStep;

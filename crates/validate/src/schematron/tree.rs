@@ -1,0 +1,357 @@
+//! Schematron files as an owned tree, with ISO `include` resolved and abstract patterns
+//! expanded exactly as the ANS compilation chain does (`iso_dsdl_include.xsl` then
+//! `iso_abstract_expand.xsl` of `schematrons/moteur/`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::LoadError;
+
+/// The ISO Schematron namespace.
+pub(crate) const SCH_NS: &str = "http://purl.oclc.org/dsdl/schematron";
+
+/// An element of a schematron file.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    /// Namespace URI.
+    pub ns: String,
+    /// Local name.
+    pub name: String,
+    /// Attributes as `(qualified name, value)`.
+    pub attrs: Vec<(String, String)>,
+    /// Content.
+    pub children: Vec<Child>,
+    /// The file it was read from, relative to the rules directory.
+    pub file: Arc<str>,
+    /// Its line in that file.
+    pub line: u32,
+}
+
+/// Element content.
+#[derive(Debug, Clone)]
+pub(crate) enum Child {
+    /// A child element.
+    Element(Node),
+    /// Character data.
+    Text(String),
+}
+
+impl Node {
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_sch(&self, name: &str) -> bool {
+        self.ns == SCH_NS && self.name == name
+    }
+
+    pub fn elements(&self) -> impl Iterator<Item = &Node> {
+        self.children.iter().filter_map(|c| match c {
+            Child::Element(e) => Some(e),
+            Child::Text(_) => None,
+        })
+    }
+}
+
+/// Notes on what the loader had to work around (a case-insensitive include, say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadNote {
+    /// File and line of the construct.
+    pub at: String,
+    /// What happened.
+    pub note: String,
+}
+
+/// Reads schematron files under a rules directory, caching parsed files.
+pub(crate) struct Loader<'a> {
+    root: &'a Path,
+    cache: HashMap<PathBuf, Node>,
+    pub notes: Vec<LoadNote>,
+    depth: usize,
+}
+
+fn convert(node: roxmltree::Node<'_, '_>, doc: &roxmltree::Document<'_>, file: &Arc<str>) -> Node {
+    let pos = doc.text_pos_at(node.range().start);
+    let attrs = node
+        .attributes()
+        .map(|a| {
+            let key = match a.namespace() {
+                Some("http://www.w3.org/XML/1998/namespace") => format!("xml:{}", a.name()),
+                _ => a.name().to_string(),
+            };
+            (key, a.value().to_string())
+        })
+        .collect();
+    let mut children = Vec::new();
+    for c in node.children() {
+        if c.is_element() {
+            children.push(Child::Element(convert(c, doc, file)));
+        } else if c.is_text() {
+            children.push(Child::Text(c.text().unwrap_or_default().to_string()));
+        }
+    }
+    Node {
+        ns: node.tag_name().namespace().unwrap_or_default().to_string(),
+        name: node.tag_name().name().to_string(),
+        attrs,
+        children,
+        file: file.clone(),
+        line: pos.row,
+    }
+}
+
+/// Find `rel` under `base`, matching each path component case-insensitively when the exact
+/// name does not exist (the ANS files were authored on Windows).
+fn resolve_case_insensitive(base: &Path, rel: &str) -> Option<PathBuf> {
+    let mut cur = base.to_path_buf();
+    for comp in Path::new(rel).components() {
+        use std::path::Component;
+        match comp {
+            Component::ParentDir => {
+                cur.pop();
+            }
+            Component::CurDir => {}
+            Component::Normal(name) => {
+                let exact = cur.join(name);
+                if exact.exists() {
+                    cur = exact;
+                    continue;
+                }
+                let wanted = name.to_string_lossy().to_lowercase();
+                let found = std::fs::read_dir(&cur)
+                    .ok()?
+                    .filter_map(Result::ok)
+                    .find(|e| e.file_name().to_string_lossy().to_lowercase() == wanted)?;
+                cur = found.path();
+            }
+            _ => return None,
+        }
+    }
+    Some(cur)
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(root: &'a Path) -> Self {
+        Self {
+            root,
+            cache: HashMap::new(),
+            notes: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    fn relative(&self, path: &Path) -> Arc<str> {
+        let rel = path.strip_prefix(self.root).unwrap_or(path);
+        Arc::from(rel.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// Parse one file (cached), without resolving its includes.
+    fn parse(&mut self, path: &Path) -> Result<Node, LoadError> {
+        let canonical = path.to_path_buf();
+        if let Some(n) = self.cache.get(&canonical) {
+            return Ok(n.clone());
+        }
+        let file = self.relative(path);
+        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+            file: file.to_string(),
+            source: e,
+        })?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+        let doc = roxmltree::Document::parse_with_options(
+            text,
+            roxmltree::ParsingOptions {
+                allow_dtd: false,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| LoadError::Xml {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        let node = convert(doc.root_element(), &doc, &file);
+        self.cache.insert(canonical, node.clone());
+        Ok(node)
+    }
+
+    /// Load a schematron with its includes resolved (recursively).
+    pub fn load(&mut self, path: &Path) -> Result<Node, LoadError> {
+        let node = self.parse(path)?;
+        let dir = path.parent().unwrap_or(self.root).to_path_buf();
+        self.resolve_includes(node, &dir)
+    }
+
+    fn resolve_includes(&mut self, mut node: Node, dir: &Path) -> Result<Node, LoadError> {
+        self.depth += 1;
+        if self.depth > 64 {
+            return Err(LoadError::IncludeLoop {
+                file: node.file.to_string(),
+                line: node.line,
+            });
+        }
+        let children = std::mem::take(&mut node.children);
+        for child in children {
+            match child {
+                Child::Element(e) if e.is_sch("include") => {
+                    if let Some(included) = self.include(&e, dir)? {
+                        node.children.push(Child::Element(included));
+                    }
+                }
+                Child::Element(e) => {
+                    let resolved = self.resolve_includes(e, dir)?;
+                    node.children.push(Child::Element(resolved));
+                }
+                text => node.children.push(text),
+            }
+        }
+        self.depth -= 1;
+        Ok(node)
+    }
+
+    /// The element an `include` stands for: the root of the referenced file when it is a
+    /// Schematron element other than `schema` (as `iso_dsdl_include.xsl` does), else nothing.
+    fn include(&mut self, inc: &Node, dir: &Path) -> Result<Option<Node>, LoadError> {
+        let at = format!("{}:{}", inc.file, inc.line);
+        let href = inc.attr("href").unwrap_or_default();
+        let (doc_uri, fragment) = href.split_once('#').unwrap_or((href, ""));
+        if !fragment.is_empty() {
+            return Err(LoadError::Unsupported {
+                at,
+                construct: format!("include with a fragment id: {href}"),
+            });
+        }
+        let path = dir.join(doc_uri);
+        let path = if path.exists() {
+            path
+        } else if let Some(found) = resolve_case_insensitive(dir, doc_uri) {
+            self.notes.push(LoadNote {
+                at: at.clone(),
+                note: format!(
+                    "include {href} resolved as {} (letter case differs; the official chain needs the same fix)",
+                    self.relative(&found)
+                ),
+            });
+            found
+        } else {
+            return Err(LoadError::MissingInclude {
+                at,
+                href: href.to_string(),
+            });
+        };
+        if path.is_dir()
+            || std::fs::metadata(&path)
+                .map(|m| m.len() == 0)
+                .unwrap_or(false)
+        {
+            // CR-BIO 2023.01 includes paths that are empty files in the ANS repository: Saxon
+            // includes nothing and says so; we record it.
+            self.notes.push(LoadNote {
+                at,
+                note: format!(
+                    "include {href} is empty: nothing included (as in the official chain)"
+                ),
+            });
+            return Ok(None);
+        }
+        let root = self.parse(&path)?;
+        if root.ns != SCH_NS || root.name == "schema" {
+            self.notes.push(LoadNote {
+                at,
+                note: format!("include {href}: root element {} is not a Schematron fragment; nothing included", root.name),
+            });
+            return Ok(None);
+        }
+        let sub_dir = path.parent().unwrap_or(dir).to_path_buf();
+        self.resolve_includes(root, &sub_dir).map(Some)
+    }
+}
+
+/// Expand abstract patterns (`pattern is-a="…"` with `param`s) as `iso_abstract_expand.xsl`:
+/// for each instance, a copy of every abstract pattern with that id, whose `test`, `context`
+/// and `select` attributes and text nodes have each `$name` replaced by the param's value, one
+/// param after the other in document order. Other attributes (`value` of a `let` included) are
+/// copied unchanged. Abstract patterns stay in the tree (the skeleton ignores them).
+pub(crate) fn expand_abstract(schema: &mut Node) {
+    let abstracts: Vec<Node> = schema
+        .elements()
+        .filter(|p| p.is_sch("pattern") && p.attr("abstract") == Some("true"))
+        .cloned()
+        .collect();
+    let children = std::mem::take(&mut schema.children);
+    for child in children {
+        match child {
+            Child::Element(p) if p.is_sch("pattern") && p.attr("is-a").is_some() => {
+                let is_a = p.attr("is-a").unwrap_or_default();
+                let params: Vec<(String, String)> = p
+                    .elements()
+                    .filter(|e| e.is_sch("param"))
+                    .map(|e| {
+                        (
+                            format!("${}", e.attr("name").unwrap_or_default()),
+                            e.attr("value").unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+                let caller = p.attr("id").unwrap_or_default().to_string();
+                for a in abstracts.iter().filter(|a| a.attr("id") == Some(is_a)) {
+                    let id = if caller.is_empty() {
+                        format!("{is_a}-{}", a.line)
+                    } else {
+                        caller.clone()
+                    };
+                    let mut instance = Node {
+                        ns: a.ns.clone(),
+                        name: a.name.clone(),
+                        attrs: vec![("id".into(), id)],
+                        children: Vec::new(),
+                        file: p.file.clone(),
+                        line: p.line,
+                    };
+                    instance.children = a.children.iter().map(|c| substitute(c, &params)).collect();
+                    schema.children.push(Child::Element(instance));
+                }
+            }
+            other => schema.children.push(other),
+        }
+    }
+}
+
+fn macro_expand(text: &str, params: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    for (name, value) in params {
+        if out.contains(name.as_str()) {
+            out = out.replace(name.as_str(), value);
+        }
+    }
+    out
+}
+
+fn substitute(child: &Child, params: &[(String, String)]) -> Child {
+    match child {
+        Child::Text(t) => Child::Text(macro_expand(t, params)),
+        Child::Element(e) => {
+            let attrs = e
+                .attrs
+                .iter()
+                .map(|(k, v)| {
+                    if k == "test" || k == "context" || k == "select" {
+                        (k.clone(), macro_expand(v, params))
+                    } else {
+                        (k.clone(), v.clone())
+                    }
+                })
+                .collect();
+            Child::Element(Node {
+                ns: e.ns.clone(),
+                name: e.name.clone(),
+                attrs,
+                children: e.children.iter().map(|c| substitute(c, params)).collect(),
+                file: e.file.clone(),
+                line: e.line,
+            })
+        }
+    }
+}
