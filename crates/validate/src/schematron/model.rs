@@ -256,7 +256,7 @@ impl Schematron {
             }
             let active = match &active_ids {
                 None => true,
-                Some(ids) => ids.iter().any(|a| *a == id),
+                Some(ids) => ids.contains(&id),
             };
             if !active {
                 continue;
