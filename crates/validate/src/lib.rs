@@ -5,4 +5,5 @@
 
 #![warn(missing_docs)]
 
+pub mod own_rules;
 pub mod schematron;

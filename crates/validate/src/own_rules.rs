@@ -1,0 +1,372 @@
+//! segur's own rules: real defects the official chain does not see (measured in
+//! `../shared/ans/README.md`, "Known degradations" and the list of accepted defects). Each rule
+//! has a stable id, is documented in `docs/rules.md` with its source, and is reported apart
+//! from the official verdict (`--profile official` leaves them out).
+
+use base64::Engine;
+use segur_finding::{Finding, Location, RuleSource, Severity};
+use segur_ins::{InsOid, Matricule, check_cog};
+
+/// The OID arc under which the INS authorities' OIDs sit.
+const INS_ARC: &str = "1.2.250.1.213.1.4.";
+/// The CDA R2 typeId every CI-SIS document carries.
+const TYPE_ID: (&str, &str) = ("2.16.840.1.113883.1.3", "POCD_HD000040");
+/// The media types of N1 bodies that have an XDS formatCode (ANS table ASS_A12).
+const N1_MEDIA_TYPES: &[&str] = &[
+    "application/pdf",
+    "text/plain",
+    "text/rtf",
+    "image/jpeg",
+    "image/tiff",
+];
+
+/// A value read from the document, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Located<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was found.
+    pub location: Location,
+}
+
+/// An `id` of `recordTarget/patientRole`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PatientId {
+    /// `@root`.
+    pub root: String,
+    /// `@extension`.
+    pub extension: Option<String>,
+}
+
+/// The N1 body: `component/nonXMLBody/text`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NonXmlText {
+    /// `@mediaType` (default `text/plain` per the CDA XSD).
+    pub media_type: Option<String>,
+    /// `@representation` (default `TXT`).
+    pub representation: Option<String>,
+    /// The element's text content.
+    pub content: String,
+}
+
+/// What segur's rules look at, extracted from the parsed document.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// `ClinicalDocument/typeId` (`@root`, `@extension`), if any.
+    pub type_id: Option<Located<(String, String)>>,
+    /// `recordTarget/patientRole/id`s.
+    pub patient_ids: Vec<Located<PatientId>>,
+    /// `recordTarget/patientRole/patient/administrativeGenderCode/@code`.
+    pub gender: Option<Located<String>>,
+    /// `recordTarget/patientRole/patient/birthTime/@value`.
+    pub birth_time: Option<Located<String>>,
+    /// `recordTarget/patientRole/patient/birthplace/place/addr/county`.
+    pub county: Option<Located<String>>,
+    /// `component/nonXMLBody/text`.
+    pub non_xml: Option<Located<NonXmlText>>,
+}
+
+fn source() -> RuleSource {
+    RuleSource {
+        file: "segur".into(),
+        line: None,
+        version: concat!("segur ", env!("CARGO_PKG_VERSION")).into(),
+    }
+}
+
+fn finding(rule: &str, severity: Severity, message: String, location: &Location) -> Finding {
+    Finding {
+        rule: rule.into(),
+        severity,
+        message,
+        source: source(),
+        location: location.clone(),
+    }
+}
+
+/// Run segur's rules on the facts of one document.
+pub fn check(facts: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    match &facts.type_id {
+        Some(t) if (t.value.0.as_str(), t.value.1.as_str()) == TYPE_ID => {}
+        Some(t) => out.push(finding(
+            "SEGUR-CDA-TYPEID",
+            Severity::Error,
+            format!(
+                "typeId is root=\"{}\" extension=\"{}\", expected root=\"{}\" extension=\"{}\": the structuration minimale rules only apply to that typeId, so most of them did not run",
+                t.value.0, t.value.1, TYPE_ID.0, TYPE_ID.1
+            ),
+            &t.location,
+        )),
+        None => {}
+    }
+
+    let mut ins = None;
+    for id in &facts.patient_ids {
+        let root = id.value.root.as_str();
+        if let Ok(oid) = InsOid::from_oid(root) {
+            ins = Some((oid, id));
+        } else if root.starts_with(INS_ARC) {
+            out.push(finding(
+                "SEGUR-INS-OID",
+                Severity::Error,
+                format!(
+                    "patient id root {root} is in the INS arc but is not an INS authority: expected 1.2.250.1.213.1.4.8 (INS-NIR), .9 (INS-NIA), .10 (INS-NIR de test) or .11 (INS-NIR de démonstration)"
+                ),
+                &id.location,
+            ));
+        }
+    }
+    match ins {
+        None if !facts.patient_ids.is_empty() => {
+            let at = &facts.patient_ids[0].location;
+            out.push(finding(
+                "SEGUR-INS-ABSENT",
+                Severity::Warning,
+                "no patient id carries an INS OID (1.2.250.1.213.1.4.8/.9/.10/.11): the DMP and MSSanté need the INS of a qualified identity".into(),
+                at,
+            ));
+        }
+        None => {}
+        Some((oid, id)) => check_ins(facts, oid, id, &mut out),
+    }
+
+    if let Some(body) = &facts.non_xml {
+        check_non_xml(body, &mut out);
+    }
+    out
+}
+
+fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<Finding>) {
+    let ext = id.value.extension.as_deref().unwrap_or_default();
+    let matricule = match Matricule::parse(ext) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            let rule = if Matricule::parse_lenient(ext).is_ok() {
+                "SEGUR-INS-KEY"
+            } else {
+                "SEGUR-INS-FORMAT"
+            };
+            out.push(finding(
+                rule,
+                Severity::Error,
+                format!("INS {ext} ({}): {e}", oid.label()),
+                &id.location,
+            ));
+            None
+        }
+    };
+    if let Some(county) = &facts.county {
+        if let Err(e) = check_cog(county.value.trim()) {
+            out.push(finding(
+                "SEGUR-INS-COG",
+                Severity::Error,
+                format!("birth place (birthplace/place/addr/county) must be the COG code of the INS traits: {e}"),
+                &county.location,
+            ));
+        }
+    }
+    let Some(m) = matricule else { return };
+    if let Some(gender) = &facts.gender {
+        let expected = match m.sex_digit() {
+            1 | 3 | 7 => Some("M"),
+            2 | 4 | 8 => Some("F"),
+            _ => None,
+        };
+        if let Some(expected) = expected {
+            if gender.value != expected {
+                out.push(finding(
+                    "SEGUR-INS-TRAITS",
+                    Severity::Warning,
+                    format!("administrativeGenderCode is {} but the INS {} has sex digit {} ({expected})", gender.value, m, m.sex_digit()),
+                    &gender.location,
+                ));
+            }
+        }
+    }
+    if let Some(birth) = &facts.birth_time {
+        let v = birth.value.as_str();
+        if v.len() >= 6 && v.is_char_boundary(6) {
+            let (yy, mm) = (&v[2..4], &v[4..6]);
+            let m_yy = format!("{:02}", m.birth_year_2digits());
+            let m_mm = format!("{:02}", m.birth_month());
+            let month_known = (1..=12).contains(&m.birth_month());
+            if yy != m_yy || (month_known && mm != m_mm) {
+                out.push(finding(
+                    "SEGUR-INS-TRAITS",
+                    Severity::Warning,
+                    format!("birthTime {v} does not match the INS {m} (year {m_yy}, month {m_mm})"),
+                    &birth.location,
+                ));
+            }
+        }
+    }
+}
+
+fn check_non_xml(body: &Located<NonXmlText>, out: &mut Vec<Finding>) {
+    let media = body.value.media_type.as_deref().unwrap_or("text/plain");
+    let representation = body.value.representation.as_deref().unwrap_or("TXT");
+    if !N1_MEDIA_TYPES.contains(&media) {
+        out.push(finding(
+            "SEGUR-N1-MEDIATYPE",
+            Severity::Error,
+            format!("nonXMLBody/text mediaType is {media}: expected one of {} (ANS ASS_A12, the media types with an XDS formatCode)", N1_MEDIA_TYPES.join(", ")),
+            &body.location,
+        ));
+    }
+    let binary = media != "text/plain";
+    if binary && representation != "B64" {
+        out.push(finding(
+            "SEGUR-N1-REPRESENTATION",
+            Severity::Error,
+            format!("nonXMLBody/text carries {media} with representation {representation}: binary content must be B64"),
+            &body.location,
+        ));
+    }
+    if representation != "B64" {
+        return;
+    }
+    let compact: Vec<u8> = body
+        .value
+        .content
+        .bytes()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let decoded = match base64::engine::general_purpose::STANDARD.decode(&compact) {
+        Ok(d) => d,
+        Err(e) => {
+            out.push(finding(
+                "SEGUR-N1-BASE64",
+                Severity::Error,
+                format!("nonXMLBody/text is not valid base64: {e}"),
+                &body.location,
+            ));
+            return;
+        }
+    };
+    if media == "application/pdf" {
+        let tail = &decoded[decoded.len().saturating_sub(1024)..];
+        let has_eof = tail.windows(5).any(|w| w == b"%%EOF");
+        if !decoded.starts_with(b"%PDF-") || !has_eof {
+            out.push(finding(
+                "SEGUR-N1-PDF",
+                Severity::Error,
+                format!(
+                    "nonXMLBody/text is declared application/pdf but its {} decoded bytes are not a PDF ({})",
+                    decoded.len(),
+                    if decoded.starts_with(b"%PDF-") { "no %%EOF marker at the end" } else { "no %PDF- header" }
+                ),
+                &body.location,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(value: impl Into<String>) -> Located<String> {
+        Located {
+            value: value.into(),
+            location: Location::default(),
+        }
+    }
+
+    fn good() -> Facts {
+        Facts {
+            type_id: Some(Located {
+                value: (TYPE_ID.0.into(), TYPE_ID.1.into()),
+                location: Location::default(),
+            }),
+            patient_ids: vec![Located {
+                value: PatientId {
+                    root: "1.2.250.1.213.1.4.10".into(),
+                    extension: Some("279035121518989".into()),
+                },
+                location: Location::default(),
+            }],
+            gender: Some(at("F")),
+            birth_time: Some(at("19790328")),
+            county: Some(at("51215")),
+            non_xml: Some(Located {
+                value: NonXmlText {
+                    media_type: Some("application/pdf".into()),
+                    representation: Some("B64".into()),
+                    content: base64::engine::general_purpose::STANDARD
+                        .encode(b"%PDF-1.4\n...\n%%EOF\n"),
+                },
+                location: Location::default(),
+            }),
+        }
+    }
+
+    fn rules(f: &Facts) -> Vec<String> {
+        check(f).into_iter().map(|x| x.rule).collect()
+    }
+
+    #[test]
+    fn a_good_document_has_no_finding() {
+        assert!(check(&good()).is_empty(), "{:?}", check(&good()));
+    }
+
+    #[test]
+    fn each_defect_has_its_rule() {
+        let mut f = good();
+        f.type_id = Some(Located {
+            value: (TYPE_ID.0.into(), "POCD_HD000041".into()),
+            location: Location::default(),
+        });
+        assert_eq!(rules(&f), ["SEGUR-CDA-TYPEID"]);
+
+        let mut f = good();
+        f.patient_ids[0].value.root = "1.2.250.1.213.1.4.12".into();
+        assert_eq!(rules(&f), ["SEGUR-INS-OID", "SEGUR-INS-ABSENT"]);
+
+        let mut f = good();
+        f.patient_ids[0].value.root = "1.2.3.4.5".into();
+        assert_eq!(rules(&f), ["SEGUR-INS-ABSENT"]);
+
+        let mut f = good();
+        f.patient_ids[0].value.extension = Some("279035121518988".into());
+        assert_eq!(rules(&f), ["SEGUR-INS-KEY"]);
+        assert!(check(&f)[0].message.contains("expected 89"));
+
+        let mut f = good();
+        f.patient_ids[0].value.extension = Some("12345".into());
+        assert_eq!(rules(&f), ["SEGUR-INS-FORMAT"]);
+
+        let mut f = good();
+        f.county = Some(at("Marne"));
+        assert_eq!(rules(&f), ["SEGUR-INS-COG"]);
+
+        let mut f = good();
+        f.gender = Some(at("M"));
+        f.birth_time = Some(at("19800328"));
+        assert_eq!(rules(&f), ["SEGUR-INS-TRAITS", "SEGUR-INS-TRAITS"]);
+
+        let mut f = good();
+        if let Some(b) = f.non_xml.as_mut() {
+            b.value.media_type = Some("image/png".into());
+        }
+        assert_eq!(rules(&f), ["SEGUR-N1-MEDIATYPE"]);
+
+        let mut f = good();
+        if let Some(b) = f.non_xml.as_mut() {
+            b.value.content = "not base64 at all!".into();
+        }
+        assert_eq!(rules(&f), ["SEGUR-N1-BASE64"]);
+
+        let mut f = good();
+        if let Some(b) = f.non_xml.as_mut() {
+            b.value.content = base64::engine::general_purpose::STANDARD.encode(b"hello");
+        }
+        assert_eq!(rules(&f), ["SEGUR-N1-PDF"]);
+
+        let mut f = good();
+        if let Some(b) = f.non_xml.as_mut() {
+            b.value.representation = Some("TXT".into());
+        }
+        assert_eq!(rules(&f), ["SEGUR-N1-REPRESENTATION"]);
+    }
+}
