@@ -156,15 +156,15 @@ fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<
             None
         }
     };
-    if let Some(county) = &facts.county {
-        if let Err(e) = check_cog(county.value.trim()) {
-            out.push(finding(
-                "SEGUR-INS-COG",
-                Severity::Error,
-                format!("birth place (birthplace/place/addr/county) must be the COG code of the INS traits: {e}"),
-                &county.location,
-            ));
-        }
+    if let Some(county) = &facts.county
+        && let Err(e) = check_cog(county.value.trim())
+    {
+        out.push(finding(
+            "SEGUR-INS-COG",
+            Severity::Error,
+            format!("birth place (birthplace/place/addr/county) must be the COG code of the INS traits: {e}"),
+            &county.location,
+        ));
     }
     let Some(m) = matricule else { return };
     if let Some(gender) = &facts.gender {
@@ -173,15 +173,20 @@ fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<
             2 | 4 | 8 => Some("F"),
             _ => None,
         };
-        if let Some(expected) = expected {
-            if gender.value != expected {
-                out.push(finding(
-                    "SEGUR-INS-TRAITS",
-                    Severity::Warning,
-                    format!("administrativeGenderCode is {} but the INS {} has sex digit {} ({expected})", gender.value, m, m.sex_digit()),
-                    &gender.location,
-                ));
-            }
+        if let Some(expected) = expected
+            && gender.value != expected
+        {
+            out.push(finding(
+                "SEGUR-INS-TRAITS",
+                Severity::Warning,
+                format!(
+                    "administrativeGenderCode is {} but the INS {} has sex digit {} ({expected})",
+                    gender.value,
+                    m,
+                    m.sex_digit()
+                ),
+                &gender.location,
+            ));
         }
     }
     if let Some(birth) = &facts.birth_time {
