@@ -7,3 +7,4 @@
 
 pub mod own_rules;
 pub mod schematron;
+pub mod select;
