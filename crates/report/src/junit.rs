@@ -1,0 +1,117 @@
+//! JUnit XML (the Ant/Surefire format CI servers read): one test case per document.
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use segur_finding::Severity;
+
+use crate::{Report, Verdict};
+
+fn start<'a>(name: &'a str, attrs: &[(&'a str, String)]) -> BytesStart<'a> {
+    let mut s = BytesStart::new(name);
+    for (k, v) in attrs {
+        s.push_attribute((*k, v.as_str()));
+    }
+    s
+}
+
+fn write(w: &mut Writer<Vec<u8>>, e: Event<'_>) {
+    // Writing into a Vec cannot fail.
+    let _ = w.write_event(e);
+}
+
+fn element(w: &mut Writer<Vec<u8>>, name: &str, attrs: &[(&str, String)], text: &str) {
+    write(w, Event::Start(start(name, attrs)));
+    write(w, Event::Text(BytesText::new(text)));
+    write(w, Event::End(BytesEnd::new(name)));
+}
+
+/// The JUnit view: a `testsuites` with one `testsuite`, one `testcase` per document; a
+/// non-conformant document is a `failure` listing its error findings, an unreadable one an
+/// `error`; warnings and notes go to `system-out` (JUnit has no warning state).
+pub fn to_junit(report: &Report) -> String {
+    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
+    write(
+        &mut w,
+        Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)),
+    );
+    let s = &report.summary;
+    let totals = [
+        ("name", "segur validate".to_string()),
+        ("tests", s.documents.to_string()),
+        ("failures", s.nonconformant.to_string()),
+        ("errors", s.unreadable.to_string()),
+    ];
+    write(&mut w, Event::Start(start("testsuites", &totals)));
+    let mut suite = totals.to_vec();
+    suite.push(("skipped", "0".to_string()));
+    write(&mut w, Event::Start(start("testsuite", &suite)));
+    for d in &report.documents {
+        let case = [
+            ("name", d.path.clone()),
+            ("classname", format!("segur.validate.{}", report.profile)),
+        ];
+        write(&mut w, Event::Start(start("testcase", &case)));
+        match d.verdict {
+            Verdict::Conformant => {}
+            Verdict::Nonconformant => {
+                let errors: Vec<String> = d
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .map(|f| {
+                        format!(
+                            "{}:{} {} {} ({}{})",
+                            f.location.line.unwrap_or(0),
+                            f.location.column.unwrap_or(0),
+                            f.rule,
+                            f.message,
+                            f.source.file,
+                            f.location
+                                .xpath
+                                .as_deref()
+                                .map(|x| format!(", {x}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let attrs = [
+                    ("message", format!("{} error finding(s)", errors.len())),
+                    ("type", "nonconformant".to_string()),
+                ];
+                element(&mut w, "failure", &attrs, &errors.join("\n"));
+            }
+            Verdict::Unreadable => {
+                let message = d
+                    .error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default();
+                element(
+                    &mut w,
+                    "error",
+                    &[
+                        ("message", message.clone()),
+                        ("type", "unreadable".to_string()),
+                    ],
+                    &message,
+                );
+            }
+        }
+        let others: Vec<String> = d
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Error)
+            .map(|f| format!("{} {} {}", f.severity.as_str(), f.rule, f.message))
+            .chain(d.notes.iter().map(|n| format!("note {n}")))
+            .collect();
+        if !others.is_empty() {
+            element(&mut w, "system-out", &[], &others.join("\n"));
+        }
+        write(&mut w, Event::End(BytesEnd::new("testcase")));
+    }
+    write(&mut w, Event::End(BytesEnd::new("testsuite")));
+    write(&mut w, Event::End(BytesEnd::new("testsuites")));
+    let mut out = String::from_utf8(w.into_inner()).unwrap_or_default();
+    out.push('\n');
+    out
+}

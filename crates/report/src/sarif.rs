@@ -1,0 +1,78 @@
+//! SARIF 2.1.0: one run, one result per finding, the rules described in the driver.
+
+use std::collections::BTreeMap;
+
+use segur_finding::Severity;
+use serde_json::{Value, json};
+
+use crate::Report;
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// The SARIF 2.1.0 view. Locations carry the input path, line and column, and the XPath as a
+/// logical location; unreadable inputs become `INPUT` error results.
+pub fn to_sarif(report: &Report) -> String {
+    let mut rules: BTreeMap<String, Value> = BTreeMap::new();
+    let mut results = Vec::new();
+    let mut artifacts = Vec::new();
+    for d in &report.documents {
+        let mut artifact = json!({ "location": { "uri": d.path } });
+        if let Some(h) = &d.sha256 {
+            artifact["hashes"] = json!({ "sha-256": h });
+        }
+        artifacts.push(artifact);
+        if let Some(e) = &d.error {
+            rules.entry("INPUT".into()).or_insert_with(|| json!({ "id": "INPUT", "shortDescription": { "text": "The input is readable, well-formed XML" } }));
+            let mut physical = json!({ "artifactLocation": { "uri": d.path } });
+            if let Some(line) = e.line.filter(|l| *l > 0) {
+                physical["region"] = json!({ "startLine": line, "startColumn": e.column.filter(|c| *c > 0).unwrap_or(1) });
+            }
+            results.push(json!({ "ruleId": "INPUT", "level": "error", "message": { "text": e.message }, "locations": [{ "physicalLocation": physical }] }));
+        }
+        for f in &d.findings {
+            rules.entry(f.rule.clone()).or_insert_with(|| {
+                json!({
+                    "id": f.rule,
+                    "shortDescription": { "text": format!("{} ({})", f.rule, f.source.file) },
+                    "properties": { "source": f.source.file, "version": f.source.version }
+                })
+            });
+            let mut physical = json!({ "artifactLocation": { "uri": d.path } });
+            if let Some(line) = f.location.line.filter(|l| *l > 0) {
+                physical["region"] = json!({ "startLine": line, "startColumn": f.location.column.filter(|c| *c > 0).unwrap_or(1) });
+            }
+            let mut location = json!({ "physicalLocation": physical });
+            if let Some(x) = &f.location.xpath {
+                location["logicalLocations"] =
+                    json!([{ "fullyQualifiedName": x, "kind": "element" }]);
+            }
+            results.push(json!({
+                "ruleId": f.rule,
+                "level": level(f.severity),
+                "message": { "text": f.message },
+                "locations": [location]
+            }));
+        }
+    }
+    let log = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": report.tool.name,
+                "version": report.tool.version,
+                "informationUri": "https://segur.invalid/",
+                "rules": rules.into_values().collect::<Vec<_>>()
+            }},
+            "artifacts": artifacts,
+            "results": results
+        }]
+    });
+    serde_json::to_string_pretty(&log).unwrap_or_default()
+}
