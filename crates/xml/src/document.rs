@@ -1,0 +1,548 @@
+//! The arena document: every node is a `u32` index; attributes follow their element, then its
+//! children, so index order is document order and a subtree is a contiguous index range.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use crate::intern::{ExpandedName, Name};
+
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// A node of a [`Document`]: its index in document order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct NodeId(pub(crate) u32);
+
+impl NodeId {
+    /// The document node of every document.
+    pub const ROOT: NodeId = NodeId(0);
+
+    /// The index of the node in document order (attributes included).
+    pub fn index(self) -> u32 {
+        self.0
+    }
+
+    /// The node at `index`; check it with [`Document::contains`] before use with another document.
+    pub fn from_index(index: u32) -> NodeId {
+        NodeId(index)
+    }
+}
+
+/// The kind of a node, as in the XPath data model (namespace nodes are not materialised).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[repr(u8)]
+pub enum NodeKind {
+    /// The document node (the root of the tree).
+    Document,
+    /// An element.
+    Element,
+    /// An attribute (its parent is the owner element).
+    Attribute,
+    /// Character data (CDATA sections and references merged in).
+    Text,
+    /// A comment.
+    Comment,
+    /// A processing instruction (the name is its target).
+    ProcessingInstruction,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct NodeData {
+    pub(crate) kind: NodeKind,
+    pub(crate) parent: u32,
+    pub(crate) next: u32,
+    pub(crate) prev: u32,
+    /// First index after the attributes (elements), else `index + 1`.
+    pub(crate) attr_end: u32,
+    /// First index after the subtree.
+    pub(crate) subtree_end: u32,
+    pub(crate) name: ExpandedName,
+    pub(crate) prefix: Name,
+    pub(crate) value_start: u32,
+    pub(crate) value_len: u32,
+    pub(crate) offset: u32,
+    /// Elements: offset just after the start tag's `>`; others: end of the node's markup.
+    pub(crate) tag_end: u32,
+    /// Elements: offset of the end tag's `<` (of the start tag for an empty element).
+    pub(crate) close: u32,
+    /// Elements: head of the in-scope namespace binding chain.
+    pub(crate) scope: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NsBinding {
+    pub(crate) prefix: Name,
+    pub(crate) uri: Name,
+    pub(crate) parent: u32,
+}
+
+/// A parsed XML document, immutable, `Send + Sync`.
+#[derive(Debug)]
+pub struct Document {
+    pub(crate) nodes: Vec<NodeData>,
+    pub(crate) text: String,
+    pub(crate) scopes: Vec<NsBinding>,
+    pub(crate) source: Box<[u8]>,
+    pub(crate) line_starts: OnceLock<Vec<u32>>,
+    pub(crate) uri: Option<String>,
+}
+
+/// The URI bound to the `xml` prefix in every document.
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+impl Document {
+    fn data(&self, n: NodeId) -> Option<&NodeData> {
+        self.nodes.get(n.0 as usize)
+    }
+
+    fn link(&self, i: u32) -> Option<NodeId> {
+        (i != NONE).then_some(NodeId(i))
+    }
+
+    /// Sets the document URI (what `base-uri()` and `document-uri()` return).
+    pub fn with_uri(mut self, uri: impl Into<String>) -> Document {
+        self.uri = Some(uri.into());
+        self
+    }
+
+    /// The document URI, if one was set.
+    pub fn uri(&self) -> Option<&str> {
+        self.uri.as_deref()
+    }
+
+    /// The input the document was parsed from.
+    pub fn source(&self) -> &[u8] {
+        &self.source
+    }
+
+    /// The number of nodes (document node and attributes included).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the document has only its document node (never true for a parsed document).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() <= 1
+    }
+
+    /// Whether `n` is a node of this document.
+    pub fn contains(&self, n: NodeId) -> bool {
+        (n.0 as usize) < self.nodes.len()
+    }
+
+    /// The document node.
+    pub fn root(&self) -> NodeId {
+        NodeId::ROOT
+    }
+
+    /// The root element.
+    pub fn document_element(&self) -> Option<NodeId> {
+        self.children(NodeId::ROOT)
+            .find(|&c| self.kind(c) == NodeKind::Element)
+    }
+
+    /// The node's kind (a foreign id reads as a text node with no value).
+    pub fn kind(&self, n: NodeId) -> NodeKind {
+        self.data(n).map_or(NodeKind::Text, |d| d.kind)
+    }
+
+    /// The parent (for an attribute, its element).
+    pub fn parent(&self, n: NodeId) -> Option<NodeId> {
+        self.data(n).and_then(|d| self.link(d.parent))
+    }
+
+    /// The first child (attributes are not children).
+    pub fn first_child(&self, n: NodeId) -> Option<NodeId> {
+        let d = self.data(n)?;
+        matches!(d.kind, NodeKind::Element | NodeKind::Document)
+            .then_some(())
+            .filter(|()| d.attr_end < d.subtree_end)
+            .map(|()| NodeId(d.attr_end))
+    }
+
+    /// The next sibling (none for attributes).
+    pub fn next_sibling(&self, n: NodeId) -> Option<NodeId> {
+        self.data(n).and_then(|d| self.link(d.next))
+    }
+
+    /// The previous sibling (none for attributes).
+    pub fn prev_sibling(&self, n: NodeId) -> Option<NodeId> {
+        self.data(n).and_then(|d| self.link(d.prev))
+    }
+
+    /// The children in document order.
+    pub fn children(&self, n: NodeId) -> Children<'_> {
+        Children {
+            doc: self,
+            next: self.first_child(n).map_or(NONE, |c| c.0),
+        }
+    }
+
+    /// The attributes of an element, in document order (empty for other nodes).
+    pub fn attributes(&self, n: NodeId) -> Attributes {
+        let range = match self.data(n) {
+            Some(d) if d.kind == NodeKind::Element => n.0 + 1..d.attr_end,
+            _ => 0..0,
+        };
+        Attributes { range }
+    }
+
+    /// The attribute of `element` with this expanded name.
+    pub fn attribute(&self, element: NodeId, name: ExpandedName) -> Option<NodeId> {
+        self.attributes(element)
+            .find(|&a| self.nodes[a.0 as usize].name == name)
+    }
+
+    /// The value of the attribute with this namespace and local name (looked up without interning).
+    pub fn attribute_value(&self, element: NodeId, ns: &str, local: &str) -> Option<&str> {
+        let name = ExpandedName {
+            ns: Name::lookup(ns)?,
+            local: Name::lookup(local)?,
+        };
+        self.attribute(element, name).map(|a| self.value(a))
+    }
+
+    /// The index range of the node's descendants (attributes of descendants included).
+    pub fn descendant_range(&self, n: NodeId) -> Range<u32> {
+        match self.data(n) {
+            Some(d) => d.attr_end.max(n.0 + 1)..d.subtree_end,
+            None => 0..0,
+        }
+    }
+
+    /// The first index after the node's subtree.
+    pub fn subtree_end(&self, n: NodeId) -> u32 {
+        self.data(n).map_or(n.0, |d| d.subtree_end)
+    }
+
+    /// The descendants in document order (no attributes), iteratively.
+    pub fn descendants(&self, n: NodeId) -> Descendants<'_> {
+        Descendants {
+            doc: self,
+            range: self.descendant_range(n),
+        }
+    }
+
+    /// The ancestors, nearest first (for an attribute, its element first).
+    pub fn ancestors(&self, n: NodeId) -> Ancestors<'_> {
+        Ancestors {
+            doc: self,
+            next: self.parent(n),
+        }
+    }
+
+    /// The expanded name of an element, attribute or processing instruction (empty otherwise).
+    pub fn name(&self, n: NodeId) -> ExpandedName {
+        self.data(n).map_or(
+            ExpandedName {
+                ns: Name::EMPTY,
+                local: Name::EMPTY,
+            },
+            |d| d.name,
+        )
+    }
+
+    /// The prefix as written (empty for none).
+    pub fn prefix(&self, n: NodeId) -> Name {
+        self.data(n).map_or(Name::EMPTY, |d| d.prefix)
+    }
+
+    /// The namespace URI as a string.
+    pub fn namespace_uri(&self, n: NodeId) -> &'static str {
+        self.name(n).ns.as_str()
+    }
+
+    /// The local name as a string.
+    pub fn local_name(&self, n: NodeId) -> &'static str {
+        self.name(n).local.as_str()
+    }
+
+    /// The name as written, `prefix:local` (what XPath `name()` returns).
+    pub fn qualified_name(&self, n: NodeId) -> Cow<'static, str> {
+        let prefix = self.prefix(n);
+        let local = self.local_name(n);
+        if prefix.is_empty() {
+            Cow::Borrowed(local)
+        } else {
+            Cow::Owned(format!("{}:{local}", prefix.as_str()))
+        }
+    }
+
+    /// The own value of an attribute, text, comment or processing instruction (empty otherwise).
+    pub fn value(&self, n: NodeId) -> &str {
+        match self.data(n) {
+            Some(d) if !matches!(d.kind, NodeKind::Element | NodeKind::Document) => {
+                let start = d.value_start as usize;
+                self.text
+                    .get(start..start + d.value_len as usize)
+                    .unwrap_or("")
+            }
+            _ => "",
+        }
+    }
+
+    /// The XPath string value: the concatenated descendant text of an element or the document,
+    /// the value of other nodes; borrowed when there is at most one text node.
+    pub fn string_value(&self, n: NodeId) -> Cow<'_, str> {
+        match self.kind(n) {
+            NodeKind::Element | NodeKind::Document => {}
+            _ => return Cow::Borrowed(self.value(n)),
+        }
+        let mut texts = self
+            .descendant_range(n)
+            .filter(|&i| self.nodes[i as usize].kind == NodeKind::Text);
+        let Some(first) = texts.next() else {
+            return Cow::Borrowed("");
+        };
+        let first = self.value(NodeId(first));
+        match texts.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut s = String::with_capacity(first.len() * 2);
+                s.push_str(first);
+                s.push_str(self.value(NodeId(second)));
+                for t in texts {
+                    s.push_str(self.value(NodeId(t)));
+                }
+                Cow::Owned(s)
+            }
+        }
+    }
+
+    /// The namespace URI bound to `prefix` ("" for the default namespace) in scope at `element`.
+    pub fn lookup_namespace(&self, element: NodeId, prefix: &str) -> Option<&'static str> {
+        if prefix == "xml" {
+            return Some(XML_NAMESPACE);
+        }
+        let p = Name::lookup(prefix)?;
+        let uri = self
+            .in_scope_namespaces(element)
+            .find(|&(bp, _)| bp == p)
+            .map(|(_, uri)| uri)?;
+        // An undeclaration (`xmlns=""`) leaves the default namespace unbound.
+        (!uri.is_empty() || prefix.is_empty()).then_some(uri.as_str())
+    }
+
+    /// The namespace bindings in scope at `element`, innermost first; a prefix may repeat
+    /// (the first occurrence wins) and `xmlns=""` appears as an empty URI.
+    pub fn in_scope_namespaces(&self, element: NodeId) -> InScopeNamespaces<'_> {
+        let mut n = element;
+        if self.kind(n) != NodeKind::Element {
+            n = self
+                .ancestors(n)
+                .find(|&a| self.kind(a) == NodeKind::Element)
+                .unwrap_or(NodeId::ROOT);
+        }
+        InScopeNamespaces {
+            doc: self,
+            next: self.data(n).map_or(NONE, |d| d.scope),
+        }
+    }
+
+    /// Byte offset where the node starts (`<` of a start tag, attribute name, first text byte).
+    pub fn offset(&self, n: NodeId) -> usize {
+        self.data(n).map_or(0, |d| d.offset as usize)
+    }
+
+    /// Byte offset just after an element's start tag (after `>`), or after other markup.
+    pub fn tag_end(&self, n: NodeId) -> usize {
+        self.data(n).map_or(0, |d| d.tag_end as usize)
+    }
+
+    /// Byte offset of an element's end tag `<` (its start tag for an empty element).
+    pub fn close_offset(&self, n: NodeId) -> usize {
+        self.data(n).map_or(0, |d| d.close as usize)
+    }
+
+    /// 1-based line and column (in characters) of a byte offset in the source.
+    pub fn line_col(&self, offset: usize) -> (u32, u32) {
+        let starts = self.line_starts.get_or_init(|| {
+            let mut v = vec![0u32];
+            v.extend(
+                self.source
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| b == b'\n')
+                    .map(|(i, _)| i as u32 + 1),
+            );
+            v
+        });
+        let offset = offset.min(self.source.len());
+        let line = starts.partition_point(|&s| s as usize <= offset).max(1);
+        let start = starts[line - 1] as usize;
+        let column = self.source[start..offset]
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .count();
+        (line as u32, column as u32 + 1)
+    }
+
+    /// Replays the elements and text in document order, iteratively (for streaming validators).
+    pub fn for_each_event(&self, mut f: impl FnMut(Event<'_>)) {
+        let mut open: Vec<NodeId> = Vec::new();
+        let mut i = 1u32;
+        let end = self.nodes.len() as u32;
+        while i < end {
+            while let Some(&top) = open.last() {
+                if self.nodes[top.0 as usize].subtree_end > i {
+                    break;
+                }
+                open.pop();
+                f(Event::End {
+                    node: top,
+                    offset: self.close_offset(top),
+                });
+            }
+            let n = NodeId(i);
+            let d = &self.nodes[i as usize];
+            match d.kind {
+                NodeKind::Element => {
+                    f(Event::Start {
+                        node: n,
+                        ns_uri: d.name.ns.as_str(),
+                        local: d.name.local.as_str(),
+                        attributes: self.attributes(n),
+                        start_offset: d.offset as usize,
+                        tag_end_offset: d.tag_end as usize,
+                    });
+                    open.push(n);
+                    i = d.attr_end;
+                    continue;
+                }
+                NodeKind::Text => f(Event::Text {
+                    node: n,
+                    text: self.value(n),
+                    offset: d.offset as usize,
+                }),
+                _ => {}
+            }
+            i += 1;
+        }
+        while let Some(top) = open.pop() {
+            f(Event::End {
+                node: top,
+                offset: self.close_offset(top),
+            });
+        }
+    }
+}
+
+/// What [`Document::for_each_event`] replays.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'d> {
+    /// A start tag.
+    Start {
+        /// The element.
+        node: NodeId,
+        /// Its namespace URI ("" for none).
+        ns_uri: &'static str,
+        /// Its local name.
+        local: &'static str,
+        /// Its attributes (resolve with the document's accessors).
+        attributes: Attributes,
+        /// Offset of `<`.
+        start_offset: usize,
+        /// Offset after the start tag's `>`.
+        tag_end_offset: usize,
+    },
+    /// A text node (CDATA merged).
+    Text {
+        /// The text node.
+        node: NodeId,
+        /// Its value.
+        text: &'d str,
+        /// Offset of its first byte.
+        offset: usize,
+    },
+    /// An end tag (also after an empty element).
+    End {
+        /// The element.
+        node: NodeId,
+        /// Offset of the end tag's `<`.
+        offset: usize,
+    },
+}
+
+/// Iterator over children.
+#[derive(Clone, Debug)]
+pub struct Children<'d> {
+    doc: &'d Document,
+    next: u32,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        let n = self.doc.link(self.next)?;
+        self.next = self.doc.nodes[n.0 as usize].next;
+        Some(n)
+    }
+}
+
+/// Iterator over an element's attributes.
+#[derive(Clone, Debug)]
+pub struct Attributes {
+    range: Range<u32>,
+}
+
+impl Iterator for Attributes {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        self.range.next().map(NodeId)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+}
+
+/// Iterator over descendants (attributes skipped).
+#[derive(Clone, Debug)]
+pub struct Descendants<'d> {
+    doc: &'d Document,
+    range: Range<u32>,
+}
+
+impl Iterator for Descendants<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        for i in self.range.by_ref() {
+            if self.doc.nodes[i as usize].kind != NodeKind::Attribute {
+                return Some(NodeId(i));
+            }
+        }
+        None
+    }
+}
+
+/// Iterator over ancestors, nearest first.
+#[derive(Clone, Debug)]
+pub struct Ancestors<'d> {
+    doc: &'d Document,
+    next: Option<NodeId>,
+}
+
+impl Iterator for Ancestors<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        let n = self.next?;
+        self.next = self.doc.parent(n);
+        Some(n)
+    }
+}
+
+/// Iterator over in-scope namespace bindings `(prefix, uri)`, innermost first.
+#[derive(Clone, Debug)]
+pub struct InScopeNamespaces<'d> {
+    doc: &'d Document,
+    next: u32,
+}
+
+impl Iterator for InScopeNamespaces<'_> {
+    type Item = (Name, Name);
+    fn next(&mut self) -> Option<(Name, Name)> {
+        let b = self.doc.scopes.get(self.next as usize)?;
+        self.next = b.parent;
+        Some((b.prefix, b.uri))
+    }
+}

@@ -1,0 +1,117 @@
+//! The process-wide name interner: names compare as integers across documents and expressions.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{LazyLock, RwLock};
+
+/// An interned string (a namespace URI, local name or prefix); equal strings have equal ids.
+///
+/// Interned strings live for the whole process: the set of distinct names seen is small in
+/// practice (CDA, value sets, schematrons), but a process fed unbounded distinct names grows.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Name(u32);
+
+struct Interner {
+    ids: HashMap<&'static str, u32>,
+    strings: Vec<&'static str>,
+}
+
+static INTERNER: LazyLock<RwLock<Interner>> = LazyLock::new(|| {
+    let mut interner = Interner {
+        ids: HashMap::new(),
+        strings: Vec::new(),
+    };
+    interner.insert("");
+    RwLock::new(interner)
+});
+
+impl Interner {
+    fn insert(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        // Fewer than u32::MAX distinct names can exist: each takes at least a byte of memory.
+        let id = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
+        self.strings.push(leaked);
+        self.ids.insert(leaked, id);
+        id
+    }
+}
+
+impl Name {
+    /// The empty string: no namespace, no prefix.
+    pub const EMPTY: Name = Name(0);
+
+    /// Interns `s`, returning its id.
+    pub fn intern(s: &str) -> Name {
+        if let Some(name) = Name::lookup(s) {
+            return name;
+        }
+        let mut interner = INTERNER.write().unwrap_or_else(|e| e.into_inner());
+        Name(interner.insert(s))
+    }
+
+    /// The id of `s` if it was ever interned (a name never interned matches no node).
+    pub fn lookup(s: &str) -> Option<Name> {
+        let interner = INTERNER.read().unwrap_or_else(|e| e.into_inner());
+        interner.ids.get(s).map(|&id| Name(id))
+    }
+
+    /// The interned string.
+    pub fn as_str(self) -> &'static str {
+        let interner = INTERNER.read().unwrap_or_else(|e| e.into_inner());
+        interner.strings.get(self.0 as usize).copied().unwrap_or("")
+    }
+
+    /// Whether this is the empty string.
+    pub fn is_empty(self) -> bool {
+        self == Name::EMPTY
+    }
+
+    /// The raw id (stable for the life of the process only).
+    pub fn id(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A namespace URI and a local name: what name tests compare.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct ExpandedName {
+    /// The namespace URI ([`Name::EMPTY`] for none).
+    pub ns: Name,
+    /// The local name.
+    pub local: Name,
+}
+
+impl ExpandedName {
+    /// Interns both parts.
+    pub fn new(ns: &str, local: &str) -> ExpandedName {
+        ExpandedName {
+            ns: Name::intern(ns),
+            local: Name::intern(local),
+        }
+    }
+}
+
+impl fmt::Display for ExpandedName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.ns.is_empty() {
+            write!(f, "{}", self.local)
+        } else {
+            write!(f, "Q{{{}}}{}", self.ns, self.local)
+        }
+    }
+}

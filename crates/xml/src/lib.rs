@@ -1,0 +1,139 @@
+//! An arena XML document model for XPath evaluation and schema validation.
+//!
+//! [`Document::parse`] reads UTF-8 XML once (quick-xml events) into flat arrays: every node is
+//! a `u32` index ([`NodeId`]) in document order, attributes are real nodes placed right after
+//! their element, a subtree is a contiguous index range (so `descendant` and document order
+//! need no recursion), and names are interned process-wide ([`Name`]) so name tests compare
+//! integers across documents. Every element keeps its in-scope namespace bindings (for
+//! `resolve-QName` on `xsi:type` values) and the byte offsets of its start tag;
+//! [`Document::line_col`] turns an offset into a 1-based line and a column in characters.
+//!
+//! Input is hostile until parsed: DOCTYPE declarations are refused (no entity expansion, so no
+//! XXE nor billion laughs), only UTF-8 is read, only the five predefined entities and character
+//! references are resolved, and [`Limits`] bounds depth, size, attributes and text.
+//!
+//! ```
+//! use segur_xml::{Document, Limits, NodeKind};
+//!
+//! let xml = br#"<doc xmlns="urn:hl7-org:v3"><code code="A" xsi:type="CD"
+//!     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"/>text</doc>"#;
+//! let doc = Document::parse(xml, &Limits::default())?;
+//! let root = doc.document_element().expect("a root element");
+//! assert_eq!(doc.namespace_uri(root), "urn:hl7-org:v3");
+//! let code = doc.first_child(root).expect("a child");
+//! let attrs: Vec<_> = doc.attributes(code).map(|a| doc.qualified_name(a)).collect();
+//! assert_eq!(attrs, ["code", "xsi:type"]);
+//! assert_eq!(doc.lookup_namespace(code, ""), Some("urn:hl7-org:v3"));
+//! assert_eq!(doc.string_value(root), "text");
+//! assert_eq!(doc.line_col(doc.offset(code)), (1, 29));
+//! assert_eq!(doc.kind(doc.next_sibling(code).expect("text")), NodeKind::Text);
+//! # Ok::<(), segur_xml::ParseError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod document;
+mod error;
+mod intern;
+mod parse;
+
+pub use document::{
+    Ancestors, Attributes, Children, Descendants, Document, Event, InScopeNamespaces, NodeId,
+    NodeKind, XML_NAMESPACE,
+};
+pub use error::{ParseError, ParseErrorKind};
+pub use intern::{ExpandedName, Name};
+
+/// Bounds on what a document may contain; exceeding one is a [`ParseError`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Deepest element nesting (the root element is at depth 1).
+    pub max_depth: usize,
+    /// Largest input in bytes (at most 4 GiB, offsets are `u32`).
+    pub max_bytes: usize,
+    /// Most attributes (namespace declarations included) on one element.
+    pub max_attributes_per_element: usize,
+    /// Longest text node or attribute value, in bytes.
+    pub max_text_len: usize,
+    /// Most nodes (attributes included).
+    pub max_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_depth: 256,
+            max_bytes: 512 << 20,
+            max_attributes_per_element: 1024,
+            max_text_len: 256 << 20,
+            max_nodes: 64 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Sets [`Limits::max_depth`].
+    pub fn with_max_depth(mut self, max_depth: usize) -> Limits {
+        self.max_depth = max_depth;
+        self
+    }
+
+    /// Sets [`Limits::max_bytes`].
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Limits {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_attributes_per_element`].
+    pub fn with_max_attributes_per_element(mut self, max: usize) -> Limits {
+        self.max_attributes_per_element = max;
+        self
+    }
+
+    /// Sets [`Limits::max_text_len`].
+    pub fn with_max_text_len(mut self, max_text_len: usize) -> Limits {
+        self.max_text_len = max_text_len;
+        self
+    }
+
+    /// Sets [`Limits::max_nodes`].
+    pub fn with_max_nodes(mut self, max_nodes: usize) -> Limits {
+        self.max_nodes = max_nodes;
+        self
+    }
+}
+
+impl Document {
+    /// Parses UTF-8 XML (a UTF-8 byte order mark is skipped; offsets count it).
+    pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Document, ParseError> {
+        parse::parse(bytes, limits)
+    }
+}
+
+/// Line and column (1-based, column in characters) of `offset` in `input`, by scanning.
+pub(crate) fn line_col_in(input: &[u8], offset: usize) -> (u32, u32) {
+    let before = &input[..offset.min(input.len())];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before[line_start..]
+        .iter()
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count()
+        + 1;
+    (line as u32, column as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn document_is_send_and_sync() {
+        assert_send_sync::<Document>();
+    }
+}

@@ -1,0 +1,697 @@
+//! One pass over quick-xml events into the arena, with namespace resolution, limits and
+//! XML 1.0 checks quick-xml leaves to the caller.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use quick_xml::Reader;
+use quick_xml::events::{BytesStart, Event};
+
+use crate::Limits;
+use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding, XML_NAMESPACE};
+use crate::error::{ParseError, ParseErrorKind};
+use crate::intern::{ExpandedName, Name};
+
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+
+struct Frame<'a> {
+    node: u32,
+    last_child: u32,
+    raw_name: Cow<'a, str>,
+    scope: u32,
+}
+
+struct RawAttr<'a> {
+    key: Cow<'a, str>,
+    value: Cow<'a, str>,
+    offset: usize,
+    value_offset: usize,
+}
+
+struct Builder<'a> {
+    input: &'a [u8],
+    body: &'a str,
+    base: usize,
+    limits: &'a Limits,
+    doc: Document,
+    stack: Vec<Frame<'a>>,
+    names: HashMap<&'a str, Name>,
+    last_text: u32,
+    root_seen: bool,
+    attrs: Vec<RawAttr<'a>>,
+}
+
+type Failure = (ParseErrorKind, usize);
+
+/// Parses `input` (see [`Document::parse`]).
+pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Document, ParseError> {
+    let fail = |kind, offset| ParseError::at(kind, input, offset);
+    let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
+    if input.len() > max_bytes {
+        return Err(fail(
+            ParseErrorKind::TooLarge {
+                size: input.len(),
+                limit: max_bytes,
+            },
+            0,
+        ));
+    }
+    let base = detect_encoding(input).map_err(|kind| fail(kind, 0))?;
+    let body = std::str::from_utf8(&input[base..])
+        .map_err(|e| fail(ParseErrorKind::InvalidUtf8, base + e.valid_up_to()))?;
+    let mut b = Builder {
+        input,
+        body,
+        base,
+        limits,
+        doc: Document {
+            nodes: Vec::with_capacity(body.len() / 24),
+            text: String::with_capacity(body.len() / 4),
+            scopes: Vec::new(),
+            source: input.into(),
+            line_starts: OnceLock::new(),
+            uri: None,
+        },
+        stack: Vec::new(),
+        names: HashMap::new(),
+        last_text: NONE,
+        root_seen: false,
+        attrs: Vec::new(),
+    };
+    b.run().map_err(|(kind, offset)| fail(kind, offset))?;
+    Ok(b.doc)
+}
+
+fn detect_encoding(input: &[u8]) -> Result<usize, ParseErrorKind> {
+    let utf16 = || ParseErrorKind::UnsupportedEncoding {
+        encoding: "UTF-16".into(),
+    };
+    match input {
+        [0xEF, 0xBB, 0xBF, ..] => Ok(3),
+        [0xFE, 0xFF, ..] | [0xFF, 0xFE, ..] | [0, b'<', ..] | [b'<', 0, ..] => Err(utf16()),
+        _ => Ok(0),
+    }
+}
+
+/// The byte offset of `part` inside `whole`, when `part` borrows from it.
+fn offset_in(whole: &str, part: &str) -> Option<usize> {
+    let off = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    (off <= whole.len() && off + part.len() <= whole.len()).then_some(off)
+}
+
+fn reborrow<'a>(whole: &'a str, part: &str) -> Cow<'a, str> {
+    match offset_in(whole, part) {
+        Some(off) => Cow::Borrowed(&whole[off..off + part.len()]),
+        None => Cow::Owned(part.to_owned()),
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn run(&mut self) -> Result<(), Failure> {
+        let mut reader = Reader::from_str(self.body);
+        let config = reader.config_mut();
+        config.check_end_names = false;
+        config.check_comments = true;
+        config.expand_empty_elements = false;
+        config.trim_text(false);
+        self.push_node(
+            NodeKind::Document,
+            ExpandedName {
+                ns: Name::EMPTY,
+                local: Name::EMPTY,
+            },
+            0,
+        )?;
+        self.stack.push(Frame {
+            node: 0,
+            last_child: NONE,
+            raw_name: Cow::Borrowed(""),
+            scope: NONE,
+        });
+        loop {
+            let pos = self.base + reader.buffer_position() as usize;
+            let event = reader.read_event().map_err(|source| {
+                (
+                    malformed(source),
+                    self.base + reader.error_position() as usize,
+                )
+            })?;
+            let end = self.base + reader.buffer_position() as usize;
+            match event {
+                Event::Decl(d) => {
+                    if pos != self.base {
+                        return Err((ParseErrorKind::ContentOutsideRoot, pos));
+                    }
+                    if let Some(Ok(enc)) = d.encoding() {
+                        let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
+                            .iter()
+                            .any(|e| enc.eq_ignore_ascii_case(e));
+                        if !ok {
+                            return Err((
+                                ParseErrorKind::UnsupportedEncoding {
+                                    encoding: enc.into_owned(),
+                                },
+                                pos,
+                            ));
+                        }
+                    }
+                }
+                Event::DocType(_) => return Err((ParseErrorKind::Doctype, pos)),
+                Event::Start(e) => self.start(&e, pos, end, false)?,
+                Event::Empty(e) => self.start(&e, pos, end, true)?,
+                Event::End(e) => {
+                    let found = e.name().0;
+                    let frame = self.stack.pop();
+                    let Some(frame) = frame.filter(|f| f.node != 0) else {
+                        return Err((ParseErrorKind::UnexpectedEndTag { name: found.into() }, pos));
+                    };
+                    if frame.raw_name != found {
+                        return Err((
+                            ParseErrorKind::MismatchedEndTag {
+                                expected: frame.raw_name.into_owned(),
+                                found: found.into(),
+                            },
+                            pos,
+                        ));
+                    }
+                    self.close(frame.node, pos);
+                    self.last_text = NONE;
+                }
+                Event::Text(t) => self.text(&t, pos, TextKind::Raw)?,
+                Event::CData(t) => self.text(&t, pos, TextKind::CData)?,
+                Event::GeneralRef(r) => {
+                    let mut s = String::new();
+                    push_reference(&r, &mut s).map_err(|kind| (kind, pos))?;
+                    self.text(&s, pos, TextKind::Resolved)?;
+                }
+                Event::Comment(c) => {
+                    let n = self.leaf(
+                        NodeKind::Comment,
+                        ExpandedName {
+                            ns: Name::EMPTY,
+                            local: Name::EMPTY,
+                        },
+                        pos,
+                        end,
+                    )?;
+                    self.set_value(n, &c, pos)?;
+                }
+                Event::PI(p) => {
+                    let target = self.intern(p.target());
+                    let name = ExpandedName {
+                        ns: Name::EMPTY,
+                        local: target,
+                    };
+                    let n = self.leaf(NodeKind::ProcessingInstruction, name, pos, end)?;
+                    self.set_value(n, p.content().trim_start(), pos)?;
+                }
+                Event::Eof => break,
+            }
+        }
+        let eof = self.input.len();
+        if let Some(open) = self.stack.last().filter(|f| f.node != 0) {
+            return Err((
+                ParseErrorKind::UnclosedElement {
+                    name: open.raw_name.clone().into_owned(),
+                },
+                eof,
+            ));
+        }
+        if !self.root_seen {
+            return Err((ParseErrorKind::NoRootElement, eof));
+        }
+        self.close(0, eof);
+        Ok(())
+    }
+
+    fn intern(&mut self, s: &str) -> Name {
+        if let Some(off) = offset_in(self.body, s) {
+            let key = &self.body[off..off + s.len()];
+            *self.names.entry(key).or_insert_with(|| Name::intern(key))
+        } else {
+            Name::intern(s)
+        }
+    }
+
+    fn push_node(
+        &mut self,
+        kind: NodeKind,
+        name: ExpandedName,
+        offset: usize,
+    ) -> Result<u32, Failure> {
+        let index = self.doc.nodes.len();
+        if index >= self.limits.max_nodes.min(NONE as usize - 1) {
+            return Err((
+                ParseErrorKind::TooManyNodes {
+                    limit: self.limits.max_nodes,
+                },
+                offset,
+            ));
+        }
+        let index = index as u32;
+        let parent = self.stack.last().map_or(NONE, |f| f.node);
+        self.doc.nodes.push(NodeData {
+            kind,
+            parent,
+            next: NONE,
+            prev: NONE,
+            attr_end: index + 1,
+            subtree_end: index + 1,
+            name,
+            prefix: Name::EMPTY,
+            value_start: 0,
+            value_len: 0,
+            offset: offset as u32,
+            tag_end: offset as u32,
+            close: offset as u32,
+            scope: NONE,
+        });
+        Ok(index)
+    }
+
+    /// Appends a child of the current element and links it to its previous sibling.
+    fn push_child(
+        &mut self,
+        kind: NodeKind,
+        name: ExpandedName,
+        offset: usize,
+    ) -> Result<u32, Failure> {
+        let n = self.push_node(kind, name, offset)?;
+        if let Some(frame) = self.stack.last_mut() {
+            let prev = frame.last_child;
+            frame.last_child = n;
+            if prev != NONE {
+                self.doc.nodes[prev as usize].next = n;
+                self.doc.nodes[n as usize].prev = prev;
+            }
+        }
+        Ok(n)
+    }
+
+    fn leaf(
+        &mut self,
+        kind: NodeKind,
+        name: ExpandedName,
+        pos: usize,
+        end: usize,
+    ) -> Result<u32, Failure> {
+        self.last_text = NONE;
+        let n = self.push_child(kind, name, pos)?;
+        self.doc.nodes[n as usize].tag_end = end as u32;
+        Ok(n)
+    }
+
+    fn set_value(&mut self, n: u32, value: &str, pos: usize) -> Result<(), Failure> {
+        let start = self.doc.text.len();
+        append_text(&mut self.doc.text, value, false).map_err(|(k, o)| (k, pos + o))?;
+        self.finish_value(n, start, pos)
+    }
+
+    fn finish_value(&mut self, n: u32, start: usize, pos: usize) -> Result<(), Failure> {
+        let len = self.doc.text.len() - start;
+        if len > self.limits.max_text_len {
+            return Err((
+                ParseErrorKind::TextTooLong {
+                    limit: self.limits.max_text_len,
+                },
+                pos,
+            ));
+        }
+        let d = &mut self.doc.nodes[n as usize];
+        d.value_start = start as u32;
+        d.value_len = len as u32;
+        Ok(())
+    }
+
+    fn text(&mut self, raw: &str, pos: usize, kind: TextKind) -> Result<(), Failure> {
+        if self.stack.len() <= 1 {
+            if kind == TextKind::Raw
+                && raw
+                    .bytes()
+                    .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            {
+                return Ok(());
+            }
+            return Err((ParseErrorKind::ContentOutsideRoot, pos));
+        }
+        let n = if self.last_text != NONE {
+            self.last_text
+        } else {
+            let n = self.push_child(
+                NodeKind::Text,
+                ExpandedName {
+                    ns: Name::EMPTY,
+                    local: Name::EMPTY,
+                },
+                pos,
+            )?;
+            self.doc.nodes[n as usize].value_start = self.doc.text.len() as u32;
+            self.last_text = n;
+            n
+        };
+        match kind {
+            TextKind::Resolved => self.doc.text.push_str(raw),
+            TextKind::Raw | TextKind::CData => {
+                append_text(&mut self.doc.text, raw, false).map_err(|(k, o)| (k, pos + o))?
+            }
+        }
+        let d = &mut self.doc.nodes[n as usize];
+        d.value_len = (self.doc.text.len() - d.value_start as usize) as u32;
+        if d.value_len as usize > self.limits.max_text_len {
+            return Err((
+                ParseErrorKind::TextTooLong {
+                    limit: self.limits.max_text_len,
+                },
+                pos,
+            ));
+        }
+        Ok(())
+    }
+
+    fn start(
+        &mut self,
+        e: &BytesStart<'_>,
+        pos: usize,
+        end: usize,
+        empty: bool,
+    ) -> Result<(), Failure> {
+        self.last_text = NONE;
+        if self.stack.len() > self.limits.max_depth {
+            return Err((
+                ParseErrorKind::TooDeep {
+                    limit: self.limits.max_depth,
+                },
+                pos,
+            ));
+        }
+        if self.stack.len() == 1 {
+            if self.root_seen {
+                return Err((ParseErrorKind::ContentOutsideRoot, pos));
+            }
+            self.root_seen = true;
+        }
+        let raw_name = reborrow(self.body, e.name().0);
+        self.attrs.clear();
+        for attr in e.attributes().with_checks(true) {
+            let attr = attr.map_err(|err| match err {
+                quick_xml::events::attributes::AttrError::Duplicated(at, _) => {
+                    let rest = e.get(at..).unwrap_or("");
+                    let name = rest
+                        .split(['=', ' ', '\t', '\n', '\r'])
+                        .next()
+                        .unwrap_or(rest);
+                    (
+                        ParseErrorKind::DuplicateAttribute { name: name.into() },
+                        pos + 1 + at,
+                    )
+                }
+                other => (
+                    ParseErrorKind::Malformed {
+                        source: other.into(),
+                    },
+                    pos,
+                ),
+            })?;
+            if self.attrs.len() >= self.limits.max_attributes_per_element {
+                return Err((
+                    ParseErrorKind::TooManyAttributes {
+                        limit: self.limits.max_attributes_per_element,
+                    },
+                    pos,
+                ));
+            }
+            let offset = offset_in(self.body, attr.key.0).map_or(pos, |o| self.base + o);
+            let value_offset = offset_in(self.body, &attr.value).map_or(offset, |o| self.base + o);
+            self.attrs.push(RawAttr {
+                key: reborrow(self.body, attr.key.0),
+                value: match attr.value {
+                    Cow::Borrowed(v) => reborrow(self.body, v),
+                    Cow::Owned(v) => Cow::Owned(v),
+                },
+                offset,
+                value_offset,
+            });
+        }
+
+        let parent_scope = self.stack.last().map_or(NONE, |f| f.scope);
+        let mut scope = parent_scope;
+        let attrs = std::mem::take(&mut self.attrs);
+        for a in &attrs {
+            let prefix = if a.key == "xmlns" {
+                ""
+            } else if let Some(p) = a.key.strip_prefix("xmlns:") {
+                p
+            } else {
+                continue;
+            };
+            let mut uri = String::new();
+            append_text(&mut uri, &a.value, true).map_err(|(k, o)| (k, a.value_offset + o))?;
+            let bad = (!prefix.is_empty() && uri.is_empty())
+                || prefix == "xmlns"
+                || (prefix == "xml") != (uri == XML_NAMESPACE)
+                || uri == XMLNS_NAMESPACE;
+            if bad {
+                return Err((
+                    ParseErrorKind::InvalidNamespaceDeclaration {
+                        name: a.key.to_string(),
+                        uri,
+                    },
+                    a.offset,
+                ));
+            }
+            let binding = NsBinding {
+                prefix: self.intern(prefix),
+                uri: Name::intern(&uri),
+                parent: scope,
+            };
+            scope = self.doc.scopes.len() as u32;
+            self.doc.scopes.push(binding);
+        }
+
+        let (prefix, local) = split_qname(&raw_name);
+        let ns = self.resolve(scope, prefix, true).ok_or_else(|| {
+            (
+                ParseErrorKind::UndeclaredPrefix {
+                    prefix: prefix.into(),
+                },
+                pos,
+            )
+        })?;
+        let name = ExpandedName {
+            ns,
+            local: self.intern(local),
+        };
+        let n = self.push_child(NodeKind::Element, name, pos)?;
+        let prefix_name = self.intern(prefix);
+        {
+            let d = &mut self.doc.nodes[n as usize];
+            d.prefix = prefix_name;
+            d.tag_end = end as u32;
+            d.scope = scope;
+        }
+        self.stack.push(Frame {
+            node: n,
+            last_child: NONE,
+            raw_name,
+            scope,
+        });
+
+        for a in &attrs {
+            if a.key == "xmlns" || a.key.starts_with("xmlns:") {
+                continue;
+            }
+            let (prefix, local) = split_qname(&a.key);
+            let ns = if prefix.is_empty() {
+                Name::EMPTY
+            } else {
+                self.resolve(scope, prefix, false).ok_or_else(|| {
+                    (
+                        ParseErrorKind::UndeclaredPrefix {
+                            prefix: prefix.into(),
+                        },
+                        a.offset,
+                    )
+                })?
+            };
+            let name = ExpandedName {
+                ns,
+                local: self.intern(local),
+            };
+            let first_attr = n + 1;
+            let duplicate = (first_attr..self.doc.nodes.len() as u32)
+                .any(|i| self.doc.nodes[i as usize].name == name);
+            if duplicate {
+                return Err((
+                    ParseErrorKind::DuplicateAttribute {
+                        name: a.key.to_string(),
+                    },
+                    a.offset,
+                ));
+            }
+            let at = self.push_node(NodeKind::Attribute, name, a.offset)?;
+            let start = self.doc.text.len();
+            append_text(&mut self.doc.text, &a.value, true)
+                .map_err(|(k, o)| (k, a.value_offset + o))?;
+            let prefix_name = self.intern(prefix);
+            let d = &mut self.doc.nodes[at as usize];
+            d.prefix = prefix_name;
+            d.tag_end = end as u32;
+            self.finish_value(at, start, a.offset)?;
+        }
+        self.attrs = attrs;
+        let attr_end = self.doc.nodes.len() as u32;
+        self.doc.nodes[n as usize].attr_end = attr_end;
+        if empty {
+            self.stack.pop();
+            self.close(n, pos);
+        }
+        Ok(())
+    }
+
+    fn resolve(&mut self, scope: u32, prefix: &str, element: bool) -> Option<Name> {
+        if prefix == "xml" {
+            return Some(Name::intern(XML_NAMESPACE));
+        }
+        let p = self.intern(prefix);
+        let mut i = scope;
+        while let Some(b) = self.doc.scopes.get(i as usize) {
+            if b.prefix == p {
+                return Some(b.uri);
+            }
+            i = b.parent;
+        }
+        // Unprefixed element names with no default namespace are in no namespace.
+        (prefix.is_empty() && element).then_some(Name::EMPTY)
+    }
+
+    fn close(&mut self, n: u32, close_offset: usize) {
+        let end = self.doc.nodes.len() as u32;
+        let d = &mut self.doc.nodes[n as usize];
+        d.subtree_end = end;
+        d.close = close_offset as u32;
+    }
+}
+
+fn malformed(source: quick_xml::Error) -> ParseErrorKind {
+    use quick_xml::errors::IllFormedError;
+    match source {
+        quick_xml::Error::IllFormed(IllFormedError::UnmatchedEndTag(name)) => {
+            ParseErrorKind::UnexpectedEndTag { name }
+        }
+        quick_xml::Error::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+            ParseErrorKind::MismatchedEndTag { expected, found }
+        }
+        source => ParseErrorKind::Malformed { source },
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TextKind {
+    Raw,
+    CData,
+    Resolved,
+}
+
+fn split_qname(raw: &str) -> (&str, &str) {
+    raw.split_once(':').unwrap_or(("", raw))
+}
+
+/// Appends `raw` with references resolved, line ends normalised and, for attribute values,
+/// whitespace normalised (XML 1.0 §2.11, §3.3.3); offsets in errors are relative to `raw`.
+fn append_text(
+    out: &mut String,
+    raw: &str,
+    attribute: bool,
+) -> Result<(), (ParseErrorKind, usize)> {
+    let plain = raw
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'&' || (b == b'\n' || b == b'\t') && !attribute);
+    if plain {
+        out.push_str(raw);
+        return Ok(());
+    }
+    let bytes = raw.as_bytes();
+    let mut i = 0;
+    let mut run = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b >= 0x20 && b != b'&' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&raw[run..i]);
+        match b {
+            b'&' => {
+                let Some(len) = raw[i + 1..].find(';') else {
+                    return Err((ParseErrorKind::BareAmpersand, i));
+                };
+                let reference = &raw[i + 1..i + 1 + len];
+                push_reference(reference, out).map_err(|k| (k, i))?;
+                i += len + 2;
+            }
+            b'\r' => {
+                out.push(if attribute { ' ' } else { '\n' });
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+            }
+            b'\n' | b'\t' => {
+                out.push(if attribute { ' ' } else { b as char });
+                i += 1;
+            }
+            _ => return Err((ParseErrorKind::InvalidChar { code: u32::from(b) }, i)),
+        }
+        run = i;
+    }
+    out.push_str(&raw[run..]);
+    Ok(())
+}
+
+fn push_reference(reference: &str, out: &mut String) -> Result<(), ParseErrorKind> {
+    let c = match reference {
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => {
+            let Some(num) = reference.strip_prefix('#') else {
+                let valid = !reference.is_empty()
+                    && !reference.contains(|c: char| c.is_whitespace() || c == '&');
+                return Err(if valid {
+                    ParseErrorKind::UndefinedEntity {
+                        name: reference.into(),
+                    }
+                } else {
+                    ParseErrorKind::BareAmpersand
+                });
+            };
+            let code = match num.strip_prefix('x') {
+                Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    u32::from_str_radix(hex, 16).ok()
+                }
+                None if !num.is_empty() && num.bytes().all(|b| b.is_ascii_digit()) => {
+                    num.parse().ok()
+                }
+                _ => None,
+            };
+            let invalid = || ParseErrorKind::InvalidCharRef {
+                reference: reference.into(),
+            };
+            let c = code.and_then(char::from_u32).ok_or_else(invalid)?;
+            if !is_xml_char(c) {
+                return Err(invalid());
+            }
+            c
+        }
+    };
+    out.push(c);
+    Ok(())
+}
+
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
