@@ -5,6 +5,8 @@
 
 #![warn(missing_docs)]
 
+pub mod facts;
+pub mod location;
 pub mod own_rules;
 pub mod schematron;
 pub mod select;
