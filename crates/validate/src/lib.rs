@@ -7,6 +7,7 @@
 
 pub mod facts;
 pub mod location;
+pub mod oracle;
 pub mod own_rules;
 pub mod schematron;
 pub mod select;
