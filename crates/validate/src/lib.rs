@@ -9,5 +9,6 @@ pub mod facts;
 pub mod location;
 pub mod oracle;
 pub mod own_rules;
+pub mod rules;
 pub mod schematron;
 pub mod select;
