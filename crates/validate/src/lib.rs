@@ -9,6 +9,7 @@ pub mod facts;
 pub mod location;
 pub mod oracle;
 pub mod own_rules;
+pub mod resolver;
 pub mod rules;
 pub mod schematron;
 pub mod select;

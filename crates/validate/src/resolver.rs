@@ -1,0 +1,188 @@
+//! Documents the rules load with `doc()`/`document()` (value sets, terminologies): resolved
+//! against the schematron's directory as the compiled stylesheet's base URI would be, parsed
+//! once per process and shared by every thread.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use segur_xml::{Document, Limits};
+
+/// A value set the ANS references but never committed, and how the official chain supplies it.
+const VOC_471: &str = "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml";
+
+/// Process-wide cache of documents loaded by the rules, keyed by path.
+#[derive(Default)]
+pub struct DocumentCache {
+    docs: Mutex<HashMap<PathBuf, Option<Arc<Document>>>>,
+    rules_dir: PathBuf,
+}
+
+impl std::fmt::Debug for DocumentCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentCache")
+            .field("rules_dir", &self.rules_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lexically normalise `a/b/../c` to `a/c` (no file system access).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Decode `%XX` escapes of a URI path.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl DocumentCache {
+    /// A cache for the rules under `rules_dir`.
+    pub fn new(rules_dir: &Path) -> Self {
+        Self {
+            docs: Mutex::new(HashMap::new()),
+            rules_dir: rules_dir.to_path_buf(),
+        }
+    }
+
+    /// Resolve `uri` against `base` (a directory) to a file path.
+    pub fn resolve(base: &Path, uri: &str) -> PathBuf {
+        let uri = uri
+            .strip_prefix("file://")
+            .or_else(|| uri.strip_prefix("file:"))
+            .unwrap_or(uri);
+        let decoded = percent_decode(uri);
+        let p = Path::new(&decoded);
+        normalize(&if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        })
+    }
+
+    /// The document at `path`, parsed once; `None` when it does not exist or is not XML.
+    pub fn get(&self, path: &Path) -> Option<Arc<Document>> {
+        let mut docs = match self.docs.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(d) = docs.get(path) {
+            return d.clone();
+        }
+        let doc = self.read(path).map(Arc::new);
+        docs.insert(path.to_path_buf(), doc.clone());
+        doc
+    }
+
+    fn read(&self, path: &Path) -> Option<Document> {
+        let limits = Limits::default();
+        match std::fs::read(path) {
+            Ok(bytes) => Document::parse(&bytes, &limits)
+                .ok()
+                .map(|d| d.with_uri(path.to_string_lossy())),
+            Err(_) if path.file_name().is_some_and(|n| n == VOC_471) => {
+                self.synthesize_voc_471(path)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The structuration minimale schematron reads `voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml`
+    /// (JDV_J07_XdsTypeCode_CISIS in ART-DECOR form), which the ANS never committed. The official
+    /// chain here generates it from the ANS's own `jeuxDeValeurs/JDV_J07_XdsTypeCode_CISIS.xml`
+    /// (`../shared/ans/patches/make_voc471.py`, "Known degradations" 1); so do we, in memory.
+    fn synthesize_voc_471(&self, path: &Path) -> Option<Document> {
+        let source = std::fs::read(
+            self.rules_dir
+                .join("jeuxDeValeurs/JDV_J07_XdsTypeCode_CISIS.xml"),
+        )
+        .ok()?;
+        let svs = Document::parse(&source, &Limits::default()).ok()?;
+        let mut xml = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<valueSets xmlns=\"urn:hl7-org:v3\">\n  <valueSet xmlns=\"\" id=\"1.2.250.1.213.1.1.5.471\" name=\"JDV_J07_XdsTypeCode_CISIS\">\n    <conceptList>\n",
+        );
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;")
+        };
+        for n in svs.descendants(svs.root()) {
+            if svs.local_name(n) == "Concept" && svs.namespace_uri(n) == "urn:ihe:iti:svs:2008" {
+                let a = |k: &str| esc(svs.attribute_value(n, "", k).unwrap_or(""));
+                xml.push_str(&format!(
+                    "      <concept code=\"{}\" codeSystem=\"{}\" displayName=\"{}\"/>\n",
+                    a("code"),
+                    a("codeSystem"),
+                    a("displayName")
+                ));
+            }
+        }
+        xml.push_str("    </conceptList>\n  </valueSet>\n</valueSets>\n");
+        Document::parse(xml.as_bytes(), &Limits::default())
+            .ok()
+            .map(|d| d.with_uri(path.to_string_lossy()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_relative_uris_lexically() {
+        let base = Path::new("/r/schematrons/profils");
+        assert_eq!(
+            DocumentCache::resolve(base, "../jeuxDeValeurs/x.xml"),
+            PathBuf::from("/r/schematrons/jeuxDeValeurs/x.xml")
+        );
+        assert_eq!(
+            DocumentCache::resolve(base, "file:/a/b%20c.xml"),
+            PathBuf::from("/a/b c.xml")
+        );
+    }
+
+    #[test]
+    fn voc_471_is_synthesized_from_jdv_j07() {
+        let rules =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans/testcontenucda");
+        let cache = DocumentCache::new(&rules);
+        let path = rules
+            .join("schematrons/profils/structurationMinimale/include")
+            .join(VOC_471);
+        let doc = cache.get(&path).expect("synthesized");
+        let concepts = doc
+            .descendants(doc.root())
+            .filter(|&n| doc.local_name(n) == "concept")
+            .count();
+        assert_eq!(
+            concepts, 114,
+            "the 114 concepts of JDV_J07 (revision 2024-09-27)"
+        );
+        assert!(cache.get(&rules.join("no/such/file.xml")).is_none());
+    }
+}
