@@ -79,6 +79,10 @@ pub struct Finding {
     pub message: String,
     /// The rule's source.
     pub source: RuleSource,
+    /// The rule set that ran it, when it differs from the defining file: the schematron
+    /// selected for the document (its includes define the rules), `XSD`, or `segur`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_set: Option<String>,
     /// Where in the input.
     pub location: Location,
 }

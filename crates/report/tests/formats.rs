@@ -35,6 +35,7 @@ fn finding(rule: &str, severity: Severity, line: Option<u32>) -> Finding {
             line: Some(12),
             version: "0".repeat(64),
         },
+        rule_set: Some("schematrons/profils/IHE.sch".into()),
         location: Location {
             xpath: Some("/ClinicalDocument/recordTarget/patientRole".into()),
             line,

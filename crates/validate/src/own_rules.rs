@@ -80,6 +80,7 @@ fn finding(rule: &str, severity: Severity, message: String, location: &Location)
         severity,
         message,
         source: source(),
+        rule_set: Some("segur".into()),
         location: location.clone(),
     }
 }
