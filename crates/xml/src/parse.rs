@@ -302,9 +302,16 @@ impl<'a> Builder<'a> {
         Ok(n)
     }
 
+    /// Sets the value of a comment or processing instruction: no references there, only line ends.
     fn set_value(&mut self, n: u32, value: &str, pos: usize) -> Result<(), Failure> {
         let start = self.doc.text.len();
-        append_text(&mut self.doc.text, value, false).map_err(|(k, o)| (k, pos + o))?;
+        let mut rest = value;
+        while let Some(i) = rest.find('\r') {
+            self.doc.text.push_str(&rest[..i]);
+            self.doc.text.push('\n');
+            rest = rest[i + 1..].strip_prefix('\n').unwrap_or(&rest[i + 1..]);
+        }
+        self.doc.text.push_str(rest);
         self.finish_value(n, start, pos)
     }
 

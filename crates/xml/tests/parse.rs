@@ -102,6 +102,14 @@ fn tree_shape_and_document_order() {
 }
 
 #[test]
+fn comments_and_instructions_keep_ampersands_verbatim() {
+    let doc = parse("<a><!-- addr & telecom &amp; --><?pi a & b?></a>").expect("well-formed");
+    let a = doc.document_element().expect("root");
+    let values: Vec<&str> = doc.children(a).map(|c| doc.value(c)).collect();
+    assert_eq!(values, [" addr & telecom &amp; ", "a & b"]);
+}
+
+#[test]
 fn names_namespaces_and_offsets() {
     let xml = "<r xmlns='urn:d' xmlns:p='urn:p'>\n  <p:e p:a='v' b='w'/>\n  <e xmlns=''/>\n</r>";
     let doc = parse(xml).expect("well-formed");

@@ -1,0 +1,275 @@
+//! The compiled expression tree: names resolved to interned ids, variables to slots,
+//! functions to an enum, literal regexes compiled.
+
+use std::sync::Arc;
+
+use segur_xml::{ExpandedName, Name};
+
+use crate::functions::Func;
+use crate::value::{Atomic, AtomicType};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Axis {
+    Child,
+    Descendant,
+    DescendantOrSelf,
+    SelfNode,
+    Parent,
+    Ancestor,
+    AncestorOrSelf,
+    FollowingSibling,
+    PrecedingSibling,
+    Following,
+    Preceding,
+    Attribute,
+}
+
+impl Axis {
+    pub(crate) fn is_reverse(self) -> bool {
+        matches!(
+            self,
+            Axis::Parent
+                | Axis::Ancestor
+                | Axis::AncestorOrSelf
+                | Axis::PrecedingSibling
+                | Axis::Preceding
+        )
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<Axis> {
+        Some(match name {
+            "child" => Axis::Child,
+            "descendant" => Axis::Descendant,
+            "descendant-or-self" => Axis::DescendantOrSelf,
+            "self" => Axis::SelfNode,
+            "parent" => Axis::Parent,
+            "ancestor" => Axis::Ancestor,
+            "ancestor-or-self" => Axis::AncestorOrSelf,
+            "following-sibling" => Axis::FollowingSibling,
+            "preceding-sibling" => Axis::PrecedingSibling,
+            "following" => Axis::Following,
+            "preceding" => Axis::Preceding,
+            "attribute" => Axis::Attribute,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum NodeTest {
+    /// An exact expanded name (of the axis' principal node kind).
+    Name(ExpandedName),
+    /// `prefix:*`.
+    Namespace(Name),
+    /// `*:local`.
+    Local(Name),
+    /// `*`.
+    AnyName,
+    /// `node()`.
+    AnyNode,
+    Text,
+    Comment,
+    Pi(Option<Name>),
+    /// `element()`, `element(name)`, `element(*)`.
+    Element(Option<ExpandedName>),
+    /// `attribute()`, `attribute(name)`.
+    Attribute(Option<ExpandedName>),
+    Document,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Step {
+    pub(crate) axis: Axis,
+    pub(crate) test: NodeTest,
+    pub(crate) preds: Vec<Predicate>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Predicate {
+    pub(crate) expr: Expr,
+    /// Statically known never to be numeric nor to use position()/last(): filter by EBV.
+    pub(crate) boolean: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum NodeCmp {
+    Is,
+    Precedes,
+    Follows,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    IDiv,
+    Mod,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SetOp {
+    Union,
+    Intersect,
+    Except,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Occurrence {
+    One,
+    Optional,
+    Many,
+    OneOrMore,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ItemType {
+    Item,
+    Atomic(AtomicType),
+    Node(NodeTest),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SeqType {
+    /// `None` for `empty-sequence()`.
+    pub(crate) item: Option<ItemType>,
+    pub(crate) occurrence: Occurrence,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Expr {
+    Empty,
+    Literal(Atomic),
+    ContextItem,
+    /// The root of the context node's tree (leading `/`).
+    Root,
+    Var(usize, Box<str>),
+    Local(usize),
+    Seq(Vec<Expr>),
+    /// `lhs/rhs` with node-set semantics.
+    Path(Box<Expr>, Box<Expr>),
+    Step(Box<Step>),
+    Filter(Box<Expr>, Vec<Predicate>),
+    Or(Box<Expr>, Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    General(Cmp, Box<Expr>, Box<Expr>),
+    Value(Cmp, Box<Expr>, Box<Expr>),
+    Node(NodeCmp, Box<Expr>, Box<Expr>),
+    Arith(Arith, Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    Range(Box<Expr>, Box<Expr>),
+    Set(SetOp, Box<Expr>, Box<Expr>),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    Quantified {
+        every: bool,
+        bindings: Vec<(usize, Expr)>,
+        body: Box<Expr>,
+    },
+    For {
+        bindings: Vec<(usize, Expr)>,
+        body: Box<Expr>,
+    },
+    InstanceOf(Box<Expr>, SeqType),
+    Treat(Box<Expr>, SeqType),
+    Cast {
+        expr: Box<Expr>,
+        target: AtomicType,
+        optional: bool,
+    },
+    Castable {
+        expr: Box<Expr>,
+        target: AtomicType,
+        optional: bool,
+    },
+    Call(Func, Vec<Expr>),
+    /// A regex function call whose pattern and flags are literals, compiled once.
+    RegexCall(Func, Vec<Expr>, Arc<regex::Regex>),
+}
+
+impl Expr {
+    /// Whether the value is never numeric and does not depend on position()/last(), so a
+    /// predicate with it filters by effective boolean value alone.
+    pub(crate) fn is_boolean_predicate(&self) -> bool {
+        self.never_numeric() && !self.uses_position()
+    }
+
+    fn never_numeric(&self) -> bool {
+        match self {
+            Expr::Or(..)
+            | Expr::And(..)
+            | Expr::General(..)
+            | Expr::Value(..)
+            | Expr::Node(..)
+            | Expr::Step(_)
+            | Expr::Root
+            | Expr::InstanceOf(..)
+            | Expr::Castable { .. }
+            | Expr::Quantified { .. }
+            | Expr::Set(..) => true,
+            Expr::Path(_, rhs) => {
+                matches!(**rhs, Expr::Step(_) | Expr::Filter(..)) && rhs.never_numeric()
+            }
+            Expr::Filter(base, _) => base.never_numeric(),
+            Expr::Literal(a) => !a.is_numeric(),
+            Expr::If(_, t, e) => t.never_numeric() && e.never_numeric(),
+            Expr::Call(f, _) | Expr::RegexCall(f, _, _) => f.returns_boolean_or_string(),
+            _ => false,
+        }
+    }
+
+    fn uses_position(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| {
+            if let Expr::Call(f, _) = e {
+                found |= matches!(f, Func::Position | Func::Last);
+            }
+        });
+        found
+    }
+
+    /// Visits this expression and its sub-expressions evaluated with the same focus.
+    fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => {
+                v.iter().for_each(|e| e.visit(f))
+            }
+            Expr::Path(a, _) => a.visit(f),
+            Expr::Filter(a, _) => a.visit(f),
+            Expr::Or(a, b)
+            | Expr::And(a, b)
+            | Expr::General(_, a, b)
+            | Expr::Value(_, a, b)
+            | Expr::Node(_, a, b)
+            | Expr::Arith(_, a, b)
+            | Expr::Range(a, b)
+            | Expr::Set(_, a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::Treat(a, _) => a.visit(f),
+            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.visit(f),
+            Expr::If(a, b, c) => {
+                a.visit(f);
+                b.visit(f);
+                c.visit(f);
+            }
+            Expr::Quantified { bindings, body, .. } | Expr::For { bindings, body } => {
+                bindings.iter().for_each(|(_, e)| e.visit(f));
+                body.visit(f);
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Static context (namespaces, declared variables) and dynamic context (documents, variable
+//! values, the clock).
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use segur_xml::{Document, NodeId};
+
+use crate::error::EvalError;
+use crate::parser::{FN_NAMESPACE, XS_NAMESPACE};
+use crate::value::{DateTimeValue, Item, NodeRef, Sequence};
+
+/// Identifies a variable declared in a [`StaticContext`]; set its value with
+/// [`DynamicContext::set_variable`].
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct VarId(pub usize);
+
+/// What expressions are compiled against: namespace prefixes and variable names.
+#[derive(Clone, Debug)]
+pub struct StaticContext {
+    pub(crate) namespaces: HashMap<String, String>,
+    pub(crate) variables: Vec<String>,
+    pub(crate) default_element_namespace: String,
+}
+
+impl Default for StaticContext {
+    fn default() -> StaticContext {
+        StaticContext::new()
+    }
+}
+
+impl StaticContext {
+    /// A context with `xs`, `fn`, `xml` and `xsi` bound; unprefixed element names in no namespace.
+    pub fn new() -> StaticContext {
+        let mut namespaces = HashMap::new();
+        namespaces.insert("xs".to_owned(), XS_NAMESPACE.to_owned());
+        namespaces.insert("fn".to_owned(), FN_NAMESPACE.to_owned());
+        namespaces.insert("xml".to_owned(), segur_xml::XML_NAMESPACE.to_owned());
+        namespaces.insert(
+            "xsi".to_owned(),
+            "http://www.w3.org/2001/XMLSchema-instance".to_owned(),
+        );
+        StaticContext {
+            namespaces,
+            variables: Vec::new(),
+            default_element_namespace: String::new(),
+        }
+    }
+
+    /// Binds `prefix` to `uri` (a schematron `<ns prefix uri>`); rebinding replaces.
+    pub fn bind_namespace(&mut self, prefix: &str, uri: &str) -> &mut StaticContext {
+        self.namespaces.insert(prefix.to_owned(), uri.to_owned());
+        self
+    }
+
+    /// The URI bound to `prefix`.
+    pub fn namespace(&self, prefix: &str) -> Option<&str> {
+        self.namespaces.get(prefix).map(String::as_str)
+    }
+
+    /// Declares `$name`; a later declaration of the same name shadows the earlier one.
+    pub fn declare_variable(&mut self, name: &str) -> VarId {
+        self.variables.push(name.to_owned());
+        VarId(self.variables.len() - 1)
+    }
+
+    /// The innermost declaration of `$name`.
+    pub fn variable(&self, name: &str) -> Option<VarId> {
+        self.variables.iter().rposition(|v| v == name).map(VarId)
+    }
+
+    /// The declared variables, by [`VarId`] index.
+    pub fn variables(&self) -> &[String] {
+        &self.variables
+    }
+}
+
+/// Loads the documents `doc()`, `document()` and `doc-available()` ask for.
+///
+/// The caller resolves relative URIs (against the schematron's base directory) and caches
+/// parsed documents; `None` means the document is not available.
+pub trait DocResolver: Send + Sync {
+    /// The document at `uri`, if available.
+    fn load(&self, uri: &str) -> Option<Arc<Document>>;
+}
+
+/// A lazily allocated block of document slots, filled once each through `&self`.
+type DocChunk = Box<[OnceCell<Arc<Document>>]>;
+
+const CHUNK: usize = 256;
+const CHUNKS: usize = 64;
+
+/// Everything an evaluation reads: the context document, documents loaded by `doc()`,
+/// variable values, the current date and time.
+///
+/// One per thread (it is `Send`, not `Sync`); reuse it for every expression evaluated on the
+/// same document so loaded documents are resolved once.
+pub struct DynamicContext<'a> {
+    main: &'a Document,
+    resolver: Option<&'a dyn DocResolver>,
+    docs: Vec<OnceCell<DocChunk>>,
+    loaded: Cell<usize>,
+    uris: RefCell<HashMap<String, Option<u32>>>,
+    variables: Vec<Option<Sequence>>,
+    now: DateTimeValue,
+}
+
+impl<'a> DynamicContext<'a> {
+    /// A context whose document slot 0 is `doc`.
+    pub fn new(doc: &'a Document) -> DynamicContext<'a> {
+        DynamicContext {
+            main: doc,
+            resolver: None,
+            docs: (0..CHUNKS).map(|_| OnceCell::new()).collect(),
+            loaded: Cell::new(0),
+            uris: RefCell::new(HashMap::new()),
+            variables: Vec::new(),
+            now: DateTimeValue {
+                year: 2000,
+                month: 1,
+                day: 1,
+                hour: 0,
+                minute: 0,
+                second: 0.0,
+                tz: Some(0),
+            },
+        }
+    }
+
+    /// Sets the resolver used by `doc()`, `document()` and `doc-available()`.
+    pub fn with_resolver(mut self, resolver: &'a dyn DocResolver) -> DynamicContext<'a> {
+        self.resolver = Some(resolver);
+        self
+    }
+
+    /// Fixes what `current-dateTime()` and `current-date()` return (default 2000-01-01T00:00:00Z,
+    /// so results are reproducible; pass the real time for live validation).
+    pub fn with_current_datetime(
+        mut self,
+        year: i32,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+    ) -> DynamicContext<'a> {
+        self.now = DateTimeValue {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second: f64::from(second),
+            tz: Some(0),
+        };
+        self
+    }
+
+    pub(crate) fn now(&self) -> DateTimeValue {
+        self.now
+    }
+
+    /// Sets the value of a declared variable.
+    pub fn set_variable(&mut self, var: VarId, value: Sequence) {
+        if self.variables.len() <= var.0 {
+            self.variables.resize(var.0 + 1, None);
+        }
+        self.variables[var.0] = Some(value);
+    }
+
+    /// Forgets the value of a variable.
+    pub fn clear_variable(&mut self, var: VarId) {
+        if let Some(v) = self.variables.get_mut(var.0) {
+            *v = None;
+        }
+    }
+
+    pub(crate) fn variable(&self, index: usize) -> Option<&Sequence> {
+        self.variables.get(index).and_then(Option::as_ref)
+    }
+
+    /// The context document.
+    pub fn main_document(&self) -> &'a Document {
+        self.main
+    }
+
+    /// A node of the context document.
+    pub fn node(&self, node: NodeId) -> NodeRef {
+        NodeRef { doc: 0, node }
+    }
+
+    /// The document node of the context document.
+    pub fn root(&self) -> NodeRef {
+        self.node(NodeId::ROOT)
+    }
+
+    /// The document a node belongs to.
+    pub fn document(&self, node: NodeRef) -> Option<&Document> {
+        if node.doc == 0 {
+            return Some(self.main);
+        }
+        let i = node.doc as usize - 1;
+        self.docs
+            .get(i / CHUNK)?
+            .get()?
+            .get(i % CHUNK)?
+            .get()
+            .map(|d| &**d)
+    }
+
+    /// The string value of an item (a node's string value, an atomic value's lexical form).
+    pub fn string_value(&self, item: &Item) -> String {
+        match item {
+            Item::Node(n) => self
+                .document(*n)
+                .map(|d| d.string_value(n.node).into_owned())
+                .unwrap_or_default(),
+            Item::Atomic(a) => a.to_string(),
+        }
+    }
+
+    /// Loads (once per context) the document at `uri`: its slot, or `None` if unavailable.
+    pub(crate) fn load(&self, uri: &str) -> Result<Option<u32>, EvalError> {
+        if let Some(&slot) = self.uris.borrow().get(uri) {
+            return Ok(slot);
+        }
+        let slot = match self.resolver.and_then(|r| r.load(uri)) {
+            None => None,
+            Some(doc) => {
+                let i = self.loaded.get();
+                if i >= CHUNK * CHUNKS {
+                    return Err(EvalError::TooManyDocuments {
+                        limit: CHUNK * CHUNKS,
+                    });
+                }
+                let chunk = self.docs[i / CHUNK]
+                    .get_or_init(|| (0..CHUNK).map(|_| OnceCell::new()).collect());
+                // The slot is fresh, so it cannot already hold a document.
+                let _ = chunk[i % CHUNK].set(doc);
+                self.loaded.set(i + 1);
+                Some(i as u32 + 1)
+            }
+        };
+        self.uris.borrow_mut().insert(uri.to_owned(), slot);
+        Ok(slot)
+    }
+}

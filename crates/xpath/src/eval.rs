@@ -1,0 +1,1007 @@
+//! The tree-walking evaluator: sequences of cheap items, nodes compared by index, node values
+//! borrowed from their documents for comparisons.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+use segur_xml::{Document, NodeId, NodeKind};
+
+use crate::DynamicContext;
+use crate::ast::{
+    Arith, Axis, Cmp, Expr, ItemType, NodeCmp, NodeTest, Occurrence, Predicate, SeqType, SetOp,
+    Step,
+};
+use crate::error::EvalError;
+use crate::value::{Atomic, AtomicType, Item, NodeRef, Sequence, parse_double};
+
+pub(crate) type Res<T> = Result<T, EvalError>;
+
+#[derive(Clone, Debug)]
+pub(crate) struct Focus {
+    pub(crate) item: Option<Item>,
+    pub(crate) pos: usize,
+    pub(crate) size: usize,
+}
+
+impl Focus {
+    pub(crate) fn of(item: Option<Item>) -> Focus {
+        Focus {
+            item,
+            pos: 1,
+            size: 1,
+        }
+    }
+}
+
+pub(crate) struct Evaluator<'c, 'a> {
+    pub(crate) ctx: &'c DynamicContext<'a>,
+    pub(crate) current: Option<Item>,
+    pub(crate) locals: Vec<Item>,
+}
+
+/// An atomized operand of a comparison: node values stay borrowed.
+#[derive(Debug)]
+pub(crate) enum Val<'x> {
+    Untyped(Cow<'x, str>),
+    Atom(Cow<'x, Atomic>),
+}
+
+const MAX_RANGE: i64 = 1 << 26;
+
+impl<'c, 'a> Evaluator<'c, 'a> {
+    pub(crate) fn doc(&self, n: NodeRef) -> &'c Document {
+        let ctx: &'c DynamicContext<'a> = self.ctx;
+        // Node references only come from this context, so the document is present.
+        ctx.document(n).unwrap_or(ctx.main_document())
+    }
+
+    pub(crate) fn node_string(&self, n: NodeRef) -> Cow<'c, str> {
+        self.doc(n).string_value(n.node)
+    }
+
+    pub(crate) fn item_string<'x>(&self, item: &'x Item) -> Cow<'x, str>
+    where
+        'c: 'x,
+    {
+        match item {
+            Item::Node(n) => self.node_string(*n),
+            Item::Atomic(Atomic::String(s) | Atomic::Untyped(s) | Atomic::AnyUri(s)) => {
+                Cow::Borrowed(s)
+            }
+            Item::Atomic(a) => Cow::Owned(a.to_string()),
+        }
+    }
+
+    pub(crate) fn atomize_item(&self, item: &Item) -> Atomic {
+        match item {
+            Item::Node(n) => Atomic::Untyped(Arc::from(&*self.node_string(*n))),
+            Item::Atomic(a) => a.clone(),
+        }
+    }
+
+    pub(crate) fn atomize(&self, seq: &[Item]) -> Vec<Atomic> {
+        seq.iter().map(|i| self.atomize_item(i)).collect()
+    }
+
+    pub(crate) fn vals<'x>(&self, seq: &'x [Item]) -> Vec<Val<'x>>
+    where
+        'c: 'x,
+    {
+        seq.iter()
+            .map(|i| match i {
+                Item::Node(n) => Val::Untyped(self.node_string(*n)),
+                Item::Atomic(Atomic::Untyped(s)) => Val::Untyped(Cow::Borrowed(s)),
+                Item::Atomic(a) => Val::Atom(Cow::Borrowed(a)),
+            })
+            .collect()
+    }
+
+    pub(crate) fn eval(&mut self, e: &Expr, f: &Focus) -> Res<Sequence> {
+        Ok(match e {
+            Expr::Empty => Vec::new(),
+            Expr::Literal(a) => vec![Item::Atomic(a.clone())],
+            Expr::ContextItem => vec![f.item.clone().ok_or(EvalError::NoContextItem)?],
+            Expr::Root => vec![Item::Node(self.root_of(f)?)],
+            Expr::Var(i, name) => match self.ctx.variable(*i) {
+                Some(v) => v.clone(),
+                None => {
+                    return Err(EvalError::UnsetVariable {
+                        name: name.to_string(),
+                    });
+                }
+            },
+            Expr::Local(i) => self.locals.get(*i).cloned().into_iter().collect(),
+            Expr::Seq(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.extend(self.eval(i, f)?);
+                }
+                out
+            }
+            Expr::Path(lhs, rhs) => self.path(lhs, rhs, f)?,
+            Expr::Step(step) => {
+                let n = self.context_node(f, "an axis step")?;
+                let mut out = Vec::new();
+                self.step(n, step, &mut out)?;
+                if step.axis.is_reverse() {
+                    out.reverse();
+                }
+                out
+            }
+            Expr::Filter(base, preds) => {
+                let mut items = self.eval(base, f)?;
+                for p in preds {
+                    items = self.filter(items, p)?;
+                }
+                items
+            }
+            Expr::Or(..)
+            | Expr::And(..)
+            | Expr::General(..)
+            | Expr::Quantified { .. }
+            | Expr::InstanceOf(..)
+            | Expr::Castable { .. } => vec![Item::Atomic(Atomic::Boolean(self.ebv(e, f)?))],
+            Expr::Value(op, a, b) => match self.value_compare(*op, a, b, f)? {
+                Some(r) => vec![Item::Atomic(Atomic::Boolean(r))],
+                None => Vec::new(),
+            },
+            Expr::Node(op, a, b) => match self.node_compare(*op, a, b, f)? {
+                Some(r) => vec![Item::Atomic(Atomic::Boolean(r))],
+                None => Vec::new(),
+            },
+            Expr::Arith(op, a, b) => {
+                let x = self.eval(a, f)?;
+                let y = self.eval(b, f)?;
+                self.arith(*op, &x, &y)?
+                    .map(Item::Atomic)
+                    .into_iter()
+                    .collect()
+            }
+            Expr::Neg(a) => {
+                let x = self.eval(a, f)?;
+                match self.numeric_operand(&x, "unary minus")? {
+                    None => Vec::new(),
+                    Some(Atomic::Integer(i)) => vec![Item::Atomic(Atomic::Integer(
+                        i.checked_neg().ok_or(EvalError::Overflow)?,
+                    ))],
+                    Some(Atomic::Decimal(d)) => vec![Item::Atomic(Atomic::Decimal(-d))],
+                    Some(Atomic::Double(d)) => vec![Item::Atomic(Atomic::Double(-d))],
+                    Some(_) => Vec::new(),
+                }
+            }
+            Expr::Range(a, b) => {
+                let x = self.eval(a, f)?;
+                let y = self.eval(b, f)?;
+                let (Some(lo), Some(hi)) = (
+                    self.integer_operand(&x, "to")?,
+                    self.integer_operand(&y, "to")?,
+                ) else {
+                    return Ok(Vec::new());
+                };
+                if hi < lo {
+                    return Ok(Vec::new());
+                }
+                if hi.saturating_sub(lo) >= MAX_RANGE {
+                    return Err(EvalError::InvalidArgument {
+                        code: "XPDY0130",
+                        context: "to",
+                        value: format!("{lo} to {hi}"),
+                    });
+                }
+                (lo..=hi)
+                    .map(|i| Item::Atomic(Atomic::Integer(i)))
+                    .collect()
+            }
+            Expr::Set(op, a, b) => {
+                let x = self.eval(a, f)?;
+                let y = self.eval(b, f)?;
+                set_op(*op, x, y)?
+            }
+            Expr::If(c, t, other) => {
+                if self.ebv(c, f)? {
+                    self.eval(t, f)?
+                } else {
+                    self.eval(other, f)?
+                }
+            }
+            Expr::For { bindings, body } => {
+                let mut out = Vec::new();
+                self.for_each(bindings, 0, f, &mut |ev, f| {
+                    out.extend(ev.eval(body, f)?);
+                    Ok(true)
+                })?;
+                out
+            }
+            Expr::Treat(a, t) => {
+                let v = self.eval(a, f)?;
+                if !self.matches_type(&v, t) {
+                    return Err(EvalError::Type {
+                        context: "treat as",
+                        expected: "the declared type",
+                        found: describe_seq(&v),
+                    });
+                }
+                v
+            }
+            Expr::Cast {
+                expr,
+                target,
+                optional,
+            } => {
+                let v = self.eval(expr, f)?;
+                match v.as_slice() {
+                    [] if *optional => Vec::new(),
+                    [item] => vec![Item::Atomic(self.cast(&self.atomize_item(item), *target)?)],
+                    _ => {
+                        return Err(EvalError::Cardinality {
+                            code: "XPTY0004",
+                            context: "cast as",
+                            expected: "exactly one item",
+                            count: v.len(),
+                        });
+                    }
+                }
+            }
+            Expr::Call(func, args) => self.call(*func, args, None, f)?,
+            Expr::RegexCall(func, args, re) => self.call(*func, args, Some(re), f)?,
+        })
+    }
+
+    fn root_of(&self, f: &Focus) -> Res<NodeRef> {
+        let n = self.context_node(f, "'/'")?;
+        let doc = self.doc(n);
+        let mut top = n.node;
+        while let Some(p) = doc.parent(top) {
+            top = p;
+        }
+        if doc.kind(top) != NodeKind::Document {
+            return Err(EvalError::NotANode {
+                code: "XPDY0050",
+                context: "'/'",
+                found: "a tree without document node".into(),
+            });
+        }
+        Ok(NodeRef {
+            doc: n.doc,
+            node: top,
+        })
+    }
+
+    pub(crate) fn context_node(&self, f: &Focus, context: &'static str) -> Res<NodeRef> {
+        match &f.item {
+            Some(Item::Node(n)) => Ok(*n),
+            Some(Item::Atomic(a)) => Err(EvalError::NotANode {
+                code: "XPTY0020",
+                context,
+                found: a.type_name().into(),
+            }),
+            None => Err(EvalError::NoContextItem),
+        }
+    }
+
+    fn path(&mut self, lhs: &Expr, rhs: &Expr, f: &Focus) -> Res<Sequence> {
+        let input = self.eval(lhs, f)?;
+        let mut out = Vec::new();
+        let size = input.len();
+        if let Expr::Step(step) = rhs {
+            for item in &input {
+                let Item::Node(n) = item else {
+                    return Err(EvalError::NotANode {
+                        code: "XPTY0019",
+                        context: "'/'",
+                        found: describe_item(item),
+                    });
+                };
+                self.step(*n, step, &mut out)?;
+            }
+            doc_order(&mut out);
+            return Ok(out);
+        }
+        let mut nodes = 0usize;
+        for (i, item) in input.into_iter().enumerate() {
+            if !matches!(item, Item::Node(_)) {
+                return Err(EvalError::NotANode {
+                    code: "XPTY0019",
+                    context: "'/'",
+                    found: describe_item(&item),
+                });
+            }
+            let focus = Focus {
+                item: Some(item),
+                pos: i + 1,
+                size,
+            };
+            let r = self.eval(rhs, &focus)?;
+            nodes += r.iter().filter(|i| matches!(i, Item::Node(_))).count();
+            out.extend(r);
+        }
+        if nodes == out.len() {
+            doc_order(&mut out);
+        } else if nodes != 0 {
+            return Err(EvalError::MixedPath);
+        }
+        Ok(out)
+    }
+
+    /// Appends the step's result for context node `n`, in axis order.
+    pub(crate) fn step(&mut self, n: NodeRef, step: &Step, out: &mut Vec<Item>) -> Res<()> {
+        if step.preds.is_empty() {
+            axis_nodes(self.doc(n), n, step.axis, &step.test, out);
+            return Ok(());
+        }
+        let mut nodes = Vec::new();
+        axis_nodes(self.doc(n), n, step.axis, &step.test, &mut nodes);
+        for p in &step.preds {
+            nodes = self.filter(nodes, p)?;
+        }
+        out.extend(nodes);
+        Ok(())
+    }
+
+    pub(crate) fn filter(&mut self, items: Vec<Item>, p: &Predicate) -> Res<Vec<Item>> {
+        if let Expr::Literal(Atomic::Integer(k)) = p.expr {
+            let keep = usize::try_from(k)
+                .ok()
+                .and_then(|k| k.checked_sub(1))
+                .and_then(|k| items.get(k).cloned());
+            return Ok(keep.into_iter().collect());
+        }
+        let size = items.len();
+        let mut out = Vec::with_capacity(size);
+        for (i, item) in items.into_iter().enumerate() {
+            let focus = Focus {
+                item: Some(item),
+                pos: i + 1,
+                size,
+            };
+            let keep = if p.boolean {
+                self.ebv(&p.expr, &focus)?
+            } else {
+                let v = self.eval(&p.expr, &focus)?;
+                match v.as_slice() {
+                    [Item::Atomic(a)] if a.is_numeric() => a.as_f64() == Some((i + 1) as f64),
+                    _ => ebv_of(&v)?,
+                }
+            };
+            if keep && let Some(item) = focus.item {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The effective boolean value, short-circuiting where the operator allows.
+    pub(crate) fn ebv(&mut self, e: &Expr, f: &Focus) -> Res<bool> {
+        match e {
+            Expr::Or(a, b) => Ok(self.ebv(a, f)? || self.ebv(b, f)?),
+            Expr::And(a, b) => Ok(self.ebv(a, f)? && self.ebv(b, f)?),
+            Expr::General(op, a, b) => self.general_compare(*op, a, b, f),
+            Expr::Value(op, a, b) => Ok(self.value_compare(*op, a, b, f)?.unwrap_or(false)),
+            Expr::Node(op, a, b) => Ok(self.node_compare(*op, a, b, f)?.unwrap_or(false)),
+            Expr::Literal(a) => ebv_of(std::slice::from_ref(&Item::Atomic(a.clone()))),
+            Expr::Quantified {
+                every,
+                bindings,
+                body,
+            } => {
+                let every = *every;
+                let mut result = every;
+                self.for_each(bindings, 0, f, &mut |ev, f| {
+                    let b = ev.ebv(body, f)?;
+                    if b != every {
+                        result = !every;
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })?;
+                Ok(result)
+            }
+            Expr::InstanceOf(a, t) => {
+                let v = self.eval(a, f)?;
+                Ok(self.matches_type(&v, t))
+            }
+            Expr::Castable {
+                expr,
+                target,
+                optional,
+            } => {
+                let v = self.eval(expr, f)?;
+                Ok(match v.as_slice() {
+                    [] => *optional,
+                    [item] => {
+                        let a = self.atomize_item(item);
+                        self.cast(&a, *target).is_ok()
+                    }
+                    _ => false,
+                })
+            }
+            Expr::Step(step) if step.preds.is_empty() => {
+                let n = self.context_node(f, "an axis step")?;
+                Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
+            }
+            Expr::Call(func, args) => match self.call_boolean(*func, args, f)? {
+                Some(b) => Ok(b),
+                None => {
+                    let v = self.call(*func, args, None, f)?;
+                    ebv_of(&v)
+                }
+            },
+            _ => {
+                let v = self.eval(e, f)?;
+                ebv_of(&v)
+            }
+        }
+    }
+
+    /// Binds the range variables one after another and calls `body` for each combination
+    /// until it returns `false`.
+    pub(crate) fn for_each(
+        &mut self,
+        bindings: &[(usize, Expr)],
+        i: usize,
+        f: &Focus,
+        body: &mut dyn FnMut(&mut Self, &Focus) -> Res<bool>,
+    ) -> Res<bool> {
+        let Some((slot, e)) = bindings.get(i) else {
+            return body(self, f);
+        };
+        let values = self.eval(e, f)?;
+        for v in values {
+            if self.locals.len() <= *slot {
+                self.locals
+                    .resize(*slot + 1, Item::Atomic(Atomic::Boolean(false)));
+            }
+            self.locals[*slot] = v;
+            if !self.for_each(bindings, i + 1, f, body)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn general_compare(&mut self, op: Cmp, a: &Expr, b: &Expr, f: &Focus) -> Res<bool> {
+        let x = self.eval(a, f)?;
+        let y = match b {
+            Expr::Literal(lit) => {
+                let lit = Val::Atom(Cow::Borrowed(lit));
+                for v in self.vals(&x) {
+                    if compare_general(op, &v, &lit)? {
+                        return Ok(true);
+                    }
+                }
+                return Ok(false);
+            }
+            _ => self.eval(b, f)?,
+        };
+        let xs = self.vals(&x);
+        let ys = self.vals(&y);
+        for v in &xs {
+            for w in &ys {
+                if compare_general(op, v, w)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn single_atomic(&self, seq: &[Item], context: &'static str) -> Res<Option<Atomic>> {
+        match seq {
+            [] => Ok(None),
+            [item] => Ok(Some(self.atomize_item(item))),
+            _ => Err(EvalError::Cardinality {
+                code: "XPTY0004",
+                context,
+                expected: "at most one item",
+                count: seq.len(),
+            }),
+        }
+    }
+
+    fn value_compare(&mut self, op: Cmp, a: &Expr, b: &Expr, f: &Focus) -> Res<Option<bool>> {
+        let x = self.eval(a, f)?;
+        let y = self.eval(b, f)?;
+        let (Some(x), Some(y)) = (
+            self.single_atomic(&x, "value comparison")?,
+            self.single_atomic(&y, "value comparison")?,
+        ) else {
+            return Ok(None);
+        };
+        let untyped_to_string = |a: Atomic| match a {
+            Atomic::Untyped(s) => Atomic::String(s),
+            other => other,
+        };
+        let (x, y) = (untyped_to_string(x), untyped_to_string(y));
+        compare_atomic(op, &x, &y).map(Some)
+    }
+
+    fn node_compare(&mut self, op: NodeCmp, a: &Expr, b: &Expr, f: &Focus) -> Res<Option<bool>> {
+        let x = self.eval(a, f)?;
+        let y = self.eval(b, f)?;
+        let node = |s: &[Item]| -> Res<Option<NodeRef>> {
+            match s {
+                [] => Ok(None),
+                [Item::Node(n)] => Ok(Some(*n)),
+                [other] => Err(EvalError::Type {
+                    context: "node comparison",
+                    expected: "a node",
+                    found: describe_item(other),
+                }),
+                _ => Err(EvalError::Cardinality {
+                    code: "XPTY0004",
+                    context: "node comparison",
+                    expected: "at most one node",
+                    count: s.len(),
+                }),
+            }
+        };
+        let (Some(m), Some(n)) = (node(&x)?, node(&y)?) else {
+            return Ok(None);
+        };
+        Ok(Some(match op {
+            NodeCmp::Is => m == n,
+            NodeCmp::Precedes => m < n,
+            NodeCmp::Follows => m > n,
+        }))
+    }
+
+    pub(crate) fn numeric_operand(
+        &self,
+        seq: &[Item],
+        context: &'static str,
+    ) -> Res<Option<Atomic>> {
+        let Some(a) = self.single_atomic(seq, context)? else {
+            return Ok(None);
+        };
+        match a {
+            Atomic::Untyped(s) => {
+                let d = parse_double(&s).ok_or_else(|| EvalError::Cast {
+                    value: s.to_string(),
+                    target: "xs:double",
+                })?;
+                Ok(Some(Atomic::Double(d)))
+            }
+            a if a.is_numeric() => Ok(Some(a)),
+            other => Err(EvalError::Type {
+                context,
+                expected: "a numeric value",
+                found: other.type_name().into(),
+            }),
+        }
+    }
+
+    fn integer_operand(&self, seq: &[Item], context: &'static str) -> Res<Option<i64>> {
+        let Some(a) = self.single_atomic(seq, context)? else {
+            return Ok(None);
+        };
+        match a {
+            Atomic::Integer(i) => Ok(Some(i)),
+            Atomic::Untyped(_) => match self.cast(&a, AtomicType::Integer)? {
+                Atomic::Integer(i) => Ok(Some(i)),
+                _ => Ok(None),
+            },
+            other => Err(EvalError::Type {
+                context,
+                expected: "xs:integer",
+                found: other.type_name().into(),
+            }),
+        }
+    }
+
+    pub(crate) fn arith(&self, op: Arith, x: &[Item], y: &[Item]) -> Res<Option<Atomic>> {
+        let (Some(a), Some(b)) = (
+            self.numeric_operand(x, "arithmetic")?,
+            self.numeric_operand(y, "arithmetic")?,
+        ) else {
+            return Ok(None);
+        };
+        arith(op, &a, &b).map(Some)
+    }
+
+    pub(crate) fn matches_type(&self, v: &[Item], t: &SeqType) -> bool {
+        let count_ok = match (t.occurrence, v.len()) {
+            (_, 0) => matches!(t.occurrence, Occurrence::Optional | Occurrence::Many),
+            (Occurrence::One | Occurrence::Optional, 1) => true,
+            (Occurrence::One | Occurrence::Optional, _) => false,
+            _ => true,
+        };
+        let Some(item_type) = &t.item else {
+            return v.is_empty();
+        };
+        count_ok
+            && v.iter().all(|item| match (item_type, item) {
+                (ItemType::Item, _) => true,
+                (ItemType::Atomic(at), Item::Atomic(a)) => a.is_instance(*at),
+                (ItemType::Node(test), Item::Node(n)) => {
+                    kind_test_matches(self.doc(*n), n.node, test)
+                }
+                _ => false,
+            })
+    }
+}
+
+pub(crate) fn describe_item(item: &Item) -> String {
+    match item {
+        Item::Node(_) => "a node".into(),
+        Item::Atomic(a) => format!("{} {:?}", a.type_name(), a.to_string()),
+    }
+}
+
+pub(crate) fn describe_seq(seq: &[Item]) -> String {
+    match seq {
+        [] => "an empty sequence".into(),
+        [item] => describe_item(item),
+        _ => format!("a sequence of {} items", seq.len()),
+    }
+}
+
+pub(crate) fn ebv_of(seq: &[Item]) -> Res<bool> {
+    match seq {
+        [] => Ok(false),
+        [Item::Node(_), ..] => Ok(true),
+        [Item::Atomic(a)] => match a {
+            Atomic::Boolean(b) => Ok(*b),
+            Atomic::String(s) | Atomic::Untyped(s) | Atomic::AnyUri(s) => Ok(!s.is_empty()),
+            Atomic::Integer(i) => Ok(*i != 0),
+            Atomic::Decimal(d) | Atomic::Double(d) => Ok(*d != 0.0 && !d.is_nan()),
+            other => Err(EvalError::EffectiveBoolean {
+                found: other.type_name().into(),
+            }),
+        },
+        _ => Err(EvalError::EffectiveBoolean {
+            found: describe_seq(seq),
+        }),
+    }
+}
+
+/// Sorts nodes into document order without duplicates (cheaply when already ordered).
+pub(crate) fn doc_order(v: &mut Vec<Item>) {
+    let key = |i: &Item| match i {
+        Item::Node(n) => *n,
+        Item::Atomic(_) => NodeRef {
+            doc: u32::MAX,
+            node: NodeId::from_index(u32::MAX),
+        },
+    };
+    if v.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+        return;
+    }
+    if v.windows(2).all(|w| key(&w[0]) > key(&w[1])) {
+        v.reverse();
+        return;
+    }
+    v.sort_unstable_by_key(key);
+    v.dedup_by_key(|i| key(i));
+}
+
+fn set_op(op: SetOp, mut x: Sequence, mut y: Sequence) -> Res<Sequence> {
+    for item in x.iter().chain(&y) {
+        if !matches!(item, Item::Node(_)) {
+            return Err(EvalError::Type {
+                context: "union/intersect/except",
+                expected: "nodes",
+                found: describe_item(item),
+            });
+        }
+    }
+    Ok(match op {
+        SetOp::Union => {
+            x.append(&mut y);
+            doc_order(&mut x);
+            x
+        }
+        SetOp::Intersect | SetOp::Except => {
+            doc_order(&mut x);
+            doc_order(&mut y);
+            let keys: Vec<NodeRef> = y
+                .iter()
+                .filter_map(|i| {
+                    if let Item::Node(n) = i {
+                        Some(*n)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let want = op == SetOp::Intersect;
+            x.retain(|i| matches!(i, Item::Node(n) if keys.binary_search(n).is_ok() == want));
+            x
+        }
+    })
+}
+
+pub(crate) fn name_test(doc: &Document, n: NodeId, test: &NodeTest, principal: NodeKind) -> bool {
+    let kind = doc.kind(n);
+    match test {
+        NodeTest::Name(en) => kind == principal && doc.name(n) == *en,
+        NodeTest::Namespace(ns) => kind == principal && doc.name(n).ns == *ns,
+        NodeTest::Local(l) => kind == principal && doc.name(n).local == *l,
+        NodeTest::AnyName => kind == principal,
+        other => kind_test_matches(doc, n, other),
+    }
+}
+
+pub(crate) fn kind_test_matches(doc: &Document, n: NodeId, test: &NodeTest) -> bool {
+    let kind = doc.kind(n);
+    match test {
+        NodeTest::AnyNode => true,
+        NodeTest::Text => kind == NodeKind::Text,
+        NodeTest::Comment => kind == NodeKind::Comment,
+        NodeTest::Document => kind == NodeKind::Document,
+        NodeTest::Pi(t) => {
+            kind == NodeKind::ProcessingInstruction && t.is_none_or(|t| doc.name(n).local == t)
+        }
+        NodeTest::Element(name) => {
+            kind == NodeKind::Element && name.is_none_or(|en| doc.name(n) == en)
+        }
+        NodeTest::Attribute(name) => {
+            kind == NodeKind::Attribute && name.is_none_or(|en| doc.name(n) == en)
+        }
+        NodeTest::Name(_) | NodeTest::Namespace(_) | NodeTest::Local(_) | NodeTest::AnyName => {
+            name_test(doc, n, test, NodeKind::Element)
+        }
+    }
+}
+
+/// Pushes the nodes of `axis` from `n` that pass `test`, in axis order.
+pub(crate) fn axis_nodes(
+    doc: &Document,
+    n: NodeRef,
+    axis: Axis,
+    test: &NodeTest,
+    out: &mut Vec<Item>,
+) {
+    let principal = if axis == Axis::Attribute {
+        NodeKind::Attribute
+    } else {
+        NodeKind::Element
+    };
+    let mut push = |m: NodeId| {
+        if name_test(doc, m, test, principal) {
+            out.push(Item::Node(NodeRef {
+                doc: n.doc,
+                node: m,
+            }));
+        }
+    };
+    let node = n.node;
+    match axis {
+        Axis::Child => doc.children(node).for_each(push),
+        Axis::Attribute => doc.attributes(node).for_each(push),
+        Axis::SelfNode => push(node),
+        Axis::Parent => doc.parent(node).into_iter().for_each(push),
+        Axis::Descendant | Axis::DescendantOrSelf => {
+            if axis == Axis::DescendantOrSelf {
+                push(node);
+            }
+            for i in doc.descendant_range(node) {
+                let m = NodeId::from_index(i);
+                if doc.kind(m) != NodeKind::Attribute {
+                    push(m);
+                }
+            }
+        }
+        Axis::Ancestor => doc.ancestors(node).for_each(push),
+        Axis::AncestorOrSelf => {
+            push(node);
+            doc.ancestors(node).for_each(push);
+        }
+        Axis::FollowingSibling => {
+            let mut s = if doc.kind(node) == NodeKind::Attribute {
+                None
+            } else {
+                doc.next_sibling(node)
+            };
+            while let Some(m) = s {
+                push(m);
+                s = doc.next_sibling(m);
+            }
+        }
+        Axis::PrecedingSibling => {
+            let mut s = if doc.kind(node) == NodeKind::Attribute {
+                None
+            } else {
+                doc.prev_sibling(node)
+            };
+            while let Some(m) = s {
+                push(m);
+                s = doc.prev_sibling(m);
+            }
+        }
+        Axis::Following => {
+            for i in doc.subtree_end(node)..doc.len() as u32 {
+                let m = NodeId::from_index(i);
+                if doc.kind(m) != NodeKind::Attribute {
+                    push(m);
+                }
+            }
+        }
+        Axis::Preceding => {
+            for i in (1..node.index()).rev() {
+                let m = NodeId::from_index(i);
+                if doc.kind(m) != NodeKind::Attribute && doc.subtree_end(m) <= node.index() {
+                    push(m);
+                }
+            }
+        }
+    }
+}
+
+/// Whether the axis holds a node passing `test`, stopping at the first.
+fn axis_exists(doc: &Document, n: NodeRef, axis: Axis, test: &NodeTest) -> bool {
+    let principal = if axis == Axis::Attribute {
+        NodeKind::Attribute
+    } else {
+        NodeKind::Element
+    };
+    match axis {
+        Axis::Child => doc
+            .children(n.node)
+            .any(|m| name_test(doc, m, test, principal)),
+        Axis::Attribute => doc
+            .attributes(n.node)
+            .any(|m| name_test(doc, m, test, principal)),
+        Axis::Descendant => doc
+            .descendant_range(n.node)
+            .map(NodeId::from_index)
+            .any(|m| doc.kind(m) != NodeKind::Attribute && name_test(doc, m, test, principal)),
+        _ => {
+            let mut out = Vec::new();
+            axis_nodes(doc, n, axis, test, &mut out);
+            !out.is_empty()
+        }
+    }
+}
+
+fn str_cmp(op: Cmp, a: &str, b: &str) -> bool {
+    ord_matches(op, a.cmp(b))
+}
+
+fn ord_matches(op: Cmp, o: Ordering) -> bool {
+    match op {
+        Cmp::Eq => o == Ordering::Equal,
+        Cmp::Ne => o != Ordering::Equal,
+        Cmp::Lt => o == Ordering::Less,
+        Cmp::Le => o != Ordering::Greater,
+        Cmp::Gt => o == Ordering::Greater,
+        Cmp::Ge => o != Ordering::Less,
+    }
+}
+
+fn f64_cmp(op: Cmp, a: f64, b: f64) -> bool {
+    match a.partial_cmp(&b) {
+        Some(o) => ord_matches(op, o),
+        None => op == Cmp::Ne,
+    }
+}
+
+/// One pair of a general comparison (XPath 2.0 §3.5.2): untyped against untyped or string
+/// compares as strings, against a number as a double, else it is cast to the other's type.
+pub(crate) fn compare_general(op: Cmp, x: &Val<'_>, y: &Val<'_>) -> Res<bool> {
+    match (x, y) {
+        (Val::Untyped(a), Val::Untyped(b)) => Ok(str_cmp(op, a, b)),
+        (Val::Untyped(a), Val::Atom(b)) => {
+            let a = untyped_as(a, b)?;
+            compare_atomic(op, &a, b)
+        }
+        (Val::Atom(a), Val::Untyped(b)) => {
+            let b = untyped_as(b, a)?;
+            compare_atomic(op, a, &b)
+        }
+        (Val::Atom(a), Val::Atom(b)) => compare_atomic(op, a, b),
+    }
+}
+
+fn untyped_as(s: &str, other: &Atomic) -> Res<Atomic> {
+    Ok(match other {
+        Atomic::String(_) | Atomic::Untyped(_) | Atomic::AnyUri(_) => Atomic::String(Arc::from(s)),
+        a if a.is_numeric() => Atomic::Double(parse_double(s).ok_or_else(|| EvalError::Cast {
+            value: s.into(),
+            target: "xs:double",
+        })?),
+        other => crate::functions::cast_string(s, other.atomic_type())?,
+    })
+}
+
+/// A value comparison between two atomic values (untyped already converted).
+pub(crate) fn compare_atomic(op: Cmp, a: &Atomic, b: &Atomic) -> Res<bool> {
+    let text = |a: &Atomic| match a {
+        Atomic::String(s) | Atomic::Untyped(s) | Atomic::AnyUri(s) => Some(s.clone()),
+        _ => None,
+    };
+    if let (Some(x), Some(y)) = (text(a), text(b)) {
+        return Ok(str_cmp(op, &x, &y));
+    }
+    match (a, b) {
+        (Atomic::Integer(x), Atomic::Integer(y)) => Ok(ord_matches(op, x.cmp(y))),
+        _ if a.is_numeric() && b.is_numeric() => Ok(f64_cmp(
+            op,
+            a.as_f64().unwrap_or(f64::NAN),
+            b.as_f64().unwrap_or(f64::NAN),
+        )),
+        (Atomic::Boolean(x), Atomic::Boolean(y)) => Ok(ord_matches(op, x.cmp(y))),
+        (Atomic::Date(x), Atomic::Date(y)) | (Atomic::DateTime(x), Atomic::DateTime(y)) => {
+            Ok(f64_cmp(op, x.timeline(0), y.timeline(0)))
+        }
+        (Atomic::QName(x), Atomic::QName(y)) if matches!(op, Cmp::Eq | Cmp::Ne) => {
+            Ok((x == y) == (op == Cmp::Eq))
+        }
+        _ => Err(EvalError::Type {
+            context: "comparison",
+            expected: "comparable types",
+            found: format!("{} and {}", a.type_name(), b.type_name()),
+        }),
+    }
+}
+
+pub(crate) fn arith(op: Arith, a: &Atomic, b: &Atomic) -> Res<Atomic> {
+    match (a, b) {
+        (Atomic::Integer(x), Atomic::Integer(y)) => {
+            let (x, y) = (*x, *y);
+            let r = match op {
+                Arith::Add => x.checked_add(y),
+                Arith::Sub => x.checked_sub(y),
+                Arith::Mul => x.checked_mul(y),
+                Arith::Div => {
+                    if y == 0 {
+                        return Err(EvalError::DivisionByZero);
+                    }
+                    return Ok(Atomic::Decimal(x as f64 / y as f64));
+                }
+                Arith::IDiv | Arith::Mod => {
+                    if y == 0 {
+                        return Err(EvalError::DivisionByZero);
+                    }
+                    if op == Arith::IDiv {
+                        x.checked_div(y)
+                    } else {
+                        x.checked_rem(y)
+                    }
+                }
+            };
+            r.map(Atomic::Integer).ok_or(EvalError::Overflow)
+        }
+        _ => {
+            let double = matches!(a, Atomic::Double(_)) || matches!(b, Atomic::Double(_));
+            let (x, y) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
+            let wrap = |v: f64| {
+                if double {
+                    Atomic::Double(v)
+                } else {
+                    Atomic::Decimal(v)
+                }
+            };
+            match op {
+                Arith::Add => Ok(wrap(x + y)),
+                Arith::Sub => Ok(wrap(x - y)),
+                Arith::Mul => Ok(wrap(x * y)),
+                Arith::Div => {
+                    if !double && y == 0.0 {
+                        return Err(EvalError::DivisionByZero);
+                    }
+                    Ok(wrap(x / y))
+                }
+                Arith::Mod => {
+                    if !double && y == 0.0 {
+                        return Err(EvalError::DivisionByZero);
+                    }
+                    Ok(wrap(x % y))
+                }
+                Arith::IDiv => {
+                    if y == 0.0 {
+                        return Err(EvalError::DivisionByZero);
+                    }
+                    let q = (x / y).trunc();
+                    if !q.is_finite() || q.abs() > 9.2e18 {
+                        return Err(EvalError::Overflow);
+                    }
+                    Ok(Atomic::Integer(q as i64))
+                }
+            }
+        }
+    }
+}

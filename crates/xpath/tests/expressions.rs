@@ -1,0 +1,571 @@
+//! Expression semantics as a table: source → rendered result (items joined by `|`, a dynamic
+//! error as `ERR:<code>`), evaluated with `<r>` as context node.
+
+use segur_xml::{Document, Limits, NodeKind};
+use segur_xpath::{
+    CompileErrorKind, DynamicContext, Item, StaticContext, compile, compile_pattern,
+};
+
+const XML: &str = concat!(
+    r#"<r xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" "#,
+    r#"xmlns:lab="urn:oid:1.3.6.1.4.1.19376.1.3.2">"#,
+    r#"<a id="1" n="10">x</a><a id="2" n="2">y</a><b><a id="3" n="abc">z</a><c/></b>"#,
+    r#"<value xsi:type="CD" code="A"/><value xmlns:hl7="urn:hl7-org:v3" xsi:type="hl7:CD"/>"#,
+    r#"<lab:statusCode code="completed"/></r>"#
+);
+
+fn static_context() -> StaticContext {
+    let mut sc = StaticContext::new();
+    sc.bind_namespace("cda", "urn:hl7-org:v3")
+        .bind_namespace("hl7", "urn:hl7-org:v3")
+        .bind_namespace("lab", "urn:oid:1.3.6.1.4.1.19376.1.3.2");
+    sc
+}
+
+fn render(ctx: &DynamicContext<'_>, seq: &[Item]) -> String {
+    let parts: Vec<String> = seq
+        .iter()
+        .map(|item| match item {
+            Item::Node(n) => {
+                let doc = ctx.document(*n).expect("known document");
+                match doc.kind(n.node) {
+                    NodeKind::Element => format!("<{}>", doc.qualified_name(n.node)),
+                    NodeKind::Attribute => {
+                        format!("@{}={}", doc.qualified_name(n.node), doc.value(n.node))
+                    }
+                    NodeKind::Document => "/".into(),
+                    _ => format!("{:?}", doc.string_value(n.node)),
+                }
+            }
+            Item::Atomic(a) => a.to_string(),
+        })
+        .collect();
+    parts.join("|")
+}
+
+fn run_table(table: &[(&str, &str)]) {
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let sc = static_context();
+    let ctx = DynamicContext::new(&doc);
+    let r = ctx.node(doc.document_element().expect("root"));
+    let mut failures = Vec::new();
+    for (src, expected) in table {
+        let got = match compile(src, &sc) {
+            Err(e) => format!("COMPILE:{e}"),
+            Ok(expr) => match expr.evaluate_node(&ctx, r) {
+                Ok(seq) => render(&ctx, &seq),
+                Err(e) => format!("ERR:{}", e.code()),
+            },
+        };
+        if got != *expected {
+            failures.push(format!(
+                "{src}\n    expected {expected}\n    got      {got}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} failed:\n{}",
+        failures.len(),
+        table.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn arithmetic_and_number_formats() {
+    run_table(&[
+        ("1 + 2", "3"),
+        ("1 div 2", "0.5"),
+        ("string(1.0)", "1"),
+        ("string(1.5e0)", "1.5"),
+        ("string(1e6)", "1.0E6"),
+        ("string(123456.5e0)", "123456.5"),
+        ("string(12345678.9e0)", "1.23456789E7"),
+        ("string(1e-6)", "0.000001"),
+        ("string(1e-7)", "1.0E-7"),
+        ("string(-0e0)", "-0"),
+        ("1 idiv 0", "ERR:FOAR0001"),
+        ("1 div 0", "ERR:FOAR0001"),
+        ("1 div 0e0", "INF"),
+        ("-1 div 0e0", "-INF"),
+        ("0 div 0e0", "NaN"),
+        ("5 mod 3", "2"),
+        ("-5 mod 3", "-2"),
+        ("7 idiv 2", "3"),
+        ("-(1)", "-1"),
+        ("- - 1", "1"),
+        ("1.0 * 3", "3"),
+        ("(1.5 * 2) instance of xs:decimal", "true"),
+        ("(1 + 1.5e0) instance of xs:double", "true"),
+        ("(4 div 2) instance of xs:decimal", "true"),
+        ("9223372036854775807 + 1", "ERR:FOAR0002"),
+        ("cda:a[1]/@n + 1", "11"),
+        ("(cda:a[1]/@n + 1) instance of xs:double", "true"),
+        ("cda:a[1]/@n * 1.5", "15"),
+        ("cda:a[3]/@n + 1", ""),
+        ("cda:b/cda:a/@n + 1", "ERR:FORG0001"),
+        ("cda:a/@n + 1", "ERR:XPTY0004"),
+        ("'1' + 1", "ERR:XPTY0004"),
+        ("() + 1", ""),
+        ("1 to 3", "1|2|3"),
+        ("3 to 1", ""),
+        ("sum((1, 2.5))", "3.5"),
+        ("sum(())", "0"),
+        ("avg((1, 2))", "1.5"),
+        ("max((1, 3, 2))", "3"),
+        ("min(('b', 'a'))", "a"),
+        ("round(2.5)", "3"),
+        ("round(-2.5)", "-2"),
+        ("floor(-1.5)", "-2"),
+        ("ceiling(1.2)", "2"),
+        ("abs(-3)", "3"),
+        ("number('abc')", "NaN"),
+        ("number(' 12 ')", "12"),
+        ("number(cda:a[1]/@n)", "10"),
+        ("xs:double('1e3')", "1000"),
+        ("xs:decimal('1.50')", "1.5"),
+        ("xs:integer('42') + 1", "43"),
+        ("xs:integer('abc')", "ERR:FORG0001"),
+        ("xs:integer(2.7)", "2"),
+        ("xs:boolean('1')", "true"),
+        ("format-number(1234.5, '#,##0.00')", "1,234.50"),
+        ("format-number(0.5, '0%')", "50%"),
+    ]);
+}
+
+#[test]
+fn comparisons_follow_xpath2_rules() {
+    run_table(&[
+        ("(1, 2)[. = 2]", "2"),
+        ("cda:a/@n = 2", "true"),
+        ("cda:a/@n != 2", "true"),
+        ("cda:a[2]/@n != 2", "false"),
+        ("cda:a[2]/@n = '2.0'", "false"),
+        ("cda:a[2]/@n = 2.0", "true"),
+        ("cda:a[2]/@n < 10", "true"),
+        ("cda:a[2]/@n < '10'", "false"),
+        ("'10' < '9'", "true"),
+        ("() = ()", "false"),
+        ("() != ()", "false"),
+        ("'a' = ('a', 'b')", "true"),
+        ("('a', 'b') != 'a'", "true"),
+        ("@missing = ''", "false"),
+        ("not(@missing = '')", "true"),
+        ("@missing != ''", "false"),
+        ("cda:a[1] eq 'x'", "true"),
+        ("cda:a eq 'x'", "ERR:XPTY0004"),
+        ("1 eq '1'", "ERR:XPTY0004"),
+        ("() eq 1", ""),
+        ("1 = '1'", "ERR:XPTY0004"),
+        ("cda:a/@id = cda:a/@id", "true"),
+        ("//cda:a[@n > 5]/@id", "ERR:FORG0001"),
+        ("//cda:a[number(@n) > 5]/@id", "@id=1"),
+        ("true() = 'true'", "ERR:XPTY0004"),
+        ("cda:a[1]/@id = true()", "true"),
+        ("xs:date('2020-01-01') < xs:date('2020-01-02')", "true"),
+        (
+            "xs:dateTime('2020-01-01T10:00:00+01:00') = xs:dateTime('2020-01-01T09:00:00Z')",
+            "true",
+        ),
+        ("cda:a[1] is cda:a[1]", "true"),
+        ("cda:a[1] << cda:a[2]", "true"),
+        ("cda:a[1] >> cda:a[2]", "false"),
+        ("cda:zzz is cda:a[1]", ""),
+        ("1 lt 2 and 2 ge 2", "true"),
+        ("'abc' ne 'abd'", "true"),
+        ("QName('urn:x', 'p:l') eq QName('urn:x', 'q:l')", "true"),
+        ("QName('urn:x', 'l') lt QName('urn:x', 'm')", "ERR:XPTY0004"),
+    ]);
+}
+
+#[test]
+fn paths_axes_and_predicates() {
+    run_table(&[
+        ("count(//cda:a)", "3"),
+        ("count(//a)", "0"),
+        ("count(//cda:*)", "8"),
+        ("count(//*)", "9"),
+        ("count(//node())", "12"),
+        ("count(//text())", "3"),
+        ("count(//@*)", "10"),
+        ("(1, 2, 3)[2]", "2"),
+        ("(1 to 5)[last()]", "5"),
+        ("(1 to 5)[position() > 3]", "4|5"),
+        ("//cda:a[last()]/@id", "@id=2|@id=3"),
+        ("(//cda:a)[last()]/@id", "@id=3"),
+        ("//cda:a[1]/@id", "@id=1|@id=3"),
+        ("//*:a[2]/@id", "@id=2"),
+        ("local-name(//cda:c/ancestor::*[1])", "b"),
+        ("(//cda:c/ancestor::*)[1]/local-name()", "r"),
+        ("//cda:c/ancestor::*/local-name()", "r|b"),
+        ("//cda:c/preceding-sibling::*[1]/@id", "@id=3"),
+        ("//cda:b/preceding-sibling::cda:a[1]/@id", "@id=2"),
+        ("//cda:b/preceding::cda:a[1]/@id", "@id=2"),
+        ("(//cda:b/preceding::cda:a)[1]/@id", "@id=1"),
+        ("count(//cda:c/preceding::cda:a)", "3"),
+        ("count(//cda:a[1]/following::*)", "7"),
+        (
+            "//cda:a[@id = '2']/following-sibling::*[1]/local-name()",
+            "b",
+        ),
+        ("count(//cda:c/ancestor-or-self::node())", "4"),
+        ("count(cda:b/descendant-or-self::*)", "3"),
+        ("count(cda:b/descendant::node())", "3"),
+        ("cda:b/cda:a/../cda:c/local-name()", "c"),
+        ("self::cda:r/local-name()", "r"),
+        ("count(self::cda:a)", "0"),
+        ("cda:a[1]/@id/..", "<a>"),
+        ("count(cda:a[1]/@*)", "2"),
+        ("count(cda:a[1]/attribute::node())", "2"),
+        ("count(cda:a[1]/child::node())", "1"),
+        ("cda:a[1]/text()", "\"x\""),
+        ("name(//lab:*)", "lab:statusCode"),
+        ("local-name(//lab:*)", "statusCode"),
+        ("namespace-uri(cda:a[1])", "urn:hl7-org:v3"),
+        ("count(/)", "1"),
+        ("local-name(/*)", "r"),
+        ("(/) instance of document-node()", "true"),
+        (
+            "/ instance of document-node()",
+            "COMPILE:syntax error: expected an operator or end, found 'of' at offset 11 in `/ instance of document-node()`",
+        ),
+        ("cda:a[@n][@id = '2']/@id", "@id=2"),
+        ("cda:a[2][@id = '2']/@id", "@id=2"),
+        ("cda:a[@id = '2'][1]/@id", "@id=2"),
+        ("cda:a[@id = '2'][2]/@id", ""),
+        ("string(cda:a[1])", "x"),
+        ("string(.)", "xyz"),
+        ("data(cda:a[1]/@id)", "1"),
+        ("count(cda:a | cda:b)", "3"),
+        ("count((cda:a | cda:b) except cda:b)", "2"),
+        ("count(cda:a intersect cda:a[1])", "1"),
+        ("count(cda:a union cda:a)", "2"),
+        ("(cda:b | cda:a)[1]/@id", "@id=1"),
+        ("cda:a/1", "1|1"),
+        ("cda:a/(if (@id = '1') then . else 1)", "ERR:XPTY0018"),
+        ("(1, 2)/cda:a", "ERR:XPTY0019"),
+        ("cda:a/string(@id)", "1|2"),
+        ("local-name(current())", "r"),
+        ("//cda:a[@id = current()/cda:a[2]/@id]/@id", "@id=2"),
+        ("count(cda:value[@xsi:type = 'CD'])", "1"),
+        ("(: a comment (: nested :) :) 1", "1"),
+        ("'it''s'", "it's"),
+        ("\"say \"\"hi\"\"\"", "say \"hi\""),
+        ("count(//processing-instruction())", "0"),
+        ("count(//element())", "9"),
+        ("count(//element(cda:a))", "3"),
+        ("count(cda:a[1]/attribute(id))", "1"),
+    ]);
+}
+
+#[test]
+fn control_flow_types_and_casts() {
+    run_table(&[
+        ("if (1 = 1) then 'y' else 'n'", "y"),
+        ("if (()) then 'y' else 'n'", "n"),
+        ("some $x in (1, 2, 3) satisfies $x > 2", "true"),
+        ("every $x in (1, 2, 3) satisfies $x > 2", "false"),
+        ("every $x in () satisfies false()", "true"),
+        ("some $x in (1, 2), $y in (2, 3) satisfies $x = $y", "true"),
+        ("for $x in (1, 2) return $x * 2", "2|4"),
+        (
+            "for $x in (1, 2), $y in (10, 20) return $x + $y",
+            "11|21|12|22",
+        ),
+        ("for $a in cda:a return string($a/@id)", "1|2"),
+        ("'12' castable as xs:integer", "true"),
+        ("'1.5' castable as xs:integer", "false"),
+        ("'2020-02-30' castable as xs:date", "false"),
+        ("'2020-02-29' castable as xs:date", "true"),
+        ("'2021-02-29' castable as xs:date", "false"),
+        ("'2020-01-01T10:00:00' castable as xs:dateTime", "true"),
+        ("'2020-01-01T25:00:00' castable as xs:dateTime", "false"),
+        ("'abc' castable as xs:double", "false"),
+        ("'INF' castable as xs:double", "true"),
+        ("'inf' castable as xs:double", "false"),
+        ("() castable as xs:integer", "false"),
+        ("() castable as xs:integer?", "true"),
+        ("cda:a[1]/@n castable as xs:integer", "true"),
+        ("'1' cast as xs:integer", "1"),
+        ("'x' cast as xs:integer", "ERR:FORG0001"),
+        ("() cast as xs:integer?", ""),
+        ("xs:date('2020-01-01')", "2020-01-01"),
+        (
+            "xs:dateTime('2020-01-01T10:00:00.500Z')",
+            "2020-01-01T10:00:00.5Z",
+        ),
+        ("year-from-date(xs:date('2020-03-04'))", "2020"),
+        (
+            "month-from-dateTime(xs:dateTime('2020-03-04T05:06:07'))",
+            "3",
+        ),
+        ("5 instance of xs:integer", "true"),
+        ("5 instance of xs:decimal", "true"),
+        ("5.0 instance of xs:integer", "false"),
+        ("() instance of xs:string?", "true"),
+        ("() instance of xs:string", "false"),
+        ("(1, 2) instance of xs:integer+", "true"),
+        ("(1, 'a') instance of xs:integer*", "false"),
+        ("cda:a[1]/@id instance of attribute()", "true"),
+        ("cda:a[1] instance of element()", "true"),
+        ("cda:a[1] instance of node()", "true"),
+        ("cda:a[1] instance of item()", "true"),
+        ("data(cda:a[1]) instance of xs:untypedAtomic", "true"),
+        ("'a' instance of xs:anyAtomicType", "true"),
+        ("1 treat as xs:integer", "1"),
+        ("boolean('false')", "true"),
+        ("boolean(0)", "false"),
+        ("boolean(cda:a)", "true"),
+        ("boolean((1, 2))", "ERR:FORG0006"),
+        ("not(())", "true"),
+        ("not(cda:a)", "false"),
+        ("true() and false()", "false"),
+        ("true() or error-free", "true"),
+        ("empty(cda:zzz)", "true"),
+        ("exists(cda:a)", "true"),
+        ("exactly-one(())", "ERR:FORG0005"),
+        ("zero-or-one((1, 2))", "ERR:FORG0003"),
+        ("one-or-more(())", "ERR:FORG0004"),
+        (
+            "$undeclared",
+            "COMPILE:variable $undeclared is not declared at offset 0 in `$undeclared`",
+        ),
+    ]);
+}
+
+#[test]
+fn string_functions_and_regexes() {
+    run_table(&[
+        ("substring('12345', 1.5, 2.6)", "234"),
+        ("substring('12345', 0, 3)", "12"),
+        ("substring('12345', 2)", "2345"),
+        ("substring('abc', 0 div 0e0)", ""),
+        ("substring-before('a=b', '=')", "a"),
+        ("substring-after('a=b', '=')", "b"),
+        ("substring-after('a=b', 'z')", ""),
+        ("normalize-space('  a   b ')", "a b"),
+        ("translate('abc', 'abc', 'AB')", "AB"),
+        ("string-join(('a', 'b'), '-')", "a-b"),
+        ("string-join(cda:a/@id, ',')", "1,2"),
+        ("concat('a', 1, ())", "a1"),
+        ("concat(cda:a[1], cda:a[2])", "xy"),
+        ("contains(cda:a, 'x')", "ERR:XPTY0004"),
+        ("contains(cda:a[1], 'x')", "true"),
+        ("contains((), '')", "true"),
+        ("starts-with('abc', 'ab')", "true"),
+        ("ends-with('abc', 'bc')", "true"),
+        ("contains(1, '1')", "ERR:XPTY0004"),
+        ("string-length('héllo')", "5"),
+        ("string-length(())", "0"),
+        ("upper-case('abc')", "ABC"),
+        ("lower-case('ÀB')", "àb"),
+        ("compare('a', 'b')", "-1"),
+        ("compare((), 'b')", ""),
+        ("codepoints-to-string((72, 105))", "Hi"),
+        ("codepoints-to-string(0)", "ERR:FOCH0001"),
+        ("string-to-codepoints('A')", "65"),
+        ("distinct-values((1, 1.0, 2, 'a', 'a'))", "1|2|a"),
+        ("distinct-values(cda:a/@n)", "10|2"),
+        ("index-of((10, 20, 10), 10)", "1|3"),
+        ("subsequence((1, 2, 3, 4), 2, 2)", "2|3"),
+        ("subsequence((1, 2, 3, 4), 3)", "3|4"),
+        ("reverse((1, 2, 3))", "3|2|1"),
+        ("insert-before((1, 2), 2, 9)", "1|9|2"),
+        ("remove((1, 2, 3), 2)", "1|3"),
+        ("deep-equal((1, 2), (1, 2))", "true"),
+        ("deep-equal(cda:a[1], cda:a[2])", "false"),
+        ("deep-equal(cda:a[1], (//cda:a)[1])", "true"),
+        ("deep-equal(cda:a[1], //cda:a[1])", "false"),
+        ("encode-for-uri('a b/é')", "a%20b%2F%C3%A9"),
+        ("iri-to-uri('http://x/a b')", "http://x/a%20b"),
+        ("escape-html-uri('é')", "%C3%A9"),
+        ("matches('abc', '^a.c$')", "true"),
+        ("matches('a\nc', '^a.c$')", "false"),
+        (
+            "matches(concat('a', codepoints-to-string(10), 'c'), 'a.c', 's')",
+            "true",
+        ),
+        (
+            "matches(concat('a', codepoints-to-string(13), 'c'), 'a.c')",
+            "false",
+        ),
+        ("matches('ABC', 'b', 'i')", "true"),
+        ("matches('a b', 'a b', 'x')", "false"),
+        ("matches('ab', 'a b', 'x')", "true"),
+        ("matches('1.2.250.1', '^[0-2](\\.(0|[1-9]\\d*))*$')", "true"),
+        ("matches('1.02', '^[0-2](\\.(0|[1-9]\\d*))*$')", "false"),
+        ("matches('x', '[a-z-[aeiou]]')", "true"),
+        ("matches('a', '[a-z-[aeiou]]')", "false"),
+        ("matches('é', '^\\p{IsLatin-1Supplement}$')", "true"),
+        ("matches('a1', '^\\i\\c*$')", "true"),
+        ("matches('1a', '^\\i\\c*$')", "false"),
+        ("matches('a-b', '^[\\w\\-]+$')", "true"),
+        ("matches('33', '^-?[1-9]\\d*$|^+?\\d*$')", "true"),
+        (
+            "matches('x', $pattern)",
+            "COMPILE:variable $pattern is not declared at offset 13 in `matches('x', $pattern)`",
+        ),
+        ("matches('x', concat('(', ''))", "ERR:FORX0002"),
+        (
+            "matches('x', 'x', 'q')",
+            "COMPILE:invalid or unsupported regular expression \"x\": unknown flag 'q' at offset 0 in `matches('x', 'x', 'q')`",
+        ),
+        (
+            "replace('2020-01-02', '(\\d+)-(\\d+)-(\\d+)', '$3/$2/$1')",
+            "02/01/2020",
+        ),
+        ("replace('abc', 'b', '\\$')", "a$c"),
+        ("replace('abc', '', 'x')", "ERR:FORX0003"),
+        ("replace('abc', 'b', '$')", "ERR:FORX0004"),
+        ("tokenize('a b  c', '\\s+')", "a|b|c"),
+        ("tokenize(' a', '\\s')", "|a"),
+        ("tokenize('', ',')", ""),
+        ("count(tokenize('a,b,', ','))", "3"),
+        (
+            "resolve-QName(string(cda:value[1]/@xsi:type), cda:value[1]) = QName('urn:hl7-org:v3', 'CD')",
+            "true",
+        ),
+        (
+            "resolve-QName(string(cda:value[2]/@xsi:type), cda:value[2]) = QName('urn:hl7-org:v3', 'CD')",
+            "true",
+        ),
+        (
+            "local-name-from-QName(resolve-QName('hl7:CD', cda:value[2]))",
+            "CD",
+        ),
+        (
+            "namespace-uri-from-QName(resolve-QName('CD', cda:value[1]))",
+            "urn:hl7-org:v3",
+        ),
+        ("resolve-QName('zz:CD', cda:value[1])", "ERR:FONS0004"),
+        ("resolve-QName('1x', cda:value[1])", "ERR:FOCA0002"),
+        ("string(node-name(//lab:*))", "lab:statusCode"),
+        ("doc('missing.xml')", "ERR:FODC0002"),
+        ("doc-available('missing.xml')", "false"),
+        ("count(in-scope-prefixes(cda:value[2]))", "5"),
+        ("fn:count(cda:a)", "2"),
+        ("string(current-date())", "2000-01-01Z"),
+    ]);
+}
+
+#[test]
+fn unsupported_or_wrong_syntax_is_refused_at_compile_time() {
+    let sc = static_context();
+    type Check = fn(&CompileErrorKind) -> bool;
+    let cases: &[(&str, Check)] = &[
+        (
+            "foo(1)",
+            |k| matches!(k, CompileErrorKind::UnknownFunction { name, arity: 1 } if name == "foo"),
+        ),
+        ("count()", |k| {
+            matches!(k, CompileErrorKind::UnknownFunction { .. })
+        }),
+        (
+            "x:y",
+            |k| matches!(k, CompileErrorKind::UnboundPrefix { prefix } if prefix == "x"),
+        ),
+        ("1 +", |k| matches!(k, CompileErrorKind::Syntax { .. })),
+        ("(1", |k| matches!(k, CompileErrorKind::Syntax { .. })),
+        ("a[", |k| matches!(k, CompileErrorKind::Syntax { .. })),
+        ("'open", |k| matches!(k, CompileErrorKind::Syntax { .. })),
+        ("1 2", |k| matches!(k, CompileErrorKind::Syntax { .. })),
+        ("matches('a', '(a)\\1')", |k| {
+            matches!(k, CompileErrorKind::Regex { .. })
+        }),
+        ("matches('a', '[a')", |k| {
+            matches!(k, CompileErrorKind::Regex { .. })
+        }),
+        ("schema-element(x)", |k| {
+            matches!(k, CompileErrorKind::Unsupported { .. })
+        }),
+        ("namespace::*", |k| {
+            matches!(k, CompileErrorKind::Unsupported { .. })
+        }),
+        ("1 cast as xs:gYear", |k| {
+            matches!(k, CompileErrorKind::Unsupported { .. })
+        }),
+        ("xs:gYear('2020')", |k| {
+            matches!(k, CompileErrorKind::UnknownFunction { .. })
+        }),
+        ("hl7:$elem", |k| {
+            matches!(
+                k,
+                CompileErrorKind::Syntax { .. } | CompileErrorKind::UnknownVariable { .. }
+            )
+        }),
+    ];
+    for (src, check) in cases {
+        match compile(src, &sc) {
+            Ok(_) => panic!("{src} compiled"),
+            Err(e) => assert!(check(&e.kind), "{src}: {e}"),
+        }
+    }
+    let deep = "(".repeat(10_000) + &")".repeat(10_000);
+    assert!(matches!(
+        compile(&deep, &sc).map_err(|e| e.kind),
+        Err(CompileErrorKind::TooDeep)
+    ));
+    let e = compile("count(1, 2)", &sc).expect_err("arity");
+    assert_eq!(e.offset, 0);
+    let e = compile("1 + zz:f()", &sc).expect_err("prefix");
+    assert_eq!(e.offset, 4, "{e}");
+}
+
+#[test]
+fn patterns_match_right_to_left_with_sibling_positions() {
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let sc = static_context();
+    let ctx = DynamicContext::new(&doc);
+    let matching = |pattern: &str| -> Vec<String> {
+        let p = compile_pattern(pattern, &sc).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+        (0..doc.len() as u32)
+            .map(segur_xml::NodeId::from_index)
+            .filter(|&n| {
+                p.matches(ctx.node(n), &ctx)
+                    .unwrap_or_else(|e| panic!("{pattern}: {e}"))
+            })
+            .map(|n| match doc.kind(n) {
+                NodeKind::Document => "/".to_owned(),
+                NodeKind::Attribute => format!("@{}={}", doc.local_name(n), doc.value(n)),
+                _ => match doc.attribute_value(n, "", "id") {
+                    Some(id) => format!("{}{id}", doc.local_name(n)),
+                    None => doc.local_name(n).to_owned(),
+                },
+            })
+            .collect()
+    };
+    assert_eq!(matching("cda:a"), ["a1", "a2", "a3"]);
+    assert_eq!(matching("cda:b/cda:a"), ["a3"]);
+    assert_eq!(matching("cda:r//cda:a"), ["a1", "a2", "a3"]);
+    assert_eq!(matching("cda:r/cda:a"), ["a1", "a2"]);
+    assert_eq!(matching("/cda:r"), ["r"]);
+    assert_eq!(matching("/cda:a"), Vec::<String>::new());
+    assert_eq!(matching("//cda:c"), ["c"]);
+    assert_eq!(matching("/"), ["/"]);
+    assert_eq!(matching("cda:a[2]"), ["a2"]);
+    assert_eq!(matching("cda:a[last()]"), ["a2", "a3"]);
+    assert_eq!(matching("cda:a[@n = 'abc']"), ["a3"]);
+    assert_eq!(matching("cda:a[@id][2]"), ["a2"]);
+    assert_eq!(matching("@id"), ["@id=1", "@id=2", "@id=3"]);
+    assert_eq!(matching("cda:b//@id"), ["@id=3"]);
+    assert_eq!(matching("cda:a | cda:c"), ["a1", "a2", "a3", "c"]);
+    assert_eq!(matching("*[cda:a]"), ["r", "b"]);
+    assert_eq!(matching("cda:value[@xsi:type = 'CD']"), ["value"]);
+    assert_eq!(matching("text()"), ["", "", ""]);
+    assert_eq!(
+        matching("cda:r[cda:b[cda:a[@id = '3']]]/cda:value[2]"),
+        ["value"]
+    );
+    assert_eq!(matching("*[. is current()]").len(), 9);
+
+    let names = |p: &str| compile_pattern(p, &sc).expect("pattern").final_names();
+    let a = segur_xml::ExpandedName::new("urn:hl7-org:v3", "a");
+    let c = segur_xml::ExpandedName::new("urn:hl7-org:v3", "c");
+    assert_eq!(names("cda:a | cda:b//cda:c[1]"), Some(vec![a, c]));
+    assert_eq!(names("*"), None);
+    assert_eq!(names("cda:a | @id"), None);
+    assert!(compile_pattern("cda:a/..", &sc).is_err());
+    assert!(compile_pattern("ancestor::cda:a", &sc).is_err());
+    assert!(compile_pattern("id('x')", &sc).is_err());
+}
