@@ -1,0 +1,282 @@
+//! Drives a [`Validator`] from quick-xml, for callers without their own parser.
+
+use std::borrow::Cow;
+
+use quick_xml::NsReader;
+use quick_xml::events::Event;
+use quick_xml::name::{QName, ResolveResult};
+
+use crate::error::{ParseError, XsdError};
+use crate::schema::Schema;
+use crate::validate::{Attr, NamespaceLookup, Pos, StartElement, Validator};
+use crate::xsdoc::LineCounter;
+
+struct QuickXmlScope<'a>(&'a quick_xml::name::NamespaceResolver);
+
+impl NamespaceLookup for QuickXmlScope<'_> {
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some("http://www.w3.org/XML/1998/namespace");
+        }
+        let p = if prefix.is_empty() {
+            None
+        } else {
+            QName(prefix).prefix().or(None)
+        };
+        let res = if prefix.is_empty() {
+            self.0.resolve_prefix(None, true)
+        } else {
+            // QName("p").prefix() is None: build "p:x" to get a Prefix
+            let tmp = format!("{prefix}:x");
+            let q = QName(&tmp);
+            match q.prefix() {
+                Some(pp) => match self.0.resolve_prefix(Some(pp), false) {
+                    ResolveResult::Bound(ns) => return Some(static_ns(self.0, ns.0)),
+                    _ => return None,
+                },
+                None => return None,
+            }
+        };
+        let _ = p;
+        match res {
+            ResolveResult::Bound(ns) => Some(ns.0),
+            _ => None,
+        }
+    }
+}
+
+/// Returns the same namespace string, borrowed from the resolver (its lifetime).
+fn static_ns<'a>(_r: &'a quick_xml::name::NamespaceResolver, ns: &'a str) -> &'a str {
+    ns
+}
+
+fn syntax(lines: &mut LineCounter, input: &[u8], offset: u64, reason: String) -> ParseError {
+    let (line, column) = lines.pos_at(input, offset as usize);
+    ParseError::Syntax {
+        line,
+        column,
+        reason,
+    }
+}
+
+/// Parses `xml` with quick-xml and validates it against `schema`.
+///
+/// Refuses DOCTYPE declarations and documents that are not UTF-8 or not namespace-well-formed.
+pub fn validate_bytes(schema: &Schema, xml: &[u8]) -> Result<Vec<XsdError>, ParseError> {
+    let mut v = schema.validator();
+    validate_with(&mut v, xml)?;
+    Ok(v.take_errors())
+}
+
+/// Like [`validate_bytes`], reusing a validator (and its buffers); the validator is reset first.
+pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError> {
+    v.reset();
+    let text = std::str::from_utf8(xml).map_err(|e| ParseError::Encoding {
+        offset: e.valid_up_to(),
+    })?;
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let text = &text[bom..];
+    let input = text.as_bytes();
+    let mut r = NsReader::from_str(text);
+    let mut lines = LineCounter::default();
+    let mut attrs_owned: Vec<(String, String, String, Cow<'_, str>)> = Vec::new();
+    let mut depth = 0usize;
+    let mut seen_root = false;
+    let mut pending_text = String::new();
+    let mut text_pos = Pos::default();
+    loop {
+        let before = r.buffer_position();
+        let ev = match r.read_event() {
+            Ok(x) => x,
+            Err(e) => return Err(syntax(&mut lines, input, r.error_position(), e.to_string())),
+        };
+        let after = r.buffer_position();
+        let at = |lines: &mut LineCounter, off: u64| {
+            let (line, column) = lines.pos_at(input, off as usize);
+            Pos {
+                line,
+                column,
+                offset: off + bom as u64,
+            }
+        };
+        let flush = |v: &mut Validator<'_>, pending: &mut String, p: Pos| {
+            if !pending.is_empty() {
+                v.text(pending, p);
+                pending.clear();
+            }
+        };
+        match ev {
+            Event::Start(ref s) | Event::Empty(ref s) => {
+                let empty = matches!(ev, Event::Empty(_));
+                if depth == 0 && seen_root {
+                    return Err(syntax(
+                        &mut lines,
+                        input,
+                        before,
+                        "content after the root element".into(),
+                    ));
+                }
+                flush(v, &mut pending_text, text_pos);
+                let ns = match r.resolver().resolve_element(s.name()).0 {
+                    ResolveResult::Bound(ns) => ns.0.to_string(),
+                    ResolveResult::Unbound => String::new(),
+                    ResolveResult::Unknown(p) => {
+                        return Err(syntax(
+                            &mut lines,
+                            input,
+                            before,
+                            format!("undeclared namespace prefix '{p}'"),
+                        ));
+                    }
+                };
+                let name = s.name();
+                let local: &str = name.local_name().into_inner();
+                let prefix: &str = name.prefix().map_or("", |p| p.into_inner());
+                attrs_owned.clear();
+                for a in s.attributes() {
+                    let a = a.map_err(|e| syntax(&mut lines, input, before, e.to_string()))?;
+                    let key = a.key;
+                    let kraw: &str = key.0;
+                    if kraw == "xmlns" || kraw.starts_with("xmlns:") {
+                        continue;
+                    }
+                    let ans = match r.resolver().resolve_attribute(key).0 {
+                        ResolveResult::Bound(ns) => ns.0.to_string(),
+                        ResolveResult::Unbound => String::new(),
+                        ResolveResult::Unknown(p) => {
+                            return Err(syntax(
+                                &mut lines,
+                                input,
+                                before,
+                                format!("undeclared namespace prefix '{p}'"),
+                            ));
+                        }
+                    };
+                    let value = a
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map_err(|e| syntax(&mut lines, input, before, e.to_string()))?;
+                    let value = Cow::Owned(value.into_owned());
+                    let aprefix = key.prefix().map_or("", |p| p.into_inner()).to_string();
+                    attrs_owned.push((
+                        ans,
+                        key.local_name().into_inner().to_string(),
+                        aprefix,
+                        value,
+                    ));
+                }
+                let attrs: Vec<Attr<'_>> = attrs_owned
+                    .iter()
+                    .map(|(ns, local, prefix, value)| Attr {
+                        ns_uri: ns,
+                        local,
+                        prefix,
+                        value,
+                    })
+                    .collect();
+                let start = at(&mut lines, before);
+                let end = at(&mut lines, after);
+                let scope = QuickXmlScope(r.resolver());
+                let se = StartElement {
+                    ns_uri: &ns,
+                    local,
+                    prefix,
+                    attributes: &attrs,
+                    namespaces: &scope,
+                    start,
+                    end: Some(end),
+                };
+                let _ = v.start_element(&se);
+                seen_root = true;
+                if empty {
+                    let _ = v.end_element(end);
+                } else {
+                    depth += 1;
+                }
+            }
+            Event::End(_) => {
+                flush(v, &mut pending_text, text_pos);
+                let end = at(&mut lines, after);
+                let _ = v.end_element(end);
+                depth = depth.saturating_sub(1);
+            }
+            Event::Text(t) => {
+                if depth > 0 {
+                    if pending_text.is_empty() {
+                        text_pos = at(&mut lines, before);
+                    }
+                    pending_text.push_str(&t.xml10_content());
+                } else if !t.trim_ascii().is_empty() {
+                    return Err(syntax(
+                        &mut lines,
+                        input,
+                        before,
+                        "text outside the root element".into(),
+                    ));
+                }
+            }
+            Event::CData(t) => {
+                if depth > 0 {
+                    pending_text.push_str(&t.xml10_content());
+                }
+            }
+            Event::GeneralRef(g) => {
+                if depth == 0 {
+                    return Err(syntax(
+                        &mut lines,
+                        input,
+                        before,
+                        "reference outside the root element".into(),
+                    ));
+                }
+                if g.is_char_ref() {
+                    match g.resolve_char_ref() {
+                        Ok(Some(c)) => pending_text.push(c),
+                        _ => {
+                            return Err(syntax(
+                                &mut lines,
+                                input,
+                                before,
+                                format!("invalid character reference '&{};'", &*g),
+                            ));
+                        }
+                    }
+                } else {
+                    let c = match &*g {
+                        "lt" => '<',
+                        "gt" => '>',
+                        "amp" => '&',
+                        "apos" => '\'',
+                        "quot" => '"',
+                        other => {
+                            return Err(syntax(
+                                &mut lines,
+                                input,
+                                before,
+                                format!("undeclared entity '&{other};'"),
+                            ));
+                        }
+                    };
+                    pending_text.push(c);
+                }
+            }
+            Event::DocType(_) => {
+                let (line, _) = lines.pos_at(input, before as usize);
+                return Err(ParseError::Doctype { line });
+            }
+            Event::Eof => break,
+            Event::Comment(_) | Event::PI(_) | Event::Decl(_) => {}
+        }
+    }
+    if !seen_root {
+        return Err(ParseError::NoRoot);
+    }
+    if depth != 0 {
+        return Err(syntax(
+            &mut lines,
+            input,
+            input.len() as u64,
+            "unclosed elements at end of document".into(),
+        ));
+    }
+    Ok(())
+}
