@@ -35,7 +35,7 @@
 //!     local: "ClinicalDocument",
 //!     prefix: "",
 //!     attributes: &attrs,
-//!     namespaces: ns,
+//!     namespaces: &ns,
 //!     start: Pos { line: 1, column: 1, offset: 0 },
 //!     end: Some(Pos { line: 1, column: 40, offset: 39 }),
 //! })

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use quick_xml::NsReader;
 use quick_xml::events::Event;
-use quick_xml::name::{QName, ResolveResult};
+use quick_xml::name::{PrefixDeclaration, ResolveResult};
 
 use crate::error::{ParseError, XsdError};
 use crate::schema::Schema;
@@ -18,36 +18,17 @@ impl NamespaceLookup for QuickXmlScope<'_> {
         if prefix == "xml" {
             return Some("http://www.w3.org/XML/1998/namespace");
         }
-        let p = if prefix.is_empty() {
-            None
-        } else {
-            QName(prefix).prefix().or(None)
-        };
-        let res = if prefix.is_empty() {
-            self.0.resolve_prefix(None, true)
-        } else {
-            // QName("p").prefix() is None: build "p:x" to get a Prefix
-            let tmp = format!("{prefix}:x");
-            let q = QName(&tmp);
-            match q.prefix() {
-                Some(pp) => match self.0.resolve_prefix(Some(pp), false) {
-                    ResolveResult::Bound(ns) => return Some(static_ns(self.0, ns.0)),
-                    _ => return None,
-                },
-                None => return None,
-            }
-        };
-        let _ = p;
-        match res {
-            ResolveResult::Bound(ns) => Some(ns.0),
-            _ => None,
+        if prefix.is_empty() {
+            return match self.0.resolve_prefix(None, true) {
+                ResolveResult::Bound(ns) => Some(ns.0),
+                _ => None,
+            };
         }
+        self.0.bindings().find_map(|(p, ns)| match p {
+            PrefixDeclaration::Named(n) if n == prefix => Some(ns.0),
+            _ => None,
+        })
     }
-}
-
-/// Returns the same namespace string, borrowed from the resolver (its lifetime).
-fn static_ns<'a>(_r: &'a quick_xml::name::NamespaceResolver, ns: &'a str) -> &'a str {
-    ns
 }
 
 fn syntax(lines: &mut LineCounter, input: &[u8], offset: u64, reason: String) -> ParseError {

@@ -36,7 +36,8 @@ pub trait NamespaceLookup {
     fn lookup(&self, prefix: &str) -> Option<&str>;
 }
 
-impl NamespaceLookup for [(&str, &str)] {
+/// Bindings in document order, innermost last (searched from the end).
+impl NamespaceLookup for &[(&str, &str)] {
     fn lookup(&self, prefix: &str) -> Option<&str> {
         if prefix == "xml" {
             return Some("http://www.w3.org/XML/1998/namespace");
@@ -45,6 +46,19 @@ impl NamespaceLookup for [(&str, &str)] {
             .rev()
             .find(|(p, _)| *p == prefix)
             .map(|(_, u)| *u)
+    }
+}
+
+/// Bindings in document order, innermost last (searched from the end).
+impl NamespaceLookup for Vec<(String, String)> {
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some("http://www.w3.org/XML/1998/namespace");
+        }
+        self.iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.as_str())
     }
 }
 
