@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use quick_xml::NsReader;
 use quick_xml::events::Event;
-use quick_xml::name::{PrefixDeclaration, ResolveResult};
+use quick_xml::name::{PrefixDeclaration, QName, ResolveResult};
 
 use crate::error::{ParseError, XsdError};
 use crate::schema::Schema;
@@ -49,6 +49,14 @@ pub fn validate_bytes(schema: &Schema, xml: &[u8]) -> Result<Vec<XsdError>, Pars
     Ok(v.take_errors())
 }
 
+/// Reuses the allocation of an empty vector for another lifetime.
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
 /// Like [`validate_bytes`], reusing a validator (and its buffers); the validator is reset first.
 pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError> {
     v.reset();
@@ -60,11 +68,11 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
     let input = text.as_bytes();
     let mut r = NsReader::from_str(text);
     let mut lines = LineCounter::default();
-    let mut attrs_owned: Vec<(String, String, String, Cow<'_, str>)> = Vec::new();
+    let mut attrs_buf: Vec<Attr<'static>> = Vec::new();
+    let mut raw_buf: Vec<(&str, QName<'static>, Cow<'static, str>)> = Vec::new();
     let mut depth = 0usize;
     let mut seen_root = false;
-    let mut pending_text = String::new();
-    let mut text_pos = Pos::default();
+    let mut chars = [0u8; 4];
     loop {
         let before = r.buffer_position();
         let ev = match r.read_event() {
@@ -80,12 +88,6 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                 offset: off + bom as u64,
             }
         };
-        let flush = |v: &mut Validator<'_>, pending: &mut String, p: Pos| {
-            if !pending.is_empty() {
-                v.text(pending, p);
-                pending.clear();
-            }
-        };
         match ev {
             Event::Start(ref s) | Event::Empty(ref s) => {
                 let empty = matches!(ev, Event::Empty(_));
@@ -97,10 +99,10 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                         "content after the root element".into(),
                     ));
                 }
-                flush(v, &mut pending_text, text_pos);
-                let ns = match r.resolver().resolve_element(s.name()).0 {
-                    ResolveResult::Bound(ns) => ns.0.to_string(),
-                    ResolveResult::Unbound => String::new(),
+                let resolver = r.resolver();
+                let ns: &str = match resolver.resolve_element(s.name()).0 {
+                    ResolveResult::Bound(ns) => ns.0,
+                    ResolveResult::Unbound => "",
                     ResolveResult::Unknown(p) => {
                         return Err(syntax(
                             &mut lines,
@@ -113,17 +115,17 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                 let name = s.name();
                 let local: &str = name.local_name().into_inner();
                 let prefix: &str = name.prefix().map_or("", |p| p.into_inner());
-                attrs_owned.clear();
+                let mut raw_attrs: Vec<(&str, QName<'_>, Cow<'_, str>)> =
+                    recycle(std::mem::take(&mut raw_buf));
                 for a in s.attributes() {
                     let a = a.map_err(|e| syntax(&mut lines, input, before, e.to_string()))?;
-                    let key = a.key;
-                    let kraw: &str = key.0;
+                    let kraw: &str = a.key.0;
                     if kraw == "xmlns" || kraw.starts_with("xmlns:") {
                         continue;
                     }
-                    let ans = match r.resolver().resolve_attribute(key).0 {
-                        ResolveResult::Bound(ns) => ns.0.to_string(),
-                        ResolveResult::Unbound => String::new(),
+                    let ans: &str = match resolver.resolve_attribute(a.key).0 {
+                        ResolveResult::Bound(ns) => ns.0,
+                        ResolveResult::Unbound => "",
                         ResolveResult::Unknown(p) => {
                             return Err(syntax(
                                 &mut lines,
@@ -136,29 +138,22 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                     let value = a
                         .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                         .map_err(|e| syntax(&mut lines, input, before, e.to_string()))?;
-                    let value = Cow::Owned(value.into_owned());
-                    let aprefix = key.prefix().map_or("", |p| p.into_inner()).to_string();
-                    attrs_owned.push((
-                        ans,
-                        key.local_name().into_inner().to_string(),
-                        aprefix,
-                        value,
-                    ));
+                    raw_attrs.push((ans, a.key, value));
                 }
-                let attrs: Vec<Attr<'_>> = attrs_owned
-                    .iter()
-                    .map(|(ns, local, prefix, value)| Attr {
-                        ns_uri: ns,
-                        local,
-                        prefix,
+                let mut attrs = recycle(std::mem::take(&mut attrs_buf));
+                for (ans, key, value) in &raw_attrs {
+                    attrs.push(Attr {
+                        ns_uri: ans,
+                        local: key.local_name().into_inner(),
+                        prefix: key.prefix().map_or("", |p| p.into_inner()),
                         value,
-                    })
-                    .collect();
+                    });
+                }
                 let start = at(&mut lines, before);
                 let end = at(&mut lines, after);
-                let scope = QuickXmlScope(r.resolver());
+                let scope = QuickXmlScope(resolver);
                 let se = StartElement {
-                    ns_uri: &ns,
+                    ns_uri: ns,
                     local,
                     prefix,
                     attributes: &attrs,
@@ -167,6 +162,8 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                     end: Some(end),
                 };
                 let _ = v.start_element(&se);
+                attrs_buf = recycle(attrs);
+                raw_buf = recycle(raw_attrs);
                 seen_root = true;
                 if empty {
                     let _ = v.end_element(end);
@@ -175,17 +172,14 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                 }
             }
             Event::End(_) => {
-                flush(v, &mut pending_text, text_pos);
                 let end = at(&mut lines, after);
                 let _ = v.end_element(end);
                 depth = depth.saturating_sub(1);
             }
             Event::Text(t) => {
                 if depth > 0 {
-                    if pending_text.is_empty() {
-                        text_pos = at(&mut lines, before);
-                    }
-                    pending_text.push_str(&t.xml10_content());
+                    let p = at(&mut lines, before);
+                    v.text(&t.xml10_content(), p);
                 } else if !t.trim_ascii().is_empty() {
                     return Err(syntax(
                         &mut lines,
@@ -197,7 +191,8 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
             }
             Event::CData(t) => {
                 if depth > 0 {
-                    pending_text.push_str(&t.xml10_content());
+                    let p = at(&mut lines, before);
+                    v.text(&t.xml10_content(), p);
                 }
             }
             Event::GeneralRef(g) => {
@@ -209,9 +204,9 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                         "reference outside the root element".into(),
                     ));
                 }
-                if g.is_char_ref() {
+                let c = if g.is_char_ref() {
                     match g.resolve_char_ref() {
-                        Ok(Some(c)) => pending_text.push(c),
+                        Ok(Some(c)) => c,
                         _ => {
                             return Err(syntax(
                                 &mut lines,
@@ -222,7 +217,7 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                         }
                     }
                 } else {
-                    let c = match &*g {
+                    match &*g {
                         "lt" => '<',
                         "gt" => '>',
                         "amp" => '&',
@@ -236,9 +231,10 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                                 format!("undeclared entity '&{other};'"),
                             ));
                         }
-                    };
-                    pending_text.push(c);
-                }
+                    }
+                };
+                let p = at(&mut lines, before);
+                v.text(c.encode_utf8(&mut chars), p);
             }
             Event::DocType(_) => {
                 let (line, _) = lines.pos_at(input, before as usize);

@@ -853,6 +853,10 @@ impl Loader {
             }
         }
         if !enums.is_empty() {
+            t.enum_set = enums
+                .iter()
+                .all(|(v, _)| matches!(v, Value::Str(_)))
+                .then(|| std::sync::Arc::new(enums.iter().map(|(_, s)| s.clone()).collect()));
             t.enumeration = Some(enums);
         }
         if !patterns.is_empty() {

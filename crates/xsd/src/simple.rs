@@ -169,6 +169,8 @@ impl Ord for Decimal {
 /// An actual value, as far as this crate compares values (enumerations, fixed values, bounds).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Value {
+    /// The normalized lexical form is the value (string-like types); not materialized.
+    Lex,
     Str(Box<str>),
     Dec(Decimal),
     Float(f64),
@@ -217,6 +219,8 @@ pub(crate) struct SimpleType {
     pub(crate) special: Special,
     pub(crate) patterns: Vec<std::sync::Arc<Pattern>>,
     pub(crate) enumeration: Option<Vec<(Value, Box<str>)>>,
+    /// The enumeration as a set of lexical forms, when its values are strings.
+    pub(crate) enum_set: Option<std::sync::Arc<FxSet<Box<str>>>>,
     pub(crate) length: Option<usize>,
     pub(crate) min_length: Option<usize>,
     pub(crate) max_length: Option<usize>,
@@ -241,6 +245,7 @@ impl SimpleType {
             special: Special::None,
             patterns: Vec::new(),
             enumeration: None,
+            enum_set: None,
             length: None,
             min_length: None,
             max_length: None,
@@ -265,6 +270,7 @@ impl SimpleType {
             special: b.special,
             patterns: b.patterns.clone(),
             enumeration: b.enumeration.clone(),
+            enum_set: b.enum_set.clone(),
             length: b.length,
             min_length: b.min_length,
             max_length: b.max_length,
@@ -528,6 +534,19 @@ impl SimpleTypes {
         Ok(value)
     }
 
+    /// Like [`SimpleTypes::validate`], with string values materialized (for fixed-value checks).
+    pub(crate) fn validate_value(
+        &self,
+        id: StId,
+        content: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Value, Fault> {
+        match self.validate(id, content, ctx)? {
+            Value::Lex => Ok(Value::Str(normalize(content, self.get(id).ws).into())),
+            v => Ok(v),
+        }
+    }
+
     /// ID/IDREF rules; `items` are the item types of a list.
     fn extra_rules(
         &self,
@@ -616,7 +635,10 @@ impl SimpleTypes {
                 for tok in nvalue.split(' ').filter(|s| !s.is_empty()) {
                     let (v, _) = self.actual_value(*item, tok, tok, ctx)?;
                     self.check_facets(it, tok, &v)?;
-                    vals.push(v);
+                    vals.push(match v {
+                        Value::Lex => Value::Str(tok.into()),
+                        v => v,
+                    });
                 }
                 Ok((Value::List(vals), Some(*item)))
             }
@@ -687,8 +709,15 @@ impl SimpleTypes {
                 ));
             }
         }
+        let in_enum = |en: &Vec<(Value, Box<str>)>| match (value, &t.enum_set) {
+            (Value::Lex | Value::Str(_), Some(set)) => set.contains(content),
+            (Value::Lex, None) => en
+                .iter()
+                .any(|(v, _)| matches!(v, Value::Str(s) if **s == *content)),
+            _ => en.iter().any(|(v, _)| v.same(value)),
+        };
         if let Some(en) = &t.enumeration
-            && !en.iter().any(|(v, _)| v.same(value))
+            && !in_enum(en)
         {
             let list: Vec<&str> = en.iter().map(|(_, s)| &**s).collect();
             return Err(fault(
@@ -791,7 +820,11 @@ impl SimpleTypes {
                     ns: None,
                     ids: None,
                 },
-            ),
+            )
+            .map(|v| match v {
+                Value::Lex => Value::Str(n.as_ref().into()),
+                v => v,
+            }),
             Variety::List(_) => Some(Value::List(
                 n.split(' ')
                     .filter(|s| !s.is_empty())
@@ -869,7 +902,7 @@ fn lexical(p: Prim, s: &str, ctx: &mut Ctx<'_>) -> Option<Value> {
         }
         Prim::Id | Prim::Idref | Prim::Entity => is_ncname(s),
     };
-    ok.then(|| Value::Str(s.into()))
+    ok.then_some(Value::Lex)
 }
 
 fn parse_double(s: &str) -> Option<f64> {

@@ -518,8 +518,7 @@ impl<'s> Validator<'s> {
             {
                 continue;
             }
-            let mut araw = String::new();
-            raw(a.prefix, a.local, &mut araw);
+            let araw = AttrName(a.prefix, a.local);
             let Some(ct) = ct else {
                 let m = format!(
                     "cvc-type.3.1.1: Element '{}' is a simple type, so it cannot have attributes, excepting those whose namespace name is identical to 'http://www.w3.org/2001/XMLSchema-instance' and whose [local name] is one of 'type', 'nil', 'schemaLocation' or 'noNamespaceSchemaLocation'. However, the attribute, '{araw}' was found.",
@@ -563,7 +562,7 @@ impl<'s> Validator<'s> {
                 }
             };
             let Some(u) = use_ else { continue };
-            self.attribute_value(e, rawname, &araw, a.value, u, pos);
+            self.attribute_value(e, rawname, araw, a.value, u, pos);
         }
         if let Some(ct) = ct {
             for u in ct.attrs.iter().filter(|u| u.required) {
@@ -584,7 +583,7 @@ impl<'s> Validator<'s> {
         &mut self,
         e: &StartElement<'_>,
         rawname: &std::ops::Range<usize>,
-        araw: &str,
+        araw: AttrName<'_>,
         value: &str,
         u: &AttrUse,
         pos: Pos,
@@ -600,14 +599,15 @@ impl<'s> Validator<'s> {
             return;
         }
         let resolver = Resolver(e.namespaces);
-        let r = s.simple.validate(
-            u.ty,
-            value,
-            &mut Ctx {
-                ns: Some(&resolver),
-                ids: Some(&mut self.ids),
-            },
-        );
+        let mut ctx = Ctx {
+            ns: Some(&resolver),
+            ids: Some(&mut self.ids),
+        };
+        let r = if u.decl_fixed.is_some() || u.use_fixed.is_some() {
+            s.simple.validate_value(u.ty, value, &mut ctx)
+        } else {
+            s.simple.validate(u.ty, value, &mut ctx)
+        };
         match r {
             Err(f) => {
                 self.fault(pos, f);
@@ -839,7 +839,7 @@ impl<'s> Validator<'s> {
             self.not_checked(pos, what, u);
             return None;
         }
-        match s.simple.validate(
+        match s.simple.validate_value(
             st,
             value,
             &mut Ctx {
@@ -866,6 +866,19 @@ impl<'s> Validator<'s> {
                 None
             }
         }
+    }
+}
+
+/// An attribute's name as written (`prefix:local`), formatted only for messages.
+#[derive(Clone, Copy)]
+struct AttrName<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for AttrName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.0.is_empty() {
+            write!(f, "{}:", self.0)?;
+        }
+        f.write_str(self.1)
     }
 }
 

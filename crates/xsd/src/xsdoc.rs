@@ -230,14 +230,18 @@ impl LineCounter {
             self.line = 1;
             self.col = 0;
         }
-        for &b in &bytes[self.offset..offset] {
-            if b == b'\n' {
-                self.line += 1;
+        let span = &bytes[self.offset..offset];
+        // counted in bulk (vectorized); the column only over the last line's part
+        let newlines = span.iter().filter(|&&b| b == b'\n').count() as u32;
+        let tail = match span.iter().rposition(|&b| b == b'\n') {
+            Some(i) => {
                 self.col = 0;
-            } else if (b & 0xC0) != 0x80 {
-                self.col += 1;
+                &span[i + 1..]
             }
-        }
+            None => span,
+        };
+        self.line += newlines;
+        self.col += tail.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u32;
         self.offset = offset;
         (self.line, self.col + 1)
     }
