@@ -66,6 +66,14 @@
 //! `xsi:nil`, abstract elements and types; ID uniqueness (`cvc-id.2`) and IDREF targets
 //! (`cvc-id.1`).
 //!
+//! # Performance
+//!
+//! Loading the ANS schema takes a few tens of milliseconds. Validation reuses the validator's
+//! stacks ([`validate_with`]); strings are interned once, attribute values are checked without
+//! copying. Measured by `tests/robustness.rs` (`throughput_sanity`, release build, one thread,
+//! the 94 ANS examples, 24 MB): about 120–140 MB/s with [`validate_bytes`], about 4–5 times the
+//! time quick-xml alone needs to tokenize the same documents.
+//!
 //! # Gaps (reported, never silently passed)
 //!
 //! Constructs that are not compiled are listed by [`Schema::unsupported`] with file and line, and

@@ -164,3 +164,9 @@ fn root_must_be_declared() {
     );
     assert_eq!((found[0].line, found[0].column), (1, 8));
 }
+
+#[test]
+fn schema_is_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Schema>();
+}
