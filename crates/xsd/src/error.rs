@@ -1,0 +1,122 @@
+//! Error types: loading a schema, reading an instance, and the validation findings.
+
+use std::path::PathBuf;
+
+/// A schema could not be loaded or compiled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// A schema file could not be read.
+    #[error("cannot read schema file {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A schema file is not well-formed XML (or not UTF-8).
+    #[error("{path}:{line}: schema file is not well-formed: {reason}")]
+    Xml {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem.
+        line: u32,
+        /// What the XML parser said.
+        reason: String,
+    },
+    /// A schema file's root element is not `xs:schema`.
+    #[error("{path}: root element is not xs:schema")]
+    NotASchema {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A schema component is invalid (a src-* or cos-* constraint of XSD 1.0).
+    #[error("{path}:{line}: invalid schema component: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the component.
+        line: u32,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// An instance document could not be read (not well-formed, DOCTYPE, not UTF-8).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The document is not UTF-8.
+    #[error("document is not valid UTF-8 (byte {offset})")]
+    Encoding {
+        /// Byte offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The document has a DOCTYPE declaration, which this validator refuses.
+    #[error("line {line}: DOCTYPE declarations are not allowed")]
+    Doctype {
+        /// 1-based line of the declaration.
+        line: u32,
+    },
+    /// The document is not well-formed XML.
+    #[error("line {line}, column {column}: document is not well-formed: {reason}")]
+    Syntax {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// What the XML parser said.
+        reason: String,
+    },
+    /// The document has no root element.
+    #[error("document has no root element")]
+    NoRoot,
+}
+
+/// A misuse of the event API (events out of order); the validation state is left unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EventError {
+    /// `end_element` was called with no open element.
+    #[error("end_element without a matching start_element")]
+    UnbalancedEnd,
+    /// A second root element was started.
+    #[error("a second root element was started")]
+    SecondRoot,
+}
+
+/// What a finding means for the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Severity {
+    /// The document is invalid (Xerces would report this error).
+    Error,
+    /// Part of the document was not checked: the schema uses a construct this crate does not support.
+    NotChecked,
+}
+
+/// One validation finding, positioned and worded as the JDK's Xerces reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct XsdError {
+    /// 1-based line (Xerces reports the end of the start tag, or the end of the end tag).
+    pub line: u32,
+    /// 1-based column of the character after the tag.
+    pub column: u32,
+    /// Xerces message key, e.g. `cvc-complex-type.2.4.a`; `segur-xsd.not-checked` for [`Severity::NotChecked`].
+    pub code: &'static str,
+    /// The full message as JAXP prints it, starting with the code.
+    pub message: String,
+    /// Error, or a part that was not checked.
+    pub severity: Severity,
+}
+
+impl std::fmt::Display for XsdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}

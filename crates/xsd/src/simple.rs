@@ -1,0 +1,1308 @@
+//! Simple types: the built-in datatypes, facets, lists and unions, checked as Xerces checks them
+//! (same order of checks, same message keys and texts).
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+use regex::Regex;
+
+use crate::names::{FxMap, FxSet, QId};
+
+pub(crate) type StId = u32;
+
+/// Whitespace facet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Ws {
+    Preserve,
+    Replace,
+    Collapse,
+}
+
+/// The primitive validator ("DV" in Xerces) that checks the lexical space.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Prim {
+    AnySimple,
+    String,
+    Boolean,
+    Decimal,
+    Integer,
+    Float,
+    Double,
+    Duration,
+    DateTime,
+    Time,
+    Date,
+    GYearMonth,
+    GYear,
+    GMonthDay,
+    GDay,
+    GMonth,
+    HexBinary,
+    Base64Binary,
+    AnyUri,
+    QName,
+    Notation,
+    Id,
+    Idref,
+    Entity,
+}
+
+impl Prim {
+    /// The name Xerces puts in `cvc-datatype-valid.1.2.1`.
+    fn dv_name(self) -> &'static str {
+        match self {
+            Prim::AnySimple | Prim::String => "string",
+            Prim::Boolean => "boolean",
+            Prim::Decimal => "decimal",
+            Prim::Integer => "integer",
+            Prim::Float => "float",
+            Prim::Double => "double",
+            Prim::Duration => "duration",
+            Prim::DateTime => "dateTime",
+            Prim::Time => "time",
+            Prim::Date => "date",
+            Prim::GYearMonth => "gYearMonth",
+            Prim::GYear => "gYear",
+            Prim::GMonthDay => "gMonthDay",
+            Prim::GDay => "gDay",
+            Prim::GMonth => "gMonth",
+            Prim::HexBinary => "hexBinary",
+            Prim::Base64Binary => "base64Binary",
+            Prim::AnyUri => "anyURI",
+            Prim::QName => "QName",
+            Prim::Notation => "NOTATION",
+            Prim::Id | Prim::Idref | Prim::Entity => "NCName",
+        }
+    }
+
+    fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Prim::Decimal | Prim::Integer | Prim::Float | Prim::Double
+        )
+    }
+}
+
+/// Name checks Xerces performs in place of patterns for NMTOKEN, Name and NCName.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Special {
+    None,
+    Nmtoken,
+    Name,
+    NcName,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Variety {
+    Atomic(Prim),
+    List(StId),
+    Union(Vec<StId>),
+}
+
+/// A decimal number, exactly: sign, integer digits without leading zeros, fraction digits
+/// without trailing zeros.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Decimal {
+    neg: bool,
+    int: Box<str>,
+    frac: Box<str>,
+}
+
+impl Decimal {
+    pub(crate) fn parse(s: &str, integer_only: bool) -> Option<Decimal> {
+        let (neg, body) = match s.as_bytes().first()? {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let (ip, fp) = match body.find('.') {
+            Some(i) if !integer_only => (&body[..i], &body[i + 1..]),
+            Some(_) => return None,
+            None => (body, ""),
+        };
+        if ip.is_empty() && fp.is_empty() {
+            return None;
+        }
+        if !ip.bytes().all(|b| b.is_ascii_digit()) || !fp.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let int = ip.trim_start_matches('0');
+        let frac = fp.trim_end_matches('0');
+        let zero = int.is_empty() && frac.is_empty();
+        Some(Decimal {
+            neg: neg && !zero,
+            int: int.into(),
+            frac: frac.into(),
+        })
+    }
+
+    fn total_digits(&self) -> usize {
+        self.int.len() + self.frac.len()
+    }
+
+    fn cmp_abs(&self, o: &Decimal) -> Ordering {
+        self.int
+            .len()
+            .cmp(&o.int.len())
+            .then_with(|| self.int.cmp(&o.int))
+            .then_with(|| self.frac.cmp(&o.frac))
+    }
+}
+
+impl PartialOrd for Decimal {
+    fn partial_cmp(&self, o: &Decimal) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Decimal {
+    fn cmp(&self, o: &Decimal) -> Ordering {
+        match (self.neg, o.neg) {
+            (false, true) => Ordering::Greater,
+            (true, false) => Ordering::Less,
+            (false, false) => self.cmp_abs(o),
+            (true, true) => o.cmp_abs(self),
+        }
+    }
+}
+
+/// An actual value, as far as this crate compares values (enumerations, fixed values, bounds).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value {
+    /// The normalized lexical form is the value (string-like types); not materialized.
+    Lex,
+    Str(Box<str>),
+    Dec(Decimal),
+    Float(f64),
+    Bool(bool),
+    List(Vec<Value>),
+}
+
+impl Value {
+    fn compare(&self, o: &Value) -> Option<Ordering> {
+        match (self, o) {
+            (Value::Dec(a), Value::Dec(b)) => Some(a.cmp(b)),
+            (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
+            _ => None,
+        }
+    }
+
+    fn same(&self, o: &Value) -> bool {
+        match (self, o) {
+            (Value::Float(a), Value::Float(b)) => a == b || (a.is_nan() && b.is_nan()),
+            _ => self == o,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Pattern {
+    pub(crate) re: Regex,
+    pub(crate) src: Box<str>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Bound {
+    pub(crate) value: Value,
+    pub(crate) text: Box<str>,
+}
+
+/// A compiled simple type.
+#[derive(Debug)]
+pub(crate) struct SimpleType {
+    /// Name used in messages (`#AnonType_…` for anonymous types, as Xerces names them).
+    pub(crate) name: Box<str>,
+    pub(crate) qname: Option<QId>,
+    pub(crate) base: Option<StId>,
+    pub(crate) variety: Variety,
+    pub(crate) ws: Ws,
+    pub(crate) special: Special,
+    pub(crate) patterns: Vec<std::sync::Arc<Pattern>>,
+    pub(crate) enumeration: Option<Vec<(Value, Box<str>)>>,
+    /// The enumeration as a set of lexical forms, when its values are strings.
+    pub(crate) enum_set: Option<std::sync::Arc<FxSet<Box<str>>>>,
+    pub(crate) length: Option<usize>,
+    pub(crate) min_length: Option<usize>,
+    pub(crate) max_length: Option<usize>,
+    pub(crate) min_incl: Option<Bound>,
+    pub(crate) max_incl: Option<Bound>,
+    pub(crate) min_excl: Option<Bound>,
+    pub(crate) max_excl: Option<Bound>,
+    pub(crate) total_digits: Option<usize>,
+    pub(crate) fraction_digits: Option<usize>,
+    /// A construct of this type could not be compiled: values are not checked.
+    pub(crate) unsupported: Option<u32>,
+}
+
+impl SimpleType {
+    pub(crate) fn new(name: &str, base: Option<StId>, variety: Variety, ws: Ws) -> SimpleType {
+        SimpleType {
+            name: name.into(),
+            qname: None,
+            base,
+            variety,
+            ws,
+            special: Special::None,
+            patterns: Vec::new(),
+            enumeration: None,
+            enum_set: None,
+            length: None,
+            min_length: None,
+            max_length: None,
+            min_incl: None,
+            max_incl: None,
+            min_excl: None,
+            max_excl: None,
+            total_digits: None,
+            fraction_digits: None,
+            unsupported: None,
+        }
+    }
+
+    /// A restriction of `b` (id `base`) inheriting its facets.
+    pub(crate) fn derive(name: &str, base: StId, b: &SimpleType) -> SimpleType {
+        SimpleType {
+            name: name.into(),
+            qname: None,
+            base: Some(base),
+            variety: b.variety.clone(),
+            ws: b.ws,
+            special: b.special,
+            patterns: b.patterns.clone(),
+            enumeration: b.enumeration.clone(),
+            enum_set: b.enum_set.clone(),
+            length: b.length,
+            min_length: b.min_length,
+            max_length: b.max_length,
+            min_incl: b.min_incl.clone(),
+            max_incl: b.max_incl.clone(),
+            min_excl: b.min_excl.clone(),
+            max_excl: b.max_excl.clone(),
+            total_digits: b.total_digits,
+            fraction_digits: b.fraction_digits,
+            unsupported: b.unsupported,
+        }
+    }
+
+    pub(crate) fn prim(&self) -> Option<Prim> {
+        match self.variety {
+            Variety::Atomic(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// A failed check: the Xerces key and message.
+#[derive(Debug, Clone)]
+pub(crate) struct Fault {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+fn fault(code: &'static str, message: String) -> Fault {
+    Fault {
+        code,
+        message: format!("{code}: {message}"),
+    }
+}
+
+/// Resolves namespace prefixes for QName values.
+pub(crate) trait PrefixResolver {
+    fn resolve(&self, prefix: &str) -> Option<&str>;
+}
+
+/// ID/IDREF bookkeeping for one document (cvc-id.1, cvc-id.2).
+#[derive(Debug, Default)]
+pub(crate) struct IdState {
+    pub(crate) ids: FxSet<Box<str>>,
+    pub(crate) idrefs: Vec<Box<str>>,
+    seen_refs: FxSet<Box<str>>,
+}
+
+impl IdState {
+    pub(crate) fn clear(&mut self) {
+        self.ids.clear();
+        self.idrefs.clear();
+        self.seen_refs.clear();
+    }
+
+    fn add_ref(&mut self, r: &str) {
+        if !self.seen_refs.contains(r) {
+            self.seen_refs.insert(r.into());
+            self.idrefs.push(r.into());
+        }
+    }
+}
+
+/// Context of one check.
+pub(crate) struct Ctx<'a> {
+    pub(crate) ns: Option<&'a dyn PrefixResolver>,
+    pub(crate) ids: Option<&'a mut IdState>,
+}
+
+pub(crate) fn normalize(s: &str, ws: Ws) -> Cow<'_, str> {
+    match ws {
+        Ws::Preserve => Cow::Borrowed(s),
+        Ws::Replace => {
+            if s.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+                Cow::Owned(s.replace(['\t', '\n', '\r'], " "))
+            } else {
+                Cow::Borrowed(s)
+            }
+        }
+        Ws::Collapse => {
+            let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+            let b = s.as_bytes();
+            let clean = !b.first().is_some_and(|&c| is_ws(c))
+                && !b.last().is_some_and(|&c| is_ws(c))
+                && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
+                && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
+            if clean {
+                return Cow::Borrowed(s);
+            }
+            let mut out = String::with_capacity(s.len());
+            for part in s.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(part);
+            }
+            Cow::Owned(out)
+        }
+    }
+}
+
+/// The simple types of a schema; index 0 is `anySimpleType`.
+#[derive(Debug, Default)]
+pub(crate) struct SimpleTypes {
+    pub(crate) types: Vec<SimpleType>,
+}
+
+/// Built-in simple type names in the order they are created.
+pub(crate) struct BuiltinIds {
+    pub(crate) by_name: FxMap<&'static str, StId>,
+}
+
+impl SimpleTypes {
+    pub(crate) fn get(&self, id: StId) -> &SimpleType {
+        &self.types[id as usize]
+    }
+
+    fn push(&mut self, t: SimpleType) -> StId {
+        self.types.push(t);
+        (self.types.len() - 1) as StId
+    }
+
+    /// Creates the built-in types (XSD 1.0 part 2) and returns their ids by local name.
+    pub(crate) fn builtins(&mut self) -> BuiltinIds {
+        let mut by_name: FxMap<&'static str, StId> = FxMap::default();
+        let any = self.push(SimpleType::new(
+            "anySimpleType",
+            None,
+            Variety::Atomic(Prim::AnySimple),
+            Ws::Preserve,
+        ));
+        by_name.insert("anySimpleType", any);
+        let prims: &[(&'static str, Prim)] = &[
+            ("string", Prim::String),
+            ("boolean", Prim::Boolean),
+            ("decimal", Prim::Decimal),
+            ("float", Prim::Float),
+            ("double", Prim::Double),
+            ("duration", Prim::Duration),
+            ("dateTime", Prim::DateTime),
+            ("time", Prim::Time),
+            ("date", Prim::Date),
+            ("gYearMonth", Prim::GYearMonth),
+            ("gYear", Prim::GYear),
+            ("gMonthDay", Prim::GMonthDay),
+            ("gDay", Prim::GDay),
+            ("gMonth", Prim::GMonth),
+            ("hexBinary", Prim::HexBinary),
+            ("base64Binary", Prim::Base64Binary),
+            ("anyURI", Prim::AnyUri),
+            ("QName", Prim::QName),
+            ("NOTATION", Prim::Notation),
+        ];
+        for &(n, p) in prims {
+            let ws = if p == Prim::String {
+                Ws::Preserve
+            } else {
+                Ws::Collapse
+            };
+            let id = self.push(SimpleType::new(n, Some(any), Variety::Atomic(p), ws));
+            by_name.insert(n, id);
+        }
+        let mut derive =
+            |me: &mut SimpleTypes, n: &'static str, base: &str, f: &dyn Fn(&mut SimpleType)| {
+                let b = by_name[base];
+                let mut t = SimpleType::derive(n, b, me.get(b));
+                f(&mut t);
+                let id = me.push(t);
+                by_name.insert(n, id);
+            };
+        derive(self, "normalizedString", "string", &|t| t.ws = Ws::Replace);
+        derive(self, "token", "normalizedString", &|t| t.ws = Ws::Collapse);
+        derive(self, "language", "token", &|t| {
+            t.patterns.push(std::sync::Arc::new(Pattern {
+                re: Regex::new(r"\A(?:[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*)\z")
+                    .expect("static regex"),
+                src: "[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*".into(),
+            }))
+        });
+        derive(self, "NMTOKEN", "token", &|t| t.special = Special::Nmtoken);
+        derive(self, "Name", "token", &|t| t.special = Special::Name);
+        derive(self, "NCName", "Name", &|t| t.special = Special::NcName);
+        derive(self, "ID", "NCName", &|t| {
+            t.variety = Variety::Atomic(Prim::Id)
+        });
+        derive(self, "IDREF", "NCName", &|t| {
+            t.variety = Variety::Atomic(Prim::Idref)
+        });
+        derive(self, "ENTITY", "NCName", &|t| {
+            t.variety = Variety::Atomic(Prim::Entity)
+        });
+        derive(self, "integer", "decimal", &|t| {
+            t.variety = Variety::Atomic(Prim::Integer);
+            t.fraction_digits = Some(0);
+        });
+        let int_bound = |s: &str| Bound {
+            value: Value::Dec(Decimal::parse(s, true).expect("static bound")),
+            text: s.into(),
+        };
+        let ranges: &[(&'static str, &str, Option<&str>, Option<&str>)] = &[
+            ("nonPositiveInteger", "integer", None, Some("0")),
+            ("negativeInteger", "nonPositiveInteger", None, Some("-1")),
+            (
+                "long",
+                "integer",
+                Some("-9223372036854775808"),
+                Some("9223372036854775807"),
+            ),
+            ("int", "long", Some("-2147483648"), Some("2147483647")),
+            ("short", "int", Some("-32768"), Some("32767")),
+            ("byte", "short", Some("-128"), Some("127")),
+            ("nonNegativeInteger", "integer", Some("0"), None),
+            (
+                "unsignedLong",
+                "nonNegativeInteger",
+                None,
+                Some("18446744073709551615"),
+            ),
+            ("unsignedInt", "unsignedLong", None, Some("4294967295")),
+            ("unsignedShort", "unsignedInt", None, Some("65535")),
+            ("unsignedByte", "unsignedShort", None, Some("255")),
+            ("positiveInteger", "nonNegativeInteger", Some("1"), None),
+        ];
+        for &(n, base, lo, hi) in ranges {
+            derive(self, n, base, &|t| {
+                if let Some(lo) = lo {
+                    t.min_incl = Some(int_bound(lo));
+                }
+                if let Some(hi) = hi {
+                    t.max_incl = Some(int_bound(hi));
+                }
+            });
+        }
+        for (n, item) in [
+            ("NMTOKENS", "NMTOKEN"),
+            ("IDREFS", "IDREF"),
+            ("ENTITIES", "ENTITY"),
+        ] {
+            let mut t = SimpleType::new(n, Some(any), Variety::List(by_name[item]), Ws::Collapse);
+            t.min_length = Some(1);
+            let id = self.push(t);
+            by_name.insert(n, id);
+        }
+        BuiltinIds { by_name }
+    }
+
+    /// Validates `content` against type `id` (Xerces `XSSimpleTypeDecl.validate`).
+    pub(crate) fn validate(
+        &self,
+        id: StId,
+        content: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Value, Fault> {
+        let t = self.get(id);
+        let nvalue = normalize(content, t.ws);
+        let (value, items) = self.actual_value(id, content, &nvalue, ctx)?;
+        self.check_facets(t, &nvalue, &value)?;
+        if let Some(ids) = ctx.ids.as_deref_mut() {
+            self.extra_rules(id, &nvalue, &value, items, ids)?;
+        }
+        Ok(value)
+    }
+
+    /// Like [`SimpleTypes::validate`], with string values materialized (for fixed-value checks).
+    pub(crate) fn validate_value(
+        &self,
+        id: StId,
+        content: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Value, Fault> {
+        match self.validate(id, content, ctx)? {
+            Value::Lex => Ok(Value::Str(normalize(content, self.get(id).ws).into())),
+            v => Ok(v),
+        }
+    }
+
+    /// ID/IDREF rules; `items` are the item types of a list.
+    fn extra_rules(
+        &self,
+        id: StId,
+        nvalue: &str,
+        value: &Value,
+        item: Option<StId>,
+        ids: &mut IdState,
+    ) -> Result<(), Fault> {
+        let t = self.get(id);
+        match (&t.variety, value) {
+            (Variety::Atomic(Prim::Id), _) => {
+                if ids.ids.contains(nvalue) {
+                    return Err(fault(
+                        "cvc-id.2",
+                        format!("There are multiple occurrences of ID value '{nvalue}'."),
+                    ));
+                }
+                ids.ids.insert(nvalue.into());
+            }
+            (Variety::Atomic(Prim::Idref), _) => ids.add_ref(nvalue),
+            (Variety::List(_), Value::List(vals)) => {
+                if let Some(item) = item {
+                    for v in vals {
+                        if let Value::Str(s) = v {
+                            self.extra_rules(item, s, v, None, ids)?;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Patterns, then the lexical check of the primitive (Xerces `getActualValue`).
+    fn actual_value(
+        &self,
+        id: StId,
+        content: &str,
+        nvalue: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(Value, Option<StId>), Fault> {
+        let t = self.get(id);
+        for p in t.patterns.iter() {
+            if !p.re.is_match(nvalue) {
+                return Err(fault(
+                    "cvc-pattern-valid",
+                    format!(
+                        "Value '{content}' is not facet-valid with respect to pattern '{}' for type '{}'.",
+                        p.src, t.name
+                    ),
+                ));
+            }
+        }
+        match &t.variety {
+            Variety::Atomic(prim) => {
+                let ok = match t.special {
+                    Special::None => true,
+                    Special::Nmtoken => is_nmtoken(nvalue),
+                    Special::Name => is_name(nvalue),
+                    Special::NcName => is_ncname(nvalue),
+                };
+                if !ok {
+                    let n = match t.special {
+                        Special::Nmtoken => "NMTOKEN",
+                        Special::Name => "Name",
+                        _ => "NCName",
+                    };
+                    return Err(fault(
+                        "cvc-datatype-valid.1.2.1",
+                        format!("'{nvalue}' is not a valid value for '{n}'."),
+                    ));
+                }
+                let v = lexical(*prim, nvalue, ctx).ok_or_else(|| {
+                    fault(
+                        "cvc-datatype-valid.1.2.1",
+                        format!("'{nvalue}' is not a valid value for '{}'.", prim.dv_name()),
+                    )
+                })?;
+                Ok((v, None))
+            }
+            Variety::List(item) => {
+                let it = self.get(*item);
+                let mut vals = Vec::new();
+                for tok in nvalue.split(' ').filter(|s| !s.is_empty()) {
+                    let (v, _) = self.actual_value(*item, tok, tok, ctx)?;
+                    self.check_facets(it, tok, &v)?;
+                    vals.push(match v {
+                        Value::Lex => Value::Str(tok.into()),
+                        v => v,
+                    });
+                }
+                Ok((Value::List(vals), Some(*item)))
+            }
+            Variety::Union(members) => {
+                for &m in members {
+                    let mt = self.get(m);
+                    let mv = normalize(content, mt.ws);
+                    let mut sub = Ctx {
+                        ns: ctx.ns,
+                        ids: None,
+                    };
+                    if let Ok((v, _)) = self.actual_value(m, content, &mv, &mut sub)
+                        && self.check_facets(mt, &mv, &v).is_ok()
+                    {
+                        return Ok((v, None));
+                    }
+                }
+                Err(fault(
+                    "cvc-datatype-valid.1.2.3",
+                    format!(
+                        "'{content}' is not a valid value of union type '{}'.",
+                        t.name
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// Facets other than pattern and whiteSpace, in Xerces' order.
+    fn check_facets(&self, t: &SimpleType, content: &str, value: &Value) -> Result<(), Fault> {
+        let prim = t.prim();
+        if prim != Some(Prim::QName) && prim != Some(Prim::Notation) {
+            let len = match (value, prim) {
+                (Value::List(v), _) => v.len(),
+                (_, Some(Prim::HexBinary)) => content.len() / 2,
+                (_, Some(Prim::Base64Binary)) => base64_len(content),
+                _ => content.chars().count(),
+            };
+            let name = &t.name;
+            if let Some(m) = t.max_length
+                && len > m
+            {
+                return Err(fault(
+                    "cvc-maxLength-valid",
+                    format!(
+                        "Value '{content}' with length = '{len}' is not facet-valid with respect to maxLength '{m}' for type '{name}'."
+                    ),
+                ));
+            }
+            if let Some(m) = t.min_length
+                && len < m
+            {
+                return Err(fault(
+                    "cvc-minLength-valid",
+                    format!(
+                        "Value '{content}' with length = '{len}' is not facet-valid with respect to minLength '{m}' for type '{name}'."
+                    ),
+                ));
+            }
+            if let Some(m) = t.length
+                && len != m
+            {
+                return Err(fault(
+                    "cvc-length-valid",
+                    format!(
+                        "Value '{content}' with length = '{len}' is not facet-valid with respect to length '{m}' for type '{name}'."
+                    ),
+                ));
+            }
+        }
+        let in_enum = |en: &Vec<(Value, Box<str>)>| match (value, &t.enum_set) {
+            (Value::Lex | Value::Str(_), Some(set)) => set.contains(content),
+            (Value::Lex, None) => en
+                .iter()
+                .any(|(v, _)| matches!(v, Value::Str(s) if **s == *content)),
+            _ => en.iter().any(|(v, _)| v.same(value)),
+        };
+        if let Some(en) = &t.enumeration
+            && !in_enum(en)
+        {
+            let list: Vec<&str> = en.iter().map(|(_, s)| &**s).collect();
+            return Err(fault(
+                "cvc-enumeration-valid",
+                format!(
+                    "Value '{content}' is not facet-valid with respect to enumeration '[{}]'. It must be a value from the enumeration.",
+                    list.join(", ")
+                ),
+            ));
+        }
+        if let Value::Dec(d) = value {
+            if let Some(f) = t.fraction_digits
+                && d.frac.len() > f
+            {
+                return Err(fault(
+                    "cvc-fractionDigits-valid",
+                    format!(
+                        "Value '{content}' has {} fraction digits, but the number of fraction digits has been limited to {f}.",
+                        d.frac.len()
+                    ),
+                ));
+            }
+            if let Some(m) = t.total_digits
+                && d.total_digits() > m
+            {
+                return Err(fault(
+                    "cvc-totalDigits-valid",
+                    format!(
+                        "Value '{content}' has {} total digits, but the number of total digits has been limited to {m}.",
+                        d.total_digits()
+                    ),
+                ));
+            }
+        }
+        let checks: [BoundCheck<'_>; 4] = [
+            (&t.max_incl, "cvc-maxInclusive-valid", "maxInclusive", |o| {
+                o != Ordering::Greater
+            }),
+            (&t.max_excl, "cvc-maxExclusive-valid", "maxExclusive", |o| {
+                o == Ordering::Less
+            }),
+            (&t.min_incl, "cvc-minInclusive-valid", "minInclusive", |o| {
+                o != Ordering::Less
+            }),
+            (&t.min_excl, "cvc-minExclusive-valid", "minExclusive", |o| {
+                o == Ordering::Greater
+            }),
+        ];
+        for (bound, code, facet, ok) in checks {
+            if let Some(b) = bound {
+                let good = value.compare(&b.value).is_some_and(ok);
+                if !good {
+                    return Err(fault(
+                        code,
+                        format!(
+                            "Value '{content}' is not facet-valid with respect to {facet} '{}' for type '{}'.",
+                            b.text, t.name
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Is `derived` the same as or derived from `base` (restriction chain, list, or union member)?
+    pub(crate) fn derives_from(&self, derived: StId, base: StId) -> bool {
+        if base == 0 {
+            return true;
+        }
+        let mut cur = Some(derived);
+        let mut guard = 0;
+        while let Some(c) = cur {
+            if c == base {
+                return true;
+            }
+            guard += 1;
+            if guard > 1000 {
+                return false;
+            }
+            cur = self.get(c).base;
+        }
+        if let Variety::Union(members) = &self.get(base).variety {
+            return members
+                .iter()
+                .any(|&m| m != base && self.derives_from(derived, m));
+        }
+        false
+    }
+
+    /// Parses a facet value (enumeration, bounds) in the value space of type `id`.
+    pub(crate) fn facet_value(&self, id: StId, lexical_form: &str) -> Option<Value> {
+        let t = self.get(id);
+        let n = normalize(lexical_form, t.ws);
+        match &t.variety {
+            Variety::Atomic(p) => lexical(
+                *p,
+                &n,
+                &mut Ctx {
+                    ns: None,
+                    ids: None,
+                },
+            )
+            .map(|v| match v {
+                Value::Lex => Value::Str(n.as_ref().into()),
+                v => v,
+            }),
+            Variety::List(_) => Some(Value::List(
+                n.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::Str(s.into()))
+                    .collect(),
+            )),
+            Variety::Union(_) => Some(Value::Str(n.as_ref().into())),
+        }
+    }
+
+    /// Is the primitive of `id` ordered with values this crate can compare?
+    pub(crate) fn comparable(&self, id: StId) -> bool {
+        self.get(id).prim().is_some_and(Prim::is_numeric)
+    }
+}
+
+/// A bound facet, its key, its name, and when a comparison passes.
+type BoundCheck<'a> = (
+    &'a Option<Bound>,
+    &'static str,
+    &'static str,
+    fn(Ordering) -> bool,
+);
+
+/// Checks the lexical form of a primitive; returns the value.
+fn lexical(p: Prim, s: &str, ctx: &mut Ctx<'_>) -> Option<Value> {
+    let ok = match p {
+        Prim::AnySimple | Prim::String => true,
+        Prim::Boolean => {
+            return matches!(s, "true" | "false" | "1" | "0")
+                .then(|| Value::Bool(s == "true" || s == "1"));
+        }
+        Prim::Decimal => return Decimal::parse(s, false).map(Value::Dec),
+        Prim::Integer => return Decimal::parse(s, true).map(Value::Dec),
+        Prim::Float | Prim::Double => return parse_double(s).map(Value::Float),
+        Prim::Duration => is_duration(s),
+        Prim::DateTime => s
+            .split_once('T')
+            .is_some_and(|(d, t)| date_part(d, 3).is_some_and(|r| r.is_empty()) && time_tz(t)),
+        Prim::Date => date_part(s, 3).is_some_and(tz),
+        Prim::Time => time_tz(s),
+        Prim::GYearMonth => date_part(s, 2).is_some_and(tz),
+        Prim::GYear => date_part(s, 1).is_some_and(tz),
+        Prim::GMonthDay => s
+            .strip_prefix("--")
+            .and_then(|r| {
+                two(r, 1, 12).and_then(|(m, r)| {
+                    r.strip_prefix('-')
+                        .and_then(|r| two(r, 1, 31).map(|(d, r)| (m, d, r)))
+                })
+            })
+            .is_some_and(|(m, d, r)| d <= days_in(2000, m) && tz(r)),
+        Prim::GDay => s
+            .strip_prefix("---")
+            .and_then(|r| two(r, 1, 31))
+            .is_some_and(|(_, r)| tz(r)),
+        Prim::GMonth => s
+            .strip_prefix("--")
+            .and_then(|r| two(r, 1, 12))
+            .is_some_and(|(_, r)| tz(r)),
+        Prim::HexBinary => s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()),
+        Prim::Base64Binary => is_base64(s),
+        Prim::AnyUri => is_any_uri(s),
+        Prim::QName | Prim::Notation => {
+            let (prefix, local) = s.split_once(':').unwrap_or(("", s));
+            let syntax = is_ncname(local) && (prefix.is_empty() || is_ncname(prefix));
+            if syntax
+                && !prefix.is_empty()
+                && let Some(ns) = ctx.ns
+                && ns.resolve(prefix).is_none()
+            {
+                return None;
+            }
+            syntax
+        }
+        Prim::Id | Prim::Idref | Prim::Entity => is_ncname(s),
+    };
+    ok.then_some(Value::Lex)
+}
+
+fn parse_double(s: &str) -> Option<f64> {
+    match s {
+        "INF" => return Some(f64::INFINITY),
+        "-INF" => return Some(f64::NEG_INFINITY),
+        "NaN" => return Some(f64::NAN),
+        _ => {}
+    }
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let ds = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    let mut digits = i - ds;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let fs = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        digits += i - fs;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let es = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == es {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn two(s: &str, lo: u32, hi: u32) -> Option<(u32, &str)> {
+    let b = s.as_bytes();
+    if b.len() < 2 || !b[0].is_ascii_digit() || !b[1].is_ascii_digit() {
+        return None;
+    }
+    let v = u32::from(b[0] - b'0') * 10 + u32::from(b[1] - b'0');
+    (lo..=hi).contains(&v).then_some((v, &s[2..]))
+}
+
+fn days_in(year: i64, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 => {
+            if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 {
+                29
+            } else {
+                28
+            }
+        }
+        _ => 31,
+    }
+}
+
+/// `-?YYYY[-MM[-DD]]` with `parts` components; returns the rest.
+fn date_part(s: &str, parts: u32) -> Option<&str> {
+    let r = s.strip_prefix('-').unwrap_or(s);
+    let ylen = r.bytes().take_while(u8::is_ascii_digit).count();
+    if ylen < 4 || (ylen > 4 && r.starts_with('0')) {
+        return None;
+    }
+    let year: i64 = r[..ylen].parse().ok()?;
+    if year == 0 {
+        return None;
+    }
+    let mut r = &r[ylen..];
+    let mut month = 1;
+    if parts >= 2 {
+        let (m, rest) = two(r.strip_prefix('-')?, 1, 12)?;
+        month = m;
+        r = rest;
+    }
+    if parts >= 3 {
+        let (d, rest) = two(r.strip_prefix('-')?, 1, 31)?;
+        if d > days_in(year, month) {
+            return None;
+        }
+        r = rest;
+    }
+    Some(r)
+}
+
+fn tz(s: &str) -> bool {
+    if s.is_empty() || s == "Z" {
+        return true;
+    }
+    let Some(r) = s.strip_prefix('+').or_else(|| s.strip_prefix('-')) else {
+        return false;
+    };
+    let Some((h, r)) = two(r, 0, 14) else {
+        return false;
+    };
+    let Some((m, r)) = r.strip_prefix(':').and_then(|r| two(r, 0, 59)) else {
+        return false;
+    };
+    r.is_empty() && (h < 14 || m == 0)
+}
+
+fn time_tz(s: &str) -> bool {
+    let Some((h, r)) = two(s, 0, 24) else {
+        return false;
+    };
+    let Some((m, r)) = r.strip_prefix(':').and_then(|r| two(r, 0, 59)) else {
+        return false;
+    };
+    let Some((sec, mut r)) = r.strip_prefix(':').and_then(|r| two(r, 0, 59)) else {
+        return false;
+    };
+    let mut frac_nonzero = false;
+    if let Some(f) = r.strip_prefix('.') {
+        let n = f.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        frac_nonzero = f[..n].bytes().any(|b| b != b'0');
+        r = &f[n..];
+    }
+    if h == 24 && (m != 0 || sec != 0 || frac_nonzero) {
+        return false;
+    }
+    tz(r)
+}
+
+fn is_duration(s: &str) -> bool {
+    let r = s.strip_prefix('-').unwrap_or(s);
+    let Some(r) = r.strip_prefix('P') else {
+        return false;
+    };
+    let (date, time) = match r.split_once('T') {
+        Some((d, t)) => {
+            if t.is_empty() {
+                return false;
+            }
+            (d, Some(t))
+        }
+        None => (r, None),
+    };
+    let mut any = false;
+    let mut check = |part: &str, units: &[u8], allow_frac_last: bool| -> bool {
+        let mut rest = part;
+        let mut ui = 0;
+        while !rest.is_empty() {
+            let n = rest
+                .bytes()
+                .take_while(|b| b.is_ascii_digit() || *b == b'.')
+                .count();
+            if n == 0 || n >= rest.len() {
+                return false;
+            }
+            let num = &rest[..n];
+            let unit = rest.as_bytes()[n];
+            let Some(pos) = units[ui..].iter().position(|&u| u == unit) else {
+                return false;
+            };
+            ui += pos + 1;
+            if num.contains('.') {
+                let frac_ok = allow_frac_last && unit == b'S';
+                let (a, b) = num.split_once('.').unwrap_or((num, ""));
+                if !frac_ok || a.is_empty() && b.is_empty() || b.contains('.') {
+                    return false;
+                }
+            }
+            any = true;
+            rest = &rest[n + 1..];
+        }
+        true
+    };
+    if !check(date, b"YMD", false) {
+        return false;
+    }
+    if let Some(t) = time
+        && !check(t, b"HMS", true)
+    {
+        return false;
+    }
+    any
+}
+
+fn b64_val(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'+' || c == b'/'
+}
+
+/// XSD base64Binary lexical check as Xerces' `Base64.decode` (whitespace ignored).
+fn is_base64(s: &str) -> bool {
+    let data: Vec<u8> = s
+        .bytes()
+        .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .collect();
+    if !data.len().is_multiple_of(4) {
+        return false;
+    }
+    if data.is_empty() {
+        return true;
+    }
+    let (body, last) = data.split_at(data.len() - 4);
+    if !body.iter().all(|&b| b64_val(b)) {
+        return false;
+    }
+    match last {
+        [a, b, c, d] if b64_val(*a) && b64_val(*b) => {
+            if b64_val(*c) && b64_val(*d) {
+                true
+            } else if *c == b'=' && *d == b'=' {
+                // the last data char must have its four low bits zero
+                b"AQgw".contains(b)
+            } else if b64_val(*c) && *d == b'=' {
+                b"AEIMQUYcgkosw048".contains(c)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+fn base64_len(s: &str) -> usize {
+    let n = s
+        .bytes()
+        .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .count();
+    let pad = s
+        .bytes()
+        .rev()
+        .filter(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        .take(2)
+        .filter(|&b| b == b'=')
+        .count();
+    (n / 4) * 3 - pad.min(n / 4 * 3)
+}
+
+/// Xerces escapes spaces and non-ASCII before parsing a URI; what still fails is a bad `%` escape.
+fn is_any_uri(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if i + 2 >= b.len() {
+                return false;
+            }
+            if !(b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit()) {
+                return false;
+            }
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+fn is_name_start(c: char) -> bool {
+    matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+pub(crate) fn is_nmtoken(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_name_char)
+}
+
+pub(crate) fn is_name(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next().is_some_and(is_name_start) && c.all(is_name_char)
+}
+
+pub(crate) fn is_ncname(s: &str) -> bool {
+    is_name(s) && !s.contains(':')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, v: &str) -> Result<Value, Fault> {
+        let mut t = SimpleTypes::default();
+        let b = t.builtins();
+        t.validate(
+            b.by_name[name],
+            v,
+            &mut Ctx {
+                ns: None,
+                ids: None,
+            },
+        )
+    }
+
+    #[test]
+    fn builtins_lexical() {
+        assert!(check("int", "42").is_ok());
+        assert!(check("int", " 42 ").is_ok());
+        let e = check("int", "3000000000").unwrap_err();
+        assert_eq!(
+            e.message,
+            "cvc-maxInclusive-valid: Value '3000000000' is not facet-valid with respect to maxInclusive '2147483647' for type 'int'."
+        );
+        let e = check("integer", "1.5").unwrap_err();
+        assert_eq!(
+            e.message,
+            "cvc-datatype-valid.1.2.1: '1.5' is not a valid value for 'integer'."
+        );
+        assert!(check("decimal", "-0.50").is_ok());
+        assert!(check("decimal", ".").is_err());
+        assert!(check("double", "1.5E3").is_ok());
+        assert!(check("double", "INF").is_ok());
+        assert!(check("double", "1.5E").is_err());
+        assert!(check("boolean", "1").is_ok());
+        assert!(check("boolean", "yes").is_err());
+        assert!(check("dateTime", "2024-02-29T12:00:00+01:00").is_ok());
+        assert!(check("dateTime", "2023-02-29T12:00:00").is_err());
+        assert!(check("date", "2024-01-31Z").is_ok());
+        assert!(check("time", "24:00:00").is_ok());
+        assert!(check("time", "24:00:01").is_err());
+        assert!(check("base64Binary", "QUJD").is_ok());
+        assert!(check("base64Binary", "QUJ=").is_err());
+        assert!(check("base64Binary", "QUI=").is_ok());
+        assert!(check("hexBinary", "0A1f").is_ok());
+        assert!(check("hexBinary", "0A1").is_err());
+        assert!(check("NCName", "a:b").is_err());
+        assert!(check("NMTOKENS", "a b c").is_ok());
+        let e = check("NMTOKENS", "  ").unwrap_err();
+        assert_eq!(e.code, "cvc-minLength-valid");
+        assert!(check("language", "fr-FR").is_ok());
+        assert!(check("duration", "P1Y2M3DT4H5M6.5S").is_ok());
+        assert!(check("duration", "P").is_err());
+        assert!(check("positiveInteger", "0").is_err());
+    }
+
+    #[test]
+    fn ids() {
+        let mut t = SimpleTypes::default();
+        let b = t.builtins();
+        let mut ids = IdState::default();
+        let id = b.by_name["ID"];
+        assert!(
+            t.validate(
+                id,
+                "a1",
+                &mut Ctx {
+                    ns: None,
+                    ids: Some(&mut ids)
+                }
+            )
+            .is_ok()
+        );
+        let e = t
+            .validate(
+                id,
+                "a1",
+                &mut Ctx {
+                    ns: None,
+                    ids: Some(&mut ids),
+                },
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "cvc-id.2: There are multiple occurrences of ID value 'a1'."
+        );
+        assert!(
+            t.validate(
+                b.by_name["IDREFS"],
+                "a1 b2",
+                &mut Ctx {
+                    ns: None,
+                    ids: Some(&mut ids)
+                }
+            )
+            .is_ok()
+        );
+        assert_eq!(ids.idrefs.len(), 2);
+    }
+
+    #[test]
+    fn decimal_order() {
+        let d = |s| Decimal::parse(s, false).unwrap();
+        assert!(d("-1") < d("0"));
+        assert!(d("0.5") < d("1"));
+        assert!(d("10") > d("9.99"));
+        assert_eq!(d("-0"), d("0.000"));
+        assert!(d("-2") < d("-1.5"));
+    }
+}

@@ -1,0 +1,890 @@
+//! The event-driven validator: feed it start tags, text and end tags of one document.
+
+use crate::error::{EventError, Severity, XsdError};
+use crate::model::*;
+use crate::names::{NsId, QId};
+use crate::schema::Schema;
+use crate::simple::{Ctx, Fault, IdState, PrefixResolver, Value};
+
+/// A position in the instance document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pos {
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column (characters).
+    pub column: u32,
+    /// Byte offset.
+    pub offset: u64,
+}
+
+/// An attribute of a start tag (namespace declarations may be included; they are ignored).
+#[derive(Debug, Clone, Copy)]
+pub struct Attr<'a> {
+    /// Namespace URI, "" for none.
+    pub ns_uri: &'a str,
+    /// Local name.
+    pub local: &'a str,
+    /// Prefix as written, "" for none (used in messages).
+    pub prefix: &'a str,
+    /// Value after XML attribute-value normalization.
+    pub value: &'a str,
+}
+
+/// In-scope namespace bindings of an element, used to resolve `xsi:type` and QName values.
+pub trait NamespaceLookup {
+    /// The URI bound to `prefix` ("" = the default namespace), if any.
+    fn lookup(&self, prefix: &str) -> Option<&str>;
+}
+
+/// Bindings in document order, innermost last (searched from the end).
+impl NamespaceLookup for &[(&str, &str)] {
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some("http://www.w3.org/XML/1998/namespace");
+        }
+        self.iter()
+            .rev()
+            .find(|(p, _)| *p == prefix)
+            .map(|(_, u)| *u)
+    }
+}
+
+/// Bindings in document order, innermost last (searched from the end).
+impl NamespaceLookup for Vec<(String, String)> {
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some("http://www.w3.org/XML/1998/namespace");
+        }
+        self.iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.as_str())
+    }
+}
+
+/// A start tag.
+#[derive(Clone, Copy)]
+pub struct StartElement<'a> {
+    /// Namespace URI, "" for none.
+    pub ns_uri: &'a str,
+    /// Local name.
+    pub local: &'a str,
+    /// Prefix as written, "" for none (used in messages).
+    pub prefix: &'a str,
+    /// Attributes in document order.
+    pub attributes: &'a [Attr<'a>],
+    /// In-scope namespace bindings.
+    pub namespaces: &'a dyn NamespaceLookup,
+    /// Position of the `<`.
+    pub start: Pos,
+    /// Position just after the `>` (Xerces reports there); `start` is used when absent.
+    pub end: Option<Pos>,
+}
+
+struct Resolver<'a>(&'a dyn NamespaceLookup);
+
+impl PrefixResolver for Resolver<'_> {
+    fn resolve(&self, prefix: &str) -> Option<&str> {
+        self.0.lookup(prefix)
+    }
+}
+
+const CM_ERROR: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    ty: TypeRef,
+    decl: Option<ElemId>,
+    cm: Option<CmId>,
+    state: u32,
+    nil: bool,
+    sub_element: bool,
+    saw_text: bool,
+    saw_chars: bool,
+    text_start: u32,
+    name_start: u32,
+}
+
+/// Validation state of one document; reuse it with [`Validator::reset`] to keep its buffers.
+pub struct Validator<'s> {
+    s: &'s Schema,
+    frames: Vec<Frame>,
+    names: String,
+    text: String,
+    errors: Vec<XsdError>,
+    ids: IdState,
+    skip: u32,
+    root_done: bool,
+    attr_q: Vec<Option<QId>>,
+}
+
+impl Schema {
+    /// A validator for one document.
+    pub fn validator(&self) -> Validator<'_> {
+        Validator {
+            s: self,
+            frames: Vec::with_capacity(64),
+            names: String::with_capacity(1024),
+            text: String::new(),
+            errors: Vec::new(),
+            ids: IdState::default(),
+            skip: 0,
+            root_done: false,
+            attr_q: Vec::new(),
+        }
+    }
+}
+
+fn is_ws_only(s: &str) -> bool {
+    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+fn raw(prefix: &str, local: &str, out: &mut String) {
+    if !prefix.is_empty() {
+        out.push_str(prefix);
+        out.push(':');
+    }
+    out.push_str(local);
+}
+
+impl<'s> Validator<'s> {
+    /// Clears the state for a new document (buffers are kept).
+    pub fn reset(&mut self) {
+        self.frames.clear();
+        self.names.clear();
+        self.text.clear();
+        self.errors.clear();
+        self.ids.clear();
+        self.skip = 0;
+        self.root_done = false;
+    }
+
+    /// Findings so far.
+    pub fn errors(&self) -> &[XsdError] {
+        &self.errors
+    }
+
+    /// Ends the document and returns the findings.
+    pub fn finish(mut self) -> Vec<XsdError> {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// Ends the document and moves the findings out, keeping the buffers for [`Validator::reset`].
+    pub fn take_errors(&mut self) -> Vec<XsdError> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn report(&mut self, pos: Pos, code: &'static str, message: String) {
+        self.errors.push(XsdError {
+            line: pos.line,
+            column: pos.column,
+            code,
+            message,
+            severity: Severity::Error,
+        });
+    }
+
+    fn fault(&mut self, pos: Pos, f: Fault) {
+        self.report(pos, f.code, f.message);
+    }
+
+    fn not_checked(&mut self, pos: Pos, what: String, u: UnsId) {
+        let detail = self
+            .s
+            .unsupported
+            .get(u as usize)
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default();
+        self.errors.push(XsdError {
+            line: pos.line,
+            column: pos.column,
+            code: "segur-xsd.not-checked",
+            message: format!("segur-xsd.not-checked: {what} was not checked: the schema uses an unsupported construct{detail}."),
+            severity: Severity::NotChecked,
+        });
+    }
+
+    fn expected_str(&self, cm: &Cm, state: u32) -> String {
+        let mut s = String::from("{");
+        let mut first = true;
+        for sym in cm.expected(state) {
+            if !first {
+                s.push_str(", ");
+            }
+            first = false;
+            match sym {
+                Sym::Elem(e) => self
+                    .s
+                    .names
+                    .xerces_decl(self.s.elems[e as usize].name, &mut s),
+                Sym::Wild(w) => s.push_str(&self.s.wilds[w as usize].display),
+                Sym::Unsupported(_) => s.push_str("WC[?]"),
+            }
+        }
+        s.push('}');
+        s
+    }
+
+    /// A start tag (an empty-element tag is a start tag followed by an end tag).
+    pub fn start_element(&mut self, e: &StartElement<'_>) -> Result<(), EventError> {
+        if self.skip > 0 {
+            self.skip += 1;
+            return Ok(());
+        }
+        if self.frames.is_empty() && self.root_done {
+            return Err(EventError::SecondRoot);
+        }
+        let s = self.s;
+        let pos = e.end.unwrap_or(e.start);
+        let qid = s.names.find(e.ns_uri, e.local);
+        let ns_id: Option<NsId> = s.names.find_ns(e.ns_uri);
+        let name_start = self.names.len() as u32;
+        raw(e.prefix, e.local, &mut self.names);
+        let rawname_range = name_start as usize..self.names.len();
+
+        let mut decl: Option<ElemId> = None;
+        let mut wildcard: Option<WildId> = None;
+        if let Some(parent) = self.frames.last_mut() {
+            parent.sub_element = true;
+            if let (Some(cm_id), true) = (parent.cm, parent.state != CM_ERROR) {
+                let cm = &s.cms[cm_id as usize];
+                let state = parent.state;
+                let empty_ns = e.ns_uri.is_empty();
+                match cm.step(state, qid, |w| s.wilds[w as usize].allows(ns_id, empty_ns)) {
+                    Some((next, m)) => {
+                        parent.state = next;
+                        match m {
+                            Matched::Elem(d) => decl = Some(d),
+                            Matched::Wild(w) => wildcard = Some(w),
+                            Matched::Unsupported(u) => {
+                                let what =
+                                    format!("element '{}'", &self.names[rawname_range.clone()]);
+                                self.not_checked(pos, what, u);
+                                self.names.truncate(name_start as usize);
+                                self.skip = 1;
+                                return Ok(());
+                            }
+                        }
+                    }
+                    None => {
+                        parent.state = CM_ERROR;
+                        let elem = if e.ns_uri.is_empty() {
+                            e.local.to_string()
+                        } else {
+                            format!("{{\"{}\":{}}}", e.ns_uri, e.local)
+                        };
+                        if cm.expected(state).next().is_some() {
+                            let exp = self.expected_str(cm, state);
+                            self.report(
+                                pos,
+                                "cvc-complex-type.2.4.a",
+                                format!("cvc-complex-type.2.4.a: Invalid content was found starting with element '{elem}'. One of '{exp}' is expected."),
+                            );
+                        } else {
+                            self.report(
+                                pos,
+                                "cvc-complex-type.2.4.d",
+                                format!("cvc-complex-type.2.4.d: Invalid content was found starting with element '{elem}'. No child element is expected at this point."),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let mut strict_wildcard = false;
+        if let Some(w) = wildcard {
+            match s.wilds[w as usize].pc {
+                ProcessContents::Skip => {
+                    self.names.truncate(name_start as usize);
+                    self.skip = 1;
+                    return Ok(());
+                }
+                pc => {
+                    strict_wildcard = pc == ProcessContents::Strict;
+                    decl = qid.and_then(|q| s.global_elems.get(&q).copied());
+                }
+            }
+        } else if decl.is_none() {
+            decl = qid.and_then(|q| s.global_elems.get(&q).copied());
+        }
+
+        let mut ty: Option<TypeRef> = decl.map(|d| s.elems[d as usize].ty);
+        // xsi:type and xsi:nil
+        let mut xsi_type: Option<&str> = None;
+        let mut xsi_nil: Option<&str> = None;
+        for a in e.attributes {
+            if a.ns_uri == crate::schema::XSI_NS {
+                match a.local {
+                    "type" => xsi_type = Some(a.value),
+                    "nil" => xsi_nil = Some(a.value),
+                    _ => {}
+                }
+            }
+        }
+        if let Some(xt) = xsi_type
+            && let Some(t) = self.xsi_type(e, &rawname_range, xt, ty, decl, pos)
+        {
+            ty = Some(t);
+        }
+        let ty = match ty {
+            Some(t) => t,
+            None => {
+                if self.frames.is_empty() && xsi_type.is_none() {
+                    let m = format!(
+                        "cvc-elt.1.a: Cannot find the declaration of element '{}'.",
+                        &self.names[rawname_range.clone()]
+                    );
+                    self.report(pos, "cvc-elt.1.a", m);
+                } else if strict_wildcard && xsi_type.is_none() {
+                    let m = format!(
+                        "cvc-complex-type.2.4.c: The matching wildcard is strict, but no declaration can be found for element '{}'.",
+                        &self.names[rawname_range.clone()]
+                    );
+                    self.report(pos, "cvc-complex-type.2.4.c", m);
+                }
+                TypeRef::Complex(ANY_TYPE)
+            }
+        };
+        if let Some(d) = decl
+            && s.elems[d as usize].abstract_
+        {
+            let m = format!(
+                "cvc-elt.2: The value of {{abstract}} in the element declaration for '{}' must be false.",
+                &self.names[rawname_range.clone()]
+            );
+            self.report(pos, "cvc-elt.2", m);
+        }
+        if ty == TypeRef::Complex(UNSUPPORTED_TYPE) {
+            let what = format!("element '{}'", &self.names[rawname_range.clone()]);
+            self.not_checked(pos, what, u32::MAX);
+            self.names.truncate(name_start as usize);
+            self.skip = 1;
+            return Ok(());
+        }
+        if let TypeRef::Complex(c) = ty
+            && s.complex[c as usize].abstract_
+        {
+            let m = format!(
+                "cvc-type.2: The type definition cannot be abstract for element {}.",
+                &self.names[rawname_range.clone()]
+            );
+            self.report(pos, "cvc-type.2", m);
+        }
+        let mut nil = false;
+        if let (Some(v), Some(d)) = (xsi_nil, decl) {
+            let d = &s.elems[d as usize];
+            if !d.nillable {
+                let m = format!(
+                    "cvc-elt.3.1: Attribute 'http://www.w3.org/2001/XMLSchema-instance,nil' must not appear on element '{0}', because the {{nillable}} property of '{0}' is false.",
+                    &self.names[rawname_range.clone()]
+                );
+                self.report(pos, "cvc-elt.3.1", m);
+            } else {
+                nil = matches!(v.trim(), "true" | "1");
+                if nil && d.value.as_ref().is_some_and(|(f, _)| *f) {
+                    let m = format!(
+                        "cvc-elt.3.2.2: There must be no fixed {{value constraint}} for element '{}', because 'http://www.w3.org/2001/XMLSchema-instance,nil' is specified.",
+                        &self.names[rawname_range.clone()]
+                    );
+                    self.report(pos, "cvc-elt.3.2.2", m);
+                }
+            }
+        }
+        self.attributes(e, &rawname_range, ty, pos);
+        let cm = match ty {
+            TypeRef::Complex(c) => match s.complex[c as usize].content {
+                Content::Element(cm) | Content::Mixed(cm) => Some(cm),
+                _ => None,
+            },
+            TypeRef::Simple(_) => None,
+        };
+        self.frames.push(Frame {
+            ty,
+            decl,
+            cm,
+            state: 0,
+            nil,
+            sub_element: false,
+            saw_text: false,
+            saw_chars: false,
+            text_start: self.text.len() as u32,
+            name_start,
+        });
+        Ok(())
+    }
+
+    /// Resolves and checks `xsi:type` (cvc-elt.4.*); None when it fails.
+    fn xsi_type(
+        &mut self,
+        e: &StartElement<'_>,
+        rawname: &std::ops::Range<usize>,
+        value: &str,
+        declared: Option<TypeRef>,
+        decl: Option<ElemId>,
+        pos: Pos,
+    ) -> Option<TypeRef> {
+        let s = self.s;
+        let v = value.trim_matches([' ', '\t', '\n', '\r']);
+        let (prefix, local) = v.split_once(':').unwrap_or(("", v));
+        if !crate::simple::is_ncname(local)
+            || (!prefix.is_empty() && !crate::simple::is_ncname(prefix))
+        {
+            self.report(
+                pos,
+                "cvc-datatype-valid.1.2.1",
+                format!("cvc-datatype-valid.1.2.1: '{v}' is not a valid value for 'QName'."),
+            );
+            let m = format!(
+                "cvc-elt.4.1: The value '{value}' of attribute 'http://www.w3.org/2001/XMLSchema-instance,type' of element '{}' is not a valid QName.",
+                &self.names[rawname.clone()]
+            );
+            self.report(pos, "cvc-elt.4.1", m);
+            return None;
+        }
+        let uri = match e.namespaces.lookup(prefix) {
+            Some(u) => u,
+            None if prefix.is_empty() => "",
+            None => {
+                self.report(
+                    pos,
+                    "UndeclaredPrefix",
+                    format!("UndeclaredPrefix: Cannot resolve '{v}' as a QName: the prefix '{prefix}' is not declared."),
+                );
+                let m = format!(
+                    "cvc-elt.4.1: The value '{value}' of attribute 'http://www.w3.org/2001/XMLSchema-instance,type' of element '{}' is not a valid QName.",
+                    &self.names[rawname.clone()]
+                );
+                self.report(pos, "cvc-elt.4.1", m);
+                return None;
+            }
+        };
+        let t = s
+            .names
+            .find(uri, local)
+            .and_then(|q| s.global_types.get(&q).copied());
+        let Some(t) = t else {
+            let m = format!(
+                "cvc-elt.4.2: Cannot resolve '{value}' to a type definition for element '{}'.",
+                &self.names[rawname.clone()]
+            );
+            self.report(pos, "cvc-elt.4.2", m);
+            return None;
+        };
+        if let Some(d) = declared {
+            let mut block = decl.map_or(0, |d| s.elems[d as usize].block);
+            if let TypeRef::Complex(c) = d {
+                block |= s.complex[c as usize].block;
+            }
+            if !s.derived_ok(t, d, block & (DERIV_EXT | DERIV_RESTR)) {
+                let m = format!(
+                    "cvc-elt.4.3: Type '{value}' is not validly derived from the type definition, '{}', of element '{}'.",
+                    s.type_name(d),
+                    &self.names[rawname.clone()]
+                );
+                self.report(pos, "cvc-elt.4.3", m);
+            }
+        }
+        Some(t)
+    }
+
+    fn attributes(
+        &mut self,
+        e: &StartElement<'_>,
+        rawname: &std::ops::Range<usize>,
+        ty: TypeRef,
+        pos: Pos,
+    ) {
+        let s = self.s;
+        let ct = match ty {
+            TypeRef::Complex(c) => Some(&s.complex[c as usize]),
+            TypeRef::Simple(_) => None,
+        };
+        let mut attr_q = std::mem::take(&mut self.attr_q);
+        attr_q.clear();
+        for a in e.attributes {
+            let q = s.names.find(a.ns_uri, a.local);
+            attr_q.push(q);
+            if a.ns_uri == "http://www.w3.org/2000/xmlns/"
+                || (a.ns_uri.is_empty() && a.local == "xmlns")
+                || a.prefix == "xmlns"
+            {
+                continue;
+            }
+            if a.ns_uri == crate::schema::XSI_NS
+                && matches!(
+                    a.local,
+                    "type" | "nil" | "schemaLocation" | "noNamespaceSchemaLocation"
+                )
+            {
+                continue;
+            }
+            let araw = AttrName(a.prefix, a.local);
+            let Some(ct) = ct else {
+                let m = format!(
+                    "cvc-type.3.1.1: Element '{}' is a simple type, so it cannot have attributes, excepting those whose namespace name is identical to 'http://www.w3.org/2001/XMLSchema-instance' and whose [local name] is one of 'type', 'nil', 'schemaLocation' or 'noNamespaceSchemaLocation'. However, the attribute, '{araw}' was found.",
+                    &self.names[rawname.clone()]
+                );
+                self.report(pos, "cvc-type.3.1.1", m);
+                continue;
+            };
+            let use_ = q.and_then(|q| ct.attrs.iter().find(|u| u.name == q));
+            let use_ = match use_ {
+                Some(u) => Some(u),
+                None => {
+                    let allowed = ct
+                        .attr_wildcard
+                        .map(|w| &s.wilds[w as usize])
+                        .filter(|w| w.allows(s.names.find_ns(a.ns_uri), a.ns_uri.is_empty()));
+                    match allowed {
+                        None => {
+                            let m = format!(
+                                "cvc-complex-type.3.2.2: Attribute '{araw}' is not allowed to appear in element '{}'.",
+                                &self.names[rawname.clone()]
+                            );
+                            self.report(pos, "cvc-complex-type.3.2.2", m);
+                            continue;
+                        }
+                        Some(w) if w.pc == ProcessContents::Skip => continue,
+                        Some(w) => match q.and_then(|q| s.global_attrs.get(&q)) {
+                            Some(g) => Some(g),
+                            None => {
+                                if w.pc == ProcessContents::Strict {
+                                    let m = format!(
+                                        "cvc-complex-type.3.2.2: Attribute '{araw}' is not allowed to appear in element '{}'.",
+                                        &self.names[rawname.clone()]
+                                    );
+                                    self.report(pos, "cvc-complex-type.3.2.2", m);
+                                }
+                                continue;
+                            }
+                        },
+                    }
+                }
+            };
+            let Some(u) = use_ else { continue };
+            self.attribute_value(e, rawname, araw, a.value, u, pos);
+        }
+        if let Some(ct) = ct {
+            for u in ct.attrs.iter().filter(|u| u.required) {
+                if !attr_q.contains(&Some(u.name)) {
+                    let m = format!(
+                        "cvc-complex-type.4: Attribute '{}' must appear on element '{}'.",
+                        s.names.local(u.name),
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-complex-type.4", m);
+                }
+            }
+        }
+        self.attr_q = attr_q;
+    }
+
+    fn attribute_value(
+        &mut self,
+        e: &StartElement<'_>,
+        rawname: &std::ops::Range<usize>,
+        araw: AttrName<'_>,
+        value: &str,
+        u: &AttrUse,
+        pos: Pos,
+    ) {
+        let s = self.s;
+        let st = s.simple.get(u.ty);
+        if let Some(un) = st.unsupported {
+            let what = format!(
+                "attribute '{araw}' of element '{}'",
+                &self.names[rawname.clone()]
+            );
+            self.not_checked(pos, what, un);
+            return;
+        }
+        let resolver = Resolver(e.namespaces);
+        let mut ctx = Ctx {
+            ns: Some(&resolver),
+            ids: Some(&mut self.ids),
+        };
+        let r = if u.decl_fixed.is_some() || u.use_fixed.is_some() {
+            s.simple.validate_value(u.ty, value, &mut ctx)
+        } else {
+            s.simple.validate(u.ty, value, &mut ctx)
+        };
+        match r {
+            Err(f) => {
+                self.fault(pos, f);
+                let m = format!(
+                    "cvc-attribute.3: The value '{value}' of attribute '{araw}' on element '{}' is not valid with respect to its type, '{}'.",
+                    &self.names[rawname.clone()],
+                    st.name
+                );
+                self.report(pos, "cvc-attribute.3", m);
+            }
+            Ok(v) => {
+                if let Some((fv, ft)) = &u.decl_fixed
+                    && !same(&v, fv)
+                {
+                    let m = format!(
+                        "cvc-attribute.4: The value '{value}' of attribute '{araw}' on element '{}' is not valid with respect to its fixed {{value constraint}}. The attribute must have a value of '{ft}'.",
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-attribute.4", m);
+                }
+                if let Some((fv, ft)) = &u.use_fixed
+                    && !same(&v, fv)
+                {
+                    let m = format!(
+                        "cvc-complex-type.3.1: Value '{value}' of attribute '{araw}' of element '{}' is not valid with respect to the corresponding attribute use. Attribute '{araw}' has a fixed value of '{ft}'.",
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-complex-type.3.1", m);
+                }
+            }
+        }
+    }
+
+    /// Character data (already decoded; CDATA sections included). Comments and PIs are not text.
+    pub fn text(&mut self, text: &str, _pos: Pos) {
+        if self.skip > 0 || text.is_empty() {
+            return;
+        }
+        let s = self.s;
+        let Some(f) = self.frames.last_mut() else {
+            return;
+        };
+        f.saw_text = true;
+        let collect = match f.ty {
+            TypeRef::Simple(_) => true,
+            TypeRef::Complex(c) => match s.complex[c as usize].content {
+                Content::Simple(_) => true,
+                Content::Element(_) => {
+                    if !f.saw_chars && !is_ws_only(text) {
+                        f.saw_chars = true;
+                    }
+                    false
+                }
+                _ => false,
+            },
+        };
+        if collect || f.decl.is_some_and(|d| s.elems[d as usize].value.is_some()) {
+            self.text.push_str(text);
+        }
+    }
+
+    /// An end tag; `pos` is just after its `>`.
+    pub fn end_element(&mut self, pos: Pos) -> Result<(), EventError> {
+        if self.skip > 0 {
+            self.skip -= 1;
+            if self.skip == 0 && self.frames.is_empty() {
+                self.root_done = true;
+            }
+            return Ok(());
+        }
+        let Some(f) = self.frames.pop() else {
+            return Err(EventError::UnbalancedEnd);
+        };
+        let s = self.s;
+        let rawname = f.name_start as usize..self.names.len();
+        let mut text = std::mem::take(&mut self.text);
+        let content_start = f.text_start as usize;
+        {
+            let mut value: &str = &text[content_start.min(text.len())..];
+            let decl = f.decl.map(|d| &s.elems[d as usize]);
+            let default_used;
+            if f.nil {
+                if f.sub_element || f.saw_text {
+                    let m = format!(
+                        "cvc-elt.3.2.1: Element '{}' cannot have character or element information [children], because 'http://www.w3.org/2001/XMLSchema-instance,nil' is specified.",
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-elt.3.2.1", m);
+                }
+            } else {
+                default_used =
+                    !f.sub_element && value.is_empty() && decl.is_some_and(|d| d.value.is_some());
+                if default_used && let Some((_, v)) = decl.and_then(|d| d.value.as_ref()) {
+                    value = v;
+                }
+                let actual = self.end_content(&f, &rawname, value, pos);
+                if !default_used
+                    && let (Some(d), Some(actual)) = (decl, actual)
+                    && let Some((true, fixed)) = &d.value
+                {
+                    let fixed_ok = match f.ty {
+                        TypeRef::Simple(st) => s
+                            .simple
+                            .facet_value(st, fixed)
+                            .is_some_and(|fv| same(&actual, &fv)),
+                        TypeRef::Complex(c) => match s.complex[c as usize].content {
+                            Content::Simple(st) => s
+                                .simple
+                                .facet_value(st, fixed)
+                                .is_some_and(|fv| same(&actual, &fv)),
+                            _ => value == &**fixed,
+                        },
+                    };
+                    if !fixed_ok {
+                        let m = format!(
+                            "cvc-elt.5.2.2.2.2: The value '{value}' of element '{}' does not match the {{value constraint}} value '{fixed}'.",
+                            &self.names[rawname.clone()]
+                        );
+                        self.report(pos, "cvc-elt.5.2.2.2.2", m);
+                    }
+                }
+            }
+        }
+        text.truncate(content_start.min(text.len()));
+        self.text = text;
+        self.names.truncate(f.name_start as usize);
+        if self.frames.is_empty() {
+            self.root_done = true;
+            self.check_idrefs(pos);
+        }
+        Ok(())
+    }
+
+    fn check_idrefs(&mut self, pos: Pos) {
+        let missing: Vec<Box<str>> = self
+            .ids
+            .idrefs
+            .iter()
+            .filter(|r| !self.ids.ids.contains(*r))
+            .cloned()
+            .collect();
+        for r in missing {
+            self.report(
+                pos,
+                "cvc-id.1",
+                format!("cvc-id.1: There is no ID/IDREF binding for IDREF '{r}'."),
+            );
+        }
+    }
+
+    /// Content checks at the end tag (Xerces `elementLocallyValidType`); returns the actual value.
+    fn end_content(
+        &mut self,
+        f: &Frame,
+        rawname: &std::ops::Range<usize>,
+        value: &str,
+        pos: Pos,
+    ) -> Option<Value> {
+        let s = self.s;
+        match f.ty {
+            TypeRef::Simple(st) => {
+                if f.sub_element {
+                    let m = format!(
+                        "cvc-type.3.1.2: Element '{}' is a simple type, so it must have no element information item [children].",
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-type.3.1.2", m);
+                }
+                self.simple_value(st, value, rawname, pos, true)
+            }
+            TypeRef::Complex(c) => {
+                let ct = &s.complex[c as usize];
+                match ct.content {
+                    Content::Empty => {
+                        if f.sub_element || f.saw_text {
+                            let m = format!(
+                                "cvc-complex-type.2.1: Element '{}' must have no character or element information item [children], because the type's content type is empty.",
+                                &self.names[rawname.clone()]
+                            );
+                            self.report(pos, "cvc-complex-type.2.1", m);
+                        }
+                        None
+                    }
+                    Content::Simple(st) => {
+                        if f.sub_element {
+                            let m = format!(
+                                "cvc-complex-type.2.2: Element '{}' must have no element [children], and the value must be valid.",
+                                &self.names[rawname.clone()]
+                            );
+                            self.report(pos, "cvc-complex-type.2.2", m);
+                        }
+                        self.simple_value(st, value, rawname, pos, false)
+                    }
+                    Content::Element(cm) | Content::Mixed(cm) => {
+                        if matches!(ct.content, Content::Element(_)) && f.saw_chars {
+                            let m = format!(
+                                "cvc-complex-type.2.3: Element '{}' cannot have character [children], because the type's content type is element-only.",
+                                &self.names[rawname.clone()]
+                            );
+                            self.report(pos, "cvc-complex-type.2.3", m);
+                        }
+                        let cmr = &s.cms[cm as usize];
+                        if f.state != CM_ERROR && !cmr.accept[f.state as usize] {
+                            let exp = self.expected_str(cmr, f.state);
+                            let m = format!(
+                                "cvc-complex-type.2.4.b: The content of element '{}' is not complete. One of '{exp}' is expected.",
+                                &self.names[rawname.clone()]
+                            );
+                            self.report(pos, "cvc-complex-type.2.4.b", m);
+                        }
+                        Some(Value::Str(value.into()))
+                    }
+                }
+            }
+        }
+    }
+
+    fn simple_value(
+        &mut self,
+        st: crate::simple::StId,
+        value: &str,
+        rawname: &std::ops::Range<usize>,
+        pos: Pos,
+        simple_type: bool,
+    ) -> Option<Value> {
+        let s = self.s;
+        if let Some(u) = s.simple.get(st).unsupported {
+            let what = format!("the value of element '{}'", &self.names[rawname.clone()]);
+            self.not_checked(pos, what, u);
+            return None;
+        }
+        match s.simple.validate_value(
+            st,
+            value,
+            &mut Ctx {
+                ns: None,
+                ids: Some(&mut self.ids),
+            },
+        ) {
+            Ok(v) => Some(v),
+            Err(fault) => {
+                self.fault(pos, fault);
+                if simple_type {
+                    let m = format!(
+                        "cvc-type.3.1.3: The value '{value}' of element '{}' is not valid.",
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-type.3.1.3", m);
+                } else {
+                    let m = format!(
+                        "cvc-complex-type.2.2: Element '{}' must have no element [children], and the value must be valid.",
+                        &self.names[rawname.clone()]
+                    );
+                    self.report(pos, "cvc-complex-type.2.2", m);
+                }
+                None
+            }
+        }
+    }
+}
+
+/// An attribute's name as written (`prefix:local`), formatted only for messages.
+#[derive(Clone, Copy)]
+struct AttrName<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for AttrName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.0.is_empty() {
+            write!(f, "{}:", self.0)?;
+        }
+        f.write_str(self.1)
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x == y || (x.is_nan() && y.is_nan()),
+        _ => a == b,
+    }
+}
