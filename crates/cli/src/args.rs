@@ -21,6 +21,141 @@ pub enum Command {
     Ins(InsCommand),
     /// Build CDA documents for test INS identities.
     Build(BuildArgs),
+    /// Validate CDA documents with the official ANS rules (XSD, schematrons) and segur's own.
+    Validate(ValidateArgs),
+    /// The official rules: fetch them, list what segur cannot run.
+    Rules(RulesArgs),
+    /// The conformance suite and the comparison with the official chain.
+    #[command(subcommand)]
+    Conformance(ConformanceCommand),
+}
+
+/// Where the rules come from and how they are chosen (shared by the commands that validate).
+#[derive(Debug, Args, Clone)]
+pub struct RulesOptions {
+    /// Rules directory (the ANS TestContenuCDA assets); default: SEGUR_RULES, the fetched
+    /// rules, then ../shared/ans/testcontenucda.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// The ANS CI tool's templateId → volet table (default: ../peer/mapping.properties beside
+    /// the rules directory, when present).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Substitutes for declared schematrons that do not exist (default: ../sch_overrides.tsv
+    /// beside the rules directory, when present).
+    #[arg(long, value_name = "FILE")]
+    pub overrides: Option<PathBuf>,
+    /// How to choose the schematrons: the document's oxygen processing instructions, the
+    /// mapping of its templateIds, or PIs when present (auto).
+    #[arg(long, value_enum, default_value_t = Select::Auto)]
+    pub select: Select,
+    /// Skip the CDA XSD.
+    #[arg(long)]
+    pub no_xsd: bool,
+}
+
+/// Schematron selection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Select {
+    /// Processing instructions when present, else the mapping.
+    Auto,
+    /// Only processing instructions.
+    Pi,
+    /// Only the mapping.
+    Mapping,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One line per finding.
+    Text,
+    /// JSON (schema: docs/schemas/report.schema.json).
+    Json,
+    /// JUnit XML.
+    Junit,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// Rule profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// Exactly the official chain's rules.
+    Official,
+    /// The official rules and segur's own (docs/rules.md).
+    Default,
+}
+
+/// `segur validate …`
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Files, directories (their .xml files, recursively) or `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Rule profile.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Default)]
+    pub profile: ProfileArg,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Rules.
+    #[command(flatten)]
+    pub rules: RulesOptions,
+}
+
+/// `segur rules …`
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<RulesCommand>,
+    /// List the constructs of the official files segur cannot run (goal: none).
+    #[arg(long)]
+    pub unsupported: bool,
+    /// Rules.
+    #[command(flatten)]
+    pub rules: RulesOptions,
+}
+
+/// `segur rules fetch`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Clone the ANS TestContenuCDA repository at the pinned commit.
+    Fetch {
+        /// Where (default: $XDG_DATA_HOME/segur/rules or ~/.local/share/segur/rules).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// `segur conformance …`
+#[derive(Debug, Subcommand)]
+pub enum ConformanceCommand {
+    /// Validate every .xml of DIR with the official profile and compare, document by
+    /// document, with the official chain's results (run_peer.sh's failed.jsonl).
+    ComparePeer {
+        /// The documents (their .xml files, not recursive).
+        dir: PathBuf,
+        /// The official chain's failed.jsonl for these documents.
+        #[arg(long, value_name = "FILE")]
+        peer_results: PathBuf,
+        /// Also compare XSD errors.
+        #[arg(long)]
+        xsd: bool,
+        /// Print every difference.
+        #[arg(long)]
+        verbose: bool,
+        /// Rules.
+        #[command(flatten)]
+        rules: RulesOptions,
+    },
 }
 
 /// `segur ins …`

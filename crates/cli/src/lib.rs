@@ -8,9 +8,12 @@
 
 pub mod args;
 mod build;
+mod conformance;
 pub mod exit;
 mod ins;
 mod peer;
+mod rules;
+mod validate;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -84,6 +87,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Ins(cmd) => ins::run(cmd),
         args::Command::Build(cmd) => build::run(cmd),
+        args::Command::Validate(cmd) => validate::run(cmd),
+        args::Command::Rules(cmd) => rules::run(cmd),
+        args::Command::Conformance(cmd) => conformance::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),

@@ -5,11 +5,14 @@
 
 #![warn(missing_docs)]
 
+pub mod engine;
 pub mod facts;
 pub mod location;
 pub mod oracle;
 pub mod own_rules;
 pub mod resolver;
 pub mod rules;
+pub mod run;
 pub mod schematron;
 pub mod select;
+pub mod xsd_run;

@@ -32,7 +32,12 @@ fn normalize(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::ParentDir => {
-                out.pop();
+                // Keep a leading `..` (relative paths above the start), pop anything else.
+                let last_is_parent =
+                    matches!(out.components().next_back(), Some(Component::ParentDir));
+                if out.as_os_str().is_empty() || last_is_parent || !out.pop() {
+                    out.push("..");
+                }
             }
             Component::CurDir => {}
             other => out.push(other.as_os_str()),

@@ -692,11 +692,20 @@ impl Evaluator<'_, '_> {
             }
             Func::Doc | Func::Document | Func::DocAvailable => {
                 let v = self.eval(&args[0], f)?;
-                if func == Func::Document && v.len() > 1 {
+                if func == Func::Document {
+                    // XSLT 2.0 16.1: failing to retrieve a resource in document() is a
+                    // recoverable error; Saxon-HE (the official chain) recovers by warning and
+                    // returning nothing for that URI, so a missing value-set file makes every
+                    // membership test fail instead of aborting the run.
                     let mut out = Vec::new();
                     for item in &v {
                         let uri = self.item_string(item).into_owned();
-                        out.push(self.load_doc(&uri)?);
+                        if let Some(slot) = self.ctx.load(&uri)? {
+                            out.push(Item::Node(NodeRef {
+                                doc: slot,
+                                node: segur_xml::NodeId::ROOT,
+                            }));
+                        }
                     }
                     doc_order(&mut out);
                     return Ok(out);

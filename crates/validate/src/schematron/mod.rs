@@ -29,14 +29,6 @@ pub enum LoadError {
         /// The parser's message.
         message: String,
     },
-    /// An `include` points at a file that does not exist.
-    #[error("{at}: include {href}: no such file")]
-    MissingInclude {
-        /// File and line of the include.
-        at: String,
-        /// Its `href`.
-        href: String,
-    },
     /// Includes nest too deeply (a loop).
     #[error("{file}:{line}: includes nest more than 64 deep (a loop?)")]
     IncludeLoop {

@@ -236,10 +236,16 @@ impl<'a> Loader<'a> {
             });
             found
         } else {
-            return Err(LoadError::MissingInclude {
+            // Saxon's ISO include step reports "Unable to open referenced included file" and
+            // goes on without it (CR-BIO 2023.01 includes paths under 0-byte files); so do we,
+            // with a note.
+            self.notes.push(LoadNote {
                 at,
-                href: href.to_string(),
+                note: format!(
+                    "include {href}: no such file; nothing included (as in the official chain)"
+                ),
             });
+            return Ok(None);
         };
         if path.is_dir()
             || std::fs::metadata(&path)

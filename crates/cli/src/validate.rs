@@ -1,0 +1,294 @@
+//! `segur validate`: the official ANS rules (and segur's own) on files, directories or
+//! standard input, in parallel, with one report in the chosen format.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use segur_report::{
+    DocumentReport, InputError, Report, RuleFile, Rules, Verdict, to_junit, to_sarif,
+};
+use segur_validate::engine::{Engine, EngineOptions, Outcome, Profile};
+use segur_validate::select::SelectMode;
+
+use crate::args::{ProfileArg, ReportFormat, RulesOptions, Select, ValidateArgs};
+use crate::{Failure, Outcome as CliOutcome, exit, out, rules};
+
+/// Inputs larger than this are refused (the DOM limit is 512 MiB; a CDA is rarely above 10 MB).
+const MAX_INPUT: u64 = 512 * 1024 * 1024;
+
+/// One input as given.
+pub(crate) enum Input {
+    /// A file.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+    /// A path that does not exist or cannot be listed.
+    Missing(PathBuf, String),
+}
+
+impl Input {
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Input::File(p) | Input::Missing(p, _) => p.display().to_string(),
+            Input::Stdin => "-".into(),
+        }
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, recursive: bool) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if recursive {
+                walk(&p, out, true)?;
+            }
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Expand files, directories and `-` into inputs, in the order given.
+pub(crate) fn inputs(paths: &[PathBuf], recursive: bool) -> Vec<Input> {
+    let mut v = Vec::new();
+    for p in paths {
+        if p.as_os_str() == "-" {
+            v.push(Input::Stdin);
+        } else if p.is_dir() {
+            let mut files = Vec::new();
+            match walk(p, &mut files, recursive) {
+                Ok(()) => v.extend(files.into_iter().map(Input::File)),
+                Err(e) => v.push(Input::Missing(
+                    p.clone(),
+                    format!("cannot list the directory: {e}"),
+                )),
+            }
+        } else if p.is_file() {
+            v.push(Input::File(p.clone()));
+        } else {
+            v.push(Input::Missing(
+                p.clone(),
+                "no such file or directory".into(),
+            ));
+        }
+    }
+    v
+}
+
+fn read(input: &Input) -> Result<Vec<u8>, String> {
+    match input {
+        Input::Missing(_, why) => Err(why.clone()),
+        Input::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .take(MAX_INPUT + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            if buf.len() as u64 > MAX_INPUT {
+                return Err(format!("input larger than {MAX_INPUT} bytes"));
+            }
+            Ok(buf)
+        }
+        Input::File(p) => {
+            let len = std::fs::metadata(p)
+                .map_err(|e| format!("cannot read: {e}"))?
+                .len();
+            if len > MAX_INPUT {
+                return Err(format!("input larger than {MAX_INPUT} bytes ({len})"));
+            }
+            std::fs::read(p).map_err(|e| format!("cannot read: {e}"))
+        }
+    }
+}
+
+/// Build the engine from the command-line rule options.
+pub(crate) fn engine(opts: &RulesOptions, profile: Profile) -> Result<Engine, Failure> {
+    let rules_dir = rules::resolve(opts.rules.as_deref())?;
+    let beside = |rel: &str| {
+        let p = rules_dir.join(rel);
+        p.is_file().then_some(p)
+    };
+    let mapping = opts
+        .mapping
+        .clone()
+        .or_else(|| beside("../peer/mapping.properties"));
+    let overrides = opts
+        .overrides
+        .clone()
+        .or_else(|| beside("../sch_overrides.tsv"));
+    let options = EngineOptions {
+        rules_dir,
+        mapping,
+        overrides,
+        select: match opts.select {
+            Select::Auto => SelectMode::Auto,
+            Select::Pi => SelectMode::Pi,
+            Select::Mapping => SelectMode::Mapping,
+        },
+        profile,
+        xsd: !opts.no_xsd,
+        limits: segur_xml::Limits::default(),
+    };
+    Engine::new(options).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Validate every input on `jobs` threads; results in input order.
+pub(crate) fn run_all(
+    engine: &Engine,
+    inputs: &[Input],
+    jobs: usize,
+) -> Vec<Result<Outcome, String>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Outcome, String>>>> =
+        Mutex::new((0..inputs.len()).map(|_| None).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(inputs.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else { break };
+                    let r = read(input).map(|bytes| engine.validate(&bytes));
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    let results = match results.into_inner() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err("not validated".into())))
+        .collect()
+}
+
+/// The report entry of one input.
+pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> DocumentReport {
+    match r {
+        Err(message) => DocumentReport {
+            path: name,
+            sha256: None,
+            verdict: Verdict::Unreadable,
+            error: Some(InputError {
+                message,
+                line: None,
+                column: None,
+            }),
+            rule_sets: vec![],
+            notes: vec![],
+            findings: vec![],
+        },
+        Ok(o) => DocumentReport {
+            verdict: if o.problem.is_some() {
+                Verdict::Unreadable
+            } else if o.has_errors() {
+                Verdict::Nonconformant
+            } else {
+                Verdict::Conformant
+            },
+            path: name,
+            sha256: Some(o.sha256),
+            error: o.problem.map(|p| InputError {
+                message: p.message,
+                line: p.line,
+                column: p.column,
+            }),
+            rule_sets: o.rule_sets,
+            notes: o.notes,
+            findings: o.findings,
+        },
+    }
+}
+
+pub(crate) fn jobs(requested: Option<usize>) -> usize {
+    requested
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
+    let profile = match args.profile {
+        ProfileArg::Official => Profile::Official,
+        ProfileArg::Default => Profile::Default,
+    };
+    let engine = engine(&args.rules, profile)?;
+    let inputs = inputs(&args.paths, true);
+    if inputs.is_empty() {
+        return Err(Failure::usage(
+            "no .xml input found in the given directories",
+        ));
+    }
+    let results = run_all(&engine, &inputs, jobs(args.jobs));
+    let documents: Vec<DocumentReport> = inputs
+        .iter()
+        .zip(results)
+        .map(|(i, r)| document_report(i.name(), r))
+        .collect();
+    let rules = Rules {
+        dir: engine.options().rules_dir.display().to_string(),
+        files: engine
+            .rule_files()
+            .into_iter()
+            .map(|(path, sha256)| RuleFile { path, sha256 })
+            .collect(),
+    };
+    let report = Report::new(
+        env!("CARGO_PKG_VERSION"),
+        profile.as_str(),
+        rules,
+        documents,
+    );
+    let text = match args.format {
+        ReportFormat::Text => report.to_text(),
+        ReportFormat::Json => report.to_json() + "\n",
+        ReportFormat::Junit => to_junit(&report),
+        ReportFormat::Sarif => to_sarif(&report) + "\n",
+    };
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            Failure::infra(format!("{}: cannot write the report: {e}", path.display()))
+        })?,
+        None => out(format_args!("{}", text.trim_end_matches('\n')))?,
+    }
+    let s = report.summary;
+    if s.unreadable > 0 {
+        let first = report
+            .documents
+            .iter()
+            .find(|d| d.verdict == Verdict::Unreadable);
+        let detail = first
+            .and_then(|d| {
+                d.error.as_ref().map(|e| {
+                    format!(
+                        "{}:{}:{}: {}",
+                        d.path,
+                        e.line.unwrap_or(0),
+                        e.column.unwrap_or(0),
+                        e.message
+                    )
+                })
+            })
+            .unwrap_or_default();
+        return Err(Failure {
+            code: exit::USAGE,
+            message: format!(
+                "{} input(s) could not be read as XML; first: {detail}",
+                s.unreadable
+            ),
+        });
+    }
+    Ok(if s.nonconformant > 0 {
+        CliOutcome::Invalid
+    } else {
+        CliOutcome::Ok
+    })
+}

@@ -1,0 +1,377 @@
+//! The engine: rules loaded once per process, then for each input one parse and every rule set
+//! the official chain would run — the CDA XSD, the schematrons selected for the document — plus,
+//! unless the profile is `official`, segur's own rules.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use segur_finding::{Finding, Location, RuleSource, Severity};
+use segur_xml::{Document, Limits};
+
+use crate::facts;
+use crate::own_rules;
+use crate::resolver::DocumentCache;
+use crate::rules::{CDA_XSD, RulesError, check_rules_dir, sha256, sha256_file};
+use crate::run::{Compiled, Unsupported};
+use crate::schematron::{LoadError, Schematron};
+use crate::select::{Catalogue, SelectMode};
+
+/// Which rules decide the verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// Exactly the official chain's rules (XSD and schematrons).
+    Official,
+    /// The official rules plus segur's own (`docs/rules.md`).
+    #[default]
+    Default,
+}
+
+impl Profile {
+    /// `official` or `default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Official => "official",
+            Profile::Default => "default",
+        }
+    }
+}
+
+/// How to set the engine up.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The rules directory (the ANS TestContenuCDA assets).
+    pub rules_dir: PathBuf,
+    /// The ANS CI tool's `mapping.properties` (templateId → volet), if any.
+    pub mapping: Option<PathBuf>,
+    /// Substitutes of missing declared schematrons (`declared<TAB>substitute`), if any.
+    pub overrides: Option<PathBuf>,
+    /// How schematrons are chosen.
+    pub select: SelectMode,
+    /// Which rules decide.
+    pub profile: Profile,
+    /// Whether to run the CDA XSD.
+    pub xsd: bool,
+    /// Limits on inputs.
+    pub limits: Limits,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The rules directory is not usable.
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    /// The mapping or overrides file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Catalogue {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why an input was not checked at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputProblem {
+    /// One line.
+    pub message: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+}
+
+/// The result of one input.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// SHA-256 of the input.
+    pub sha256: String,
+    /// Set when the input is not well-formed XML (or refused): no rule ran.
+    pub problem: Option<InputProblem>,
+    /// The rule sets that ran, in order.
+    pub rule_sets: Vec<String>,
+    /// Notes on the selection and on the rules (missing schematron, substitute…).
+    pub notes: Vec<String>,
+    /// Findings.
+    pub findings: Vec<Finding>,
+}
+
+impl Outcome {
+    /// Whether any finding is an error (or the input was refused).
+    pub fn has_errors(&self) -> bool {
+        self.problem.is_some() || self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+}
+
+enum Slot {
+    Ready(Arc<Compiled>),
+    Failed(String),
+}
+
+/// The validation engine: `Send + Sync`, to share between threads.
+pub struct Engine {
+    options: EngineOptions,
+    catalogue: Catalogue,
+    cache: DocumentCache,
+    xsd: OnceLock<Result<segur_xsd::Schema, String>>,
+    schematrons: Mutex<HashMap<String, Arc<OnceLock<Slot>>>>,
+    hashes: Mutex<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Check the rules directory and read the catalogue; rule sets load on first use.
+    pub fn new(mut options: EngineOptions) -> Result<Engine, EngineError> {
+        check_rules_dir(&options.rules_dir)?;
+        if let Ok(absolute) = std::fs::canonicalize(&options.rules_dir) {
+            options.rules_dir = absolute;
+        }
+        let catalogue = Catalogue::load(options.mapping.as_deref(), options.overrides.as_deref())
+            .map_err(|source| EngineError::Catalogue {
+            path: format!(
+                "{} / {}",
+                display(options.mapping.as_deref()),
+                display(options.overrides.as_deref())
+            ),
+            source,
+        })?;
+        Ok(Engine {
+            cache: DocumentCache::new(&options.rules_dir),
+            catalogue,
+            options,
+            xsd: OnceLock::new(),
+            schematrons: Mutex::new(HashMap::new()),
+            hashes: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// SHA-256 of a rules file (relative path), computed once.
+    pub fn rule_file_hash(&self, rel: &str) -> String {
+        let mut hashes = match self.hashes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        hashes
+            .entry(rel.to_string())
+            .or_insert_with(|| sha256_file(&self.options.rules_dir.join(rel)).unwrap_or_default())
+            .clone()
+    }
+
+    /// The rule files hashed so far (top-level schematrons, the XSD, defining files), sorted.
+    pub fn rule_files(&self) -> Vec<(String, String)> {
+        let hashes = match self.hashes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let mut v: Vec<(String, String)> = hashes
+            .iter()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(k, h)| (k.clone(), h.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The compiled schematron at `rel` (relative to the rules directory), loaded once.
+    pub fn schematron(&self, rel: &str) -> Result<Arc<Compiled>, String> {
+        let slot = {
+            let mut map = match self.schematrons.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            map.entry(rel.to_string()).or_default().clone()
+        };
+        let s = slot.get_or_init(|| {
+            let dir = &self.options.rules_dir;
+            match Schematron::load(dir, &dir.join(rel)) {
+                Ok(s) => {
+                    self.rule_file_hash(rel);
+                    Slot::Ready(Arc::new(Compiled::compile(&s, dir, &|f| {
+                        self.rule_file_hash(f)
+                    })))
+                }
+                Err(e) => Slot::Failed(load_error(&e)),
+            }
+        });
+        match s {
+            Slot::Ready(c) => Ok(c.clone()),
+            Slot::Failed(e) => Err(e.clone()),
+        }
+    }
+
+    fn schema(&self) -> Result<&segur_xsd::Schema, String> {
+        self.xsd
+            .get_or_init(|| {
+                self.rule_file_hash(CDA_XSD);
+                segur_xsd::Schema::load(&self.options.rules_dir.join(CDA_XSD))
+                    .map_err(|e| format!("{CDA_XSD}: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Every construct of the given schematrons that segur cannot run, and of the XSD.
+    pub fn unsupported(&self, schematrons: &[&str]) -> Vec<Unsupported> {
+        let mut out = Vec::new();
+        if self.options.xsd {
+            match self.schema() {
+                Ok(s) => out.extend(s.unsupported().iter().map(|u| Unsupported {
+                    at: u.to_string(),
+                    rule_set: "XSD".into(),
+                    construct: String::new(),
+                    reason: "not supported by segur-xsd".into(),
+                })),
+                Err(e) => out.push(Unsupported {
+                    at: CDA_XSD.into(),
+                    rule_set: "XSD".into(),
+                    construct: String::new(),
+                    reason: e,
+                }),
+            }
+        }
+        for s in schematrons {
+            match self.schematron(s) {
+                Ok(c) => out.extend(c.unsupported.iter().cloned()),
+                Err(e) => out.push(Unsupported {
+                    at: (*s).into(),
+                    rule_set: (*s).into(),
+                    construct: String::new(),
+                    reason: e,
+                }),
+            }
+        }
+        out
+    }
+
+    /// Validate one input.
+    pub fn validate(&self, bytes: &[u8]) -> Outcome {
+        let mut out = Outcome {
+            sha256: sha256(bytes),
+            ..Outcome::default()
+        };
+        let doc = match Document::parse(bytes, &self.options.limits) {
+            Ok(d) => d,
+            Err(e) => {
+                out.problem = Some(InputProblem {
+                    message: e.kind.to_string(),
+                    line: Some(e.line),
+                    column: Some(e.column),
+                });
+                return out;
+            }
+        };
+        let facts = facts::read(&doc);
+
+        if self.options.xsd {
+            out.rule_sets.push(format!("XSD:{CDA_XSD}"));
+            match self.schema() {
+                Ok(schema) => {
+                    let version = self.rule_file_hash(CDA_XSD);
+                    for e in crate::xsd_run::validate(schema, &doc) {
+                        out.findings.push(Finding {
+                            rule: e.code.to_string(),
+                            severity: match e.severity {
+                                segur_xsd::Severity::Error => Severity::Error,
+                                _ => Severity::Warning,
+                            },
+                            message: e.message,
+                            source: RuleSource {
+                                file: CDA_XSD.into(),
+                                line: None,
+                                version: version.clone(),
+                            },
+                            rule_set: Some("XSD".into()),
+                            location: Location {
+                                xpath: None,
+                                line: Some(e.line),
+                                column: Some(e.column),
+                            },
+                        });
+                    }
+                }
+                Err(e) => out.findings.push(engine_error("XSD", &e)),
+            }
+        }
+
+        let pis =
+            crate::select::oxygen_targets(facts.pis.iter().map(|(t, d)| (t.as_str(), d.as_str())));
+        let dir = &self.options.rules_dir;
+        let selection =
+            self.catalogue
+                .select(self.options.select, &pis, &facts.template_ids, |p| {
+                    dir.join(p).is_file()
+                });
+        out.notes.extend(selection.notes.iter().cloned());
+        for sel in &selection.schematrons {
+            let Some(actual) = &sel.actual else {
+                out.notes.push(format!(
+                    "{}: declared but absent from the rules directory; not run",
+                    sel.declared
+                ));
+                continue;
+            };
+            if actual != &sel.declared {
+                out.notes.push(format!(
+                    "{} is absent; substituted by {actual}",
+                    sel.declared
+                ));
+            }
+            out.rule_sets.push(actual.clone());
+            match self.schematron(actual) {
+                Ok(c) => {
+                    if !c.unsupported.is_empty() {
+                        out.notes.push(format!("{actual}: {} construct(s) not supported by segur did not run (segur rules --unsupported)", c.unsupported.len()));
+                    }
+                    out.findings.extend(c.run(&doc, &self.cache));
+                }
+                Err(e) => out.findings.push(engine_error(actual, &e)),
+            }
+        }
+
+        if self.options.profile == Profile::Default {
+            out.rule_sets.push("segur".into());
+            out.findings.extend(own_rules::check(&facts.own));
+        }
+        out
+    }
+}
+
+fn engine_error(rule_set: &str, message: &str) -> Finding {
+    Finding {
+        rule: "RULES-ERROR".into(),
+        severity: Severity::Error,
+        message: format!("the rule set could not be loaded: {message}"),
+        source: RuleSource {
+            file: rule_set.into(),
+            line: None,
+            version: String::new(),
+        },
+        rule_set: Some(rule_set.into()),
+        location: Location::default(),
+    }
+}
+
+fn load_error(e: &LoadError) -> String {
+    e.to_string()
+}
+
+fn display(p: Option<&Path>) -> String {
+    p.map(|p| p.display().to_string())
+        .unwrap_or_else(|| "-".into())
+}

@@ -1,0 +1,418 @@
+//! Running a compiled schematron on a parsed document, with the ISO skeleton's semantics:
+//! global variables, then for each active pattern a walk of the document in document order
+//! (the document node, elements, and attributes when some rule context names one), where the
+//! first rule of the pattern whose context matches a node fires; its lets and checks run in
+//! order with the node as context.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use segur_finding::{Finding, Location, RuleSource, Severity};
+use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
+use segur_xpath::{
+    CompileError, DocResolver, DynamicContext, EvalError, Expr, Pattern, StaticContext, VarId,
+};
+
+use crate::location::svrl_path;
+use crate::oracle::collapse;
+use crate::resolver::DocumentCache;
+use crate::schematron::{CheckKind, MessagePart, RuleStep, Schematron};
+
+/// A construct of the official files that segur cannot run, named with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    /// File and line.
+    pub at: String,
+    /// The rule set (top-level schematron) it belongs to.
+    pub rule_set: String,
+    /// The expression or construct.
+    pub construct: String,
+    /// Why.
+    pub reason: String,
+}
+
+enum Part {
+    Text(String),
+    Value(Expr),
+}
+
+struct CCheck {
+    kind: CheckKind,
+    test: Expr,
+    id: String,
+    severity: Severity,
+    message: Vec<Part>,
+    file: Arc<str>,
+    line: u32,
+}
+
+enum CStep {
+    Let(VarId, Expr),
+    Check(Box<CCheck>),
+}
+
+struct CRule {
+    pattern: Pattern,
+    steps: Vec<CStep>,
+}
+
+struct CPattern {
+    rules: Vec<CRule>,
+    by_name: HashMap<ExpandedName, Vec<usize>>,
+    unnamed: Vec<usize>,
+}
+
+struct Global {
+    name: String,
+    var: VarId,
+    expr: Expr,
+}
+
+/// A schematron compiled for the engine.
+pub struct Compiled {
+    /// The top-level file, relative to the rules directory.
+    pub file: String,
+    base: PathBuf,
+    globals: Vec<Global>,
+    patterns: Vec<CPattern>,
+    visit_attributes: bool,
+    visit_other: bool,
+    /// Constructs that could not be compiled (their rules or checks do not run).
+    pub unsupported: Vec<Unsupported>,
+    versions: HashMap<Arc<str>, String>,
+}
+
+/// Resolves `doc()` URIs against the schematron's directory through the shared cache.
+struct Resolver<'a> {
+    base: &'a std::path::Path,
+    cache: &'a DocumentCache,
+}
+
+impl DocResolver for Resolver<'_> {
+    fn load(&self, uri: &str) -> Option<Arc<Document>> {
+        self.cache.get(&DocumentCache::resolve(self.base, uri))
+    }
+}
+
+fn describe(e: &CompileError) -> String {
+    e.to_string()
+}
+
+impl Compiled {
+    /// Compile a loaded schematron; `rules_dir` is where its file lives, `version_of` gives the
+    /// version string (hash) of each defining file.
+    pub fn compile(
+        s: &Schematron,
+        rules_dir: &std::path::Path,
+        version_of: &dyn Fn(&str) -> String,
+    ) -> Compiled {
+        let mut sc = StaticContext::new();
+        for (prefix, uri) in &s.namespaces {
+            sc.bind_namespace(prefix, uri);
+        }
+        let mut unsupported = Vec::new();
+        let mut versions: HashMap<Arc<str>, String> = HashMap::new();
+        let mut note = |at: String, construct: &str, reason: String| {
+            unsupported.push(Unsupported {
+                at,
+                rule_set: s.file.clone(),
+                construct: construct.to_string(),
+                reason,
+            });
+        };
+        // Globals are declared first so that they can refer to each other in any order.
+        let vars: Vec<VarId> = s
+            .lets
+            .iter()
+            .map(|l| sc.declare_variable(&l.name))
+            .collect();
+        let mut globals = Vec::new();
+        for (l, var) in s.lets.iter().zip(vars) {
+            match segur_xpath::compile(&l.value, &sc) {
+                Ok(expr) => globals.push(Global {
+                    name: l.name.clone(),
+                    var,
+                    expr,
+                }),
+                Err(e) => note(
+                    format!("{} let ${}", s.file, l.name),
+                    &l.value,
+                    describe(&e),
+                ),
+            }
+        }
+        let mut patterns = Vec::new();
+        for p in &s.patterns {
+            let mut rules = Vec::new();
+            for r in &p.rules {
+                let at = format!("{}:{}", r.file, r.line);
+                let pattern = match segur_xpath::compile_pattern(&r.context, &sc) {
+                    Ok(pat) => pat,
+                    Err(e) => {
+                        note(at, &r.context, format!("rule context: {}", describe(&e)));
+                        continue;
+                    }
+                };
+                let mut local = sc.clone();
+                let mut steps = Vec::new();
+                for step in &r.steps {
+                    match step {
+                        RuleStep::Let(l) => match segur_xpath::compile(&l.value, &local) {
+                            Ok(expr) => {
+                                let var = local.declare_variable(&l.name);
+                                steps.push(CStep::Let(var, expr));
+                            }
+                            Err(e) => {
+                                note(
+                                    at.clone(),
+                                    &l.value,
+                                    format!("let ${}: {}", l.name, describe(&e)),
+                                );
+                                // Later steps that use it will fail to compile and be listed too.
+                                local.declare_variable(&l.name);
+                            }
+                        },
+                        RuleStep::Check(c) => {
+                            let at = format!("{}:{}", c.file, c.line);
+                            let test = match segur_xpath::compile(&c.test, &local) {
+                                Ok(t) => t,
+                                Err(e) => {
+                                    note(at, &c.test, describe(&e));
+                                    continue;
+                                }
+                            };
+                            let mut message = Vec::new();
+                            let mut ok = true;
+                            for part in &c.message {
+                                let src = match part {
+                                    MessagePart::Text(t) => {
+                                        message.push(Part::Text(t.clone()));
+                                        continue;
+                                    }
+                                    MessagePart::ValueOf(sel) => sel.clone(),
+                                    MessagePart::Name(None) => "name(.)".to_string(),
+                                    MessagePart::Name(Some(path)) => format!("name({path})"),
+                                };
+                                match segur_xpath::compile(&src, &local) {
+                                    Ok(e) => message.push(Part::Value(e)),
+                                    Err(e) => {
+                                        note(
+                                            at.clone(),
+                                            &src,
+                                            format!("message: {}", describe(&e)),
+                                        );
+                                        ok = false;
+                                    }
+                                }
+                            }
+                            if !ok {
+                                continue;
+                            }
+                            versions
+                                .entry(c.file.clone())
+                                .or_insert_with(|| version_of(&c.file));
+                            steps.push(CStep::Check(Box::new(CCheck {
+                                kind: c.kind,
+                                test,
+                                id: c
+                                    .id
+                                    .clone()
+                                    .unwrap_or_else(|| format!("{}:{}", c.file, c.line)),
+                                severity: Severity::from_role(c.role.as_deref()),
+                                message,
+                                file: c.file.clone(),
+                                line: c.line,
+                            })));
+                        }
+                    }
+                }
+                rules.push(CRule { pattern, steps });
+            }
+            let mut by_name: HashMap<ExpandedName, Vec<usize>> = HashMap::new();
+            let mut unnamed = Vec::new();
+            for (i, r) in rules.iter().enumerate() {
+                match r.pattern.final_names() {
+                    Some(names) => {
+                        for n in names {
+                            let v = by_name.entry(n).or_default();
+                            if v.last() != Some(&i) {
+                                v.push(i);
+                            }
+                        }
+                    }
+                    None => unnamed.push(i),
+                }
+            }
+            patterns.push(CPattern {
+                rules,
+                by_name,
+                unnamed,
+            });
+        }
+        let base = rules_dir
+            .join(&s.file)
+            .parent()
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| rules_dir.to_path_buf());
+        Compiled {
+            file: s.file.clone(),
+            base,
+            globals,
+            patterns,
+            visit_attributes: s.visit_attributes,
+            visit_other: !s.only_child_elements,
+            unsupported,
+            versions,
+        }
+    }
+
+    /// Run on `doc`. A dynamic error stops the run, as it stops the official chain's
+    /// transformation: the result is then that one error, as a finding of rule `RUN-ERROR`.
+    pub fn run(&self, doc: &Document, cache: &DocumentCache) -> Vec<Finding> {
+        let resolver = Resolver {
+            base: &self.base,
+            cache,
+        };
+        let mut ctx = DynamicContext::new(doc).with_resolver(&resolver);
+        match self.run_in(doc, &mut ctx) {
+            Ok(findings) => findings,
+            Err(e) => vec![Finding {
+                rule: "RUN-ERROR".into(),
+                severity: Severity::Error,
+                message: format!("the schematron run stopped on a dynamic error: {e}"),
+                source: RuleSource {
+                    file: self.file.clone(),
+                    line: None,
+                    version: String::new(),
+                },
+                rule_set: Some(self.file.clone()),
+                location: Location::default(),
+            }],
+        }
+    }
+
+    fn set_globals(&self, ctx: &mut DynamicContext<'_>) -> Result<(), EvalError> {
+        // Saxon evaluates global variables on first use, in any order; evaluate in passes so a
+        // global that refers to a later one is computed once that one is.
+        let mut pending: Vec<&Global> = self.globals.iter().collect();
+        let root = ctx.root();
+        while !pending.is_empty() {
+            let mut next = Vec::new();
+            let mut last_error = None;
+            for g in pending.iter().copied() {
+                match g.expr.evaluate_node(ctx, root) {
+                    Ok(v) => ctx.set_variable(g.var, v),
+                    Err(EvalError::UnsetVariable { .. }) => next.push(g),
+                    Err(e) => {
+                        // An unused global never raises in XSLT; only fail when it is used:
+                        // leaving it unset makes a use report XPDY0002 naming it.
+                        last_error = Some((g.name.clone(), e));
+                    }
+                }
+            }
+            if next.len() == pending.len() {
+                // Cycle or references to failed globals: leave them unset.
+                let _ = last_error;
+                break;
+            }
+            pending = next;
+        }
+        Ok(())
+    }
+
+    fn run_in(
+        &self,
+        doc: &Document,
+        ctx: &mut DynamicContext<'_>,
+    ) -> Result<Vec<Finding>, EvalError> {
+        self.set_globals(ctx)?;
+        let mut findings = Vec::new();
+        let mut candidates: Vec<usize> = Vec::new();
+        for p in &self.patterns {
+            for index in 0..doc.len() as u32 {
+                let node = NodeId::from_index(index);
+                let visit = match doc.kind(node) {
+                    NodeKind::Document | NodeKind::Element => true,
+                    NodeKind::Attribute => self.visit_attributes,
+                    NodeKind::Comment | NodeKind::ProcessingInstruction => self.visit_other,
+                    NodeKind::Text => false,
+                };
+                if !visit {
+                    continue;
+                }
+                candidates.clear();
+                if let Some(v) = p.by_name.get(&doc.name(node)) {
+                    candidates.extend_from_slice(v);
+                }
+                if !p.unnamed.is_empty() {
+                    candidates.extend_from_slice(&p.unnamed);
+                    candidates.sort_unstable();
+                }
+                let nref = ctx.node(node);
+                let mut fired = None;
+                for &i in &candidates {
+                    // An error in a match pattern is recoverable in XSLT: Saxon treats it as
+                    // no match.
+                    if p.rules[i].pattern.matches(nref, ctx).unwrap_or(false) {
+                        fired = Some(i);
+                        break;
+                    }
+                }
+                let Some(i) = fired else { continue };
+                for step in &p.rules[i].steps {
+                    match step {
+                        CStep::Let(var, expr) => {
+                            let v = expr.evaluate_node(ctx, nref)?;
+                            ctx.set_variable(*var, v);
+                        }
+                        CStep::Check(c) => {
+                            let result = c.test.evaluate_boolean(ctx, nref)?;
+                            let fires = match c.kind {
+                                CheckKind::Assert => !result,
+                                CheckKind::Report => result,
+                            };
+                            if fires {
+                                findings.push(self.finding(doc, node, c, ctx)?);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(findings)
+    }
+
+    fn finding(
+        &self,
+        doc: &Document,
+        node: NodeId,
+        c: &CCheck,
+        ctx: &DynamicContext<'_>,
+    ) -> Result<Finding, EvalError> {
+        let mut text = String::new();
+        for part in &c.message {
+            match part {
+                Part::Text(t) => text.push_str(t),
+                Part::Value(e) => text.push_str(&e.evaluate_string(ctx, ctx.node(node))?),
+            }
+        }
+        let (line, column) = doc.line_col(doc.offset(node));
+        Ok(Finding {
+            rule: c.id.clone(),
+            severity: c.severity,
+            message: collapse(&text),
+            source: RuleSource {
+                file: c.file.to_string(),
+                line: Some(c.line),
+                version: self.versions.get(&c.file).cloned().unwrap_or_default(),
+            },
+            rule_set: Some(self.file.clone()),
+            location: Location {
+                xpath: Some(svrl_path(doc, node)),
+                line: Some(line),
+                column: Some(column),
+            },
+        })
+    }
+}
