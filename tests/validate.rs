@@ -1,0 +1,491 @@
+//! `segur validate` and `segur conformance compare-peer`, driven as a user would.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn segur(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(args)
+        .output()
+        .expect("run segur")
+}
+
+fn segur_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn segur");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn rules() -> String {
+    shared().join("ans/testcontenucda").display().to_string()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+fn build(dir: &Path, doc_type: &str, count: &str) {
+    let o = segur(&[
+        "build",
+        doc_type,
+        "--count",
+        count,
+        "--seed",
+        "11",
+        "--out",
+        p(dir),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+#[test]
+fn built_documents_conform_natively() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(dir.path(), "all", "2");
+    let o = segur(&[
+        "validate",
+        p(dir.path()),
+        "--rules",
+        &rules(),
+        "--select",
+        "mapping",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    assert!(
+        text(&o.stdout).contains("8 documents: 8 conformant"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn agrees_with_the_official_chain_on_the_seeded_mutants() {
+    // The 40 mutants of `mutate.py --seed 1` and the official chain's results for them
+    // (../shared/ans/oracle): same failed asserts (schematron, SVRL location, message) and the
+    // same XSD errors (line, message) for every document.
+    let oracle = shared().join("ans/oracle");
+    let o = segur(&[
+        "conformance",
+        "compare-peer",
+        p(&oracle.join("mutants-seed1")),
+        "--peer-results",
+        p(&oracle.join("mutants-seed1-results/failed.jsonl")),
+        "--xsd",
+        "--verbose",
+        "--rules",
+        &rules(),
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(
+        out.lines().last(),
+        Some("agree 40/40"),
+        "{out}{}",
+        text(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn agrees_with_the_official_chain_on_a_sample_of_the_ans_examples() {
+    // A fixed sample of the 94 examples (the whole set runs with
+    // `segur conformance compare-peer ../shared/ans/testcontenucda/ExemplesCDA …`): the N1
+    // example, CR-BIO 2024.01 ones, FLUDT, four that the chain rejects on value sets,
+    // and the SDM-MR example whose declared schematron is substituted.
+    let sample = [
+        "DOC_NON_STRUCTURE_CDA-R2-N1.xml",
+        "BIO-CR-BIO_2024.01_TSH_1.xml",
+        "BIO-CR-BIO_2024.01_Microbiologie_V2.xml",
+        "DLU-EHPAD-FLUDT_2022.01.xml",
+        "OPH-BRE_2022.02.xml",
+        "ANEST-CR-CPA_2022.01.xml",
+        "OBP-SAP_2024.01.xml",
+        "SDM-MR_2025.01_nouveau-ne.xml",
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let examples = shared().join("ans/testcontenucda/ExemplesCDA");
+    for f in sample {
+        std::fs::copy(examples.join(f), dir.path().join(f)).expect("copy example");
+    }
+    let all =
+        std::fs::read_to_string(shared().join("ans/oracle/examples/failed.jsonl")).expect("oracle");
+    let mine: String = all
+        .lines()
+        .filter(|l| {
+            sample
+                .iter()
+                .any(|f| l.contains(&format!("\"document\":\"{f}\"")))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        mine.lines().count() >= 5,
+        "the sample includes rejected examples"
+    );
+    let results = dir.path().join("failed.jsonl.txt");
+    std::fs::write(&results, mine).expect("write");
+    let o = segur(&[
+        "conformance",
+        "compare-peer",
+        p(dir.path()),
+        "--peer-results",
+        p(&results),
+        "--xsd",
+        "--verbose",
+        "--rules",
+        &rules(),
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(
+        out.lines().last(),
+        Some(format!("agree {}/{}", sample.len(), sample.len()).as_str()),
+        "{out}{}",
+        text(&o.stderr)
+    );
+}
+
+fn edited(dir: &Path, doc_type: &str, from: &str, to: &str) -> PathBuf {
+    let src = dir.join(format!("{doc_type}-0001.xml"));
+    let xml = std::fs::read_to_string(&src).expect("read built");
+    assert!(xml.contains(from), "{from} in the built document");
+    let out = dir.join(format!("{doc_type}-edited.xml"));
+    std::fs::write(&out, xml.replacen(from, to, 1)).expect("write");
+    out
+}
+
+#[test]
+fn segur_rules_catch_what_the_official_chain_accepts() {
+    // Each defect is accepted by the official chain (../shared/ans/README.md): the official
+    // profile passes, the default profile fails with the segur rule.
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(dir.path(), "n1-cr-bio", "1");
+    let xml = std::fs::read_to_string(dir.path().join("n1-cr-bio-0001.xml")).expect("read");
+    let ins = xml
+        .split("root=\"1.2.250.1.213.1.4.10\" extension=\"")
+        .nth(1)
+        .expect("INS")
+        .split('"')
+        .next()
+        .expect("INS")
+        .to_string();
+    let wrong_key = format!(
+        "{}{:02}",
+        &ins[..13],
+        (ins[13..].parse::<u8>().expect("key") % 97) + 1
+    );
+    let county = xml
+        .split("<county>")
+        .nth(1)
+        .expect("county")
+        .split('<')
+        .next()
+        .expect("county")
+        .to_string();
+    let county_element = format!("<county>{county}</county>");
+    let cases = [
+        (
+            "mediaType=\"application/pdf\"",
+            "mediaType=\"image/png\"",
+            "SEGUR-N1-MEDIATYPE",
+        ),
+        (ins.as_str(), wrong_key.as_str(), "SEGUR-INS-KEY"),
+        (
+            county_element.as_str(),
+            "<county>Marne</county>",
+            "SEGUR-INS-COG",
+        ),
+        (
+            "root=\"1.2.250.1.213.1.4.10\"",
+            "root=\"1.2.250.1.213.1.4.12\"",
+            "SEGUR-INS-OID",
+        ),
+        (
+            "extension=\"POCD_HD000040\"",
+            "extension=\"POCD_HD000041\"",
+            "SEGUR-CDA-TYPEID",
+        ),
+    ];
+    let edits = dir.path().join("edits");
+    std::fs::create_dir(&edits).expect("mkdir");
+    for (from, to, rule) in cases {
+        let file = edited(dir.path(), "n1-cr-bio", from, to);
+        std::fs::rename(&file, edits.join(format!("{rule}.xml"))).expect("move");
+    }
+    let official = segur(&[
+        "validate",
+        p(&edits),
+        "--rules",
+        &rules(),
+        "--select",
+        "mapping",
+        "--profile",
+        "official",
+    ]);
+    assert_eq!(
+        official.status.code(),
+        Some(0),
+        "the official rules accept them all: {}",
+        text(&official.stdout)
+    );
+    let default = segur(&[
+        "validate",
+        p(&edits),
+        "--rules",
+        &rules(),
+        "--select",
+        "mapping",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(default.status.code(), Some(1), "{}", text(&default.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&default.stdout).expect("json report");
+    for (_, _, rule) in cases {
+        let doc = report["documents"]
+            .as_array()
+            .expect("documents")
+            .iter()
+            .find(|d| {
+                d["path"]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(&format!("{rule}.xml")))
+            })
+            .expect("document");
+        assert_eq!(doc["verdict"], "nonconformant", "{rule}");
+        let rules_found: Vec<&str> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        assert!(rules_found.contains(&rule), "{rule}: {rules_found:?}");
+        let errors: Vec<&str> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        assert!(
+            errors.iter().all(|r| r.starts_with("SEGUR-")),
+            "only segur rules find errors: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn reports_pass_their_schemas_end_to_end() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(dir.path(), "cr-bio", "1");
+    let bad = edited(
+        dir.path(),
+        "cr-bio",
+        "<title>Compte rendu d'examens biologiques</title>",
+        "<title>CR</title>",
+    );
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-schemas");
+    let check = |schema: PathBuf, file: &Path| {
+        let o = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/json_schema_check.py"))
+            .arg(&schema)
+            .arg(file)
+            .output()
+            .expect("python3");
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            schema.display(),
+            text(&o.stdout)
+        );
+    };
+    for (format, name) in [("json", "r.json"), ("sarif", "r.sarif"), ("junit", "r.xml")] {
+        let out = dir.path().join(name);
+        let o = segur(&[
+            "validate",
+            p(dir.path()),
+            "--rules",
+            &rules(),
+            "--select",
+            "mapping",
+            "--format",
+            format,
+            "--output",
+            p(&out),
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "the edited title is refused by the CR-BIO volet"
+        );
+        match format {
+            "json" => check(
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schemas/report.schema.json"),
+                &out,
+            ),
+            "sarif" => check(schemas.join("sarif-2.1.0-rtm.5.json"), &out),
+            _ => {
+                let x = Command::new("xmllint")
+                    .arg("--noout")
+                    .arg("--schema")
+                    .arg(schemas.join("junit-10.xsd"))
+                    .arg(&out)
+                    .output()
+                    .expect("xmllint");
+                assert!(x.status.success(), "{}", text(&x.stderr));
+            }
+        }
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).expect("read"))
+            .expect("json");
+    let docs = json["documents"].as_array().expect("documents");
+    let refused = docs
+        .iter()
+        .find(|d| {
+            d["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("cr-bio-edited.xml"))
+        })
+        .expect("edited doc");
+    assert_eq!(refused["verdict"], "nonconformant");
+    let f = &refused["findings"][0];
+    assert_eq!(f["rule_set"], "schematrons/CI-SIS_BIO-CR-BIO_2024.01.sch");
+    assert!(
+        f["location"]["xpath"]
+            .as_str()
+            .is_some_and(|x| x.starts_with("/ClinicalDocument")),
+        "{f}"
+    );
+    assert!(f["location"]["line"].as_u64().is_some_and(|l| l > 1), "{f}");
+    assert!(
+        f["source"]["version"]
+            .as_str()
+            .is_some_and(|v| v.len() == 64),
+        "{f}"
+    );
+    let _ = bad;
+}
+
+#[test]
+fn bad_inputs_are_clear_errors_with_exit_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, bytes: &[u8]| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).expect("write");
+        f
+    };
+    let malformed = write(
+        "malformed.xml",
+        b"<ClinicalDocument xmlns=\"urn:hl7-org:v3\">\n  <title>x</titel>\n</ClinicalDocument>",
+    );
+    let xxe = write(
+        "xxe.xml",
+        b"<?xml version=\"1.0\"?>\n<!DOCTYPE d [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<d>&x;</d>",
+    );
+    let laughs = write(
+        "laughs.xml",
+        b"<!DOCTYPE l [<!ENTITY a \"aaaa\"><!ENTITY b \"&a;&a;&a;&a;\">]><l>&b;</l>",
+    );
+    let deep = write(
+        "deep.xml",
+        format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000)).as_bytes(),
+    );
+    let utf16 = write(
+        "utf16.xml",
+        &[0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0],
+    );
+    let huge = dir.path().join("huge.xml");
+    std::fs::File::create(&huge)
+        .expect("create")
+        .set_len(600 * 1024 * 1024)
+        .expect("sparse 600 MiB");
+    for (file, expect) in [
+        (&malformed, "malformed.xml:2:"),
+        (&xxe, "DOCTYPE"),
+        (&laughs, "DOCTYPE"),
+        (&deep, "deep"),
+        (&utf16, "encoding"),
+        (&huge, "larger than"),
+    ] {
+        let o = segur(&["validate", p(file), "--rules", &rules()]);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}: {}{}",
+            file.display(),
+            text(&o.stdout),
+            text(&o.stderr)
+        );
+        let err = text(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(expect), "{}: {err}", file.display());
+    }
+    let o = segur(&["validate", "no/such/file.xml", "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("no such file"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn standard_input_and_unknown_rules_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(dir.path(), "fludt", "1");
+    let bytes = std::fs::read(dir.path().join("fludt-0001.xml")).expect("read");
+    let o = segur_stdin(
+        &[
+            "validate",
+            "-",
+            "--rules",
+            &rules(),
+            "--select",
+            "mapping",
+            "--format",
+            "json",
+        ],
+        &bytes,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["documents"][0]["path"], "-");
+    assert!(
+        v["documents"][0]["rule_sets"]
+            .as_array()
+            .expect("rule sets")
+            .iter()
+            .any(|r| r == "schematrons/CI-SIS_DLU-EHPAD-FLUDT_2022.01.sch")
+    );
+    let o = segur(&["validate", p(dir.path()), "--rules", p(dir.path())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("segur rules fetch"),
+        "{}",
+        text(&o.stderr)
+    );
+}
