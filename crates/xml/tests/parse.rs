@@ -43,10 +43,6 @@ fn raw_element_count(bytes: &[u8]) -> usize {
 #[test]
 fn ans_examples_parse_with_every_element() {
     let files = corpus();
-    if files.is_empty() {
-        eprintln!("ANS examples not found; skipped");
-        return;
-    }
     assert_eq!(files.len(), 94, "the ANS corpus has 94 examples");
     let mut failures = Vec::new();
     for path in &files {
