@@ -74,8 +74,25 @@ pub(crate) struct Loader<'a> {
     depth: usize,
 }
 
-fn convert(node: roxmltree::Node<'_, '_>, doc: &roxmltree::Document<'_>, file: &Arc<str>) -> Node {
-    let pos = doc.text_pos_at(node.range().start);
+/// Byte offsets where lines start, to turn offsets into line numbers in O(log n).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        Lines(
+            std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
+        )
+    }
+
+    fn line(&self, offset: usize) -> u32 {
+        self.0.partition_point(|&start| start <= offset) as u32
+    }
+}
+
+fn convert(node: roxmltree::Node<'_, '_>, lines: &Lines, file: &Arc<str>) -> Node {
+    let line = lines.line(node.range().start);
     let attrs = node
         .attributes()
         .map(|a| {
@@ -89,7 +106,7 @@ fn convert(node: roxmltree::Node<'_, '_>, doc: &roxmltree::Document<'_>, file: &
     let mut children = Vec::new();
     for c in node.children() {
         if c.is_element() {
-            children.push(Child::Element(convert(c, doc, file)));
+            children.push(Child::Element(convert(c, lines, file)));
         } else if c.is_text() {
             children.push(Child::Text(c.text().unwrap_or_default().to_string()));
         }
@@ -100,7 +117,7 @@ fn convert(node: roxmltree::Node<'_, '_>, doc: &roxmltree::Document<'_>, file: &
         attrs,
         children,
         file: file.clone(),
-        line: pos.row,
+        line,
     }
 }
 
@@ -172,7 +189,7 @@ impl<'a> Loader<'a> {
             file: file.to_string(),
             message: e.to_string(),
         })?;
-        let node = convert(doc.root_element(), &doc, &file);
+        let node = convert(doc.root_element(), &Lines::new(text), &file);
         self.cache.insert(canonical, node.clone());
         Ok(node)
     }
