@@ -11,7 +11,8 @@ use std::sync::Arc;
 use segur_finding::{Finding, Location, RuleSource, Severity};
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 use segur_xpath::{
-    CompileError, DocResolver, DynamicContext, EvalError, Expr, Pattern, StaticContext, VarId,
+    CompileError, DocResolver, DynamicContext, EvalError, Expr, Pattern, Prefilter, StaticContext,
+    VarId,
 };
 
 use crate::location::svrl_path;
@@ -54,13 +55,96 @@ enum CStep {
 
 struct CRule {
     pattern: Pattern,
+    prefilter: Prefilter,
     steps: Vec<CStep>,
 }
 
 struct CPattern {
     rules: Vec<CRule>,
-    by_name: HashMap<ExpandedName, Vec<usize>>,
-    unnamed: Vec<usize>,
+    /// Some rule may match any node: try every visited node.
+    any: bool,
+}
+
+/// Per-document indexes that turn rule prefilters into candidate nodes.
+struct DocIndex<'d> {
+    doc: &'d Document,
+    visited: Vec<u32>,
+    by_name: HashMap<ExpandedName, Vec<u32>>,
+    by_child_attr: HashMap<(ExpandedName, ExpandedName), HashMap<&'d str, Vec<u32>>>,
+}
+
+impl<'d> DocIndex<'d> {
+    fn new(doc: &'d Document, attributes: bool, other: bool) -> Self {
+        let mut visited = Vec::with_capacity(doc.len());
+        let mut by_name: HashMap<ExpandedName, Vec<u32>> = HashMap::new();
+        for index in 0..doc.len() as u32 {
+            let node = NodeId::from_index(index);
+            let visit = match doc.kind(node) {
+                NodeKind::Document => true,
+                NodeKind::Element => {
+                    by_name.entry(doc.name(node)).or_default().push(index);
+                    true
+                }
+                NodeKind::Attribute => attributes,
+                NodeKind::Comment | NodeKind::ProcessingInstruction => other,
+                NodeKind::Text => false,
+            };
+            if visit {
+                visited.push(index);
+            }
+        }
+        DocIndex {
+            doc,
+            visited,
+            by_name,
+            by_child_attr: HashMap::new(),
+        }
+    }
+
+    /// Candidates of a prefilter, appended to `out` (unsorted, maybe repeated).
+    fn candidates(&mut self, f: &Prefilter, out: &mut Vec<u32>) {
+        match f {
+            Prefilter::Any => out.extend_from_slice(&self.visited),
+            Prefilter::Names(names) => {
+                for n in names {
+                    if let Some(v) = self.by_name.get(n) {
+                        out.extend_from_slice(v);
+                    }
+                }
+            }
+            Prefilter::ChildAttribute {
+                child,
+                attr,
+                values,
+            } => {
+                let doc = self.doc;
+                let by_name = &self.by_name;
+                let map = self
+                    .by_child_attr
+                    .entry((*child, *attr))
+                    .or_insert_with(|| {
+                        let mut m: HashMap<&str, Vec<u32>> = HashMap::new();
+                        for &c in by_name.get(child).map_or(&[][..], Vec::as_slice) {
+                            let c = NodeId::from_index(c);
+                            if let (Some(parent), Some(a)) =
+                                (doc.parent(c), doc.attribute(c, *attr))
+                            {
+                                let v = m.entry(doc.value(a)).or_default();
+                                if v.last() != Some(&parent.index()) {
+                                    v.push(parent.index());
+                                }
+                            }
+                        }
+                        m
+                    });
+                for v in values {
+                    if let Some(nodes) = map.get(v.as_str()) {
+                        out.extend_from_slice(nodes);
+                    }
+                }
+            }
+        }
+    }
 }
 
 struct Global {
@@ -227,28 +311,15 @@ impl Compiled {
                         }
                     }
                 }
-                rules.push(CRule { pattern, steps });
+                let prefilter = pattern.prefilter();
+                rules.push(CRule {
+                    pattern,
+                    prefilter,
+                    steps,
+                });
             }
-            let mut by_name: HashMap<ExpandedName, Vec<usize>> = HashMap::new();
-            let mut unnamed = Vec::new();
-            for (i, r) in rules.iter().enumerate() {
-                match r.pattern.final_names() {
-                    Some(names) => {
-                        for n in names {
-                            let v = by_name.entry(n).or_default();
-                            if v.last() != Some(&i) {
-                                v.push(i);
-                            }
-                        }
-                    }
-                    None => unnamed.push(i),
-                }
-            }
-            patterns.push(CPattern {
-                rules,
-                by_name,
-                unnamed,
-            });
+            let any = rules.iter().any(|r| r.prefilter == Prefilter::Any);
+            patterns.push(CPattern { rules, any });
         }
         let base = rules_dir
             .join(&s.file)
@@ -328,39 +399,32 @@ impl Compiled {
     ) -> Result<Vec<Finding>, EvalError> {
         self.set_globals(ctx)?;
         let mut findings = Vec::new();
-        let mut candidates: Vec<usize> = Vec::new();
+        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other);
+        let mut candidates: Vec<u32> = Vec::new();
         for p in &self.patterns {
-            for index in 0..doc.len() as u32 {
-                let node = NodeId::from_index(index);
-                let visit = match doc.kind(node) {
-                    NodeKind::Document | NodeKind::Element => true,
-                    NodeKind::Attribute => self.visit_attributes,
-                    NodeKind::Comment | NodeKind::ProcessingInstruction => self.visit_other,
-                    NodeKind::Text => false,
-                };
-                if !visit {
-                    continue;
+            candidates.clear();
+            if p.any {
+                candidates.extend_from_slice(&index.visited);
+            } else {
+                for r in &p.rules {
+                    index.candidates(&r.prefilter, &mut candidates);
                 }
-                candidates.clear();
-                if let Some(v) = p.by_name.get(&doc.name(node)) {
-                    candidates.extend_from_slice(v);
-                }
-                if !p.unnamed.is_empty() {
-                    candidates.extend_from_slice(&p.unnamed);
-                    candidates.sort_unstable();
-                }
+                candidates.sort_unstable();
+                candidates.dedup();
+            }
+            for &i in &candidates {
+                let node = NodeId::from_index(i);
                 let nref = ctx.node(node);
-                let mut fired = None;
-                for &i in &candidates {
-                    // An error in a match pattern is recoverable in XSLT: Saxon treats it as
-                    // no match.
-                    if p.rules[i].pattern.matches(nref, ctx).unwrap_or(false) {
-                        fired = Some(i);
-                        break;
-                    }
-                }
-                let Some(i) = fired else { continue };
-                for step in &p.rules[i].steps {
+                // The first rule (in priority order) whose context matches fires. An error in a
+                // match pattern is recoverable in XSLT: Saxon treats it as no match.
+                let Some(rule) = p
+                    .rules
+                    .iter()
+                    .find(|r| r.pattern.matches(nref, ctx).unwrap_or(false))
+                else {
+                    continue;
+                };
+                for step in &rule.steps {
                     match step {
                         CStep::Let(var, expr) => {
                             let v = expr.evaluate_node(ctx, nref)?;

@@ -209,6 +209,17 @@ impl<'a> DynamicContext<'a> {
             .map(|d| &**d)
     }
 
+    /// The shared handle of a loaded document (not the context document).
+    pub(crate) fn loaded_document(&self, slot: u32) -> Option<Arc<Document>> {
+        let i = (slot as usize).checked_sub(1)?;
+        self.docs
+            .get(i / CHUNK)?
+            .get()?
+            .get(i % CHUNK)?
+            .get()
+            .cloned()
+    }
+
     /// The string value of an item (a node's string value, an atomic value's lexical form).
     pub fn string_value(&self, item: &Item) -> String {
         match item {

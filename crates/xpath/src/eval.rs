@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
-use segur_xml::{Document, NodeId, NodeKind};
+use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 
 use crate::DynamicContext;
 use crate::ast::{
@@ -326,6 +326,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 
     /// Appends the step's result for context node `n`, in axis order.
     pub(crate) fn step(&mut self, n: NodeRef, step: &Step, out: &mut Vec<Item>) -> Res<()> {
+        if n.doc != 0 && n.node == segur_xml::NodeId::ROOT && self.indexed_lookup(n, step, out)? {
+            return Ok(());
+        }
         if step.preds.is_empty() {
             axis_nodes(self.doc(n), n, step.axis, &step.test, out);
             return Ok(());
@@ -337,6 +340,62 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         out.extend(nodes);
         Ok(())
+    }
+
+    /// `doc(…)//name[text() = $x]` or `doc(…)//name[. = $x]` over a loaded (shared,
+    /// immutable) document, with `$x` independent of the focus: answered from an index built
+    /// once per process (value-set and terminology files are scanned once, not per lookup).
+    /// Returns false when the step does not have that shape (the caller evaluates it).
+    fn indexed_lookup(&mut self, n: NodeRef, step: &Step, out: &mut Vec<Item>) -> Res<bool> {
+        let (Axis::Descendant, NodeTest::Name(name), [pred]) =
+            (step.axis, &step.test, step.preds.as_slice())
+        else {
+            return Ok(false);
+        };
+        let Expr::General(Cmp::Eq, lhs, rhs) = &pred.expr else {
+            return Ok(false);
+        };
+        let by_text = match &**lhs {
+            Expr::ContextItem => false,
+            Expr::Step(s)
+                if s.axis == Axis::Child && s.test == NodeTest::Text && s.preds.is_empty() =>
+            {
+                true
+            }
+            _ => return Ok(false),
+        };
+        if !focus_free(rhs) {
+            return Ok(false);
+        }
+        let Some(doc) = self.ctx.loaded_document(n.doc) else {
+            return Ok(false);
+        };
+        let keys = self.eval(rhs, &Focus::of(None))?;
+        let mut wanted = Vec::with_capacity(keys.len());
+        for k in &keys {
+            match self.atomize_item(k) {
+                Atomic::String(v) | Atomic::Untyped(v) | Atomic::AnyUri(v) => wanted.push(v),
+                _ => return Ok(false),
+            }
+        }
+        let index = value_index(&doc, *name, by_text);
+        let mut found: Vec<u32> = Vec::new();
+        for v in &wanted {
+            if let Some(nodes) = index.get(&**v) {
+                found.extend_from_slice(nodes);
+            }
+        }
+        if wanted.len() > 1 {
+            found.sort_unstable();
+            found.dedup();
+        }
+        out.extend(found.into_iter().map(|i| {
+            Item::Node(NodeRef {
+                doc: n.doc,
+                node: segur_xml::NodeId::from_index(i),
+            })
+        }));
+        Ok(true)
     }
 
     pub(crate) fn filter(&mut self, items: Vec<Item>, p: &Predicate) -> Res<Vec<Item>> {
@@ -1004,4 +1063,55 @@ pub(crate) fn arith(op: Arith, a: &Atomic, b: &Atomic) -> Res<Atomic> {
             }
         }
     }
+}
+
+/// Whether an expression's value does not depend on the focus (context item, position, size).
+fn focus_free(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(_) | Expr::Var(..) | Expr::Local(_) | Expr::Empty => true,
+        Expr::Seq(items) => items.iter().all(focus_free),
+        Expr::Call(_, args) => !args.is_empty() && args.iter().all(focus_free),
+        _ => false,
+    }
+}
+
+type ValueIndex = std::collections::HashMap<Box<str>, Vec<u32>>;
+
+/// The elements named `name` of `doc` by the value of their text children (or their string
+/// value), built once per (document, name) for the life of the process; the map keeps the
+/// document alive so its address cannot be reused by another.
+fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Arc<ValueIndex> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Key = (usize, ExpandedName, bool);
+    type Indexes = HashMap<Key, (Arc<Document>, Arc<ValueIndex>)>;
+    static INDEXES: OnceLock<Mutex<Indexes>> = OnceLock::new();
+    let key = (Arc::as_ptr(doc) as usize, name, by_text);
+    let map = INDEXES.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some((_, idx)) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return idx.clone();
+    }
+    let mut idx = ValueIndex::new();
+    for e in doc.descendants(segur_xml::NodeId::ROOT) {
+        if doc.kind(e) != NodeKind::Element || doc.name(e) != name {
+            continue;
+        }
+        if by_text {
+            for t in doc.children(e).filter(|&t| doc.kind(t) == NodeKind::Text) {
+                let v = idx.entry(doc.value(t).into()).or_default();
+                if v.last() != Some(&e.index()) {
+                    v.push(e.index());
+                }
+            }
+        } else {
+            idx.entry(doc.string_value(e).into())
+                .or_default()
+                .push(e.index());
+        }
+    }
+    let idx = Arc::new(idx);
+    map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, (doc.clone(), idx.clone()));
+    idx
 }

@@ -83,7 +83,7 @@ mod value;
 
 pub use context::{DocResolver, DynamicContext, StaticContext, VarId};
 pub use error::{CompileError, CompileErrorKind, EvalError};
-pub use pattern::{Pattern, compile_pattern};
+pub use pattern::{Pattern, Prefilter, compile_pattern};
 pub use value::{Atomic, DateTimeValue, Item, NodeRef, QNameValue, Sequence};
 
 use eval::{Evaluator, Focus};

@@ -2,11 +2,11 @@
 
 use segur_xml::{ExpandedName, NodeKind};
 
-use crate::ast::{Axis, NodeTest, Predicate};
+use crate::ast::{Axis, Cmp, Expr, NodeTest, Predicate};
 use crate::error::{CompileError, CompileErrorKind, EvalError};
 use crate::eval::{Evaluator, Focus, axis_nodes, name_test};
 use crate::parser::{Parser, Tok};
-use crate::value::{Item, NodeRef};
+use crate::value::{Atomic, Item, NodeRef};
 use crate::{DynamicContext, StaticContext};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +33,57 @@ struct PathPattern {
     anchor: Anchor,
     /// Empty for the pattern `/` (the document node).
     steps: Vec<PatternStep>,
+}
+
+/// A necessary condition on the nodes a pattern can match (see [`Pattern::prefilter`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Prefilter {
+    /// Any node may match.
+    Any,
+    /// Only elements with one of these names.
+    Names(Vec<ExpandedName>),
+    /// Only elements with a child element `child` whose attribute `attr` has one of these
+    /// values (the shape `*[cda:templateId/@root = '…']` of most ANS rule contexts).
+    ChildAttribute {
+        /// The child element's name.
+        child: ExpandedName,
+        /// The attribute's name.
+        attr: ExpandedName,
+        /// The values, compared as strings.
+        values: Vec<String>,
+    },
+}
+
+/// `child/@attr = 'literal'` (either side, possibly inside `and`): its parts.
+fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
+    match e {
+        Expr::And(a, b) => child_attr_equals(a).or_else(|| child_attr_equals(b)),
+        Expr::General(Cmp::Eq, l, r) => {
+            let (path, lit) = match (&**l, &**r) {
+                (p @ Expr::Path(..), Expr::Literal(a)) | (Expr::Literal(a), p @ Expr::Path(..)) => {
+                    (p, a)
+                }
+                _ => return None,
+            };
+            let value = match lit {
+                Atomic::String(v) | Atomic::Untyped(v) => v.to_string(),
+                _ => return None,
+            };
+            let Expr::Path(c, a) = path else { return None };
+            let (Expr::Step(c), Expr::Step(a)) = (&**c, &**a) else {
+                return None;
+            };
+            match (c.axis, &c.test, a.axis, &a.test) {
+                (Axis::Child, NodeTest::Name(cn), Axis::Attribute, NodeTest::Name(an))
+                    if c.preds.is_empty() && a.preds.is_empty() =>
+                {
+                    Some((*cn, *an, vec![value]))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// A compiled XSLT 2.0 match pattern.
@@ -142,6 +193,50 @@ impl Pattern {
             .collect()
     }
 
+    /// A necessary condition on the nodes this pattern can match, cheap to index: callers
+    /// look up candidates instead of trying the pattern on every node.
+    pub fn prefilter(&self) -> Prefilter {
+        let mut names = Vec::new();
+        let mut child_attr: Option<(ExpandedName, ExpandedName, Vec<String>)> = None;
+        let mut all_child_attr = true;
+        let mut all_named = true;
+        for alt in &self.alternatives {
+            let Some(last) = alt.steps.last() else {
+                return Prefilter::Any;
+            };
+            if last.axis != Axis::Child {
+                return Prefilter::Any;
+            }
+            match &last.test {
+                NodeTest::Name(en) | NodeTest::Element(Some(en)) => names.push(*en),
+                NodeTest::AnyName
+                | NodeTest::Element(None)
+                | NodeTest::Namespace(_)
+                | NodeTest::Local(_) => all_named = false,
+                _ => return Prefilter::Any,
+            }
+            let found = last
+                .preds
+                .iter()
+                .filter(|p| p.boolean)
+                .find_map(|p| child_attr_equals(&p.expr));
+            match (found, &mut child_attr) {
+                (Some((c, a, v)), None) => child_attr = Some((c, a, v)),
+                (Some((c, a, v)), Some((c0, a0, vs))) if c == *c0 && a == *a0 => vs.extend(v),
+                _ => all_child_attr = false,
+            }
+        }
+        match child_attr {
+            Some((child, attr, values)) if all_child_attr => Prefilter::ChildAttribute {
+                child,
+                attr,
+                values,
+            },
+            _ if all_named => Prefilter::Names(names),
+            _ => Prefilter::Any,
+        }
+    }
+
     /// Whether `node` matches (predicates see `current()` as the node being matched).
     pub fn matches(&self, node: NodeRef, ctx: &DynamicContext<'_>) -> Result<bool, EvalError> {
         let mut ev = Evaluator {
@@ -156,12 +251,47 @@ impl Pattern {
                 }
                 continue;
             }
-            if match_from(&mut ev, alt, alt.steps.len() - 1, node)? {
+            if structure_fits(&ev, alt, node)
+                && match_from(&mut ev, alt, alt.steps.len() - 1, node)?
+            {
                 return Ok(true);
             }
         }
         Ok(false)
     }
+}
+
+/// A necessary condition, checked before any predicate: the node and its ancestors have the
+/// kinds and names of the trailing steps joined by `/` (most rule contexts are long absolute
+/// paths, so this rejects almost every candidate without evaluating an expression).
+fn structure_fits(ev: &Evaluator<'_, '_>, alt: &PathPattern, node: NodeRef) -> bool {
+    let doc = ev.doc(node);
+    let mut n = node.node;
+    for i in (0..alt.steps.len()).rev() {
+        let step = &alt.steps[i];
+        let kind = doc.kind(n);
+        let principal = match step.axis {
+            Axis::Attribute if kind == NodeKind::Attribute => NodeKind::Attribute,
+            Axis::Child if !matches!(kind, NodeKind::Attribute | NodeKind::Document) => {
+                NodeKind::Element
+            }
+            _ => return false,
+        };
+        if !name_test(doc, n, &step.test, principal) {
+            return false;
+        }
+        let Some(parent) = doc.parent(n) else {
+            return false;
+        };
+        if i == 0 {
+            return alt.anchor != Anchor::Root || doc.kind(parent) == NodeKind::Document;
+        }
+        if step.descendant {
+            return true;
+        }
+        n = parent;
+    }
+    true
 }
 
 fn match_from(
