@@ -101,6 +101,23 @@ impl<'d> DocIndex<'d> {
         }
     }
 
+    /// Whether a prefilter admits a node (a cheap necessary condition).
+    fn admits(&self, f: &Prefilter, node: NodeId) -> bool {
+        match f {
+            Prefilter::Names(names) => {
+                self.doc.kind(node) == NodeKind::Element && names.contains(&self.doc.name(node))
+            }
+            Prefilter::ChildOf(parents) => {
+                self.doc.kind(node) == NodeKind::Element
+                    && self
+                        .doc
+                        .parent(node)
+                        .is_some_and(|p| parents.contains(&self.doc.name(p)))
+            }
+            _ => true,
+        }
+    }
+
     /// Candidates of a prefilter, appended to `out` (unsorted, maybe repeated).
     fn candidates(&mut self, f: &Prefilter, out: &mut Vec<u32>) {
         match f {
@@ -109,6 +126,19 @@ impl<'d> DocIndex<'d> {
                 for n in names {
                     if let Some(v) = self.by_name.get(n) {
                         out.extend_from_slice(v);
+                    }
+                }
+            }
+            Prefilter::ChildOf(parents) => {
+                for n in parents {
+                    for &p in self.by_name.get(n).map_or(&[][..], Vec::as_slice) {
+                        let p = NodeId::from_index(p);
+                        out.extend(
+                            self.doc
+                                .children(p)
+                                .filter(|&c| self.doc.kind(c) == NodeKind::Element)
+                                .map(NodeId::index),
+                        );
                     }
                 }
             }
@@ -417,11 +447,10 @@ impl Compiled {
                 let nref = ctx.node(node);
                 // The first rule (in priority order) whose context matches fires. An error in a
                 // match pattern is recoverable in XSLT: Saxon treats it as no match.
-                let Some(rule) = p
-                    .rules
-                    .iter()
-                    .find(|r| r.pattern.matches(nref, ctx).unwrap_or(false))
-                else {
+                let Some(rule) = p.rules.iter().find(|r| {
+                    index.admits(&r.prefilter, node)
+                        && r.pattern.matches(nref, ctx).unwrap_or(false)
+                }) else {
                     continue;
                 };
                 for step in &rule.steps {

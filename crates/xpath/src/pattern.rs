@@ -42,6 +42,8 @@ pub enum Prefilter {
     Any,
     /// Only elements with one of these names.
     Names(Vec<ExpandedName>),
+    /// Only elements whose parent element has one of these names.
+    ChildOf(Vec<ExpandedName>),
     /// Only elements with a child element `child` whose attribute `attr` has one of these
     /// values (the shape `*[cda:templateId/@root = '…']` of most ANS rule contexts).
     ChildAttribute {
@@ -197,6 +199,8 @@ impl Pattern {
     /// look up candidates instead of trying the pattern on every node.
     pub fn prefilter(&self) -> Prefilter {
         let mut names = Vec::new();
+        let mut parents = Vec::new();
+        let mut all_child_of = true;
         let mut child_attr: Option<(ExpandedName, ExpandedName, Vec<String>)> = None;
         let mut all_child_attr = true;
         let mut all_named = true;
@@ -206,6 +210,18 @@ impl Pattern {
             };
             if last.axis != Axis::Child {
                 return Prefilter::Any;
+            }
+            let parent_name = match alt.steps.len().checked_sub(2).map(|i| &alt.steps[i]) {
+                Some(PatternStep {
+                    axis: Axis::Child,
+                    test: NodeTest::Name(pn) | NodeTest::Element(Some(pn)),
+                    ..
+                }) if !last.descendant => Some(*pn),
+                _ => None,
+            };
+            match parent_name {
+                Some(pn) => parents.push(pn),
+                None => all_child_of = false,
             }
             match &last.test {
                 NodeTest::Name(en) | NodeTest::Element(Some(en)) => names.push(*en),
@@ -233,6 +249,7 @@ impl Pattern {
                 values,
             },
             _ if all_named => Prefilter::Names(names),
+            _ if all_child_of => Prefilter::ChildOf(parents),
             _ => Prefilter::Any,
         }
     }
