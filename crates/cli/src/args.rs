@@ -25,6 +25,9 @@ pub enum Command {
     Validate(ValidateArgs),
     /// The official rules: fetch them, list what segur cannot run.
     Rules(RulesArgs),
+    /// Measure the document-processing core.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// The conformance suite and the comparison with the official chain.
     #[command(subcommand)]
     Conformance(ConformanceCommand),
@@ -216,4 +219,25 @@ pub struct BuildArgs {
     /// After building, run the official ANS chain (run_peer.sh) on the output and report.
     #[arg(long, value_name = "RUN_PEER_SH")]
     pub peer: Option<PathBuf>,
+}
+
+/// `segur bench …`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Validation throughput with the full official rule set over a corpus (default: the ANS
+    /// examples of the rules directory), on one thread and on all threads, beside quick-xml's
+    /// raw tokenization of the same bytes (the practical limit), and peak memory.
+    Validate {
+        /// The corpus: a directory of .xml files (recursively).
+        dir: Option<PathBuf>,
+        /// Passes over the corpus per measurement.
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+        /// Write the figures as JSON to this file too.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Rules.
+        #[command(flatten)]
+        rules: RulesOptions,
+    },
 }

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+mod bench;
 mod build;
 mod conformance;
 pub mod exit;
@@ -90,6 +91,7 @@ pub fn main() -> ExitCode {
         args::Command::Validate(cmd) => validate::run(cmd),
         args::Command::Rules(cmd) => rules::run(cmd),
         args::Command::Conformance(cmd) => conformance::run(cmd),
+        args::Command::Bench(cmd) => bench::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),
