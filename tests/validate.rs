@@ -489,3 +489,60 @@ fn standard_input_and_unknown_rules_directory() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance");
+    let junit = dir.path().join("conformance.xml");
+    let o = segur(&[
+        "conformance",
+        "run",
+        p(&suite),
+        "--junit",
+        p(&junit),
+        "--rules",
+        &rules(),
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
+    assert!(
+        out.lines()
+            .last()
+            .is_some_and(|l| l.ends_with("passed, 0 failed")),
+        "{out}"
+    );
+    let schema =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-schemas/junit-10.xsd");
+    let x = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(schema)
+        .arg(&junit)
+        .output()
+        .expect("xmllint");
+    assert!(x.status.success(), "{}", text(&x.stderr));
+
+    let wrong = dir.path().join("wrong");
+    std::fs::create_dir(&wrong).expect("mkdir");
+    std::fs::write(
+        wrong.join("case.toml"),
+        "description = \"expects the wrong verdict\"\nexpect = \"nonconformant\"\nselect = \"mapping\"\n[input]\nbuild = \"fludt\"\n",
+    )
+    .expect("write");
+    let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stdout).contains("FAIL case.toml: verdict conformant, expected nonconformant"),
+        "{}",
+        text(&o.stdout)
+    );
+    std::fs::write(wrong.join("case.toml"), "expect = 3").expect("write");
+    let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a malformed case is an input error"
+    );
+    assert!(text(&o.stderr).contains("case.toml"), "{}", text(&o.stderr));
+}

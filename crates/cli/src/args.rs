@@ -141,6 +141,18 @@ pub enum RulesCommand {
 /// `segur conformance …`
 #[derive(Debug, Subcommand)]
 pub enum ConformanceCommand {
+    /// Run the conformance suite: every case (*.toml) under DIR, each an input or a build
+    /// recipe, a profile, and the expected verdict and rule ids; writes JUnit with --junit.
+    Run {
+        /// The suite directory (e.g. conformance/).
+        dir: PathBuf,
+        /// Write a JUnit report here.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Rules.
+        #[command(flatten)]
+        rules: RulesOptions,
+    },
     /// Validate every .xml of DIR with the official profile and compare, document by
     /// document, with the official chain's results (run_peer.sh's failed.jsonl).
     ComparePeer {

@@ -20,6 +20,9 @@ fn role(s: Severity) -> &'static str {
 
 pub(crate) fn run(cmd: ConformanceCommand) -> Result<Outcome, Failure> {
     match cmd {
+        ConformanceCommand::Run { dir, junit, rules } => {
+            crate::suite::run(&dir, junit.as_deref(), &rules)
+        }
         ConformanceCommand::ComparePeer {
             dir,
             peer_results,

@@ -14,6 +14,7 @@ pub mod exit;
 mod ins;
 mod peer;
 mod rules;
+mod suite;
 mod validate;
 
 use std::io::Write;
