@@ -231,6 +231,12 @@ pub struct BuildArgs {
     /// After building, run the official ANS chain (run_peer.sh) on the output and report.
     #[arg(long, value_name = "RUN_PEER_SH")]
     pub peer: Option<PathBuf>,
+    /// After building, validate the documents natively (official rules and segur's) and report.
+    #[arg(long)]
+    pub check: bool,
+    /// Rules, for --check.
+    #[command(flatten)]
+    pub rules: RulesOptions,
 }
 
 /// `segur bench …`

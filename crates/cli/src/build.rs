@@ -22,6 +22,7 @@ struct Plan {
     seed: u64,
     ins: Vec<Matricule>,
     peer: Option<PathBuf>,
+    check: Option<crate::args::RulesOptions>,
 }
 
 fn resolve(args: BuildArgs) -> Result<Plan, Failure> {
@@ -60,6 +61,12 @@ fn resolve(args: BuildArgs) -> Result<Plan, Failure> {
     let out = args
         .out
         .ok_or_else(|| Failure::usage("--out DIR is required"))?;
+    let check = args.check.then(|| {
+        let mut rules = args.rules.clone();
+        // Built documents carry no oxygen processing instructions: choose by templateId.
+        rules.select = crate::args::Select::Mapping;
+        rules
+    });
     Ok(Plan {
         types,
         out,
@@ -67,6 +74,7 @@ fn resolve(args: BuildArgs) -> Result<Plan, Failure> {
         seed: args.seed,
         ins,
         peer: args.peer,
+        check,
     })
 }
 
@@ -150,8 +158,49 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
         bytes as f64 / 1024.0,
         files.len() as f64 / secs.max(1e-9)
     ))?;
-    match &plan.peer {
-        None => Ok(Outcome::Ok),
-        Some(script) => peer::check(script, &plan.out, &files),
+    let mut outcome = Outcome::Ok;
+    if let Some(rules) = &plan.check {
+        outcome = check(rules, &files)?;
     }
+    if let Some(script) = &plan.peer
+        && peer::check(script, &plan.out, &files)? == Outcome::Invalid
+    {
+        outcome = Outcome::Invalid;
+    }
+    Ok(outcome)
+}
+
+/// Validate the built files natively and print one line, plus the findings of failures.
+fn check(rules: &crate::args::RulesOptions, files: &[PathBuf]) -> Result<Outcome, Failure> {
+    use crate::validate::{Input, document_report, engine, jobs, run_all};
+    let started = Instant::now();
+    let engine = engine(rules, segur_validate::engine::Profile::Default)?;
+    let inputs: Vec<Input> = files.iter().cloned().map(Input::File).collect();
+    let results = run_all(&engine, &inputs, jobs(None));
+    let mut bad = 0;
+    for (input, r) in inputs.iter().zip(results) {
+        let d = document_report(input.name(), r);
+        if d.verdict != segur_report::Verdict::Conformant {
+            bad += 1;
+            for f in d
+                .findings
+                .iter()
+                .filter(|f| f.severity == segur_finding::Severity::Error)
+                .take(3)
+            {
+                out(format_args!("{}: {} {}", d.path, f.rule, f.message))?;
+            }
+        }
+    }
+    out(format_args!(
+        "check: {} documents, {} conformant, {bad} not (official ANS rules and segur's, validated natively in {:.1} s)",
+        files.len(),
+        files.len() - bad,
+        started.elapsed().as_secs_f64()
+    ))?;
+    Ok(if bad == 0 {
+        Outcome::Ok
+    } else {
+        Outcome::Invalid
+    })
 }
