@@ -7,7 +7,9 @@ use std::sync::Arc;
 use super::LoadError;
 use super::tree::{Child, LoadNote, Loader, Node, SCH_NS, expand_abstract};
 
-/// A `let`: a variable name and its XPath.
+/// A `let`: a variable name and its XPath. The name is trimmed, as XSLT trims the QName of
+/// the `xsl:variable` the skeleton makes of it (OPH-BRE 2022.02 declares one with a trailing
+/// space).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Let {
     /// Name, without `$`.
@@ -153,7 +155,7 @@ fn steps(rule: &Node, pattern: &Node, schema: &Node, out: &mut Vec<Step>, depth:
     for e in rule.elements().filter(|e| e.ns == SCH_NS) {
         match e.name.as_str() {
             "let" => out.push(Step::Let(Let {
-                name: e.attr("name").unwrap_or_default().to_string(),
+                name: e.attr("name").unwrap_or_default().trim().to_string(),
                 value: e.attr("value").unwrap_or_default().to_string(),
             })),
             "assert" => out.push(Step::Check(check(e, CheckKind::Assert))),
@@ -228,7 +230,7 @@ impl Schematron {
             .elements()
             .filter(|e| e.is_sch("let"))
             .map(|e| Let {
-                name: e.attr("name").unwrap_or_default().to_string(),
+                name: e.attr("name").unwrap_or_default().trim().to_string(),
                 value: e.attr("value").unwrap_or_default().to_string(),
             })
             .collect();
@@ -263,7 +265,7 @@ impl Schematron {
             }
             for l in p.elements().filter(|e| e.is_sch("let")) {
                 lets.push(Let {
-                    name: l.attr("name").unwrap_or_default().to_string(),
+                    name: l.attr("name").unwrap_or_default().trim().to_string(),
                     value: l.attr("value").unwrap_or_default().to_string(),
                 });
             }
