@@ -215,6 +215,36 @@ impl Engine {
         }
     }
 
+    /// Load the XSD and the given schematrons that are not loaded yet, in parallel (the first
+    /// document of a run pays for loading; this spreads it over the cores).
+    fn prefetch<'a>(&self, schematrons: impl Iterator<Item = &'a str>) {
+        let missing: Vec<&str> = {
+            let map = match self.schematrons.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            schematrons
+                .filter(|s| map.get(*s).is_none_or(|slot| slot.get().is_none()))
+                .collect()
+        };
+        let need_xsd = self.options.xsd && self.xsd.get().is_none();
+        if missing.len() + usize::from(need_xsd) < 2 {
+            return;
+        }
+        std::thread::scope(|scope| {
+            if need_xsd {
+                scope.spawn(|| {
+                    let _ = self.schema();
+                });
+            }
+            for s in missing {
+                scope.spawn(move || {
+                    let _ = self.schematron(s);
+                });
+            }
+        });
+    }
+
     fn schema(&self) -> Result<&segur_xsd::Schema, String> {
         self.xsd
             .get_or_init(|| {
@@ -247,7 +277,7 @@ impl Engine {
         }
         for s in schematrons {
             match self.schematron(s) {
-                Ok(c) => out.extend(c.unsupported.iter().cloned()),
+                Ok(c) => out.extend(c.unsupported_all()),
                 Err(e) => out.push(Unsupported {
                     at: (*s).into(),
                     rule_set: (*s).into(),
@@ -277,6 +307,22 @@ impl Engine {
             }
         };
         let facts = facts::read(&doc);
+
+        let pis =
+            crate::select::oxygen_targets(facts.pis.iter().map(|(t, d)| (t.as_str(), d.as_str())));
+        let dir = &self.options.rules_dir;
+        let selection =
+            self.catalogue
+                .select(self.options.select, &pis, &facts.template_ids, |p| {
+                    dir.join(p).is_file()
+                });
+        out.notes.extend(selection.notes.iter().cloned());
+        self.prefetch(
+            selection
+                .schematrons
+                .iter()
+                .filter_map(|s| s.actual.as_deref()),
+        );
 
         if self.options.xsd {
             out.rule_sets.push(format!("XSD:{CDA_XSD}"));
@@ -309,15 +355,6 @@ impl Engine {
             }
         }
 
-        let pis =
-            crate::select::oxygen_targets(facts.pis.iter().map(|(t, d)| (t.as_str(), d.as_str())));
-        let dir = &self.options.rules_dir;
-        let selection =
-            self.catalogue
-                .select(self.options.select, &pis, &facts.template_ids, |p| {
-                    dir.join(p).is_file()
-                });
-        out.notes.extend(selection.notes.iter().cloned());
         for sel in &selection.schematrons {
             let Some(actual) = &sel.actual else {
                 out.notes.push(format!(

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use segur_finding::{Finding, Location, RuleSource, Severity};
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
@@ -35,12 +35,37 @@ pub struct Unsupported {
 
 enum Part {
     Text(String),
-    Value(Expr),
+    Value(Lazy),
+}
+
+/// An expression compiled on first use: most asserts of a schematron never fire on a given
+/// corpus, and compiling the ~15,000 of the official files up front costs start-up time.
+struct Lazy {
+    src: String,
+    scope: Arc<StaticContext>,
+    cell: OnceLock<Result<Expr, String>>,
+}
+
+impl Lazy {
+    fn new(src: String, scope: &Arc<StaticContext>) -> Self {
+        Lazy {
+            src,
+            scope: scope.clone(),
+            cell: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&Expr, &str> {
+        self.cell
+            .get_or_init(|| segur_xpath::compile(&self.src, &self.scope).map_err(|e| describe(&e)))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 struct CCheck {
     kind: CheckKind,
-    test: Expr,
+    test: Lazy,
     id: String,
     severity: Severity,
     message: Vec<Part>,
@@ -268,67 +293,48 @@ impl Compiled {
                         continue;
                     }
                 };
-                let mut local = sc.clone();
+                let mut local = Arc::new(sc.clone());
                 let mut steps = Vec::new();
                 for step in &r.steps {
                     match step {
-                        RuleStep::Let(l) => match segur_xpath::compile(&l.value, &local) {
-                            Ok(expr) => {
-                                let var = local.declare_variable(&l.name);
-                                steps.push(CStep::Let(var, expr));
-                            }
-                            Err(e) => {
-                                note(
+                        RuleStep::Let(l) => {
+                            let compiled = segur_xpath::compile(&l.value, &local);
+                            let mut next = (*local).clone();
+                            let var = next.declare_variable(&l.name);
+                            local = Arc::new(next);
+                            match compiled {
+                                Ok(expr) => steps.push(CStep::Let(var, expr)),
+                                // Later steps that use it will fail to compile and be listed too.
+                                Err(e) => note(
                                     at.clone(),
                                     &l.value,
                                     format!("let ${}: {}", l.name, describe(&e)),
-                                );
-                                // Later steps that use it will fail to compile and be listed too.
-                                local.declare_variable(&l.name);
+                                ),
                             }
-                        },
+                        }
                         RuleStep::Check(c) => {
-                            let at = format!("{}:{}", c.file, c.line);
-                            let test = match segur_xpath::compile(&c.test, &local) {
-                                Ok(t) => t,
-                                Err(e) => {
-                                    note(at, &c.test, describe(&e));
-                                    continue;
-                                }
-                            };
-                            let mut message = Vec::new();
-                            let mut ok = true;
-                            for part in &c.message {
-                                let src = match part {
-                                    MessagePart::Text(t) => {
-                                        message.push(Part::Text(t.clone()));
-                                        continue;
+                            let message = c
+                                .message
+                                .iter()
+                                .map(|part| match part {
+                                    MessagePart::Text(t) => Part::Text(t.clone()),
+                                    MessagePart::ValueOf(sel) => {
+                                        Part::Value(Lazy::new(sel.clone(), &local))
                                     }
-                                    MessagePart::ValueOf(sel) => sel.clone(),
-                                    MessagePart::Name(None) => "name(.)".to_string(),
-                                    MessagePart::Name(Some(path)) => format!("name({path})"),
-                                };
-                                match segur_xpath::compile(&src, &local) {
-                                    Ok(e) => message.push(Part::Value(e)),
-                                    Err(e) => {
-                                        note(
-                                            at.clone(),
-                                            &src,
-                                            format!("message: {}", describe(&e)),
-                                        );
-                                        ok = false;
+                                    MessagePart::Name(None) => {
+                                        Part::Value(Lazy::new("name(.)".into(), &local))
                                     }
-                                }
-                            }
-                            if !ok {
-                                continue;
-                            }
+                                    MessagePart::Name(Some(path)) => {
+                                        Part::Value(Lazy::new(format!("name({path})"), &local))
+                                    }
+                                })
+                                .collect();
                             versions
                                 .entry(c.file.clone())
                                 .or_insert_with(|| version_of(&c.file));
                             steps.push(CStep::Check(Box::new(CCheck {
                                 kind: c.kind,
-                                test,
+                                test: Lazy::new(c.test.clone(), &local),
                                 id: c
                                     .id
                                     .clone()
@@ -460,7 +466,14 @@ impl Compiled {
                             ctx.set_variable(*var, v);
                         }
                         CStep::Check(c) => {
-                            let result = c.test.evaluate_boolean(ctx, nref)?;
+                            let test = match c.test.get() {
+                                Ok(t) => t,
+                                Err(e) => {
+                                    findings.push(self.not_run(doc, node, c, e));
+                                    continue;
+                                }
+                            };
+                            let result = test.evaluate_boolean(ctx, nref)?;
                             let fires = match c.kind {
                                 CheckKind::Assert => !result,
                                 CheckKind::Report => result,
@@ -476,6 +489,59 @@ impl Compiled {
         Ok(findings)
     }
 
+    /// A check segur cannot compile: reported as an error finding, never passed silently.
+    fn not_run(&self, doc: &Document, node: NodeId, c: &CCheck, why: &str) -> Finding {
+        let (line, column) = doc.line_col(doc.offset(node));
+        Finding {
+            rule: "UNSUPPORTED".into(),
+            severity: Severity::Error,
+            message: format!(
+                "segur cannot run the check {} (`{}`): {why}",
+                c.id, c.test.src
+            ),
+            source: RuleSource {
+                file: c.file.to_string(),
+                line: Some(c.line),
+                version: self.versions.get(&c.file).cloned().unwrap_or_default(),
+            },
+            rule_set: Some(self.file.clone()),
+            location: Location {
+                xpath: Some(svrl_path(doc, node)),
+                line: Some(line),
+                column: Some(column),
+            },
+        }
+    }
+
+    /// Every construct that cannot run: the rule contexts and lets found at compile time, and
+    /// the checks and messages, compiled here if they were not yet.
+    pub fn unsupported_all(&self) -> Vec<Unsupported> {
+        let mut out = self.unsupported.clone();
+        for step in self
+            .patterns
+            .iter()
+            .flat_map(|p| &p.rules)
+            .flat_map(|r| &r.steps)
+        {
+            let CStep::Check(c) = step else { continue };
+            let lazies = std::iter::once(&c.test).chain(c.message.iter().filter_map(|p| match p {
+                Part::Value(l) => Some(l),
+                Part::Text(_) => None,
+            }));
+            for l in lazies {
+                if let Err(e) = l.get() {
+                    out.push(Unsupported {
+                        at: format!("{}:{}", c.file, c.line),
+                        rule_set: self.file.clone(),
+                        construct: l.src.clone(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+        out
+    }
+
     fn finding(
         &self,
         doc: &Document,
@@ -487,7 +553,10 @@ impl Compiled {
         for part in &c.message {
             match part {
                 Part::Text(t) => text.push_str(t),
-                Part::Value(e) => text.push_str(&e.evaluate_string(ctx, ctx.node(node))?),
+                Part::Value(l) => match l.get() {
+                    Ok(e) => text.push_str(&e.evaluate_string(ctx, ctx.node(node))?),
+                    Err(e) => text.push_str(&format!("[segur cannot evaluate `{}`: {e}]", l.src)),
+                },
             }
         }
         let (line, column) = doc.line_col(doc.offset(node));
