@@ -560,3 +560,45 @@ fn every_construct_of_the_official_files_is_supported() {
         "{out}"
     );
 }
+
+#[test]
+fn agrees_with_the_official_chain_run_live_on_fresh_mutants() {
+    // Mutants the stored oracle has never seen (mutate.py, seed 7), judged by the official
+    // chain run here (run_peer.sh: JAXP + Saxon-HE) and by segur: same failed asserts and XSD
+    // errors for every document.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mutants = dir.path().join("mutants");
+    let ans = shared().join("ans");
+    let m = Command::new("python3")
+        .arg(ans.join("mutate.py"))
+        .args(["--seed", "7", "--count", "20", "--out"])
+        .arg(&mutants)
+        .output()
+        .expect("run mutate.py");
+    assert!(m.status.success(), "{}", text(&m.stderr));
+    let results = dir.path().join("peer");
+    let peer = Command::new(ans.join("run_peer.sh"))
+        .arg(&mutants)
+        .env("OUT", &results)
+        .output()
+        .expect("run run_peer.sh");
+    assert!(
+        matches!(peer.status.code(), Some(0 | 1)),
+        "peer chain: {}{}",
+        text(&peer.stdout),
+        text(&peer.stderr)
+    );
+    let o = segur(&[
+        "conformance",
+        "compare-peer",
+        p(&mutants),
+        "--peer-results",
+        p(&results.join("failed.jsonl")),
+        "--xsd",
+        "--verbose",
+        "--rules",
+        &rules(),
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(out.lines().last(), Some("agree 20/20"), "{out}");
+}
