@@ -88,6 +88,61 @@ struct CPattern {
     rules: Vec<CRule>,
     /// Some rule may match any node: try every visited node.
     any: bool,
+    /// Rules whose prefilter names the node's element name, in priority order.
+    by_name: HashMap<ExpandedName, Vec<usize>>,
+    /// Rules whose prefilter names the parent element's name.
+    by_parent: HashMap<ExpandedName, Vec<usize>>,
+    /// Rules that may match any node or whose prefilter is on a child's attribute.
+    others: Vec<usize>,
+}
+
+impl CPattern {
+    fn new(rules: Vec<CRule>) -> Self {
+        let mut by_name: HashMap<ExpandedName, Vec<usize>> = HashMap::new();
+        let mut by_parent: HashMap<ExpandedName, Vec<usize>> = HashMap::new();
+        let mut others = Vec::new();
+        for (i, r) in rules.iter().enumerate() {
+            match &r.prefilter {
+                Prefilter::Names(names) => names
+                    .iter()
+                    .for_each(|n| by_name.entry(*n).or_default().push(i)),
+                Prefilter::ChildOf(parents) => parents
+                    .iter()
+                    .for_each(|n| by_parent.entry(*n).or_default().push(i)),
+                _ => others.push(i),
+            }
+        }
+        for v in by_name.values_mut().chain(by_parent.values_mut()) {
+            v.dedup();
+        }
+        let any = rules.iter().any(|r| r.prefilter == Prefilter::Any);
+        CPattern {
+            rules,
+            any,
+            by_name,
+            by_parent,
+            others,
+        }
+    }
+
+    /// The rules that may match `node`, in priority order, into `out`.
+    fn rules_for(&self, doc: &Document, node: NodeId, out: &mut Vec<usize>) {
+        out.clear();
+        if doc.kind(node) == NodeKind::Element {
+            if let Some(v) = self.by_name.get(&doc.name(node)) {
+                out.extend_from_slice(v);
+            }
+            if let Some(v) = doc
+                .parent(node)
+                .and_then(|p| self.by_parent.get(&doc.name(p)))
+            {
+                out.extend_from_slice(v);
+            }
+        }
+        out.extend_from_slice(&self.others);
+        out.sort_unstable();
+        out.dedup();
+    }
 }
 
 /// Per-document indexes that turn rule prefilters into candidate nodes.
@@ -123,23 +178,6 @@ impl<'d> DocIndex<'d> {
             visited,
             by_name,
             by_child_attr: HashMap::new(),
-        }
-    }
-
-    /// Whether a prefilter admits a node (a cheap necessary condition).
-    fn admits(&self, f: &Prefilter, node: NodeId) -> bool {
-        match f {
-            Prefilter::Names(names) => {
-                self.doc.kind(node) == NodeKind::Element && names.contains(&self.doc.name(node))
-            }
-            Prefilter::ChildOf(parents) => {
-                self.doc.kind(node) == NodeKind::Element
-                    && self
-                        .doc
-                        .parent(node)
-                        .is_some_and(|p| parents.contains(&self.doc.name(p)))
-            }
-            _ => true,
         }
     }
 
@@ -354,8 +392,7 @@ impl Compiled {
                     steps,
                 });
             }
-            let any = rules.iter().any(|r| r.prefilter == Prefilter::Any);
-            patterns.push(CPattern { rules, any });
+            patterns.push(CPattern::new(rules));
         }
         let base = rules_dir
             .join(&s.file)
@@ -437,6 +474,7 @@ impl Compiled {
         let mut findings = Vec::new();
         let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other);
         let mut candidates: Vec<u32> = Vec::new();
+        let mut rule_ids: Vec<usize> = Vec::new();
         for p in &self.patterns {
             candidates.clear();
             if p.any {
@@ -453,10 +491,12 @@ impl Compiled {
                 let nref = ctx.node(node);
                 // The first rule (in priority order) whose context matches fires. An error in a
                 // match pattern is recoverable in XSLT: Saxon treats it as no match.
-                let Some(rule) = p.rules.iter().find(|r| {
-                    index.admits(&r.prefilter, node)
-                        && r.pattern.matches(nref, ctx).unwrap_or(false)
-                }) else {
+                p.rules_for(doc, node, &mut rule_ids);
+                let Some(rule) = rule_ids
+                    .iter()
+                    .map(|&i| &p.rules[i])
+                    .find(|r| r.pattern.matches(nref, ctx).unwrap_or(false))
+                else {
                     continue;
                 };
                 for step in &rule.steps {
