@@ -195,6 +195,147 @@ pub(crate) enum Expr {
     Call(Func, Vec<Expr>),
     /// A regex function call whose pattern and flags are literals, compiled once.
     RegexCall(Func, Vec<Expr>, Arc<regex::Regex>),
+    /// A subexpression that depends on nothing but a literal `doc()` URI (a value set read
+    /// through a path): evaluated once per dynamic context, under a process-unique id.
+    Memo(u64, Box<Expr>),
+}
+
+impl Expr {
+    /// Mark the largest subexpressions that are constant for a dynamic context (see
+    /// [`Expr::Memo`]).
+    pub(crate) fn memoize(self) -> Expr {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        if self.is_constant_document_path() {
+            return Expr::Memo(NEXT.fetch_add(1, Ordering::Relaxed), Box::new(self));
+        }
+        let b = |e: Box<Expr>| Box::new(e.memoize());
+        let preds = |ps: Vec<Predicate>| {
+            ps.into_iter()
+                .map(|p| Predicate {
+                    expr: p.expr.memoize(),
+                    boolean: p.boolean,
+                })
+                .collect::<Vec<_>>()
+        };
+        match self {
+            Expr::Seq(v) => Expr::Seq(v.into_iter().map(Expr::memoize).collect()),
+            Expr::Path(l, r) => Expr::Path(b(l), b(r)),
+            Expr::Step(s) => {
+                let s = *s;
+                Expr::Step(Box::new(Step {
+                    axis: s.axis,
+                    test: s.test,
+                    preds: preds(s.preds),
+                }))
+            }
+            Expr::Filter(e, ps) => Expr::Filter(b(e), preds(ps)),
+            Expr::Or(l, r) => Expr::Or(b(l), b(r)),
+            Expr::And(l, r) => Expr::And(b(l), b(r)),
+            Expr::General(c, l, r) => Expr::General(c, b(l), b(r)),
+            Expr::Value(c, l, r) => Expr::Value(c, b(l), b(r)),
+            Expr::Node(c, l, r) => Expr::Node(c, b(l), b(r)),
+            Expr::Arith(o, l, r) => Expr::Arith(o, b(l), b(r)),
+            Expr::Neg(e) => Expr::Neg(b(e)),
+            Expr::Range(l, r) => Expr::Range(b(l), b(r)),
+            Expr::Set(o, l, r) => Expr::Set(o, b(l), b(r)),
+            Expr::If(c, t, e) => Expr::If(b(c), b(t), b(e)),
+            Expr::Quantified {
+                every,
+                bindings,
+                body,
+            } => Expr::Quantified {
+                every,
+                bindings: bindings
+                    .into_iter()
+                    .map(|(i, e)| (i, e.memoize()))
+                    .collect(),
+                body: b(body),
+            },
+            Expr::For { bindings, body } => Expr::For {
+                bindings: bindings
+                    .into_iter()
+                    .map(|(i, e)| (i, e.memoize()))
+                    .collect(),
+                body: b(body),
+            },
+            Expr::InstanceOf(e, t) => Expr::InstanceOf(b(e), t),
+            Expr::Treat(e, t) => Expr::Treat(b(e), t),
+            Expr::Cast {
+                expr,
+                target,
+                optional,
+            } => Expr::Cast {
+                expr: b(expr),
+                target,
+                optional,
+            },
+            Expr::Castable {
+                expr,
+                target,
+                optional,
+            } => Expr::Castable {
+                expr: b(expr),
+                target,
+                optional,
+            },
+            Expr::Call(f, args) => Expr::Call(f, args.into_iter().map(Expr::memoize).collect()),
+            Expr::RegexCall(f, args, re) => {
+                Expr::RegexCall(f, args.into_iter().map(Expr::memoize).collect(), re)
+            }
+            other => other,
+        }
+    }
+
+    /// `doc('literal')` followed by steps that refer to nothing outside themselves.
+    fn is_constant_document_path(&self) -> bool {
+        match self {
+            Expr::Path(l, r) => {
+                matches!(&**l, Expr::Call(Func::Doc, args) if matches!(args.as_slice(), [Expr::Literal(Atomic::String(_))]))
+                    && r.self_contained()
+                    || l.is_constant_document_path() && r.self_contained()
+            }
+            _ => false,
+        }
+    }
+
+    /// Relative steps and predicates that use no variable, `current()` or outer binding.
+    fn self_contained(&self) -> bool {
+        match self {
+            Expr::Step(s) => s.preds.iter().all(|p| p.expr.no_outer_refs()),
+            Expr::Path(l, r) => l.self_contained() && r.self_contained(),
+            _ => false,
+        }
+    }
+
+    fn no_outer_refs(&self) -> bool {
+        match self {
+            Expr::Var(..)
+            | Expr::Local(_)
+            | Expr::Quantified { .. }
+            | Expr::For { .. }
+            | Expr::Memo(..) => false,
+            Expr::Call(Func::Current, _) => false,
+            Expr::Empty | Expr::Literal(_) | Expr::ContextItem | Expr::Root => true,
+            Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => {
+                v.iter().all(Expr::no_outer_refs)
+            }
+            Expr::Step(s) => s.preds.iter().all(|p| p.expr.no_outer_refs()),
+            Expr::Filter(e, ps) => e.no_outer_refs() && ps.iter().all(|p| p.expr.no_outer_refs()),
+            Expr::Path(l, r)
+            | Expr::Or(l, r)
+            | Expr::And(l, r)
+            | Expr::General(_, l, r)
+            | Expr::Value(_, l, r)
+            | Expr::Node(_, l, r)
+            | Expr::Arith(_, l, r)
+            | Expr::Range(l, r)
+            | Expr::Set(_, l, r) => l.no_outer_refs() && r.no_outer_refs(),
+            Expr::Neg(e) | Expr::InstanceOf(e, _) | Expr::Treat(e, _) => e.no_outer_refs(),
+            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.no_outer_refs(),
+            Expr::If(c, t, e) => c.no_outer_refs() && t.no_outer_refs() && e.no_outer_refs(),
+        }
+    }
 }
 
 impl Expr {

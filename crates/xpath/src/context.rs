@@ -104,6 +104,11 @@ pub struct DynamicContext<'a> {
     uris: RefCell<HashMap<String, Option<u32>>>,
     variables: Vec<Option<Sequence>>,
     now: DateTimeValue,
+    /// Values of memoized constant subexpressions, by their id.
+    pub(crate) memo: RefCell<HashMap<u64, Sequence>>,
+    /// The context document's elements by name, in document order (for `//name`), built on
+    /// first use.
+    pub(crate) by_name: OnceCell<HashMap<segur_xml::ExpandedName, Vec<u32>>>,
 }
 
 impl<'a> DynamicContext<'a> {
@@ -116,6 +121,8 @@ impl<'a> DynamicContext<'a> {
             loaded: Cell::new(0),
             uris: RefCell::new(HashMap::new()),
             variables: Vec::new(),
+            memo: RefCell::new(HashMap::new()),
+            by_name: OnceCell::new(),
             now: DateTimeValue {
                 year: 2000,
                 month: 1,
@@ -207,6 +214,21 @@ impl<'a> DynamicContext<'a> {
             .get(i % CHUNK)?
             .get()
             .map(|d| &**d)
+    }
+
+    /// The context document's elements named `name`, in document order.
+    pub(crate) fn elements_named(&self, name: segur_xml::ExpandedName) -> &[u32] {
+        let index = self.by_name.get_or_init(|| {
+            let mut m: HashMap<segur_xml::ExpandedName, Vec<u32>> = HashMap::new();
+            for i in 0..self.main.len() as u32 {
+                let n = NodeId::from_index(i);
+                if self.main.kind(n) == segur_xml::NodeKind::Element {
+                    m.entry(self.main.name(n)).or_default().push(i);
+                }
+            }
+            m
+        });
+        index.get(&name).map_or(&[], Vec::as_slice)
     }
 
     /// The shared handle of a loaded document (not the context document).

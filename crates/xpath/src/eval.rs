@@ -120,6 +120,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 out
             }
             Expr::Path(lhs, rhs) => self.path(lhs, rhs, f)?,
+            Expr::Memo(id, inner) => {
+                if let Some(v) = self.ctx.memo.borrow().get(id) {
+                    return Ok(v.clone());
+                }
+                let v = self.eval(inner, f)?;
+                self.ctx.memo.borrow_mut().insert(*id, v.clone());
+                v
+            }
             Expr::Step(step) => {
                 let n = self.context_node(f, "an axis step")?;
                 let mut out = Vec::new();
@@ -327,6 +335,29 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     /// Appends the step's result for context node `n`, in axis order.
     pub(crate) fn step(&mut self, n: NodeRef, step: &Step, out: &mut Vec<Item>) -> Res<()> {
         if n.doc != 0 && n.node == segur_xml::NodeId::ROOT && self.indexed_lookup(n, step, out)? {
+            return Ok(());
+        }
+        if n.doc == 0
+            && n.node == segur_xml::NodeId::ROOT
+            && step.axis == Axis::Descendant
+            && let NodeTest::Name(name) = &step.test
+        {
+            // `//name` over the context document: its elements of that name, from an index.
+            let mut nodes: Vec<Item> = self
+                .ctx
+                .elements_named(*name)
+                .iter()
+                .map(|&i| {
+                    Item::Node(NodeRef {
+                        doc: 0,
+                        node: segur_xml::NodeId::from_index(i),
+                    })
+                })
+                .collect();
+            for p in &step.preds {
+                nodes = self.filter(nodes, p)?;
+            }
+            out.extend(nodes);
             return Ok(());
         }
         if step.preds.is_empty() {

@@ -98,7 +98,7 @@ pub struct Expr {
 /// Compiles an XPath 2.0 expression.
 pub fn compile(src: &str, ctx: &StaticContext) -> Result<Expr, CompileError> {
     let mut parser = parser::Parser::new(src, ctx)?;
-    let ast = parser.parse_all()?;
+    let ast = parser.parse_all()?.memoize();
     Ok(Expr {
         ast,
         source: src.to_owned(),
