@@ -1,6 +1,7 @@
 //! The compiled form of one schematron: active patterns, their rules in priority order, the
 //! global and rule-local `let`s, and the asserts and reports with their messages.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -151,7 +152,25 @@ fn check(node: &Node, kind: CheckKind) -> Check {
 
 /// The steps of a rule's children, with `extends` replaced by the abstract rule's steps
 /// (preferring a rule of the same pattern, then any rule of the schema, as the skeleton).
-fn steps(rule: &Node, pattern: &Node, schema: &Node, out: &mut Vec<Step>, depth: usize) {
+/// Rules by id: those of one pattern (preferred by `extends`) and those of the whole schema.
+struct RulesById<'a> {
+    local: HashMap<&'a str, Vec<&'a Node>>,
+    global: &'a HashMap<&'a str, Vec<&'a Node>>,
+}
+
+fn rules_by_id<'a>(parents: impl Iterator<Item = &'a Node>) -> HashMap<&'a str, Vec<&'a Node>> {
+    let mut m: HashMap<&str, Vec<&Node>> = HashMap::new();
+    for p in parents {
+        for r in p.elements().filter(|r| r.is_sch("rule")) {
+            if let Some(id) = r.attr("id") {
+                m.entry(id).or_default().push(r);
+            }
+        }
+    }
+    m
+}
+
+fn steps(rule: &Node, ids: &RulesById<'_>, out: &mut Vec<Step>, depth: usize) {
     for e in rule.elements().filter(|e| e.ns == SCH_NS) {
         match e.name.as_str() {
             "let" => out.push(Step::Let(Let {
@@ -162,24 +181,13 @@ fn steps(rule: &Node, pattern: &Node, schema: &Node, out: &mut Vec<Step>, depth:
             "report" => out.push(Step::Check(check(e, CheckKind::Report))),
             "extends" if depth < 16 => {
                 let target = e.attr("rule").unwrap_or_default();
-                let local: Vec<&Node> = pattern
-                    .elements()
-                    .filter(|r| r.is_sch("rule") && r.attr("id") == Some(target))
-                    .collect();
-                let found: Vec<&Node> = if local.is_empty() {
-                    schema
-                        .elements()
-                        .flat_map(|p| p.elements())
-                        .filter(|r| r.is_sch("rule") && r.attr("id") == Some(target))
-                        .collect()
-                } else {
-                    local
-                };
-                for r in found
-                    .into_iter()
-                    .filter(|r| r.attr("abstract") == Some("true"))
-                {
-                    steps(r, pattern, schema, out, depth + 1);
+                let found = ids
+                    .local
+                    .get(target)
+                    .or_else(|| ids.global.get(target))
+                    .map_or(&[][..], Vec::as_slice);
+                for r in found.iter().filter(|r| r.attr("abstract") == Some("true")) {
+                    steps(r, ids, out, depth + 1);
                 }
             }
             _ => {}
@@ -238,6 +246,7 @@ impl Schematron {
         let mut patterns = Vec::new();
         let mut visit_attributes = false;
         let mut only_child_elements = false;
+        let global_ids = rules_by_id(schema.elements());
         for (index, p) in schema
             .elements()
             .enumerate()
@@ -269,6 +278,10 @@ impl Schematron {
                     value: l.attr("value").unwrap_or_default().to_string(),
                 });
             }
+            let ids = RulesById {
+                local: rules_by_id(std::iter::once(p)),
+                global: &global_ids,
+            };
             let mut rules = Vec::new();
             for r in p
                 .elements()
@@ -278,7 +291,7 @@ impl Schematron {
                     continue;
                 };
                 let mut s = Vec::new();
-                steps(r, p, &schema, &mut s, 0);
+                steps(r, &ids, &mut s, 0);
                 rules.push(Rule {
                     id: r.attr("id").map(str::to_string),
                     context: context.to_string(),
