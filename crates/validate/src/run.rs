@@ -15,7 +15,7 @@ use segur_xpath::{
     VarId,
 };
 
-use crate::location::svrl_path;
+use crate::location::locate;
 use crate::oracle::collapse;
 use crate::resolver::DocumentCache;
 use crate::schematron::{CheckKind, MessagePart, RuleStep, Schematron};
@@ -531,25 +531,34 @@ impl Compiled {
 
     /// A check segur cannot compile: reported as an error finding, never passed silently.
     fn not_run(&self, doc: &Document, node: NodeId, c: &CCheck, why: &str) -> Finding {
-        let (line, column) = doc.line_col(doc.offset(node));
+        let message = format!(
+            "segur cannot run the check {} (`{}`): {why}",
+            c.id, c.test.src
+        );
+        self.check_finding(doc, node, c, "UNSUPPORTED".into(), Severity::Error, message)
+    }
+
+    /// A finding of check `c` at `node`, with the check's source and the node's location.
+    fn check_finding(
+        &self,
+        doc: &Document,
+        node: NodeId,
+        c: &CCheck,
+        rule: String,
+        severity: Severity,
+        message: String,
+    ) -> Finding {
         Finding {
-            rule: "UNSUPPORTED".into(),
-            severity: Severity::Error,
-            message: format!(
-                "segur cannot run the check {} (`{}`): {why}",
-                c.id, c.test.src
-            ),
+            rule,
+            severity,
+            message,
             source: RuleSource {
                 file: c.file.to_string(),
                 line: Some(c.line),
                 version: self.versions.get(&c.file).cloned().unwrap_or_default(),
             },
             rule_set: Some(self.file.clone()),
-            location: Location {
-                xpath: Some(svrl_path(doc, node)),
-                line: Some(line),
-                column: Some(column),
-            },
+            location: locate(doc, node),
         }
     }
 
@@ -599,22 +608,6 @@ impl Compiled {
                 },
             }
         }
-        let (line, column) = doc.line_col(doc.offset(node));
-        Ok(Finding {
-            rule: c.id.clone(),
-            severity: c.severity,
-            message: collapse(&text),
-            source: RuleSource {
-                file: c.file.to_string(),
-                line: Some(c.line),
-                version: self.versions.get(&c.file).cloned().unwrap_or_default(),
-            },
-            rule_set: Some(self.file.clone()),
-            location: Location {
-                xpath: Some(svrl_path(doc, node)),
-                line: Some(line),
-                column: Some(column),
-            },
-        })
+        Ok(self.check_finding(doc, node, c, c.id.clone(), c.severity, collapse(&text)))
     }
 }
