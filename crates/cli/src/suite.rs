@@ -17,7 +17,7 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use segur_cda::{DocType, build};
 use segur_ins::{Generator, SeedRng};
@@ -72,21 +72,6 @@ fn default_profile() -> String {
 
 fn default_select() -> String {
     "auto".into()
-}
-
-fn cases(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            cases(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "toml") {
-            out.push(p);
-        }
-    }
-    Ok(())
 }
 
 fn load_input(case: &Case, file: &Path, rules_dir: &Path) -> Result<Vec<u8>, String> {
@@ -229,7 +214,8 @@ pub(crate) fn run(
     rules: &RulesOptions,
 ) -> Result<Outcome, Failure> {
     let mut files = Vec::new();
-    cases(dir, &mut files).map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
+    crate::validate::walk(dir, "toml", &mut files, true)
+        .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
     if files.is_empty() {
         return Err(Failure::usage(format!(
             "{}: no case (*.toml)",

@@ -37,7 +37,14 @@ impl Input {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, recursive: bool) -> std::io::Result<()> {
+/// The files of `dir` with extension `ext` (any case), sorted, into `out`; subdirectories too
+/// when `recursive`.
+pub(crate) fn walk(
+    dir: &Path,
+    ext: &str,
+    out: &mut Vec<PathBuf>,
+    recursive: bool,
+) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
@@ -45,9 +52,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, recursive: bool) -> std::io::Result<
     for p in entries {
         if p.is_dir() {
             if recursive {
-                walk(&p, out, true)?;
+                walk(&p, ext, out, true)?;
             }
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
             out.push(p);
         }
     }
@@ -62,7 +69,7 @@ pub(crate) fn inputs(paths: &[PathBuf], recursive: bool) -> Vec<Input> {
             v.push(Input::Stdin);
         } else if p.is_dir() {
             let mut files = Vec::new();
-            match walk(p, &mut files, recursive) {
+            match walk(p, "xml", &mut files, recursive) {
                 Ok(()) => v.extend(files.into_iter().map(Input::File)),
                 Err(e) => v.push(Input::Missing(
                     p.clone(),
