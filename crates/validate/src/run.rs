@@ -148,53 +148,54 @@ impl CPattern {
 /// Per-document indexes that turn rule prefilters into candidate nodes.
 struct DocIndex<'d> {
     doc: &'d Document,
-    visited: Vec<u32>,
-    by_name: HashMap<ExpandedName, Vec<u32>>,
+    attributes: bool,
+    other: bool,
+    /// The nodes a pattern walk visits, for patterns with a rule that may match any node.
+    visited: Option<Vec<u32>>,
     by_child_attr: HashMap<(ExpandedName, ExpandedName), HashMap<&'d str, Vec<u32>>>,
 }
 
 impl<'d> DocIndex<'d> {
     fn new(doc: &'d Document, attributes: bool, other: bool) -> Self {
-        let mut visited = Vec::with_capacity(doc.len());
-        let mut by_name: HashMap<ExpandedName, Vec<u32>> = HashMap::new();
-        for index in 0..doc.len() as u32 {
-            let node = NodeId::from_index(index);
-            let visit = match doc.kind(node) {
-                NodeKind::Document => true,
-                NodeKind::Element => {
-                    by_name.entry(doc.name(node)).or_default().push(index);
-                    true
-                }
-                NodeKind::Attribute => attributes,
-                NodeKind::Comment | NodeKind::ProcessingInstruction => other,
-                NodeKind::Text => false,
-            };
-            if visit {
-                visited.push(index);
-            }
-        }
         DocIndex {
             doc,
-            visited,
-            by_name,
+            attributes,
+            other,
+            visited: None,
             by_child_attr: HashMap::new(),
         }
     }
 
+    /// Every node the walk visits: the document node, elements, and attributes, comments and
+    /// processing instructions when the schematron visits them.
+    fn visited(&mut self) -> &[u32] {
+        let (doc, attributes, other) = (self.doc, self.attributes, self.other);
+        self.visited.get_or_insert_with(|| {
+            (0..doc.len() as u32)
+                .filter(|&i| match doc.kind(NodeId::from_index(i)) {
+                    NodeKind::Document | NodeKind::Element => true,
+                    NodeKind::Attribute => attributes,
+                    NodeKind::Comment | NodeKind::ProcessingInstruction => other,
+                    NodeKind::Text => false,
+                })
+                .collect()
+        })
+    }
+
     /// Candidates of a prefilter, appended to `out` (unsorted, maybe repeated).
-    fn candidates(&mut self, f: &Prefilter, out: &mut Vec<u32>) {
+    /// Element names come from the dynamic context's name index (built once per context and
+    /// shared with `//name` steps).
+    fn candidates(&mut self, f: &Prefilter, ctx: &DynamicContext<'_>, out: &mut Vec<u32>) {
         match f {
-            Prefilter::Any => out.extend_from_slice(&self.visited),
+            Prefilter::Any => out.extend_from_slice(self.visited()),
             Prefilter::Names(names) => {
                 for n in names {
-                    if let Some(v) = self.by_name.get(n) {
-                        out.extend_from_slice(v);
-                    }
+                    out.extend_from_slice(ctx.elements_named(*n));
                 }
             }
             Prefilter::ChildOf(parents) => {
                 for n in parents {
-                    for &p in self.by_name.get(n).map_or(&[][..], Vec::as_slice) {
+                    for &p in ctx.elements_named(*n) {
                         let p = NodeId::from_index(p);
                         out.extend(
                             self.doc
@@ -211,13 +212,12 @@ impl<'d> DocIndex<'d> {
                 values,
             } => {
                 let doc = self.doc;
-                let by_name = &self.by_name;
                 let map = self
                     .by_child_attr
                     .entry((*child, *attr))
                     .or_insert_with(|| {
                         let mut m: HashMap<&str, Vec<u32>> = HashMap::new();
-                        for &c in by_name.get(child).map_or(&[][..], Vec::as_slice) {
+                        for &c in ctx.elements_named(*child) {
                             let c = NodeId::from_index(c);
                             if let (Some(parent), Some(a)) =
                                 (doc.parent(c), doc.attribute(c, *attr))
@@ -478,10 +478,10 @@ impl Compiled {
         for p in &self.patterns {
             candidates.clear();
             if p.any {
-                candidates.extend_from_slice(&index.visited);
+                candidates.extend_from_slice(index.visited());
             } else {
                 for r in &p.rules {
-                    index.candidates(&r.prefilter, &mut candidates);
+                    index.candidates(&r.prefilter, ctx, &mut candidates);
                 }
                 candidates.sort_unstable();
                 candidates.dedup();

@@ -216,8 +216,9 @@ impl<'a> DynamicContext<'a> {
             .map(|d| &**d)
     }
 
-    /// The context document's elements named `name`, in document order.
-    pub(crate) fn elements_named(&self, name: segur_xml::ExpandedName) -> &[u32] {
+    /// The context document's elements named `name`, in document order (indexes; the index is
+    /// built once per context).
+    pub fn elements_named(&self, name: segur_xml::ExpandedName) -> &[u32] {
         let index = self.by_name.get_or_init(|| {
             let mut m: HashMap<segur_xml::ExpandedName, Vec<u32>> = HashMap::new();
             for i in 0..self.main.len() as u32 {
