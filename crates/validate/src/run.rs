@@ -241,7 +241,6 @@ impl<'d> DocIndex<'d> {
 }
 
 struct Global {
-    name: String,
     var: VarId,
     expr: Expr,
 }
@@ -307,11 +306,7 @@ impl Compiled {
         let mut globals = Vec::new();
         for (l, var) in s.lets.iter().zip(vars) {
             match segur_xpath::compile(&l.value, &sc) {
-                Ok(expr) => globals.push(Global {
-                    name: l.name.clone(),
-                    var,
-                    expr,
-                }),
+                Ok(expr) => globals.push(Global { var, expr }),
                 Err(e) => note(
                     format!("{} let ${}", s.file, l.name),
                     &l.value,
@@ -436,33 +431,28 @@ impl Compiled {
         }
     }
 
-    fn set_globals(&self, ctx: &mut DynamicContext<'_>) -> Result<(), EvalError> {
+    fn set_globals(&self, ctx: &mut DynamicContext<'_>) {
         // Saxon evaluates global variables on first use, in any order; evaluate in passes so a
         // global that refers to a later one is computed once that one is.
         let mut pending: Vec<&Global> = self.globals.iter().collect();
         let root = ctx.root();
         while !pending.is_empty() {
             let mut next = Vec::new();
-            let mut last_error = None;
             for g in pending.iter().copied() {
                 match g.expr.evaluate_node(ctx, root) {
                     Ok(v) => ctx.set_variable(g.var, v),
                     Err(EvalError::UnsetVariable { .. }) => next.push(g),
-                    Err(e) => {
-                        // An unused global never raises in XSLT; only fail when it is used:
-                        // leaving it unset makes a use report XPDY0002 naming it.
-                        last_error = Some((g.name.clone(), e));
-                    }
+                    // An unused global never raises in XSLT; only fail when it is used: leaving
+                    // it unset makes a use report XPDY0002 naming it.
+                    Err(_) => {}
                 }
             }
             if next.len() == pending.len() {
                 // Cycle or references to failed globals: leave them unset.
-                let _ = last_error;
                 break;
             }
             pending = next;
         }
-        Ok(())
     }
 
     fn run_in(
@@ -470,7 +460,7 @@ impl Compiled {
         doc: &Document,
         ctx: &mut DynamicContext<'_>,
     ) -> Result<Vec<Finding>, EvalError> {
-        self.set_globals(ctx)?;
+        self.set_globals(ctx);
         let mut findings = Vec::new();
         let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other);
         let mut candidates: Vec<u32> = Vec::new();
