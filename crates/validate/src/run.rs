@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use segur_finding::{Finding, Location, RuleSource, Severity};
+use segur_xml::hash::FxMap;
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 use segur_xpath::{
     CompileError, DocResolver, DynamicContext, EvalError, Expr, Pattern, Prefilter, StaticContext,
@@ -153,6 +154,14 @@ struct DocIndex<'d> {
     /// The nodes a pattern walk visits, for patterns with a rule that may match any node.
     visited: Option<Vec<u32>>,
     by_child_attr: HashMap<(ExpandedName, ExpandedName), HashMap<&'d str, Vec<u32>>>,
+    /// Per node, the id of its path: the kinds and names from the document node down to it
+    /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
+    path_of: Vec<u32>,
+    paths: FxMap<(u32, u8, ExpandedName), u32>,
+    /// Per (pattern, path), the rules whose context fits the path structurally: a range of
+    /// `fit_rules`.
+    fitting: FxMap<(u32, u32), (u32, u32)>,
+    fit_rules: Vec<u32>,
 }
 
 impl<'d> DocIndex<'d> {
@@ -163,7 +172,64 @@ impl<'d> DocIndex<'d> {
             other,
             visited: None,
             by_child_attr: HashMap::new(),
+            path_of: vec![u32::MAX; doc.len()],
+            paths: FxMap::default(),
+            fitting: FxMap::default(),
+            fit_rules: Vec::new(),
         }
+    }
+
+    /// The path id of `node` (see `path_of`); the document node's is 0.
+    fn path(&mut self, node: NodeId) -> u32 {
+        let mut pending = Vec::new();
+        let mut n = node;
+        let mut id = loop {
+            match self.path_of[n.index() as usize] {
+                u32::MAX => {}
+                known => break known,
+            }
+            match self.doc.parent(n) {
+                Some(p) => {
+                    pending.push(n);
+                    n = p;
+                }
+                None => {
+                    // The document node (or a parentless node): a path of its own.
+                    let key = (u32::MAX, self.doc.kind(n) as u8, self.doc.name(n));
+                    let next = self.paths.len() as u32;
+                    let id = *self.paths.entry(key).or_insert(next);
+                    self.path_of[n.index() as usize] = id;
+                    break id;
+                }
+            }
+        };
+        while let Some(n) = pending.pop() {
+            let key = (id, self.doc.kind(n) as u8, self.doc.name(n));
+            let next = self.paths.len() as u32;
+            id = *self.paths.entry(key).or_insert(next);
+            self.path_of[n.index() as usize] = id;
+        }
+        id
+    }
+
+    /// The rules of pattern `pi` whose context fits `node` structurally, as a range of
+    /// `fit_rules`, in priority order.
+    fn fitting_rules(&mut self, pi: usize, p: &CPattern, node: NodeId) -> (usize, usize) {
+        let key = (pi as u32, self.path(node));
+        if let Some(&(start, len)) = self.fitting.get(&key) {
+            return (start as usize, len as usize);
+        }
+        let mut ids = Vec::new();
+        p.rules_for(self.doc, node, &mut ids);
+        let start = self.fit_rules.len();
+        self.fit_rules.extend(
+            ids.into_iter()
+                .filter(|&i| p.rules[i].pattern.fits_structure(self.doc, node))
+                .map(|i| i as u32),
+        );
+        let len = self.fit_rules.len() - start;
+        self.fitting.insert(key, (start as u32, len as u32));
+        (start, len)
     }
 
     /// Every node the walk visits: the document node, elements, and attributes, comments and
@@ -464,8 +530,7 @@ impl Compiled {
         let mut findings = Vec::new();
         let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other);
         let mut candidates: Vec<u32> = Vec::new();
-        let mut rule_ids: Vec<usize> = Vec::new();
-        for p in &self.patterns {
+        for (pi, p) in self.patterns.iter().enumerate() {
             candidates.clear();
             if p.any {
                 candidates.extend_from_slice(index.visited());
@@ -481,10 +546,9 @@ impl Compiled {
                 let nref = ctx.node(node);
                 // The first rule (in priority order) whose context matches fires. An error in a
                 // match pattern is recoverable in XSLT: Saxon treats it as no match.
-                p.rules_for(doc, node, &mut rule_ids);
-                let Some(rule) = rule_ids
-                    .iter()
-                    .map(|&i| &p.rules[i])
+                let (start, len) = index.fitting_rules(pi, p, node);
+                let Some(rule) = (start..start + len)
+                    .map(|k| &p.rules[index.fit_rules[k] as usize])
                     .find(|r| r.pattern.matches(nref, ctx).unwrap_or(false))
                 else {
                     continue;

@@ -33,6 +33,7 @@
 
 mod document;
 mod error;
+pub mod hash;
 mod intern;
 mod parse;
 

@@ -309,19 +309,26 @@ impl Expr {
     }
 
     fn no_outer_refs(&self) -> bool {
+        self.refs_within(false)
+    }
+
+    /// Whether the value depends on nothing but the focus and the documents: no variable, no
+    /// `current()`, no outer binding. Memoized `doc()` paths are allowed: they are constant for
+    /// a dynamic context.
+    pub(crate) fn depends_on_focus_only(&self) -> bool {
+        self.refs_within(true)
+    }
+
+    fn refs_within(&self, memo_ok: bool) -> bool {
+        let rec = |e: &Expr| e.refs_within(memo_ok);
         match self {
-            Expr::Var(..)
-            | Expr::Local(_)
-            | Expr::Quantified { .. }
-            | Expr::For { .. }
-            | Expr::Memo(..) => false,
+            Expr::Memo(..) => memo_ok,
+            Expr::Var(..) | Expr::Local(_) | Expr::Quantified { .. } | Expr::For { .. } => false,
             Expr::Call(Func::Current, _) => false,
             Expr::Empty | Expr::Literal(_) | Expr::ContextItem | Expr::Root => true,
-            Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => {
-                v.iter().all(Expr::no_outer_refs)
-            }
-            Expr::Step(s) => s.preds.iter().all(|p| p.expr.no_outer_refs()),
-            Expr::Filter(e, ps) => e.no_outer_refs() && ps.iter().all(|p| p.expr.no_outer_refs()),
+            Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => v.iter().all(rec),
+            Expr::Step(s) => s.preds.iter().all(|p| rec(&p.expr)),
+            Expr::Filter(e, ps) => rec(e) && ps.iter().all(|p| rec(&p.expr)),
             Expr::Path(l, r)
             | Expr::Or(l, r)
             | Expr::And(l, r)
@@ -330,10 +337,10 @@ impl Expr {
             | Expr::Node(_, l, r)
             | Expr::Arith(_, l, r)
             | Expr::Range(l, r)
-            | Expr::Set(_, l, r) => l.no_outer_refs() && r.no_outer_refs(),
-            Expr::Neg(e) | Expr::InstanceOf(e, _) | Expr::Treat(e, _) => e.no_outer_refs(),
-            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.no_outer_refs(),
-            Expr::If(c, t, e) => c.no_outer_refs() && t.no_outer_refs() && e.no_outer_refs(),
+            | Expr::Set(_, l, r) => rec(l) && rec(r),
+            Expr::Neg(e) | Expr::InstanceOf(e, _) | Expr::Treat(e, _) => rec(e),
+            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => rec(expr),
+            Expr::If(c, t, e) => rec(c) && rec(t) && rec(e),
         }
     }
 }

@@ -5,6 +5,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use segur_xml::hash::FxMap;
 use segur_xml::{Document, NodeId};
 
 use crate::error::EvalError;
@@ -106,6 +107,9 @@ pub struct DynamicContext<'a> {
     now: DateTimeValue,
     /// Values of memoized constant subexpressions, by their id.
     pub(crate) memo: RefCell<HashMap<u64, Sequence>>,
+    /// Whether a node matches a prefix of a match pattern, by the prefix's process-wide id
+    /// (rule contexts share long prefixes such as `//hl7:ClinicalDocument[…]/hl7:component`).
+    pub(crate) pattern_memo: RefCell<FxMap<(u32, NodeRef), bool>>,
     /// The context document's elements by name, in document order (for `//name`), built on
     /// first use.
     pub(crate) by_name: OnceCell<HashMap<segur_xml::ExpandedName, Vec<u32>>>,
@@ -122,6 +126,7 @@ impl<'a> DynamicContext<'a> {
             uris: RefCell::new(HashMap::new()),
             variables: Vec::new(),
             memo: RefCell::new(HashMap::new()),
+            pattern_memo: RefCell::new(FxMap::default()),
             by_name: OnceCell::new(),
             now: DateTimeValue {
                 year: 2000,

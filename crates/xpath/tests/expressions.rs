@@ -513,6 +513,41 @@ fn unsupported_or_wrong_syntax_is_refused_at_compile_time() {
 }
 
 #[test]
+fn pattern_prefixes_are_remembered_only_when_they_depend_on_the_node_alone() {
+    // Rule contexts share prefixes (`//cda:r[…]/cda:b`): a prefix's result is remembered per
+    // node in the dynamic context and shared between patterns, but never when a predicate
+    // reads a variable, whose value may change between two matches.
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let mut sc = static_context();
+    let var = sc.declare_variable("want");
+    let a3 = (0..doc.len() as u32)
+        .map(segur_xml::NodeId::from_index)
+        .find(|&n| doc.attribute_value(n, "", "id") == Some("3"))
+        .expect("a3");
+    let c = doc.next_sibling(a3).expect("c");
+    let shared = compile_pattern("//cda:r[cda:a[@n = '10']]/cda:b/cda:a", &sc).expect("a");
+    let sibling = compile_pattern("//cda:r[cda:a[@n = '10']]/cda:b/cda:c", &sc).expect("c");
+    let other = compile_pattern("//cda:r[cda:a[@n = '11']]/cda:b/cda:c", &sc).expect("c'");
+    let by_var = compile_pattern("//cda:r[cda:a[@n = $want]]/cda:b/cda:c", &sc).expect("$");
+    let mut ctx = DynamicContext::new(&doc);
+    assert!(shared.matches(ctx.node(a3), &ctx).expect("a3"));
+    assert!(sibling.matches(ctx.node(c), &ctx).expect("c"));
+    assert!(!other.matches(ctx.node(c), &ctx).expect("c'"));
+    ctx.set_variable(
+        var,
+        vec![Item::Atomic(segur_xpath::Atomic::String("10".into()))],
+    );
+    assert!(by_var.matches(ctx.node(c), &ctx).expect("$want = 10"));
+    ctx.set_variable(
+        var,
+        vec![Item::Atomic(segur_xpath::Atomic::String("11".into()))],
+    );
+    assert!(!by_var.matches(ctx.node(c), &ctx).expect("$want = 11"));
+    assert!(sibling.matches(ctx.node(c), &ctx).expect("c again"));
+    assert!(!shared.matches(ctx.node(c), &ctx).expect("c is not a"));
+}
+
+#[test]
 fn patterns_match_right_to_left_with_sibling_positions() {
     let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
     let sc = static_context();
