@@ -358,13 +358,7 @@ impl Document {
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
         let starts = self.line_starts.get_or_init(|| {
             let mut v = vec![0u32];
-            v.extend(
-                self.source
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &b)| b == b'\n')
-                    .map(|(i, _)| i as u32 + 1),
-            );
+            v.extend(memchr::memchr_iter(b'\n', &self.source).map(|i| i as u32 + 1));
             v
         });
         let offset = offset.min(self.source.len());
