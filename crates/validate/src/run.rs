@@ -549,7 +549,10 @@ impl Compiled {
                 let (start, len) = index.fitting_rules(pi, p, node);
                 let Some(rule) = (start..start + len)
                     .map(|k| &p.rules[index.fit_rules[k] as usize])
-                    .find(|r| r.pattern.matches(nref, ctx).unwrap_or(false))
+                    .find(|r| {
+                        r.prefilter.admits(doc, node)
+                            && r.pattern.matches(nref, ctx).unwrap_or(false)
+                    })
                 else {
                     continue;
                 };

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use crate::hash::FxMap;
 use crate::intern::{ExpandedName, Name};
 
 pub(crate) const NONE: u32 = u32::MAX;
@@ -84,6 +85,8 @@ pub struct Document {
     pub(crate) scopes: Vec<NsBinding>,
     pub(crate) source: Box<[u8]>,
     pub(crate) line_starts: OnceLock<Vec<u32>>,
+    /// The elements by name, in document order, built on first use.
+    pub(crate) by_name: OnceLock<FxMap<ExpandedName, Vec<u32>>>,
     pub(crate) uri: Option<String>,
 }
 
@@ -352,6 +355,23 @@ impl Document {
     /// Byte offset of an element's end tag `<` (its start tag for an empty element).
     pub fn close_offset(&self, n: NodeId) -> usize {
         self.data(n).map_or(0, |d| d.close as usize)
+    }
+
+    /// The elements named `name`, in document order, as node indexes (the index of every
+    /// name is built once per document, on first use, and shared by every reader).
+    pub fn elements_named(&self, name: ExpandedName) -> &[u32] {
+        let index = self.by_name.get_or_init(|| {
+            let mut m: FxMap<ExpandedName, Vec<u32>> = FxMap::default();
+            for (i, d) in self.nodes.iter().enumerate() {
+                if d.kind == NodeKind::Element {
+                    m.entry(self.name(NodeId(i as u32)))
+                        .or_default()
+                        .push(i as u32);
+                }
+            }
+            m
+        });
+        index.get(&name).map_or(&[], Vec::as_slice)
     }
 
     /// 1-based line and column (in characters) of a byte offset in the source.

@@ -71,6 +71,7 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Document, ParseErro
             scopes: Vec::new(),
             source: input.into(),
             line_starts: OnceLock::new(),
+            by_name: OnceLock::new(),
             uri: None,
         },
         stack: Vec::new(),

@@ -101,6 +101,19 @@ pub(crate) enum Cmp {
     Ge,
 }
 
+impl Cmp {
+    /// The operator with its operands swapped (`a < b` is `b > a`).
+    pub(crate) fn flipped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            other => other,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NodeCmp {
     Is,

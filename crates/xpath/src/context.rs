@@ -110,9 +110,6 @@ pub struct DynamicContext<'a> {
     /// Whether a node matches a prefix of a match pattern, by the prefix's process-wide id
     /// (rule contexts share long prefixes such as `//hl7:ClinicalDocument[…]/hl7:component`).
     pub(crate) pattern_memo: RefCell<FxMap<(u32, NodeRef), bool>>,
-    /// The context document's elements by name, in document order (for `//name`), built on
-    /// first use.
-    pub(crate) by_name: OnceCell<HashMap<segur_xml::ExpandedName, Vec<u32>>>,
 }
 
 impl<'a> DynamicContext<'a> {
@@ -127,7 +124,6 @@ impl<'a> DynamicContext<'a> {
             variables: Vec::new(),
             memo: RefCell::new(HashMap::new()),
             pattern_memo: RefCell::new(FxMap::default()),
-            by_name: OnceCell::new(),
             now: DateTimeValue {
                 year: 2000,
                 month: 1,
@@ -221,20 +217,10 @@ impl<'a> DynamicContext<'a> {
             .map(|d| &**d)
     }
 
-    /// The context document's elements named `name`, in document order (indexes; the index is
-    /// built once per context).
-    pub fn elements_named(&self, name: segur_xml::ExpandedName) -> &[u32] {
-        let index = self.by_name.get_or_init(|| {
-            let mut m: HashMap<segur_xml::ExpandedName, Vec<u32>> = HashMap::new();
-            for i in 0..self.main.len() as u32 {
-                let n = NodeId::from_index(i);
-                if self.main.kind(n) == segur_xml::NodeKind::Element {
-                    m.entry(self.main.name(n)).or_default().push(i);
-                }
-            }
-            m
-        });
-        index.get(&name).map_or(&[], Vec::as_slice)
+    /// The context document's elements named `name`, in document order (node indexes; the
+    /// index lives in the document and is shared by every context on it).
+    pub fn elements_named(&self, name: segur_xml::ExpandedName) -> &'a [u32] {
+        self.main.elements_named(name)
     }
 
     /// The shared handle of a loaded document (not the context document).

@@ -510,6 +510,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let n = self.context_node(f, "an axis step")?;
                 Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
             }
+            Expr::Step(_) | Expr::Path(..) | Expr::Filter(..) if node_path(e) => {
+                self.any_node(e, f, &mut |_, _| Ok(true))
+            }
             Expr::Call(func, args) => match self.call_boolean(*func, args, f)? {
                 Some(b) => Ok(b),
                 None => {
@@ -551,6 +554,20 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     }
 
     fn general_compare(&mut self, op: Cmp, a: &Expr, b: &Expr, f: &Focus) -> Res<bool> {
+        // A node path against string literals (`cda:templateId/@root = 'x'`, `@code = ('a',
+        // 'b')`): compare each node's string value as it is reached, without building either
+        // sequence. String comparisons raise no error, so stopping early is safe.
+        let (path, lits, op) = match (string_literals(b), string_literals(a)) {
+            (Some(l), _) if node_path(a) => (a, l, op),
+            (_, Some(l)) if node_path(b) => (b, l, op.flipped()),
+            _ => (a, Vec::new(), op),
+        };
+        if !lits.is_empty() {
+            return self.any_node(path, f, &mut |ev, n| {
+                let v = ev.node_string(n);
+                Ok(lits.iter().any(|l| str_cmp(op, &v, l)))
+            });
+        }
         let x = self.eval(a, f)?;
         let y = match b {
             Expr::Literal(lit) => {
@@ -570,6 +587,108 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             for w in &ys {
                 if compare_general(op, v, w)? {
                     return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Calls `found` on the nodes of the node path `e` (see [`node_path`]) as they are
+    /// reached, until it returns true. The order may differ from document order and a node may
+    /// come more than once: only for existential uses (effective boolean value, comparisons).
+    pub(crate) fn any_node(
+        &mut self,
+        e: &Expr,
+        f: &Focus,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        match e {
+            Expr::Root => {
+                let r = self.root_of(f)?;
+                found(self, r)
+            }
+            Expr::ContextItem => {
+                let n = self.context_node(f, "'.'")?;
+                found(self, n)
+            }
+            Expr::Step(step) => {
+                let n = self.context_node(f, "an axis step")?;
+                self.any_in_step(n, step, found)
+            }
+            Expr::Path(lhs, rhs) => self.any_node(lhs, f, &mut |ev, n| {
+                ev.any_node(rhs, &Focus::of(Some(Item::Node(n))), found)
+            }),
+            Expr::Filter(base, preds) => self.any_node(base, f, &mut |ev, n| {
+                let focus = Focus::of(Some(Item::Node(n)));
+                for p in preds {
+                    if !ev.ebv(&p.expr, &focus)? {
+                        return Ok(false);
+                    }
+                }
+                found(ev, n)
+            }),
+            other => {
+                let v = self.eval(other, f)?;
+                self.any_of(v, found)
+            }
+        }
+    }
+
+    fn any_in_step(
+        &mut self,
+        n: NodeRef,
+        step: &Step,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        let doc = self.doc(n);
+        let (principal, nodes): (NodeKind, Box<dyn Iterator<Item = NodeId>>) = match step.axis {
+            Axis::Child => (NodeKind::Element, Box::new(doc.children(n.node))),
+            Axis::Attribute => (NodeKind::Attribute, Box::new(doc.attributes(n.node))),
+            _ => {
+                let mut v = Vec::new();
+                self.step(n, step, &mut v)?;
+                return self.any_of(v, found);
+            }
+        };
+        'nodes: for m in nodes {
+            if !name_test(doc, m, &step.test, principal) {
+                continue;
+            }
+            let m = NodeRef {
+                doc: n.doc,
+                node: m,
+            };
+            let focus = Focus::of(Some(Item::Node(m)));
+            for p in &step.preds {
+                if !self.ebv(&p.expr, &focus)? {
+                    continue 'nodes;
+                }
+            }
+            if found(self, m)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn any_of(
+        &mut self,
+        items: Vec<Item>,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        for item in items {
+            match item {
+                Item::Node(m) => {
+                    if found(self, m)? {
+                        return Ok(true);
+                    }
+                }
+                other => {
+                    return Err(EvalError::NotANode {
+                        code: "XPTY0019",
+                        context: "'/'",
+                        found: describe_item(&other),
+                    });
                 }
             }
         }
@@ -918,6 +1037,39 @@ pub(crate) fn axis_nodes(
     }
 }
 
+/// A path that selects nodes only, from the context node or the root, through steps whose
+/// predicates are boolean (never positional): [`Evaluator::any_node`] walks it lazily.
+pub(crate) fn node_path(e: &Expr) -> bool {
+    match e {
+        Expr::Root | Expr::ContextItem => true,
+        Expr::Step(s) => s.preds.iter().all(|p| p.boolean),
+        Expr::Path(l, r) => {
+            node_path(l) && matches!(**r, Expr::Step(_) | Expr::Filter(..)) && node_path(r)
+        }
+        Expr::Filter(base, preds) => {
+            matches!(**base, Expr::Step(_) | Expr::Path(..))
+                && node_path(base)
+                && preds.iter().all(|p| p.boolean)
+        }
+        _ => false,
+    }
+}
+
+/// The strings of a string literal or of a parenthesized list of them.
+fn string_literals(e: &Expr) -> Option<Vec<&str>> {
+    match e {
+        Expr::Literal(Atomic::String(s) | Atomic::Untyped(s)) => Some(vec![&**s]),
+        Expr::Seq(items) if !items.is_empty() => items
+            .iter()
+            .map(|i| match i {
+                Expr::Literal(Atomic::String(s) | Atomic::Untyped(s)) => Some(&**s),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
 /// Whether the axis holds a node passing `test`, stopping at the first.
 fn axis_exists(doc: &Document, n: NodeRef, axis: Axis, test: &NodeTest) -> bool {
     let principal = if axis == Axis::Attribute {
@@ -971,6 +1123,12 @@ fn f64_cmp(op: Cmp, a: f64, b: f64) -> bool {
 pub(crate) fn compare_general(op: Cmp, x: &Val<'_>, y: &Val<'_>) -> Res<bool> {
     match (x, y) {
         (Val::Untyped(a), Val::Untyped(b)) => Ok(str_cmp(op, a, b)),
+        (Val::Untyped(a), Val::Atom(b)) if b.as_text().is_some() => {
+            Ok(str_cmp(op, a, b.as_text().unwrap_or_default()))
+        }
+        (Val::Atom(a), Val::Untyped(b)) if a.as_text().is_some() => {
+            Ok(str_cmp(op, a.as_text().unwrap_or_default(), b))
+        }
         (Val::Untyped(a), Val::Atom(b)) => {
             let a = untyped_as(a, b)?;
             compare_atomic(op, &a, b)
@@ -996,12 +1154,8 @@ fn untyped_as(s: &str, other: &Atomic) -> Res<Atomic> {
 
 /// A value comparison between two atomic values (untyped already converted).
 pub(crate) fn compare_atomic(op: Cmp, a: &Atomic, b: &Atomic) -> Res<bool> {
-    let text = |a: &Atomic| match a {
-        Atomic::String(s) | Atomic::Untyped(s) | Atomic::AnyUri(s) => Some(s.clone()),
-        _ => None,
-    };
-    if let (Some(x), Some(y)) = (text(a), text(b)) {
-        return Ok(str_cmp(op, &x, &y));
+    if let (Some(x), Some(y)) = (a.as_text(), b.as_text()) {
+        return Ok(str_cmp(op, x, y));
     }
     match (a, b) {
         (Atomic::Integer(x), Atomic::Integer(y)) => Ok(ord_matches(op, x.cmp(y))),

@@ -392,7 +392,8 @@ impl Evaluator<'_, '_> {
             Func::False => false,
             Func::Exists | Func::Empty => {
                 let exists = match &args[0] {
-                    Expr::Step(_) => self.ebv(&args[0], f)?,
+                    e @ Expr::Step(_) => self.ebv(e, f)?,
+                    e if crate::eval::node_path(e) => self.any_node(e, f, &mut |_, _| Ok(true))?,
                     other => !self.eval(other, f)?.is_empty(),
                 };
                 exists == (func == Func::Exists)

@@ -92,6 +92,29 @@ pub enum Prefilter {
     },
 }
 
+impl Prefilter {
+    /// Whether `node` passes the condition that a child-attribute prefilter states (names are
+    /// checked by the structural match, so only [`Prefilter::ChildAttribute`] looks at the
+    /// node here): a few string comparisons instead of evaluating the rule's predicate.
+    pub fn admits(&self, doc: &Document, node: NodeId) -> bool {
+        let Prefilter::ChildAttribute {
+            child,
+            attr,
+            values,
+        } = self
+        else {
+            return true;
+        };
+        doc.children(node).any(|c| {
+            doc.kind(c) == NodeKind::Element
+                && doc.name(c) == *child
+                && doc
+                    .attribute(c, *attr)
+                    .is_some_and(|a| values.iter().any(|v| v == doc.value(a)))
+        })
+    }
+}
+
 /// `child/@attr = 'literal'` (either side, possibly inside `and`): its parts.
 fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
     match e {
