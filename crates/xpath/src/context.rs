@@ -110,6 +110,9 @@ pub struct DynamicContext<'a> {
     /// Whether a node matches a prefix of a match pattern, by the prefix's process-wide id
     /// (rule contexts share long prefixes such as `//hl7:ClinicalDocument[…]/hl7:component`).
     pub(crate) pattern_memo: RefCell<FxMap<(u32, NodeRef), bool>>,
+    /// Memoized value-set paths as string sets, by memo id (shared process-wide; cached here
+    /// to skip the lock).
+    pub(crate) memo_sets: RefCell<HashMap<u64, Option<Arc<crate::eval::StringSet>>>>,
 }
 
 impl<'a> DynamicContext<'a> {
@@ -124,6 +127,7 @@ impl<'a> DynamicContext<'a> {
             variables: Vec::new(),
             memo: RefCell::new(HashMap::new()),
             pattern_memo: RefCell::new(FxMap::default()),
+            memo_sets: RefCell::new(HashMap::new()),
             now: DateTimeValue {
                 year: 2000,
                 month: 1,

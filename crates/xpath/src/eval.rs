@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
@@ -16,6 +17,9 @@ use crate::error::EvalError;
 use crate::value::{Atomic, AtomicType, Item, NodeRef, Sequence, parse_double};
 
 pub(crate) type Res<T> = Result<T, EvalError>;
+
+/// The strings of a constant sequence, for membership tests.
+pub(crate) type StringSet = std::collections::HashSet<Box<str>>;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Focus {
@@ -568,6 +572,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 Ok(lits.iter().any(|l| str_cmp(op, &v, l)))
             });
         }
+        if op == Cmp::Eq
+            && let Some(found) = self.in_constant_sets(a, b, f)?
+        {
+            return Ok(found);
+        }
         let x = self.eval(a, f)?;
         let y = match b {
             Expr::Literal(lit) => {
@@ -693,6 +702,94 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
         }
         Ok(false)
+    }
+
+    /// `x = (doc('…')/…/@code)`: membership of `x`'s strings in the strings of memoized
+    /// value-set paths (see [`Expr::Memo`]), through a hash set built once per process
+    /// instead of a scan per comparison. `None` when `b` is not such a path or a value is not a
+    /// string (the caller compares in full).
+    fn in_constant_sets(&mut self, a: &Expr, b: &Expr, f: &Focus) -> Res<Option<bool>> {
+        let memos: Vec<(u64, &Expr)> = match b {
+            Expr::Memo(id, inner) => vec![(*id, &**inner)],
+            Expr::Seq(items) if !items.is_empty() => {
+                let mut v = Vec::with_capacity(items.len());
+                for i in items {
+                    let Expr::Memo(id, inner) = i else {
+                        return Ok(None);
+                    };
+                    v.push((*id, &**inner));
+                }
+                v
+            }
+            _ => return Ok(None),
+        };
+        let mut sets = Vec::with_capacity(memos.len());
+        for (id, inner) in memos {
+            match self.constant_set(id, inner, f)? {
+                Some(set) => sets.push(set),
+                None => return Ok(None),
+            }
+        }
+        let x = self.eval(a, f)?;
+        let mut keys = Vec::with_capacity(x.len());
+        for item in &x {
+            match item {
+                Item::Node(n) => keys.push(self.node_string(*n)),
+                Item::Atomic(atom) => match atom.as_text() {
+                    Some(t) => keys.push(Cow::Borrowed(t)),
+                    None => return Ok(None),
+                },
+            }
+        }
+        Ok(Some(
+            keys.iter()
+                .any(|k| sets.iter().any(|set| set.contains(&**k))),
+        ))
+    }
+
+    /// The strings of memoized expression `id` as a set, shared by every context of the
+    /// process (the expression depends on a literal document URI alone); `None` when it holds
+    /// a value that does not compare as a string.
+    fn constant_set(&mut self, id: u64, inner: &Expr, f: &Focus) -> Res<Option<Arc<StringSet>>> {
+        use std::sync::{Mutex, OnceLock};
+        static SETS: OnceLock<Mutex<HashMap<u64, Option<Arc<StringSet>>>>> = OnceLock::new();
+        if let Some(known) = self.ctx.memo_sets.borrow().get(&id) {
+            return Ok(known.clone());
+        }
+        let sets = SETS.get_or_init(|| Mutex::new(HashMap::new()));
+        let shared = sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        let set = match shared {
+            Some(set) => set,
+            None => {
+                let v = self.eval(&Expr::Memo(id, Box::new(inner.clone())), f)?;
+                let mut set = StringSet::with_capacity(v.len());
+                let mut all_text = true;
+                for item in &v {
+                    match item {
+                        Item::Node(n) => {
+                            set.insert(Box::from(&*self.node_string(*n)));
+                        }
+                        Item::Atomic(atom) => match atom.as_text() {
+                            Some(t) => {
+                                set.insert(Box::from(t));
+                            }
+                            None => all_text = false,
+                        },
+                    }
+                }
+                let set = all_text.then(|| Arc::new(set));
+                sets.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, set.clone());
+                set
+            }
+        };
+        self.ctx.memo_sets.borrow_mut().insert(id, set.clone());
+        Ok(set)
     }
 
     fn single_atomic(&self, seq: &[Item], context: &'static str) -> Res<Option<Atomic>> {
@@ -1266,7 +1363,6 @@ type ValueIndex = std::collections::HashMap<Box<str>, Vec<u32>>;
 /// value), built once per (document, name) for the life of the process; the map keeps the
 /// document alive so its address cannot be reused by another.
 fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Arc<ValueIndex> {
-    use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     type Key = (usize, ExpandedName, bool);
     type Indexes = HashMap<Key, (Arc<Document>, Arc<ValueIndex>)>;
