@@ -102,6 +102,15 @@ impl Document {
         (i != NONE).then_some(NodeId(i))
     }
 
+    /// Frees the copy of the input kept for positions: for documents that are only queried
+    /// (value sets, terminologies), whose nodes are never reported by line. Afterwards
+    /// [`Document::source`] is empty and [`Document::line_col`] answers line 1, column 1.
+    pub fn without_source(mut self) -> Document {
+        self.source = Box::default();
+        self.line_starts = OnceLock::new();
+        self
+    }
+
     /// Sets the document URI (what `base-uri()` and `document-uri()` return).
     pub fn with_uri(mut self, uri: impl Into<String>) -> Document {
         self.uri = Some(uri.into());

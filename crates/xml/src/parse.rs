@@ -40,12 +40,20 @@ struct Builder<'a> {
     last_text: u32,
     root_seen: bool,
     attrs: Vec<RawAttr<'a>>,
+    /// Drop whitespace-only text nodes (`xsl:strip-space elements="*"`).
+    strip_space: bool,
+    /// Whitespace chunks of a text node not yet known to be whitespace-only.
+    pending_space: Vec<(String, usize, TextKind)>,
 }
 
 type Failure = (ParseErrorKind, usize);
 
-/// Parses `input` (see [`Document::parse`]).
-pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Document, ParseError> {
+/// Parses `input` (see [`Document::parse`]); `strip_space` drops whitespace-only text nodes.
+pub(crate) fn parse(
+    input: &[u8],
+    limits: &Limits,
+    strip_space: bool,
+) -> Result<Document, ParseError> {
     let fail = |kind, offset| ParseError::at(kind, input, offset);
     let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
     if input.len() > max_bytes {
@@ -79,8 +87,15 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Document, ParseErro
         last_text: NONE,
         root_seen: false,
         attrs: Vec::new(),
+        strip_space,
+        pending_space: Vec::new(),
     };
     b.run().map_err(|(kind, offset)| fail(kind, offset))?;
+    // The arrays grew by doubling: give the slack back (documents loaded by the rules live
+    // for the whole process).
+    b.doc.nodes.shrink_to_fit();
+    b.doc.text.shrink_to_fit();
+    b.doc.scopes.shrink_to_fit();
     Ok(b.doc)
 }
 
@@ -177,7 +192,7 @@ impl<'a> Builder<'a> {
                         ));
                     }
                     self.close(frame.node, pos);
-                    self.last_text = NONE;
+                    self.end_text();
                 }
                 Event::Text(t) => self.text(&t, pos, TextKind::Raw)?,
                 Event::CData(t) => self.text(&t, pos, TextKind::CData)?,
@@ -224,6 +239,12 @@ impl<'a> Builder<'a> {
         }
         self.close(0, eof);
         Ok(())
+    }
+
+    /// Markup ends the current text node; held-back whitespace (see `strip_space`) is dropped.
+    fn end_text(&mut self) {
+        self.last_text = NONE;
+        self.pending_space.clear();
     }
 
     fn intern(&mut self, s: &str) -> Name {
@@ -297,7 +318,7 @@ impl<'a> Builder<'a> {
         pos: usize,
         end: usize,
     ) -> Result<u32, Failure> {
-        self.last_text = NONE;
+        self.end_text();
         let n = self.push_child(kind, name, pos)?;
         self.doc.nodes[n as usize].tag_end = end as u32;
         Ok(n)
@@ -343,6 +364,24 @@ impl<'a> Builder<'a> {
             }
             return Err((ParseErrorKind::ContentOutsideRoot, pos));
         }
+        if self.strip_space
+            && self.last_text == NONE
+            && raw
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            // Whitespace so far: kept back until something else joins the text node.
+            self.pending_space.push((raw.to_owned(), pos, kind));
+            return Ok(());
+        }
+        for (chunk, at, k) in std::mem::take(&mut self.pending_space) {
+            self.append_text_chunk(&chunk, at, k)?;
+        }
+        self.append_text_chunk(raw, pos, kind)
+    }
+
+    /// Appends a chunk of character data to the current text node (created if needed).
+    fn append_text_chunk(&mut self, raw: &str, pos: usize, kind: TextKind) -> Result<(), Failure> {
         let n = if self.last_text != NONE {
             self.last_text
         } else {
@@ -384,7 +423,7 @@ impl<'a> Builder<'a> {
         end: usize,
         empty: bool,
     ) -> Result<(), Failure> {
-        self.last_text = NONE;
+        self.end_text();
         if self.stack.len() > self.limits.max_depth {
             return Err((
                 ParseErrorKind::TooDeep {

@@ -416,9 +416,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let index = value_index(&doc, *name, by_text);
         let mut found: Vec<u32> = Vec::new();
         for v in &wanted {
-            if let Some(nodes) = index.get(&**v) {
-                found.extend_from_slice(nodes);
-            }
+            index.lookup(v, &mut found);
         }
         if wanted.len() > 1 {
             found.sort_unstable();
@@ -1357,42 +1355,77 @@ fn focus_free(e: &Expr) -> bool {
     }
 }
 
-type ValueIndex = std::collections::HashMap<Box<str>, Vec<u32>>;
+/// The elements of one name in a loaded document, sorted by their key (the value of a text
+/// child, or the string value), as `(key node, element)` pairs: 8 bytes an entry, the keys
+/// read from the document itself.
+struct ValueIndex {
+    doc: Arc<Document>,
+    by_text: bool,
+    entries: Vec<(u32, u32)>,
+}
 
-/// The elements named `name` of `doc` by the value of their text children (or their string
-/// value), built once per (document, name) for the life of the process; the map keeps the
-/// document alive so its address cannot be reused by another.
+impl ValueIndex {
+    fn key(&self, (key, _): (u32, u32)) -> Cow<'_, str> {
+        let n = NodeId::from_index(key);
+        if self.by_text {
+            Cow::Borrowed(self.doc.value(n))
+        } else {
+            self.doc.string_value(n)
+        }
+    }
+
+    /// The elements whose key is `v`, in document order, into `out`.
+    fn lookup(&self, v: &str, out: &mut Vec<u32>) {
+        let start = self.entries.partition_point(|&e| &*self.key(e) < v);
+        let mut last = None;
+        for &e in self.entries[start..]
+            .iter()
+            .take_while(|&&e| self.key(e) == v)
+        {
+            if last != Some(e.1) {
+                out.push(e.1);
+                last = Some(e.1);
+            }
+        }
+    }
+}
+
+/// The index of the elements named `name` of `doc` by the value of their text children (or
+/// their string value), built once per (document, name) for the life of the process; the
+/// index keeps the document alive so its address cannot be reused by another.
 fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Arc<ValueIndex> {
     use std::sync::{Mutex, OnceLock};
     type Key = (usize, ExpandedName, bool);
-    type Indexes = HashMap<Key, (Arc<Document>, Arc<ValueIndex>)>;
-    static INDEXES: OnceLock<Mutex<Indexes>> = OnceLock::new();
+    static INDEXES: OnceLock<Mutex<HashMap<Key, Arc<ValueIndex>>>> = OnceLock::new();
     let key = (Arc::as_ptr(doc) as usize, name, by_text);
     let map = INDEXES.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some((_, idx)) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+    if let Some(idx) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return idx.clone();
     }
-    let mut idx = ValueIndex::new();
-    for e in doc.descendants(segur_xml::NodeId::ROOT) {
-        if doc.kind(e) != NodeKind::Element || doc.name(e) != name {
-            continue;
-        }
+    let mut entries = Vec::new();
+    for &e in doc.elements_named(name) {
+        let el = NodeId::from_index(e);
         if by_text {
-            for t in doc.children(e).filter(|&t| doc.kind(t) == NodeKind::Text) {
-                let v = idx.entry(doc.value(t).into()).or_default();
-                if v.last() != Some(&e.index()) {
-                    v.push(e.index());
-                }
-            }
+            entries.extend(
+                doc.children(el)
+                    .filter(|&t| doc.kind(t) == NodeKind::Text)
+                    .map(|t| (t.index(), e)),
+            );
         } else {
-            idx.entry(doc.string_value(e).into())
-                .or_default()
-                .push(e.index());
+            entries.push((e, e));
         }
     }
+    let mut idx = ValueIndex {
+        doc: doc.clone(),
+        by_text,
+        entries: Vec::new(),
+    };
+    entries.sort_by(|&a, &b| idx.key(a).cmp(&idx.key(b)).then(a.1.cmp(&b.1)));
+    entries.shrink_to_fit();
+    idx.entries = entries;
     let idx = Arc::new(idx);
     map.lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(key, (doc.clone(), idx.clone()));
+        .insert(key, idx.clone());
     idx
 }
