@@ -181,7 +181,7 @@ fn from_alert(alert: AlertDescription, local: Side, peer: Side) -> Explanation {
             Some(whose),
             format!(
                 "a signature from the {} did not verify (a key that does not match the \
-                 certificate, or a tampered chain)",
+                 certificate, a tampered chain, or two different CAs with the same name)",
                 whose.name()
             ),
         ),

@@ -229,13 +229,21 @@ struct Ca {
 impl TestPki {
     /// Make a test PKI whose validity periods are relative to `now`.
     pub fn generate(options: &PkiOptions, now: OffsetDateTime) -> Result<TestPki, TlsError> {
-        let root = ca("root", ROOT_CN, Role::RootCa, None, now)?;
+        // Two PKIs must not have CAs of the same name, or a peer of one PKI meeting the other
+        // fails on a signature instead of an unknown CA: a random tag goes in the O.
+        let tag: String = {
+            use rcgen::PublicKeyData;
+            let digest = crate::inspect::sha256(KeyPair::generate()?.der_bytes());
+            digest[..3].iter().map(|b| format!("{b:02X}")).collect()
+        };
+        let root = ca("root", ROOT_CN, Role::RootCa, None, now, &tag)?;
         let intermediate = ca(
             "intermediate",
             INTERMEDIATE_CN,
             Role::IntermediateCa,
             Some(&root),
             now,
+            &tag,
         )?;
         let unknown_root = ca(
             "unknown-root",
@@ -243,6 +251,7 @@ impl TestPki {
             Role::UnknownCa,
             None,
             now,
+            &tag,
         )?;
         let days = Duration::days(options.validity_days.max(1));
         let server = server(options, &intermediate, now, now + days)?;
@@ -456,12 +465,16 @@ fn ca(
     role: Role,
     parent: Option<&Ca>,
     now: OffsetDateTime,
+    tag: &str,
 ) -> Result<Ca, TlsError> {
     let key = KeyPair::generate()?;
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CountryName, "FR");
-    dn.push(DnType::OrganizationName, "SEGUR TEST PKI (NOT ASIP-SANTE)");
+    dn.push(
+        DnType::OrganizationName,
+        format!("SEGUR TEST PKI {tag} (NOT ASIP-SANTE)"),
+    );
     dn.push(DnType::OrganizationalUnitName, "IGC-SANTE TEST");
     dn.push(DnType::CommonName, cn);
     params.distinguished_name = dn;
