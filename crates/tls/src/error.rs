@@ -53,7 +53,7 @@ pub enum TlsError {
     #[error("manifest: {0}")]
     Manifest(String),
     /// A test PKI already exists where one was asked for.
-    #[error("{} already exists (pass force to overwrite)", path.display())]
+    #[error("{} already exists", path.display())]
     Exists {
         /// The manifest found.
         path: PathBuf,
@@ -61,6 +61,7 @@ pub enum TlsError {
 }
 
 impl TlsError {
+    /// An I/O error on `path`.
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         TlsError::Io {

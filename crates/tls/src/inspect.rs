@@ -202,7 +202,8 @@ fn hex(bytes: &[u8], sep: &str) -> String {
         .join(sep)
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+/// RFC 3339 UTC, to the second.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",

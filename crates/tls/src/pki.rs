@@ -332,9 +332,7 @@ impl TestPki {
         let manifest = Manifest {
             format: 1,
             note: "made by `segur pki init` for loopback tests: NOT an IGC-Santé PKI".into(),
-            generated_at: crate::inspect::CertInfo::from_der(&self.root.cert)?
-                .not_before
-                .clone(),
+            generated_at: crate::inspect::rfc3339(self.generated_at),
             trust: "ca/root.pem".into(),
             entries,
         };
