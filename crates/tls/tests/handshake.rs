@@ -212,3 +212,42 @@ fn a_server_from_another_pki_is_an_unknown_ca_for_the_client() {
     let outcome = handshake(cfg, "localhost");
     assert_refused(&outcome, Side::Client, Reason::UnknownCa);
 }
+
+/// The DMP's own client is TLS 1.2 (`specs/certs.md` §5): refusals read the same there.
+fn tls12_client(identity: Option<&Identity>) -> Arc<ClientConfig> {
+    let builder = ClientConfig::builder_with_provider(Arc::new(segur_tls::provider()))
+        .with_protocol_versions(&[&rustls::version::TLS12])
+        .expect("TLS 1.2")
+        .with_root_certificates(pki().roots().expect("roots"));
+    Arc::new(match identity {
+        Some(id) => {
+            let (chain, key) = id.clone().into_parts();
+            builder
+                .with_client_auth_cert(chain, key)
+                .expect("client auth")
+        }
+        None => builder.with_no_client_auth(),
+    })
+}
+
+#[test]
+fn tls12_refusals_are_explained_alike() {
+    let outcome = handshake(tls12_client(None), "localhost");
+    assert_refused(&outcome, Side::Server, Reason::NoClientCertificate);
+    for (defect, reason) in [
+        (Defect::Expired, Reason::Expired),
+        (Defect::UnknownCa, Reason::UnknownCa),
+        (Defect::WrongEku, Reason::WrongPurpose),
+    ] {
+        let id = pki()
+            .broken(defect)
+            .expect("broken")
+            .identity()
+            .expect("identity");
+        let outcome = handshake(tls12_client(Some(&id)), "localhost");
+        assert_refused(&outcome, Side::Server, reason);
+    }
+    let id = pki().clients[0].identity().expect("identity");
+    let outcome = handshake(tls12_client(Some(&id)), "localhost");
+    assert!(outcome.client.is_ok() && outcome.server.is_ok());
+}
