@@ -216,3 +216,108 @@ fn build_into_an_unwritable_place_is_an_infrastructure_error() {
         "{err}"
     );
 }
+
+fn pki_rules(o: &Output) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(stdout(o).trim()).expect("json");
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
+#[test]
+fn pki_init_then_inspect_lints_each_certificate_as_designed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = path(dir.path());
+    let o = segur(&["pki", "init", d, "--clients", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let root = dir.path().join("ca/root.pem");
+    let inspect = |file: &str| {
+        let f = dir.path().join(file);
+        segur(&[
+            "pki",
+            "inspect",
+            path(&f),
+            "--ca",
+            path(&root),
+            "--format",
+            "json",
+        ])
+    };
+    for good in [
+        "clients/client-001.chain.pem",
+        "clients/client-002.chain.pem",
+    ] {
+        let o = inspect(good);
+        assert_eq!(o.status.code(), Some(0), "{good}: {}", stdout(&o));
+        assert!(pki_rules(&o).is_empty(), "{good}: {:?}", pki_rules(&o));
+    }
+    for (file, rule) in [
+        ("broken/expired.chain.pem", "SEGUR-CERT-EXPIRED"),
+        ("broken/not-yet-valid.chain.pem", "SEGUR-CERT-NOT-YET-VALID"),
+        ("broken/wrong-eku.chain.pem", "SEGUR-CERT-EKU-CLIENTAUTH"),
+        ("broken/unknown-ca.chain.pem", "SEGUR-CERT-CHAIN"),
+        (
+            "broken/no-structure-id.chain.pem",
+            "SEGUR-CERT-STRUCTURE-ID",
+        ),
+    ] {
+        let o = inspect(file);
+        assert_eq!(o.status.code(), Some(1), "{file}");
+        assert_eq!(pki_rules(&o), vec![rule.to_string()], "{file}");
+    }
+    let text = segur(&[
+        "pki",
+        "inspect",
+        path(&dir.path().join("clients/client-001.pem")),
+    ]);
+    assert_eq!(text.status.code(), Some(0));
+    let text = stdout(&text);
+    assert!(
+        text.contains("structure id:       FINESS 99000001"),
+        "{text}"
+    );
+    assert!(text.contains("extended key usage: clientAuth"), "{text}");
+    assert!(
+        text.trim_end().ends_with("ok: 0 error(s), 0 warning(s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pki_init_does_not_overwrite_without_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = path(dir.path());
+    assert_eq!(
+        segur(&["pki", "init", d, "--clients", "0"]).status.code(),
+        Some(0)
+    );
+    let o = segur(&["pki", "init", d, "--clients", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("pki.toml already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    let o = segur(&["pki", "init", d, "--clients", "0", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn pki_inspect_of_an_unreadable_input_is_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing.pem");
+    let not_pem = dir.path().join("notes.txt");
+    std::fs::write(&not_pem, "hello").expect("write");
+    for f in [&missing, &not_pem] {
+        let o = segur(&["pki", "inspect", path(f)]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(err.starts_with(&format!("segur: {}: ", path(f))), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
