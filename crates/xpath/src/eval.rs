@@ -413,10 +413,32 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 _ => return Ok(false),
             }
         }
-        let index = value_index(&doc, *name, by_text);
         let mut found: Vec<u32> = Vec::new();
-        for v in &wanted {
-            index.lookup(v, &mut found);
+        match value_index(&doc, *name, by_text) {
+            Some(index) => {
+                for v in &wanted {
+                    index.lookup(v, &mut found);
+                }
+            }
+            // The first lookups in a document scan it: one document's few codes are found
+            // sooner than an index is sorted (start-up), a corpus's many pay for the index.
+            None => {
+                for &e in doc.elements_named(*name) {
+                    let el = segur_xml::NodeId::from_index(e);
+                    let hit = if by_text {
+                        doc.children(el).any(|t| {
+                            doc.kind(t) == NodeKind::Text
+                                && wanted.iter().any(|v| **v == *doc.value(t))
+                        })
+                    } else {
+                        let sv = doc.string_value(el);
+                        wanted.iter().any(|v| **v == *sv)
+                    };
+                    if hit {
+                        found.push(e);
+                    }
+                }
+            }
         }
         if wanted.len() > 1 {
             found.sort_unstable();
@@ -1393,14 +1415,28 @@ impl ValueIndex {
 /// The index of the elements named `name` of `doc` by the value of their text children (or
 /// their string value), built once per (document, name) for the life of the process; the
 /// index keeps the document alive so its address cannot be reused by another.
-fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Arc<ValueIndex> {
+/// `None` for the first [`SCANS_BEFORE_INDEX`] lookups of a (document, name): the caller
+/// scans.
+fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Option<Arc<ValueIndex>> {
     use std::sync::{Mutex, OnceLock};
     type Key = (usize, ExpandedName, bool);
-    static INDEXES: OnceLock<Mutex<HashMap<Key, Arc<ValueIndex>>>> = OnceLock::new();
+    enum Slot {
+        Scans(u32),
+        Built(Arc<ValueIndex>),
+    }
+    static INDEXES: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
     let key = (Arc::as_ptr(doc) as usize, name, by_text);
     let map = INDEXES.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(idx) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return idx.clone();
+    {
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        match map.entry(key).or_insert(Slot::Scans(0)) {
+            Slot::Built(idx) => return Some(idx.clone()),
+            Slot::Scans(n) if *n < SCANS_BEFORE_INDEX => {
+                *n += 1;
+                return None;
+            }
+            Slot::Scans(_) => {}
+        }
     }
     let mut entries = Vec::new();
     for &e in doc.elements_named(name) {
@@ -1420,12 +1456,17 @@ fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Arc<Va
         by_text,
         entries: Vec::new(),
     };
-    entries.sort_by(|&a, &b| idx.key(a).cmp(&idx.key(b)).then(a.1.cmp(&b.1)));
+    entries.sort_unstable_by(|&a, &b| idx.key(a).cmp(&idx.key(b)).then(a.1.cmp(&b.1)));
     entries.shrink_to_fit();
     idx.entries = entries;
     let idx = Arc::new(idx);
+    // The built index holds the document, so its address cannot be reused by another one
+    // (a count left by a dropped document only moves when another's index gets built).
     map.lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(key, idx.clone());
-    idx
+        .insert(key, Slot::Built(idx.clone()));
+    Some(idx)
 }
+
+/// Lookups in a (document, name) answered by scanning before its index is built.
+const SCANS_BEFORE_INDEX: u32 = 8;
