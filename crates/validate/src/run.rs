@@ -95,6 +95,9 @@ struct CPattern {
     by_parent: HashMap<ExpandedName, Vec<usize>>,
     /// Rules that may match any node or whose prefilter is on a child's attribute.
     others: Vec<usize>,
+    /// The rules' prefilters merged: names and parent names once each, other conditions once
+    /// each (hundreds of rules name the same elements).
+    prefilters: Vec<Prefilter>,
 }
 
 impl CPattern {
@@ -117,12 +120,29 @@ impl CPattern {
             v.dedup();
         }
         let any = rules.iter().any(|r| r.prefilter == Prefilter::Any);
+        let mut prefilters = Vec::new();
+        let mut names: Vec<ExpandedName> = by_name.keys().copied().collect();
+        let mut parents: Vec<ExpandedName> = by_parent.keys().copied().collect();
+        names.sort_unstable_by_key(|n| (n.ns.as_str(), n.local.as_str()));
+        parents.sort_unstable_by_key(|n| (n.ns.as_str(), n.local.as_str()));
+        if !names.is_empty() {
+            prefilters.push(Prefilter::Names(names));
+        }
+        if !parents.is_empty() {
+            prefilters.push(Prefilter::ChildOf(parents));
+        }
+        for &i in &others {
+            if !prefilters.contains(&rules[i].prefilter) {
+                prefilters.push(rules[i].prefilter.clone());
+            }
+        }
         CPattern {
             rules,
             any,
             by_name,
             by_parent,
             others,
+            prefilters,
         }
     }
 
@@ -535,8 +555,8 @@ impl Compiled {
             if p.any {
                 candidates.extend_from_slice(index.visited());
             } else {
-                for r in &p.rules {
-                    index.candidates(&r.prefilter, ctx, &mut candidates);
+                for f in &p.prefilters {
+                    index.candidates(f, ctx, &mut candidates);
                 }
                 candidates.sort_unstable();
                 candidates.dedup();

@@ -150,6 +150,8 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             Expr::Or(..)
             | Expr::And(..)
+            | Expr::Exists(_)
+            | Expr::CmpStrs(..)
             | Expr::General(..)
             | Expr::Quantified { .. }
             | Expr::InstanceOf(..)
@@ -387,8 +389,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         else {
             return Ok(false);
         };
-        let Expr::General(Cmp::Eq, lhs, rhs) = &pred.expr else {
-            return Ok(false);
+        let (lhs, rhs, lits) = match &pred.expr {
+            Expr::General(Cmp::Eq, lhs, rhs) => (lhs, Some(rhs), None),
+            Expr::CmpStrs(Cmp::Eq, lhs, lits) => (lhs, None, Some(lits)),
+            _ => return Ok(false),
         };
         let by_text = match &**lhs {
             Expr::ContextItem => false,
@@ -399,20 +403,23 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             _ => return Ok(false),
         };
-        if !focus_free(rhs) {
+        if rhs.is_some_and(|r| !focus_free(r)) {
             return Ok(false);
         }
         let Some(doc) = self.ctx.loaded_document(n.doc) else {
             return Ok(false);
         };
-        let keys = self.eval(rhs, &Focus::of(None))?;
-        let mut wanted = Vec::with_capacity(keys.len());
-        for k in &keys {
-            match self.atomize_item(k) {
-                Atomic::String(v) | Atomic::Untyped(v) | Atomic::AnyUri(v) => wanted.push(v),
-                _ => return Ok(false),
+        let mut wanted: Vec<Arc<str>> = Vec::new();
+        if let Some(rhs) = rhs {
+            let keys = self.eval(rhs, &Focus::of(None))?;
+            for k in &keys {
+                match self.atomize_item(k) {
+                    Atomic::String(v) | Atomic::Untyped(v) | Atomic::AnyUri(v) => wanted.push(v),
+                    _ => return Ok(false),
+                }
             }
         }
+        wanted.extend(lits.into_iter().flatten().map(|l| Arc::from(&**l)));
         let mut found: Vec<u32> = Vec::new();
         match value_index(&doc, *name, by_text) {
             Some(index) => {
@@ -534,9 +541,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let n = self.context_node(f, "an axis step")?;
                 Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
             }
-            Expr::Step(_) | Expr::Path(..) | Expr::Filter(..) if node_path(e) => {
-                self.any_node(e, f, &mut |_, _| Ok(true))
-            }
+            Expr::Exists(path) => self.any_node(path, f, &mut |_, _| Ok(true)),
+            Expr::CmpStrs(op, path, lits) => self.any_node(path, f, &mut |ev, n| {
+                let v = ev.node_string(n);
+                Ok(lits.iter().any(|l| str_cmp(*op, &v, l)))
+            }),
             Expr::Call(func, args) => match self.call_boolean(*func, args, f)? {
                 Some(b) => Ok(b),
                 None => {
@@ -578,20 +587,6 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     }
 
     fn general_compare(&mut self, op: Cmp, a: &Expr, b: &Expr, f: &Focus) -> Res<bool> {
-        // A node path against string literals (`cda:templateId/@root = 'x'`, `@code = ('a',
-        // 'b')`): compare each node's string value as it is reached, without building either
-        // sequence. String comparisons raise no error, so stopping early is safe.
-        let (path, lits, op) = match (string_literals(b), string_literals(a)) {
-            (Some(l), _) if node_path(a) => (a, l, op),
-            (_, Some(l)) if node_path(b) => (b, l, op.flipped()),
-            _ => (a, Vec::new(), op),
-        };
-        if !lits.is_empty() {
-            return self.any_node(path, f, &mut |ev, n| {
-                let v = ev.node_string(n);
-                Ok(lits.iter().any(|l| str_cmp(op, &v, l)))
-            });
-        }
         if op == Cmp::Eq
             && let Some(found) = self.in_constant_sets(a, b, f)?
         {
@@ -647,6 +642,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Expr::Path(lhs, rhs) => self.any_node(lhs, f, &mut |ev, n| {
                 ev.any_node(rhs, &Focus::of(Some(Item::Node(n))), found)
             }),
+            Expr::Set(SetOp::Union, a, b) => {
+                Ok(self.any_node(a, f, found)? || self.any_node(b, f, found)?)
+            }
             Expr::Filter(base, preds) => self.any_node(base, f, &mut |ev, n| {
                 let focus = Focus::of(Some(Item::Node(n)));
                 for p in preds {
@@ -673,6 +671,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let (principal, nodes): (NodeKind, Box<dyn Iterator<Item = NodeId>>) = match step.axis {
             Axis::Child => (NodeKind::Element, Box::new(doc.children(n.node))),
             Axis::Attribute => (NodeKind::Attribute, Box::new(doc.attributes(n.node))),
+            Axis::SelfNode => (NodeKind::Element, Box::new(std::iter::once(n.node))),
             _ => {
                 let mut v = Vec::new();
                 self.step(n, step, &mut v)?;
@@ -1151,39 +1150,6 @@ pub(crate) fn axis_nodes(
                 }
             }
         }
-    }
-}
-
-/// A path that selects nodes only, from the context node or the root, through steps whose
-/// predicates are boolean (never positional): [`Evaluator::any_node`] walks it lazily.
-pub(crate) fn node_path(e: &Expr) -> bool {
-    match e {
-        Expr::Root | Expr::ContextItem => true,
-        Expr::Step(s) => s.preds.iter().all(|p| p.boolean),
-        Expr::Path(l, r) => {
-            node_path(l) && matches!(**r, Expr::Step(_) | Expr::Filter(..)) && node_path(r)
-        }
-        Expr::Filter(base, preds) => {
-            matches!(**base, Expr::Step(_) | Expr::Path(..))
-                && node_path(base)
-                && preds.iter().all(|p| p.boolean)
-        }
-        _ => false,
-    }
-}
-
-/// The strings of a string literal or of a parenthesized list of them.
-fn string_literals(e: &Expr) -> Option<Vec<&str>> {
-    match e {
-        Expr::Literal(Atomic::String(s) | Atomic::Untyped(s)) => Some(vec![&**s]),
-        Expr::Seq(items) if !items.is_empty() => items
-            .iter()
-            .map(|i| match i {
-                Expr::Literal(Atomic::String(s) | Atomic::Untyped(s)) => Some(&**s),
-                _ => None,
-            })
-            .collect(),
-        _ => None,
     }
 }
 

@@ -392,8 +392,7 @@ impl Evaluator<'_, '_> {
             Func::False => false,
             Func::Exists | Func::Empty => {
                 let exists = match &args[0] {
-                    e @ Expr::Step(_) => self.ebv(e, f)?,
-                    e if crate::eval::node_path(e) => self.any_node(e, f, &mut |_, _| Ok(true))?,
+                    e @ (Expr::Step(_) | Expr::Exists(_)) => self.ebv(e, f)?,
                     other => !self.eval(other, f)?.is_empty(),
                 };
                 exists == (func == Func::Exists)

@@ -119,6 +119,10 @@ impl Prefilter {
 fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
     match e {
         Expr::And(a, b) => child_attr_equals(a).or_else(|| child_attr_equals(b)),
+        Expr::CmpStrs(Cmp::Eq, path, lits) => {
+            let (c, a) = child_attribute_path(path)?;
+            Some((c, a, lits.iter().map(|l| l.to_string()).collect()))
+        }
         Expr::General(Cmp::Eq, l, r) => {
             let (path, lit) = match (&**l, &**r) {
                 (p @ Expr::Path(..), Expr::Literal(a)) | (Expr::Literal(a), p @ Expr::Path(..)) => {
@@ -130,18 +134,24 @@ fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String
                 Atomic::String(v) | Atomic::Untyped(v) => v.to_string(),
                 _ => return None,
             };
-            let Expr::Path(c, a) = path else { return None };
-            let (Expr::Step(c), Expr::Step(a)) = (&**c, &**a) else {
-                return None;
-            };
-            match (c.axis, &c.test, a.axis, &a.test) {
-                (Axis::Child, NodeTest::Name(cn), Axis::Attribute, NodeTest::Name(an))
-                    if c.preds.is_empty() && a.preds.is_empty() =>
-                {
-                    Some((*cn, *an, vec![value]))
-                }
-                _ => None,
-            }
+            let (c, a) = child_attribute_path(path)?;
+            Some((c, a, vec![value]))
+        }
+        _ => None,
+    }
+}
+
+/// `child/@attr` without predicates: the two names.
+fn child_attribute_path(path: &Expr) -> Option<(ExpandedName, ExpandedName)> {
+    let Expr::Path(c, a) = path else { return None };
+    let (Expr::Step(c), Expr::Step(a)) = (&**c, &**a) else {
+        return None;
+    };
+    match (c.axis, &c.test, a.axis, &a.test) {
+        (Axis::Child, NodeTest::Name(cn), Axis::Attribute, NodeTest::Name(an))
+            if c.preds.is_empty() && a.preds.is_empty() =>
+        {
+            Some((*cn, *an))
         }
         _ => None,
     }
@@ -222,7 +232,14 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
         steps.push(PatternStep {
             axis: step.axis,
             test: step.test,
-            preds: step.preds,
+            preds: step
+                .preds
+                .into_iter()
+                .map(|p| Predicate {
+                    boolean: p.boolean,
+                    expr: p.expr.optimize(p.boolean),
+                })
+                .collect(),
             descendant,
         });
         if p.eat(&Tok::Slash) {
