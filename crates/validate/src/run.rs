@@ -177,15 +177,32 @@ struct DocIndex<'d> {
     /// Per node, the id of its path: the kinds and names from the document node down to it
     /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
     path_of: Vec<u32>,
+    shapes: PathCache,
+}
+
+/// Node paths (the kinds and names from the document node down) interned across the documents
+/// a thread validates with one compiled schematron, and per (pattern, path) the rules whose
+/// context fits the path structurally: documents of one kind share most of their paths, so
+/// the structural match runs once per path and thread, not once per document.
+#[derive(Default)]
+struct PathCache {
     paths: FxMap<(u32, u8, ExpandedName), u32>,
-    /// Per (pattern, path), the rules whose context fits the path structurally: a range of
-    /// `fit_rules`.
+    /// Ranges of `fit_rules`.
     fitting: FxMap<(u32, u32), (u32, u32)>,
     fit_rules: Vec<u32>,
 }
 
+/// Paths a cache may hold before it starts over (bounds memory on a very varied corpus).
+const MAX_CACHED_PATHS: usize = 1 << 18;
+
+thread_local! {
+    /// This thread's path caches, by compiled schematron id.
+    static PATH_CACHES: std::cell::RefCell<FxMap<u64, PathCache>> =
+        std::cell::RefCell::new(FxMap::default());
+}
+
 impl<'d> DocIndex<'d> {
-    fn new(doc: &'d Document, attributes: bool, other: bool) -> Self {
+    fn new(doc: &'d Document, attributes: bool, other: bool, shapes: PathCache) -> Self {
         DocIndex {
             doc,
             attributes,
@@ -193,9 +210,7 @@ impl<'d> DocIndex<'d> {
             visited: None,
             by_child_attr: HashMap::new(),
             path_of: vec![u32::MAX; doc.len()],
-            paths: FxMap::default(),
-            fitting: FxMap::default(),
-            fit_rules: Vec::new(),
+            shapes,
         }
     }
 
@@ -216,8 +231,8 @@ impl<'d> DocIndex<'d> {
                 None => {
                     // The document node (or a parentless node): a path of its own.
                     let key = (u32::MAX, self.doc.kind(n) as u8, self.doc.name(n));
-                    let next = self.paths.len() as u32;
-                    let id = *self.paths.entry(key).or_insert(next);
+                    let next = self.shapes.paths.len() as u32;
+                    let id = *self.shapes.paths.entry(key).or_insert(next);
                     self.path_of[n.index() as usize] = id;
                     break id;
                 }
@@ -225,8 +240,8 @@ impl<'d> DocIndex<'d> {
         };
         while let Some(n) = pending.pop() {
             let key = (id, self.doc.kind(n) as u8, self.doc.name(n));
-            let next = self.paths.len() as u32;
-            id = *self.paths.entry(key).or_insert(next);
+            let next = self.shapes.paths.len() as u32;
+            id = *self.shapes.paths.entry(key).or_insert(next);
             self.path_of[n.index() as usize] = id;
         }
         id
@@ -236,19 +251,19 @@ impl<'d> DocIndex<'d> {
     /// `fit_rules`, in priority order.
     fn fitting_rules(&mut self, pi: usize, p: &CPattern, node: NodeId) -> (usize, usize) {
         let key = (pi as u32, self.path(node));
-        if let Some(&(start, len)) = self.fitting.get(&key) {
+        if let Some(&(start, len)) = self.shapes.fitting.get(&key) {
             return (start as usize, len as usize);
         }
         let mut ids = Vec::new();
         p.rules_for(self.doc, node, &mut ids);
-        let start = self.fit_rules.len();
-        self.fit_rules.extend(
+        let start = self.shapes.fit_rules.len();
+        self.shapes.fit_rules.extend(
             ids.into_iter()
                 .filter(|&i| p.rules[i].pattern.fits_structure(self.doc, node))
                 .map(|i| i as u32),
         );
-        let len = self.fit_rules.len() - start;
-        self.fitting.insert(key, (start as u32, len as u32));
+        let len = self.shapes.fit_rules.len() - start;
+        self.shapes.fitting.insert(key, (start as u32, len as u32));
         (start, len)
     }
 
@@ -333,6 +348,8 @@ struct Global {
 
 /// A schematron compiled for the engine.
 pub struct Compiled {
+    /// Process-unique id (keys the per-thread path caches).
+    id: u64,
     /// The top-level file, relative to the rules directory.
     pub file: String,
     base: PathBuf,
@@ -480,7 +497,9 @@ impl Compiled {
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| rules_dir.to_path_buf());
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Compiled {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             file: s.file.clone(),
             base,
             globals,
@@ -547,8 +566,26 @@ impl Compiled {
         ctx: &mut DynamicContext<'_>,
     ) -> Result<Vec<Finding>, EvalError> {
         self.set_globals(ctx);
+        let mut shapes = PATH_CACHES
+            .with(|c| c.borrow_mut().remove(&self.id))
+            .unwrap_or_default();
+        if shapes.paths.len() > MAX_CACHED_PATHS {
+            shapes = PathCache::default();
+        }
+        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other, shapes);
+        let result = self.walk(doc, ctx, &mut index);
+        let shapes = std::mem::take(&mut index.shapes);
+        PATH_CACHES.with(|c| c.borrow_mut().insert(self.id, shapes));
+        result
+    }
+
+    fn walk(
+        &self,
+        doc: &Document,
+        ctx: &mut DynamicContext<'_>,
+        index: &mut DocIndex<'_>,
+    ) -> Result<Vec<Finding>, EvalError> {
         let mut findings = Vec::new();
-        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other);
         let mut candidates: Vec<u32> = Vec::new();
         for (pi, p) in self.patterns.iter().enumerate() {
             candidates.clear();
@@ -568,7 +605,7 @@ impl Compiled {
                 // match pattern is recoverable in XSLT: Saxon treats it as no match.
                 let (start, len) = index.fitting_rules(pi, p, node);
                 let Some(rule) = (start..start + len)
-                    .map(|k| &p.rules[index.fit_rules[k] as usize])
+                    .map(|k| &p.rules[index.shapes.fit_rules[k] as usize])
                     .find(|r| {
                         r.prefilter.admits(doc, node)
                             && r.pattern.matches(nref, ctx).unwrap_or(false)
