@@ -217,6 +217,9 @@ pub(crate) enum Expr {
     /// A node path compared with string literals (`cda:templateId/@root = 'x'`), operator
     /// oriented with the path on the left: compared node by node as they are reached.
     CmpStrs(Cmp, Box<Expr>, Box<[Box<str>]>),
+    /// `count(path) op k` for a path whose nodes are distinct by construction (child,
+    /// attribute and self steps): counted lazily, up to `k + 1`.
+    CountCmp(Cmp, Box<Expr>, i64),
 }
 
 impl Expr {
@@ -342,7 +345,7 @@ impl Expr {
         let rec = |e: &Expr| e.refs_within(memo_ok);
         match self {
             Expr::Memo(..) => memo_ok,
-            Expr::Exists(e) | Expr::CmpStrs(_, e, _) => rec(e),
+            Expr::Exists(e) | Expr::CmpStrs(_, e, _) | Expr::CountCmp(_, e, _) => rec(e),
             Expr::Var(..) | Expr::Local(_) | Expr::Quantified { .. } | Expr::For { .. } => false,
             Expr::Call(Func::Current, _) => false,
             Expr::Empty | Expr::Literal(_) | Expr::ContextItem | Expr::Root => true,
@@ -394,6 +397,28 @@ impl Expr {
             Expr::Filter(e, ps) => Expr::Filter(opt(e, false), preds(ps)),
             Expr::Or(l, r) => Expr::Or(opt(l, true), opt(r, true)),
             Expr::And(l, r) => Expr::And(opt(l, true), opt(r, true)),
+            Expr::General(c, l, r) | Expr::Value(c, l, r)
+                if count_of_distinct(&l).is_some() && integer_literal(&r).is_some() =>
+            {
+                let k = integer_literal(&r).unwrap_or_default();
+                match *l {
+                    Expr::Call(_, mut args) => {
+                        Expr::CountCmp(c, Box::new(args.remove(0).optimize(false)), k)
+                    }
+                    other => Expr::General(c, Box::new(other), r),
+                }
+            }
+            Expr::General(c, l, r) | Expr::Value(c, l, r)
+                if count_of_distinct(&r).is_some() && integer_literal(&l).is_some() =>
+            {
+                let k = integer_literal(&l).unwrap_or_default();
+                match *r {
+                    Expr::Call(_, mut args) => {
+                        Expr::CountCmp(c.flipped(), Box::new(args.remove(0).optimize(false)), k)
+                    }
+                    other => Expr::General(c, l, Box::new(other)),
+                }
+            }
             Expr::General(c, l, r) => {
                 let (l, r) = (opt(l, false), opt(r, false));
                 match (string_literals(&r), string_literals(&l)) {
@@ -514,7 +539,8 @@ impl Expr {
             | Expr::Quantified { .. }
             | Expr::Set(..)
             | Expr::Exists(_)
-            | Expr::CmpStrs(..) => true,
+            | Expr::CmpStrs(..)
+            | Expr::CountCmp(..) => true,
             Expr::Path(_, rhs) => {
                 matches!(**rhs, Expr::Step(_) | Expr::Filter(..)) && rhs.never_numeric()
             }
@@ -557,7 +583,7 @@ impl Expr {
                 b.visit(f);
             }
             Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::Treat(a, _) => a.visit(f),
-            Expr::Exists(a) | Expr::CmpStrs(_, a, _) => a.visit(f),
+            Expr::Exists(a) | Expr::CmpStrs(_, a, _) | Expr::CountCmp(_, a, _) => a.visit(f),
             Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.visit(f),
             Expr::If(a, b, c) => {
                 a.visit(f);
@@ -584,6 +610,42 @@ fn string_literals(e: &Expr) -> Option<Box<[Box<str>]>> {
                 _ => None,
             })
             .collect(),
+        _ => None,
+    }
+}
+
+/// `count(path)` where the path's nodes are distinct by construction: from the context item or
+/// the root, through child, attribute and self steps with boolean predicates (each node is
+/// reached through its one parent). The path.
+fn count_of_distinct(e: &Expr) -> Option<&Expr> {
+    fn distinct(e: &Expr) -> bool {
+        match e {
+            Expr::Root | Expr::ContextItem => true,
+            Expr::Step(s) => {
+                matches!(s.axis, Axis::Child | Axis::Attribute | Axis::SelfNode)
+                    && s.preds.iter().all(|p| p.boolean)
+            }
+            Expr::Path(l, r) => {
+                distinct(l) && matches!(**r, Expr::Step(_) | Expr::Filter(..)) && distinct(r)
+            }
+            Expr::Filter(base, preds) => {
+                matches!(**base, Expr::Step(_) | Expr::Path(..))
+                    && distinct(base)
+                    && preds.iter().all(|p| p.boolean)
+            }
+            _ => false,
+        }
+    }
+    match e {
+        Expr::Call(Func::Count, args) if args.len() == 1 && distinct(&args[0]) => Some(&args[0]),
+        _ => None,
+    }
+}
+
+/// The value of an integer literal.
+fn integer_literal(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Literal(Atomic::Integer(k)) => Some(*k),
         _ => None,
     }
 }

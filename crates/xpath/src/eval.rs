@@ -152,6 +152,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             | Expr::And(..)
             | Expr::Exists(_)
             | Expr::CmpStrs(..)
+            | Expr::CountCmp(..)
             | Expr::General(..)
             | Expr::Quantified { .. }
             | Expr::InstanceOf(..)
@@ -542,6 +543,18 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
             }
             Expr::Exists(path) => self.any_node(path, f, &mut |_, _| Ok(true)),
+            Expr::CountCmp(op, path, k) => {
+                // Counting past k + 1 cannot change the comparison with k.
+                let cap = k.saturating_add(1).max(0);
+                let mut count = 0i64;
+                if cap > 0 {
+                    self.any_node(path, f, &mut |_, _| {
+                        count += 1;
+                        Ok(count >= cap)
+                    })?;
+                }
+                Ok(ord_matches(*op, count.cmp(k)))
+            }
             Expr::CmpStrs(op, path, lits) => self.any_node(path, f, &mut |ev, n| {
                 let v = ev.node_string(n);
                 Ok(lits.iter().any(|l| str_cmp(*op, &v, l)))
