@@ -27,7 +27,7 @@ impl std::fmt::Debug for DocumentCache {
 }
 
 /// Lexically normalise `a/b/../c` to `a/c` (no file system access).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

@@ -471,10 +471,7 @@ impl Compiled {
                             steps.push(CStep::Check(Box::new(CCheck {
                                 kind: c.kind,
                                 test: Lazy::new(c.test.clone(), &local),
-                                id: c
-                                    .id
-                                    .clone()
-                                    .unwrap_or_else(|| format!("{}:{}", c.file, c.line)),
+                                id: c.rule_id(),
                                 severity: Severity::from_role(c.role.as_deref()),
                                 message,
                                 file: c.file.clone(),
