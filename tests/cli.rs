@@ -321,3 +321,89 @@ fn pki_inspect_of_an_unreadable_input_is_one_line_naming_the_file() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+/// A one-commit git repository at `dir` holding `files`; its commit id.
+fn git_repo(dir: &Path, files: &[(&str, &str)]) -> String {
+    for (name, content) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+    }
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=ci@segur.invalid", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "-A"]);
+    git(&["commit", "--quiet", "-m", "fixture"]);
+    git(&["rev-parse", "HEAD"])
+}
+
+#[test]
+fn rules_fetch_checks_out_the_rules_and_puts_the_mapping_beside_them() {
+    // Local repositories stand in for the ANS and validateCDA ones (no network in CI): the
+    // same commands with --repository/--commit, as a user with a mirror would run them.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ans = tmp.path().join("ans");
+    let map = tmp.path().join("map");
+    let ans_commit = git_repo(
+        &ans,
+        &[
+            ("infrastructure/cda/CDA_extended.xsd", "<schema/>"),
+            ("schematrons/README", "fixture"),
+        ],
+    );
+    let map_commit = git_repo(
+        &map,
+        &[
+            (
+                "mapping.properties",
+                "1.2.250.1.213.1.1.1.55.2024.01=BIO-CR-BIO_2024.01\n",
+            ),
+            ("other/big.txt", "not needed"),
+        ],
+    );
+    let rules = tmp.path().join("data/rules");
+    let map_url = format!("file://{}", map.display());
+    let fetch = |mapping_commit: &str| {
+        segur(&[
+            "rules",
+            "fetch",
+            "--dir",
+            path(&rules),
+            "--repository",
+            path(&ans),
+            "--commit",
+            &ans_commit,
+            "--mapping-repository",
+            &map_url,
+            "--mapping-commit",
+            mapping_commit,
+        ])
+    };
+    let o = fetch(&map_commit);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(rules.join("infrastructure/cda/CDA_extended.xsd").is_file());
+    let mapping = tmp.path().join("data/peer/mapping.properties");
+    assert_eq!(
+        std::fs::read_to_string(&mapping).expect("mapping fetched"),
+        "1.2.250.1.213.1.1.1.55.2024.01=BIO-CR-BIO_2024.01\n"
+    );
+    // Again on the existing checkout: an update, not a failure.
+    let o = fetch(&map_commit);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("already a checkout"), "{}", stdout(&o));
+    // A commit the mapping repository does not have: one line, infrastructure exit code.
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let o = fetch(missing);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains(missing), "{}", stderr(&o));
+}

@@ -177,12 +177,33 @@ pub struct RulesArgs {
 /// `segur rules fetch`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Clone the ANS TestContenuCDA repository at the pinned commit.
-    Fetch {
-        /// Where (default: $XDG_DATA_HOME/segur/rules or ~/.local/share/segur/rules).
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-    },
+    /// Clone the ANS TestContenuCDA repository at the pinned commit, and put the ANS CI
+    /// tool's mapping.properties beside it (DIR/../peer/).
+    Fetch(FetchArgs),
+}
+
+/// `segur rules fetch` options: where, and (for a mirror or another ANS release) from where.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Where (default: $XDG_DATA_HOME/segur/rules or ~/.local/share/segur/rules).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The ANS repository (a mirror's URL or a local path).
+    #[arg(long, value_name = "URL", default_value = segur_validate::rules::ANS_REPOSITORY)]
+    pub repository: String,
+    /// The ANS commit (another release is at your own risk: segur is tested with the default).
+    #[arg(long, value_name = "SHA", default_value = segur_validate::rules::ANS_COMMIT)]
+    pub commit: String,
+    /// The repository of the ANS CI tool holding mapping.properties.
+    #[arg(long, value_name = "URL", default_value = segur_validate::rules::MAPPING_REPOSITORY)]
+    pub mapping_repository: String,
+    /// Its commit.
+    #[arg(long, value_name = "SHA", default_value = segur_validate::rules::MAPPING_COMMIT)]
+    pub mapping_commit: String,
+    /// Fetch the ANS rules only, without mapping.properties (schematrons are then chosen from
+    /// the documents' oxygen processing instructions alone).
+    #[arg(long)]
+    pub no_mapping: bool,
 }
 
 /// `segur conformance …`
