@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -37,6 +37,8 @@ struct Builder<'a> {
     doc: Document,
     stack: Vec<Frame<'a>>,
     names: HashMap<&'a str, Name>,
+    /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
+    uris: HashMap<String, Name>,
     last_text: u32,
     root_seen: bool,
     attrs: Vec<RawAttr<'a>>,
@@ -84,6 +86,7 @@ pub(crate) fn parse(
         },
         stack: Vec::new(),
         names: HashMap::new(),
+        uris: HashMap::new(),
         last_text: NONE,
         root_seen: false,
         attrs: Vec::new(),
@@ -507,9 +510,17 @@ impl<'a> Builder<'a> {
                     a.offset,
                 ));
             }
+            let uri = match self.uris.get(uri.as_str()) {
+                Some(&name) => name,
+                None => {
+                    let name = Name::intern(&uri);
+                    self.uris.insert(uri, name);
+                    name
+                }
+            };
             let binding = NsBinding {
                 prefix: self.intern(prefix),
-                uri: Name::intern(&uri),
+                uri,
                 parent: scope,
             };
             scope = self.doc.scopes.len() as u32;
@@ -598,7 +609,8 @@ impl<'a> Builder<'a> {
 
     fn resolve(&mut self, scope: u32, prefix: &str, element: bool) -> Option<Name> {
         if prefix == "xml" {
-            return Some(Name::intern(XML_NAMESPACE));
+            static XML: LazyLock<Name> = LazyLock::new(|| Name::intern(XML_NAMESPACE));
+            return Some(*XML);
         }
         let p = self.intern(prefix);
         let mut i = scope;
