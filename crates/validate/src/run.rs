@@ -178,6 +178,8 @@ struct DocIndex<'d> {
     /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
     path_of: Vec<u32>,
     shapes: PathCache,
+    /// The number of patterns (the stride of `PathCache::fitting`).
+    patterns: usize,
 }
 
 /// Node paths (the kinds and names from the document node down) interned across the documents
@@ -187,13 +189,20 @@ struct DocIndex<'d> {
 #[derive(Default)]
 struct PathCache {
     paths: FxMap<(u32, u8, ExpandedName), u32>,
-    /// Ranges of `fit_rules`.
-    fitting: FxMap<(u32, u32), (u32, u32)>,
+    /// Per path and pattern (at `path * patterns + pattern`, path ids being dense), a range of
+    /// `fit_rules`; `UNKNOWN` until computed. Indexing, not hashing: this runs for every
+    /// candidate node.
+    fitting: Vec<(u32, u32)>,
     fit_rules: Vec<u32>,
 }
 
-/// Paths a cache may hold before it starts over (bounds memory on a very varied corpus).
-const MAX_CACHED_PATHS: usize = 1 << 18;
+/// A `fitting` slot not computed yet.
+const UNKNOWN: (u32, u32) = (u32::MAX, 0);
+
+/// Paths, and (path, pattern) slots, a cache may hold before it starts over: bounds its
+/// memory (about 10 MB) on a very varied corpus.
+const MAX_CACHED_PATHS: usize = 1 << 17;
+const MAX_CACHED_SLOTS: usize = 1 << 20;
 
 thread_local! {
     /// This thread's path caches, by compiled schematron id.
@@ -202,7 +211,13 @@ thread_local! {
 }
 
 impl<'d> DocIndex<'d> {
-    fn new(doc: &'d Document, attributes: bool, other: bool, shapes: PathCache) -> Self {
+    fn new(
+        doc: &'d Document,
+        attributes: bool,
+        other: bool,
+        shapes: PathCache,
+        patterns: usize,
+    ) -> Self {
         DocIndex {
             doc,
             attributes,
@@ -211,6 +226,7 @@ impl<'d> DocIndex<'d> {
             by_child_attr: HashMap::new(),
             path_of: vec![u32::MAX; doc.len()],
             shapes,
+            patterns,
         }
     }
 
@@ -250,9 +266,16 @@ impl<'d> DocIndex<'d> {
     /// The rules of pattern `pi` whose context fits `node` structurally, as a range of
     /// `fit_rules`, in priority order.
     fn fitting_rules(&mut self, pi: usize, p: &CPattern, node: NodeId) -> (usize, usize) {
-        let key = (pi as u32, self.path(node));
-        if let Some(&(start, len)) = self.shapes.fitting.get(&key) {
-            return (start as usize, len as usize);
+        let slot = self.path(node) as usize * self.patterns + pi;
+        match self.shapes.fitting.get(slot) {
+            Some(&(start, len)) if (start, len) != UNKNOWN => {
+                return (start as usize, len as usize);
+            }
+            Some(_) => {}
+            None => {
+                let want = (self.shapes.paths.len() * self.patterns).max(slot + 1);
+                self.shapes.fitting.resize(want, UNKNOWN);
+            }
         }
         let mut ids = Vec::new();
         p.rules_for(self.doc, node, &mut ids);
@@ -263,7 +286,7 @@ impl<'d> DocIndex<'d> {
                 .map(|i| i as u32),
         );
         let len = self.shapes.fit_rules.len() - start;
-        self.shapes.fitting.insert(key, (start as u32, len as u32));
+        self.shapes.fitting[slot] = (start as u32, len as u32);
         (start, len)
     }
 
@@ -566,10 +589,16 @@ impl Compiled {
         let mut shapes = PATH_CACHES
             .with(|c| c.borrow_mut().remove(&self.id))
             .unwrap_or_default();
-        if shapes.paths.len() > MAX_CACHED_PATHS {
+        if shapes.paths.len() > MAX_CACHED_PATHS || shapes.fitting.len() > MAX_CACHED_SLOTS {
             shapes = PathCache::default();
         }
-        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other, shapes);
+        let mut index = DocIndex::new(
+            doc,
+            self.visit_attributes,
+            self.visit_other,
+            shapes,
+            self.patterns.len(),
+        );
         let result = self.walk(doc, ctx, &mut index);
         let shapes = std::mem::take(&mut index.shapes);
         PATH_CACHES.with(|c| c.borrow_mut().insert(self.id, shapes));
