@@ -36,6 +36,7 @@ mod error;
 pub mod hash;
 mod intern;
 mod parse;
+pub mod xsregex;
 
 pub use document::{
     Ancestors, Attributes, Children, Descendants, Document, Event, InScopeNamespaces, NodeId,

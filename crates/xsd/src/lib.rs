@@ -97,7 +97,6 @@ mod schema;
 mod simple;
 mod validate;
 mod xsdoc;
-mod xsregex;
 
 pub use error::{EventError, ParseError, SchemaError, Severity, XsdError};
 pub use reader::{validate_bytes, validate_with};

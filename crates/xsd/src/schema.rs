@@ -4,6 +4,8 @@
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
+use segur_xml::xsregex::{Dialect, translate};
+
 use crate::error::SchemaError;
 use crate::model::*;
 use crate::names::{FxMap, NO_NS, Names, NsId, QId};
@@ -861,7 +863,7 @@ impl Loader {
         }
         if !patterns.is_empty() {
             let src = patterns.join("|");
-            match crate::xsregex::translate(&src).ok().and_then(|r| {
+            match translate(&src, Dialect::Schema).ok().and_then(|r| {
                 regex::RegexBuilder::new(&r)
                     .size_limit(64 << 20)
                     .build()
