@@ -283,14 +283,18 @@ pub fn duplicates(
 }
 
 /// One SubmissionSet: its required values, and its patientId against its entries'.
+/// `unique_id_required` is false for MHD, where the List's uniqueId is optional (0..1).
 pub fn submission_set(
     place: &str,
     ss: &SubmissionSet,
     entries: &[(String, &DocumentEntry)],
+    unique_id_required: bool,
     out: &mut Vec<Finding>,
 ) {
+    if unique_id_required && ss.unique_id.is_empty() {
+        missing(out, place, "SubmissionSet uniqueId");
+    }
     for (what, v) in [
-        ("uniqueId", &ss.unique_id),
         ("sourceId", &ss.source_id),
         ("patientId", &ss.patient_id),
         ("submissionTime", &ss.submission_time),

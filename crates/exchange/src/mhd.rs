@@ -85,9 +85,9 @@ fn ins_type(oid: &str) -> &'static str {
 fn value_of_identifier(id: &str) -> Value {
     // uniqueId `root` → urn:oid:root; `root^extension` kept as is (UNVERIFIED PDSm mapping).
     if id.contains('^') {
-        json!({"system": "urn:ietf:rfc:3986", "value": id})
+        json!({"use": "usual", "system": "urn:ietf:rfc:3986", "value": id})
     } else {
-        json!({"system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{id}")})
+        json!({"use": "usual", "system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{id}")})
     }
 }
 
@@ -222,8 +222,9 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
             {"url": format!("{MHD_EXT}ihe-designationType"), "valueCodeableConcept": coding(&ss.content_type)},
         ],
         "identifier": [
-            {"use": "official", "system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{}", ss.unique_id)},
-            {"use": "usual", "system": "urn:ietf:rfc:3986", "value": ss.entry_uuid},
+            // MHD: uniqueId `use=usual`, entryUUID `use=official`.
+            {"use": "usual", "system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{}", ss.unique_id)},
+            {"use": "official", "system": "urn:ietf:rfc:3986", "value": ss.entry_uuid},
         ],
         "status": "current",
         "mode": "working",
@@ -348,12 +349,12 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
         match s(r, "/resourceType") {
             "List" if s(r, "/code/coding/0/code") == "submissionset" => {
                 let ids = r["identifier"].as_array().cloned().unwrap_or_default();
-                let id_of = |use_: &str| {
-                    ids.iter()
-                        .find(|i| s(i, "/use") == use_)
-                        .map(|i| strip_oid(s(i, "/value")))
-                        .unwrap_or_default()
-                };
+                let unique_id = ids
+                    .iter()
+                    .find(|i| s(i, "/value").starts_with("urn:oid:"))
+                    .or_else(|| ids.iter().find(|i| s(i, "/use") == "usual"))
+                    .map(|i| strip_oid(s(i, "/value")))
+                    .unwrap_or_default();
                 let ext = |name: &str| {
                     r["extension"].as_array().and_then(|xs| {
                         xs.iter()
@@ -363,7 +364,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                 };
                 out.submission_sets.push(SubmissionSet {
                     entry_uuid: s(e, "/fullUrl").to_string(),
-                    unique_id: id_of("official"),
+                    unique_id,
                     source_id: ext("ihe-sourceId")
                         .map(|x| strip_oid(s(&x, "/valueIdentifier/value")))
                         .unwrap_or_default(),
@@ -378,6 +379,14 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                 });
             }
             "DocumentReference" => {
+                let status = s(r, "/status");
+                if !matches!(status, "current" | "superseded" | "entered-in-error") {
+                    findings.push(finding(
+                        "SEGUR-MHD-BUNDLE",
+                        &at,
+                        format!("{at}: DocumentReference.status `{status}` is not a DocumentReferenceStatus"),
+                    ));
+                }
                 let att = &r["content"][0]["attachment"];
                 let contained = r["contained"].as_array().cloned().unwrap_or_default();
                 let contained_of = |t: &str| {

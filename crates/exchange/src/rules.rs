@@ -219,7 +219,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-MHD-BUNDLE",
         Error,
-        "not an ITI-65 transaction Bundle with one SubmissionSet List, DocumentReferences and their Binaries",
+        "not an ITI-65 transaction Bundle with one SubmissionSet List and DocumentReferences of a valid status",
     ),
     rule(
         "SEGUR-MHD-REFERENCE",

@@ -305,7 +305,7 @@ fn agreement(u: &mut Unpacked) {
             })
             .cloned()
             .collect();
-        check::submission_set(place, ss, &own, &mut findings);
+        check::submission_set(place, ss, &own, u.kind != Kind::Mhd, &mut findings);
     }
     let described: Vec<Described<'_>> = u
         .documents
