@@ -32,7 +32,7 @@ fn mail() -> String {
 /// The entries of a fresh XDM archive of one document, to mutate.
 fn xdm_entries() -> Vec<(String, Vec<u8>)> {
     let input = document(DocType::Fludt, 9);
-    let mut p = prepare(&[input.clone()], &options(), Vec::new()).expect("prepare");
+    let mut p = prepare(std::slice::from_ref(&input), &options(), Vec::new()).expect("prepare");
     p.metadata.entries[0].uri = Some("DOC0001.XML".into());
     let z = xdm::build(&p.metadata, &[input.bytes], &origin());
     zip::read(&z, "x", &zip::ZipLimits::default())
@@ -59,6 +59,9 @@ fn with_metadata(edit: impl Fn(String) -> String) -> Unpacked {
     }
     unpack(&zip::write(&entries), "IHE_XDM.ZIP", None)
 }
+
+/// A change to METADATA.XML.
+type Edit = Box<dyn Fn(String) -> String>;
 
 fn documents(u: &Unpacked) -> usize {
     u.documents.len()
@@ -226,7 +229,7 @@ fn metadata_that_contradicts_the_document() {
     .expect("header");
     let ins = header.ins.expect("ins");
     let doc_id = header.id.to_xds();
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "SEGUR-XDS-HASH",
             Box::new(move |m| m.replace(&hash, &"0".repeat(40))),
