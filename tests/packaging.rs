@@ -269,3 +269,77 @@ fn bad_inputs_are_one_line_usage_errors() {
         stderr(&o)
     );
 }
+
+#[test]
+fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let (key, cert) = (tmp.path().join("k.pem"), tmp.path().join("c.pem"));
+    let o = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/C=FR/O=SEGUR TEST/CN=DMP SIGN",
+            "-keyout",
+            path(&key),
+            "-out",
+            path(&cert),
+        ])
+        .output()
+        .expect("openssl (needed to generate the test key)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let req = tmp.path().join("r.mtom");
+    let o = segur(&[
+        "package",
+        "iti41",
+        path(&docs[2]),
+        "--out",
+        path(&req),
+        "--sign-key",
+        path(&key),
+        "--sign-cert",
+        path(&cert),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("signed VIHF"), "{}", stdout(&o));
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+        path(&req),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("VIHF signature verified"),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(&req)
+        .expect("req")
+        .replace(">urn:dmp<", ">urn:dmx<");
+    std::fs::write(&req, text).expect("write");
+    let o = segur(&["validate", "--rules", &rules(), path(&req)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(" SEGUR-ITI41-VIHF-SIGNATURE "),
+        "{}",
+        stdout(&o)
+    );
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[2]),
+        "--out",
+        path(&req),
+        "--sign-key",
+        path(&key),
+        "--sign-cert",
+        path(&cert),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}

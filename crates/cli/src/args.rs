@@ -149,6 +149,12 @@ pub struct PackageArgs {
     /// ITI-41: the repository endpoint (WS-Addressing To).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
+    /// ITI-41: sign the VIHF with this RSA private key (PKCS#8 PEM; the structure's ORG SIGN key).
+    #[arg(long, value_name = "PEM", requires = "sign_cert")]
+    pub sign_key: Option<PathBuf>,
+    /// ITI-41: the certificate of --sign-key (PEM); its subject becomes the VIHF Issuer.
+    #[arg(long, value_name = "PEM", requires = "sign_key")]
+    pub sign_cert: Option<PathBuf>,
     /// Submission time, seconds since 1970 (default: now); the same time gives the same bytes.
     #[arg(long, value_name = "SECONDS")]
     pub time: Option<i64>,

@@ -65,8 +65,29 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
         endpoint: args.endpoint.clone().unwrap_or(defaults.endpoint.clone()),
         ..defaults
     };
+    let signer = match (&args.sign_key, &args.sign_cert) {
+        (Some(k), Some(c)) => {
+            let text = |p: &Path| {
+                String::from_utf8(read_file(p)?)
+                    .map_err(|_| Failure::usage(format!("{}: not PEM text", p.display())))
+            };
+            Some(
+                segur_exchange::dsig::Signer::from_pem(&text(k)?, &text(c)?).map_err(|e| {
+                    Failure::usage(format!("{} / {}: {e}", k.display(), c.display()))
+                })?,
+            )
+        }
+        _ => None,
+    };
+    if signer.is_some() && args.kind != PackageKind::Iti41 {
+        return Err(Failure::usage(
+            "--sign-key signs the VIHF of an ITI-41 request; it does not apply to mhd or mss",
+        ));
+    }
     let built = match args.kind {
-        PackageKind::Iti41 => iti41::build(&inputs, &options).map(|r| r.to_capture()),
+        PackageKind::Iti41 => {
+            iti41::build_with(&inputs, &options, signer.as_ref()).map(|r| r.to_capture())
+        }
         PackageKind::Mhd => mhd::build(&inputs, &options),
         PackageKind::Mss => mss::build(&inputs, &options),
     }
@@ -77,6 +98,8 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
         "packaged {} document(s) as {} into {} ({} bytes)",
         inputs.len(),
         match args.kind {
+            PackageKind::Iti41 if signer.is_some() =>
+                "an ITI-41 request (SOAP 1.2, MTOM/XOP, signed VIHF)",
             PackageKind::Iti41 => "an ITI-41 request (SOAP 1.2, MTOM/XOP; VIHF unsigned)",
             PackageKind::Mhd => "an MHD ITI-65 transaction Bundle",
             PackageKind::Mss => "an MSSanté message with IHE_XDM.ZIP",
@@ -132,6 +155,9 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
         write_under(&args.out, rel, b)?;
     }
     finding_lines(&name, &u)?;
+    for n in &u.notes {
+        out(format_args!("note: {n}"))?;
+    }
     out(format_args!(
         "{name}: {} package, {} document(s) and {} other file(s) extracted into {}; {} finding(s)",
         u.kind.as_str(),

@@ -266,6 +266,7 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
         u.kind.as_str(),
         u.documents.len()
     )];
+    notes.extend(u.notes.iter().cloned());
     let mut reports = Vec::new();
     for d in &u.documents {
         let xml = d

@@ -6,6 +6,7 @@ use segur_finding::Finding;
 use segur_xml::{Document, NodeId};
 
 use crate::dom::{attr, descendants, kid, kids, text};
+use crate::dsig::{self, Signer};
 use crate::metadata::{ReadMetadata, read_metadata, uuid_from};
 use crate::mime::{self, Part};
 use crate::package::{Input, Options, PackageError, prepare, vihf_from_header};
@@ -49,15 +50,32 @@ impl Request {
     }
 }
 
-/// Build the request (the VIHF unsigned: see [`vihf`]).
+/// Build the request with an unsigned VIHF.
 pub fn build(inputs: &[Input], options: &Options) -> Result<Request, PackageError> {
+    build_with(inputs, options, None)
+}
+
+/// Build the request; with a signer, the VIHF carries an enveloped XML-DSig signature and
+/// its Issuer is the signing certificate's subject.
+pub fn build_with(
+    inputs: &[Input],
+    options: &Options,
+    signer: Option<&Signer>,
+) -> Result<Request, PackageError> {
     let prepared = prepare(inputs, options, Vec::new())?;
     let meta = &prepared.metadata;
-    let vihf_config = options
+    let mut vihf_config = options
         .vihf
         .clone()
         .unwrap_or_else(|| vihf_from_header(&prepared.headers[0], options));
-    let assertion = vihf::assertion(&vihf_config, &meta.submission_set.patient_id, options.now);
+    if let Some(s) = signer {
+        vihf_config.issuer = s.subject();
+    }
+    let mut assertion = vihf::assertion(&vihf_config, &meta.submission_set.patient_id, options.now);
+    if let Some(s) = signer {
+        assertion = dsig::sign_enveloped(&assertion, "saml2:Issuer", s)
+            .map_err(|e| PackageError::Option(format!("cannot sign the VIHF: {e}")))?;
+    }
     let seed = format!("{}{}", meta.submission_set.unique_id, options.now);
     let cid = |n: usize| format!("0.{n}");
     let mut w = XmlOut::new();
@@ -150,6 +168,8 @@ pub struct Read {
     pub metadata: ReadMetadata,
     /// Each Document: (its id, the entry index it describes if any, its bytes).
     pub documents: Vec<(String, Option<usize>, Vec<u8>)>,
+    /// What was found about the VIHF signature (signed and verified, or unsigned).
+    pub notes: Vec<String>,
 }
 
 /// Whether bytes look like a captured ITI-41 request (MIME headers or a bare multipart body
@@ -283,7 +303,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
             format!("{place}: {e}"),
         )),
     }
-    check_vihf(&doc, header, &out.metadata, place, findings);
+    check_vihf(&doc, header, &out.metadata, place, findings, &mut out.notes);
     let mut used = vec![false; parts.len()];
     for d in kids(&doc, request, XDSB, "Document") {
         let id = attr(&doc, d, "id").unwrap_or("").to_string();
@@ -390,6 +410,7 @@ fn check_vihf(
     meta: &ReadMetadata,
     place: &str,
     out: &mut Vec<Finding>,
+    notes: &mut Vec<String>,
 ) {
     let assertion = header
         .and_then(|h| kid(doc, h, WSSE, "Security"))
@@ -402,6 +423,19 @@ fn check_vihf(
         ));
         return;
     };
+    match dsig::verify_enveloped(doc, assertion) {
+        Ok(true) => notes.push(format!(
+            "{place}: VIHF signature verified with the certificate it carries (the certificate itself is not checked)"
+        )),
+        Ok(false) => notes.push(format!(
+            "{place}: VIHF not signed (a DMP refuses an unsigned VIHF)"
+        )),
+        Err(why) => out.push(finding(
+            "SEGUR-ITI41-VIHF-SIGNATURE",
+            place,
+            format!("{place}: the VIHF signature is wrong: {why}"),
+        )),
+    }
     let resource = descendants(doc, assertion, SAML2, "Attribute")
         .find(|&a| attr(doc, a, "Name") == Some(RESOURCE_ID))
         .and_then(|a| kid(doc, a, SAML2, "AttributeValue"))

@@ -18,10 +18,12 @@
 
 #![warn(missing_docs)]
 
+pub mod c14n;
 pub mod cda;
 pub mod check;
 pub mod codes;
 mod dom;
+pub mod dsig;
 pub mod iti41;
 pub mod metadata;
 pub mod mhd;

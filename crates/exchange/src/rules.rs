@@ -217,6 +217,11 @@ pub const CATALOGUE: &[Rule] = &[
         "the WS-Security header has no VIHF assertion, or its patient (resource-id) differs from the submission's",
     ),
     rule(
+        "SEGUR-ITI41-VIHF-SIGNATURE",
+        Error,
+        "the VIHF's XML-DSig signature does not verify (algorithms, reference, digest, signature value, certificate)",
+    ),
+    rule(
         "SEGUR-MHD-BUNDLE",
         Error,
         "not an ITI-65 transaction Bundle with one SubmissionSet List and DocumentReferences of a valid status",

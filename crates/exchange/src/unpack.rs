@@ -98,6 +98,8 @@ pub struct Unpacked {
     pub files: Vec<(String, Vec<u8>)>,
     /// Findings of the packaging rules.
     pub findings: Vec<Finding>,
+    /// Facts worth saying that are not findings (an unsigned VIHF, a verified signature).
+    pub notes: Vec<String>,
 }
 
 /// A relative path safe to write under an output folder.
@@ -134,6 +136,7 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
             documents: Vec::new(),
             submission_sets: Vec::new(),
             files: Vec::new(),
+            notes: Vec::new(),
             findings: vec![finding(
                 "SEGUR-PKG-UNKNOWN",
                 name,
@@ -149,6 +152,7 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
         submission_sets: Vec::new(),
         files: Vec::new(),
         findings: Vec::new(),
+        notes: Vec::new(),
     };
     match kind {
         Kind::Xdm => {
@@ -201,6 +205,7 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
         Kind::Iti41 => {
             let r = iti41::read(bytes, name, &mut u.findings);
             u.files.push(("envelope.xml".into(), r.envelope));
+            u.notes.extend(r.notes);
             for (i, (id, entry, doc)) in r.documents.into_iter().enumerate() {
                 u.documents.push(Extracted {
                     place: format!("{name} > Document {id}"),

@@ -2,8 +2,8 @@
 //! the DMP requires in the WS-Security header of every request, with the attributes listed in
 //! `specs/dmp_xds_mhd.md` §1.3 (ANS HL7v2 IG mapping and DRIMbox code).
 //!
-//! The assertion is built unsigned: the enveloped XML-DSig (exc-c14n, rsa-sha256) with the
-//! structure's ORG SIGN certificate is remaining work (see `docs/packaging.md`).
+//! The assertion is built unsigned here; [`crate::iti41::build_with`] signs it with an
+//! enveloped XML-DSig ([`crate::dsig`]) when given the structure's ORG SIGN key.
 
 use crate::metadata::uuid_from;
 use crate::time::utc_dtm;
