@@ -170,6 +170,8 @@ pub struct Read {
     pub documents: Vec<(String, Option<usize>, Vec<u8>)>,
     /// What was found about the VIHF signature (signed and verified, or unsigned).
     pub notes: Vec<String>,
+    /// MIME parts no Document references: (Content-ID, bytes), kept so nothing is lost.
+    pub unreferenced: Vec<(String, Vec<u8>)>,
 }
 
 /// Whether bytes look like a captured ITI-41 request (MIME headers or a bare multipart body
@@ -351,6 +353,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
     }
     for (i, p) in parts.iter().enumerate() {
         if !used[i] {
+            out.unreferenced.push((content_id(p), p.body.clone()));
             findings.push(finding(
                 "SEGUR-ITI41-XOP",
                 &p.place,

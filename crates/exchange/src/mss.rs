@@ -307,7 +307,12 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
     }
     if !xdm.is_empty() {
         let subject = mime::decode_header(get("Subject").unwrap_or(""));
-        if !subject.trim_start().starts_with(SUBJECT_PREFIX) {
+        // MDNs and error mails prefix it with bracketed groups (`[KO Intégration système !][902] `).
+        let mut rest = subject.trim_start();
+        while let Some(after) = rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            rest = after.1.trim_start();
+        }
+        if !rest.starts_with(SUBJECT_PREFIX) {
             out.push(finding(
                 "SEGUR-MSS-SUBJECT",
                 place,

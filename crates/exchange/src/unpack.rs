@@ -167,15 +167,15 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 if is_xdm {
                     continue;
                 }
-                let file = leaf.file_name().unwrap_or_else(|| {
-                    if leaf.media_type() == "text/plain" {
-                        format!("body-{}.txt", i + 1)
-                    } else if leaf.media_type() == "text/html" {
-                        format!("body-{}.html", i + 1)
-                    } else {
-                        format!("part-{}.bin", i + 1)
-                    }
-                });
+                let file = leaf
+                    .file_name()
+                    .unwrap_or_else(|| match leaf.media_type().as_str() {
+                        "text/plain" => format!("body-{}.txt", i + 1),
+                        "text/html" => format!("body-{}.html", i + 1),
+                        "message/rfc822" => format!("part-{}.eml", i + 1),
+                        "message/disposition-notification" => format!("part-{}.mdn.txt", i + 1),
+                        _ => format!("part-{}.bin", i + 1),
+                    });
                 u.files.push((safe_path(&file), leaf.body.clone()));
             }
             for (i, part) in xdm_parts.iter().enumerate() {
@@ -186,6 +186,12 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 } else {
                     format!("IHE_XDM-{}/", i + 1)
                 };
+                if x.files.is_empty() {
+                    // Unreadable: keep the attachment as it came.
+                    let file = part.file_name().unwrap_or_else(|| "IHE_XDM.ZIP".into());
+                    u.files
+                        .push((safe_path(&format!("{prefix}{file}")), part.body.clone()));
+                }
                 take_xdm(&mut u, x, &at, &prefix);
             }
             let headers: Vec<_> = u
@@ -205,6 +211,10 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
         Kind::Iti41 => {
             let r = iti41::read(bytes, name, &mut u.findings);
             u.files.push(("envelope.xml".into(), r.envelope));
+            for (cid, body) in r.unreferenced {
+                u.files
+                    .push((safe_path(&format!("unreferenced-{cid}.bin")), body));
+            }
             u.notes.extend(r.notes);
             for (i, (id, entry, doc)) in r.documents.into_iter().enumerate() {
                 u.documents.push(Extracted {

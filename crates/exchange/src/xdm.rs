@@ -102,6 +102,10 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Xdm {
         findings: archive.findings,
         ..Xdm::default()
     };
+    if archive.entries.is_empty() && !out.findings.is_empty() {
+        // Nothing could be read: the layout findings would only repeat it.
+        return out;
+    }
     let upper = |s: &str| s.replace('\\', "/").to_ascii_uppercase();
     let names: Vec<String> = archive.entries.iter().map(|e| upper(&e.name)).collect();
     for required in ["README.TXT", "INDEX.HTM"] {

@@ -506,3 +506,27 @@ fn garbage_never_panics() {
         let _ = unpack(bytes, "g", None);
     }
 }
+
+/// A read acknowledgement in the shape the ANS IG gives (multipart/report, an error subject,
+/// the original message and a re-attached archive), with a placeholder instead of the
+/// archive: every part is kept, the error-subject prefix is accepted, the archive is reported.
+#[test]
+fn mdn_shaped_report_is_read() {
+    let text = "Date: Mon, 6 Jan 2025 10:00:00 +0100\r\nFrom: auto@ch-a.mssante.fr\r\n\
+        Message-ID: <1@ch-a.mssante.fr>\r\nTo: dr@ch-b.mssante.fr\r\nX-MSS-NIL: T1\r\n\
+        Subject: [KO Int\u{e9}gration syst\u{e8}me !][902] XDM/1.0/DDM+CR NOM Prenom 01/02/1990\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification;\r\n boundary=\"B\"\r\n\r\n\
+        --B\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nerreur 902\r\n\
+        --B\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;dr@ch-b.mssante.fr\r\nDisposition: automatic-action/MDN-sent-automatically; processed/Error: 902^x\r\n\
+        --B\r\nContent-Type: message/rfc822\r\n\r\nSubject: original\r\n\r\nbody\r\n\
+        --B\r\nContent-Type: application/zip; name=\"IHE_XDM.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\nbm90IGEgemlw\r\n\
+        --B--\r\n";
+    let u = unpack(text.as_bytes(), "mdn.eml", None);
+    assert_only(&u, &["SEGUR-XDM-ZIP"]);
+    let names: Vec<&str> = u.files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        ["body-1.txt", "part-2.mdn.txt", "part-3.eml", "IHE_XDM.zip"]
+    );
+    assert_eq!(u.files[3].1, b"not a zip");
+}
