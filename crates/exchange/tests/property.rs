@@ -41,3 +41,32 @@ proptest! {
         let _ = unpack(&bytes[..cut.index(bytes.len())], "p", None);
     }
 }
+
+/// Deterministic sweep: every 17th truncation point and byte flip of each kind of package.
+/// A package without findings carries exactly the document that was packaged: no corruption
+/// of the document goes unnoticed.
+#[test]
+fn truncations_and_byte_flips_sweep() {
+    let input = document(segur_cda::DocType::N1CrBio, 77);
+    for kind in 0..3u8 {
+        let bytes = package(kind, &input);
+        for at in (0..bytes.len()).step_by(17) {
+            let cut = unpack(&bytes[..at], "p", None);
+            assert!(
+                !cut.findings.is_empty(),
+                "kind {kind}: truncated at {at} without a finding"
+            );
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0xa5;
+            let u = unpack(&flipped, "p", None);
+            if u.findings.is_empty() {
+                let docs: Vec<&[u8]> = u.documents.iter().map(|d| d.bytes.as_slice()).collect();
+                assert_eq!(
+                    docs,
+                    [input.bytes.as_slice()],
+                    "kind {kind} at {at}: silent change"
+                );
+            }
+        }
+    }
+}
