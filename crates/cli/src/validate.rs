@@ -62,8 +62,9 @@ pub(crate) fn walk(
 }
 
 /// Expand files, directories and `-` into inputs, in the order given: in directories, the
-/// files with one of `exts`.
-fn inputs_with(paths: &[PathBuf], exts: &[&str]) -> Vec<Input> {
+/// files with one of the extensions `exts` (any case), sorted, in subdirectories too when
+/// `recursive`.
+pub(crate) fn inputs_with(paths: &[PathBuf], exts: &[&str], recursive: bool) -> Vec<Input> {
     let mut v = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
@@ -72,7 +73,7 @@ fn inputs_with(paths: &[PathBuf], exts: &[&str]) -> Vec<Input> {
             let mut files = Vec::new();
             let listed = exts
                 .iter()
-                .try_for_each(|ext| walk(p, ext, &mut files, true));
+                .try_for_each(|ext| walk(p, ext, &mut files, recursive));
             files.sort();
             match listed {
                 Ok(()) => v.extend(files.into_iter().map(Input::File)),
@@ -93,31 +94,9 @@ fn inputs_with(paths: &[PathBuf], exts: &[&str]) -> Vec<Input> {
     v
 }
 
-/// Expand files, directories and `-` into inputs, in the order given.
+/// Expand files, directories (their `.xml` files) and `-` into inputs, in the order given.
 pub(crate) fn inputs(paths: &[PathBuf], recursive: bool) -> Vec<Input> {
-    let mut v = Vec::new();
-    for p in paths {
-        if p.as_os_str() == "-" {
-            v.push(Input::Stdin);
-        } else if p.is_dir() {
-            let mut files = Vec::new();
-            match walk(p, "xml", &mut files, recursive) {
-                Ok(()) => v.extend(files.into_iter().map(Input::File)),
-                Err(e) => v.push(Input::Missing(
-                    p.clone(),
-                    format!("cannot list the directory: {e}"),
-                )),
-            }
-        } else if p.is_file() {
-            v.push(Input::File(p.clone()));
-        } else {
-            v.push(Input::Missing(
-                p.clone(),
-                "no such file or directory".into(),
-            ));
-        }
-    }
-    v
+    inputs_with(paths, &["xml"], recursive)
 }
 
 fn read(input: &Input) -> Result<Vec<u8>, String> {
@@ -344,7 +323,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         ProfileArg::Default => Profile::Default,
     };
     let engine = engine(&args.rules, profile)?;
-    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"]);
+    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(
             "no .xml, .eml or .zip input found in the given directories",

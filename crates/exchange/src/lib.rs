@@ -5,7 +5,8 @@
 //!   ([`metadata`]);
 //! * the DMP's ITI-41 *Provide and Register Document Set-b* request: SOAP 1.2 over MTOM/XOP,
 //!   WS-Addressing, and a VIHF (*Vecteur d'Identification et d'Habilitation Formelles*, the
-//!   DMP's SAML 2.0 assertion) in WS-Security ([`iti41`], [`vihf`]);
+//!   DMP's SAML 2.0 assertion) in WS-Security, signed with an enveloped XML-DSig when a key
+//!   is given ([`iti41`], [`vihf`], [`dsig`], [`c14n`]);
 //! * the PDSm (*Partage de Documents de Santé en mobilité*) / IHE MHD ITI-65 transaction
 //!   Bundle in FHIR R4 JSON ([`mhd`]);
 //! * the MSSanté (*Messagerie Sécurisée de Santé*) message: MIME multipart/mixed with an IHE

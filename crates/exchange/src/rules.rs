@@ -209,7 +209,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-ITI41-XOP",
         Error,
-        "a Document's xop:Include names no MIME part, a part is referenced by no Document, or a Document has no content",
+        "an xop:Include names no MIME part, a part is referenced by no Document, or a Document and its DocumentEntry do not pair up",
     ),
     rule(
         "SEGUR-ITI41-VIHF",
