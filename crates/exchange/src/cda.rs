@@ -81,6 +81,8 @@ pub struct PatientTraits {
     pub birth_time: String,
     /// `birthplace/place/addr/county` (COG code).
     pub birthplace_cog: String,
+    /// `birthplace/place/addr/city`.
+    pub birthplace_city: String,
 }
 
 /// A person acting on the document (author, legal authenticator).
@@ -138,6 +140,17 @@ pub struct CdaHeader {
     pub n1_media_type: Option<String>,
     /// Telecom values of `patientRole` (the MSSanté patient mailbox among them).
     pub patient_telecoms: Vec<String>,
+}
+
+impl PatientTraits {
+    /// The FHIR `gender` of the HL7 administrative gender code.
+    pub fn fhir_gender(&self) -> &'static str {
+        match self.gender.as_str() {
+            "M" => "male",
+            "F" => "female",
+            _ => "unknown",
+        }
+    }
 }
 
 impl CdaHeader {
@@ -284,6 +297,9 @@ pub fn read_header(bytes: &[u8]) -> Result<CdaHeader, HeaderError> {
                 .to_string();
             t.birth_time = value_of(d, kid(d, p, HL7, "birthTime")).unwrap_or_default();
             t.birthplace_cog = path(d, p, HL7, &["birthplace", "place", "addr", "county"])
+                .map(|n| text(d, n))
+                .unwrap_or_default();
+            t.birthplace_city = path(d, p, HL7, &["birthplace", "place", "addr", "city"])
                 .map(|n| text(d, n))
                 .unwrap_or_default();
             h.patient = t;

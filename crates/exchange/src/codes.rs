@@ -47,6 +47,45 @@ const MEDIA_FORMATS: &[(&str, &str)] = &[
     ("image/jpeg", "urn:ihe:iti-fr:xds-sd:jpeg:2010"),
 ];
 
+/// Displays of the IHE formatCodes in TRE_A11-IheFormatCode (FHIR package
+/// `ans.fhir.fr.pdsm.deps-combined`, CC0). The `urn:asip:…` codes are not in TRE_A11; their
+/// display is the code itself.
+const FORMAT_DISPLAYS: &[(&str, &str)] = &[
+    (
+        "urn:ihe:lab:xd-lab:2008",
+        "Compte rendu structuré d'examens de biologie médicale",
+    ),
+    (
+        "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013",
+        "Compte-rendu d'imagerie médicale",
+    ),
+    ("urn:ihe:pcc:ips:2020", "Synthèse médicale"),
+    (
+        "urn:ihe:iti:xds-sd:pdf:2008",
+        "Document à corps non structuré en Pdf/A-1",
+    ),
+    (
+        "urn:ihe:iti:xds-sd:text:2008",
+        "Document à corps non structuré en texte brut",
+    ),
+    (
+        "urn:ihe:iti-fr:xds-sd:rtf:2010",
+        "Document à corps non structuré en format rtf",
+    ),
+    (
+        "urn:ihe:iti-fr:xds-sd:jpeg:2010",
+        "Document à corps non structuré en format jpeg",
+    ),
+];
+
+/// The display of a formatCode: TRE_A11's, else the code.
+pub fn format_display(code: &str) -> &str {
+    FORMAT_DISPLAYS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, d)| d)
+}
+
 /// typeCode → classCode (code, display). `11502-2 → 10` and `SYNTH → 11` follow the
 /// examples of `specs/dmp_xds_mhd.md` §2.2 and `specs/doc_types.md`; the other rows are
 /// UNVERIFIED (the ASS_X04 table itself was not reachable).

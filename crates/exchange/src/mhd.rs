@@ -8,6 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use segur_finding::Finding;
 use serde_json::{Map, Value, json};
 
+use crate::cda::{CdaHeader, Ins, Person};
 use crate::metadata::{Author, Code, DocumentEntry, Metadata, SubmissionSet, uuid_from};
 use crate::package::{Input, Options, PackageError, prepare};
 use crate::rules::finding;
@@ -65,6 +66,119 @@ fn coding(c: &Code) -> Value {
     json!({"coding": [{"system": system_of(&c.scheme), "code": c.code, "display": c.display}]})
 }
 
+/// The contained resources of an author (CDA `assignedAuthor` or `assignedEntity`): a
+/// Practitioner (PS_IdNat), its Organization (Struct_IdNat) and the PractitionerRole that
+/// links them, with ids `<prefix>`, `<prefix>-person`, `<prefix>-org`.
+fn person_resources(p: &Person, prefix: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut role = json!({
+        "resourceType": "PractitionerRole",
+        "id": prefix,
+        "active": true,
+        "practitioner": {"reference": format!("#{prefix}-person")},
+    });
+    out.push(json!({
+        "resourceType": "Practitioner",
+        "id": format!("{prefix}-person"),
+        "identifier": [{
+            "type": {"coding": [{"system": format!("{FR_CORE}CodeSystem/fr-core-cs-v2-0203"), "code": "IDNPS"}]},
+            "system": format!("urn:oid:{}", p.id.root),
+            "value": p.id.extension.clone().unwrap_or_default(),
+        }],
+        "name": [{"family": p.family, "given": [p.given]}],
+    }));
+    if let Some((org, name)) = &p.organization {
+        role["organization"] = json!({"reference": format!("#{prefix}-org")});
+        out.push(json!({
+            "resourceType": "Organization",
+            "id": format!("{prefix}-org"),
+            "identifier": [{
+                "type": {"coding": [{"system": format!("{FR_CORE}CodeSystem/fr-core-cs-v2-0203"), "code": "IDNST"}]},
+                "system": format!("urn:oid:{}", org.root),
+                "value": org.extension.clone().unwrap_or_default(),
+            }],
+            "name": name,
+        }));
+    }
+    out.insert(0, role);
+    out
+}
+
+/// The FR Core INS Patient (`fr-core-patient-ins`, FR Core 2.1.0 as PDSm 3.1.1 uses).
+fn ins_patient(h: &CdaHeader, ins: &Ins) -> Value {
+    let p = &h.patient;
+    // The CDA does not carry the identity status; an INS is transmitted only for a qualified
+    // identity, which FR Core 2.1.0 codes VALI (2.2.0 adds QUAL). Inferred: UNVERIFIED.
+    let (status, label) = if h.has_qualified_ins() {
+        ("VALI", "Identité validée")
+    } else {
+        ("PROV", "Identité provisoire")
+    };
+    let mut patient = json!({
+        "resourceType": "Patient",
+        "meta": {"profile": [format!("{FR_CORE}StructureDefinition/fr-core-patient-ins")]},
+        "extension": [{
+            "url": format!("{FR_CORE}StructureDefinition/fr-core-identity-reliability"),
+            "extension": [{
+                "url": "identityStatus",
+                "valueCoding": {"system": format!("{FR_CORE}CodeSystem/fr-core-cs-v2-0445"), "code": status, "display": label},
+            }],
+        }],
+        "identifier": [{
+            "use": "official",
+            "type": {"coding": [{"system": format!("{FR_CORE}CodeSystem/fr-core-cs-v2-0203"), "code": ins_type(&ins.oid)}]},
+            "system": format!("urn:oid:{}", ins.oid),
+            "value": ins.matricule,
+        }],
+        "name": [{
+            "extension": [{"url": format!("{FR_CORE}StructureDefinition/fr-core-patient-birth-list-given-name"), "valueString": p.given_list}],
+            "use": "official",
+            "family": p.birth_name,
+            "given": [p.first_given],
+        }],
+        "gender": p.fhir_gender(),
+    });
+    if let Some(b) = fhir_time(&p.birth_time) {
+        patient["birthDate"] = json!(b);
+    }
+    if !p.birthplace_cog.is_empty() {
+        let mut address = json!({
+            "extension": [{
+                "url": format!("{FR_CORE}StructureDefinition/fr-core-address-insee-code"),
+                "valueCoding": {"system": "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM", "code": p.birthplace_cog},
+            }],
+        });
+        if !p.birthplace_city.is_empty() {
+            address["city"] = json!(p.birthplace_city);
+        }
+        if let Some(list) = patient["extension"].as_array_mut() {
+            list.push(json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueAddress": address}));
+        }
+    }
+    patient
+}
+
+/// The patient as the producer knows it (`context.sourcePatientInfo`): local ids and traits.
+fn source_patient(h: &CdaHeader) -> Value {
+    let p = &h.patient;
+    let ids: Vec<Value> = h
+        .patient_ids
+        .iter()
+        .map(|i| json!({"system": format!("urn:oid:{}", i.root), "value": i.extension.clone().unwrap_or_default()}))
+        .collect();
+    let mut patient = json!({
+        "resourceType": "Patient",
+        "id": "source-patient",
+        "identifier": ids,
+        "name": [{"use": "official", "family": p.birth_name, "given": [p.first_given]}],
+        "gender": p.fhir_gender(),
+    });
+    if let Some(b) = fhir_time(&p.birth_time) {
+        patient["birthDate"] = json!(b);
+    }
+    patient
+}
+
 fn hex_to_base64(hex: &str) -> String {
     let bytes: Vec<u8> = (0..hex.len() / 2)
         .filter_map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok())
@@ -101,27 +215,7 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         name: inputs[0].name.clone(),
     })?;
     let patient_url = uuid_from(format!("patient{}", ins.to_cx()).as_bytes());
-    let p = &h0.patient;
-    let mut patient = json!({
-        "resourceType": "Patient",
-        "meta": {"profile": [format!("{FR_CORE}StructureDefinition/fr-core-patient-ins")]},
-        "identifier": [{
-            "use": "official",
-            "type": {"coding": [{"system": format!("{FR_CORE}CodeSystem/fr-core-cs-v2-0203"), "code": ins_type(&ins.oid)}]},
-            "system": format!("urn:oid:{}", ins.oid),
-            "value": ins.matricule,
-        }],
-        "name": [{
-            "extension": [{"url": format!("{FR_CORE}StructureDefinition/fr-core-patient-birth-list-given-name"), "valueString": p.given_list}],
-            "use": "official",
-            "family": p.birth_name,
-            "given": [p.first_given],
-        }],
-        "gender": match p.gender.as_str() { "M" => "male", "F" => "female", _ => "unknown" },
-    });
-    if let Some(b) = fhir_time(&p.birth_time) {
-        patient["birthDate"] = json!(b);
-    }
+    let patient = ins_patient(h0, &ins);
     let mut entries = Vec::new();
     let mut items = Vec::new();
     let mut doc_entries = Vec::new();
@@ -133,27 +227,13 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         let mut contained = Vec::new();
         let mut author_refs = Vec::new();
         if let Some(a) = &h.author {
-            contained.push(json!({
-                "resourceType": "Practitioner",
-                "id": "author",
-                "identifier": [{"system": format!("urn:oid:{}", a.id.root), "value": a.id.extension.clone().unwrap_or_default()}],
-                "name": [{"family": a.family, "given": [a.given]}],
-            }));
+            contained.extend(person_resources(a, "author"));
             author_refs.push(json!({"reference": "#author"}));
-            if let Some((org, name)) = &a.organization {
-                contained.push(json!({
-                    "resourceType": "Organization",
-                    "id": "author-org",
-                    "identifier": [{
-                        "type": {"coding": [{"system": format!("{FR_CORE}CodeSystem/fr-core-cs-v2-0203"), "code": "IDNST"}]},
-                        "system": format!("urn:oid:{}", org.root),
-                        "value": org.extension.clone().unwrap_or_default(),
-                    }],
-                    "name": name,
-                }));
-                author_refs.push(json!({"reference": "#author-org"}));
-            }
         }
+        if let Some(l) = &h.legal_authenticator {
+            contained.extend(person_resources(l, "authenticator"));
+        }
+        contained.push(source_patient(h));
         let mut attachment = json!({
             "contentType": e.mime_type,
             "language": e.language,
@@ -167,8 +247,13 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         }
         let mut content = json!({"attachment": attachment});
         if let Some(f) = &e.format_code {
-            content["format"] =
-                json!({"system": system_of(&f.scheme), "code": f.code, "display": f.display});
+            // TRE_A11 holds the IHE codes only; the `urn:asip:` ones keep the OID (UNVERIFIED).
+            let system = if f.code.starts_with("urn:ihe:") {
+                system_of(&f.scheme)
+            } else {
+                format!("urn:oid:{}", f.scheme)
+            };
+            content["format"] = json!({"system": system, "code": f.code, "display": f.display});
         }
         let mut context = Map::new();
         let mut period = Map::new();
@@ -181,6 +266,10 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         if !period.is_empty() {
             context.insert("period".into(), Value::Object(period));
         }
+        context.insert(
+            "sourcePatientInfo".into(),
+            json!({"reference": "#source-patient"}),
+        );
         if let Some(c) = &e.facility_type {
             context.insert("facilityType".into(), coding(c));
         }
@@ -197,12 +286,19 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
             "type": coding(&e.type_code),
             "subject": {"reference": patient_url},
             "author": author_refs,
-            "securityLabel": e.confidentiality.iter().map(coding).collect::<Vec<_>>(),
+            // The display of HL7 v3 Confidentiality is lower case; CDA's displayName may not be.
+            "securityLabel": e.confidentiality.iter().map(|c| json!({"coding": [{"system": system_of(&c.scheme), "code": c.code}]})).collect::<Vec<_>>(),
             "content": [content],
             "context": context,
         });
         if let Some(c) = &e.class_code {
             doc["category"] = json!([coding(c)]);
+        }
+        if h.legal_authenticator.is_some() {
+            doc["authenticator"] = json!({"reference": "#authenticator"});
+        }
+        if h.author.as_ref().is_some_and(|a| a.organization.is_some()) {
+            doc["custodian"] = json!({"reference": "#author-org"});
         }
         if let Some(t) = fhir_time(&h.effective_time) {
             doc["date"] = json!(t);
@@ -232,6 +328,14 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         "subject": {"reference": patient_url},
         "entry": items,
     });
+    if let Some(a) = &h0.author {
+        list["contained"] = json!(person_resources(a, "ss-author"));
+        let mut source = json!({"reference": "#ss-author"});
+        if a.organization.is_some() {
+            source["extension"] = json!([{"url": format!("{MHD_EXT}ihe-authorOrg"), "valueReference": {"reference": "#ss-author-org"}}]);
+        }
+        list["source"] = source;
+    }
     if let Some(t) = fhir_time(&format!("{}+0000", ss.submission_time)) {
         list["date"] = json!(t);
     }
@@ -389,14 +493,22 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                 }
                 let att = &r["content"][0]["attachment"];
                 let contained = r["contained"].as_array().cloned().unwrap_or_default();
-                let contained_of = |t: &str| {
-                    contained
-                        .iter()
-                        .find(|c| s(c, "/resourceType") == t)
-                        .cloned()
+                let by_ref = |reference: &str| {
+                    let id = reference.strip_prefix('#')?;
+                    contained.iter().find(|c| s(c, "/id") == id).cloned()
+                };
+                // author → PractitionerRole (→ practitioner, organization), or the resource itself.
+                let author_res = by_ref(s(r, "/author/0/reference"));
+                let (person_res, org_res) = match &author_res {
+                    Some(a) if s(a, "/resourceType") == "PractitionerRole" => (
+                        by_ref(s(a, "/practitioner/reference")),
+                        by_ref(s(a, "/organization/reference")),
+                    ),
+                    Some(a) if s(a, "/resourceType") == "Organization" => (None, Some(a.clone())),
+                    other => (other.clone(), None),
                 };
                 let author = Author {
-                    person: contained_of("Practitioner").map(|p| {
+                    person: person_res.map(|p| {
                         format!(
                             "{}^{}^{}^^^^^^&{}&ISO^D^^^IDNPS",
                             s(&p, "/identifier/0/value"),
@@ -405,7 +517,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                             strip_oid(s(&p, "/identifier/0/system"))
                         )
                     }),
-                    institution: contained_of("Organization").map(|o| {
+                    institution: org_res.map(|o| {
                         crate::metadata::xon(s(&o, "/name"), s(&o, "/identifier/0/value"))
                     }),
                     specialty: None,
