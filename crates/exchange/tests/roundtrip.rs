@@ -174,3 +174,65 @@ fn packaging_refuses_what_it_cannot_describe() {
     .expect_err("not CDA");
     assert!(err.to_string().starts_with("y.xml:"), "{err}");
 }
+
+/// The elements PDSm 3.1.1 / FR Core 2.1.0 make required (1..) are present.
+#[test]
+fn mhd_bundle_has_the_required_pdsm_elements() {
+    let input = document(DocType::Fludt, 17);
+    let h = read_header(&input.bytes).expect("header");
+    let b: serde_json::Value =
+        serde_json::from_slice(&mhd::build(&[input], &options()).expect("mhd")).expect("json");
+    let entry = |t: &str| {
+        b["entry"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["resource"]["resourceType"] == t))
+            .map(|e| e["resource"].clone())
+            .expect(t)
+    };
+    let list = entry("List");
+    assert_eq!(list["source"]["reference"], "#ss-author");
+    assert!(list["contained"].as_array().is_some_and(|c| c.len() == 3));
+    let doc = entry("DocumentReference");
+    for ptr in [
+        "/authenticator/reference",
+        "/custodian/reference",
+        "/context/sourcePatientInfo/reference",
+        "/author/0/reference",
+        "/content/0/attachment/hash",
+        "/context/period/start",
+    ] {
+        assert!(
+            doc.pointer(ptr)
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| !v.is_empty()),
+            "{ptr}"
+        );
+    }
+    let patient = entry("Patient");
+    let ext = |url: &str| {
+        patient["extension"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(url)))
+            })
+            .cloned()
+            .expect(url)
+    };
+    assert_eq!(
+        ext("fr-core-identity-reliability")["extension"][0]["valueCoding"]["code"],
+        "VALI"
+    );
+    assert_eq!(
+        ext("patient-birthPlace")["valueAddress"]["extension"][0]["valueCoding"]["code"],
+        h.patient.birthplace_cog.as_str()
+    );
+    assert_eq!(
+        patient["name"][0]["given"][0],
+        h.patient.first_given.as_str()
+    );
+    assert_eq!(
+        patient["identifier"][0]["type"]["coding"][0]["code"],
+        "INS-NIR-TEST"
+    );
+}
