@@ -343,3 +343,43 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
 }
+
+#[test]
+fn a_package_report_passes_the_json_report_schema() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let mail = tmp.path().join("m.eml");
+    let o = segur(&["package", "mss", path(&docs[0]), "--out", path(&mail)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&mail)
+        .expect("mail")
+        .replace("X-MSS-INS: O", "X-MSS-INS: N");
+    std::fs::write(&mail, text).expect("write");
+    let report = tmp.path().join("r.json");
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+        "--output",
+        path(&report),
+        path(&mail),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    assert_eq!(
+        v["documents"][0]["findings"][0]["rule"],
+        "SEGUR-MSS-INS-QUALIF"
+    );
+    assert_eq!(v["documents"][0]["findings"][0]["source"]["file"], "segur");
+    assert_eq!(v["documents"].as_array().map(Vec::len), Some(2));
+    let o = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/json_schema_check.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schemas/report.schema.json"))
+        .arg(&report)
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", stdout(&o));
+}
