@@ -151,6 +151,19 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
     }
     match (&e.class_code, codes::class_code(&h.code.code)) {
         (None, _) => missing(out, p, "classCode"),
+        (Some(c), None)
+            if c.scheme != codes::CLASS_SCHEME
+                || !codes::CLASSES.iter().any(|(k, _)| *k == c.code) =>
+        {
+            differ(
+                out,
+                "SEGUR-XDS-CLASSCODE",
+                p,
+                "classCode",
+                &format!("{} ({})", c.code, c.scheme),
+                &format!("a TRE_A03 class ({})", codes::CLASS_SCHEME),
+            )
+        }
         (Some(c), Some((want, _))) if c.code != want || c.scheme != codes::CLASS_SCHEME => differ(
             out,
             "SEGUR-XDS-CLASSCODE",
@@ -171,14 +184,19 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
         codes::format_code(&roots, h.n1_media_type.as_deref()),
     ) {
         (None, _) => missing(out, p, "formatCode"),
-        (Some(f), Some(want)) if f.code != want => differ(
-            out,
-            "SEGUR-XDS-FORMATCODE",
-            p,
-            "formatCode",
-            &f.code,
-            &format!("{want} (from its templateIds / media type)"),
-        ),
+        (Some(f), Some(want)) if f.code != want || f.scheme != codes::format_scheme(want) => {
+            differ(
+                out,
+                "SEGUR-XDS-FORMATCODE",
+                p,
+                "formatCode",
+                &format!("{} ({})", f.code, f.scheme),
+                &format!(
+                    "{want} ({}) (from its templateIds / media type)",
+                    codes::format_scheme(want)
+                ),
+            )
+        }
         _ => {}
     }
     match e.confidentiality.first() {

@@ -4,8 +4,10 @@
 //! Only the rows the spec notes give (`specs/doc_types.md`, `specs/dmp_xds_mhd.md`) are here;
 //! for other documents the check that uses a table is skipped rather than guessed.
 
-/// The XDS formatCode scheme of the CI-SIS codes (`urn:asip:…`, `urn:ihe:…`).
+/// TRE_A11-IheFormatCode, the scheme of the IHE formatCodes (`urn:ihe:…`).
 pub const FORMAT_SCHEME: &str = "1.3.6.1.4.1.19376.1.2.3";
+/// TRE_A06-FormatCodeComplementaire, the scheme of the ANS formatCodes (`urn:asip:…`).
+pub const FORMAT_SCHEME_ASIP: &str = "1.2.250.1.213.1.1.4.2.282";
 /// TRE_A03-ClasseDocument, the classCode scheme.
 pub const CLASS_SCHEME: &str = "1.2.250.1.213.1.1.4.1";
 /// The XDS-SD templateId of N1 (nonXMLBody) documents.
@@ -47,10 +49,45 @@ const MEDIA_FORMATS: &[(&str, &str)] = &[
     ("image/jpeg", "urn:ihe:iti-fr:xds-sd:jpeg:2010"),
 ];
 
-/// Displays of the IHE formatCodes in TRE_A11-IheFormatCode (FHIR package
-/// `ans.fhir.fr.pdsm.deps-combined`, CC0). The `urn:asip:…` codes are not in TRE_A11; their
-/// display is the code itself.
+/// Displays of the formatCodes above, from TRE_A11-IheFormatCode and
+/// TRE_A06-FormatCodeComplementaire (NOS code systems in the FHIR package
+/// `ans.fhir.fr.pdsm.deps-combined`, CC0).
 const FORMAT_DISPLAYS: &[(&str, &str)] = &[
+    ("urn:asip:ci-sis:dlu:2015", "Document de liaison d'urgence"),
+    (
+        "urn:asip:ci-sis:fludt:2017",
+        "Fiche de liaison d'urgence - Transfert de l'EHPAD vers les urgences",
+    ),
+    (
+        "urn:asip:ci-sis:fludr:2017",
+        "Fiche de liaison d'urgence - Retour des urgences vers l'EHPAD",
+    ),
+    (
+        "urn:asip:ci-sis:dlu-dlu-dom:2022",
+        "Document de liaison d'urgence DOM",
+    ),
+    (
+        "urn:asip:ci-sis:dlu-fludt-dom:2022",
+        "Fiche de liaison d'urgence - Transfert du domicile vers les urgences",
+    ),
+    (
+        "urn:asip:ci-sis:dlu-fludr-dom:2022",
+        "Fiche de liaison d'urgence - Retour des urgences vers le domicile",
+    ),
+    ("urn:asip:ci-sis:vsm:2012", "Synthèse médicale"),
+    (
+        "urn:asip:ci-sis:ldl-ees:2017",
+        "Lettre de Liaison à l'entrée d'un établissement de santé",
+    ),
+    (
+        "urn:asip:ci-sis:ldl-ses:2017",
+        "Lettre de Liaison à la sortie de l'établissement de santé",
+    ),
+    (
+        "urn:asip:ci-sis:export-dui:2023",
+        "Export du Dossier Usager informatisé",
+    ),
+    ("urn:asip:ci-sis:hr:2019", "Données de remboursement"),
     (
         "urn:ihe:lab:xd-lab:2008",
         "Compte rendu structuré d'examens de biologie médicale",
@@ -78,7 +115,32 @@ const FORMAT_DISPLAYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The display of a formatCode: TRE_A11's, else the code.
+/// The scheme of a formatCode: TRE_A06 for `urn:asip:…`, else TRE_A11.
+pub fn format_scheme(code: &str) -> &'static str {
+    if code.starts_with("urn:asip:") {
+        FORMAT_SCHEME_ASIP
+    } else {
+        FORMAT_SCHEME
+    }
+}
+
+/// TRE_A03-ClasseDocument (the classCode scheme), every code, from the same package.
+pub const CLASSES: &[(&str, &str)] = &[
+    ("10", "Compte rendu"),
+    ("11", "Synthèse"),
+    ("31", "Imagerie médicale"),
+    ("42", "Prescription"),
+    ("43", "Dispensation"),
+    ("44", "Plan de soins, protocole de soins"),
+    ("45", "Traitement administré"),
+    ("52", "Certificat, déclaration"),
+    ("60", "Données de remboursement"),
+    ("90", "Autres documents déposés par le patient"),
+    ("95", "Document de gestion"),
+    ("99", "Document technique"),
+];
+
+/// The display of a formatCode: TRE_A11's or TRE_A06's, else the code.
 pub fn format_display(code: &str) -> &str {
     FORMAT_DISPLAYS
         .iter()
@@ -141,5 +203,14 @@ mod tests {
         assert_eq!(format_code(&["1.2.3"], None), None);
         assert_eq!(class_code("11502-2"), Some(("10", "Compte rendu")));
         assert_eq!(class_code("00000-0"), None);
+        assert_eq!(
+            format_scheme("urn:asip:ci-sis:fludt:2017"),
+            FORMAT_SCHEME_ASIP
+        );
+        assert_eq!(format_scheme("urn:ihe:lab:xd-lab:2008"), FORMAT_SCHEME);
+        // Every class of the typeCode table is a TRE_A03 code.
+        for (_, c, d) in TYPE_CLASSES {
+            assert!(CLASSES.contains(&(*c, *d)), "{c} {d}");
+        }
     }
 }

@@ -319,7 +319,7 @@ impl DocumentEntry {
                 .map(|(c, d)| Code::new(c, codes::CLASS_SCHEME, d)),
             type_code: Code::of(&header.code),
             format_code: codes::format_code(&roots, header.n1_media_type.as_deref())
-                .map(|f| Code::new(f, codes::FORMAT_SCHEME, codes::format_display(f))),
+                .map(|f| Code::new(f, codes::format_scheme(f), codes::format_display(f))),
             confidentiality: vec![Code::of(&header.confidentiality)],
             facility_type: header.facility_type.as_ref().map(Code::of),
             practice_setting: header.practice_setting.as_ref().map(Code::of),

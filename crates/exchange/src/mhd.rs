@@ -18,7 +18,8 @@ const PDSM: &str = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinit
 const MHD_EXT: &str = "https://profiles.ihe.net/ITI/MHD/StructureDefinition/";
 const FR_CORE: &str = "https://hl7.fr/ig/fhir/core/";
 
-/// Code systems written as NOS URLs, as the PDSm examples do (OID ↔ URL).
+/// Code systems written as NOS URLs, as the PDSm examples do (OID ↔ URL, from the
+/// CodeSystems' identifiers in the FHIR packages).
 const SYSTEMS: &[(&str, &str)] = &[
     ("2.16.840.1.113883.6.1", "http://loinc.org"),
     (
@@ -36,6 +37,10 @@ const SYSTEMS: &[(&str, &str)] = &[
     (
         "1.3.6.1.4.1.19376.1.2.3",
         "https://mos.esante.gouv.fr/NOS/TRE_A11-IheFormatCode/FHIR/TRE-A11-IheFormatCode",
+    ),
+    (
+        "1.2.250.1.213.1.1.4.2.282",
+        "https://mos.esante.gouv.fr/NOS/TRE_A06-FormatCodeComplementaire/FHIR/TRE-A06-FormatCodeComplementaire",
     ),
     (
         "2.16.840.1.113883.5.25",
@@ -247,13 +252,8 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         }
         let mut content = json!({"attachment": attachment});
         if let Some(f) = &e.format_code {
-            // TRE_A11 holds the IHE codes only; the `urn:asip:` ones keep the OID (UNVERIFIED).
-            let system = if f.code.starts_with("urn:ihe:") {
-                system_of(&f.scheme)
-            } else {
-                format!("urn:oid:{}", f.scheme)
-            };
-            content["format"] = json!({"system": system, "code": f.code, "display": f.display});
+            content["format"] =
+                json!({"system": system_of(&f.scheme), "code": f.code, "display": f.display});
         }
         let mut context = Map::new();
         let mut period = Map::new();

@@ -530,3 +530,38 @@ fn mdn_shaped_report_is_read() {
     );
     assert_eq!(u.files[3].1, b"not a zip");
 }
+
+/// For a typeCode outside segur's table, any classCode must still be a TRE_A03 class.
+#[test]
+fn class_code_outside_tre_a03() {
+    let input = document(DocType::CrBio, 31);
+    let text = String::from_utf8(input.bytes).expect("utf8").replacen(
+        "code=\"11502-2\"",
+        "code=\"34133-9\"",
+        1,
+    );
+    let input = segur_exchange::package::Input {
+        name: "x.xml".into(),
+        bytes: text.into_bytes(),
+    };
+    let build = |class: &str| {
+        let mut p = prepare(std::slice::from_ref(&input), &options(), Vec::new()).expect("prepare");
+        assert!(
+            p.metadata.entries[0].class_code.is_none(),
+            "34133-9 is outside the table"
+        );
+        p.metadata.entries[0].uri = Some("DOC0001.XML".into());
+        p.metadata.entries[0].class_code = Some(segur_exchange::metadata::Code::new(
+            class,
+            segur_exchange::codes::CLASS_SCHEME,
+            "x",
+        ));
+        unpack(
+            &xdm::build(&p.metadata, std::slice::from_ref(&input.bytes), &origin()),
+            "z",
+            None,
+        )
+    };
+    assert_only(&build("11"), &[]);
+    assert_only(&build("77"), &["SEGUR-XDS-CLASSCODE"]);
+}
