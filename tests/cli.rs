@@ -216,3 +216,194 @@ fn build_into_an_unwritable_place_is_an_infrastructure_error() {
         "{err}"
     );
 }
+
+fn pki_rules(o: &Output) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_str(stdout(o).trim()).expect("json");
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
+#[test]
+fn pki_init_then_inspect_lints_each_certificate_as_designed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = path(dir.path());
+    let o = segur(&["pki", "init", d, "--clients", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let root = dir.path().join("ca/root.pem");
+    let inspect = |file: &str| {
+        let f = dir.path().join(file);
+        segur(&[
+            "pki",
+            "inspect",
+            path(&f),
+            "--ca",
+            path(&root),
+            "--format",
+            "json",
+        ])
+    };
+    for good in [
+        "clients/client-001.chain.pem",
+        "clients/client-002.chain.pem",
+    ] {
+        let o = inspect(good);
+        assert_eq!(o.status.code(), Some(0), "{good}: {}", stdout(&o));
+        assert!(pki_rules(&o).is_empty(), "{good}: {:?}", pki_rules(&o));
+    }
+    for (file, rule) in [
+        ("broken/expired.chain.pem", "SEGUR-CERT-EXPIRED"),
+        ("broken/not-yet-valid.chain.pem", "SEGUR-CERT-NOT-YET-VALID"),
+        ("broken/wrong-eku.chain.pem", "SEGUR-CERT-EKU-CLIENTAUTH"),
+        ("broken/unknown-ca.chain.pem", "SEGUR-CERT-CHAIN"),
+        (
+            "broken/no-structure-id.chain.pem",
+            "SEGUR-CERT-STRUCTURE-ID",
+        ),
+    ] {
+        let o = inspect(file);
+        assert_eq!(o.status.code(), Some(1), "{file}");
+        assert_eq!(pki_rules(&o), vec![rule.to_string()], "{file}");
+    }
+    let text = segur(&[
+        "pki",
+        "inspect",
+        path(&dir.path().join("clients/client-001.pem")),
+    ]);
+    assert_eq!(text.status.code(), Some(0));
+    let text = stdout(&text);
+    assert!(
+        text.contains("structure id:       FINESS 99000001"),
+        "{text}"
+    );
+    assert!(text.contains("extended key usage: clientAuth"), "{text}");
+    assert!(
+        text.trim_end().ends_with("ok: 0 error(s), 0 warning(s)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pki_init_does_not_overwrite_without_force() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = path(dir.path());
+    assert_eq!(
+        segur(&["pki", "init", d, "--clients", "0"]).status.code(),
+        Some(0)
+    );
+    let o = segur(&["pki", "init", d, "--clients", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("pki.toml already exists") && err.contains("--force"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1);
+    let o = segur(&["pki", "init", d, "--clients", "0", "--force"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn pki_inspect_of_an_unreadable_input_is_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("missing.pem");
+    let not_pem = dir.path().join("notes.txt");
+    std::fs::write(&not_pem, "hello").expect("write");
+    for f in [&missing, &not_pem] {
+        let o = segur(&["pki", "inspect", path(f)]);
+        assert_eq!(o.status.code(), Some(2));
+        let err = stderr(&o);
+        assert!(err.starts_with(&format!("segur: {}: ", path(f))), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// A one-commit git repository at `dir` holding `files`; its commit id.
+fn git_repo(dir: &Path, files: &[(&str, &str)]) -> String {
+    for (name, content) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, content).expect("write");
+    }
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.email=ci@segur.invalid", "-c", "user.name=ci"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(o.status.success(), "git {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "--quiet"]);
+    git(&["add", "-A"]);
+    git(&["commit", "--quiet", "-m", "fixture"]);
+    git(&["rev-parse", "HEAD"])
+}
+
+#[test]
+fn rules_fetch_checks_out_the_rules_and_puts_the_mapping_beside_them() {
+    // Local repositories stand in for the ANS and validateCDA ones (no network in CI): the
+    // same commands with --repository/--commit, as a user with a mirror would run them.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ans = tmp.path().join("ans");
+    let map = tmp.path().join("map");
+    let ans_commit = git_repo(
+        &ans,
+        &[
+            ("infrastructure/cda/CDA_extended.xsd", "<schema/>"),
+            ("schematrons/README", "fixture"),
+        ],
+    );
+    let map_commit = git_repo(
+        &map,
+        &[
+            (
+                "mapping.properties",
+                "1.2.250.1.213.1.1.1.55.2024.01=BIO-CR-BIO_2024.01\n",
+            ),
+            ("other/big.txt", "not needed"),
+        ],
+    );
+    let rules = tmp.path().join("data/rules");
+    let map_url = format!("file://{}", map.display());
+    let fetch = |mapping_commit: &str| {
+        segur(&[
+            "rules",
+            "fetch",
+            "--dir",
+            path(&rules),
+            "--repository",
+            path(&ans),
+            "--commit",
+            &ans_commit,
+            "--mapping-repository",
+            &map_url,
+            "--mapping-commit",
+            mapping_commit,
+        ])
+    };
+    let o = fetch(&map_commit);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(rules.join("infrastructure/cda/CDA_extended.xsd").is_file());
+    let mapping = tmp.path().join("data/peer/mapping.properties");
+    assert_eq!(
+        std::fs::read_to_string(&mapping).expect("mapping fetched"),
+        "1.2.250.1.213.1.1.1.55.2024.01=BIO-CR-BIO_2024.01\n"
+    );
+    // Again on the existing checkout: an update, not a failure.
+    let o = fetch(&map_commit);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("already a checkout"), "{}", stdout(&o));
+    // A commit the mapping repository does not have: one line, infrastructure exit code.
+    let missing = "0123456789abcdef0123456789abcdef01234567";
+    let o = fetch(missing);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains(missing), "{}", stderr(&o));
+}

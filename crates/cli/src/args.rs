@@ -39,6 +39,53 @@ pub enum Command {
     /// The conformance suite and the comparison with the official chain.
     #[command(subcommand)]
     Conformance(ConformanceCommand),
+    /// Certificates: inspect and lint one, make a test PKI shaped like IGC-Santé.
+    #[command(subcommand)]
+    Pki(PkiCommand),
+}
+
+/// `segur pki …`
+#[derive(Debug, Subcommand)]
+pub enum PkiCommand {
+    /// Show a certificate (subject, issuer, validity, key, key usage, EKU, policies, structure
+    /// identifier, SHA-256) and lint it as a DMP / MSSanté TLS client certificate
+    /// (docs/rules.md, "Certificates"). Exit 1 on error findings.
+    Inspect {
+        /// PEM (the first certificate is inspected, the others are its chain), DER, or
+        /// PKCS#12 (.p12/.pfx, with --password).
+        cert: PathBuf,
+        /// Also verify the chain as a TLS client certificate against these trusted roots (PEM).
+        #[arg(long, value_name = "ROOTS")]
+        ca: Option<PathBuf>,
+        /// Password of a PKCS#12 file.
+        #[arg(long)]
+        password: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Make a test PKI in DIR: root and intermediate CA, a server certificate for localhost,
+    /// client certificates shaped like IGC-Santé ORG AUTH_CLI, broken ones for negative tests,
+    /// and a manifest (pki.toml). For loopback tests only: it is not IGC-Santé.
+    Init {
+        /// Output directory (created if missing).
+        dir: PathBuf,
+        /// How many good client identities.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+        clients: u32,
+        /// Validity of the good certificates, in days from now.
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+        days: i64,
+        /// Names of the server certificate (default: localhost, 127.0.0.1, ::1).
+        #[arg(long = "server-name", value_name = "NAME")]
+        server_names: Vec<String>,
+        /// Also write each good client as PKCS#12 with this password.
+        #[arg(long, value_name = "PASSWORD")]
+        p12_password: Option<String>,
+        /// Overwrite an existing test PKI in DIR.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Where the rules come from and how they are chosen (shared by the commands that validate).
@@ -211,12 +258,33 @@ pub struct RulesArgs {
 /// `segur rules fetch`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
-    /// Clone the ANS TestContenuCDA repository at the pinned commit.
-    Fetch {
-        /// Where (default: $XDG_DATA_HOME/segur/rules or ~/.local/share/segur/rules).
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-    },
+    /// Clone the ANS TestContenuCDA repository at the pinned commit, and put the ANS CI
+    /// tool's mapping.properties beside it (DIR/../peer/).
+    Fetch(FetchArgs),
+}
+
+/// `segur rules fetch` options: where, and (for a mirror or another ANS release) from where.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Where (default: $XDG_DATA_HOME/segur/rules or ~/.local/share/segur/rules).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The ANS repository (a mirror's URL or a local path).
+    #[arg(long, value_name = "URL", default_value = segur_validate::rules::ANS_REPOSITORY)]
+    pub repository: String,
+    /// The ANS commit (another release is at your own risk: segur is tested with the default).
+    #[arg(long, value_name = "SHA", default_value = segur_validate::rules::ANS_COMMIT)]
+    pub commit: String,
+    /// The repository of the ANS CI tool holding mapping.properties.
+    #[arg(long, value_name = "URL", default_value = segur_validate::rules::MAPPING_REPOSITORY)]
+    pub mapping_repository: String,
+    /// Its commit.
+    #[arg(long, value_name = "SHA", default_value = segur_validate::rules::MAPPING_COMMIT)]
+    pub mapping_commit: String,
+    /// Fetch the ANS rules only, without mapping.properties (schematrons are then chosen from
+    /// the documents' oxygen processing instructions alone).
+    #[arg(long)]
+    pub no_mapping: bool,
 }
 
 /// `segur conformance …`

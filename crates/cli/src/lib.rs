@@ -14,6 +14,7 @@ pub mod exit;
 mod ins;
 mod package;
 mod peer;
+mod pki;
 mod rules;
 mod suite;
 mod validate;
@@ -96,6 +97,7 @@ pub fn main() -> ExitCode {
         args::Command::Rules(cmd) => rules::run(cmd),
         args::Command::Conformance(cmd) => conformance::run(cmd),
         args::Command::Bench(cmd) => bench::run(cmd),
+        args::Command::Pki(cmd) => pki::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),

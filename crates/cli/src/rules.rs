@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use segur_validate::rules::{ANS_COMMIT, ANS_REPOSITORY, check_rules_dir};
+use segur_validate::rules::{ANS_COMMIT, MAPPING_FILE, check_rules_dir};
 
 use crate::{Failure, Outcome, out};
 
@@ -54,16 +54,55 @@ pub(crate) fn resolve(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
     }))
 }
 
-/// `segur rules fetch [--dir DIR]`: clone the ANS repository at the pinned commit.
-pub(crate) fn fetch(dir: Option<PathBuf>) -> Result<Outcome, Failure> {
-    let dir = dir
+/// `segur rules fetch`: clone the ANS repository at the pinned commit into DIR, and fetch the
+/// ANS CI tool's `mapping.properties` into DIR/../peer/ (where the schematron selection looks
+/// for it beside a rules directory).
+pub(crate) fn fetch(args: crate::args::FetchArgs) -> Result<Outcome, Failure> {
+    let dir = args
+        .dir
+        .clone()
         .or_else(fetched_dir)
         .ok_or_else(|| Failure::usage("no --dir given and no HOME to put the rules in"))?;
+    checkout(&dir, &args.repository, &args.commit)?;
+    check_rules_dir(&dir).map_err(|e| Failure::infra(e.to_string()))?;
+    out(format_args!(
+        "rules at {} (ANS TestContenuCDA 3.0, commit {})",
+        dir.display(),
+        args.commit
+    ))?;
+    if args.no_mapping {
+        return Ok(Outcome::Ok);
+    }
+    let peer = dir
+        .parent()
+        .map_or_else(|| PathBuf::from("peer"), |p| p.join("peer"));
+    let mapping = fetch_file(
+        &peer.join(".validateCDA"),
+        &args.mapping_repository,
+        &args.mapping_commit,
+        MAPPING_FILE,
+    )?;
+    let target = peer.join(MAPPING_FILE);
+    write_atomically(&target, &mapping)?;
+    out(format_args!(
+        "mapping at {} (validateCDA commit {})",
+        target.display(),
+        args.mapping_commit
+    ))?;
+    Ok(Outcome::Ok)
+}
+
+/// A checkout of `repository` at `commit` in `dir` (cloned, or updated when it already is one).
+fn checkout(dir: &Path, repository: &str, commit: &str) -> Result<(), Failure> {
     if dir.join(".git").is_dir() {
         out(format_args!(
-            "{}: already a checkout; checking out {ANS_COMMIT}",
+            "{}: already a checkout; checking out {commit}",
             dir.display()
         ))?;
+        // The commit may be newer than the clone: fetch it when it is not there.
+        if git(dir, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() {
+            git(dir, &["fetch", "--quiet", repository, commit])?;
+        }
     } else {
         if let Some(parent) = dir.parent() {
             std::fs::create_dir_all(parent)
@@ -71,22 +110,86 @@ pub(crate) fn fetch(dir: Option<PathBuf>) -> Result<Outcome, Failure> {
         }
         run_git(
             Command::new("git")
-                .args(["clone", "--quiet", "--no-checkout", ANS_REPOSITORY])
-                .arg(&dir),
+                .args(["clone", "--quiet", "--no-checkout", repository])
+                .arg(dir),
         )?;
     }
-    run_git(
-        Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(["checkout", "--quiet", "--detach", ANS_COMMIT]),
-    )?;
-    check_rules_dir(&dir).map_err(|e| Failure::infra(e.to_string()))?;
-    out(format_args!(
-        "rules at {} (ANS TestContenuCDA 3.0, commit {ANS_COMMIT})",
-        dir.display()
-    ))?;
-    Ok(Outcome::Ok)
+    git(dir, &["checkout", "--quiet", "--detach", commit])
+}
+
+/// One file of `repository` at `commit`, through a bare partial clone in `cache` (only that
+/// file's content is downloaded when the server allows filtering).
+fn fetch_file(
+    cache: &Path,
+    repository: &str,
+    commit: &str,
+    file: &str,
+) -> Result<Vec<u8>, Failure> {
+    if !cache.join("HEAD").is_file() {
+        std::fs::create_dir_all(cache)
+            .map_err(|e| Failure::infra(format!("{}: {e}", cache.display())))?;
+        git(cache, &["init", "--quiet", "--bare"])?;
+        git(cache, &["remote", "add", "origin", repository])?;
+        // A promisor remote: blobs left out by the filtered fetch come from it on demand.
+        git(cache, &["config", "remote.origin.promisor", "true"])?;
+        git(
+            cache,
+            &["config", "remote.origin.partialclonefilter", "blob:none"],
+        )?;
+    } else {
+        git(cache, &["remote", "set-url", "origin", repository])?;
+    }
+    if git(cache, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() {
+        let by_id = git(
+            cache,
+            &[
+                "fetch",
+                "--quiet",
+                "--depth",
+                "1",
+                "--filter=blob:none",
+                "origin",
+                commit,
+            ],
+        );
+        if by_id.is_err() {
+            // Servers that refuse fetching a commit by id: fetch the branches.
+            git(cache, &["fetch", "--quiet", "--filter=blob:none", "origin"])?;
+        }
+        if git(cache, &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_err() {
+            return Err(Failure::infra(format!("{repository}: no commit {commit}")));
+        }
+    }
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(cache)
+        .args(["show", &format!("{commit}:{file}")])
+        .output()
+        .map_err(|e| Failure::infra(format!("cannot run git: {e}")))?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Failure::infra(format!(
+            "{repository} at {commit}: cannot read {file}: {}",
+            stderr.lines().last().unwrap_or("git failed")
+        )));
+    }
+    Ok(output.stdout)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |e: std::io::Error| Failure::infra(format!("{}: {e}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+/// `git -C dir ARGS`.
+fn git(dir: &Path, args: &[&str]) -> Result<(), Failure> {
+    run_git(Command::new("git").arg("-C").arg(dir).args(args))
 }
 
 fn run_git(cmd: &mut Command) -> Result<(), Failure> {
@@ -125,8 +228,8 @@ pub(crate) fn all_schematrons(rules_dir: &Path) -> Vec<String> {
 
 /// `segur rules [fetch] [--unsupported]`.
 pub(crate) fn run(args: crate::args::RulesArgs) -> Result<Outcome, Failure> {
-    if let Some(crate::args::RulesCommand::Fetch { dir }) = args.command {
-        return fetch(dir);
+    if let Some(crate::args::RulesCommand::Fetch(fetch_args)) = args.command {
+        return fetch(fetch_args);
     }
     let engine = crate::validate::engine(&args.rules, segur_validate::engine::Profile::Official)?;
     let dir = engine.options().rules_dir.clone();

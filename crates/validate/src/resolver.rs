@@ -27,7 +27,7 @@ impl std::fmt::Debug for DocumentCache {
 }
 
 /// Lexically normalise `a/b/../c` to `a/c` (no file system access).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
@@ -106,10 +106,21 @@ impl DocumentCache {
 
     fn read(&self, path: &Path) -> Option<Document> {
         let limits = Limits::default();
+        // RDF/XML terminologies (15 MB here, read for `//skos:notation[text() = …]` lookups):
+        // whitespace between their elements is insignificant in RDF/XML, and dropping it
+        // halves their nodes in memory.
+        let rdf = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("rdf"));
         match std::fs::read(path) {
-            Ok(bytes) => Document::parse(&bytes, &limits)
-                .ok()
-                .map(|d| d.with_uri(path.to_string_lossy())),
+            Ok(bytes) => if rdf {
+                Document::parse_stripping_space(&bytes, &limits)
+            } else {
+                Document::parse(&bytes, &limits)
+            }
+            .ok()
+            // Rules read these documents but never report their nodes by position.
+            .map(|d| d.without_source().with_uri(path.to_string_lossy())),
             Err(_) if path.file_name().is_some_and(|n| n == VOC_471) => {
                 self.synthesize_voc_471(path)
             }

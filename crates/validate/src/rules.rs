@@ -14,6 +14,14 @@ use sha2::{Digest, Sha256};
 pub const ANS_REPOSITORY: &str = "https://github.com/ansforge/interop-outil-cda-testcontenucda3.0-outil-validation-documents-cda.git";
 /// The commit segur is tested with (2025-03-06).
 pub const ANS_COMMIT: &str = "61e148b6b83b532a3c743e7f6a5f988015eda007";
+/// The repository of the ANS CI tool (`validateCDA`) whose `mapping.properties` maps a
+/// document's templateIds to its volet schematron; segur reads it as the official CI does.
+pub const MAPPING_REPOSITORY: &str = "https://github.com/M-Priour/validateCDA.git";
+/// The commit of [`MAPPING_REPOSITORY`] segur is tested with.
+pub const MAPPING_COMMIT: &str = "79abb1c7a6e0046d5340b582695a6de6b3c07fee";
+/// The templateId → volet table in that repository.
+pub const MAPPING_FILE: &str = "mapping.properties";
+
 /// The CDA schema entry point, relative to the rules directory.
 pub const CDA_XSD: &str = "infrastructure/cda/CDA_extended.xsd";
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use segur_finding::{Finding, Location, RuleSource, Severity};
+use segur_xml::hash::FxMap;
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 use segur_xpath::{
     CompileError, DocResolver, DynamicContext, EvalError, Expr, Pattern, Prefilter, StaticContext,
@@ -94,6 +95,9 @@ struct CPattern {
     by_parent: HashMap<ExpandedName, Vec<usize>>,
     /// Rules that may match any node or whose prefilter is on a child's attribute.
     others: Vec<usize>,
+    /// The rules' prefilters merged: names and parent names once each, other conditions once
+    /// each (hundreds of rules name the same elements).
+    prefilters: Vec<Prefilter>,
 }
 
 impl CPattern {
@@ -116,12 +120,29 @@ impl CPattern {
             v.dedup();
         }
         let any = rules.iter().any(|r| r.prefilter == Prefilter::Any);
+        let mut prefilters = Vec::new();
+        let mut names: Vec<ExpandedName> = by_name.keys().copied().collect();
+        let mut parents: Vec<ExpandedName> = by_parent.keys().copied().collect();
+        names.sort_unstable_by_key(|n| (n.ns.as_str(), n.local.as_str()));
+        parents.sort_unstable_by_key(|n| (n.ns.as_str(), n.local.as_str()));
+        if !names.is_empty() {
+            prefilters.push(Prefilter::Names(names));
+        }
+        if !parents.is_empty() {
+            prefilters.push(Prefilter::ChildOf(parents));
+        }
+        for &i in &others {
+            if !prefilters.contains(&rules[i].prefilter) {
+                prefilters.push(rules[i].prefilter.clone());
+            }
+        }
         CPattern {
             rules,
             any,
             by_name,
             by_parent,
             others,
+            prefilters,
         }
     }
 
@@ -153,17 +174,97 @@ struct DocIndex<'d> {
     /// The nodes a pattern walk visits, for patterns with a rule that may match any node.
     visited: Option<Vec<u32>>,
     by_child_attr: HashMap<(ExpandedName, ExpandedName), HashMap<&'d str, Vec<u32>>>,
+    /// Per node, the id of its path: the kinds and names from the document node down to it
+    /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
+    path_of: Vec<u32>,
+    shapes: PathCache,
+}
+
+/// Node paths (the kinds and names from the document node down) interned across the documents
+/// a thread validates with one compiled schematron, and per (pattern, path) the rules whose
+/// context fits the path structurally: documents of one kind share most of their paths, so
+/// the structural match runs once per path and thread, not once per document.
+#[derive(Default)]
+struct PathCache {
+    paths: FxMap<(u32, u8, ExpandedName), u32>,
+    /// Ranges of `fit_rules`.
+    fitting: FxMap<(u32, u32), (u32, u32)>,
+    fit_rules: Vec<u32>,
+}
+
+/// Paths a cache may hold before it starts over (bounds memory on a very varied corpus).
+const MAX_CACHED_PATHS: usize = 1 << 18;
+
+thread_local! {
+    /// This thread's path caches, by compiled schematron id.
+    static PATH_CACHES: std::cell::RefCell<FxMap<u64, PathCache>> =
+        std::cell::RefCell::new(FxMap::default());
 }
 
 impl<'d> DocIndex<'d> {
-    fn new(doc: &'d Document, attributes: bool, other: bool) -> Self {
+    fn new(doc: &'d Document, attributes: bool, other: bool, shapes: PathCache) -> Self {
         DocIndex {
             doc,
             attributes,
             other,
             visited: None,
             by_child_attr: HashMap::new(),
+            path_of: vec![u32::MAX; doc.len()],
+            shapes,
         }
+    }
+
+    /// The path id of `node` (see `path_of`); the document node's is 0.
+    fn path(&mut self, node: NodeId) -> u32 {
+        let mut pending = Vec::new();
+        let mut n = node;
+        let mut id = loop {
+            match self.path_of[n.index() as usize] {
+                u32::MAX => {}
+                known => break known,
+            }
+            match self.doc.parent(n) {
+                Some(p) => {
+                    pending.push(n);
+                    n = p;
+                }
+                None => {
+                    // The document node (or a parentless node): a path of its own.
+                    let key = (u32::MAX, self.doc.kind(n) as u8, self.doc.name(n));
+                    let next = self.shapes.paths.len() as u32;
+                    let id = *self.shapes.paths.entry(key).or_insert(next);
+                    self.path_of[n.index() as usize] = id;
+                    break id;
+                }
+            }
+        };
+        while let Some(n) = pending.pop() {
+            let key = (id, self.doc.kind(n) as u8, self.doc.name(n));
+            let next = self.shapes.paths.len() as u32;
+            id = *self.shapes.paths.entry(key).or_insert(next);
+            self.path_of[n.index() as usize] = id;
+        }
+        id
+    }
+
+    /// The rules of pattern `pi` whose context fits `node` structurally, as a range of
+    /// `fit_rules`, in priority order.
+    fn fitting_rules(&mut self, pi: usize, p: &CPattern, node: NodeId) -> (usize, usize) {
+        let key = (pi as u32, self.path(node));
+        if let Some(&(start, len)) = self.shapes.fitting.get(&key) {
+            return (start as usize, len as usize);
+        }
+        let mut ids = Vec::new();
+        p.rules_for(self.doc, node, &mut ids);
+        let start = self.shapes.fit_rules.len();
+        self.shapes.fit_rules.extend(
+            ids.into_iter()
+                .filter(|&i| p.rules[i].pattern.fits_structure(self.doc, node))
+                .map(|i| i as u32),
+        );
+        let len = self.shapes.fit_rules.len() - start;
+        self.shapes.fitting.insert(key, (start as u32, len as u32));
+        (start, len)
     }
 
     /// Every node the walk visits: the document node, elements, and attributes, comments and
@@ -247,6 +348,8 @@ struct Global {
 
 /// A schematron compiled for the engine.
 pub struct Compiled {
+    /// Process-unique id (keys the per-thread path caches).
+    id: u64,
     /// The top-level file, relative to the rules directory.
     pub file: String,
     base: PathBuf,
@@ -368,10 +471,7 @@ impl Compiled {
                             steps.push(CStep::Check(Box::new(CCheck {
                                 kind: c.kind,
                                 test: Lazy::new(c.test.clone(), &local),
-                                id: c
-                                    .id
-                                    .clone()
-                                    .unwrap_or_else(|| format!("{}:{}", c.file, c.line)),
+                                id: c.rule_id(),
                                 severity: Severity::from_role(c.role.as_deref()),
                                 message,
                                 file: c.file.clone(),
@@ -394,7 +494,9 @@ impl Compiled {
             .parent()
             .map(|p| p.to_path_buf())
             .unwrap_or_else(|| rules_dir.to_path_buf());
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Compiled {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             file: s.file.clone(),
             base,
             globals,
@@ -461,17 +563,34 @@ impl Compiled {
         ctx: &mut DynamicContext<'_>,
     ) -> Result<Vec<Finding>, EvalError> {
         self.set_globals(ctx);
+        let mut shapes = PATH_CACHES
+            .with(|c| c.borrow_mut().remove(&self.id))
+            .unwrap_or_default();
+        if shapes.paths.len() > MAX_CACHED_PATHS {
+            shapes = PathCache::default();
+        }
+        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other, shapes);
+        let result = self.walk(doc, ctx, &mut index);
+        let shapes = std::mem::take(&mut index.shapes);
+        PATH_CACHES.with(|c| c.borrow_mut().insert(self.id, shapes));
+        result
+    }
+
+    fn walk(
+        &self,
+        doc: &Document,
+        ctx: &mut DynamicContext<'_>,
+        index: &mut DocIndex<'_>,
+    ) -> Result<Vec<Finding>, EvalError> {
         let mut findings = Vec::new();
-        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other);
         let mut candidates: Vec<u32> = Vec::new();
-        let mut rule_ids: Vec<usize> = Vec::new();
-        for p in &self.patterns {
+        for (pi, p) in self.patterns.iter().enumerate() {
             candidates.clear();
             if p.any {
                 candidates.extend_from_slice(index.visited());
             } else {
-                for r in &p.rules {
-                    index.candidates(&r.prefilter, ctx, &mut candidates);
+                for f in &p.prefilters {
+                    index.candidates(f, ctx, &mut candidates);
                 }
                 candidates.sort_unstable();
                 candidates.dedup();
@@ -481,11 +600,13 @@ impl Compiled {
                 let nref = ctx.node(node);
                 // The first rule (in priority order) whose context matches fires. An error in a
                 // match pattern is recoverable in XSLT: Saxon treats it as no match.
-                p.rules_for(doc, node, &mut rule_ids);
-                let Some(rule) = rule_ids
-                    .iter()
-                    .map(|&i| &p.rules[i])
-                    .find(|r| r.pattern.matches(nref, ctx).unwrap_or(false))
+                let (start, len) = index.fitting_rules(pi, p, node);
+                let Some(rule) = (start..start + len)
+                    .map(|k| &p.rules[index.shapes.fit_rules[k] as usize])
+                    .find(|r| {
+                        r.prefilter.admits(doc, node)
+                            && r.pattern.matches(nref, ctx).unwrap_or(false)
+                    })
                 else {
                     continue;
                 };

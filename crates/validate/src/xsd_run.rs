@@ -15,11 +15,12 @@ impl NamespaceLookup for Scope<'_> {
     }
 }
 
-fn pos(doc: &Document, offset: usize) -> Pos {
-    let (line, column) = doc.line_col(offset);
+/// A position by offset only: lines and columns are computed for the errors alone, at the end
+/// (most events raise none, and a line lookup per event cost more than the validation).
+fn pos(_doc: &Document, offset: usize) -> Pos {
     Pos {
-        line,
-        column,
+        line: 0,
+        column: 0,
         offset: offset as u64,
     }
 }
@@ -90,5 +91,9 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
         }
         _ => {}
     });
-    v.finish()
+    let mut errors = v.finish();
+    for e in &mut errors {
+        (e.line, e.column) = doc.line_col(e.offset as usize);
+    }
+    errors
 }

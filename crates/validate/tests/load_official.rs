@@ -76,3 +76,34 @@ fn same_rules_as_the_official_compilation() {
     }
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
+
+#[test]
+fn rule_ids_are_unique_per_abstract_pattern_instance_and_files_are_normalised() {
+    // The content models instantiate the abstract pattern dansJeuDeValeurs once per value set: each
+    // instance's assert is its own rule, and the defining file has one name however it was
+    // included (`profils/../abstract/…`).
+    let root = rules_dir();
+    let file = "schematrons/profils/CI-SIS_ModelesDeContenusCDA.sch";
+    let s = Schematron::load(&root, &root.join(file)).expect(file);
+    let mut ids = std::collections::HashMap::new();
+    for step in s
+        .patterns
+        .iter()
+        .flat_map(|p| &p.rules)
+        .flat_map(|r| &r.steps)
+    {
+        if let RuleStep::Check(c) = step {
+            assert!(!c.file.contains(".."), "{}", c.file);
+            if c.file.ends_with("abstract/dansJeuDeValeurs.sch") {
+                assert!(c.instance.is_some(), "{}:{}", c.file, c.line);
+                *ids.entry(c.rule_id()).or_insert(0) += 1;
+            }
+        }
+    }
+    assert!(ids.len() > 5, "{ids:?}");
+    assert!(ids.values().all(|&n| n == 1), "{ids:?}");
+    assert!(
+        ids.keys()
+            .all(|k| k.contains("dansJeuDeValeurs.sch:") && k.contains('@'))
+    );
+}

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
+use crate::hash::FxMap;
 use crate::intern::{ExpandedName, Name};
 
 pub(crate) const NONE: u32 = u32::MAX;
@@ -84,6 +85,8 @@ pub struct Document {
     pub(crate) scopes: Vec<NsBinding>,
     pub(crate) source: Box<[u8]>,
     pub(crate) line_starts: OnceLock<Vec<u32>>,
+    /// The elements by name, in document order, built on first use.
+    pub(crate) by_name: OnceLock<FxMap<ExpandedName, Vec<u32>>>,
     pub(crate) uri: Option<String>,
 }
 
@@ -97,6 +100,15 @@ impl Document {
 
     fn link(&self, i: u32) -> Option<NodeId> {
         (i != NONE).then_some(NodeId(i))
+    }
+
+    /// Frees the copy of the input kept for positions: for documents that are only queried
+    /// (value sets, terminologies), whose nodes are never reported by line. Afterwards
+    /// [`Document::source`] is empty and [`Document::line_col`] answers line 1, column 1.
+    pub fn without_source(mut self) -> Document {
+        self.source = Box::default();
+        self.line_starts = OnceLock::new();
+        self
     }
 
     /// Sets the document URI (what `base-uri()` and `document-uri()` return).
@@ -354,17 +366,28 @@ impl Document {
         self.data(n).map_or(0, |d| d.close as usize)
     }
 
+    /// The elements named `name`, in document order, as node indexes (the index of every
+    /// name is built once per document, on first use, and shared by every reader).
+    pub fn elements_named(&self, name: ExpandedName) -> &[u32] {
+        let index = self.by_name.get_or_init(|| {
+            let mut m: FxMap<ExpandedName, Vec<u32>> = FxMap::default();
+            for (i, d) in self.nodes.iter().enumerate() {
+                if d.kind == NodeKind::Element {
+                    m.entry(self.name(NodeId(i as u32)))
+                        .or_default()
+                        .push(i as u32);
+                }
+            }
+            m
+        });
+        index.get(&name).map_or(&[], Vec::as_slice)
+    }
+
     /// 1-based line and column (in characters) of a byte offset in the source.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
         let starts = self.line_starts.get_or_init(|| {
             let mut v = vec![0u32];
-            v.extend(
-                self.source
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &b)| b == b'\n')
-                    .map(|(i, _)| i as u32 + 1),
-            );
+            v.extend(memchr::memchr_iter(b'\n', &self.source).map(|i| i as u32 + 1));
             v
         });
         let offset = offset.min(self.source.len());

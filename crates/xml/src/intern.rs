@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{LazyLock, RwLock};
+use std::sync::{LazyLock, OnceLock, RwLock};
 
 /// An interned string (a namespace URI, local name or prefix); equal strings have equal ids.
 ///
@@ -13,13 +13,24 @@ pub struct Name(u32);
 
 struct Interner {
     ids: HashMap<&'static str, u32>,
-    strings: Vec<&'static str>,
+    len: u32,
 }
+
+/// Names per chunk of the string table.
+const CHUNK: usize = 1 << 12;
+/// Chunks: at most `CHUNK * CHUNKS` (16.7 M) distinct names per process.
+const CHUNKS: usize = 1 << 12;
+
+/// The strings by id, readable without a lock (each slot is written once, under the
+/// interner's write lock, before its id is published): `as_str` runs in hot loops on every
+/// thread, and a shared lock there would make the threads contend for its cache line.
+static STRINGS: [OnceLock<Box<[OnceLock<&'static str>]>>; CHUNKS] =
+    [const { OnceLock::new() }; CHUNKS];
 
 static INTERNER: LazyLock<RwLock<Interner>> = LazyLock::new(|| {
     let mut interner = Interner {
         ids: HashMap::new(),
-        strings: Vec::new(),
+        len: 0,
     };
     interner.insert("");
     RwLock::new(interner)
@@ -30,10 +41,18 @@ impl Interner {
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
+        let id = self.len;
+        let (chunk, slot) = (id as usize / CHUNK, id as usize % CHUNK);
+        let Some(chunk) = STRINGS.get(chunk) else {
+            // The table is full: further names share the empty string's id (they then match
+            // no name test); 16.7 M distinct names means a hostile input anyway.
+            return 0;
+        };
         let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
-        // Fewer than u32::MAX distinct names can exist: each takes at least a byte of memory.
-        let id = u32::try_from(self.strings.len()).unwrap_or(u32::MAX);
-        self.strings.push(leaked);
+        let chunk = chunk.get_or_init(|| (0..CHUNK).map(|_| OnceLock::new()).collect());
+        // The slot is fresh (ids only grow), so it cannot already hold a string.
+        let _ = chunk[slot].set(leaked);
+        self.len += 1;
         self.ids.insert(leaked, id);
         id
     }
@@ -60,8 +79,14 @@ impl Name {
 
     /// The interned string.
     pub fn as_str(self) -> &'static str {
-        let interner = INTERNER.read().unwrap_or_else(|e| e.into_inner());
-        interner.strings.get(self.0 as usize).copied().unwrap_or("")
+        let (chunk, slot) = (self.0 as usize / CHUNK, self.0 as usize % CHUNK);
+        STRINGS
+            .get(chunk)
+            .and_then(OnceLock::get)
+            .and_then(|c| c.get(slot))
+            .and_then(OnceLock::get)
+            .copied()
+            .unwrap_or("")
     }
 
     /// Whether this is the empty string.

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
@@ -37,15 +37,25 @@ struct Builder<'a> {
     doc: Document,
     stack: Vec<Frame<'a>>,
     names: HashMap<&'a str, Name>,
+    /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
+    uris: HashMap<String, Name>,
     last_text: u32,
     root_seen: bool,
     attrs: Vec<RawAttr<'a>>,
+    /// Drop whitespace-only text nodes (`xsl:strip-space elements="*"`).
+    strip_space: bool,
+    /// Whitespace chunks of a text node not yet known to be whitespace-only.
+    pending_space: Vec<(String, usize, TextKind)>,
 }
 
 type Failure = (ParseErrorKind, usize);
 
-/// Parses `input` (see [`Document::parse`]).
-pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Document, ParseError> {
+/// Parses `input` (see [`Document::parse`]); `strip_space` drops whitespace-only text nodes.
+pub(crate) fn parse(
+    input: &[u8],
+    limits: &Limits,
+    strip_space: bool,
+) -> Result<Document, ParseError> {
     let fail = |kind, offset| ParseError::at(kind, input, offset);
     let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
     if input.len() > max_bytes {
@@ -71,15 +81,24 @@ pub(crate) fn parse(input: &[u8], limits: &Limits) -> Result<Document, ParseErro
             scopes: Vec::new(),
             source: input.into(),
             line_starts: OnceLock::new(),
+            by_name: OnceLock::new(),
             uri: None,
         },
         stack: Vec::new(),
         names: HashMap::new(),
+        uris: HashMap::new(),
         last_text: NONE,
         root_seen: false,
         attrs: Vec::new(),
+        strip_space,
+        pending_space: Vec::new(),
     };
     b.run().map_err(|(kind, offset)| fail(kind, offset))?;
+    // The arrays grew by doubling: give the slack back (documents loaded by the rules live
+    // for the whole process).
+    b.doc.nodes.shrink_to_fit();
+    b.doc.text.shrink_to_fit();
+    b.doc.scopes.shrink_to_fit();
     Ok(b.doc)
 }
 
@@ -176,7 +195,7 @@ impl<'a> Builder<'a> {
                         ));
                     }
                     self.close(frame.node, pos);
-                    self.last_text = NONE;
+                    self.end_text();
                 }
                 Event::Text(t) => self.text(&t, pos, TextKind::Raw)?,
                 Event::CData(t) => self.text(&t, pos, TextKind::CData)?,
@@ -223,6 +242,12 @@ impl<'a> Builder<'a> {
         }
         self.close(0, eof);
         Ok(())
+    }
+
+    /// Markup ends the current text node; held-back whitespace (see `strip_space`) is dropped.
+    fn end_text(&mut self) {
+        self.last_text = NONE;
+        self.pending_space.clear();
     }
 
     fn intern(&mut self, s: &str) -> Name {
@@ -296,7 +321,7 @@ impl<'a> Builder<'a> {
         pos: usize,
         end: usize,
     ) -> Result<u32, Failure> {
-        self.last_text = NONE;
+        self.end_text();
         let n = self.push_child(kind, name, pos)?;
         self.doc.nodes[n as usize].tag_end = end as u32;
         Ok(n)
@@ -342,6 +367,24 @@ impl<'a> Builder<'a> {
             }
             return Err((ParseErrorKind::ContentOutsideRoot, pos));
         }
+        if self.strip_space
+            && self.last_text == NONE
+            && raw
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            // Whitespace so far: kept back until something else joins the text node.
+            self.pending_space.push((raw.to_owned(), pos, kind));
+            return Ok(());
+        }
+        for (chunk, at, k) in std::mem::take(&mut self.pending_space) {
+            self.append_text_chunk(&chunk, at, k)?;
+        }
+        self.append_text_chunk(raw, pos, kind)
+    }
+
+    /// Appends a chunk of character data to the current text node (created if needed).
+    fn append_text_chunk(&mut self, raw: &str, pos: usize, kind: TextKind) -> Result<(), Failure> {
         let n = if self.last_text != NONE {
             self.last_text
         } else {
@@ -383,7 +426,7 @@ impl<'a> Builder<'a> {
         end: usize,
         empty: bool,
     ) -> Result<(), Failure> {
-        self.last_text = NONE;
+        self.end_text();
         if self.stack.len() > self.limits.max_depth {
             return Err((
                 ParseErrorKind::TooDeep {
@@ -467,9 +510,17 @@ impl<'a> Builder<'a> {
                     a.offset,
                 ));
             }
+            let uri = match self.uris.get(uri.as_str()) {
+                Some(&name) => name,
+                None => {
+                    let name = Name::intern(&uri);
+                    self.uris.insert(uri, name);
+                    name
+                }
+            };
             let binding = NsBinding {
                 prefix: self.intern(prefix),
-                uri: Name::intern(&uri),
+                uri,
                 parent: scope,
             };
             scope = self.doc.scopes.len() as u32;
@@ -558,7 +609,8 @@ impl<'a> Builder<'a> {
 
     fn resolve(&mut self, scope: u32, prefix: &str, element: bool) -> Option<Name> {
         if prefix == "xml" {
-            return Some(Name::intern(XML_NAMESPACE));
+            static XML: LazyLock<Name> = LazyLock::new(|| Name::intern(XML_NAMESPACE));
+            return Some(*XML);
         }
         let p = self.intern(prefix);
         let mut i = scope;

@@ -101,6 +101,19 @@ pub(crate) enum Cmp {
     Ge,
 }
 
+impl Cmp {
+    /// The operator with its operands swapped (`a < b` is `b > a`).
+    pub(crate) fn flipped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            other => other,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum NodeCmp {
     Is,
@@ -198,6 +211,15 @@ pub(crate) enum Expr {
     /// A subexpression that depends on nothing but a literal `doc()` URI (a value set read
     /// through a path): evaluated once per dynamic context, under a process-unique id.
     Memo(u64, Box<Expr>),
+    /// A node path in a boolean position (`not(a/b[c])`, a predicate): whether it selects a
+    /// node, walked lazily up to the first (see [`Expr::optimize`]).
+    Exists(Box<Expr>),
+    /// A node path compared with string literals (`cda:templateId/@root = 'x'`), operator
+    /// oriented with the path on the left: compared node by node as they are reached.
+    CmpStrs(Cmp, Box<Expr>, Box<[Box<str>]>),
+    /// `count(path) op k` for a path whose nodes are distinct by construction (child,
+    /// attribute and self steps): counted lazily, up to `k + 1`.
+    CountCmp(Cmp, Box<Expr>, i64),
 }
 
 impl Expr {
@@ -309,19 +331,27 @@ impl Expr {
     }
 
     fn no_outer_refs(&self) -> bool {
+        self.refs_within(false)
+    }
+
+    /// Whether the value depends on nothing but the focus and the documents: no variable, no
+    /// `current()`, no outer binding. Memoized `doc()` paths are allowed: they are constant for
+    /// a dynamic context.
+    pub(crate) fn depends_on_focus_only(&self) -> bool {
+        self.refs_within(true)
+    }
+
+    fn refs_within(&self, memo_ok: bool) -> bool {
+        let rec = |e: &Expr| e.refs_within(memo_ok);
         match self {
-            Expr::Var(..)
-            | Expr::Local(_)
-            | Expr::Quantified { .. }
-            | Expr::For { .. }
-            | Expr::Memo(..) => false,
+            Expr::Memo(..) => memo_ok,
+            Expr::Exists(e) | Expr::CmpStrs(_, e, _) | Expr::CountCmp(_, e, _) => rec(e),
+            Expr::Var(..) | Expr::Local(_) | Expr::Quantified { .. } | Expr::For { .. } => false,
             Expr::Call(Func::Current, _) => false,
             Expr::Empty | Expr::Literal(_) | Expr::ContextItem | Expr::Root => true,
-            Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => {
-                v.iter().all(Expr::no_outer_refs)
-            }
-            Expr::Step(s) => s.preds.iter().all(|p| p.expr.no_outer_refs()),
-            Expr::Filter(e, ps) => e.no_outer_refs() && ps.iter().all(|p| p.expr.no_outer_refs()),
+            Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => v.iter().all(rec),
+            Expr::Step(s) => s.preds.iter().all(|p| rec(&p.expr)),
+            Expr::Filter(e, ps) => rec(e) && ps.iter().all(|p| rec(&p.expr)),
             Expr::Path(l, r)
             | Expr::Or(l, r)
             | Expr::And(l, r)
@@ -330,15 +360,165 @@ impl Expr {
             | Expr::Node(_, l, r)
             | Expr::Arith(_, l, r)
             | Expr::Range(l, r)
-            | Expr::Set(_, l, r) => l.no_outer_refs() && r.no_outer_refs(),
-            Expr::Neg(e) | Expr::InstanceOf(e, _) | Expr::Treat(e, _) => e.no_outer_refs(),
-            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.no_outer_refs(),
-            Expr::If(c, t, e) => c.no_outer_refs() && t.no_outer_refs() && e.no_outer_refs(),
+            | Expr::Set(_, l, r) => rec(l) && rec(r),
+            Expr::Neg(e) | Expr::InstanceOf(e, _) | Expr::Treat(e, _) => rec(e),
+            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => rec(expr),
+            Expr::If(c, t, e) => rec(c) && rec(t) && rec(e),
         }
     }
 }
 
 impl Expr {
+    /// Rewrites, once at compile time, the shapes the evaluator answers without building
+    /// sequences: node paths in boolean positions become [`Expr::Exists`], comparisons of a
+    /// node path with string literals become [`Expr::CmpStrs`]. `boolean` says whether this
+    /// expression itself sits in a boolean position.
+    pub(crate) fn optimize(self, boolean: bool) -> Expr {
+        let opt = |e: Box<Expr>, b: bool| Box::new(e.optimize(b));
+        let preds = |ps: Vec<Predicate>| -> Vec<Predicate> {
+            ps.into_iter()
+                .map(|p| Predicate {
+                    boolean: p.boolean,
+                    expr: p.expr.optimize(p.boolean),
+                })
+                .collect()
+        };
+        let e = match self {
+            Expr::Seq(v) => Expr::Seq(v.into_iter().map(|e| e.optimize(false)).collect()),
+            Expr::Path(l, r) => Expr::Path(opt(l, false), opt(r, false)),
+            Expr::Step(s) => {
+                let s = *s;
+                Expr::Step(Box::new(Step {
+                    axis: s.axis,
+                    test: s.test,
+                    preds: preds(s.preds),
+                }))
+            }
+            Expr::Filter(e, ps) => Expr::Filter(opt(e, false), preds(ps)),
+            Expr::Or(l, r) => Expr::Or(opt(l, true), opt(r, true)),
+            Expr::And(l, r) => Expr::And(opt(l, true), opt(r, true)),
+            Expr::General(c, l, r) | Expr::Value(c, l, r)
+                if count_of_distinct(&l).is_some() && integer_literal(&r).is_some() =>
+            {
+                let k = integer_literal(&r).unwrap_or_default();
+                match *l {
+                    Expr::Call(_, mut args) => {
+                        Expr::CountCmp(c, Box::new(args.remove(0).optimize(false)), k)
+                    }
+                    other => Expr::General(c, Box::new(other), r),
+                }
+            }
+            Expr::General(c, l, r) | Expr::Value(c, l, r)
+                if count_of_distinct(&r).is_some() && integer_literal(&l).is_some() =>
+            {
+                let k = integer_literal(&l).unwrap_or_default();
+                match *r {
+                    Expr::Call(_, mut args) => {
+                        Expr::CountCmp(c.flipped(), Box::new(args.remove(0).optimize(false)), k)
+                    }
+                    other => Expr::General(c, l, Box::new(other)),
+                }
+            }
+            Expr::General(c, l, r) => {
+                let (l, r) = (opt(l, false), opt(r, false));
+                match (string_literals(&r), string_literals(&l)) {
+                    (Some(lits), _) if l.is_node_path() => Expr::CmpStrs(c, l, lits),
+                    (_, Some(lits)) if r.is_node_path() => Expr::CmpStrs(c.flipped(), r, lits),
+                    _ => Expr::General(c, l, r),
+                }
+            }
+            Expr::Value(c, l, r) => Expr::Value(c, opt(l, false), opt(r, false)),
+            Expr::Node(c, l, r) => Expr::Node(c, opt(l, false), opt(r, false)),
+            Expr::Arith(o, l, r) => Expr::Arith(o, opt(l, false), opt(r, false)),
+            Expr::Neg(e) => Expr::Neg(opt(e, false)),
+            Expr::Range(l, r) => Expr::Range(opt(l, false), opt(r, false)),
+            Expr::Set(o, l, r) => Expr::Set(o, opt(l, false), opt(r, false)),
+            Expr::If(c, t, e) => Expr::If(opt(c, true), opt(t, boolean), opt(e, boolean)),
+            Expr::Quantified {
+                every,
+                bindings,
+                body,
+            } => Expr::Quantified {
+                every,
+                bindings: bindings
+                    .into_iter()
+                    .map(|(i, e)| (i, e.optimize(false)))
+                    .collect(),
+                body: opt(body, true),
+            },
+            Expr::For { bindings, body } => Expr::For {
+                bindings: bindings
+                    .into_iter()
+                    .map(|(i, e)| (i, e.optimize(false)))
+                    .collect(),
+                body: opt(body, false),
+            },
+            Expr::InstanceOf(e, t) => Expr::InstanceOf(opt(e, false), t),
+            Expr::Treat(e, t) => Expr::Treat(opt(e, false), t),
+            Expr::Cast {
+                expr,
+                target,
+                optional,
+            } => Expr::Cast {
+                expr: opt(expr, false),
+                target,
+                optional,
+            },
+            Expr::Castable {
+                expr,
+                target,
+                optional,
+            } => Expr::Castable {
+                expr: opt(expr, false),
+                target,
+                optional,
+            },
+            Expr::Call(f, args) => {
+                // not(), boolean(), exists() and empty() only ask whether their argument
+                // selects something.
+                let arg_boolean =
+                    matches!(f, Func::Not | Func::Boolean | Func::Exists | Func::Empty);
+                Expr::Call(
+                    f,
+                    args.into_iter().map(|a| a.optimize(arg_boolean)).collect(),
+                )
+            }
+            Expr::RegexCall(f, args, re) => {
+                Expr::RegexCall(f, args.into_iter().map(|a| a.optimize(false)).collect(), re)
+            }
+            Expr::Memo(id, e) => Expr::Memo(id, opt(e, false)),
+            other => other,
+        };
+        // A single step without predicates already has a fast existence test.
+        let plain_step = matches!(&e, Expr::Step(s) if s.preds.is_empty());
+        if boolean && !plain_step && e.is_node_path() {
+            Expr::Exists(Box::new(e))
+        } else {
+            e
+        }
+    }
+
+    /// A path that selects nodes only, from the context node or the root, through steps whose
+    /// predicates are boolean (never positional): the evaluator walks it lazily.
+    pub(crate) fn is_node_path(&self) -> bool {
+        match self {
+            Expr::Root | Expr::ContextItem => true,
+            Expr::Step(s) => s.preds.iter().all(|p| p.boolean),
+            Expr::Path(l, r) => {
+                l.is_node_path()
+                    && matches!(**r, Expr::Step(_) | Expr::Filter(..))
+                    && r.is_node_path()
+            }
+            Expr::Filter(base, preds) => {
+                matches!(**base, Expr::Step(_) | Expr::Path(..))
+                    && base.is_node_path()
+                    && preds.iter().all(|p| p.boolean)
+            }
+            Expr::Set(SetOp::Union, a, b) => a.is_node_path() && b.is_node_path(),
+            _ => false,
+        }
+    }
+
     /// Whether the value is never numeric and does not depend on position()/last(), so a
     /// predicate with it filters by effective boolean value alone.
     pub(crate) fn is_boolean_predicate(&self) -> bool {
@@ -357,7 +537,10 @@ impl Expr {
             | Expr::InstanceOf(..)
             | Expr::Castable { .. }
             | Expr::Quantified { .. }
-            | Expr::Set(..) => true,
+            | Expr::Set(..)
+            | Expr::Exists(_)
+            | Expr::CmpStrs(..)
+            | Expr::CountCmp(..) => true,
             Expr::Path(_, rhs) => {
                 matches!(**rhs, Expr::Step(_) | Expr::Filter(..)) && rhs.never_numeric()
             }
@@ -400,6 +583,7 @@ impl Expr {
                 b.visit(f);
             }
             Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::Treat(a, _) => a.visit(f),
+            Expr::Exists(a) | Expr::CmpStrs(_, a, _) | Expr::CountCmp(_, a, _) => a.visit(f),
             Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.visit(f),
             Expr::If(a, b, c) => {
                 a.visit(f);
@@ -412,5 +596,56 @@ impl Expr {
             }
             _ => {}
         }
+    }
+}
+
+/// The strings of a string literal or of a parenthesized list of them.
+fn string_literals(e: &Expr) -> Option<Box<[Box<str>]>> {
+    match e {
+        Expr::Literal(Atomic::String(s)) => Some(Box::new([Box::from(&**s)])),
+        Expr::Seq(items) if !items.is_empty() => items
+            .iter()
+            .map(|i| match i {
+                Expr::Literal(Atomic::String(s)) => Some(Box::from(&**s)),
+                _ => None,
+            })
+            .collect(),
+        _ => None,
+    }
+}
+
+/// `count(path)` where the path's nodes are distinct by construction: from the context item or
+/// the root, through child, attribute and self steps with boolean predicates (each node is
+/// reached through its one parent). The path.
+fn count_of_distinct(e: &Expr) -> Option<&Expr> {
+    fn distinct(e: &Expr) -> bool {
+        match e {
+            Expr::Root | Expr::ContextItem => true,
+            Expr::Step(s) => {
+                matches!(s.axis, Axis::Child | Axis::Attribute | Axis::SelfNode)
+                    && s.preds.iter().all(|p| p.boolean)
+            }
+            Expr::Path(l, r) => {
+                distinct(l) && matches!(**r, Expr::Step(_) | Expr::Filter(..)) && distinct(r)
+            }
+            Expr::Filter(base, preds) => {
+                matches!(**base, Expr::Step(_) | Expr::Path(..))
+                    && distinct(base)
+                    && preds.iter().all(|p| p.boolean)
+            }
+            _ => false,
+        }
+    }
+    match e {
+        Expr::Call(Func::Count, args) if args.len() == 1 && distinct(&args[0]) => Some(&args[0]),
+        _ => None,
+    }
+}
+
+/// The value of an integer literal.
+fn integer_literal(e: &Expr) -> Option<i64> {
+    match e {
+        Expr::Literal(Atomic::Integer(k)) => Some(*k),
+        _ => None,
     }
 }

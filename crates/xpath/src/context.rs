@@ -5,6 +5,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use segur_xml::hash::FxMap;
 use segur_xml::{Document, NodeId};
 
 use crate::error::EvalError;
@@ -106,9 +107,12 @@ pub struct DynamicContext<'a> {
     now: DateTimeValue,
     /// Values of memoized constant subexpressions, by their id.
     pub(crate) memo: RefCell<HashMap<u64, Sequence>>,
-    /// The context document's elements by name, in document order (for `//name`), built on
-    /// first use.
-    pub(crate) by_name: OnceCell<HashMap<segur_xml::ExpandedName, Vec<u32>>>,
+    /// Whether a node matches a prefix of a match pattern, by the prefix's process-wide id
+    /// (rule contexts share long prefixes such as `//hl7:ClinicalDocument[…]/hl7:component`).
+    pub(crate) pattern_memo: RefCell<FxMap<(u32, NodeRef), bool>>,
+    /// Memoized value-set paths as string sets, by memo id (shared process-wide; cached here
+    /// to skip the lock).
+    pub(crate) memo_sets: RefCell<HashMap<u64, Option<Arc<crate::eval::StringSet>>>>,
 }
 
 impl<'a> DynamicContext<'a> {
@@ -122,7 +126,8 @@ impl<'a> DynamicContext<'a> {
             uris: RefCell::new(HashMap::new()),
             variables: Vec::new(),
             memo: RefCell::new(HashMap::new()),
-            by_name: OnceCell::new(),
+            pattern_memo: RefCell::new(FxMap::default()),
+            memo_sets: RefCell::new(HashMap::new()),
             now: DateTimeValue {
                 year: 2000,
                 month: 1,
@@ -216,20 +221,10 @@ impl<'a> DynamicContext<'a> {
             .map(|d| &**d)
     }
 
-    /// The context document's elements named `name`, in document order (indexes; the index is
-    /// built once per context).
-    pub fn elements_named(&self, name: segur_xml::ExpandedName) -> &[u32] {
-        let index = self.by_name.get_or_init(|| {
-            let mut m: HashMap<segur_xml::ExpandedName, Vec<u32>> = HashMap::new();
-            for i in 0..self.main.len() as u32 {
-                let n = NodeId::from_index(i);
-                if self.main.kind(n) == segur_xml::NodeKind::Element {
-                    m.entry(self.main.name(n)).or_default().push(i);
-                }
-            }
-            m
-        });
-        index.get(&name).map_or(&[], Vec::as_slice)
+    /// The context document's elements named `name`, in document order (node indexes; the
+    /// index lives in the document and is shared by every context on it).
+    pub fn elements_named(&self, name: segur_xml::ExpandedName) -> &'a [u32] {
+        self.main.elements_named(name)
     }
 
     /// The shared handle of a loaded document (not the context document).

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
@@ -16,6 +17,9 @@ use crate::error::EvalError;
 use crate::value::{Atomic, AtomicType, Item, NodeRef, Sequence, parse_double};
 
 pub(crate) type Res<T> = Result<T, EvalError>;
+
+/// The strings of a constant sequence, for membership tests.
+pub(crate) type StringSet = std::collections::HashSet<Box<str>>;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Focus {
@@ -146,6 +150,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             Expr::Or(..)
             | Expr::And(..)
+            | Expr::Exists(_)
+            | Expr::CmpStrs(..)
+            | Expr::CountCmp(..)
             | Expr::General(..)
             | Expr::Quantified { .. }
             | Expr::InstanceOf(..)
@@ -383,8 +390,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         else {
             return Ok(false);
         };
-        let Expr::General(Cmp::Eq, lhs, rhs) = &pred.expr else {
-            return Ok(false);
+        let (lhs, rhs, lits) = match &pred.expr {
+            Expr::General(Cmp::Eq, lhs, rhs) => (lhs, Some(rhs), None),
+            Expr::CmpStrs(Cmp::Eq, lhs, lits) => (lhs, None, Some(lits)),
+            _ => return Ok(false),
         };
         let by_text = match &**lhs {
             Expr::ContextItem => false,
@@ -395,25 +404,48 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             _ => return Ok(false),
         };
-        if !focus_free(rhs) {
+        if rhs.is_some_and(|r| !focus_free(r)) {
             return Ok(false);
         }
         let Some(doc) = self.ctx.loaded_document(n.doc) else {
             return Ok(false);
         };
-        let keys = self.eval(rhs, &Focus::of(None))?;
-        let mut wanted = Vec::with_capacity(keys.len());
-        for k in &keys {
-            match self.atomize_item(k) {
-                Atomic::String(v) | Atomic::Untyped(v) | Atomic::AnyUri(v) => wanted.push(v),
-                _ => return Ok(false),
+        let mut wanted: Vec<Arc<str>> = Vec::new();
+        if let Some(rhs) = rhs {
+            let keys = self.eval(rhs, &Focus::of(None))?;
+            for k in &keys {
+                match self.atomize_item(k) {
+                    Atomic::String(v) | Atomic::Untyped(v) | Atomic::AnyUri(v) => wanted.push(v),
+                    _ => return Ok(false),
+                }
             }
         }
-        let index = value_index(&doc, *name, by_text);
+        wanted.extend(lits.into_iter().flatten().map(|l| Arc::from(&**l)));
         let mut found: Vec<u32> = Vec::new();
-        for v in &wanted {
-            if let Some(nodes) = index.get(&**v) {
-                found.extend_from_slice(nodes);
+        match value_index(&doc, *name, by_text) {
+            Some(index) => {
+                for v in &wanted {
+                    index.lookup(v, &mut found);
+                }
+            }
+            // The first lookups in a document scan it: one document's few codes are found
+            // sooner than an index is sorted (start-up), a corpus's many pay for the index.
+            None => {
+                for &e in doc.elements_named(*name) {
+                    let el = segur_xml::NodeId::from_index(e);
+                    let hit = if by_text {
+                        doc.children(el).any(|t| {
+                            doc.kind(t) == NodeKind::Text
+                                && wanted.iter().any(|v| **v == *doc.value(t))
+                        })
+                    } else {
+                        let sv = doc.string_value(el);
+                        wanted.iter().any(|v| **v == *sv)
+                    };
+                    if hit {
+                        found.push(e);
+                    }
+                }
             }
         }
         if wanted.len() > 1 {
@@ -510,6 +542,23 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let n = self.context_node(f, "an axis step")?;
                 Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
             }
+            Expr::Exists(path) => self.any_node(path, f, &mut |_, _| Ok(true)),
+            Expr::CountCmp(op, path, k) => {
+                // Counting past k + 1 cannot change the comparison with k.
+                let cap = k.saturating_add(1).max(0);
+                let mut count = 0i64;
+                if cap > 0 {
+                    self.any_node(path, f, &mut |_, _| {
+                        count += 1;
+                        Ok(count >= cap)
+                    })?;
+                }
+                Ok(ord_matches(*op, count.cmp(k)))
+            }
+            Expr::CmpStrs(op, path, lits) => self.any_node(path, f, &mut |ev, n| {
+                let v = ev.node_string(n);
+                Ok(lits.iter().any(|l| str_cmp(*op, &v, l)))
+            }),
             Expr::Call(func, args) => match self.call_boolean(*func, args, f)? {
                 Some(b) => Ok(b),
                 None => {
@@ -551,6 +600,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     }
 
     fn general_compare(&mut self, op: Cmp, a: &Expr, b: &Expr, f: &Focus) -> Res<bool> {
+        if op == Cmp::Eq
+            && let Some(found) = self.in_constant_sets(a, b, f)?
+        {
+            return Ok(found);
+        }
         let x = self.eval(a, f)?;
         let y = match b {
             Expr::Literal(lit) => {
@@ -574,6 +628,200 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
         }
         Ok(false)
+    }
+
+    /// Calls `found` on the nodes of the node path `e` (see [`node_path`]) as they are
+    /// reached, until it returns true. The order may differ from document order and a node may
+    /// come more than once: only for existential uses (effective boolean value, comparisons).
+    pub(crate) fn any_node(
+        &mut self,
+        e: &Expr,
+        f: &Focus,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        match e {
+            Expr::Root => {
+                let r = self.root_of(f)?;
+                found(self, r)
+            }
+            Expr::ContextItem => {
+                let n = self.context_node(f, "'.'")?;
+                found(self, n)
+            }
+            Expr::Step(step) => {
+                let n = self.context_node(f, "an axis step")?;
+                self.any_in_step(n, step, found)
+            }
+            Expr::Path(lhs, rhs) => self.any_node(lhs, f, &mut |ev, n| {
+                ev.any_node(rhs, &Focus::of(Some(Item::Node(n))), found)
+            }),
+            Expr::Set(SetOp::Union, a, b) => {
+                Ok(self.any_node(a, f, found)? || self.any_node(b, f, found)?)
+            }
+            Expr::Filter(base, preds) => self.any_node(base, f, &mut |ev, n| {
+                let focus = Focus::of(Some(Item::Node(n)));
+                for p in preds {
+                    if !ev.ebv(&p.expr, &focus)? {
+                        return Ok(false);
+                    }
+                }
+                found(ev, n)
+            }),
+            other => {
+                let v = self.eval(other, f)?;
+                self.any_of(v, found)
+            }
+        }
+    }
+
+    fn any_in_step(
+        &mut self,
+        n: NodeRef,
+        step: &Step,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        let doc = self.doc(n);
+        let (principal, nodes): (NodeKind, Box<dyn Iterator<Item = NodeId>>) = match step.axis {
+            Axis::Child => (NodeKind::Element, Box::new(doc.children(n.node))),
+            Axis::Attribute => (NodeKind::Attribute, Box::new(doc.attributes(n.node))),
+            Axis::SelfNode => (NodeKind::Element, Box::new(std::iter::once(n.node))),
+            _ => {
+                let mut v = Vec::new();
+                self.step(n, step, &mut v)?;
+                return self.any_of(v, found);
+            }
+        };
+        'nodes: for m in nodes {
+            if !name_test(doc, m, &step.test, principal) {
+                continue;
+            }
+            let m = NodeRef {
+                doc: n.doc,
+                node: m,
+            };
+            let focus = Focus::of(Some(Item::Node(m)));
+            for p in &step.preds {
+                if !self.ebv(&p.expr, &focus)? {
+                    continue 'nodes;
+                }
+            }
+            if found(self, m)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn any_of(
+        &mut self,
+        items: Vec<Item>,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        for item in items {
+            match item {
+                Item::Node(m) => {
+                    if found(self, m)? {
+                        return Ok(true);
+                    }
+                }
+                other => {
+                    return Err(EvalError::NotANode {
+                        code: "XPTY0019",
+                        context: "'/'",
+                        found: describe_item(&other),
+                    });
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// `x = (doc('…')/…/@code)`: membership of `x`'s strings in the strings of memoized
+    /// value-set paths (see [`Expr::Memo`]), through a hash set built once per process
+    /// instead of a scan per comparison. `None` when `b` is not such a path or a value is not a
+    /// string (the caller compares in full).
+    fn in_constant_sets(&mut self, a: &Expr, b: &Expr, f: &Focus) -> Res<Option<bool>> {
+        let memos: Vec<(u64, &Expr)> = match b {
+            Expr::Memo(id, inner) => vec![(*id, &**inner)],
+            Expr::Seq(items) if !items.is_empty() => {
+                let mut v = Vec::with_capacity(items.len());
+                for i in items {
+                    let Expr::Memo(id, inner) = i else {
+                        return Ok(None);
+                    };
+                    v.push((*id, &**inner));
+                }
+                v
+            }
+            _ => return Ok(None),
+        };
+        let mut sets = Vec::with_capacity(memos.len());
+        for (id, inner) in memos {
+            match self.constant_set(id, inner, f)? {
+                Some(set) => sets.push(set),
+                None => return Ok(None),
+            }
+        }
+        let x = self.eval(a, f)?;
+        let mut keys = Vec::with_capacity(x.len());
+        for item in &x {
+            match item {
+                Item::Node(n) => keys.push(self.node_string(*n)),
+                Item::Atomic(atom) => match atom.as_text() {
+                    Some(t) => keys.push(Cow::Borrowed(t)),
+                    None => return Ok(None),
+                },
+            }
+        }
+        Ok(Some(
+            keys.iter()
+                .any(|k| sets.iter().any(|set| set.contains(&**k))),
+        ))
+    }
+
+    /// The strings of memoized expression `id` as a set, shared by every context of the
+    /// process (the expression depends on a literal document URI alone); `None` when it holds
+    /// a value that does not compare as a string.
+    fn constant_set(&mut self, id: u64, inner: &Expr, f: &Focus) -> Res<Option<Arc<StringSet>>> {
+        use std::sync::{Mutex, OnceLock};
+        static SETS: OnceLock<Mutex<HashMap<u64, Option<Arc<StringSet>>>>> = OnceLock::new();
+        if let Some(known) = self.ctx.memo_sets.borrow().get(&id) {
+            return Ok(known.clone());
+        }
+        let sets = SETS.get_or_init(|| Mutex::new(HashMap::new()));
+        let shared = sets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned();
+        let set = match shared {
+            Some(set) => set,
+            None => {
+                let v = self.eval(&Expr::Memo(id, Box::new(inner.clone())), f)?;
+                let mut set = StringSet::with_capacity(v.len());
+                let mut all_text = true;
+                for item in &v {
+                    match item {
+                        Item::Node(n) => {
+                            set.insert(Box::from(&*self.node_string(*n)));
+                        }
+                        Item::Atomic(atom) => match atom.as_text() {
+                            Some(t) => {
+                                set.insert(Box::from(t));
+                            }
+                            None => all_text = false,
+                        },
+                    }
+                }
+                let set = all_text.then(|| Arc::new(set));
+                sets.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id, set.clone());
+                set
+            }
+        };
+        self.ctx.memo_sets.borrow_mut().insert(id, set.clone());
+        Ok(set)
     }
 
     fn single_atomic(&self, seq: &[Item], context: &'static str) -> Res<Option<Atomic>> {
@@ -971,6 +1219,12 @@ fn f64_cmp(op: Cmp, a: f64, b: f64) -> bool {
 pub(crate) fn compare_general(op: Cmp, x: &Val<'_>, y: &Val<'_>) -> Res<bool> {
     match (x, y) {
         (Val::Untyped(a), Val::Untyped(b)) => Ok(str_cmp(op, a, b)),
+        (Val::Untyped(a), Val::Atom(b)) if b.as_text().is_some() => {
+            Ok(str_cmp(op, a, b.as_text().unwrap_or_default()))
+        }
+        (Val::Atom(a), Val::Untyped(b)) if a.as_text().is_some() => {
+            Ok(str_cmp(op, a.as_text().unwrap_or_default(), b))
+        }
         (Val::Untyped(a), Val::Atom(b)) => {
             let a = untyped_as(a, b)?;
             compare_atomic(op, &a, b)
@@ -996,12 +1250,8 @@ fn untyped_as(s: &str, other: &Atomic) -> Res<Atomic> {
 
 /// A value comparison between two atomic values (untyped already converted).
 pub(crate) fn compare_atomic(op: Cmp, a: &Atomic, b: &Atomic) -> Res<bool> {
-    let text = |a: &Atomic| match a {
-        Atomic::String(s) | Atomic::Untyped(s) | Atomic::AnyUri(s) => Some(s.clone()),
-        _ => None,
-    };
-    if let (Some(x), Some(y)) = (text(a), text(b)) {
-        return Ok(str_cmp(op, &x, &y));
+    if let (Some(x), Some(y)) = (a.as_text(), b.as_text()) {
+        return Ok(str_cmp(op, x, y));
     }
     match (a, b) {
         (Atomic::Integer(x), Atomic::Integer(y)) => Ok(ord_matches(op, x.cmp(y))),
@@ -1106,43 +1356,96 @@ fn focus_free(e: &Expr) -> bool {
     }
 }
 
-type ValueIndex = std::collections::HashMap<Box<str>, Vec<u32>>;
+/// The elements of one name in a loaded document, sorted by their key (the value of a text
+/// child, or the string value), as `(key node, element)` pairs: 8 bytes an entry, the keys
+/// read from the document itself.
+struct ValueIndex {
+    doc: Arc<Document>,
+    by_text: bool,
+    entries: Vec<(u32, u32)>,
+}
 
-/// The elements named `name` of `doc` by the value of their text children (or their string
-/// value), built once per (document, name) for the life of the process; the map keeps the
-/// document alive so its address cannot be reused by another.
-fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Arc<ValueIndex> {
-    use std::collections::HashMap;
+impl ValueIndex {
+    fn key(&self, (key, _): (u32, u32)) -> Cow<'_, str> {
+        let n = NodeId::from_index(key);
+        if self.by_text {
+            Cow::Borrowed(self.doc.value(n))
+        } else {
+            self.doc.string_value(n)
+        }
+    }
+
+    /// The elements whose key is `v`, in document order, into `out`.
+    fn lookup(&self, v: &str, out: &mut Vec<u32>) {
+        let start = self.entries.partition_point(|&e| &*self.key(e) < v);
+        let mut last = None;
+        for &e in self.entries[start..]
+            .iter()
+            .take_while(|&&e| self.key(e) == v)
+        {
+            if last != Some(e.1) {
+                out.push(e.1);
+                last = Some(e.1);
+            }
+        }
+    }
+}
+
+/// The index of the elements named `name` of `doc` by the value of their text children (or
+/// their string value), built once per (document, name) for the life of the process; the
+/// index keeps the document alive so its address cannot be reused by another.
+/// `None` for the first [`SCANS_BEFORE_INDEX`] lookups of a (document, name): the caller
+/// scans.
+fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Option<Arc<ValueIndex>> {
     use std::sync::{Mutex, OnceLock};
     type Key = (usize, ExpandedName, bool);
-    type Indexes = HashMap<Key, (Arc<Document>, Arc<ValueIndex>)>;
-    static INDEXES: OnceLock<Mutex<Indexes>> = OnceLock::new();
+    enum Slot {
+        Scans(u32),
+        Built(Arc<ValueIndex>),
+    }
+    static INDEXES: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
     let key = (Arc::as_ptr(doc) as usize, name, by_text);
     let map = INDEXES.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some((_, idx)) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        return idx.clone();
-    }
-    let mut idx = ValueIndex::new();
-    for e in doc.descendants(segur_xml::NodeId::ROOT) {
-        if doc.kind(e) != NodeKind::Element || doc.name(e) != name {
-            continue;
-        }
-        if by_text {
-            for t in doc.children(e).filter(|&t| doc.kind(t) == NodeKind::Text) {
-                let v = idx.entry(doc.value(t).into()).or_default();
-                if v.last() != Some(&e.index()) {
-                    v.push(e.index());
-                }
+    {
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        match map.entry(key).or_insert(Slot::Scans(0)) {
+            Slot::Built(idx) => return Some(idx.clone()),
+            Slot::Scans(n) if *n < SCANS_BEFORE_INDEX => {
+                *n += 1;
+                return None;
             }
-        } else {
-            idx.entry(doc.string_value(e).into())
-                .or_default()
-                .push(e.index());
+            Slot::Scans(_) => {}
         }
     }
+    let mut entries = Vec::new();
+    for &e in doc.elements_named(name) {
+        let el = NodeId::from_index(e);
+        if by_text {
+            entries.extend(
+                doc.children(el)
+                    .filter(|&t| doc.kind(t) == NodeKind::Text)
+                    .map(|t| (t.index(), e)),
+            );
+        } else {
+            entries.push((e, e));
+        }
+    }
+    let mut idx = ValueIndex {
+        doc: doc.clone(),
+        by_text,
+        entries: Vec::new(),
+    };
+    entries.sort_unstable_by(|&a, &b| idx.key(a).cmp(&idx.key(b)).then(a.1.cmp(&b.1)));
+    entries.shrink_to_fit();
+    idx.entries = entries;
     let idx = Arc::new(idx);
+    // The built index holds the document, so its address cannot be reused by another one
+    // (a count left by a dropped document only moves when another's index gets built).
     map.lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(key, (doc.clone(), idx.clone()));
-    idx
+        .insert(key, Slot::Built(idx.clone()));
+    Some(idx)
 }
+
+/// Lookups in a (document, name) answered by scanning before its index is built.
+const SCANS_BEFORE_INDEX: u32 = 8;

@@ -392,7 +392,7 @@ impl Evaluator<'_, '_> {
             Func::False => false,
             Func::Exists | Func::Empty => {
                 let exists = match &args[0] {
-                    Expr::Step(_) => self.ebv(&args[0], f)?,
+                    e @ (Expr::Step(_) | Expr::Exists(_)) => self.ebv(e, f)?,
                     other => !self.eval(other, f)?.is_empty(),
                 };
                 exists == (func == Func::Exists)

@@ -92,15 +92,19 @@ use eval::{Evaluator, Focus};
 #[derive(Clone, Debug)]
 pub struct Expr {
     ast: ast::Expr,
+    /// The whole expression is a node path: its boolean value is whether it selects a node.
+    root_is_path: bool,
     source: String,
 }
 
 /// Compiles an XPath 2.0 expression.
 pub fn compile(src: &str, ctx: &StaticContext) -> Result<Expr, CompileError> {
     let mut parser = parser::Parser::new(src, ctx)?;
-    let ast = parser.parse_all()?.memoize();
+    let ast = parser.parse_all()?.memoize().optimize(false);
+    let root_is_path = ast.is_node_path();
     Ok(Expr {
         ast,
+        root_is_path,
         source: src.to_owned(),
     })
 }
@@ -145,7 +149,11 @@ impl Expr {
             current: Some(Item::Node(node)),
             locals: Vec::new(),
         };
-        ev.ebv(&self.ast, &Focus::of(Some(Item::Node(node))))
+        let focus = Focus::of(Some(Item::Node(node)));
+        if self.root_is_path {
+            return ev.any_node(&self.ast, &focus, &mut |_, _| Ok(true));
+        }
+        ev.ebv(&self.ast, &focus)
     }
 
     /// The string values of the result joined by spaces (what `xsl:value-of` writes).

@@ -1,6 +1,6 @@
 //! XSLT 2.0 match patterns (schematron rule contexts), matched right to left.
 
-use segur_xml::{ExpandedName, NodeKind};
+use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 
 use crate::ast::{Axis, Cmp, Expr, NodeTest, Predicate};
 use crate::error::{CompileError, CompileErrorKind, EvalError};
@@ -33,6 +33,42 @@ struct PathPattern {
     anchor: Anchor,
     /// Empty for the pattern `/` (the document node).
     steps: Vec<PatternStep>,
+    /// Per step `i`, the process-wide id of the prefix `anchor steps[0..=i]` when whether a
+    /// node matches it is worth remembering for the dynamic context: the prefix has
+    /// predicates or a `//`, and they depend on the node alone (see [`prefix_ids`]).
+    memo_ids: Vec<Option<u32>>,
+}
+
+/// Ids for the prefixes of a path pattern: equal prefixes (same anchor, same compiled steps,
+/// names resolved) get the same id in every pattern of the process, so a match computed for
+/// one rule serves the others. `None` where a predicate reads a variable or `current()`, and
+/// for the last step (its result is the pattern's, asked once per node).
+fn prefix_ids(anchor: Anchor, steps: &[PatternStep]) -> Vec<Option<u32>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PREFIXES: OnceLock<Mutex<HashMap<(u32, String), u32>>> = OnceLock::new();
+    let mut ids = Vec::with_capacity(steps.len());
+    let mut parent = 0u32;
+    let mut worth = false;
+    for (i, step) in steps.iter().enumerate() {
+        let pure = step.preds.iter().all(|p| p.expr.depends_on_focus_only());
+        worth |= !step.preds.is_empty() || step.descendant;
+        if !pure || i + 1 == steps.len() {
+            break;
+        }
+        let key = if i == 0 {
+            format!("{anchor:?}{step:?}")
+        } else {
+            format!("{step:?}")
+        };
+        let map = PREFIXES.get_or_init(|| Mutex::new(HashMap::new()));
+        let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+        let next = map.len() as u32 + 1;
+        parent = *map.entry((parent, key)).or_insert(next);
+        ids.push(worth.then_some(parent));
+    }
+    ids.resize(steps.len(), None);
+    ids
 }
 
 /// A necessary condition on the nodes a pattern can match (see [`Pattern::prefilter`]).
@@ -56,10 +92,37 @@ pub enum Prefilter {
     },
 }
 
+impl Prefilter {
+    /// Whether `node` passes the condition that a child-attribute prefilter states (names are
+    /// checked by the structural match, so only [`Prefilter::ChildAttribute`] looks at the
+    /// node here): a few string comparisons instead of evaluating the rule's predicate.
+    pub fn admits(&self, doc: &Document, node: NodeId) -> bool {
+        let Prefilter::ChildAttribute {
+            child,
+            attr,
+            values,
+        } = self
+        else {
+            return true;
+        };
+        doc.children(node).any(|c| {
+            doc.kind(c) == NodeKind::Element
+                && doc.name(c) == *child
+                && doc
+                    .attribute(c, *attr)
+                    .is_some_and(|a| values.iter().any(|v| v == doc.value(a)))
+        })
+    }
+}
+
 /// `child/@attr = 'literal'` (either side, possibly inside `and`): its parts.
 fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
     match e {
         Expr::And(a, b) => child_attr_equals(a).or_else(|| child_attr_equals(b)),
+        Expr::CmpStrs(Cmp::Eq, path, lits) => {
+            let (c, a) = child_attribute_path(path)?;
+            Some((c, a, lits.iter().map(|l| l.to_string()).collect()))
+        }
         Expr::General(Cmp::Eq, l, r) => {
             let (path, lit) = match (&**l, &**r) {
                 (p @ Expr::Path(..), Expr::Literal(a)) | (Expr::Literal(a), p @ Expr::Path(..)) => {
@@ -71,18 +134,24 @@ fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String
                 Atomic::String(v) | Atomic::Untyped(v) => v.to_string(),
                 _ => return None,
             };
-            let Expr::Path(c, a) = path else { return None };
-            let (Expr::Step(c), Expr::Step(a)) = (&**c, &**a) else {
-                return None;
-            };
-            match (c.axis, &c.test, a.axis, &a.test) {
-                (Axis::Child, NodeTest::Name(cn), Axis::Attribute, NodeTest::Name(an))
-                    if c.preds.is_empty() && a.preds.is_empty() =>
-                {
-                    Some((*cn, *an, vec![value]))
-                }
-                _ => None,
-            }
+            let (c, a) = child_attribute_path(path)?;
+            Some((c, a, vec![value]))
+        }
+        _ => None,
+    }
+}
+
+/// `child/@attr` without predicates: the two names.
+fn child_attribute_path(path: &Expr) -> Option<(ExpandedName, ExpandedName)> {
+    let Expr::Path(c, a) = path else { return None };
+    let (Expr::Step(c), Expr::Step(a)) = (&**c, &**a) else {
+        return None;
+    };
+    match (c.axis, &c.test, a.axis, &a.test) {
+        (Axis::Child, NodeTest::Name(cn), Axis::Attribute, NodeTest::Name(an))
+            if c.preds.is_empty() && a.preds.is_empty() =>
+        {
+            Some((*cn, *an))
         }
         _ => None,
     }
@@ -131,7 +200,11 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
     };
     let mut steps = Vec::new();
     if anchor == Anchor::Root && matches!(p.peek(), Tok::Eof | Tok::Pipe) {
-        return Ok(PathPattern { anchor, steps });
+        return Ok(PathPattern {
+            anchor,
+            steps,
+            memo_ids: Vec::new(),
+        });
     }
     let mut descendant = false;
     loop {
@@ -159,7 +232,14 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
         steps.push(PatternStep {
             axis: step.axis,
             test: step.test,
-            preds: step.preds,
+            preds: step
+                .preds
+                .into_iter()
+                .map(|p| Predicate {
+                    boolean: p.boolean,
+                    expr: p.expr.optimize(p.boolean),
+                })
+                .collect(),
             descendant,
         });
         if p.eat(&Tok::Slash) {
@@ -170,7 +250,12 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
             break;
         }
     }
-    Ok(PathPattern { anchor, steps })
+    let memo_ids = prefix_ids(anchor, &steps);
+    Ok(PathPattern {
+        anchor,
+        steps,
+        memo_ids,
+    })
 }
 
 impl Pattern {
@@ -254,6 +339,21 @@ impl Pattern {
         }
     }
 
+    /// Whether the kinds and names of `node` and of its ancestors, along the trailing steps
+    /// joined by `/`, fit some alternative: a necessary condition for [`Pattern::matches`] that
+    /// depends only on the kinds and names on the path from the document node to `node`, so
+    /// callers may remember it per such path.
+    pub fn fits_structure(&self, doc: &Document, node: NodeId) -> bool {
+        let node = NodeRef { doc: 0, node };
+        self.alternatives.iter().any(|alt| {
+            if alt.steps.is_empty() {
+                doc.kind(node.node) == NodeKind::Document
+            } else {
+                structure_fits(doc, alt, node)
+            }
+        })
+    }
+
     /// Whether `node` matches (predicates see `current()` as the node being matched).
     pub fn matches(&self, node: NodeRef, ctx: &DynamicContext<'_>) -> Result<bool, EvalError> {
         let mut ev = Evaluator {
@@ -268,7 +368,7 @@ impl Pattern {
                 }
                 continue;
             }
-            if structure_fits(&ev, alt, node)
+            if structure_fits(ev.doc(node), alt, node)
                 && match_from(&mut ev, alt, alt.steps.len() - 1, node)?
             {
                 return Ok(true);
@@ -281,8 +381,7 @@ impl Pattern {
 /// A necessary condition, checked before any predicate: the node and its ancestors have the
 /// kinds and names of the trailing steps joined by `/` (most rule contexts are long absolute
 /// paths, so this rejects almost every candidate without evaluating an expression).
-fn structure_fits(ev: &Evaluator<'_, '_>, alt: &PathPattern, node: NodeRef) -> bool {
-    let doc = ev.doc(node);
+fn structure_fits(doc: &Document, alt: &PathPattern, node: NodeRef) -> bool {
     let mut n = node.node;
     for i in (0..alt.steps.len()).rev() {
         let step = &alt.steps[i];
@@ -311,7 +410,26 @@ fn structure_fits(ev: &Evaluator<'_, '_>, alt: &PathPattern, node: NodeRef) -> b
     true
 }
 
+/// Whether `node` matches `alt.steps[0..=i]` (with the anchor), remembered in the dynamic
+/// context for prefixes that have an id.
 fn match_from(
+    ev: &mut Evaluator<'_, '_>,
+    alt: &PathPattern,
+    i: usize,
+    node: NodeRef,
+) -> Result<bool, EvalError> {
+    let Some(id) = alt.memo_ids[i] else {
+        return match_prefix(ev, alt, i, node);
+    };
+    if let Some(&known) = ev.ctx.pattern_memo.borrow().get(&(id, node)) {
+        return Ok(known);
+    }
+    let result = match_prefix(ev, alt, i, node)?;
+    ev.ctx.pattern_memo.borrow_mut().insert((id, node), result);
+    Ok(result)
+}
+
+fn match_prefix(
     ev: &mut Evaluator<'_, '_>,
     alt: &PathPattern,
     i: usize,

@@ -89,6 +89,16 @@ pub enum Atomic {
     DateTime(DateTimeValue),
 }
 
+impl Atomic {
+    /// The text of a string, untyped or URI value (they compare as strings).
+    pub(crate) fn as_text(&self) -> Option<&str> {
+        match self {
+            Atomic::String(s) | Atomic::Untyped(s) | Atomic::AnyUri(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// The atomic types that casts, `castable as` and `instance of` name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AtomicType {

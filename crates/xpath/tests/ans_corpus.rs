@@ -314,6 +314,17 @@ fn real_asserts_on_real_documents() {
             "document('{rel}')//svs:Concept[@code='no such code']"
         )));
         assert!(eval(&format!("doc-available('{rel}')")));
+        // Membership in a constant value-set path (answered from a process-wide string set):
+        // a string, an attribute node and a sequence of candidates, found or not.
+        let codes = format!("(doc('{rel}')//svs:Concept/@code)");
+        assert!(eval(&format!("'{code}' = {codes}")));
+        assert!(!eval(&format!("'no such code' = {codes}")));
+        assert!(eval(&format!("('x', '{code}') = {codes}")));
+        assert!(!eval(&format!("() = {codes}")));
+        assert!(!eval(&format!("cda:realmCode/@code = {codes}")) || code == "FR");
+        assert!(eval(&format!(
+            "'{code}' = ({codes}, doc('{rel}')//svs:Concept/@codeSystem)"
+        )));
     }
 }
 

@@ -182,6 +182,41 @@ fn comparisons_follow_xpath2_rules() {
 #[test]
 fn paths_axes_and_predicates() {
     run_table(&[
+        // Node paths walked lazily for existence and comparisons with string literals.
+        ("cda:b/cda:a/@n = 'abc'", "true"),
+        ("'abc' = cda:b/cda:a/@n", "true"),
+        ("cda:a/@n = ('x', '10')", "true"),
+        ("cda:a/@n = ('x', 'y')", "false"),
+        ("cda:a/@n > '1'", "true"),
+        ("'3' > cda:a/@n", "true"),
+        ("'10' > cda:a/@n", "false"),
+        ("'1' > cda:a/@n", "false"),
+        ("cda:a/@n != '10'", "true"),
+        ("cda:a[@id = '1']/@n != '10'", "false"),
+        ("boolean(cda:b/cda:a[@id = '3'])", "true"),
+        ("boolean(cda:b/cda:a[@id = '4'])", "false"),
+        ("exists(cda:b/cda:a[@n][@id = '3']/@n)", "true"),
+        ("empty(cda:b/cda:c[@x])", "true"),
+        ("exists(/cda:r/cda:b/cda:c)", "true"),
+        ("//cda:a/@id = '3'", "true"),
+        ("(cda:a/@n)[1] = '10'", "true"),
+        ("cda:a[@n = ('2', 'abc')]/@id = '2'", "true"),
+        ("cda:a/@n = 10", "true"),
+        ("cda:b/cda:a/@n = 10", "ERR:FORG0001"),
+        // count() of child/attribute paths compared with an integer, counted lazily.
+        ("count(cda:a) = 2", "true"),
+        ("count(cda:a) <= 1", "false"),
+        ("count(cda:a) lt 3", "true"),
+        ("3 > count(cda:a)", "true"),
+        ("2 = count(cda:a)", "true"),
+        ("count(cda:a[@n]) ge 2", "true"),
+        ("count(cda:a/@id) != 2", "false"),
+        ("count(cda:zz) = 0", "true"),
+        ("count(cda:a) > -1", "true"),
+        ("count(cda:a) = -1", "false"),
+        ("count(cda:b/cda:a[@n = 'abc']) = 1", "true"),
+        ("count(/cda:r/cda:a) >= 2", "true"),
+        ("count(cda:a | cda:a) = 2", "true"),
         ("count(//cda:a)", "3"),
         ("count(//a)", "0"),
         ("count(//cda:*)", "8"),
@@ -510,6 +545,41 @@ fn unsupported_or_wrong_syntax_is_refused_at_compile_time() {
     assert_eq!(e.offset, 0);
     let e = compile("1 + zz:f()", &sc).expect_err("prefix");
     assert_eq!(e.offset, 4, "{e}");
+}
+
+#[test]
+fn pattern_prefixes_are_remembered_only_when_they_depend_on_the_node_alone() {
+    // Rule contexts share prefixes (`//cda:r[…]/cda:b`): a prefix's result is remembered per
+    // node in the dynamic context and shared between patterns, but never when a predicate
+    // reads a variable, whose value may change between two matches.
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let mut sc = static_context();
+    let var = sc.declare_variable("want");
+    let a3 = (0..doc.len() as u32)
+        .map(segur_xml::NodeId::from_index)
+        .find(|&n| doc.attribute_value(n, "", "id") == Some("3"))
+        .expect("a3");
+    let c = doc.next_sibling(a3).expect("c");
+    let shared = compile_pattern("//cda:r[cda:a[@n = '10']]/cda:b/cda:a", &sc).expect("a");
+    let sibling = compile_pattern("//cda:r[cda:a[@n = '10']]/cda:b/cda:c", &sc).expect("c");
+    let other = compile_pattern("//cda:r[cda:a[@n = '11']]/cda:b/cda:c", &sc).expect("c'");
+    let by_var = compile_pattern("//cda:r[cda:a[@n = $want]]/cda:b/cda:c", &sc).expect("$");
+    let mut ctx = DynamicContext::new(&doc);
+    assert!(shared.matches(ctx.node(a3), &ctx).expect("a3"));
+    assert!(sibling.matches(ctx.node(c), &ctx).expect("c"));
+    assert!(!other.matches(ctx.node(c), &ctx).expect("c'"));
+    ctx.set_variable(
+        var,
+        vec![Item::Atomic(segur_xpath::Atomic::String("10".into()))],
+    );
+    assert!(by_var.matches(ctx.node(c), &ctx).expect("$want = 10"));
+    ctx.set_variable(
+        var,
+        vec![Item::Atomic(segur_xpath::Atomic::String("11".into()))],
+    );
+    assert!(!by_var.matches(ctx.node(c), &ctx).expect("$want = 11"));
+    assert!(sibling.matches(ctx.node(c), &ctx).expect("c again"));
+    assert!(!shared.matches(ctx.node(c), &ctx).expect("c is not a"));
 }
 
 #[test]

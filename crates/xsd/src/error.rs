@@ -103,6 +103,8 @@ pub struct XsdError {
     pub line: u32,
     /// 1-based column of the character after the tag.
     pub column: u32,
+    /// Byte offset of that position in the input.
+    pub offset: u64,
     /// Xerces message key, e.g. `cvc-complex-type.2.4.a`; `segur-xsd.not-checked` for [`Severity::NotChecked`].
     pub code: &'static str,
     /// The full message as JAXP prints it, starting with the code.

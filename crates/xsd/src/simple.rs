@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use regex::Regex;
 
@@ -314,9 +315,10 @@ pub(crate) trait PrefixResolver {
 /// ID/IDREF bookkeeping for one document (cvc-id.1, cvc-id.2).
 #[derive(Debug, Default)]
 pub(crate) struct IdState {
-    pub(crate) ids: FxSet<Box<str>>,
+    // The document chooses these keys: the standard (randomly keyed) hasher, not FxHash.
+    pub(crate) ids: HashSet<Box<str>>,
     pub(crate) idrefs: Vec<Box<str>>,
-    seen_refs: FxSet<Box<str>>,
+    seen_refs: HashSet<Box<str>>,
 }
 
 impl IdState {

@@ -178,6 +178,7 @@ impl<'s> Validator<'s> {
         self.errors.push(XsdError {
             line: pos.line,
             column: pos.column,
+            offset: pos.offset,
             code,
             message,
             severity: Severity::Error,
@@ -198,6 +199,7 @@ impl<'s> Validator<'s> {
         self.errors.push(XsdError {
             line: pos.line,
             column: pos.column,
+            offset: pos.offset,
             code: "segur-xsd.not-checked",
             message: format!("segur-xsd.not-checked: {what} was not checked: the schema uses an unsupported construct{detail}."),
             severity: Severity::NotChecked,

@@ -58,6 +58,21 @@ pub struct Check {
     pub file: Arc<str>,
     /// Line in that file.
     pub line: u32,
+    /// The id of the abstract-pattern instance (`pattern is-a`) this check was expanded for:
+    /// one assert of an abstract pattern is a different rule in each instance.
+    pub instance: Option<Arc<str>>,
+}
+
+impl Check {
+    /// The rule id of the check: its `@id`, else `file:line`, with `@instance` for a check of
+    /// an abstract-pattern instance.
+    pub fn rule_id(&self) -> String {
+        match (&self.id, &self.instance) {
+            (Some(id), _) => id.clone(),
+            (None, Some(instance)) => format!("{}:{}@{instance}", self.file, self.line),
+            (None, None) => format!("{}:{}", self.file, self.line),
+        }
+    }
 }
 
 /// A step of a rule, in document order: a local `let` or a check.
@@ -147,6 +162,7 @@ fn check(node: &Node, kind: CheckKind) -> Check {
         message,
         file: node.file.clone(),
         line: node.line,
+        instance: None,
     }
 }
 
@@ -292,6 +308,14 @@ impl Schematron {
                 };
                 let mut s = Vec::new();
                 steps(r, &ids, &mut s, 0);
+                if p.attr("is-a").is_some() {
+                    let instance: Arc<str> = Arc::from(id.as_str());
+                    for step in &mut s {
+                        if let Step::Check(c) = step {
+                            c.instance = Some(instance.clone());
+                        }
+                    }
+                }
                 rules.push(Rule {
                     id: r.attr("id").map(str::to_string),
                     context: context.to_string(),

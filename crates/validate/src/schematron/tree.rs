@@ -161,8 +161,12 @@ impl<'a> Loader<'a> {
         }
     }
 
+    /// The path relative to the rules directory, normalised (`profils/../abstract/x.sch` is
+    /// `abstract/x.sch`): one file has one name in rule ids and sources.
     fn relative(&self, path: &Path) -> Arc<str> {
-        let rel = path.strip_prefix(self.root).unwrap_or(path);
+        let path = crate::resolver::normalize(path);
+        let root = crate::resolver::normalize(self.root);
+        let rel = path.strip_prefix(&root).unwrap_or(&path);
         Arc::from(rel.to_string_lossy().replace('\\', "/"))
     }
 
@@ -328,7 +332,8 @@ pub(crate) fn expand_abstract(schema: &mut Node) {
                     let mut instance = Node {
                         ns: a.ns.clone(),
                         name: a.name.clone(),
-                        attrs: vec![("id".into(), id)],
+                        // `is-a` marks the instance: its checks' ids name it (see model.rs).
+                        attrs: vec![("id".into(), id), ("is-a".into(), is_a.to_string())],
                         children: Vec::new(),
                         file: p.file.clone(),
                         line: p.line,

@@ -1,0 +1,179 @@
+//! A TLS identity: a certificate chain (leaf first) and its private key, as rustls types.
+
+use std::path::Path;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
+
+use crate::TlsError;
+
+/// A certificate chain, leaf first, and the leaf's private key, ready for
+/// `ClientConfig::with_client_auth_cert` or `ServerConfig::with_single_cert`.
+#[derive(Debug)]
+pub struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl Identity {
+    /// An identity from a chain (leaf first) and a key; the chain must not be empty.
+    pub fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+    ) -> Result<Self, TlsError> {
+        if chain.is_empty() {
+            return Err(TlsError::NoCertificate);
+        }
+        Ok(Self { chain, key })
+    }
+
+    /// From PEM: `certs` holds the chain (leaf first), `key` a PKCS#8, PKCS#1 (RSA) or SEC1 (EC)
+    /// key. Both may be the same buffer.
+    pub fn from_pem(certs: &[u8], key: &[u8]) -> Result<Self, TlsError> {
+        let chain = certs_from_pem(certs)?;
+        let key = key_from_pem(key)?;
+        Self::new(chain, key)
+    }
+
+    /// From PEM files; with no key file the key is read from the certificate file.
+    pub fn from_pem_files(cert: &Path, key: Option<&Path>) -> Result<Self, TlsError> {
+        let certs = std::fs::read(cert).map_err(|e| TlsError::io(cert, e))?;
+        let key = match key {
+            Some(k) => std::fs::read(k).map_err(|e| TlsError::io(k, e))?,
+            None => certs.clone(),
+        };
+        Self::from_pem(&certs, &key)
+    }
+
+    /// From a PKCS#12 (`.p12`, `.pfx`) file's bytes and its password: the first private key
+    /// with its certificate chain.
+    pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Self, TlsError> {
+        use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
+        let store = KeyStore::from_pkcs12(der, password, Pkcs12ImportPolicy::Strict)
+            .map_err(pkcs12_error)?;
+        let (_, chain) = store.private_key_chain().ok_or(TlsError::Pkcs12NoKey)?;
+        if chain.certs().is_empty() {
+            return Err(TlsError::Pkcs12NoKey);
+        }
+        let certs = chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
+        Self::new(certs, key)
+    }
+
+    /// From a PKCS#12 file.
+    pub fn from_pkcs12_file(path: &Path, password: &str) -> Result<Self, TlsError> {
+        let der = std::fs::read(path).map_err(|e| TlsError::io(path, e))?;
+        Self::from_pkcs12(&der, password)
+    }
+
+    /// This identity as a PKCS#12 file (PBES2 AES-256, HMAC-SHA256), under `alias`; the key
+    /// must be PKCS#8 (as `segur pki init` writes).
+    pub fn to_pkcs12(&self, alias: &str, password: &str) -> Result<Vec<u8>, TlsError> {
+        use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
+        let PrivateKeyDer::Pkcs8(pkcs8) = &self.key else {
+            return Err(TlsError::Pkcs12(
+                "only a PKCS#8 key can be written to PKCS#12".into(),
+            ));
+        };
+        let key = PrivateKey::from_der(pkcs8.secret_pkcs8_der()).map_err(pkcs12_error)?;
+        let certs = self
+            .chain
+            .iter()
+            .map(|c| Certificate::from_der(c.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(pkcs12_error)?;
+        let mut store = KeyStore::new();
+        let key_id = crate::inspect::sha256(self.leaf().as_ref());
+        store.add_entry(
+            alias,
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(key_id, key, certs)),
+        );
+        store.writer(password).write().map_err(pkcs12_error)
+    }
+
+    /// The chain, leaf first.
+    pub fn chain(&self) -> &[CertificateDer<'static>] {
+        &self.chain
+    }
+
+    /// The leaf (end-entity) certificate.
+    pub fn leaf(&self) -> &CertificateDer<'static> {
+        &self.chain[0]
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &PrivateKeyDer<'static> {
+        &self.key
+    }
+
+    /// Check that rustls (ring) can use the key and that it matches the leaf certificate.
+    pub fn check(&self) -> Result<(), TlsError> {
+        let provider = crate::provider();
+        CertifiedKey::from_der(self.chain.clone(), self.key.clone_key(), &provider)?;
+        Ok(())
+    }
+
+    /// The chain and key, for rustls.
+    pub fn into_parts(self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        (self.chain, self.key)
+    }
+}
+
+/// Every certificate of a PEM buffer, in order; a buffer that is not PEM is read as one DER
+/// certificate.
+pub fn certs_from_pem(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    if !is_pem(bytes) {
+        if bytes.first() == Some(&0x30) {
+            return Ok(vec![CertificateDer::from(bytes.to_vec())]);
+        }
+        return Err(TlsError::NoCertificate);
+    }
+    let certs = CertificateDer::pem_slice_iter(bytes).collect::<Result<Vec<_>, _>>()?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate);
+    }
+    Ok(certs)
+}
+
+/// The first private key of a PEM buffer.
+fn key_from_pem(bytes: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
+    match PrivateKeyDer::from_pem_slice(bytes) {
+        Ok(k) => Ok(k),
+        Err(rustls::pki_types::pem::Error::NoItemsFound) => {
+            let encrypted = b"-----BEGIN ENCRYPTED PRIVATE KEY-----";
+            Err(if bytes.windows(encrypted.len()).any(|w| w == encrypted) {
+                TlsError::EncryptedKey
+            } else {
+                TlsError::NoPrivateKey
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+fn pkcs12_error(e: p12_keystore::error::Error) -> TlsError {
+    match e {
+        p12_keystore::error::Error::MacError(_) => {
+            TlsError::Pkcs12("wrong password, or the file is corrupted (MAC check failed)".into())
+        }
+        e => TlsError::Pkcs12(e.to_string()),
+    }
+}
