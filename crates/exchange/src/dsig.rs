@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD;
 use ring::signature::{self, RsaKeyPair};
 use segur_xml::{Document, NodeId};
 use sha2::{Digest, Sha256};
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::c14n::canonicalize;
 use crate::dom::{attr, kid, text};
@@ -237,84 +238,19 @@ pub fn verify_enveloped(doc: &Document, element: NodeId) -> Result<bool, String>
     Ok(true)
 }
 
-/// A DER TLV at `at`: (tag, content range, end).
-fn tlv(b: &[u8], at: usize) -> Option<(u8, std::ops::Range<usize>, usize)> {
-    let tag = *b.get(at)?;
-    let first = *b.get(at + 1)? as usize;
-    let (len, head) = if first < 0x80 {
-        (first, 2)
-    } else {
-        let n = first & 0x7f;
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | *b.get(at + 2 + i)? as usize;
-        }
-        (len, 2 + n)
-    };
-    let start = at + head;
-    let end = start.checked_add(len)?;
-    (end <= b.len()).then_some((tag, start..end, end))
+/// The subjectPublicKey bytes (for RSA, the RSAPublicKey DER) of a DER certificate.
+fn spki_of(cert: &[u8]) -> Result<Vec<u8>, KeyError> {
+    let (_, c) =
+        X509Certificate::from_der(cert).map_err(|_| KeyError::Certificate("not DER X.509"))?;
+    Ok(c.tbs_certificate
+        .subject_pki
+        .subject_public_key
+        .data
+        .to_vec())
 }
 
-/// The children of the TBSCertificate: version?, serial, signature, issuer, validity,
-/// subject, subjectPublicKeyInfo.
-fn tbs_fields(cert: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
-    let (_, c, _) = tlv(cert, 0)?;
-    let (_, tbs, _) = tlv(cert, c.start)?;
-    let mut at = tbs.start;
-    let mut fields = Vec::new();
-    while at < tbs.end && fields.len() < 8 {
-        let (tag, _, end) = tlv(cert, at)?;
-        if tag != 0xa0 {
-            fields.push(at..end);
-        }
-        at = end;
-    }
-    Some(fields)
-}
-
-/// The RSAPublicKey DER of a certificate's subjectPublicKeyInfo.
-fn spki_of(cert: &[u8]) -> Result<&[u8], KeyError> {
-    let fields = tbs_fields(cert).ok_or(KeyError::Certificate("malformed DER"))?;
-    let spki = fields
-        .get(5)
-        .ok_or(KeyError::Certificate("no subjectPublicKeyInfo"))?;
-    let (_, content, _) = tlv(cert, spki.start).ok_or(KeyError::Certificate("malformed SPKI"))?;
-    let (_, _, after_alg) =
-        tlv(cert, content.start).ok_or(KeyError::Certificate("malformed SPKI"))?;
-    let (tag, bits, _) = tlv(cert, after_alg).ok_or(KeyError::Certificate("malformed SPKI"))?;
-    if tag != 0x03 || bits.is_empty() {
-        return Err(KeyError::Certificate("no public key bit string"));
-    }
-    Ok(&cert[bits.start + 1..bits.end])
-}
-
-/// The subject DN in certificate order, common attributes named.
+/// The subject DN in certificate order (`C=FR, O=…, CN=…`).
 fn subject_of(cert: &[u8]) -> Option<String> {
-    let fields = tbs_fields(cert)?;
-    let subject = fields.get(4)?;
-    let (_, name, _) = tlv(cert, subject.start)?;
-    let mut parts = Vec::new();
-    let mut at = name.start;
-    while at < name.end {
-        let (_, set, end) = tlv(cert, at)?;
-        let (_, atv, _) = tlv(cert, set.start)?;
-        let (_, oid, after) = tlv(cert, atv.start)?;
-        let (_, value, _) = tlv(cert, after)?;
-        let label = match &cert[oid] {
-            [0x55, 0x04, 0x03] => "CN",
-            [0x55, 0x04, 0x06] => "C",
-            [0x55, 0x04, 0x07] => "L",
-            [0x55, 0x04, 0x08] => "ST",
-            [0x55, 0x04, 0x0a] => "O",
-            [0x55, 0x04, 0x0b] => "OU",
-            _ => "OID",
-        };
-        parts.push(format!("{label}={}", String::from_utf8_lossy(&cert[value])));
-        at = end;
-    }
-    Some(parts.join(", "))
+    let (_, c) = X509Certificate::from_der(cert).ok()?;
+    Some(c.subject().to_string())
 }
