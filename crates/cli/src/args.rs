@@ -21,8 +21,16 @@ pub enum Command {
     Ins(InsCommand),
     /// Build CDA documents for test INS identities.
     Build(BuildArgs),
-    /// Validate CDA documents with the official ANS rules (XSD, schematrons) and segur's own.
+    /// Validate CDA documents with the official ANS rules (XSD, schematrons) and segur's own;
+    /// MSSanté messages, XDM archives, ITI-41 captures and MHD bundles are recognized by
+    /// content, unpacked, and checked with the packaging rules too.
     Validate(ValidateArgs),
+    /// Package CDA documents: an ITI-41 request (SOAP/MTOM), an MHD ITI-65 bundle, or an
+    /// MSSanté message with IHE_XDM.ZIP.
+    Package(PackageArgs),
+    /// Extract the documents and files of a package (kind recognized by content) and report
+    /// the packaging rules' findings.
+    Unpack(UnpackArgs),
     /// The official rules: fetch them, list what segur cannot run.
     Rules(RulesArgs),
     /// Measure the document-processing core.
@@ -137,10 +145,83 @@ pub enum ProfileArg {
     Default,
 }
 
+/// Package kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PackageKind {
+    /// DMP XDS.b ITI-41 Provide and Register request: SOAP 1.2, MTOM/XOP, WS-Addressing, VIHF.
+    Iti41,
+    /// PDSm / MHD ITI-65 transaction Bundle (FHIR R4 JSON).
+    Mhd,
+    /// MSSanté message (multipart/mixed, IHE_XDM.ZIP, X-MSS-* headers).
+    Mss,
+}
+
+/// `segur package …`
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// The kind of package.
+    #[arg(value_enum)]
+    pub kind: PackageKind,
+    /// The CDA documents (one patient).
+    #[arg(required = true, value_name = "CDA")]
+    pub documents: Vec<PathBuf>,
+    /// The file to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// MSSanté recipients (repeatable); default: the patient's mailbox <INS>@patient.mssante.fr.
+    #[arg(long = "to", value_name = "ADDRESS")]
+    pub to: Vec<String>,
+    /// MSSanté sender mailbox.
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        default_value = "segur@test-ci-sis.mssante.fr"
+    )]
+    pub from: String,
+    /// MSSanté X-MSS-NIL: the product reference number on convergence.esante.gouv.fr.
+    #[arg(long, default_value = "SEGUR-TEST")]
+    pub nil: String,
+    /// MSSanté: ask for a read acknowledgement (Disposition-Notification-To).
+    #[arg(long)]
+    pub read_receipt: bool,
+    /// MSSanté: forbid the patient's reply (X-MSS-MES: FIN) on patient recipients.
+    #[arg(long)]
+    pub no_reply: bool,
+    /// MSSanté: attach this PDF as the human-readable copy.
+    #[arg(long, value_name = "FILE")]
+    pub pdf: Option<PathBuf>,
+    /// SubmissionSet sourceId: the OID of the sending system.
+    #[arg(long, value_name = "OID", default_value = "2.25.299792458")]
+    pub source_id: String,
+    /// ITI-41: the repository endpoint (WS-Addressing To).
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// ITI-41: sign the VIHF with this RSA private key (PKCS#8 PEM; the structure's ORG SIGN key).
+    #[arg(long, value_name = "PEM", requires = "sign_cert")]
+    pub sign_key: Option<PathBuf>,
+    /// ITI-41: the certificate of --sign-key (PEM); its subject becomes the VIHF Issuer.
+    #[arg(long, value_name = "PEM", requires = "sign_key")]
+    pub sign_cert: Option<PathBuf>,
+    /// Submission time, seconds since 1970 (default: now); the same time gives the same bytes.
+    #[arg(long, value_name = "SECONDS")]
+    pub time: Option<i64>,
+}
+
+/// `segur unpack …`
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    /// The package: .eml, IHE_XDM.ZIP, ITI-41 capture, MHD bundle.
+    pub file: PathBuf,
+    /// The folder to extract into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
 /// `segur validate …`
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Files, directories (their .xml files, recursively) or `-` for standard input.
+    /// Files (CDA, .eml, .zip, ITI-41 capture, MHD bundle: recognized by content),
+    /// directories (their .xml, .eml and .zip files, recursively) or `-` for standard input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.

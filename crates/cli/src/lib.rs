@@ -1,4 +1,4 @@
-//! The `segur` command: INS checks, document building and (through the peer chain) checking.
+//! The `segur` command: INS checks, document building, validation, packaging and unpacking.
 //!
 //! `main.rs` calls [`main`]; flags are parsed by clap into [`args::Cli`], each subcommand
 //! resolves them and returns an [`Outcome`]; only this module prints errors and picks the exit
@@ -12,6 +12,7 @@ mod build;
 mod conformance;
 pub mod exit;
 mod ins;
+mod package;
 mod peer;
 mod pki;
 mod rules;
@@ -91,6 +92,8 @@ pub fn main() -> ExitCode {
         args::Command::Ins(cmd) => ins::run(cmd),
         args::Command::Build(cmd) => build::run(cmd),
         args::Command::Validate(cmd) => validate::run(cmd),
+        args::Command::Package(cmd) => package::run(cmd),
+        args::Command::Unpack(cmd) => package::unpack(cmd),
         args::Command::Rules(cmd) => rules::run(cmd),
         args::Command::Conformance(cmd) => conformance::run(cmd),
         args::Command::Bench(cmd) => bench::run(cmd),

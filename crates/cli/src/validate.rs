@@ -61,15 +61,21 @@ pub(crate) fn walk(
     Ok(())
 }
 
-/// Expand files, directories and `-` into inputs, in the order given.
-pub(crate) fn inputs(paths: &[PathBuf], recursive: bool) -> Vec<Input> {
+/// Expand files, directories and `-` into inputs, in the order given: in directories, the
+/// files with one of the extensions `exts` (any case), sorted, in subdirectories too when
+/// `recursive`.
+pub(crate) fn inputs_with(paths: &[PathBuf], exts: &[&str], recursive: bool) -> Vec<Input> {
     let mut v = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
             v.push(Input::Stdin);
         } else if p.is_dir() {
             let mut files = Vec::new();
-            match walk(p, "xml", &mut files, recursive) {
+            let listed = exts
+                .iter()
+                .try_for_each(|ext| walk(p, ext, &mut files, recursive));
+            files.sort();
+            match listed {
                 Ok(()) => v.extend(files.into_iter().map(Input::File)),
                 Err(e) => v.push(Input::Missing(
                     p.clone(),
@@ -86,6 +92,11 @@ pub(crate) fn inputs(paths: &[PathBuf], recursive: bool) -> Vec<Input> {
         }
     }
     v
+}
+
+/// Expand files, directories (their `.xml` files) and `-` into inputs, in the order given.
+pub(crate) fn inputs(paths: &[PathBuf], recursive: bool) -> Vec<Input> {
+    inputs_with(paths, &["xml"], recursive)
 }
 
 fn read(input: &Input) -> Result<Vec<u8>, String> {
@@ -216,6 +227,90 @@ pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> Docum
     }
 }
 
+/// Validate one input: a package (recognized by content) gives a report for the package
+/// (the packaging rules' findings) and one per XML document it carries; anything else is
+/// validated as a CDA document.
+fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
+    let name = input.name();
+    let bytes = match read(input) {
+        Ok(b) => b,
+        Err(e) => return vec![document_report(name, Err(e))],
+    };
+    if segur_exchange::unpack::detect(&bytes).is_none() {
+        return vec![document_report(name, Ok(engine.validate(&bytes)))];
+    }
+    let u = segur_exchange::unpack::unpack(&bytes, &name, None);
+    let mut notes = vec![format!(
+        "{} package: {} document(s)",
+        u.kind.as_str(),
+        u.documents.len()
+    )];
+    notes.extend(u.notes.iter().cloned());
+    let mut reports = Vec::new();
+    for d in &u.documents {
+        let xml = d
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(&d.bytes)
+            .trim_ascii_start()
+            .starts_with(b"<");
+        if xml {
+            reports.push(document_report(
+                d.place.clone(),
+                Ok(engine.validate(&d.bytes)),
+            ));
+        } else {
+            notes.push(format!("{}: not XML, not validated as CDA", d.place));
+        }
+    }
+    let has_errors = u
+        .findings
+        .iter()
+        .any(|f| f.severity == segur_finding::Severity::Error);
+    let package = DocumentReport {
+        path: name,
+        sha256: Some(segur_validate::rules::sha256(&bytes)),
+        verdict: if has_errors {
+            Verdict::Nonconformant
+        } else {
+            Verdict::Conformant
+        },
+        error: None,
+        rule_sets: vec!["segur-exchange".into()],
+        notes,
+        findings: u.findings,
+    };
+    std::iter::once(package).chain(reports).collect()
+}
+
+/// [`validate_input`] over every input on `jobs` threads; results in input order.
+fn run_packages(engine: &Engine, inputs: &[Input], jobs: usize) -> Vec<DocumentReport> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Vec<DocumentReport>>> =
+        Mutex::new((0..inputs.len()).map(|_| Vec::new()).collect());
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(inputs.len().max(1)) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(input) = inputs.get(i) else { break };
+                    let r = validate_input(engine, input);
+                    if let Ok(mut g) = results.lock() {
+                        g[i] = r;
+                    }
+                }
+            });
+        }
+    });
+    match results.into_inner() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    }
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 pub(crate) fn jobs(requested: Option<usize>) -> usize {
     requested
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -228,18 +323,13 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         ProfileArg::Default => Profile::Default,
     };
     let engine = engine(&args.rules, profile)?;
-    let inputs = inputs(&args.paths, true);
+    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(
-            "no .xml input found in the given directories",
+            "no .xml, .eml or .zip input found in the given directories",
         ));
     }
-    let results = run_all(&engine, &inputs, jobs(args.jobs));
-    let documents: Vec<DocumentReport> = inputs
-        .iter()
-        .zip(results)
-        .map(|(i, r)| document_report(i.name(), r))
-        .collect();
+    let documents = run_packages(&engine, &inputs, jobs(args.jobs));
     let rules = Rules {
         dir: engine.options().rules_dir.display().to_string(),
         files: engine

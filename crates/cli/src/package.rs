@@ -1,0 +1,176 @@
+//! `segur package` and `segur unpack`: the envelopes of documents, both ways.
+
+use std::path::Path;
+
+use segur_exchange::package::{Input, Options};
+use segur_exchange::unpack::{Unpacked, unpack as unpack_bytes};
+use segur_exchange::{iti41, mhd, mss};
+use segur_finding::Severity;
+
+use crate::args::{PackageArgs, PackageKind, UnpackArgs};
+use crate::{Failure, Outcome, out};
+
+/// Packages and documents larger than this are refused.
+const MAX_INPUT: u64 = 512 * 1024 * 1024;
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    let len = std::fs::metadata(path)
+        .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", path.display())))?
+        .len();
+    if len > MAX_INPUT {
+        return Err(Failure::usage(format!(
+            "{}: larger than {MAX_INPUT} bytes ({len})",
+            path.display()
+        )));
+    }
+    std::fs::read(path).map_err(|e| Failure::usage(format!("{}: cannot read: {e}", path.display())))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
+    let inputs = args
+        .documents
+        .iter()
+        .map(|p| {
+            Ok(Input {
+                name: p.display().to_string(),
+                bytes: read_file(p)?,
+            })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let pdf = match &args.pdf {
+        Some(p) => {
+            let name = p
+                .file_name()
+                .map_or("copie.pdf".into(), |n| n.to_string_lossy().into_owned());
+            Some((name, read_file(p)?))
+        }
+        None => None,
+    };
+    let defaults = Options::default();
+    let options = Options {
+        now: args.time.unwrap_or_else(now),
+        source_id: args.source_id.clone(),
+        from: args.from.clone(),
+        to: args.to.clone(),
+        nil: args.nil.clone(),
+        read_receipt: args.read_receipt,
+        no_patient_reply: args.no_reply,
+        pdf,
+        endpoint: args.endpoint.clone().unwrap_or(defaults.endpoint.clone()),
+        ..defaults
+    };
+    let signer = match (&args.sign_key, &args.sign_cert) {
+        (Some(k), Some(c)) => {
+            let text = |p: &Path| {
+                String::from_utf8(read_file(p)?)
+                    .map_err(|_| Failure::usage(format!("{}: not PEM text", p.display())))
+            };
+            Some(
+                segur_exchange::dsig::Signer::from_pem(&text(k)?, &text(c)?).map_err(|e| {
+                    Failure::usage(format!("{} / {}: {e}", k.display(), c.display()))
+                })?,
+            )
+        }
+        _ => None,
+    };
+    if signer.is_some() && args.kind != PackageKind::Iti41 {
+        return Err(Failure::usage(
+            "--sign-key signs the VIHF of an ITI-41 request; it does not apply to mhd or mss",
+        ));
+    }
+    let built = match args.kind {
+        PackageKind::Iti41 => {
+            iti41::build_with(&inputs, &options, signer.as_ref()).map(|r| r.to_capture())
+        }
+        PackageKind::Mhd => mhd::build(&inputs, &options),
+        PackageKind::Mss => mss::build(&inputs, &options),
+    }
+    .map_err(|e| Failure::usage(e.to_string()))?;
+    std::fs::write(&args.out, &built)
+        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", args.out.display())))?;
+    out(format_args!(
+        "packaged {} document(s) as {} into {} ({} bytes)",
+        inputs.len(),
+        match args.kind {
+            PackageKind::Iti41 if signer.is_some() =>
+                "an ITI-41 request (SOAP 1.2, MTOM/XOP, signed VIHF)",
+            PackageKind::Iti41 => "an ITI-41 request (SOAP 1.2, MTOM/XOP; VIHF unsigned)",
+            PackageKind::Mhd => "an MHD ITI-65 transaction Bundle",
+            PackageKind::Mss => "an MSSanté message with IHE_XDM.ZIP",
+        },
+        args.out.display(),
+        built.len()
+    ))?;
+    Ok(Outcome::Ok)
+}
+
+/// Write `bytes` at `rel` (already made safe by segur-exchange) under `dir`.
+fn write_under(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), Failure> {
+    if segur_exchange::zip::unsafe_name(rel).is_some() {
+        return Err(Failure::infra(format!("refusing to write `{rel}`")));
+    }
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::infra(format!("{}: cannot create: {e}", parent.display())))?;
+    }
+    std::fs::write(&path, bytes)
+        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", path.display())))
+}
+
+/// One line per finding, as `segur validate` writes them.
+pub(crate) fn finding_lines(name: &str, u: &Unpacked) -> Result<(), Failure> {
+    for f in &u.findings {
+        out(format_args!(
+            "{name}:0:0: {} {} {} [segur]",
+            f.severity.as_str(),
+            f.rule,
+            f.message
+        ))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
+    let bytes = read_file(&args.file)?;
+    let name = args.file.display().to_string();
+    let u = unpack_bytes(&bytes, &name, None);
+    if u.findings.iter().any(|f| f.rule == "SEGUR-PKG-UNKNOWN") {
+        return Err(Failure::usage(format!(
+            "{name}: not an MSSanté message, an XDM archive, an ITI-41 capture nor an MHD bundle"
+        )));
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Failure::infra(format!("{}: cannot create: {e}", args.out.display())))?;
+    for d in &u.documents {
+        write_under(&args.out, &d.path, &d.bytes)?;
+    }
+    for (rel, b) in &u.files {
+        write_under(&args.out, rel, b)?;
+    }
+    finding_lines(&name, &u)?;
+    for n in &u.notes {
+        out(format_args!("note: {n}"))?;
+    }
+    out(format_args!(
+        "{name}: {} package, {} document(s) and {} other file(s) extracted into {}; {} finding(s)",
+        u.kind.as_str(),
+        u.documents.len(),
+        u.files.len(),
+        args.out.display(),
+        u.findings.len()
+    ))?;
+    Ok(
+        if u.findings.iter().any(|f| f.severity == Severity::Error) {
+            Outcome::Invalid
+        } else {
+            Outcome::Ok
+        },
+    )
+}

@@ -1,0 +1,371 @@
+//! Metadata against documents: each DocumentEntry compared with the CDA document it
+//! describes, and the uniqueness and patient consistency of a whole submission.
+
+use std::collections::HashMap;
+
+use segur_finding::Finding;
+
+use crate::cda::{CdaHeader, read_header};
+use crate::codes;
+use crate::metadata::{DocumentEntry, SubmissionSet, sha1_hex};
+use crate::rules::finding;
+use crate::time::xds_time;
+
+/// A document as found in a package, with the metadata that describes it.
+#[derive(Debug, Clone)]
+pub struct Described<'a> {
+    /// Where it is (`IHE_XDM.ZIP!IHE_XDM/SUBSET01/DOC0001.XML`).
+    pub place: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Its DocumentEntry, when one describes it.
+    pub entry: Option<&'a DocumentEntry>,
+}
+
+fn missing(out: &mut Vec<Finding>, place: &str, what: &str) {
+    out.push(finding(
+        "SEGUR-XDS-METADATA",
+        place,
+        format!("{place}: required metadata {what} is missing"),
+    ));
+}
+
+fn differ(
+    out: &mut Vec<Finding>,
+    rule: &'static str,
+    place: &str,
+    what: &str,
+    meta: &str,
+    doc: &str,
+) {
+    out.push(finding(
+        rule,
+        place,
+        format!("{place}: {what} is `{meta}` but the document says `{doc}`"),
+    ));
+}
+
+/// A DTM padded with zeros to seconds, so that `202302091030` equals `20230209103000` (FHIR
+/// dateTime always has seconds); other values as they are.
+fn pad_time(v: &str) -> String {
+    if v.len() >= 10 && v.len() < 14 && v.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{v:0<14}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// Compare one DocumentEntry with its document's bytes and header.
+pub fn entry_against_document(
+    entry: &DocumentEntry,
+    bytes: &[u8],
+    place: &str,
+    out: &mut Vec<Finding>,
+) {
+    let here = format!("{place} (DocumentEntry {})", entry.entry_uuid);
+    let p = here.as_str();
+    let hash = sha1_hex(bytes);
+    if entry.hash.is_empty() {
+        missing(out, p, "hash");
+    } else if !entry.hash.eq_ignore_ascii_case(&hash) {
+        differ(out, "SEGUR-XDS-HASH", p, "hash", &entry.hash, &hash);
+    }
+    if entry.size != bytes.len() as u64 {
+        let meta = if entry.size == u64::MAX {
+            "missing or not a number".to_string()
+        } else {
+            entry.size.to_string()
+        };
+        differ(
+            out,
+            "SEGUR-XDS-SIZE",
+            p,
+            "size",
+            &meta,
+            &bytes.len().to_string(),
+        );
+    }
+    for (value, what) in [
+        (&entry.mime_type, "mimeType"),
+        (&entry.source_patient_id, "sourcePatientId"),
+        (&entry.creation_time, "creationTime"),
+        (&entry.language, "languageCode"),
+    ] {
+        if value.is_empty() {
+            missing(out, p, what);
+        }
+    }
+    let Ok(h) = read_header(bytes) else {
+        // The core validator reports why the document cannot be read.
+        return;
+    };
+    header_checks(entry, &h, p, out);
+}
+
+fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Finding>) {
+    let doc_id = h.id.to_xds();
+    if e.unique_id.is_empty() {
+        missing(out, p, "uniqueId");
+    } else if e.unique_id != doc_id {
+        differ(
+            out,
+            "SEGUR-XDS-UNIQUEID",
+            p,
+            "uniqueId",
+            &e.unique_id,
+            &doc_id,
+        );
+    }
+    match &h.ins {
+        Some(ins) => {
+            let cx = ins.to_cx();
+            if e.patient_id != cx {
+                differ(
+                    out,
+                    "SEGUR-XDS-PATIENTID",
+                    p,
+                    "patientId",
+                    &e.patient_id,
+                    &cx,
+                );
+            }
+        }
+        None => out.push(finding(
+            "SEGUR-XDS-PATIENTID",
+            p,
+            format!(
+                "{p}: patientId is `{}` but the document's recordTarget carries no INS",
+                e.patient_id
+            ),
+        )),
+    }
+    if e.type_code.code != h.code.code || e.type_code.scheme != h.code.system {
+        differ(
+            out,
+            "SEGUR-XDS-TYPECODE",
+            p,
+            "typeCode",
+            &format!("{} ({})", e.type_code.code, e.type_code.scheme),
+            &format!("{} ({})", h.code.code, h.code.system),
+        );
+    }
+    match (&e.class_code, codes::class_code(&h.code.code)) {
+        (None, _) => missing(out, p, "classCode"),
+        (Some(c), None)
+            if c.scheme != codes::CLASS_SCHEME
+                || !codes::CLASSES.iter().any(|(k, _)| *k == c.code) =>
+        {
+            differ(
+                out,
+                "SEGUR-XDS-CLASSCODE",
+                p,
+                "classCode",
+                &format!("{} ({})", c.code, c.scheme),
+                &format!("a TRE_A03 class ({})", codes::CLASS_SCHEME),
+            )
+        }
+        (Some(c), Some((want, _))) if c.code != want || c.scheme != codes::CLASS_SCHEME => differ(
+            out,
+            "SEGUR-XDS-CLASSCODE",
+            p,
+            "classCode",
+            &format!("{} ({})", c.code, c.scheme),
+            &format!(
+                "type {} → class {want} ({})",
+                h.code.code,
+                codes::CLASS_SCHEME
+            ),
+        ),
+        _ => {}
+    }
+    let roots: Vec<&str> = h.template_ids.iter().map(|t| t.root.as_str()).collect();
+    match (
+        &e.format_code,
+        codes::format_code(&roots, h.n1_media_type.as_deref()),
+    ) {
+        (None, _) => missing(out, p, "formatCode"),
+        (Some(f), Some(want)) if f.code != want || f.scheme != codes::format_scheme(want) => {
+            differ(
+                out,
+                "SEGUR-XDS-FORMATCODE",
+                p,
+                "formatCode",
+                &format!("{} ({})", f.code, f.scheme),
+                &format!(
+                    "{want} ({}) (from its templateIds / media type)",
+                    codes::format_scheme(want)
+                ),
+            )
+        }
+        _ => {}
+    }
+    match e.confidentiality.first() {
+        None => missing(out, p, "confidentialityCode"),
+        Some(c) if c.code != h.confidentiality.code => differ(
+            out,
+            "SEGUR-XDS-HEADER",
+            p,
+            "confidentialityCode",
+            &c.code,
+            &h.confidentiality.code,
+        ),
+        _ => {}
+    }
+    let mut compare = |what: &str, meta: Option<&str>, doc: Option<String>| {
+        if let Some(doc) = doc.filter(|d| !d.is_empty()) {
+            match meta {
+                None | Some("") => missing(out, p, what),
+                Some(m) if pad_time(m) != pad_time(&doc) => {
+                    differ(out, "SEGUR-XDS-HEADER", p, what, m, &doc)
+                }
+                _ => {}
+            }
+        }
+    };
+    compare(
+        "creationTime",
+        Some(&e.creation_time),
+        Some(xds_time(&h.effective_time)),
+    );
+    compare(
+        "serviceStartTime",
+        e.service_start.as_deref(),
+        h.service_start.as_deref().map(xds_time),
+    );
+    compare(
+        "serviceStopTime",
+        e.service_stop.as_deref(),
+        h.service_stop.as_deref().map(xds_time),
+    );
+    compare("title", Some(&e.title), Some(h.title.clone()));
+    compare("languageCode", Some(&e.language), Some(h.language.clone()));
+    compare(
+        "healthcareFacilityTypeCode",
+        e.facility_type.as_ref().map(|c| c.code.as_str()),
+        h.facility_type.as_ref().map(|c| c.code.clone()),
+    );
+    compare(
+        "practiceSettingCode",
+        e.practice_setting.as_ref().map(|c| c.code.as_str()),
+        h.practice_setting.as_ref().map(|c| c.code.clone()),
+    );
+    if let Some(a) = &h.author {
+        let id = a.id.extension.clone().unwrap_or_default();
+        let person_id = e
+            .author
+            .person
+            .as_deref()
+            .map(|x| x.split('^').next().unwrap_or(""));
+        compare("authorPerson (id)", person_id, Some(id));
+        if let Some((org, _)) = &a.organization {
+            let inst_id = e
+                .author
+                .institution
+                .as_deref()
+                .map(|x| x.rsplit('^').next().unwrap_or(""));
+            compare(
+                "authorInstitution (Struct_IdNat)",
+                inst_id,
+                org.extension.clone(),
+            );
+        }
+    }
+}
+
+/// Duplicate uniqueIds over a whole package: of DocumentEntries, and of SubmissionSets.
+pub fn duplicates(
+    sets: &[(String, &SubmissionSet)],
+    entries: &[(String, &DocumentEntry)],
+    out: &mut Vec<Finding>,
+) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (place, e) in entries {
+        if e.unique_id.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(&e.unique_id, place) {
+            out.push(finding(
+                "SEGUR-XDS-DUPLICATE",
+                place,
+                format!(
+                    "{place}: DocumentEntry uniqueId `{}` is also the uniqueId at {first}",
+                    e.unique_id
+                ),
+            ));
+        }
+    }
+    let mut seen_ss: HashMap<&str, &str> = HashMap::new();
+    for (place, ss) in sets {
+        if ss.unique_id.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen_ss.insert(&ss.unique_id, place) {
+            out.push(finding(
+                "SEGUR-XDS-DUPLICATE",
+                place,
+                format!(
+                    "{place}: SubmissionSet uniqueId `{}` is also the uniqueId at {first}",
+                    ss.unique_id
+                ),
+            ));
+        }
+    }
+}
+
+/// One SubmissionSet: its required values, and its patientId against its entries'.
+/// `unique_id_required` is false for MHD, where the List's uniqueId is optional (0..1).
+pub fn submission_set(
+    place: &str,
+    ss: &SubmissionSet,
+    entries: &[(String, &DocumentEntry)],
+    unique_id_required: bool,
+    out: &mut Vec<Finding>,
+) {
+    if unique_id_required && ss.unique_id.is_empty() {
+        missing(out, place, "SubmissionSet uniqueId");
+    }
+    for (what, v) in [
+        ("sourceId", &ss.source_id),
+        ("patientId", &ss.patient_id),
+        ("submissionTime", &ss.submission_time),
+    ] {
+        if v.is_empty() {
+            missing(out, place, &format!("SubmissionSet {what}"));
+        }
+    }
+    for (eplace, e) in entries {
+        if !ss.patient_id.is_empty() && e.patient_id != ss.patient_id {
+            out.push(finding(
+                "SEGUR-XDS-PATIENTID",
+                eplace,
+                format!(
+                    "{eplace}: DocumentEntry patientId `{}` differs from the SubmissionSet's `{}`",
+                    e.patient_id, ss.patient_id
+                ),
+            ));
+        }
+    }
+}
+
+/// Two documents of one package with the same ClinicalDocument/id.
+pub fn duplicate_documents(docs: &[Described<'_>], out: &mut Vec<Finding>) {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for d in docs {
+        if let Ok(h) = read_header(d.bytes) {
+            let id = h.id.to_xds();
+            if id.is_empty() {
+                continue;
+            }
+            if let Some(first) = seen.insert(id.clone(), d.place) {
+                out.push(finding(
+                    "SEGUR-XDS-DUPLICATE",
+                    d.place,
+                    format!(
+                        "{}: ClinicalDocument/id `{id}` is also the id of {first}",
+                        d.place
+                    ),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! MIME (RFC 2045–2047) both ways: writing headers and base64 bodies, and a tolerant reader
+//! for captured messages whose problems (truncation, unknown or misspelled
+//! Content-Transfer-Encoding, bad base64) are findings while the rest is still read.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use segur_finding::Finding;
+
+use crate::rules::finding;
+
+/// Deepest multipart nesting read.
+const MAX_DEPTH: usize = 8;
+/// Most parts read in one message.
+const MAX_PARTS: usize = 1000;
+
+/// A header value for the wire: as is when ASCII, else an RFC 2047 `B` encoded-word sequence.
+pub fn encode_header(value: &str) -> String {
+    if value.is_ascii() {
+        return value.to_string();
+    }
+    let mut words = Vec::new();
+    let mut chunk = String::new();
+    for c in value.chars() {
+        if chunk.len() + c.len_utf8() > 45 {
+            words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
+            chunk.clear();
+        }
+        chunk.push(c);
+    }
+    if !chunk.is_empty() {
+        words.push(format!("=?UTF-8?B?{}?=", STANDARD.encode(&chunk)));
+    }
+    words.join("\r\n ")
+}
+
+/// Decode RFC 2047 encoded-words (UTF-8 or ISO-8859-1, `B` or `Q`); other text as is.
+pub fn decode_header(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    let mut last_was_word = false;
+    while let Some(start) = rest.find("=?") {
+        let (before, tail) = rest.split_at(start);
+        let decoded = tail[2..].splitn(3, '?').collect::<Vec<_>>();
+        let word = match decoded.as_slice() {
+            [charset, enc, more] => more.find("?=").and_then(|end| {
+                let text = &more[..end];
+                let bytes = match enc.to_ascii_uppercase().as_str() {
+                    "B" => STANDARD.decode(text).ok()?,
+                    "Q" => qp_decode(text.replace('_', " ").as_bytes()),
+                    _ => return None,
+                };
+                let s = if charset.eq_ignore_ascii_case("utf-8") {
+                    String::from_utf8_lossy(&bytes).into_owned()
+                } else {
+                    bytes.iter().map(|&b| b as char).collect()
+                };
+                let consumed = 2 + charset.len() + 1 + enc.len() + 1 + end + 2;
+                Some((s, consumed))
+            }),
+            _ => None,
+        };
+        match word {
+            Some((s, consumed)) => {
+                if !(last_was_word && before.trim().is_empty()) {
+                    out.push_str(before);
+                }
+                out.push_str(&s);
+                rest = &tail[consumed..];
+                last_was_word = true;
+            }
+            None => {
+                out.push_str(before);
+                out.push_str("=?");
+                rest = &tail[2..];
+                last_was_word = false;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Base64 in lines of 76 characters, CRLF-terminated.
+pub fn base64_lines(bytes: &[u8]) -> String {
+    let text = STANDARD.encode(bytes);
+    let mut out = String::with_capacity(text.len() + text.len() / 38 + 2);
+    for chunk in text.as_bytes().chunks(76) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// Decode quoted-printable.
+pub fn qp_decode(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(b'\r'), Some(b'\n')) => i += 3,
+                (Some(b'\n'), _) => i += 2,
+                (Some(&a), Some(&b)) if hex(a).is_some() && hex(b).is_some() => {
+                    out.push((hex(a).unwrap_or(0) * 16 + hex(b).unwrap_or(0)) as u8);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'=');
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Decode base64 that may contain line breaks and spaces.
+pub fn decode_base64(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    STANDARD.decode(compact)
+}
+
+/// A MIME entity as read.
+#[derive(Debug, Clone, Default)]
+pub struct Part {
+    /// Headers, names as written, values unfolded.
+    pub headers: Vec<(String, String)>,
+    /// The decoded body (empty for a multipart).
+    pub body: Vec<u8>,
+    /// The parts of a multipart.
+    pub parts: Vec<Part>,
+    /// Where it is, for findings (`part 2.1`).
+    pub place: String,
+}
+
+impl Part {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+
+    /// Every header of that name.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+
+    /// The media type, lower case (`text/plain` when absent).
+    pub fn media_type(&self) -> String {
+        self.header("Content-Type")
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "text/plain".into())
+    }
+
+    /// A parameter of a header (`boundary`, `name`, `filename`…), unquoted.
+    pub fn param(&self, header: &str, name: &str) -> Option<String> {
+        param(self.header(header)?, name)
+    }
+
+    /// The file name: Content-Disposition `filename`, else Content-Type `name`.
+    pub fn file_name(&self) -> Option<String> {
+        self.param("Content-Disposition", "filename")
+            .or_else(|| self.param("Content-Type", "name"))
+            .map(|n| decode_header(&n))
+    }
+
+    /// Every leaf part, depth first.
+    pub fn leaves(&self) -> Vec<&Part> {
+        if self.parts.is_empty() {
+            vec![self]
+        } else {
+            self.parts.iter().flat_map(Part::leaves).collect()
+        }
+    }
+}
+
+/// A parameter of a structured header value.
+pub fn param(value: &str, name: &str) -> Option<String> {
+    let mut in_quotes = false;
+    let mut pieces = Vec::new();
+    let mut cur = String::new();
+    for c in value.chars() {
+        match c {
+            '"' => {
+                in_quotes = !in_quotes;
+                cur.push(c);
+            }
+            ';' if !in_quotes => pieces.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    pieces.push(cur);
+    pieces.iter().skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// The addresses of an address-list header (`A <a@x>, b@y`).
+pub fn addresses(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .filter_map(|a| {
+            let a = a.trim();
+            let addr = match (a.rfind('<'), a.rfind('>')) {
+                (Some(s), Some(e)) if s < e => &a[s + 1..e],
+                _ => a,
+            };
+            let addr = addr.trim();
+            addr.contains('@').then(|| addr.to_string())
+        })
+        .collect()
+}
+
+struct Reader<'f> {
+    findings: &'f mut Vec<Finding>,
+    parts: usize,
+    limited: bool,
+}
+
+/// Read a MIME entity (a whole message, or an HTTP body with its headers); problems go to
+/// `findings`, placed under `name`.
+pub fn parse(bytes: &[u8], name: &str, findings: &mut Vec<Finding>) -> Part {
+    let mut r = Reader {
+        findings,
+        parts: 0,
+        limited: false,
+    };
+    r.entity(bytes, name, 0)
+}
+
+/// Split at the blank line ending the headers.
+fn split_headers(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let crlf = find(bytes, b"\r\n\r\n").map(|i| (i, i + 4));
+    let lf = find(bytes, b"\n\n").map(|i| (i, i + 2));
+    let (end, body) = match (crlf, lf) {
+        (Some(a), Some(b)) => {
+            if a.0 <= b.0 {
+                a
+            } else {
+                b
+            }
+        }
+        (Some(a), None) => a,
+        (None, Some(b)) => b,
+        (None, None) => return None,
+    };
+    Some((&bytes[..end], &bytes[body..]))
+}
+
+/// Position of `needle` in `hay`.
+pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || hay.len() < needle.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in text.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = headers.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((n, v)) = line.split_once(':') {
+            let n = n.trim();
+            if !n.is_empty() && !n.contains(' ') {
+                headers.push((n.to_string(), v.trim().to_string()));
+            }
+        }
+    }
+    headers
+}
+
+impl Reader<'_> {
+    fn entity(&mut self, bytes: &[u8], place: &str, depth: usize) -> Part {
+        self.parts += 1;
+        let (raw_headers, body) = match split_headers(bytes) {
+            Some(split) => split,
+            None => {
+                self.findings.push(finding(
+                    "SEGUR-MIME-TRUNCATED",
+                    place,
+                    format!("{place}: the headers never end (no blank line): truncated entity"),
+                ));
+                (bytes, &[][..])
+            }
+        };
+        let mut part = Part {
+            headers: parse_headers(raw_headers),
+            place: place.to_string(),
+            ..Part::default()
+        };
+        let media = part.media_type();
+        if media.starts_with("multipart/") {
+            match part.param("Content-Type", "boundary") {
+                Some(b) if !b.is_empty() && b.len() <= 200 => {
+                    if depth >= MAX_DEPTH {
+                        self.findings.push(finding(
+                            "SEGUR-PKG-LIMIT",
+                            place,
+                            format!("{place}: multipart nested deeper than {MAX_DEPTH}; not read"),
+                        ));
+                    } else {
+                        part.parts = self.multipart(body, &b, place, depth);
+                    }
+                }
+                _ => self.findings.push(finding(
+                    "SEGUR-MIME-STRUCTURE",
+                    place,
+                    format!("{place}: {media} without a boundary parameter"),
+                )),
+            }
+            return part;
+        }
+        part.body = self.decode(&part, body, place);
+        part
+    }
+
+    fn decode(&mut self, part: &Part, body: &[u8], place: &str) -> Vec<u8> {
+        let cte = match part.header("Content-Transfer-Encoding") {
+            Some(v) => Some(v.to_string()),
+            None => part.header("Content-Transfert-Encoding").map(|v| {
+                self.findings.push(finding(
+                    "SEGUR-MIME-CTE-HEADER",
+                    place,
+                    format!("{place}: header `Content-Transfert-Encoding` is misspelled; read as Content-Transfer-Encoding"),
+                ));
+                v.to_string()
+            }),
+        };
+        let cte = cte.unwrap_or_else(|| "7bit".into()).to_ascii_lowercase();
+        match cte.trim() {
+            "7bit" | "8bit" | "binary" => body.to_vec(),
+            "quoted-printable" => qp_decode(body),
+            "base64" => match decode_base64(body) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.findings.push(finding(
+                        "SEGUR-MIME-BASE64",
+                        place,
+                        format!("{place}: base64 body does not decode ({e}); kept undecoded"),
+                    ));
+                    body.to_vec()
+                }
+            },
+            other => {
+                self.findings.push(finding(
+                    "SEGUR-MIME-CTE",
+                    place,
+                    format!(
+                        "{place}: unknown Content-Transfer-Encoding `{other}`; body kept undecoded"
+                    ),
+                ));
+                body.to_vec()
+            }
+        }
+    }
+
+    fn multipart(&mut self, body: &[u8], boundary: &str, place: &str, depth: usize) -> Vec<Part> {
+        let delim = format!("--{boundary}");
+        let delim = delim.as_bytes();
+        // Delimiter lines: (start of line, start of next line, closing).
+        let mut lines = Vec::new();
+        let mut at = 0;
+        while at < body.len() {
+            let end = body[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(body.len(), |i| at + i + 1);
+            let line = &body[at..end];
+            if line.starts_with(delim) {
+                let rest = &line[delim.len()..];
+                let rest_trim: Vec<u8> = rest
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
+                if rest_trim.is_empty() || rest_trim == b"--" {
+                    lines.push((at, end, rest_trim == b"--"));
+                    if rest_trim == b"--" {
+                        break;
+                    }
+                }
+            }
+            at = end;
+        }
+        let closed = lines.last().is_some_and(|l| l.2);
+        if lines.is_empty() {
+            self.findings.push(finding(
+                "SEGUR-MIME-STRUCTURE",
+                place,
+                format!("{place}: no part delimited by boundary `{boundary}`"),
+            ));
+            return Vec::new();
+        }
+        let mut parts = Vec::new();
+        for (i, w) in lines.iter().enumerate() {
+            if w.2 {
+                break;
+            }
+            if self.parts >= MAX_PARTS {
+                if !self.limited {
+                    self.limited = true;
+                    self.findings.push(finding(
+                        "SEGUR-PKG-LIMIT",
+                        place,
+                        format!("{place}: more than {MAX_PARTS} MIME parts; the rest is not read"),
+                    ));
+                }
+                break;
+            }
+            let start = w.1;
+            let end = match lines.get(i + 1) {
+                Some(next) => {
+                    // The CRLF before a delimiter belongs to the delimiter.
+                    let mut e = next.0;
+                    if e > start && body[e - 1] == b'\n' {
+                        e -= 1;
+                        if e > start && body[e - 1] == b'\r' {
+                            e -= 1;
+                        }
+                    }
+                    e
+                }
+                None => body.len(),
+            };
+            let sub = format!("{place} > part {}", parts.len() + 1);
+            parts.push(self.entity(&body[start..end.max(start)], &sub, depth + 1));
+        }
+        if !closed {
+            self.findings.push(finding(
+                "SEGUR-MIME-TRUNCATED",
+                place,
+                format!("{place}: no closing boundary `--{boundary}--`: truncated message; the last part may be incomplete"),
+            ));
+        }
+        parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(f: &[Finding]) -> Vec<&str> {
+        f.iter().map(|f| f.rule.as_str()).collect()
+    }
+
+    const MSG: &str = "Subject: =?UTF-8?B?w6l0w6k=?= x\r\nContent-Type: multipart/mixed;\r\n boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b1\r\nContent-Type: application/zip; name=\"IHE_XDM.ZIP\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVs\r\nbG8=\r\n--b1--\r\n";
+
+    #[test]
+    fn reads_multipart_and_headers() {
+        let mut f = Vec::new();
+        let m = parse(MSG.as_bytes(), "m.eml", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(decode_header(m.header("Subject").unwrap_or("")), "été x");
+        assert_eq!(m.parts.len(), 2);
+        assert_eq!(m.parts[0].body, b"hello");
+        assert_eq!(m.parts[1].body, b"hello");
+        assert_eq!(m.parts[1].file_name().as_deref(), Some("IHE_XDM.ZIP"));
+    }
+
+    #[test]
+    fn truncated_message_keeps_what_was_read() {
+        let cut = &MSG.as_bytes()[..MSG.len() - 10];
+        let mut f = Vec::new();
+        let m = parse(cut, "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-TRUNCATED"]);
+        assert_eq!(m.parts[0].body, b"hello");
+    }
+
+    #[test]
+    fn misspelled_and_unknown_encodings() {
+        let typo = MSG.replace("Content-Transfer-Encoding", "Content-Transfert-Encoding");
+        let mut f = Vec::new();
+        let m = parse(typo.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-CTE-HEADER"]);
+        assert_eq!(m.parts[1].body, b"hello");
+        let unknown = MSG.replace("base64", "base46");
+        let mut f = Vec::new();
+        let m = parse(unknown.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-CTE"]);
+        assert_eq!(m.parts[1].body, b"aGVs\r\nbG8=");
+    }
+
+    #[test]
+    fn invalid_base64() {
+        let bad = MSG.replace("aGVs", "a*Vs");
+        let mut f = Vec::new();
+        parse(bad.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-BASE64"]);
+    }
+
+    #[test]
+    fn encoded_words_round_trip() {
+        let s = "XDM/1.0/DDM+Compte rendu d'examens biologiques ANDRÉ MICHEL 16/09/1936";
+        let e = encode_header(s);
+        assert!(e.is_ascii());
+        assert_eq!(decode_header(&e.replace("\r\n", "")), s);
+        assert_eq!(
+            addresses("A <a@x.fr>, b@y.fr, nobody"),
+            ["a@x.fr", "b@y.fr"]
+        );
+    }
+}

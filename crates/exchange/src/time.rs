@@ -1,0 +1,220 @@
+//! HL7 TS values (`YYYYMMDDhhmmss±hhmm`, any precision) turned into XDS DTM (UTC) and FHIR
+//! `dateTime`.
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// A parsed TS: its digits (4 to 14) and its offset in minutes, when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ts {
+    digits: String,
+    offset_min: Option<i64>,
+}
+
+impl Ts {
+    /// Parse `YYYY[MM[DD[hh[mm[ss]]]]][.fff][±hhmm]`; `None` when malformed.
+    pub(crate) fn parse(text: &str) -> Option<Ts> {
+        let text = text.trim();
+        let (main, offset) = match text.find(['+', '-']) {
+            Some(i) => (&text[..i], Some(&text[i..])),
+            None => (text, None),
+        };
+        let digits = main.split('.').next().unwrap_or("");
+        if !(4..=14).contains(&digits.len())
+            || digits.len() % 2 != 0
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let offset_min = match offset {
+            None => None,
+            Some(o) => {
+                let sign = if o.starts_with('-') { -1 } else { 1 };
+                let n = &o[1..];
+                if n.len() != 4 || !n.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                let h: i64 = n[..2].parse().ok()?;
+                let m: i64 = n[2..].parse().ok()?;
+                Some(sign * (h * 60 + m))
+            }
+        };
+        Some(Ts {
+            digits: digits.to_string(),
+            offset_min,
+        })
+    }
+
+    fn field(&self, at: usize, default: i64) -> i64 {
+        self.digits
+            .get(at..at + 2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    }
+
+    fn year(&self) -> i64 {
+        self.digits
+            .get(..4)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The XDS DTM: in UTC when the TS has hours and an offset, at the TS's precision.
+    pub(crate) fn to_xds(&self) -> String {
+        let Some(off) = self.offset_min.filter(|_| self.digits.len() >= 10) else {
+            return self.digits.clone();
+        };
+        let (y, mo, d) = (self.year(), self.field(4, 1), self.field(6, 1));
+        let (h, mi, s) = (self.field(8, 0), self.field(10, 0), self.field(12, 0));
+        let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - off * 60;
+        let (y, mo, d) = civil_from_days(secs.div_euclid(86_400));
+        let sod = secs.rem_euclid(86_400);
+        let full = format!(
+            "{y:04}{mo:02}{d:02}{:02}{:02}{:02}",
+            sod / 3600,
+            sod % 3600 / 60,
+            sod % 60
+        );
+        full[..self.digits.len()].to_string()
+    }
+
+    /// The FHIR `date` or `dateTime` (local time with its offset, or a date).
+    pub(crate) fn to_fhir(&self) -> String {
+        let t = &self.digits;
+        let mut out = t[..4].to_string();
+        for (i, sep) in [(4, '-'), (6, '-')] {
+            if let Some(p) = t.get(i..i + 2) {
+                out.push(sep);
+                out.push_str(p);
+            }
+        }
+        if t.len() >= 10 {
+            out.push('T');
+            out.push_str(&t[8..10]);
+            out.push(':');
+            out.push_str(t.get(10..12).unwrap_or("00"));
+            out.push(':');
+            out.push_str(t.get(12..14).unwrap_or("00"));
+            match self.offset_min {
+                Some(o) => {
+                    let sign = if o < 0 { '-' } else { '+' };
+                    out.push_str(&format!("{sign}{:02}:{:02}", o.abs() / 60, o.abs() % 60));
+                }
+                None => out.push('Z'),
+            }
+        }
+        out
+    }
+}
+
+/// The XDS DTM (UTC) of a HL7 TS, or the input trimmed when it is not a TS.
+pub(crate) fn xds_time(ts: &str) -> String {
+    Ts::parse(ts).map_or_else(|| ts.trim().to_string(), |t| t.to_xds())
+}
+
+/// The FHIR dateTime of a HL7 TS, or `None`.
+pub(crate) fn fhir_time(ts: &str) -> Option<String> {
+    Ts::parse(ts).map(|t| t.to_fhir())
+}
+
+/// The HL7 TS of a FHIR date/dateTime (`2024-01-30T10:14:34+01:00` → `20240130101434+0100`).
+pub(crate) fn from_fhir(text: &str) -> String {
+    let (main, offset) = match text.find('T') {
+        Some(t) => match text[t..].find(['+', '-', 'Z']) {
+            Some(i) => (&text[..t + i], &text[t + i..]),
+            None => (text, ""),
+        },
+        None => (text, ""),
+    };
+    let mut out: String = main.chars().filter(char::is_ascii_digit).collect();
+    if offset == "Z" {
+        out.push_str("+0000");
+    } else if !offset.is_empty() {
+        out.push_str(&offset.replace(':', ""));
+    }
+    out
+}
+
+/// `YYYYMMDDhhmmss` UTC of seconds since the epoch.
+pub fn utc_dtm(unix: i64) -> String {
+    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
+    let sod = unix.rem_euclid(86_400);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+/// RFC 5322 date (`Tue, 30 Jan 2024 09:14:34 +0000`) of seconds since the epoch, in UTC.
+pub fn rfc5322(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix.div_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    let sod = unix.rem_euclid(86_400);
+    format!(
+        "{}, {d} {} {y:04} {:02}:{:02}:{:02} +0000",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(m - 1).clamp(0, 11) as usize],
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ts_to_utc_and_fhir() {
+        assert_eq!(xds_time("20240130101434+0100"), "20240130091434");
+        assert_eq!(xds_time("20240101003000+0200"), "20231231223000");
+        assert_eq!(xds_time("19360916"), "19360916");
+        assert_eq!(xds_time("202401301014+0100"), "202401300914");
+        assert_eq!(
+            fhir_time("20240130101434+0100").as_deref(),
+            Some("2024-01-30T10:14:34+01:00")
+        );
+        assert_eq!(fhir_time("19360916").as_deref(), Some("1936-09-16"));
+        assert_eq!(
+            from_fhir("2024-01-30T10:14:34+01:00"),
+            "20240130101434+0100"
+        );
+        assert_eq!(from_fhir("1936-09-16"), "19360916");
+        assert_eq!(Ts::parse("2024013"), None);
+        assert_eq!(Ts::parse("20240130+01"), None);
+        assert_eq!(rfc5322(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+    }
+}

@@ -1,0 +1,390 @@
+//! ZIP archives (PKWARE APPNOTE): a writer (stored or deflated entries) and a reader for
+//! hostile input — bounded entry count, sizes and expansion ratio, names that cannot climb
+//! out of the extraction folder, CRC-checked — whose problems are findings, not failures.
+
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::DeflateDecoder;
+use flate2::write::DeflateEncoder;
+use segur_finding::Finding;
+
+use crate::rules::finding;
+
+const LOCAL_SIG: u32 = 0x0403_4b50;
+const CENTRAL_SIG: u32 = 0x0201_4b50;
+const END_SIG: u32 = 0x0605_4b50;
+/// 1980-01-01 00:00 in DOS form: reproducible archives.
+const DOS_DATE: u16 = (1 << 5) | 1;
+
+/// Build an archive from `(name, bytes)` entries, deflated when that is smaller.
+pub fn write(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let crc = {
+            let mut c = flate2::Crc::new();
+            c.update(data);
+            c.sum()
+        };
+        let deflated = {
+            let mut e = DeflateEncoder::new(Vec::new(), Compression::default());
+            // Writing into a Vec cannot fail.
+            let _ = e.write_all(data);
+            e.finish().unwrap_or_default()
+        };
+        let (method, body): (u16, &[u8]) = if !deflated.is_empty() && deflated.len() < data.len() {
+            (8, &deflated)
+        } else {
+            (0, data)
+        };
+        let offset = out.len() as u32;
+        let flags: u16 = if name.is_ascii() { 0 } else { 1 << 11 };
+        let header = |sig: u32, buf: &mut Vec<u8>, central: bool| {
+            buf.extend_from_slice(&sig.to_le_bytes());
+            if central {
+                buf.extend_from_slice(&20u16.to_le_bytes());
+            }
+            buf.extend_from_slice(&20u16.to_le_bytes());
+            buf.extend_from_slice(&flags.to_le_bytes());
+            buf.extend_from_slice(&method.to_le_bytes());
+            buf.extend_from_slice(&0u16.to_le_bytes());
+            buf.extend_from_slice(&DOS_DATE.to_le_bytes());
+            buf.extend_from_slice(&crc.to_le_bytes());
+            buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            buf.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            buf.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            buf.extend_from_slice(&0u16.to_le_bytes());
+            if central {
+                buf.extend_from_slice(&0u16.to_le_bytes()); // comment
+                buf.extend_from_slice(&0u16.to_le_bytes()); // disk
+                buf.extend_from_slice(&0u16.to_le_bytes()); // internal attributes
+                buf.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+                buf.extend_from_slice(&offset.to_le_bytes());
+            }
+            buf.extend_from_slice(name.as_bytes());
+        };
+        header(LOCAL_SIG, &mut out, false);
+        out.extend_from_slice(body);
+        header(CENTRAL_SIG, &mut central, true);
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&END_SIG.to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
+    out.extend_from_slice(&cd_offset.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+/// Bounds on what an archive may expand to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipLimits {
+    /// Most entries read.
+    pub max_entries: usize,
+    /// Largest uncompressed entry.
+    pub max_entry_size: u64,
+    /// Largest uncompressed total.
+    pub max_total_size: u64,
+    /// Highest uncompressed/compressed ratio, for entries above 1 MiB.
+    pub max_ratio: u64,
+}
+
+impl Default for ZipLimits {
+    fn default() -> Self {
+        Self {
+            max_entries: 10_000,
+            max_entry_size: 64 << 20,
+            max_total_size: 256 << 20,
+            max_ratio: 200,
+        }
+    }
+}
+
+/// One extracted entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its name, `/`-separated, relative.
+    pub name: String,
+    /// Its bytes.
+    pub data: Vec<u8>,
+}
+
+/// What was read from an archive: the entries that could be extracted safely, and findings
+/// for the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Archive {
+    /// Extracted entries, in central-directory order.
+    pub entries: Vec<Entry>,
+    /// Problems (SEGUR-XDM-ZIP, SEGUR-XDM-PATH, SEGUR-XDM-BOMB).
+    pub findings: Vec<Finding>,
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Why an entry name is unsafe to extract, if it is.
+pub fn unsafe_name(name: &str) -> Option<&'static str> {
+    let n = name.replace('\\', "/");
+    if n.starts_with('/') {
+        return Some("an absolute path");
+    }
+    if n.len() >= 2 && n.as_bytes()[1] == b':' {
+        return Some("a drive-qualified path");
+    }
+    if n.split('/').any(|c| c == "..") {
+        return Some("a path climbing out with `..`");
+    }
+    if n.chars().any(char::is_control) {
+        return Some("a control character");
+    }
+    None
+}
+
+/// Read an archive named `place` (for findings) within `limits`.
+pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
+    let mut out = Archive::default();
+    let zip_err = |out: &mut Archive, msg: String| {
+        out.findings
+            .push(finding("SEGUR-XDM-ZIP", place, format!("{place}: {msg}")))
+    };
+    // The end-of-central-directory record is in the last 22 + 65535 bytes.
+    let start = bytes.len().saturating_sub(22 + 65_535);
+    let Some(eocd) = (start..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| u32_at(bytes, i) == Some(END_SIG))
+    else {
+        zip_err(
+            &mut out,
+            "no end-of-central-directory record: not a zip archive, or truncated".into(),
+        );
+        return out;
+    };
+    let (Some(count), Some(cd_offset)) = (u16_at(bytes, eocd + 10), u32_at(bytes, eocd + 16))
+    else {
+        zip_err(&mut out, "truncated end-of-central-directory record".into());
+        return out;
+    };
+    if cd_offset == u32::MAX || count == u16::MAX {
+        zip_err(&mut out, "ZIP64 archives are not supported".into());
+        return out;
+    }
+    let mut at = cd_offset as usize;
+    let mut total: u64 = 0;
+    for index in 0..count as usize {
+        if index >= limits.max_entries {
+            out.findings.push(finding(
+                "SEGUR-XDM-BOMB",
+                place,
+                format!(
+                    "{place}: more than {} entries; the rest is not read",
+                    limits.max_entries
+                ),
+            ));
+            break;
+        }
+        if u32_at(bytes, at) != Some(CENTRAL_SIG) {
+            zip_err(
+                &mut out,
+                format!(
+                    "central directory entry {} is missing or corrupt (offset {at})",
+                    index + 1
+                ),
+            );
+            break;
+        }
+        let field = |o: usize| u16_at(bytes, at + o).unwrap_or(0) as usize;
+        let (flags, method) = (field(8), field(10));
+        let crc = u32_at(bytes, at + 16).unwrap_or(0);
+        let csize = u32_at(bytes, at + 20).unwrap_or(0) as u64;
+        let usize_ = u32_at(bytes, at + 24).unwrap_or(0) as u64;
+        let (nlen, elen, clen) = (field(28), field(30), field(32));
+        let local = u32_at(bytes, at + 42).unwrap_or(0) as usize;
+        let Some(raw_name) = bytes.get(at + 46..at + 46 + nlen) else {
+            zip_err(&mut out, format!("entry {} name is truncated", index + 1));
+            break;
+        };
+        let name = String::from_utf8_lossy(raw_name).into_owned();
+        at += 46 + nlen + elen + clen;
+        let here = format!("{place}!{name}");
+        if let Some(why) = unsafe_name(&name) {
+            out.findings.push(finding(
+                "SEGUR-XDM-PATH",
+                &here,
+                format!("{place}: entry `{name}` is {why}; not extracted"),
+            ));
+            continue;
+        }
+        if name.ends_with('/') {
+            continue;
+        }
+        if flags & 1 != 0 {
+            zip_err(
+                &mut out,
+                format!("entry `{name}` is encrypted; not extracted"),
+            );
+            continue;
+        }
+        if usize_ > limits.max_entry_size
+            || total + usize_ > limits.max_total_size
+            || (usize_ > 1 << 20 && usize_ > csize.saturating_mul(limits.max_ratio))
+        {
+            out.findings.push(finding(
+                "SEGUR-XDM-BOMB",
+                &here,
+                format!(
+                    "{place}: entry `{name}` declares {usize_} bytes from {csize} (limits: {} per entry, {} in all, ratio {}); not extracted",
+                    limits.max_entry_size, limits.max_total_size, limits.max_ratio
+                ),
+            ));
+            continue;
+        }
+        if u32_at(bytes, local) != Some(LOCAL_SIG) {
+            zip_err(
+                &mut out,
+                format!("entry `{name}`: local header missing at offset {local}"),
+            );
+            continue;
+        }
+        let data_at = local + 30 + field_at(bytes, local + 26) + field_at(bytes, local + 28);
+        let Some(body) = bytes.get(data_at..data_at.saturating_add(csize as usize)) else {
+            zip_err(&mut out, format!("entry `{name}` is truncated"));
+            continue;
+        };
+        let data = match method {
+            0 => body.to_vec(),
+            8 => {
+                let mut data = Vec::new();
+                let read = DeflateDecoder::new(body)
+                    .take(usize_ + 1)
+                    .read_to_end(&mut data);
+                if let Err(e) = read {
+                    zip_err(&mut out, format!("entry `{name}` does not inflate: {e}"));
+                    continue;
+                }
+                if data.len() as u64 > usize_ {
+                    out.findings.push(finding(
+                        "SEGUR-XDM-BOMB",
+                        &here,
+                        format!("{place}: entry `{name}` inflates beyond its declared {usize_} bytes; not extracted"),
+                    ));
+                    continue;
+                }
+                data
+            }
+            m => {
+                zip_err(
+                    &mut out,
+                    format!(
+                        "entry `{name}` uses compression method {m} (only stored and deflate are read)"
+                    ),
+                );
+                continue;
+            }
+        };
+        let mut c = flate2::Crc::new();
+        c.update(&data);
+        if c.sum() != crc || data.len() as u64 != usize_ {
+            zip_err(
+                &mut out,
+                format!("entry `{name}` fails its CRC-32 or size check; not extracted"),
+            );
+            continue;
+        }
+        total += data.len() as u64;
+        out.entries.push(Entry { name, data });
+    }
+    out
+}
+
+fn field_at(b: &[u8], at: usize) -> usize {
+    u16_at(b, at).unwrap_or(0) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(a: &Archive) -> Vec<&str> {
+        a.findings.iter().map(|f| f.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn round_trip() {
+        let entries = vec![
+            ("README.TXT".to_string(), b"hello".to_vec()),
+            ("A/B.XML".to_string(), "<a>é</a>".repeat(100).into_bytes()),
+        ];
+        let a = read(&write(&entries), "t.zip", &ZipLimits::default());
+        assert!(a.findings.is_empty(), "{:?}", a.findings);
+        let got: Vec<(String, Vec<u8>)> = a.entries.into_iter().map(|e| (e.name, e.data)).collect();
+        assert_eq!(got, entries);
+    }
+
+    #[test]
+    fn traversal_and_absolute_names_are_skipped() {
+        let entries = vec![
+            ("../evil.txt".to_string(), b"x".to_vec()),
+            ("/etc/passwd".to_string(), b"x".to_vec()),
+            ("ok.txt".to_string(), b"y".to_vec()),
+        ];
+        let a = read(&write(&entries), "t.zip", &ZipLimits::default());
+        assert_eq!(ids(&a), ["SEGUR-XDM-PATH", "SEGUR-XDM-PATH"]);
+        assert_eq!(a.entries.len(), 1);
+        assert_eq!(a.entries[0].name, "ok.txt");
+    }
+
+    #[test]
+    fn bomb_is_refused_by_ratio_and_by_total() {
+        let zeros = vec![0u8; 8 << 20];
+        let a = read(
+            &write(&[("bomb.bin".into(), zeros.clone())]),
+            "t.zip",
+            &ZipLimits::default(),
+        );
+        assert_eq!(ids(&a), ["SEGUR-XDM-BOMB"]);
+        assert!(a.entries.is_empty());
+        let limits = ZipLimits {
+            max_total_size: 100,
+            ..ZipLimits::default()
+        };
+        let a = read(
+            &write(&[("a".into(), vec![1; 60]), ("b".into(), vec![2; 60])]),
+            "t.zip",
+            &limits,
+        );
+        assert_eq!(ids(&a), ["SEGUR-XDM-BOMB"]);
+        assert_eq!(a.entries.len(), 1);
+    }
+
+    #[test]
+    fn lying_size_is_caught_while_inflating() {
+        let mut z = write(&[("x".into(), vec![7u8; 4096])]);
+        // Declare 10 bytes uncompressed in the central directory.
+        let cd = z.len() - 22 - 46 - 1;
+        z[cd + 24..cd + 28].copy_from_slice(&10u32.to_le_bytes());
+        let a = read(&z, "t.zip", &ZipLimits::default());
+        assert_eq!(ids(&a), ["SEGUR-XDM-BOMB"]);
+    }
+
+    #[test]
+    fn truncated_and_garbage_are_findings() {
+        let z = write(&[("x".into(), b"abc".to_vec())]);
+        for bad in [&z[..z.len() - 5], &z[..10], b"not a zip".as_slice(), &[]] {
+            let a = read(bad, "t.zip", &ZipLimits::default());
+            assert_eq!(ids(&a), ["SEGUR-XDM-ZIP"]);
+        }
+        let mut corrupt = z.clone();
+        corrupt[30 + 1] ^= 0xff; // the stored data
+        let a = read(&corrupt, "t.zip", &ZipLimits::default());
+        assert_eq!(ids(&a), ["SEGUR-XDM-ZIP"]);
+    }
+}

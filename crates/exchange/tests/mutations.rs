@@ -1,0 +1,567 @@
+//! One defect at a time, each reported by its rule id, with the rest of the package still
+//! read: corrupt MIME, hostile zips, metadata that contradicts the document, wrong headers.
+
+mod common;
+
+use common::{document, ids, options, same_patient};
+use segur_cda::DocType;
+use segur_exchange::metadata::Metadata;
+use segur_exchange::package::prepare;
+use segur_exchange::unpack::{Unpacked, unpack};
+use segur_exchange::xdm::{self, Origin};
+use segur_exchange::{iti41, mhd, mss, zip};
+
+fn has(u: &Unpacked, rule: &str) -> bool {
+    u.findings.iter().any(|f| f.rule == rule)
+}
+
+fn assert_only(u: &Unpacked, rules: &[&str]) {
+    let mut got = ids(&u.findings);
+    got.sort();
+    got.dedup();
+    let mut want: Vec<String> = rules.iter().map(|r| r.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want, "{:#?}", u.findings);
+}
+
+fn mail() -> String {
+    let input = document(DocType::CrBio, 5);
+    String::from_utf8(mss::build(&[input], &options()).expect("mss")).expect("ascii")
+}
+
+/// The entries of a fresh XDM archive of one document, to mutate.
+fn xdm_entries() -> Vec<(String, Vec<u8>)> {
+    let input = document(DocType::Fludt, 9);
+    let mut p = prepare(std::slice::from_ref(&input), &options(), Vec::new()).expect("prepare");
+    p.metadata.entries[0].uri = Some("DOC0001.XML".into());
+    let z = xdm::build(&p.metadata, &[input.bytes], &origin());
+    zip::read(&z, "x", &zip::ZipLimits::default())
+        .entries
+        .into_iter()
+        .map(|e| (e.name, e.data))
+        .collect()
+}
+
+fn origin() -> Origin {
+    Origin {
+        sender: "a@b.mssante.fr".into(),
+        software: "t".into(),
+        version: "1".into(),
+    }
+}
+
+fn with_metadata(edit: impl Fn(String) -> String) -> Unpacked {
+    let mut entries = xdm_entries();
+    for (n, d) in &mut entries {
+        if n.ends_with("METADATA.XML") {
+            *d = edit(String::from_utf8(d.clone()).expect("utf8")).into_bytes();
+        }
+    }
+    unpack(&zip::write(&entries), "IHE_XDM.ZIP", None)
+}
+
+/// A change to METADATA.XML.
+type Edit = Box<dyn Fn(String) -> String>;
+
+fn documents(u: &Unpacked) -> usize {
+    u.documents.len()
+}
+
+#[test]
+fn truncated_message() {
+    let m = mail();
+    let cut = &m[..m.len() * 2 / 3];
+    let u = unpack(cut.as_bytes(), "m.eml", None);
+    assert!(has(&u, "SEGUR-MIME-TRUNCATED"), "{:#?}", u.findings);
+    assert!(has(&u, "SEGUR-XDM-ZIP"), "{:#?}", u.findings);
+    assert!(
+        u.files.iter().any(|(p, _)| p.starts_with("body-")),
+        "text part lost"
+    );
+}
+
+#[test]
+fn misspelled_transfer_encoding_is_read() {
+    let m = mail().replace("Content-Transfer-Encoding", "Content-Transfert-Encoding");
+    let u = unpack(m.as_bytes(), "m.eml", None);
+    assert_only(&u, &["SEGUR-MIME-CTE-HEADER"]);
+    assert_eq!(documents(&u), 1);
+}
+
+#[test]
+fn unknown_transfer_encoding() {
+    let m = mail().replacen(
+        "Content-Transfer-Encoding: base64\r\nContent-Disposition",
+        "Content-Transfer-Encoding: base65\r\nContent-Disposition",
+        1,
+    );
+    let u = unpack(m.as_bytes(), "m.eml", None);
+    assert!(has(&u, "SEGUR-MIME-CTE"), "{:#?}", u.findings);
+    assert!(has(&u, "SEGUR-XDM-ZIP"));
+    assert!(
+        u.files.iter().any(|(p, _)| p.starts_with("body-")),
+        "text part lost"
+    );
+}
+
+#[test]
+fn invalid_base64() {
+    let m = mail();
+    let at = m
+        .find("filename=\"IHE_XDM.ZIP\"\r\n\r\n")
+        .expect("zip part")
+        + 30;
+    let m = format!("{}*{}", &m[..at], &m[at + 1..]);
+    let u = unpack(m.as_bytes(), "m.eml", None);
+    assert!(has(&u, "SEGUR-MIME-BASE64"), "{:#?}", u.findings);
+}
+
+#[test]
+fn zip_slip_and_absolute_names() {
+    for evil in [
+        "../../etc/cron.d/x",
+        "/etc/passwd",
+        "IHE_XDM/../../x",
+        "C:/x",
+    ] {
+        let mut e = xdm_entries();
+        e.push((evil.into(), b"x".to_vec()));
+        let u = unpack(&zip::write(&e), "IHE_XDM.ZIP", None);
+        assert_only(&u, &["SEGUR-XDM-PATH"]);
+        assert_eq!(documents(&u), 1, "{evil}: document lost");
+        assert!(
+            u.files
+                .iter()
+                .all(|(p, _)| !p.contains("..") && !p.starts_with('/'))
+        );
+    }
+}
+
+#[test]
+fn zip_bomb() {
+    let mut e = xdm_entries();
+    e.push(("IHE_XDM/SUBSET01/BOMB.BIN".into(), vec![0; 16 << 20]));
+    let z = zip::write(&e);
+    assert!(
+        z.len() < 200_000,
+        "the bomb should compress well: {}",
+        z.len()
+    );
+    let u = unpack(&z, "IHE_XDM.ZIP", None);
+    assert_only(&u, &["SEGUR-XDM-BOMB"]);
+    assert_eq!(documents(&u), 1);
+}
+
+#[test]
+fn missing_metadata() {
+    let e: Vec<_> = xdm_entries()
+        .into_iter()
+        .filter(|(n, _)| !n.ends_with("METADATA.XML"))
+        .collect();
+    let u = unpack(&zip::write(&e), "IHE_XDM.ZIP", None);
+    assert_only(&u, &["SEGUR-XDM-METADATA", "SEGUR-XDM-UNREFERENCED"]);
+    assert!(
+        u.files.iter().any(|(p, _)| p.ends_with("DOC0001.XML")),
+        "document lost"
+    );
+}
+
+#[test]
+fn layout_unreferenced_missing_subset() {
+    let e: Vec<_> = xdm_entries()
+        .into_iter()
+        .filter(|(n, _)| n != "README.TXT")
+        .collect();
+    assert_only(&unpack(&zip::write(&e), "z", None), &["SEGUR-XDM-LAYOUT"]);
+    let mut e = xdm_entries();
+    e.push(("IHE_XDM/SUBSET01/EXTRA.XML".into(), b"<a/>".to_vec()));
+    assert_only(
+        &unpack(&zip::write(&e), "z", None),
+        &["SEGUR-XDM-UNREFERENCED"],
+    );
+    let u = with_metadata(|m| m.replace("DOC0001.XML", "DOC0009.XML"));
+    assert_only(&u, &["SEGUR-XDM-MISSING", "SEGUR-XDM-UNREFERENCED"]);
+    let u = with_metadata(|m| {
+        let start = m.find("<rim:RegistryPackage").expect("ss");
+        let end = m.find("</rim:RegistryPackage>").expect("ss") + 22;
+        let ss = m[start..end].replace("urn:uuid:", "urn:uuid:0").replacen(
+            "<rim:Slot",
+            "<rim:Classification classificationNode=\"urn:uuid:a54d6aa5-d40d-43f9-88c5-b4633d873bdd\" id=\"x\"/><rim:Slot",
+            1,
+        );
+        format!("{}{ss}{}", &m[..end], &m[end..])
+    });
+    assert!(has(&u, "SEGUR-XDM-SUBSET"), "{:#?}", u.findings);
+    let u = with_metadata(|m| {
+        let start = m
+            .find("<rim:Classification classificationNode")
+            .expect("node");
+        let end = m[start..].find("/>").expect("end") + start + 2;
+        format!("{}{}", &m[..start], &m[end..])
+    });
+    assert_only(&u, &["SEGUR-XDM-SUBSET"]);
+}
+
+#[test]
+fn metadata_that_contradicts_the_document() {
+    let entries = xdm_entries();
+    let meta = entries
+        .iter()
+        .find(|(n, _)| n.ends_with("METADATA.XML"))
+        .map(|(_, d)| String::from_utf8(d.clone()).expect("utf8"))
+        .expect("metadata");
+    let slot = |name: &str| {
+        let at = meta.find(&format!("name=\"{name}\"")).expect(name);
+        let v = meta[at..].find("<rim:Value>").expect("value") + at + 11;
+        let end = meta[v..].find('<').expect("end") + v;
+        meta[v..end].to_string()
+    };
+    let hash = slot("hash");
+    let size = slot("size");
+    let creation = slot("creationTime");
+    let header = segur_exchange::cda::read_header(
+        &entries
+            .iter()
+            .find(|(n, _)| n.ends_with("DOC0001.XML"))
+            .expect("doc")
+            .1,
+    )
+    .expect("header");
+    let ins = header.ins.expect("ins");
+    let doc_id = header.id.to_xds();
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "SEGUR-XDS-HASH",
+            Box::new(move |m| m.replace(&hash, &"0".repeat(40))),
+        ),
+        (
+            "SEGUR-XDS-SIZE",
+            Box::new(move |m| m.replace(&format!(">{size}<"), ">1<")),
+        ),
+        (
+            "SEGUR-XDS-HEADER",
+            Box::new(move |m| m.replace(&creation, "20000101000000")),
+        ),
+        (
+            "SEGUR-XDS-UNIQUEID",
+            Box::new(move |m| m.replace(&format!("value=\"{doc_id}\""), "value=\"1.2.3\"")),
+        ),
+        (
+            "SEGUR-XDS-TYPECODE",
+            Box::new(|m| {
+                m.replace(
+                    "nodeRepresentation=\"74207-2\"",
+                    "nodeRepresentation=\"11502-2\"",
+                )
+            }),
+        ),
+        (
+            "SEGUR-XDS-CLASSCODE",
+            Box::new(|m| m.replace("nodeRepresentation=\"10\"", "nodeRepresentation=\"11\"")),
+        ),
+        (
+            "SEGUR-XDS-FORMATCODE",
+            Box::new(|m| {
+                m.replace(
+                    "nodeRepresentation=\"urn:asip:ci-sis:fludt:2017\"",
+                    "nodeRepresentation=\"urn:asip:ci-sis:dlu:2015\"",
+                )
+            }),
+        ),
+    ];
+    for (rule, edit) in cases {
+        let u = with_metadata(edit);
+        assert_only(&u, &[rule]);
+        assert_eq!(documents(&u), 1);
+    }
+    // A patientId of another INS: the entry disagrees with the document and with its SubmissionSet.
+    let other = ins
+        .to_cx()
+        .replacen(&ins.matricule[..3], "199", 1)
+        .replace('&', "&amp;");
+    let cx = ins.to_cx().replace('&', "&amp;");
+    let u = with_metadata(move |m| m.replacen(&cx, &other, 1));
+    assert_only(&u, &["SEGUR-XDS-PATIENTID"]);
+}
+
+#[test]
+fn duplicate_unique_ids() {
+    let inputs = same_patient(DocType::CrBio, DocType::Fludt, 4);
+    let mut p = prepare(&inputs, &options(), Vec::new()).expect("prepare");
+    for (i, e) in p.metadata.entries.iter_mut().enumerate() {
+        e.uri = Some(xdm::document_name(i + 1));
+    }
+    let first = p.metadata.entries[0].unique_id.clone();
+    p.metadata.entries[1].unique_id = first;
+    let m = Metadata { ..p.metadata };
+    let docs: Vec<Vec<u8>> = inputs.iter().map(|i| i.bytes.clone()).collect();
+    let u = unpack(&xdm::build(&m, &docs, &origin()), "IHE_XDM.ZIP", None);
+    assert!(has(&u, "SEGUR-XDS-DUPLICATE"), "{:#?}", u.findings);
+    assert!(has(&u, "SEGUR-XDS-UNIQUEID"));
+    assert_eq!(documents(&u), 2);
+}
+
+#[test]
+fn mss_headers() {
+    let m = mail();
+    let cases: Vec<(&str, String)> = vec![
+        ("SEGUR-MSS-NIL", m.replace("X-MSS-NIL: SEGUR-TEST\r\n", "")),
+        ("SEGUR-MSS-MESSAGEID", {
+            let s = m.find("Message-ID:").expect("mid");
+            let e = m[s..].find("\r\n").expect("eol") + s + 2;
+            format!("{}{}", &m[..s], &m[e..])
+        }),
+        (
+            "SEGUR-MSS-CODECDA",
+            m.replace("X-MSS-CODECDA: 11502-2", "X-MSS-CODECDA: 11490-0"),
+        ),
+        (
+            "SEGUR-MSS-CODECDA",
+            m.replace("X-MSS-CODECDA: 11502-2\r\n", ""),
+        ),
+        ("SEGUR-MSS-INS", m.replace("X-MSS-INS: O", "X-MSS-INS: oui")),
+        (
+            "SEGUR-MSS-INS-QUALIF",
+            m.replace("X-MSS-INS: O", "X-MSS-INS: N"),
+        ),
+        (
+            "SEGUR-MSS-MES",
+            m.replace("X-MSS-INS: O\r\n", "X-MSS-INS: O\r\nX-MSS-MES: STOP\r\n"),
+        ),
+        ("SEGUR-MSS-SUBJECT", {
+            let s = m.find("Subject:").expect("subject");
+            let e = m[s..].find("\r\nMIME").expect("eol") + s;
+            format!("{}Subject: Résultats{}", &m[..s], &m[e..])
+        }),
+        ("SEGUR-MSS-PATIENT-ADDR", {
+            let s = m.find("To: ").expect("to") + 4;
+            format!("{}199{}", &m[..s], &m[s + 3..])
+        }),
+    ];
+    for (rule, text) in cases {
+        let u = unpack(text.as_bytes(), "m.eml", None);
+        assert_only(&u, &[rule]);
+        assert_eq!(documents(&u), 1, "{rule}");
+    }
+    let to_pro = m.replace("X-MSS-INS: O\r\n", "X-MSS-INS: O\r\nX-MSS-MES: FIN\r\n");
+    let s = to_pro.find("To: ").expect("to");
+    let e = to_pro[s..].find("\r\n").expect("eol") + s;
+    let to_pro = format!(
+        "{}To: dr.x@ch-test.mssante.fr{}",
+        &to_pro[..s],
+        &to_pro[e..]
+    );
+    assert_only(
+        &unpack(to_pro.as_bytes(), "m.eml", None),
+        &["SEGUR-MSS-MES"],
+    );
+}
+
+#[test]
+fn x_mss_ins_o_needs_traits() {
+    let input = document(DocType::N1CrBio, 8);
+    let text = String::from_utf8(input.bytes).expect("utf8");
+    let s = text.find("<birthTime").expect("birthTime");
+    let e = text[s..].find("/>").expect("end") + s + 2;
+    let stripped = format!("{}{}", &text[..s], &text[e..]);
+    let input = segur_exchange::package::Input {
+        name: "n1.xml".into(),
+        bytes: stripped.into_bytes(),
+    };
+    let m = String::from_utf8(mss::build(&[input], &options()).expect("mss")).expect("ascii");
+    assert!(m.contains("X-MSS-INS: N\r\n"));
+    assert_only(&unpack(m.as_bytes(), "m.eml", None), &[]);
+    let lie = m.replace("X-MSS-INS: N", "X-MSS-INS: O");
+    assert_only(
+        &unpack(lie.as_bytes(), "m.eml", None),
+        &["SEGUR-MSS-INS-QUALIF"],
+    );
+}
+
+#[test]
+fn iti41_defects() {
+    let input = document(DocType::N1LdlSes, 12);
+    let req = iti41::build(&[input], &options())
+        .expect("iti41")
+        .to_capture();
+    let text = String::from_utf8(req).expect("utf8");
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "SEGUR-ITI41-WSA",
+            text.replace(
+                ">urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b</wsa:Action>",
+                ">urn:ihe:iti:2007:RegistryStoredQuery</wsa:Action>",
+            ),
+        ),
+        (
+            "SEGUR-ITI41-VIHF",
+            text.replace(
+                "urn:oasis:names:tc:xacml:2.0:resource:resource-id",
+                "resource",
+            ),
+        ),
+        (
+            "SEGUR-ITI41-XOP",
+            text.replace("href=\"cid:0.2\"", "href=\"cid:0.9\""),
+        ),
+        (
+            "SEGUR-ITI41-SOAP",
+            text.replace(
+                "http://www.w3.org/2003/05/soap-envelope",
+                "http://schemas.xmlsoap.org/soap/envelope/",
+            ),
+        ),
+    ];
+    for (rule, t) in cases {
+        let u = unpack(t.as_bytes(), "req.mtom", None);
+        assert!(has(&u, rule), "{rule}: {:#?}", u.findings);
+        assert!(
+            u.findings
+                .iter()
+                .all(|f| f.rule.starts_with("SEGUR-ITI41-")),
+            "{rule}: {:#?}",
+            u.findings
+        );
+    }
+    // A bare HTTP capture (request line, then headers) is read too.
+    let http = format!("POST /si-dmp-server/v2/services/repository HTTP/1.1\r\nHost: x\r\n{text}");
+    let u = unpack(http.as_bytes(), "req.http", None);
+    assert_only(&u, &[]);
+    assert_eq!(documents(&u), 1);
+}
+
+#[test]
+fn mhd_defects() {
+    let input = document(DocType::CrBio, 13);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&mhd::build(&[input], &options()).expect("mhd")).expect("json");
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut b = bundle.clone();
+        f(&mut b);
+        unpack(&serde_json::to_vec(&b).expect("json"), "b.json", None)
+    };
+    let docref = |b: &mut serde_json::Value| -> usize {
+        b["entry"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .position(|e| e["resource"]["resourceType"] == "DocumentReference")
+            })
+            .expect("docref")
+    };
+    let binary = |b: &mut serde_json::Value| -> usize {
+        b["entry"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .position(|e| e["resource"]["resourceType"] == "Binary")
+            })
+            .expect("binary")
+    };
+    let u = edit(&|b| {
+        let i = docref(b);
+        b["entry"][i]["resource"]["content"][0]["attachment"]["hash"] = "AAAA".into();
+    });
+    assert_only(&u, &["SEGUR-XDS-HASH"]);
+    let u = edit(&|b| {
+        let i = docref(b);
+        b["entry"][i]["resource"]["content"][0]["attachment"]["url"] = "urn:uuid:nowhere".into();
+    });
+    assert_only(&u, &["SEGUR-MHD-REFERENCE"]);
+    let u = edit(&|b| {
+        let i = binary(b);
+        b["entry"][i]["resource"]["data"] = "@@@".into();
+    });
+    assert_only(&u, &["SEGUR-MIME-BASE64"]);
+    let u = edit(&|b| b["type"] = "document".into());
+    assert_only(&u, &["SEGUR-MHD-BUNDLE"]);
+    let u = edit(&|b| {
+        let i = b["entry"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .position(|e| e["resource"]["resourceType"] == "Patient")
+            })
+            .expect("patient");
+        b["entry"][i]["resource"]["identifier"][0]["value"] = "199999999999999".into();
+    });
+    assert!(has(&u, "SEGUR-XDS-PATIENTID"), "{:#?}", u.findings);
+    assert_eq!(documents(&u), 1);
+}
+
+#[test]
+fn garbage_never_panics() {
+    let m = mail();
+    for cut in (0..m.len()).step_by(m.len() / 97 + 1) {
+        let _ = unpack(&m.as_bytes()[..cut], "m.eml", None);
+    }
+    for bytes in [
+        &b""[..],
+        b"PK\x03\x04",
+        b"{",
+        b"--x\r\n",
+        b"<soap:Envelope",
+        b"\xff\xfe\x00",
+    ] {
+        let _ = unpack(bytes, "g", None);
+    }
+}
+
+/// A read acknowledgement in the shape the ANS IG gives (multipart/report, an error subject,
+/// the original message and a re-attached archive), with a placeholder instead of the
+/// archive: every part is kept, the error-subject prefix is accepted, the archive is reported.
+#[test]
+fn mdn_shaped_report_is_read() {
+    let text = "Date: Mon, 6 Jan 2025 10:00:00 +0100\r\nFrom: auto@ch-a.mssante.fr\r\n\
+        Message-ID: <1@ch-a.mssante.fr>\r\nTo: dr@ch-b.mssante.fr\r\nX-MSS-NIL: T1\r\n\
+        Subject: [KO Int\u{e9}gration syst\u{e8}me !][902] XDM/1.0/DDM+CR NOM Prenom 01/02/1990\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification;\r\n boundary=\"B\"\r\n\r\n\
+        --B\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nerreur 902\r\n\
+        --B\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;dr@ch-b.mssante.fr\r\nDisposition: automatic-action/MDN-sent-automatically; processed/Error: 902^x\r\n\
+        --B\r\nContent-Type: message/rfc822\r\n\r\nSubject: original\r\n\r\nbody\r\n\
+        --B\r\nContent-Type: application/zip; name=\"IHE_XDM.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\nbm90IGEgemlw\r\n\
+        --B--\r\n";
+    let u = unpack(text.as_bytes(), "mdn.eml", None);
+    assert_only(&u, &["SEGUR-XDM-ZIP"]);
+    let names: Vec<&str> = u.files.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        names,
+        ["body-1.txt", "part-2.mdn.txt", "part-3.eml", "IHE_XDM.zip"]
+    );
+    assert_eq!(u.files[3].1, b"not a zip");
+}
+
+/// For a typeCode outside segur's table, any classCode must still be a TRE_A03 class.
+#[test]
+fn class_code_outside_tre_a03() {
+    let input = document(DocType::CrBio, 31);
+    let text = String::from_utf8(input.bytes).expect("utf8").replacen(
+        "code=\"11502-2\"",
+        "code=\"34133-9\"",
+        1,
+    );
+    let input = segur_exchange::package::Input {
+        name: "x.xml".into(),
+        bytes: text.into_bytes(),
+    };
+    let build = |class: &str| {
+        let mut p = prepare(std::slice::from_ref(&input), &options(), Vec::new()).expect("prepare");
+        assert!(
+            p.metadata.entries[0].class_code.is_none(),
+            "34133-9 is outside the table"
+        );
+        p.metadata.entries[0].uri = Some("DOC0001.XML".into());
+        p.metadata.entries[0].class_code = Some(segur_exchange::metadata::Code::new(
+            class,
+            segur_exchange::codes::CLASS_SCHEME,
+            "x",
+        ));
+        unpack(
+            &xdm::build(&p.metadata, std::slice::from_ref(&input.bytes), &origin()),
+            "z",
+            None,
+        )
+    };
+    assert_only(&build("11"), &[]);
+    assert_only(&build("77"), &["SEGUR-XDS-CLASSCODE"]);
+}

@@ -1,0 +1,238 @@
+//! build → unpack: the same documents come back, with the metadata derived from them, and
+//! segur's packaging rules find nothing — for every document type and every package kind.
+
+mod common;
+
+use common::{document, ids, options, same_patient, types};
+use segur_cda::DocType;
+use segur_exchange::cda::read_header;
+use segur_exchange::metadata::DocumentEntry;
+use segur_exchange::unpack::{Kind, detect, unpack};
+use segur_exchange::{iti41, mhd, mss};
+
+fn build(kind: Kind, inputs: &[segur_exchange::package::Input]) -> Vec<u8> {
+    let o = options();
+    match kind {
+        Kind::Mss => mss::build(inputs, &o).expect("mss"),
+        Kind::Iti41 => iti41::build(inputs, &o).expect("iti41").to_capture(),
+        Kind::Mhd => mhd::build(inputs, &o).expect("mhd"),
+        Kind::Xdm => unreachable!("built inside mss"),
+    }
+}
+
+#[test]
+fn every_type_every_kind_round_trips_without_findings() {
+    for t in types() {
+        let input = document(t, 7);
+        for kind in [Kind::Mss, Kind::Iti41, Kind::Mhd] {
+            let bytes = build(kind, std::slice::from_ref(&input));
+            assert_eq!(detect(&bytes), Some(kind), "{t:?} {kind:?}");
+            let u = unpack(&bytes, "pkg", None);
+            assert!(u.findings.is_empty(), "{t:?} {kind:?}: {:#?}", u.findings);
+            assert_eq!(u.documents.len(), 1, "{t:?} {kind:?}");
+            let d = &u.documents[0];
+            assert_eq!(d.bytes, input.bytes, "{t:?} {kind:?}: document changed");
+            let header = read_header(&input.bytes).expect("header");
+            let derived = DocumentEntry::derive(&header, &input.bytes);
+            let got = d.entry.clone().expect("entry");
+            assert_eq!(got.unique_id, derived.unique_id);
+            assert_eq!(got.patient_id, derived.patient_id);
+            assert_eq!(got.hash, derived.hash);
+            assert_eq!(got.size, derived.size);
+            assert_eq!(got.type_code, derived.type_code);
+            assert_eq!(got.class_code, derived.class_code);
+            assert_eq!(
+                got.format_code.as_ref().map(|f| &f.code),
+                derived.format_code.as_ref().map(|f| &f.code)
+            );
+            assert_eq!(got.creation_time, derived.creation_time);
+            if kind != Kind::Mhd {
+                // ebRIM carries every slot: the whole entry comes back (URI set by XDM).
+                let mut got = d.entry.clone().expect("entry");
+                got.uri = None;
+                assert_eq!(got, derived, "{t:?} {kind:?}");
+            }
+            assert_eq!(u.submission_sets.len(), 1);
+            assert_eq!(u.submission_sets[0].1.patient_id, derived.patient_id);
+        }
+    }
+}
+
+#[test]
+fn several_documents_in_one_package() {
+    let inputs = same_patient(DocType::CrBio, DocType::N1LdlSes, 3);
+    for kind in [Kind::Mss, Kind::Iti41, Kind::Mhd] {
+        let u = unpack(&build(kind, &inputs), "pkg", None);
+        assert!(u.findings.is_empty(), "{kind:?}: {:#?}", u.findings);
+        let got: Vec<&[u8]> = u.documents.iter().map(|d| d.bytes.as_slice()).collect();
+        let want: Vec<&[u8]> = inputs.iter().map(|i| i.bytes.as_slice()).collect();
+        assert_eq!(got, want, "{kind:?}");
+    }
+    let mail = String::from_utf8(build(Kind::Mss, &inputs)).expect("ascii");
+    assert!(
+        mail.contains("X-MSS-CODECDA: 11502-2,11490-0\r\n"),
+        "{mail}"
+    );
+}
+
+#[test]
+fn message_headers_follow_the_conventions() {
+    let input = document(DocType::Fludt, 11);
+    let h = read_header(&input.bytes).expect("header");
+    let ins = h.ins.clone().expect("ins");
+    let mut o = options();
+    o.read_receipt = true;
+    o.no_patient_reply = true;
+    o.pdf = Some(("copie.pdf".into(), b"%PDF-1.4 x %%EOF".to_vec()));
+    let mail = String::from_utf8(mss::build(&[input], &o).expect("mss")).expect("ascii");
+    let header = |name: &str| {
+        mail.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        header("To"),
+        Some(format!("{}@patient.mssante.fr", ins.matricule))
+    );
+    assert_eq!(header("X-MSS-INS").as_deref(), Some("O"));
+    assert_eq!(header("X-MSS-CODECDA").as_deref(), Some("74207-2"));
+    assert_eq!(header("X-MSS-MES").as_deref(), Some("FIN"));
+    assert_eq!(header("X-MSS-NIL").as_deref(), Some("SEGUR-TEST"));
+    assert_eq!(header("Disposition-Notification-To"), Some(o.from.clone()));
+    assert!(header("Message-ID").is_some_and(|m| m.starts_with('<') && m.ends_with('>')));
+    let u = unpack(mail.as_bytes(), "m.eml", None);
+    assert!(u.findings.is_empty(), "{:#?}", u.findings);
+    assert!(
+        u.files
+            .iter()
+            .any(|(p, b)| p == "copie.pdf" && b.starts_with(b"%PDF"))
+    );
+    for f in ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML"] {
+        assert!(
+            u.files.iter().any(|(p, _)| p == f),
+            "{f} missing: {:?}",
+            u.files.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+    }
+    let subject = segur_exchange::mime::decode_header(
+        &mail
+            .split("Subject: ")
+            .nth(1)
+            .and_then(|s| s.split("\r\nMIME").next())
+            .unwrap_or("")
+            .replace("\r\n", ""),
+    );
+    assert_eq!(
+        subject,
+        format!(
+            "XDM/1.0/DDM+{} {} {} {}/{}/{}",
+            h.title,
+            h.patient.birth_name,
+            h.patient.first_given,
+            &h.patient.birth_time[6..8],
+            &h.patient.birth_time[4..6],
+            &h.patient.birth_time[..4]
+        )
+    );
+    assert!(ids(&u.findings).is_empty());
+}
+
+#[test]
+fn packaging_refuses_what_it_cannot_describe() {
+    let a = document(DocType::CrBio, 1);
+    let b = document(DocType::CrBio, 2);
+    let err = mss::build(&[a.clone(), b], &options()).expect_err("two patients");
+    assert!(
+        err.to_string().contains("package one patient at a time"),
+        "{err}"
+    );
+    let err = mss::build(&[a.clone(), a.clone()], &options()).expect_err("same id");
+    assert!(err.to_string().contains("ClinicalDocument/id"), "{err}");
+    let no_ins = String::from_utf8(a.bytes.clone())
+        .expect("utf8")
+        .replace("1.2.250.1.213.1.4.10", "1.2.3.4");
+    let err = iti41::build(
+        &[segur_exchange::package::Input {
+            name: "x.xml".into(),
+            bytes: no_ins.into_bytes(),
+        }],
+        &options(),
+    )
+    .expect_err("no INS");
+    assert!(
+        err.to_string()
+            .contains("x.xml: recordTarget/patientRole has no INS"),
+        "{err}"
+    );
+    let err = mhd::build(
+        &[segur_exchange::package::Input {
+            name: "y.xml".into(),
+            bytes: b"<a/>".to_vec(),
+        }],
+        &options(),
+    )
+    .expect_err("not CDA");
+    assert!(err.to_string().starts_with("y.xml:"), "{err}");
+}
+
+/// The elements PDSm 3.1.1 / FR Core 2.1.0 make required (1..) are present.
+#[test]
+fn mhd_bundle_has_the_required_pdsm_elements() {
+    let input = document(DocType::Fludt, 17);
+    let h = read_header(&input.bytes).expect("header");
+    let b: serde_json::Value =
+        serde_json::from_slice(&mhd::build(&[input], &options()).expect("mhd")).expect("json");
+    let entry = |t: &str| {
+        b["entry"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["resource"]["resourceType"] == t))
+            .map(|e| e["resource"].clone())
+            .expect(t)
+    };
+    let list = entry("List");
+    assert_eq!(list["source"]["reference"], "#ss-author");
+    assert!(list["contained"].as_array().is_some_and(|c| c.len() == 3));
+    let doc = entry("DocumentReference");
+    for ptr in [
+        "/authenticator/reference",
+        "/custodian/reference",
+        "/context/sourcePatientInfo/reference",
+        "/author/0/reference",
+        "/content/0/attachment/hash",
+        "/context/period/start",
+    ] {
+        assert!(
+            doc.pointer(ptr)
+                .and_then(|v| v.as_str())
+                .is_some_and(|v| !v.is_empty()),
+            "{ptr}"
+        );
+    }
+    let patient = entry("Patient");
+    let ext = |url: &str| {
+        patient["extension"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(url)))
+            })
+            .cloned()
+            .expect(url)
+    };
+    assert_eq!(
+        ext("fr-core-identity-reliability")["extension"][0]["valueCoding"]["code"],
+        "VALI"
+    );
+    assert_eq!(
+        ext("patient-birthPlace")["valueAddress"]["extension"][0]["valueCoding"]["code"],
+        h.patient.birthplace_cog.as_str()
+    );
+    assert_eq!(
+        patient["name"][0]["given"][0],
+        h.patient.first_given.as_str()
+    );
+    assert_eq!(
+        patient["identifier"][0]["type"]["coding"][0]["code"],
+        "INS-NIR-TEST"
+    );
+}

@@ -1,0 +1,385 @@
+//! `segur package`, `segur unpack` and `segur validate` on packages, driven as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn segur(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(args)
+        .output()
+        .expect("run segur")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn rules() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/ans/testcontenucda")
+        .display()
+        .to_string()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+/// One document of every type, built by `segur build all`.
+fn documents(dir: &Path) -> Vec<PathBuf> {
+    let o = segur(&["build", "all", "--out", path(dir), "--seed", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 4);
+    v
+}
+
+#[test]
+fn every_type_packaged_every_way_validates_with_zero_findings() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let mut packages = Vec::new();
+    for doc in &docs {
+        for (kind, ext) in [("mss", "eml"), ("iti41", "mtom"), ("mhd", "json")] {
+            let out = tmp.path().join(format!(
+                "{}.{ext}",
+                doc.file_stem().and_then(|s| s.to_str()).unwrap_or("x")
+            ));
+            let o = segur(&[
+                "package",
+                kind,
+                path(doc),
+                "--out",
+                path(&out),
+                "--time",
+                "1736000000",
+            ]);
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{kind} {}: {}",
+                doc.display(),
+                stderr(&o)
+            );
+            packages.push(out);
+        }
+    }
+    let rules = rules();
+    let mut args = vec!["validate", "--rules", &rules];
+    args.extend(packages.iter().map(|p| path(p)));
+    let o = segur(&args);
+    let text = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{text}{}", stderr(&o));
+    // 12 packages, each with its one document.
+    assert!(
+        text.ends_with(
+            "24 documents: 24 conformant, 0 non-conformant, 0 unreadable; 0 errors, 0 warnings\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1, "{text}");
+}
+
+#[test]
+fn a_package_is_reproducible_for_a_given_time() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let (a, b) = (tmp.path().join("a.eml"), tmp.path().join("b.eml"));
+    for out in [&a, &b] {
+        let o = segur(&[
+            "package",
+            "mss",
+            path(&docs[0]),
+            path(&docs[3]),
+            "--out",
+            path(out),
+            "--time",
+            "1",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
+}
+
+#[test]
+fn corruptions_are_reported_by_rule_id() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let mail = tmp.path().join("m.eml");
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[1]),
+        "--out",
+        path(&mail),
+        "--time",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&mail).expect("mail");
+    let cases = [
+        (
+            "SEGUR-MSS-INS-QUALIF",
+            text.replace("X-MSS-INS: O", "X-MSS-INS: N"),
+        ),
+        ("SEGUR-MIME-TRUNCATED", text[..text.len() / 2].to_string()),
+        (
+            "SEGUR-MIME-CTE",
+            text.replace(
+                "Content-Transfer-Encoding: base64\r\nContent-Disposition",
+                "Content-Transfer-Encoding: base-64\r\nContent-Disposition",
+            ),
+        ),
+        (
+            "SEGUR-MSS-NIL",
+            text.replace("X-MSS-NIL: SEGUR-TEST\r\n", ""),
+        ),
+    ];
+    for (rule, body) in cases {
+        let f = tmp.path().join(format!("{rule}.eml"));
+        std::fs::write(&f, body).expect("write");
+        let o = segur(&["validate", "--rules", &rules(), path(&f)]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{rule}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(
+            stdout(&o).contains(&format!(" {rule} ")),
+            "{rule}: {}",
+            stdout(&o)
+        );
+    }
+    // A zip entry climbing out of the extraction folder: reported, and never written there.
+    let zip = segur_exchange::zip::write(&[
+        ("README.TXT".into(), b"r".to_vec()),
+        ("../escape.txt".into(), b"x".to_vec()),
+    ]);
+    let z = tmp.path().join("in/IHE_XDM.ZIP");
+    std::fs::create_dir_all(z.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&z, zip).expect("write");
+    let out = tmp.path().join("in/out");
+    let o = segur(&["unpack", path(&z), "--out", path(&out)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains(" SEGUR-XDM-PATH "), "{}", stdout(&o));
+    assert!(!tmp.path().join("in/escape.txt").exists());
+    assert!(out.join("README.TXT").exists());
+}
+
+#[test]
+fn unpack_extracts_documents_metadata_and_files() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let mail = tmp.path().join("m.eml");
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[0]),
+        path(&docs[3]),
+        "--out",
+        path(&mail),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    let o = segur(&["unpack", path(&mail), "--out", path(&out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("mss package, 2 document(s)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(
+        std::fs::read(out.join("IHE_XDM/SUBSET01/DOC0001.XML")).expect("doc 1"),
+        std::fs::read(&docs[0]).expect("input 1")
+    );
+    assert_eq!(
+        std::fs::read(out.join("IHE_XDM/SUBSET01/DOC0002.XML")).expect("doc 2"),
+        std::fs::read(&docs[3]).expect("input 2")
+    );
+    for f in ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+}
+
+#[test]
+fn unpack_of_the_ans_pdsm_example_yields_its_document() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/fhir/examples/valid/pdsm-iti65-Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json",
+    );
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = segur(&["unpack", path(&example), "--out", path(tmp.path())]);
+    // Its declared hash is the SHA-1 of "hello", not of the "Hello" it carries.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains(" SEGUR-XDS-HASH "), "{}", stdout(&o));
+    assert_eq!(
+        std::fs::read(tmp.path().join("DOC0001.XML")).expect("doc"),
+        b"Hello"
+    );
+}
+
+#[test]
+fn bad_inputs_are_one_line_usage_errors() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let not_cda = tmp.path().join("note.xml");
+    std::fs::write(&not_cda, "<note/>").expect("write");
+    let o = segur(&[
+        "package",
+        "mhd",
+        path(&not_cda),
+        "--out",
+        path(&tmp.path().join("b.json")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "segur: {}: the root element is not a CDA ClinicalDocument\n",
+            path(&not_cda)
+        )
+    );
+    let o = segur(&[
+        "unpack",
+        path(&not_cda),
+        "--out",
+        path(&tmp.path().join("u")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&tmp.path().join("missing.xml")),
+        "--out",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("missing.xml: cannot read"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let (key, cert) = (tmp.path().join("k.pem"), tmp.path().join("c.pem"));
+    let o = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/C=FR/O=SEGUR TEST/CN=DMP SIGN",
+            "-keyout",
+            path(&key),
+            "-out",
+            path(&cert),
+        ])
+        .output()
+        .expect("openssl (needed to generate the test key)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let req = tmp.path().join("r.mtom");
+    let o = segur(&[
+        "package",
+        "iti41",
+        path(&docs[2]),
+        "--out",
+        path(&req),
+        "--sign-key",
+        path(&key),
+        "--sign-cert",
+        path(&cert),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("signed VIHF"), "{}", stdout(&o));
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+        path(&req),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("VIHF signature verified"),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(&req)
+        .expect("req")
+        .replace(">urn:dmp<", ">urn:dmx<");
+    std::fs::write(&req, text).expect("write");
+    let o = segur(&["validate", "--rules", &rules(), path(&req)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(" SEGUR-ITI41-VIHF-SIGNATURE "),
+        "{}",
+        stdout(&o)
+    );
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[2]),
+        "--out",
+        path(&req),
+        "--sign-key",
+        path(&key),
+        "--sign-cert",
+        path(&cert),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn a_package_report_passes_the_json_report_schema() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let mail = tmp.path().join("m.eml");
+    let o = segur(&["package", "mss", path(&docs[0]), "--out", path(&mail)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&mail)
+        .expect("mail")
+        .replace("X-MSS-INS: O", "X-MSS-INS: N");
+    std::fs::write(&mail, text).expect("write");
+    let report = tmp.path().join("r.json");
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+        "--output",
+        path(&report),
+        path(&mail),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).expect("report")).expect("json");
+    assert_eq!(
+        v["documents"][0]["findings"][0]["rule"],
+        "SEGUR-MSS-INS-QUALIF"
+    );
+    assert_eq!(v["documents"][0]["findings"][0]["source"]["file"], "segur");
+    assert_eq!(v["documents"].as_array().map(Vec::len), Some(2));
+    let o = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/json_schema_check.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schemas/report.schema.json"))
+        .arg(&report)
+        .output()
+        .expect("python3");
+    assert!(o.status.success(), "{}", stdout(&o));
+}
