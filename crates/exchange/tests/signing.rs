@@ -127,10 +127,9 @@ fn keys_that_cannot_sign_are_errors() {
     assert!(err.to_string().contains("RSA PKCS#8"), "{err}");
 }
 
-/// An independent verifier: xmlsec1 (libxmlsec1) checks the VIHF signature segur made.
-/// Run with `cargo nextest run --run-ignored all` where xmlsec1 is installed.
+/// An independent verifier: xmlsec1 (libxmlsec1; `.ci/run` installs it) checks the VIHF
+/// signature segur made.
 #[test]
-#[ignore = "needs xmlsec1"]
 fn xmlsec1_verifies_the_vihf() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (key, cert) = key_and_cert(tmp.path(), "DMP SIGN");
@@ -152,4 +151,27 @@ fn xmlsec1_verifies_the_vihf() {
         .output()
         .expect("xmlsec1");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The same assertion with one signed character changed: xmlsec1 refuses it.
+    let assertion = &text[start..end];
+    let at = assertion.find("</saml2:Issuer>").expect("issuer") - 1;
+    let mut tampered = assertion.to_string();
+    let c = if &assertion[at..at + 1] == "X" {
+        "Y"
+    } else {
+        "X"
+    };
+    tampered.replace_range(at..at + 1, c);
+    std::fs::write(&file, tampered).expect("write");
+    let o = Command::new("xmlsec1")
+        .args([
+            "--verify",
+            "--id-attr:ID",
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        ])
+        .arg("--pubkey-cert-pem")
+        .arg(tmp.path().join("DMP SIGN.pem"))
+        .arg(&file)
+        .output()
+        .expect("xmlsec1");
+    assert!(!o.status.success(), "xmlsec1 accepted a tampered assertion");
 }
