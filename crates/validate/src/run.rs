@@ -180,8 +180,6 @@ struct DocIndex<'d> {
     /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
     path_of: Vec<u32>,
     shapes: PathCache,
-    /// The number of patterns (the stride of `PathCache::fitting`).
-    patterns: usize,
 }
 
 /// Node paths (the kinds and names from the document node down) interned across the documents
@@ -191,20 +189,13 @@ struct DocIndex<'d> {
 #[derive(Default)]
 struct PathCache {
     paths: FxMap<(u32, u8, ExpandedName), u32>,
-    /// Per path and pattern (at `path * patterns + pattern`, path ids being dense), a range of
-    /// `fit_rules`; `UNKNOWN` until computed. Indexing, not hashing: this runs for every
-    /// candidate node.
-    fitting: Vec<(u32, u32)>,
+    /// Ranges of `fit_rules`.
+    fitting: FxMap<(u32, u32), (u32, u32)>,
     fit_rules: Vec<u32>,
 }
 
-/// A `fitting` slot not computed yet.
-const UNKNOWN: (u32, u32) = (u32::MAX, 0);
-
-/// Paths, and (path, pattern) slots, a cache may hold before it starts over: bounds its
-/// memory (about 10 MB) on a very varied corpus.
-const MAX_CACHED_PATHS: usize = 1 << 17;
-const MAX_CACHED_SLOTS: usize = 1 << 20;
+/// Paths a cache may hold before it starts over (bounds memory on a very varied corpus).
+const MAX_CACHED_PATHS: usize = 1 << 18;
 
 thread_local! {
     /// This thread's path caches, by compiled schematron id.
@@ -213,13 +204,7 @@ thread_local! {
 }
 
 impl<'d> DocIndex<'d> {
-    fn new(
-        doc: &'d Document,
-        attributes: bool,
-        other: bool,
-        shapes: PathCache,
-        patterns: usize,
-    ) -> Self {
+    fn new(doc: &'d Document, attributes: bool, other: bool, shapes: PathCache) -> Self {
         DocIndex {
             doc,
             attributes,
@@ -228,7 +213,6 @@ impl<'d> DocIndex<'d> {
             by_child_attr: HashMap::new(),
             path_of: vec![u32::MAX; doc.len()],
             shapes,
-            patterns,
         }
     }
 
@@ -268,16 +252,9 @@ impl<'d> DocIndex<'d> {
     /// The rules of pattern `pi` whose context fits `node` structurally, as a range of
     /// `fit_rules`, in priority order.
     fn fitting_rules(&mut self, pi: usize, p: &CPattern, node: NodeId) -> (usize, usize) {
-        let slot = self.path(node) as usize * self.patterns + pi;
-        match self.shapes.fitting.get(slot) {
-            Some(&(start, len)) if (start, len) != UNKNOWN => {
-                return (start as usize, len as usize);
-            }
-            Some(_) => {}
-            None => {
-                let want = (self.shapes.paths.len() * self.patterns).max(slot + 1);
-                self.shapes.fitting.resize(want, UNKNOWN);
-            }
+        let key = (pi as u32, self.path(node));
+        if let Some(&(start, len)) = self.shapes.fitting.get(&key) {
+            return (start as usize, len as usize);
         }
         let mut ids = Vec::new();
         p.rules_for(self.doc, node, &mut ids);
@@ -288,7 +265,7 @@ impl<'d> DocIndex<'d> {
                 .map(|i| i as u32),
         );
         let len = self.shapes.fit_rules.len() - start;
-        self.shapes.fitting[slot] = (start as u32, len as u32);
+        self.shapes.fitting.insert(key, (start as u32, len as u32));
         (start, len)
     }
 
@@ -591,16 +568,10 @@ impl Compiled {
         let mut shapes = PATH_CACHES
             .with(|c| c.borrow_mut().remove(&self.id))
             .unwrap_or_default();
-        if shapes.paths.len() > MAX_CACHED_PATHS || shapes.fitting.len() > MAX_CACHED_SLOTS {
+        if shapes.paths.len() > MAX_CACHED_PATHS {
             shapes = PathCache::default();
         }
-        let mut index = DocIndex::new(
-            doc,
-            self.visit_attributes,
-            self.visit_other,
-            shapes,
-            self.patterns.len(),
-        );
+        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other, shapes);
         let result = self.walk(doc, ctx, &mut index);
         let shapes = std::mem::take(&mut index.shapes);
         PATH_CACHES.with(|c| c.borrow_mut().insert(self.id, shapes));
