@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::LoadError;
-use super::tree::{Child, LoadNote, Loader, Node, SCH_NS, expand_abstract};
+use super::tree::{Child, LoadNote, Loader, Node, expand_abstract};
 
 /// A `let`: a variable name and its XPath. The name is trimmed, as XSLT trims the QName of
 /// the `xsl:variable` the skeleton makes of it (OPH-BRE 2022.02 declares one with a trailing
@@ -138,10 +138,10 @@ fn collect_text(node: &Node, out: &mut Vec<MessagePart>) {
     for c in &node.children {
         match c {
             Child::Text(t) => out.push(MessagePart::Text(t.clone())),
-            Child::Element(e) if e.ns == SCH_NS && e.name == "value-of" => out.push(
-                MessagePart::ValueOf(e.attr("select").unwrap_or_default().to_string()),
-            ),
-            Child::Element(e) if e.ns == SCH_NS && e.name == "name" => {
+            Child::Element(e) if e.is_sch("value-of") => out.push(MessagePart::ValueOf(
+                e.attr("select").unwrap_or_default().to_string(),
+            )),
+            Child::Element(e) if e.is_sch("name") => {
                 out.push(MessagePart::Name(e.attr("path").map(str::to_string)))
             }
             // emph, dir, span, and foreign elements: their text content.
@@ -187,7 +187,7 @@ fn rules_by_id<'a>(parents: impl Iterator<Item = &'a Node>) -> HashMap<&'a str, 
 }
 
 fn steps(rule: &Node, ids: &RulesById<'_>, out: &mut Vec<Step>, depth: usize) {
-    for e in rule.elements().filter(|e| e.ns == SCH_NS) {
+    for e in rule.elements().filter(|e| e.in_sch()) {
         match e.name.as_str() {
             "let" => out.push(Step::Let(Let {
                 name: e.attr("name").unwrap_or_default().trim().to_string(),
@@ -224,7 +224,7 @@ impl Schematron {
         if !schema.is_sch("schema") {
             return Err(LoadError::NotSchematron {
                 file,
-                root: schema.name.clone(),
+                root: schema.name.to_string(),
             });
         }
         expand_abstract(&mut schema);

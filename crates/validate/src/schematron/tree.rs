@@ -6,20 +6,23 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use segur_xml::Name;
+
 use super::LoadError;
 
 /// The ISO Schematron namespace.
 pub(crate) const SCH_NS: &str = "http://purl.oclc.org/dsdl/schematron";
 
-/// An element of a schematron file.
+/// An element of a schematron file. Names are interned: StrucMin alone is tens of thousands
+/// of elements, and an owned string per name made loading (and dropping) allocation-bound.
 #[derive(Debug, Clone)]
 pub(crate) struct Node {
     /// Namespace URI.
-    pub ns: String,
+    pub ns: Name,
     /// Local name.
-    pub name: String,
+    pub name: Name,
     /// Attributes as `(qualified name, value)`.
-    pub attrs: Vec<(String, String)>,
+    pub attrs: Vec<(Name, String)>,
     /// Content.
     pub children: Vec<Child>,
     /// The file it was read from, relative to the rules directory.
@@ -41,12 +44,17 @@ impl Node {
     pub fn attr(&self, name: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| k.as_str() == name)
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the element is in the Schematron namespace.
+    pub fn in_sch(&self) -> bool {
+        self.ns.as_str() == SCH_NS
+    }
+
     pub fn is_sch(&self, name: &str) -> bool {
-        self.ns == SCH_NS && self.name == name
+        self.in_sch() && self.name.as_str() == name
     }
 
     pub fn elements(&self) -> impl Iterator<Item = &Node> {
@@ -70,6 +78,8 @@ pub struct LoadNote {
 pub(crate) struct Loader<'a> {
     root: &'a Path,
     cache: HashMap<PathBuf, Node>,
+    /// Files parsed at least once.
+    seen: std::collections::HashSet<PathBuf>,
     pub notes: Vec<LoadNote>,
     depth: usize,
 }
@@ -91,29 +101,37 @@ impl Lines {
     }
 }
 
-fn convert(node: roxmltree::Node<'_, '_>, lines: &Lines, file: &Arc<str>) -> Node {
+/// The element as an owned tree. Text is kept only where a message can read it (inside
+/// `assert` and `report`): elsewhere it is the whitespace between elements.
+fn convert(node: roxmltree::Node<'_, '_>, lines: &Lines, file: &Arc<str>, keep_text: bool) -> Node {
     let line = lines.line(node.range().start);
     let attrs = node
         .attributes()
         .map(|a| {
             let key = match a.namespace() {
-                Some("http://www.w3.org/XML/1998/namespace") => format!("xml:{}", a.name()),
-                _ => a.name().to_string(),
+                Some("http://www.w3.org/XML/1998/namespace") => {
+                    Name::intern(&format!("xml:{}", a.name()))
+                }
+                _ => Name::intern(a.name()),
             };
             (key, a.value().to_string())
         })
         .collect();
+    let ns = Name::intern(node.tag_name().namespace().unwrap_or_default());
+    let name = Name::intern(node.tag_name().name());
+    let keep_text =
+        keep_text || (ns.as_str() == SCH_NS && matches!(name.as_str(), "assert" | "report"));
     let mut children = Vec::new();
     for c in node.children() {
         if c.is_element() {
-            children.push(Child::Element(convert(c, lines, file)));
-        } else if c.is_text() {
+            children.push(Child::Element(convert(c, lines, file, keep_text)));
+        } else if c.is_text() && keep_text {
             children.push(Child::Text(c.text().unwrap_or_default().to_string()));
         }
     }
     Node {
-        ns: node.tag_name().namespace().unwrap_or_default().to_string(),
-        name: node.tag_name().name().to_string(),
+        ns,
+        name,
         attrs,
         children,
         file: file.clone(),
@@ -156,6 +174,7 @@ impl<'a> Loader<'a> {
         Self {
             root,
             cache: HashMap::new(),
+            seen: std::collections::HashSet::new(),
             notes: Vec::new(),
             depth: 0,
         }
@@ -193,8 +212,11 @@ impl<'a> Loader<'a> {
             file: file.to_string(),
             message: e.to_string(),
         })?;
-        let node = convert(doc.root_element(), &Lines::new(text), &file);
-        self.cache.insert(canonical, node.clone());
+        let node = convert(doc.root_element(), &Lines::new(text), &file, false);
+        // Most files are read once: keep a copy only from the second time a file is asked for.
+        if !self.seen.insert(canonical.clone()) {
+            self.cache.insert(canonical, node.clone());
+        }
         Ok(node)
     }
 
@@ -284,7 +306,7 @@ impl<'a> Loader<'a> {
             return Ok(None);
         }
         let root = self.parse(&path)?;
-        if root.ns != SCH_NS || root.name == "schema" {
+        if !root.in_sch() || root.name.as_str() == "schema" {
             self.notes.push(LoadNote {
                 at,
                 note: format!("include {href}: root element {} is not a Schematron fragment; nothing included", root.name),
@@ -330,10 +352,13 @@ pub(crate) fn expand_abstract(schema: &mut Node) {
                         caller.clone()
                     };
                     let mut instance = Node {
-                        ns: a.ns.clone(),
-                        name: a.name.clone(),
+                        ns: a.ns,
+                        name: a.name,
                         // `is-a` marks the instance: its checks' ids name it (see model.rs).
-                        attrs: vec![("id".into(), id), ("is-a".into(), is_a.to_string())],
+                        attrs: vec![
+                            (Name::intern("id"), id),
+                            (Name::intern("is-a"), is_a.to_string()),
+                        ],
                         children: Vec::new(),
                         file: p.file.clone(),
                         line: p.line,
@@ -365,16 +390,16 @@ fn substitute(child: &Child, params: &[(String, String)]) -> Child {
                 .attrs
                 .iter()
                 .map(|(k, v)| {
-                    if k == "test" || k == "context" || k == "select" {
-                        (k.clone(), macro_expand(v, params))
+                    if matches!(k.as_str(), "test" | "context" | "select") {
+                        (*k, macro_expand(v, params))
                     } else {
-                        (k.clone(), v.clone())
+                        (*k, v.clone())
                     }
                 })
                 .collect();
             Child::Element(Node {
-                ns: e.ns.clone(),
-                name: e.name.clone(),
+                ns: e.ns,
+                name: e.name,
                 attrs,
                 children: e.children.iter().map(|c| substitute(c, params)).collect(),
                 file: e.file.clone(),
