@@ -251,6 +251,10 @@ impl<'a> Builder<'a> {
     }
 
     fn intern(&mut self, s: &str) -> Name {
+        // The empty prefix of every unprefixed name is a static "", not a slice of the input.
+        if s.is_empty() {
+            return Name::EMPTY;
+        }
         if let Some(off) = offset_in(self.body, s) {
             let key = &self.body[off..off + s.len()];
             *self.names.entry(key).or_insert_with(|| Name::intern(key))
