@@ -39,11 +39,13 @@ struct PathPattern {
     memo_ids: Vec<Option<u32>>,
 }
 
-/// Ids for the prefixes of a path pattern: equal prefixes (same anchor, same compiled steps,
-/// names resolved) get the same id in every pattern of the process, so a match computed for
-/// one rule serves the others. `None` where a predicate reads a variable or `current()`, and
-/// for the last step (its result is the pattern's, asked once per node).
-fn prefix_ids(anchor: Anchor, steps: &[PatternStep]) -> Vec<Option<u32>> {
+/// Ids for the prefixes of a path pattern: equal prefixes (same anchor, same step texts) get
+/// the same id, so a match computed for one rule serves the others. The ids key a memo that
+/// lives in one dynamic context, which runs the patterns of one schematron, compiled against
+/// one static context: there, equal texts are equal steps. `None` where a predicate reads a
+/// variable or `current()`, and for the last step (its result is the pattern's, asked once
+/// per node).
+fn prefix_ids(anchor: Anchor, steps: &[PatternStep], texts: &[&str]) -> Vec<Option<u32>> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static PREFIXES: OnceLock<Mutex<HashMap<(u32, String), u32>>> = OnceLock::new();
@@ -56,10 +58,12 @@ fn prefix_ids(anchor: Anchor, steps: &[PatternStep]) -> Vec<Option<u32>> {
         if !pure || i + 1 == steps.len() {
             break;
         }
+        let text = texts.get(i).copied().unwrap_or_default();
+        let separator = if step.descendant { "//" } else { "/" };
         let key = if i == 0 {
-            format!("{anchor:?}{step:?}")
+            format!("{anchor:?}{separator}{text}")
         } else {
-            format!("{step:?}")
+            format!("{separator}{text}")
         };
         let map = PREFIXES.get_or_init(|| Mutex::new(HashMap::new()));
         let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
@@ -169,7 +173,7 @@ pub fn compile_pattern(src: &str, ctx: &StaticContext) -> Result<Pattern, Compil
     let mut p = Parser::new(src, ctx)?;
     let mut alternatives = Vec::new();
     loop {
-        alternatives.push(path_pattern(&mut p)?);
+        alternatives.push(path_pattern(&mut p, src)?);
         match p.peek() {
             Tok::Pipe | Tok::Name(None, "union") => {
                 p.next();
@@ -190,7 +194,7 @@ pub fn compile_pattern(src: &str, ctx: &StaticContext) -> Result<Pattern, Compil
     })
 }
 
-fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
+fn path_pattern(p: &mut Parser<'_, '_>, src: &str) -> Result<PathPattern, CompileError> {
     let anchor = if p.eat(&Tok::Slash) {
         Anchor::Root
     } else if p.eat(&Tok::DSlash) {
@@ -207,6 +211,7 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
         });
     }
     let mut descendant = false;
+    let mut texts = Vec::new();
     loop {
         let at = p.offset();
         if let Tok::Name(None, name) = *p.peek()
@@ -221,6 +226,7 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
             );
         }
         let step = p.axis_step()?;
+        texts.push(src.get(at..p.offset()).unwrap_or_default().trim());
         if !matches!(step.axis, Axis::Child | Axis::Attribute) {
             return p.fail_at(
                 CompileErrorKind::Unsupported {
@@ -250,7 +256,7 @@ fn path_pattern(p: &mut Parser<'_, '_>) -> Result<PathPattern, CompileError> {
             break;
         }
     }
-    let memo_ids = prefix_ids(anchor, &steps);
+    let memo_ids = prefix_ids(anchor, &steps, &texts);
     Ok(PathPattern {
         anchor,
         steps,
