@@ -223,90 +223,81 @@ pub(crate) enum Expr {
 }
 
 impl Expr {
-    /// Mark the largest subexpressions that are constant for a dynamic context (see
-    /// [`Expr::Memo`]).
-    pub(crate) fn memoize(self) -> Expr {
+    /// Calls `f` on each direct subexpression, with whether it sits in a boolean position
+    /// (`own` is whether this expression does: the branches of an `if` inherit it).
+    fn for_each_child_mut(&mut self, own: bool, f: &mut dyn FnMut(&mut Expr, bool)) {
+        match self {
+            Expr::Seq(v) => v.iter_mut().for_each(|e| f(e, false)),
+            Expr::Step(step) => step
+                .preds
+                .iter_mut()
+                .for_each(|p| f(&mut p.expr, p.boolean)),
+            Expr::Filter(e, ps) => {
+                f(e, false);
+                ps.iter_mut().for_each(|p| f(&mut p.expr, p.boolean));
+            }
+            Expr::Or(l, r) | Expr::And(l, r) => {
+                f(l, true);
+                f(r, true);
+            }
+            Expr::Path(l, r)
+            | Expr::General(_, l, r)
+            | Expr::Value(_, l, r)
+            | Expr::Node(_, l, r)
+            | Expr::Arith(_, l, r)
+            | Expr::Range(l, r)
+            | Expr::Set(_, l, r) => {
+                f(l, false);
+                f(r, false);
+            }
+            Expr::Neg(e)
+            | Expr::InstanceOf(e, _)
+            | Expr::Treat(e, _)
+            | Expr::Memo(_, e)
+            | Expr::Exists(e)
+            | Expr::CmpStrs(_, e, _)
+            | Expr::CountCmp(_, e, _) => f(e, false),
+            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => f(expr, false),
+            Expr::If(c, t, e) => {
+                f(c, true);
+                f(t, own);
+                f(e, own);
+            }
+            Expr::Quantified { bindings, body, .. } => {
+                bindings.iter_mut().for_each(|(_, e)| f(e, false));
+                f(body, true);
+            }
+            Expr::For { bindings, body } => {
+                bindings.iter_mut().for_each(|(_, e)| f(e, false));
+                f(body, false);
+            }
+            Expr::Call(func, args) => {
+                // not(), boolean(), exists() and empty() only ask whether their argument
+                // selects something.
+                let b = matches!(func, Func::Not | Func::Boolean | Func::Exists | Func::Empty);
+                args.iter_mut().for_each(|a| f(a, b));
+            }
+            Expr::RegexCall(_, args, _) => args.iter_mut().for_each(|a| f(a, false)),
+            Expr::Empty
+            | Expr::Literal(_)
+            | Expr::ContextItem
+            | Expr::Root
+            | Expr::Var(..)
+            | Expr::Local(_) => {}
+        }
+    }
+
+    /// Marks, in place, the largest subexpressions that are constant for a dynamic context
+    /// (see [`Expr::Memo`]).
+    pub(crate) fn memoize(&mut self) {
         use std::sync::atomic::{AtomicU64, Ordering};
         static NEXT: AtomicU64 = AtomicU64::new(1);
         if self.is_constant_document_path() {
-            return Expr::Memo(NEXT.fetch_add(1, Ordering::Relaxed), Box::new(self));
+            let inner = std::mem::replace(self, Expr::Empty);
+            *self = Expr::Memo(NEXT.fetch_add(1, Ordering::Relaxed), Box::new(inner));
+            return;
         }
-        let b = |e: Box<Expr>| Box::new(e.memoize());
-        let preds = |ps: Vec<Predicate>| {
-            ps.into_iter()
-                .map(|p| Predicate {
-                    expr: p.expr.memoize(),
-                    boolean: p.boolean,
-                })
-                .collect::<Vec<_>>()
-        };
-        match self {
-            Expr::Seq(v) => Expr::Seq(v.into_iter().map(Expr::memoize).collect()),
-            Expr::Path(l, r) => Expr::Path(b(l), b(r)),
-            Expr::Step(s) => {
-                let s = *s;
-                Expr::Step(Box::new(Step {
-                    axis: s.axis,
-                    test: s.test,
-                    preds: preds(s.preds),
-                }))
-            }
-            Expr::Filter(e, ps) => Expr::Filter(b(e), preds(ps)),
-            Expr::Or(l, r) => Expr::Or(b(l), b(r)),
-            Expr::And(l, r) => Expr::And(b(l), b(r)),
-            Expr::General(c, l, r) => Expr::General(c, b(l), b(r)),
-            Expr::Value(c, l, r) => Expr::Value(c, b(l), b(r)),
-            Expr::Node(c, l, r) => Expr::Node(c, b(l), b(r)),
-            Expr::Arith(o, l, r) => Expr::Arith(o, b(l), b(r)),
-            Expr::Neg(e) => Expr::Neg(b(e)),
-            Expr::Range(l, r) => Expr::Range(b(l), b(r)),
-            Expr::Set(o, l, r) => Expr::Set(o, b(l), b(r)),
-            Expr::If(c, t, e) => Expr::If(b(c), b(t), b(e)),
-            Expr::Quantified {
-                every,
-                bindings,
-                body,
-            } => Expr::Quantified {
-                every,
-                bindings: bindings
-                    .into_iter()
-                    .map(|(i, e)| (i, e.memoize()))
-                    .collect(),
-                body: b(body),
-            },
-            Expr::For { bindings, body } => Expr::For {
-                bindings: bindings
-                    .into_iter()
-                    .map(|(i, e)| (i, e.memoize()))
-                    .collect(),
-                body: b(body),
-            },
-            Expr::InstanceOf(e, t) => Expr::InstanceOf(b(e), t),
-            Expr::Treat(e, t) => Expr::Treat(b(e), t),
-            Expr::Cast {
-                expr,
-                target,
-                optional,
-            } => Expr::Cast {
-                expr: b(expr),
-                target,
-                optional,
-            },
-            Expr::Castable {
-                expr,
-                target,
-                optional,
-            } => Expr::Castable {
-                expr: b(expr),
-                target,
-                optional,
-            },
-            Expr::Call(f, args) => Expr::Call(f, args.into_iter().map(Expr::memoize).collect()),
-            Expr::RegexCall(f, args, re) => {
-                Expr::RegexCall(f, args.into_iter().map(Expr::memoize).collect(), re)
-            }
-            other => other,
-        }
+        self.for_each_child_mut(false, &mut |c, _| c.memoize());
     }
 
     /// `doc('literal')` followed by steps that refer to nothing outside themselves.
@@ -369,132 +360,51 @@ impl Expr {
 }
 
 impl Expr {
-    /// Rewrites, once at compile time, the shapes the evaluator answers without building
-    /// sequences: node paths in boolean positions become [`Expr::Exists`], comparisons of a
-    /// node path with string literals become [`Expr::CmpStrs`]. `boolean` says whether this
-    /// expression itself sits in a boolean position.
-    pub(crate) fn optimize(self, boolean: bool) -> Expr {
-        let opt = |e: Box<Expr>, b: bool| Box::new(e.optimize(b));
-        let preds = |ps: Vec<Predicate>| -> Vec<Predicate> {
-            ps.into_iter()
-                .map(|p| Predicate {
-                    boolean: p.boolean,
-                    expr: p.expr.optimize(p.boolean),
-                })
-                .collect()
-        };
-        let e = match self {
-            Expr::Seq(v) => Expr::Seq(v.into_iter().map(|e| e.optimize(false)).collect()),
-            Expr::Path(l, r) => Expr::Path(opt(l, false), opt(r, false)),
-            Expr::Step(s) => {
-                let s = *s;
-                Expr::Step(Box::new(Step {
-                    axis: s.axis,
-                    test: s.test,
-                    preds: preds(s.preds),
-                }))
-            }
-            Expr::Filter(e, ps) => Expr::Filter(opt(e, false), preds(ps)),
-            Expr::Or(l, r) => Expr::Or(opt(l, true), opt(r, true)),
-            Expr::And(l, r) => Expr::And(opt(l, true), opt(r, true)),
-            Expr::General(c, l, r) | Expr::Value(c, l, r)
-                if count_of_distinct(&l).is_some() && integer_literal(&r).is_some() =>
+    /// Rewrites in place, once at compile time, the shapes the evaluator answers without
+    /// building sequences: node paths in boolean positions become [`Expr::Exists`], comparisons
+    /// of a node path with string literals [`Expr::CmpStrs`], `count(path) op k`
+    /// [`Expr::CountCmp`]. `boolean` says whether this expression sits in a boolean position.
+    pub(crate) fn optimize(&mut self, boolean: bool) {
+        self.for_each_child_mut(boolean, &mut |c, b| c.optimize(b));
+        let general = matches!(self, Expr::General(..));
+        if let Expr::General(c, l, r) | Expr::Value(c, l, r) = self {
+            let c = *c;
+            if count_of_distinct(l).is_some()
+                && let Some(k) = integer_literal(r)
             {
-                let k = integer_literal(&r).unwrap_or_default();
-                match *l {
-                    Expr::Call(_, mut args) => {
-                        Expr::CountCmp(c, Box::new(args.remove(0).optimize(false)), k)
-                    }
-                    other => Expr::General(c, Box::new(other), r),
-                }
+                let path = take_count_argument(l);
+                *self = Expr::CountCmp(c, path, k);
+                return;
             }
-            Expr::General(c, l, r) | Expr::Value(c, l, r)
-                if count_of_distinct(&r).is_some() && integer_literal(&l).is_some() =>
+            if count_of_distinct(r).is_some()
+                && let Some(k) = integer_literal(l)
             {
-                let k = integer_literal(&l).unwrap_or_default();
-                match *r {
-                    Expr::Call(_, mut args) => {
-                        Expr::CountCmp(c.flipped(), Box::new(args.remove(0).optimize(false)), k)
-                    }
-                    other => Expr::General(c, l, Box::new(other)),
+                let path = take_count_argument(r);
+                *self = Expr::CountCmp(c.flipped(), path, k);
+                return;
+            }
+            if general {
+                if let Some(lits) = string_literals(r)
+                    && l.is_node_path()
+                {
+                    let path = std::mem::replace(l, Box::new(Expr::Empty));
+                    *self = Expr::CmpStrs(c, path, lits);
+                    return;
+                }
+                if let Some(lits) = string_literals(l)
+                    && r.is_node_path()
+                {
+                    let path = std::mem::replace(r, Box::new(Expr::Empty));
+                    *self = Expr::CmpStrs(c.flipped(), path, lits);
+                    return;
                 }
             }
-            Expr::General(c, l, r) => {
-                let (l, r) = (opt(l, false), opt(r, false));
-                match (string_literals(&r), string_literals(&l)) {
-                    (Some(lits), _) if l.is_node_path() => Expr::CmpStrs(c, l, lits),
-                    (_, Some(lits)) if r.is_node_path() => Expr::CmpStrs(c.flipped(), r, lits),
-                    _ => Expr::General(c, l, r),
-                }
-            }
-            Expr::Value(c, l, r) => Expr::Value(c, opt(l, false), opt(r, false)),
-            Expr::Node(c, l, r) => Expr::Node(c, opt(l, false), opt(r, false)),
-            Expr::Arith(o, l, r) => Expr::Arith(o, opt(l, false), opt(r, false)),
-            Expr::Neg(e) => Expr::Neg(opt(e, false)),
-            Expr::Range(l, r) => Expr::Range(opt(l, false), opt(r, false)),
-            Expr::Set(o, l, r) => Expr::Set(o, opt(l, false), opt(r, false)),
-            Expr::If(c, t, e) => Expr::If(opt(c, true), opt(t, boolean), opt(e, boolean)),
-            Expr::Quantified {
-                every,
-                bindings,
-                body,
-            } => Expr::Quantified {
-                every,
-                bindings: bindings
-                    .into_iter()
-                    .map(|(i, e)| (i, e.optimize(false)))
-                    .collect(),
-                body: opt(body, true),
-            },
-            Expr::For { bindings, body } => Expr::For {
-                bindings: bindings
-                    .into_iter()
-                    .map(|(i, e)| (i, e.optimize(false)))
-                    .collect(),
-                body: opt(body, false),
-            },
-            Expr::InstanceOf(e, t) => Expr::InstanceOf(opt(e, false), t),
-            Expr::Treat(e, t) => Expr::Treat(opt(e, false), t),
-            Expr::Cast {
-                expr,
-                target,
-                optional,
-            } => Expr::Cast {
-                expr: opt(expr, false),
-                target,
-                optional,
-            },
-            Expr::Castable {
-                expr,
-                target,
-                optional,
-            } => Expr::Castable {
-                expr: opt(expr, false),
-                target,
-                optional,
-            },
-            Expr::Call(f, args) => {
-                // not(), boolean(), exists() and empty() only ask whether their argument
-                // selects something.
-                let arg_boolean =
-                    matches!(f, Func::Not | Func::Boolean | Func::Exists | Func::Empty);
-                Expr::Call(
-                    f,
-                    args.into_iter().map(|a| a.optimize(arg_boolean)).collect(),
-                )
-            }
-            Expr::RegexCall(f, args, re) => {
-                Expr::RegexCall(f, args.into_iter().map(|a| a.optimize(false)).collect(), re)
-            }
-            Expr::Memo(id, e) => Expr::Memo(id, opt(e, false)),
-            other => other,
-        };
+        }
         // A single step without predicates already has a fast existence test.
-        let plain_step = matches!(&e, Expr::Step(s) if s.preds.is_empty());
-        if boolean && !plain_step && e.is_node_path() {
-            Expr::Exists(Box::new(e))
-        } else {
-            e
+        let plain_step = matches!(&*self, Expr::Step(s) if s.preds.is_empty());
+        if boolean && !plain_step && self.is_node_path() {
+            let inner = std::mem::replace(self, Expr::Empty);
+            *self = Expr::Exists(Box::new(inner));
         }
     }
 
@@ -647,5 +557,13 @@ fn integer_literal(e: &Expr) -> Option<i64> {
     match e {
         Expr::Literal(Atomic::Integer(k)) => Some(*k),
         _ => None,
+    }
+}
+
+/// The argument of `count(…)`, moved out (the call is about to be replaced).
+fn take_count_argument(e: &mut Expr) -> Box<Expr> {
+    match e {
+        Expr::Call(_, args) if !args.is_empty() => Box::new(args.swap_remove(0)),
+        _ => Box::new(Expr::Empty),
     }
 }

@@ -100,7 +100,9 @@ pub struct Expr {
 /// Compiles an XPath 2.0 expression.
 pub fn compile(src: &str, ctx: &StaticContext) -> Result<Expr, CompileError> {
     let mut parser = parser::Parser::new(src, ctx)?;
-    let ast = parser.parse_all()?.memoize().optimize(false);
+    let mut ast = parser.parse_all()?;
+    ast.memoize();
+    ast.optimize(false);
     let root_is_path = ast.is_node_path();
     Ok(Expr {
         ast,

@@ -241,9 +241,9 @@ fn path_pattern(p: &mut Parser<'_, '_>, src: &str) -> Result<PathPattern, Compil
             preds: step
                 .preds
                 .into_iter()
-                .map(|p| Predicate {
-                    boolean: p.boolean,
-                    expr: p.expr.optimize(p.boolean),
+                .map(|mut p| {
+                    p.expr.optimize(p.boolean);
+                    p
                 })
                 .collect(),
             descendant,
