@@ -36,7 +36,7 @@ pub use model::{
     Professional, ServiceEvent, Telecom, oids,
 };
 pub use pdf::{PdfText, render_pdf};
-pub use time::Timestamp;
+pub use time::{Timestamp, civil_from_days, days_from_civil};
 pub use types::{DOC_TYPES, DocType, DocTypeInfo, build};
 
 /// Why a document could not be written.

@@ -1,34 +1,16 @@
 //! HL7 TS values (`YYYYMMDDhhmmss±hhmm`, any precision) turned into XDS DTM (UTC) and FHIR
 //! `dateTime`.
 
+/// [`segur_cda::days_from_civil`] on the digits of a TS (months and days parse as 0–99).
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let small = |v: i64| u32::try_from(v).unwrap_or(0);
+    segur_cda::days_from_civil(y, small(m), small(d))
 }
 
+/// [`segur_cda::civil_from_days`] with the month and day widened.
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
+    let (y, m, d) = segur_cda::civil_from_days(z);
+    (y, i64::from(m), i64::from(d))
 }
 
 /// A parsed TS: its digits (4 to 14) and its offset in minutes, when given.

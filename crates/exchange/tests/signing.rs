@@ -138,21 +138,24 @@ fn xmlsec1_verifies_the_vihf() {
     let start = text.find("<saml2:Assertion").expect("assertion");
     let end = text.find("</saml2:Assertion>").expect("end") + 18;
     let file = tmp.path().join("vihf.xml");
-    std::fs::write(&file, &text[start..end]).expect("write");
-    let o = Command::new("xmlsec1")
-        .args([
-            "--verify",
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .arg("--pubkey-cert-pem")
-        .arg(tmp.path().join("DMP SIGN.pem"))
-        .arg(&file)
-        .output()
-        .expect("xmlsec1");
+    let verify = |xml: &str| {
+        std::fs::write(&file, xml).expect("write");
+        Command::new("xmlsec1")
+            .args([
+                "--verify",
+                "--id-attr:ID",
+                "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            ])
+            .arg("--pubkey-cert-pem")
+            .arg(tmp.path().join("DMP SIGN.pem"))
+            .arg(&file)
+            .output()
+            .expect("xmlsec1")
+    };
+    let assertion = &text[start..end];
+    let o = verify(assertion);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // The same assertion with one signed character changed: xmlsec1 refuses it.
-    let assertion = &text[start..end];
     let at = assertion.find("</saml2:Issuer>").expect("issuer") - 1;
     let mut tampered = assertion.to_string();
     let c = if &assertion[at..at + 1] == "X" {
@@ -161,17 +164,6 @@ fn xmlsec1_verifies_the_vihf() {
         "X"
     };
     tampered.replace_range(at..at + 1, c);
-    std::fs::write(&file, tampered).expect("write");
-    let o = Command::new("xmlsec1")
-        .args([
-            "--verify",
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .arg("--pubkey-cert-pem")
-        .arg(tmp.path().join("DMP SIGN.pem"))
-        .arg(&file)
-        .output()
-        .expect("xmlsec1");
+    let o = verify(&tampered);
     assert!(!o.status.success(), "xmlsec1 accepted a tampered assertion");
 }

@@ -14,21 +14,26 @@ fn rules_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans/testcontenucda")
 }
 
+/// Every check of every rule of `s`.
+fn checks(s: &Schematron) -> impl Iterator<Item = &segur_validate::schematron::Check> {
+    s.patterns
+        .iter()
+        .flat_map(|p| &p.rules)
+        .flat_map(|r| &r.steps)
+        .filter_map(|step| match step {
+            RuleStep::Check(c) => Some(c),
+            RuleStep::Let(_) => None,
+        })
+}
+
 fn counts(s: &Schematron) -> (usize, usize, usize) {
     let rules = s.patterns.iter().map(|p| p.rules.len()).sum();
     let mut asserts = 0;
     let mut reports = 0;
-    for step in s
-        .patterns
-        .iter()
-        .flat_map(|p| &p.rules)
-        .flat_map(|r| &r.steps)
-    {
-        if let RuleStep::Check(c) = step {
-            match c.kind {
-                CheckKind::Assert => asserts += 1,
-                CheckKind::Report => reports += 1,
-            }
+    for c in checks(s) {
+        match c.kind {
+            CheckKind::Assert => asserts += 1,
+            CheckKind::Report => reports += 1,
         }
     }
     (rules, asserts, reports)
@@ -86,18 +91,11 @@ fn rule_ids_are_unique_per_abstract_pattern_instance_and_files_are_normalised() 
     let file = "schematrons/profils/CI-SIS_ModelesDeContenusCDA.sch";
     let s = Schematron::load(&root, &root.join(file)).expect(file);
     let mut ids = std::collections::HashMap::new();
-    for step in s
-        .patterns
-        .iter()
-        .flat_map(|p| &p.rules)
-        .flat_map(|r| &r.steps)
-    {
-        if let RuleStep::Check(c) = step {
-            assert!(!c.file.contains(".."), "{}", c.file);
-            if c.file.ends_with("abstract/dansJeuDeValeurs.sch") {
-                assert!(c.instance.is_some(), "{}:{}", c.file, c.line);
-                *ids.entry(c.rule_id()).or_insert(0) += 1;
-            }
+    for c in checks(&s) {
+        assert!(!c.file.contains(".."), "{}", c.file);
+        if c.file.ends_with("abstract/dansJeuDeValeurs.sch") {
+            assert!(c.instance.is_some(), "{}:{}", c.file, c.line);
+            *ids.entry(c.rule_id()).or_insert(0) += 1;
         }
     }
     assert!(ids.len() > 5, "{ids:?}");
