@@ -1,0 +1,116 @@
+//! The sink's TOML configuration (docs/sink.md).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::SinkError;
+
+/// Largest request body accepted by default: 64 MiB.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The sink's configuration. Relative paths in a file are relative to the file's directory.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:8443`; port 0 picks a free one).
+    pub listen: String,
+    /// The server certificate chain, PEM (leaf first).
+    pub cert: PathBuf,
+    /// The server private key, PEM (PKCS#8, PKCS#1 or SEC1); absent when in `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The roots that client certificates must chain to, PEM.
+    pub client_roots: PathBuf,
+    /// Directory of the durable store (created if missing).
+    pub store: PathBuf,
+    /// The ANS rules directory: when set, each CDA document is validated with it too.
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+    /// Largest request body in bytes (larger: 413).
+    #[serde(default = "default_max_body")]
+    pub max_body: usize,
+    /// Worker threads serving connections.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// Read and write timeout of a connection, in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u64,
+}
+
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY
+}
+
+fn default_workers() -> usize {
+    4
+}
+
+fn default_timeout() -> u64 {
+    30
+}
+
+impl Config {
+    /// Read a configuration file; relative paths become relative to its directory.
+    pub fn from_file(path: &Path) -> Result<Config, SinkError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SinkError::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(&text, base).map_err(|message| SinkError::Config {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parse TOML; relative paths are joined to `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, String> {
+        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut c.cert);
+        if let Some(k) = c.key.as_mut() {
+            join(k);
+        }
+        join(&mut c.client_roots);
+        join(&mut c.store);
+        if let Some(r) = c.rules.as_mut() {
+            join(r);
+        }
+        if c.workers == 0 {
+            return Err("workers must be at least 1".into());
+        }
+        if c.max_body == 0 {
+            return Err("max_body must be at least 1".into());
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_and_defaults() {
+        let c = Config::from_toml(
+            "listen = \"127.0.0.1:0\"\ncert = \"s.pem\"\nkey = \"s.key\"\nclient_roots = \"/r.pem\"\nstore = \"st\"\n",
+            Path::new("/etc/sink"),
+        )
+        .expect("config");
+        assert_eq!(c.cert, PathBuf::from("/etc/sink/s.pem"));
+        assert_eq!(c.client_roots, PathBuf::from("/r.pem"));
+        assert_eq!(c.store, PathBuf::from("/etc/sink/st"));
+        assert_eq!(c.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(c.workers, 4);
+        assert!(Config::from_toml("listen = 1", Path::new(".")).is_err());
+        assert!(
+            Config::from_toml(
+                "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\nbogus = 1\n",
+                Path::new(".")
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! The HTTPS server: std `TcpListener`, a fixed pool of worker threads, rustls requiring a
+//! client certificate, one request per connection.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use segur_tls::explain::{Side, explain};
+use segur_tls::inspect::CertInfo;
+use segur_tls::rustls::{ServerConfig, ServerConnection, StreamOwned};
+use segur_validate::engine::{Engine, EngineOptions};
+
+use crate::http::{ReadError, read_request};
+use crate::service::{Problem, Service};
+use crate::store::{Client, Store};
+use crate::{Config, SinkError};
+
+/// Something that happened on a connection, for the log.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The TLS handshake failed (a client without certificate, an unknown CA…).
+    Tls {
+        /// The peer.
+        peer: Option<SocketAddr>,
+        /// In plain words, from [`segur_tls::explain`].
+        text: String,
+    },
+    /// The connection failed before a whole request came (closed, timed out).
+    Io {
+        /// The peer.
+        peer: Option<SocketAddr>,
+        /// The error.
+        text: String,
+    },
+    /// A request was answered.
+    Answered {
+        /// The peer.
+        peer: Option<SocketAddr>,
+        /// The client certificate.
+        client: Client,
+        /// `POST /iti41`.
+        request: String,
+        /// The HTTP status.
+        status: u16,
+        /// Documents stored.
+        stored: usize,
+        /// Problems found (errors refused the submission).
+        problems: Vec<Problem>,
+    },
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let peer = |p: &Option<SocketAddr>| p.map_or_else(|| "?".to_string(), |a| a.to_string());
+        match self {
+            Event::Tls { peer: p, text } => write!(f, "{} TLS refused: {text}", peer(p)),
+            Event::Io { peer: p, text } => write!(f, "{} connection: {text}", peer(p)),
+            Event::Answered {
+                peer: p,
+                client,
+                request,
+                status,
+                stored,
+                problems,
+            } => {
+                write!(
+                    f,
+                    "{} [{}] {request} -> {status}, {stored} stored",
+                    peer(p),
+                    client.subject
+                )?;
+                for pr in problems {
+                    write!(f, "\n  {} {}: {}", pr.error_code, pr.rule, pr.message)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A callback receiving every [`Event`].
+pub type Log = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// Stops a running [`Sink::serve`] from another thread.
+#[derive(Debug, Clone)]
+pub struct Stopper {
+    flag: Arc<AtomicBool>,
+    addr: SocketAddr,
+}
+
+impl Stopper {
+    /// Ask the server to stop: no new connection is taken, connections in progress finish.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        // Wake the accept loop.
+        let mut addr = self.addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(2));
+    }
+}
+
+/// The sink, bound and ready to serve.
+pub struct Sink {
+    listener: TcpListener,
+    tls: Arc<ServerConfig>,
+    service: Arc<Service>,
+    workers: usize,
+    timeout: Duration,
+    max_body: usize,
+    stop: Arc<AtomicBool>,
+    log: Option<Log>,
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sink")
+            .field("listener", &self.listener)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An engine on `rules` with the catalogue files found beside it, as `segur validate` does.
+fn engine(rules: PathBuf) -> Result<Engine, SinkError> {
+    let beside = |rel: &str| {
+        let p = rules.join(rel);
+        p.is_file().then_some(p)
+    };
+    let options = EngineOptions {
+        mapping: beside("../peer/mapping.properties"),
+        overrides: beside("../sch_overrides.tsv"),
+        rules_dir: rules,
+        select: Default::default(),
+        profile: Default::default(),
+        xsd: true,
+        limits: segur_xml::Limits::default(),
+    };
+    Ok(Engine::new(options)?)
+}
+
+impl Sink {
+    /// Load the identity, roots, store (and rules), and bind the listen address. Also returns
+    /// the store's notes (a torn index line cut off…).
+    pub fn from_config(c: &Config) -> Result<(Sink, Vec<String>), SinkError> {
+        let identity = segur_tls::Identity::from_pem_files(&c.cert, c.key.as_deref())?;
+        let roots_pem =
+            std::fs::read(&c.client_roots).map_err(|e| SinkError::io(&c.client_roots, e))?;
+        let roots = segur_tls::roots_from_pem(&roots_pem)?;
+        let tls = segur_tls::server_config(&identity, roots)?;
+        let (store, notes) = Store::open(&c.store)?;
+        let engine = c.rules.clone().map(engine).transpose()?;
+        let listener = TcpListener::bind(&c.listen).map_err(|source| SinkError::Bind {
+            address: c.listen.clone(),
+            source,
+        })?;
+        Ok((
+            Sink {
+                listener,
+                tls: Arc::new(tls),
+                service: Arc::new(Service::new(store, engine)),
+                workers: c.workers.max(1),
+                timeout: Duration::from_secs(c.timeout_s.max(1)),
+                max_body: c.max_body,
+                stop: Arc::new(AtomicBool::new(false)),
+                log: None,
+            },
+            notes,
+        ))
+    }
+
+    /// Send every event to `log`.
+    pub fn with_log(mut self, log: Log) -> Sink {
+        self.log = Some(log);
+        self
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> Result<SocketAddr, SinkError> {
+        self.listener
+            .local_addr()
+            .map_err(|source| SinkError::Bind {
+                address: "?".into(),
+                source,
+            })
+    }
+
+    /// A handle that stops [`Sink::serve`].
+    pub fn stopper(&self) -> Result<Stopper, SinkError> {
+        Ok(Stopper {
+            flag: self.stop.clone(),
+            addr: self.local_addr()?,
+        })
+    }
+
+    /// Serve until stopped; returns once the workers have finished their connections.
+    pub fn serve(self) -> Result<(), SinkError> {
+        let (tx, rx) = sync_channel::<TcpStream>(self.workers * 4);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut handles = Vec::with_capacity(self.workers);
+        for _ in 0..self.workers {
+            let rx = rx.clone();
+            let tls = self.tls.clone();
+            let service = self.service.clone();
+            let log = self.log.clone();
+            let (timeout, max_body) = (self.timeout, self.max_body);
+            handles.push(std::thread::spawn(move || {
+                worker(&rx, &tls, &service, log.as_ref(), timeout, max_body)
+            }));
+        }
+        for stream in self.listener.incoming() {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            // A failed accept (out of descriptors, a reset before accept) is not fatal.
+            let Ok(stream) = stream else { continue };
+            if tx.send(stream).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        for h in handles {
+            let _ = h.join();
+        }
+        Ok(())
+    }
+}
+
+fn worker(
+    rx: &Mutex<Receiver<TcpStream>>,
+    tls: &Arc<ServerConfig>,
+    service: &Service,
+    log: Option<&Log>,
+    timeout: Duration,
+    max_body: usize,
+) {
+    loop {
+        let next = match rx.lock() {
+            Ok(r) => r.recv(),
+            Err(p) => p.into_inner().recv(),
+        };
+        let Ok(stream) = next else { return };
+        if let Some(event) = connection(stream, tls, service, timeout, max_body)
+            && let Some(log) = log
+        {
+            log(&event);
+        }
+    }
+}
+
+fn connection(
+    mut tcp: TcpStream,
+    tls: &Arc<ServerConfig>,
+    service: &Service,
+    timeout: Duration,
+    max_body: usize,
+) -> Option<Event> {
+    let peer = tcp.peer_addr().ok();
+    let _ = tcp.set_read_timeout(Some(timeout));
+    let _ = tcp.set_write_timeout(Some(timeout));
+    let _ = tcp.set_nodelay(true);
+    let mut conn = match ServerConnection::new(tls.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            return Some(Event::Tls {
+                peer,
+                text: e.to_string(),
+            });
+        }
+    };
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(&mut tcp) {
+            let text = match e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())
+            {
+                Some(te) => explain(te, Side::Server).text,
+                // The stop handle's wake-up connection, or a port scan.
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+                None => format!("during the handshake: {e}"),
+            };
+            return Some(Event::Tls { peer, text });
+        }
+    }
+    let client = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|der| CertInfo::from_der(der.as_ref()).ok())
+        .map(|i| Client {
+            sha256: i.sha256,
+            subject: i.subject,
+        })
+        .unwrap_or_else(|| Client {
+            sha256: String::new(),
+            subject: String::new(),
+        });
+    let mut stream = StreamOwned::new(conn, tcp);
+    let (response, request, verdict) = match read_request(&mut stream, max_body) {
+        Ok(req) => {
+            let (resp, verdict) = service.handle(&req, &client);
+            (resp, format!("{} {}", req.method, req.path), Some(verdict))
+        }
+        Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None),
+        Err(ReadError::Io(e)) => {
+            return Some(Event::Io {
+                peer,
+                text: e.to_string(),
+            });
+        }
+    };
+    let status = response.status;
+    let written = response.write_to(&mut stream);
+    stream.conn.send_close_notify();
+    let _ = stream.flush();
+    let (stored, problems) = verdict.map_or((0, Vec::new()), |v| (v.stored, v.problems));
+    if let Err(e) = written {
+        return Some(Event::Io {
+            peer,
+            text: format!(
+                "{request} -> {status}, {stored} stored, but the answer was not sent: {e}"
+            ),
+        });
+    }
+    Some(Event::Answered {
+        peer,
+        client,
+        request,
+        status,
+        stored,
+        problems,
+    })
+}
