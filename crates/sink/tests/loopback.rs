@@ -1,0 +1,349 @@
+//! End to end on loopback with a generated test PKI: a sink requiring client certificates,
+//! a blocking rustls client writing HTTP requests by hand.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use segur_cda::DocType;
+use segur_exchange::package::{Input, Options};
+use segur_exchange::{iti41, mhd};
+use segur_ins::{Generator, SeedRng};
+use segur_sink::service::{FAILURE, SUCCESS};
+use segur_sink::store::{INDEX, Record};
+use segur_sink::{Config, Sink, Stopper};
+use segur_tls::pki::{PkiOptions, Role, TestPki};
+use segur_tls::rustls::pki_types::ServerName;
+use segur_tls::rustls::{ClientConnection, RootCertStore, StreamOwned};
+use segur_tls::{Identity, client_config};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    pki: TestPki,
+    config: Config,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tmp");
+    let options = PkiOptions::default();
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
+    let pki_dir = dir.path().join("pki");
+    let manifest = pki.write(&pki_dir, &options, false).expect("write pki");
+    let at = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        if p.is_relative() {
+            pki_dir.join(p)
+        } else {
+            p.to_path_buf()
+        }
+    };
+    let server = manifest
+        .entries
+        .iter()
+        .find(|e| e.role == Role::Server)
+        .expect("server entry");
+    let root = manifest
+        .entries
+        .iter()
+        .find(|e| e.role == Role::RootCa)
+        .expect("root entry");
+    let config = Config::from_toml(
+        &format!(
+            "listen = \"127.0.0.1:0\"\ncert = {:?}\nkey = {:?}\nclient_roots = {:?}\nstore = \"store\"\nworkers = 2\ntimeout_s = 10\n",
+            at(&server.chain),
+            at(&server.key),
+            at(&root.cert),
+        ),
+        dir.path(),
+    )
+    .expect("config");
+    Fixture {
+        _dir: dir,
+        pki,
+        config,
+    }
+}
+
+struct Running {
+    addr: SocketAddr,
+    stopper: Stopper,
+    thread: JoinHandle<()>,
+    events: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn start(config: &Config) -> (Running, Vec<String>) {
+    let (sink, notes) = Sink::from_config(config).expect("sink");
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ev = events.clone();
+    let sink = sink.with_log(Arc::new(move |e| {
+        if let Ok(mut v) = ev.lock() {
+            v.push(e.to_string());
+        }
+    }));
+    let addr = sink.local_addr().expect("addr");
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    (
+        Running {
+            addr,
+            stopper,
+            thread,
+            events,
+        },
+        notes,
+    )
+}
+
+impl Running {
+    fn stop(self) -> Vec<String> {
+        self.stopper.stop();
+        self.thread.join().expect("join");
+        self.events.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// POST by hand over rustls; the status and the body, or the error in words.
+fn post(
+    addr: SocketAddr,
+    identity: Option<&Identity>,
+    roots: RootCertStore,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(u16, String), String> {
+    let config = client_config(identity, roots).map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let mut s = StreamOwned::new(conn, tcp);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    s.write_all(body).map_err(|e| e.to_string())?;
+    s.flush().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP response: {text:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line: {head}"))?;
+    Ok((status, body.to_string()))
+}
+
+fn document(doc_type: DocType, seed: u64) -> Input {
+    let identity = Generator::new(seed).next_identity();
+    let mut rng = SeedRng::new(seed);
+    Input {
+        name: format!("doc-{seed}.xml"),
+        bytes: segur_cda::build(doc_type, &identity, &mut rng).to_bytes(),
+    }
+}
+
+fn options() -> Options {
+    Options {
+        now: 1_736_000_000,
+        ..Options::default()
+    }
+}
+
+fn records(store: &Path) -> Vec<Record> {
+    std::fs::read_to_string(store.join(INDEX))
+        .expect("index")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record"))
+        .collect()
+}
+
+#[test]
+fn iti41_accepted_duplicate_refused_broken_refused_and_restart_keeps_the_index() {
+    let f = fixture();
+    let client = f.pki.clients[0].identity().expect("client");
+    let input = document(DocType::CrBio, 21);
+    let req = iti41::build(std::slice::from_ref(&input), &options()).expect("iti41");
+    let (run, notes) = start(&f.config);
+    assert!(notes.is_empty(), "{notes:?}");
+
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req.content_type,
+        &req.body,
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(SUCCESS), "{body}");
+    assert!(
+        body.contains("ProvideAndRegisterDocumentSet-bResponse"),
+        "{body}"
+    );
+    let recs = records(&f.config.store);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        std::fs::read(f.config.store.join(&recs[0].file)).expect("stored"),
+        input.bytes,
+        "the stored bytes are the document's"
+    );
+    assert_eq!(recs[0].via, "iti41");
+    let info =
+        segur_tls::inspect::CertInfo::from_der(f.pki.clients[0].cert.as_ref()).expect("inspect");
+    assert_eq!(recs[0].client.sha256, info.sha256);
+    assert_eq!(recs[0].client.subject, info.subject);
+
+    // The same submission again: the uniqueId is already stored.
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req.content_type,
+        &req.body,
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(body.contains(FAILURE), "{body}");
+    assert!(body.contains("XDSDuplicateUniqueIdInRegistry"), "{body}");
+    assert!(body.contains("SEGUR-SINK-DUPLICATE"), "{body}");
+
+    // A hash that does not match the document.
+    let other = document(DocType::CrBio, 22);
+    let req2 = iti41::build(&[other], &options()).expect("iti41");
+    let text = String::from_utf8(req2.body.clone()).expect("utf8");
+    let slot = text.find("\"hash\"").expect("hash slot");
+    let value = slot + text[slot..].find("Value>").expect("value") + "Value>".len();
+    let broken = format!(
+        "{}{}{}",
+        &text[..value],
+        "0".repeat(40),
+        &text[value + 40..]
+    );
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req2.content_type,
+        broken.as_bytes(),
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(body.contains(FAILURE), "{body}");
+    assert!(body.contains("codeContext=\"SEGUR-XDS-HASH: "), "{body}");
+    assert_eq!(records(&f.config.store).len(), 1, "nothing stored");
+    let events = run.stop();
+    assert!(
+        events.iter().any(|e| e.contains("-> 200, 1 stored")),
+        "{events:?}"
+    );
+
+    // Restart on the same store: the index is read again and the duplicate still refused.
+    let (run, notes) = start(&f.config);
+    assert!(notes.is_empty(), "{notes:?}");
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req.content_type,
+        &req.body,
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(body.contains("XDSDuplicateUniqueIdInRegistry"), "{body}");
+    run.stop();
+}
+
+#[test]
+fn mhd_bundle_accepted_then_refused_as_duplicate() {
+    let f = fixture();
+    let client = f.pki.clients[1].identity().expect("client");
+    let bundle = mhd::build(&[document(DocType::CrBio, 31)], &options()).expect("mhd");
+    let (run, _) = start(&f.config);
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/fhir",
+        "application/fhir+json",
+        &bundle,
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["type"], "transaction-response");
+    let entries = v["entry"].as_array().expect("entries");
+    assert!(!entries.is_empty());
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["response"]["status"] == "201 Created")
+    );
+    assert_eq!(records(&f.config.store)[0].via, "mhd");
+
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/fhir",
+        "application/fhir+json",
+        &bundle,
+    )
+    .expect("answer");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("OperationOutcome") && body.contains("SEGUR-SINK-DUPLICATE"));
+
+    let (status, _) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/fhir",
+        "application/fhir+json",
+        b"{not json",
+    )
+    .expect("answer");
+    assert_eq!(status, 400);
+    let (status, _) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/nowhere",
+        "text/plain",
+        b"x",
+    )
+    .expect("answer");
+    assert_eq!(status, 404);
+    run.stop();
+}
+
+#[test]
+fn a_client_without_certificate_is_refused_in_the_handshake() {
+    let f = fixture();
+    let (run, _) = start(&f.config);
+    let got = post(
+        run.addr,
+        None,
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        "multipart/related",
+        b"x",
+    );
+    assert!(got.is_err(), "{got:?}");
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("TLS refused") && e.contains("certificate")),
+        "{events:?}"
+    );
+    assert!(!f.config.store.join(INDEX).exists() || records(&f.config.store).is_empty());
+}
