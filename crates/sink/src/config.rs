@@ -33,7 +33,7 @@ pub struct Config {
     /// Worker threads serving connections.
     #[serde(default = "default_workers")]
     pub workers: usize,
-    /// Read and write timeout of a connection, in seconds.
+    /// Time a connection has for its handshake, its whole request and the answer, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_s: u64,
 }
@@ -47,7 +47,7 @@ fn default_workers() -> usize {
 }
 
 fn default_timeout() -> u64 {
-    30
+    60
 }
 
 impl Config {

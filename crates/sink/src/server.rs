@@ -1,13 +1,13 @@
 //! The HTTPS server: std `TcpListener`, a fixed pool of worker threads, rustls requiring a
 //! client certificate, one request per connection.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use segur_tls::explain::{Side, explain};
 use segur_tls::inspect::CertInfo;
@@ -253,17 +253,70 @@ fn worker(
     }
 }
 
+/// An I/O error in words; a socket timeout reads "timed out".
+fn io_text(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+            "timed out (the connection timeout ran out)".into()
+        }
+        std::io::ErrorKind::UnexpectedEof => "the client closed the connection".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A socket with an overall deadline: each read or write may wait only for the time left,
+/// so a client trickling bytes cannot hold a worker longer than the connection timeout.
+struct Deadline {
+    tcp: TcpStream,
+    until: Instant,
+}
+
+impl Deadline {
+    fn left(&self) -> std::io::Result<Duration> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the connection timeout ran out",
+            ));
+        }
+        Ok(left)
+    }
+}
+
+impl Read for Deadline {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_read_timeout(Some(left))?;
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Deadline {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let left = self.left()?;
+        self.tcp.set_write_timeout(Some(left))?;
+        self.tcp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.tcp.flush()
+    }
+}
+
 fn connection(
-    mut tcp: TcpStream,
+    tcp: TcpStream,
     tls: &Arc<ServerConfig>,
     service: &Service,
     timeout: Duration,
     max_body: usize,
 ) -> Option<Event> {
     let peer = tcp.peer_addr().ok();
-    let _ = tcp.set_read_timeout(Some(timeout));
-    let _ = tcp.set_write_timeout(Some(timeout));
     let _ = tcp.set_nodelay(true);
+    let mut tcp = Deadline {
+        tcp,
+        until: Instant::now() + timeout,
+    };
     let mut conn = match ServerConnection::new(tls.clone()) {
         Ok(c) => c,
         Err(e) => {
@@ -275,16 +328,21 @@ fn connection(
     };
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(&mut tcp) {
-            let text = match e
+            return match e
                 .get_ref()
                 .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())
             {
-                Some(te) => explain(te, Side::Server).text,
+                Some(te) => Some(Event::Tls {
+                    peer,
+                    text: explain(te, Side::Server).text,
+                }),
                 // The stop handle's wake-up connection, or a port scan.
-                None if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
-                None => format!("during the handshake: {e}"),
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof => None,
+                None => Some(Event::Io {
+                    peer,
+                    text: format!("during the TLS handshake: {}", io_text(&e)),
+                }),
             };
-            return Some(Event::Tls { peer, text });
         }
     }
     let client = conn
@@ -309,7 +367,7 @@ fn connection(
         Err(ReadError::Io(e)) => {
             return Some(Event::Io {
                 peer,
-                text: e.to_string(),
+                text: format!("reading the request: {}", io_text(&e)),
             });
         }
     };

@@ -347,3 +347,37 @@ fn a_client_without_certificate_is_refused_in_the_handshake() {
     );
     assert!(!f.config.store.join(INDEX).exists() || records(&f.config.store).is_empty());
 }
+
+#[test]
+fn a_silent_client_does_not_hold_the_only_worker() {
+    let f = fixture();
+    let config = Config {
+        workers: 1,
+        timeout_s: 1,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    // Connects and says nothing: the only worker waits at most `timeout_s`.
+    let silent = TcpStream::connect(run.addr).expect("connect");
+    let client = f.pki.clients[0].identity().expect("client");
+    let t = std::time::Instant::now();
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/nowhere",
+        "text/plain",
+        b"x",
+    )
+    .expect("answer after the silent one timed out");
+    assert_eq!(status, 404, "{body}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    drop(silent);
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("timed out") || e.contains("timeout")),
+        "{events:?}"
+    );
+}
