@@ -381,3 +381,58 @@ fn a_silent_client_does_not_hold_the_only_worker() {
         "{events:?}"
     );
 }
+
+#[test]
+fn broken_client_certificates_are_refused_with_the_reason_in_words() {
+    use segur_tls::pki::Defect;
+    let f = fixture();
+    let (run, _) = start(&f.config);
+    let cases = [
+        (Defect::Expired, "it has expired"),
+        (Defect::NotYetValid, "it is not valid yet"),
+        (Defect::WrongEku, "extendedKeyUsage"),
+        (Defect::UnknownCa, "not issued by a trusted CA"),
+    ];
+    for (defect, _) in cases {
+        let id = f
+            .pki
+            .broken(defect)
+            .expect("broken certificate")
+            .identity()
+            .expect("identity");
+        let got = post(
+            run.addr,
+            Some(&id),
+            f.pki.roots().expect("roots"),
+            "/health",
+            "text/plain",
+            b"",
+        );
+        assert!(got.is_err(), "{defect:?} accepted: {got:?}");
+    }
+    // Accepted in the handshake: the lint (segur pki inspect) is what flags it.
+    let id = f
+        .pki
+        .broken(Defect::NoStructureId)
+        .expect("broken certificate")
+        .identity()
+        .expect("identity");
+    let got = post(
+        run.addr,
+        Some(&id),
+        f.pki.roots().expect("roots"),
+        "/health",
+        "text/plain",
+        b"",
+    );
+    assert_eq!(got.map(|r| r.0), Ok(405));
+    let events = run.stop();
+    for (defect, words) in cases {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.contains("TLS refused") && e.contains(words)),
+            "{defect:?}: no event saying `{words}` in {events:#?}"
+        );
+    }
+}
