@@ -44,7 +44,8 @@ pub enum Command {
     Pki(PkiCommand),
     /// The reference sink: an HTTPS server requiring client certificates that answers ITI-41
     /// (POST /iti41) and MHD ITI-65 (POST /fhir), validates what arrives and stores each
-    /// accepted document durably before answering (docs/sink.md). Runs until killed.
+    /// accepted document durably before answering (docs/sink.md). SIGTERM or SIGINT
+    /// stops it cleanly.
     Sink(SinkArgs),
 }
 

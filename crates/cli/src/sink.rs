@@ -1,6 +1,8 @@
-//! `segur sink --config FILE`: run the reference sink, one line per event on stdout.
+//! `segur sink --config FILE`: run the reference sink, one line per event on stdout, until
+//! SIGTERM or SIGINT stops it cleanly (connections in progress are answered first).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use segur_sink::{Config, Sink, SinkError};
 
@@ -23,6 +25,14 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
         out(format_args!("store: {n}"))?;
     }
     let addr = sink.local_addr().map_err(failure)?;
+    let stopper = sink.stopper().map_err(failure)?;
+    signals::install();
+    std::thread::spawn(move || {
+        while !signals::requested() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        stopper.stop();
+    });
     out(format_args!(
         "segur sink: listening on https://{addr} (POST /iti41, POST /fhir), store {}",
         config.store.display()
@@ -31,5 +41,49 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
         let _ = out(format_args!("{event}"));
     }));
     sink.serve().map_err(failure)?;
+    out(format_args!("segur sink: stopped"))?;
     Ok(Outcome::Ok)
+}
+
+/// SIGTERM and SIGINT set a flag; a thread watching it stops the sink.
+#[cfg(unix)]
+mod signals {
+    use std::ffi::c_int;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static STOP: AtomicBool = AtomicBool::new(false);
+
+    const SIGINT: c_int = 2;
+    const SIGTERM: c_int = 15;
+
+    extern "C" fn on_signal(_: c_int) {
+        // Only an atomic store: async-signal-safe.
+        STOP.store(true, Ordering::SeqCst);
+    }
+
+    unsafe extern "C" {
+        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
+    }
+
+    pub(super) fn install() {
+        // SAFETY: the handler only stores to an atomic; `signal` replaces the default
+        // action (terminate) of these two signals for this process.
+        unsafe {
+            signal(SIGTERM, on_signal);
+            signal(SIGINT, on_signal);
+        }
+    }
+
+    pub(super) fn requested() -> bool {
+        STOP.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub(super) fn install() {}
+
+    pub(super) fn requested() -> bool {
+        false
+    }
 }
