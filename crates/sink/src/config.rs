@@ -10,7 +10,7 @@ use crate::SinkError;
 pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 
 /// The sink's configuration. Relative paths in a file are relative to the file's directory.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on (`127.0.0.1:8443`; port 0 picks a free one).
@@ -36,6 +36,35 @@ pub struct Config {
     /// Time a connection has for its handshake, its whole request and the answer, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_s: u64,
+    /// Faults injected for testing clients (none by default).
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// Faults injected after a request is read, to test how clients cope (docs/sink.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Milliseconds added before every answer.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Fraction (0 to 1) of requests answered 503 without being processed (nothing stored).
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Fraction (0 to 1) of connections closed after the request is read, with no answer
+    /// and nothing stored.
+    #[serde(default)]
+    pub drop_rate: f64,
+    /// Seed of the draws, for reproducible runs.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Faults {
+    /// Whether any fault is configured.
+    pub fn any(&self) -> bool {
+        self.latency_ms > 0 || self.error_rate > 0.0 || self.drop_rate > 0.0
+    }
 }
 
 fn default_max_body() -> usize {
@@ -81,6 +110,16 @@ impl Config {
         if c.workers == 0 {
             return Err("workers must be at least 1".into());
         }
+        let rate = |r: f64| (0.0..=1.0).contains(&r);
+        if !rate(c.faults.error_rate)
+            || !rate(c.faults.drop_rate)
+            || c.faults.error_rate + c.faults.drop_rate > 1.0
+        {
+            return Err(
+                "faults: error_rate and drop_rate are fractions from 0 to 1, their sum at most 1"
+                    .into(),
+            );
+        }
         if c.max_body == 0 {
             return Err("max_body must be at least 1".into());
         }
@@ -104,6 +143,21 @@ mod tests {
         assert_eq!(c.store, PathBuf::from("/etc/sink/st"));
         assert_eq!(c.max_body, DEFAULT_MAX_BODY);
         assert_eq!(c.workers, 4);
+        assert!(!c.faults.any());
+        let base = "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\n";
+        let f = Config::from_toml(
+            &format!("{base}[faults]\nlatency_ms = 5\nerror_rate = 0.25\n"),
+            Path::new("."),
+        )
+        .expect("faults");
+        assert!(f.faults.any() && f.faults.error_rate == 0.25);
+        assert!(
+            Config::from_toml(
+                &format!("{base}[faults]\nerror_rate = 0.6\ndrop_rate = 0.6\n"),
+                Path::new(".")
+            )
+            .is_err()
+        );
         assert!(Config::from_toml("listen = 1", Path::new(".")).is_err());
         assert!(
             Config::from_toml(

@@ -21,6 +21,6 @@ mod server;
 pub mod service;
 pub mod store;
 
-pub use config::{Config, DEFAULT_MAX_BODY};
+pub use config::{Config, DEFAULT_MAX_BODY, Faults};
 pub use error::SinkError;
 pub use server::{Event, Log, Sink, Stopper};

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,10 +14,10 @@ use segur_tls::inspect::CertInfo;
 use segur_tls::rustls::{ServerConfig, ServerConnection, StreamOwned};
 use segur_validate::engine::{Engine, EngineOptions};
 
-use crate::http::{ReadError, read_request};
+use crate::http::{ReadError, Response, read_request};
 use crate::service::{Problem, Service};
 use crate::store::{Client, Store};
-use crate::{Config, SinkError};
+use crate::{Config, Faults, SinkError};
 
 /// Something that happened on a connection, for the log.
 #[derive(Debug, Clone)]
@@ -35,6 +35,15 @@ pub enum Event {
         peer: Option<SocketAddr>,
         /// The error.
         text: String,
+    },
+    /// A fault was injected (`[faults]` of the configuration).
+    Injected {
+        /// The peer.
+        peer: Option<SocketAddr>,
+        /// `POST /iti41`.
+        request: String,
+        /// `dropped` or `503`.
+        fault: &'static str,
     },
     /// A request was answered.
     Answered {
@@ -59,6 +68,11 @@ impl std::fmt::Display for Event {
         match self {
             Event::Tls { peer: p, text } => write!(f, "{} TLS refused: {text}", peer(p)),
             Event::Io { peer: p, text } => write!(f, "{} connection: {text}", peer(p)),
+            Event::Injected {
+                peer: p,
+                request,
+                fault,
+            } => write!(f, "{} {request}: injected fault: {fault}", peer(p)),
             Event::Answered {
                 peer: p,
                 client,
@@ -113,8 +127,47 @@ pub struct Sink {
     workers: usize,
     timeout: Duration,
     max_body: usize,
+    faults: Arc<Injector>,
     stop: Arc<AtomicBool>,
     log: Option<Log>,
+}
+
+/// Draws the injected faults: a splitmix64 sequence from the configured seed.
+struct Injector {
+    faults: Faults,
+    counter: AtomicU64,
+}
+
+/// What to do with a request that was read.
+enum Fate {
+    Serve,
+    Error,
+    Drop,
+}
+
+impl Injector {
+    fn draw(&self) -> Fate {
+        if self.faults.error_rate <= 0.0 && self.faults.drop_rate <= 0.0 {
+            return Fate::Serve;
+        }
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let mut z = self
+            .faults
+            .seed
+            .wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        // 53 random bits as a fraction in [0, 1).
+        let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+        if u < self.faults.drop_rate {
+            Fate::Drop
+        } else if u < self.faults.drop_rate + self.faults.error_rate {
+            Fate::Error
+        } else {
+            Fate::Serve
+        }
+    }
 }
 
 impl std::fmt::Debug for Sink {
@@ -167,6 +220,10 @@ impl Sink {
                 workers: c.workers.max(1),
                 timeout: Duration::from_secs(c.timeout_s.max(1)),
                 max_body: c.max_body,
+                faults: Arc::new(Injector {
+                    faults: c.faults.clone(),
+                    counter: AtomicU64::new(0),
+                }),
                 stop: Arc::new(AtomicBool::new(false)),
                 log: None,
             },
@@ -208,9 +265,18 @@ impl Sink {
             let tls = self.tls.clone();
             let service = self.service.clone();
             let log = self.log.clone();
+            let faults = self.faults.clone();
             let (timeout, max_body) = (self.timeout, self.max_body);
             handles.push(std::thread::spawn(move || {
-                worker(&rx, &tls, &service, log.as_ref(), timeout, max_body)
+                worker(
+                    &rx,
+                    &tls,
+                    &service,
+                    &faults,
+                    log.as_ref(),
+                    timeout,
+                    max_body,
+                )
             }));
         }
         for stream in self.listener.incoming() {
@@ -235,6 +301,7 @@ fn worker(
     rx: &Mutex<Receiver<TcpStream>>,
     tls: &Arc<ServerConfig>,
     service: &Service,
+    faults: &Injector,
     log: Option<&Log>,
     timeout: Duration,
     max_body: usize,
@@ -245,7 +312,7 @@ fn worker(
             Err(p) => p.into_inner().recv(),
         };
         let Ok(stream) = next else { return };
-        if let Some(event) = connection(stream, tls, service, timeout, max_body)
+        if let Some(event) = connection(stream, tls, service, faults, log, timeout, max_body)
             && let Some(log) = log
         {
             log(&event);
@@ -308,6 +375,8 @@ fn connection(
     tcp: TcpStream,
     tls: &Arc<ServerConfig>,
     service: &Service,
+    faults: &Injector,
+    log: Option<&Log>,
     timeout: Duration,
     max_body: usize,
 ) -> Option<Event> {
@@ -360,8 +429,33 @@ fn connection(
     let mut stream = StreamOwned::new(conn, tcp);
     let (response, request, verdict) = match read_request(&mut stream, max_body) {
         Ok(req) => {
-            let (resp, verdict) = service.handle(&req, &client);
-            (resp, format!("{} {}", req.method, req.path), Some(verdict))
+            let request = format!("{} {}", req.method, req.path);
+            match faults.draw() {
+                Fate::Drop => {
+                    let _ = stream.sock.tcp.shutdown(std::net::Shutdown::Both);
+                    return Some(Event::Injected {
+                        peer,
+                        request,
+                        fault: "dropped",
+                    });
+                }
+                Fate::Error => {
+                    let mut resp = Response::text(503, "injected fault: try again later");
+                    resp.headers.push(("Retry-After".into(), "1".into()));
+                    if let Some(log) = log {
+                        log(&Event::Injected {
+                            peer,
+                            request: request.clone(),
+                            fault: "503",
+                        });
+                    }
+                    (resp, request, None)
+                }
+                Fate::Serve => {
+                    let (resp, verdict) = service.handle(&req, &client);
+                    (resp, request, Some(verdict))
+                }
+            }
         }
         Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None),
         Err(ReadError::Io(e)) => {
@@ -371,6 +465,9 @@ fn connection(
             });
         }
     };
+    if faults.faults.latency_ms > 0 {
+        std::thread::sleep(Duration::from_millis(faults.faults.latency_ms));
+    }
     let status = response.status;
     let written = response.write_to(&mut stream);
     stream.conn.send_close_notify();

@@ -436,3 +436,60 @@ fn broken_client_certificates_are_refused_with_the_reason_in_words() {
         );
     }
 }
+
+#[test]
+fn injected_faults_answer_503_drop_or_delay_and_store_nothing() {
+    let f = fixture();
+    let client = f.pki.clients[0].identity().expect("client");
+    let req = iti41::build(&[document(DocType::CrBio, 41)], &options()).expect("iti41");
+    let send = |addr| {
+        post(
+            addr,
+            Some(&client),
+            f.pki.roots().expect("roots"),
+            "/iti41",
+            &req.content_type,
+            &req.body,
+        )
+    };
+    let with = |faults: segur_sink::Faults| Config {
+        faults,
+        ..f.config.clone()
+    };
+
+    let (run, _) = start(&with(segur_sink::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    }));
+    assert_eq!(send(run.addr).map(|r| r.0), Ok(503));
+    let events = run.stop();
+    assert!(
+        events.iter().any(|e| e.contains("injected fault: 503")),
+        "{events:?}"
+    );
+
+    let (run, _) = start(&with(segur_sink::Faults {
+        drop_rate: 1.0,
+        ..Default::default()
+    }));
+    let got = send(run.addr);
+    assert!(got.is_err(), "{got:?}");
+    let events = run.stop();
+    assert!(
+        events.iter().any(|e| e.contains("injected fault: dropped")),
+        "{events:?}"
+    );
+    assert!(records(&f.config.store).is_empty(), "nothing stored");
+
+    let (run, _) = start(&with(segur_sink::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    }));
+    let t = std::time::Instant::now();
+    let (status, body) = send(run.addr).expect("answer");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(status, 200);
+    assert!(body.contains(SUCCESS), "{body}");
+    run.stop();
+    assert_eq!(records(&f.config.store).len(), 1);
+}
