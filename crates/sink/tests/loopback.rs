@@ -493,3 +493,61 @@ fn injected_faults_answer_503_drop_or_delay_and_store_nothing() {
     run.stop();
     assert_eq!(records(&f.config.store).len(), 1);
 }
+
+#[test]
+fn concurrent_submissions_of_the_same_documents_are_stored_exactly_once() {
+    let f = fixture();
+    let config = Config {
+        workers: 4,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let requests: Vec<iti41::Request> = (0..6)
+        .map(|i| iti41::build(&[document(DocType::CrBio, 100 + i)], &options()).expect("iti41"))
+        .collect();
+    let answers: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|t| {
+                let req = &requests[t % 6];
+                let id = f.pki.clients[t % 3].identity().expect("client");
+                let roots = f.pki.roots().expect("roots");
+                let addr = run.addr;
+                scope.spawn(move || {
+                    let (status, body) = post(
+                        addr,
+                        Some(&id),
+                        roots,
+                        "/iti41",
+                        &req.content_type,
+                        &req.body,
+                    )
+                    .expect("answer");
+                    assert_eq!(status, 200);
+                    (t % 6, body)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for i in 0..6 {
+        let ok = answers
+            .iter()
+            .filter(|(d, b)| *d == i && b.contains(SUCCESS))
+            .count();
+        let dup = answers
+            .iter()
+            .filter(|(d, b)| *d == i && b.contains("XDSDuplicateUniqueIdInRegistry"))
+            .count();
+        assert_eq!((ok, dup), (1, 1), "document {i}");
+    }
+    run.stop();
+    let recs = records(&config.store);
+    assert_eq!(recs.len(), 6);
+    let mut ids: Vec<&str> = recs.iter().map(|r| r.unique_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+}
