@@ -71,7 +71,7 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
     let mut s = StreamOwned::new(conn, TcpStream::connect(&addr).expect("connect"));
     write!(
         s,
-        "POST /iti41 HTTP/1.1\r\nHost: localhost\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+        "POST /iti41 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
         req.content_type,
         req.body.len()
     )

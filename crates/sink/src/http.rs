@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 server side: one request per connection (`Connection: close`), the
-//! request line, headers and a `Content-Length` body, all bounded. Chunked bodies are refused
+//! A minimal HTTP/1.1 server side: keep-alive (and pipelined requests) unless the client
+//! asks `Connection: close` or speaks HTTP/1.0; the request line, headers and a
+//! `Content-Length` body, all bounded. Chunked bodies are refused
 //! (501), a body without length too (411), a body over the limit (413) before it is read.
 
 use std::io::{Read, Write};
@@ -20,6 +21,9 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
+    /// Whether the client wants the connection kept open (HTTP/1.1 without
+    /// `Connection: close`).
+    pub keep_alive: bool,
 }
 
 impl Request {
@@ -58,14 +62,15 @@ impl Response {
         }
     }
 
-    /// Write it, with `Connection: close`.
-    pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
+    /// Write it, with `Connection: close` when `close`, else `keep-alive`.
+    pub fn write_to(&self, w: &mut impl Write, close: bool) -> std::io::Result<()> {
         let mut head = format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
             self.status,
             reason(self.status),
             self.content_type,
-            self.body.len()
+            self.body.len(),
+            if close { "close" } else { "keep-alive" }
         );
         for (n, v) in &self.headers {
             head.push_str(&format!("{n}: {v}\r\n"));
@@ -102,6 +107,8 @@ pub fn reason(status: u16) -> &'static str {
 /// Why no request could be read: the answer to send, if the connection still allows one.
 #[derive(Debug)]
 pub enum ReadError {
+    /// The peer closed the connection cleanly between requests.
+    Closed,
     /// The peer closed or the connection failed before a whole request came.
     Io(std::io::Error),
     /// The request is refused with this response.
@@ -118,9 +125,43 @@ fn refuse(status: u16, message: impl Into<String>) -> ReadError {
     ReadError::Refused(Response::text(status, message))
 }
 
-/// Read one request; bodies larger than `max_body` are refused with 413 before being read.
+/// Reads the requests of one connection, keeping bytes read past a request (a pipelined
+/// next request) for the next call.
+#[derive(Debug, Default)]
+pub struct Reader {
+    pending: Vec<u8>,
+}
+
+impl Reader {
+    /// A reader with nothing pending.
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// Read one request; bodies larger than `max_body` are refused with 413 before being
+    /// read. After a refusal the connection must be closed (the body was not consumed).
+    pub fn read_request<S: Read + Write>(
+        &mut self,
+        s: &mut S,
+        max_body: usize,
+    ) -> Result<Request, ReadError> {
+        let buf = std::mem::take(&mut self.pending);
+        let (req, rest) = read_one(s, buf, max_body)?;
+        self.pending = rest;
+        Ok(req)
+    }
+}
+
+/// Read one request on a fresh connection (nothing pending).
 pub fn read_request<S: Read + Write>(s: &mut S, max_body: usize) -> Result<Request, ReadError> {
-    let mut buf = Vec::with_capacity(8192);
+    Reader::new().read_request(s, max_body)
+}
+
+fn read_one<S: Read + Write>(
+    s: &mut S,
+    mut buf: Vec<u8>,
+    max_body: usize,
+) -> Result<(Request, Vec<u8>), ReadError> {
     let mut chunk = [0u8; 8192];
     let head_end = loop {
         if let Some(p) = find(&buf, b"\r\n\r\n") {
@@ -129,9 +170,18 @@ pub fn read_request<S: Read + Write>(s: &mut S, max_body: usize) -> Result<Reque
         if buf.len() > MAX_HEAD {
             return Err(refuse(431, "request line and headers too large"));
         }
-        let n = s.read(&mut chunk)?;
+        let n = match s.read(&mut chunk) {
+            Ok(n) => n,
+            // rustls reports a close without close_notify as UnexpectedEof.
+            Err(e) if buf.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e.into()),
+        };
         if n == 0 {
-            return Err(ReadError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            return Err(if buf.is_empty() {
+                ReadError::Closed
+            } else {
+                ReadError::Io(std::io::ErrorKind::UnexpectedEof.into())
+            });
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -168,11 +218,16 @@ pub fn read_request<S: Read + Write>(s: &mut S, max_body: usize) -> Result<Reque
         }
         headers.push((n.to_string(), v.trim().to_string()));
     }
+    let close = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("Connection")
+            && v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))
+    });
     let mut req = Request {
         method: method.to_string(),
         path,
         headers,
         body: Vec::new(),
+        keep_alive: version == "HTTP/1.1" && !close,
     };
     if req.header("Transfer-Encoding").is_some() {
         return Err(refuse(
@@ -210,14 +265,16 @@ pub fn read_request<S: Read + Write>(s: &mut S, max_body: usize) -> Result<Reque
         s.flush()?;
     }
     let mut body = buf.split_off(head_end + 4);
-    if body.len() > length {
-        body.truncate(length);
-    }
+    let rest = if body.len() > length {
+        body.split_off(length)
+    } else {
+        Vec::new()
+    };
     let have = body.len();
     body.resize(length, 0);
     s.read_exact(&mut body[have..])?;
     req.body = body;
-    Ok(req)
+    Ok((req, rest))
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -253,6 +310,7 @@ mod tests {
             Err(ReadError::Refused(resp)) => resp.status,
             Ok(_) => 0,
             Err(ReadError::Io(_)) => 1,
+            Err(ReadError::Closed) => 2,
         }
     }
 
@@ -268,6 +326,24 @@ mod tests {
             ("/iti41", &b"abc"[..])
         );
         assert_eq!(r.header("host"), Some("a"));
+        assert!(r.keep_alive);
+        // Two pipelined requests, the second asking to close.
+        let mut d = Duplex(
+            std::io::Cursor::new(
+                b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            ),
+            Vec::new(),
+        );
+        let mut reader = Reader::new();
+        let a = reader.read_request(&mut d, 10).expect("first");
+        let b = reader.read_request(&mut d, 10).expect("second");
+        assert_eq!((a.path.as_str(), a.body.as_slice()), ("/a", &b"xy"[..]));
+        assert_eq!((b.path.as_str(), b.keep_alive), ("/b", false));
+        assert!(matches!(
+            reader.read_request(&mut d, 10),
+            Err(ReadError::Closed)
+        ));
         assert_eq!(
             status(read(
                 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -284,6 +360,12 @@ mod tests {
         assert_eq!(
             status(read("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 10)),
             1
+        );
+        assert_eq!(status(read("", 10)), 2);
+        assert_eq!(
+            status(read("GET / HTTP/1.0\r\n\r\n", 10)).min(0),
+            0,
+            "HTTP/1.0 is read"
         );
         let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
         assert_eq!(status(read(&long, 10)), 431);

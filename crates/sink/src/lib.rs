@@ -23,4 +23,4 @@ pub mod store;
 
 pub use config::{Config, DEFAULT_MAX_BODY, Faults};
 pub use error::SinkError;
-pub use server::{Event, Log, Sink, Stopper};
+pub use server::{Event, KEEP_ALIVE_IDLE, Log, MAX_REQUESTS, Sink, Stopper};

@@ -14,7 +14,7 @@ use segur_tls::inspect::CertInfo;
 use segur_tls::rustls::{ServerConfig, ServerConnection, StreamOwned};
 use segur_validate::engine::{Engine, EngineOptions};
 
-use crate::http::{ReadError, Response, read_request};
+use crate::http::{ReadError, Reader, Response};
 use crate::service::{Problem, Service};
 use crate::store::{Client, Store};
 use crate::{Config, Faults, SinkError};
@@ -95,6 +95,11 @@ impl std::fmt::Display for Event {
         }
     }
 }
+
+/// Most requests served on one connection before it is closed.
+pub const MAX_REQUESTS: usize = 1000;
+/// Longest wait for the next request on a kept-alive connection.
+pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
 
 /// A callback receiving every [`Event`].
 pub type Log = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -260,24 +265,19 @@ impl Sink {
         let (tx, rx) = sync_channel::<TcpStream>(self.workers * 4);
         let rx = Arc::new(Mutex::new(rx));
         let mut handles = Vec::with_capacity(self.workers);
+        let shared = Arc::new(Shared {
+            tls: self.tls.clone(),
+            service: self.service.clone(),
+            faults: self.faults.clone(),
+            log: self.log.clone(),
+            stop: self.stop.clone(),
+            timeout: self.timeout,
+            max_body: self.max_body,
+        });
         for _ in 0..self.workers {
             let rx = rx.clone();
-            let tls = self.tls.clone();
-            let service = self.service.clone();
-            let log = self.log.clone();
-            let faults = self.faults.clone();
-            let (timeout, max_body) = (self.timeout, self.max_body);
-            handles.push(std::thread::spawn(move || {
-                worker(
-                    &rx,
-                    &tls,
-                    &service,
-                    &faults,
-                    log.as_ref(),
-                    timeout,
-                    max_body,
-                )
-            }));
+            let shared = shared.clone();
+            handles.push(std::thread::spawn(move || worker(&rx, &shared)));
         }
         for stream in self.listener.incoming() {
             if self.stop.load(Ordering::SeqCst) {
@@ -297,26 +297,33 @@ impl Sink {
     }
 }
 
-fn worker(
-    rx: &Mutex<Receiver<TcpStream>>,
-    tls: &Arc<ServerConfig>,
-    service: &Service,
-    faults: &Injector,
-    log: Option<&Log>,
+/// What every worker uses.
+struct Shared {
+    tls: Arc<ServerConfig>,
+    service: Arc<Service>,
+    faults: Arc<Injector>,
+    log: Option<Log>,
+    stop: Arc<AtomicBool>,
     timeout: Duration,
     max_body: usize,
-) {
+}
+
+impl Shared {
+    fn emit(&self, e: Event) {
+        if let Some(log) = &self.log {
+            log(&e);
+        }
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<TcpStream>>, shared: &Shared) {
     loop {
         let next = match rx.lock() {
             Ok(r) => r.recv(),
             Err(p) => p.into_inner().recv(),
         };
         let Ok(stream) = next else { return };
-        if let Some(event) = connection(stream, tls, service, faults, log, timeout, max_body)
-            && let Some(log) = log
-        {
-            log(&event);
-        }
+        connection(stream, shared);
     }
 }
 
@@ -336,11 +343,14 @@ fn io_text(e: &std::io::Error) -> String {
 struct Deadline {
     tcp: TcpStream,
     until: Instant,
+    /// Until the first byte of the next request of a kept-alive connection: a shorter wait.
+    idle_until: Option<Instant>,
 }
 
 impl Deadline {
     fn left(&self) -> std::io::Result<Duration> {
-        let left = self.until.saturating_duration_since(Instant::now());
+        let until = self.idle_until.map_or(self.until, |i| i.min(self.until));
+        let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
@@ -355,7 +365,11 @@ impl Read for Deadline {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let left = self.left()?;
         self.tcp.set_read_timeout(Some(left))?;
-        self.tcp.read(buf)
+        let n = self.tcp.read(buf)?;
+        if n > 0 {
+            self.idle_until = None;
+        }
+        Ok(n)
     }
 }
 
@@ -371,25 +385,20 @@ impl Write for Deadline {
     }
 }
 
-fn connection(
-    tcp: TcpStream,
-    tls: &Arc<ServerConfig>,
-    service: &Service,
-    faults: &Injector,
-    log: Option<&Log>,
-    timeout: Duration,
-    max_body: usize,
-) -> Option<Event> {
+fn connection(tcp: TcpStream, shared: &Shared) {
+    let (timeout, max_body) = (shared.timeout, shared.max_body);
+    let faults = &shared.faults;
     let peer = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
     let mut tcp = Deadline {
         tcp,
         until: Instant::now() + timeout,
+        idle_until: None,
     };
-    let mut conn = match ServerConnection::new(tls.clone()) {
+    let mut conn = match ServerConnection::new(shared.tls.clone()) {
         Ok(c) => c,
         Err(e) => {
-            return Some(Event::Tls {
+            return shared.emit(Event::Tls {
                 peer,
                 text: e.to_string(),
             });
@@ -397,21 +406,22 @@ fn connection(
     };
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(&mut tcp) {
-            return match e
+            match e
                 .get_ref()
                 .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())
             {
-                Some(te) => Some(Event::Tls {
+                Some(te) => shared.emit(Event::Tls {
                     peer,
                     text: explain(te, Side::Server).text,
                 }),
                 // The stop handle's wake-up connection, or a port scan.
-                None if e.kind() == std::io::ErrorKind::UnexpectedEof => None,
-                None => Some(Event::Io {
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                None => shared.emit(Event::Io {
                     peer,
                     text: format!("during the TLS handshake: {}", io_text(&e)),
                 }),
-            };
+            }
+            return;
         }
     }
     let client = conn
@@ -427,66 +437,101 @@ fn connection(
             subject: String::new(),
         });
     let mut stream = StreamOwned::new(conn, tcp);
-    let (response, request, verdict) = match read_request(&mut stream, max_body) {
-        Ok(req) => {
-            let request = format!("{} {}", req.method, req.path);
-            match faults.draw() {
-                Fate::Drop => {
-                    let _ = stream.sock.tcp.shutdown(std::net::Shutdown::Both);
-                    return Some(Event::Injected {
-                        peer,
-                        request,
-                        fault: "dropped",
-                    });
-                }
-                Fate::Error => {
-                    let mut resp = Response::text(503, "injected fault: try again later");
-                    resp.headers.push(("Retry-After".into(), "1".into()));
-                    if let Some(log) = log {
-                        log(&Event::Injected {
+    let mut reader = Reader::new();
+    for served in 1..=MAX_REQUESTS {
+        if served > 1 {
+            // Waiting for the next request of a kept-alive connection: KEEP_ALIVE_IDLE at
+            // most, then the whole timeout once it starts coming.
+            let now = Instant::now();
+            stream.sock.until = now + timeout;
+            stream.sock.idle_until = Some(now + KEEP_ALIVE_IDLE.min(timeout));
+        }
+        let (response, request, verdict, keep) = match reader.read_request(&mut stream, max_body) {
+            Ok(req) => {
+                let request = format!("{} {}", req.method, req.path);
+                let keep =
+                    req.keep_alive && served < MAX_REQUESTS && !shared.stop.load(Ordering::SeqCst);
+                match faults.draw() {
+                    Fate::Drop => {
+                        let _ = stream.sock.tcp.shutdown(std::net::Shutdown::Both);
+                        shared.emit(Event::Injected {
+                            peer,
+                            request,
+                            fault: "dropped",
+                        });
+                        return;
+                    }
+                    Fate::Error => {
+                        let mut resp = Response::text(503, "injected fault: try again later");
+                        resp.headers.push(("Retry-After".into(), "1".into()));
+                        shared.emit(Event::Injected {
                             peer,
                             request: request.clone(),
                             fault: "503",
                         });
+                        (resp, request, None, keep)
                     }
-                    (resp, request, None)
-                }
-                Fate::Serve => {
-                    let (resp, verdict) = service.handle(&req, &client);
-                    (resp, request, Some(verdict))
+                    Fate::Serve => {
+                        let (resp, verdict) = shared.service.handle(&req, &client);
+                        (resp, request, Some(verdict), keep)
+                    }
                 }
             }
+            // The body of a refused request was not read: the connection cannot go on.
+            Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None, false),
+            Err(ReadError::Closed) => return,
+            Err(ReadError::Io(e))
+                if served > 1
+                    && matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+            {
+                // An idle kept-alive connection: close it politely.
+                stream.sock.until = Instant::now() + Duration::from_secs(1);
+                stream.sock.idle_until = None;
+                stream.conn.send_close_notify();
+                let _ = stream.flush();
+                return;
+            }
+            Err(ReadError::Io(e)) => {
+                shared.emit(Event::Io {
+                    peer,
+                    text: format!("reading the request: {}", io_text(&e)),
+                });
+                return;
+            }
+        };
+        if faults.faults.latency_ms > 0 {
+            std::thread::sleep(Duration::from_millis(faults.faults.latency_ms));
         }
-        Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None),
-        Err(ReadError::Io(e)) => {
-            return Some(Event::Io {
+        let status = response.status;
+        let written = response.write_to(&mut stream, !keep);
+        if !keep {
+            stream.conn.send_close_notify();
+        }
+        let written = written.and_then(|()| stream.flush());
+        let (stored, problems) = verdict.map_or((0, Vec::new()), |v| (v.stored, v.problems));
+        if let Err(e) = written {
+            shared.emit(Event::Io {
                 peer,
-                text: format!("reading the request: {}", io_text(&e)),
+                text: format!(
+                    "{request} -> {status}, {stored} stored, but the answer was not sent: {}",
+                    io_text(&e)
+                ),
             });
+            return;
         }
-    };
-    if faults.faults.latency_ms > 0 {
-        std::thread::sleep(Duration::from_millis(faults.faults.latency_ms));
-    }
-    let status = response.status;
-    let written = response.write_to(&mut stream);
-    stream.conn.send_close_notify();
-    let _ = stream.flush();
-    let (stored, problems) = verdict.map_or((0, Vec::new()), |v| (v.stored, v.problems));
-    if let Err(e) = written {
-        return Some(Event::Io {
+        shared.emit(Event::Answered {
             peer,
-            text: format!(
-                "{request} -> {status}, {stored} stored, but the answer was not sent: {e}"
-            ),
+            client: client.clone(),
+            request,
+            status,
+            stored,
+            problems,
         });
+        if !keep {
+            return;
+        }
     }
-    Some(Event::Answered {
-        peer,
-        client,
-        request,
-        status,
-        stored,
-        problems,
-    })
 }

@@ -551,3 +551,78 @@ fn concurrent_submissions_of_the_same_documents_are_stored_exactly_once() {
     ids.dedup();
     assert_eq!(ids.len(), 6);
 }
+
+/// Read one response (status, body) by its Content-Length, leaving the connection open.
+fn read_response(s: &mut impl Read) -> (u16, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("utf-8");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("length");
+    assert!(head.contains("Connection: keep-alive"), "{head}");
+    let mut body = vec![0; length];
+    s.read_exact(&mut body).expect("body");
+    (status, body)
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let f = fixture();
+    let (run, _) = start(&f.config);
+    let config = client_config(
+        Some(&f.pki.clients[0].identity().expect("client")),
+        f.pki.roots().expect("roots"),
+    )
+    .expect("client config");
+    let conn = ClientConnection::new(
+        Arc::new(config),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    let mut s = StreamOwned::new(conn, TcpStream::connect(run.addr).expect("connect"));
+    let requests: Vec<iti41::Request> = (0..3)
+        .map(|i| iti41::build(&[document(DocType::CrBio, 200 + i)], &options()).expect("iti41"))
+        .collect();
+    for req in &requests {
+        write!(
+            s,
+            "POST /iti41 HTTP/1.1\r\nHost: localhost\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+            req.content_type,
+            req.body.len()
+        )
+        .expect("head");
+        s.write_all(&req.body).expect("body");
+        let (status, body) = read_response(&mut s);
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains(SUCCESS));
+    }
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("last");
+    let mut rest = String::new();
+    s.read_to_string(&mut rest).expect("closed cleanly");
+    assert!(
+        rest.starts_with("HTTP/1.1 200") && rest.contains("Connection: close"),
+        "{rest}"
+    );
+    let events = run.stop();
+    let answered: Vec<&String> = events.iter().filter(|e| e.contains(" -> 200")).collect();
+    assert_eq!(answered.len(), 4, "{events:?}");
+    let peer = answered[0].split(' ').next();
+    assert!(
+        answered.iter().all(|e| e.split(' ').next() == peer),
+        "one connection: {events:?}"
+    );
+    assert_eq!(records(&f.config.store).len(), 3);
+}
