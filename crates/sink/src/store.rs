@@ -170,6 +170,8 @@ impl Store {
         index
             .seek(SeekFrom::End(0))
             .map_err(|e| SinkError::io(&path, e))?;
+        // The index and docs/ may have just been created: make their names durable.
+        sync_dir(dir)?;
         Ok((
             Store {
                 dir: dir.to_path_buf(),
@@ -261,11 +263,20 @@ impl Store {
             lines.push(b'\n');
         }
         let index_path = self.dir.join(INDEX);
-        inner
+        let before = inner
+            .index
+            .metadata()
+            .map_err(|e| SinkError::io(&index_path, e))?
+            .len();
+        if let Err(e) = inner
             .index
             .write_all(&lines)
             .and_then(|()| inner.index.sync_data())
-            .map_err(|e| SinkError::io(&index_path, e))?;
+        {
+            // A partial line in the middle of the index would stop the next start: cut it.
+            let _ = inner.index.set_len(before);
+            return Err(SinkError::io(&index_path, e).into());
+        }
         for r in &records {
             inner.ids.insert(r.unique_id.clone(), r.file.clone());
         }
