@@ -626,3 +626,45 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     );
     assert_eq!(records(&f.config.store).len(), 3);
 }
+
+/// The ANS rules beside the repository, as the other end-to-end tests find them.
+fn ans_rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans/testcontenucda")
+}
+
+#[test]
+fn with_rules_a_document_the_cda_rules_refuse_is_not_stored() {
+    let f = fixture();
+    let config = Config {
+        rules: Some(ans_rules()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let client = f.pki.clients[0].identity().expect("client");
+    let good = document(DocType::CrBio, 51);
+    let mut bad = document(DocType::CrBio, 52);
+    let text = String::from_utf8(bad.bytes.clone()).expect("utf-8");
+    let at = text.find("<realmCode").expect("realmCode");
+    bad.bytes = format!("{}<segurBogus/>{}", &text[..at], &text[at..]).into_bytes();
+    for (input, accepted) in [(good, true), (bad, false)] {
+        let req = iti41::build(&[input], &options()).expect("iti41");
+        let (status, body) = post(
+            run.addr,
+            Some(&client),
+            f.pki.roots().expect("roots"),
+            "/iti41",
+            &req.content_type,
+            &req.body,
+        )
+        .expect("answer");
+        assert_eq!(status, 200);
+        assert_eq!(body.contains(SUCCESS), accepted, "{body}");
+        if !accepted {
+            assert!(body.contains("XDSRegistryError"), "{body}");
+            // The XSD's rule id and message, as `segur validate` reports them.
+            assert!(body.contains("codeContext=\"cvc-complex-type"), "{body}");
+        }
+    }
+    run.stop();
+    assert_eq!(records(&config.store).len(), 1);
+}
