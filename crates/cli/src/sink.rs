@@ -37,6 +37,11 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
         "segur sink: listening on https://{addr} (POST /iti41, POST /fhir), store {}",
         config.store.display()
     ))?;
+    if let Some(smtp) = sink.smtp_addr() {
+        out(format_args!(
+            "segur sink: SMTP submission on {smtp} (STARTTLS and a client certificate required)"
+        ))?;
+    }
     let sink = sink.with_log(Arc::new(|event| {
         let _ = out(format_args!("{event}"));
     }));

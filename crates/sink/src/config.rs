@@ -15,6 +15,10 @@ pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
 pub struct Config {
     /// Address to listen on (`127.0.0.1:8443`; port 0 picks a free one).
     pub listen: String,
+    /// Address of the SMTP submission listener (STARTTLS required, then a client
+    /// certificate); none when absent.
+    #[serde(default)]
+    pub smtp_listen: Option<String>,
     /// The server certificate chain, PEM (leaf first).
     pub cert: PathBuf,
     /// The server private key, PEM (PKCS#8, PKCS#1 or SEC1); absent when in `cert`.

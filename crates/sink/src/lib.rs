@@ -19,6 +19,7 @@ mod error;
 pub mod http;
 mod server;
 pub mod service;
+pub mod smtp;
 pub mod store;
 
 pub use config::{Config, DEFAULT_MAX_BODY, Faults};

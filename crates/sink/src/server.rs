@@ -17,7 +17,7 @@ use segur_validate::engine::{Engine, EngineOptions};
 use crate::http::{ReadError, Reader, Response};
 use crate::service::{Problem, Service};
 use crate::store::{Client, Store};
-use crate::{Config, Faults, SinkError};
+use crate::{Config, Faults, SinkError, smtp};
 
 /// Something that happened on a connection, for the log.
 #[derive(Debug, Clone)]
@@ -108,25 +108,27 @@ pub type Log = Arc<dyn Fn(&Event) + Send + Sync>;
 #[derive(Debug, Clone)]
 pub struct Stopper {
     flag: Arc<AtomicBool>,
-    addr: SocketAddr,
+    addrs: Vec<SocketAddr>,
 }
 
 impl Stopper {
     /// Ask the server to stop: no new connection is taken, connections in progress finish.
     pub fn stop(&self) {
         self.flag.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let mut addr = self.addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        // Wake the accept loops.
+        for mut addr in self.addrs.iter().copied() {
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(2));
         }
-        let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(2));
     }
 }
 
 /// The sink, bound and ready to serve.
 pub struct Sink {
     listener: TcpListener,
+    smtp: Option<TcpListener>,
     tls: Arc<ServerConfig>,
     service: Arc<Service>,
     workers: usize,
@@ -213,13 +215,18 @@ impl Sink {
         let tls = segur_tls::server_config(&identity, roots)?;
         let (store, notes) = Store::open(&c.store)?;
         let engine = c.rules.clone().map(engine).transpose()?;
-        let listener = TcpListener::bind(&c.listen).map_err(|source| SinkError::Bind {
-            address: c.listen.clone(),
-            source,
-        })?;
+        let bind = |address: &String| {
+            TcpListener::bind(address).map_err(|source| SinkError::Bind {
+                address: address.clone(),
+                source,
+            })
+        };
+        let listener = bind(&c.listen)?;
+        let smtp = c.smtp_listen.as_ref().map(bind).transpose()?;
         Ok((
             Sink {
                 listener,
+                smtp,
                 tls: Arc::new(tls),
                 service: Arc::new(Service::new(store, engine)),
                 workers: c.workers.max(1),
@@ -252,17 +259,24 @@ impl Sink {
             })
     }
 
+    /// The SMTP address actually bound, when `smtp_listen` is set.
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.smtp.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// A handle that stops [`Sink::serve`].
     pub fn stopper(&self) -> Result<Stopper, SinkError> {
+        let mut addrs = vec![self.local_addr()?];
+        addrs.extend(self.smtp_addr());
         Ok(Stopper {
             flag: self.stop.clone(),
-            addr: self.local_addr()?,
+            addrs,
         })
     }
 
     /// Serve until stopped; returns once the workers have finished their connections.
     pub fn serve(self) -> Result<(), SinkError> {
-        let (tx, rx) = sync_channel::<TcpStream>(self.workers * 4);
+        let (tx, rx) = sync_channel::<Job>(self.workers * 4);
         let rx = Arc::new(Mutex::new(rx));
         let mut handles = Vec::with_capacity(self.workers);
         let shared = Arc::new(Shared {
@@ -279,15 +293,13 @@ impl Sink {
             let shared = shared.clone();
             handles.push(std::thread::spawn(move || worker(&rx, &shared)));
         }
-        for stream in self.listener.incoming() {
-            if self.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            // A failed accept (out of descriptors, a reset before accept) is not fatal.
-            let Ok(stream) = stream else { continue };
-            if tx.send(stream).is_err() {
-                break;
-            }
+        let smtp_loop = self.smtp.map(|listener| {
+            let (tx, stop) = (tx.clone(), self.stop.clone());
+            std::thread::spawn(move || accept_loop(&listener, &stop, &tx, Job::Smtp))
+        });
+        accept_loop(&self.listener, &self.stop, &tx, Job::Https);
+        if let Some(h) = smtp_loop {
+            let _ = h.join();
         }
         drop(tx);
         for h in handles {
@@ -316,14 +328,152 @@ impl Shared {
     }
 }
 
-fn worker(rx: &Mutex<Receiver<TcpStream>>, shared: &Shared) {
+/// A connection for the workers.
+enum Job {
+    Https(TcpStream),
+    Smtp(TcpStream),
+}
+
+fn accept_loop(
+    listener: &TcpListener,
+    stop: &AtomicBool,
+    tx: &std::sync::mpsc::SyncSender<Job>,
+    job: fn(TcpStream) -> Job,
+) {
+    for stream in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        // A failed accept (out of descriptors, a reset before accept) is not fatal.
+        let Ok(stream) = stream else { continue };
+        if tx.send(job(stream)).is_err() {
+            break;
+        }
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<Job>>, shared: &Shared) {
     loop {
         let next = match rx.lock() {
             Ok(r) => r.recv(),
             Err(p) => p.into_inner().recv(),
         };
         let Ok(stream) = next else { return };
-        connection(stream, shared);
+        match stream {
+            Job::Https(tcp) => connection(tcp, shared),
+            Job::Smtp(tcp) => smtp_connection(tcp, shared),
+        }
+    }
+}
+
+/// The TLS handshake, requiring a client certificate; failures are logged in words.
+fn handshake(
+    tcp: &mut Deadline,
+    shared: &Shared,
+    peer: Option<SocketAddr>,
+) -> Option<(ServerConnection, Client)> {
+    let mut conn = match ServerConnection::new(shared.tls.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            shared.emit(Event::Tls {
+                peer,
+                text: e.to_string(),
+            });
+            return None;
+        }
+    };
+    while conn.is_handshaking() {
+        if let Err(e) = conn.complete_io(tcp) {
+            match e
+                .get_ref()
+                .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())
+            {
+                Some(te) => shared.emit(Event::Tls {
+                    peer,
+                    text: explain(te, Side::Server).text,
+                }),
+                // The stop handle's wake-up connection, or a port scan.
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                None => shared.emit(Event::Io {
+                    peer,
+                    text: format!("during the TLS handshake: {}", io_text(&e)),
+                }),
+            }
+            return None;
+        }
+    }
+    let client = conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(|der| CertInfo::from_der(der.as_ref()).ok())
+        .map(|i| Client {
+            sha256: i.sha256,
+            subject: i.subject,
+        })
+        .unwrap_or_else(|| Client {
+            sha256: String::new(),
+            subject: String::new(),
+        });
+    Some((conn, client))
+}
+
+/// An SMTP session: plain until STARTTLS, then TLS with a client certificate.
+fn smtp_connection(tcp: TcpStream, shared: &Shared) {
+    let peer = tcp.peer_addr().ok();
+    let _ = tcp.set_nodelay(true);
+    let mut tcp = Deadline {
+        tcp,
+        until: Instant::now() + shared.timeout,
+        idle_until: None,
+    };
+    let io = |e: std::io::Error| {
+        shared.emit(Event::Io {
+            peer,
+            text: format!("SMTP: {}", io_text(&e)),
+        });
+    };
+    if let Err(e) = tcp
+        .write_all(b"220 segur-sink ESMTP\r\n")
+        .and_then(|()| tcp.flush())
+    {
+        return io(e);
+    }
+    match smtp::phase(
+        &mut tcp,
+        None,
+        &shared.service,
+        shared.max_body,
+        &mut |_, _| {},
+    ) {
+        Ok(smtp::End::StartTls) => {}
+        Ok(smtp::End::Quit) => return,
+        Err(e) => return io(e),
+    }
+    let Some((conn, client)) = handshake(&mut tcp, shared, peer) else {
+        return;
+    };
+    let mut stream = StreamOwned::new(conn, tcp);
+    let mut on_message = |verdict: crate::service::Verdict, text: String| {
+        shared.emit(Event::Answered {
+            peer,
+            client: client.clone(),
+            request: "SMTP DATA".into(),
+            status: text.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0),
+            stored: verdict.stored,
+            problems: verdict.problems,
+        });
+    };
+    let ended = smtp::phase(
+        &mut stream,
+        Some(&client),
+        &shared.service,
+        shared.max_body,
+        &mut on_message,
+    );
+    stream.conn.send_close_notify();
+    let _ = stream.flush();
+    if let Err(e) = ended {
+        io(e);
     }
 }
 
@@ -395,47 +545,9 @@ fn connection(tcp: TcpStream, shared: &Shared) {
         until: Instant::now() + timeout,
         idle_until: None,
     };
-    let mut conn = match ServerConnection::new(shared.tls.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            return shared.emit(Event::Tls {
-                peer,
-                text: e.to_string(),
-            });
-        }
+    let Some((conn, client)) = handshake(&mut tcp, shared, peer) else {
+        return;
     };
-    while conn.is_handshaking() {
-        if let Err(e) = conn.complete_io(&mut tcp) {
-            match e
-                .get_ref()
-                .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())
-            {
-                Some(te) => shared.emit(Event::Tls {
-                    peer,
-                    text: explain(te, Side::Server).text,
-                }),
-                // The stop handle's wake-up connection, or a port scan.
-                None if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-                None => shared.emit(Event::Io {
-                    peer,
-                    text: format!("during the TLS handshake: {}", io_text(&e)),
-                }),
-            }
-            return;
-        }
-    }
-    let client = conn
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .and_then(|der| CertInfo::from_der(der.as_ref()).ok())
-        .map(|i| Client {
-            sha256: i.sha256,
-            subject: i.subject,
-        })
-        .unwrap_or_else(|| Client {
-            sha256: String::new(),
-            subject: String::new(),
-        });
     let mut stream = StreamOwned::new(conn, tcp);
     let mut reader = Reader::new();
     for served in 1..=MAX_REQUESTS {

@@ -133,6 +133,13 @@ impl Service {
         }
     }
 
+    /// Unpack an MSSanté message (RFC 5322, as received over SMTP), validate it, and store
+    /// its documents unless a problem is an error.
+    pub fn accept_message(&self, message: &[u8], client: &Client) -> Verdict {
+        let u = unpack(message, "message", Some(Kind::Mss));
+        self.accept(&u, client)
+    }
+
     /// Unpack, validate, check uniqueIds and store; the problems and what was stored.
     fn accept(&self, u: &Unpacked, client: &Client) -> Verdict {
         let mut problems: Vec<Problem> = u

@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 
 use segur_cda::DocType;
 use segur_exchange::package::{Input, Options};
-use segur_exchange::{iti41, mhd};
+use segur_exchange::{iti41, mhd, mss};
 use segur_ins::{Generator, SeedRng};
 use segur_sink::service::{FAILURE, SUCCESS};
 use segur_sink::store::{INDEX, Record};
@@ -68,6 +68,7 @@ fn fixture() -> Fixture {
 
 struct Running {
     addr: SocketAddr,
+    smtp: Option<SocketAddr>,
     stopper: Stopper,
     thread: JoinHandle<()>,
     events: Arc<std::sync::Mutex<Vec<String>>>,
@@ -83,11 +84,13 @@ fn start(config: &Config) -> (Running, Vec<String>) {
         }
     }));
     let addr = sink.local_addr().expect("addr");
+    let smtp = sink.smtp_addr();
     let stopper = sink.stopper().expect("stopper");
     let thread = std::thread::spawn(move || sink.serve().expect("serve"));
     (
         Running {
             addr,
+            smtp,
             stopper,
             thread,
             events,
@@ -667,4 +670,116 @@ fn with_rules_a_document_the_cda_rules_refuse_is_not_stored() {
     }
     run.stop();
     assert_eq!(records(&config.store).len(), 1);
+}
+
+/// One SMTP reply (all its lines).
+fn smtp_reply(s: &mut impl Read) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            s.read_exact(&mut byte).expect("reply");
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8(line).expect("utf-8");
+        all.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return all;
+        }
+    }
+}
+
+fn smtp_send(s: &mut (impl Read + Write), command: &str) -> String {
+    s.write_all(format!("{command}\r\n").as_bytes())
+        .expect("command");
+    s.flush().expect("flush");
+    smtp_reply(s)
+}
+
+#[test]
+fn smtp_starttls_with_a_client_certificate_stores_the_message_documents() {
+    let f = fixture();
+    let config = Config {
+        smtp_listen: Some("127.0.0.1:0".into()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let smtp = run.smtp.expect("smtp address");
+    let message = mss::build(&[document(DocType::CrBio, 61)], &options()).expect("mss");
+    let mut stuffed = String::new();
+    for line in String::from_utf8(message).expect("ascii").split("\r\n") {
+        if line.starts_with('.') {
+            stuffed.push('.');
+        }
+        stuffed.push_str(line);
+        stuffed.push_str("\r\n");
+    }
+    stuffed.push_str(".\r\n");
+    let client = f.pki.clients[2].identity().expect("client");
+    let mut replies = Vec::new();
+    for _ in 0..2 {
+        let mut tcp = TcpStream::connect(smtp).expect("connect");
+        assert!(smtp_reply(&mut tcp).starts_with("220 "));
+        assert!(smtp_send(&mut tcp, "EHLO client.test").contains("STARTTLS"));
+        assert!(smtp_send(&mut tcp, "MAIL FROM:<a@test.mssante.fr>").starts_with("530 "));
+        assert!(smtp_send(&mut tcp, "STARTTLS").starts_with("220 "));
+        let config = client_config(Some(&client), f.pki.roots().expect("roots")).expect("tls");
+        let conn = ClientConnection::new(
+            Arc::new(config),
+            ServerName::try_from("localhost").expect("name"),
+        )
+        .expect("conn");
+        let mut s = StreamOwned::new(conn, tcp);
+        assert!(smtp_send(&mut s, "EHLO client.test").starts_with("250"));
+        assert!(smtp_send(&mut s, "MAIL FROM:<a@test.mssante.fr>").starts_with("250 "));
+        assert!(smtp_send(&mut s, "RCPT TO:<b@patient.mssante.fr>").starts_with("250 "));
+        assert!(smtp_send(&mut s, "DATA").starts_with("354 "));
+        s.write_all(stuffed.as_bytes()).expect("data");
+        replies.push(smtp_reply(&mut s));
+        assert!(smtp_send(&mut s, "QUIT").starts_with("221 "));
+    }
+    assert!(replies[0].starts_with("250 "), "{replies:?}");
+    assert!(
+        replies[1].starts_with("550 ") && replies[1].contains("SEGUR-SINK-DUPLICATE"),
+        "{replies:?}"
+    );
+    let events = run.stop();
+    let recs = records(&config.store);
+    assert!(!recs.is_empty(), "{events:?}");
+    assert!(recs.iter().all(|r| r.via == "mss"));
+    let info =
+        segur_tls::inspect::CertInfo::from_der(f.pki.clients[2].cert.as_ref()).expect("inspect");
+    assert!(recs.iter().all(|r| r.client.sha256 == info.sha256));
+}
+
+#[test]
+fn smtp_without_client_certificate_is_refused_in_the_handshake() {
+    let f = fixture();
+    let config = Config {
+        smtp_listen: Some("127.0.0.1:0".into()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let mut tcp = TcpStream::connect(run.smtp.expect("smtp")).expect("connect");
+    smtp_reply(&mut tcp);
+    smtp_send(&mut tcp, "EHLO client.test");
+    assert!(smtp_send(&mut tcp, "STARTTLS").starts_with("220 "));
+    let config = client_config(None, f.pki.roots().expect("roots")).expect("tls");
+    let conn = ClientConnection::new(
+        Arc::new(config),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    let mut s = StreamOwned::new(conn, tcp);
+    let _ = s.write_all(b"EHLO client.test\r\n");
+    let mut out = Vec::new();
+    assert!(s.read_to_end(&mut out).is_err() || out.is_empty());
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("TLS refused") && e.contains("sent none")),
+        "{events:?}"
+    );
 }
