@@ -43,9 +43,9 @@ pub enum Command {
     #[command(subcommand)]
     Pki(PkiCommand),
     /// The reference sink: an HTTPS server requiring client certificates that answers ITI-41
-    /// (POST /iti41) and MHD ITI-65 (POST /fhir), optionally SMTP with STARTTLS, validates what arrives and stores each
-    /// accepted document durably before answering (docs/sink.md). SIGTERM or SIGINT
-    /// stops it cleanly.
+    /// (POST /iti41) and MHD ITI-65 (POST /fhir), optionally SMTP with STARTTLS (MSSanté),
+    /// validates what arrives and stores each accepted document durably before answering
+    /// (docs/sink.md). SIGTERM or SIGINT stops it cleanly.
     Sink(SinkArgs),
 }
 
