@@ -42,6 +42,20 @@ pub enum Command {
     /// Certificates: inspect and lint one, make a test PKI shaped like IGC-Santé.
     #[command(subcommand)]
     Pki(PkiCommand),
+    /// The reference sink: an HTTPS server requiring client certificates that answers ITI-41
+    /// (POST /iti41) and MHD ITI-65 (POST /fhir), optionally SMTP with STARTTLS (MSSanté),
+    /// validates what arrives and stores each accepted document durably before answering
+    /// (docs/sink.md). SIGTERM or SIGINT stops it cleanly.
+    Sink(SinkArgs),
+}
+
+/// `segur sink`
+#[derive(Debug, Args)]
+pub struct SinkArgs {
+    /// The TOML configuration (listen address, server identity, client roots, store
+    /// directory, optional rules directory; docs/sink.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 /// `segur pki …`

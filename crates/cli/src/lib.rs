@@ -16,6 +16,7 @@ mod package;
 mod peer;
 mod pki;
 mod rules;
+mod sink;
 mod suite;
 mod validate;
 
@@ -98,6 +99,7 @@ pub fn main() -> ExitCode {
         args::Command::Conformance(cmd) => conformance::run(cmd),
         args::Command::Bench(cmd) => bench::run(cmd),
         args::Command::Pki(cmd) => pki::run(cmd),
+        args::Command::Sink(cmd) => sink::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),

@@ -1,0 +1,94 @@
+//! `segur sink --config FILE`: run the reference sink, one line per event on stdout, until
+//! SIGTERM or SIGINT stops it cleanly (connections in progress are answered first).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use segur_sink::{Config, Sink, SinkError};
+
+use crate::args::SinkArgs;
+use crate::{Failure, Outcome, out};
+
+fn failure(e: SinkError) -> Failure {
+    match e {
+        SinkError::Config { .. } | SinkError::Tls(_) | SinkError::Engine(_) => {
+            Failure::usage(e.to_string())
+        }
+        _ => Failure::infra(e.to_string()),
+    }
+}
+
+pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
+    let config = Config::from_file(&args.config).map_err(failure)?;
+    let (sink, notes) = Sink::from_config(&config).map_err(failure)?;
+    for n in notes {
+        out(format_args!("store: {n}"))?;
+    }
+    let addr = sink.local_addr().map_err(failure)?;
+    let stopper = sink.stopper().map_err(failure)?;
+    signals::install();
+    std::thread::spawn(move || {
+        while !signals::requested() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        stopper.stop();
+    });
+    out(format_args!(
+        "segur sink: listening on https://{addr} (POST /iti41, POST /fhir), store {}",
+        config.store.display()
+    ))?;
+    if let Some(smtp) = sink.smtp_addr() {
+        out(format_args!(
+            "segur sink: SMTP submission on {smtp} (STARTTLS and a client certificate required)"
+        ))?;
+    }
+    let sink = sink.with_log(Arc::new(|event| {
+        let _ = out(format_args!("{event}"));
+    }));
+    sink.serve().map_err(failure)?;
+    out(format_args!("segur sink: stopped"))?;
+    Ok(Outcome::Ok)
+}
+
+/// SIGTERM and SIGINT set a flag; a thread watching it stops the sink.
+#[cfg(unix)]
+mod signals {
+    use std::ffi::c_int;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static STOP: AtomicBool = AtomicBool::new(false);
+
+    const SIGINT: c_int = 2;
+    const SIGTERM: c_int = 15;
+
+    extern "C" fn on_signal(_: c_int) {
+        // Only an atomic store: async-signal-safe.
+        STOP.store(true, Ordering::SeqCst);
+    }
+
+    unsafe extern "C" {
+        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
+    }
+
+    pub(super) fn install() {
+        // SAFETY: the handler only stores to an atomic; `signal` replaces the default
+        // action (terminate) of these two signals for this process.
+        unsafe {
+            signal(SIGTERM, on_signal);
+            signal(SIGINT, on_signal);
+        }
+    }
+
+    pub(super) fn requested() -> bool {
+        STOP.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(not(unix))]
+mod signals {
+    pub(super) fn install() {}
+
+    pub(super) fn requested() -> bool {
+        false
+    }
+}

@@ -1,0 +1,174 @@
+//! The sink's TOML configuration (docs/sink.md).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::SinkError;
+
+/// Largest request body accepted by default: 64 MiB.
+pub const DEFAULT_MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The sink's configuration. Relative paths in a file are relative to the file's directory.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on (`127.0.0.1:8443`; port 0 picks a free one).
+    pub listen: String,
+    /// Address of the SMTP submission listener (STARTTLS required, then a client
+    /// certificate); none when absent.
+    #[serde(default)]
+    pub smtp_listen: Option<String>,
+    /// The server certificate chain, PEM (leaf first).
+    pub cert: PathBuf,
+    /// The server private key, PEM (PKCS#8, PKCS#1 or SEC1); absent when in `cert`.
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// The roots that client certificates must chain to, PEM.
+    pub client_roots: PathBuf,
+    /// Directory of the durable store (created if missing).
+    pub store: PathBuf,
+    /// The ANS rules directory: when set, each CDA document is validated with it too.
+    #[serde(default)]
+    pub rules: Option<PathBuf>,
+    /// Largest request body in bytes (larger: 413).
+    #[serde(default = "default_max_body")]
+    pub max_body: usize,
+    /// Worker threads serving connections.
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    /// Time a connection has for its handshake, its whole request and the answer, in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_s: u64,
+    /// Faults injected for testing clients (none by default).
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+/// Faults injected after a request is read, to test how clients cope (docs/sink.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Milliseconds added before every answer.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Fraction (0 to 1) of requests answered 503 without being processed (nothing stored).
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Fraction (0 to 1) of connections closed after the request is read, with no answer
+    /// and nothing stored.
+    #[serde(default)]
+    pub drop_rate: f64,
+    /// Seed of the draws, for reproducible runs.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+impl Faults {
+    /// Whether any fault is configured.
+    pub fn any(&self) -> bool {
+        self.latency_ms > 0 || self.error_rate > 0.0 || self.drop_rate > 0.0
+    }
+}
+
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY
+}
+
+fn default_workers() -> usize {
+    4
+}
+
+fn default_timeout() -> u64 {
+    60
+}
+
+impl Config {
+    /// Read a configuration file; relative paths become relative to its directory.
+    pub fn from_file(path: &Path) -> Result<Config, SinkError> {
+        let text = std::fs::read_to_string(path).map_err(|e| SinkError::io(path, e))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(&text, base).map_err(|message| SinkError::Config {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parse TOML; relative paths are joined to `base`.
+    pub fn from_toml(text: &str, base: &Path) -> Result<Config, String> {
+        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let join = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        join(&mut c.cert);
+        if let Some(k) = c.key.as_mut() {
+            join(k);
+        }
+        join(&mut c.client_roots);
+        join(&mut c.store);
+        if let Some(r) = c.rules.as_mut() {
+            join(r);
+        }
+        if c.workers == 0 {
+            return Err("workers must be at least 1".into());
+        }
+        let rate = |r: f64| (0.0..=1.0).contains(&r);
+        if !rate(c.faults.error_rate)
+            || !rate(c.faults.drop_rate)
+            || c.faults.error_rate + c.faults.drop_rate > 1.0
+        {
+            return Err(
+                "faults: error_rate and drop_rate are fractions from 0 to 1, their sum at most 1"
+                    .into(),
+            );
+        }
+        if c.max_body == 0 {
+            return Err("max_body must be at least 1".into());
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_and_defaults() {
+        let c = Config::from_toml(
+            "listen = \"127.0.0.1:0\"\ncert = \"s.pem\"\nkey = \"s.key\"\nclient_roots = \"/r.pem\"\nstore = \"st\"\n",
+            Path::new("/etc/sink"),
+        )
+        .expect("config");
+        assert_eq!(c.cert, PathBuf::from("/etc/sink/s.pem"));
+        assert_eq!(c.client_roots, PathBuf::from("/r.pem"));
+        assert_eq!(c.store, PathBuf::from("/etc/sink/st"));
+        assert_eq!(c.max_body, DEFAULT_MAX_BODY);
+        assert_eq!(c.workers, 4);
+        assert!(!c.faults.any());
+        let base = "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\n";
+        let f = Config::from_toml(
+            &format!("{base}[faults]\nlatency_ms = 5\nerror_rate = 0.25\n"),
+            Path::new("."),
+        )
+        .expect("faults");
+        assert!(f.faults.any() && f.faults.error_rate == 0.25);
+        assert!(
+            Config::from_toml(
+                &format!("{base}[faults]\nerror_rate = 0.6\ndrop_rate = 0.6\n"),
+                Path::new(".")
+            )
+            .is_err()
+        );
+        assert!(Config::from_toml("listen = 1", Path::new(".")).is_err());
+        assert!(
+            Config::from_toml(
+                "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\nbogus = 1\n",
+                Path::new(".")
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,375 @@
+//! A minimal HTTP/1.1 server side: keep-alive (and pipelined requests) unless the client
+//! asks `Connection: close` or speaks HTTP/1.0; the request line, headers and a
+//! `Content-Length` body, all bounded. Chunked bodies are refused
+//! (501), a body without length too (411), a body over the limit (413) before it is read.
+
+use std::io::{Read, Write};
+
+/// Largest request line plus headers.
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Most header fields.
+pub const MAX_HEADERS: usize = 100;
+
+/// A request as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The method (`POST`).
+    pub method: String,
+    /// The target's path, without the query.
+    pub path: String,
+    /// Header fields in order (names as sent).
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+    /// Whether the client wants the connection kept open (HTTP/1.1 without
+    /// `Connection: close`).
+    pub keep_alive: bool,
+}
+
+impl Request {
+    /// The first value of a header field (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Content-Type of the body.
+    pub content_type: String,
+    /// Other header fields.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A plain-text response.
+    pub fn text(status: u16, message: impl Into<String>) -> Response {
+        let mut body = message.into().into_bytes();
+        body.push(b'\n');
+        Response {
+            status,
+            content_type: "text/plain; charset=utf-8".into(),
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    /// Write it, with `Connection: close` when `close`, else `keep-alive`.
+    pub fn write_to(&self, w: &mut impl Write, close: bool) -> std::io::Result<()> {
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+            self.status,
+            reason(self.status),
+            self.content_type,
+            self.body.len(),
+            if close { "close" } else { "keep-alive" }
+        );
+        for (n, v) in &self.headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        w.write_all(head.as_bytes())?;
+        w.write_all(&self.body)?;
+        w.flush()
+    }
+}
+
+/// The reason phrase of a status code.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Content",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        505 => "HTTP Version Not Supported",
+        _ => "Status",
+    }
+}
+
+/// Why no request could be read: the answer to send, if the connection still allows one.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The peer closed the connection cleanly between requests.
+    Closed,
+    /// The peer closed or the connection failed before a whole request came.
+    Io(std::io::Error),
+    /// The request is refused with this response.
+    Refused(Response),
+}
+
+impl From<std::io::Error> for ReadError {
+    fn from(e: std::io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+fn refuse(status: u16, message: impl Into<String>) -> ReadError {
+    ReadError::Refused(Response::text(status, message))
+}
+
+/// Reads the requests of one connection, keeping bytes read past a request (a pipelined
+/// next request) for the next call.
+#[derive(Debug, Default)]
+pub struct Reader {
+    pending: Vec<u8>,
+}
+
+impl Reader {
+    /// A reader with nothing pending.
+    pub fn new() -> Reader {
+        Reader::default()
+    }
+
+    /// Read one request; bodies larger than `max_body` are refused with 413 before being
+    /// read. After a refusal the connection must be closed (the body was not consumed).
+    pub fn read_request<S: Read + Write>(
+        &mut self,
+        s: &mut S,
+        max_body: usize,
+    ) -> Result<Request, ReadError> {
+        let buf = std::mem::take(&mut self.pending);
+        let (req, rest) = read_one(s, buf, max_body)?;
+        self.pending = rest;
+        Ok(req)
+    }
+}
+
+/// Read one request on a fresh connection (nothing pending).
+pub fn read_request<S: Read + Write>(s: &mut S, max_body: usize) -> Result<Request, ReadError> {
+    Reader::new().read_request(s, max_body)
+}
+
+fn read_one<S: Read + Write>(
+    s: &mut S,
+    mut buf: Vec<u8>,
+    max_body: usize,
+) -> Result<(Request, Vec<u8>), ReadError> {
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(p) = find(&buf, b"\r\n\r\n") {
+            break p;
+        }
+        if buf.len() > MAX_HEAD {
+            return Err(refuse(431, "request line and headers too large"));
+        }
+        let n = match s.read(&mut chunk) {
+            Ok(n) => n,
+            // rustls reports a close without close_notify as UnexpectedEof.
+            Err(e) if buf.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
+            Err(e) => return Err(e.into()),
+        };
+        if n == 0 {
+            return Err(if buf.is_empty() {
+                ReadError::Closed
+            } else {
+                ReadError::Io(std::io::ErrorKind::UnexpectedEof.into())
+            });
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    if head_end > MAX_HEAD {
+        return Err(refuse(431, "request line and headers too large"));
+    }
+    let head = std::str::from_utf8(&buf[..head_end])
+        .map_err(|_| refuse(400, "request head is not UTF-8"))?;
+    let mut lines = head.split("\r\n");
+    let line = lines.next().unwrap_or("");
+    let mut parts = line.split(' ');
+    let (Some(method), Some(target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refuse(400, "malformed request line"));
+    };
+    if version != "HTTP/1.1" && version != "HTTP/1.0" {
+        return Err(refuse(505, format!("unsupported version {version}")));
+    }
+    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(refuse(400, "malformed method"));
+    }
+    let path = target.split('?').next().unwrap_or("").to_string();
+    let mut headers = Vec::new();
+    for l in lines {
+        if headers.len() >= MAX_HEADERS {
+            return Err(refuse(431, "too many header fields"));
+        }
+        let Some((n, v)) = l.split_once(':') else {
+            return Err(refuse(400, format!("malformed header field: {l}")));
+        };
+        if n.is_empty() || n.contains([' ', '\t']) {
+            return Err(refuse(400, format!("malformed header name: {n}")));
+        }
+        headers.push((n.to_string(), v.trim().to_string()));
+    }
+    let close = headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("Connection")
+            && v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close"))
+    });
+    let mut req = Request {
+        method: method.to_string(),
+        path,
+        headers,
+        body: Vec::new(),
+        keep_alive: version == "HTTP/1.1" && !close,
+    };
+    if req.header("Transfer-Encoding").is_some() {
+        return Err(refuse(
+            501,
+            "Transfer-Encoding (chunked bodies) is not implemented: send Content-Length",
+        ));
+    }
+    let lengths: Vec<&str> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Content-Length"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let length = match lengths.as_slice() {
+        [] if req.method == "POST" || req.method == "PUT" => {
+            return Err(refuse(411, "a body needs Content-Length"));
+        }
+        [] => 0,
+        [one] => one
+            .parse::<usize>()
+            .map_err(|_| refuse(400, format!("bad Content-Length: {one}")))?,
+        _ => return Err(refuse(400, "more than one Content-Length")),
+    };
+    if length > max_body {
+        return Err(refuse(
+            413,
+            format!("body of {length} bytes is over the limit of {max_body}"),
+        ));
+    }
+    if req
+        .header("Expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        s.flush()?;
+    }
+    let mut body = buf.split_off(head_end + 4);
+    let rest = if body.len() > length {
+        body.split_off(length)
+    } else {
+        Vec::new()
+    };
+    let have = body.len();
+    body.resize(length, 0);
+    s.read_exact(&mut body[have..])?;
+    req.body = body;
+    Ok((req, rest))
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Duplex(std::io::Cursor<Vec<u8>>, Vec<u8>);
+    impl Read for Duplex {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(b)
+        }
+    }
+    impl Write for Duplex {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.1.write(b)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn read(raw: &str, max: usize) -> Result<Request, ReadError> {
+        let mut d = Duplex(std::io::Cursor::new(raw.as_bytes().to_vec()), Vec::new());
+        read_request(&mut d, max)
+    }
+
+    fn status(r: Result<Request, ReadError>) -> u16 {
+        match r {
+            Err(ReadError::Refused(resp)) => resp.status,
+            Ok(_) => 0,
+            Err(ReadError::Io(_)) => 1,
+            Err(ReadError::Closed) => 2,
+        }
+    }
+
+    #[test]
+    fn requests() {
+        let r = read(
+            "POST /iti41?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc",
+            10,
+        )
+        .expect("ok");
+        assert_eq!(
+            (r.path.as_str(), r.body.as_slice()),
+            ("/iti41", &b"abc"[..])
+        );
+        assert_eq!(r.header("host"), Some("a"));
+        assert!(r.keep_alive);
+        // Two pipelined requests, the second asking to close.
+        let mut d = Duplex(
+            std::io::Cursor::new(
+                b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            ),
+            Vec::new(),
+        );
+        let mut reader = Reader::new();
+        let a = reader.read_request(&mut d, 10).expect("first");
+        let b = reader.read_request(&mut d, 10).expect("second");
+        assert_eq!((a.path.as_str(), a.body.as_slice()), ("/a", &b"xy"[..]));
+        assert_eq!((b.path.as_str(), b.keep_alive), ("/b", false));
+        assert!(matches!(
+            reader.read_request(&mut d, 10),
+            Err(ReadError::Closed)
+        ));
+        assert_eq!(
+            status(read(
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                10
+            )),
+            501
+        );
+        assert_eq!(status(read("POST / HTTP/1.1\r\n\r\n", 10)), 411);
+        assert_eq!(
+            status(read("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 10)),
+            413
+        );
+        assert_eq!(status(read("GARBAGE\r\n\r\n", 10)), 400);
+        assert_eq!(
+            status(read("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 10)),
+            1
+        );
+        assert_eq!(status(read("", 10)), 2);
+        assert!(
+            matches!(
+                read("GET / HTTP/1.0\r\n\r\n", 10).map(|r| r.keep_alive),
+                Ok(false)
+            ),
+            "HTTP/1.0 is read, and not kept alive"
+        );
+        let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
+        assert_eq!(status(read(&long, 10)), 431);
+    }
+}

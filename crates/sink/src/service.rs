@@ -1,0 +1,475 @@
+//! What the sink answers: routes, unpacking and validation, the durable store, and the
+//! ITI-41 RegistryResponse / MHD transaction-response or OperationOutcome.
+
+use segur_exchange::unpack::{Kind, Unpacked, unpack, validate_documents};
+use segur_finding::{Finding, Severity};
+use segur_validate::engine::Engine;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::http::{Request, Response};
+use crate::store::{Client, NewDocument, PutError, Store};
+
+/// Path of the ITI-41 (Provide and Register Document Set-b) endpoint.
+pub const ITI41_PATH: &str = "/iti41";
+/// Path of the FHIR base that takes MHD ITI-65 transaction Bundles.
+pub const MHD_PATH: &str = "/fhir";
+/// Path answering 200 `ok` to GET (for load balancers and tests).
+pub const HEALTH_PATH: &str = "/health";
+
+/// `status` of a successful RegistryResponse.
+pub const SUCCESS: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success";
+/// `status` of a failed RegistryResponse.
+pub const FAILURE: &str = "urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure";
+/// The wsa:Action of the ITI-41 response.
+pub const RESPONSE_ACTION: &str = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse";
+
+/// One reason a submission is refused (or a warning about it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The segur rule id (`SEGUR-XDS-HASH`, `SEGUR-SINK-DUPLICATE`…).
+    pub rule: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// The IHE XDS error code (ITI TF-3 Table 4.2.4.1-2) it maps to.
+    pub error_code: &'static str,
+    /// Where it is.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The XDS error code of a segur rule (docs/sink.md lists which are UNVERIFIED).
+pub fn error_code(rule: &str) -> &'static str {
+    match rule {
+        "SEGUR-XDS-PATIENTID" => "XDSPatientIdDoesNotMatch",
+        "SEGUR-SINK-DUPLICATE" => "XDSDuplicateUniqueIdInRegistry",
+        "SEGUR-XDS-DUPLICATE" => "XDSRegistryDuplicateUniqueIdInMessage",
+        "SEGUR-XDS-HASH" | "SEGUR-XDS-SIZE" => "XDSRepositoryMetadataError",
+        "SEGUR-ITI41-XOP" => "XDSMissingDocument",
+        r if r.starts_with("SEGUR-XDS-") || r == "SEGUR-SINK-UNIQUEID" => {
+            "XDSRegistryMetadataError"
+        }
+        _ => "XDSRegistryError",
+    }
+}
+
+fn problem_of(f: &Finding, fallback_place: &str) -> Problem {
+    Problem {
+        rule: f.rule.clone(),
+        severity: f.severity,
+        error_code: error_code(&f.rule),
+        location: f
+            .location
+            .xpath
+            .clone()
+            .unwrap_or_else(|| fallback_place.to_string()),
+        message: f.message.clone(),
+    }
+}
+
+fn sink_problem(rule: &str, message: String) -> Problem {
+    Problem {
+        rule: rule.to_string(),
+        severity: Severity::Error,
+        error_code: error_code(rule),
+        location: String::new(),
+        message,
+    }
+}
+
+/// What an accepted or refused submission gave, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    /// Documents stored.
+    pub stored: usize,
+    /// Problems (errors refuse the submission).
+    pub problems: Vec<Problem>,
+}
+
+/// The request handler, shared by the worker threads.
+#[derive(Debug)]
+pub struct Service {
+    store: Store,
+    engine: Option<Engine>,
+}
+
+impl Service {
+    /// A handler storing into `store`, validating CDA documents with `engine` when given.
+    pub fn new(store: Store, engine: Option<Engine>) -> Service {
+        Service { store, engine }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Answer one request from `client`.
+    pub fn handle(&self, req: &Request, client: &Client) -> (Response, Verdict) {
+        let none = Verdict {
+            stored: 0,
+            problems: Vec::new(),
+        };
+        let path = req.path.trim_end_matches('/');
+        let known = [ITI41_PATH, MHD_PATH, HEALTH_PATH];
+        if !known.contains(&path) {
+            return (Response::text(404, format!("no route {}", req.path)), none);
+        }
+        if path == HEALTH_PATH {
+            return if req.method == "GET" {
+                (Response::text(200, "ok"), none)
+            } else {
+                (not_allowed("GET"), none)
+            };
+        }
+        if req.method != "POST" {
+            return (not_allowed("POST"), none);
+        }
+        if path == ITI41_PATH {
+            self.iti41(req, client)
+        } else {
+            self.mhd(req, client)
+        }
+    }
+
+    /// Unpack an MSSanté message (RFC 5322, as received over SMTP), validate it, and store
+    /// its documents unless a problem is an error.
+    pub fn accept_message(&self, message: &[u8], client: &Client) -> Verdict {
+        let u = unpack(message, "message", Some(Kind::Mss));
+        self.accept(&u, client)
+    }
+
+    /// Unpack, validate, check uniqueIds and store; the problems and what was stored.
+    fn accept(&self, u: &Unpacked, client: &Client) -> Verdict {
+        let mut problems: Vec<Problem> = u
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info)
+            .map(|f| problem_of(f, "request"))
+            .collect();
+        if let Some(engine) = &self.engine {
+            for (place, outcome) in validate_documents(u, engine) {
+                if let Some(p) = &outcome.problem {
+                    problems.push(Problem {
+                        location: place.clone(),
+                        ..sink_problem(
+                            "SEGUR-SINK-DOCUMENT",
+                            format!("{place}: not checked: {}", p.message),
+                        )
+                    });
+                }
+                problems.extend(
+                    outcome
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == Severity::Error)
+                        .map(|f| problem_of(f, &place)),
+                );
+            }
+        }
+        if u.documents.is_empty() {
+            problems.push(sink_problem(
+                "SEGUR-SINK-EMPTY",
+                "no document in the submission".into(),
+            ));
+        }
+        let mut batch = Vec::new();
+        for d in &u.documents {
+            match d.entry.as_ref().map(|e| e.unique_id.trim()) {
+                Some(id) if !id.is_empty() => batch.push(NewDocument {
+                    unique_id: id,
+                    bytes: &d.bytes,
+                }),
+                _ => problems.push(Problem {
+                    location: d.place.clone(),
+                    ..sink_problem(
+                        "SEGUR-SINK-UNIQUEID",
+                        format!("{}: no uniqueId in the metadata", d.place),
+                    )
+                }),
+            }
+        }
+        if problems.iter().any(|p| p.severity == Severity::Error) {
+            return Verdict {
+                stored: 0,
+                problems,
+            };
+        }
+        match self.store.put(&batch, u.kind.as_str(), client) {
+            Ok(records) => Verdict {
+                stored: records.len(),
+                problems,
+            },
+            Err(PutError::Duplicate(ids)) => {
+                for id in ids {
+                    problems.push(Problem {
+                        location: id.clone(),
+                        ..sink_problem(
+                            "SEGUR-SINK-DUPLICATE",
+                            format!("uniqueId {id} is already in the store"),
+                        )
+                    });
+                }
+                Verdict {
+                    stored: 0,
+                    problems,
+                }
+            }
+            Err(PutError::Io(e)) => {
+                problems.push(sink_problem(
+                    "SEGUR-SINK-STORE",
+                    format!("the sink could not store the submission: {e}"),
+                ));
+                Verdict {
+                    stored: 0,
+                    problems,
+                }
+            }
+        }
+    }
+
+    fn iti41(&self, req: &Request, client: &Client) -> (Response, Verdict) {
+        let ct = req.header("Content-Type").unwrap_or("");
+        let lower = ct.to_ascii_lowercase();
+        if !lower.starts_with("multipart/related") && !lower.starts_with("application/soap+xml") {
+            return (
+                Response::text(
+                    415,
+                    format!(
+                        "ITI-41 takes multipart/related (MTOM) or application/soap+xml, not `{ct}`"
+                    ),
+                ),
+                Verdict {
+                    stored: 0,
+                    problems: Vec::new(),
+                },
+            );
+        }
+        let mut capture = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
+        capture.extend_from_slice(&req.body);
+        let u = unpack(&capture, "request", Some(Kind::Iti41));
+        let relates_to = u
+            .files
+            .iter()
+            .find(|(n, _)| n == "envelope.xml")
+            .and_then(|(_, b)| message_id(b));
+        let verdict = self.accept(&u, client);
+        let body = registry_response(&verdict.problems, relates_to.as_deref());
+        (
+            Response {
+                status: 200,
+                content_type: "application/soap+xml; charset=UTF-8".into(),
+                headers: Vec::new(),
+                body: body.into_bytes(),
+            },
+            verdict,
+        )
+    }
+
+    fn mhd(&self, req: &Request, client: &Client) -> (Response, Verdict) {
+        let bundle: Value = match serde_json::from_slice(&req.body) {
+            Ok(v) => v,
+            Err(e) => {
+                let p = sink_problem("SEGUR-MHD-BUNDLE", format!("not JSON: {e}"));
+                return (
+                    outcome(400, std::slice::from_ref(&p)),
+                    Verdict {
+                        stored: 0,
+                        problems: vec![p],
+                    },
+                );
+            }
+        };
+        let u = unpack(&req.body, "bundle", Some(Kind::Mhd));
+        let verdict = self.accept(&u, client);
+        if verdict
+            .problems
+            .iter()
+            .any(|p| p.severity == Severity::Error)
+        {
+            let status = if verdict
+                .problems
+                .iter()
+                .any(|p| p.rule == "SEGUR-MHD-BUNDLE")
+            {
+                400
+            } else {
+                422
+            };
+            return (outcome(status, &verdict.problems), verdict);
+        }
+        let tag: String = Sha256::digest(&req.body)[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let entries: Vec<Value> = bundle
+            .get("entry")
+            .and_then(Value::as_array)
+            .map(|a| a.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let kind = e
+                    .pointer("/resource/resourceType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Resource");
+                json!({"response": {
+                    "status": "201 Created",
+                    "location": format!("{kind}/{tag}-{}/_history/1", i + 1),
+                }})
+            })
+            .collect();
+        let body = json!({
+            "resourceType": "Bundle",
+            "type": "transaction-response",
+            "entry": entries,
+        });
+        (fhir(200, &body), verdict)
+    }
+}
+
+fn not_allowed(allow: &str) -> Response {
+    let mut r = Response::text(405, format!("method not allowed: use {allow}"));
+    r.headers.push(("Allow".into(), allow.into()));
+    r
+}
+
+fn fhir(status: u16, body: &Value) -> Response {
+    Response {
+        status,
+        content_type: "application/fhir+json; charset=utf-8".into(),
+        headers: Vec::new(),
+        body: serde_json::to_vec_pretty(body).unwrap_or_default(),
+    }
+}
+
+/// An OperationOutcome listing the problems.
+fn outcome(status: u16, problems: &[Problem]) -> Response {
+    let issues: Vec<Value> = problems
+        .iter()
+        .filter(|p| p.severity != Severity::Info)
+        .map(|p| {
+            json!({
+                "severity": if p.severity == Severity::Error { "error" } else { "warning" },
+                "code": if p.rule == "SEGUR-SINK-DUPLICATE" { "duplicate" } else { "invalid" },
+                "details": {
+                    "coding": [{"system": "urn:segur:rule", "code": p.rule}],
+                    "text": p.message,
+                },
+                "diagnostics": format!("{}: {}", p.rule, p.message),
+            })
+        })
+        .collect();
+    fhir(
+        status,
+        &json!({"resourceType": "OperationOutcome", "issue": issues}),
+    )
+}
+
+/// The wsa:MessageID of a SOAP envelope.
+fn message_id(envelope: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(envelope).ok()?;
+    let doc = roxmltree::Document::parse(text).ok()?;
+    doc.descendants()
+        .find(|n| {
+            n.tag_name().name() == "MessageID"
+                && n.tag_name().namespace() == Some(segur_exchange::iti41::WSA)
+        })
+        .and_then(|n| n.text())
+        .map(|t| t.trim().to_string())
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A SOAP 1.2 envelope with the RegistryResponse: Success when no problem is an error, else
+/// Failure with a RegistryErrorList (warnings are listed too).
+pub fn registry_response(problems: &[Problem], relates_to: Option<&str>) -> String {
+    let failed = problems.iter().any(|p| p.severity == Severity::Error);
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    x.push_str(&format!(
+        "<s:Envelope xmlns:s=\"{}\" xmlns:a=\"{}\">\n<s:Header>\n<a:Action s:mustUnderstand=\"1\">{RESPONSE_ACTION}</a:Action>\n",
+        segur_exchange::iti41::SOAP12,
+        segur_exchange::iti41::WSA
+    ));
+    if let Some(id) = relates_to {
+        x.push_str(&format!("<a:RelatesTo>{}</a:RelatesTo>\n", esc(id)));
+    }
+    x.push_str("</s:Header>\n<s:Body>\n");
+    x.push_str(&format!(
+        "<rs:RegistryResponse xmlns:rs=\"urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0\" status=\"{}\"",
+        if failed { FAILURE } else { SUCCESS }
+    ));
+    let listed: Vec<&Problem> = problems
+        .iter()
+        .filter(|p| p.severity != Severity::Info)
+        .collect();
+    if listed.is_empty() {
+        x.push_str("/>\n");
+    } else {
+        let sev = |s: Severity| {
+            if s == Severity::Error {
+                "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"
+            } else {
+                "urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Warning"
+            }
+        };
+        x.push_str(&format!(
+            ">\n<rs:RegistryErrorList highestSeverity=\"{}\">\n",
+            sev(if failed {
+                Severity::Error
+            } else {
+                Severity::Warning
+            })
+        ));
+        for p in listed {
+            x.push_str(&format!(
+                "<rs:RegistryError errorCode=\"{}\" codeContext=\"{}\" location=\"{}\" severity=\"{}\"/>\n",
+                p.error_code,
+                esc(&format!("{}: {}", p.rule, p.message)),
+                esc(&p.location),
+                sev(p.severity)
+            ));
+        }
+        x.push_str("</rs:RegistryErrorList>\n</rs:RegistryResponse>\n");
+    }
+    x.push_str("</s:Body>\n</s:Envelope>\n");
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_response_is_well_formed() {
+        let p = sink_problem("SEGUR-XDS-HASH", "hash <differs> & \"so\"".into());
+        let x = registry_response(&[p], Some("urn:uuid:1"));
+        let doc = roxmltree::Document::parse(&x).expect("well-formed");
+        let e = doc
+            .descendants()
+            .find(|n| n.tag_name().name() == "RegistryError")
+            .expect("error");
+        assert_eq!(e.attribute("errorCode"), Some("XDSRepositoryMetadataError"));
+        assert!(
+            e.attribute("codeContext")
+                .is_some_and(|c| c.starts_with("SEGUR-XDS-HASH: "))
+        );
+        assert!(x.contains(FAILURE));
+        assert!(registry_response(&[], None).contains(SUCCESS));
+    }
+}

@@ -1,0 +1,785 @@
+//! End to end on loopback with a generated test PKI: a sink requiring client certificates,
+//! a blocking rustls client writing HTTP requests by hand.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use segur_cda::DocType;
+use segur_exchange::package::{Input, Options};
+use segur_exchange::{iti41, mhd, mss};
+use segur_ins::{Generator, SeedRng};
+use segur_sink::service::{FAILURE, SUCCESS};
+use segur_sink::store::{INDEX, Record};
+use segur_sink::{Config, Sink, Stopper};
+use segur_tls::pki::{PkiOptions, Role, TestPki};
+use segur_tls::rustls::pki_types::ServerName;
+use segur_tls::rustls::{ClientConnection, RootCertStore, StreamOwned};
+use segur_tls::{Identity, client_config};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    pki: TestPki,
+    config: Config,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().expect("tmp");
+    let options = PkiOptions::default();
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
+    let pki_dir = dir.path().join("pki");
+    let manifest = pki.write(&pki_dir, &options, false).expect("write pki");
+    let at = |p: &str| -> PathBuf {
+        let p = Path::new(p);
+        if p.is_relative() {
+            pki_dir.join(p)
+        } else {
+            p.to_path_buf()
+        }
+    };
+    let server = manifest
+        .entries
+        .iter()
+        .find(|e| e.role == Role::Server)
+        .expect("server entry");
+    let root = manifest
+        .entries
+        .iter()
+        .find(|e| e.role == Role::RootCa)
+        .expect("root entry");
+    let config = Config::from_toml(
+        &format!(
+            "listen = \"127.0.0.1:0\"\ncert = {:?}\nkey = {:?}\nclient_roots = {:?}\nstore = \"store\"\nworkers = 2\ntimeout_s = 10\n",
+            at(&server.chain),
+            at(&server.key),
+            at(&root.cert),
+        ),
+        dir.path(),
+    )
+    .expect("config");
+    Fixture {
+        _dir: dir,
+        pki,
+        config,
+    }
+}
+
+struct Running {
+    addr: SocketAddr,
+    smtp: Option<SocketAddr>,
+    stopper: Stopper,
+    thread: JoinHandle<()>,
+    events: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+fn start(config: &Config) -> (Running, Vec<String>) {
+    let (sink, notes) = Sink::from_config(config).expect("sink");
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let ev = events.clone();
+    let sink = sink.with_log(Arc::new(move |e| {
+        if let Ok(mut v) = ev.lock() {
+            v.push(e.to_string());
+        }
+    }));
+    let addr = sink.local_addr().expect("addr");
+    let smtp = sink.smtp_addr();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    (
+        Running {
+            addr,
+            smtp,
+            stopper,
+            thread,
+            events,
+        },
+        notes,
+    )
+}
+
+impl Running {
+    fn stop(self) -> Vec<String> {
+        self.stopper.stop();
+        self.thread.join().expect("join");
+        self.events.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// POST by hand over rustls; the status and the body, or the error in words.
+fn post(
+    addr: SocketAddr,
+    identity: Option<&Identity>,
+    roots: RootCertStore,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> Result<(u16, String), String> {
+    let config = client_config(identity, roots).map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let conn = ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
+    let tcp = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    let mut s = StreamOwned::new(conn, tcp);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    s.write_all(body).map_err(|e| e.to_string())?;
+    s.flush().map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out).to_string();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP response: {text:?}"))?;
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line: {head}"))?;
+    Ok((status, body.to_string()))
+}
+
+fn document(doc_type: DocType, seed: u64) -> Input {
+    let identity = Generator::new(seed).next_identity();
+    let mut rng = SeedRng::new(seed);
+    Input {
+        name: format!("doc-{seed}.xml"),
+        bytes: segur_cda::build(doc_type, &identity, &mut rng).to_bytes(),
+    }
+}
+
+fn options() -> Options {
+    Options {
+        now: 1_736_000_000,
+        ..Options::default()
+    }
+}
+
+fn records(store: &Path) -> Vec<Record> {
+    std::fs::read_to_string(store.join(INDEX))
+        .expect("index")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("record"))
+        .collect()
+}
+
+#[test]
+fn iti41_accepted_duplicate_refused_broken_refused_and_restart_keeps_the_index() {
+    let f = fixture();
+    let client = f.pki.clients[0].identity().expect("client");
+    let input = document(DocType::CrBio, 21);
+    let req = iti41::build(std::slice::from_ref(&input), &options()).expect("iti41");
+    let (run, notes) = start(&f.config);
+    assert!(notes.is_empty(), "{notes:?}");
+
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req.content_type,
+        &req.body,
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(SUCCESS), "{body}");
+    assert!(
+        body.contains("ProvideAndRegisterDocumentSet-bResponse"),
+        "{body}"
+    );
+    let recs = records(&f.config.store);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        std::fs::read(f.config.store.join(&recs[0].file)).expect("stored"),
+        input.bytes,
+        "the stored bytes are the document's"
+    );
+    assert_eq!(recs[0].via, "iti41");
+    let info =
+        segur_tls::inspect::CertInfo::from_der(f.pki.clients[0].cert.as_ref()).expect("inspect");
+    assert_eq!(recs[0].client.sha256, info.sha256);
+    assert_eq!(recs[0].client.subject, info.subject);
+
+    // The same submission again: the uniqueId is already stored.
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req.content_type,
+        &req.body,
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(body.contains(FAILURE), "{body}");
+    assert!(body.contains("XDSDuplicateUniqueIdInRegistry"), "{body}");
+    assert!(body.contains("SEGUR-SINK-DUPLICATE"), "{body}");
+
+    // A hash that does not match the document.
+    let other = document(DocType::CrBio, 22);
+    let req2 = iti41::build(&[other], &options()).expect("iti41");
+    let text = String::from_utf8(req2.body.clone()).expect("utf8");
+    let slot = text.find("\"hash\"").expect("hash slot");
+    let value = slot + text[slot..].find("Value>").expect("value") + "Value>".len();
+    let broken = format!(
+        "{}{}{}",
+        &text[..value],
+        "0".repeat(40),
+        &text[value + 40..]
+    );
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req2.content_type,
+        broken.as_bytes(),
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(body.contains(FAILURE), "{body}");
+    assert!(body.contains("codeContext=\"SEGUR-XDS-HASH: "), "{body}");
+    assert_eq!(records(&f.config.store).len(), 1, "nothing stored");
+    let events = run.stop();
+    assert!(
+        events.iter().any(|e| e.contains("-> 200, 1 stored")),
+        "{events:?}"
+    );
+
+    // Restart on the same store: the index is read again and the duplicate still refused.
+    let (run, notes) = start(&f.config);
+    assert!(notes.is_empty(), "{notes:?}");
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        &req.content_type,
+        &req.body,
+    )
+    .expect("answer");
+    assert_eq!(status, 200);
+    assert!(body.contains("XDSDuplicateUniqueIdInRegistry"), "{body}");
+    run.stop();
+}
+
+#[test]
+fn mhd_bundle_accepted_then_refused_as_duplicate() {
+    let f = fixture();
+    let client = f.pki.clients[1].identity().expect("client");
+    let bundle = mhd::build(&[document(DocType::CrBio, 31)], &options()).expect("mhd");
+    let (run, _) = start(&f.config);
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/fhir",
+        "application/fhir+json",
+        &bundle,
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["type"], "transaction-response");
+    let entries = v["entry"].as_array().expect("entries");
+    assert!(!entries.is_empty());
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["response"]["status"] == "201 Created")
+    );
+    assert_eq!(records(&f.config.store)[0].via, "mhd");
+
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/fhir",
+        "application/fhir+json",
+        &bundle,
+    )
+    .expect("answer");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("OperationOutcome") && body.contains("SEGUR-SINK-DUPLICATE"));
+
+    let (status, _) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/fhir",
+        "application/fhir+json",
+        b"{not json",
+    )
+    .expect("answer");
+    assert_eq!(status, 400);
+    let (status, _) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/nowhere",
+        "text/plain",
+        b"x",
+    )
+    .expect("answer");
+    assert_eq!(status, 404);
+    run.stop();
+}
+
+#[test]
+fn a_client_without_certificate_is_refused_in_the_handshake() {
+    let f = fixture();
+    let (run, _) = start(&f.config);
+    let got = post(
+        run.addr,
+        None,
+        f.pki.roots().expect("roots"),
+        "/iti41",
+        "multipart/related",
+        b"x",
+    );
+    assert!(got.is_err(), "{got:?}");
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("TLS refused") && e.contains("certificate")),
+        "{events:?}"
+    );
+    assert!(!f.config.store.join(INDEX).exists() || records(&f.config.store).is_empty());
+}
+
+#[test]
+fn a_silent_client_does_not_hold_the_only_worker() {
+    let f = fixture();
+    let config = Config {
+        workers: 1,
+        timeout_s: 1,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    // Connects and says nothing: the only worker waits at most `timeout_s`.
+    let silent = TcpStream::connect(run.addr).expect("connect");
+    let client = f.pki.clients[0].identity().expect("client");
+    let t = std::time::Instant::now();
+    let (status, body) = post(
+        run.addr,
+        Some(&client),
+        f.pki.roots().expect("roots"),
+        "/nowhere",
+        "text/plain",
+        b"x",
+    )
+    .expect("answer after the silent one timed out");
+    assert_eq!(status, 404, "{body}");
+    assert!(t.elapsed() < std::time::Duration::from_secs(5));
+    drop(silent);
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("timed out") || e.contains("timeout")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn broken_client_certificates_are_refused_with_the_reason_in_words() {
+    use segur_tls::pki::Defect;
+    let f = fixture();
+    let (run, _) = start(&f.config);
+    let cases = [
+        (Defect::Expired, "it has expired"),
+        (Defect::NotYetValid, "it is not valid yet"),
+        (Defect::WrongEku, "extendedKeyUsage"),
+        (Defect::UnknownCa, "not issued by a trusted CA"),
+    ];
+    for (defect, _) in cases {
+        let id = f
+            .pki
+            .broken(defect)
+            .expect("broken certificate")
+            .identity()
+            .expect("identity");
+        let got = post(
+            run.addr,
+            Some(&id),
+            f.pki.roots().expect("roots"),
+            "/health",
+            "text/plain",
+            b"",
+        );
+        assert!(got.is_err(), "{defect:?} accepted: {got:?}");
+    }
+    // Accepted in the handshake: the lint (segur pki inspect) is what flags it.
+    let id = f
+        .pki
+        .broken(Defect::NoStructureId)
+        .expect("broken certificate")
+        .identity()
+        .expect("identity");
+    let got = post(
+        run.addr,
+        Some(&id),
+        f.pki.roots().expect("roots"),
+        "/health",
+        "text/plain",
+        b"",
+    );
+    assert_eq!(got.map(|r| r.0), Ok(405));
+    let events = run.stop();
+    for (defect, words) in cases {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.contains("TLS refused") && e.contains(words)),
+            "{defect:?}: no event saying `{words}` in {events:#?}"
+        );
+    }
+}
+
+#[test]
+fn injected_faults_answer_503_drop_or_delay_and_store_nothing() {
+    let f = fixture();
+    let client = f.pki.clients[0].identity().expect("client");
+    let req = iti41::build(&[document(DocType::CrBio, 41)], &options()).expect("iti41");
+    let send = |addr| {
+        post(
+            addr,
+            Some(&client),
+            f.pki.roots().expect("roots"),
+            "/iti41",
+            &req.content_type,
+            &req.body,
+        )
+    };
+    let with = |faults: segur_sink::Faults| Config {
+        faults,
+        ..f.config.clone()
+    };
+
+    let (run, _) = start(&with(segur_sink::Faults {
+        error_rate: 1.0,
+        ..Default::default()
+    }));
+    assert_eq!(send(run.addr).map(|r| r.0), Ok(503));
+    let events = run.stop();
+    assert!(
+        events.iter().any(|e| e.contains("injected fault: 503")),
+        "{events:?}"
+    );
+
+    let (run, _) = start(&with(segur_sink::Faults {
+        drop_rate: 1.0,
+        ..Default::default()
+    }));
+    let got = send(run.addr);
+    assert!(got.is_err(), "{got:?}");
+    let events = run.stop();
+    assert!(
+        events.iter().any(|e| e.contains("injected fault: dropped")),
+        "{events:?}"
+    );
+    assert!(records(&f.config.store).is_empty(), "nothing stored");
+
+    let (run, _) = start(&with(segur_sink::Faults {
+        latency_ms: 300,
+        ..Default::default()
+    }));
+    let t = std::time::Instant::now();
+    let (status, body) = send(run.addr).expect("answer");
+    assert!(t.elapsed() >= std::time::Duration::from_millis(300));
+    assert_eq!(status, 200);
+    assert!(body.contains(SUCCESS), "{body}");
+    run.stop();
+    assert_eq!(records(&f.config.store).len(), 1);
+}
+
+#[test]
+fn concurrent_submissions_of_the_same_documents_are_stored_exactly_once() {
+    let f = fixture();
+    let config = Config {
+        workers: 4,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let requests: Vec<iti41::Request> = (0..6)
+        .map(|i| iti41::build(&[document(DocType::CrBio, 100 + i)], &options()).expect("iti41"))
+        .collect();
+    let answers: Vec<(usize, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|t| {
+                let req = &requests[t % 6];
+                let id = f.pki.clients[t % 3].identity().expect("client");
+                let roots = f.pki.roots().expect("roots");
+                let addr = run.addr;
+                scope.spawn(move || {
+                    let (status, body) = post(
+                        addr,
+                        Some(&id),
+                        roots,
+                        "/iti41",
+                        &req.content_type,
+                        &req.body,
+                    )
+                    .expect("answer");
+                    assert_eq!(status, 200);
+                    (t % 6, body)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    for i in 0..6 {
+        let ok = answers
+            .iter()
+            .filter(|(d, b)| *d == i && b.contains(SUCCESS))
+            .count();
+        let dup = answers
+            .iter()
+            .filter(|(d, b)| *d == i && b.contains("XDSDuplicateUniqueIdInRegistry"))
+            .count();
+        assert_eq!((ok, dup), (1, 1), "document {i}");
+    }
+    run.stop();
+    let recs = records(&config.store);
+    assert_eq!(recs.len(), 6);
+    let mut ids: Vec<&str> = recs.iter().map(|r| r.unique_id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6);
+}
+
+/// Read one response (status, body) by its Content-Length, leaving the connection open.
+fn read_response(s: &mut impl Read) -> (u16, Vec<u8>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("utf-8");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("length");
+    assert!(head.contains("Connection: keep-alive"), "{head}");
+    let mut body = vec![0; length];
+    s.read_exact(&mut body).expect("body");
+    (status, body)
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let f = fixture();
+    let (run, _) = start(&f.config);
+    let config = client_config(
+        Some(&f.pki.clients[0].identity().expect("client")),
+        f.pki.roots().expect("roots"),
+    )
+    .expect("client config");
+    let conn = ClientConnection::new(
+        Arc::new(config),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    let mut s = StreamOwned::new(conn, TcpStream::connect(run.addr).expect("connect"));
+    let requests: Vec<iti41::Request> = (0..3)
+        .map(|i| iti41::build(&[document(DocType::CrBio, 200 + i)], &options()).expect("iti41"))
+        .collect();
+    for req in &requests {
+        write!(
+            s,
+            "POST /iti41 HTTP/1.1\r\nHost: localhost\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+            req.content_type,
+            req.body.len()
+        )
+        .expect("head");
+        s.write_all(&req.body).expect("body");
+        let (status, body) = read_response(&mut s);
+        assert_eq!(status, 200);
+        assert!(String::from_utf8_lossy(&body).contains(SUCCESS));
+    }
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("last");
+    let mut rest = String::new();
+    s.read_to_string(&mut rest).expect("closed cleanly");
+    assert!(
+        rest.starts_with("HTTP/1.1 200") && rest.contains("Connection: close"),
+        "{rest}"
+    );
+    let events = run.stop();
+    let answered: Vec<&String> = events.iter().filter(|e| e.contains(" -> 200")).collect();
+    assert_eq!(answered.len(), 4, "{events:?}");
+    let peer = answered[0].split(' ').next();
+    assert!(
+        answered.iter().all(|e| e.split(' ').next() == peer),
+        "one connection: {events:?}"
+    );
+    assert_eq!(records(&f.config.store).len(), 3);
+}
+
+/// The ANS rules beside the repository, as the other end-to-end tests find them.
+fn ans_rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans/testcontenucda")
+}
+
+#[test]
+fn with_rules_a_document_the_cda_rules_refuse_is_not_stored() {
+    let f = fixture();
+    let config = Config {
+        rules: Some(ans_rules()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let client = f.pki.clients[0].identity().expect("client");
+    let good = document(DocType::CrBio, 51);
+    let mut bad = document(DocType::CrBio, 52);
+    let text = String::from_utf8(bad.bytes.clone()).expect("utf-8");
+    let at = text.find("<realmCode").expect("realmCode");
+    bad.bytes = format!("{}<segurBogus/>{}", &text[..at], &text[at..]).into_bytes();
+    for (input, accepted) in [(good, true), (bad, false)] {
+        let req = iti41::build(&[input], &options()).expect("iti41");
+        let (status, body) = post(
+            run.addr,
+            Some(&client),
+            f.pki.roots().expect("roots"),
+            "/iti41",
+            &req.content_type,
+            &req.body,
+        )
+        .expect("answer");
+        assert_eq!(status, 200);
+        assert_eq!(body.contains(SUCCESS), accepted, "{body}");
+        if !accepted {
+            assert!(body.contains("XDSRegistryError"), "{body}");
+            // The XSD's rule id and message, as `segur validate` reports them.
+            assert!(body.contains("codeContext=\"cvc-complex-type"), "{body}");
+        }
+    }
+    run.stop();
+    assert_eq!(records(&config.store).len(), 1);
+}
+
+/// One SMTP reply (all its lines).
+fn smtp_reply(s: &mut impl Read) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            s.read_exact(&mut byte).expect("reply");
+            line.push(byte[0]);
+        }
+        let line = String::from_utf8(line).expect("utf-8");
+        all.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return all;
+        }
+    }
+}
+
+fn smtp_send(s: &mut (impl Read + Write), command: &str) -> String {
+    s.write_all(format!("{command}\r\n").as_bytes())
+        .expect("command");
+    s.flush().expect("flush");
+    smtp_reply(s)
+}
+
+#[test]
+fn smtp_starttls_with_a_client_certificate_stores_the_message_documents() {
+    let f = fixture();
+    let config = Config {
+        smtp_listen: Some("127.0.0.1:0".into()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let smtp = run.smtp.expect("smtp address");
+    let message = mss::build(&[document(DocType::CrBio, 61)], &options()).expect("mss");
+    let mut stuffed = String::new();
+    for line in String::from_utf8(message).expect("ascii").split("\r\n") {
+        if line.starts_with('.') {
+            stuffed.push('.');
+        }
+        stuffed.push_str(line);
+        stuffed.push_str("\r\n");
+    }
+    stuffed.push_str(".\r\n");
+    let client = f.pki.clients[2].identity().expect("client");
+    let mut replies = Vec::new();
+    for _ in 0..2 {
+        let mut tcp = TcpStream::connect(smtp).expect("connect");
+        assert!(smtp_reply(&mut tcp).starts_with("220 "));
+        assert!(smtp_send(&mut tcp, "EHLO client.test").contains("STARTTLS"));
+        assert!(smtp_send(&mut tcp, "MAIL FROM:<a@test.mssante.fr>").starts_with("530 "));
+        assert!(smtp_send(&mut tcp, "STARTTLS").starts_with("220 "));
+        let config = client_config(Some(&client), f.pki.roots().expect("roots")).expect("tls");
+        let conn = ClientConnection::new(
+            Arc::new(config),
+            ServerName::try_from("localhost").expect("name"),
+        )
+        .expect("conn");
+        let mut s = StreamOwned::new(conn, tcp);
+        assert!(smtp_send(&mut s, "EHLO client.test").starts_with("250"));
+        assert!(smtp_send(&mut s, "MAIL FROM:<a@test.mssante.fr>").starts_with("250 "));
+        assert!(smtp_send(&mut s, "RCPT TO:<b@patient.mssante.fr>").starts_with("250 "));
+        assert!(smtp_send(&mut s, "DATA").starts_with("354 "));
+        s.write_all(stuffed.as_bytes()).expect("data");
+        replies.push(smtp_reply(&mut s));
+        assert!(smtp_send(&mut s, "QUIT").starts_with("221 "));
+    }
+    assert!(replies[0].starts_with("250 "), "{replies:?}");
+    assert!(
+        replies[1].starts_with("550 ") && replies[1].contains("SEGUR-SINK-DUPLICATE"),
+        "{replies:?}"
+    );
+    let events = run.stop();
+    let recs = records(&config.store);
+    assert!(!recs.is_empty(), "{events:?}");
+    assert!(recs.iter().all(|r| r.via == "mss"));
+    let info =
+        segur_tls::inspect::CertInfo::from_der(f.pki.clients[2].cert.as_ref()).expect("inspect");
+    assert!(recs.iter().all(|r| r.client.sha256 == info.sha256));
+}
+
+#[test]
+fn smtp_without_client_certificate_is_refused_in_the_handshake() {
+    let f = fixture();
+    let config = Config {
+        smtp_listen: Some("127.0.0.1:0".into()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let mut tcp = TcpStream::connect(run.smtp.expect("smtp")).expect("connect");
+    smtp_reply(&mut tcp);
+    smtp_send(&mut tcp, "EHLO client.test");
+    assert!(smtp_send(&mut tcp, "STARTTLS").starts_with("220 "));
+    let config = client_config(None, f.pki.roots().expect("roots")).expect("tls");
+    let conn = ClientConnection::new(
+        Arc::new(config),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    let mut s = StreamOwned::new(conn, tcp);
+    let _ = s.write_all(b"EHLO client.test\r\n");
+    let mut out = Vec::new();
+    assert!(s.read_to_end(&mut out).is_err() || out.is_empty());
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("TLS refused") && e.contains("sent none")),
+        "{events:?}"
+    );
+}

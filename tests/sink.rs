@@ -1,0 +1,110 @@
+//! `segur sink` as a user runs it: a config file, an ITI-41 submission over mutual TLS, then
+//! SIGTERM: the process answers what it holds, says it stopped and exits 0.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use segur_cda::DocType;
+use segur_exchange::iti41;
+use segur_exchange::package::{Input, Options};
+use segur_ins::{Generator, SeedRng};
+use segur_tls::pki::{PkiOptions, TestPki};
+use segur_tls::rustls::pki_types::ServerName;
+use segur_tls::rustls::{ClientConnection, StreamOwned};
+
+#[test]
+fn sink_accepts_a_submission_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let options = PkiOptions::default();
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
+    pki.write(&dir.path().join("pki"), &options, false)
+        .expect("write pki");
+    let config = dir.path().join("sink.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ncert = \"pki/server/localhost.chain.pem\"\n\
+         key = \"pki/server/localhost.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["sink", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first
+        .split("https://")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .expect("address in the first line")
+        .to_string();
+
+    let identity = Generator::new(5).next_identity();
+    let doc = segur_cda::build(DocType::CrBio, &identity, &mut SeedRng::new(5)).to_bytes();
+    let req = iti41::build(
+        &[Input {
+            name: "d.xml".into(),
+            bytes: doc.clone(),
+        }],
+        &Options {
+            now: 1_736_000_000,
+            ..Options::default()
+        },
+    )
+    .expect("iti41");
+    let client = segur_tls::client_config(
+        Some(&pki.clients[0].identity().expect("identity")),
+        pki.roots().expect("roots"),
+    )
+    .expect("client config");
+    let conn = ClientConnection::new(
+        Arc::new(client),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    let mut s = StreamOwned::new(conn, TcpStream::connect(&addr).expect("connect"));
+    write!(
+        s,
+        "POST /iti41 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+        req.content_type,
+        req.body.len()
+    )
+    .expect("head");
+    s.write_all(&req.body).expect("body");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("ResponseStatusType:Success"), "{answer}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert!(
+        rest.iter().any(|l| l.contains("-> 200, 1 stored")),
+        "{rest:?}"
+    );
+    assert_eq!(rest.last().map(String::as_str), Some("segur sink: stopped"));
+    let index = std::fs::read_to_string(dir.path().join("store/index.jsonl")).expect("index");
+    assert_eq!(index.lines().count(), 1);
+}
