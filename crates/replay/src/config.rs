@@ -1,0 +1,256 @@
+//! The endpoints file (TOML): where to send, as whom, trusting what.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ReplayError;
+
+/// What an endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// IHE XDS.b ITI-41 (SOAP 1.2, MTOM/XOP); success is a RegistryResponse `Success`.
+    Iti41,
+    /// FHIR MHD ITI-65 (a transaction Bundle); an `OperationOutcome` answer is a failure.
+    Mhd,
+}
+
+/// A client certificate (chain) and its key, PEM files.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PemPair {
+    /// Certificate chain, PEM (leaf first).
+    pub cert: PathBuf,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// One endpoint of the file, as written (paths already resolved against the file's directory).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// A name to pick it with `--endpoint`.
+    pub name: String,
+    /// `https://host:port/path`.
+    pub url: String,
+    /// `iti41` or `mhd`.
+    pub kind: Kind,
+    /// One client identity for every virtual user.
+    pub cert: Option<PathBuf>,
+    /// The key of `cert`.
+    pub key: Option<PathBuf>,
+    /// An identity pool: one identity per virtual user, round-robin.
+    #[serde(default)]
+    pub pool: Vec<PemPair>,
+    /// A directory of identities: each `NAME.key` with `NAME.chain.pem` (else `NAME.pem`).
+    pub pool_dir: Option<PathBuf>,
+    /// Trusted roots for the server certificate, PEM.
+    pub roots: PathBuf,
+    /// The name checked against the server certificate (default: the URL's host).
+    pub server_name: Option<String>,
+    /// TCP connect timeout, seconds (default 5).
+    pub connect_timeout_s: Option<f64>,
+    /// Read/write timeout per request, seconds (default 30).
+    pub timeout_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default, rename = "endpoint")]
+    endpoints: Vec<Endpoint>,
+}
+
+/// The parsed URL of an endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// Host (name or IP, brackets removed).
+    pub host: String,
+    /// Port (443 when absent).
+    pub port: u16,
+    /// Path and query, at least `/`.
+    pub path: String,
+}
+
+impl Endpoint {
+    /// Parse the URL (`https` only).
+    pub fn target(&self) -> Result<Target, ReplayError> {
+        let bad = |why: &str| {
+            ReplayError::Config(format!("endpoint {}: url {:?}: {why}", self.name, self.url))
+        };
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .ok_or_else(|| bad("must start with https://"))?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().map_err(|_| bad("bad port"))?,
+                None => 443,
+            };
+            (h.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad("bad port"))?),
+                None => (authority.to_string(), 443),
+            }
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        Ok(Target {
+            host,
+            port,
+            path: path.to_string(),
+        })
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.connect_timeout_s.unwrap_or(5.0).max(0.001))
+    }
+
+    /// The read/write timeout.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.timeout_s.unwrap_or(30.0).max(0.001))
+    }
+
+    /// Every identity to use, in round-robin order: `cert`/`key`, then `pool`, then `pool_dir`.
+    pub fn identity_files(&self) -> Result<Vec<PemPair>, ReplayError> {
+        let mut out = Vec::new();
+        match (&self.cert, &self.key) {
+            (Some(cert), Some(key)) => out.push(PemPair {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            (None, None) => {}
+            _ => {
+                return Err(ReplayError::Config(format!(
+                    "endpoint {}: `cert` and `key` go together",
+                    self.name
+                )));
+            }
+        }
+        out.extend(self.pool.iter().cloned());
+        if let Some(dir) = &self.pool_dir {
+            let read = std::fs::read_dir(dir).map_err(|e| ReplayError::Io(dir.clone(), e))?;
+            let mut keys: Vec<PathBuf> = read
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "key"))
+                .collect();
+            keys.sort();
+            for key in keys {
+                let chain = key.with_extension("chain.pem");
+                let cert = if chain.is_file() {
+                    chain
+                } else {
+                    key.with_extension("pem")
+                };
+                out.push(PemPair { cert, key });
+            }
+        }
+        if out.is_empty() {
+            return Err(ReplayError::Config(format!(
+                "endpoint {}: no client identity (`cert`/`key`, `pool` or `pool_dir`)",
+                self.name
+            )));
+        }
+        Ok(out)
+    }
+
+    fn resolve(&mut self, base: &Path) {
+        let at = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        for p in [&mut self.cert, &mut self.key, &mut self.pool_dir]
+            .into_iter()
+            .flatten()
+        {
+            at(p);
+        }
+        for pair in &mut self.pool {
+            at(&mut pair.cert);
+            at(&mut pair.key);
+        }
+        at(&mut self.roots);
+    }
+}
+
+/// Parse an endpoints file's text; relative paths are taken from `base`.
+pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
+    let file: File = toml::from_str(text).map_err(|e| ReplayError::Config(e.to_string()))?;
+    if file.endpoints.is_empty() {
+        return Err(ReplayError::Config("no [[endpoint]]".into()));
+    }
+    let mut out = file.endpoints;
+    for e in &mut out {
+        e.resolve(base);
+        e.target()?;
+    }
+    Ok(out)
+}
+
+/// Read an endpoints file; relative paths are taken from its directory.
+pub fn read(path: &Path) -> Result<Vec<Endpoint>, ReplayError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ReplayError::Io(path.to_path_buf(), e))?;
+    parse(&text, path.parent().unwrap_or(Path::new(".")))
+        .map_err(|e| ReplayError::Config(format!("{}: {e}", path.display())))
+}
+
+/// Pick an endpoint by name, or the only one when `name` is `None`.
+pub fn pick(endpoints: Vec<Endpoint>, name: Option<&str>) -> Result<Endpoint, ReplayError> {
+    match name {
+        Some(n) => endpoints
+            .into_iter()
+            .find(|e| e.name == n)
+            .ok_or_else(|| ReplayError::Config(format!("no endpoint named {n:?}"))),
+        None if endpoints.len() == 1 => Ok(endpoints.into_iter().next().expect("one")),
+        None => Err(ReplayError::Config(
+            "several endpoints: choose one with --endpoint NAME".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(url: &str) -> Endpoint {
+        let text = format!(
+            "[[endpoint]]\nname = \"a\"\nurl = {url:?}\nkind = \"iti41\"\ncert = \"c.pem\"\nkey = \"c.key\"\nroots = \"r.pem\"\n"
+        );
+        parse(&text, Path::new("/base"))
+            .map(|mut v| v.remove(0))
+            .expect("parse")
+    }
+
+    #[test]
+    fn urls_parse_and_paths_resolve() {
+        let e = ep("https://localhost:8443/iti41");
+        assert_eq!(
+            e.target().expect("url"),
+            Target {
+                host: "localhost".into(),
+                port: 8443,
+                path: "/iti41".into()
+            }
+        );
+        assert_eq!(e.roots, Path::new("/base/r.pem"));
+        assert_eq!(ep("https://[::1]/x").target().expect("v6").port, 443);
+        assert!(
+            parse(
+                "[[endpoint]]\nname=\"a\"\nurl=\"http://x\"\nkind=\"mhd\"\nroots=\"r\"\n",
+                Path::new(".")
+            )
+            .is_err()
+        );
+    }
+}

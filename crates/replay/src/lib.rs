@@ -1,0 +1,36 @@
+//! Replay prepared Ségur requests (ITI-41 captures, MHD bundles) against an HTTPS endpoint
+//! over mutual TLS, with N concurrent virtual users (closed model), and measure latency.
+//!
+//! The library returns typed errors and a [`Report`]; it never prints nor exits.
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod http;
+pub mod requests;
+pub mod run;
+
+use std::path::PathBuf;
+
+pub use config::{Endpoint, Kind};
+pub use requests::Prepared;
+pub use run::{Failure, Report, run};
+
+/// Why a replay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The endpoints file is wrong.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A file or directory could not be read.
+    #[error("{path}: {source}", path = .0.display(), source = .1)]
+    Io(PathBuf, #[source] std::io::Error),
+    /// A certificate, key or root file is unusable.
+    #[error("TLS material: {0}")]
+    Tls(#[from] segur_tls::TlsError),
+    /// The requests directory holds nothing to send.
+    #[error("{}: no request file (*.mtom, *.xml captures or *.json bundles)", .0.display())]
+    NoRequests(PathBuf),
+    /// The load parameters are impossible.
+    #[error("load: {0}")]
+    Load(String),
+}
