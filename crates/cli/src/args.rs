@@ -47,6 +47,43 @@ pub enum Command {
     /// validates what arrives and stores each accepted document durably before answering
     /// (docs/sink.md). SIGTERM or SIGINT stops it cleanly.
     Sink(SinkArgs),
+    /// Replay prepared requests (ITI-41 captures, MHD bundles) at an endpoint over mutual TLS,
+    /// with N concurrent virtual users, each with its own client identity; latency percentiles,
+    /// throughput and errors by kind (docs/replay.md).
+    Replay(ReplayArgs),
+}
+
+/// `segur replay`
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The endpoints file (TOML: URL, kind iti41|mhd, client identity or pool, trusted roots,
+    /// timeouts; docs/replay.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Which endpoint of the file (default: the only one).
+    #[arg(long, value_name = "NAME")]
+    pub endpoint: Option<String>,
+    /// The requests to send, in name order, cycling (`segur package iti41|mhd` output).
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Concurrent virtual users (closed model).
+    #[arg(long, default_value_t = 4)]
+    pub users: usize,
+    /// Requests to send in all.
+    #[arg(long, default_value_t = 100)]
+    pub count: usize,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReplayFormat::Text)]
+    pub format: ReplayFormat,
+}
+
+/// `segur replay` output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReplayFormat {
+    /// A summary table.
+    Text,
+    /// One JSON object.
+    Json,
 }
 
 /// `segur sink`

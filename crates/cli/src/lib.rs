@@ -15,6 +15,7 @@ mod ins;
 mod package;
 mod peer;
 mod pki;
+mod replay;
 mod rules;
 mod sink;
 mod suite;
@@ -100,6 +101,7 @@ pub fn main() -> ExitCode {
         args::Command::Bench(cmd) => bench::run(cmd),
         args::Command::Pki(cmd) => pki::run(cmd),
         args::Command::Sink(cmd) => sink::run(cmd),
+        args::Command::Replay(cmd) => replay::run(cmd),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),

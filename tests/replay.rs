@@ -1,0 +1,163 @@
+//! `segur replay` as a user runs it: a test PKI, `segur sink` started from a config, requests
+//! packaged with `segur package iti41`, then a closed-model replay with a pool of client
+//! identities; and the same replay with a refused identity.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+mod common;
+use common::*;
+
+/// `segur sink` on a free port: the child and its `host:port`.
+fn start_sink(dir: &Path) -> (Child, String) {
+    let config = dir.join("sink.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ncert = \"pki/server/localhost.chain.pem\"\n\
+         key = \"pki/server/localhost.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["sink", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sink");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    let addr = first
+        .split("https://")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .expect("address in the first line")
+        .to_string();
+    // Keep reading the sink's output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+fn endpoint(dir: &Path, addr: &str, identity: &str) -> std::path::PathBuf {
+    let file = dir.join(format!("replay-{identity}.toml"));
+    let port = addr.rsplit(':').next().expect("port");
+    std::fs::write(
+        &file,
+        format!(
+            "[[endpoint]]\nname = \"sink\"\nurl = \"https://localhost:{port}/iti41\"\nkind = \"iti41\"\n\
+             roots = \"pki/ca/root.pem\"\npool_dir = \"pki/{identity}\"\ntimeout_s = 10\n"
+        ),
+    )
+    .expect("endpoint file");
+    file
+}
+
+#[test]
+fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (mut sink, addr) = start_sink(dir);
+
+    // Six distinct documents, each packaged as its own ITI-41 request.
+    let docs = dir.join("docs");
+    let o = segur(&[
+        "build",
+        "cr-bio",
+        "--count",
+        "6",
+        "--seed",
+        "11",
+        "--out",
+        path(&docs),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let requests = dir.join("requests");
+    std::fs::create_dir_all(&requests).expect("mkdir");
+    let mut names: Vec<_> = std::fs::read_dir(&docs)
+        .expect("docs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    for (i, doc) in names.iter().enumerate() {
+        let out = requests.join(format!("r{i}.mtom"));
+        let o = segur(&["package", "iti41", path(doc), "--out", path(&out)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+
+    let ok = endpoint(dir, &addr, "clients");
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&ok),
+        "--dir",
+        path(&requests),
+        "--users",
+        "3",
+        "--count",
+        "6",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
+    assert_eq!(report["ok"], 6, "{report}");
+    assert_eq!(report["failed"], 0, "{report}");
+    assert_eq!(report["identities"], 3, "{report}");
+    assert_eq!(report["latency"]["samples"], 6, "{report}");
+    let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
+    assert_eq!(index.lines().count(), 6);
+
+    // The expired identities: every request refused at the TLS layer, exit 1, text output.
+    let expired = dir.join("pki/expired");
+    std::fs::create_dir_all(&expired).expect("mkdir");
+    for ext in ["chain.pem", "key"] {
+        let from = std::fs::read_dir(dir.join("pki"))
+            .expect("pki")
+            .flat_map(|e| {
+                std::fs::read_dir(e.expect("entry").path())
+                    .into_iter()
+                    .flatten()
+            })
+            .map(|e| e.expect("entry").path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("expired") && n.ends_with(ext))
+            })
+            .unwrap_or_else(|| panic!("an expired client .{ext} in the test PKI"));
+        std::fs::copy(&from, expired.join(format!("expired.{ext}"))).expect("copy");
+    }
+    let bad = endpoint(dir, &addr, "expired");
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&bad),
+        "--dir",
+        path(&requests),
+        "--users",
+        "2",
+        "--count",
+        "4",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("failed 4"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("tls-handshake x4"), "{}", stdout(&o));
+
+    // A directory without requests is a usage error, on one line.
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&ok),
+        "--dir",
+        path(&docs.join("nothing")),
+        "--count",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+
+    sink.kill().expect("stop the sink");
+    let _ = sink.wait();
+}
