@@ -52,21 +52,16 @@ fn endpoint(dir: &Path, addr: &str, identity: &str) -> std::path::PathBuf {
     file
 }
 
-#[test]
-fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path();
-    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "3"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let (mut sink, addr) = start_sink(dir);
-
-    // Six distinct documents, each packaged as its own ITI-41 request.
+/// `n` distinct CR-BIO documents under DIR/docs, each packaged as its own ITI-41 request in
+/// DIR/requests (returned).
+fn prepare_requests(dir: &Path, n: usize) -> std::path::PathBuf {
     let docs = dir.join("docs");
+    let count = n.to_string();
     let o = segur(&[
         "build",
         "cr-bio",
         "--count",
-        "6",
+        &count,
         "--seed",
         "11",
         "--out",
@@ -81,10 +76,69 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
         .collect();
     names.sort();
     for (i, doc) in names.iter().enumerate() {
-        let out = requests.join(format!("r{i}.mtom"));
+        let out = requests.join(format!("r{i:03}.mtom"));
         let o = segur(&["package", "iti41", path(doc), "--out", path(&out)]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
+    requests
+}
+
+#[test]
+fn a_pool_of_50_identities_reaches_the_sink_as_50_distinct_client_certificates() {
+    // Issue 5: one identity per virtual user. The sink records the fingerprint of the client
+    // certificate of each stored document.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "50"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (mut sink, addr) = start_sink(dir);
+    let requests = prepare_requests(dir, 50);
+    let config = endpoint(dir, &addr, "clients");
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&config),
+        "--dir",
+        path(&requests),
+        "--users",
+        "50",
+        "--count",
+        "50",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    assert_eq!(o.status.code(), Some(0), "{report}{}", stderr(&o));
+    assert_eq!(report["identities"], 50, "{report}");
+    assert_eq!(report["ok"], 50, "{report}");
+    let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
+    let fingerprints: std::collections::HashSet<String> = index
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("index line");
+            v["client"]["sha256"]
+                .as_str()
+                .expect("fingerprint")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(index.lines().count(), 50);
+    assert_eq!(fingerprints.len(), 50, "{fingerprints:?}");
+    sink.kill().expect("stop the sink");
+    let _ = sink.wait();
+}
+
+#[test]
+fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (mut sink, addr) = start_sink(dir);
+
+    // Six distinct documents, each packaged as its own ITI-41 request.
+    let docs = dir.join("docs");
+    let requests = prepare_requests(dir, 6);
 
     let ok = endpoint(dir, &addr, "clients");
     let o = segur(&[

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -249,20 +248,18 @@ pub fn run(endpoint: &Endpoint, requests: &[Prepared], load: Load) -> Result<Rep
         connect_timeout: endpoint.connect_timeout(),
         timeout: endpoint.timeout(),
     };
-    let next = AtomicUsize::new(0);
     let kind = endpoint.kind;
     let tallies: Vec<Result<Tally, ReplayError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..load.users)
             .map(|u| {
                 let tls = configs[u % configs.len()].clone();
-                let (connector, next) = (&connector, &next);
+                let connector = &connector;
+                // Each user sends its own share, requests u, u + users, u + 2·users…: every
+                // user (so every identity of the pool, when there are as many users) sends,
+                // and which user sent which request does not depend on scheduling.
                 scope.spawn(move || -> Result<Tally, ReplayError> {
                     let mut t = Tally::new()?;
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        if i >= load.count {
-                            return Ok(t);
-                        }
+                    for i in (u..load.count).step_by(load.users) {
                         let req = &requests[i % requests.len()];
                         let began = Instant::now();
                         let res = connector.post(&tls, req);
@@ -279,6 +276,7 @@ pub fn run(endpoint: &Endpoint, requests: &[Prepared], load: Load) -> Result<Rep
                             Err(f) => t.fail(&f),
                         }
                     }
+                    Ok(t)
                 })
             })
             .collect();
