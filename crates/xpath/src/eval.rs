@@ -681,16 +681,37 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
     ) -> Res<bool> {
         let doc = self.doc(n);
-        let (principal, nodes): (NodeKind, Box<dyn Iterator<Item = NodeId>>) = match step.axis {
-            Axis::Child => (NodeKind::Element, Box::new(doc.children(n.node))),
-            Axis::Attribute => (NodeKind::Attribute, Box::new(doc.attributes(n.node))),
-            Axis::SelfNode => (NodeKind::Element, Box::new(std::iter::once(n.node))),
+        // One monomorphic walk per axis: this runs for every predicate test, and a boxed
+        // iterator cost an allocation each time.
+        match step.axis {
+            Axis::Child => {
+                self.any_of_nodes(n, step, NodeKind::Element, doc.children(n.node), found)
+            }
+            Axis::Attribute => {
+                self.any_of_nodes(n, step, NodeKind::Attribute, doc.attributes(n.node), found)
+            }
+            Axis::SelfNode => {
+                self.any_of_nodes(n, step, NodeKind::Element, std::iter::once(n.node), found)
+            }
             _ => {
                 let mut v = Vec::new();
                 self.step(n, step, &mut v)?;
-                return self.any_of(v, found);
+                self.any_of(v, found)
             }
-        };
+        }
+    }
+
+    /// The nodes of `nodes` (from `n`'s document) that pass the step's test and predicates,
+    /// given to `found` until it returns true.
+    fn any_of_nodes(
+        &mut self,
+        n: NodeRef,
+        step: &Step,
+        principal: NodeKind,
+        nodes: impl Iterator<Item = NodeId>,
+        found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
+    ) -> Res<bool> {
+        let doc = self.doc(n);
         'nodes: for m in nodes {
             if !name_test(doc, m, &step.test, principal) {
                 continue;
