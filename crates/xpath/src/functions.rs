@@ -347,6 +347,23 @@ impl Evaluator<'_, '_> {
         Ok(self.numeric_operand(seq, context)?.and_then(|a| a.as_f64()))
     }
 
+    /// The rounded `$start` (second argument) and `$length` (third, infinite when absent) of
+    /// `substring()` and `subsequence()`.
+    fn start_and_length(&self, v: &[Sequence], context: &'static str) -> Res<(f64, f64)> {
+        let start = self
+            .double_arg(&v[1], context)?
+            .unwrap_or(f64::NAN)
+            .round_ties_even_xpath();
+        let len = match v.get(2) {
+            Some(l) => self
+                .double_arg(l, context)?
+                .unwrap_or(f64::NAN)
+                .round_ties_even_xpath(),
+            None => f64::INFINITY,
+        };
+        Ok((start, len))
+    }
+
     fn context_or_arg(&mut self, args: &[Expr], f: &Focus) -> Res<Sequence> {
         match args.first() {
             Some(a) => self.eval(a, f),
@@ -517,17 +534,7 @@ impl Evaluator<'_, '_> {
             Func::Substring => {
                 let v = self.args(args, f)?;
                 let s = self.string_arg(&v[0], name)?;
-                let start = self
-                    .double_arg(&v[1], name)?
-                    .unwrap_or(f64::NAN)
-                    .round_ties_even_xpath();
-                let len = match v.get(2) {
-                    Some(l) => self
-                        .double_arg(l, name)?
-                        .unwrap_or(f64::NAN)
-                        .round_ties_even_xpath(),
-                    None => f64::INFINITY,
-                };
+                let (start, len) = self.start_and_length(&v, name)?;
                 let end = start + len;
                 let out: String = s
                     .chars()
@@ -970,17 +977,7 @@ impl Evaluator<'_, '_> {
             }
             Func::Subsequence => {
                 let v = self.args(args, f)?;
-                let start = self
-                    .double_arg(&v[1], name)?
-                    .unwrap_or(f64::NAN)
-                    .round_ties_even_xpath();
-                let len = match v.get(2) {
-                    Some(l) => self
-                        .double_arg(l, name)?
-                        .unwrap_or(f64::NAN)
-                        .round_ties_even_xpath(),
-                    None => f64::INFINITY,
-                };
+                let (start, len) = self.start_and_length(&v, name)?;
                 let mut seq = v.into_iter().next().unwrap_or_default();
                 let end = start + len;
                 let mut i = 0usize;
