@@ -2,43 +2,16 @@
 //! packaged with `segur package iti41`, then a closed-model replay with a pool of client
 //! identities; and the same replay with a refused identity.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 mod common;
 use common::*;
 
-/// `segur sink` on a free port: the child and its `host:port`.
+/// `segur sink` on a free port (see `common::start_sink`), its output drained so it never
+/// blocks on a full pipe: the child and its `host:port`.
 fn start_sink(dir: &Path) -> (Child, String) {
-    let config = dir.join("sink.toml");
-    std::fs::write(
-        &config,
-        "listen = \"127.0.0.1:0\"\ncert = \"pki/server/localhost.chain.pem\"\n\
-         key = \"pki/server/localhost.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
-    )
-    .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .args(["sink", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn sink");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    // Notes on the store (a torn index line cut off, say) may come before the address.
-    let listening = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find(|l| l.contains("https://"))
-        .expect("the line with the address");
-    let addr = listening
-        .split("https://")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .expect("address")
-        .to_string();
-    // Keep reading the sink's output so it never blocks on a full pipe.
+    let (child, addr, lines) = common::start_sink(dir);
     std::thread::spawn(move || lines.for_each(drop));
     (child, addr)
 }

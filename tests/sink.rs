@@ -1,9 +1,9 @@
 //! `segur sink` as a user runs it: a config file, an ITI-41 submission over mutual TLS, then
 //! SIGTERM: the process answers what it holds, says it stopped and exits 0.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,9 @@ use segur_tls::pki::{PkiOptions, TestPki};
 use segur_tls::rustls::pki_types::ServerName;
 use segur_tls::rustls::{ClientConnection, StreamOwned};
 
+mod common;
+use common::start_sink;
+
 #[test]
 fn sink_accepts_a_submission_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -22,28 +25,7 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
     let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
     pki.write(&dir.path().join("pki"), &options, false)
         .expect("write pki");
-    let config = dir.path().join("sink.toml");
-    std::fs::write(
-        &config,
-        "listen = \"127.0.0.1:0\"\ncert = \"pki/server/localhost.chain.pem\"\n\
-         key = \"pki/server/localhost.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
-    )
-    .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .args(["sink", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    let addr = first
-        .split("https://")
-        .nth(1)
-        .and_then(|s| s.split(' ').next())
-        .expect("address in the first line")
-        .to_string();
+    let (mut child, addr, lines) = start_sink(dir.path());
 
     let identity = Generator::new(5).next_identity();
     let doc = segur_cda::build(DocType::CrBio, &identity, &mut SeedRng::new(5)).to_bytes();

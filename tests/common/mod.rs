@@ -2,8 +2,9 @@
 // Each test file is its own crate and uses only some of these.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Lines};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
 /// Runs `segur` with `args`.
 pub fn segur(args: &[&str]) -> Output {
@@ -34,4 +35,37 @@ pub fn rules() -> String {
         .join("../../../shared/ans/testcontenucda")
         .display()
         .to_string()
+}
+
+/// `segur sink` with the test PKI under DIR/pki, a store in DIR/store, on a free port: the
+/// child, its `host:port`, and the rest of its output lines.
+pub fn start_sink(dir: &Path) -> (Child, String, Lines<BufReader<ChildStdout>>) {
+    let config = dir.join("sink.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ncert = \"pki/server/localhost.chain.pem\"\n\
+         key = \"pki/server/localhost.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["sink", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sink");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    // Notes on the store (a torn index line cut off, say) may come before the address.
+    let listening = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("https://"))
+        .expect("the line with the address");
+    let addr = listening
+        .split("https://")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .expect("address")
+        .to_string();
+    (child, addr, lines)
 }
