@@ -1,8 +1,8 @@
 //! One pass over quick-xml events into the arena, with namespace resolution, limits and
 //! XML 1.0 checks quick-xml leaves to the caller.
 
+use crate::hash::FxMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
 use quick_xml::Reader;
@@ -36,9 +36,9 @@ struct Builder<'a> {
     limits: &'a Limits,
     doc: Document,
     stack: Vec<Frame<'a>>,
-    names: HashMap<&'a str, Name>,
+    names: FxMap<&'a str, Name>,
     /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
-    uris: HashMap<String, Name>,
+    uris: FxMap<String, Name>,
     last_text: u32,
     root_seen: bool,
     attrs: Vec<RawAttr<'a>>,
@@ -85,8 +85,8 @@ pub(crate) fn parse(
             uri: None,
         },
         stack: Vec::new(),
-        names: HashMap::new(),
-        uris: HashMap::new(),
+        names: FxMap::default(),
+        uris: FxMap::default(),
         last_text: NONE,
         root_seen: false,
         attrs: Vec::new(),
@@ -662,16 +662,64 @@ fn split_qname(raw: &str) -> (&str, &str) {
 
 /// Appends `raw` with references resolved, line ends normalised and, for attribute values,
 /// whitespace normalised (XML 1.0 §2.11, §3.3.3); offsets in errors are relative to `raw`.
+/// The offset of the first control character XML forbids (all below 0x20 but TAB, LF and
+/// CR). The scan has no early exit inside a block, so that it compiles to a vector loop: the
+/// text of a document is mostly long runs, a base64 PDF above all.
+fn first_forbidden_control(bytes: &[u8]) -> Option<usize> {
+    let forbidden = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
+    let mut at = 0;
+    for block in bytes.chunks(512) {
+        if block.iter().fold(false, |any, &b| any | forbidden(b)) {
+            return block.iter().position(|&b| forbidden(b)).map(|i| at + i);
+        }
+        at += block.len();
+    }
+    None
+}
+
 fn append_text(
     out: &mut String,
     raw: &str,
     attribute: bool,
 ) -> Result<(), (ParseErrorKind, usize)> {
-    let plain = raw
-        .bytes()
-        .all(|b| b >= 0x20 && b != b'&' || (b == b'\n' || b == b'\t') && !attribute);
-    if plain {
-        out.push_str(raw);
+    if !attribute {
+        // Character data: only references and CR (line-end normalisation) change anything;
+        // memchr finds them, and everything between is copied as one run.
+        let bytes = raw.as_bytes();
+        let end = first_forbidden_control(bytes).unwrap_or(bytes.len());
+        let mut run = 0;
+        for i in memchr::memchr2_iter(b'&', b'\r', &bytes[..end]) {
+            if i < run {
+                continue; // inside a reference already read
+            }
+            out.push_str(&raw[run..i]);
+            if bytes[i] == b'&' {
+                let Some(len) = raw[i + 1..].find(';') else {
+                    return Err((ParseErrorKind::BareAmpersand, i));
+                };
+                push_reference(&raw[i + 1..i + 1 + len], out).map_err(|k| (k, i))?;
+                run = i + len + 2;
+            } else {
+                out.push('\n');
+                run = i + if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+            }
+        }
+        if end < bytes.len() {
+            if run < end {
+                out.push_str(&raw[run..end]);
+            }
+            return Err((
+                ParseErrorKind::InvalidChar {
+                    code: u32::from(bytes[end]),
+                },
+                end,
+            ));
+        }
+        out.push_str(&raw[run..]);
         return Ok(());
     }
     let bytes = raw.as_bytes();

@@ -330,3 +330,29 @@ fn limits_bound_size_text_and_attributes() {
     let e = Document::parse(b"<a><b/><b/><b/><b/><b/></a>", &nodes).expect_err("nodes");
     assert!(matches!(e.kind, ParseErrorKind::TooManyNodes { limit: 5 }));
 }
+
+/// Long character data (a base64 PDF with CRLF line ends, as the ANS files have) goes through
+/// the run-copying path: every CR LF and lone CR becomes LF, references are replaced, and a
+/// forbidden control character far into the text is reported at its own position.
+#[test]
+fn long_text_is_normalised_and_checked_to_its_last_byte() {
+    let line = "JVBERi0xLjQKJcOkw7zDtsOfCjIgMCBvYmoKPDwvTGVuZ3RoIDMgMCBSL0Zp";
+    let body: String = (0..400).map(|i| format!("{line}{i}\r\n")).collect();
+    let xml = format!("<a>{body}&lt;&#x41;\rend</a>");
+    let doc = parse(&xml).expect("well-formed");
+    let root = doc.document_element().expect("root");
+    let expected: String = (0..400).map(|i| format!("{line}{i}\n")).collect();
+    assert_eq!(doc.string_value(root), format!("{expected}<A\nend"));
+
+    let bad = format!("<a>{body}x\u{2}</a>");
+    let e = err(&bad);
+    assert!(
+        matches!(e.kind, ParseErrorKind::InvalidChar { code: 2 }),
+        "{e}"
+    );
+    assert_eq!((e.line, e.column), (401, 2), "{e}");
+    // A bare ampersand before the forbidden character is what is reported, at its place.
+    let e = err(&format!("<a>{body} & x\u{2}</a>"));
+    assert!(!matches!(e.kind, ParseErrorKind::InvalidChar { .. }), "{e}");
+    assert_eq!((e.line, e.column), (401, 2), "{e}");
+}

@@ -1140,19 +1140,19 @@ impl Evaluator<'_, '_> {
     ) -> Res<Sequence> {
         let name = func.name();
         let v = self.args(args, f)?;
-        let input = self.string_arg(&v[0], name)?.into_owned();
-        let pattern = self.string_arg(&v[1], name)?.into_owned();
+        let input = self.string_arg(&v[0], name)?;
+        let pattern = self.string_arg(&v[1], name)?;
         let re = match re {
             Some(re) => re.clone(),
             None => {
                 let flags_at = if func == Func::Replace { 3 } else { 2 };
                 let flags = match v.get(flags_at) {
-                    Some(s) => self.string_arg(s, name)?.into_owned(),
-                    None => String::new(),
+                    Some(s) => self.string_arg(s, name)?,
+                    None => Cow::Borrowed(""),
                 };
                 compile_regex(&pattern, &flags).map_err(|e| EvalError::Regex {
                     code: if e.bad_flags { "FORX0001" } else { "FORX0002" },
-                    pattern: pattern.clone(),
+                    pattern: pattern.to_string(),
                     reason: e.reason,
                 })?
             }
@@ -1161,7 +1161,9 @@ impl Evaluator<'_, '_> {
             Func::Matches => bool_item(re.is_match(&input)),
             Func::Tokenize => {
                 if re.is_match("") {
-                    return Err(EvalError::RegexMatchesEmpty { pattern });
+                    return Err(EvalError::RegexMatchesEmpty {
+                        pattern: pattern.into_owned(),
+                    });
                 }
                 if input.is_empty() {
                     return Ok(Vec::new());
@@ -1172,7 +1174,9 @@ impl Evaluator<'_, '_> {
             }
             _ => {
                 if re.is_match("") {
-                    return Err(EvalError::RegexMatchesEmpty { pattern });
+                    return Err(EvalError::RegexMatchesEmpty {
+                        pattern: pattern.into_owned(),
+                    });
                 }
                 let rep = self.string_arg(&v[2], name)?.into_owned();
                 let groups = re.captures_len() - 1;

@@ -27,8 +27,37 @@ type RegexCache = Mutex<HashMap<(String, String), Arc<Regex>>>;
 static CACHE: LazyLock<RegexCache> = LazyLock::new(|| Mutex::new(HashMap::new()));
 const CACHE_LIMIT: usize = 4096;
 
-/// Compiles (or fetches from the process-wide cache) an XPath regex.
+/// A thread's key buffer and its regexes.
+type LocalCache = std::cell::RefCell<(String, HashMap<Box<str>, Arc<Regex>>)>;
+
+thread_local! {
+    /// Each thread's recent regexes, keyed by `flags NUL pattern`, in front of the shared
+    /// cache: a pattern held in a variable (`matches(@root, $OIDpattern)`, on every II element)
+    /// is then found without taking a lock or allocating a key.
+    static LOCAL: LocalCache = std::cell::RefCell::new((String::new(), HashMap::new()));
+}
+
+/// Compiles (or fetches from the thread's or the process-wide cache) an XPath regex.
 pub(crate) fn compile(pattern: &str, flags: &str) -> Result<Arc<Regex>, RegexError> {
+    LOCAL.with(|local| {
+        let (key, map) = &mut *local.borrow_mut();
+        key.clear();
+        key.push_str(flags);
+        key.push('\0');
+        key.push_str(pattern);
+        if let Some(re) = map.get(key.as_str()) {
+            return Ok(re.clone());
+        }
+        let re = compile_shared(pattern, flags)?;
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(Box::from(key.as_str()), re.clone());
+        Ok(re)
+    })
+}
+
+fn compile_shared(pattern: &str, flags: &str) -> Result<Arc<Regex>, RegexError> {
     let key = (pattern.to_owned(), flags.to_owned());
     if let Some(re) = CACHE.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
         return Ok(re.clone());
