@@ -158,6 +158,29 @@ impl Document {
         self.data(n).map_or(NodeKind::Text, |d| d.kind)
     }
 
+    /// Whether `n` is of kind `kind` and named `name`: one lookup, for the node tests of
+    /// XPath steps (the hottest question of a validation run).
+    #[inline]
+    pub fn is_named(&self, n: NodeId, kind: NodeKind, name: ExpandedName) -> bool {
+        self.data(n)
+            .is_some_and(|d| d.kind == kind && d.name == name)
+    }
+
+    /// The kind and name of `n` with one lookup (name empty where [`Document::name`] is).
+    #[inline]
+    pub fn kind_and_name(&self, n: NodeId) -> (NodeKind, ExpandedName) {
+        match self.data(n) {
+            Some(d) => (d.kind, d.name),
+            None => (
+                NodeKind::Text,
+                ExpandedName {
+                    ns: Name::EMPTY,
+                    local: Name::EMPTY,
+                },
+            ),
+        }
+    }
+
     /// The parent (for an attribute, its element).
     pub fn parent(&self, n: NodeId) -> Option<NodeId> {
         self.data(n).and_then(|d| self.link(d.parent))

@@ -41,7 +41,7 @@ impl Focus {
 pub(crate) struct Evaluator<'c, 'a> {
     pub(crate) ctx: &'c DynamicContext<'a>,
     pub(crate) current: Option<Item>,
-    pub(crate) locals: Vec<Item>,
+    pub(crate) locals: Sequence,
 }
 
 /// An atomized operand of a comparison: node values stay borrowed.
@@ -109,14 +109,16 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 
     pub(crate) fn eval(&mut self, e: &Expr, f: &Focus) -> Res<Sequence> {
         Ok(match e {
-            Expr::Empty => Vec::new(),
-            Expr::Literal(a) => vec![Item::Atomic(a.clone())],
-            Expr::ContextItem => vec![f.item.clone().ok_or(EvalError::NoContextItem)?],
-            Expr::Root => vec![Item::Node(self.root_of(f)?)],
+            Expr::Empty => Sequence::new(),
+            Expr::Literal(a) => smallvec::smallvec![Item::Atomic(a.clone())],
+            Expr::ContextItem => {
+                smallvec::smallvec![f.item.clone().ok_or(EvalError::NoContextItem)?]
+            }
+            Expr::Root => smallvec::smallvec![Item::Node(self.root_of(f)?)],
             Expr::Var(i, name) => self.ctx.variable(*i).ok_or_else(|| unset(name))?.clone(),
             Expr::Local(i) => self.locals.get(*i).cloned().into_iter().collect(),
             Expr::Seq(items) => {
-                let mut out = Vec::new();
+                let mut out = Sequence::new();
                 for i in items {
                     out.extend(self.eval(i, f)?);
                 }
@@ -133,7 +135,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             }
             Expr::Step(step) => {
                 let n = self.context_node(f, "an axis step")?;
-                let mut out = Vec::new();
+                let mut out = Sequence::new();
                 self.step(n, step, &mut out)?;
                 if step.axis.is_reverse() {
                     out.reverse();
@@ -155,14 +157,16 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             | Expr::General(..)
             | Expr::Quantified { .. }
             | Expr::InstanceOf(..)
-            | Expr::Castable { .. } => vec![Item::Atomic(Atomic::Boolean(self.ebv(e, f)?))],
+            | Expr::Castable { .. } => {
+                smallvec::smallvec![Item::Atomic(Atomic::Boolean(self.ebv(e, f)?))]
+            }
             Expr::Value(op, a, b) => match self.value_compare(*op, a, b, f)? {
-                Some(r) => vec![Item::Atomic(Atomic::Boolean(r))],
-                None => Vec::new(),
+                Some(r) => smallvec::smallvec![Item::Atomic(Atomic::Boolean(r))],
+                None => Sequence::new(),
             },
             Expr::Node(op, a, b) => match self.node_compare(*op, a, b, f)? {
-                Some(r) => vec![Item::Atomic(Atomic::Boolean(r))],
-                None => Vec::new(),
+                Some(r) => smallvec::smallvec![Item::Atomic(Atomic::Boolean(r))],
+                None => Sequence::new(),
             },
             Expr::Arith(op, a, b) => {
                 let x = self.eval(a, f)?;
@@ -175,13 +179,17 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Expr::Neg(a) => {
                 let x = self.eval(a, f)?;
                 match self.numeric_operand(&x, "unary minus")? {
-                    None => Vec::new(),
-                    Some(Atomic::Integer(i)) => vec![Item::Atomic(Atomic::Integer(
+                    None => Sequence::new(),
+                    Some(Atomic::Integer(i)) => smallvec::smallvec![Item::Atomic(Atomic::Integer(
                         i.checked_neg().ok_or(EvalError::Overflow)?,
                     ))],
-                    Some(Atomic::Decimal(d)) => vec![Item::Atomic(Atomic::Decimal(-d))],
-                    Some(Atomic::Double(d)) => vec![Item::Atomic(Atomic::Double(-d))],
-                    Some(_) => Vec::new(),
+                    Some(Atomic::Decimal(d)) => {
+                        smallvec::smallvec![Item::Atomic(Atomic::Decimal(-d))]
+                    }
+                    Some(Atomic::Double(d)) => {
+                        smallvec::smallvec![Item::Atomic(Atomic::Double(-d))]
+                    }
+                    Some(_) => Sequence::new(),
                 }
             }
             Expr::Range(a, b) => {
@@ -191,10 +199,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                     self.integer_operand(&x, "to")?,
                     self.integer_operand(&y, "to")?,
                 ) else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 if hi < lo {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 }
                 if hi.saturating_sub(lo) >= MAX_RANGE {
                     return Err(EvalError::InvalidArgument {
@@ -220,7 +228,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 }
             }
             Expr::For { bindings, body } => {
-                let mut out = Vec::new();
+                let mut out = Sequence::new();
                 self.for_each(bindings, 0, f, &mut |ev, f| {
                     out.extend(ev.eval(body, f)?);
                     Ok(true)
@@ -245,8 +253,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             } => {
                 let v = self.eval(expr, f)?;
                 match v.as_slice() {
-                    [] if *optional => Vec::new(),
-                    [item] => vec![Item::Atomic(self.cast(&self.atomize_item(item), *target)?)],
+                    [] if *optional => Sequence::new(),
+                    [item] => smallvec::smallvec![Item::Atomic(
+                        self.cast(&self.atomize_item(item), *target)?
+                    )],
                     _ => {
                         return Err(EvalError::Cardinality {
                             code: "XPTY0004",
@@ -296,7 +306,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 
     fn path(&mut self, lhs: &Expr, rhs: &Expr, f: &Focus) -> Res<Sequence> {
         let input = self.eval(lhs, f)?;
-        let mut out = Vec::new();
+        let mut out = Sequence::new();
         let size = input.len();
         if let Expr::Step(step) = rhs {
             for item in &input {
@@ -339,7 +349,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     }
 
     /// Appends the step's result for context node `n`, in axis order.
-    pub(crate) fn step(&mut self, n: NodeRef, step: &Step, out: &mut Vec<Item>) -> Res<()> {
+    pub(crate) fn step(&mut self, n: NodeRef, step: &Step, out: &mut Sequence) -> Res<()> {
         if n.doc != 0 && n.node == segur_xml::NodeId::ROOT && self.indexed_lookup(n, step, out)? {
             return Ok(());
         }
@@ -349,7 +359,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             && let NodeTest::Name(name) = &step.test
         {
             // `//name` over the context document: its elements of that name, from an index.
-            let mut nodes: Vec<Item> = self
+            let mut nodes: Sequence = self
                 .ctx
                 .elements_named(*name)
                 .iter()
@@ -370,7 +380,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             axis_nodes(self.doc(n), n, step.axis, &step.test, out);
             return Ok(());
         }
-        let mut nodes = Vec::new();
+        let mut nodes = Sequence::new();
         axis_nodes(self.doc(n), n, step.axis, &step.test, &mut nodes);
         for p in &step.preds {
             nodes = self.filter(nodes, p)?;
@@ -383,7 +393,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     /// immutable) document, with `$x` independent of the focus: answered from an index built
     /// once per process (value-set and terminology files are scanned once, not per lookup).
     /// Returns false when the step does not have that shape (the caller evaluates it).
-    fn indexed_lookup(&mut self, n: NodeRef, step: &Step, out: &mut Vec<Item>) -> Res<bool> {
+    fn indexed_lookup(&mut self, n: NodeRef, step: &Step, out: &mut Sequence) -> Res<bool> {
         let (Axis::Descendant, NodeTest::Name(name), [pred]) =
             (step.axis, &step.test, step.preds.as_slice())
         else {
@@ -460,7 +470,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         Ok(true)
     }
 
-    pub(crate) fn filter(&mut self, items: Vec<Item>, p: &Predicate) -> Res<Vec<Item>> {
+    pub(crate) fn filter(&mut self, items: Sequence, p: &Predicate) -> Res<Sequence> {
         if let Expr::Literal(Atomic::Integer(k)) = p.expr {
             let keep = usize::try_from(k)
                 .ok()
@@ -469,7 +479,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             return Ok(keep.into_iter().collect());
         }
         let size = items.len();
-        let mut out = Vec::with_capacity(size);
+        let mut out = Sequence::new();
         for (i, item) in items.into_iter().enumerate() {
             let focus = Focus {
                 item: Some(item),
@@ -723,7 +733,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 self.any_of_nodes(n, step, NodeKind::Element, std::iter::once(n.node), found)
             }
             _ => {
-                let mut v = Vec::new();
+                let mut v = Sequence::new();
                 self.step(n, step, &mut v)?;
                 self.any_of(v, found)
             }
@@ -764,7 +774,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
 
     fn any_of(
         &mut self,
-        items: Vec<Item>,
+        items: Sequence,
         found: &mut dyn FnMut(&mut Self, NodeRef) -> Res<bool>,
     ) -> Res<bool> {
         for item in items {
@@ -1044,7 +1054,7 @@ pub(crate) fn ebv_of(seq: &[Item]) -> Res<bool> {
 }
 
 /// Sorts nodes into document order without duplicates (cheaply when already ordered).
-pub(crate) fn doc_order(v: &mut Vec<Item>) {
+pub(crate) fn doc_order(v: &mut Sequence) {
     let key = |i: &Item| match i {
         Item::Node(n) => *n,
         Item::Atomic(_) => NodeRef {
@@ -1099,13 +1109,19 @@ fn set_op(op: SetOp, mut x: Sequence, mut y: Sequence) -> Res<Sequence> {
     })
 }
 
+#[inline]
 pub(crate) fn name_test(doc: &Document, n: NodeId, test: &NodeTest, principal: NodeKind) -> bool {
-    let kind = doc.kind(n);
     match test {
-        NodeTest::Name(en) => kind == principal && doc.name(n) == *en,
-        NodeTest::Namespace(ns) => kind == principal && doc.name(n).ns == *ns,
-        NodeTest::Local(l) => kind == principal && doc.name(n).local == *l,
-        NodeTest::AnyName => kind == principal,
+        NodeTest::Name(en) => doc.is_named(n, principal, *en),
+        NodeTest::Namespace(ns) => {
+            let (kind, name) = doc.kind_and_name(n);
+            kind == principal && name.ns == *ns
+        }
+        NodeTest::Local(l) => {
+            let (kind, name) = doc.kind_and_name(n);
+            kind == principal && name.local == *l
+        }
+        NodeTest::AnyName => doc.kind(n) == principal,
         other => kind_test_matches(doc, n, other),
     }
 }
@@ -1145,7 +1161,7 @@ pub(crate) fn axis_nodes(
     n: NodeRef,
     axis: Axis,
     test: &NodeTest,
-    out: &mut Vec<Item>,
+    out: &mut Sequence,
 ) {
     let principal = if axis == Axis::Attribute {
         NodeKind::Attribute
@@ -1242,7 +1258,7 @@ fn axis_exists(doc: &Document, n: NodeRef, axis: Axis, test: &NodeTest) -> bool 
             .map(NodeId::from_index)
             .any(|m| doc.kind(m) != NodeKind::Attribute && name_test(doc, m, test, principal)),
         _ => {
-            let mut out = Vec::new();
+            let mut out = Sequence::new();
             axis_nodes(doc, n, axis, test, &mut out);
             !out.is_empty()
         }

@@ -198,19 +198,19 @@ pub(crate) fn finish_call(
 }
 
 fn bool_item(b: bool) -> Sequence {
-    vec![Item::Atomic(Atomic::Boolean(b))]
+    smallvec::smallvec![Item::Atomic(Atomic::Boolean(b))]
 }
 
 fn str_item(s: impl Into<Arc<str>>) -> Sequence {
-    vec![Item::Atomic(Atomic::String(s.into()))]
+    smallvec::smallvec![Item::Atomic(Atomic::String(s.into()))]
 }
 
 fn int_item(i: i64) -> Sequence {
-    vec![Item::Atomic(Atomic::Integer(i))]
+    smallvec::smallvec![Item::Atomic(Atomic::Integer(i))]
 }
 
 fn one(a: Atomic) -> Sequence {
-    vec![Item::Atomic(a)]
+    smallvec::smallvec![Item::Atomic(a)]
 }
 
 /// Casts a string to an atomic type (FORG0001 on a bad lexical form).
@@ -367,7 +367,9 @@ impl Evaluator<'_, '_> {
     fn context_or_arg(&mut self, args: &[Expr], f: &Focus) -> Res<Sequence> {
         match args.first() {
             Some(a) => self.eval(a, f),
-            None => Ok(vec![f.item.clone().ok_or(EvalError::NoContextItem)?]),
+            None => Ok(smallvec::smallvec![
+                f.item.clone().ok_or(EvalError::NoContextItem)?
+            ]),
         }
     }
 
@@ -433,7 +435,9 @@ impl Evaluator<'_, '_> {
             Func::Count => int_item(self.eval(&args[0], f)?.len() as i64),
             Func::Position => int_item(f.pos as i64),
             Func::Last => int_item(f.size as i64),
-            Func::Current => vec![self.current.clone().ok_or(EvalError::NoContextItem)?],
+            Func::Current => {
+                smallvec::smallvec![self.current.clone().ok_or(EvalError::NoContextItem)?]
+            }
             Func::String => {
                 let v = self.context_or_arg(args, f)?;
                 match v.as_slice() {
@@ -589,7 +593,7 @@ impl Evaluator<'_, '_> {
                     self.opt_string_arg(&v[0], name)?,
                     self.opt_string_arg(&v[1], name)?,
                 ) else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 int_item(match a.cmp(&b) {
                     std::cmp::Ordering::Less => -1,
@@ -634,21 +638,21 @@ impl Evaluator<'_, '_> {
                 match func {
                     Func::LocalName => str_item(doc.local_name(n.node)),
                     Func::Name => str_item(&*doc.qualified_name(n.node)),
-                    _ => vec![Item::Atomic(Atomic::AnyUri(Arc::from(
+                    _ => smallvec::smallvec![Item::Atomic(Atomic::AnyUri(Arc::from(
                         doc.namespace_uri(n.node),
                     )))],
                 }
             }
             Func::NodeName => {
                 let Some(n) = self.node_arg(args, f, name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let doc = self.doc(n);
                 if !matches!(
                     doc.kind(n.node),
                     NodeKind::Element | NodeKind::Attribute | NodeKind::ProcessingInstruction
                 ) {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 }
                 let en = doc.name(n.node);
                 one(Atomic::QName(QNameValue {
@@ -659,22 +663,22 @@ impl Evaluator<'_, '_> {
             }
             Func::Root => {
                 let Some(n) = self.node_arg(args, f, name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let doc = self.doc(n);
                 let top = doc.ancestors(n.node).last().unwrap_or(n.node);
-                vec![Item::Node(NodeRef {
+                smallvec::smallvec![Item::Node(NodeRef {
                     doc: n.doc,
                     node: top,
                 })]
             }
             Func::BaseUri | Func::DocumentUri => {
                 let Some(n) = self.node_arg(args, f, name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let doc = self.doc(n);
                 if func == Func::DocumentUri && doc.kind(n.node) != NodeKind::Document {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 }
                 doc.uri()
                     .map(|u| Item::Atomic(Atomic::AnyUri(Arc::from(u))))
@@ -704,7 +708,7 @@ impl Evaluator<'_, '_> {
                     // recoverable error; Saxon-HE (the official chain) recovers by warning and
                     // returning nothing for that URI, so a missing value-set file makes every
                     // membership test fail instead of aborting the run.
-                    let mut out = Vec::new();
+                    let mut out = Sequence::new();
                     for item in &v {
                         let uri = self.item_string(item).into_owned();
                         if let Some(slot) = self.ctx.load(&uri)? {
@@ -721,18 +725,18 @@ impl Evaluator<'_, '_> {
                     return Ok(if func == Func::DocAvailable {
                         bool_item(false)
                     } else {
-                        Vec::new()
+                        Sequence::new()
                     });
                 };
                 if func == Func::DocAvailable {
                     return Ok(bool_item(self.ctx.load(&uri)?.is_some()));
                 }
-                vec![self.load_doc(&uri)?]
+                smallvec::smallvec![self.load_doc(&uri)?]
             }
             Func::ResolveQName => {
                 let v = self.eval(&args[0], f)?;
                 let Some(qname) = self.opt_string_arg(&v, name)?.map(Cow::into_owned) else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let e = self.eval(&args[1], f)?;
                 let [Item::Node(elem)] = e.as_slice() else {
@@ -787,13 +791,13 @@ impl Evaluator<'_, '_> {
             Func::NamespaceUriFromQName | Func::LocalNameFromQName | Func::PrefixFromQName => {
                 let v = self.eval(&args[0], f)?;
                 match v.as_slice() {
-                    [] => Vec::new(),
+                    [] => Sequence::new(),
                     [Item::Atomic(Atomic::QName(q))] => match func {
                         Func::NamespaceUriFromQName => {
                             one(Atomic::AnyUri(Arc::from(q.ns.as_str())))
                         }
                         Func::LocalNameFromQName => str_item(q.local.as_str()),
-                        _ if q.prefix.is_empty() => Vec::new(),
+                        _ if q.prefix.is_empty() => Sequence::new(),
                         _ => str_item(q.prefix.as_str()),
                     },
                     _ => {
@@ -807,7 +811,7 @@ impl Evaluator<'_, '_> {
             }
             Func::InScopePrefixes => {
                 let Some(n) = self.node_arg(args, f, name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let doc = self.doc(n);
                 let mut seen: Vec<Name> = Vec::new();
@@ -826,7 +830,7 @@ impl Evaluator<'_, '_> {
                 let p = self.eval(&args[0], f)?;
                 let prefix = self.string_arg(&p, name)?.into_owned();
                 let Some(n) = self.node_arg(&args[1..], f, name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 match self
                     .doc(n)
@@ -834,7 +838,7 @@ impl Evaluator<'_, '_> {
                     .filter(|u| !u.is_empty())
                 {
                     Some(uri) => one(Atomic::AnyUri(Arc::from(uri))),
-                    None => Vec::new(),
+                    None => Sequence::new(),
                 }
             }
             Func::IriToUri | Func::EscapeHtmlUri | Func::EncodeForUri => {
@@ -848,7 +852,7 @@ impl Evaluator<'_, '_> {
                     return match (func, args.get(1)) {
                         (Func::Sum, Some(zero)) => self.eval(zero, f),
                         (Func::Sum, None) => Ok(int_item(0)),
-                        _ => Ok(Vec::new()),
+                        _ => Ok(Sequence::new()),
                     };
                 }
                 let mut total: Option<Atomic> = None;
@@ -914,7 +918,7 @@ impl Evaluator<'_, '_> {
             Func::Abs | Func::Floor | Func::Ceiling | Func::Round => {
                 let v = self.eval(&args[0], f)?;
                 let Some(a) = self.numeric_operand(&v, name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let op = |d: f64| match func {
                     Func::Abs => d.abs(),
@@ -997,14 +1001,14 @@ impl Evaluator<'_, '_> {
             Func::InsertBefore => {
                 let v = self.args(args, f)?;
                 let Some(pos) = self.numeric_operand(&v[1], name)? else {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 };
                 let pos = pos.as_f64().unwrap_or(1.0).max(1.0) as usize;
                 let mut it = v.into_iter();
                 let mut target = it.next().unwrap_or_default();
                 let inserts = it.nth(1).unwrap_or_default();
                 let at = (pos - 1).min(target.len());
-                target.splice(at..at, inserts);
+                target.insert_many(at, inserts);
                 target
             }
             Func::Remove => {
@@ -1076,10 +1080,10 @@ impl Evaluator<'_, '_> {
                     AtomicType::DateTime
                 };
                 let d = match v.as_slice() {
-                    [] => return Ok(Vec::new()),
+                    [] => return Ok(Sequence::new()),
                     [item] => match self.cast(&self.atomize_item(item), want)? {
                         Atomic::Date(d) | Atomic::DateTime(d) => d,
-                        _ => return Ok(Vec::new()),
+                        _ => return Ok(Sequence::new()),
                     },
                     _ => {
                         return Err(EvalError::Cardinality {
@@ -1102,7 +1106,7 @@ impl Evaluator<'_, '_> {
             Func::Constructor(t) => {
                 let v = self.eval(&args[0], f)?;
                 match v.as_slice() {
-                    [] => Vec::new(),
+                    [] => Sequence::new(),
                     [item] => one(self.cast(&self.atomize_item(item), t)?),
                     _ => {
                         return Err(EvalError::Cardinality {
@@ -1116,7 +1120,7 @@ impl Evaluator<'_, '_> {
             }
             Func::Not | Func::Boolean | Func::True | Func::False | Func::Exists | Func::Empty => {
                 // Answered by `call_boolean` above.
-                Vec::new()
+                Sequence::new()
             }
         })
     }
@@ -1166,7 +1170,7 @@ impl Evaluator<'_, '_> {
                     });
                 }
                 if input.is_empty() {
-                    return Ok(Vec::new());
+                    return Ok(Sequence::new());
                 }
                 re.split(&input)
                     .map(|s| Item::Atomic(Atomic::String(Arc::from(s))))

@@ -126,7 +126,7 @@ impl Expr {
         let mut ev = Evaluator {
             ctx,
             current: context.clone(),
-            locals: Vec::new(),
+            locals: Sequence::new(),
         };
         ev.eval(&self.ast, &Focus::of(context))
     }
@@ -149,7 +149,7 @@ impl Expr {
         let mut ev = Evaluator {
             ctx,
             current: Some(Item::Node(node)),
-            locals: Vec::new(),
+            locals: Sequence::new(),
         };
         let focus = Focus::of(Some(Item::Node(node)));
         if self.root_is_path {

@@ -365,7 +365,7 @@ impl Pattern {
         let mut ev = Evaluator {
             ctx,
             current: Some(Item::Node(node)),
-            locals: Vec::new(),
+            locals: crate::value::Sequence::new(),
         };
         for alt in &self.alternatives {
             if alt.steps.is_empty() {
@@ -512,7 +512,7 @@ fn step_matches(
     let Some(parent) = doc.parent(node.node) else {
         return Ok(false);
     };
-    let mut candidates = Vec::new();
+    let mut candidates = crate::value::Sequence::new();
     axis_nodes(
         doc,
         NodeRef {

@@ -25,7 +25,7 @@ pub enum Item {
 }
 
 /// A sequence of items (XPath sequences are flat).
-pub type Sequence = Vec<Item>;
+pub type Sequence = smallvec::SmallVec<[Item; 1]>;
 
 /// A QName value: namespace, local name and the prefix it was written with.
 #[derive(Clone, Copy, Debug)]

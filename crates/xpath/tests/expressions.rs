@@ -570,12 +570,16 @@ fn pattern_prefixes_are_remembered_only_when_they_depend_on_the_node_alone() {
     assert!(!other.matches(ctx.node(c), &ctx).expect("c'"));
     ctx.set_variable(
         var,
-        vec![Item::Atomic(segur_xpath::Atomic::String("10".into()))],
+        [Item::Atomic(segur_xpath::Atomic::String("10".into()))]
+            .into_iter()
+            .collect(),
     );
     assert!(by_var.matches(ctx.node(c), &ctx).expect("$want = 10"));
     ctx.set_variable(
         var,
-        vec![Item::Atomic(segur_xpath::Atomic::String("11".into()))],
+        [Item::Atomic(segur_xpath::Atomic::String("11".into()))]
+            .into_iter()
+            .collect(),
     );
     assert!(!by_var.matches(ctx.node(c), &ctx).expect("$want = 11"));
     assert!(sibling.matches(ctx.node(c), &ctx).expect("c again"));
