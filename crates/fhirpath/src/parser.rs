@@ -208,7 +208,8 @@ fn lex_quoted(src: &str, start: usize, quote: u8) -> Result<(String, usize), Par
                 b'u' => {
                     let hex = src
                         .get(i..i + 4)
-                        .ok_or_else(|| ParseError::new(i, "short \\u escape"))?;
+                        .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+                        .ok_or_else(|| ParseError::new(i, "\\u needs four hex digits"))?;
                     let code = u32::from_str_radix(hex, 16)
                         .map_err(|_| ParseError::new(i, "bad \\u escape"))?;
                     out.push(char::from_u32(code).unwrap_or('\u{fffd}'));

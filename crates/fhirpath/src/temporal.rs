@@ -335,10 +335,13 @@ impl Temporal {
         if times != (other.kind == TemporalKind::Time) {
             return None;
         }
-        let (a, b) = if self.tz.is_some() && other.tz.is_some() {
-            (self.to_utc(), other.to_utc())
-        } else {
-            (*self, *other)
+        let with_time =
+            self.precision >= Precision::Hour && other.precision >= Precision::Hour && !times;
+        let (a, b) = match (self.tz, other.tz) {
+            (Some(_), Some(_)) => (self.to_utc(), other.to_utc()),
+            // One offset known, the other not: the instants cannot be lined up.
+            (Some(_), None) | (None, Some(_)) if with_time => return None,
+            _ => (*self, *other),
         };
         let pa = Self::seconds_level(a.precision);
         let pb = Self::seconds_level(b.precision);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use segur_fhirpath::{Env, Expr, Item, Model, Temporal};
+use segur_fhirpath::{Env, Expr, Item, Model, Node, Temporal};
 use serde_json::Value;
 
 /// The verdict on one test case.
@@ -96,7 +96,8 @@ pub fn run_suite(
                 continue;
             };
             let src = expr_node.text().unwrap_or("");
-            let invalid = expr_node.attribute("invalid").is_some();
+            let invalid =
+                expr_node.attribute("invalid").is_some() || test.attribute("invalid").is_some();
             let predicate = test.attribute("predicate") == Some("true");
             let outputs: Vec<(Option<&str>, &str)> = test
                 .children()
@@ -131,12 +132,20 @@ pub fn run_suite(
                 env = env.with_model(m);
             }
             let result = Expr::parse(src).map_err(|e| e.to_string()).and_then(|e| {
-                if input.is_null() {
-                    e.evaluate_items(&env, &[])
+                let root = if input.is_null() {
+                    Vec::new()
                 } else {
-                    e.evaluate(&env, input)
-                }
-                .map_err(|e| e.to_string())
+                    vec![Item::Node(Node::root(input))]
+                };
+                // `context="Observation.effective"`: evaluate on what that expression selects.
+                let focus = match test.attribute("context") {
+                    Some(c) => Expr::parse(c)
+                        .map_err(|e| e.to_string())?
+                        .evaluate_items(&env, &root)
+                        .map_err(|e| e.to_string())?,
+                    None => root,
+                };
+                e.evaluate_items(&env, &focus).map_err(|e| e.to_string())
             });
             let verdict = match (invalid, result) {
                 (true, Err(_)) => (true, String::new()),
