@@ -513,7 +513,8 @@ impl fmt::Display for Temporal {
             if self.precision >= Precision::Day {
                 write!(f, "-{:02}", self.day)?;
             }
-            if self.kind == TemporalKind::Date {
+            // A date-time known to the day at most prints as a date (FHIR allows that form).
+            if self.kind == TemporalKind::Date || self.precision < Precision::Hour {
                 return Ok(());
             }
             f.write_str("T")?;
