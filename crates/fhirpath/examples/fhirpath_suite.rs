@@ -2,7 +2,7 @@
 //! the failing groups and the pass rate: `cargo run -p segur-fhirpath --example fhirpath_suite
 //! -- path/to/tests-fhir-r4.xml [path/to/fhir/packages/hl7.fhir.r4.core#4.0.1/package]`.
 
-#[path = "../tests/suite_runner.rs"]
+#[path = "../tests/support/suite_runner.rs"]
 mod suite_runner;
 
 use std::collections::BTreeMap;

@@ -1126,6 +1126,17 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     Ok(Vec::new())
                 }
             }
+            Func::Join => {
+                let sep = match args.first() {
+                    Some(a) => self.arg_string(f, a, input, sc)?.unwrap_or_default(),
+                    None => String::new(),
+                };
+                let parts: Vec<String> = base
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect();
+                Ok(vec![Item::String(Rc::from(parts.join(&sep).as_str()))])
+            }
             Func::Not => {
                 // An Integer 0 or 1 reads as false or true here (the suite's reading).
                 if let [x] = base.as_slice()
@@ -1575,17 +1586,6 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let re = self.regex(&p, false)?;
                 string(re.replace_all(&sv, r.as_str()).into_owned())
             }
-            Func::Join => {
-                let sep = match args.first() {
-                    Some(a) => self.arg_string(f, a, input, sc)?.unwrap_or_default(),
-                    None => String::new(),
-                };
-                let parts: Vec<String> = base
-                    .iter()
-                    .filter_map(|i| i.as_str().map(str::to_owned))
-                    .collect();
-                string(parts.join(&sep))
-            }
             Func::Encode | Func::Decode | Func::Escape | Func::Unescape => {
                 let Some(sv) = s() else {
                     return type_err(name, "input must be a string");
@@ -1806,12 +1806,11 @@ fn decimal_boundary(d: Decimal, digits: Option<i64>, high: bool, integer: bool) 
     let _ = integer;
     // Half a unit of the last written digit.
     let half = Decimal::new(5, d.scale() + 1);
-    let edge = if (d.mantissa() >= 0) == high {
+    let edge = if high {
         d.checked_add(half)?
     } else {
         d.checked_sub(half)?
     };
-    let edge = if high { edge } else { edge };
     if digits >= edge.scale() {
         return edge.round_to(digits);
     }

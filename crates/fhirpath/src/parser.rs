@@ -483,12 +483,12 @@ impl Parser {
     }
 
     fn identifier(&mut self) -> Result<String, ParseError> {
-        match self.next() {
-            Tok::Ident(s) | Tok::Delimited(s) => Ok(s),
-            _ => {
-                self.pos = self.pos.saturating_sub(1);
-                self.err("expected an identifier")
-            }
+        match self.peek() {
+            Tok::Ident(_) | Tok::Delimited(_) => match self.next() {
+                Tok::Ident(s) | Tok::Delimited(s) => Ok(s),
+                _ => self.err("expected an identifier"),
+            },
+            _ => self.err("expected an identifier"),
         }
     }
 
@@ -527,9 +527,10 @@ impl Parser {
             match self.peek() {
                 Tok::Sym(".") => {
                     self.next();
+                    let at = self.offset();
                     let name = self.identifier()?;
                     if *self.peek() == Tok::Sym("(") {
-                        let (func, args) = self.call(&name)?;
+                        let (func, args) = self.call(&name, at)?;
                         e = Ast::Call(Some(Box::new(e)), func, args);
                     } else {
                         e = Ast::Member(Box::new(e), name);
@@ -549,8 +550,7 @@ impl Parser {
         }
     }
 
-    fn call(&mut self, name: &str) -> Result<(Func, Vec<Ast>), ParseError> {
-        let at = self.offset();
+    fn call(&mut self, name: &str, at: usize) -> Result<(Func, Vec<Ast>), ParseError> {
         self.expect("(")?;
         let mut args = Vec::new();
         if *self.peek() != Tok::Sym(")") {
@@ -586,6 +586,7 @@ impl Parser {
     }
 
     fn term(&mut self) -> Result<Ast, ParseError> {
+        let at = self.offset();
         let tok = self.next();
         Ok(match tok {
             Tok::Sym("(") => {
@@ -610,7 +611,7 @@ impl Parser {
             Tok::Ident(s) if s == "true" || s == "false" => Ast::Lit(Lit::Bool(s == "true")),
             Tok::Ident(s) | Tok::Delimited(s) => {
                 if *self.peek() == Tok::Sym("(") {
-                    let (func, args) = self.call(&s)?;
+                    let (func, args) = self.call(&s, at)?;
                     Ast::Call(None, func, args)
                 } else {
                     Ast::Ident(s)

@@ -2,6 +2,7 @@
 //! examples of ../shared/fhir/examples/valid: the only failures must be those the HL7
 //! validator reports itself (hl7_qa_reference.tsv), and no invariant may fail to evaluate.
 
+#[path = "support/invariant_walker.rs"]
 mod invariant_walker;
 
 use std::collections::{BTreeMap, BTreeSet};

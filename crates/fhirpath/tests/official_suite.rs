@@ -6,6 +6,7 @@
 //! `target/fhirpath-tests/r4/tests-fhir-r4.xml`. When it is absent the test is skipped, except
 //! under CI (`CI` set), where it fails.
 
+#[path = "support/suite_runner.rs"]
 mod suite_runner;
 
 use std::collections::BTreeSet;
