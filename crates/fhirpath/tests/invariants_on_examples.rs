@@ -140,3 +140,45 @@ fn core_invariants_on_valid_examples_agree_with_the_hl7_validator() {
     );
     assert!(total > 2_000, "expected a real workload, ran {total}");
 }
+
+#[test]
+fn core_invariants_catch_broken_resources() {
+    let core_dir = shared().join("packages/hl7.fhir.r4.core#4.0.1/package");
+    if !core_dir.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is missing",
+            core_dir.display()
+        );
+        return;
+    }
+    let core = CoreInvariants::load(&core_dir);
+    let broken = serde_json::json!({
+        "resourceType": "Patient",
+        "contained": [{"resourceType": "Organization", "id": "o1", "meta": {"versionId": "2"}, "name": "X"}],
+        "managingOrganization": {"reference": "#o1"},
+        "name": [{}],
+        "contact": [{"gender": "male", "period": {"start": "2020-01-01", "end": "2019-12-31"}}],
+        "extension": [{"url": "http://example.org/e", "valueString": "v", "extension": [{"url": "x", "valueBoolean": true}]}],
+        "link": [{"other": {"reference": "#missing"}, "type": "seealso"}]
+    });
+    let mut evals = Vec::new();
+    core.check(&broken, &broken, &mut evals);
+    let failed: BTreeSet<String> = evals
+        .iter()
+        .filter(|e| matches!(e.outcome, Ok(false)) && e.severity == "error")
+        .map(|e| format!("{} {}", e.key, e.location))
+        .collect();
+    let expected: BTreeSet<String> = [
+        "dom-4 Patient",
+        "ele-1 Patient.name[0]",
+        "pat-1 Patient.contact[0]",
+        "per-1 Patient.contact[0].period",
+        "ext-1 Patient.extension[0]",
+        "ref-1 Patient.link[0].other",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert_eq!(failed, expected);
+}
