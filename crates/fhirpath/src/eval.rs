@@ -550,7 +550,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             _ => return,
         };
         if let Some((key, v)) = obj.get_key_value(name) {
-            let ty = self.child_type(n, name);
+            let ty = self.child_type(n, name).or_else(|| choice_key_type(key));
             self.push_values(n, key, Some(v), ty, out);
             return;
         }
@@ -1783,6 +1783,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 reason: e.to_string().lines().last().unwrap_or("").to_owned(),
             })
     }
+}
+
+/// The type a choice key names by its suffix (`valueAddress` → `Address`,
+/// `multipleBirthInteger` → `integer`), for keys reached directly (`children()`, or
+/// `Observation.valueQuantity`) when no model knows the element.
+fn choice_key_type(key: &str) -> Option<&'static str> {
+    key.char_indices()
+        .skip(1)
+        .filter(|(_, c)| c.is_ascii_uppercase())
+        .find_map(|(i, _)| type_from_suffix(&key[i..]))
 }
 
 fn decode_hex(s: &str) -> Option<String> {

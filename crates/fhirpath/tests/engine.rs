@@ -84,7 +84,8 @@ fn paths_indexers_and_choice_elements() {
         ),
         ("Patient.birthDate.hasValue()", &["true"]),
         ("Patient.name.first().hasValue()", &["false"]),
-        ("Patient.birthDate.getValue() is Date", &["false"]),
+        ("Patient.birthDate.getValue() is Date", &["true"]),
+        ("Patient.gender.getValue() is String", &["true"]),
         ("Patient.children().count() > 5", &["true"]),
         (
             "Patient.descendants().where($this = 'Martin').count()",
