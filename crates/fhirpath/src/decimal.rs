@@ -233,7 +233,7 @@ impl Decimal {
     }
 
     /// Negation.
-    pub fn neg(self) -> Self {
+    pub fn negate(self) -> Self {
         Decimal::new(-self.mantissa, self.scale)
     }
 

@@ -413,9 +413,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         i.checked_neg()
                             .ok_or_else(|| EvalError::Overflow("-".into()))?,
                     ),
-                    Item::Decimal(d) => Item::Decimal(d.neg()),
+                    Item::Decimal(d) => Item::Decimal(d.negate()),
                     Item::Quantity(q) => Item::Quantity(Quantity {
-                        value: q.value.neg(),
+                        value: q.value.negate(),
                         unit: q.unit,
                     }),
                     _ => return type_err("unary -", "operand is not a number"),
@@ -511,7 +511,6 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 }
                 let (_, name) = other.type_info();
                 *name == *spec.name
-                    || (spec.name == "Decimal" && matches!(other, Item::Integer(_)) && false)
             }
         }
     }
@@ -1514,7 +1513,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     Func::StartsWith => b(sv.starts_with(&a)),
                     Func::EndsWith => b(sv.ends_with(&a)),
                     Func::Contains => b(sv.contains(&a)),
-                    Func::Matches => b(self.regex(&a, true)?.is_match(&sv)),
+                    Func::Matches => b(self.regex(&a)?.is_match(&sv)),
                     _ => Ok(sv.split(a.as_str()).map(Item::string).collect()),
                 }
             }
@@ -1583,7 +1582,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     }
                     return string(sv.replace(&p, &r));
                 }
-                let re = self.regex(&p, false)?;
+                let re = self.regex(&p)?;
                 string(re.replace_all(&sv, r.as_str()).into_owned())
             }
             Func::Encode | Func::Decode | Func::Escape | Func::Unescape => {
@@ -1660,12 +1659,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         .collect(),
                     Item::Integer(_) | Item::Decimal(_) => {
                         let d = num_of(&x).ok_or_else(|| EvalError::Overflow(name.into()))?;
-                        decimal_boundary(d, digits, high, matches!(x, Item::Integer(_)))
+                        decimal_boundary(d, digits, high)
                             .map(Item::Decimal)
                             .into_iter()
                             .collect()
                     }
-                    Item::Quantity(q) => decimal_boundary(q.value, digits, high, false)
+                    Item::Quantity(q) => decimal_boundary(q.value, digits, high)
                         .map(|v| {
                             Item::Quantity(Quantity {
                                 value: v,
@@ -1712,7 +1711,6 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         let Some(d) = num_of(x) else {
             return type_err(name, "input must be a number");
         };
-        let is_int = matches!(x, Item::Integer(_));
         let int = |v: i128| -> R<Collection<'a>> {
             Ok(vec![Item::Integer(i64::try_from(v).map_err(|_| ovf())?)])
         };
@@ -1757,12 +1755,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 if f == Func::Log {
                     return float(d.to_f64().ln() / e.to_f64().ln());
                 }
-                if is_int && let Item::Integer(ei) = y_sys {
-                    if let Ok(eu) = u32::try_from(ei)
-                        && let Item::Integer(bi) = x
-                    {
-                        return Ok(vec![Item::Integer(bi.checked_pow(eu).ok_or_else(ovf)?)]);
-                    }
+                if let (Item::Integer(bi), Item::Integer(ei)) = (x, &y_sys)
+                    && let Ok(eu) = u32::try_from(*ei)
+                {
+                    return Ok(vec![Item::Integer(bi.checked_pow(eu).ok_or_else(ovf)?)]);
                 }
                 float(d.to_f64().powf(e.to_f64()))
             }
@@ -1770,10 +1766,9 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         }
     }
 
-    fn regex(&self, pattern: &str, whole: bool) -> R<regex::Regex> {
-        // FHIRPath's matches() is anchored to the whole string in FHIR R4 usage? No: it
-        // searches; `whole` is kept for callers that need full-match semantics.
-        let _ = whole;
+    /// Compiles a pattern for `matches` (which searches: it is not anchored, as in FHIRPath
+    /// 2.0) and `replaceMatches`; `.` matches newlines ("single line" mode).
+    fn regex(&self, pattern: &str) -> R<regex::Regex> {
         regex::RegexBuilder::new(pattern)
             .dot_matches_new_line(true)
             .size_limit(1 << 20)
@@ -1796,7 +1791,7 @@ fn choice_key_type(key: &str) -> Option<&'static str> {
 }
 
 fn decode_hex(s: &str) -> Option<String> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..s.len())
@@ -1807,13 +1802,12 @@ fn decode_hex(s: &str) -> Option<String> {
 }
 
 /// lowBoundary/highBoundary of a decimal: the range the written precision stands for.
-fn decimal_boundary(d: Decimal, digits: Option<i64>, high: bool, integer: bool) -> Option<Decimal> {
+fn decimal_boundary(d: Decimal, digits: Option<i64>, high: bool) -> Option<Decimal> {
     let digits = match digits {
         Some(p) if !(0..=28).contains(&p) => return None,
         Some(p) => u32::try_from(p).ok()?,
         None => 8,
     };
-    let _ = integer;
     // Half a unit of the last written digit.
     let half = Decimal::new(5, d.scale() + 1);
     let edge = if high {

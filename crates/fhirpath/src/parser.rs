@@ -501,8 +501,8 @@ impl Parser {
                 self.depth -= 1;
                 Ok(match inner {
                     Ast::Lit(Lit::Int(v)) => Ast::Lit(Lit::Int(-v)),
-                    Ast::Lit(Lit::Dec(d)) => Ast::Lit(Lit::Dec(d.neg())),
-                    Ast::Lit(Lit::Quantity(d, u)) => Ast::Lit(Lit::Quantity(d.neg(), u)),
+                    Ast::Lit(Lit::Dec(d)) => Ast::Lit(Lit::Dec(d.negate())),
+                    Ast::Lit(Lit::Quantity(d, u)) => Ast::Lit(Lit::Quantity(d.negate(), u)),
                     other => Ast::Neg(Box::new(other)),
                 })
             }
