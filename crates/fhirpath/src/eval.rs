@@ -433,7 +433,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let Some(x) = singleton(&v, "as")? else {
                     return Ok(Vec::new());
                 };
-                Ok(if self.item_is(x, spec) {
+                Ok(if self.item_is_exactly(x, spec) {
                     vec![x.clone()]
                 } else {
                     Vec::new()
@@ -512,6 +512,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let (_, name) = other.type_info();
                 *name == *spec.name
             }
+        }
+    }
+
+    /// `as` and `ofType` match the type exactly (`gender.ofType(string)` is empty for a
+    /// `code`), as HL7's current test cases require; `is` accepts subtypes.
+    fn item_is_exactly(&self, item: &Item<'a>, spec: &TypeSpec) -> bool {
+        match item {
+            Item::Node(n) => {
+                spec.namespace.as_deref() != Some("System")
+                    && n.type_name() == Some(spec.name.as_str())
+            }
+            other => self.item_is(other, spec),
         }
     }
 
@@ -1034,7 +1046,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 })?;
                 Ok(base
                     .into_iter()
-                    .filter(|i| self.item_is(i, &spec))
+                    .filter(|i| self.item_is_exactly(i, &spec))
                     .collect())
             }
             Func::Is | Func::As => {
@@ -1046,7 +1058,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     // as() on a collection filters, as FHIR R4 invariants rely on.
                     return Ok(base
                         .into_iter()
-                        .filter(|i| self.item_is(i, &spec))
+                        .filter(|i| self.item_is_exactly(i, &spec))
                         .collect());
                 }
                 let Some(x) = singleton(&base, name)? else {

@@ -450,26 +450,32 @@ impl Temporal {
             (TemporalKind::DateTime, Some(14)) => Precision::Second,
             _ => return None,
         };
-        if self.precision < Precision::Month {
+        // An hour alone is not a FHIR time: it stands for hh:00.
+        if self.precision == Precision::Hour {
+            t.minute = 0;
+            t.precision = Precision::Minute;
+        }
+        let src = t;
+        if src.precision < Precision::Month {
             t.month = if high { 12 } else { 1 };
         }
-        if self.precision < Precision::Day {
+        if src.precision < Precision::Day {
             t.day = if high {
                 days_in_month(t.year, t.month)
             } else {
                 1
             };
         }
-        if self.precision < Precision::Hour {
+        if src.precision < Precision::Hour {
             t.hour = if high { 23 } else { 0 };
         }
-        if self.precision < Precision::Minute {
+        if src.precision < Precision::Minute {
             t.minute = if high { 59 } else { 0 };
         }
-        if self.precision < Precision::Second {
+        if src.precision < Precision::Second {
             t.second = if high { 59 } else { 0 };
         }
-        if self.precision < Precision::Millisecond {
+        if src.precision < Precision::Millisecond {
             t.millis = if high { 999 } else { 0 };
         }
         if t.kind == TemporalKind::DateTime && precision >= Precision::Hour && t.tz.is_none() {

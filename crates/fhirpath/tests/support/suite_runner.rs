@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use segur_fhirpath::{Env, Expr, Item, Model, Node, Temporal};
+use segur_fhirpath::{Env, Expr, Item, Model, Node, Temporal, TemporalKind};
 use serde_json::Value;
 
 /// The verdict on one test case.
@@ -36,6 +36,7 @@ fn item_text(item: &Item<'_>) -> Option<String> {
         Item::Integer(i) => i.to_string(),
         Item::Decimal(d) => d.to_string(),
         Item::String(s) => s.to_string(),
+        Item::Temporal(t) if t.kind == TemporalKind::Time => format!("T{t}"),
         Item::Temporal(t) => t.to_string(),
         Item::Quantity(q) => q.to_string(),
         _ => return None,
