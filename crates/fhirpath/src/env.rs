@@ -75,13 +75,13 @@ impl<'a> Env<'a> {
         }
     }
 
-    /// An environment for a resource: `%resource`, `%rootResource` and `%context` are it.
+    /// An environment for a resource: `%resource` and `%rootResource` are it; `%context` is
+    /// the evaluation's focus unless [`Env::with_context`] sets it.
     pub fn for_resource(resource: &'a Value) -> Self {
         let mut env = Env::new();
         let node = Node::root(resource);
         env.resource = Some(node.clone());
-        env.root_resource = Some(node.clone());
-        env.context = Some(node);
+        env.root_resource = Some(node);
         env
     }
 

@@ -34,6 +34,8 @@ pub(crate) struct Scope<'s, 'a> {
 
 pub(crate) struct Evaluator<'e, 'a> {
     pub(crate) env: &'e Env<'a>,
+    /// The evaluation's input: `%context` when the environment sets none.
+    pub(crate) focus: &'e [Item<'a>],
 }
 
 fn type_err<T>(op: &str, detail: impl Into<String>) -> R<T> {
@@ -465,7 +467,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             } else {
                 &env.resource
             }),
-            "context" => node(&env.context),
+            "context" => match &env.context {
+                Some(_) => node(&env.context),
+                None => self.focus.to_vec(),
+            },
             "ucum" => vec![Item::string("http://unitsofmeasure.org")],
             "sct" => vec![Item::string("http://snomed.info/sct")],
             "loinc" => vec![Item::string("http://loinc.org")],
@@ -1116,18 +1121,12 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         count: base.len(),
                     });
                 }
-                let focus: &[Item<'a>] = if base.is_empty() && sc.this.is_some() && args.is_empty()
-                {
-                    &[]
-                } else {
-                    &base
+                // The criterion and branches see the input (`x.iif(empty(), …)` on an empty x).
+                let scope = Scope {
+                    this: base.first(),
+                    ..*sc
                 };
-                let this = focus.first().or(sc.this);
-                let scope = Scope { this, ..*sc };
-                let src: &[Item<'a>] = match this {
-                    Some(t) => std::slice::from_ref(t),
-                    None => &[],
-                };
+                let src: &[Item<'a>] = &base;
                 let cond = to_bool(&self.eval(&args[0], src, &scope)?, name)?;
                 if cond == Some(true) {
                     self.eval(&args[1], src, &scope)

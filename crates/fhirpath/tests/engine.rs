@@ -565,3 +565,29 @@ fn deep_nesting_is_an_error_not_a_crash() {
 fn comments_are_skipped() {
     check(&[("1 + /* two */ 2 // three", &["3"])]);
 }
+
+#[test]
+fn iif_sees_its_input_and_context_defaults_to_the_focus() {
+    check(&[
+        ("link.iif(empty(), 'none', 'some')", &["none"]),
+        (
+            "name.first().iif(use = 'official', family, 'x')",
+            &["Durand"],
+        ),
+        ("name.select(iif(use = 'usual', $index, {}))", &["1"]),
+    ]);
+    let p = patient();
+    let env = Env::for_resource(&p);
+    let contact = Expr::parse("contact.first()")
+        .expect("parse")
+        .evaluate(&env, &p)
+        .expect("eval");
+    let Item::Node(n) = &contact[0] else {
+        panic!("a node")
+    };
+    let r = Expr::parse("%context.name.family")
+        .expect("parse")
+        .evaluate_node(&env, n.clone())
+        .expect("eval");
+    assert_eq!(r.first().and_then(Item::as_str), Some("Martin"));
+}
