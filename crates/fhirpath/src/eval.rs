@@ -676,10 +676,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         input: &[Item<'a>],
         sc: &Scope<'_, 'a>,
     ) -> R<Collection<'a>> {
-        let name = format!("{op:?}");
+        let name = op.symbol();
         match op {
             BinOp::And | BinOp::Or | BinOp::Xor | BinOp::Implies => {
-                let a = to_bool(&self.eval(l, input, sc)?, &name)?;
+                let a = to_bool(&self.eval(l, input, sc)?, name)?;
                 // Short-circuit where the left operand decides.
                 match (op, a) {
                     (BinOp::And, Some(false)) => return Ok(vec![Item::Boolean(false)]),
@@ -687,7 +687,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     (BinOp::Implies, Some(false)) => return Ok(vec![Item::Boolean(true)]),
                     _ => {}
                 }
-                let b = to_bool(&self.eval(r, input, sc)?, &name)?;
+                let b = to_bool(&self.eval(r, input, sc)?, name)?;
                 let res = match op {
                     BinOp::And => match (a, b) {
                         (Some(true), Some(true)) => Some(true),
@@ -724,16 +724,16 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             BinOp::NotEquiv => Ok(vec![Item::Boolean(!coll_equiv(&a, &b))]),
             BinOp::In | BinOp::Contains => {
                 let (needle, hay) = if op == BinOp::In { (a, b) } else { (b, a) };
-                let Some(x) = singleton(&needle, &name)? else {
+                let Some(x) = singleton(&needle, name)? else {
                     return Ok(Vec::new());
                 };
                 Ok(vec![Item::Boolean(contains_item(&hay, x))])
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                let (Some(x), Some(y)) = (singleton(&a, &name)?, singleton(&b, &name)?) else {
+                let (Some(x), Some(y)) = (singleton(&a, name)?, singleton(&b, name)?) else {
                     return Ok(Vec::new());
                 };
-                let Some(o) = compare(x, y, &name)? else {
+                let Some(o) = compare(x, y, name)? else {
                     return Ok(Vec::new());
                 };
                 Ok(vec![Item::Boolean(match op {
@@ -749,7 +749,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 Ok(vec![Item::String(Rc::from(x + &y))])
             }
             _ => {
-                let (Some(x), Some(y)) = (singleton(&a, &name)?, singleton(&b, &name)?) else {
+                let (Some(x), Some(y)) = (singleton(&a, name)?, singleton(&b, name)?) else {
                     return Ok(Vec::new());
                 };
                 self.arith(op, &x.to_system(), &y.to_system())
@@ -758,7 +758,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
     }
 
     fn arith(&self, op: BinOp, x: &Item<'a>, y: &Item<'a>) -> R<Collection<'a>> {
-        let ovf = || EvalError::Overflow(format!("{op:?}"));
+        let ovf = || EvalError::Overflow(op.symbol().to_owned());
         let res = match (op, x, y) {
             (BinOp::Add, Item::Integer(a), Item::Integer(b)) => {
                 Item::Integer(a.checked_add(*b).ok_or_else(ovf)?)
@@ -791,7 +791,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     Some(r) => Item::Temporal(r),
                     None => {
                         return type_err(
-                            &format!("{op:?}"),
+                            op.symbol(),
                             format!("cannot add '{}' to a date/time", q.unit),
                         );
                     }
@@ -799,7 +799,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             (BinOp::Add | BinOp::Sub, Item::Quantity(a), Item::Quantity(b)) => {
                 let bv = convert_quantity(b, &a.unit).ok_or_else(|| EvalError::Type {
-                    operation: format!("{op:?}"),
+                    operation: op.symbol().to_owned(),
                     detail: "incompatible units".into(),
                 })?;
                 let v = if op == BinOp::Add {
@@ -879,10 +879,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                         Some(v) => Item::Decimal(v),
                         None => return Ok(Vec::new()),
                     },
-                    _ => return type_err(&format!("{op:?}"), "not an arithmetic operator"),
+                    _ => return type_err(op.symbol(), "not an arithmetic operator"),
                 }
             }
-            _ => return type_err(&format!("{op:?}"), "operands of the wrong types"),
+            _ => return type_err(op.symbol(), "operands of the wrong types"),
         };
         Ok(vec![res])
     }

@@ -290,6 +290,36 @@ pub(crate) enum BinOp {
     Implies,
 }
 
+impl BinOp {
+    /// The operator as written.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::IntDiv => "div",
+            BinOp::Mod => "mod",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Concat => "&",
+            BinOp::Union => "|",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Eq => "=",
+            BinOp::Ne => "!=",
+            BinOp::Equiv => "~",
+            BinOp::NotEquiv => "!~",
+            BinOp::In => "in",
+            BinOp::Contains => "contains",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::Xor => "xor",
+            BinOp::Implies => "implies",
+        }
+    }
+}
+
 /// A parsed expression node.
 #[derive(Clone, Debug)]
 pub(crate) enum Ast {
