@@ -351,6 +351,22 @@ pub struct TypeSpec {
 }
 
 impl TypeSpec {
+    /// A name that cannot be a type: an unknown namespace, or a lower-case name that is not a
+    /// FHIR primitive (`string1`). Other names are not checked here (`System.Patient` is a
+    /// valid test that is false; resource names depend on the FHIR version).
+    fn unknown_reason(&self) -> Option<String> {
+        let ns = self.namespace.as_deref();
+        if ns.is_some_and(|n| n != "System" && n != "FHIR") {
+            return Some(format!("unknown type namespace {}", ns.unwrap_or_default()));
+        }
+        if self.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !crate::model::PRIMITIVE_TYPES.contains(&self.name.as_str())
+        {
+            return Some(format!("unknown type {}", self.name));
+        }
+        None
+    }
+
     pub(crate) fn from_ast(ast: &Ast) -> Option<TypeSpec> {
         match ast {
             Ast::Ident(n) => Some(TypeSpec {
@@ -472,7 +488,11 @@ impl Parser {
                 && TYPE_OP_PREC >= min_prec
             {
                 self.next();
+                let at = self.offset();
                 let spec = self.type_spec()?;
+                if let Some(reason) = spec.unknown_reason() {
+                    return Err(ParseError::new(at, reason));
+                }
                 lhs = if s == "is" {
                     Ast::Is(Box::new(lhs), spec)
                 } else {
@@ -608,9 +628,15 @@ impl Parser {
         }
         if func.takes_type()
             && let Some(a) = args.first()
-            && TypeSpec::from_ast(a).is_none()
         {
-            return Err(ParseError::new(at, format!("{name}() expects a type name")));
+            match TypeSpec::from_ast(a) {
+                None => return Err(ParseError::new(at, format!("{name}() expects a type name"))),
+                Some(spec) => {
+                    if let Some(reason) = spec.unknown_reason() {
+                        return Err(ParseError::new(at, reason));
+                    }
+                }
+            }
         }
         Ok((func, args))
     }

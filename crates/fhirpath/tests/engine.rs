@@ -591,3 +591,15 @@ fn iif_sees_its_input_and_context_defaults_to_the_focus() {
         .expect("eval");
     assert_eq!(r.first().and_then(Item::as_str), Some("Martin"));
 }
+
+#[test]
+fn unknown_primitive_type_names_do_not_parse() {
+    assert!(Expr::parse("gender.ofType(string1)").is_err());
+    assert!(Expr::parse("gender is strin").is_err());
+    assert!(Expr::parse("gender is Foo.string").is_err());
+    assert!(Expr::parse("gender.ofType(code)").is_ok());
+    assert!(
+        Expr::parse("$this is Citation").is_ok(),
+        "resource names of other FHIR versions stay valid"
+    );
+}
