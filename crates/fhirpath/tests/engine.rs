@@ -331,6 +331,11 @@ fn boundaries_and_precision() {
         ("1.587.highBoundary(2)", &["1.59"]),
         ("1.587.lowBoundary(2)", &["1.58"]),
         ("(-1.587).highBoundary(6)", &["-1.586500"]),
+        ("(-1.587).lowBoundary(0)", &["-2"]),
+        ("1.highBoundary(0)", &["2"]),
+        ("1.lowBoundary(0)", &["0"]),
+        ("0.0034.highBoundary(1)", &["0.0"]),
+        ("120.lowBoundary(2)", &["119.50"]),
         ("@2014.lowBoundary(6)", &["@2014-01"]),
         ("@2014.highBoundary(6)", &["@2014-12"]),
         (
