@@ -257,7 +257,30 @@ fn contains_item(c: &[Item<'_>], x: &Item<'_>) -> bool {
     c.iter().any(|y| item_eq(x, y) == Some(true))
 }
 
+/// A hash key for items whose equality is plain value equality (strings, numbers,
+/// booleans); None for the others (dates may be uncertain, complex nodes compare deeply).
+fn hash_key(item: &Item<'_>) -> Option<String> {
+    Some(match item.to_system() {
+        Item::String(s) => format!("s{s}"),
+        Item::Boolean(b) => format!("b{b}"),
+        Item::Integer(i) => format!("n{}", Decimal::from_i64(i).normalized()),
+        Item::Decimal(d) => format!("n{}", d.normalized()),
+        _ => return None,
+    })
+}
+
 fn distinct<'a>(c: Collection<'a>) -> Collection<'a> {
+    // Linear when every item hashes (a Bundle's fullUrls under bdl-7); quadratic otherwise.
+    if c.len() > 8
+        && let Some(keys) = c.iter().map(hash_key).collect::<Option<Vec<String>>>()
+    {
+        let mut seen = std::collections::HashSet::with_capacity(c.len());
+        return c
+            .into_iter()
+            .zip(keys)
+            .filter_map(|(item, k)| seen.insert(k).then_some(item))
+            .collect();
+    }
     let mut out: Collection<'a> = Vec::with_capacity(c.len());
     for x in c {
         if !contains_item(&out, &x) {
@@ -659,11 +682,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     continue;
                 }
                 seen_keys.push(base);
-                let before = out.len();
                 self.node_children(n, base, out);
-                if out.len() == before && base != key {
-                    continue;
-                }
             }
         }
     }
@@ -1026,12 +1045,22 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             }
             Func::Repeat => {
                 let mut out: Collection<'a> = Vec::new();
+                // Nodes already reached are known by where they are in the JSON (linear for
+                // deep trees); other items by value.
+                let mut seen_nodes = std::collections::HashSet::new();
                 let mut frontier = base;
                 while !frontier.is_empty() {
                     let mut next = Vec::new();
                     for (i, item) in frontier.iter().enumerate() {
                         for r in self.lambda(&args[0], item, i, None, sc)? {
-                            if !contains_item(&out, &r) {
+                            let new = match &r {
+                                Item::Node(n) if !n.is_primitive() => seen_nodes.insert((
+                                    n.value.map(|v| v as *const Value as usize),
+                                    n.companion.map(|v| v as *const Value as usize),
+                                )),
+                                _ => !contains_item(&out, &r),
+                            };
+                            if new {
                                 out.push(r.clone());
                                 next.push(r);
                             }

@@ -608,3 +608,22 @@ fn unknown_primitive_type_names_do_not_parse() {
         "resource names of other FHIR versions stay valid"
     );
 }
+
+#[test]
+fn distinct_stays_fast_on_large_collections() {
+    let entries: Vec<Value> = (0..20_000)
+        .map(|i| json!({"fullUrl": format!("urn:uuid:{}", i % 15_000)}))
+        .collect();
+    let bundle = json!({"resourceType": "Bundle", "entry": entries});
+    let env = Env::for_resource(&bundle);
+    let start = std::time::Instant::now();
+    let r = Expr::parse("entry.fullUrl.isDistinct() | entry.fullUrl.distinct().count()")
+        .expect("parse")
+        .evaluate(&env, &bundle)
+        .expect("eval");
+    assert!(
+        matches!(r.as_slice(), [Item::Boolean(false), Item::Integer(15_000)]),
+        "{r:?}"
+    );
+    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
+}
