@@ -53,6 +53,7 @@ pub struct Env<'a> {
     pub(crate) model: Option<&'a dyn Model>,
     pub(crate) hooks: &'a dyn Hooks<'a>,
     pub(crate) now: Option<crate::temporal::Temporal>,
+    pub(crate) strict: bool,
 }
 
 impl<'a> Default for Env<'a> {
@@ -72,6 +73,7 @@ impl<'a> Env<'a> {
             model: None,
             hooks: &NoHooks,
             now: None,
+            strict: false,
         }
     }
 
@@ -125,6 +127,14 @@ impl<'a> Env<'a> {
     /// the library reads no clock, so results stay reproducible).
     pub fn with_now(mut self, now: crate::temporal::Temporal) -> Self {
         self.now = Some(now);
+        self
+    }
+
+    /// Strict mode: with a [`Model`], naming an element the type does not have
+    /// (`name.given1`, `Observation.valueQuantity`) is [`crate::EvalError::UnknownElement`]
+    /// instead of an empty result; so is a path that starts with another resource type.
+    pub fn strict(mut self, on: bool) -> Self {
+        self.strict = on;
         self
     }
 

@@ -45,6 +45,15 @@ pub enum EvalError {
     /// `%name` is not defined in the environment.
     #[error("undefined variable %{0}")]
     UndefinedVariable(String),
+    /// Strict mode: the model knows the type and it has no such element (`name.given1`), or
+    /// a type name at the start of the path is not the focus's resource type.
+    #[error("{parent} has no element {element}")]
+    UnknownElement {
+        /// The type navigated from.
+        parent: String,
+        /// The element name.
+        element: String,
+    },
     /// An invalid regular expression given to `matches`/`replaceMatches`.
     #[error("invalid regular expression {pattern:?}: {reason}")]
     Regex {

@@ -386,14 +386,30 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let type_like = name.starts_with(|c: char| c.is_ascii_uppercase());
                 for item in input {
                     if type_like {
-                        if let Item::Node(n) = item
-                            && n.type_name().is_some_and(|t| self.is_subtype(t, name))
-                        {
-                            out.push(item.clone());
+                        if let Item::Node(n) = item {
+                            match n.type_name() {
+                                Some(t) if self.is_subtype(t, name) => out.push(item.clone()),
+                                // Strict: `Encounter.name` evaluated on a Patient.
+                                Some(t)
+                                    if self.env.strict
+                                        && n.value
+                                            .and_then(|v| v.get("resourceType"))
+                                            .is_some() =>
+                                {
+                                    return Err(EvalError::UnknownElement {
+                                        parent: t.to_owned(),
+                                        element: name.clone(),
+                                    });
+                                }
+                                _ => {}
+                            }
                         }
                     } else {
-                        self.navigate(item, name, &mut out);
+                        self.navigate(item, name, &mut out)?;
                     }
+                }
+                if !type_like && sc.index.is_none() {
+                    self.check_known_element(input, name)?;
                 }
                 Ok(out)
             }
@@ -401,7 +417,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 let base = self.eval(target, input, sc)?;
                 let mut out = Vec::new();
                 for item in &base {
-                    self.navigate(item, name, &mut out);
+                    self.navigate(item, name, &mut out)?;
+                }
+                if sc.index.is_none() {
+                    self.check_known_element(&base, name)?;
                 }
                 Ok(out)
             }
@@ -561,10 +580,38 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         model.element_type(pt, key)
     }
 
+    /// Strict mode: an error when no item of `base` is of a type that has element `name`
+    /// (every item's type known to the model, none with the element). A collection that
+    /// mixes types (`descendants().reference`) passes when one of them has it; inside
+    /// `where`/`select`/… (one item at a time) nothing is checked.
+    fn check_known_element(&self, base: &[Item<'a>], name: &str) -> R<()> {
+        let (true, Some(model)) = (self.env.strict, self.env.model) else {
+            return Ok(());
+        };
+        let mut lacking = None;
+        for item in base {
+            let Item::Node(n) = item else { return Ok(()) };
+            if !n.value.is_some_and(Value::is_object) {
+                return Ok(());
+            }
+            match n.type_name().map(|t| (t, model.has_element(t, name))) {
+                Some((t, Some(false))) => lacking = lacking.or(Some(t)),
+                _ => return Ok(()),
+            }
+        }
+        match lacking {
+            Some(t) => Err(EvalError::UnknownElement {
+                parent: t.to_owned(),
+                element: name.to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Pushes the children called `name` of `item`.
-    fn navigate(&self, item: &Item<'a>, name: &str, out: &mut Collection<'a>) {
+    fn navigate(&self, item: &Item<'a>, name: &str, out: &mut Collection<'a>) -> R<()> {
         match item {
-            Item::Node(n) => self.node_children(n, name, out),
+            Item::Node(n) => return self.node_children(n, name, out),
             Item::Type {
                 namespace,
                 name: tn,
@@ -580,18 +627,19 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             },
             _ => {}
         }
+        Ok(())
     }
 
-    fn node_children(&self, n: &Node<'a>, name: &str, out: &mut Collection<'a>) {
+    fn node_children(&self, n: &Node<'a>, name: &str, out: &mut Collection<'a>) -> R<()> {
         let obj = match (n.value, n.companion) {
             (Some(Value::Object(m)), _) => m,
             (_, Some(Value::Object(m))) => m,
-            _ => return,
+            _ => return Ok(()),
         };
         if let Some((key, v)) = obj.get_key_value(name) {
             let ty = self.child_type(n, name).or_else(|| choice_key_type(key));
             self.push_values(n, key, Some(v), ty, out);
-            return;
+            return Ok(());
         }
         // A primitive with only its companion (`_birthDate` without `birthDate`).
         if n.value.is_some_and(Value::is_object) {
@@ -601,7 +649,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             if let Some((key, _)) = obj.get_key_value(companion_key.as_str()) {
                 let ty = self.child_type(n, name);
                 self.push_values(n, &key[1..], None, ty, out);
-                return;
+                return Ok(());
             }
         }
         // A choice element: `value` is written `valueQuantity`, `valueString`, …
@@ -610,9 +658,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 && let Some(ty) = type_from_suffix(suffix)
             {
                 self.push_values(n, key, Some(v), Some(ty), out);
-                return;
+                return Ok(());
             }
         }
+        Ok(())
     }
 
     fn push_values(
@@ -637,11 +686,11 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         };
         let loc = parent.location.as_ref();
         let make = |value: Option<&'a Value>, comp: Option<&'a Value>, index: Option<usize>| {
-            let fhir_type = ty.or_else(|| {
-                value
-                    .and_then(|v| v.get("resourceType"))
-                    .and_then(Value::as_str)
-            });
+            // A resource says what it is (`contained` is typed Resource by the model).
+            let fhir_type = value
+                .and_then(|v| v.get("resourceType"))
+                .and_then(Value::as_str)
+                .or(ty);
             Item::Node(Node {
                 value,
                 companion: comp,
@@ -682,7 +731,8 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                     continue;
                 }
                 seen_keys.push(base);
-                self.node_children(n, base, out);
+                // Navigation itself never fails; only strict checks do, and not here.
+                let _ = self.node_children(n, base, out);
             }
         }
     }
@@ -1244,7 +1294,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 };
                 let mut exts = Vec::new();
                 for item in &base {
-                    self.navigate(item, "extension", &mut exts);
+                    self.navigate(item, "extension", &mut exts)?;
                 }
                 Ok(exts
                     .into_iter()

@@ -10,6 +10,12 @@ pub trait Model: Send + Sync {
     /// `"date"`), or of a backbone element path (`("Patient.contact", "name")`), or None.
     fn element_type(&self, parent: &str, element: &str) -> Option<&str>;
 
+    /// Whether type `parent` has an element `element` (a choice element by its name without
+    /// `[x]`): None when the model does not know `parent`. Used by strict mode.
+    fn has_element(&self, parent: &str, element: &str) -> Option<bool> {
+        self.element_type(parent, element).map(|_| true)
+    }
+
     /// Whether `ty` is `base` or derives from it (`Age` → `Quantity`). The default knows the
     /// R4 core hierarchy.
     fn is_subtype(&self, ty: &str, base: &str) -> bool {

@@ -44,6 +44,8 @@ pub struct StructureDefinitionModel {
     elements: HashMap<String, HashMap<String, String>>,
     /// type or backbone path → its base type.
     bases: HashMap<String, String>,
+    /// type or backbone path → its choice elements (`value` for `value[x]`).
+    choices: HashMap<String, Vec<String>>,
 }
 
 fn system_type(code: &str) -> &str {
@@ -102,7 +104,11 @@ impl StructureDefinitionModel {
             let Some((parent, name)) = path.rsplit_once('.') else {
                 continue;
             };
-            if name.ends_with("[x]") {
+            if let Some(choice) = name.strip_suffix("[x]") {
+                self.choices
+                    .entry(parent.to_owned())
+                    .or_default()
+                    .push(choice.to_owned());
                 continue;
             }
             let element_type = if let Some(r) = e.get("contentReference").and_then(Value::as_str) {
@@ -181,6 +187,31 @@ impl Model for StructureDefinitionModel {
             ty = self.bases.get(ty)?;
         }
         None
+    }
+
+    fn has_element(&self, parent: &str, element: &str) -> Option<bool> {
+        let mut ty = parent;
+        let mut known = false;
+        for _ in 0..16 {
+            if let Some(m) = self.elements.get(ty) {
+                known = true;
+                if m.contains_key(element) {
+                    return Some(true);
+                }
+            }
+            if self
+                .choices
+                .get(ty)
+                .is_some_and(|c| c.iter().any(|c| c == element))
+            {
+                return Some(true);
+            }
+            match self.bases.get(ty) {
+                Some(b) => ty = b,
+                None => break,
+            }
+        }
+        known.then_some(false)
     }
 
     fn is_subtype(&self, ty: &str, base: &str) -> bool {

@@ -627,3 +627,49 @@ fn distinct_stays_fast_on_large_collections() {
     );
     assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn strict_mode_rejects_unknown_elements_with_a_model() {
+    let core = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fhir/packages/hl7.fhir.r4.core#4.0.1/package");
+    if !core.is_dir() {
+        return;
+    }
+    let model = segur_fhirpath::StructureDefinitionModel::from_package_dir(&core).expect("model");
+    let p = patient();
+    let lenient = Env::for_resource(&p).with_model(&model);
+    let strict = Env::for_resource(&p).with_model(&model).strict(true);
+    fn run<'a>(env: &Env<'a>, p: &'a Value, src: &str) -> Result<usize, EvalError> {
+        Expr::parse(src)
+            .expect("parse")
+            .evaluate(env, p)
+            .map(|r| r.len())
+    }
+    assert_eq!(run(&lenient, &p, "name.given1").ok(), Some(0));
+    assert!(matches!(
+        run(&strict, &p, "name.given1"),
+        Err(EvalError::UnknownElement { .. })
+    ));
+    assert!(matches!(
+        run(&strict, &p, "Encounter.status"),
+        Err(EvalError::UnknownElement { .. })
+    ));
+    assert!(matches!(
+        run(&strict, &p, "Patient.deceasedBoolean"),
+        Err(EvalError::UnknownElement { .. })
+    ));
+    assert_eq!(
+        run(
+            &strict,
+            &p,
+            "Patient.deceased | contact.name.family | birthDate.extension.url"
+        )
+        .ok(),
+        Some(3)
+    );
+    assert_eq!(
+        run(&strict, &p, "Patient.text.div").ok(),
+        Some(0),
+        "inherited elements are known"
+    );
+}

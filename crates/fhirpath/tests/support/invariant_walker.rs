@@ -29,6 +29,8 @@ pub struct CoreInvariants {
     pub model: StructureDefinitionModel,
     pub types: HashMap<String, TypeInvariants>,
     pub parse_failures: Vec<(String, String)>,
+    /// Evaluate in strict mode (an element the model does not know is an error).
+    pub strict: bool,
 }
 
 /// The verdict of one invariant on one node.
@@ -130,6 +132,7 @@ impl CoreInvariants {
             model,
             types,
             parse_failures,
+            strict: false,
         }
     }
 
@@ -167,7 +170,8 @@ impl CoreInvariants {
         };
         let env = Env::for_resource(resource)
             .with_root_resource(Node::root(root))
-            .with_model(&self.model);
+            .with_model(&self.model)
+            .strict(self.strict);
         let focus = Item::Node(Node::root(resource));
         if let Some(ti) = self.types.get(rt) {
             self.run(&ti.root, &env, &focus, out);
@@ -180,17 +184,23 @@ impl CoreInvariants {
                 }
             }
         }
-        // Data-type invariants on every element of a known type (not on nested resources).
-        let descendants = Expr::parse("descendants()").expect("descendants");
-        if let Ok(nodes) = descendants.evaluate(&env, resource) {
-            for n in &nodes {
-                let Item::Node(node) = n else { continue };
+        // Data-type invariants on every element of a known type, down to (not into) nested
+        // resources, which are checked with their own %resource below.
+        let children = Expr::parse("children()").expect("children");
+        let mut stack = vec![focus.clone()];
+        while let Some(item) = stack.pop() {
+            let Ok(kids) = children.evaluate_items(&env, std::slice::from_ref(&item)) else {
+                continue;
+            };
+            for n in kids {
+                let Item::Node(node) = &n else { continue };
                 if node.value.and_then(|v| v.get("resourceType")).is_some() {
                     continue;
                 }
                 if let Some(ti) = node.fhir_type.and_then(|t| self.types.get(t)) {
-                    self.run(&ti.root, &env, n, out);
+                    self.run(&ti.root, &env, &n, out);
                 }
+                stack.push(n);
             }
         }
         for nested in resource

@@ -132,6 +132,9 @@ pub fn run_suite(
             if let Some(m) = model {
                 env = env.with_model(m);
             }
+            if test.attribute("mode") == Some("strict") {
+                env = env.strict(true);
+            }
             let result = Expr::parse(src).map_err(|e| e.to_string()).and_then(|e| {
                 let root = if input.is_null() {
                     Vec::new()
