@@ -15,7 +15,7 @@ if [ -s "$dest/r4/tests-fhir-r4.xml" ]; then
   exit 0
 fi
 cache="${CARGO_HOME:-$HOME/.cargo}/registry/cache"
-find_archive() { find "$cache" -name "$crate-$version.crate" 2>/dev/null | head -n 1; }
+find_archive() { find "$cache" -name "$crate-$version.crate" 2>/dev/null | head -n 1 || true; }
 archive=$(find_archive)
 if [ -z "$archive" ]; then
   (cd /tmp && cargo info "$crate@$version" >/dev/null)
