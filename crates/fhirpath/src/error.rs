@@ -68,7 +68,7 @@ pub enum EvalError {
     /// Evaluation nested deeper than the limit (deep `repeat`/`descendants` or recursion).
     #[error("evaluation nested deeper than {0} levels")]
     TooDeep(usize),
-    /// A hook ([`crate::Terminology`], [`crate::Env::conforms_to`]) is needed and absent, or failed.
+    /// A [`crate::Hooks`] method (`memberOf`, `conformsTo`) is needed and absent, or failed.
     #[error("{function}: {reason}")]
     Hook {
         /// The function that needed the hook.
