@@ -673,3 +673,37 @@ fn strict_mode_rejects_unknown_elements_with_a_model() {
         "inherited elements are known"
     );
 }
+
+#[test]
+fn one_compiled_expression_serves_many_threads() {
+    let expr =
+        std::sync::Arc::new(Expr::parse("name.given.count() + identifier.count()").expect("parse"));
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let expr = expr.clone();
+            std::thread::spawn(move || {
+                let mut p = patient();
+                p["identifier"] = json!(
+                    (0..i)
+                        .map(|k| json!({"value": k.to_string()}))
+                        .collect::<Vec<_>>()
+                );
+                let env = Env::for_resource(&p);
+                match expr
+                    .evaluate(&env, &p)
+                    .expect("eval")
+                    .first()
+                    .map(Item::to_system)
+                {
+                    Some(Item::Integer(n)) => n,
+                    other => panic!("{other:?}"),
+                }
+            })
+        })
+        .collect();
+    let counts: Vec<i64> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    assert_eq!(counts, [3, 4, 5, 6]);
+}
