@@ -35,7 +35,11 @@ impl Decimal {
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
         let (mant_part, exp) = match s.find(['e', 'E']) {
-            Some(i) => (&s[..i], s[i + 1..].parse::<i32>().ok()?),
+            // Beyond ±100 the value cannot fit an i128 mantissa anyway (or is zero).
+            Some(i) => (
+                &s[..i],
+                s[i + 1..].parse::<i32>().ok().filter(|e| e.abs() <= 100)?,
+            ),
             None => (s, 0),
         };
         let (neg, digits) = match mant_part.strip_prefix('-') {

@@ -1098,6 +1098,7 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                 // Nodes already reached are known by where they are in the JSON (linear for
                 // deep trees); other items by value.
                 let mut seen_nodes = std::collections::HashSet::new();
+                let mut seen_values = std::collections::HashSet::new();
                 let mut frontier = base;
                 while !frontier.is_empty() {
                     let mut next = Vec::new();
@@ -1108,7 +1109,10 @@ impl<'e, 'a> Evaluator<'e, 'a> {
                                     n.value.map(|v| v as *const Value as usize),
                                     n.companion.map(|v| v as *const Value as usize),
                                 )),
-                                _ => !contains_item(&out, &r),
+                                other => match hash_key(other) {
+                                    Some(k) => seen_values.insert(k),
+                                    None => !contains_item(&out, other),
+                                },
                             };
                             if new {
                                 out.push(r.clone());

@@ -707,3 +707,22 @@ fn one_compiled_expression_serves_many_threads() {
         .collect();
     assert_eq!(counts, [3, 4, 5, 6]);
 }
+
+#[test]
+fn runaway_repeat_stops_with_an_error() {
+    let p = patient();
+    let env = Env::for_resource(&p);
+    let start = std::time::Instant::now();
+    let r = Expr::parse("(1).repeat($this + 1)")
+        .expect("parse")
+        .evaluate(&env, &p);
+    assert!(matches!(r, Err(EvalError::TooDeep(_))), "{r:?}");
+    assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
+    let finite = Expr::parse("(1).repeat(iif($this < 5, $this + 1, {})).count()")
+        .expect("parse")
+        .evaluate(&env, &p);
+    assert!(
+        matches!(finite.as_deref(), Ok([Item::Integer(4)])),
+        "{finite:?}"
+    );
+}
