@@ -316,10 +316,10 @@ impl DocumentEntry {
             source_patient_info: info,
             mime_type: "text/xml".into(),
             class_code: codes::class_code(&header.code.code)
-                .map(|(c, d)| Code::new(c, codes::CLASS_SCHEME, d)),
+                .map(|d| Code::new(&d.code, &d.scheme, &d.display)),
             type_code: Code::of(&header.code),
             format_code: codes::format_code(&roots, header.n1_media_type.as_deref())
-                .map(|f| Code::new(f, codes::format_scheme(f), codes::format_display(f))),
+                .map(|d| Code::new(&d.code, &d.scheme, &d.display)),
             confidentiality: vec![Code::of(&header.confidentiality)],
             facility_type: header.facility_type.as_ref().map(Code::of),
             practice_setting: header.practice_setting.as_ref().map(Code::of),

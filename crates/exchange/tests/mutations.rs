@@ -257,7 +257,7 @@ fn metadata_that_contradicts_the_document() {
         ),
         (
             "SEGUR-XDS-CLASSCODE",
-            Box::new(|m| m.replace("nodeRepresentation=\"10\"", "nodeRepresentation=\"11\"")),
+            Box::new(|m| m.replace("nodeRepresentation=\"11\"", "nodeRepresentation=\"10\"")),
         ),
         (
             "SEGUR-XDS-FORMATCODE",
