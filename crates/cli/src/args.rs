@@ -256,6 +256,11 @@ pub struct PackageArgs {
     /// Submission time, seconds since 1970 (default: now); the same time gives the same bytes.
     #[arg(long, value_name = "SECONDS")]
     pub time: Option<i64>,
+    /// Rules directory whose terminologies/ holds the ANS association tables (ASS_A11, ASS_A12,
+    /// ASS_X04); default: the rules directory found as `segur validate` finds it, else segur's
+    /// built-in partial tables.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
 }
 
 /// `segur unpack …`
@@ -266,6 +271,10 @@ pub struct UnpackArgs {
     /// The folder to extract into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Rules directory whose terminologies/ holds the ANS association tables (as for
+    /// `segur package`).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
 }
 
 /// `segur validate …`
@@ -336,6 +345,13 @@ pub struct FetchArgs {
     /// the documents' oxygen processing instructions alone).
     #[arg(long)]
     pub no_mapping: bool,
+    /// Where the ANS association tables are published: each is fetched from
+    /// BASE/NAME/NAME.xml (NOS SVS XML) into DIR/terminologies/ (URL or file:// mirror).
+    #[arg(long, value_name = "URL", default_value = crate::rules::TABLES_BASE)]
+    pub tables_base: String,
+    /// Do not fetch the association tables (segur then uses its built-in partial rows).
+    #[arg(long)]
+    pub no_tables: bool,
 }
 
 /// `segur conformance …`

@@ -33,6 +33,7 @@ fn now() -> i64 {
 }
 
 pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
+    crate::rules::install_tables_if_any(args.rules.as_deref())?;
     let inputs = args
         .documents
         .iter()
@@ -107,6 +108,9 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
         args.out.display(),
         built.len()
     ))?;
+    for t in segur_exchange::codes::active().describe() {
+        out(format_args!("table {t}"))?;
+    }
     Ok(Outcome::Ok)
 }
 
@@ -138,6 +142,7 @@ pub(crate) fn finding_lines(name: &str, u: &Unpacked) -> Result<(), Failure> {
 }
 
 pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
+    crate::rules::install_tables_if_any(args.rules.as_deref())?;
     let bytes = read_file(&args.file)?;
     let name = args.file.display().to_string();
     let u = unpack_bytes(&bytes, &name, None);
@@ -157,6 +162,9 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
     finding_lines(&name, &u)?;
     for n in &u.notes {
         out(format_args!("note: {n}"))?;
+    }
+    for t in segur_exchange::codes::active().describe() {
+        out(format_args!("note: table {t}"))?;
     }
     out(format_args!(
         "{name}: {} package, {} document(s) and {} other file(s) extracted into {}; {} finding(s)",

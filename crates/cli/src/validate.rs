@@ -246,6 +246,12 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
         u.documents.len()
     )];
     notes.extend(u.notes.iter().cloned());
+    notes.extend(
+        segur_exchange::codes::active()
+            .describe()
+            .into_iter()
+            .map(|t| format!("table {t}")),
+    );
     let mut reports = Vec::new();
     for d in &u.documents {
         let xml = d
@@ -323,6 +329,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         ProfileArg::Default => Profile::Default,
     };
     let engine = engine(&args.rules, profile)?;
+    rules::install_tables(&engine.options().rules_dir)?;
     let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(

@@ -226,7 +226,7 @@ impl Association {
 
     /// Whether a file name in the tables folder is this association's table: it contains the
     /// id with `_` or `-` (`ASS_A11…`, the FHIR id `ASS-A11…`, `ConceptMap-ASS-A11….json`).
-    fn matches(self, file_name: &str) -> bool {
+    pub fn matches(self, file_name: &str) -> bool {
         let upper = file_name.to_ascii_uppercase();
         let id = self.id();
         upper.contains(id) || upper.contains(&id.replace('_', "-"))
@@ -566,29 +566,43 @@ fn read_table(path: &Path, association: Association) -> Result<Table, TableError
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let format = |reason: String| TableError::Format {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let parsed = parse_table(&bytes, association).map_err(format)?;
-    if parsed.rows.is_empty() {
-        return Err(format(format!(
-            "no {} mapping in it (an empty table would turn every check off)",
-            association.id()
-        )));
-    }
-    Ok(Table {
-        association,
-        origin: Origin::File {
+    Table::parse(&bytes, association, path)
+}
+
+impl Table {
+    /// The table held in `bytes` (any format [`CodeTables::load`] reads), its origin being
+    /// `path` and the bytes' SHA-256. A table without any mapping is an error: it would turn
+    /// every check off.
+    pub fn parse(bytes: &[u8], association: Association, path: &Path) -> Result<Table, TableError> {
+        let format = |reason: String| TableError::Format {
             path: path.to_path_buf(),
-            sha256: Sha256::digest(&bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
-            version: parsed.version,
-        },
-        rows: parsed.rows,
-    })
+            reason,
+        };
+        if bytes.len() as u64 > MAX_TABLE_BYTES {
+            return Err(TableError::TooLarge {
+                path: path.to_path_buf(),
+            });
+        }
+        let parsed = parse_table(bytes, association).map_err(format)?;
+        if parsed.rows.is_empty() {
+            return Err(format(format!(
+                "no {} mapping in it (an empty table would turn every check off)",
+                association.id()
+            )));
+        }
+        Ok(Table {
+            association,
+            origin: Origin::File {
+                path: path.to_path_buf(),
+                sha256: Sha256::digest(bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect(),
+                version: parsed.version,
+            },
+            rows: parsed.rows,
+        })
+    }
 }
 
 /// Rows and version read from a table file.
