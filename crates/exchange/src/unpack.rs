@@ -200,6 +200,10 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 .filter_map(|d| read_header(&d.bytes).ok())
                 .collect();
             mss::check(&message, &headers, name, &mut u.findings);
+            if crate::mdn::is_mdn(&message) {
+                let mdn = crate::mdn::read(&message, name, &mut u.findings);
+                u.notes.push(mdn.summary());
+            }
             if xdm_parts.is_empty() && !headers.is_empty() {
                 u.findings.push(finding(
                     "SEGUR-MSS-XDM",
