@@ -256,6 +256,13 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
         ])
+        // An end-entity signing certificate (OpenSSL's default for -x509 is a CA).
+        .args([
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ])
         .args([
             "-subj",
             "/C=FR/O=SEGUR TEST/CN=DMP SIGN",
@@ -295,6 +302,22 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
         "{}",
         stdout(&o)
     );
+    // With trust anchors: its own (self-issued) certificate chains, another does not.
+    let other = tmp.path().join("other.pem");
+    let o = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=AUTRE AC", "-keyout"])
+        .arg(tmp.path().join("other.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = segur(&["validate", "--rules", &rules(), "--vihf-ca", path(&cert), path(&req)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = segur(&["validate", "--rules", &rules(), "--vihf-ca", path(&other), path(&req)]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(" SEGUR-ITI41-VIHF-CERT "), "{}", stdout(&o));
     let text = std::fs::read_to_string(&req)
         .expect("req")
         .replace(">urn:dmp<", ">urn:dmx<");

@@ -341,6 +341,10 @@ pub struct ValidateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Trust anchors (PEM) for the certificate that signs an ITI-41 request's VIHF: it must
+    /// chain to one of them (SEGUR-ITI41-VIHF-CERT). Without it the chain is not checked.
+    #[arg(long, value_name = "PEM")]
+    pub vihf_ca: Option<PathBuf>,
     /// Rules.
     #[command(flatten)]
     pub rules: RulesOptions,

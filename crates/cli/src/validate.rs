@@ -330,6 +330,13 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     };
     let engine = engine(&args.rules, profile)?;
     rules::install_tables(&engine.options().rules_dir)?;
+    if let Some(ca) = &args.vihf_ca {
+        let text = std::fs::read_to_string(ca)
+            .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", ca.display())))?;
+        let anchors = segur_exchange::signing_cert::TrustAnchors::from_pem(&text)
+            .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
+        segur_exchange::signing_cert::install_anchors(anchors);
+    }
     let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(

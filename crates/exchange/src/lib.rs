@@ -34,6 +34,7 @@ pub mod mime;
 pub mod mss;
 pub mod package;
 pub mod rules;
+pub mod signing_cert;
 pub mod time;
 pub mod unpack;
 pub mod vihf;

@@ -522,7 +522,8 @@ fn mdn_shaped_report_is_read() {
         --B\r\nContent-Type: application/zip; name=\"IHE_XDM.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\nbm90IGEgemlw\r\n\
         --B--\r\n";
     let u = unpack(text.as_bytes(), "mdn.eml", None);
-    assert_only(&u, &["SEGUR-XDM-ZIP"]);
+    // The notification lacks the Original-Message-ID and Original-Recipient the ANS volet wants.
+    assert_only(&u, &["SEGUR-MDN-FIELDS", "SEGUR-XDM-ZIP"]);
     let names: Vec<&str> = u.files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         names,
