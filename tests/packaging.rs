@@ -305,7 +305,9 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
     // With trust anchors: its own (self-issued) certificate chains, another does not.
     let other = tmp.path().join("other.pem");
     let o = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
         .args(["-subj", "/CN=AUTRE AC", "-keyout"])
         .arg(tmp.path().join("other.key"))
         .arg("-out")
@@ -313,11 +315,29 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
         .output()
         .expect("openssl");
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = segur(&["validate", "--rules", &rules(), "--vihf-ca", path(&cert), path(&req)]);
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--vihf-ca",
+        path(&cert),
+        path(&req),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    let o = segur(&["validate", "--rules", &rules(), "--vihf-ca", path(&other), path(&req)]);
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--vihf-ca",
+        path(&other),
+        path(&req),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains(" SEGUR-ITI41-VIHF-CERT "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(" SEGUR-ITI41-VIHF-CERT "),
+        "{}",
+        stdout(&o)
+    );
     let text = std::fs::read_to_string(&req)
         .expect("req")
         .replace(">urn:dmp<", ">urn:dmx<");
@@ -438,7 +458,11 @@ fn a_read_receipt_is_answered_with_an_mdn_that_validates_and_checks() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     let o = segur(&["mdn", path(&ko), "--for", path(&sent)]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
-    assert!(stdout(&o).contains("SEGUR-MDN-NOT-PROCESSED"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("SEGUR-MDN-NOT-PROCESSED"),
+        "{}",
+        stdout(&o)
+    );
     // Against another message: not its answer.
     let other = tmp.path().join("other.eml");
     let o = segur(&[

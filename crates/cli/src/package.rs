@@ -150,7 +150,11 @@ fn build_mdn(args: &PackageArgs) -> Result<Outcome, Failure> {
         force: args.force,
         ..MdnOptions::default()
     };
-    if args.error.as_deref().is_some_and(|e| e.contains(['\r', '\n'])) {
+    if args
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains(['\r', '\n']))
+    {
         return Err(Failure::usage("--error must be one line"));
     }
     let built = segur_exchange::mdn::build(&original, &options)
@@ -193,14 +197,16 @@ pub(crate) fn mdn(args: MdnArgs) -> Result<Outcome, Failure> {
         segur_exchange::mdn::check_answers(&m, id, &name, &mut findings);
     }
     finding_lines(&name, &findings)?;
-    out(format_args!("{}; {} finding(s)", m.summary(), findings.len()))?;
-    Ok(
-        if findings.iter().any(|f| f.severity == Severity::Error) {
-            Outcome::Invalid
-        } else {
-            Outcome::Ok
-        },
-    )
+    out(format_args!(
+        "{}; {} finding(s)",
+        m.summary(),
+        findings.len()
+    ))?;
+    Ok(if findings.iter().any(|f| f.severity == Severity::Error) {
+        Outcome::Invalid
+    } else {
+        Outcome::Ok
+    })
 }
 
 /// Write `bytes` at `rel` (already made safe by segur-exchange) under `dir`.
@@ -218,7 +224,10 @@ fn write_under(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// One line per finding, as `segur validate` writes them.
-pub(crate) fn finding_lines(name: &str, findings: &[segur_finding::Finding]) -> Result<(), Failure> {
+pub(crate) fn finding_lines(
+    name: &str,
+    findings: &[segur_finding::Finding],
+) -> Result<(), Failure> {
     for f in findings {
         out(format_args!(
             "{name}:0:0: {} {} {} [segur]",

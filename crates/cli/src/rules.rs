@@ -143,9 +143,7 @@ fn fetch_tables(dir: &Path, base: &str) -> Result<(), Failure> {
                 if let Ok(entries) = std::fs::read_dir(&target) {
                     for e in entries.filter_map(Result::ok) {
                         let other = e.path();
-                        if other != path
-                            && association.matches(&e.file_name().to_string_lossy())
-                        {
+                        if other != path && association.matches(&e.file_name().to_string_lossy()) {
                             std::fs::remove_file(&other).map_err(|err| {
                                 Failure::infra(format!("{}: {err}", other.display()))
                             })?;
@@ -195,7 +193,12 @@ fn download(url: &str) -> Result<Vec<u8>, String> {
         Ok(output.stdout)
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(stderr.lines().last().unwrap_or("curl failed").trim().to_string())
+        Err(stderr
+            .lines()
+            .last()
+            .unwrap_or("curl failed")
+            .trim()
+            .to_string())
     }
 }
 
@@ -349,6 +352,10 @@ pub(crate) fn run(args: crate::args::RulesArgs) -> Result<Outcome, Failure> {
         ))?;
         for f in &files {
             out(format_args!("{f}"))?;
+        }
+        let tables = CodeTables::load(&dir).map_err(|e| Failure::usage(e.to_string()))?;
+        for t in tables.describe() {
+            out(format_args!("table {t}"))?;
         }
         return Ok(Outcome::Ok);
     }

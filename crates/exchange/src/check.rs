@@ -226,7 +226,11 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
                 "{} ({}) from its {} by {} ({})",
                 want.code,
                 want.scheme,
-                if n1.is_some() { "media type" } else { "templateIds" },
+                if n1.is_some() {
+                    "media type"
+                } else {
+                    "templateIds"
+                },
                 if n1.is_some() { "ASS_A12" } else { "ASS_A11" },
                 tables.format_origin(n1.is_some())
             ),

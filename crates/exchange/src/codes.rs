@@ -488,7 +488,11 @@ impl CodeTables {
     /// The formatCode a document should carry: from its N1 media type (ASS_A12), else from
     /// the first of its templateIds that ASS_A11 maps to one code; `None` when the tables do
     /// not know it.
-    pub fn format_code(&self, template_roots: &[&str], n1_media_type: Option<&str>) -> Option<Derived> {
+    pub fn format_code(
+        &self,
+        template_roots: &[&str],
+        n1_media_type: Option<&str>,
+    ) -> Option<Derived> {
         let target = match n1_media_type {
             Some(media) => self.a12.lookup(media)?,
             None => template_roots.iter().find_map(|r| self.a11.lookup(r))?,
@@ -510,7 +514,11 @@ impl CodeTables {
 
     /// The origin of the table that decides the formatCode of such a document.
     pub fn format_origin(&self, n1: bool) -> &Origin {
-        if n1 { &self.a12.origin } else { &self.a11.origin }
+        if n1 {
+            &self.a12.origin
+        } else {
+            &self.a11.origin
+        }
     }
 
     /// The classCode of a typeCode (ASS_X04), with its TRE_A03 display.
@@ -655,7 +663,12 @@ fn maps(equivalence: Option<&str>) -> bool {
     )
 }
 
-fn push(rows: &mut HashMap<String, Vec<Target>>, association: Association, source: &str, t: Target) {
+fn push(
+    rows: &mut HashMap<String, Vec<Target>>,
+    association: Association,
+    source: &str,
+    t: Target,
+) {
     if source.trim().is_empty() || t.code.trim().is_empty() {
         return;
     }
@@ -675,11 +688,21 @@ fn parse_json(bytes: &[u8], association: Association) -> Result<Parsed, String> 
             .get("target")
             .and_then(|t| t.as_str())
             .and_then(scheme_of_system);
-        for e in g.get("element").and_then(|e| e.as_array()).into_iter().flatten() {
+        for e in g
+            .get("element")
+            .and_then(|e| e.as_array())
+            .into_iter()
+            .flatten()
+        {
             let Some(source) = e.get("code").and_then(|c| c.as_str()) else {
                 continue;
             };
-            for t in e.get("target").and_then(|t| t.as_array()).into_iter().flatten() {
+            for t in e
+                .get("target")
+                .and_then(|t| t.as_array())
+                .into_iter()
+                .flatten()
+            {
                 let eq = t
                     .get("equivalence")
                     .or_else(|| t.get("relationship"))
@@ -695,7 +718,10 @@ fn parse_json(bytes: &[u8], association: Association) -> Result<Parsed, String> 
                         Target {
                             code: code.trim().to_string(),
                             scheme: scheme.clone(),
-                            display: t.get("display").and_then(|d| d.as_str()).map(str::to_string),
+                            display: t
+                                .get("display")
+                                .and_then(|d| d.as_str())
+                                .map(str::to_string),
                         },
                     );
                 }
@@ -704,7 +730,10 @@ fn parse_json(bytes: &[u8], association: Association) -> Result<Parsed, String> 
     }
     Ok(Parsed {
         rows,
-        version: v.get("version").and_then(|s| s.as_str()).map(str::to_string),
+        version: v
+            .get("version")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
     })
 }
 
@@ -758,8 +787,9 @@ fn parse_xml(bytes: &[u8], association: Association) -> Result<Parsed, String> {
     if ns == SVS_NS && local == "RetrieveValueSetResponse" {
         let vs = kid(&doc, root, SVS_NS, "ValueSet")
             .ok_or_else(|| "an SVS response without ValueSet".to_string())?;
-        let list = kid(&doc, vs, SVS_NS, "MappedConceptList")
-            .ok_or_else(|| "an SVS ValueSet without MappedConceptList (not an association)".to_string())?;
+        let list = kid(&doc, vs, SVS_NS, "MappedConceptList").ok_or_else(|| {
+            "an SVS ValueSet without MappedConceptList (not an association)".to_string()
+        })?;
         for m in kids(&doc, list, SVS_NS, "MappedConcept") {
             // The first Concept is the source, the second its target (NOS association files).
             let mut concepts = kids(&doc, m, SVS_NS, "Concept");
@@ -814,11 +844,20 @@ mod tests {
         assert_eq!(pdf.scheme, FORMAT_SCHEME);
         assert_eq!(t.format_code(&["1.2.3"], None), None);
         let c = t.class_code("11502-2").unwrap();
-        assert_eq!((c.code.as_str(), c.display.as_str()), ("10", "Compte rendu"));
+        assert_eq!(
+            (c.code.as_str(), c.display.as_str()),
+            ("10", "Compte rendu")
+        );
         assert_eq!(c.scheme, CLASS_SCHEME);
         assert_eq!(t.class_code("00000-0"), None);
-        assert_eq!(format_scheme("urn:asip:ci-sis:fludt:2017"), FORMAT_SCHEME_ASIP);
-        assert_eq!(format_scheme("urn:ans:ci-sis:img-da:2022"), FORMAT_SCHEME_ASIP);
+        assert_eq!(
+            format_scheme("urn:asip:ci-sis:fludt:2017"),
+            FORMAT_SCHEME_ASIP
+        );
+        assert_eq!(
+            format_scheme("urn:ans:ci-sis:img-da:2022"),
+            FORMAT_SCHEME_ASIP
+        );
         assert_eq!(format_scheme("urn:ihe:lab:xd-lab:2008"), FORMAT_SCHEME);
         for (_, c) in TYPE_CLASSES {
             assert!(class_display(c).is_some(), "{c}");

@@ -11,8 +11,8 @@
 
 use segur_finding::Finding;
 
-use crate::mime::{self, Part, base64_lines, encode_header};
 use crate::metadata::uuid_from;
+use crate::mime::{self, Part, base64_lines, encode_header};
 use crate::rules::finding;
 use crate::time::rfc5322;
 
@@ -180,7 +180,9 @@ pub enum MdnError {
     #[error("the message has no Message-ID, which the MDN's Original-Message-ID must copy")]
     NoMessageId,
     /// The message asks for no MDN.
-    #[error("the message has no Disposition-Notification-To: it asks for no MDN (force to answer anyway)")]
+    #[error(
+        "the message has no Disposition-Notification-To: it asks for no MDN (force to answer anyway)"
+    )]
     NotRequested,
     /// The MDN would go elsewhere than the Return-Path (RFC 8098 §2.1).
     #[error(
@@ -254,7 +256,11 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
         }
         None => subject,
     };
-    let seed = format!("{message_id}{}{}", options.now, options.disposition.to_field());
+    let seed = format!(
+        "{message_id}{}{}",
+        options.now,
+        options.disposition.to_field()
+    );
     let id = uuid_from(seed.as_bytes());
     let id = id.trim_start_matches("urn:uuid:");
     let boundary = format!("=_segur_mdn_{id}");
@@ -297,9 +303,7 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     }
     header(
         "Content-Type",
-        &format!(
-            "multipart/report; report-type=disposition-notification; boundary=\"{boundary}\""
-        ),
+        &format!("multipart/report; report-type=disposition-notification; boundary=\"{boundary}\""),
     );
     m.push_str("\r\nThis is a multi-part message in MIME format.\r\n");
     let text = match &options.disposition.error {
@@ -399,7 +403,9 @@ impl Mdn {
         match &self.disposition {
             Some(d) => format!(
                 "MDN for {}: {}{}",
-                self.original_message_id.as_deref().unwrap_or("an unnamed message"),
+                self.original_message_id
+                    .as_deref()
+                    .unwrap_or("an unnamed message"),
                 d.kind.as_str(),
                 match &d.error {
                     Some(e) if !e.is_empty() => format!(" with error {e}"),
@@ -546,7 +552,13 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
 
 /// Message ids compare without their angle brackets and surrounding space.
 fn same_id(a: &str, b: &str) -> bool {
-    let clean = |s: &str| s.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string();
+    let clean = |s: &str| {
+        s.trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim()
+            .to_string()
+    };
     clean(a) == clean(b)
 }
 
@@ -612,8 +624,12 @@ mod tests {
             ans.error.as_deref(),
             Some("902^Identifiant de patient inconnu^messageErrorCondition| E^Error^errorSeverity")
         );
-        let rfc = Disposition::parse("manual-action/MDN-sent-manually; displayed/error").expect("rfc");
-        assert_eq!((rfc.kind, rfc.error.as_deref(), rfc.automatic_action), (DispositionType::Displayed, Some(""), false));
+        let rfc =
+            Disposition::parse("manual-action/MDN-sent-manually; displayed/error").expect("rfc");
+        assert_eq!(
+            (rfc.kind, rfc.error.as_deref(), rfc.automatic_action),
+            (DispositionType::Displayed, Some(""), false)
+        );
         for bad in [
             "",
             "processed",

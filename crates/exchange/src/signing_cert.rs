@@ -126,7 +126,9 @@ pub fn check(
             "signing certificate dated, key usage checked, and chained to a configured trust anchor ({depth} intermediate(s))"
         ),
         Err(why) => {
-            bad(format!("does not chain to the configured trust anchors: {why}"));
+            bad(format!(
+                "does not chain to the configured trust anchors: {why}"
+            ));
             "signing certificate checked; chain refused".into()
         }
     }
@@ -163,9 +165,15 @@ fn chain(
         });
         let Some(next) = next else {
             return Err(if anchors.iter().any(|a| a.subject().as_raw() == issuer) {
-                format!("its signature does not verify with the key of anchor `{}`", current.issuer())
+                format!(
+                    "its signature does not verify with the key of anchor `{}`",
+                    current.issuer()
+                )
             } else {
-                format!("no anchor or carried intermediate is its issuer `{}`", current.issuer())
+                format!(
+                    "no anchor or carried intermediate is its issuer `{}`",
+                    current.issuer()
+                )
             });
         };
         let is_ca = matches!(next.basic_constraints(), Ok(Some(bc)) if bc.value.ca);
@@ -173,7 +181,8 @@ fn chain(
             return Err(format!("intermediate `{}` is not a CA", next.subject()));
         }
         if let Some(t) = at
-            && (t < next.validity().not_before.timestamp() || t > next.validity().not_after.timestamp())
+            && (t < next.validity().not_before.timestamp()
+                || t > next.validity().not_after.timestamp())
         {
             return Err(format!(
                 "intermediate `{}` was not valid at the assertion's IssueInstant",

@@ -236,9 +236,18 @@ mod tests {
         assert_eq!(Ts::parse("20240130+01"), None);
         assert_eq!(rfc5322(0), "Thu, 1 Jan 1970 00:00:00 +0000");
         assert_eq!(unix_of_datetime("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_of_datetime("2025-01-04T14:13:20.123+01:00"), Some(1_735_996_400));
+        assert_eq!(
+            unix_of_datetime("2025-01-04T14:13:20.123+01:00"),
+            Some(1_735_996_400)
+        );
         assert_eq!(unix_of_datetime("2025-01-04T14:13:20"), Some(1_736_000_000));
-        for bad in ["", "2025-01-04", "2025-13-04T00:00:00Z", "25-01-04T00:00:00Z", "2025-01-04T0:00:00Z"] {
+        for bad in [
+            "",
+            "2025-01-04",
+            "2025-13-04T00:00:00Z",
+            "25-01-04T00:00:00Z",
+            "2025-01-04T0:00:00Z",
+        ] {
             assert_eq!(unix_of_datetime(bad), None, "{bad}");
         }
     }

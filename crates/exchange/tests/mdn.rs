@@ -76,7 +76,9 @@ fn an_mdn_for_a_message_reads_back_and_validates_without_findings() {
     assert!(u.findings.is_empty(), "{:#?}", u.findings);
     assert_eq!(u.documents.len(), 1);
     assert!(
-        u.notes.iter().any(|n| n == &format!("MDN for {sent}: processed")),
+        u.notes
+            .iter()
+            .any(|n| n == &format!("MDN for {sent}: processed")),
         "{:?}",
         u.notes
     );
@@ -170,7 +172,10 @@ fn defects_of_an_mdn_are_reported_by_rule_id() {
         ),
         (
             "SEGUR-MDN-ORIGINAL",
-            good.replace("Content-Type: message/rfc822", "Content-Type: text/x-original"),
+            good.replace(
+                "Content-Type: message/rfc822",
+                "Content-Type: text/x-original",
+            ),
         ),
         (
             "SEGUR-MDN-ORIGINAL",

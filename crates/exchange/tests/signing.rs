@@ -124,7 +124,12 @@ fn signed_vihf_verifies_and_alterations_are_caught() {
     // two days after its one day, it was not valid.
     for at in [now() - 86_400, now() + 2 * 86_400] {
         let u = unpack(signed_capture_at(&signer, at).as_bytes(), "req", None);
-        assert_eq!(ids(&u.findings), ["SEGUR-ITI41-VIHF-CERT"], "{:#?}", u.findings);
+        assert_eq!(
+            ids(&u.findings),
+            ["SEGUR-ITI41-VIHF-CERT"],
+            "{:#?}",
+            u.findings
+        );
     }
     // Unsigned: no finding, a note.
     let u = unpack(

@@ -15,7 +15,9 @@ use segur_exchange::unpack::unpack;
 use segur_exchange::xdm;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tables").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tables")
+        .join(name)
 }
 
 fn file_origin(o: &Origin) -> (&Path, &str) {
@@ -53,7 +55,11 @@ fn every_published_format_loads_and_decides() {
         );
         let class = t.class_code("11502-2").expect("11502-2");
         assert_eq!(
-            (class.code.as_str(), class.scheme.as_str(), class.display.as_str()),
+            (
+                class.code.as_str(),
+                class.scheme.as_str(),
+                class.display.as_str()
+            ),
             ("10", codes::CLASS_SCHEME, "Compte rendu"),
             "{dir}"
         );
@@ -105,8 +111,14 @@ fn broken_or_ambiguous_files_are_refused() {
     let x04 = tables.join("ASS_X04-CorrespondanceType-Classe-CISIS.json");
     for (bytes, want) in [
         (&b"{\"resourceType\":\"ConceptMap\""[..], "not JSON"),
-        (b"{\"resourceType\":\"ValueSet\"}", "must be a FHIR ConceptMap"),
-        (b"{\"resourceType\":\"ConceptMap\",\"group\":[]}", "no ASS_X04 mapping"),
+        (
+            b"{\"resourceType\":\"ValueSet\"}",
+            "must be a FHIR ConceptMap",
+        ),
+        (
+            b"{\"resourceType\":\"ConceptMap\",\"group\":[]}",
+            "no ASS_X04 mapping",
+        ),
         (b"\x00\x01", "neither JSON nor XML"),
     ] {
         std::fs::write(&x04, bytes).expect("write");
@@ -154,7 +166,10 @@ fn installed_tables_decide_derivation_and_checks() {
     let bio = document(DocType::CrBio, 4);
     let mut p = prepare(std::slice::from_ref(&bio), &options(), Vec::new()).expect("prepare");
     assert_eq!(
-        p.metadata.entries[0].class_code.as_ref().map(|c| c.code.as_str()),
+        p.metadata.entries[0]
+            .class_code
+            .as_ref()
+            .map(|c| c.code.as_str()),
         Some("10")
     );
     p.metadata.entries[0].uri = Some("DOC0001.XML".into());
