@@ -622,10 +622,10 @@ struct Parsed {
 /// A table in any of the formats the ANS publishes: FHIR ConceptMap JSON, FHIR ConceptMap
 /// XML, or the NOS SVS XML export (`RetrieveValueSetResponse` with `MappedConcept`s).
 fn parse_table(bytes: &[u8], association: Association) -> Result<Parsed, String> {
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
-    match start.map(|i| bytes[i]) {
+    let bytes = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
+    match bytes.trim_ascii_start().first() {
         Some(b'{') => parse_json(bytes, association),
         Some(b'<') => parse_xml(bytes, association),
         _ => Err("neither JSON nor XML".into()),
@@ -871,6 +871,11 @@ mod tests {
             {"code":"1.3.6.1.4.1.19376.1.2.20","target":[{"code":"urn:ihe:iti:xds-sd:pdf:2008","equivalence":"narrower"},{"code":"urn:ihe:iti:xds-sd:text:2008","equivalence":"narrower"}]},
             {"code":"9.9","target":[{"code":"urn:x","equivalence":"unmatched"}]},
             {"code":"1.3.6.1.4.1.19376.1.3.3","target":[{"code":"urn:ihe:lab:xd-lab:2008","relationship":"equivalent"}]}]}]}"#;
+        let with_bom = [b"\xEF\xBB\xBF".as_slice(), json.as_slice()].concat();
+        assert_eq!(
+            parse_table(&with_bom, Association::A11).map(|p| p.rows.len()),
+            Ok(2)
+        );
         let p = parse_table(json, Association::A11).unwrap();
         let t = Table {
             association: Association::A11,

@@ -449,26 +449,25 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
     let notification = parts
         .iter()
         .position(|p| p.media_type() == "message/disposition-notification");
-    match notification {
-        None => {
-            out.push(finding(
-                "SEGUR-MDN-STRUCTURE",
-                place,
-                format!("{place}: a disposition-notification report without a message/disposition-notification part"),
-            ));
-            return mdn;
-        }
-        Some(i) if i != 1 || parts[0].media_type() != "text/plain" => out.push(finding(
+    let Some(i) = notification else {
+        out.push(finding(
+            "SEGUR-MDN-STRUCTURE",
+            place,
+            format!("{place}: a disposition-notification report without a message/disposition-notification part"),
+        ));
+        return mdn;
+    };
+    if i != 1 || parts[0].media_type() != "text/plain" {
+        out.push(finding(
             "SEGUR-MDN-STRUCTURE",
             place,
             format!(
                 "{place}: the report's parts must be a human-readable text/plain part, then the message/disposition-notification (found it as part {})",
                 i + 1
             ),
-        )),
-        Some(_) => {}
+        ));
     }
-    let n = &parts[notification.unwrap_or(1)];
+    let n = &parts[i];
     mdn.fields = notification_fields(&n.body);
     mdn.original_message_id = mdn.field("Original-Message-ID").map(str::to_string);
     mdn.final_recipient = mdn.field("Final-Recipient").map(str::to_string);
