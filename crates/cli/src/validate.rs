@@ -254,6 +254,10 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
     );
     let mut reports = Vec::new();
     for d in &u.documents {
+        if d.entry.as_ref().is_some_and(|e| e.is_signature()) {
+            // Noted by the unpacking; a signature is not a CDA document.
+            continue;
+        }
         let xml = d
             .bytes
             .strip_prefix(b"\xEF\xBB\xBF".as_slice())

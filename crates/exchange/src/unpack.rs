@@ -299,6 +299,12 @@ fn agreement(u: &mut Unpacked) {
     for d in &u.documents {
         if let Some(e) = &d.entry {
             check::entry_against_document(e, &d.bytes, &d.place, &mut findings);
+            if e.is_signature() {
+                u.notes.push(format!(
+                    "{}: a submission-set signature document (IHE DSG): its hash and size are checked, its XAdES signature is not verified",
+                    d.place
+                ));
+            }
         }
     }
     let entries: Vec<(String, &DocumentEntry)> = u
