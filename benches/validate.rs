@@ -34,6 +34,7 @@ fn validate(c: &mut Criterion) {
         profile: Profile::Default,
         xsd: true,
         limits: segur_xml::Limits::default(),
+        cache_dir: None,
         rules_dir: rules,
     })
     .expect("engine");

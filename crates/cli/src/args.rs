@@ -164,6 +164,13 @@ pub struct RulesOptions {
     /// Skip the CDA XSD.
     #[arg(long)]
     pub no_xsd: bool,
+    /// Where loaded rule sets are cached, keyed by their files' SHA-256 (default:
+    /// SEGUR_CACHE_DIR, else $XDG_CACHE_HOME/segur, else ~/.cache/segur).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Load every rule set from its files, without the cache.
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// Schematron selection.

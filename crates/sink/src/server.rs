@@ -200,6 +200,7 @@ fn engine(rules: PathBuf) -> Result<Engine, SinkError> {
         profile: Default::default(),
         xsd: true,
         limits: segur_xml::Limits::default(),
+        cache_dir: segur_validate::rules::default_cache_dir(),
     };
     Ok(Engine::new(options)?)
 }

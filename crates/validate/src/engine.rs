@@ -14,7 +14,7 @@ use crate::own_rules;
 use crate::resolver::DocumentCache;
 use crate::rules::{CDA_XSD, RulesError, check_rules_dir, sha256, sha256_file};
 use crate::run::{Compiled, Unsupported};
-use crate::schematron::{LoadError, Schematron};
+use crate::schematron::{CacheOutcome, LoadError, Schematron};
 use crate::select::{Catalogue, SelectMode};
 
 /// Which rules decide the verdict.
@@ -54,6 +54,9 @@ pub struct EngineOptions {
     pub xsd: bool,
     /// Limits on inputs.
     pub limits: Limits,
+    /// Where loaded schematrons are cached between runs, keyed by their files' SHA-256
+    /// (none: no cache).
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Why the engine could not start.
@@ -120,6 +123,7 @@ pub struct Engine {
     xsd: OnceLock<Result<segur_xsd::Schema, String>>,
     schematrons: Mutex<HashMap<String, Arc<OnceLock<Slot>>>>,
     hashes: Mutex<HashMap<String, String>>,
+    cache_outcomes: Mutex<Vec<(String, CacheOutcome)>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -153,6 +157,7 @@ impl Engine {
             xsd: OnceLock::new(),
             schematrons: Mutex::new(HashMap::new()),
             hashes: Mutex::new(HashMap::new()),
+            cache_outcomes: Mutex::new(Vec::new()),
         })
     }
 
@@ -199,8 +204,9 @@ impl Engine {
         };
         let s = slot.get_or_init(|| {
             let dir = &self.options.rules_dir;
-            match Schematron::load(dir, &dir.join(rel)) {
-                Ok(s) => {
+            match Schematron::load_cached(dir, &dir.join(rel), self.options.cache_dir.as_deref()) {
+                Ok((s, cached)) => {
+                    self.record(rel, cached, &s);
                     self.rule_file_hash(rel);
                     Slot::Ready(Arc::new(Compiled::compile(&s, dir, &|f| {
                         self.rule_file_hash(f)
@@ -212,6 +218,34 @@ impl Engine {
         match s {
             Slot::Ready(c) => Ok(c.clone()),
             Slot::Failed(e) => Err(e.clone()),
+        }
+    }
+
+    /// Keep the hashes the load computed (no file is hashed twice) and what the cache did.
+    fn record(&self, rel: &str, cached: CacheOutcome, s: &Schematron) {
+        {
+            let mut hashes = match self.hashes.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            for f in &s.files {
+                if let Some(h) = &f.sha256 {
+                    hashes.entry(f.path.clone()).or_insert_with(|| h.clone());
+                }
+            }
+        }
+        let mut outcomes = match self.cache_outcomes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        outcomes.push((rel.to_string(), cached));
+    }
+
+    /// What the schematron cache did for each rule set loaded so far, in load order.
+    pub fn cache_outcomes(&self) -> Vec<(String, CacheOutcome)> {
+        match self.cache_outcomes.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
         }
     }
 

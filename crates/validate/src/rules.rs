@@ -67,6 +67,19 @@ pub fn check_rules_dir(dir: &Path) -> Result<(), RulesError> {
     Ok(())
 }
 
+/// The default cache directory: `SEGUR_CACHE_DIR`, else `$XDG_CACHE_HOME/segur`, else
+/// `$HOME/.cache/segur`; none when none of these is set.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("SEGUR_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("segur")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("segur")))
+}
+
 /// SHA-256 of bytes, lower-case hex.
 pub fn sha256(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -92,7 +105,13 @@ pub fn sha256_file(path: &Path) -> Result<String, RulesError> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
 }
 
 #[cfg(test)]

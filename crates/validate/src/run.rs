@@ -364,6 +364,50 @@ pub struct Compiled {
     versions: HashMap<Arc<str>, String>,
 }
 
+/// For each step of a rule, whether it must run: every check does, and a `let` does when a
+/// later step that runs refers to its variable (read backwards, so a let that shadows an
+/// earlier one of the same name hides it from the steps after it).
+fn used_lets(steps: &[RuleStep]) -> Vec<bool> {
+    let mut needed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut used = vec![true; steps.len()];
+    for (i, step) in steps.iter().enumerate().rev() {
+        match step {
+            RuleStep::Check(c) => {
+                needed.extend(variable_refs(&c.test));
+                for part in &c.message {
+                    match part {
+                        MessagePart::ValueOf(sel) | MessagePart::Name(Some(sel)) => {
+                            needed.extend(variable_refs(sel))
+                        }
+                        MessagePart::Text(_) | MessagePart::Name(None) => {}
+                    }
+                }
+            }
+            RuleStep::Let(l) => {
+                if needed.remove(l.name.as_str()) {
+                    needed.extend(variable_refs(&l.value));
+                } else {
+                    used[i] = false;
+                }
+            }
+        }
+    }
+    used
+}
+
+/// The names after each `$` of an XPath's text, read as XPath reads a variable reference
+/// (`$x-1` is the variable `x-1`). String literals are not told apart: a `$` inside one only
+/// makes a let run that could have been skipped.
+fn variable_refs(xpath: &str) -> impl Iterator<Item = &str> {
+    xpath.split('$').skip(1).map(|rest| {
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+            .map_or(rest.len(), |(i, _)| i);
+        &rest[..end]
+    })
+}
+
 /// Resolves `doc()` URIs against the schematron's directory through the shared cache.
 struct Resolver<'a> {
     base: &'a std::path::Path,
@@ -433,7 +477,8 @@ impl Compiled {
                 };
                 let mut local = Arc::new(sc.clone());
                 let mut steps = Vec::new();
-                for step in &r.steps {
+                let used = used_lets(&r.steps);
+                for (step, used) in r.steps.iter().zip(used) {
                     match step {
                         RuleStep::Let(l) => {
                             let compiled = segur_xpath::compile(&l.value, &local);
@@ -441,7 +486,12 @@ impl Compiled {
                             let var = next.declare_variable(&l.name);
                             local = Arc::new(next);
                             match compiled {
-                                Ok(expr) => steps.push(CStep::Let(var, expr)),
+                                // Saxon evaluates a variable only when something reads it: a
+                                // let no later step refers to is never evaluated (DTr1_II's
+                                // `$set_other`, on every II element, is read by a commented-out
+                                // assert only), and so can neither cost time nor raise an error.
+                                Ok(expr) if used => steps.push(CStep::Let(var, expr)),
+                                Ok(_) => {}
                                 // Later steps that use it will fail to compile and be listed too.
                                 Err(e) => note(
                                     at.clone(),
@@ -722,5 +772,60 @@ impl Compiled {
             }
         }
         Ok(self.check_finding(doc, node, c, c.id.clone(), c.severity, collapse(&text)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variable_references_are_read_as_xpath_reads_them() {
+        let refs: Vec<&str> = variable_refs("$a = $b-1 and count($c:d) > 0 or $e[$f]").collect();
+        assert_eq!(refs, ["a", "b-1", "c:d", "e", "f"]);
+        assert_eq!(variable_refs("no variables").count(), 0);
+    }
+
+    /// Runs `<rule>` (lets and checks) on `<r/>` and returns the rule ids that fired.
+    fn fire(rule_body: &str) -> Vec<String> {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
+        let file = tmp.path().join("schematrons/t.sch");
+        std::fs::write(
+            &file,
+            format!(
+                r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <pattern id="p"><rule context="r">{rule_body}</rule></pattern>
+</schema>"#
+            ),
+        )
+        .expect("write");
+        let s = Schematron::load(tmp.path(), &file).expect("load");
+        let c = Compiled::compile(&s, tmp.path(), &|_| String::new());
+        let doc = Document::parse(b"<r a='1'/>", &segur_xml::Limits::default()).expect("doc");
+        c.run(&doc, &DocumentCache::new(tmp.path()))
+            .into_iter()
+            .map(|f| f.rule)
+            .collect()
+    }
+
+    /// A let nothing reads is never evaluated, as in Saxon: its dynamic error (integer division
+    /// by zero) does not stop the run; once a check reads it, the error does.
+    #[test]
+    fn a_let_no_later_step_reads_is_not_evaluated() {
+        let unused = r#"<let name="boom" value="1 idiv 0"/><let name="a" value="@a"/>
+            <assert id="ok" test="$a = '1'">m</assert><assert id="no" test="$a = '2'">m</assert>"#;
+        assert_eq!(fire(unused), ["no"]);
+        let used = r#"<let name="boom" value="1 idiv 0"/>
+            <assert id="ok" test="$boom = 1">m</assert>"#;
+        assert_eq!(fire(used), ["RUN-ERROR"]);
+        // A let read only through another let that is read runs too.
+        let chained = r#"<let name="boom" value="1 idiv 0"/><let name="b" value="$boom"/>
+            <assert id="ok" test="empty($b)">m</assert>"#;
+        assert_eq!(fire(chained), ["RUN-ERROR"]);
+        // A shadowed let is not read by the checks after the let that shadows it.
+        let shadowed = r#"<let name="x" value="1 idiv 0"/><let name="x" value="2"/>
+            <assert id="two" test="$x = 2">m</assert><report id="msg" test="true()"><value-of select="$x"/></report>"#;
+        assert_eq!(fire(shadowed), ["msg"]);
     }
 }

@@ -92,13 +92,19 @@ impl<'c, 'a> Evaluator<'c, 'a> {
     where
         'c: 'x,
     {
-        seq.iter()
-            .map(|i| match i {
-                Item::Node(n) => Val::Untyped(self.node_string(*n)),
-                Item::Atomic(Atomic::Untyped(s)) => Val::Untyped(Cow::Borrowed(s)),
-                Item::Atomic(a) => Val::Atom(Cow::Borrowed(a)),
-            })
-            .collect()
+        seq.iter().map(|i| self.val(i)).collect()
+    }
+
+    /// One item atomized for a comparison (node values borrowed where they can be).
+    pub(crate) fn val<'x>(&self, item: &'x Item) -> Val<'x>
+    where
+        'c: 'x,
+    {
+        match item {
+            Item::Node(n) => Val::Untyped(self.node_string(*n)),
+            Item::Atomic(Atomic::Untyped(s)) => Val::Untyped(Cow::Borrowed(s)),
+            Item::Atomic(a) => Val::Atom(Cow::Borrowed(a)),
+        }
     }
 
     pub(crate) fn eval(&mut self, e: &Expr, f: &Focus) -> Res<Sequence> {
@@ -107,14 +113,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Expr::Literal(a) => vec![Item::Atomic(a.clone())],
             Expr::ContextItem => vec![f.item.clone().ok_or(EvalError::NoContextItem)?],
             Expr::Root => vec![Item::Node(self.root_of(f)?)],
-            Expr::Var(i, name) => match self.ctx.variable(*i) {
-                Some(v) => v.clone(),
-                None => {
-                    return Err(EvalError::UnsetVariable {
-                        name: name.to_string(),
-                    });
-                }
-            },
+            Expr::Var(i, name) => self.ctx.variable(*i).ok_or_else(|| unset(name))?.clone(),
             Expr::Local(i) => self.locals.get(*i).cloned().into_iter().collect(),
             Expr::Seq(items) => {
                 let mut out = Vec::new();
@@ -605,29 +604,59 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         {
             return Ok(found);
         }
-        let x = self.eval(a, f)?;
-        let y = match b {
+        // A variable's value is compared where it lies, not copied; a literal or a single item
+        // is atomized without collecting a vector (this runs for every sibling tested by
+        // StrucMin's `preceding-sibling::*[local-name()=$name]`).
+        let ctx = self.ctx;
+        let x_owned;
+        let x: &[Item] = match a {
+            Expr::Var(i, name) => ctx.variable(*i).ok_or_else(|| unset(name))?,
+            _ => {
+                x_owned = self.eval(a, f)?;
+                &x_owned
+            }
+        };
+        let y_owned;
+        let y: &[Item] = match b {
             Expr::Literal(lit) => {
                 let lit = Val::Atom(Cow::Borrowed(lit));
-                for v in self.vals(&x) {
-                    if compare_general(op, &v, &lit)? {
+                for item in x {
+                    if compare_general(op, &self.val(item), &lit)? {
                         return Ok(true);
                     }
                 }
                 return Ok(false);
             }
-            _ => self.eval(b, f)?,
+            Expr::Var(i, name) => ctx.variable(*i).ok_or_else(|| unset(name))?,
+            _ => {
+                y_owned = self.eval(b, f)?;
+                &y_owned
+            }
         };
-        let xs = self.vals(&x);
-        let ys = self.vals(&y);
-        for v in &xs {
-            for w in &ys {
-                if compare_general(op, v, w)? {
-                    return Ok(true);
+        match y {
+            [] => Ok(false),
+            [one] => {
+                let w = self.val(one);
+                for item in x {
+                    if compare_general(op, &self.val(item), &w)? {
+                        return Ok(true);
+                    }
                 }
+                Ok(false)
+            }
+            _ => {
+                let ys = self.vals(y);
+                for item in x {
+                    let v = self.val(item);
+                    for w in &ys {
+                        if compare_general(op, &v, w)? {
+                            return Ok(true);
+                        }
+                    }
+                }
+                Ok(false)
             }
         }
-        Ok(false)
     }
 
     /// Calls `found` on the nodes of the node path `e` (see [`node_path`]) as they are
@@ -1100,6 +1129,13 @@ pub(crate) fn kind_test_matches(doc: &Document, n: NodeId, test: &NodeTest) -> b
         NodeTest::Name(_) | NodeTest::Namespace(_) | NodeTest::Local(_) | NodeTest::AnyName => {
             name_test(doc, n, test, NodeKind::Element)
         }
+    }
+}
+
+/// XPDY0002 for a variable read before it has a value.
+fn unset(name: &str) -> EvalError {
+    EvalError::UnsetVariable {
+        name: name.to_string(),
     }
 }
 

@@ -2,11 +2,24 @@
 //! rules the engine runs: the same include, abstract-pattern, phase, `let` and rule-firing
 //! semantics as the ANS chain (the ISO skeleton `schematrons/moteur/*.xsl` run by Saxon-HE).
 
+mod cache;
 mod model;
 mod tree;
 
+pub use cache::CacheOutcome;
+
 pub use model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, RuleStep, Schematron};
 pub use tree::LoadNote;
+
+/// A file a loaded schematron depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// Path relative to the rules directory.
+    pub path: String,
+    /// SHA-256 (lower-case hex) of the file read; `None` for an include target that was
+    /// absent or empty and so contributed nothing.
+    pub sha256: Option<String>,
+}
 
 /// Why a schematron could not be loaded.
 #[derive(Debug, thiserror::Error)]

@@ -132,6 +132,8 @@ pub struct Schematron {
     pub only_child_elements: bool,
     /// What the loader worked around.
     pub notes: Vec<LoadNote>,
+    /// The files it was built from (includes resolved), in the order first read.
+    pub files: Vec<super::SourceFile>,
 }
 
 fn collect_text(node: &Node, out: &mut Vec<MessagePart>) {
@@ -337,6 +339,7 @@ impl Schematron {
             visit_attributes,
             only_child_elements,
             notes: loader.notes,
+            files: loader.deps,
         })
     }
 

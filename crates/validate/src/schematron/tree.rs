@@ -81,6 +81,10 @@ pub(crate) struct Loader<'a> {
     /// Files parsed at least once.
     seen: std::collections::HashSet<PathBuf>,
     pub notes: Vec<LoadNote>,
+    /// Every file the result depends on, in the order first met: those read (with their
+    /// SHA-256) and the include targets found absent or empty (no hash). A cached load is
+    /// valid while each is unchanged.
+    pub deps: Vec<super::SourceFile>,
     depth: usize,
 }
 
@@ -176,6 +180,7 @@ impl<'a> Loader<'a> {
             cache: HashMap::new(),
             seen: std::collections::HashSet::new(),
             notes: Vec::new(),
+            deps: Vec::new(),
             depth: 0,
         }
     }
@@ -196,9 +201,19 @@ impl<'a> Loader<'a> {
             return Ok(n.clone());
         }
         let file = self.relative(path);
-        let text = std::fs::read_to_string(path).map_err(|e| LoadError::Read {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
             file: file.to_string(),
             source: e,
+        })?;
+        if !self.seen.contains(&canonical) {
+            self.deps.push(super::SourceFile {
+                path: file.to_string(),
+                sha256: Some(crate::rules::sha256(&bytes)),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|e| LoadError::Read {
+            file: file.to_string(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let doc = roxmltree::Document::parse_with_options(
@@ -218,6 +233,17 @@ impl<'a> Loader<'a> {
             self.cache.insert(canonical, node.clone());
         }
         Ok(node)
+    }
+
+    /// Record an include target that contributed nothing (absent, empty or a directory).
+    fn absent(&mut self, path: &Path) {
+        let file = self.relative(path).to_string();
+        if !self.deps.iter().any(|d| d.path == file) {
+            self.deps.push(super::SourceFile {
+                path: file,
+                sha256: None,
+            });
+        }
     }
 
     /// Load a schematron with its includes resolved (recursively).
@@ -270,6 +296,8 @@ impl<'a> Loader<'a> {
         let path = if path.exists() {
             path
         } else if let Some(found) = resolve_case_insensitive(dir, doc_uri) {
+            // Should the exact name appear later, the include would read it instead.
+            self.absent(&path);
             self.notes.push(LoadNote {
                 at: at.clone(),
                 note: format!(
@@ -288,6 +316,7 @@ impl<'a> Loader<'a> {
                     "include {href}: no such file; nothing included (as in the official chain)"
                 ),
             });
+            self.absent(&path);
             return Ok(None);
         };
         if path.is_dir()
@@ -303,6 +332,7 @@ impl<'a> Loader<'a> {
                     "include {href} is empty: nothing included (as in the official chain)"
                 ),
             });
+            self.absent(&path);
             return Ok(None);
         }
         let root = self.parse(&path)?;

@@ -1,0 +1,542 @@
+//! A disk cache of loaded schematrons: reading an ANS schematron means parsing hundreds of
+//! files (453 for the generic rule sets), resolving includes and expanding abstract patterns,
+//! about two thirds of the start-up to a first verdict. The result is stored in one binary
+//! file, keyed by the rules directory and the schematron's path, together with the SHA-256 of
+//! every file it was built from; a later load verifies each of those hashes (and that the
+//! include targets found absent or empty still are) before it uses the stored result, so an
+//! edited, added or removed rule file is never served stale.
+//!
+//! The format is private to one version of segur (the version is part of the key). Any
+//! unreadable, truncated or mismatching cache file is a miss, never an error: the schematron
+//! is then loaded from its files and the cache file rewritten (to a temporary file, then
+//! renamed, so concurrent processes never read a half-written one).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, Schematron, Step};
+use super::tree::LoadNote;
+use super::{LoadError, SourceFile};
+
+/// Bump when the encoding or the loader's semantics change.
+const FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"SEGURSCH";
+
+/// What the cache did for one load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// No cache directory was given.
+    Disabled,
+    /// Served from the cache: every source file verified unchanged.
+    Hit,
+    /// Loaded from the files and stored in the cache.
+    Stored,
+    /// Loaded from the files; the cache file could not be written (the reason).
+    Unwritable(String),
+}
+
+impl Schematron {
+    /// [`Schematron::load`] through the cache in `cache_dir` (none: no cache).
+    pub fn load_cached(
+        rules_dir: &Path,
+        path: &Path,
+        cache_dir: Option<&Path>,
+    ) -> Result<(Schematron, CacheOutcome), LoadError> {
+        let Some(cache_dir) = cache_dir else {
+            return Ok((Schematron::load(rules_dir, path)?, CacheOutcome::Disabled));
+        };
+        let file = cache_file(cache_dir, rules_dir, path);
+        if let Some(s) = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| decode(&bytes))
+            .filter(|s| unchanged(rules_dir, &s.files))
+        {
+            return Ok((s, CacheOutcome::Hit));
+        }
+        let s = Schematron::load(rules_dir, path)?;
+        let outcome = match store(&file, &encode(&s)) {
+            Ok(()) => CacheOutcome::Stored,
+            Err(e) => CacheOutcome::Unwritable(format!("{}: {e}", file.display())),
+        };
+        Ok((s, outcome))
+    }
+}
+
+/// `<cache>/schematron/<hash of (format, segur version, rules dir, path)>.bin`.
+fn cache_file(cache_dir: &Path, rules_dir: &Path, path: &Path) -> PathBuf {
+    let rules_dir = std::fs::canonicalize(rules_dir).unwrap_or_else(|_| rules_dir.to_path_buf());
+    let key = format!(
+        "{FORMAT}\0{}\0{}\0{}",
+        env!("CARGO_PKG_VERSION"),
+        rules_dir.display(),
+        path.strip_prefix(&rules_dir).unwrap_or(path).display()
+    );
+    let hash = crate::rules::sha256(key.as_bytes());
+    cache_dir
+        .join("schematron")
+        .join(format!("{}.bin", &hash[..32]))
+}
+
+/// Whether every source file still has its recorded content (or is still absent or empty).
+fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
+    !files.is_empty()
+        && files.iter().all(|f| {
+            let path = rules_dir.join(&f.path);
+            match &f.sha256 {
+                Some(h) => std::fs::read(&path).is_ok_and(|b| crate::rules::sha256(&b) == *h),
+                None => !std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0),
+            }
+        })
+}
+
+fn store(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file.file_name().and_then(|n| n.to_str()).unwrap_or("cache"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Writes the binary form: little-endian u32 lengths and counts, UTF-8 strings, and each
+/// distinct shared string (`Arc<str>`: file names, instance ids) written once, then referred
+/// to by index.
+struct Writer<'a> {
+    out: Vec<u8>,
+    shared: HashMap<&'a str, u32>,
+}
+
+impl<'a> Writer<'a> {
+    fn u32(&mut self, v: u32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn len(&mut self, n: usize) {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    fn bool(&mut self, b: bool) {
+        self.out.push(u8::from(b));
+    }
+    fn str(&mut self, s: &str) {
+        self.len(s.len());
+        self.out.extend_from_slice(s.as_bytes());
+    }
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => {
+                self.bool(true);
+                self.str(s);
+            }
+            None => self.bool(false),
+        }
+    }
+    fn shared(&mut self, s: &'a str) {
+        match self.shared.get(s) {
+            Some(&i) => {
+                self.bool(true);
+                self.u32(i);
+            }
+            None => {
+                let i = u32::try_from(self.shared.len()).unwrap_or(u32::MAX);
+                self.shared.insert(s, i);
+                self.bool(false);
+                self.str(s);
+            }
+        }
+    }
+    fn opt_shared(&mut self, s: Option<&'a str>) {
+        match s {
+            Some(s) => {
+                self.bool(true);
+                self.shared(s);
+            }
+            None => self.bool(false),
+        }
+    }
+    fn let_(&mut self, l: &Let) {
+        self.str(&l.name);
+        self.str(&l.value);
+    }
+    fn check(&mut self, c: &'a Check) {
+        self.bool(c.kind == CheckKind::Report);
+        self.opt(c.id.as_deref());
+        self.str(&c.test);
+        self.opt(c.role.as_deref());
+        self.opt(c.flag.as_deref());
+        self.len(c.message.len());
+        for part in &c.message {
+            match part {
+                MessagePart::Text(t) => {
+                    self.out.push(0);
+                    self.str(t);
+                }
+                MessagePart::ValueOf(v) => {
+                    self.out.push(1);
+                    self.str(v);
+                }
+                MessagePart::Name(n) => {
+                    self.out.push(2);
+                    self.opt(n.as_deref());
+                }
+            }
+        }
+        self.shared(&c.file);
+        self.u32(c.line);
+        self.opt_shared(c.instance.as_deref());
+    }
+}
+
+fn encode(s: &Schematron) -> Vec<u8> {
+    let mut w = Writer {
+        out: Vec::with_capacity(1 << 20),
+        shared: HashMap::new(),
+    };
+    w.out.extend_from_slice(MAGIC);
+    w.u32(FORMAT);
+    w.len(s.files.len());
+    for f in &s.files {
+        w.str(&f.path);
+        w.opt(f.sha256.as_deref());
+    }
+    w.str(&s.file);
+    w.str(&s.query_binding);
+    w.str(&s.phase);
+    w.len(s.namespaces.len());
+    for (prefix, uri) in &s.namespaces {
+        w.str(prefix);
+        w.str(uri);
+    }
+    w.len(s.lets.len());
+    for l in &s.lets {
+        w.let_(l);
+    }
+    w.len(s.patterns.len());
+    for p in &s.patterns {
+        w.str(&p.id);
+        w.len(p.rules.len());
+        for r in &p.rules {
+            w.opt(r.id.as_deref());
+            w.str(&r.context);
+            w.shared(&r.file);
+            w.u32(r.line);
+            w.len(r.steps.len());
+            for step in &r.steps {
+                match step {
+                    Step::Let(l) => {
+                        w.out.push(0);
+                        w.let_(l);
+                    }
+                    Step::Check(c) => {
+                        w.out.push(1);
+                        w.check(c);
+                    }
+                }
+            }
+        }
+    }
+    w.bool(s.visit_attributes);
+    w.bool(s.only_child_elements);
+    w.len(s.notes.len());
+    for n in &s.notes {
+        w.str(&n.at);
+        w.str(&n.note);
+    }
+    w.out
+}
+
+/// Reads what [`encode`] wrote; `None` on any inconsistency. Every count is bounded by the
+/// bytes left, so a corrupt file cannot make it allocate more than the file's size.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    shared: Vec<Arc<str>>,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if n > self.bytes.len() {
+            return None;
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Some(head)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u32(&mut self) -> Option<u32> {
+        let b = self.take(4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    /// A count of items that each take at least one byte.
+    fn count(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.u32()?).ok()?;
+        (n <= self.bytes.len()).then_some(n)
+    }
+    fn bool(&mut self) -> Option<bool> {
+        match self.u8()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    fn str(&mut self) -> Option<String> {
+        let n = usize::try_from(self.u32()?).ok()?;
+        String::from_utf8(self.take(n)?.to_vec()).ok()
+    }
+    fn opt(&mut self) -> Option<Option<String>> {
+        if self.bool()? {
+            self.str().map(Some)
+        } else {
+            Some(None)
+        }
+    }
+    fn shared(&mut self) -> Option<Arc<str>> {
+        if self.bool()? {
+            let i = usize::try_from(self.u32()?).ok()?;
+            self.shared.get(i).cloned()
+        } else {
+            let s: Arc<str> = Arc::from(self.str()?);
+            self.shared.push(s.clone());
+            Some(s)
+        }
+    }
+    fn opt_shared(&mut self) -> Option<Option<Arc<str>>> {
+        if self.bool()? {
+            self.shared().map(Some)
+        } else {
+            Some(None)
+        }
+    }
+    fn let_(&mut self) -> Option<Let> {
+        Some(Let {
+            name: self.str()?,
+            value: self.str()?,
+        })
+    }
+    fn check(&mut self) -> Option<Check> {
+        let kind = if self.bool()? {
+            CheckKind::Report
+        } else {
+            CheckKind::Assert
+        };
+        let id = self.opt()?;
+        let test = self.str()?;
+        let role = self.opt()?;
+        let flag = self.opt()?;
+        let n = self.count()?;
+        let mut message = Vec::with_capacity(n);
+        for _ in 0..n {
+            message.push(match self.u8()? {
+                0 => MessagePart::Text(self.str()?),
+                1 => MessagePart::ValueOf(self.str()?),
+                2 => MessagePart::Name(self.opt()?),
+                _ => return None,
+            });
+        }
+        Some(Check {
+            kind,
+            id,
+            test,
+            role,
+            flag,
+            message,
+            file: self.shared()?,
+            line: self.u32()?,
+            instance: self.opt_shared()?,
+        })
+    }
+    fn vec<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let n = self.count()?;
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(item(self)?);
+        }
+        Some(v)
+    }
+}
+
+fn decode(bytes: &[u8]) -> Option<Schematron> {
+    let mut r = Reader {
+        bytes,
+        shared: Vec::new(),
+    };
+    if r.take(MAGIC.len())? != MAGIC || r.u32()? != FORMAT {
+        return None;
+    }
+    let files = r.vec(|r| {
+        Some(SourceFile {
+            path: r.str()?,
+            sha256: r.opt()?,
+        })
+    })?;
+    let file = r.str()?;
+    let query_binding = r.str()?;
+    let phase = r.str()?;
+    let namespaces = r.vec(|r| Some((r.str()?, r.str()?)))?;
+    let lets = r.vec(Reader::let_)?;
+    let patterns = r.vec(|r| {
+        let id = r.str()?;
+        let rules = r.vec(|r| {
+            let id = r.opt()?;
+            let context = r.str()?;
+            let file = r.shared()?;
+            let line = r.u32()?;
+            let steps = r.vec(|r| match r.u8()? {
+                0 => r.let_().map(Step::Let),
+                1 => r.check().map(Step::Check),
+                _ => None,
+            })?;
+            Some(Rule {
+                id,
+                context,
+                steps,
+                file,
+                line,
+            })
+        })?;
+        Some(Pattern { id, rules })
+    })?;
+    let visit_attributes = r.bool()?;
+    let only_child_elements = r.bool()?;
+    let notes = r.vec(|r| {
+        Some(LoadNote {
+            at: r.str()?,
+            note: r.str()?,
+        })
+    })?;
+    r.bytes.is_empty().then_some(Schematron {
+        file,
+        query_binding,
+        phase,
+        namespaces,
+        lets,
+        patterns,
+        visit_attributes,
+        only_child_elements,
+        notes,
+        files,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans/testcontenucda")
+    }
+
+    const STRUC_MIN: &str =
+        "schematrons/profils/structurationMinimale/ASIP-STRUCT-MIN-StrucMin.sch";
+
+    /// Every field survives the round trip, on the largest generic rule set.
+    #[test]
+    fn round_trip_is_exact() {
+        let root = rules();
+        let s = Schematron::load(&root, &root.join(STRUC_MIN)).expect("load");
+        assert!(
+            s.files.len() > 1,
+            "includes are recorded: {:?}",
+            s.files.len()
+        );
+        let back = decode(&encode(&s)).expect("decodes");
+        assert_eq!(format!("{s:?}"), format!("{back:?}"));
+    }
+
+    /// Every truncation and a flipped byte anywhere in the header decode to `None` or to a
+    /// value, never a panic; truncations are always refused.
+    #[test]
+    fn corrupt_files_are_misses() {
+        let root = rules();
+        let s = Schematron::load(&root, &root.join("schematrons/profils/IHE.sch")).expect("load");
+        let bytes = encode(&s);
+        for cut in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
+            assert!(decode(&bytes[..cut]).is_none(), "truncated at {cut}");
+        }
+        for i in 0..64.min(bytes.len()) {
+            let mut b = bytes.clone();
+            b[i] ^= 0xff;
+            let _ = decode(&b);
+        }
+    }
+
+    /// A stored load is served while its files are unchanged, and reloaded when one changes,
+    /// when an absent include appears, or when the cache file is garbage.
+    #[test]
+    fn hits_only_while_every_source_is_unchanged() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let rules = tmp.path().join("rules");
+        let cache = tmp.path().join("cache");
+        std::fs::create_dir_all(rules.join("schematrons")).expect("mkdir");
+        let main = rules.join("schematrons/main.sch");
+        let write_main = |test: &str| {
+            std::fs::write(
+                &main,
+                format!(
+                    r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <include href="part.sch"/>
+  <include href="missing.sch"/>
+  <pattern id="p"><rule context="/"><assert test="{test}">m</assert></rule></pattern>
+</schema>"#
+                ),
+            )
+            .expect("write")
+        };
+        write_main("true()");
+        std::fs::write(
+            rules.join("schematrons/part.sch"),
+            r#"<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="q"><rule context="*"><report test="false()">r</report></rule></pattern>"#,
+        )
+        .expect("write");
+        let load = || Schematron::load_cached(&rules, &main, Some(&cache)).expect("load");
+
+        let (first, outcome) = load();
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert_eq!(first.patterns.len(), 2);
+        let (second, outcome) = load();
+        assert_eq!(outcome, CacheOutcome::Hit);
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+
+        // An included file changes.
+        std::fs::write(
+            rules.join("schematrons/part.sch"),
+            r#"<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="q"><rule context="*"><report test="true()">r</report></rule></pattern>"#,
+        )
+        .expect("write");
+        let (third, outcome) = load();
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert_ne!(format!("{first:?}"), format!("{third:?}"));
+        assert_eq!(load().1, CacheOutcome::Hit);
+
+        // The main file changes.
+        write_main("false()");
+        assert_eq!(load().1, CacheOutcome::Stored);
+
+        // An include that was absent appears.
+        std::fs::write(
+            rules.join("schematrons/missing.sch"),
+            r#"<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="z"><rule context="z"><assert test="false()">z</assert></rule></pattern>"#,
+        )
+        .expect("write");
+        let (fourth, outcome) = load();
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert_eq!(fourth.patterns.len(), 3);
+
+        // Garbage in the cache file is a miss, then rewritten.
+        let dir = cache.join("schematron");
+        for e in std::fs::read_dir(&dir).expect("dir") {
+            std::fs::write(e.expect("entry").path(), b"SEGURSCH garbage").expect("write");
+        }
+        assert_eq!(load().1, CacheOutcome::Stored);
+        assert_eq!(load().1, CacheOutcome::Hit);
+
+        // No cache directory: no cache.
+        let (_, outcome) = Schematron::load_cached(&rules, &main, None).expect("load");
+        assert_eq!(outcome, CacheOutcome::Disabled);
+    }
+}
