@@ -356,6 +356,23 @@ fn rules_fetch_checks_out_the_rules_and_puts_the_mapping_beside_them() {
     );
     let rules = tmp.path().join("data/rules");
     let map_url = format!("file://{}", map.display());
+    // A mirror of the NOS folder holding two of the three association tables (segur's own
+    // fixtures, laid out as BASE/NAME/NAME.xml).
+    let nos = tmp.path().join("nos");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../exchange/tests/fixtures/tables/svs/terminologies");
+    for name in [
+        "ASS_A11-CorresModeleCDA-XdsFormatCode-CISIS",
+        "ASS_X04-CorrespondanceType-Classe-CISIS",
+    ] {
+        std::fs::create_dir_all(nos.join(name)).expect("mkdir");
+        std::fs::copy(
+            fixtures.join(format!("{name}.xml")),
+            nos.join(name).join(format!("{name}.xml")),
+        )
+        .expect("copy");
+    }
+    let nos_url = format!("file://{}", nos.display());
     let fetch = |mapping_commit: &str| {
         segur(&[
             "rules",
@@ -370,11 +387,46 @@ fn rules_fetch_checks_out_the_rules_and_puts_the_mapping_beside_them() {
             &map_url,
             "--mapping-commit",
             mapping_commit,
+            "--tables-base",
+            &nos_url,
         ])
     };
     let o = fetch(&map_commit);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(rules.join("infrastructure/cda/CDA_extended.xsd").is_file());
+    let x04 = rules.join("terminologies/ASS_X04-CorrespondanceType-Classe-CISIS.xml");
+    assert!(x04.is_file(), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("ASS_A12: not fetched") && stdout(&o).contains("built-in partial rows"),
+        "{}",
+        stdout(&o)
+    );
+    // `segur package` with these rules names the fetched file for ASS_X04 and the built-in
+    // rows for ASS_A12.
+    let docs = tmp.path().join("docs");
+    let b = segur(&["build", "cr-bio", "--out", path(&docs), "--seed", "2"]);
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    let doc = std::fs::read_dir(&docs)
+        .expect("docs")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .next()
+        .expect("a document");
+    let p = segur(&[
+        "package",
+        "mss",
+        path(&doc),
+        "--out",
+        path(&tmp.path().join("m.eml")),
+        "--rules",
+        path(&rules),
+    ]);
+    assert_eq!(p.status.code(), Some(0), "{}", stderr(&p));
+    let text = stdout(&p);
+    assert!(
+        text.contains(&format!("table ASS_X04: {} sha256:", x04.display())),
+        "{text}"
+    );
+    assert!(text.contains("table ASS_A12: built-in partial"), "{text}");
     let mapping = tmp.path().join("data/peer/mapping.properties");
     assert_eq!(
         std::fs::read_to_string(&mapping).expect("mapping fetched"),

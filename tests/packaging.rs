@@ -256,6 +256,13 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
         ])
+        // An end-entity signing certificate (OpenSSL's default for -x509 is a CA).
+        .args([
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ])
         .args([
             "-subj",
             "/C=FR/O=SEGUR TEST/CN=DMP SIGN",
@@ -292,6 +299,42 @@ fn a_signed_iti41_request_validates_and_a_tampered_one_does_not() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
         stdout(&o).contains("VIHF signature verified"),
+        "{}",
+        stdout(&o)
+    );
+    // With trust anchors: its own (self-issued) certificate chains, another does not.
+    let other = tmp.path().join("other.pem");
+    let o = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=AUTRE AC", "-keyout"])
+        .arg(tmp.path().join("other.key"))
+        .arg("-out")
+        .arg(&other)
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--vihf-ca",
+        path(&cert),
+        path(&req),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--vihf-ca",
+        path(&other),
+        path(&req),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains(" SEGUR-ITI41-VIHF-CERT "),
         "{}",
         stdout(&o)
     );
@@ -359,4 +402,86 @@ fn a_package_report_passes_the_json_report_schema() {
         .output()
         .expect("python3");
     assert!(o.status.success(), "{}", stdout(&o));
+}
+
+#[test]
+fn a_read_receipt_is_answered_with_an_mdn_that_validates_and_checks() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let sent = tmp.path().join("sent.eml");
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[0]),
+        "--out",
+        path(&sent),
+        "--read-receipt",
+        "--time",
+        "1736000000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (ok, ko) = (tmp.path().join("ok.eml"), tmp.path().join("ko.eml"));
+    for (out, extra) in [
+        (&ok, vec![]),
+        (&ko, vec!["--error", "902^Identifiant de patient inconnu"]),
+    ] {
+        let mut args = vec![
+            "package",
+            "mdn",
+            "--for",
+            path(&sent),
+            "--out",
+            path(out),
+            "--time",
+            "1736000100",
+        ];
+        args.extend(extra);
+        let o = segur(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    // Both MDNs are well-formed packages: zero findings, and the report notes what each says.
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+        path(&ok),
+        path(&ko),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains(": processed\""), "{text}");
+    assert!(text.contains("processed with error 902^"), "{text}");
+    // Checked against the sent message: the success passes, the failure is reported.
+    let o = segur(&["mdn", path(&ok), "--for", path(&sent)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let o = segur(&["mdn", path(&ko), "--for", path(&sent)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("SEGUR-MDN-NOT-PROCESSED"),
+        "{}",
+        stdout(&o)
+    );
+    // Against another message: not its answer.
+    let other = tmp.path().join("other.eml");
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[1]),
+        "--out",
+        path(&other),
+        "--time",
+        "1736000000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = segur(&["mdn", path(&ok), "--for", path(&other)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("SEGUR-MDN-MISMATCH"), "{}", stdout(&o));
+    // A message that asked for no MDN is not answered unless forced.
+    let o = segur(&["package", "mdn", "--for", path(&other), "--out", path(&ko)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("asks for no MDN"), "{}", stderr(&o));
+    let o = segur(&["mdn", path(&sent)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

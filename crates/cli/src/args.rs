@@ -31,6 +31,9 @@ pub enum Command {
     /// Extract the documents and files of a package (kind recognized by content) and report
     /// the packaging rules' findings.
     Unpack(UnpackArgs),
+    /// Read an MSSanté MDN (RFC 8098): what it reports and its defects; with --for, whether
+    /// it answers that sent message and the message was processed.
+    Mdn(MdnArgs),
     /// The official rules: fetch them, list what segur cannot run.
     Rules(RulesArgs),
     /// Measure the document-processing core.
@@ -212,6 +215,21 @@ pub enum PackageKind {
     Mhd,
     /// MSSanté message (multipart/mixed, IHE_XDM.ZIP, X-MSS-* headers).
     Mss,
+    /// MSSanté read acknowledgement (RFC 8098 MDN) answering the message given with --for.
+    Mdn,
+}
+
+/// RFC 8098 disposition types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DispositionArg {
+    /// Shown to the user.
+    Displayed,
+    /// Sent on without being shown.
+    Dispatched,
+    /// Processed without being shown (an application mailbox).
+    Processed,
+    /// Deleted.
+    Deleted,
 }
 
 /// `segur package …`
@@ -220,9 +238,26 @@ pub struct PackageArgs {
     /// The kind of package.
     #[arg(value_enum)]
     pub kind: PackageKind,
-    /// The CDA documents (one patient).
-    #[arg(required = true, value_name = "CDA")]
+    /// The CDA documents (one patient); none for `mdn`.
+    #[arg(required_unless_present = "for_message", value_name = "CDA")]
     pub documents: Vec<PathBuf>,
+    /// MDN: the received message (.eml) to answer.
+    #[arg(long = "for", value_name = "MESSAGE")]
+    pub for_message: Option<PathBuf>,
+    /// MDN: what was done with the message.
+    #[arg(long, value_enum, default_value_t = DispositionArg::Processed)]
+    pub disposition: DispositionArg,
+    /// MDN: the integration failed with this error, `CODE^LABEL` (e.g. `902^Identifiant de
+    /// patient inconnu`): `processed/Error: …` and a `[KO Intégration système !][CODE]` subject.
+    #[arg(long, value_name = "CODE^LABEL")]
+    pub error: Option<String>,
+    /// MDN: a user acted and sent it (manual-action/MDN-sent-manually).
+    #[arg(long)]
+    pub manual: bool,
+    /// MDN: answer even when the message asks for no MDN or asks it for another address than
+    /// its Return-Path (RFC 8098 §2.1 wants a user's confirmation).
+    #[arg(long)]
+    pub force: bool,
     /// The file to write.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
@@ -263,6 +298,11 @@ pub struct PackageArgs {
     /// Submission time, seconds since 1970 (default: now); the same time gives the same bytes.
     #[arg(long, value_name = "SECONDS")]
     pub time: Option<i64>,
+    /// Rules directory whose terminologies/ holds the ANS association tables (ASS_A11, ASS_A12,
+    /// ASS_X04); default: the rules directory found as `segur validate` finds it, else segur's
+    /// built-in partial tables.
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
 }
 
 /// `segur unpack …`
@@ -273,6 +313,20 @@ pub struct UnpackArgs {
     /// The folder to extract into (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Rules directory whose terminologies/ holds the ANS association tables (as for
+    /// `segur package`).
+    #[arg(long, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+}
+
+/// `segur mdn …`
+#[derive(Debug, Args)]
+pub struct MdnArgs {
+    /// The MDN (.eml).
+    pub mdn: PathBuf,
+    /// The message it should answer (.eml, as sent).
+    #[arg(long = "for", value_name = "MESSAGE")]
+    pub for_message: Option<PathBuf>,
 }
 
 /// `segur validate …`
@@ -294,6 +348,10 @@ pub struct ValidateArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Trust anchors (PEM) for the certificate that signs an ITI-41 request's VIHF: it must
+    /// chain to one of them (SEGUR-ITI41-VIHF-CERT). Without it the chain is not checked.
+    #[arg(long, value_name = "PEM")]
+    pub vihf_ca: Option<PathBuf>,
     /// Rules.
     #[command(flatten)]
     pub rules: RulesOptions,
@@ -343,6 +401,13 @@ pub struct FetchArgs {
     /// the documents' oxygen processing instructions alone).
     #[arg(long)]
     pub no_mapping: bool,
+    /// Where the ANS association tables are published: each is fetched from
+    /// BASE/NAME/NAME.xml (NOS SVS XML) into DIR/terminologies/ (URL or file:// mirror).
+    #[arg(long, value_name = "URL", default_value = crate::rules::TABLES_BASE)]
+    pub tables_base: String,
+    /// Do not fetch the association tables (segur then uses its built-in partial rows).
+    #[arg(long)]
+    pub no_tables: bool,
 }
 
 /// `segur conformance …`

@@ -96,6 +96,7 @@ pub fn main() -> ExitCode {
         args::Command::Validate(cmd) => validate::run(cmd),
         args::Command::Package(cmd) => package::run(cmd),
         args::Command::Unpack(cmd) => package::unpack(cmd),
+        args::Command::Mdn(cmd) => package::mdn(cmd),
         args::Command::Rules(cmd) => rules::run(cmd),
         args::Command::Conformance(cmd) => conformance::run(cmd),
         args::Command::Bench(cmd) => bench::run(cmd),

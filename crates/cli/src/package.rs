@@ -3,11 +3,13 @@
 use std::path::Path;
 
 use segur_exchange::package::{Input, Options};
-use segur_exchange::unpack::{Unpacked, unpack as unpack_bytes};
+use segur_exchange::unpack::unpack as unpack_bytes;
 use segur_exchange::{iti41, mhd, mss};
 use segur_finding::Severity;
 
-use crate::args::{PackageArgs, PackageKind, UnpackArgs};
+use segur_exchange::mdn::{Disposition, DispositionType, MdnOptions};
+
+use crate::args::{DispositionArg, MdnArgs, PackageArgs, PackageKind, UnpackArgs};
 use crate::{Failure, Outcome, out};
 
 /// Packages and documents larger than this are refused.
@@ -33,6 +35,10 @@ fn now() -> i64 {
 }
 
 pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
+    if args.kind == PackageKind::Mdn || args.for_message.is_some() {
+        return build_mdn(&args);
+    }
+    crate::rules::install_tables_if_any(args.rules.as_deref())?;
     let inputs = args
         .documents
         .iter()
@@ -90,6 +96,7 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
         }
         PackageKind::Mhd => mhd::build(&inputs, &options),
         PackageKind::Mss => mss::build(&inputs, &options),
+        PackageKind::Mdn => unreachable!("answered above"),
     }
     .map_err(|e| Failure::usage(e.to_string()))?;
     std::fs::write(&args.out, &built)
@@ -103,11 +110,103 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
             PackageKind::Iti41 => "an ITI-41 request (SOAP 1.2, MTOM/XOP; VIHF unsigned)",
             PackageKind::Mhd => "an MHD ITI-65 transaction Bundle",
             PackageKind::Mss => "an MSSanté message with IHE_XDM.ZIP",
+            PackageKind::Mdn => "an MDN",
         },
         args.out.display(),
         built.len()
     ))?;
+    for t in segur_exchange::codes::active().describe() {
+        out(format_args!("table {t}"))?;
+    }
     Ok(Outcome::Ok)
+}
+
+/// `segur package mdn --for MESSAGE`: the RFC 8098 answer to a received message.
+fn build_mdn(args: &PackageArgs) -> Result<Outcome, Failure> {
+    let Some(for_message) = args.for_message.as_deref() else {
+        return Err(Failure::usage("segur package mdn needs --for MESSAGE.eml"));
+    };
+    if args.kind != PackageKind::Mdn || !args.documents.is_empty() {
+        return Err(Failure::usage(
+            "--for answers a message with an MDN: `segur package mdn --for MESSAGE.eml --out MDN.eml`, without documents",
+        ));
+    }
+    let original = read_file(for_message)?;
+    let options = MdnOptions {
+        from: args.from.clone(),
+        now: args.time.unwrap_or_else(now),
+        disposition: Disposition {
+            automatic_action: !args.manual,
+            sent_automatically: !args.manual,
+            kind: match args.disposition {
+                DispositionArg::Displayed => DispositionType::Displayed,
+                DispositionArg::Dispatched => DispositionType::Dispatched,
+                DispositionArg::Processed => DispositionType::Processed,
+                DispositionArg::Deleted => DispositionType::Deleted,
+            },
+            error: args.error.clone(),
+        },
+        nil: args.nil.clone(),
+        force: args.force,
+        ..MdnOptions::default()
+    };
+    if args
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains(['\r', '\n']))
+    {
+        return Err(Failure::usage("--error must be one line"));
+    }
+    let built = segur_exchange::mdn::build(&original, &options)
+        .map_err(|e| Failure::usage(format!("{}: {e}", for_message.display())))?;
+    std::fs::write(&args.out, &built.bytes)
+        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", args.out.display())))?;
+    out(format_args!(
+        "MDN for {} to {} ({}) into {} ({} bytes)",
+        for_message.display(),
+        built.to,
+        options.disposition.to_field(),
+        args.out.display(),
+        built.bytes.len()
+    ))?;
+    Ok(Outcome::Ok)
+}
+
+/// `segur mdn MDN [--for SENT]`: what an MDN reports, its defects, and whether it answers SENT.
+pub(crate) fn mdn(args: MdnArgs) -> Result<Outcome, Failure> {
+    let bytes = read_file(&args.mdn)?;
+    let name = args.mdn.display().to_string();
+    let mut findings = Vec::new();
+    let message = segur_exchange::mime::parse(&bytes, &name, &mut findings);
+    if !segur_exchange::mdn::is_mdn(&message) {
+        return Err(Failure::usage(format!(
+            "{name}: not an MDN (multipart/report; report-type=disposition-notification)"
+        )));
+    }
+    let m = segur_exchange::mdn::read(&message, &name, &mut findings);
+    if let Some(sent) = &args.for_message {
+        let sent_bytes = read_file(sent)?;
+        let mut ignored = Vec::new();
+        let sent_message = segur_exchange::mime::parse(&sent_bytes, "sent", &mut ignored);
+        let Some(id) = sent_message.header("Message-ID") else {
+            return Err(Failure::usage(format!(
+                "{}: no Message-ID to match the MDN against",
+                sent.display()
+            )));
+        };
+        segur_exchange::mdn::check_answers(&m, id, &name, &mut findings);
+    }
+    finding_lines(&name, &findings)?;
+    out(format_args!(
+        "{}; {} finding(s)",
+        m.summary(),
+        findings.len()
+    ))?;
+    Ok(if findings.iter().any(|f| f.severity == Severity::Error) {
+        Outcome::Invalid
+    } else {
+        Outcome::Ok
+    })
 }
 
 /// Write `bytes` at `rel` (already made safe by segur-exchange) under `dir`.
@@ -125,8 +224,11 @@ fn write_under(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// One line per finding, as `segur validate` writes them.
-pub(crate) fn finding_lines(name: &str, u: &Unpacked) -> Result<(), Failure> {
-    for f in &u.findings {
+pub(crate) fn finding_lines(
+    name: &str,
+    findings: &[segur_finding::Finding],
+) -> Result<(), Failure> {
+    for f in findings {
         out(format_args!(
             "{name}:0:0: {} {} {} [segur]",
             f.severity.as_str(),
@@ -138,6 +240,7 @@ pub(crate) fn finding_lines(name: &str, u: &Unpacked) -> Result<(), Failure> {
 }
 
 pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
+    crate::rules::install_tables_if_any(args.rules.as_deref())?;
     let bytes = read_file(&args.file)?;
     let name = args.file.display().to_string();
     let u = unpack_bytes(&bytes, &name, None);
@@ -154,9 +257,12 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
     for (rel, b) in &u.files {
         write_under(&args.out, rel, b)?;
     }
-    finding_lines(&name, &u)?;
+    finding_lines(&name, &u.findings)?;
     for n in &u.notes {
         out(format_args!("note: {n}"))?;
+    }
+    for t in segur_exchange::codes::active().describe() {
+        out(format_args!("note: table {t}"))?;
     }
     out(format_args!(
         "{name}: {} package, {} document(s) and {} other file(s) extracted into {}; {} finding(s)",

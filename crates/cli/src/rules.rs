@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use segur_exchange::codes::{self, Association, CodeTables};
 use segur_validate::rules::{ANS_COMMIT, MAPPING_FILE, check_rules_dir};
 
 use crate::{Failure, Outcome, out};
@@ -54,6 +55,25 @@ pub(crate) fn resolve(explicit: Option<&Path>) -> Result<PathBuf, Failure> {
     }))
 }
 
+/// Loads the ANS association tables of `rules_dir` (`terminologies/`, built-in rows for those
+/// absent) and makes them the process's tables.
+pub(crate) fn install_tables(rules_dir: &Path) -> Result<(), Failure> {
+    let tables = CodeTables::load(rules_dir).map_err(|e| Failure::usage(e.to_string()))?;
+    codes::install(tables);
+    Ok(())
+}
+
+/// For commands that do not need the rules (`package`, `unpack`): the tables of `--rules DIR`
+/// (an error if they are broken), else those of the rules directory found as usual, else the
+/// built-in rows.
+pub(crate) fn install_tables_if_any(explicit: Option<&Path>) -> Result<(), Failure> {
+    match (explicit, resolve(explicit)) {
+        (_, Ok(dir)) => install_tables(&dir),
+        (Some(_), Err(e)) => Err(e),
+        (None, Err(_)) => Ok(()),
+    }
+}
+
 /// `segur rules fetch`: clone the ANS repository at the pinned commit into DIR, and fetch the
 /// ANS CI tool's `mapping.properties` into DIR/../peer/ (where the schematron selection looks
 /// for it beside a rules directory).
@@ -70,6 +90,9 @@ pub(crate) fn fetch(args: crate::args::FetchArgs) -> Result<Outcome, Failure> {
         dir.display(),
         args.commit
     ))?;
+    if !args.no_tables {
+        fetch_tables(&dir, &args.tables_base)?;
+    }
     if args.no_mapping {
         return Ok(Outcome::Ok);
     }
@@ -90,6 +113,93 @@ pub(crate) fn fetch(args: crate::args::FetchArgs) -> Result<Outcome, Failure> {
         args.mapping_commit
     ))?;
     Ok(Outcome::Ok)
+}
+
+/// Where the ANS publishes its terminology files (NOS): each association at
+/// `TABLES_BASE/<name>/<name>.xml`. The pattern is the one two independent tools use for
+/// ASS_A11 and ASS_X04; for ASS_A12 it is UNVERIFIED (docs/packaging.md).
+pub(crate) const TABLES_BASE: &str = "https://mos.esante.gouv.fr/NOS";
+
+/// Fetches each association table into DIR/terminologies/ with curl. A table that cannot be
+/// fetched or read is reported and left as it was (built-in rows when there was none): the
+/// ANS URLs are not all confirmed, and the rules themselves are already in place.
+fn fetch_tables(dir: &Path, base: &str) -> Result<(), Failure> {
+    let target = dir.join(codes::TABLES_DIR);
+    std::fs::create_dir_all(&target)
+        .map_err(|e| Failure::infra(format!("{}: {e}", target.display())))?;
+    for association in Association::ALL {
+        let name = association.name();
+        let url = format!("{}/{name}/{name}.xml", base.trim_end_matches('/'));
+        let path = target.join(format!("{name}.xml"));
+        let table = download(&url).and_then(|bytes| {
+            segur_exchange::codes::Table::parse(&bytes, association, &path)
+                .map(|t| (t, bytes))
+                .map_err(|e| e.to_string())
+        });
+        match table {
+            Ok((t, bytes)) => {
+                write_atomically(&path, &bytes)?;
+                // Another file of the same association would make the folder ambiguous.
+                if let Ok(entries) = std::fs::read_dir(&target) {
+                    for e in entries.filter_map(Result::ok) {
+                        let other = e.path();
+                        if other != path && association.matches(&e.file_name().to_string_lossy()) {
+                            std::fs::remove_file(&other).map_err(|err| {
+                                Failure::infra(format!("{}: {err}", other.display()))
+                            })?;
+                        }
+                    }
+                }
+                out(format_args!(
+                    "{}: {} ({} source codes) from {url}",
+                    association.id(),
+                    t.origin,
+                    t.len()
+                ))?;
+            }
+            Err(e) => out(format_args!(
+                "{}: not fetched ({e}); segur keeps {}",
+                association.id(),
+                if path.is_file() {
+                    "the file already there"
+                } else {
+                    "its built-in partial rows"
+                }
+            ))?,
+        }
+    }
+    Ok(())
+}
+
+/// The body at `url`, through curl (bounded in size and time).
+fn download(url: &str) -> Result<Vec<u8>, String> {
+    let output = Command::new("curl")
+        .args([
+            "--fail",
+            "--silent",
+            "--show-error",
+            "--location",
+            "--max-filesize",
+            "16777216",
+            "--max-time",
+            "120",
+            "--proto",
+            "=https,file",
+            url,
+        ])
+        .output()
+        .map_err(|e| format!("cannot run curl: {e}"))?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(stderr
+            .lines()
+            .last()
+            .unwrap_or("curl failed")
+            .trim()
+            .to_string())
+    }
 }
 
 /// A checkout of `repository` at `commit` in `dir` (cloned, or updated when it already is one).
@@ -242,6 +352,10 @@ pub(crate) fn run(args: crate::args::RulesArgs) -> Result<Outcome, Failure> {
         ))?;
         for f in &files {
             out(format_args!("{f}"))?;
+        }
+        let tables = CodeTables::load(&dir).map_err(|e| Failure::usage(e.to_string()))?;
+        for t in tables.describe() {
+            out(format_args!("table {t}"))?;
         }
         return Ok(Outcome::Ok);
     }

@@ -20,6 +20,13 @@ fn failure(e: SinkError) -> Failure {
 
 pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
     let config = Config::from_file(&args.config).map_err(failure)?;
+    // The packaging checks use the ANS code tables of the rules directory when it has them.
+    if let Some(rules) = &config.rules {
+        crate::rules::install_tables(rules)?;
+        for t in segur_exchange::codes::active().describe() {
+            out(format_args!("table {t}"))?;
+        }
+    }
     let (sink, notes) = Sink::from_config(&config).map_err(failure)?;
     for n in notes {
         out(format_args!("store: {n}"))?;

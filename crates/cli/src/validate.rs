@@ -267,8 +267,18 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
         u.documents.len()
     )];
     notes.extend(u.notes.iter().cloned());
+    notes.extend(
+        segur_exchange::codes::active()
+            .describe()
+            .into_iter()
+            .map(|t| format!("table {t}")),
+    );
     let mut reports = Vec::new();
     for d in &u.documents {
+        if d.entry.as_ref().is_some_and(|e| e.is_signature()) {
+            // Noted by the unpacking; a signature is not a CDA document.
+            continue;
+        }
         let xml = d
             .bytes
             .strip_prefix(b"\xEF\xBB\xBF".as_slice())
@@ -346,6 +356,14 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     // The rules live until the process exits: freeing tens of thousands of compiled
     // expressions one by one would only delay the exit (about 7 % of a one-document run).
     let engine = std::mem::ManuallyDrop::new(engine(&args.rules, profile)?);
+    rules::install_tables(&engine.options().rules_dir)?;
+    if let Some(ca) = &args.vihf_ca {
+        let text = std::fs::read_to_string(ca)
+            .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", ca.display())))?;
+        let anchors = segur_exchange::signing_cert::TrustAnchors::from_pem(&text)
+            .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
+        segur_exchange::signing_cert::install_anchors(anchors);
+    }
     let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(

@@ -30,6 +30,20 @@ fn missing(out: &mut Vec<Finding>, place: &str, what: &str) {
     ));
 }
 
+/// A missing class or format code, saying whether the table in use could have given it.
+fn missing_code(out: &mut Vec<Finding>, place: &str, what: &str, table: &str, known: bool) {
+    let hint = if known {
+        format!("{table} gives one")
+    } else {
+        format!("{table} does not know this document either")
+    };
+    out.push(finding(
+        "SEGUR-XDS-METADATA",
+        place,
+        format!("{place}: required metadata {what} is missing ({hint})"),
+    ));
+}
+
 fn differ(
     out: &mut Vec<Finding>,
     rule: &'static str,
@@ -149,11 +163,17 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
             &format!("{} ({})", h.code.code, h.code.system),
         );
     }
-    match (&e.class_code, codes::class_code(&h.code.code)) {
-        (None, _) => missing(out, p, "classCode"),
+    let tables = codes::active();
+    match (&e.class_code, tables.class_code(&h.code.code)) {
+        (None, want) => missing_code(
+            out,
+            p,
+            "classCode",
+            &format!("ASS_X04 ({})", tables.x04.origin),
+            want.is_some(),
+        ),
         (Some(c), None)
-            if c.scheme != codes::CLASS_SCHEME
-                || !codes::CLASSES.iter().any(|(k, _)| *k == c.code) =>
+            if c.scheme != codes::CLASS_SCHEME || codes::class_display(&c.code).is_none() =>
         {
             differ(
                 out,
@@ -161,42 +181,60 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
                 p,
                 "classCode",
                 &format!("{} ({})", c.code, c.scheme),
-                &format!("a TRE_A03 class ({})", codes::CLASS_SCHEME),
+                &format!(
+                    "a TRE_A03 class ({}); ASS_X04 ({}) does not know type {}",
+                    codes::CLASS_SCHEME,
+                    tables.x04.origin,
+                    h.code.code
+                ),
             )
         }
-        (Some(c), Some((want, _))) if c.code != want || c.scheme != codes::CLASS_SCHEME => differ(
+        (Some(c), Some(want)) if c.code != want.code || c.scheme != want.scheme => differ(
             out,
             "SEGUR-XDS-CLASSCODE",
             p,
             "classCode",
             &format!("{} ({})", c.code, c.scheme),
             &format!(
-                "type {} → class {want} ({})",
-                h.code.code,
-                codes::CLASS_SCHEME
+                "type {} → class {} ({}) by ASS_X04 ({})",
+                h.code.code, want.code, want.scheme, tables.x04.origin
             ),
         ),
         _ => {}
     }
     let roots: Vec<&str> = h.template_ids.iter().map(|t| t.root.as_str()).collect();
-    match (
-        &e.format_code,
-        codes::format_code(&roots, h.n1_media_type.as_deref()),
-    ) {
-        (None, _) => missing(out, p, "formatCode"),
-        (Some(f), Some(want)) if f.code != want || f.scheme != codes::format_scheme(want) => {
-            differ(
-                out,
-                "SEGUR-XDS-FORMATCODE",
-                p,
-                "formatCode",
-                &format!("{} ({})", f.code, f.scheme),
-                &format!(
-                    "{want} ({}) (from its templateIds / media type)",
-                    codes::format_scheme(want)
-                ),
-            )
-        }
+    let n1 = h.n1_media_type.as_deref();
+    match (&e.format_code, tables.format_code(&roots, n1)) {
+        (None, want) => missing_code(
+            out,
+            p,
+            "formatCode",
+            &format!(
+                "{} ({})",
+                if n1.is_some() { "ASS_A12" } else { "ASS_A11" },
+                tables.format_origin(n1.is_some())
+            ),
+            want.is_some(),
+        ),
+        (Some(f), Some(want)) if f.code != want.code || f.scheme != want.scheme => differ(
+            out,
+            "SEGUR-XDS-FORMATCODE",
+            p,
+            "formatCode",
+            &format!("{} ({})", f.code, f.scheme),
+            &format!(
+                "{} ({}) from its {} by {} ({})",
+                want.code,
+                want.scheme,
+                if n1.is_some() {
+                    "media type"
+                } else {
+                    "templateIds"
+                },
+                if n1.is_some() { "ASS_A12" } else { "ASS_A11" },
+                tables.format_origin(n1.is_some())
+            ),
+        ),
         _ => {}
     }
     match e.confidentiality.first() {

@@ -2,8 +2,8 @@
 //! certificate in KeyInfo), as the VIHF of the DMP is signed (`specs/dmp_xds_mhd.md` §1.3):
 //! signing with a PKCS#8 RSA key, and verifying with the certificate the signature carries.
 //!
-//! Verification proves that the XML was signed by the key of the certificate it carries; it
-//! does not check the certificate itself (chain to IGC-Santé, validity, key usage).
+//! Verification proves that the XML was signed by the key of the certificate it carries; the
+//! certificate itself is checked by [`crate::signing_cert`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -51,6 +51,38 @@ pub fn pem(text: &str, label: &'static str) -> Result<Vec<u8>, KeyError> {
     let stop = text[start..].find(&end).ok_or(KeyError::NoPem(label))? + start;
     let body: String = text[start..stop].split_whitespace().collect();
     Ok(STANDARD.decode(body)?)
+}
+
+/// The DER bytes of every PEM block labelled `label`, in order (none is not an error).
+pub fn pem_all(text: &str, label: &'static str) -> Result<Vec<Vec<u8>>, KeyError> {
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(&begin) {
+        let start = i + begin.len();
+        let stop = rest[start..].find(&end).ok_or(KeyError::NoPem(label))? + start;
+        let body: String = rest[start..stop].split_whitespace().collect();
+        out.push(STANDARD.decode(body)?);
+        rest = &rest[stop + end.len()..];
+    }
+    Ok(out)
+}
+
+/// The certificates (DER) of the `ds:Signature` of `element`: its KeyInfo/X509Data
+/// `X509Certificate`s in order, the signing one first; empty when there is none or one is not
+/// base64.
+pub fn key_info_certificates(doc: &Document, element: NodeId) -> Vec<Vec<u8>> {
+    let Some(data) = kid(doc, element, DS, "Signature")
+        .and_then(|s| kid(doc, s, DS, "KeyInfo"))
+        .and_then(|k| kid(doc, k, DS, "X509Data"))
+    else {
+        return Vec::new();
+    };
+    crate::dom::kids(doc, data, DS, "X509Certificate")
+        .map(|c| crate::mime::decode_base64(text(doc, c).as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_default()
 }
 
 /// A signing identity: the RSA key and its certificate.

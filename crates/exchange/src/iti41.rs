@@ -427,9 +427,23 @@ fn check_vihf(
         return;
     };
     match dsig::verify_enveloped(doc, assertion) {
-        Ok(true) => notes.push(format!(
-            "{place}: VIHF signature verified with the certificate it carries (the certificate itself is not checked)"
-        )),
+        Ok(true) => {
+            let certs = dsig::key_info_certificates(doc, assertion);
+            let at = attr(doc, assertion, "IssueInstant").and_then(crate::time::unix_of_datetime);
+            if let Some((leaf, others)) = certs.split_first() {
+                let what = crate::signing_cert::check(
+                    leaf,
+                    others,
+                    at,
+                    crate::signing_cert::anchors(),
+                    place,
+                    out,
+                );
+                notes.push(format!(
+                    "{place}: VIHF signature verified with the certificate it carries; {what}"
+                ));
+            }
+        }
         Ok(false) => notes.push(format!(
             "{place}: VIHF not signed (a DMP refuses an unsigned VIHF)"
         )),

@@ -10,7 +10,8 @@
 //! * the PDSm (*Partage de Documents de Santé en mobilité*) / IHE MHD ITI-65 transaction
 //!   Bundle in FHIR R4 JSON ([`mhd`]);
 //! * the MSSanté (*Messagerie Sécurisée de Santé*) message: MIME multipart/mixed with an IHE
-//!   XDM archive `IHE_XDM.ZIP` and the `X-MSS-*` headers ([`mss`], [`xdm`]).
+//!   XDM archive `IHE_XDM.ZIP` and the `X-MSS-*` headers ([`mss`], [`xdm`]), and its
+//!   read acknowledgements, RFC 8098 MDNs ([`mdn`]).
 //!
 //! [`unpack::unpack`] recognizes each kind by content, extracts documents and metadata with
 //! bounded memory, and [`check`] compares metadata and documents under segur's own rules
@@ -26,12 +27,14 @@ pub mod codes;
 mod dom;
 pub mod dsig;
 pub mod iti41;
+pub mod mdn;
 pub mod metadata;
 pub mod mhd;
 pub mod mime;
 pub mod mss;
 pub mod package;
 pub mod rules;
+pub mod signing_cert;
 pub mod time;
 pub mod unpack;
 pub mod vihf;

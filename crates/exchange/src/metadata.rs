@@ -273,7 +273,25 @@ pub struct SubmissionOptions {
     pub intended_recipients: Vec<String>,
 }
 
+/// formatCode of an IHE DSG signature document (`specs/dmp_xds_mhd.md` §1.4).
+pub const DSG_FORMAT: &str = "http://www.w3.org/2000/09/xmldsig#";
+/// classCode of an IHE DSG signature document ("Digital Signature").
+pub const DSG_CLASS: &str = "urn:oid:1.3.6.1.4.1.19376.1.2.1.1.1";
+
 impl DocumentEntry {
+    /// Whether this entry describes an IHE DSG signature document (the XAdES signature of the
+    /// submission set that DRIMbox sends), by its formatCode or classCode, rather than a CDA
+    /// document.
+    pub fn is_signature(&self) -> bool {
+        self.format_code
+            .as_ref()
+            .is_some_and(|c| c.code == DSG_FORMAT)
+            || self
+                .class_code
+                .as_ref()
+                .is_some_and(|c| c.code == DSG_CLASS)
+    }
+
     /// The DocumentEntry of a CDA document: every value from its header and bytes.
     pub fn derive(header: &CdaHeader, bytes: &[u8]) -> DocumentEntry {
         let patient_id = header.ins.as_ref().map(|i| i.to_cx()).unwrap_or_default();
@@ -316,10 +334,10 @@ impl DocumentEntry {
             source_patient_info: info,
             mime_type: "text/xml".into(),
             class_code: codes::class_code(&header.code.code)
-                .map(|(c, d)| Code::new(c, codes::CLASS_SCHEME, d)),
+                .map(|d| Code::new(&d.code, &d.scheme, &d.display)),
             type_code: Code::of(&header.code),
             format_code: codes::format_code(&roots, header.n1_media_type.as_deref())
-                .map(|f| Code::new(f, codes::format_scheme(f), codes::format_display(f))),
+                .map(|d| Code::new(&d.code, &d.scheme, &d.display)),
             confidentiality: vec![Code::of(&header.confidentiality)],
             facility_type: header.facility_type.as_ref().map(Code::of),
             practice_setting: header.practice_setting.as_ref().map(Code::of),

@@ -231,6 +231,41 @@ pub const CATALOGUE: &[Rule] = &[
         Error,
         "an attachment.url names no Binary of the Bundle, or a Binary is referenced by no DocumentReference",
     ),
+    rule(
+        "SEGUR-MDN-STRUCTURE",
+        Error,
+        "a disposition-notification report without its message/disposition-notification part, or not text/plain then the notification",
+    ),
+    rule(
+        "SEGUR-MDN-FIELDS",
+        Error,
+        "the notification lacks Final-Recipient or Disposition (RFC 8098), or Original-Message-ID or Original-Recipient (ANS volet)",
+    ),
+    rule(
+        "SEGUR-MDN-DISPOSITION",
+        Error,
+        "the Disposition field does not parse as action-mode/sending-mode; disposition-type",
+    ),
+    rule(
+        "SEGUR-MDN-ORIGINAL",
+        Error,
+        "the original message is not returned as message/rfc822, or it is another message than Original-Message-ID names",
+    ),
+    rule(
+        "SEGUR-MDN-MISMATCH",
+        Error,
+        "the MDN does not answer the message it is checked against (Original-Message-ID)",
+    ),
+    rule(
+        "SEGUR-MDN-NOT-PROCESSED",
+        Error,
+        "the MDN reports the message deleted, dispatched, or processed with an error",
+    ),
+    rule(
+        "SEGUR-ITI41-VIHF-CERT",
+        Error,
+        "the certificate that signed the VIHF was not valid at the assertion's IssueInstant, may not sign, or does not chain to the configured trust anchors",
+    ),
 ];
 
 /// The rule with this id.

@@ -156,6 +156,43 @@ pub fn utc_dtm(unix: i64) -> String {
     )
 }
 
+/// Seconds since the epoch of an xs:dateTime (`2025-01-04T14:13:20Z`, fractions and a
+/// `±hh:mm` offset allowed; no offset is read as UTC); `None` when malformed.
+pub fn unix_of_datetime(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (date, time) = t.split_once('T')?;
+    let d: Vec<&str> = date.split('-').collect();
+    let [y, mo, da] = d.as_slice() else {
+        return None;
+    };
+    let num = |s: &str, len: usize| {
+        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    let (y, mo, da) = (num(y, 4)?, num(mo, 2)?, num(da, 2)?);
+    let (clock, offset) = if let Some(c) = time.strip_suffix('Z') {
+        (c, 0)
+    } else if let Some(i) = time.rfind(['+', '-']) {
+        let (c, o) = time.split_at(i);
+        let sign = if o.starts_with('-') { -1 } else { 1 };
+        let (h, m) = o[1..].split_once(':')?;
+        (c, sign * (num(h, 2)? * 60 + num(m, 2)?))
+    } else {
+        (time, 0)
+    };
+    let clock = clock.split('.').next()?;
+    let c: Vec<&str> = clock.split(':').collect();
+    let [h, mi, s] = c.as_slice() else {
+        return None;
+    };
+    let (h, mi, s) = (num(h, 2)?, num(mi, 2)?, num(s, 2)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&da) || h > 24 || mi > 59 || s > 60 {
+        return None;
+    }
+    Some(days_from_civil(y, mo, da) * 86_400 + h * 3600 + mi * 60 + s - offset * 60)
+}
+
 /// RFC 5322 date (`Tue, 30 Jan 2024 09:14:34 +0000`) of seconds since the epoch, in UTC.
 pub fn rfc5322(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
@@ -198,5 +235,20 @@ mod tests {
         assert_eq!(Ts::parse("2024013"), None);
         assert_eq!(Ts::parse("20240130+01"), None);
         assert_eq!(rfc5322(0), "Thu, 1 Jan 1970 00:00:00 +0000");
+        assert_eq!(unix_of_datetime("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            unix_of_datetime("2025-01-04T14:13:20.123+01:00"),
+            Some(1_735_996_400)
+        );
+        assert_eq!(unix_of_datetime("2025-01-04T14:13:20"), Some(1_736_000_000));
+        for bad in [
+            "",
+            "2025-01-04",
+            "2025-13-04T00:00:00Z",
+            "25-01-04T00:00:00Z",
+            "2025-01-04T0:00:00Z",
+        ] {
+            assert_eq!(unix_of_datetime(bad), None, "{bad}");
+        }
     }
 }

@@ -200,6 +200,10 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 .filter_map(|d| read_header(&d.bytes).ok())
                 .collect();
             mss::check(&message, &headers, name, &mut u.findings);
+            if crate::mdn::is_mdn(&message) {
+                let mdn = crate::mdn::read(&message, name, &mut u.findings);
+                u.notes.push(mdn.summary());
+            }
             if xdm_parts.is_empty() && !headers.is_empty() {
                 u.findings.push(finding(
                     "SEGUR-MSS-XDM",
@@ -295,6 +299,12 @@ fn agreement(u: &mut Unpacked) {
     for d in &u.documents {
         if let Some(e) = &d.entry {
             check::entry_against_document(e, &d.bytes, &d.place, &mut findings);
+            if e.is_signature() {
+                u.notes.push(format!(
+                    "{}: a submission-set signature document (IHE DSG): its hash and size are checked, its XAdES signature is not verified",
+                    d.place
+                ));
+            }
         }
     }
     let entries: Vec<(String, &DocumentEntry)> = u

@@ -257,7 +257,7 @@ fn metadata_that_contradicts_the_document() {
         ),
         (
             "SEGUR-XDS-CLASSCODE",
-            Box::new(|m| m.replace("nodeRepresentation=\"10\"", "nodeRepresentation=\"11\"")),
+            Box::new(|m| m.replace("nodeRepresentation=\"11\"", "nodeRepresentation=\"10\"")),
         ),
         (
             "SEGUR-XDS-FORMATCODE",
@@ -522,7 +522,8 @@ fn mdn_shaped_report_is_read() {
         --B\r\nContent-Type: application/zip; name=\"IHE_XDM.zip\"\r\nContent-Transfer-Encoding: base64\r\n\r\nbm90IGEgemlw\r\n\
         --B--\r\n";
     let u = unpack(text.as_bytes(), "mdn.eml", None);
-    assert_only(&u, &["SEGUR-XDM-ZIP"]);
+    // The notification lacks the Original-Message-ID and Original-Recipient the ANS volet wants.
+    assert_only(&u, &["SEGUR-MDN-FIELDS", "SEGUR-XDM-ZIP"]);
     let names: Vec<&str> = u.files.iter().map(|(p, _)| p.as_str()).collect();
     assert_eq!(
         names,
@@ -564,4 +565,50 @@ fn class_code_outside_tre_a03() {
     };
     assert_only(&build("11"), &[]);
     assert_only(&build("77"), &["SEGUR-XDS-CLASSCODE"]);
+}
+
+/// An IHE DSG signature document beside the CDA (as DRIMbox sends the XAdES signature of the
+/// submission set): its hash and size are checked, it is not read as CDA, and a note says its
+/// signature is not verified.
+#[test]
+fn a_dsg_signature_document_is_kept_and_not_read_as_cda() {
+    use segur_exchange::metadata::{Code, DSG_CLASS, DSG_FORMAT, sha1_hex};
+    let input = document(DocType::CrBio, 41);
+    let mut p = prepare(std::slice::from_ref(&input), &options(), Vec::new()).expect("prepare");
+    p.metadata.entries[0].uri = Some("DOC0001.XML".into());
+    let sig =
+        br#"<Signature xmlns="http://www.w3.org/2000/09/xmldsig#" Id="urn:uuid:0"/>"#.to_vec();
+    let mut entry = p.metadata.entries[0].clone();
+    entry.uri = Some("DOC0002.XML".into());
+    entry.entry_uuid = "urn:uuid:6f1b1a3e-0000-5000-8000-000000000001".into();
+    entry.unique_id = "2.25.4242".into();
+    entry.hash = sha1_hex(&sig);
+    entry.size = sig.len() as u64;
+    entry.class_code = Some(Code::new(DSG_CLASS, "URN", "Digital Signature"));
+    entry.type_code = Code::new("E1762", "ASTM", "Full Document");
+    entry.format_code = Some(Code::new(DSG_FORMAT, "URN", "Default Signature Style"));
+    entry.language = "art".into();
+    assert!(entry.is_signature() && !p.metadata.entries[0].is_signature());
+    p.metadata.entries.push(entry);
+    let build = |sig: &[u8]| {
+        unpack(
+            &xdm::build(&p.metadata, &[input.bytes.clone(), sig.to_vec()], &origin()),
+            "IHE_XDM.ZIP",
+            None,
+        )
+    };
+    let u = build(&sig);
+    assert_only(&u, &[]);
+    assert_eq!(documents(&u), 2);
+    assert!(
+        u.notes
+            .iter()
+            .any(|n| n.contains("submission-set signature document (IHE DSG)")),
+        "{:?}",
+        u.notes
+    );
+    // Altered after the metadata was made: its hash no longer matches.
+    let mut altered = sig.clone();
+    altered[10] = b'X';
+    assert_only(&build(&altered), &["SEGUR-XDS-HASH"]);
 }

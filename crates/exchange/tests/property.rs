@@ -70,3 +70,56 @@ fn truncations_and_byte_flips_sweep() {
         }
     }
 }
+
+/// An MDN answering a generated message, to corrupt.
+fn mdn_of(seed: u64) -> Vec<u8> {
+    let input = document(
+        DOC_TYPES[(seed % DOC_TYPES.len() as u64) as usize].doc_type,
+        seed,
+    );
+    let mut o = options();
+    o.read_receipt = true;
+    let message = mss::build(&[input], &o).expect("mss");
+    segur_exchange::mdn::build(&message, &segur_exchange::mdn::MdnOptions::default())
+        .expect("mdn")
+        .bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// MDNs of any generated message read back without findings; cut or flipped, they are
+    /// read without panicking, and the MDN checks never panic either.
+    #[test]
+    fn mdns_round_trip_and_corruptions_never_panic(seed in 1u64..1000, at in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let good = mdn_of(seed);
+        let u = unpack(&good, "m", None);
+        prop_assert!(u.findings.is_empty(), "{:#?}", u.findings);
+        let mut bytes = good.clone();
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        bytes.truncate(cut.index(bytes.len()).max(1));
+        let _ = unpack(&bytes, "m", None);
+        let mut f = Vec::new();
+        let m = segur_exchange::mime::parse(&bytes, "m", &mut f);
+        let r = segur_exchange::mdn::read(&m, "m", &mut f);
+        segur_exchange::mdn::check_answers(&r, "<x@y>", "m", &mut f);
+        let _ = segur_exchange::mdn::build(&bytes, &segur_exchange::mdn::MdnOptions { force: true, ..Default::default() });
+    }
+
+    /// Association tables: any bytes, or a valid table cut anywhere, give a table or an
+    /// error, never a panic.
+    #[test]
+    fn table_files_never_panic(noise in prop::collection::vec(any::<u8>(), 0..512), cut in any::<prop::sample::Index>(), json in any::<bool>()) {
+        use segur_exchange::codes::{Association, Table};
+        let path = std::path::Path::new("t");
+        let _ = Table::parse(&noise, Association::X04, path);
+        let fixture = if json {
+            &include_bytes!("fixtures/tables/fhir-json/terminologies/ASS_A11-CorresModeleCDA-XdsFormatCode-CISIS.json")[..]
+        } else {
+            &include_bytes!("fixtures/tables/svs/terminologies/ASS_X04-CorrespondanceType-Classe-CISIS.xml")[..]
+        };
+        let n = cut.index(fixture.len() + 1);
+        let _ = Table::parse(&fixture[..n], Association::A11, path);
+    }
+}

@@ -20,6 +20,13 @@ fn key_and_cert(dir: &Path, cn: &str) -> (String, String) {
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
         ])
         .arg(format!("/C=FR/O=SEGUR TEST/CN={cn}"))
+        // An end-entity signing certificate (OpenSSL's default for -x509 is a CA).
+        .args([
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+            "-addext",
+            "keyUsage=critical,digitalSignature",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -37,9 +44,22 @@ fn key_and_cert(dir: &Path, cn: &str) -> (String, String) {
     )
 }
 
+/// Now, in seconds: the VIHF is issued while the fresh test certificate is valid.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 fn signed_capture(signer: &Signer) -> String {
+    signed_capture_at(signer, now())
+}
+
+fn signed_capture_at(signer: &Signer, at: i64) -> String {
     let input = document(DocType::CrBio, 21);
-    let req = iti41::build_with(&[input], &options(), Some(signer)).expect("iti41");
+    let mut o = options();
+    o.now = at;
+    let req = iti41::build_with(&[input], &o, Some(signer)).expect("iti41");
     String::from_utf8(req.to_capture()).expect("utf8")
 }
 
@@ -97,6 +117,17 @@ fn signed_vihf_verifies_and_alterations_are_caught() {
             ids(&u.findings),
             ["SEGUR-ITI41-VIHF-SIGNATURE"],
             "{what}: {:#?}",
+            u.findings
+        );
+    }
+    // The certificate is checked at the assertion's IssueInstant: a day before it existed, or
+    // two days after its one day, it was not valid.
+    for at in [now() - 86_400, now() + 2 * 86_400] {
+        let u = unpack(signed_capture_at(&signer, at).as_bytes(), "req", None);
+        assert_eq!(
+            ids(&u.findings),
+            ["SEGUR-ITI41-VIHF-CERT"],
+            "{:#?}",
             u.findings
         );
     }

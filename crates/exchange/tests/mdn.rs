@@ -1,0 +1,252 @@
+//! MDNs (RFC 8098) for MSSanté: built for segur's own messages, read back, and defects reported
+//! by rule id; plus a message shaped like the ANS volet's example MDN, with segur's own values.
+
+mod common;
+
+use common::{document, ids, options};
+use segur_cda::DocType;
+use segur_exchange::mdn::{self, Disposition, DispositionType, MdnError, MdnOptions};
+use segur_exchange::mime;
+use segur_exchange::mss;
+use segur_exchange::unpack::{Kind, unpack};
+
+fn message(read_receipt: bool) -> Vec<u8> {
+    let mut o = options();
+    o.read_receipt = read_receipt;
+    o.from = "emetteur@test-ci-sis.mssante.fr".into();
+    o.to = vec!["bal-app@test-ci-sis.mssante.fr".into()];
+    mss::build(&[document(DocType::CrBio, 11)], &o).expect("mss")
+}
+
+fn message_id(bytes: &[u8]) -> String {
+    let mut f = Vec::new();
+    mime::parse(bytes, "m", &mut f)
+        .header("Message-ID")
+        .expect("id")
+        .to_string()
+}
+
+fn answer(original: &[u8], error: Option<&str>) -> Vec<u8> {
+    let o = MdnOptions {
+        from: "bal-app@test-ci-sis.mssante.fr".into(),
+        now: 1_736_000_100,
+        disposition: Disposition {
+            error: error.map(str::to_string),
+            ..Disposition::processed()
+        },
+        ..MdnOptions::default()
+    };
+    let built = mdn::build(original, &o).expect("mdn");
+    assert_eq!(built.to, "emetteur@test-ci-sis.mssante.fr");
+    built.bytes
+}
+
+fn read(bytes: &[u8]) -> (mdn::Mdn, Vec<segur_finding::Finding>) {
+    let mut f = Vec::new();
+    let m = mime::parse(bytes, "mdn.eml", &mut f);
+    assert!(mdn::is_mdn(&m));
+    let r = mdn::read(&m, "mdn.eml", &mut f);
+    (r, f)
+}
+
+#[test]
+fn an_mdn_for_a_message_reads_back_and_validates_without_findings() {
+    let original = message(true);
+    let sent = message_id(&original);
+    let bytes = answer(&original, None);
+    assert_eq!(bytes, answer(&original, None), "reproducible");
+    let (m, f) = read(&bytes);
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(m.original_message_id.as_deref(), Some(sent.as_str()));
+    assert_eq!(m.returned_message_id.as_deref(), Some(sent.as_str()));
+    assert_eq!(
+        m.final_recipient.as_deref(),
+        Some("rfc822;bal-app@test-ci-sis.mssante.fr")
+    );
+    assert_eq!(m.disposition, Some(Disposition::processed()));
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &sent, "mdn.eml", &mut f);
+    assert!(f.is_empty(), "{f:#?}");
+    mdn::check_answers(&m, "<other@x>", "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-MISMATCH"]);
+    // As a package: the re-attached IHE_XDM.ZIP is read, every rule passes, the note says what
+    // the MDN reports.
+    let u = unpack(&bytes, "mdn.eml", None);
+    assert_eq!(u.kind, Kind::Mss);
+    assert!(u.findings.is_empty(), "{:#?}", u.findings);
+    assert_eq!(u.documents.len(), 1);
+    assert!(
+        u.notes
+            .iter()
+            .any(|n| n == &format!("MDN for {sent}: processed")),
+        "{:?}",
+        u.notes
+    );
+}
+
+#[test]
+fn an_error_mdn_says_ko_and_the_check_reports_it() {
+    let original = message(true);
+    let bytes = answer(&original, Some("902^Identifiant de patient inconnu"));
+    let text = String::from_utf8_lossy(&bytes);
+    let mut f = Vec::new();
+    let parsed = mime::parse(&bytes, "m", &mut f);
+    let subject = mime::decode_header(parsed.header("Subject").expect("subject"));
+    assert!(
+        subject.starts_with("[KO Intégration système !][902] XDM/1.0/DDM+"),
+        "{subject}"
+    );
+    assert!(text.contains(
+        "Disposition: automatic-action/MDN-sent-automatically; processed/Error: 902^Identifiant de patient inconnu\r\n"
+    ));
+    let (m, f) = read(&bytes);
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(
+        m.disposition.as_ref().and_then(|d| d.error.as_deref()),
+        Some("902^Identifiant de patient inconnu")
+    );
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &message_id(&original), "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-NOT-PROCESSED"]);
+    assert!(f[0].message.contains("error 902^"), "{}", f[0].message);
+}
+
+#[test]
+fn mdns_are_only_built_when_asked_for() {
+    let unasked = message(false);
+    assert!(matches!(
+        mdn::build(&unasked, &MdnOptions::default()),
+        Err(MdnError::NotRequested)
+    ));
+    let forced = mdn::build(
+        &unasked,
+        &MdnOptions {
+            force: true,
+            ..MdnOptions::default()
+        },
+    )
+    .expect("forced");
+    assert_eq!(forced.to, "emetteur@test-ci-sis.mssante.fr");
+    let mut with_rp = b"Return-Path: <bounce@elsewhere.fr>\r\n".to_vec();
+    with_rp.extend(message(true));
+    assert!(matches!(
+        mdn::build(&with_rp, &MdnOptions::default()),
+        Err(MdnError::ReturnPathDiffers { .. })
+    ));
+    let no_id = String::from_utf8(message(true))
+        .expect("ascii")
+        .replace("Message-ID:", "X-Old-Id:");
+    assert!(matches!(
+        mdn::build(no_id.as_bytes(), &MdnOptions::default()),
+        Err(MdnError::NoMessageId)
+    ));
+    assert!(matches!(
+        mdn::build(
+            &message(true),
+            &MdnOptions {
+                from: "a@b>".into(),
+                ..MdnOptions::default()
+            }
+        ),
+        Err(MdnError::Address(_))
+    ));
+}
+
+#[test]
+fn defects_of_an_mdn_are_reported_by_rule_id() {
+    let original = message(true);
+    let good = String::from_utf8(answer(&original, None)).expect("ascii");
+    let sent = message_id(&original);
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "SEGUR-MDN-FIELDS",
+            good.replace("Final-Recipient: rfc822;", "X-Final: rfc822;"),
+        ),
+        (
+            "SEGUR-MDN-FIELDS",
+            good.replace("Original-Message-ID:", "X-Original:"),
+        ),
+        (
+            "SEGUR-MDN-DISPOSITION",
+            good.replace("MDN-sent-automatically; processed", "sent; read"),
+        ),
+        (
+            "SEGUR-MDN-ORIGINAL",
+            good.replace(
+                "Content-Type: message/rfc822",
+                "Content-Type: text/x-original",
+            ),
+        ),
+        (
+            "SEGUR-MDN-ORIGINAL",
+            good.replacen(
+                &format!("Original-Message-ID: {sent}"),
+                "Original-Message-ID: <someone-else@x>",
+                1,
+            ),
+        ),
+        (
+            "SEGUR-MDN-STRUCTURE",
+            good.replace(
+                "Content-Type: message/disposition-notification",
+                "Content-Type: text/x-notification",
+            ),
+        ),
+        (
+            "SEGUR-MDN-STRUCTURE",
+            good.replacen(
+                "Content-Type: text/plain; charset=\"UTF-8\"",
+                "Content-Type: text/html; charset=\"UTF-8\"",
+                1,
+            ),
+        ),
+    ];
+    for (rule, text) in cases {
+        assert_ne!(text, good, "{rule}: the mutation applies");
+        let (_, f) = read(text.as_bytes());
+        assert_eq!(ids(&f), [rule], "{f:#?}");
+    }
+}
+
+/// The shape of the example MDN of the ANS volet "Transmission au LPS de documents CDA
+/// provenant d'un courriel MSSanté" (`struct-msg-mdn.md`: no space after `Disposition:`,
+/// placeholders instead of the returned message and attachments), with segur's own values.
+#[test]
+fn an_mdn_shaped_like_the_ans_example_is_read() {
+    let text = "Date: Mon, 6 Jan 2025 10:00:00 +0100\r\n\
+From: pfi-auto@test-ci-sis.mssante.fr\r\n\
+Message-ID: <mdn-1@test-ci-sis.mssante.fr>\r\n\
+Subject: [KO Int=?UTF-8?B?w6k=?=gration syst=?UTF-8?B?w6g=?=me !][902] XDM/1.0/DDM+CR TEST DUPONT Jean 01/02/1980\r\n\
+To: emetteur@test-ci-sis.mssante.fr\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=disposition-notification;\r\n boundary=\"B1\"\r\n\
+\r\n\
+--B1\r\n\
+Content-Type: text/plain; charset=\"UTF-8\"\r\n\
+Content-Transfer-Encoding: 8bit\r\n\
+\r\n\
+Le document n'a pas pu etre integre (902).\r\n\
+\r\n\
+--B1\r\n\
+Content-Type: message/disposition-notification\r\n\
+\r\n\
+Original-Recipient: rfc822;pfi-auto@test-ci-sis.mssante.fr\r\n\
+Final-Recipient: rfc822;pfi-auto@test-ci-sis.mssante.fr\r\n\
+Original-Message-ID: <sent-1@test-ci-sis.mssante.fr>\r\n\
+Disposition:automatic-action/MDN-sent-automatically; processed/Error: 902^Identifiant de patient inconnu^messageErrorCondition| E^Error^errorSeverity\r\n\
+\r\n\
+--B1\r\n\
+Content-Type: message/rfc822\r\n\
+\r\n\
+(the original message would be here)\r\n\
+\r\n\
+--B1--\r\n";
+    let (m, f) = read(text.as_bytes());
+    assert!(f.is_empty(), "{f:#?}");
+    let d = m.disposition.clone().expect("disposition");
+    assert_eq!(d.kind, DispositionType::Processed);
+    assert!(d.error.as_deref().is_some_and(|e| e.starts_with("902^")));
+    let mut f = Vec::new();
+    mdn::check_answers(&m, "<sent-1@test-ci-sis.mssante.fr>", "m", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-NOT-PROCESSED"]);
+}
