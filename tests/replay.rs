@@ -140,6 +140,54 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     assert_eq!(report["latency"]["samples"], 6, "{report}");
     let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
     assert_eq!(index.lines().count(), 6);
+    assert_eq!(
+        report["handshakes"], 3,
+        "one kept-alive connection per user: {report}"
+    );
+    // Standard error is not a terminal: progress comes as JSON lines, the last one final.
+    let progress: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON progress line"))
+        .collect();
+    let last = progress.last().expect("at least the final progress line");
+    assert_eq!(
+        (last["done"].as_bool(), last["ok"].as_u64()),
+        (Some(true), Some(6)),
+        "{last}"
+    );
+    for key in ["sent", "errors", "rate_rps", "p99_us", "elapsed_s"] {
+        assert!(last.get(key).is_some(), "{key} in {last}");
+    }
+
+    // The open model, quiet: the same six requests again at 12/s (refused as duplicates by
+    // the registry), latency also measured from the intended send times.
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&ok),
+        "--dir",
+        path(&requests),
+        "--users",
+        "2",
+        "--rate",
+        "12",
+        "--count",
+        "6",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    assert_eq!(stderr(&o), "", "--quiet");
+    assert_eq!(report["model"], "open", "{report}");
+    assert_eq!(report["latency_corrected"]["samples"], 6, "{report}");
+    assert!(
+        report["elapsed_s"].as_f64().expect("elapsed") >= 5.0 / 12.0,
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["kind"], "registry-failure", "{report}");
+    assert_eq!(report["errors"][0]["count"], 6, "{report}");
 
     // The expired identities: every request refused at the TLS layer, exit 1, text output.
     let expired = dir.join("pki/expired");
@@ -175,7 +223,13 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     ]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("failed 4"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("tls-handshake x4"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "tls-handshake x4: the server refused the handshake: the client's certificate has expired"
+        ),
+        "{}",
+        stdout(&o)
+    );
 
     // A directory without requests is a usage error, on one line.
     let o = segur(&[

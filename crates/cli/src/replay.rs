@@ -1,10 +1,15 @@
-//! `segur replay`: send prepared requests at an endpoint over mutual TLS under a closed-model
-//! load and report latency percentiles, throughput and errors by kind.
+//! `segur replay`: send prepared requests at an endpoint over mutual TLS under a closed- or
+//! open-model load and report latency percentiles, throughput and errors by kind; progress
+//! goes to standard error (a bar on a terminal, JSON lines otherwise).
 
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use segur_replay::ReplayError;
 use segur_replay::config;
 use segur_replay::requests::load_dir;
-use segur_replay::run::{Load, Report};
+use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, run_with_progress};
 
 use crate::args::{ReplayArgs, ReplayFormat};
 use crate::{Failure, Outcome, out};
@@ -21,9 +26,45 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
     let requests = load_dir(&args.dir, endpoint.kind).map_err(failure)?;
     let load = Load {
         users: args.users,
-        count: args.count,
+        count: args.count.or(if args.duration.is_none() {
+            Some(100)
+        } else {
+            None
+        }),
+        duration: args.duration,
+        rate: args.rate,
+        ramp_up: args.ramp_up.unwrap_or(Duration::ZERO),
+        keep_alive: !args.no_keep_alive,
+        probe: DEFAULT_PROBE,
     };
-    let report = segur_replay::run(&endpoint, &requests, load).map_err(failure)?;
+    let report = if args.quiet {
+        run_with_progress(&endpoint, &requests, load, &|_| {})
+    } else if std::io::stderr().is_terminal() {
+        let bar = match load.count {
+            Some(n) => ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr()),
+            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+        };
+        if let Ok(style) =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        let r = run_with_progress(&endpoint, &requests, load, &|p| {
+            bar.set_position(p.ok + p.errors);
+            bar.set_message(format!(
+                "ok {} errors {}  {:.0} req/s  p99 {:.1} ms",
+                p.ok,
+                p.errors,
+                p.rate_rps,
+                ms(p.p99_us)
+            ));
+        });
+        bar.finish_and_clear();
+        r
+    } else {
+        run_with_progress(&endpoint, &requests, load, &json_line)
+    }
+    .map_err(failure)?;
     match args.format {
         ReplayFormat::Json => {
             let json = serde_json::to_string_pretty(&report)
@@ -39,19 +80,50 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
     })
 }
 
+/// One JSON object per line on standard error; a closed stderr is not an error.
+fn json_line(p: &Progress) {
+    if let Ok(line) = serde_json::to_string(p) {
+        let _ = writeln!(std::io::stderr().lock(), "{line}");
+    }
+}
+
 fn ms(us: u64) -> f64 {
     us as f64 / 1000.0
 }
 
 fn text(r: &Report) -> Result<(), Failure> {
+    let model = match r.rate_rps {
+        Some(rate) => format!("open model at {rate} requests/s"),
+        None => "closed model".to_string(),
+    };
     out(format_args!(
-        "{} ({}): {} requests, {} users, {} identities, {:.2} s, {:.1} requests/s",
+        "{} ({}): {} requests, {model}, {} users, {} identities, {:.2} s, {:.1} requests/s",
         r.endpoint, r.url, r.requests, r.users, r.identities, r.elapsed_s, r.throughput_rps
     ))?;
     out(format_args!("  ok {}, failed {}", r.ok, r.failed))?;
-    let l = &r.latency;
     out(format_args!(
-        "  latency ({} samples, ms): p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  mean {:.1}",
+        "  connections: {} TLS handshakes, {} resent after a closed keep-alive connection{}",
+        r.handshakes,
+        r.reconnects,
+        if r.keep_alive {
+            ""
+        } else {
+            " (keep-alive off)"
+        }
+    ))?;
+    if let Some(c) = &r.latency_corrected {
+        latency("latency from the intended send time (corrected)", c)?;
+    }
+    latency("latency from the actual send time", &r.latency)?;
+    for e in &r.errors {
+        out(format_args!("  {} x{}: {}", e.kind, e.count, e.example))?;
+    }
+    Ok(())
+}
+
+fn latency(what: &str, l: &Latency) -> Result<(), Failure> {
+    out(format_args!(
+        "  {what} ({} samples, ms): p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}  mean {:.1}",
         l.samples,
         ms(l.p50_us),
         ms(l.p90_us),
@@ -59,9 +131,5 @@ fn text(r: &Report) -> Result<(), Failure> {
         ms(l.p999_us),
         ms(l.max_us),
         l.mean_us / 1000.0
-    ))?;
-    for e in &r.errors {
-        out(format_args!("  {} x{}: {}", e.kind, e.count, e.example))?;
-    }
-    Ok(())
+    ))
 }

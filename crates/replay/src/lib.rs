@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 pub use config::{Endpoint, Kind};
 pub use requests::Prepared;
-pub use run::{Failure, Report, run};
+pub use run::{Failure, Load, Model, Progress, Report, run, run_with_progress};
 
 /// Why a replay could not start.
 #[derive(Debug, thiserror::Error)]

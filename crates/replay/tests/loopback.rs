@@ -100,15 +100,7 @@ fn four_users_with_a_pool_of_four_identities_store_twenty_documents() {
     let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
     assert_eq!(ep.identity_files().expect("pool").len(), 4);
     let prepared = load_dir(&reqs, ep.kind).expect("load");
-    let report = run(
-        &ep,
-        &prepared,
-        Load {
-            users: 4,
-            count: 20,
-        },
-    )
-    .expect("run");
+    let report = run(&ep, &prepared, Load::closed(4, 20)).expect("run");
     stopper.stop();
     thread.join().expect("join");
 
@@ -117,6 +109,11 @@ fn four_users_with_a_pool_of_four_identities_store_twenty_documents() {
     assert_eq!(report.latency.samples, 20);
     assert!(report.latency.p50_us > 0 && report.latency.max_us >= report.latency.p99_us);
     assert_eq!(report.identities, 4);
+    assert_eq!(
+        (report.handshakes, report.reconnects),
+        (4, 0),
+        "one kept-alive connection per user: {report:#?}"
+    );
     let index =
         std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
     assert_eq!(index.lines().count(), 20, "every document stored");
@@ -136,7 +133,23 @@ fn an_untrusted_or_expired_client_is_counted_as_tls_handshake_errors() {
     let stopper = sink.stopper().expect("stopper");
     let thread = std::thread::spawn(move || sink.serve().expect("serve"));
     let prepared = load_dir(&reqs, segur_replay::Kind::Iti41).expect("load");
-    for bad in ["unknown-ca", "expired"] {
+    // Under TLS 1.3 the server judges the client certificate after the client's Finished: the
+    // client waits for its verdict before writing, so the alert names the real reason.
+    for (bad, words) in [
+        (
+            "unknown-ca",
+            "does not trust the CA that issued the client's certificate",
+        ),
+        (
+            "expired",
+            "the client's certificate has expired or is not valid yet",
+        ),
+        (
+            "not-yet-valid",
+            "the client's certificate has expired or is not valid yet",
+        ),
+        ("wrong-eku", "extendedKeyUsage lacks"),
+    ] {
         let e = f
             .manifest
             .entries
@@ -152,13 +165,19 @@ fn an_untrusted_or_expired_client_is_counted_as_tls_handshake_errors() {
                 f.pki_dir.join(&e.key)
             ),
         );
-        let report = run(&ep, &prepared, Load { users: 2, count: 4 }).expect("run");
-        assert_eq!(report.ok, 0, "{report:#?}");
+        let report = run(&ep, &prepared, Load::closed(2, 4)).expect("run");
+        assert_eq!(report.ok, 0, "{bad}: {report:#?}");
         assert_eq!(report.errors.len(), 1, "{report:#?}");
         assert_eq!(report.errors[0].kind, "tls-handshake", "{report:#?}");
         assert_eq!(report.errors[0].count, 4);
-        assert!(!report.errors[0].example.is_empty(), "{report:#?}");
-        eprintln!("{bad}: {}", report.errors[0].example);
+        assert!(
+            report.errors[0]
+                .example
+                .starts_with("the server refused the handshake: ")
+                && report.errors[0].example.contains(words),
+            "{bad}: {report:#?}"
+        );
+        assert_eq!(report.handshakes, 4, "a refused connection is not reused");
     }
     stopper.stop();
     thread.join().expect("join");
@@ -183,10 +202,248 @@ fn a_closed_port_is_counted_as_connect_errors() {
         .port();
     let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
     let prepared = load_dir(&reqs, ep.kind).expect("load");
-    let report = run(&ep, &prepared, Load { users: 2, count: 6 }).expect("run");
+    let report = run(&ep, &prepared, Load::closed(2, 6)).expect("run");
     assert_eq!(report.ok, 0);
     assert_eq!(report.errors.len(), 1, "{report:#?}");
     assert_eq!(report.errors[0].kind, "connect");
     assert_eq!(report.errors[0].count, 6);
     assert_eq!(report.latency.samples, 0);
+}
+
+#[test]
+fn without_keep_alive_every_request_makes_its_handshake() {
+    let f = fixture();
+    let reqs = f.dir.path().join("reqs");
+    requests(&reqs, 6);
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.local_addr().expect("addr").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&reqs, ep.kind).expect("load");
+    let load = Load {
+        keep_alive: false,
+        ..Load::closed(2, 6)
+    };
+    let report = run(&ep, &prepared, load).expect("run");
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!((report.ok, report.handshakes), (6, 6), "{report:#?}");
+}
+
+#[test]
+fn the_open_model_sends_at_the_rate_and_reports_corrected_and_raw_latency() {
+    let f = fixture();
+    let reqs = f.dir.path().join("reqs");
+    requests(&reqs, 12);
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.local_addr().expect("addr").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&reqs, ep.kind).expect("load");
+    // 12 arrivals at 20/s after a 0.4 s ramp: the last is due at 0.4 + (11 - 4) / 20 = 0.75 s.
+    let load = Load {
+        rate: Some(20.0),
+        ramp_up: std::time::Duration::from_millis(400),
+        ..Load::closed(2, 12)
+    };
+    let ticks = std::sync::Mutex::new(Vec::new());
+    let report = segur_replay::run_with_progress(&ep, &prepared, load, &|p| {
+        ticks.lock().expect("lock").push(p.clone())
+    })
+    .expect("run");
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!(report.ok, 12, "{report:#?}");
+    assert_eq!(report.model, segur_replay::Model::Open);
+    assert!(report.elapsed_s >= 0.75, "{report:#?}");
+    let corrected = report.latency_corrected.as_ref().expect("open model");
+    assert_eq!(corrected.samples, 12);
+    assert!(corrected.max_us >= report.latency.max_us, "{report:#?}");
+    assert!(corrected.p50_us >= report.latency.p50_us, "{report:#?}");
+    let ticks = ticks.into_inner().expect("ticks");
+    let last = ticks.last().expect("a final progress report");
+    assert!(last.done && last.ok == 12 && last.sent == 12, "{ticks:?}");
+}
+
+#[test]
+fn an_open_model_beyond_capacity_shows_the_queueing_in_the_corrected_latency() {
+    // One connection, 400 arrivals/s of requests that each take ≥ 20 ms (the sink's added
+    // latency): requests queue, and only the corrected latency shows it.
+    let mut f = fixture();
+    f.config.faults.latency_ms = 20;
+    let reqs = f.dir.path().join("reqs");
+    requests(&reqs, 10);
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.local_addr().expect("addr").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&reqs, ep.kind).expect("load");
+    let load = Load {
+        rate: Some(400.0),
+        ..Load::closed(1, 10)
+    };
+    let report = run(&ep, &prepared, load).expect("run");
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!(report.ok, 10, "{report:#?}");
+    let corrected = report.latency_corrected.expect("open");
+    // The 10th was due at 22.5 ms and left after nine 20 ms answers: ≥ 180 − 22.5 ms late.
+    assert!(corrected.max_us >= 150_000, "{corrected:?}");
+    assert!(
+        report.latency.max_us < corrected.max_us / 2,
+        "{:?}",
+        report.latency
+    );
+}
+
+/// A server that answers the first request of each connection (a chunked body, keep-alive
+/// announced), then reads the next request and closes without answering: the number of
+/// requests it read and answered.
+fn one_answer_per_connection(
+    f: &Fixture,
+) -> (u16, std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let entry = |r: Role| {
+        f.manifest
+            .entries
+            .iter()
+            .find(|e| e.role == r)
+            .expect("entry")
+            .clone()
+    };
+    let id = segur_tls::Identity::from_pem_files(
+        &f.pki_dir.join(entry(Role::Server).chain),
+        Some(&f.pki_dir.join(entry(Role::Server).key)),
+    )
+    .expect("server identity");
+    let roots = segur_tls::roots_from_pem(
+        &std::fs::read(f.pki_dir.join(entry(Role::RootCa).cert)).expect("root"),
+    )
+    .expect("roots");
+    let tls = std::sync::Arc::new(segur_tls::server_config(&id, roots).expect("server config"));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let counts = std::sync::Arc::new([AtomicU64::new(0), AtomicU64::new(0)]);
+    let c = counts.clone();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { return };
+            let conn = segur_tls::rustls::ServerConnection::new(tls.clone()).expect("conn");
+            let mut s = segur_tls::rustls::StreamOwned::new(conn, tcp);
+            for answer in [true, false] {
+                let mut buf = Vec::new();
+                let mut byte = [0u8; 1];
+                while !buf.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut byte) {
+                        Ok(1) => buf.push(byte[0]),
+                        _ => break,
+                    }
+                }
+                if !buf.ends_with(b"\r\n\r\n") {
+                    break;
+                }
+                let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+                let len: usize = head
+                    .split("content-length:")
+                    .nth(1)
+                    .and_then(|r| r.split("\r\n").next())
+                    .and_then(|v| v.trim().parse().ok())
+                    .expect("length");
+                let mut body = vec![0u8; len];
+                if s.read_exact(&mut body).is_err() {
+                    break;
+                }
+                c[0].fetch_add(1, Ordering::SeqCst);
+                if answer {
+                    let a = "<rs:RegistryResponse status=\"urn:oasis:names:tc:ebxml-regrep:";
+                    let b = "ResponseStatusType:Success\"/>";
+                    let response = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n\
+                         Transfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n\
+                         {:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+                        a.len(),
+                        b.len()
+                    );
+                    if s.write_all(response.as_bytes())
+                        .and_then(|()| s.flush())
+                        .is_err()
+                    {
+                        break;
+                    }
+                    c[1].fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            s.conn.send_close_notify();
+            let _ = s.flush();
+        }
+    });
+    (port, counts)
+}
+
+#[test]
+fn a_kept_alive_connection_closed_by_the_server_is_reopened_without_losing_or_double_counting() {
+    use std::sync::atomic::Ordering;
+    let f = fixture();
+    let reqs = f.dir.path().join("reqs");
+    requests(&reqs, 3);
+    let (port, counts) = one_answer_per_connection(&f);
+    let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&reqs, ep.kind).expect("load");
+    let report = run(&ep, &prepared, Load::closed(1, 5)).expect("run");
+    assert_eq!(
+        (report.requests, report.ok, report.failed),
+        (5, 5, 0),
+        "{report:#?}"
+    );
+    // Requests 2 to 5 each met a connection closed after reading them: resent once each.
+    assert_eq!(
+        (report.handshakes, report.reconnects),
+        (5, 4),
+        "{report:#?}"
+    );
+    assert_eq!(counts[1].load(Ordering::SeqCst), 5, "answered");
+    assert_eq!(counts[0].load(Ordering::SeqCst), 9, "read by the server");
+}
+
+#[test]
+fn a_client_without_a_certificate_is_told_the_server_requires_one() {
+    let f = fixture();
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.local_addr().expect("addr").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let root = f
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.role == Role::RootCa)
+        .expect("root");
+    let roots =
+        segur_tls::roots_from_pem(&std::fs::read(f.pki_dir.join(&root.cert)).expect("root"))
+            .expect("roots");
+    let tls = std::sync::Arc::new(segur_tls::client_config(None, roots).expect("config"));
+    let connector = segur_replay::http::Connector {
+        addrs: segur_replay::http::Connector::resolve("127.0.0.1", port).expect("addr"),
+        host_header: format!("localhost:{port}"),
+        server_name: "localhost".try_into().expect("name"),
+        path: "/iti41".into(),
+        connect_timeout: std::time::Duration::from_secs(5),
+        timeout: std::time::Duration::from_secs(5),
+        probe: segur_replay::run::DEFAULT_PROBE,
+        keep_alive: true,
+    };
+    let e = connector.open(&tls).expect_err("refused");
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!(
+        e,
+        segur_replay::Failure::Tls(
+            "the server refused the handshake: it requires a client certificate and none was sent"
+                .into()
+        )
+    );
 }
