@@ -134,7 +134,7 @@ impl Session {
 const NOTHING: &str = "connection closed without a response";
 
 /// Whether a kept-alive connection is still usable: no close_notify nor TCP close pending.
-fn still_open(s: &mut Stream) -> bool {
+pub(crate) fn still_open(s: &mut Stream) -> bool {
     if s.sock.set_nonblocking(true).is_err() {
         return false;
     }
@@ -154,7 +154,7 @@ fn still_open(s: &mut Stream) -> bool {
     s.sock.set_nonblocking(false).is_ok() && open
 }
 
-fn is_closed(e: &std::io::Error) -> bool {
+pub(crate) fn is_closed(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
         ErrorKind::BrokenPipe
@@ -245,11 +245,27 @@ impl Connector {
     /// accepted, an alert names the refusal. Writing first would make the server's close a
     /// TCP reset, which discards its alert.
     pub fn open(&self, tls: &Arc<ClientConfig>) -> Result<Stream, Failure> {
-        let mut tcp = self.connect()?;
+        let tcp = self.connect_tcp()?;
+        self.handshake(tcp, tls)
+    }
+
+    /// A TCP connection with the read/write timeouts set.
+    pub fn connect_tcp(&self) -> Result<TcpStream, Failure> {
+        let tcp = self.connect()?;
         tcp.set_read_timeout(Some(self.timeout)).map_err(classify)?;
         tcp.set_write_timeout(Some(self.timeout))
             .map_err(classify)?;
         let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+
+    /// The TLS handshake over `tcp` (fresh, or after SMTP STARTTLS), then the TLS 1.3 wait
+    /// for the server's verdict described at [`Connector::open`].
+    pub fn handshake(
+        &self,
+        mut tcp: TcpStream,
+        tls: &Arc<ClientConfig>,
+    ) -> Result<Stream, Failure> {
         let mut conn = ClientConnection::new(tls.clone(), self.server_name.clone())
             .map_err(|e| Failure::Tls(explain(&e, Side::Client).text))?;
         while conn.is_handshaking() {
@@ -310,7 +326,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 /// An I/O error in words: a TLS failure explained, a timeout, or plain I/O.
-fn classify(e: std::io::Error) -> Failure {
+pub(crate) fn classify(e: std::io::Error) -> Failure {
     if let Some(t) = e
         .get_ref()
         .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())

@@ -14,7 +14,9 @@ use segur_tls::rustls::pki_types::ServerName;
 use segur_tls::{Identity, client_config, roots_from_pem};
 use serde::Serialize;
 
-use crate::http::{Connector, Response, Session};
+use crate::config::Scheme;
+use crate::http::{Connector, Response};
+use crate::smtp::{Envelope, envelope_of};
 use crate::{Endpoint, Kind, Prepared, ReplayError};
 
 /// Why one request failed.
@@ -36,6 +38,8 @@ pub enum Failure {
     Protocol(String),
     /// Another I/O error.
     Io(String),
+    /// SMTP: a reply refusing the message (its code and text).
+    Smtp(u16, String),
 }
 
 impl Failure {
@@ -50,6 +54,7 @@ impl Failure {
             Failure::OperationOutcome => "operation-outcome".into(),
             Failure::Protocol(_) => "protocol".into(),
             Failure::Io(_) => "io".into(),
+            Failure::Smtp(code, _) => format!("smtp-{code}"),
         }
     }
 
@@ -57,7 +62,7 @@ impl Failure {
     pub fn detail(&self) -> String {
         match self {
             Failure::Tls(s) | Failure::Connect(s) | Failure::Timeout(s) => s.clone(),
-            Failure::Protocol(s) | Failure::Io(s) => s.clone(),
+            Failure::Protocol(s) | Failure::Io(s) | Failure::Smtp(_, s) => s.clone(),
             Failure::Http(_) | Failure::Registry(_) | Failure::OperationOutcome => String::new(),
         }
     }
@@ -277,6 +282,7 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
                 Err(Failure::Registry(word))
             }
         }
+        Kind::Smtp => Ok(()),
         Kind::Mhd => {
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| Failure::Protocol(format!("answer is not JSON: {e}")))?;
@@ -438,9 +444,29 @@ pub fn run_with_progress(
     };
     let next = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
+    let envelopes: Vec<Envelope> = if endpoint.kind == Kind::Smtp {
+        requests
+            .iter()
+            .map(|r| {
+                let found = envelope_of(&r.body);
+                Envelope {
+                    from: endpoint.mail_from.clone().unwrap_or(found.from),
+                    to: if endpoint.rcpt_to.is_empty() {
+                        found.to
+                    } else {
+                        endpoint.rcpt_to.clone()
+                    },
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let ctx = Ctx {
         connector: &connector,
         requests,
+        envelopes: &envelopes,
+        scheme: target.scheme,
         load,
         kind: endpoint.kind,
         start,
@@ -490,6 +516,9 @@ pub fn run_with_progress(
 struct Ctx<'a> {
     connector: &'a Connector,
     requests: &'a [Prepared],
+    /// SMTP: the envelope of each request.
+    envelopes: &'a [Envelope],
+    scheme: Scheme,
     load: Load,
     kind: Kind,
     start: Instant,
@@ -502,7 +531,7 @@ struct Ctx<'a> {
 fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, ReplayError> {
     let load = ctx.load;
     let mut t = Tally::new()?;
-    let mut session = Session::new(tls);
+    let mut session = Sender::new(ctx.kind, tls);
     let deadline = load.duration.map(|d| ctx.start + d);
     if load.rate.is_none() && !load.ramp_up.is_zero() {
         // Closed model: users start one after the other over the ramp-up.
@@ -537,14 +566,18 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
                 std::thread::sleep(due - now);
             }
         }
-        let req = &ctx.requests[i % ctx.requests.len()];
+        let which = i % ctx.requests.len();
+        let req = &ctx.requests[which];
         let began = Instant::now();
         ctx.live.sent.fetch_add(1, Ordering::Relaxed);
         t.sent += 1;
-        let res = session.post(ctx.connector, req);
+        let res = match &mut session {
+            Sender::Http(s) => s.post(ctx.connector, req).map(|r| judge(ctx.kind, &r)),
+            Sender::Smtp(s) => s.send(ctx.connector, ctx.scheme, &ctx.envelopes[which], req),
+        };
         let end = Instant::now();
         let verdict = match res {
-            Ok(r) => {
+            Ok(judged) => {
                 let raw = micros(end - began);
                 let corrected = micros(end - due.unwrap_or(began).min(began));
                 let _ = t.raw.record(raw);
@@ -552,7 +585,7 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
                 if let Ok(mut w) = ctx.live.window.lock() {
                     let _ = w.record(corrected);
                 }
-                judge(ctx.kind, &r)
+                judged
             }
             Err(f) => Err(f),
         };
@@ -567,9 +600,29 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
             }
         }
     }
-    t.handshakes = session.handshakes;
-    t.reconnects = session.reconnects;
+    (t.handshakes, t.reconnects) = match &mut session {
+        Sender::Http(s) => (s.handshakes, s.reconnects),
+        Sender::Smtp(s) => {
+            s.finish();
+            (s.handshakes, s.reconnects)
+        }
+    };
     Ok(t)
+}
+
+/// A user's connection: HTTP or SMTP.
+enum Sender {
+    Http(crate::http::Session),
+    Smtp(crate::smtp::Session),
+}
+
+impl Sender {
+    fn new(kind: Kind, tls: Arc<ClientConfig>) -> Sender {
+        match kind {
+            Kind::Smtp => Sender::Smtp(crate::smtp::Session::new(tls)),
+            Kind::Iti41 | Kind::Mhd => Sender::Http(crate::http::Session::new(tls)),
+        }
+    }
 }
 
 /// Progress since `last` (its instant and completed count), which it moves on.

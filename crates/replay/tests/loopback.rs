@@ -73,6 +73,39 @@ fn requests(dir: &Path, n: u64) {
     }
 }
 
+/// `n` MSSanté messages (`segur package mss`), one CR-BIO document each, as DIR/NNN.eml.
+fn messages(dir: &Path, n: u64) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for seed in 0..n {
+        let identity = Generator::new(300 + seed).next_identity();
+        let mut rng = SeedRng::new(300 + seed);
+        let input = Input {
+            name: format!("doc-{seed}.xml"),
+            bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
+        };
+        let options = Options {
+            now: 1_736_000_000,
+            ..Options::default()
+        };
+        let eml = segur_exchange::mss::build(&[input], &options).expect("mss");
+        std::fs::write(dir.join(format!("{seed:03}.eml")), eml).expect("write");
+    }
+}
+
+fn smtp_endpoint(f: &Fixture, port: u16, identity: &str) -> Endpoint {
+    let root = f
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.role == Role::RootCa)
+        .expect("root");
+    let text = format!(
+        "[[endpoint]]\nname = \"mss\"\nurl = \"smtp://localhost:{port}\"\nkind = \"smtp\"\nroots = {:?}\n{identity}timeout_s = 10\n",
+        f.pki_dir.join(&root.cert)
+    );
+    config::pick(config::parse(&text, &f.pki_dir).expect("endpoints"), None).expect("pick")
+}
+
 fn endpoint(f: &Fixture, port: u16, identity: &str) -> Endpoint {
     let root = f
         .manifest
@@ -445,5 +478,59 @@ fn a_client_without_a_certificate_is_told_the_server_requires_one() {
             "the server refused the handshake: it requires a client certificate and none was sent"
                 .into()
         )
+    );
+}
+
+#[test]
+fn smtp_submission_with_starttls_and_a_pool_stores_each_message_once() {
+    let mut f = fixture();
+    f.config.smtp_listen = Some("127.0.0.1:0".into());
+    let dir = f.dir.path().join("mss");
+    messages(&dir, 6);
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.smtp_addr().expect("smtp").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let ep = smtp_endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&dir, ep.kind).expect("load");
+    let first = run(&ep, &prepared, Load::closed(2, 6)).expect("run");
+    // The same messages again: the sink refuses each as a duplicate, by reply code.
+    let again = run(&ep, &prepared, Load::closed(2, 6)).expect("run");
+    // An expired identity: refused in the handshake after STARTTLS, the reason in words.
+    let expired = f
+        .manifest
+        .entries
+        .iter()
+        .find(|e| e.name == "expired")
+        .expect("expired");
+    let bad = smtp_endpoint(
+        &f,
+        port,
+        &format!(
+            "cert = {:?}\nkey = {:?}\n",
+            f.pki_dir.join(&expired.chain),
+            f.pki_dir.join(&expired.key)
+        ),
+    );
+    let refused = run(&bad, &prepared, Load::closed(1, 2)).expect("run");
+    stopper.stop();
+    thread.join().expect("join");
+
+    assert_eq!((first.ok, first.failed), (6, 0), "{first:#?}");
+    assert_eq!(first.handshakes, 2, "one SMTP session per user: {first:#?}");
+    assert_eq!(first.latency.samples, 6);
+    let index =
+        std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
+    assert_eq!(index.lines().count(), 6, "one document per message, each stored once");
+    assert!(index.lines().all(|l| l.contains("\"via\":\"mss\"")), "{index}");
+    assert_eq!(again.ok, 0, "{again:#?}");
+    assert_eq!(again.errors[0].kind, "smtp-550", "{again:#?}");
+    assert_eq!(again.errors[0].count, 6, "{again:#?}");
+    assert!(again.errors[0].example.contains("SEGUR-SINK-DUPLICATE"), "{again:#?}");
+    assert_eq!(again.handshakes, 2, "a refusal keeps the session: {again:#?}");
+    assert_eq!(refused.errors[0].kind, "tls-handshake", "{refused:#?}");
+    assert!(
+        refused.errors[0].example.contains("the client's certificate has expired"),
+        "{refused:#?}"
     );
 }
