@@ -1,124 +1,12 @@
 //! Replay against a real in-process `segur-sink` with a generated test PKI.
 
-use std::path::{Path, PathBuf};
-
-use segur_cda::DocType;
-use segur_exchange::iti41;
-use segur_exchange::package::{Input, Options};
-use segur_ins::{Generator, SeedRng};
-use segur_replay::config::{self, Endpoint};
 use segur_replay::requests::load_dir;
 use segur_replay::run::{Load, run};
-use segur_sink::{Config, Sink};
-use segur_tls::pki::{PkiOptions, Role};
+use segur_sink::Sink;
+use segur_tls::pki::Role;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    pki_dir: PathBuf,
-    manifest: segur_tls::pki::Manifest,
-    config: Config,
-}
-
-fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().expect("tmp");
-    let options = PkiOptions {
-        clients: 4,
-        ..PkiOptions::default()
-    };
-    let pki =
-        segur_tls::pki::TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
-    let pki_dir = dir.path().join("pki");
-    let manifest = pki.write(&pki_dir, &options, false).expect("write");
-    let entry = |r: Role| {
-        manifest
-            .entries
-            .iter()
-            .find(|e| e.role == r)
-            .expect("entry")
-            .clone()
-    };
-    let config = Config::from_toml(
-        &format!(
-            "listen = \"127.0.0.1:0\"\ncert = {:?}\nkey = {:?}\nclient_roots = {:?}\nstore = \"store\"\nworkers = 4\ntimeout_s = 10\n",
-            pki_dir.join(entry(Role::Server).chain),
-            pki_dir.join(entry(Role::Server).key),
-            pki_dir.join(entry(Role::RootCa).cert),
-        ),
-        dir.path(),
-    )
-    .expect("config");
-    Fixture {
-        dir,
-        pki_dir,
-        manifest,
-        config,
-    }
-}
-
-fn requests(dir: &Path, n: u64) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    for seed in 0..n {
-        let identity = Generator::new(100 + seed).next_identity();
-        let mut rng = SeedRng::new(100 + seed);
-        let input = Input {
-            name: format!("doc-{seed}.xml"),
-            bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
-        };
-        let options = Options {
-            now: 1_736_000_000,
-            ..Options::default()
-        };
-        let req = iti41::build(&[input], &options).expect("iti41");
-        std::fs::write(dir.join(format!("{seed:03}.mtom")), req.to_capture()).expect("write");
-    }
-}
-
-/// `n` MSSanté messages (`segur package mss`), one CR-BIO document each, as DIR/NNN.eml.
-fn messages(dir: &Path, n: u64) {
-    std::fs::create_dir_all(dir).expect("mkdir");
-    for seed in 0..n {
-        let identity = Generator::new(300 + seed).next_identity();
-        let mut rng = SeedRng::new(300 + seed);
-        let input = Input {
-            name: format!("doc-{seed}.xml"),
-            bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
-        };
-        let options = Options {
-            now: 1_736_000_000,
-            ..Options::default()
-        };
-        let eml = segur_exchange::mss::build(&[input], &options).expect("mss");
-        std::fs::write(dir.join(format!("{seed:03}.eml")), eml).expect("write");
-    }
-}
-
-fn smtp_endpoint(f: &Fixture, port: u16, identity: &str) -> Endpoint {
-    let root = f
-        .manifest
-        .entries
-        .iter()
-        .find(|e| e.role == Role::RootCa)
-        .expect("root");
-    let text = format!(
-        "[[endpoint]]\nname = \"mss\"\nurl = \"smtp://localhost:{port}\"\nkind = \"smtp\"\nroots = {:?}\n{identity}timeout_s = 10\n",
-        f.pki_dir.join(&root.cert)
-    );
-    config::pick(config::parse(&text, &f.pki_dir).expect("endpoints"), None).expect("pick")
-}
-
-fn endpoint(f: &Fixture, port: u16, identity: &str) -> Endpoint {
-    let root = f
-        .manifest
-        .entries
-        .iter()
-        .find(|e| e.role == Role::RootCa)
-        .expect("root");
-    let text = format!(
-        "[[endpoint]]\nname = \"sink\"\nurl = \"https://localhost:{port}/iti41\"\nkind = \"iti41\"\nroots = {:?}\n{identity}timeout_s = 10\n",
-        f.pki_dir.join(&root.cert)
-    );
-    config::pick(config::parse(&text, &f.pki_dir).expect("endpoints"), None).expect("pick")
-}
+mod common;
+use common::*;
 
 #[test]
 fn four_users_with_a_pool_of_four_identities_store_twenty_documents() {
@@ -521,16 +409,31 @@ fn smtp_submission_with_starttls_and_a_pool_stores_each_message_once() {
     assert_eq!(first.latency.samples, 6);
     let index =
         std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
-    assert_eq!(index.lines().count(), 6, "one document per message, each stored once");
-    assert!(index.lines().all(|l| l.contains("\"via\":\"mss\"")), "{index}");
+    assert_eq!(
+        index.lines().count(),
+        6,
+        "one document per message, each stored once"
+    );
+    assert!(
+        index.lines().all(|l| l.contains("\"via\":\"mss\"")),
+        "{index}"
+    );
     assert_eq!(again.ok, 0, "{again:#?}");
     assert_eq!(again.errors[0].kind, "smtp-550", "{again:#?}");
     assert_eq!(again.errors[0].count, 6, "{again:#?}");
-    assert!(again.errors[0].example.contains("SEGUR-SINK-DUPLICATE"), "{again:#?}");
-    assert_eq!(again.handshakes, 2, "a refusal keeps the session: {again:#?}");
+    assert!(
+        again.errors[0].example.contains("SEGUR-SINK-DUPLICATE"),
+        "{again:#?}"
+    );
+    assert_eq!(
+        again.handshakes, 2,
+        "a refusal keeps the session: {again:#?}"
+    );
     assert_eq!(refused.errors[0].kind, "tls-handshake", "{refused:#?}");
     assert!(
-        refused.errors[0].example.contains("the client's certificate has expired"),
+        refused.errors[0]
+            .example
+            .contains("the client's certificate has expired"),
         "{refused:#?}"
     );
 }
