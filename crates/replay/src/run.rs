@@ -260,10 +260,31 @@ pub struct Progress {
     pub done: bool,
 }
 
+/// nginx completes the TLS handshake whatever the client certificate and refuses it in HTTP
+/// (400, its 495 and 496 pages): the refusal is a TLS one, in words.
+fn nginx_refusal(r: &Response) -> Option<Failure> {
+    if r.status != 400 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&r.body);
+    if text.contains("No required SSL certificate was sent") {
+        return Some(Failure::Tls(NGINX_NO_CERTIFICATE.into()));
+    }
+    if text.contains("The SSL certificate error") {
+        return Some(Failure::Tls(NGINX_BAD_CERTIFICATE.into()));
+    }
+    None
+}
+
+/// What a refusal by nginx for lack of a client certificate is reported as.
+pub const NGINX_NO_CERTIFICATE: &str = "the server refused the request: it requires a client certificate and none was sent (nginx says so in an HTTP 400 page after the handshake)";
+/// What a refusal by nginx of the client certificate is reported as.
+pub const NGINX_BAD_CERTIFICATE: &str = "the server refused the client's certificate (nginx answers HTTP 400 \"The SSL certificate error\" after the handshake and tells the client no reason; its error log names it: expired, unknown CA, wrong purpose…)";
+
 /// Decide success from a response.
 pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
     if !(200..300).contains(&r.status) {
-        return Err(Failure::Http(r.status));
+        return Err(nginx_refusal(r).unwrap_or(Failure::Http(r.status)));
     }
     let text = String::from_utf8_lossy(&r.body);
     match kind {
@@ -734,6 +755,12 @@ mod tests {
             Err(Failure::Registry("Failure".into()))
         );
         assert_eq!(judge(Kind::Iti41, &r(503, ok)), Err(Failure::Http(503)));
+        assert_eq!(judge(Kind::Iti41, &r(400, "bad")), Err(Failure::Http(400)));
+        let nginx = "<html><head><title>400 The SSL certificate error</title></head>";
+        assert_eq!(
+            judge(Kind::Iti41, &r(400, nginx)),
+            Err(Failure::Tls(NGINX_BAD_CERTIFICATE.into()))
+        );
         assert_eq!(
             judge(Kind::Mhd, &r(200, r#"{"resourceType":"Bundle"}"#)),
             Ok(())

@@ -147,3 +147,246 @@ fn smtp_replay_against_aiosmtpd_requiring_a_client_certificate() {
         4
     );
 }
+
+/// nginx in front of the sink: TLS with `ssl_verify_client on` trusting the test root, and
+/// `proxy_pass` to the sink over mutual TLS with its own client certificate (client-004).
+/// Everything under `dir`; the process, its port and its error log.
+fn start_nginx(f: &Fixture, sink_port: u16, dir: &Path) -> (KillOnDrop, u16, std::path::PathBuf) {
+    let server = entry(f, None, Role::Server);
+    let root = entry(f, None, Role::RootCa);
+    let proxy = entry(f, Some("client-004"), Role::Client);
+    let p = |rel: &str| f.pki_dir.join(rel).display().to_string();
+    std::fs::create_dir_all(dir.join("logs")).expect("mkdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let d = dir.display();
+    let conf = format!(
+        "daemon off;\nmaster_process off;\nworker_processes 1;\npid {d}/nginx.pid;\n\
+         error_log {d}/logs/error.log info;\nevents {{ worker_connections 256; }}\n\
+         http {{\n  access_log {d}/logs/access.log;\n\
+           client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+           fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+           client_max_body_size 64m;\n  client_body_buffer_size 1m;\n\
+           server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name localhost;\n\
+             ssl_certificate {};\n    ssl_certificate_key {};\n\
+             ssl_client_certificate {};\n    ssl_verify_client on;\n    ssl_verify_depth 3;\n\
+             location / {{\n      proxy_pass https://127.0.0.1:{sink_port};\n\
+               proxy_ssl_certificate {};\n      proxy_ssl_certificate_key {};\n\
+               proxy_ssl_trusted_certificate {};\n      proxy_ssl_verify on;\n\
+               proxy_ssl_name localhost;\n      proxy_ssl_server_name on;\n    }}\n  }}\n}}\n",
+        p(&server.chain),
+        p(&server.key),
+        p(&root.cert),
+        p(&proxy.chain),
+        p(&proxy.key),
+        p(&root.cert),
+    );
+    let conf_path = dir.join("nginx.conf");
+    std::fs::write(&conf_path, conf).expect("nginx.conf");
+    let error_log = dir.join("logs/error.log");
+    let child = Command::new("nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(&conf_path)
+        .arg("-e")
+        .arg(&error_log)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "nginx must be installed for this test (Debian: apt-get install nginx; \
+                 .ci/run does it): {e}"
+            )
+        });
+    let mut child = KillOnDrop(child);
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!(
+                "nginx exited ({status}): {}",
+                std::fs::read_to_string(&error_log).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < until, "nginx did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child, port, error_log)
+}
+
+#[test]
+fn iti41_replay_through_nginx_with_ssl_verify_client_on() {
+    let f = fixture();
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let sink_port = sink.local_addr().expect("addr").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let (nginx, port, error_log) = start_nginx(&f, sink_port, &f.dir.path().join("nginx"));
+    let reqs = f.dir.path().join("reqs");
+    requests(&reqs, 4);
+    let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&reqs, ep.kind).expect("load");
+
+    let accepted = run(&ep, &prepared, Load::closed(2, 4)).expect("run");
+    let mut refused = Vec::new();
+    for bad in ["expired", "unknown-ca", "wrong-eku"] {
+        let ep = endpoint(&f, port, &identity(&f, bad));
+        refused.push((bad, run(&ep, &prepared, Load::closed(1, 1)).expect("run")));
+    }
+    // No certificate at all: the replay always has one, so go through the connection itself.
+    let roots = segur_tls::roots_from_pem(
+        &std::fs::read(f.pki_dir.join(entry(&f, None, Role::RootCa).cert)).expect("root"),
+    )
+    .expect("roots");
+    let anonymous = std::sync::Arc::new(segur_tls::client_config(None, roots).expect("config"));
+    let connector = segur_replay::http::Connector {
+        addrs: segur_replay::http::Connector::resolve("127.0.0.1", port).expect("addr"),
+        host_header: format!("localhost:{port}"),
+        server_name: "localhost".try_into().expect("name"),
+        path: "/iti41".into(),
+        connect_timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(10),
+        probe: segur_replay::run::DEFAULT_PROBE,
+        keep_alive: true,
+    };
+    let answer = segur_replay::http::Session::new(anonymous)
+        .post(&connector, &prepared[0])
+        .expect("nginx answers in HTTP");
+    let no_certificate = segur_replay::run::judge(segur_replay::Kind::Iti41, &answer);
+    drop(nginx);
+    let log = std::fs::read_to_string(&error_log).unwrap_or_default();
+    stopper.stop();
+    thread.join().expect("join");
+
+    assert_eq!(
+        (accepted.ok, accepted.failed),
+        (4, 0),
+        "{accepted:#?}\n{log}"
+    );
+    assert_eq!(
+        accepted.handshakes, 2,
+        "nginx keeps connections alive: {accepted:#?}"
+    );
+    let index =
+        std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
+    assert_eq!(index.lines().count(), 4, "stored through nginx");
+    for (bad, report) in &refused {
+        assert_eq!(report.errors.len(), 1, "{bad}: {report:#?}");
+        assert_eq!(report.errors[0].kind, "tls-handshake", "{bad}: {report:#?}");
+        assert_eq!(
+            report.errors[0].example,
+            segur_replay::run::NGINX_BAD_CERTIFICATE,
+            "{bad}: {report:#?}"
+        );
+    }
+    assert_eq!(
+        no_certificate,
+        Err(segur_replay::Failure::Tls(
+            segur_replay::run::NGINX_NO_CERTIFICATE.into()
+        ))
+    );
+    // nginx's own log names each reason (OpenSSL's verify errors).
+    for reason in [
+        "(10:certificate has expired)",
+        "(21:unable to verify the first certificate)",
+        "(26:unsuitable certificate purpose)",
+        "client sent no required SSL certificate",
+    ] {
+        assert!(log.contains(reason), "{reason} not in nginx's log:\n{log}");
+    }
+}
+
+#[test]
+fn openssl_s_server_refusals_after_a_tls13_handshake_are_explained_by_their_alert() {
+    // OpenSSL verifying the client strictly (-verify_return_error) sends its alert after the
+    // client's Finished; the replay client waits for it before writing, so it names the cause.
+    let f = fixture();
+    let server = entry(&f, None, Role::Server);
+    let root = entry(&f, None, Role::RootCa);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-tls1_3",
+            "-www",
+            "-verify_return_error",
+        ])
+        .args(["-Verify", "3", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(f.pki_dir.join(&server.cert))
+        .arg("-cert_chain")
+        .arg(f.pki_dir.join(&server.chain))
+        .arg("-key")
+        .arg(f.pki_dir.join(&server.key))
+        .arg("-CAfile")
+        .arg(f.pki_dir.join(&root.cert))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl must be installed (.ci/run installs it)");
+    let _server = KillOnDrop(child);
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "openssl s_server did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let roots = || {
+        segur_tls::roots_from_pem(&std::fs::read(f.pki_dir.join(&root.cert)).expect("root"))
+            .expect("roots")
+    };
+    let connector = segur_replay::http::Connector {
+        addrs: segur_replay::http::Connector::resolve("127.0.0.1", port).expect("addr"),
+        host_header: format!("localhost:{port}"),
+        server_name: "localhost".try_into().expect("name"),
+        path: "/".into(),
+        connect_timeout: Duration::from_secs(5),
+        timeout: Duration::from_secs(5),
+        probe: segur_replay::run::DEFAULT_PROBE,
+        keep_alive: true,
+    };
+    let open = |name: Option<&str>| {
+        let id = name.map(|n| {
+            let e = entry(&f, Some(n), Role::Client);
+            segur_tls::Identity::from_pem_files(
+                &f.pki_dir.join(&e.chain),
+                Some(&f.pki_dir.join(&e.key)),
+            )
+            .expect("identity")
+        });
+        let tls = std::sync::Arc::new(segur_tls::client_config(id.as_ref(), roots()).expect("tls"));
+        connector.open(&tls).map(drop)
+    };
+    assert_eq!(open(Some("client-001")), Ok(()));
+    for (who, words) in [
+        (
+            Some("expired"),
+            "the client's certificate has expired or is not valid yet",
+        ),
+        (
+            Some("unknown-ca"),
+            "it does not trust the CA that issued the client's certificate",
+        ),
+        (
+            Some("wrong-eku"),
+            "the client's certificate is not for this use",
+        ),
+        (None, "it requires a client certificate and none was sent"),
+    ] {
+        match open(who) {
+            Err(segur_replay::Failure::Tls(text)) => assert!(
+                text.starts_with("the server refused the handshake: ") && text.contains(words),
+                "{who:?}: {text}"
+            ),
+            other => panic!("{who:?}: {other:?}"),
+        }
+    }
+}
