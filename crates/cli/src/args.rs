@@ -48,23 +48,24 @@ pub enum Command {
     /// validates what arrives and stores each accepted document durably before answering
     /// (docs/sink.md). SIGTERM or SIGINT stops it cleanly.
     Sink(SinkArgs),
-    /// Replay prepared requests (ITI-41 captures, MHD bundles) at an endpoint over mutual TLS,
-    /// with N concurrent virtual users, each with its own client identity; latency percentiles,
-    /// throughput and errors by kind (docs/replay.md).
+    /// Replay prepared requests (ITI-41 captures, MHD bundles, MSSanté .eml messages by SMTP)
+    /// at an endpoint over mutual TLS, closed model (N users, each with its own client
+    /// identity) or open model (an arrival rate); latency percentiles (raw, and corrected for
+    /// coordinated omission), throughput and errors by kind (docs/replay.md).
     Replay(ReplayArgs),
 }
 
 /// `segur replay`
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The endpoints file (TOML: URL, kind iti41|mhd, client identity or pool, trusted roots,
-    /// timeouts; docs/replay.md).
+    /// The endpoints file (TOML: URL, kind iti41|mhd|smtp, client identity or pool, trusted
+    /// roots, timeouts; docs/replay.md).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// Which endpoint of the file (default: the only one).
     #[arg(long, value_name = "NAME")]
     pub endpoint: Option<String>,
-    /// The requests to send, in name order, cycling (`segur package iti41|mhd` output).
+    /// The requests to send, in name order, cycling (`segur package iti41|mhd|mss` output).
     #[arg(long, value_name = "DIR")]
     pub dir: PathBuf,
     /// Concurrent virtual users (closed model), or connections sending (open model).
