@@ -119,6 +119,7 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     let requests = prepare_requests(dir, 6);
 
     let ok = endpoint(dir, &addr, "clients");
+    let log = dir.join("requests.jsonl");
     let o = segur(&[
         "replay",
         "--config",
@@ -129,6 +130,8 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
         "3",
         "--count",
         "6",
+        "--log",
+        path(&log),
         "--format",
         "json",
     ]);

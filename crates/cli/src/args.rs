@@ -87,6 +87,10 @@ pub struct ReplayArgs {
     /// A new TLS connection for every request (`Connection: close`).
     #[arg(long)]
     pub no_keep_alive: bool,
+    /// Write the outcome of every request to FILE, one JSON object per line (request number,
+    /// file, ok, error kind, latency).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
     /// No progress bar (terminal) nor JSON-lines progress (otherwise) on standard error.
     #[arg(long, short)]
     pub quiet: bool,

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use segur_replay::ReplayError;
 use segur_replay::config;
 use segur_replay::requests::load_dir;
-use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, run_with_progress};
+use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, run_observed};
 
 use crate::args::{ReplayArgs, ReplayFormat};
 use crate::{Failure, Outcome, out};
@@ -36,6 +36,26 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
         ramp_up: args.ramp_up.unwrap_or(Duration::ZERO),
         keep_alive: !args.no_keep_alive,
         probe: DEFAULT_PROBE,
+    };
+    let log = match &args.log {
+        Some(path) => Some(std::sync::Mutex::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?,
+        ))),
+        None => None,
+    };
+    let log_failed = std::sync::atomic::AtomicBool::new(false);
+    let on_request = |o: &segur_replay::Outcome<'_>| {
+        if let Some(log) = &log
+            && let Ok(line) = serde_json::to_string(o)
+            && let Ok(mut w) = log.lock()
+            && writeln!(w, "{line}").is_err()
+        {
+            log_failed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
+    let run_with_progress = |endpoint, requests, load, progress: &(dyn Fn(&Progress) + Sync)| {
+        run_observed(endpoint, requests, load, progress, &on_request)
     };
     let report = if args.quiet {
         run_with_progress(&endpoint, &requests, load, &|_| {})
@@ -65,6 +85,14 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
         run_with_progress(&endpoint, &requests, load, &json_line)
     }
     .map_err(failure)?;
+    if let Some(log) = log {
+        let flushed = log.into_inner().map(|mut w| w.flush());
+        if log_failed.into_inner() || !matches!(flushed, Ok(Ok(()))) {
+            return Err(Failure::infra(
+                "the --log file could not be written".to_string(),
+            ));
+        }
+    }
     match args.format {
         ReplayFormat::Json => {
             let json = serde_json::to_string_pretty(&report)

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 pub use config::{Endpoint, Kind};
 pub use requests::Prepared;
-pub use run::{Failure, Load, Model, Progress, Report, run, run_with_progress};
+pub use run::{
+    Failure, Load, Model, Outcome, Progress, Report, run, run_observed, run_with_progress,
+};
 
 /// Why a replay could not start.
 #[derive(Debug, thiserror::Error)]

@@ -404,12 +404,38 @@ pub fn run(endpoint: &Endpoint, requests: &[Prepared], load: Load) -> Result<Rep
     run_with_progress(endpoint, requests, load, &|_| {})
 }
 
+/// The outcome of one request, for a per-request log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome<'a> {
+    /// The request's number in the run, from 0.
+    pub n: usize,
+    /// The file it was read from.
+    pub file: &'a str,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The failure's kind, when it failed.
+    pub error: Option<String>,
+    /// Latency from the actual send, µs, when a response came.
+    pub latency_us: Option<u64>,
+}
+
 /// [`run`], calling `progress` about once a second and once at the end.
 pub fn run_with_progress(
     endpoint: &Endpoint,
     requests: &[Prepared],
     load: Load,
     progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<Report, ReplayError> {
+    run_observed(endpoint, requests, load, progress, &|_| {})
+}
+
+/// [`run_with_progress`], also calling `on_request` with the outcome of every request.
+pub fn run_observed(
+    endpoint: &Endpoint,
+    requests: &[Prepared],
+    load: Load,
+    progress: &(dyn Fn(&Progress) + Sync),
+    on_request: &(dyn Fn(&Outcome<'_>) + Sync),
 ) -> Result<Report, ReplayError> {
     load.check()?;
     if requests.is_empty() {
@@ -488,6 +514,7 @@ pub fn run_with_progress(
         requests,
         envelopes: &envelopes,
         scheme: target.scheme,
+        on_request,
         load,
         kind: endpoint.kind,
         start,
@@ -540,6 +567,7 @@ struct Ctx<'a> {
     /// SMTP: the envelope of each request.
     envelopes: &'a [Envelope],
     scheme: Scheme,
+    on_request: &'a (dyn Fn(&Outcome<'_>) + Sync),
     load: Load,
     kind: Kind,
     start: Instant,
@@ -597,9 +625,11 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
             Sender::Smtp(s) => s.send(ctx.connector, ctx.scheme, &ctx.envelopes[which], req),
         };
         let end = Instant::now();
+        let mut latency_us = None;
         let verdict = match res {
             Ok(judged) => {
                 let raw = micros(end - began);
+                latency_us = Some(raw);
                 let corrected = micros(end - due.unwrap_or(began).min(began));
                 let _ = t.raw.record(raw);
                 let _ = t.corrected.record(corrected);
@@ -610,6 +640,13 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
             }
             Err(f) => Err(f),
         };
+        (ctx.on_request)(&Outcome {
+            n: i,
+            file: &req.name,
+            ok: verdict.is_ok(),
+            error: verdict.as_ref().err().map(Failure::kind),
+            latency_us,
+        });
         match verdict {
             Ok(()) => {
                 t.ok += 1;
