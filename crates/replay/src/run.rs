@@ -40,6 +40,8 @@ pub enum Failure {
     Io(String),
     /// SMTP: a reply refusing the message (its code and text).
     Smtp(u16, String),
+    /// ITI-41: a SOAP Fault (its reason text).
+    SoapFault(String),
 }
 
 impl Failure {
@@ -55,6 +57,7 @@ impl Failure {
             Failure::Protocol(_) => "protocol".into(),
             Failure::Io(_) => "io".into(),
             Failure::Smtp(code, _) => format!("smtp-{code}"),
+            Failure::SoapFault(_) => "soap-fault".into(),
         }
     }
 
@@ -63,6 +66,7 @@ impl Failure {
         match self {
             Failure::Tls(s) | Failure::Connect(s) | Failure::Timeout(s) => s.clone(),
             Failure::Protocol(s) | Failure::Io(s) | Failure::Smtp(_, s) => s.clone(),
+            Failure::SoapFault(s) => s.clone(),
             Failure::Http(_) | Failure::Registry(_) | Failure::OperationOutcome => String::new(),
         }
     }
@@ -281,8 +285,34 @@ pub const NGINX_NO_CERTIFICATE: &str = "the server refused the request: it requi
 /// What a refusal by nginx of the client certificate is reported as.
 pub const NGINX_BAD_CERTIFICATE: &str = "the server refused the client's certificate (nginx answers HTTP 400 \"The SSL certificate error\" after the handshake and tells the client no reason; its error log names it: expired, unknown CA, wrong purpose…)";
 
+/// The reason text of a SOAP Fault in `text`, if it holds one.
+fn soap_fault(text: &str) -> Option<String> {
+    let at = text.find(":Fault>").or_else(|| text.find("<Fault>"))?;
+    let after = &text[at..];
+    let reason = after
+        .find(":Text")
+        .or_else(|| after.find("<Text"))
+        .and_then(|i| {
+            let rest = &after[i..];
+            let start = rest.find('>')? + 1;
+            let end = rest[start..].find('<')?;
+            Some(rest[start..start + end].trim().to_string())
+        })
+        .unwrap_or_default();
+    Some(if reason.is_empty() {
+        "a SOAP Fault without a reason".into()
+    } else {
+        reason
+    })
+}
+
 /// Decide success from a response.
 pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
+    if kind == Kind::Iti41
+        && let Some(reason) = soap_fault(&String::from_utf8_lossy(&r.body))
+    {
+        return Err(Failure::SoapFault(reason));
+    }
     if !(200..300).contains(&r.status) {
         return Err(nginx_refusal(r).unwrap_or(Failure::Http(r.status)));
     }
@@ -793,6 +823,11 @@ mod tests {
         );
         assert_eq!(judge(Kind::Iti41, &r(503, ok)), Err(Failure::Http(503)));
         assert_eq!(judge(Kind::Iti41, &r(400, "bad")), Err(Failure::Http(400)));
+        let fault = r#"<s:Envelope><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en">not SOAP</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
+        assert_eq!(
+            judge(Kind::Iti41, &r(400, fault)),
+            Err(Failure::SoapFault("not SOAP".into()))
+        );
         let nginx = "<html><head><title>400 The SSL certificate error</title></head>";
         assert_eq!(
             judge(Kind::Iti41, &r(400, nginx)),
