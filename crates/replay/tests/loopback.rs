@@ -437,3 +437,25 @@ fn smtp_submission_with_starttls_and_a_pool_stores_each_message_once() {
         "{refused:#?}"
     );
 }
+
+#[test]
+fn smtp_submission_over_implicit_tls_on_the_sink() {
+    let mut f = fixture();
+    f.config.smtps_listen = Some("127.0.0.1:0".into());
+    let dir = f.dir.path().join("mss");
+    messages(&dir, 3);
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.smtps_addr().expect("smtps").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let mut ep = smtp_endpoint(&f, port, "pool_dir = \"clients\"\n");
+    ep.url = format!("smtps://localhost:{port}");
+    let prepared = load_dir(&dir, ep.kind).expect("load");
+    let report = run(&ep, &prepared, Load::closed(1, 3)).expect("run");
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!((report.ok, report.handshakes), (3, 1), "{report:#?}");
+    let index =
+        std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
+    assert_eq!(index.lines().count(), 3);
+}

@@ -19,6 +19,10 @@ pub struct Config {
     /// certificate); none when absent.
     #[serde(default)]
     pub smtp_listen: Option<String>,
+    /// Address of the SMTP submission listener over implicit TLS (RFC 8314, port 465 in
+    /// production), a client certificate required; none when absent.
+    #[serde(default)]
+    pub smtps_listen: Option<String>,
     /// The server certificate chain, PEM (leaf first).
     pub cert: PathBuf,
     /// The server private key, PEM (PKCS#8, PKCS#1 or SEC1); absent when in `cert`.
