@@ -45,6 +45,10 @@ pub struct Endpoint {
     /// SMTP: the envelope recipients (default: the message's `To` and `Cc`).
     #[serde(default)]
     pub rcpt_to: Vec<String>,
+    /// SMTP: a user to authenticate as (AUTH PLAIN, after TLS), besides the certificate.
+    pub smtp_user: Option<String>,
+    /// SMTP: that user's password.
+    pub smtp_password: Option<String>,
     /// One client identity for every virtual user.
     pub cert: Option<PathBuf>,
     /// The key of `cert`.

@@ -544,6 +544,10 @@ pub fn run_observed(
         requests,
         envelopes: &envelopes,
         scheme: target.scheme,
+        login: endpoint
+            .smtp_user
+            .clone()
+            .map(|u| (u, endpoint.smtp_password.clone().unwrap_or_default())),
         on_request,
         load,
         kind: endpoint.kind,
@@ -597,6 +601,8 @@ struct Ctx<'a> {
     /// SMTP: the envelope of each request.
     envelopes: &'a [Envelope],
     scheme: Scheme,
+    /// SMTP AUTH PLAIN credentials.
+    login: Option<(String, String)>,
     on_request: &'a (dyn Fn(&Outcome<'_>) + Sync),
     load: Load,
     kind: Kind,
@@ -610,7 +616,7 @@ struct Ctx<'a> {
 fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, ReplayError> {
     let load = ctx.load;
     let mut t = Tally::new()?;
-    let mut session = Sender::new(ctx.kind, tls);
+    let mut session = Sender::new(ctx.kind, tls, ctx.login.clone());
     let deadline = load.duration.map(|d| ctx.start + d);
     if load.rate.is_none() && !load.ramp_up.is_zero() {
         // Closed model: users start one after the other over the ramp-up.
@@ -705,9 +711,9 @@ enum Sender {
 }
 
 impl Sender {
-    fn new(kind: Kind, tls: Arc<ClientConfig>) -> Sender {
+    fn new(kind: Kind, tls: Arc<ClientConfig>, login: Option<(String, String)>) -> Sender {
         match kind {
-            Kind::Smtp => Sender::Smtp(crate::smtp::Session::new(tls)),
+            Kind::Smtp => Sender::Smtp(crate::smtp::Session::new(tls, login)),
             Kind::Iti41 | Kind::Mhd => Sender::Http(crate::http::Session::new(tls)),
         }
     }

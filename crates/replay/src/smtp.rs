@@ -1,7 +1,8 @@
 //! MSSanté SMTP submission (RFC 5321, STARTTLS per RFC 3207, or implicit TLS per RFC 8314)
 //! with a client certificate, over the same rustls configuration as HTTPS: the whole chain
 //! of the identity is sent. A [`Session`] per virtual user keeps its SMTP session open for
-//! successive messages when keep-alive is on.
+//! successive messages when keep-alive is on. AUTH PLAIN is sent after TLS when the endpoint
+//! names a user.
 
 use std::io::{ErrorKind, Read, Write};
 use std::sync::Arc;
@@ -180,6 +181,8 @@ struct Open {
 /// One virtual user's SMTP session, kept open between messages when keep-alive is on.
 pub struct Session {
     tls: Arc<ClientConfig>,
+    /// AUTH PLAIN credentials (user, password), sent after TLS when given.
+    login: Option<(String, String)>,
     open: Option<Open>,
     /// TLS handshakes begun.
     pub handshakes: u64,
@@ -188,10 +191,12 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session with no connection yet, using `tls` (this user's identity).
-    pub fn new(tls: Arc<ClientConfig>) -> Session {
+    /// A session with no connection yet, using `tls` (this user's identity), and
+    /// authenticating as `login` (user, password) when given.
+    pub fn new(tls: Arc<ClientConfig>, login: Option<(String, String)>) -> Session {
         Session {
             tls,
+            login,
             open: None,
             handshakes: 0,
             reconnects: 0,
@@ -208,7 +213,9 @@ impl Session {
             expect(read_reply(&mut s, &mut buf)?, |c| c == 220)?;
             let r = command(&mut s, &mut buf, &format!("EHLO {EHLO_NAME}"))?;
             expect(r, |c| c == 250)?;
-            return Ok(Open { s, buf });
+            let mut open = Open { s, buf };
+            self.login(&mut open)?;
+            return Ok(open);
         }
         expect(read_reply(&mut tcp, &mut buf)?, |c| c == 220)?;
         let ehlo = expect(
@@ -235,7 +242,22 @@ impl Session {
         let mut s = c.handshake(tcp, &self.tls)?;
         let r = command(&mut s, &mut buf, &format!("EHLO {EHLO_NAME}"))?;
         expect(r, |c| c == 250)?;
-        Ok(Open { s, buf })
+        let mut open = Open { s, buf };
+        self.login(&mut open)?;
+        Ok(open)
+    }
+
+    /// AUTH PLAIN (RFC 4616) with the session's credentials, if any; a refusal is counted by
+    /// its reply code (535, say).
+    fn login(&self, o: &mut Open) -> Result<(), Failure> {
+        use base64::Engine;
+        let Some((user, password)) = &self.login else {
+            return Ok(());
+        };
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("\0{user}\0{password}").as_bytes());
+        let r = command(&mut o.s, &mut o.buf, &format!("AUTH PLAIN {token}"))?;
+        expect(r, |c| c == 235).map(drop)
     }
 
     /// Submit one message. `Ok(Err(..))`: the server answered with a refusal (a reply code);

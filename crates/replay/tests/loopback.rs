@@ -459,3 +459,35 @@ fn smtp_submission_over_implicit_tls_on_the_sink() {
         std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
     assert_eq!(index.lines().count(), 3);
 }
+
+#[test]
+fn smtp_auth_plain_over_tls_is_sent_when_the_sink_asks_for_it() {
+    let mut f = fixture();
+    f.config.smtp_listen = Some("127.0.0.1:0".into());
+    f.config.smtp_accounts = vec![segur_sink::SmtpAccount {
+        user: "cabinet".into(),
+        password: "s3cret".into(),
+    }];
+    let dir = f.dir.path().join("mss");
+    messages(&dir, 2);
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.smtp_addr().expect("smtp").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let base = smtp_endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&dir, base.kind).expect("load");
+    let with = |user: Option<&str>, password: &str| {
+        let mut ep = base.clone();
+        ep.smtp_user = user.map(str::to_string);
+        ep.smtp_password = Some(password.to_string());
+        run(&ep, &prepared, Load::closed(1, 2)).expect("run")
+    };
+    let anonymous = with(None, "");
+    let wrong = with(Some("cabinet"), "guess");
+    let right = with(Some("cabinet"), "s3cret");
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!(anonymous.errors[0].kind, "smtp-530", "{anonymous:#?}");
+    assert_eq!(wrong.errors[0].kind, "smtp-535", "{wrong:#?}");
+    assert_eq!((right.ok, right.failed), (2, 0), "{right:#?}");
+}

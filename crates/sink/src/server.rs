@@ -130,6 +130,7 @@ pub struct Sink {
     listener: TcpListener,
     smtp: Option<TcpListener>,
     smtps: Option<TcpListener>,
+    accounts: Vec<crate::config::SmtpAccount>,
     tls: Arc<ServerConfig>,
     service: Arc<Service>,
     workers: usize,
@@ -230,6 +231,7 @@ impl Sink {
                 listener,
                 smtp,
                 smtps,
+                accounts: c.smtp_accounts.clone(),
                 tls: Arc::new(tls),
                 service: Arc::new(Service::new(store, engine)),
                 workers: c.workers.max(1),
@@ -290,6 +292,7 @@ impl Sink {
         let mut handles = Vec::with_capacity(self.workers);
         let shared = Arc::new(Shared {
             tls: self.tls.clone(),
+            accounts: self.accounts.clone(),
             service: self.service.clone(),
             faults: self.faults.clone(),
             log: self.log.clone(),
@@ -325,6 +328,7 @@ impl Sink {
 /// What every worker uses.
 struct Shared {
     tls: Arc<ServerConfig>,
+    accounts: Vec<crate::config::SmtpAccount>,
     service: Arc<Service>,
     faults: Arc<Injector>,
     log: Option<Log>,
@@ -457,6 +461,7 @@ fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
             &mut tcp,
             None,
             &shared.service,
+            &shared.accounts,
             shared.max_body,
             &mut |_, _| {},
         ) {
@@ -486,6 +491,7 @@ fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
         &mut stream,
         Some(&client),
         &shared.service,
+        &shared.accounts,
         shared.max_body,
         &mut on_message,
     );
