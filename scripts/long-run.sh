@@ -95,7 +95,7 @@ for name, p in (("pass 1 (sink killed)", p1), ("pass 2 (all again)", p2)):
     l = p["latency"]
     print(f"{name}: {p['requests']} requests in {p['elapsed_s']:.1f} s "
           f"({p['throughput_rps']:.0f}/s), ok {p['ok']}, errors: {errors(p)}; "
-          f"{p['handshakes']} handshakes, {p['reconnects']} resent; latency ms "
+          f"{p['handshakes']} handshakes, {p['reconnects']} reconnected; latency ms "
           f"p50 {l['p50_us']/1000:.1f} p90 {l['p90_us']/1000:.1f} p99 {l['p99_us']/1000:.1f} "
           f"p99.9 {l['p999_us']/1000:.1f} max {l['max_us']/1000:.1f}")
 def outcomes(f): return [json.loads(l) for l in open(f)]

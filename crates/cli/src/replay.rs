@@ -130,7 +130,7 @@ fn text(r: &Report) -> Result<(), Failure> {
     ))?;
     out(format_args!("  ok {}, failed {}", r.ok, r.failed))?;
     out(format_args!(
-        "  connections: {} TLS handshakes, {} resent after a closed keep-alive connection{}",
+        "  connections: {} TLS handshakes, {} requests reconnected after the server closed a kept-alive connection{}",
         r.handshakes,
         r.reconnects,
         if r.keep_alive {

@@ -78,7 +78,8 @@ pub struct Session {
     stream: Option<Stream>,
     /// TLS handshakes begun (TCP connections made), refused ones included.
     pub handshakes: u64,
-    /// Requests resent on a new connection because the kept-alive one had been closed.
+    /// Requests that found their kept-alive connection closed by the server and went on a
+    /// new one (sent again only when the close came after the request was written).
     pub reconnects: u64,
 }
 

@@ -159,8 +159,8 @@ pub struct Report {
     pub keep_alive: bool,
     /// TLS handshakes made (new connections).
     pub handshakes: u64,
-    /// Requests resent once on a new connection because the server had closed the
-    /// kept-alive one before answering (each counted once).
+    /// Requests that found their kept-alive connection closed by the server and went on a
+    /// new one, counted once each (sent twice only when the close came after the write).
     pub reconnects: u64,
     /// Wall time of the run, seconds.
     pub elapsed_s: f64,
