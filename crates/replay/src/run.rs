@@ -256,7 +256,8 @@ pub struct Progress {
     pub errors: u64,
     /// Requests completed per second over the last interval.
     pub rate_rps: f64,
-    /// 99th percentile latency over the last interval (corrected in the open model), µs.
+    /// 99th percentile latency over the last interval (over the whole run in the last
+    /// report), corrected in the open model, µs.
     pub p99_us: u64,
     /// Requests expected in all, when known (`--count`).
     pub total: Option<u64>,
@@ -411,8 +412,8 @@ struct Live {
     sent: AtomicU64,
     ok: AtomicU64,
     errors: AtomicU64,
-    /// Latencies of the current progress interval.
-    window: Mutex<Histogram<u64>>,
+    /// Latencies of the current progress interval, and of the whole run.
+    window: Mutex<(Histogram<u64>, Histogram<u64>)>,
 }
 
 fn tls_configs(endpoint: &Endpoint) -> Result<Vec<Arc<ClientConfig>>, ReplayError> {
@@ -517,7 +518,7 @@ pub fn run_observed(
         sent: AtomicU64::new(0),
         ok: AtomicU64::new(0),
         errors: AtomicU64::new(0),
-        window: Mutex::new(histogram()?),
+        window: Mutex::new((histogram()?, histogram()?)),
     };
     let next = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
@@ -670,7 +671,8 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
                 let _ = t.raw.record(raw);
                 let _ = t.corrected.record(corrected);
                 if let Ok(mut w) = ctx.live.window.lock() {
-                    let _ = w.record(corrected);
+                    let _ = w.0.record(corrected);
+                    let _ = w.1.record(corrected);
                 }
                 judged
             }
@@ -733,9 +735,10 @@ fn snapshot(
     let completed = ok + errors;
     let secs = (now - last.0).as_secs_f64();
     let p99_us = match live.window.lock() {
+        Ok(w) if done => w.1.value_at_quantile(0.99),
         Ok(mut w) => {
-            let p = w.value_at_quantile(0.99);
-            w.reset();
+            let p = w.0.value_at_quantile(0.99);
+            w.0.reset();
             p
         }
         Err(_) => 0,

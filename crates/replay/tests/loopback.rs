@@ -186,6 +186,10 @@ fn the_open_model_sends_at_the_rate_and_reports_corrected_and_raw_latency() {
     let ticks = ticks.into_inner().expect("ticks");
     let last = ticks.last().expect("a final progress report");
     assert!(last.done && last.ok == 12 && last.sent == 12, "{ticks:?}");
+    assert_eq!(
+        last.p99_us, corrected.p99_us,
+        "the last report covers the whole run"
+    );
 }
 
 #[test]
