@@ -330,3 +330,122 @@ fn a_sink_killed_mid_replay_restarts_with_its_store_intact() {
     sink.kill().expect("stop the sink");
     let _ = sink.wait();
 }
+
+#[test]
+fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
+    // `segur package mss` → `segur sink` with SMTP submission → `segur replay` kind smtp.
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = dir.join("docs");
+    let o = segur(&[
+        "build",
+        "cr-bio",
+        "--count",
+        "3",
+        "--seed",
+        "31",
+        "--out",
+        path(&docs),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mss = dir.join("mss");
+    std::fs::create_dir_all(&mss).expect("mkdir");
+    let mut names: Vec<_> = std::fs::read_dir(&docs)
+        .expect("docs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    for (i, doc) in names.iter().enumerate() {
+        let out = mss.join(format!("m{i}.eml"));
+        let o = segur(&["package", "mss", path(doc), "--out", path(&out)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let config = dir.join("sink.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nsmtp_listen = \"127.0.0.1:0\"\n\
+         cert = \"pki/server/localhost.chain.pem\"\nkey = \"pki/server/localhost.key\"\n\
+         client_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+    )
+    .expect("config");
+    let mut sink = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["sink", "--config", path(&config)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sink");
+    let mut lines = BufReader::new(sink.stdout.take().expect("stdout")).lines();
+    let smtp_line = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("SMTP submission on"))
+        .expect("the SMTP line");
+    std::thread::spawn(move || lines.for_each(drop));
+    let port = smtp_line
+        .split("SMTP submission on ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|a| a.rsplit(':').next())
+        .expect("port")
+        .to_string();
+    let endpoints = dir.join("replay.toml");
+    std::fs::write(
+        &endpoints,
+        format!(
+            "[[endpoint]]\nname = \"mss\"\nurl = \"smtp://localhost:{port}\"\nkind = \"smtp\"\n\
+             roots = \"pki/ca/root.pem\"\npool_dir = \"pki/clients\"\n"
+        ),
+    )
+    .expect("endpoints");
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--dir",
+        path(&mss),
+        "--users",
+        "2",
+        "--count",
+        "3",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    let again = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--dir",
+        path(&mss),
+        "--users",
+        "1",
+        "--count",
+        "1",
+        "--quiet",
+    ]);
+    sink.kill().expect("stop the sink");
+    let _ = sink.wait();
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert_eq!(
+        (report["ok"].as_u64(), report["handshakes"].as_u64()),
+        (Some(3), Some(2)),
+        "{report}"
+    );
+    let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
+    assert_eq!(index.lines().count(), 3, "{index}");
+    assert!(
+        index.lines().all(|l| l.contains("\"via\":\"mss\"")),
+        "{index}"
+    );
+    // The first message again: refused by reply code, the sink's rule id in the text.
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("smtp-550 x1: 5.6.0 refused: SEGUR-SINK-DUPLICATE"),
+        "{}",
+        stdout(&again)
+    );
+}
