@@ -184,6 +184,8 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     assert_eq!(o.status.code(), Some(1), "{report}");
     assert_eq!(stderr(&o), "", "--quiet");
     assert_eq!(report["model"], "open", "{report}");
+    std::fs::write(dir.join("open.json"), stdout(&o)).expect("report");
+    check_schema("replay-report", &dir.join("open.json"));
     assert_eq!(report["latency_corrected"]["samples"], 6, "{report}");
     assert!(
         report["elapsed_s"].as_f64().expect("elapsed") >= 5.0 / 12.0,
@@ -249,6 +251,23 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
 
     sink.kill().expect("stop the sink");
     let _ = sink.wait();
+}
+
+/// Check `file` against docs/schemas/NAME.schema.json (python3 with jsonschema, as CI has).
+fn check_schema(name: &str, file: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let o = Command::new("python3")
+        .arg(root.join("tests/json_schema_check.py"))
+        .arg(root.join(format!("docs/schemas/{name}.schema.json")))
+        .arg(file)
+        .output()
+        .expect("python3 with jsonschema (.ci/run installs it)");
+    assert!(
+        o.status.success(),
+        "{name}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// The uniqueIds of the index's complete lines.
