@@ -446,6 +446,24 @@ fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
         "1",
         "--quiet",
     ]);
+    // Built on the fly: two new messages, packaged as `segur package mss` would.
+    let built = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--build",
+        "cr-bio",
+        "--seed",
+        "4242",
+        "--users",
+        "1",
+        "--count",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let built: serde_json::Value = serde_json::from_str(&stdout(&built)).expect("JSON report");
     sink.kill().expect("stop the sink");
     let _ = sink.wait();
     assert_eq!(o.status.code(), Some(0), "{report}");
@@ -454,8 +472,9 @@ fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
         (Some(3), Some(2)),
         "{report}"
     );
+    assert_eq!(built["ok"], 2, "{built}");
     let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
-    assert_eq!(index.lines().count(), 3, "{index}");
+    assert_eq!(index.lines().count(), 5, "3 packaged, 2 built: {index}");
     assert!(
         index.lines().all(|l| l.contains("\"via\":\"mss\"")),
         "{index}"

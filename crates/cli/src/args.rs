@@ -66,8 +66,20 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "NAME")]
     pub endpoint: Option<String>,
     /// The requests to send, in name order, cycling (`segur package iti41|mhd|mss` output).
-    #[arg(long, value_name = "DIR")]
-    pub dir: PathBuf,
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "build",
+        conflicts_with = "build"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Build the requests on the fly instead: a new document of TYPE (`segur build --list`)
+    /// for a generated patient per request, packaged for the endpoint's kind.
+    #[arg(long, value_name = "TYPE")]
+    pub build: Option<String>,
+    /// With --build: the seed of the first request (request i uses seed + i).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Concurrent virtual users (closed model), or connections sending (open model).
     #[arg(long, default_value_t = 4)]
     pub users: usize,

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use segur_replay::ReplayError;
+use segur_replay::build::Recipe;
 use segur_replay::config;
 use segur_replay::requests::load_dir;
-use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, run_observed};
+use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, Source, run_source};
 
 use crate::args::{ReplayArgs, ReplayFormat};
 use crate::{Failure, Outcome, out};
@@ -23,7 +24,22 @@ fn failure(e: ReplayError) -> Failure {
 pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
     let endpoints = config::read(&args.config).map_err(failure)?;
     let endpoint = config::pick(endpoints, args.endpoint.as_deref()).map_err(failure)?;
-    let requests = load_dir(&args.dir, endpoint.kind).map_err(failure)?;
+    let requests = match &args.dir {
+        Some(dir) => load_dir(dir, endpoint.kind).map_err(failure)?,
+        None => Vec::new(),
+    };
+    let source = match &args.build {
+        Some(name) => Source::Build(Recipe {
+            doc_type: segur_cda::DocType::from_name(name).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--build {name}: unknown type (see segur build --list)"
+                ))
+            })?,
+            seed: args.seed,
+            kind: endpoint.kind,
+        }),
+        None => Source::Files(&requests),
+    };
     let load = Load {
         users: args.users,
         count: args.count.or(if args.duration.is_none() {
@@ -54,11 +70,11 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
             log_failed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     };
-    let run_with_progress = |endpoint, requests, load, progress: &(dyn Fn(&Progress) + Sync)| {
-        run_observed(endpoint, requests, load, progress, &on_request)
+    let run_with_progress = |endpoint, source, load, progress: &(dyn Fn(&Progress) + Sync)| {
+        run_source(endpoint, source, load, progress, &on_request)
     };
     let report = if args.quiet {
-        run_with_progress(&endpoint, &requests, load, &|_| {})
+        run_with_progress(&endpoint, source, load, &|_| {})
     } else if std::io::stderr().is_terminal() {
         let bar = match load.count {
             Some(n) => ProgressBar::with_draw_target(Some(n as u64), ProgressDrawTarget::stderr()),
@@ -69,7 +85,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
         {
             bar.set_style(style.progress_chars("=> "));
         }
-        let r = run_with_progress(&endpoint, &requests, load, &|p| {
+        let r = run_with_progress(&endpoint, source, load, &|p| {
             bar.set_position(p.ok + p.errors);
             bar.set_message(format!(
                 "ok {} errors {}  {:.0} req/s  p99 {:.1} ms",
@@ -82,7 +98,7 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
         bar.finish_and_clear();
         r
     } else {
-        run_with_progress(&endpoint, &requests, load, &json_line)
+        run_with_progress(&endpoint, source, load, &json_line)
     }
     .map_err(failure)?;
     if let Some(log) = log {

@@ -6,6 +6,7 @@
 //! The library returns typed errors and a [`Report`]; it never prints nor exits.
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod config;
 pub mod http;
 pub mod requests;
@@ -17,7 +18,8 @@ use std::path::PathBuf;
 pub use config::{Endpoint, Kind};
 pub use requests::Prepared;
 pub use run::{
-    Failure, Load, Model, Outcome, Progress, Report, run, run_observed, run_with_progress,
+    Failure, Load, Model, Outcome, Progress, Report, Source, run, run_observed, run_source,
+    run_with_progress,
 };
 
 /// Why a replay could not start.

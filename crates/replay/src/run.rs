@@ -14,6 +14,7 @@ use segur_tls::rustls::pki_types::ServerName;
 use segur_tls::{Identity, client_config, roots_from_pem};
 use serde::Serialize;
 
+use crate::build::Recipe;
 use crate::config::Scheme;
 use crate::http::{Connector, Response};
 use crate::smtp::{Envelope, envelope_of};
@@ -42,6 +43,8 @@ pub enum Failure {
     Smtp(u16, String),
     /// ITI-41: a SOAP Fault (its reason text).
     SoapFault(String),
+    /// A request built on the fly could not be built.
+    Build(String),
 }
 
 impl Failure {
@@ -58,6 +61,7 @@ impl Failure {
             Failure::Io(_) => "io".into(),
             Failure::Smtp(code, _) => format!("smtp-{code}"),
             Failure::SoapFault(_) => "soap-fault".into(),
+            Failure::Build(_) => "build".into(),
         }
     }
 
@@ -66,7 +70,7 @@ impl Failure {
         match self {
             Failure::Tls(s) | Failure::Connect(s) | Failure::Timeout(s) => s.clone(),
             Failure::Protocol(s) | Failure::Io(s) | Failure::Smtp(_, s) => s.clone(),
-            Failure::SoapFault(s) => s.clone(),
+            Failure::SoapFault(s) | Failure::Build(s) => s.clone(),
             Failure::Http(_) | Failure::Registry(_) | Failure::OperationOutcome => String::new(),
         }
     }
@@ -468,10 +472,59 @@ pub fn run_observed(
     progress: &(dyn Fn(&Progress) + Sync),
     on_request: &(dyn Fn(&Outcome<'_>) + Sync),
 ) -> Result<Report, ReplayError> {
-    load.check()?;
-    if requests.is_empty() {
-        return Err(ReplayError::Load("no request to send".into()));
+    run_source(
+        endpoint,
+        Source::Files(requests),
+        load,
+        progress,
+        on_request,
+    )
+}
+
+/// Where the requests come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Prepared requests, sent in order and cycling.
+    Files(&'a [Prepared]),
+    /// Built on the fly, request `i` just before it is sent.
+    Build(Recipe),
+}
+
+/// The envelope of an SMTP message: the endpoint's `mail_from`/`rcpt_to`, else its headers.
+fn envelope(endpoint: &Endpoint, message: &[u8]) -> Envelope {
+    let found = envelope_of(message);
+    Envelope {
+        from: endpoint.mail_from.clone().unwrap_or(found.from),
+        to: if endpoint.rcpt_to.is_empty() {
+            found.to
+        } else {
+            endpoint.rcpt_to.clone()
+        },
     }
+}
+
+/// [`run_observed`] with requests from `source`.
+pub fn run_source(
+    endpoint: &Endpoint,
+    source: Source<'_>,
+    load: Load,
+    progress: &(dyn Fn(&Progress) + Sync),
+    on_request: &(dyn Fn(&Outcome<'_>) + Sync),
+) -> Result<Report, ReplayError> {
+    load.check()?;
+    let requests: &[Prepared] = match source {
+        Source::Files([]) => return Err(ReplayError::Load("no request to send".into())),
+        Source::Files(r) => r,
+        Source::Build(recipe) => {
+            if recipe.kind != endpoint.kind {
+                return Err(ReplayError::Load(format!(
+                    "the recipe packages for {:?}, the endpoint is {:?}",
+                    recipe.kind, endpoint.kind
+                )));
+            }
+            &[]
+        }
+    };
     let target = endpoint.target()?;
     let configs = tls_configs(endpoint)?;
     let name = endpoint
@@ -525,24 +578,15 @@ pub fn run_observed(
     let envelopes: Vec<Envelope> = if endpoint.kind == Kind::Smtp {
         requests
             .iter()
-            .map(|r| {
-                let found = envelope_of(&r.body);
-                Envelope {
-                    from: endpoint.mail_from.clone().unwrap_or(found.from),
-                    to: if endpoint.rcpt_to.is_empty() {
-                        found.to
-                    } else {
-                        endpoint.rcpt_to.clone()
-                    },
-                }
-            })
+            .map(|r| envelope(endpoint, &r.body))
             .collect()
     } else {
         Vec::new()
     };
     let ctx = Ctx {
         connector: &connector,
-        requests,
+        endpoint,
+        source,
         envelopes: &envelopes,
         scheme: target.scheme,
         login: endpoint
@@ -598,8 +642,9 @@ pub fn run_observed(
 /// What every user shares.
 struct Ctx<'a> {
     connector: &'a Connector,
-    requests: &'a [Prepared],
-    /// SMTP: the envelope of each request.
+    endpoint: &'a Endpoint,
+    source: Source<'a>,
+    /// SMTP: the envelope of each prepared request.
     envelopes: &'a [Envelope],
     scheme: Scheme,
     /// SMTP AUTH PLAIN credentials.
@@ -646,20 +691,52 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
         if load.count.is_some_and(|c| i >= c) {
             break;
         }
+        // Build (or pick) the request before its intended time, so that building does not
+        // delay the send when there is slack; when there is none, the lateness shows in the
+        // corrected latency.
+        let built: Prepared;
+        let (req, env) = match ctx.source {
+            Source::Files(r) => {
+                let which = i % r.len();
+                (&r[which], ctx.envelopes.get(which).cloned())
+            }
+            Source::Build(recipe) => match recipe.request(i) {
+                Ok(p) => {
+                    built = p;
+                    let env = (ctx.kind == Kind::Smtp).then(|| envelope(ctx.endpoint, &built.body));
+                    (&built, env)
+                }
+                Err(f) => {
+                    t.sent += 1;
+                    ctx.live.sent.fetch_add(1, Ordering::Relaxed);
+                    (ctx.on_request)(&Outcome {
+                        n: i,
+                        file: "",
+                        ok: false,
+                        error: Some(f.kind()),
+                        latency_us: None,
+                    });
+                    t.fail(&f);
+                    ctx.live.errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            },
+        };
         if let Some(due) = due {
             let now = Instant::now();
             if due > now {
                 std::thread::sleep(due - now);
             }
         }
-        let which = i % ctx.requests.len();
-        let req = &ctx.requests[which];
         let began = Instant::now();
         ctx.live.sent.fetch_add(1, Ordering::Relaxed);
         t.sent += 1;
         let res = match &mut session {
             Sender::Http(s) => s.post(ctx.connector, req).map(|r| judge(ctx.kind, &r)),
-            Sender::Smtp(s) => s.send(ctx.connector, ctx.scheme, &ctx.envelopes[which], req),
+            Sender::Smtp(s) => match &env {
+                Some(env) => s.send(ctx.connector, ctx.scheme, env, req),
+                None => Err(Failure::Protocol("no SMTP envelope".into())),
+            },
         };
         let end = Instant::now();
         let mut latency_us = None;

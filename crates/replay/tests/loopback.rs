@@ -495,3 +495,43 @@ fn smtp_auth_plain_over_tls_is_sent_when_the_sink_asks_for_it() {
     assert_eq!(wrong.errors[0].kind, "smtp-535", "{wrong:#?}");
     assert_eq!((right.ok, right.failed), (2, 0), "{right:#?}");
 }
+
+#[test]
+fn requests_built_on_the_fly_are_each_a_new_document_stored_once() {
+    let f = fixture();
+    let (sink, _) = Sink::from_config(&f.config).expect("sink");
+    let port = sink.local_addr().expect("addr").port();
+    let stopper = sink.stopper().expect("stopper");
+    let thread = std::thread::spawn(move || sink.serve().expect("serve"));
+    let ep = endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let recipe = segur_replay::build::Recipe {
+        doc_type: segur_cda::DocType::CrBio,
+        seed: 500,
+        kind: ep.kind,
+    };
+    let report = segur_replay::run_source(
+        &ep,
+        segur_replay::Source::Build(recipe),
+        Load::closed(2, 6),
+        &|_| {},
+        &|_| {},
+    )
+    .expect("run");
+    let mismatch = segur_replay::run_source(
+        &ep,
+        segur_replay::Source::Build(segur_replay::build::Recipe {
+            kind: segur_replay::Kind::Mhd,
+            ..recipe
+        }),
+        Load::closed(1, 1),
+        &|_| {},
+        &|_| {},
+    );
+    stopper.stop();
+    thread.join().expect("join");
+    assert_eq!((report.ok, report.failed), (6, 0), "{report:#?}");
+    let index =
+        std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
+    assert_eq!(index.lines().count(), 6);
+    assert!(mismatch.is_err());
+}
