@@ -53,6 +53,9 @@ cert = "pki/server/localhost.chain.pem"
 key = "pki/server/localhost.key"
 client_roots = "pki/ca/root.pem"
 store = "store"
+# A worker serves one connection at a time: as many as the kept-alive client connections
+# (and nginx's upstream pool), or the extra ones wait for an idle connection to time out.
+workers = 40
 TOML
 "$SEGUR" sink --config sink.toml > sink.log 2>&1 &
 SINK=$!
@@ -98,8 +101,8 @@ endpoint sink "$SINK_PORT"
 
 summary() {
   python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); l=r["latency"]
-print("%-34s %7.0f req/s  p50 %5.1f ms  p99 %5.1f ms  (%d requests, %d handshakes, %s)" % (sys.argv[2],
- r["throughput_rps"], l["p50_us"]/1e3, l["p99_us"]/1e3, r["requests"], r["handshakes"],
+print("%-34s %7.0f req/s  p50 %5.1f ms  p99 %5.1f ms  max %7.1f ms  (%d requests, %d handshakes, %s)" % (sys.argv[2],
+ r["throughput_rps"], l["p50_us"]/1e3, l["p99_us"]/1e3, l["max_us"]/1e3, r["requests"], r["handshakes"],
  ", ".join("%s x%d" % (e["kind"], e["count"]) for e in r["errors"]) or "all ok"))' "$@"
 }
 echo "nginx ${SECS}s runs, $CONN connections, the same duplicate ITI-41 request:"
@@ -115,13 +118,14 @@ for round in 1 2; do
 import re, sys
 t = open(sys.argv[1]).read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
-p50 = re.search(r"50%\s+(\S+)", t).group(1); p99 = re.search(r"99%\s+(\S+)", t).group(1)
+p50 = re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1); p99 = re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1)
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print("  round %s wrk (server TLS only)        %7.0f req/s  p50 %s  p99 %s  (non-2xx: %s)"
       % (sys.argv[2], float(rps), p50, p99, non2xx.group(1) if non2xx else 0))
 PY
 done
 echo "segur replay straight to the sink, distinct documents, each stored:"
+sync  # the packaging above wrote ~80 MB: let its writeback not stall the first run
 "$SEGUR" replay --config replay-sink.toml --dir many --users "$CONN" --count 1000 --quiet --format json > ka.json || true
 summary ka.json "  keep-alive"
 "$SEGUR" replay --config replay-sink.toml --dir many2 --users "$CONN" --count 1000 --quiet --format json \
