@@ -119,6 +119,7 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     let requests = prepare_requests(dir, 6);
 
     let ok = endpoint(dir, &addr, "clients");
+    let log = dir.join("requests.jsonl");
     let o = segur(&[
         "replay",
         "--config",
@@ -129,6 +130,8 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
         "3",
         "--count",
         "6",
+        "--log",
+        path(&log),
         "--format",
         "json",
     ]);
@@ -140,6 +143,56 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     assert_eq!(report["latency"]["samples"], 6, "{report}");
     let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
     assert_eq!(index.lines().count(), 6);
+    assert_eq!(
+        report["handshakes"], 3,
+        "one kept-alive connection per user: {report}"
+    );
+    // Standard error is not a terminal: progress comes as JSON lines, the last one final.
+    let progress: Vec<serde_json::Value> = stderr(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON progress line"))
+        .collect();
+    let last = progress.last().expect("at least the final progress line");
+    assert_eq!(
+        (last["done"].as_bool(), last["ok"].as_u64()),
+        (Some(true), Some(6)),
+        "{last}"
+    );
+    for key in ["sent", "errors", "rate_rps", "p99_us", "elapsed_s"] {
+        assert!(last.get(key).is_some(), "{key} in {last}");
+    }
+
+    // The open model, quiet: the same six requests again at 12/s (refused as duplicates by
+    // the registry), latency also measured from the intended send times.
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&ok),
+        "--dir",
+        path(&requests),
+        "--users",
+        "2",
+        "--rate",
+        "12",
+        "--count",
+        "6",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    assert_eq!(stderr(&o), "", "--quiet");
+    assert_eq!(report["model"], "open", "{report}");
+    std::fs::write(dir.join("open.json"), stdout(&o)).expect("report");
+    check_schema("replay-report", &dir.join("open.json"));
+    assert_eq!(report["latency_corrected"]["samples"], 6, "{report}");
+    assert!(
+        report["elapsed_s"].as_f64().expect("elapsed") >= 5.0 / 12.0,
+        "{report}"
+    );
+    assert_eq!(report["errors"][0]["kind"], "registry-failure", "{report}");
+    assert_eq!(report["errors"][0]["count"], 6, "{report}");
 
     // The expired identities: every request refused at the TLS layer, exit 1, text output.
     let expired = dir.join("pki/expired");
@@ -175,7 +228,13 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
     ]);
     assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("failed 4"), "{}", stdout(&o));
-    assert!(stdout(&o).contains("tls-handshake x4"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains(
+            "tls-handshake x4: the server refused the handshake: the client's certificate has expired"
+        ),
+        "{}",
+        stdout(&o)
+    );
 
     // A directory without requests is a usage error, on one line.
     let o = segur(&[
@@ -192,6 +251,23 @@ fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals()
 
     sink.kill().expect("stop the sink");
     let _ = sink.wait();
+}
+
+/// Check `file` against docs/schemas/NAME.schema.json (python3 with jsonschema, as CI has).
+fn check_schema(name: &str, file: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let o = Command::new("python3")
+        .arg(root.join("tests/json_schema_check.py"))
+        .arg(root.join(format!("docs/schemas/{name}.schema.json")))
+        .arg(file)
+        .output()
+        .expect("python3 with jsonschema (.ci/run installs it)");
+    assert!(
+        o.status.success(),
+        "{name}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// The uniqueIds of the index's complete lines.
@@ -272,4 +348,142 @@ fn a_sink_killed_mid_replay_restarts_with_its_store_intact() {
     assert_eq!(distinct.len(), n);
     sink.kill().expect("stop the sink");
     let _ = sink.wait();
+}
+
+#[test]
+fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
+    // `segur package mss` → `segur sink` with SMTP submission → `segur replay` kind smtp.
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let docs = dir.join("docs");
+    let o = segur(&[
+        "build",
+        "cr-bio",
+        "--count",
+        "3",
+        "--seed",
+        "31",
+        "--out",
+        path(&docs),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mss = dir.join("mss");
+    std::fs::create_dir_all(&mss).expect("mkdir");
+    let mut names: Vec<_> = std::fs::read_dir(&docs)
+        .expect("docs")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    names.sort();
+    for (i, doc) in names.iter().enumerate() {
+        let out = mss.join(format!("m{i}.eml"));
+        let o = segur(&["package", "mss", path(doc), "--out", path(&out)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let config = dir.join("sink.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\nsmtp_listen = \"127.0.0.1:0\"\n\
+         cert = \"pki/server/localhost.chain.pem\"\nkey = \"pki/server/localhost.key\"\n\
+         client_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+    )
+    .expect("config");
+    let mut sink = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["sink", "--config", path(&config)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sink");
+    let mut lines = BufReader::new(sink.stdout.take().expect("stdout")).lines();
+    let smtp_line = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.contains("SMTP submission on"))
+        .expect("the SMTP line");
+    std::thread::spawn(move || lines.for_each(drop));
+    let port = smtp_line
+        .split("SMTP submission on ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|a| a.rsplit(':').next())
+        .expect("port")
+        .to_string();
+    let endpoints = dir.join("replay.toml");
+    std::fs::write(
+        &endpoints,
+        format!(
+            "[[endpoint]]\nname = \"mss\"\nurl = \"smtp://localhost:{port}\"\nkind = \"smtp\"\n\
+             roots = \"pki/ca/root.pem\"\npool_dir = \"pki/clients\"\n"
+        ),
+    )
+    .expect("endpoints");
+    let o = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--dir",
+        path(&mss),
+        "--users",
+        "2",
+        "--count",
+        "3",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON report");
+    let again = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--dir",
+        path(&mss),
+        "--users",
+        "1",
+        "--count",
+        "1",
+        "--quiet",
+    ]);
+    // Built on the fly: two new messages, packaged as `segur package mss` would.
+    let built = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--build",
+        "cr-bio",
+        "--seed",
+        "4242",
+        "--users",
+        "1",
+        "--count",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let built: serde_json::Value = serde_json::from_str(&stdout(&built)).expect("JSON report");
+    sink.kill().expect("stop the sink");
+    let _ = sink.wait();
+    assert_eq!(o.status.code(), Some(0), "{report}");
+    assert_eq!(
+        (report["ok"].as_u64(), report["handshakes"].as_u64()),
+        (Some(3), Some(2)),
+        "{report}"
+    );
+    assert_eq!(built["ok"], 2, "{built}");
+    let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
+    assert_eq!(index.lines().count(), 5, "3 packaged, 2 built: {index}");
+    assert!(
+        index.lines().all(|l| l.contains("\"via\":\"mss\"")),
+        "{index}"
+    );
+    // The first message again: refused by reply code, the sink's rule id in the text.
+    assert_eq!(again.status.code(), Some(1), "{}", stdout(&again));
+    assert!(
+        stdout(&again).contains("smtp-550 x1: 5.6.0 refused: SEGUR-SINK-DUPLICATE"),
+        "{}",
+        stdout(&again)
+    );
 }

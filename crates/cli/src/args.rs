@@ -1,6 +1,7 @@
 //! The command line, as clap parses it (raw; each subcommand checks it before any work).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -50,34 +51,86 @@ pub enum Command {
     /// validates what arrives and stores each accepted document durably before answering
     /// (docs/sink.md). SIGTERM or SIGINT stops it cleanly.
     Sink(SinkArgs),
-    /// Replay prepared requests (ITI-41 captures, MHD bundles) at an endpoint over mutual TLS,
-    /// with N concurrent virtual users, each with its own client identity; latency percentiles,
-    /// throughput and errors by kind (docs/replay.md).
+    /// Replay prepared requests (ITI-41 captures, MHD bundles, MSSanté .eml messages by SMTP)
+    /// at an endpoint over mutual TLS, closed model (N users, each with its own client
+    /// identity) or open model (an arrival rate); latency percentiles (raw, and corrected for
+    /// coordinated omission), throughput and errors by kind (docs/replay.md).
     Replay(ReplayArgs),
 }
 
 /// `segur replay`
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The endpoints file (TOML: URL, kind iti41|mhd, client identity or pool, trusted roots,
-    /// timeouts; docs/replay.md).
+    /// The endpoints file (TOML: URL, kind iti41|mhd|smtp, client identity or pool, trusted
+    /// roots, timeouts; docs/replay.md).
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// Which endpoint of the file (default: the only one).
     #[arg(long, value_name = "NAME")]
     pub endpoint: Option<String>,
-    /// The requests to send, in name order, cycling (`segur package iti41|mhd` output).
-    #[arg(long, value_name = "DIR")]
-    pub dir: PathBuf,
-    /// Concurrent virtual users (closed model).
+    /// The requests to send, in name order, cycling (`segur package iti41|mhd|mss` output).
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "build",
+        conflicts_with = "build"
+    )]
+    pub dir: Option<PathBuf>,
+    /// Build the requests on the fly instead: a new document of TYPE (`segur build --list`)
+    /// for a generated patient per request, packaged for the endpoint's kind.
+    #[arg(long, value_name = "TYPE")]
+    pub build: Option<String>,
+    /// With --build: the seed of the first request (request i uses seed + i).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Concurrent virtual users (closed model), or connections sending (open model).
     #[arg(long, default_value_t = 4)]
     pub users: usize,
-    /// Requests to send in all.
-    #[arg(long, default_value_t = 100)]
-    pub count: usize,
+    /// Requests to send in all (default 100 when no --duration is given).
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// How long to send, e.g. `30s`, `2m`, `500ms` (with --count: whichever ends first).
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Open model: requests per second, sent at their intended times whether or not earlier
+    /// ones were answered; latency is also measured from the intended time.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+    /// Linear ramp-up: of the rate from 0 (open model), or of the users started (closed).
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub ramp_up: Option<Duration>,
+    /// A new TLS connection for every request (`Connection: close`).
+    #[arg(long)]
+    pub no_keep_alive: bool,
+    /// Write the outcome of every request to FILE, one JSON object per line (request number,
+    /// file, ok, error kind, latency).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// No progress bar (terminal) nor JSON-lines progress (otherwise) on standard error.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReplayFormat::Text)]
     pub format: ReplayFormat,
+}
+
+/// A duration: a number followed by `ms`, `s`, `m` or `h` (seconds when bare).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (num, unit) = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .map_or((t, "s"), |i| t.split_at(i));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number with ms, s, m or h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{text:?}: unknown unit {unit:?} (ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// `segur replay` output formats.

@@ -49,6 +49,11 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
             "segur sink: SMTP submission on {smtp} (STARTTLS and a client certificate required)"
         ))?;
     }
+    if let Some(smtps) = sink.smtps_addr() {
+        out(format_args!(
+            "segur sink: SMTP submission on {smtps} over implicit TLS (a client certificate required)"
+        ))?;
+    }
     let sink = sink.with_log(Arc::new(|event| {
         let _ = out(format_args!("{event}"));
     }));

@@ -15,6 +15,9 @@ pub enum Kind {
     Iti41,
     /// FHIR MHD ITI-65 (a transaction Bundle); an `OperationOutcome` answer is a failure.
     Mhd,
+    /// MSSanté SMTP submission of `.eml` messages (`smtp://` with STARTTLS, `smtps://` with
+    /// implicit TLS); success is a 250 reply to the message.
+    Smtp,
 }
 
 /// A client certificate (chain) and its key, PEM files.
@@ -33,10 +36,19 @@ pub struct PemPair {
 pub struct Endpoint {
     /// A name to pick it with `--endpoint`.
     pub name: String,
-    /// `https://host:port/path`.
+    /// `https://host:port/path`, or `smtp://host:587` (STARTTLS) / `smtps://host:465`.
     pub url: String,
-    /// `iti41` or `mhd`.
+    /// `iti41`, `mhd` or `smtp`.
     pub kind: Kind,
+    /// SMTP: the envelope sender (default: the message's `From`).
+    pub mail_from: Option<String>,
+    /// SMTP: the envelope recipients (default: the message's `To` and `Cc`).
+    #[serde(default)]
+    pub rcpt_to: Vec<String>,
+    /// SMTP: a user to authenticate as (AUTH PLAIN, after TLS), besides the certificate.
+    pub smtp_user: Option<String>,
+    /// SMTP: that user's password.
+    pub smtp_password: Option<String>,
     /// One client identity for every virtual user.
     pub cert: Option<PathBuf>,
     /// The key of `cert`.
@@ -63,9 +75,22 @@ struct File {
     endpoints: Vec<Endpoint>,
 }
 
+/// How the connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// HTTP over TLS.
+    Https,
+    /// SMTP submission, TLS started with STARTTLS (port 587 by default).
+    Smtp,
+    /// SMTP submission over implicit TLS (port 465 by default).
+    Smtps,
+}
+
 /// The parsed URL of an endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The scheme.
+    pub scheme: Scheme,
     /// Host (name or IP, brackets removed).
     pub host: String,
     /// Port (443 when absent).
@@ -75,15 +100,27 @@ pub struct Target {
 }
 
 impl Endpoint {
-    /// Parse the URL (`https` only).
+    /// Parse the URL: `https://` for `iti41` and `mhd`, `smtp://` or `smtps://` for `smtp`.
     pub fn target(&self) -> Result<Target, ReplayError> {
         let bad = |why: &str| {
             ReplayError::Config(format!("endpoint {}: url {:?}: {why}", self.name, self.url))
         };
-        let rest = self
-            .url
-            .strip_prefix("https://")
-            .ok_or_else(|| bad("must start with https://"))?;
+        let (scheme, default_port, rest) = if let Some(r) = self.url.strip_prefix("https://") {
+            (Scheme::Https, 443, r)
+        } else if let Some(r) = self.url.strip_prefix("smtp://") {
+            (Scheme::Smtp, 587, r)
+        } else if let Some(r) = self.url.strip_prefix("smtps://") {
+            (Scheme::Smtps, 465, r)
+        } else {
+            return Err(bad("must start with https://, smtp:// or smtps://"));
+        };
+        match (self.kind, scheme) {
+            (Kind::Smtp, Scheme::Https) => return Err(bad("kind smtp needs smtp:// or smtps://")),
+            (Kind::Iti41 | Kind::Mhd, Scheme::Smtp | Scheme::Smtps) => {
+                return Err(bad("kinds iti41 and mhd need https://"));
+            }
+            _ => {}
+        }
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -92,19 +129,20 @@ impl Endpoint {
             let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
             let port = match after.strip_prefix(':') {
                 Some(p) => p.parse().map_err(|_| bad("bad port"))?,
-                None => 443,
+                None => default_port,
             };
             (h.to_string(), port)
         } else {
             match authority.rsplit_once(':') {
                 Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad("bad port"))?),
-                None => (authority.to_string(), 443),
+                None => (authority.to_string(), default_port),
             }
         };
         if host.is_empty() {
             return Err(bad("no host"));
         }
         Ok(Target {
+            scheme,
             host,
             port,
             path: path.to_string(),
@@ -238,6 +276,7 @@ mod tests {
         assert_eq!(
             e.target().expect("url"),
             Target {
+                scheme: Scheme::Https,
                 host: "localhost".into(),
                 port: 8443,
                 path: "/iti41".into()
@@ -245,6 +284,21 @@ mod tests {
         );
         assert_eq!(e.roots, Path::new("/base/r.pem"));
         assert_eq!(ep("https://[::1]/x").target().expect("v6").port, 443);
+        assert!(ep("https://h/x").target().is_ok());
+        let smtp = |url: &str| {
+            let text = format!(
+                "[[endpoint]]\nname = \"m\"\nurl = {url:?}\nkind = \"smtp\"\ncert = \"c\"\nkey = \"k\"\nroots = \"r\"\n"
+            );
+            parse(&text, Path::new("/")).map(|v| v[0].target().expect("target"))
+        };
+        let t = smtp("smtp://mail.example").expect("smtp");
+        assert_eq!((t.scheme, t.port), (Scheme::Smtp, 587));
+        let t = smtp("smtps://[::1]").expect("smtps");
+        assert_eq!(
+            (t.scheme, t.port, t.host.as_str()),
+            (Scheme::Smtps, 465, "::1")
+        );
+        assert!(smtp("https://mail.example").is_err());
         assert!(
             parse(
                 "[[endpoint]]\nname=\"a\"\nurl=\"http://x\"\nkind=\"mhd\"\nroots=\"r\"\n",

@@ -1,5 +1,7 @@
-//! A minimal blocking HTTP/1.1 client over rustls: one POST per connection
-//! (`Connection: close`), a Content-Length body, a bounded response.
+//! A minimal blocking HTTP/1.1 client over rustls: a [`Session`] per virtual user keeps its
+//! TLS connection open between requests when the server allows (persistent connections),
+//! reconnects when the server has closed it, and reads Content-Length, chunked or
+//! until-close bodies, bounded.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -8,7 +10,7 @@ use std::time::Duration;
 
 use segur_tls::explain::{Side, explain};
 use segur_tls::rustls::pki_types::ServerName;
-use segur_tls::rustls::{ClientConfig, ClientConnection, StreamOwned};
+use segur_tls::rustls::{ClientConfig, ClientConnection, ProtocolVersion, StreamOwned};
 
 use crate::Prepared;
 use crate::run::Failure;
@@ -19,8 +21,11 @@ pub const MAX_HEAD: usize = 64 * 1024;
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// The reason given when the server closes the connection while the request is written and
-/// its TLS alert is lost with the reset.
+/// its TLS alert is lost with the reset (only when the post-handshake probe saw nothing).
 pub const REFUSED_AFTER_HANDSHAKE: &str = "the server closed the connection while the request was being sent, right after the handshake: with TLS 1.3 this is how a refused client certificate shows when its alert is lost";
+
+/// The reason given when the server closes right after a TLS 1.3 handshake without an alert.
+pub const CLOSED_AFTER_HANDSHAKE: &str = "the server closed the connection right after the TLS handshake without saying why (no TLS alert): it may have refused the client certificate";
 
 /// A response: its status and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +34,9 @@ pub struct Response {
     pub status: u16,
     /// The body (at most [`MAX_BODY`] bytes).
     pub body: Vec<u8>,
+    /// The connection cannot carry another request (`Connection: close`, HTTP/1.0, or a
+    /// body delimited by the close).
+    pub close: bool,
 }
 
 /// Where and how to connect.
@@ -46,6 +54,162 @@ pub struct Connector {
     pub connect_timeout: Duration,
     /// Read/write timeout.
     pub timeout: Duration,
+    /// After a TLS 1.3 handshake, how long to wait for the server's first records (session
+    /// tickets, or the alert refusing the client certificate) before writing; zero: no wait.
+    pub probe: Duration,
+    /// Keep connections open between requests (else `Connection: close` on each).
+    pub keep_alive: bool,
+}
+
+/// A TLS stream over TCP, as [`Connector::open`] returns it.
+pub type Stream = StreamOwned<ClientConnection, TcpStream>;
+
+/// How one exchange on a connection ended badly.
+enum Broken {
+    /// A reused connection turned out closed before any byte of the answer: resend on a new one.
+    Stale,
+    /// The request failed.
+    Failed(Failure),
+}
+
+/// One virtual user's connection, kept open between requests when the server allows.
+pub struct Session {
+    tls: Arc<ClientConfig>,
+    stream: Option<Stream>,
+    /// TLS handshakes begun (TCP connections made), refused ones included.
+    pub handshakes: u64,
+    /// Requests that found their kept-alive connection closed by the server and went on a
+    /// new one (sent again only when the close came after the request was written).
+    pub reconnects: u64,
+}
+
+impl Session {
+    /// A session with no connection yet, using `tls` (this user's identity).
+    pub fn new(tls: Arc<ClientConfig>) -> Session {
+        Session {
+            tls,
+            stream: None,
+            handshakes: 0,
+            reconnects: 0,
+        }
+    }
+
+    /// Send one request, on the kept-alive connection when there is a live one, and read the
+    /// whole response. A request is sent at most twice, and twice only when the reused
+    /// connection was closed before any byte of its answer came (the server closed an idle
+    /// connection): it is counted once.
+    pub fn post(&mut self, c: &Connector, req: &Prepared) -> Result<Response, Failure> {
+        if let Some(mut stream) = self.stream.take() {
+            if still_open(&mut stream) {
+                match exchange(&mut stream, c, req, true) {
+                    Ok(r) => {
+                        if !r.close && c.keep_alive {
+                            self.stream = Some(stream);
+                        }
+                        return Ok(r);
+                    }
+                    Err(Broken::Failed(f)) => return Err(f),
+                    Err(Broken::Stale) => {}
+                }
+            }
+            self.reconnects += 1;
+        }
+        let opened = c.open(&self.tls);
+        if !matches!(opened, Err(Failure::Connect(_))) {
+            self.handshakes += 1;
+        }
+        let mut stream = opened?;
+        match exchange(&mut stream, c, req, false) {
+            Ok(r) => {
+                if !r.close && c.keep_alive {
+                    self.stream = Some(stream);
+                }
+                Ok(r)
+            }
+            Err(Broken::Failed(f)) => Err(f),
+            Err(Broken::Stale) => Err(Failure::Protocol(NOTHING.into())),
+        }
+    }
+}
+
+const NOTHING: &str = "connection closed without a response";
+
+/// Whether a kept-alive connection is still usable: no close_notify nor TCP close pending.
+pub(crate) fn still_open(s: &mut Stream) -> bool {
+    if s.sock.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let open = loop {
+        match s.conn.read_tls(&mut s.sock) {
+            Ok(0) => break false,
+            Ok(_) => match s.conn.process_new_packets() {
+                Ok(st) if st.peer_has_closed() => break false,
+                Ok(_) => continue,
+                Err(_) => break false,
+            },
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break true,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => break false,
+        }
+    };
+    s.sock.set_nonblocking(false).is_ok() && open
+}
+
+pub(crate) fn is_closed(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::BrokenPipe
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::UnexpectedEof
+    )
+}
+
+/// Write the request and read its response; `reused`: the connection carried one before.
+fn exchange(
+    s: &mut Stream,
+    c: &Connector,
+    req: &Prepared,
+    reused: bool,
+) -> Result<Response, Broken> {
+    let mut head = format!(
+        "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
+        c.path,
+        c.host_header,
+        req.content_type,
+        req.body.len(),
+        if c.keep_alive { "keep-alive" } else { "close" }
+    );
+    for (n, v) in &req.headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let sent = s
+        .write_all(head.as_bytes())
+        .and_then(|()| s.write_all(&req.body))
+        .and_then(|()| s.flush());
+    if let Err(e) = sent {
+        if reused && is_closed(&e) && e.get_ref().is_none() {
+            return Err(Broken::Stale);
+        }
+        // A fresh connection: the server may have refused the client certificate (TLS 1.3,
+        // after our Finished) and its alert, if still readable, names the reason.
+        return match read_response(s) {
+            Err(f @ Failure::Tls(_)) => Err(Broken::Failed(f)),
+            _ if is_closed(&e) && e.get_ref().is_none() => {
+                Err(Broken::Failed(Failure::Tls(REFUSED_AFTER_HANDSHAKE.into())))
+            }
+            _ => Err(Broken::Failed(classify(e))),
+        };
+    }
+    match read_inner(s) {
+        Ok(r) => Ok(r),
+        // The server closed the idle connection as we reused it: nothing of ours was answered.
+        Err((f, true)) if reused && !matches!(f, Failure::Tls(_) | Failure::Timeout(_)) => {
+            Err(Broken::Stale)
+        }
+        Err((f, _)) => Err(Broken::Failed(f)),
+    }
 }
 
 impl Connector {
@@ -76,50 +240,86 @@ impl Connector {
         })
     }
 
-    /// Send one request on a fresh connection and read the whole response.
-    pub fn post(&self, tls: &Arc<ClientConfig>, req: &Prepared) -> Result<Response, Failure> {
-        let tcp = self.connect()?;
-        let io = |e: std::io::Error| classify(e);
-        tcp.set_read_timeout(Some(self.timeout)).map_err(io)?;
-        tcp.set_write_timeout(Some(self.timeout)).map_err(io)?;
-        let _ = tcp.set_nodelay(true);
-        let conn = ClientConnection::new(tls.clone(), self.server_name.clone())
-            .map_err(|e| Failure::Tls(explain(&e, Side::Client).text))?;
-        let mut s = StreamOwned::new(conn, tcp);
-        let mut head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-            self.path,
-            self.host_header,
-            req.content_type,
-            req.body.len()
-        );
-        for (n, v) in &req.headers {
-            head.push_str(&format!("{n}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        let sent = s
-            .write_all(head.as_bytes())
-            .and_then(|()| s.write_all(&req.body))
-            .and_then(|()| s.flush());
-        if let Err(e) = sent {
-            // TLS 1.3: the server judges the client certificate after the client's Finished,
-            // so its refusal (an alert, then close) can break the write; read the alert.
-            return match read_response(&mut s) {
-                Err(f @ Failure::Tls(_)) => Err(f),
-                _ if matches!(
-                    e.kind(),
-                    ErrorKind::BrokenPipe
-                        | ErrorKind::ConnectionReset
-                        | ErrorKind::ConnectionAborted
-                ) && e.get_ref().is_none() =>
-                {
-                    Err(Failure::Tls(REFUSED_AFTER_HANDSHAKE.into()))
-                }
-                _ => Err(io(e)),
-            };
-        }
-        read_response(&mut s)
+    /// A new connection with its TLS handshake done. Under TLS 1.3 the server judges the
+    /// client certificate after the client's Finished, so before anything is written the
+    /// server's first records are awaited (up to [`Connector::probe`]): session tickets mean
+    /// accepted, an alert names the refusal. Writing first would make the server's close a
+    /// TCP reset, which discards its alert.
+    pub fn open(&self, tls: &Arc<ClientConfig>) -> Result<Stream, Failure> {
+        let tcp = self.connect_tcp()?;
+        self.handshake(tcp, tls)
     }
+
+    /// A TCP connection with the read/write timeouts set.
+    pub fn connect_tcp(&self) -> Result<TcpStream, Failure> {
+        let tcp = self.connect()?;
+        tcp.set_read_timeout(Some(self.timeout)).map_err(classify)?;
+        tcp.set_write_timeout(Some(self.timeout))
+            .map_err(classify)?;
+        let _ = tcp.set_nodelay(true);
+        Ok(tcp)
+    }
+
+    /// The TLS handshake over `tcp` (fresh, or after SMTP STARTTLS), then the TLS 1.3 wait
+    /// for the server's verdict described at [`Connector::open`].
+    pub fn handshake(
+        &self,
+        mut tcp: TcpStream,
+        tls: &Arc<ClientConfig>,
+    ) -> Result<Stream, Failure> {
+        let mut conn = ClientConnection::new(tls.clone(), self.server_name.clone())
+            .map_err(|e| Failure::Tls(explain(&e, Side::Client).text))?;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp).map_err(handshake_failure)?;
+        }
+        while conn.wants_write() {
+            conn.write_tls(&mut tcp).map_err(handshake_failure)?;
+        }
+        if conn.protocol_version() == Some(ProtocolVersion::TLSv1_3) && !self.probe.is_zero() {
+            tcp.set_read_timeout(Some(self.probe)).map_err(classify)?;
+            let seen = probe(&mut conn, &mut tcp);
+            tcp.set_read_timeout(Some(self.timeout)).map_err(classify)?;
+            seen?;
+        }
+        Ok(StreamOwned::new(conn, tcp))
+    }
+}
+
+/// Read what the server sends right after a TLS 1.3 handshake: nothing within the wait or
+/// a session ticket is taken as accepted, an alert or a close as refused.
+fn probe(conn: &mut ClientConnection, tcp: &mut TcpStream) -> Result<(), Failure> {
+    loop {
+        match conn.read_tls(tcp) {
+            Ok(0) => return Err(Failure::Tls(CLOSED_AFTER_HANDSHAKE.into())),
+            Ok(_) => {
+                return match conn.process_new_packets() {
+                    Err(e) => {
+                        // Answer the alert with ours, politely; the connection is over.
+                        let _ = conn.write_tls(tcp);
+                        Err(Failure::Tls(explain(&e, Side::Client).text))
+                    }
+                    Ok(st) if st.peer_has_closed() => {
+                        Err(Failure::Tls(CLOSED_AFTER_HANDSHAKE.into()))
+                    }
+                    Ok(_) => Ok(()),
+                };
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) => return Ok(()),
+            Err(e) if is_closed(&e) => return Err(Failure::Tls(CLOSED_AFTER_HANDSHAKE.into())),
+            Err(e) => return Err(classify(e)),
+        }
+    }
+}
+
+/// A failure inside the handshake: TLS errors explained, a close said so.
+fn handshake_failure(e: std::io::Error) -> Failure {
+    if e.get_ref().is_none() && is_closed(&e) {
+        return Failure::Tls(format!(
+            "the server closed the connection during the TLS handshake without a TLS alert ({e})"
+        ));
+    }
+    classify(e)
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -127,7 +327,7 @@ fn is_timeout(e: &std::io::Error) -> bool {
 }
 
 /// An I/O error in words: a TLS failure explained, a timeout, or plain I/O.
-fn classify(e: std::io::Error) -> Failure {
+pub(crate) fn classify(e: std::io::Error) -> Failure {
     if let Some(t) = e
         .get_ref()
         .and_then(|i| i.downcast_ref::<segur_tls::rustls::Error>())
@@ -140,36 +340,125 @@ fn classify(e: std::io::Error) -> Failure {
     Failure::Io(e.to_string())
 }
 
-/// Read a status line, headers and a Content-Length (or until-close) body, bounded.
+/// Read one response: a status line, headers and a Content-Length, chunked or until-close
+/// body, bounded.
 pub fn read_response(s: &mut impl Read) -> Result<Response, Failure> {
-    let mut buf = Vec::with_capacity(4096);
-    let mut chunk = [0u8; 8192];
+    read_inner(s).map_err(|(f, _)| f)
+}
+
+/// Bytes read from the connection, with a cursor past what was consumed.
+struct Input<'a, R> {
+    r: &'a mut R,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: Read> Input<'_, R> {
+    /// Read more; `Ok(false)` at the end of the stream.
+    fn more(&mut self) -> Result<bool, Failure> {
+        if self.pos > 64 * 1024 && self.pos * 2 > self.buf.len() {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.r.read(&mut chunk) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // No close_notify before the TCP close: rustls says UnexpectedEof.
+                Err(e) if e.kind() == ErrorKind::UnexpectedEof && e.get_ref().is_none() => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+    }
+
+    fn rest(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// One CRLF-terminated line (without the CRLF), at most `max` bytes.
+    fn line(&mut self, max: usize) -> Result<String, Failure> {
+        loop {
+            if let Some(i) = self.rest().windows(2).position(|w| w == b"\r\n") {
+                let l = String::from_utf8_lossy(&self.rest()[..i]).into_owned();
+                self.pos += i + 2;
+                return Ok(l);
+            }
+            if self.rest().len() > max {
+                return Err(Failure::Protocol("chunked body: line too long".into()));
+            }
+            if !self.more()? {
+                return Err(Failure::Protocol(
+                    "connection closed inside the chunked body".into(),
+                ));
+            }
+        }
+    }
+
+    /// Exactly `n` bytes.
+    fn take(&mut self, n: usize) -> Result<&[u8], Failure> {
+        while self.rest().len() < n {
+            if !self.more()? {
+                return Err(Failure::Protocol(
+                    "connection closed inside the body".into(),
+                ));
+            }
+        }
+        let at = self.pos;
+        self.pos += n;
+        Ok(&self.buf[at..at + n])
+    }
+}
+
+/// How the body is delimited.
+enum Framing {
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// [`read_response`], also saying whether nothing at all was read before the failure.
+fn read_inner(s: &mut impl Read) -> Result<Response, (Failure, bool)> {
+    let mut input = Input {
+        r: s,
+        buf: Vec::with_capacity(8192),
+        pos: 0,
+    };
     let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+        if let Some(i) = input.buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i;
         }
-        if buf.len() > MAX_HEAD {
-            return Err(Failure::Protocol(format!(
-                "response head over {MAX_HEAD} bytes"
-            )));
+        if input.buf.len() > MAX_HEAD {
+            return Err((
+                Failure::Protocol(format!("response head over {MAX_HEAD} bytes")),
+                false,
+            ));
         }
-        match s.read(&mut chunk) {
-            Ok(0) if buf.is_empty() => {
-                return Err(Failure::Protocol(
-                    "connection closed without a response".into(),
+        let empty = input.buf.is_empty();
+        match input.more() {
+            Ok(true) => {}
+            Ok(false) if empty => return Err((Failure::Protocol(NOTHING.into()), true)),
+            Ok(false) => {
+                return Err((
+                    Failure::Protocol("connection closed inside the response head".into()),
+                    false,
                 ));
             }
-            Ok(0) => {
-                return Err(Failure::Protocol(
-                    "connection closed inside the response head".into(),
-                ));
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(classify(e)),
+            Err(f) => return Err((f, empty)),
         }
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let head = String::from_utf8_lossy(&input.buf[..head_end]).into_owned();
+    input.pos = head_end + 4;
+    read_body(&head, &mut input).map_err(|f| (f, false))
+}
+
+fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, Failure> {
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let status: u16 = status_line
@@ -177,78 +466,175 @@ pub fn read_response(s: &mut impl Read) -> Result<Response, Failure> {
         .and_then(|r| r.get(2..5))
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| Failure::Protocol(format!("bad status line {status_line:?}")))?;
-    let mut length = None;
+    let http10 = status_line.starts_with("HTTP/1.0");
+    let mut framing = Framing::UntilClose;
+    let mut close = http10;
     for l in lines {
         let Some((n, v)) = l.split_once(':') else {
             continue;
         };
-        if n.trim().eq_ignore_ascii_case("content-length") {
-            length =
-                Some(v.trim().parse::<usize>().map_err(|_| {
-                    Failure::Protocol(format!("bad Content-Length {:?}", v.trim()))
-                })?);
-        } else if n.trim().eq_ignore_ascii_case("transfer-encoding") {
-            return Err(Failure::Protocol(
-                "chunked responses are not supported yet".into(),
-            ));
-        }
-    }
-    if length.is_some_and(|l| l > MAX_BODY) {
-        return Err(Failure::Protocol(format!(
-            "response body over {MAX_BODY} bytes"
-        )));
-    }
-    let mut body = buf.split_off(head_end + 4);
-    loop {
-        if length.is_some_and(|l| body.len() >= l) {
-            body.truncate(length.unwrap_or(0));
-            break;
-        }
-        if body.len() > MAX_BODY {
-            return Err(Failure::Protocol(format!(
-                "response body over {MAX_BODY} bytes"
-            )));
-        }
-        match s.read(&mut chunk) {
-            Ok(0) if length.is_none() => break,
-            Ok(0) => {
-                return Err(Failure::Protocol(
-                    "connection closed inside the body".into(),
-                ));
+        let (n, v) = (n.trim(), v.trim());
+        if n.eq_ignore_ascii_case("content-length") && !matches!(framing, Framing::Chunked) {
+            let len = v
+                .parse::<usize>()
+                .map_err(|_| Failure::Protocol(format!("bad Content-Length {v:?}")))?;
+            if len > MAX_BODY {
+                return Err(Failure::Protocol(format!(
+                    "response body over {MAX_BODY} bytes"
+                )));
             }
-            Ok(n) => body.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            // No close_notify before TCP close: take the body read so far when unbounded.
-            Err(e) if length.is_none() && e.kind() == ErrorKind::UnexpectedEof => break,
-            Err(e) => return Err(classify(e)),
+            framing = Framing::Length(len);
+        } else if n.eq_ignore_ascii_case("transfer-encoding") {
+            if v.rsplit(',')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"))
+            {
+                framing = Framing::Chunked;
+            } else {
+                return Err(Failure::Protocol(format!(
+                    "unsupported Transfer-Encoding {v:?}"
+                )));
+            }
+        } else if n.eq_ignore_ascii_case("connection") {
+            for t in v.split(',').map(str::trim) {
+                if t.eq_ignore_ascii_case("close") {
+                    close = true;
+                } else if t.eq_ignore_ascii_case("keep-alive") {
+                    close = false;
+                }
+            }
         }
     }
-    Ok(Response { status, body })
+    // 1xx, 204 and 304 have no body.
+    if (100..200).contains(&status) || status == 204 || status == 304 {
+        framing = Framing::Length(0);
+    }
+    let body = match framing {
+        Framing::Length(n) => input.take(n)?.to_vec(),
+        Framing::Chunked => {
+            let mut body = Vec::new();
+            loop {
+                let line = input.line(1024)?;
+                let hex = line.split(';').next().unwrap_or_default().trim();
+                let size = usize::from_str_radix(hex, 16)
+                    .map_err(|_| Failure::Protocol(format!("bad chunk size {hex:?}")))?;
+                if size == 0 {
+                    // Trailer fields, up to the empty line.
+                    let mut trailers = 0usize;
+                    loop {
+                        let t = input.line(MAX_HEAD)?;
+                        trailers += t.len();
+                        if t.is_empty() {
+                            break;
+                        }
+                        if trailers > MAX_HEAD {
+                            return Err(Failure::Protocol("chunked trailers too long".into()));
+                        }
+                    }
+                    break;
+                }
+                if body.len().saturating_add(size) > MAX_BODY {
+                    return Err(Failure::Protocol(format!(
+                        "response body over {MAX_BODY} bytes"
+                    )));
+                }
+                let data = input.take(size + 2)?;
+                if &data[size..] != b"\r\n" {
+                    return Err(Failure::Protocol("chunk not followed by CRLF".into()));
+                }
+                body.extend_from_slice(&data[..size]);
+            }
+            body
+        }
+        Framing::UntilClose => {
+            close = true;
+            while input.more()? {
+                if input.rest().len() > MAX_BODY {
+                    return Err(Failure::Protocol(format!(
+                        "response body over {MAX_BODY} bytes"
+                    )));
+                }
+            }
+            input.rest().to_vec()
+        }
+    };
+    // Bytes past the response (we never pipeline): the framing is off, start afresh.
+    if input.pos < input.buf.len() {
+        close = true;
+    }
+    Ok(Response {
+        status,
+        body,
+        close,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn read(bytes: &[u8]) -> Result<Response, Failure> {
+        let mut r = bytes;
+        read_response(&mut r)
+    }
+
     #[test]
     fn responses_are_read_to_their_length() {
-        let mut r: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef";
         assert_eq!(
-            read_response(&mut r).expect("ok"),
+            read(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc").expect("ok"),
             Response {
                 status: 200,
-                body: b"abc".to_vec()
+                body: b"abc".to_vec(),
+                close: false,
             }
         );
-        let mut short: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc";
+        assert!(
+            read(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdef")
+                .expect("ok")
+                .close
+        );
         assert!(matches!(
-            read_response(&mut short),
+            read(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"),
             Err(Failure::Protocol(_))
         ));
-        let mut junk: &[u8] = b"SMTP 220\r\n\r\n";
         assert!(matches!(
-            read_response(&mut junk),
+            read(b"SMTP 220\r\n\r\n"),
             Err(Failure::Protocol(_))
         ));
+        assert_eq!(read(b""), Err(Failure::Protocol(NOTHING.into())));
+    }
+
+    #[test]
+    fn connection_close_and_http10_end_the_connection() {
+        let r = read(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        assert!(r.expect("ok").close);
+        let r = read(b"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+        assert!(r.expect("ok").close);
+        let r = read(b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n");
+        assert!(!r.expect("ok").close);
+        let r = read(b"HTTP/1.1 200 OK\r\n\r\nuntil the end");
+        let r = r.expect("ok");
+        assert!(r.close);
+        assert_eq!(r.body, b"until the end");
+    }
+
+    #[test]
+    fn chunked_bodies_are_decoded_with_extensions_and_trailers() {
+        let r = read(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              4;ext=1\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n",
+        )
+        .expect("chunked");
+        assert_eq!(r.body, b"Wikipedia in \r\n\r\nchunks.");
+        assert!(!r.close);
+        for bad in [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFF\r\n",
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+        ] {
+            assert!(matches!(read(bad), Err(Failure::Protocol(_))), "{bad:?}");
+        }
     }
 }

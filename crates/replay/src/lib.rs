@@ -1,19 +1,26 @@
-//! Replay prepared Ségur requests (ITI-41 captures, MHD bundles) against an HTTPS endpoint
-//! over mutual TLS, with N concurrent virtual users (closed model), and measure latency.
+//! Replay prepared Ségur requests (ITI-41 captures, MHD bundles, MSSanté messages) against an
+//! HTTPS or SMTP endpoint over mutual TLS, under a closed model (N concurrent virtual users)
+//! or an open model (an arrival rate), and measure latency. MSSanté is the French secure
+//! health messaging system; its messages are submitted by SMTP with a client certificate.
 //!
 //! The library returns typed errors and a [`Report`]; it never prints nor exits.
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod config;
 pub mod http;
 pub mod requests;
 pub mod run;
+pub mod smtp;
 
 use std::path::PathBuf;
 
 pub use config::{Endpoint, Kind};
 pub use requests::Prepared;
-pub use run::{Failure, Report, run};
+pub use run::{
+    Failure, Load, Model, Outcome, Progress, Report, Source, run, run_observed, run_source,
+    run_with_progress,
+};
 
 /// Why a replay could not start.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! The requests to send: files written by `segur package iti41|mhd`, in name order.
+//! The requests to send: files written by `segur package iti41|mhd|mss`, in name order.
 
 use std::path::Path;
 
@@ -24,6 +24,15 @@ pub fn parse(name: &str, bytes: Vec<u8>, kind: Kind) -> Prepared {
     let default_type = match kind {
         Kind::Iti41 => "application/soap+xml; charset=UTF-8",
         Kind::Mhd => "application/fhir+json",
+        // A whole message (`segur package mss`): its headers belong to it.
+        Kind::Smtp => {
+            return Prepared {
+                name: name.to_string(),
+                content_type: "message/rfc822".into(),
+                headers: Vec::new(),
+                body: bytes,
+            };
+        }
     };
     let starts_with_header = bytes.len() > 13 && bytes[..13].eq_ignore_ascii_case(b"MIME-Version:")
         || bytes.len() > 13 && bytes[..13].eq_ignore_ascii_case(b"Content-Type:");

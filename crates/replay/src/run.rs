@@ -1,8 +1,11 @@
-//! The closed-model load: N virtual users, each a thread with its own identity, sending
-//! requests back to back (one TLS connection per request) until a total count is reached.
+//! The load: a closed model (N virtual users, each a thread with its own identity and
+//! connection, sending back to back) or an open model (requests arriving at a rate, each
+//! sent at its intended time by the next free connection, latency measured from that
+//! intended time), until a count or a duration; with a linear ramp-up.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -11,7 +14,10 @@ use segur_tls::rustls::pki_types::ServerName;
 use segur_tls::{Identity, client_config, roots_from_pem};
 use serde::Serialize;
 
+use crate::build::Recipe;
+use crate::config::Scheme;
 use crate::http::{Connector, Response};
+use crate::smtp::{Envelope, envelope_of};
 use crate::{Endpoint, Kind, Prepared, ReplayError};
 
 /// Why one request failed.
@@ -33,6 +39,12 @@ pub enum Failure {
     Protocol(String),
     /// Another I/O error.
     Io(String),
+    /// SMTP: a reply refusing the message (its code and text).
+    Smtp(u16, String),
+    /// ITI-41: a SOAP Fault (its reason text).
+    SoapFault(String),
+    /// A request built on the fly could not be built.
+    Build(String),
 }
 
 impl Failure {
@@ -47,6 +59,9 @@ impl Failure {
             Failure::OperationOutcome => "operation-outcome".into(),
             Failure::Protocol(_) => "protocol".into(),
             Failure::Io(_) => "io".into(),
+            Failure::Smtp(code, _) => format!("smtp-{code}"),
+            Failure::SoapFault(_) => "soap-fault".into(),
+            Failure::Build(_) => "build".into(),
         }
     }
 
@@ -54,7 +69,8 @@ impl Failure {
     pub fn detail(&self) -> String {
         match self {
             Failure::Tls(s) | Failure::Connect(s) | Failure::Timeout(s) => s.clone(),
-            Failure::Protocol(s) | Failure::Io(s) => s.clone(),
+            Failure::Protocol(s) | Failure::Io(s) | Failure::Smtp(_, s) => s.clone(),
+            Failure::SoapFault(s) | Failure::Build(s) => s.clone(),
             Failure::Http(_) | Failure::Registry(_) | Failure::OperationOutcome => String::new(),
         }
     }
@@ -90,6 +106,30 @@ pub struct Latency {
     pub mean_us: f64,
 }
 
+impl Latency {
+    fn of(h: &Histogram<u64>) -> Latency {
+        Latency {
+            samples: h.len(),
+            p50_us: h.value_at_quantile(0.5),
+            p90_us: h.value_at_quantile(0.9),
+            p99_us: h.value_at_quantile(0.99),
+            p999_us: h.value_at_quantile(0.999),
+            max_us: h.max(),
+            mean_us: if h.is_empty() { 0.0 } else { h.mean() },
+        }
+    }
+}
+
+/// The load model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    /// N users send back to back: the next request leaves when the previous one is answered.
+    Closed,
+    /// Requests arrive at a rate, whether or not earlier ones were answered.
+    Open,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -97,7 +137,11 @@ pub struct Report {
     pub endpoint: String,
     /// Its URL.
     pub url: String,
-    /// Virtual users.
+    /// Closed (users) or open (arrival rate).
+    pub model: Model,
+    /// Open model: the target arrival rate after the ramp-up, requests/s.
+    pub rate_rps: Option<f64>,
+    /// Virtual users (closed model), or connections sending (open model).
     pub users: usize,
     /// Client identities in the pool.
     pub identities: usize,
@@ -109,8 +153,19 @@ pub struct Report {
     pub failed: u64,
     /// Failures by kind, largest first.
     pub errors: Vec<ErrorCount>,
-    /// Latency (write start to full response) of requests that got a response.
+    /// Latency from the actual send (connect, or write on a kept-alive connection) to the
+    /// full response, of requests that got a response: the raw service time.
     pub latency: Latency,
+    /// Open model: latency from the intended send time to the full response, so time spent
+    /// waiting for a free connection counts (coordinated omission corrected).
+    pub latency_corrected: Option<Latency>,
+    /// Connections kept open between requests.
+    pub keep_alive: bool,
+    /// TLS handshakes made (new connections).
+    pub handshakes: u64,
+    /// Requests that found their kept-alive connection closed by the server and went on a
+    /// new one, counted once each (sent twice only when the close came after the write).
+    pub reconnects: u64,
     /// Wall time of the run, seconds.
     pub elapsed_s: f64,
     /// Requests per second (all attempted requests over the wall time).
@@ -118,18 +173,153 @@ pub struct Report {
 }
 
 /// Load parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Load {
-    /// Concurrent virtual users (threads).
+    /// Concurrent virtual users (closed model), or connections (open model).
     pub users: usize,
-    /// Total requests over all users.
-    pub count: usize,
+    /// Total requests over all users (with `duration`, whichever ends first).
+    pub count: Option<usize>,
+    /// How long to send.
+    pub duration: Option<Duration>,
+    /// Open model: requests per second; `None` for the closed model.
+    pub rate: Option<f64>,
+    /// Linear ramp-up: of the arrival rate from 0 (open model) or of the users started
+    /// (closed model).
+    pub ramp_up: Duration,
+    /// Keep connections open between requests.
+    pub keep_alive: bool,
+    /// After a TLS 1.3 handshake, how long to wait for the server's verdict on the client
+    /// certificate before writing (see [`crate::http::Connector::open`]).
+    pub probe: Duration,
+}
+
+impl Load {
+    /// The closed model: `users` users sending `count` requests in all, keep-alive on.
+    pub fn closed(users: usize, count: usize) -> Load {
+        Load {
+            users,
+            count: Some(count),
+            duration: None,
+            rate: None,
+            ramp_up: Duration::ZERO,
+            keep_alive: true,
+            probe: DEFAULT_PROBE,
+        }
+    }
+
+    /// When request `i` (from 0) is meant to leave, from the start, in the open model.
+    pub fn intended(&self, i: usize) -> Option<Duration> {
+        let rate = self.rate?;
+        let ramp = self.ramp_up.as_secs_f64();
+        let i = i as f64;
+        // Rate grows linearly to `rate` over the ramp: arrivals by t are rate·t²/(2·ramp).
+        let secs = if ramp > 0.0 && i < rate * ramp / 2.0 {
+            (2.0 * ramp * i / rate).sqrt()
+        } else if ramp > 0.0 {
+            ramp + (i - rate * ramp / 2.0) / rate
+        } else {
+            i / rate
+        };
+        Some(Duration::from_secs_f64(secs.min(1e9)))
+    }
+
+    fn check(&self) -> Result<(), ReplayError> {
+        if self.users == 0 {
+            return Err(ReplayError::Load("--users must be at least 1".into()));
+        }
+        if self.count == Some(0) {
+            return Err(ReplayError::Load("--count must be at least 1".into()));
+        }
+        if self.count.is_none() && self.duration.is_none() {
+            return Err(ReplayError::Load("give --count or --duration".into()));
+        }
+        if let Some(r) = self.rate
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(ReplayError::Load(format!(
+                "--rate must be a positive number of requests per second, not {r}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The default wait for the server's verdict after a TLS 1.3 handshake.
+pub const DEFAULT_PROBE: Duration = Duration::from_millis(200);
+
+/// Where a run stands, given to the progress callback about once a second.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Progress {
+    /// Seconds since the start.
+    pub elapsed_s: f64,
+    /// Requests sent so far.
+    pub sent: u64,
+    /// Requests answered successfully.
+    pub ok: u64,
+    /// Requests failed.
+    pub errors: u64,
+    /// Requests completed per second over the last interval.
+    pub rate_rps: f64,
+    /// 99th percentile latency over the last interval (over the whole run in the last
+    /// report), corrected in the open model, µs.
+    pub p99_us: u64,
+    /// Requests expected in all, when known (`--count`).
+    pub total: Option<u64>,
+    /// The last report of the run.
+    pub done: bool,
+}
+
+/// nginx completes the TLS handshake whatever the client certificate and refuses it in HTTP
+/// (400, its 495 and 496 pages): the refusal is a TLS one, in words.
+fn nginx_refusal(r: &Response) -> Option<Failure> {
+    if r.status != 400 {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&r.body);
+    if text.contains("No required SSL certificate was sent") {
+        return Some(Failure::Tls(NGINX_NO_CERTIFICATE.into()));
+    }
+    if text.contains("The SSL certificate error") {
+        return Some(Failure::Tls(NGINX_BAD_CERTIFICATE.into()));
+    }
+    None
+}
+
+/// What a refusal by nginx for lack of a client certificate is reported as.
+pub const NGINX_NO_CERTIFICATE: &str = "the server refused the request: it requires a client certificate and none was sent (nginx says so in an HTTP 400 page after the handshake)";
+/// What a refusal by nginx of the client certificate is reported as.
+pub const NGINX_BAD_CERTIFICATE: &str = "the server refused the client's certificate (nginx answers HTTP 400 \"The SSL certificate error\" after the handshake and tells the client no reason; its error log names it: expired, unknown CA, wrong purpose…)";
+
+/// The reason text of a SOAP Fault in `text`, if it holds one.
+fn soap_fault(text: &str) -> Option<String> {
+    let at = text.find(":Fault>").or_else(|| text.find("<Fault>"))?;
+    let after = &text[at..];
+    let reason = after
+        .find(":Text")
+        .or_else(|| after.find("<Text"))
+        .and_then(|i| {
+            let rest = &after[i..];
+            let start = rest.find('>')? + 1;
+            let end = rest[start..].find('<')?;
+            Some(rest[start..start + end].trim().to_string())
+        })
+        .unwrap_or_default();
+    Some(if reason.is_empty() {
+        "a SOAP Fault without a reason".into()
+    } else {
+        reason
+    })
 }
 
 /// Decide success from a response.
 pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
+    if kind == Kind::Iti41
+        && let Some(reason) = soap_fault(&String::from_utf8_lossy(&r.body))
+    {
+        return Err(Failure::SoapFault(reason));
+    }
     if !(200..300).contains(&r.status) {
-        return Err(Failure::Http(r.status));
+        return Err(nginx_refusal(r).unwrap_or(Failure::Http(r.status)));
     }
     let text = String::from_utf8_lossy(&r.body);
     match kind {
@@ -148,6 +338,7 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
                 Err(Failure::Registry(word))
             }
         }
+        Kind::Smtp => Ok(()),
         Kind::Mhd => {
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| Failure::Protocol(format!("answer is not JSON: {e}")))?;
@@ -163,19 +354,38 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
 }
 
 struct Tally {
-    hist: Histogram<u64>,
+    raw: Histogram<u64>,
+    corrected: Histogram<u64>,
+    sent: u64,
     ok: u64,
+    handshakes: u64,
+    reconnects: u64,
     errors: BTreeMap<String, (u64, String)>,
+}
+
+/// 1 µs to 1 hour, 3 significant digits (0.1 % relative precision).
+const MAX_US: u64 = 3_600_000_000;
+
+fn histogram() -> Result<Histogram<u64>, ReplayError> {
+    Histogram::new_with_bounds(1, MAX_US, 3)
+        .map_err(|e| ReplayError::Load(format!("histogram: {e}")))
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_US)
 }
 
 impl Tally {
     fn new() -> Result<Tally, ReplayError> {
-        // 1 µs to 1 hour, 3 significant digits (0.1 % relative precision).
-        let hist = Histogram::new_with_bounds(1, 3_600_000_000, 3)
-            .map_err(|e| ReplayError::Load(format!("histogram: {e}")))?;
         Ok(Tally {
-            hist,
+            raw: histogram()?,
+            corrected: histogram()?,
+            sent: 0,
             ok: 0,
+            handshakes: 0,
+            reconnects: 0,
             errors: BTreeMap::new(),
         })
     }
@@ -184,6 +394,30 @@ impl Tally {
         let e = self.errors.entry(f.kind()).or_insert((0, f.detail()));
         e.0 += 1;
     }
+
+    fn merge(&mut self, t: Tally) -> Result<(), ReplayError> {
+        let bad = |e: hdrhistogram::AdditionError| ReplayError::Load(format!("histogram: {e}"));
+        self.raw.add(&t.raw).map_err(bad)?;
+        self.corrected.add(&t.corrected).map_err(bad)?;
+        self.sent += t.sent;
+        self.ok += t.ok;
+        self.handshakes += t.handshakes;
+        self.reconnects += t.reconnects;
+        for (k, (n, ex)) in t.errors {
+            let e = self.errors.entry(k).or_insert((0, ex));
+            e.0 += n;
+        }
+        Ok(())
+    }
+}
+
+/// Counters shared by the users and the progress reporter.
+struct Live {
+    sent: AtomicU64,
+    ok: AtomicU64,
+    errors: AtomicU64,
+    /// Latencies of the current progress interval, and of the whole run.
+    window: Mutex<(Histogram<u64>, Histogram<u64>)>,
 }
 
 fn tls_configs(endpoint: &Endpoint) -> Result<Vec<Arc<ClientConfig>>, ReplayError> {
@@ -202,14 +436,95 @@ fn tls_configs(endpoint: &Endpoint) -> Result<Vec<Arc<ClientConfig>>, ReplayErro
 
 /// Run the load and report. Errors here are set-up errors; request failures are counted.
 pub fn run(endpoint: &Endpoint, requests: &[Prepared], load: Load) -> Result<Report, ReplayError> {
-    if load.users == 0 || load.count == 0 {
-        return Err(ReplayError::Load(
-            "--users and --count must be at least 1".into(),
-        ));
+    run_with_progress(endpoint, requests, load, &|_| {})
+}
+
+/// The outcome of one request, for a per-request log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome<'a> {
+    /// The request's number in the run, from 0.
+    pub n: usize,
+    /// The file it was read from.
+    pub file: &'a str,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The failure's kind, when it failed.
+    pub error: Option<String>,
+    /// Latency from the actual send, µs, when a response came.
+    pub latency_us: Option<u64>,
+}
+
+/// [`run`], calling `progress` about once a second and once at the end.
+pub fn run_with_progress(
+    endpoint: &Endpoint,
+    requests: &[Prepared],
+    load: Load,
+    progress: &(dyn Fn(&Progress) + Sync),
+) -> Result<Report, ReplayError> {
+    run_observed(endpoint, requests, load, progress, &|_| {})
+}
+
+/// [`run_with_progress`], also calling `on_request` with the outcome of every request.
+pub fn run_observed(
+    endpoint: &Endpoint,
+    requests: &[Prepared],
+    load: Load,
+    progress: &(dyn Fn(&Progress) + Sync),
+    on_request: &(dyn Fn(&Outcome<'_>) + Sync),
+) -> Result<Report, ReplayError> {
+    run_source(
+        endpoint,
+        Source::Files(requests),
+        load,
+        progress,
+        on_request,
+    )
+}
+
+/// Where the requests come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    /// Prepared requests, sent in order and cycling.
+    Files(&'a [Prepared]),
+    /// Built on the fly, request `i` just before it is sent.
+    Build(Recipe),
+}
+
+/// The envelope of an SMTP message: the endpoint's `mail_from`/`rcpt_to`, else its headers.
+fn envelope(endpoint: &Endpoint, message: &[u8]) -> Envelope {
+    let found = envelope_of(message);
+    Envelope {
+        from: endpoint.mail_from.clone().unwrap_or(found.from),
+        to: if endpoint.rcpt_to.is_empty() {
+            found.to
+        } else {
+            endpoint.rcpt_to.clone()
+        },
     }
-    if requests.is_empty() {
-        return Err(ReplayError::Load("no request to send".into()));
-    }
+}
+
+/// [`run_observed`] with requests from `source`.
+pub fn run_source(
+    endpoint: &Endpoint,
+    source: Source<'_>,
+    load: Load,
+    progress: &(dyn Fn(&Progress) + Sync),
+    on_request: &(dyn Fn(&Outcome<'_>) + Sync),
+) -> Result<Report, ReplayError> {
+    load.check()?;
+    let requests: &[Prepared] = match source {
+        Source::Files([]) => return Err(ReplayError::Load("no request to send".into())),
+        Source::Files(r) => r,
+        Source::Build(recipe) => {
+            if recipe.kind != endpoint.kind {
+                return Err(ReplayError::Load(format!(
+                    "the recipe packages for {:?}, the endpoint is {:?}",
+                    recipe.kind, endpoint.kind
+                )));
+            }
+            &[]
+        }
+    };
     let target = endpoint.target()?;
     let configs = tls_configs(endpoint)?;
     let name = endpoint
@@ -228,9 +543,11 @@ pub fn run(endpoint: &Endpoint, requests: &[Prepared], load: Load) -> Result<Rep
     let addrs = match Connector::resolve(&target.host, target.port) {
         Ok(a) => a,
         Err(f) => {
-            for _ in 0..load.count {
+            let n = load.count.unwrap_or(1);
+            for _ in 0..n {
                 tally.fail(&f);
             }
+            tally.sent = n as u64;
             return Ok(report(
                 endpoint,
                 load,
@@ -247,66 +564,278 @@ pub fn run(endpoint: &Endpoint, requests: &[Prepared], load: Load) -> Result<Rep
         path: target.path.clone(),
         connect_timeout: endpoint.connect_timeout(),
         timeout: endpoint.timeout(),
+        probe: load.probe,
+        keep_alive: load.keep_alive,
     };
-    let kind = endpoint.kind;
+    let live = Live {
+        sent: AtomicU64::new(0),
+        ok: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        window: Mutex::new((histogram()?, histogram()?)),
+    };
+    let next = AtomicUsize::new(0);
+    let finished = AtomicBool::new(false);
+    let envelopes: Vec<Envelope> = if endpoint.kind == Kind::Smtp {
+        requests
+            .iter()
+            .map(|r| envelope(endpoint, &r.body))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let ctx = Ctx {
+        connector: &connector,
+        endpoint,
+        source,
+        envelopes: &envelopes,
+        scheme: target.scheme,
+        login: endpoint
+            .smtp_user
+            .clone()
+            .map(|u| (u, endpoint.smtp_password.clone().unwrap_or_default())),
+        on_request,
+        load,
+        kind: endpoint.kind,
+        start,
+        live: &live,
+        next: &next,
+    };
     let tallies: Vec<Result<Tally, ReplayError>> = std::thread::scope(|scope| {
+        let monitor = scope.spawn(|| {
+            let mut last = (start, 0u64);
+            let tick = Duration::from_secs(1);
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+                if last.0.elapsed() >= tick {
+                    let p = snapshot(&live, start, &mut last, load, false);
+                    progress(&p);
+                }
+            }
+        });
         let handles: Vec<_> = (0..load.users)
             .map(|u| {
                 let tls = configs[u % configs.len()].clone();
-                let connector = &connector;
-                // Each user sends its own share, requests u, u + users, u + 2·users…: every
-                // user (so every identity of the pool, when there are as many users) sends,
-                // and which user sent which request does not depend on scheduling.
-                scope.spawn(move || -> Result<Tally, ReplayError> {
-                    let mut t = Tally::new()?;
-                    for i in (u..load.count).step_by(load.users) {
-                        let req = &requests[i % requests.len()];
-                        let began = Instant::now();
-                        let res = connector.post(&tls, req);
-                        let took = began.elapsed();
-                        match res {
-                            Ok(r) => {
-                                let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
-                                let _ = t.hist.record(us.min(3_600_000_000));
-                                match judge(kind, &r) {
-                                    Ok(()) => t.ok += 1,
-                                    Err(f) => t.fail(&f),
-                                }
-                            }
-                            Err(f) => t.fail(&f),
-                        }
-                    }
-                    Ok(t)
-                })
+                let ctx = &ctx;
+                scope.spawn(move || user(ctx, u, tls))
             })
             .collect();
-        handles
+        let out = handles
             .into_iter()
             .map(|h| {
                 h.join()
                     .unwrap_or_else(|_| Err(ReplayError::Load("a virtual user panicked".into())))
             })
-            .collect()
+            .collect();
+        finished.store(true, Ordering::Relaxed);
+        let _ = monitor.join();
+        out
     });
     for t in tallies {
-        let t = t?;
-        tally
-            .hist
-            .add(&t.hist)
-            .map_err(|e| ReplayError::Load(format!("histogram: {e}")))?;
-        tally.ok += t.ok;
-        for (k, (n, ex)) in t.errors {
-            let e = tally.errors.entry(k).or_insert((0, ex));
-            e.0 += n;
+        tally.merge(t?)?;
+    }
+    let elapsed = start.elapsed();
+    let mut last = (start, 0);
+    progress(&snapshot(&live, start, &mut last, load, true));
+    Ok(report(endpoint, load, configs.len(), tally, elapsed))
+}
+
+/// What every user shares.
+struct Ctx<'a> {
+    connector: &'a Connector,
+    endpoint: &'a Endpoint,
+    source: Source<'a>,
+    /// SMTP: the envelope of each prepared request.
+    envelopes: &'a [Envelope],
+    scheme: Scheme,
+    /// SMTP AUTH PLAIN credentials.
+    login: Option<(String, String)>,
+    on_request: &'a (dyn Fn(&Outcome<'_>) + Sync),
+    load: Load,
+    kind: Kind,
+    start: Instant,
+    live: &'a Live,
+    next: &'a AtomicUsize,
+}
+
+/// One user: the closed model sends its own share (requests u, u + N, u + 2N…) back to back;
+/// the open model takes the next arrival and sends it at its intended time.
+fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, ReplayError> {
+    let load = ctx.load;
+    let mut t = Tally::new()?;
+    let mut session = Sender::new(ctx.kind, tls, ctx.login.clone());
+    let deadline = load.duration.map(|d| ctx.start + d);
+    if load.rate.is_none() && !load.ramp_up.is_zero() {
+        // Closed model: users start one after the other over the ramp-up.
+        let at = load.ramp_up.mul_f64(u as f64 / load.users as f64);
+        std::thread::sleep(at);
+    }
+    let mut k = 0usize;
+    loop {
+        let (i, due) = if load.rate.is_some() {
+            let i = ctx.next.fetch_add(1, Ordering::Relaxed);
+            let due = ctx.start + load.intended(i).unwrap_or_default();
+            if deadline.is_some_and(|d| due >= d) {
+                break;
+            }
+            (i, Some(due))
+        } else {
+            // Every user sends its own share: which user sent which request does not depend
+            // on scheduling, and with as many users as identities each identity sends.
+            let i = u + k * load.users;
+            k += 1;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            (i, None)
+        };
+        if load.count.is_some_and(|c| i >= c) {
+            break;
+        }
+        // Build (or pick) the request before its intended time, so that building does not
+        // delay the send when there is slack; when there is none, the lateness shows in the
+        // corrected latency.
+        let built: Prepared;
+        let (req, env) = match ctx.source {
+            Source::Files(r) => {
+                let which = i % r.len();
+                (&r[which], ctx.envelopes.get(which).cloned())
+            }
+            Source::Build(recipe) => match recipe.request(i) {
+                Ok(p) => {
+                    built = p;
+                    let env = (ctx.kind == Kind::Smtp).then(|| envelope(ctx.endpoint, &built.body));
+                    (&built, env)
+                }
+                Err(f) => {
+                    t.sent += 1;
+                    ctx.live.sent.fetch_add(1, Ordering::Relaxed);
+                    (ctx.on_request)(&Outcome {
+                        n: i,
+                        file: "",
+                        ok: false,
+                        error: Some(f.kind()),
+                        latency_us: None,
+                    });
+                    t.fail(&f);
+                    ctx.live.errors.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            },
+        };
+        if let Some(due) = due {
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        let began = Instant::now();
+        ctx.live.sent.fetch_add(1, Ordering::Relaxed);
+        t.sent += 1;
+        let res = match &mut session {
+            Sender::Http(s) => s.post(ctx.connector, req).map(|r| judge(ctx.kind, &r)),
+            Sender::Smtp(s) => match &env {
+                Some(env) => s.send(ctx.connector, ctx.scheme, env, req),
+                None => Err(Failure::Protocol("no SMTP envelope".into())),
+            },
+        };
+        let end = Instant::now();
+        let mut latency_us = None;
+        let verdict = match res {
+            Ok(judged) => {
+                let raw = micros(end - began);
+                latency_us = Some(raw);
+                let corrected = micros(end - due.unwrap_or(began).min(began));
+                let _ = t.raw.record(raw);
+                let _ = t.corrected.record(corrected);
+                if let Ok(mut w) = ctx.live.window.lock() {
+                    let _ = w.0.record(corrected);
+                    let _ = w.1.record(corrected);
+                }
+                judged
+            }
+            Err(f) => Err(f),
+        };
+        (ctx.on_request)(&Outcome {
+            n: i,
+            file: &req.name,
+            ok: verdict.is_ok(),
+            error: verdict.as_ref().err().map(Failure::kind),
+            latency_us,
+        });
+        match verdict {
+            Ok(()) => {
+                t.ok += 1;
+                ctx.live.ok.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(f) => {
+                t.fail(&f);
+                ctx.live.errors.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
-    Ok(report(
-        endpoint,
-        load,
-        configs.len(),
-        tally,
-        start.elapsed(),
-    ))
+    (t.handshakes, t.reconnects) = match &mut session {
+        Sender::Http(s) => (s.handshakes, s.reconnects),
+        Sender::Smtp(s) => {
+            s.finish();
+            (s.handshakes, s.reconnects)
+        }
+    };
+    Ok(t)
+}
+
+/// A user's connection: HTTP or SMTP.
+enum Sender {
+    Http(crate::http::Session),
+    Smtp(crate::smtp::Session),
+}
+
+impl Sender {
+    fn new(kind: Kind, tls: Arc<ClientConfig>, login: Option<(String, String)>) -> Sender {
+        match kind {
+            Kind::Smtp => Sender::Smtp(crate::smtp::Session::new(tls, login)),
+            Kind::Iti41 | Kind::Mhd => Sender::Http(crate::http::Session::new(tls)),
+        }
+    }
+}
+
+/// Progress since `last` (its instant and completed count), which it moves on.
+fn snapshot(
+    live: &Live,
+    start: Instant,
+    last: &mut (Instant, u64),
+    load: Load,
+    done: bool,
+) -> Progress {
+    let now = Instant::now();
+    let ok = live.ok.load(Ordering::Relaxed);
+    let errors = live.errors.load(Ordering::Relaxed);
+    let completed = ok + errors;
+    let secs = (now - last.0).as_secs_f64();
+    let p99_us = match live.window.lock() {
+        Ok(w) if done => w.1.value_at_quantile(0.99),
+        Ok(mut w) => {
+            let p = w.0.value_at_quantile(0.99);
+            w.0.reset();
+            p
+        }
+        Err(_) => 0,
+    };
+    let p = Progress {
+        elapsed_s: (now - start).as_secs_f64(),
+        sent: live.sent.load(Ordering::Relaxed),
+        ok,
+        errors,
+        rate_rps: if secs > 0.0 {
+            (completed - last.1) as f64 / secs
+        } else {
+            0.0
+        },
+        p99_us,
+        total: load.count.map(|c| c as u64),
+        done,
+    };
+    *last = (now, completed);
+    p
 }
 
 fn report(
@@ -327,29 +856,30 @@ fn report(
         .collect();
     errors.sort_by(|a, b| b.count.cmp(&a.count).then(a.kind.cmp(&b.kind)));
     let failed = errors.iter().map(|e| e.count).sum();
-    let h = &t.hist;
     let secs = elapsed.as_secs_f64();
     Report {
         endpoint: endpoint.name.clone(),
         url: endpoint.url.clone(),
+        model: if load.rate.is_some() {
+            Model::Open
+        } else {
+            Model::Closed
+        },
+        rate_rps: load.rate,
         users: load.users,
         identities,
-        requests: load.count as u64,
+        requests: t.sent,
         ok: t.ok,
         failed,
         errors,
-        latency: Latency {
-            samples: h.len(),
-            p50_us: h.value_at_quantile(0.5),
-            p90_us: h.value_at_quantile(0.9),
-            p99_us: h.value_at_quantile(0.99),
-            p999_us: h.value_at_quantile(0.999),
-            max_us: h.max(),
-            mean_us: if h.is_empty() { 0.0 } else { h.mean() },
-        },
+        latency: Latency::of(&t.raw),
+        latency_corrected: load.rate.map(|_| Latency::of(&t.corrected)),
+        keep_alive: load.keep_alive,
+        handshakes: t.handshakes,
+        reconnects: t.reconnects,
         elapsed_s: secs,
         throughput_rps: if secs > 0.0 {
-            load.count as f64 / secs
+            t.sent as f64 / secs
         } else {
             0.0
         },
@@ -364,6 +894,7 @@ mod tests {
         Response {
             status,
             body: body.as_bytes().to_vec(),
+            close: false,
         }
     }
 
@@ -377,6 +908,17 @@ mod tests {
             Err(Failure::Registry("Failure".into()))
         );
         assert_eq!(judge(Kind::Iti41, &r(503, ok)), Err(Failure::Http(503)));
+        assert_eq!(judge(Kind::Iti41, &r(400, "bad")), Err(Failure::Http(400)));
+        let fault = r#"<s:Envelope><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en">not SOAP</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
+        assert_eq!(
+            judge(Kind::Iti41, &r(400, fault)),
+            Err(Failure::SoapFault("not SOAP".into()))
+        );
+        let nginx = "<html><head><title>400 The SSL certificate error</title></head>";
+        assert_eq!(
+            judge(Kind::Iti41, &r(400, nginx)),
+            Err(Failure::Tls(NGINX_BAD_CERTIFICATE.into()))
+        );
         assert_eq!(
             judge(Kind::Mhd, &r(200, r#"{"resourceType":"Bundle"}"#)),
             Ok(())
@@ -385,5 +927,46 @@ mod tests {
             judge(Kind::Mhd, &r(200, r#"{"resourceType":"OperationOutcome"}"#)),
             Err(Failure::OperationOutcome)
         );
+    }
+
+    #[test]
+    fn open_model_arrivals_follow_the_rate_and_its_linear_ramp() {
+        let mut load = Load::closed(1, 10);
+        assert_eq!(load.intended(3), None);
+        load.rate = Some(100.0);
+        assert_eq!(load.intended(0), Some(Duration::ZERO));
+        assert_eq!(load.intended(50), Some(Duration::from_millis(500)));
+        // Ramp of 2 s to 100/s: 100 arrivals during the ramp, then 100 per second.
+        load.ramp_up = Duration::from_secs(2);
+        let at = |i| load.intended(i).expect("open").as_secs_f64();
+        assert!((at(25) - 1.0).abs() < 1e-9, "{}", at(25));
+        assert!((at(100) - 2.0).abs() < 1e-9);
+        assert!((at(200) - 3.0).abs() < 1e-9);
+        assert!(at(1) > at(0) && at(2) - at(1) < at(1) - at(0));
+        assert!(
+            Load {
+                rate: Some(0.0),
+                ..load
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            Load {
+                rate: Some(f64::NAN),
+                ..load
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            Load {
+                count: None,
+                ..load
+            }
+            .check()
+            .is_err()
+        );
+        assert!(Load { users: 0, ..load }.check().is_err());
     }
 }

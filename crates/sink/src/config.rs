@@ -19,6 +19,14 @@ pub struct Config {
     /// certificate); none when absent.
     #[serde(default)]
     pub smtp_listen: Option<String>,
+    /// Address of the SMTP submission listener over implicit TLS (RFC 8314, port 465 in
+    /// production), a client certificate required; none when absent.
+    #[serde(default)]
+    pub smtps_listen: Option<String>,
+    /// SMTP accounts: when any is given, a client must also authenticate (AUTH PLAIN, over
+    /// TLS only) before MAIL.
+    #[serde(default)]
+    pub smtp_accounts: Vec<SmtpAccount>,
     /// The server certificate chain, PEM (leaf first).
     pub cert: PathBuf,
     /// The server private key, PEM (PKCS#8, PKCS#1 or SEC1); absent when in `cert`.
@@ -43,6 +51,16 @@ pub struct Config {
     /// Faults injected for testing clients (none by default).
     #[serde(default)]
     pub faults: Faults,
+}
+
+/// An SMTP account (a test sink's: the password is in the configuration in clear).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpAccount {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
 }
 
 /// Faults injected after a request is read, to test how clients cope (docs/sink.md).

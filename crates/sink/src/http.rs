@@ -1,7 +1,7 @@
 //! A minimal HTTP/1.1 server side: keep-alive (and pipelined requests) unless the client
 //! asks `Connection: close` or speaks HTTP/1.0; the request line, headers and a
-//! `Content-Length` body, all bounded. Chunked bodies are refused
-//! (501), a body without length too (411), a body over the limit (413) before it is read.
+//! `Content-Length` or chunked body, all bounded. Other transfer codings are refused (501),
+//! a body without length too (411), a body over the limit (413) before it is read.
 
 use std::io::{Read, Write};
 
@@ -229,11 +229,26 @@ fn read_one<S: Read + Write>(
         body: Vec::new(),
         keep_alive: version == "HTTP/1.1" && !close,
     };
-    if req.header("Transfer-Encoding").is_some() {
-        return Err(refuse(
-            501,
-            "Transfer-Encoding (chunked bodies) is not implemented: send Content-Length",
-        ));
+    if let Some(te) = req.header("Transfer-Encoding") {
+        let chunked = te
+            .rsplit(',')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"));
+        if !chunked || te.split(',').count() > 1 {
+            return Err(refuse(
+                501,
+                format!(
+                    "Transfer-Encoding {te:?} is not implemented: send chunked or Content-Length"
+                ),
+            ));
+        }
+        // Both framings at once is how requests are smuggled past proxies (RFC 9112 6.1).
+        if req.header("Content-Length").is_some() {
+            return Err(refuse(400, "both Transfer-Encoding and Content-Length"));
+        }
+        let (body, rest) = read_chunked(s, buf.split_off(head_end + 4), max_body)?;
+        req.body = body;
+        return Ok((req, rest));
     }
     let lengths: Vec<&str> = req
         .headers
@@ -275,6 +290,86 @@ fn read_one<S: Read + Write>(
     s.read_exact(&mut body[have..])?;
     req.body = body;
     Ok((req, rest))
+}
+
+/// Decode a chunked body (RFC 9112 7.1) from `buf` (bytes already read past the head) and
+/// `s`: the body, and the bytes read past its end. Chunk extensions and trailer fields are
+/// read and dropped; a body over `max_body` is refused with 413.
+fn read_chunked<S: Read + Write>(
+    s: &mut S,
+    mut buf: Vec<u8>,
+    max_body: usize,
+) -> Result<(Vec<u8>, Vec<u8>), ReadError> {
+    let mut pos = 0;
+    let mut body = Vec::new();
+    loop {
+        let size_line = chunk_line(s, &mut buf, &mut pos)?;
+        let hex = size_line.split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or_else(|| refuse(400, format!("bad chunk size {hex:?}")))?;
+        if size == 0 {
+            let mut trailers = 0;
+            loop {
+                let t = chunk_line(s, &mut buf, &mut pos)?;
+                if t.is_empty() {
+                    break;
+                }
+                trailers += t.len();
+                if trailers > MAX_HEAD {
+                    return Err(refuse(431, "trailer fields too large"));
+                }
+            }
+            return Ok((body, buf.split_off(pos)));
+        }
+        if body.len().saturating_add(size) > max_body {
+            return Err(refuse(
+                413,
+                format!("chunked body over the limit of {max_body} bytes"),
+            ));
+        }
+        // The chunk and its CRLF: what is buffered, then straight from the stream.
+        let have = (buf.len() - pos).min(size);
+        body.extend_from_slice(&buf[pos..pos + have]);
+        pos += have;
+        let start = body.len();
+        body.resize(start + size - have, 0);
+        s.read_exact(&mut body[start..])?;
+        let mut crlf = [0u8; 2];
+        let buffered = (buf.len() - pos).min(2);
+        crlf[..buffered].copy_from_slice(&buf[pos..pos + buffered]);
+        pos += buffered;
+        s.read_exact(&mut crlf[buffered..])?;
+        if &crlf != b"\r\n" {
+            return Err(refuse(400, "chunk data not followed by CRLF"));
+        }
+        if pos > 64 * 1024 {
+            buf.drain(..pos);
+            pos = 0;
+        }
+    }
+}
+
+/// One CRLF-terminated line of a chunked body from `pos`, reading more as needed.
+fn chunk_line<S: Read>(s: &mut S, buf: &mut Vec<u8>, pos: &mut usize) -> Result<String, ReadError> {
+    const MAX_LINE: usize = 4096;
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(i) = find(&buf[*pos..], b"\r\n") {
+            let l = String::from_utf8_lossy(&buf[*pos..*pos + i]).into_owned();
+            *pos += i + 2;
+            return Ok(l);
+        }
+        if buf.len() - *pos > MAX_LINE {
+            return Err(refuse(400, "chunk size line or trailer too long"));
+        }
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            return Err(ReadError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -346,7 +441,7 @@ mod tests {
         ));
         assert_eq!(
             status(read(
-                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 10
             )),
             501
@@ -371,5 +466,45 @@ mod tests {
         );
         let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
         assert_eq!(status(read(&long, 10)), 431);
+    }
+
+    #[test]
+    fn chunked_bodies_are_decoded_and_bounded() {
+        let mut d = Duplex(
+            std::io::Cursor::new(
+                b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+                  3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n\
+                  GET /next HTTP/1.1\r\n\r\n"
+                    .to_vec(),
+            ),
+            Vec::new(),
+        );
+        let mut reader = Reader::new();
+        let r = reader.read_request(&mut d, 100).expect("chunked");
+        assert_eq!(r.body, b"abc0123456789");
+        let next = reader
+            .read_request(&mut d, 100)
+            .expect("the pipelined request");
+        assert_eq!(next.path, "/next");
+        let chunked = |body: &str, max| {
+            read(
+                &format!("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{body}"),
+                max,
+            )
+        };
+        assert_eq!(status(chunked("5\r\nabcde\r\n0\r\n\r\n", 4)), 413);
+        assert_eq!(status(chunked("zz\r\n", 10)), 400);
+        assert_eq!(status(chunked("+3\r\nabc\r\n0\r\n\r\n", 10)), 400);
+        assert_eq!(status(chunked("3\r\nabcXY", 10)), 400);
+        assert_eq!(status(chunked("FFFFFFFFFFFFFFFFFFFF\r\n", 10)), 400);
+        assert_eq!(status(chunked("3\r\nab", 10)), 1, "cut short");
+        assert_eq!(
+            status(read(
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
+                10
+            )),
+            400,
+            "both framings"
+        );
     }
 }

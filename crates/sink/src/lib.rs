@@ -22,6 +22,6 @@ pub mod service;
 pub mod smtp;
 pub mod store;
 
-pub use config::{Config, DEFAULT_MAX_BODY, Faults};
+pub use config::{Config, DEFAULT_MAX_BODY, Faults, SmtpAccount};
 pub use error::SinkError;
 pub use server::{Event, KEEP_ALIVE_IDLE, Log, MAX_REQUESTS, Sink, Stopper};

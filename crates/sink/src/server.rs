@@ -129,6 +129,8 @@ impl Stopper {
 pub struct Sink {
     listener: TcpListener,
     smtp: Option<TcpListener>,
+    smtps: Option<TcpListener>,
+    accounts: Vec<crate::config::SmtpAccount>,
     tls: Arc<ServerConfig>,
     service: Arc<Service>,
     workers: usize,
@@ -224,10 +226,13 @@ impl Sink {
         };
         let listener = bind(&c.listen)?;
         let smtp = c.smtp_listen.as_ref().map(bind).transpose()?;
+        let smtps = c.smtps_listen.as_ref().map(bind).transpose()?;
         Ok((
             Sink {
                 listener,
                 smtp,
+                smtps,
+                accounts: c.smtp_accounts.clone(),
                 tls: Arc::new(tls),
                 service: Arc::new(Service::new(store, engine)),
                 workers: c.workers.max(1),
@@ -265,10 +270,16 @@ impl Sink {
         self.smtp.as_ref().and_then(|l| l.local_addr().ok())
     }
 
+    /// The implicit-TLS SMTP address actually bound, when `smtps_listen` is set.
+    pub fn smtps_addr(&self) -> Option<SocketAddr> {
+        self.smtps.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// A handle that stops [`Sink::serve`].
     pub fn stopper(&self) -> Result<Stopper, SinkError> {
         let mut addrs = vec![self.local_addr()?];
         addrs.extend(self.smtp_addr());
+        addrs.extend(self.smtps_addr());
         Ok(Stopper {
             flag: self.stop.clone(),
             addrs,
@@ -282,6 +293,7 @@ impl Sink {
         let mut handles = Vec::with_capacity(self.workers);
         let shared = Arc::new(Shared {
             tls: self.tls.clone(),
+            accounts: self.accounts.clone(),
             service: self.service.clone(),
             faults: self.faults.clone(),
             log: self.log.clone(),
@@ -298,8 +310,12 @@ impl Sink {
             let (tx, stop) = (tx.clone(), self.stop.clone());
             std::thread::spawn(move || accept_loop(&listener, &stop, &tx, Job::Smtp))
         });
+        let smtps_loop = self.smtps.map(|listener| {
+            let (tx, stop) = (tx.clone(), self.stop.clone());
+            std::thread::spawn(move || accept_loop(&listener, &stop, &tx, Job::Smtps))
+        });
         accept_loop(&self.listener, &self.stop, &tx, Job::Https);
-        if let Some(h) = smtp_loop {
+        for h in [smtp_loop, smtps_loop].into_iter().flatten() {
             let _ = h.join();
         }
         drop(tx);
@@ -313,6 +329,7 @@ impl Sink {
 /// What every worker uses.
 struct Shared {
     tls: Arc<ServerConfig>,
+    accounts: Vec<crate::config::SmtpAccount>,
     service: Arc<Service>,
     faults: Arc<Injector>,
     log: Option<Log>,
@@ -333,6 +350,7 @@ impl Shared {
 enum Job {
     Https(TcpStream),
     Smtp(TcpStream),
+    Smtps(TcpStream),
 }
 
 fn accept_loop(
@@ -362,7 +380,8 @@ fn worker(rx: &Mutex<Receiver<Job>>, shared: &Shared) {
         let Ok(stream) = next else { return };
         match stream {
             Job::Https(tcp) => connection(tcp, shared),
-            Job::Smtp(tcp) => smtp_connection(tcp, shared),
+            Job::Smtp(tcp) => smtp_connection(tcp, shared, false),
+            Job::Smtps(tcp) => smtp_connection(tcp, shared, true),
         }
     }
 }
@@ -418,8 +437,9 @@ fn handshake(
     Some((conn, client))
 }
 
-/// An SMTP session: plain until STARTTLS, then TLS with a client certificate.
-fn smtp_connection(tcp: TcpStream, shared: &Shared) {
+/// An SMTP session: plain until STARTTLS, then TLS with a client certificate; or, with
+/// `implicit`, TLS from the first byte (RFC 8314).
+fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
     let peer = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
     let mut tcp = Deadline {
@@ -433,27 +453,31 @@ fn smtp_connection(tcp: TcpStream, shared: &Shared) {
             text: format!("SMTP: {}", io_text(&e)),
         });
     };
-    if let Err(e) = tcp
-        .write_all(b"220 segur-sink ESMTP\r\n")
-        .and_then(|()| tcp.flush())
-    {
-        return io(e);
-    }
-    match smtp::phase(
-        &mut tcp,
-        None,
-        &shared.service,
-        shared.max_body,
-        &mut |_, _| {},
-    ) {
-        Ok(smtp::End::StartTls) => {}
-        Ok(smtp::End::Quit) => return,
-        Err(e) => return io(e),
+    const GREETING: &[u8] = b"220 segur-sink ESMTP\r\n";
+    if !implicit {
+        if let Err(e) = tcp.write_all(GREETING).and_then(|()| tcp.flush()) {
+            return io(e);
+        }
+        match smtp::phase(
+            &mut tcp,
+            None,
+            &shared.service,
+            &shared.accounts,
+            shared.max_body,
+            &mut |_, _| {},
+        ) {
+            Ok(smtp::End::StartTls) => {}
+            Ok(smtp::End::Quit) => return,
+            Err(e) => return io(e),
+        }
     }
     let Some((conn, client)) = handshake(&mut tcp, shared, peer) else {
         return;
     };
     let mut stream = StreamOwned::new(conn, tcp);
+    if implicit && let Err(e) = stream.write_all(GREETING).and_then(|()| stream.flush()) {
+        return io(e);
+    }
     let mut on_message = |verdict: crate::service::Verdict, text: String| {
         shared.emit(Event::Answered {
             peer,
@@ -468,6 +492,7 @@ fn smtp_connection(tcp: TcpStream, shared: &Shared) {
         &mut stream,
         Some(&client),
         &shared.service,
+        &shared.accounts,
         shared.max_body,
         &mut on_message,
     );

@@ -233,22 +233,43 @@ impl Service {
         let ct = req.header("Content-Type").unwrap_or("");
         let lower = ct.to_ascii_lowercase();
         if !lower.starts_with("multipart/related") && !lower.starts_with("application/soap+xml") {
+            let reason = format!(
+                "ITI-41 takes multipart/related (MTOM) or application/soap+xml, not `{ct}`"
+            );
             return (
-                Response::text(
-                    415,
-                    format!(
-                        "ITI-41 takes multipart/related (MTOM) or application/soap+xml, not `{ct}`"
-                    ),
-                ),
+                soap_fault(415, &reason),
                 Verdict {
                     stored: 0,
-                    problems: Vec::new(),
+                    problems: vec![sink_problem("SEGUR-SINK-NOT-SOAP", reason)],
                 },
             );
         }
         let mut capture = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
         capture.extend_from_slice(&req.body);
         let u = unpack(&capture, "request", Some(Kind::Iti41));
+        let envelope = u
+            .files
+            .iter()
+            .find(|(n, _)| n == "envelope.xml")
+            .map_or(&[][..], |(_, b)| b.as_slice());
+        if !is_soap12_envelope(envelope) {
+            // SOAP 1.2 HTTP binding: a message that is not a SOAP envelope is the sender's
+            // fault, answered 400 with an env:Sender fault rather than a RegistryResponse.
+            let why = u
+                .findings
+                .iter()
+                .find(|f| f.severity == Severity::Error)
+                .map(|f| format!(": {}", f.message))
+                .unwrap_or_default();
+            let reason = format!("the request is not a SOAP 1.2 envelope{why}");
+            return (
+                soap_fault(400, &reason),
+                Verdict {
+                    stored: 0,
+                    problems: vec![sink_problem("SEGUR-SINK-NOT-SOAP", reason)],
+                },
+            );
+        }
         let relates_to = u
             .files
             .iter()
@@ -396,6 +417,34 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// Whether `xml` starts (after an XML declaration, comments or whitespace) with a SOAP 1.2
+/// `Envelope` element.
+fn is_soap12_envelope(xml: &[u8]) -> bool {
+    let Ok(doc) = roxmltree::Document::parse(std::str::from_utf8(xml).unwrap_or("")) else {
+        return false;
+    };
+    let root = doc.root_element();
+    root.tag_name().name() == "Envelope"
+        && root.tag_name().namespace() == Some(segur_exchange::iti41::SOAP12)
+}
+
+/// A SOAP 1.2 Fault (`env:Sender`) answered with `status`.
+pub fn soap_fault(status: u16, reason: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<s:Envelope xmlns:s=\"{}\">\n<s:Body>\n\
+         <s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code>\
+         <s:Reason><s:Text xml:lang=\"en\">{}</s:Text></s:Reason></s:Fault>\n</s:Body>\n</s:Envelope>\n",
+        segur_exchange::iti41::SOAP12,
+        esc(reason)
+    );
+    Response {
+        status,
+        content_type: "application/soap+xml; charset=UTF-8".into(),
+        headers: Vec::new(),
+        body: body.into_bytes(),
+    }
+}
+
 /// A SOAP 1.2 envelope with the RegistryResponse: Success when no problem is an error, else
 /// Failure with a RegistryErrorList (warnings are listed too).
 pub fn registry_response(problems: &[Problem], relates_to: Option<&str>) -> String {
@@ -471,5 +520,45 @@ mod tests {
         );
         assert!(x.contains(FAILURE));
         assert!(registry_response(&[], None).contains(SUCCESS));
+    }
+
+    #[test]
+    fn iti41_requests_that_are_not_soap_get_a_soap_fault() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (store, _) = Store::open(dir.path()).expect("store");
+        let service = Service::new(store, None);
+        let client = Client {
+            sha256: String::new(),
+            subject: String::new(),
+        };
+        let post = |ct: &str, body: &str| Request {
+            method: "POST".into(),
+            path: ITI41_PATH.into(),
+            headers: vec![("Content-Type".into(), ct.into())],
+            body: body.as_bytes().to_vec(),
+            keep_alive: true,
+        };
+        for (ct, body, status) in [
+            ("text/plain", "hello", 415),
+            ("application/soap+xml", "hello", 400),
+            (
+                "application/soap+xml",
+                "<Envelope xmlns=\"urn:other\"/>",
+                400,
+            ),
+        ] {
+            let (r, verdict) = service.handle(&post(ct, body), &client);
+            assert_eq!(r.status, status, "{ct} {body}");
+            assert!(r.content_type.starts_with("application/soap+xml"));
+            let text = String::from_utf8(r.body).expect("utf-8");
+            let doc = roxmltree::Document::parse(&text).expect("well-formed");
+            let value = doc
+                .descendants()
+                .find(|n| n.tag_name().name() == "Value")
+                .and_then(|n| n.text());
+            assert_eq!(value, Some("s:Sender"), "{text}");
+            assert!(doc.descendants().any(|n| n.tag_name().name() == "Fault"));
+            assert_eq!(verdict.problems[0].rule, "SEGUR-SINK-NOT-SOAP");
+        }
     }
 }

@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 
 use segur_finding::Severity;
 
+use crate::config::SmtpAccount;
 use crate::service::{Service, Verdict};
 use crate::store::Client;
 
@@ -58,6 +59,24 @@ impl Lines {
     }
 }
 
+/// Whether an AUTH PLAIN response (base64 of `authzid NUL user NUL password`, RFC 4616)
+/// names one of `accounts` with its password; the authorization identity is ignored.
+fn plain_matches(response: &str, accounts: &[SmtpAccount]) -> bool {
+    use base64::Engine;
+    let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(response) else {
+        return false;
+    };
+    let mut parts = raw.split(|&b| b == 0);
+    let (Some(_authzid), Some(user), Some(password), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    accounts
+        .iter()
+        .any(|a| a.user.as_bytes() == user && a.password.as_bytes() == password)
+}
+
 fn reply<S: Write>(s: &mut S, text: &str) -> std::io::Result<()> {
     s.write_all(text.as_bytes())?;
     s.write_all(b"\r\n")?;
@@ -93,12 +112,19 @@ pub(crate) fn phase<S: Read + Write>(
     s: &mut S,
     client: Option<&Client>,
     service: &Service,
+    accounts: &[SmtpAccount],
     max_body: usize,
     on_message: &mut dyn FnMut(Verdict, String),
 ) -> std::io::Result<End> {
     let mut lines = Lines::default();
     let mut from = false;
     let mut rcpt = false;
+    let mut authed = accounts.is_empty();
+    let auth_line = if accounts.is_empty() {
+        ""
+    } else {
+        "\r\n250-AUTH PLAIN"
+    };
     loop {
         let Some(line) = lines.line(s, MAX_LINE)? else {
             return Ok(End::Quit);
@@ -112,8 +138,43 @@ pub(crate) fn phase<S: Read + Write>(
             )?,
             ("EHLO", Some(_)) => reply(
                 s,
-                &format!("250-segur-sink\r\n250-SIZE {max_body}\r\n250 8BITMIME"),
+                &format!("250-segur-sink{auth_line}\r\n250-SIZE {max_body}\r\n250 8BITMIME"),
             )?,
+            ("AUTH", None) => reply(
+                s,
+                "538 5.7.11 Encryption required for requested authentication mechanism",
+            )?,
+            ("AUTH", Some(_)) if accounts.is_empty() => reply(s, "502 5.5.1 AUTH not offered")?,
+            ("AUTH", Some(_)) if authed => reply(s, "503 5.5.1 Already authenticated")?,
+            ("AUTH", Some(_)) => {
+                let mut words = text.split_whitespace().skip(1);
+                if !words
+                    .next()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("PLAIN"))
+                {
+                    reply(s, "504 5.5.4 Unrecognized authentication type")?;
+                    continue;
+                }
+                let response = match words.next() {
+                    Some(r) => r.to_string(),
+                    None => {
+                        reply(s, "334 ")?;
+                        let Some(l) = lines.line(s, MAX_LINE)? else {
+                            return Ok(End::Quit);
+                        };
+                        String::from_utf8_lossy(&l).trim().to_string()
+                    }
+                };
+                if response == "*" {
+                    reply(s, "501 5.0.0 Authentication cancelled")?;
+                } else if plain_matches(&response, accounts) {
+                    authed = true;
+                    reply(s, "235 2.7.0 Authentication successful")?;
+                } else {
+                    reply(s, "535 5.7.8 Authentication credentials invalid")?;
+                }
+            }
+            ("MAIL", Some(_)) if !authed => reply(s, "530 5.7.0 Authentication required")?,
             ("HELO", _) => reply(s, "250 segur-sink")?,
             ("STARTTLS", None) => {
                 reply(s, "220 2.0.0 Ready to start TLS")?;
@@ -181,5 +242,25 @@ pub(crate) fn phase<S: Read + Write>(
             }
             _ => reply(s, "502 5.5.2 Command not recognized")?,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_plain_responses_are_checked() {
+        let accounts = [SmtpAccount {
+            user: "cabinet".into(),
+            password: "s3cret".into(),
+        }];
+        // base64 of "\0cabinet\0s3cret" and of "admin\0cabinet\0s3cret".
+        assert!(plain_matches("AGNhYmluZXQAczNjcmV0", &accounts));
+        assert!(plain_matches("YWRtaW4AY2FiaW5ldABzM2NyZXQ=", &accounts));
+        // "\0cabinet\0wrong", not base64, too few parts.
+        assert!(!plain_matches("AGNhYmluZXQAd3Jvbmc=", &accounts));
+        assert!(!plain_matches("!!", &accounts));
+        assert!(!plain_matches("Y2FiaW5ldA==", &accounts));
     }
 }

@@ -1,0 +1,87 @@
+//! Requests built on the fly: request `i` is a new document of one type for a generated
+//! patient (seed `seed + i`), packaged for the endpoint's kind (ITI-41 capture, MHD bundle or
+//! MSSanté message) just before it is sent. The same seed gives the same documents.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use segur_cda::DocType;
+use segur_exchange::package::{Input, Options};
+use segur_ins::{Generator, SeedRng};
+
+use crate::requests::parse;
+use crate::run::Failure;
+use crate::{Kind, Prepared};
+
+/// What to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recipe {
+    /// The document type.
+    pub doc_type: DocType,
+    /// The seed of request 0.
+    pub seed: u64,
+    /// How to package it.
+    pub kind: Kind,
+}
+
+impl Recipe {
+    /// Build and package request `i`.
+    pub fn request(&self, i: usize) -> Result<Prepared, Failure> {
+        let seed = self.seed.wrapping_add(i as u64);
+        let identity = Generator::new(seed).next_identity();
+        let mut rng = SeedRng::new(seed);
+        let name = format!("{}-{seed}.xml", self.doc_type.info().name);
+        let input = Input {
+            name: name.clone(),
+            bytes: segur_cda::build(self.doc_type, &identity, &mut rng).to_bytes(),
+        };
+        let options = Options {
+            now: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)),
+            ..Options::default()
+        };
+        let built = match self.kind {
+            Kind::Iti41 => segur_exchange::iti41::build(&[input], &options).map(|r| r.to_capture()),
+            Kind::Mhd => segur_exchange::mhd::build(&[input], &options),
+            Kind::Smtp => segur_exchange::mss::build(&[input], &options),
+        };
+        let bytes = built.map_err(|e| Failure::Build(format!("{name}: {e}")))?;
+        Ok(parse(&name, bytes, self.kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_request_is_a_new_document_packaged_for_the_kind() {
+        let r = Recipe {
+            doc_type: DocType::CrBio,
+            seed: 7,
+            kind: Kind::Iti41,
+        };
+        let (a, b) = (r.request(0).expect("0"), r.request(1).expect("1"));
+        assert!(
+            a.content_type.starts_with("multipart/related"),
+            "{}",
+            a.content_type
+        );
+        assert_ne!(a.body, b.body);
+        assert_eq!(a.name, "cr-bio-7.xml");
+        let m = Recipe {
+            kind: Kind::Smtp,
+            ..r
+        }
+        .request(0)
+        .expect("mss");
+        assert!(String::from_utf8_lossy(&m.body).contains("IHE_XDM.ZIP"));
+        let j = Recipe {
+            kind: Kind::Mhd,
+            ..r
+        }
+        .request(0)
+        .expect("mhd");
+        assert!(j.body.starts_with(b"{"));
+    }
+}
