@@ -1,0 +1,57 @@
+//! `cargo run --release -p segur-fhir --example fhir_validate -- PACKAGES FILE...`: print the
+//! findings of each file and the time to open the packages and to the first verdict.
+
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((dir, files)) = args.split_first() else {
+        eprintln!("usage: fhir_validate PACKAGES FILE...");
+        std::process::exit(2);
+    };
+    let t0 = Instant::now();
+    let packages = match segur_fhir::Packages::open(std::path::Path::new(dir)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let opened = t0.elapsed();
+    let validator = segur_fhir::Validator::new(&packages);
+    for (i, f) in files.iter().enumerate() {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        match segur_fhir::json::parse(&bytes, segur_fhir::Limits::default()) {
+            Err(e) => println!("{f}: unreadable: {e}"),
+            Ok(doc) => {
+                let findings = validator.validate(&doc, &[]);
+                let errors = findings
+                    .iter()
+                    .filter(|f| f.severity == segur_finding::Severity::Error)
+                    .count();
+                println!("{f}: {errors} error(s)");
+                for x in findings.iter().filter(|x| {
+                    std::env::var_os("ALL").is_some() || x.severity != segur_finding::Severity::Info
+                }) {
+                    println!(
+                        "  {:?} {} {}:{} {} {}",
+                        x.severity,
+                        x.rule,
+                        x.location.line.unwrap_or(0),
+                        x.location.column.unwrap_or(0),
+                        x.location.xpath.as_deref().unwrap_or(""),
+                        x.message
+                    );
+                }
+            }
+        }
+        if i == 0 {
+            eprintln!(
+                "packages indexed ({} resources) in {:?}; first verdict at {:?}",
+                packages.len(),
+                opened,
+                t0.elapsed()
+            );
+        }
+    }
+}
