@@ -12,7 +12,7 @@ use segur_report::{
 use segur_validate::engine::{Engine, EngineOptions, Outcome, Profile};
 use segur_validate::select::SelectMode;
 
-use crate::args::{ProfileArg, ReportFormat, RulesOptions, Select, ValidateArgs};
+use crate::args::{ReportFormat, RulesOptions, Select, ValidateArgs};
 use crate::{Failure, Outcome as CliOutcome, exit, out, rules};
 
 /// Inputs larger than this are refused (the DOM limit is 512 MiB; a CDA is rarely above 10 MB).
@@ -227,17 +227,47 @@ pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> Docum
     }
 }
 
-/// Validate one input: a package (recognized by content) gives a report for the package
+/// What validates: the CDA engine (absent when every input is FHIR JSON) and the FHIR
+/// validator (absent when no input is).
+struct Validators<'a> {
+    engine: Option<&'a Engine>,
+    fhir: Option<&'a segur_fhir::Validator<'a>>,
+    fhir_profiles: &'a [String],
+}
+
+/// Validate one input: FHIR JSON (recognized by content) gets a FHIR profile report; a
+/// package (recognized by content: an MHD bundle is one too) gives a report for the package
 /// (the packaging rules' findings) and one per XML document it carries; anything else is
 /// validated as a CDA document.
-fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
+fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
     let name = input.name();
     let bytes = match read(input) {
         Ok(b) => b,
         Err(e) => return vec![document_report(name, Err(e))],
     };
+    let mut reports = Vec::new();
+    if segur_fhir::looks_like_fhir(&bytes) {
+        reports.push(crate::fhir::report(
+            v.fhir,
+            name.clone(),
+            &bytes,
+            v.fhir_profiles,
+        ));
+        // An MHD bundle is a package too: its packaging rules and documents follow.
+        if !crate::fhir::is_transaction_bundle(&bytes) || v.engine.is_none() {
+            return reports;
+        }
+    }
+    let Some(engine) = v.engine else {
+        reports.push(document_report(
+            name,
+            Err("not FHIR JSON, and no CDA rules loaded".into()),
+        ));
+        return reports;
+    };
     if segur_exchange::unpack::detect(&bytes).is_none() {
-        return vec![document_report(name, Ok(engine.validate(&bytes)))];
+        reports.push(document_report(name, Ok(engine.validate(&bytes))));
+        return reports;
     }
     let u = segur_exchange::unpack::unpack(&bytes, &name, None);
     let mut notes = vec![format!(
@@ -246,7 +276,6 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
         u.documents.len()
     )];
     notes.extend(u.notes.iter().cloned());
-    let mut reports = Vec::new();
     for d in &u.documents {
         let xml = d
             .bytes
@@ -280,11 +309,13 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
         notes,
         findings: u.findings,
     };
-    std::iter::once(package).chain(reports).collect()
+    let at = reports.len().min(1);
+    reports.insert(at, package);
+    reports
 }
 
 /// [`validate_input`] over every input on `jobs` threads; results in input order.
-fn run_packages(engine: &Engine, inputs: &[Input], jobs: usize) -> Vec<DocumentReport> {
+fn run_packages(v: &Validators<'_>, inputs: &[Input], jobs: usize) -> Vec<DocumentReport> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Vec<DocumentReport>>> =
         Mutex::new((0..inputs.len()).map(|_| Vec::new()).collect());
@@ -294,7 +325,7 @@ fn run_packages(engine: &Engine, inputs: &[Input], jobs: usize) -> Vec<DocumentR
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    let r = validate_input(engine, input);
+                    let r = validate_input(v, input);
                     if let Ok(mut g) = results.lock() {
                         g[i] = r;
                     }
@@ -318,25 +349,71 @@ pub(crate) fn jobs(requested: Option<usize>) -> usize {
 }
 
 pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
-    let profile = match args.profile {
-        ProfileArg::Official => Profile::Official,
-        ProfileArg::Default => Profile::Default,
-    };
-    let engine = engine(&args.rules, profile)?;
-    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
+    let mut profile = Profile::Default;
+    let mut fhir_profiles = Vec::new();
+    for p in &args.profile {
+        match p.as_str() {
+            "official" => profile = Profile::Official,
+            "default" => profile = Profile::Default,
+            url if url.contains(':') => fhir_profiles.push(url.to_string()),
+            other => {
+                return Err(Failure::usage(format!(
+                    "--profile {other}: expected official, default, or a FHIR profile URL"
+                )));
+            }
+        }
+    }
+    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip", "json"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(
-            "no .xml, .eml or .zip input found in the given directories",
+            "no .xml, .eml, .zip or .json input found in the given directories",
         ));
     }
-    let documents = run_packages(&engine, &inputs, jobs(args.jobs));
-    let rules = Rules {
-        dir: engine.options().rules_dir.display().to_string(),
-        files: engine
-            .rule_files()
-            .into_iter()
-            .map(|(path, sha256)| RuleFile { path, sha256 })
-            .collect(),
+    let fhir_file = |i: &Input| matches!(i, Input::File(p) if crate::fhir::file_is_fhir(p));
+    let any_fhir = inputs.iter().any(fhir_file);
+    let all_fhir = inputs.iter().all(fhir_file);
+    // FHIR-only runs need no CDA rules, and CDA-only runs no FHIR packages (standard input
+    // may be either: it gets whichever can be found).
+    let bundle_file = |i: &Input| matches!(i, Input::File(p) if std::fs::read(p).is_ok_and(|b| crate::fhir::is_transaction_bundle(&b)));
+    let engine = if !all_fhir {
+        Some(engine(&args.rules, profile)?)
+    } else if inputs.iter().any(bundle_file) {
+        // MHD bundles also get the packaging rules and their documents' CDA validation
+        // when the CDA rules can be found.
+        engine(&args.rules, profile).ok()
+    } else {
+        None
+    };
+    let packages = match crate::fhir::open_packages(&args.fhir) {
+        Ok(p) => Some(p),
+        Err(e) if any_fhir || !fhir_profiles.is_empty() => return Err(e),
+        Err(_) => None,
+    };
+    let validator = packages
+        .as_ref()
+        .map(|(_, p)| segur_fhir::Validator::new(p));
+    let validators = Validators {
+        engine: engine.as_ref(),
+        fhir: validator.as_ref(),
+        fhir_profiles: &fhir_profiles,
+    };
+    let documents = run_packages(&validators, &inputs, jobs(args.jobs));
+    let rules = match &engine {
+        Some(engine) => Rules {
+            dir: engine.options().rules_dir.display().to_string(),
+            files: engine
+                .rule_files()
+                .into_iter()
+                .map(|(path, sha256)| RuleFile { path, sha256 })
+                .collect(),
+        },
+        None => Rules {
+            dir: packages
+                .as_ref()
+                .map(|(d, _)| d.display().to_string())
+                .unwrap_or_default(),
+            files: vec![],
+        },
     };
     let report = Report::new(
         env!("CARGO_PKG_VERSION"),
@@ -378,7 +455,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         return Err(Failure {
             code: exit::USAGE,
             message: format!(
-                "{} input(s) could not be read as XML; first: {detail}",
+                "{} input(s) could not be read; first: {detail}",
                 s.unreadable
             ),
         });

@@ -7,8 +7,9 @@ use serde_json::{Value, json};
 const FR_CORE: &str = "https://hl7.fr/ig/fhir/core";
 /// `fr-core-cs-v2-0203`: the FR Core identifier types (INS-NIR, INS-NIA, FINEG, RPPS…).
 const ID_TYPES: &str = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203";
-/// COG codes of French communes (NOS TRE_R13).
-const COMMUNES: &str = "https://mos.esante.gouv.fr/NOS/TRE_R13-Commune/FHIR/TRE-R13-Commune";
+/// COG codes of French communes (NOS TRE_R13-CommuneOM, the system of FR Core's
+/// `fr-core-vs-insee-code`).
+const COMMUNES: &str = "https://mos.esante.gouv.fr/NOS/TRE_R13-CommuneOM/FHIR/TRE-R13-CommuneOM";
 
 /// The FR Core identifier-type code of an INS authority.
 fn ins_type(oid: InsOid) -> &'static str {

@@ -985,7 +985,17 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         {
             self.binding(vs, code.as_deref().unwrap_or(""), v, path, &e.path);
         }
-        self.constraints(sd, el, v);
+        // A resource reports its own invariants (the snapshot copies them onto the element).
+        if !code.as_deref().is_some_and(|c| {
+            c == "Resource"
+                || self
+                    .v
+                    .packages
+                    .base(c)
+                    .is_some_and(|t| t.kind == "resource")
+        }) {
+            self.constraints(sd, el, v);
+        }
         let Some(code) = code else {
             // A BackboneElement-like element defined inline (or a contentReference).
             match v {
