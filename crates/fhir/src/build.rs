@@ -118,13 +118,13 @@ pub fn practitioner_rpps(rpps: &str, family: &str, given: &str, id: &str) -> Val
         "identifier": [
             {
                 "use": "official",
-                "type": {"coding": [{"system": "http://interopsante.org/fhir/CodeSystem/fr-v2-0203", "code": "IDNPS"}]},
+                "type": {"coding": [{"system": ID_TYPES, "code": "IDNPS"}]},
                 "system": "urn:oid:1.2.250.1.71.4.2.1",
                 "value": format!("8{rpps}"),
             },
             {
                 "use": "official",
-                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "RPPS"}]},
+                "type": {"coding": [{"system": ID_TYPES, "code": "RPPS"}]},
                 "system": "https://rpps.esante.gouv.fr",
                 "value": rpps,
             },

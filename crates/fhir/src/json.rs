@@ -433,10 +433,10 @@ mod tests {
         .unwrap();
         assert_eq!(d.position(""), Some((1, 1)));
         assert_eq!(d.position("resourceType"), Some((2, 19)));
-        assert_eq!(d.position("identifier[0].system"), Some((3, 31)));
+        assert_eq!(d.position("identifier[0].system"), Some((3, 30)));
         assert_eq!(
             d.position_of_element("Patient.identifier[0].system"),
-            Some((3, 31))
+            Some((3, 30))
         );
         assert_eq!(
             d.position_of_element("Patient.identifier[0].value"),
@@ -447,7 +447,7 @@ mod tests {
     #[test]
     fn malformed_json_reports_line_and_column() {
         let e = parse(b"{\n  \"a\": [1, 2,,]\n}", Limits::default()).unwrap_err();
-        assert_eq!(e.position(), Some((2, 15)));
+        assert_eq!(e.position(), Some((2, 14)));
         let e = parse(b"{\"a\": 1, \"a\": 2}", Limits::default()).unwrap_err();
         assert!(
             matches!(e, JsonError::DuplicateKey { column: 10, .. }),
