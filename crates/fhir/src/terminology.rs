@@ -115,7 +115,7 @@ impl<'p> Terminology<'p> {
                 match (cs, inc["filter"].as_array()) {
                     (Some(cs), filters) if enumerable => {
                         let mut all = Vec::new();
-                        flatten(system, cs["concept"].as_array(), None, &mut all);
+                        flatten(cs["concept"].as_array(), None, &mut all);
                         for c in all {
                             if filters
                                 .into_iter()
@@ -210,12 +210,7 @@ struct Concept {
     properties: Vec<(String, String)>,
 }
 
-fn flatten(
-    system: &str,
-    concepts: Option<&Vec<Value>>,
-    parent: Option<&Concept>,
-    out: &mut Vec<Concept>,
-) {
+fn flatten(concepts: Option<&Vec<Value>>, parent: Option<&Concept>, out: &mut Vec<Concept>) {
     for c in concepts.into_iter().flatten() {
         let Some(code) = c["code"].as_str() else {
             continue;
@@ -250,7 +245,7 @@ fn flatten(
             ancestors,
             properties,
         };
-        flatten(system, c["concept"].as_array(), Some(&me), out);
+        flatten(c["concept"].as_array(), Some(&me), out);
         out.push(me);
     }
 }

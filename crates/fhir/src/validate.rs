@@ -79,6 +79,9 @@ struct Item<'d> {
     type_code: Option<String>,
 }
 
+/// A property of an object: its key, its value and (for a choice) its type code.
+type Keyed<'d> = (&'d str, &'d Value, Option<String>);
+
 /// An invariant met on a resource.
 struct Met {
     severity: String,
@@ -471,7 +474,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         let defining = el;
         let children = sd.elements[defining].children.clone();
         let is_resource_root = el == 0 && sd.kind == "resource";
-        let mut groups: HashMap<usize, Vec<(&'d str, &'d Value, Option<String>)>> = HashMap::new();
+        let mut groups: HashMap<usize, Vec<Keyed<'d>>> = HashMap::new();
         for (key, value) in obj {
             if is_resource_root && key == "resourceType" || key == "fhir_comments" {
                 continue;
