@@ -22,7 +22,6 @@ macro_rules! catalogue {
 }
 
 catalogue! {
-    JSON_SYNTAX = "FHIR-JSON-SYNTAX", Error, "The input is not well-formed JSON (or exceeds the depth/size limits).";
     JSON_ARRAY = "FHIR-JSON-ARRAY", Error, "A repeating element not written as a JSON array, or a single one written as an array.";
     RESOURCE_TYPE = "FHIR-RESOURCE-TYPE", Error, "No resourceType, or one the packages do not define.";
     PROFILE_UNKNOWN = "FHIR-PROFILE-UNKNOWN", Warning, "A meta.profile (or --profile) not found in the packages: not checked.";
