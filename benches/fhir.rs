@@ -102,7 +102,17 @@ fn fhir(c: &mut Criterion) {
             black_box(validate_all(&v, &first))
         })
     });
+    let cache = std::env::temp_dir().join(format!("segur-bench-fhir-index-{}", std::process::id()));
+    Packages::open_cached(&shared().join("packages"), &cache).expect("packages");
+    g.bench_function("cached index + first verdict", |b| {
+        b.iter(|| {
+            let p = Packages::open_cached(&shared().join("packages"), &cache).expect("packages");
+            let v = Validator::new(&p);
+            black_box(validate_all(&v, &first))
+        })
+    });
     g.finish();
+    let _ = std::fs::remove_dir_all(&cache);
 }
 
 criterion_group!(benches, fhir);

@@ -12,7 +12,8 @@ use crate::args::{BuildArgs, FhirOptions};
 use crate::{Failure, Outcome, out};
 
 /// The FHIR packages folder to use: `--fhir-packages`, `SEGUR_FHIR_PACKAGES`, then
-/// `../shared/fhir/packages`; opened (indexed).
+/// `../shared/fhir/packages`; opened (indexed, the index kept in `$XDG_CACHE_HOME/segur` or
+/// `~/.cache/segur` between runs).
 pub(crate) fn open_packages(opts: &FhirOptions) -> Result<(PathBuf, Packages), Failure> {
     let (dir, origin) = match &opts.fhir_packages {
         Some(p) => (p.clone(), "--fhir-packages"),

@@ -1,6 +1,7 @@
 //! `cargo run --release -p segur-fhir --example fhir_validate -- PACKAGES FILE...`: print the
 //! findings of each file and the time to open the packages and to the first verdict; with
-//! `PASSES=N`, then validate all files N times more and print the warm rate.
+//! `PASSES=N`, then validate all files N times more and print the warm rate; with `CACHE=DIR`,
+//! keep the package index in DIR between runs.
 
 use std::time::Instant;
 
@@ -11,7 +12,14 @@ fn main() {
         std::process::exit(2);
     };
     let t0 = Instant::now();
-    let packages = match segur_fhir::Packages::open(std::path::Path::new(dir)) {
+    let opened = match std::env::var_os("CACHE") {
+        Some(cache) => segur_fhir::Packages::open_cached(
+            std::path::Path::new(dir),
+            std::path::Path::new(&cache),
+        ),
+        None => segur_fhir::Packages::open(std::path::Path::new(dir)),
+    };
+    let packages = match opened {
         Ok(p) => p,
         Err(e) => {
             eprintln!("{e}");

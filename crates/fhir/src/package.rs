@@ -79,6 +79,7 @@ pub struct Packages {
     entries: Vec<Entry>,
     by_url: HashMap<(Kind, String), usize>,
     packages: Vec<String>,
+    canonicals: Vec<String>,
 }
 
 /// Files larger than this are not indexed (the largest R4 core definition is ~3 MB).
@@ -91,43 +92,114 @@ impl Packages {
     /// (`<name>#<version>/package/*.json`) or one package (`package/*.json`, or the
     /// `package` folder itself).
     pub fn open(dir: &Path) -> Result<Packages, PackageError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| PackageError::Io { path, source }
-        };
-        let mut folders = Vec::new();
-        if dir.join("package.json").is_file() {
-            folders.push(dir.to_path_buf());
-        } else if dir.join("package").join("package.json").is_file() {
-            folders.push(dir.join("package"));
-        } else {
-            let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(io(dir))?
-                .filter_map(|e| e.ok().map(|e| e.path().join("package")))
-                .filter(|p| p.is_dir())
-                .collect();
-            subs.sort();
-            folders = subs;
-        }
-        if folders.is_empty() {
-            return Err(PackageError::NoPackage {
-                path: dir.to_path_buf(),
-            });
-        }
         let mut p = Packages::default();
-        for folder in folders {
+        for folder in package_folders(dir)? {
             p.add_folder(&folder)?;
         }
         Ok(p)
+    }
+
+    /// Like [`Packages::open`], keeping the index in `cache_dir` between runs: the index is
+    /// read back when the package folders (their paths and modification times) are the same,
+    /// and rebuilt otherwise. A cache that cannot be read or written is ignored. Package
+    /// folders are expected not to change in place (a file edited without touching its
+    /// folder's mtime keeps its old index row until the cache is removed).
+    pub fn open_cached(dir: &Path, cache_dir: &Path) -> Result<Packages, PackageError> {
+        let folders = package_folders(dir)?;
+        let key = cache_key(&folders);
+        let cache = cache_dir.join(format!("fhir-index-{key:016x}.tsv"));
+        if let Some(p) = std::fs::read_to_string(&cache)
+            .ok()
+            .and_then(|text| Packages::from_cache(&text, &folders))
+        {
+            return Ok(p);
+        }
+        let mut p = Packages::default();
+        for folder in &folders {
+            p.add_folder(folder)?;
+        }
+        let _ = std::fs::create_dir_all(cache_dir).and_then(|()| {
+            let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&tmp, p.to_cache(&folders))?;
+            std::fs::rename(&tmp, &cache)
+        });
+        Ok(p)
+    }
+
+    fn to_cache(&self, folders: &[PathBuf]) -> String {
+        let mut out = String::from("segur-fhir-index 1\n");
+        for (i, pkg) in self.packages.iter().enumerate() {
+            out.push_str(&format!("P\t{pkg}\t{}\n", self.canonicals[i]));
+        }
+        for e in &self.entries {
+            let folder = folders
+                .iter()
+                .position(|f| e.path.parent() == Some(f.as_path()));
+            let (Some(folder), Some(name)) = (folder, e.path.file_name().and_then(|n| n.to_str()))
+            else {
+                continue;
+            };
+            let kind = match e.kind {
+                Kind::StructureDefinition => "S",
+                Kind::ValueSet => "V",
+                Kind::CodeSystem => "C",
+            };
+            let version = e.version.as_deref().unwrap_or("\u{0}");
+            out.push_str(&format!(
+                "E\t{folder}\t{kind}\t{}\t{version}\t{name}\n",
+                e.url
+            ));
+        }
+        out
+    }
+
+    fn from_cache(text: &str, folders: &[PathBuf]) -> Option<Packages> {
+        let mut lines = text.lines();
+        if lines.next()? != "segur-fhir-index 1" {
+            return None;
+        }
+        let mut p = Packages::default();
+        for line in lines {
+            let f: Vec<&str> = line.split('\t').collect();
+            match f.as_slice() {
+                ["P", pkg, canonical] => {
+                    p.packages.push(pkg.to_string());
+                    p.canonicals.push(canonical.to_string());
+                }
+                ["E", folder, kind, url, version, name] => {
+                    let i: usize = folder.parse().ok()?;
+                    let kind = match *kind {
+                        "S" => Kind::StructureDefinition,
+                        "V" => Kind::ValueSet,
+                        "C" => Kind::CodeSystem,
+                        _ => return None,
+                    };
+                    let version = (*version != "\u{0}").then(|| version.to_string());
+                    p.insert(
+                        i,
+                        folders.get(i)?.join(name),
+                        kind,
+                        url.to_string(),
+                        version,
+                    );
+                }
+                _ => return None,
+            }
+        }
+        (p.packages.len() == folders.len()).then_some(p)
     }
 
     fn add_folder(&mut self, folder: &Path) -> Result<(), PackageError> {
         let manifest = std::fs::read(folder.join("package.json")).unwrap_or_default();
         let manifest: Value = serde_json::from_slice(&manifest).unwrap_or(Value::Null);
         let name = manifest["name"].as_str().unwrap_or("?");
-        let package = format!("{name}#{}", manifest["version"].as_str().unwrap_or("?"));
-        let canonical = manifest["canonical"].as_str().unwrap_or("").to_string();
-        self.packages.push(package.clone());
+        self.packages.push(format!(
+            "{name}#{}",
+            manifest["version"].as_str().unwrap_or("?")
+        ));
+        self.canonicals
+            .push(manifest["canonical"].as_str().unwrap_or("").to_string());
+        let package = self.packages.len() - 1;
         let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
             .map_err(|source| PackageError::Io {
                 path: folder.to_path_buf(),
@@ -144,37 +216,47 @@ impl Packages {
         for (path, head) in files.iter().zip(heads_of(&files)) {
             // A file that cannot be read or is not a conformance resource is skipped: one
             // broken file must not make the whole package unusable.
-            let Some((kind, url, version)) = head else {
-                continue;
-            };
-            let path = path.clone();
-            let idx = self.entries.len();
-            let home = !canonical.is_empty() && url.starts_with(&canonical);
-            for key in [
-                url.clone(),
-                format!("{url}|{}", version.as_deref().unwrap_or("")),
-            ] {
-                match self.by_url.get(&(kind, key.clone())) {
-                    // The package that publishes a resource under its own canonical wins
-                    // over a copy carried by another (a deps-combined package).
-                    Some(&old) if !home || self.entries[old].home => {}
-                    _ => {
-                        self.by_url.insert((kind, key), idx);
-                    }
-                }
+            if let Some((kind, url, version)) = head {
+                self.insert(package, path.clone(), kind, url, version);
             }
-            self.entries.push(Entry {
-                path,
-                kind,
-                url,
-                version,
-                package: package.clone(),
-                home,
-                parsed: OnceLock::new(),
-                compiled: OnceLock::new(),
-            });
         }
         Ok(())
+    }
+
+    fn insert(
+        &mut self,
+        package: usize,
+        path: PathBuf,
+        kind: Kind,
+        url: String,
+        version: Option<String>,
+    ) {
+        let canonical = &self.canonicals[package];
+        let idx = self.entries.len();
+        let home = !canonical.is_empty() && url.starts_with(canonical.as_str());
+        for key in [
+            url.clone(),
+            format!("{url}|{}", version.as_deref().unwrap_or("")),
+        ] {
+            match self.by_url.get(&(kind, key.clone())) {
+                // The package that publishes a resource under its own canonical wins over a
+                // copy carried by another (a deps-combined package).
+                Some(&old) if !home || self.entries[old].home => {}
+                _ => {
+                    self.by_url.insert((kind, key), idx);
+                }
+            }
+        }
+        self.entries.push(Entry {
+            path,
+            kind,
+            url,
+            version,
+            package: self.packages[package].clone(),
+            home,
+            parsed: OnceLock::new(),
+            compiled: OnceLock::new(),
+        });
     }
 
     /// The packages read (`name#version`), in load order.
@@ -241,6 +323,52 @@ impl Entry {
             })
             .clone()
     }
+}
+
+/// The package folders under `dir` (see [`Packages::open`]).
+fn package_folders(dir: &Path) -> Result<Vec<PathBuf>, PackageError> {
+    let folders = if dir.join("package.json").is_file() {
+        vec![dir.to_path_buf()]
+    } else if dir.join("package").join("package.json").is_file() {
+        vec![dir.join("package")]
+    } else {
+        let mut subs: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| PackageError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path().join("package")))
+            .filter(|p| p.is_dir())
+            .collect();
+        subs.sort();
+        subs
+    };
+    if folders.is_empty() {
+        return Err(PackageError::NoPackage {
+            path: dir.to_path_buf(),
+        });
+    }
+    Ok(folders)
+}
+
+/// What the cached index depends on: the folders' paths and modification times.
+fn cache_key(folders: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for f in folders {
+        std::fs::canonicalize(f)
+            .unwrap_or_else(|_| f.clone())
+            .hash(&mut h);
+        for p in [f.clone(), f.join("package.json")] {
+            std::fs::metadata(&p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 /// [`head_of`] of every file, on a few threads (the index is I/O- and syscall-bound).
@@ -414,6 +542,40 @@ impl<'a> Scanner<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cached_index_is_the_same_index() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let cache =
+            std::env::temp_dir().join(format!("segur-fhir-cache-test-{}", std::process::id()));
+        let fresh = Packages::open(&fixture).unwrap();
+        let first = Packages::open_cached(&fixture, &cache).unwrap();
+        let files: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+        assert_eq!(files.len(), 1, "one cache file written");
+        let second = Packages::open_cached(&fixture, &cache).unwrap();
+        for p in [&first, &second] {
+            assert_eq!(p.len(), fresh.len());
+            assert_eq!(p.packages(), fresh.packages());
+            for e in &fresh.entries {
+                let got = p.entry(e.kind, &e.url).expect("indexed");
+                assert_eq!((&got.path, &got.version), (&e.path, &e.version));
+            }
+        }
+        assert!(
+            second
+                .structure("http://segur.test/StructureDefinition/test-patient")
+                .is_some()
+        );
+        // A cache from other folders is not used.
+        assert!(
+            Packages::from_cache(
+                &std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap(),
+                &[]
+            )
+            .is_none()
+        );
+        let _ = std::fs::remove_dir_all(&cache);
+    }
 
     #[test]
     fn scan_reads_the_head_only() {
