@@ -276,6 +276,9 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
         u.documents.len()
     )];
     notes.extend(u.notes.iter().cloned());
+    // The package's own report comes after the FHIR one (an MHD bundle) and before its
+    // documents'.
+    let at = reports.len();
     for d in &u.documents {
         let xml = d
             .bytes
@@ -309,7 +312,6 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
         notes,
         findings: u.findings,
     };
-    let at = reports.len().min(1);
     reports.insert(at, package);
     reports
 }

@@ -68,8 +68,9 @@ impl std::fmt::Debug for Validator<'_> {
     }
 }
 
-/// Elements nested deeper than this are not walked (a finding says so).
-const MAX_DEPTH: usize = 96;
+/// Objects and resources nested deeper than this are not walked (a finding says so): the
+/// recursion stays bounded even on a `Value` built by hand, beyond the reader's JSON depth.
+const MAX_DEPTH: usize = 128;
 
 /// One value of an element, with where it is and (for a choice) its type.
 #[derive(Clone)]
@@ -461,6 +462,19 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             self.push(rules::LIMIT, path, "nested too deep: not validated further");
             return;
         }
+        self.depth += 1;
+        self.walk(sd, el, obj, path, container);
+        self.depth -= 1;
+    }
+
+    fn walk(
+        &mut self,
+        sd: &Arc<StructureDefinition>,
+        el: usize,
+        obj: &'d Map<String, Value>,
+        path: &str,
+        container: &'d Value,
+    ) {
         if let Some(r) = &sd.elements[el].content_reference {
             // The referenced element of the base type: a profile's constraints on it (its
             // slices) do not apply to the nested copies.
