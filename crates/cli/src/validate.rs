@@ -247,14 +247,18 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
     };
     let mut reports = Vec::new();
     if segur_fhir::looks_like_fhir(&bytes) {
-        reports.push(crate::fhir::report(
-            v.fhir,
-            name.clone(),
-            &bytes,
-            v.fhir_profiles,
-        ));
+        let bundle = crate::fhir::is_transaction_bundle(&bytes);
+        // Without packages, an MHD bundle is still checked as a package below.
+        if v.fhir.is_some() || !bundle {
+            reports.push(crate::fhir::report(
+                v.fhir,
+                name.clone(),
+                &bytes,
+                v.fhir_profiles,
+            ));
+        }
         // An MHD bundle is a package too: its packaging rules and documents follow.
-        if !crate::fhir::is_transaction_bundle(&bytes) || v.engine.is_none() {
+        if !bundle || v.engine.is_none() {
             return reports;
         }
     }
@@ -386,10 +390,19 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     } else {
         None
     };
-    let packages = match crate::fhir::open_packages(&args.fhir) {
-        Ok(p) => Some(p),
-        Err(e) if any_fhir || !fhir_profiles.is_empty() => return Err(e),
-        Err(_) => None,
+    // FHIR packages are required when asked for explicitly or when a FHIR input is not an
+    // MHD bundle; an MHD bundle is still checked as a package when they cannot be found.
+    let explicit = args.fhir.fhir_packages.is_some()
+        || std::env::var_os("SEGUR_FHIR_PACKAGES").is_some()
+        || !fhir_profiles.is_empty();
+    let needed = inputs.iter().any(|i| fhir_file(i) && !bundle_file(i));
+    let stdin = inputs.iter().any(|i| matches!(i, Input::Stdin));
+    let packages = if explicit || needed {
+        Some(crate::fhir::open_packages(&args.fhir)?)
+    } else if any_fhir || stdin {
+        crate::fhir::open_packages(&args.fhir).ok()
+    } else {
+        None
     };
     let validator = packages
         .as_ref()
