@@ -91,19 +91,26 @@ pub fn patient_ins(identity: &Identity, id: &str) -> Value {
     })
 }
 
-/// An Organization (`fr-core-organization`) identified by its FINESS number (FINEG, OID
-/// `1.2.250.1.71.4.2.2`).
+/// An Organization (`fr-core-organization`) identified by its FINESS number, in FR Core's two
+/// slices: `idNatSt` (the national structure identifier, `1` + FINESS, type IDNST, OID
+/// `1.2.250.1.71.4.2.2`) and `finess` (system `https://finess.esante.gouv.fr`).
 pub fn organization_finess(finess: &str, name: &str, id: &str) -> Value {
     json!({
         "resourceType": "Organization",
         "id": id,
         "meta": {"profile": [format!("{FR_CORE}/StructureDefinition/fr-core-organization")]},
-        "identifier": [{
-            "use": "official",
-            "type": {"coding": [{"system": ID_TYPES, "code": "FINEG", "display": "FINESS d'entité géographique"}]},
-            "system": "urn:oid:1.2.250.1.71.4.2.2",
-            "value": finess,
-        }],
+        "identifier": [
+            {
+                "use": "official",
+                "type": {"coding": [{"system": ID_TYPES, "code": "IDNST"}]},
+                "system": "urn:oid:1.2.250.1.71.4.2.2",
+                "value": format!("1{finess}"),
+            },
+            {
+                "system": "https://finess.esante.gouv.fr",
+                "value": finess,
+            },
+        ],
         "name": name,
     })
 }

@@ -38,19 +38,74 @@ fn a_patient_without_its_ins_is_caught() {
     );
 }
 
+/// The pattern[x] of an element of a profile, read from the packages.
+fn pattern(profile: &str, id: &str) -> serde_json::Value {
+    let sd = common::packages().structure(profile).expect(profile);
+    let e = sd.by_id(id).map(|i| &sd.elements[i]).expect(id);
+    e.pattern.clone().or(e.fixed.clone()).expect("a pattern")
+}
+
+const FR: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/";
+
 #[test]
-fn finess_organization_conforms() {
-    no_errors(
-        &organization_finess("750712184", "Hôpital de test", "org"),
-        "organization",
+fn finess_organization_conforms_and_fills_fr_core_slices() {
+    let o = organization_finess("750712184", "Hôpital de test", "org");
+    no_errors(&o, "organization");
+    // Open slicing accepts any identifier: check that these land in the FR Core slices.
+    let profile = format!("{FR}fr-core-organization");
+    let nat = pattern(&profile, "Organization.identifier:idNatSt.system");
+    assert_eq!(o["identifier"][0]["system"], nat);
+    let t = pattern(&profile, "Organization.identifier:idNatSt.type");
+    assert_eq!(
+        o["identifier"][0]["type"]["coding"][0]["code"],
+        t["coding"][0]["code"]
+    );
+    let fin = pattern(&profile, "Organization.identifier:finess.system");
+    assert_eq!(o["identifier"][1]["system"], fin);
+}
+
+#[test]
+fn rpps_practitioner_conforms_and_fills_fr_core_slices() {
+    let p = practitioner_rpps("10001234567", "MARTIN", "Claire", "pr");
+    no_errors(&p, "practitioner");
+    let profile = format!("{FR}fr-core-practitioner");
+    assert_eq!(
+        p["identifier"][0]["system"],
+        pattern(&profile, "Practitioner.identifier:idNatPs.system")
+    );
+    assert_eq!(
+        p["identifier"][1]["system"],
+        pattern(&profile, "Practitioner.identifier:rpps.system")
+    );
+    let t = pattern(&profile, "Practitioner.identifier:rpps.type");
+    assert_eq!(
+        p["identifier"][1]["type"]["coding"][0]["code"],
+        t["coding"][0]["code"]
     );
 }
 
 #[test]
-fn rpps_practitioner_conforms() {
-    no_errors(
-        &practitioner_rpps("10001234567", "MARTIN", "Claire", "pr"),
-        "practitioner",
+fn the_ins_identifier_fills_its_fr_core_slice() {
+    let id = Generator::new(9).next_identity();
+    let p = patient_ins(&id, "p");
+    let profile = format!("{FR}fr-core-patient-ins");
+    let slice = match id.oid {
+        segur_ins::InsOid::Nir => "INS-NIR",
+        segur_ins::InsOid::Nia => "INS-NIA",
+        segur_ins::InsOid::TestNir => "INS-NIR-TEST",
+        segur_ins::InsOid::DemoNir => "INS-NIR-DEMO",
+    };
+    let t = pattern(&profile, &format!("Patient.identifier:{slice}.type"));
+    assert!(
+        p["identifier"][0]["type"]["coding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == t["coding"][0]["code"] && c["system"] == t["coding"][0]["system"])
+    );
+    assert_eq!(
+        p["identifier"][0]["system"],
+        pattern(&profile, &format!("Patient.identifier:{slice}.system"))
     );
 }
 
