@@ -32,7 +32,7 @@ fn a_valid_fhir_resource_conforms_and_its_json_report_passes_the_schema() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("r.json");
     let o = validate(&[
-        &example("valid/pdsm-iti65-Patient-fr-patient-123.json"),
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
         "--format",
         "json",
         "--output",
@@ -97,7 +97,7 @@ fn profile_url_option_validates_against_that_profile() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stdout(&o).contains("FHIR-PROFILE-TYPE"), "{}", stdout(&o));
     let o = validate(&[
-        &example("valid/pdsm-iti65-Patient-fr-patient-123.json"),
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
         "--profile",
         "nonsense",
     ]);
@@ -108,7 +108,7 @@ fn profile_url_option_validates_against_that_profile() {
 fn fhir_packages_option_and_variable() {
     let o = segur(&[
         "validate",
-        &example("valid/pdsm-iti65-Patient-fr-patient-123.json"),
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
         "--fhir-packages",
         "/nonexistent",
     ]);
@@ -117,7 +117,7 @@ fn fhir_packages_option_and_variable() {
     let o = Command::new(env!("CARGO_BIN_EXE_segur"))
         .args([
             "validate",
-            &example("valid/pdsm-iti65-Patient-fr-patient-123.json"),
+            &example("valid/pdsm311-Patient-fr-patient-123.json"),
         ])
         .env("SEGUR_FHIR_PACKAGES", fhir().join("packages"))
         .output()

@@ -40,6 +40,7 @@ catalogue! {
     SLICE_ORDER = "FHIR-SLICE-ORDER", Error, "Slices out of order in an ordered slicing.";
     EXTENSION_UNKNOWN = "FHIR-EXTENSION-UNKNOWN", Warning, "An extension whose url is no StructureDefinition of the packages: only its structure is checked.";
     EXTENSION_URL = "FHIR-EXTENSION-URL", Error, "An extension without a url.";
+    DISPLAY = "FHIR-DISPLAY", Error, "A Coding whose display is neither the display nor a designation of its code in the local CodeSystem (compared without case and surrounding spaces; not checked when the CodeSystem is not local).";
     BINDING_REQUIRED = "FHIR-BINDING-REQUIRED", Error, "A code not in the ValueSet of a required binding.";
     BINDING_NOT_CHECKED = "FHIR-BINDING-NOT-CHECKED", Info, "A code under a required binding that cannot be checked offline (grammar such as UCUM, code system absent from the packages, unsupported filter).";
     VALUESET_UNKNOWN = "FHIR-VALUESET-UNKNOWN", Warning, "The ValueSet of a required binding is not in the packages.";

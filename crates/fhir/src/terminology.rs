@@ -50,7 +50,11 @@ pub enum Membership {
 pub struct Terminology<'p> {
     packages: &'p Packages,
     cache: Mutex<HashMap<String, Arc<Expansion>>>,
+    displays: Mutex<HashMap<String, Option<Arc<Displays>>>>,
 }
+
+/// The displays (and designations) of every concept of a CodeSystem, by code.
+type Displays = HashMap<String, Vec<String>>;
 
 /// ValueSets nested deeper than this (a cycle) are not followed.
 const MAX_NESTING: usize = 16;
@@ -61,6 +65,7 @@ impl<'p> Terminology<'p> {
         Terminology {
             packages,
             cache: Mutex::new(HashMap::new()),
+            displays: Mutex::new(HashMap::new()),
         }
     }
 
@@ -161,6 +166,27 @@ impl<'p> Terminology<'p> {
         exp.notes.extend(part.notes);
     }
 
+    /// The valid displays of `code` in the local CodeSystem `system` (its display and its
+    /// designations); `None` when the CodeSystem is not local, or the code not in it.
+    pub fn displays(&self, system: &str, code: &str) -> Option<Vec<String>> {
+        let cached = self.displays.lock().ok()?.get(system).cloned();
+        let table = match cached {
+            Some(t) => t,
+            None => {
+                let t = self.packages.resource(Kind::CodeSystem, system).map(|cs| {
+                    let mut table = Displays::new();
+                    collect_displays(cs["concept"].as_array(), &mut table);
+                    Arc::new(table)
+                });
+                if let Ok(mut c) = self.displays.lock() {
+                    c.insert(system.to_string(), t.clone());
+                }
+                t
+            }
+        }?;
+        table.get(code).cloned()
+    }
+
     /// Whether `code` (of `system`, when given) is in the ValueSet `url`.
     pub fn check(&self, url: &str, system: Option<&str>, code: &str) -> Membership {
         let Some(exp) = self.expansion(url) else {
@@ -200,6 +226,28 @@ fn collect_contains(contains: &[Value], out: &mut HashSet<(String, String)>) {
         if let Some(more) = c["contains"].as_array() {
             collect_contains(more, out);
         }
+    }
+}
+
+fn collect_displays(concepts: Option<&Vec<Value>>, out: &mut Displays) {
+    for c in concepts.into_iter().flatten() {
+        let Some(code) = c["code"].as_str() else {
+            continue;
+        };
+        let mut names: Vec<String> = c["display"]
+            .as_str()
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        names.extend(
+            c["designation"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|d| d["value"].as_str().map(str::to_string)),
+        );
+        out.insert(code.to_string(), names);
+        collect_displays(c["concept"].as_array(), out);
     }
 }
 

@@ -1133,6 +1133,38 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         {
             self.reference(obj, path, &e.path, t, container);
         }
+        if code == "Coding" {
+            self.display(obj, path);
+        }
+    }
+
+    fn display(&mut self, coding: &Map<String, Value>, path: &str) {
+        let (Some(system), Some(code), Some(display)) = (
+            coding.get("system").and_then(Value::as_str),
+            coding.get("code").and_then(Value::as_str),
+            coding.get("display").and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        let Some(valid) = self.v.terminology.displays(system, code) else {
+            return;
+        };
+        let norm = |s: &str| s.trim().to_lowercase();
+        if valid.is_empty() || valid.iter().any(|v| norm(v) == norm(display)) {
+            return;
+        }
+        self.push(
+            rules::DISPLAY,
+            &format!("{path}.display"),
+            format!(
+                "wrong display '{display}' for {system}#{code}: expected {}",
+                valid
+                    .iter()
+                    .map(|v| format!("'{v}'"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        );
     }
 
     fn primitive(&mut self, code: &str, v: &Value, path: &str, epath: &str) {

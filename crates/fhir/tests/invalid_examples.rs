@@ -1,11 +1,29 @@
-//! Every example of `examples/invalid` (ORIGINS.tsv says its one defect) is caught with the
-//! right rule at the right element path, and with nothing else as an error.
+//! Every example of `examples/invalid` (ORIGINS.tsv says its one defect, made on a published
+//! example) is caught with the right rule at the right element path: exactly one error more
+//! than the published example it was made from has.
 
 mod common;
 
+/// The published example each broken one was made from (ORIGINS.tsv).
+fn original(file: &str) -> &'static str {
+    if file.starts_with("ins-") {
+        "valid/pdsm-iti65-Patient-fr-patient-123.json"
+    } else {
+        "valid/pdsm-iti65-Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json"
+    }
+}
+
 fn caught(file: &str, rule: &str, path: &str) {
     let findings = common::validate_file(&format!("invalid/{file}"));
-    let errors = common::errors(&findings);
+    let before = common::validate_file(original(file));
+    let known: Vec<(String, Option<String>)> = common::errors(&before)
+        .iter()
+        .map(|f| (f.rule.clone(), f.location.xpath.clone()))
+        .collect();
+    let errors: Vec<_> = common::errors(&findings)
+        .into_iter()
+        .filter(|f| !known.contains(&(f.rule.clone(), f.location.xpath.clone())))
+        .collect();
     let shown: Vec<String> = errors
         .iter()
         .map(|f| format!("{} {:?} {}", f.rule, f.location.xpath, f.message))

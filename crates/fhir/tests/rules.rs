@@ -198,6 +198,28 @@ fn bindings_with_a_local_is_a_expansion() {
 }
 
 #[test]
+fn displays_are_checked_against_local_code_systems() {
+    let coded = |display: &str| {
+        patient(
+            json!({"maritalStatus": {"coding": [{"system": "http://segur.test/CodeSystem/tree", "code": "child", "display": display}]}}),
+        )
+    };
+    for ok in ["Child", " enfant "] {
+        let f = run(&coded(ok));
+        assert!(!f.iter().any(|f| f.rule == "FHIR-DISPLAY"), "{ok}: {f:#?}");
+    }
+    expect(
+        coded("Kid"),
+        "FHIR-DISPLAY",
+        "Patient.maritalStatus.coding[0].display",
+    );
+    // LOINC is not in the packages: its displays are not checked.
+    let f = run(&json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6", "display": "anything"}]}}));
+    assert!(!f.iter().any(|f| f.rule == "FHIR-DISPLAY"), "{f:#?}");
+}
+
+#[test]
 fn a_required_binding_to_an_absent_value_set_is_a_warning() {
     let f = run(&patient(json!({"language": "fr"})));
     assert!(
