@@ -250,15 +250,6 @@ pub enum ReportFormat {
     Sarif,
 }
 
-/// Rule profiles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProfileArg {
-    /// Exactly the official chain's rules.
-    Official,
-    /// The official rules and segur's own (docs/rules.md).
-    Default,
-}
-
 /// Package kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PackageKind {
@@ -395,9 +386,10 @@ pub struct ValidateArgs {
     /// Write the report to this file instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Rule profile.
-    #[arg(long, value_enum, default_value_t = ProfileArg::Default)]
-    pub profile: ProfileArg,
+    /// Rule profile (`official` or `default`) for CDA documents, or (repeatable) the canonical
+    /// URL of a FHIR profile to validate FHIR JSON inputs against, beside their meta.profile.
+    #[arg(long, value_name = "official|default|URL")]
+    pub profile: Vec<String>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
@@ -408,6 +400,18 @@ pub struct ValidateArgs {
     /// Rules.
     #[command(flatten)]
     pub rules: RulesOptions,
+    /// FHIR.
+    #[command(flatten)]
+    pub fhir: FhirOptions,
+}
+
+/// Where the FHIR packages come from.
+#[derive(Debug, Args, Clone)]
+pub struct FhirOptions {
+    /// FHIR packages folder (package-cache layout: `<name>#<version>/package/*.json`);
+    /// default: SEGUR_FHIR_PACKAGES, then ../shared/fhir/packages.
+    #[arg(long, value_name = "DIR")]
+    pub fhir_packages: Option<PathBuf>,
 }
 
 /// `segur rules …`
@@ -535,7 +539,8 @@ pub enum Format {
 /// `segur build …`
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Document type (see --list), or `all` for every type.
+    /// Document type (see --list), `all` for every type, or a FHIR resource: `patient` (FR
+    /// Core INS Patient JSON) or `pdsm-bundle` (PDSm / MHD ITI-65 Bundle of a CR-BIO document).
     #[arg(required_unless_present = "list")]
     pub doc_type: Option<String>,
     /// List the document types and exit.

@@ -123,6 +123,9 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
         }
         return Ok(Outcome::Ok);
     }
+    if let Some(kind @ ("patient" | "pdsm-bundle")) = args.doc_type.as_deref() {
+        return crate::fhir::build(&args, kind);
+    }
     let plan = resolve(args)?;
     fs::create_dir_all(&plan.out).map_err(|e| {
         Failure::infra(format!(

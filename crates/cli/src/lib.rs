@@ -11,6 +11,7 @@ mod bench;
 mod build;
 mod conformance;
 pub mod exit;
+mod fhir;
 mod ins;
 mod package;
 mod peer;

@@ -13,7 +13,7 @@ use segur_validate::engine::{Engine, EngineOptions, Outcome, Profile};
 use segur_validate::schematron::CacheOutcome;
 use segur_validate::select::SelectMode;
 
-use crate::args::{ProfileArg, ReportFormat, RulesOptions, Select, ValidateArgs};
+use crate::args::{ReportFormat, RulesOptions, Select, ValidateArgs};
 use crate::{Failure, Outcome as CliOutcome, exit, out, rules};
 
 /// Inputs larger than this are refused (the DOM limit is 512 MiB; a CDA is rarely above 10 MB).
@@ -248,17 +248,51 @@ pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> Docum
     }
 }
 
-/// Validate one input: a package (recognized by content) gives a report for the package
+/// What validates: the CDA engine (absent when every input is FHIR JSON) and the FHIR
+/// validator (absent when no input is).
+struct Validators<'a> {
+    engine: Option<&'a Engine>,
+    fhir: Option<&'a segur_fhir::Validator<'a>>,
+    fhir_profiles: &'a [String],
+}
+
+/// Validate one input: FHIR JSON (recognized by content) gets a FHIR profile report; a
+/// package (recognized by content: an MHD bundle is one too) gives a report for the package
 /// (the packaging rules' findings) and one per XML document it carries; anything else is
 /// validated as a CDA document.
-fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
+fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
     let name = input.name();
     let bytes = match read(input) {
         Ok(b) => b,
         Err(e) => return vec![document_report(name, Err(e))],
     };
+    let mut reports = Vec::new();
+    if segur_fhir::looks_like_fhir(&bytes) {
+        let bundle = crate::fhir::is_transaction_bundle(&bytes);
+        // Without packages, an MHD bundle is still checked as a package below.
+        if v.fhir.is_some() || !bundle {
+            reports.push(crate::fhir::report(
+                v.fhir,
+                name.clone(),
+                &bytes,
+                v.fhir_profiles,
+            ));
+        }
+        // An MHD bundle is a package too: its packaging rules and documents follow.
+        if !bundle || v.engine.is_none() {
+            return reports;
+        }
+    }
+    let Some(engine) = v.engine else {
+        reports.push(document_report(
+            name,
+            Err("not FHIR JSON, and no CDA rules loaded".into()),
+        ));
+        return reports;
+    };
     if segur_exchange::unpack::detect(&bytes).is_none() {
-        return vec![document_report(name, Ok(engine.validate(&bytes)))];
+        reports.push(document_report(name, Ok(engine.validate(&bytes))));
+        return reports;
     }
     let u = segur_exchange::unpack::unpack(&bytes, &name, None);
     let mut notes = vec![format!(
@@ -273,7 +307,9 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
             .into_iter()
             .map(|t| format!("table {t}")),
     );
-    let mut reports = Vec::new();
+    // The package's own report comes after the FHIR one (an MHD bundle) and before its
+    // documents'.
+    let at = reports.len();
     for d in &u.documents {
         if d.entry.as_ref().is_some_and(|e| e.is_signature()) {
             // Noted by the unpacking; a signature is not a CDA document.
@@ -311,11 +347,12 @@ fn validate_input(engine: &Engine, input: &Input) -> Vec<DocumentReport> {
         notes,
         findings: u.findings,
     };
-    std::iter::once(package).chain(reports).collect()
+    reports.insert(at, package);
+    reports
 }
 
 /// [`validate_input`] over every input on `jobs` threads; results in input order.
-fn run_packages(engine: &Engine, inputs: &[Input], jobs: usize) -> Vec<DocumentReport> {
+fn run_packages(v: &Validators<'_>, inputs: &[Input], jobs: usize) -> Vec<DocumentReport> {
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Vec<DocumentReport>>> =
         Mutex::new((0..inputs.len()).map(|_| Vec::new()).collect());
@@ -325,7 +362,7 @@ fn run_packages(engine: &Engine, inputs: &[Input], jobs: usize) -> Vec<DocumentR
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    let r = validate_input(engine, input);
+                    let r = validate_input(v, input);
                     if let Ok(mut g) = results.lock() {
                         g[i] = r;
                     }
@@ -349,14 +386,20 @@ pub(crate) fn jobs(requested: Option<usize>) -> usize {
 }
 
 pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
-    let profile = match args.profile {
-        ProfileArg::Official => Profile::Official,
-        ProfileArg::Default => Profile::Default,
-    };
-    // The rules live until the process exits: freeing tens of thousands of compiled
-    // expressions one by one would only delay the exit (about 7 % of a one-document run).
-    let engine = std::mem::ManuallyDrop::new(engine(&args.rules, profile)?);
-    rules::install_tables(&engine.options().rules_dir)?;
+    let mut profile = Profile::Default;
+    let mut fhir_profiles = Vec::new();
+    for p in &args.profile {
+        match p.as_str() {
+            "official" => profile = Profile::Official,
+            "default" => profile = Profile::Default,
+            url if url.contains(':') => fhir_profiles.push(url.to_string()),
+            other => {
+                return Err(Failure::usage(format!(
+                    "--profile {other}: expected official, default, or a FHIR profile URL"
+                )));
+            }
+        }
+    }
     if let Some(ca) = &args.vihf_ca {
         let text = std::fs::read_to_string(ca)
             .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", ca.display())))?;
@@ -364,21 +407,75 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
             .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
         segur_exchange::signing_cert::install_anchors(anchors);
     }
-    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip"], true);
+    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip", "json"], true);
     if inputs.is_empty() {
         return Err(Failure::usage(
-            "no .xml, .eml or .zip input found in the given directories",
+            "no .xml, .eml, .zip or .json input found in the given directories",
         ));
     }
-    let documents = run_packages(&engine, &inputs, jobs(args.jobs));
-    warn_unwritable_cache(&engine);
-    let rules = Rules {
-        dir: engine.options().rules_dir.display().to_string(),
-        files: engine
-            .rule_files()
-            .into_iter()
-            .map(|(path, sha256)| RuleFile { path, sha256 })
-            .collect(),
+    let fhir_file = |i: &Input| matches!(i, Input::File(p) if crate::fhir::file_is_fhir(p));
+    let any_fhir = inputs.iter().any(fhir_file);
+    let all_fhir = inputs.iter().all(fhir_file);
+    // FHIR-only runs need no CDA rules, and CDA-only runs no FHIR packages (standard input
+    // may be either: it gets whichever can be found).
+    let bundle_file = |i: &Input| matches!(i, Input::File(p) if std::fs::read(p).is_ok_and(|b| crate::fhir::is_transaction_bundle(&b)));
+    let engine = if !all_fhir {
+        Some(engine(&args.rules, profile)?)
+    } else if inputs.iter().any(bundle_file) {
+        // MHD bundles also get the packaging rules and their documents' CDA validation
+        // when the CDA rules can be found.
+        engine(&args.rules, profile).ok()
+    } else {
+        None
+    };
+    // The rules live until the process exits: freeing tens of thousands of compiled
+    // expressions one by one would only delay the exit (about 7 % of a one-document run).
+    let engine = std::mem::ManuallyDrop::new(engine);
+    if let Some(engine) = engine.as_ref() {
+        rules::install_tables(&engine.options().rules_dir)?;
+    }
+    // FHIR packages are required when asked for explicitly or when a FHIR input is not an
+    // MHD bundle; an MHD bundle is still checked as a package when they cannot be found.
+    let explicit = args.fhir.fhir_packages.is_some()
+        || std::env::var_os("SEGUR_FHIR_PACKAGES").is_some()
+        || !fhir_profiles.is_empty();
+    let needed = inputs.iter().any(|i| fhir_file(i) && !bundle_file(i));
+    let stdin = inputs.iter().any(|i| matches!(i, Input::Stdin));
+    let packages = if explicit || needed {
+        Some(crate::fhir::open_packages(&args.fhir)?)
+    } else if any_fhir || stdin {
+        crate::fhir::open_packages(&args.fhir).ok()
+    } else {
+        None
+    };
+    let validator = packages
+        .as_ref()
+        .map(|(_, p)| segur_fhir::Validator::new(p));
+    let validators = Validators {
+        engine: engine.as_ref(),
+        fhir: validator.as_ref(),
+        fhir_profiles: &fhir_profiles,
+    };
+    let documents = run_packages(&validators, &inputs, jobs(args.jobs));
+    if let Some(engine) = engine.as_ref() {
+        warn_unwritable_cache(engine);
+    }
+    let rules = match engine.as_ref() {
+        Some(engine) => Rules {
+            dir: engine.options().rules_dir.display().to_string(),
+            files: engine
+                .rule_files()
+                .into_iter()
+                .map(|(path, sha256)| RuleFile { path, sha256 })
+                .collect(),
+        },
+        None => Rules {
+            dir: packages
+                .as_ref()
+                .map(|(d, _)| d.display().to_string())
+                .unwrap_or_default(),
+            files: vec![],
+        },
     };
     let report = Report::new(
         env!("CARGO_PKG_VERSION"),
@@ -420,7 +517,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         return Err(Failure {
             code: exit::USAGE,
             message: format!(
-                "{} input(s) could not be read as XML; first: {detail}",
+                "{} input(s) could not be read; first: {detail}",
                 s.unreadable
             ),
         });

@@ -1,0 +1,41 @@
+//! FHIR R4 JSON for the Ségur programme, offline.
+//!
+//! - [`json`]: a JSON reader that keeps the line and column of every value, with bounded
+//!   depth and size.
+//! - [`package`]: FHIR packages in the package-cache layout, indexed by canonical URL without
+//!   parsing them whole (a resource is parsed when first used).
+//! - [`validate`]: a profile validator driven by the StructureDefinition snapshots
+//!   (cardinality, types, primitive formats, fixed/pattern, slicing, extensions, required
+//!   bindings on local terminologies, references inside Bundles), with FHIRPath invariants
+//!   evaluated through an [`InvariantEngine`] or reported as not evaluated.
+//! - [`build`]: builders of FR Core resources: the Patient with its INS (*Identité Nationale
+//!   de Santé*, `fr-core-patient-ins`), an Organization with its FINESS number (*Fichier
+//!   national des établissements sanitaires et sociaux*), a Practitioner with its RPPS number
+//!   (*Répertoire partagé des professionnels de santé*).
+//!
+//! PDSm (*Partage de documents de santé en mobilité*) is the DMP feed over FHIR (IHE MHD
+//! ITI-65); TDDUI the DUI data transfer guide. Their packages validate like any other.
+
+#![warn(missing_docs)]
+
+pub mod build;
+pub mod json;
+pub mod package;
+pub mod profile;
+pub mod rules;
+pub mod terminology;
+pub mod validate;
+
+pub use json::{Document, JsonError, Limits};
+pub use package::{PackageError, Packages};
+pub use validate::{InvariantEngine, InvariantError, Validator};
+
+/// Whether `bytes` look like FHIR JSON: a JSON object with a `resourceType` near its start.
+pub fn looks_like_fhir(bytes: &[u8]) -> bool {
+    let b = bytes
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(bytes);
+    let b = b.trim_ascii_start();
+    b.starts_with(b"{")
+        && memchr::memmem::find(&b[..b.len().min(4096)], b"\"resourceType\"").is_some()
+}

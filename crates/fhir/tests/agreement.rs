@@ -1,0 +1,181 @@
+//! Agreement with the HL7 reference validator on `examples/valid`: its published per-example
+//! messages (`hl7_qa_reference.tsv`, from each IG's QA report) against segur's errors.
+//!
+//! HL7 errors of kinds segur does not check (listed in `OUT_OF_SCOPE`, explained in
+//! docs/fhir.md) are set apart; on the rest, the error element paths must agree both ways. The
+//! differences that remain are `KNOWN`: the test fails when one disappears (update the list
+//! and docs/fhir.md) or a new one appears.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+/// HL7 messages of checks segur does not make, by a piece of their text.
+const OUT_OF_SCOPE: &[(&str, &str)] = &[
+    (
+        "Unable to resolve resource with reference",
+        "reference resolution outside the Bundle (the IG publisher resolves against the IG's own resources)",
+    ),
+    ("Attachment Size", "attachment size against the data"),
+    ("hash of the data", "attachment hash against the data"),
+    ("Hyperlink", "narrative hyperlinks"),
+    (
+        "Constraint failed",
+        "FHIRPath invariants (not evaluated yet)",
+    ),
+    (
+        "is not referenced to from elsewhere",
+        "FHIRPath invariant dom-3 (not evaluated yet)",
+    ),
+    (
+        "Unable to find a profile match",
+        "validating a referenced contained resource against the targetProfile",
+    ),
+];
+
+/// Differences that remain: (example, who alone reports an error, path).
+const KNOWN: &[(&str, &str, &str)] = &[];
+
+/// Whether an HL7 error is of a check segur does not make: the kinds above, and wrong
+/// displays of codes that no local CodeSystem lists (LOINC is not enumerable offline): segur
+/// checks displays against the local CodeSystems only.
+fn out_of_scope(message: &str) -> bool {
+    if OUT_OF_SCOPE.iter().any(|(m, _)| message.contains(m)) {
+        return true;
+    }
+    if message.starts_with("Wrong Display Name") {
+        // "… for http://loinc.org#15507-7. Valid display is …"
+        let coded = message.split(" for ").nth(1).unwrap_or("");
+        let (system, rest) = coded.split_once('#').unwrap_or(("", ""));
+        let code = rest
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('.');
+        return segur_fhir::terminology::Terminology::new(common::packages())
+            .displays(system, code)
+            .is_none();
+    }
+    false
+}
+
+/// `Patient.extension[1].value.ofType(Address).extension[0] (l28/c14)` →
+/// `Patient.extension[1].valueAddress.extension[0]`.
+fn normalize(path: &str) -> String {
+    let mut p = path.split(" (l").next().unwrap_or(path).trim().to_string();
+    while let Some(a) = p.find("/*") {
+        let Some(b) = p[a..].find("*/") else { break };
+        p.replace_range(a..a + b + 2, "");
+    }
+    while let Some(a) = p.find(".value.ofType(") {
+        let Some(b) = p[a..].find(')') else { break };
+        let ty = p[a + 14..a + b].to_string();
+        p.replace_range(a..a + b + 1, &format!(".value{ty}"));
+    }
+    p
+}
+
+fn related(a: &str, b: &str) -> bool {
+    a == b
+        || a.starts_with(&format!("{b}."))
+        || b.starts_with(&format!("{a}."))
+        || a.starts_with(&format!("{b}["))
+        || b.starts_with(&format!("{a}["))
+}
+
+struct Row {
+    source: String,
+    resource: String,
+    severity: String,
+    path: String,
+    message: String,
+}
+
+#[test]
+fn agreement_with_the_hl7_validator() {
+    let tsv = std::fs::read_to_string(common::shared().join("hl7_qa_reference.tsv")).unwrap();
+    let rows: Vec<Row> = tsv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            Some(Row {
+                source: c.first()?.to_string(),
+                resource: c.get(1)?.to_string(),
+                severity: c.get(5).unwrap_or(&"").to_string(),
+                path: c.get(6).unwrap_or(&"").to_string(),
+                message: c.get(7).unwrap_or(&"").to_string(),
+            })
+        })
+        .collect();
+    let sources = [
+        ("frcore210-", "FRCore 2.1.0"),
+        ("pdsm311-", "PDSm 3.1.1"),
+        ("pdsm-iti65-", "PDSm add-exemples-iti65"),
+        ("tddui110b-", "TDDUI 1.1.0-ballot"),
+    ];
+    let mut files: Vec<String> = std::fs::read_dir(common::shared().join("examples/valid"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 29);
+    let (mut compared, mut agreed, mut out_of_scope_count) = (0, 0, 0);
+    let mut differences = BTreeSet::new();
+    for file in &files {
+        let Some((prefix, source)) = sources.iter().find(|(p, _)| file.starts_with(p)) else {
+            continue;
+        };
+        let resource = file[prefix.len()..].trim_end_matches(".json");
+        let mine: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.source.starts_with(source) && r.resource == resource)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        compared += 1;
+        let mut theirs = BTreeSet::new();
+        for r in mine.iter().filter(|r| r.severity == "error") {
+            if out_of_scope(&r.message) {
+                out_of_scope_count += 1;
+            } else {
+                theirs.insert(normalize(&r.path));
+            }
+        }
+        let findings = common::validate_file(&format!("valid/{file}"));
+        let ours: BTreeSet<String> = common::errors(&findings)
+            .iter()
+            .filter_map(|f| f.location.xpath.clone())
+            .collect();
+        let mut same = true;
+        for t in &theirs {
+            if !ours.iter().any(|o| related(o, t)) {
+                differences.insert((file.clone(), "hl7".to_string(), t.clone()));
+                same = false;
+            }
+        }
+        for o in &ours {
+            if !theirs.iter().any(|t| related(o, t)) {
+                differences.insert((file.clone(), "segur".to_string(), o.clone()));
+                same = false;
+            }
+        }
+        if same {
+            agreed += 1;
+        }
+    }
+    eprintln!(
+        "agreement: {agreed}/{compared} examples with the same in-scope error set; {out_of_scope_count} HL7 errors out of scope"
+    );
+    let known: BTreeSet<(String, String, String)> = KNOWN
+        .iter()
+        .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(
+        differences, known,
+        "differences changed: update KNOWN and docs/fhir.md"
+    );
+    assert_eq!((agreed, compared, out_of_scope_count), (27, 27, 42));
+}

@@ -1,0 +1,146 @@
+//! The builders' resources conform to their FR Core profiles, and segur-exchange's MHD
+//! ITI-65 builder's Bundle conforms to the PDSm profiles.
+
+mod common;
+
+use segur_fhir::build::{organization_finess, patient_ins, practitioner_rpps};
+use segur_ins::Generator;
+
+fn no_errors(v: &serde_json::Value, what: &str) {
+    let findings = common::validator().validate_value(v, &[]);
+    let errors = common::errors(&findings);
+    assert!(errors.is_empty(), "{what}: {errors:#?}");
+}
+
+#[test]
+fn ins_patients_conform_to_fr_core_patient_ins() {
+    let mut g = Generator::new(7);
+    for i in 0..50 {
+        let id = g.next_identity();
+        let p = patient_ins(&id, &format!("p{i}"));
+        no_errors(&p, &format!("patient {i} ({})", id.matricule.as_str()));
+        assert_eq!(p["identifier"][0]["system"], id.oid.fhir_system());
+        assert_eq!(p["birthDate"], id.traits.birth_date.to_iso());
+    }
+}
+
+#[test]
+fn a_patient_without_its_ins_is_caught() {
+    let mut p = patient_ins(&Generator::new(1).next_identity(), "p");
+    p["identifier"][0]["system"] = "urn:oid:1.2.3".into();
+    let findings = common::validator().validate_value(&p, &[]);
+    assert!(
+        common::errors(&findings)
+            .iter()
+            .any(|f| f.rule == "FHIR-PATTERN"
+                && f.location.xpath.as_deref() == Some("Patient.identifier[0].system")),
+        "{findings:#?}"
+    );
+}
+
+/// The pattern[x] of an element of a profile, read from the packages.
+fn pattern(profile: &str, id: &str) -> serde_json::Value {
+    let sd = common::packages().structure(profile).expect(profile);
+    let e = sd.by_id(id).map(|i| &sd.elements[i]).expect(id);
+    e.pattern.clone().or(e.fixed.clone()).expect("a pattern")
+}
+
+const FR: &str = "https://hl7.fr/ig/fhir/core/StructureDefinition/";
+
+#[test]
+fn finess_organization_conforms_and_fills_fr_core_slices() {
+    let o = organization_finess("750712184", "Hôpital de test", "org");
+    no_errors(&o, "organization");
+    // Open slicing accepts any identifier: check that these land in the FR Core slices.
+    let profile = format!("{FR}fr-core-organization");
+    let nat = pattern(&profile, "Organization.identifier:idNatSt.system");
+    assert_eq!(o["identifier"][0]["system"], nat);
+    let t = pattern(&profile, "Organization.identifier:idNatSt.type");
+    assert_eq!(
+        o["identifier"][0]["type"]["coding"][0]["code"],
+        t["coding"][0]["code"]
+    );
+    let fin = pattern(&profile, "Organization.identifier:finess.system");
+    assert_eq!(o["identifier"][1]["system"], fin);
+}
+
+#[test]
+fn rpps_practitioner_conforms_and_fills_fr_core_slices() {
+    let p = practitioner_rpps("10001234567", "MARTIN", "Claire", "pr");
+    no_errors(&p, "practitioner");
+    let profile = format!("{FR}fr-core-practitioner");
+    assert_eq!(
+        p["identifier"][0]["system"],
+        pattern(&profile, "Practitioner.identifier:idNatPs.system")
+    );
+    assert_eq!(
+        p["identifier"][1]["system"],
+        pattern(&profile, "Practitioner.identifier:rpps.system")
+    );
+    let t = pattern(&profile, "Practitioner.identifier:rpps.type");
+    assert_eq!(
+        p["identifier"][1]["type"]["coding"][0]["code"],
+        t["coding"][0]["code"]
+    );
+}
+
+#[test]
+fn the_ins_identifier_fills_its_fr_core_slice() {
+    let id = Generator::new(9).next_identity();
+    let p = patient_ins(&id, "p");
+    let profile = format!("{FR}fr-core-patient-ins");
+    let slice = match id.oid {
+        segur_ins::InsOid::Nir => "INS-NIR",
+        segur_ins::InsOid::Nia => "INS-NIA",
+        segur_ins::InsOid::TestNir => "INS-NIR-TEST",
+        segur_ins::InsOid::DemoNir => "INS-NIR-DEMO",
+    };
+    let t = pattern(&profile, &format!("Patient.identifier:{slice}.type"));
+    assert!(
+        p["identifier"][0]["type"]["coding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == t["coding"][0]["code"] && c["system"] == t["coding"][0]["system"])
+    );
+    assert_eq!(
+        p["identifier"][0]["system"],
+        pattern(&profile, &format!("Patient.identifier:{slice}.system"))
+    );
+}
+
+/// segur-exchange builds the ITI-65 Bundle (not copied here): validate its output against
+/// PDSm `pdsm-comprehensive-provide-document-bundle` and the profiles of its entries.
+#[test]
+fn exchange_mhd_bundle_conforms_to_pdsm() {
+    let doc_type = segur_cda::DocType::from_name("cr-bio").unwrap();
+    let mut g = Generator::new(3);
+    for i in 0..5 {
+        let identity = g.next_identity();
+        let mut rng = segur_ins::SeedRng::new(i);
+        let cda = segur_cda::build(doc_type, &identity, &mut rng);
+        let input = segur_exchange::package::Input {
+            name: "cr-bio.xml".into(),
+            bytes: cda.to_bytes(),
+        };
+        let options = segur_exchange::package::Options {
+            now: 1_767_225_600,
+            ..Default::default()
+        };
+        let bytes = segur_exchange::mhd::build(&[input], &options).unwrap();
+        let doc = segur_fhir::json::parse(&bytes, segur_fhir::Limits::default()).unwrap();
+        assert_eq!(
+            doc.value["meta"]["profile"][0],
+            "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/pdsm-comprehensive-provide-document-bundle"
+        );
+        let findings = common::validator().validate(&doc, &[]);
+        let errors = common::errors(&findings);
+        assert!(errors.is_empty(), "bundle {i}: {errors:#?}");
+        // Bindings that cannot be decided offline are said so, not passed silently.
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.rule == "FHIR-BINDING-NOT-CHECKED")
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! Every example of `examples/invalid` (ORIGINS.tsv says its one defect, made on a published
+//! example) is caught with the right rule at the right element path: exactly one error more
+//! than the published example it was made from has.
+
+mod common;
+
+/// The published example each broken one was made from (ORIGINS.tsv).
+fn original(file: &str) -> &'static str {
+    if file.starts_with("ins-") {
+        "valid/pdsm-iti65-Patient-fr-patient-123.json"
+    } else {
+        "valid/pdsm-iti65-Bundle-bundle-exemple-comprehensiveprovidedocument-replace.json"
+    }
+}
+
+fn caught(file: &str, rule: &str, path: &str) {
+    let findings = common::validate_file(&format!("invalid/{file}"));
+    let before = common::validate_file(original(file));
+    let known: Vec<(String, Option<String>)> = common::errors(&before)
+        .iter()
+        .map(|f| (f.rule.clone(), f.location.xpath.clone()))
+        .collect();
+    let errors: Vec<_> = common::errors(&findings)
+        .into_iter()
+        .filter(|f| !known.contains(&(f.rule.clone(), f.location.xpath.clone())))
+        .collect();
+    let shown: Vec<String> = errors
+        .iter()
+        .map(|f| format!("{} {:?} {}", f.rule, f.location.xpath, f.message))
+        .collect();
+    assert_eq!(errors.len(), 1, "{file}: {shown:#?}");
+    let f = errors[0];
+    assert_eq!(f.rule, rule, "{file}: {shown:#?}");
+    assert_eq!(
+        f.location.xpath.as_deref(),
+        Some(path),
+        "{file}: {shown:#?}"
+    );
+    assert!(f.location.line.is_some() && f.location.column.is_some());
+}
+
+#[test]
+fn ins_no_identifier() {
+    caught(
+        "ins-no-identifier.json",
+        "FHIR-CARD-MIN",
+        "Patient.identifier",
+    );
+}
+
+#[test]
+fn ins_bad_gender() {
+    caught(
+        "ins-bad-gender.json",
+        "FHIR-BINDING-REQUIRED",
+        "Patient.gender",
+    );
+}
+
+#[test]
+fn ins_no_birthdate() {
+    caught(
+        "ins-no-birthdate.json",
+        "FHIR-CARD-MIN",
+        "Patient.birthDate",
+    );
+}
+
+#[test]
+fn ins_bad_birthdate_format() {
+    caught(
+        "ins-bad-birthdate-format.json",
+        "FHIR-PRIMITIVE-FORMAT",
+        "Patient.birthDate",
+    );
+}
+
+#[test]
+fn ins_unknown_element() {
+    caught(
+        "ins-unknown-element.json",
+        "FHIR-ELEMENT-UNKNOWN",
+        "Patient.foo",
+    );
+}
+
+#[test]
+fn ins_no_name() {
+    caught("ins-no-name.json", "FHIR-CARD-MIN", "Patient.name");
+}
+
+#[test]
+fn ins_wrong_ins_system() {
+    // The INS-NIR slice is chosen by the identifier type; its system has a pattern.
+    caught(
+        "ins-wrong-ins-system.json",
+        "FHIR-PATTERN",
+        "Patient.identifier[0].system",
+    );
+}
+
+#[test]
+fn iti65_no_type() {
+    caught("iti65-no-type.json", "FHIR-CARD-MIN", "Bundle.type");
+}
+
+#[test]
+fn iti65_type_document() {
+    caught("iti65-type-document.json", "FHIR-PATTERN", "Bundle.type");
+}
+
+#[test]
+fn iti65_no_submissionset() {
+    caught(
+        "iti65-no-submissionset.json",
+        "FHIR-SLICE-MIN",
+        "Bundle.entry",
+    );
+}
+
+#[test]
+fn iti65_docref_bad_status() {
+    caught(
+        "iti65-docref-bad-status.json",
+        "FHIR-BINDING-REQUIRED",
+        "Bundle.entry[1].resource.status",
+    );
+}
+
+#[test]
+fn every_invalid_example_has_a_test() {
+    let dir = common::shared().join("examples/invalid");
+    let n = std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+    assert_eq!(n, 11);
+}

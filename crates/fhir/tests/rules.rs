@@ -1,0 +1,366 @@
+//! One defect per rule, on small resources: the R4 core and FR Core packages plus a test
+//! package (`tests/fixtures/segur.test#0.1.0`, made here) with a Patient profile that slices
+//! closed, ordered and open-at-end, fixes a value, narrows cardinalities and binds a local
+//! hierarchical CodeSystem with an `is-a` filter.
+
+mod common;
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use segur_fhir::{InvariantEngine, InvariantError, Packages, Validator};
+use segur_finding::{Finding, Severity};
+use serde_json::{Value, json};
+
+const PROFILE: &str = "http://segur.test/StructureDefinition/test-patient";
+
+/// The shared packages and the test package, side by side (symbolic links in a temp dir).
+fn packages() -> &'static Packages {
+    static P: OnceLock<(tempfile::TempDir, Packages)> = OnceLock::new();
+    &P.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for name in ["hl7.fhir.r4.core#4.0.1", "hl7.fhir.fr.core#2.1.0"] {
+            std::os::unix::fs::symlink(
+                common::shared().join("packages").join(name),
+                dir.path().join(name),
+            )
+            .expect("link");
+        }
+        std::os::unix::fs::symlink(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/segur.test#0.1.0"),
+            dir.path().join("segur.test#0.1.0"),
+        )
+        .expect("link");
+        let p = Packages::open(dir.path()).expect("packages");
+        (dir, p)
+    })
+    .1
+}
+
+fn run(v: &Value) -> Vec<Finding> {
+    Validator::new(packages()).validate_value(v, &[])
+}
+
+fn has(findings: &[Finding], rule: &str, path: &str) -> bool {
+    findings
+        .iter()
+        .any(|f| f.rule == rule && f.location.xpath.as_deref() == Some(path))
+}
+
+#[track_caller]
+fn expect(v: Value, rule: &str, path: &str) {
+    let f = run(&v);
+    assert!(has(&f, rule, path), "{rule} at {path} expected in {f:#?}");
+}
+
+fn patient(extra: Value) -> Value {
+    let mut p = json!({
+        "resourceType": "Patient",
+        "meta": {"profile": [PROFILE]},
+        "identifier": [{"system": "urn:a", "value": "1"}, {"system": "urn:b", "value": "2"}],
+        "gender": "female",
+    });
+    if let (Some(p), Some(e)) = (p.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            p.insert(k.clone(), v.clone());
+        }
+    }
+    p
+}
+
+#[test]
+fn the_test_profile_accepts_a_conforming_patient() {
+    let f = run(&patient(json!({})));
+    let errors: Vec<_> = f.iter().filter(|f| f.severity == Severity::Error).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn slicing_rules() {
+    expect(
+        patient(
+            json!({"identifier": [{"system": "urn:a"}, {"system": "urn:b"}, {"system": "urn:c"}]}),
+        ),
+        "FHIR-SLICE-CLOSED",
+        "Patient.identifier[2]",
+    );
+    expect(
+        patient(json!({"identifier": [{"system": "urn:b"}, {"system": "urn:a"}]})),
+        "FHIR-SLICE-ORDER",
+        "Patient.identifier[1]",
+    );
+    expect(
+        patient(
+            json!({"identifier": [{"system": "urn:a"}, {"system": "urn:a"}, {"system": "urn:b"}]}),
+        ),
+        "FHIR-SLICE-MAX",
+        "Patient.identifier[1]",
+    );
+    expect(
+        patient(json!({"identifier": [{"system": "urn:b"}]})),
+        "FHIR-SLICE-MIN",
+        "Patient.identifier",
+    );
+    expect(
+        patient(
+            json!({"telecom": [{"system": "fax", "value": "1"}, {"system": "phone", "value": "2"}]}),
+        ),
+        "FHIR-SLICE-OPENATEND",
+        "Patient.telecom[1]",
+    );
+    let ok = run(&patient(
+        json!({"telecom": [{"system": "phone", "value": "2"}, {"system": "fax", "value": "1"}]}),
+    ));
+    assert!(
+        !ok.iter().any(|f| f.rule == "FHIR-SLICE-OPENATEND"),
+        "{ok:#?}"
+    );
+}
+
+#[test]
+fn cardinality_fixed_types_and_json_shape() {
+    expect(
+        patient(json!({"name": [{"family": "A"}, {"family": "B"}]})),
+        "FHIR-CARD-MAX",
+        "Patient.name[1]",
+    );
+    expect(
+        patient(json!({"gender": "male"})),
+        "FHIR-FIXED",
+        "Patient.gender",
+    );
+    expect(
+        patient(json!({"gender": ["female"]})),
+        "FHIR-JSON-ARRAY",
+        "Patient.gender",
+    );
+    expect(
+        patient(json!({"name": {"family": "A"}})),
+        "FHIR-JSON-ARRAY",
+        "Patient.name",
+    );
+    expect(
+        patient(json!({"deceasedString": "yes"})),
+        "FHIR-TYPE",
+        "Patient.deceasedString",
+    );
+    expect(
+        patient(json!({"active": "true"})),
+        "FHIR-TYPE",
+        "Patient.active",
+    );
+    expect(
+        patient(json!({"multipleBirthInteger": 0})),
+        "FHIR-ELEMENT-UNKNOWN",
+        "Patient.multipleBirthInteger",
+    );
+    assert!(
+        run(&json!({"resourceType": "Nope"}))
+            .iter()
+            .any(|f| f.rule == "FHIR-RESOURCE-TYPE")
+    );
+    expect(
+        json!({"resourceType": "Patient", "meta": {"profile": ["http://nowhere/x"]}}),
+        "FHIR-PROFILE-UNKNOWN",
+        "Patient",
+    );
+    expect(
+        json!({"resourceType": "Patient", "meta": {"profile": ["http://hl7.org/fhir/StructureDefinition/Observation"]}}),
+        "FHIR-PROFILE-TYPE",
+        "Patient",
+    );
+}
+
+#[test]
+fn bindings_with_a_local_is_a_expansion() {
+    let coded = |code: &str| {
+        patient(
+            json!({"maritalStatus": {"coding": [{"system": "http://segur.test/CodeSystem/tree", "code": code}]}}),
+        )
+    };
+    for inside in ["root", "child", "grandchild"] {
+        let f = run(&coded(inside));
+        assert!(
+            !f.iter().any(|f| f.rule.starts_with("FHIR-BINDING")),
+            "{inside}: {f:#?}"
+        );
+    }
+    expect(
+        coded("other"),
+        "FHIR-BINDING-REQUIRED",
+        "Patient.maritalStatus",
+    );
+    expect(
+        json!({"resourceType": "Observation", "status": "finished", "code": {"text": "x"}}),
+        "FHIR-BINDING-REQUIRED",
+        "Observation.status",
+    );
+}
+
+#[test]
+fn displays_are_checked_against_local_code_systems() {
+    let coded = |display: &str| {
+        patient(
+            json!({"maritalStatus": {"coding": [{"system": "http://segur.test/CodeSystem/tree", "code": "child", "display": display}]}}),
+        )
+    };
+    for ok in ["Child", " enfant "] {
+        let f = run(&coded(ok));
+        assert!(!f.iter().any(|f| f.rule == "FHIR-DISPLAY"), "{ok}: {f:#?}");
+    }
+    expect(
+        coded("Kid"),
+        "FHIR-DISPLAY",
+        "Patient.maritalStatus.coding[0].display",
+    );
+    // LOINC is not in the packages: its displays are not checked.
+    let f = run(&json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6", "display": "anything"}]}}));
+    assert!(!f.iter().any(|f| f.rule == "FHIR-DISPLAY"), "{f:#?}");
+}
+
+#[test]
+fn a_required_binding_to_an_absent_value_set_is_a_warning() {
+    let f = run(&patient(json!({"language": "fr"})));
+    assert!(
+        has(&f, "FHIR-VALUESET-UNKNOWN", "Patient.language"),
+        "{f:#?}"
+    );
+    assert!(f.iter().all(|f| f.severity != Severity::Error), "{f:#?}");
+}
+
+#[test]
+fn codes_that_cannot_be_checked_offline_are_said_so() {
+    let f = run(&json!({"resourceType": "Binary", "contentType": "application/x-segur"}));
+    assert!(
+        has(&f, "FHIR-BINDING-NOT-CHECKED", "Binary.contentType"),
+        "{f:#?}"
+    );
+    assert!(f.iter().all(|f| f.severity != Severity::Error), "{f:#?}");
+}
+
+#[test]
+fn references() {
+    expect(
+        patient(json!({"managingOrganization": {"reference": "#nope"}})),
+        "FHIR-REF-CONTAINED",
+        "Patient.managingOrganization",
+    );
+    expect(
+        patient(
+            json!({"contained": [{"resourceType": "Practitioner", "id": "p"}],
+                       "managingOrganization": {"reference": "#p"}}),
+        ),
+        "FHIR-REF-TARGET",
+        "Patient.managingOrganization",
+    );
+    expect(
+        patient(json!({"managingOrganization": {"reference": "Organization/o1"}})),
+        "FHIR-REF-AGGREGATION",
+        "Patient.managingOrganization",
+    );
+    expect(
+        json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient",
+                "managingOrganization": {"reference": "urn:uuid:2"}}}]}),
+        "FHIR-REF-BUNDLE",
+        "Bundle.entry[0].resource.managingOrganization",
+    );
+    let ok = run(
+        &json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient",
+            "managingOrganization": {"reference": "urn:uuid:2"}}},
+        {"fullUrl": "urn:uuid:2", "resource": {"resourceType": "Organization"}},
+        {"fullUrl": "http://x/Patient/3", "resource": {"resourceType": "Patient", "id": "3",
+            "managingOrganization": {"reference": "Organization/elsewhere"}}}]}),
+    );
+    assert!(!ok.iter().any(|f| f.severity == Severity::Error), "{ok:#?}");
+}
+
+#[test]
+fn extensions() {
+    let f = run(&json!({"resourceType": "Patient",
+        "extension": [{"url": "http://segur.test/unknown", "valueString": "x"}]}));
+    assert!(
+        has(&f, "FHIR-EXTENSION-UNKNOWN", "Patient.extension[0]"),
+        "{f:#?}"
+    );
+    assert!(f.iter().all(|f| f.severity != Severity::Error), "{f:#?}");
+    expect(
+        json!({"resourceType": "Patient", "extension": [{"valueString": "x"}]}),
+        "FHIR-EXTENSION-URL",
+        "Patient.extension[0]",
+    );
+    // A known extension is validated against its definition (birthPlace takes an Address).
+    expect(
+        json!({"resourceType": "Patient", "extension": [
+            {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueString": "x"}]}),
+        "FHIR-TYPE",
+        "Patient.extension[0].valueString",
+    );
+}
+
+struct Always(Result<bool, InvariantError>);
+
+impl InvariantEngine for Always {
+    fn evaluate(&self, _: &str, _: &Value, _: &Value, _: &Value) -> Result<bool, InvariantError> {
+        self.0.clone()
+    }
+}
+
+#[test]
+fn invariants_go_through_the_engine() {
+    let p = json!({"resourceType": "Patient", "gender": "female"});
+    let without = Validator::new(packages()).validate_value(&p, &[]);
+    let keys: Vec<&Finding> = without
+        .iter()
+        .filter(|f| f.rule == "FHIR-INVARIANT-NOT-EVALUATED")
+        .collect();
+    assert!(
+        keys.iter()
+            .any(|f| f.message.starts_with("invariant dom-3 ")),
+        "{keys:#?}"
+    );
+    assert!(keys.iter().all(|f| f.severity == Severity::Info));
+    let ele1 = keys
+        .iter()
+        .filter(|f| f.message.starts_with("invariant ele-1 "))
+        .count();
+    assert_eq!(ele1, 1, "one finding per key per resource");
+
+    let failing = Validator::new(packages()).with_invariants(Box::new(Always(Ok(false))));
+    let f = failing.validate_value(&p, &[]);
+    assert!(f.iter().any(|f| f.rule == "FHIR-INVARIANT"
+        && f.message.starts_with("dom-6:")
+        && f.severity == Severity::Warning));
+    assert!(f.iter().any(|f| f.rule == "FHIR-INVARIANT"
+        && f.message.starts_with("ele-1:")
+        && f.severity == Severity::Error));
+    assert!(!f.iter().any(|f| f.rule == "FHIR-INVARIANT-NOT-EVALUATED"));
+
+    let holding = Validator::new(packages()).with_invariants(Box::new(Always(Ok(true))));
+    assert!(
+        !holding
+            .validate_value(&p, &[])
+            .iter()
+            .any(|f| f.rule.starts_with("FHIR-INVARIANT"))
+    );
+
+    let unsupported = Validator::new(packages()).with_invariants(Box::new(Always(Err(
+        InvariantError::Unsupported {
+            what: "htmlChecks()".into(),
+        },
+    ))));
+    let f = unsupported.validate_value(&p, &[]);
+    assert!(f.iter().any(|f| f.rule == "FHIR-INVARIANT-NOT-EVALUATED" && f.message.contains("htmlChecks()")));
+}
+
+#[test]
+fn hostile_nesting_is_bounded() {
+    let mut v = json!({"resourceType": "Patient"});
+    for _ in 0..200 {
+        v = json!({"resourceType": "Patient", "contained": [v]});
+    }
+    let f = run(&v);
+    assert!(f.iter().any(|f| f.rule == "FHIR-LIMIT"), "no limit finding");
+}

@@ -1,0 +1,168 @@
+//! `segur validate` on FHIR JSON and `segur build patient|pdsm-bundle`, driven as a user would.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod common;
+use common::*;
+
+fn fhir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fhir")
+}
+
+fn packages() -> String {
+    fhir().join("packages").display().to_string()
+}
+
+/// `segur validate ARGS… --fhir-packages <the shared packages>`.
+fn validate(args: &[&str]) -> std::process::Output {
+    let p = packages();
+    let mut all = vec!["validate"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--fhir-packages", &p]);
+    segur(&all)
+}
+
+fn example(rel: &str) -> String {
+    fhir().join("examples").join(rel).display().to_string()
+}
+
+#[test]
+fn a_valid_fhir_resource_conforms_and_its_json_report_passes_the_schema() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("r.json");
+    let o = validate(&[
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
+        "--format",
+        "json",
+        "--output",
+        path(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let check = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/json_schema_check.py"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schemas/report.schema.json"))
+        .arg(&out)
+        .output()
+        .expect("python3");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let d = &r["documents"][0];
+    assert_eq!(d["verdict"], "conformant");
+    assert_eq!(d["rule_sets"][0], "segur-fhir");
+    // Invariants are not evaluated yet: said, not silent.
+    assert!(
+        d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "FHIR-INVARIANT-NOT-EVALUATED" && f["severity"] == "info")
+    );
+}
+
+#[test]
+fn a_broken_fhir_resource_exits_1_with_rule_path_and_position() {
+    let o = validate(&[&example("invalid/ins-bad-gender.json")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.contains("FHIR-BINDING-REQUIRED"))
+        .map(str::to_string)
+        .expect("the binding finding");
+    assert!(line.contains("ins-bad-gender.json:74:13: error"), "{line}");
+    assert!(line.contains("at Patient.gender"), "{line}");
+}
+
+#[test]
+fn malformed_json_exits_2_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = dir.path().join("bad.json");
+    std::fs::write(&f, "{\"resourceType\": \"Patient\",\n  \"gender\": [1,,]}").unwrap();
+    let o = validate(&[path(&f)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bad.json:2:16:"), "{}", stderr(&o));
+}
+
+#[test]
+fn profile_url_option_validates_against_that_profile() {
+    let o = validate(&[
+        &example("valid/frcore210-Slot-FRCoreSlotExample.json"),
+        "--profile",
+        "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-patient",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("FHIR-PROFILE-TYPE"), "{}", stdout(&o));
+    let o = validate(&[
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
+        "--profile",
+        "nonsense",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn fhir_packages_option_and_variable() {
+    let o = segur(&[
+        "validate",
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
+        "--fhir-packages",
+        "/nonexistent",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--fhir-packages"), "{}", stderr(&o));
+    let o = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args([
+            "validate",
+            &example("valid/pdsm311-Patient-fr-patient-123.json"),
+        ])
+        .env("SEGUR_FHIR_PACKAGES", fhir().join("packages"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn built_patients_and_pdsm_bundles_validate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for kind in ["patient", "pdsm-bundle"] {
+        let o = segur(&[
+            "build",
+            kind,
+            "--out",
+            path(dir.path()),
+            "--count",
+            "3",
+            "--seed",
+            "5",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    let again = tempfile::tempdir().expect("temp dir");
+    let o = segur(&[
+        "build",
+        "patient",
+        "--out",
+        path(again.path()),
+        "--count",
+        "3",
+        "--seed",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read(dir.path().join("patient-0002.json")).unwrap(),
+        std::fs::read(again.path().join("patient-0002.json")).unwrap(),
+        "same seed, same bytes"
+    );
+    let o = validate(&[path(dir.path()), "--rules", &rules(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let docs = r["documents"].as_array().unwrap();
+    // 3 Patients; per Bundle: its FHIR report, its package report, its CDA document.
+    assert_eq!(docs.len(), 3 + 3 * 3, "{docs:#?}");
+    assert!(docs.iter().all(|d| d["verdict"] == "conformant"));
+}
