@@ -19,8 +19,27 @@ use super::model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, Schematron
 use super::tree::LoadNote;
 use super::{LoadError, SourceFile};
 
-/// Bump when the encoding or the loader's semantics change.
+/// Bump when the encoding changes.
 const FORMAT: u32 = 1;
+
+/// A fingerprint of the loader's own source (the files that decide what a loaded schematron
+/// holds), computed at compile time: a build whose loader differs never reads a cache written
+/// by another, even within one version number.
+const LOADER: u64 = {
+    let mut h = fnv1a(0xcbf2_9ce4_8422_2325, include_bytes!("tree.rs"));
+    h = fnv1a(h, include_bytes!("model.rs"));
+    fnv1a(h, include_bytes!("cache.rs"))
+};
+
+const fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
 const MAGIC: &[u8; 8] = b"SEGURSCH";
 
 /// What the cache did for one load.
@@ -63,11 +82,11 @@ impl Schematron {
     }
 }
 
-/// `<cache>/schematron/<hash of (format, segur version, rules dir, path)>.bin`.
+/// `<cache>/schematron/<hash of (format, loader, segur version, rules dir, path)>.bin`.
 fn cache_file(cache_dir: &Path, rules_dir: &Path, path: &Path) -> PathBuf {
     let rules_dir = std::fs::canonicalize(rules_dir).unwrap_or_else(|_| rules_dir.to_path_buf());
     let key = format!(
-        "{FORMAT}\0{}\0{}\0{}",
+        "{FORMAT}\0{LOADER:016x}\0{}\0{}\0{}",
         env!("CARGO_PKG_VERSION"),
         rules_dir.display(),
         path.strip_prefix(&rules_dir).unwrap_or(path).display()
