@@ -136,6 +136,12 @@ fn exchange_mhd_bundle_conforms_to_pdsm() {
         let findings = common::validator().validate(&doc, &[]);
         let errors = common::errors(&findings);
         assert!(errors.is_empty(), "bundle {i}: {errors:#?}");
+        // Every invariant that applies is evaluated, and none fails (not even a warning).
+        let invariants: Vec<_> = findings
+            .iter()
+            .filter(|f| f.rule.starts_with("FHIR-INVARIANT"))
+            .collect();
+        assert!(invariants.is_empty(), "bundle {i}: {invariants:#?}");
         // Bindings that cannot be decided offline are said so, not passed silently.
         assert!(
             findings
