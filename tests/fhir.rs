@@ -56,11 +56,9 @@ fn a_valid_fhir_resource_conforms_and_its_json_report_passes_the_schema() {
     assert_eq!(d["rule_sets"][0], "segur-fhir");
     // Invariants are evaluated (the FHIRPath engine is plugged in) and hold.
     assert!(
-        !d["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["rule"].as_str().is_some_and(|r| r.starts_with("FHIR-INVARIANT"))),
+        !d["findings"].as_array().unwrap().iter().any(|f| f["rule"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("FHIR-INVARIANT"))),
         "{d:#}"
     );
 }
@@ -83,7 +81,11 @@ fn a_failed_invariant_is_an_error_at_its_element() {
         .unwrap_or_else(|| panic!("per-1: {}", stdout(&o)));
     assert!(line.contains("p.json:3:15: error"), "{line}");
     assert!(line.contains("at Patient.name[0].period"), "{line}");
-    assert!(!stdout(&o).contains("FHIR-INVARIANT-NOT-EVALUATED"), "{}", stdout(&o));
+    assert!(
+        !stdout(&o).contains("FHIR-INVARIANT-NOT-EVALUATED"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -74,9 +74,79 @@ impl<'p> FhirPathEngine<'p> {
     }
 }
 
-/// Builds the type model from the core type definitions the packages index.
+/// What the type model reads of a StructureDefinition; the rest of the file (narrative,
+/// differential, constraints) is skipped without being built.
+#[derive(serde::Deserialize)]
+struct TypeDefinition {
+    url: Option<String>,
+    #[serde(rename = "type")]
+    type_name: Option<String>,
+    kind: Option<String>,
+    #[serde(rename = "baseDefinition")]
+    base_definition: Option<String>,
+    snapshot: Option<Snapshot>,
+}
+
+#[derive(serde::Deserialize)]
+struct Snapshot {
+    #[serde(default)]
+    element: Vec<TypeElement>,
+}
+
+#[derive(serde::Deserialize)]
+struct TypeElement {
+    path: Option<String>,
+    #[serde(rename = "contentReference")]
+    content_reference: Option<String>,
+    #[serde(rename = "type", default)]
+    types: Vec<TypeCode>,
+}
+
+#[derive(serde::Deserialize)]
+struct TypeCode {
+    code: Option<String>,
+}
+
+impl TypeDefinition {
+    /// The slim StructureDefinition (JSON) that [`StructureDefinitionModel::add`] reads.
+    fn to_json(&self) -> Value {
+        let elements: Vec<Value> = self
+            .snapshot
+            .iter()
+            .flat_map(|s| &s.element)
+            .map(|e| {
+                serde_json::json!({
+                    "path": e.path,
+                    "contentReference": e.content_reference,
+                    "type": e.types.iter().map(|t| serde_json::json!({"code": t.code})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "url": self.url,
+            "type": self.type_name,
+            "kind": self.kind,
+            "baseDefinition": self.base_definition,
+            "snapshot": {"element": elements},
+        })
+    }
+}
+
+/// Reads the slim definitions of these files (unreadable ones are skipped).
+fn read_definitions(paths: &[&std::path::Path]) -> Vec<Value> {
+    paths
+        .iter()
+        .filter_map(|p| {
+            let bytes = std::fs::read(p).ok()?;
+            let d: TypeDefinition = serde_json::from_slice(&bytes).ok()?;
+            Some(d.to_json())
+        })
+        .collect()
+}
+
+/// Builds the type model from the core type definitions the packages index (about 270 files
+/// of R4 core, read on up to 4 threads).
 fn build_model(packages: &Packages) -> StructureDefinitionModel {
-    let mut model = StructureDefinitionModel::new();
     let mut entries: Vec<_> = packages
         .entries(Kind::StructureDefinition)
         .filter(|e| {
@@ -88,14 +158,24 @@ fn build_model(packages: &Packages) -> StructureDefinitionModel {
         })
         .collect();
     entries.sort_by(|a, b| a.url.cmp(&b.url));
-    for e in entries {
-        // Read without keeping the parsed JSON: the validator caches what it uses itself.
-        let Ok(bytes) = std::fs::read(&e.path) else {
-            continue;
-        };
-        if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
-            model.add(&v);
-        }
+    let paths: Vec<&std::path::Path> = entries.iter().map(|e| e.path.as_path()).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, 4);
+    let chunk = paths.len().div_ceil(threads).max(1);
+    let definitions: Vec<Vec<Value>> = std::thread::scope(|s| {
+        let handles: Vec<_> = paths
+            .chunks(chunk)
+            .map(|c| s.spawn(move || read_definitions(c)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let mut model = StructureDefinitionModel::new();
+    for d in definitions.iter().flatten() {
+        model.add(d);
     }
     model
 }

@@ -4,8 +4,8 @@
 mod common;
 
 use segur_fhir::build::{organization_finess, patient_ins, practitioner_rpps};
-use segur_ins::Generator;
 use segur_finding::Severity;
+use segur_ins::Generator;
 
 fn no_errors(v: &serde_json::Value, what: &str) {
     let findings = common::validator().validate_value(v, &[]);

@@ -418,3 +418,33 @@ fn the_fhirpath_engine_finds_broken_invariants_where_they_are() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn the_engine_type_model_is_r4_core() {
+    use segur_fhirpath::Model;
+    let engine = segur_fhir::FhirPathEngine::new(packages());
+    let core = common::shared().join("packages/hl7.fhir.r4.core#4.0.1/package");
+    let reference = segur_fhirpath::StructureDefinitionModel::from_package_dir(&core).unwrap();
+    let model = engine.model();
+    assert_eq!(model.type_count(), reference.type_count());
+    assert!(model.type_count() > 500, "{}", model.type_count());
+    for (parent, element, ty) in [
+        ("Patient", "birthDate", "date"),
+        ("Patient", "contact", "Patient.contact"),
+        ("Patient.contact", "name", "HumanName"),
+        ("Questionnaire.item", "item", "Questionnaire.item"),
+        ("Period", "start", "dateTime"),
+    ] {
+        assert_eq!(
+            model.element_type(parent, element),
+            Some(ty),
+            "{parent}.{element}"
+        );
+        assert_eq!(
+            reference.element_type(parent, element),
+            Some(ty),
+            "{parent}.{element}"
+        );
+    }
+    assert!(model.is_subtype("Age", "Quantity"));
+}
