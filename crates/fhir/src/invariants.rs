@@ -8,7 +8,8 @@
 //! comparisons. `%resource`, `%rootResource` and `%context` are set from the
 //! [`InvariantFocus`]; `resolve()` also finds the entries of the Bundle being validated.
 //! `memberOf()` and `conformsTo()` have no hook: an invariant that calls them is reported
-//! as not evaluated, with the reason.
+//! as not evaluated, with the reason (no invariant of the R4 core, FR Core, PDSm or TDDUI
+//! packages calls them).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
