@@ -70,7 +70,9 @@ fn validate_all(v: &Validator<'_>, docs: &[Vec<u8>]) -> usize {
 
 fn fhir(c: &mut Criterion) {
     let packages = Packages::open(&shared().join("packages")).expect("packages");
-    let v = Validator::new(&packages);
+    // What `segur validate` runs: invariants evaluated by the FHIRPath engine.
+    let v = Validator::new(&packages).with_fhirpath();
+    let bare = Validator::new(&packages);
     let sets = [
         ("29 published examples", examples()),
         ("20 generated INS Patients", patients(20)),
@@ -78,6 +80,7 @@ fn fhir(c: &mut Criterion) {
     ];
     for (name, docs) in &sets {
         validate_all(&v, docs);
+        validate_all(&bare, docs);
         let mut g = c.benchmark_group(format!("fhir: {name}"));
         g.throughput(Throughput::Elements(docs.len() as u64));
         g.bench_function("parse (positions)", |b| {
@@ -90,6 +93,9 @@ fn fhir(c: &mut Criterion) {
         g.bench_function("parse + validate, warm", |b| {
             b.iter(|| black_box(validate_all(&v, docs)))
         });
+        g.bench_function("parse + validate, warm, invariants not evaluated", |b| {
+            b.iter(|| black_box(validate_all(&bare, docs)))
+        });
         g.finish();
     }
     let first = patients(1);
@@ -98,7 +104,7 @@ fn fhir(c: &mut Criterion) {
     g.bench_function("index packages + first verdict", |b| {
         b.iter(|| {
             let p = Packages::open(&shared().join("packages")).expect("packages");
-            let v = Validator::new(&p);
+            let v = Validator::new(&p).with_fhirpath();
             black_box(validate_all(&v, &first))
         })
     });
@@ -107,7 +113,7 @@ fn fhir(c: &mut Criterion) {
     g.bench_function("cached index + first verdict", |b| {
         b.iter(|| {
             let p = Packages::open_cached(&shared().join("packages"), &cache).expect("packages");
-            let v = Validator::new(&p);
+            let v = Validator::new(&p).with_fhirpath();
             black_box(validate_all(&v, &first))
         })
     });

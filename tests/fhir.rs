@@ -54,13 +54,37 @@ fn a_valid_fhir_resource_conforms_and_its_json_report_passes_the_schema() {
     let d = &r["documents"][0];
     assert_eq!(d["verdict"], "conformant");
     assert_eq!(d["rule_sets"][0], "segur-fhir");
-    // Invariants are not evaluated yet: said, not silent.
+    // Invariants are evaluated (the FHIRPath engine is plugged in) and hold.
     assert!(
-        d["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["rule"] == "FHIR-INVARIANT-NOT-EVALUATED" && f["severity"] == "info")
+        !d["findings"].as_array().unwrap().iter().any(|f| f["rule"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("FHIR-INVARIANT"))),
+        "{d:#}"
+    );
+}
+
+#[test]
+fn a_failed_invariant_is_an_error_at_its_element() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = dir.path().join("p.json");
+    std::fs::write(
+        &f,
+        "{\"resourceType\": \"Patient\",\n  \"name\": [{\"family\": \"Durand\",\n    \"period\": {\"start\": \"2020-01-02\", \"end\": \"2019-12-31\"}}]}",
+    )
+    .unwrap();
+    let o = validate(&[path(&f)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let line = stdout(&o)
+        .lines()
+        .find(|l| l.contains("FHIR-INVARIANT") && l.contains("per-1"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("per-1: {}", stdout(&o)));
+    assert!(line.contains("p.json:3:15: error"), "{line}");
+    assert!(line.contains("at Patient.name[0].period"), "{line}");
+    assert!(
+        !stdout(&o).contains("FHIR-INVARIANT-NOT-EVALUATED"),
+        "{}",
+        stdout(&o)
     );
 }
 

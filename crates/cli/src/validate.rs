@@ -450,7 +450,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     };
     let validator = packages
         .as_ref()
-        .map(|(_, p)| segur_fhir::Validator::new(p));
+        .map(|(_, p)| segur_fhir::Validator::new(p).with_fhirpath());
     let validators = Validators {
         engine: engine.as_ref(),
         fhir: validator.as_ref(),

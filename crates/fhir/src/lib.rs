@@ -8,6 +8,8 @@
 //!   (cardinality, types, primitive formats, fixed/pattern, slicing, extensions, required
 //!   bindings on local terminologies, references inside Bundles), with FHIRPath invariants
 //!   evaluated through an [`InvariantEngine`] or reported as not evaluated.
+//! - [`invariants`]: the FHIRPath engine (`segur-fhirpath`) behind
+//!   [`Validator::with_fhirpath`].
 //! - [`build`]: builders of FR Core resources: the Patient with its INS (*Identité Nationale
 //!   de Santé*, `fr-core-patient-ins`), an Organization with its FINESS number (*Fichier
 //!   national des établissements sanitaires et sociaux*), a Practitioner with its RPPS number
@@ -19,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod build;
+pub mod invariants;
 pub mod json;
 pub mod package;
 pub mod profile;
@@ -26,9 +29,10 @@ pub mod rules;
 pub mod terminology;
 pub mod validate;
 
+pub use invariants::FhirPathEngine;
 pub use json::{Document, JsonError, Limits};
 pub use package::{PackageError, Packages};
-pub use validate::{InvariantEngine, InvariantError, Validator};
+pub use validate::{InvariantEngine, InvariantError, InvariantFocus, Validator};
 
 /// Whether `bytes` look like FHIR JSON: a JSON object with a `resourceType` near its start.
 pub fn looks_like_fhir(bytes: &[u8]) -> bool {

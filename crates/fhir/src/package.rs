@@ -286,6 +286,15 @@ impl Packages {
         self.entries.get(*i)
     }
 
+    /// The entries of one kind that canonical URLs resolve to (one per URL, in no particular
+    /// order).
+    pub fn entries(&self, kind: Kind) -> impl Iterator<Item = &Entry> {
+        self.by_url
+            .iter()
+            .filter(move |((k, url), _)| *k == kind && !url.contains('|'))
+            .filter_map(|(_, &i)| self.entries.get(i))
+    }
+
     /// The parsed resource for a canonical URL (parsed on first use, then cached).
     pub fn resource(&self, kind: Kind, canonical: &str) -> Option<Arc<Value>> {
         self.entry(kind, canonical)?.value()

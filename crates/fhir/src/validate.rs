@@ -34,20 +34,41 @@ pub enum InvariantError {
         /// What was expected.
         what: String,
     },
+    /// The evaluation failed (several items where one was expected, a type error…).
+    #[error("evaluation error: {what}")]
+    Evaluation {
+        /// What went wrong.
+        what: String,
+    },
+}
+
+/// What an invariant is evaluated on: the element (`$this`, `%context`) with its FHIR type and
+/// path, and the resources around it.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct InvariantFocus<'a> {
+    /// The element the constraint is defined on (`$this`).
+    pub value: &'a Value,
+    /// Its FHIR type when known: a type code (`HumanName`, `date`, `Patient`) or, for a
+    /// backbone element, its path in the base type (`Patient.contact`).
+    pub fhir_type: Option<&'a str>,
+    /// Its element path in the document (`Bundle.entry[0].resource.name[1]`).
+    pub path: &'a str,
+    /// The resource that holds it (`%resource`).
+    pub resource: &'a Value,
+    /// The container of `resource` when it is contained, else `resource` (`%rootResource`).
+    pub root_resource: &'a Value,
+    /// The whole document validated (a Bundle's entries resolve references against it).
+    pub document: &'a Value,
 }
 
 /// Evaluates FHIRPath invariants (`ElementDefinition.constraint.expression`).
-///
-/// `focus` is the element the constraint is defined on (`$this`), `resource` the resource
-/// that holds it (`%resource`), `root` the outermost resource (`%rootResource`).
 pub trait InvariantEngine: Send + Sync {
     /// Whether the invariant holds on `focus`.
     fn evaluate(
         &self,
         expression: &str,
-        focus: &Value,
-        resource: &Value,
-        root: &Value,
+        focus: &InvariantFocus<'_>,
     ) -> Result<bool, InvariantError>;
 }
 
@@ -94,6 +115,7 @@ struct Met {
 struct Frame<'d> {
     path: String,
     resource: &'d Value,
+    root: &'d Value,
     met: BTreeMap<String, Met>,
 }
 
@@ -115,6 +137,13 @@ impl<'p> Validator<'p> {
             invariants: None,
             regexes: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Evaluate invariants with the FHIRPath engine ([`crate::FhirPathEngine`]) over these
+    /// packages: what the CLI uses.
+    pub fn with_fhirpath(self) -> Self {
+        let engine = crate::invariants::FhirPathEngine::new(self.packages);
+        self.with_invariants(Box::new(engine))
     }
 
     /// Evaluate invariants with this engine.
@@ -372,16 +401,17 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 .collect();
             self.bundles.push(entries);
         }
+        let container = container.unwrap_or(value);
         self.frames.push(Frame {
             path: path.to_string(),
             resource: value,
+            root: container,
             met: BTreeMap::new(),
         });
-        let container = container.unwrap_or(value);
         self.depth += 1;
         for sd in sds {
             if let Some(o) = value.as_object() {
-                self.constraints(&sd, 0, value);
+                self.constraints(&sd, 0, value, path, Some(rt));
                 self.complex(&sd, 0, o, path, container);
             }
         }
@@ -407,7 +437,17 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         }
     }
 
-    fn constraints(&mut self, sd: &StructureDefinition, el: usize, focus: &'d Value) {
+    /// Evaluates the constraints of element `el` of `sd` on `focus` (at `path`, of FHIR type
+    /// `fhir_type`): a failure is a finding at `path`, an evaluation that cannot be made is
+    /// remembered for the resource's not-evaluated info.
+    fn constraints(
+        &mut self,
+        sd: &StructureDefinition,
+        el: usize,
+        focus: &'d Value,
+        path: &str,
+        fhir_type: Option<&str>,
+    ) {
         let e = &sd.elements[el];
         if e.constraints.is_empty() {
             return;
@@ -415,28 +455,38 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         let Some(frame) = self.frames.last() else {
             return;
         };
-        let (resource, fpath) = (frame.resource, frame.path.clone());
+        let (resource, root_resource) = (frame.resource, frame.root);
         for c in &e.constraints {
             let why = match &self.v.invariants {
                 None => None,
-                Some(engine) => match engine.evaluate(&c.expression, focus, resource, self.root) {
-                    Ok(true) => continue,
-                    Ok(false) => {
-                        let mut f = finding(
-                            rules::INVARIANT,
-                            &fpath,
-                            format!("{}: {} [{}]", c.key, c.human, c.expression),
-                        );
-                        f.severity = if c.severity == "warning" {
-                            Severity::Warning
-                        } else {
-                            Severity::Error
-                        };
-                        self.findings.push(f);
-                        continue;
+                Some(engine) => {
+                    let at = InvariantFocus {
+                        value: focus,
+                        fhir_type,
+                        path,
+                        resource,
+                        root_resource,
+                        document: self.root,
+                    };
+                    match engine.evaluate(&c.expression, &at) {
+                        Ok(true) => continue,
+                        Ok(false) => {
+                            let mut f = finding(
+                                rules::INVARIANT,
+                                path,
+                                format!("{}: {} [{}]", c.key, c.human, c.expression),
+                            );
+                            f.severity = if c.severity == "warning" {
+                                Severity::Warning
+                            } else {
+                                Severity::Error
+                            };
+                            self.findings.push(f);
+                            continue;
+                        }
+                        Err(e) => Some(e.to_string()),
                     }
-                    Err(e) => Some(e.to_string()),
-                },
+                }
             };
             if let Some(frame) = self.frames.last_mut() {
                 frame.met.entry(c.key.clone()).or_insert(Met {
@@ -1011,7 +1061,14 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                     .base(c)
                     .is_some_and(|t| t.kind == "resource")
         }) {
-            self.constraints(sd, el, v);
+            let fhir_type = match (&e.content_reference, code.as_deref()) {
+                (Some(r), _) => Some(r.rsplit('#').next().unwrap_or(r)),
+                (None, Some("BackboneElement" | "Element")) if !e.children.is_empty() => {
+                    Some(e.path.as_str())
+                }
+                (None, c) => c,
+            };
+            self.constraints(sd, el, v, path, fhir_type);
         }
         let Some(code) = code else {
             // A BackboneElement-like element defined inline (or a contentReference).
@@ -1084,7 +1141,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             match self.v.packages.structure(p) {
                 Some(psd) => {
                     self.depth += 1;
-                    self.constraints(&psd, 0, v);
+                    self.constraints(&psd, 0, v, path, Some(&psd.type_name));
                     self.complex(&psd, 0, obj, path, container);
                     self.depth -= 1;
                     walked = true;
@@ -1105,7 +1162,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 Some(url) => match self.v.packages.structure(url) {
                     Some(xsd) if xsd.type_name == "Extension" => {
                         self.depth += 1;
-                        self.constraints(&xsd, 0, v);
+                        self.constraints(&xsd, 0, v, path, Some(&xsd.type_name));
                         self.complex(&xsd, 0, obj, path, container);
                         self.depth -= 1;
                         walked = true;
@@ -1124,7 +1181,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         }
         if !walked && let Some(tsd) = tsd {
             self.depth += 1;
-            self.constraints(&tsd, 0, v);
+            self.constraints(&tsd, 0, v, path, Some(&code));
             self.complex(&tsd, 0, obj, path, container);
             self.depth -= 1;
         }

@@ -2,7 +2,9 @@
 //! messages (`hl7_qa_reference.tsv`, from each IG's QA report) against segur's errors.
 //!
 //! HL7 errors of kinds segur does not check (listed in `OUT_OF_SCOPE`, explained in
-//! docs/fhir.md) are set apart; on the rest, the error element paths must agree both ways. The
+//! docs/fhir.md) are set apart; failed invariants (`Constraint failed: dom-4 …`, `… (dom-3)`)
+//! must agree by key with segur's `FHIR-INVARIANT` errors; on the rest, the error element
+//! paths must agree both ways. The
 //! differences that remain are `KNOWN`: the test fails when one disappears (update the list
 //! and docs/fhir.md) or a new one appears.
 
@@ -19,14 +21,6 @@ const OUT_OF_SCOPE: &[(&str, &str)] = &[
     ("Attachment Size", "attachment size against the data"),
     ("hash of the data", "attachment hash against the data"),
     ("Hyperlink", "narrative hyperlinks"),
-    (
-        "Constraint failed",
-        "FHIRPath invariants (not evaluated yet)",
-    ),
-    (
-        "is not referenced to from elsewhere",
-        "FHIRPath invariant dom-3 (not evaluated yet)",
-    ),
     (
         "Unable to find a profile match",
         "validating a referenced contained resource against the targetProfile",
@@ -57,6 +51,16 @@ fn out_of_scope(message: &str) -> bool {
             .is_none();
     }
     false
+}
+
+/// The invariant key of an HL7 "Constraint failed: dom-4: …" or "… (dom-3) …" message.
+fn invariant_key(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("Constraint failed: ") {
+        return rest.split(':').next().map(str::to_string);
+    }
+    let (_, rest) = message.split_once(" (dom-")?;
+    let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!n.is_empty() && rest[n.len()..].starts_with(')')).then(|| format!("dom-{n}"))
 }
 
 /// `Patient.extension[1].value.ofType(Address).extension[0] (l28/c14)` →
@@ -121,7 +125,7 @@ fn agreement_with_the_hl7_validator() {
         .collect();
     files.sort();
     assert_eq!(files.len(), 29);
-    let (mut compared, mut agreed, mut out_of_scope_count) = (0, 0, 0);
+    let (mut compared, mut agreed, mut out_of_scope_count, mut invariants_caught) = (0, 0, 0, 0);
     let mut differences = BTreeSet::new();
     for file in &files {
         let Some((prefix, source)) = sources.iter().find(|(p, _)| file.starts_with(p)) else {
@@ -137,19 +141,39 @@ fn agreement_with_the_hl7_validator() {
         }
         compared += 1;
         let mut theirs = BTreeSet::new();
+        let mut their_keys = BTreeSet::new();
         for r in mine.iter().filter(|r| r.severity == "error") {
-            if out_of_scope(&r.message) {
+            if let Some(key) = invariant_key(&r.message) {
+                their_keys.insert(key);
+            } else if out_of_scope(&r.message) {
                 out_of_scope_count += 1;
             } else {
                 theirs.insert(normalize(&r.path));
             }
         }
         let findings = common::validate_file(&format!("valid/{file}"));
-        let ours: BTreeSet<String> = common::errors(&findings)
+        let errors = common::errors(&findings);
+        let (invariants, others): (Vec<&segur_finding::Finding>, Vec<_>) =
+            errors.into_iter().partition(|f| f.rule == "FHIR-INVARIANT");
+        let ours: BTreeSet<String> = others
             .iter()
             .filter_map(|f| f.location.xpath.clone())
             .collect();
+        let our_keys: BTreeSet<String> = invariants
+            .iter()
+            .filter_map(|f| f.message.split(':').next().map(str::to_string))
+            .collect();
         let mut same = true;
+        for k in their_keys.symmetric_difference(&our_keys) {
+            let who = if their_keys.contains(k) {
+                "hl7"
+            } else {
+                "segur"
+            };
+            differences.insert((file.clone(), who.to_string(), format!("invariant {k}")));
+            same = false;
+        }
+        invariants_caught += their_keys.intersection(&our_keys).count();
         for t in &theirs {
             if !ours.iter().any(|o| related(o, t)) {
                 differences.insert((file.clone(), "hl7".to_string(), t.clone()));
@@ -167,7 +191,7 @@ fn agreement_with_the_hl7_validator() {
         }
     }
     eprintln!(
-        "agreement: {agreed}/{compared} examples with the same in-scope error set; {out_of_scope_count} HL7 errors out of scope"
+        "agreement: {agreed}/{compared} examples with the same in-scope error set; {invariants_caught} failed invariants agreed; {out_of_scope_count} HL7 errors out of scope"
     );
     let known: BTreeSet<(String, String, String)> = KNOWN
         .iter()
@@ -177,5 +201,8 @@ fn agreement_with_the_hl7_validator() {
         differences, known,
         "differences changed: update KNOWN and docs/fhir.md"
     );
-    assert_eq!((agreed, compared, out_of_scope_count), (27, 27, 42));
+    assert_eq!(
+        (agreed, compared, invariants_caught, out_of_scope_count),
+        (27, 27, 5, 37)
+    );
 }

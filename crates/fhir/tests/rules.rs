@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use segur_fhir::{InvariantEngine, InvariantError, Packages, Validator};
+use segur_fhir::{InvariantEngine, InvariantError, InvariantFocus, Packages, Validator};
 use segur_finding::{Finding, Severity};
 use serde_json::{Value, json};
 
@@ -303,7 +303,7 @@ fn extensions() {
 struct Always(Result<bool, InvariantError>);
 
 impl InvariantEngine for Always {
-    fn evaluate(&self, _: &str, _: &Value, _: &Value, _: &Value) -> Result<bool, InvariantError> {
+    fn evaluate(&self, _: &str, _: &InvariantFocus<'_>) -> Result<bool, InvariantError> {
         self.0.clone()
     }
 }
@@ -363,4 +363,88 @@ fn hostile_nesting_is_bounded() {
     }
     let f = run(&v);
     assert!(f.iter().any(|f| f.rule == "FHIR-LIMIT"), "no limit finding");
+}
+
+#[test]
+fn the_fhirpath_engine_finds_broken_invariants_where_they_are() {
+    let v = Validator::new(packages()).with_fhirpath();
+    let p = json!({"resourceType": "Patient",
+        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+        "contained": [{"resourceType": "Practitioner", "id": "lost",
+            "meta": {"versionId": "2"}}],
+        "name": [{"family": "Durand", "period": {"start": "2020-01-02", "end": "2019-12-31"}}]});
+    let f = v.validate_value(&p, &[]);
+    let failed: Vec<(&str, Option<&str>, Severity)> = f
+        .iter()
+        .filter(|f| f.rule == "FHIR-INVARIANT")
+        .map(|f| {
+            (
+                f.message.split(':').next().unwrap_or(""),
+                f.location.xpath.as_deref(),
+                f.severity,
+            )
+        })
+        .collect();
+    assert!(
+        failed.contains(&("dom-3", Some("Patient"), Severity::Error)),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&("dom-4", Some("Patient"), Severity::Error)),
+        "{failed:?}"
+    );
+    assert!(
+        failed.contains(&("per-1", Some("Patient.name[0].period"), Severity::Error)),
+        "{failed:?}"
+    );
+    // The contained Practitioner has no narrative: a warning on it, not on the Patient.
+    assert!(
+        failed.contains(&("dom-6", Some("Patient.contained[0]"), Severity::Warning)),
+        "{failed:?}"
+    );
+    assert_eq!(failed.len(), 4, "{failed:?}");
+    assert!(
+        !f.iter().any(|f| f.rule == "FHIR-INVARIANT-NOT-EVALUATED"),
+        "{f:#?}"
+    );
+
+    // Repaired, nothing fails and nothing is left unevaluated.
+    let ok = json!({"resourceType": "Patient",
+        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+        "name": [{"family": "Durand", "period": {"start": "2019-12-31", "end": "2020-01-02"}}]});
+    let f = v.validate_value(&ok, &[]);
+    assert!(
+        !f.iter().any(|f| f.rule.starts_with("FHIR-INVARIANT")),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn the_engine_type_model_is_r4_core() {
+    use segur_fhirpath::Model;
+    let engine = segur_fhir::FhirPathEngine::new(packages());
+    let core = common::shared().join("packages/hl7.fhir.r4.core#4.0.1/package");
+    let reference = segur_fhirpath::StructureDefinitionModel::from_package_dir(&core).unwrap();
+    let model = engine.model();
+    assert_eq!(model.type_count(), reference.type_count());
+    assert!(model.type_count() > 500, "{}", model.type_count());
+    for (parent, element, ty) in [
+        ("Patient", "birthDate", "date"),
+        ("Patient", "contact", "Patient.contact"),
+        ("Patient.contact", "name", "HumanName"),
+        ("Questionnaire.item", "item", "Questionnaire.item"),
+        ("Period", "start", "dateTime"),
+    ] {
+        assert_eq!(
+            model.element_type(parent, element),
+            Some(ty),
+            "{parent}.{element}"
+        );
+        assert_eq!(
+            reference.element_type(parent, element),
+            Some(ty),
+            "{parent}.{element}"
+        );
+    }
+    assert!(model.is_subtype("Age", "Quantity"));
 }

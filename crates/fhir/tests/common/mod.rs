@@ -22,10 +22,11 @@ pub fn packages() -> &'static Packages {
     P.get_or_init(|| Packages::open(&shared().join("packages")).expect("../shared/fhir/packages"))
 }
 
-/// A validator over [`packages`] (its caches live as long as the test binary).
+/// A validator over [`packages`] with the FHIRPath engine, as the CLI runs it (its caches
+/// live as long as the test binary).
 pub fn validator() -> &'static Validator<'static> {
     static V: OnceLock<Validator<'static>> = OnceLock::new();
-    V.get_or_init(|| Validator::new(packages()))
+    V.get_or_init(|| Validator::new(packages()).with_fhirpath())
 }
 
 /// Validate a file of the examples.
