@@ -1,7 +1,9 @@
 //! Builders (serde_json) of FR Core resources: the INS Patient (`fr-core-patient-ins`), an
-//! Organization with its FINESS number, a Practitioner with its RPPS number.
+//! Organization with its FINESS number, a Practitioner with its RPPS number; and the TDDUI
+//! 1.1.0-ballot Bundle (`tddui-bundle`) that carries CDA documents of one patient.
 
-use segur_ins::{Identity, InsOid};
+use base64::Engine as _;
+use segur_ins::{Identity, InsOid, SeedRng};
 use serde_json::{Value, json};
 
 const FR_CORE: &str = "https://hl7.fr/ig/fhir/core";
@@ -137,5 +139,107 @@ pub fn practitioner_rpps(rpps: &str, family: &str, given: &str, id: &str) -> Val
             },
         ],
         "name": [{"family": family, "given": [given]}],
+    })
+}
+
+/// The TDDUI 1.1.0-ballot StructureDefinitions (CDA-in-FHIR variant).
+const TDDUI: &str = "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition";
+
+/// A CDA document to carry in a TDDUI Bundle: its bytes and the header fields the
+/// DocumentReference repeats.
+#[derive(Debug, Clone, Copy)]
+pub struct CdaAttachment<'a> {
+    /// The CDA XML document, as sent (base64-encoded into `attachment.data`).
+    pub bytes: &'a [u8],
+    /// `ClinicalDocument/id/@root` (an OID).
+    pub id_root: &'a str,
+    /// `ClinicalDocument/id/@extension`, if any.
+    pub id_extension: Option<&'a str>,
+    /// `ClinicalDocument/code/@code` (LOINC).
+    pub type_code: &'a str,
+    /// `ClinicalDocument/code/@displayName`.
+    pub type_display: &'a str,
+    /// `ClinicalDocument/title`.
+    pub title: &'a str,
+}
+
+/// A version-4 UUID (`urn:uuid:…`) drawn from `rng`: the same seed gives the same Bundle.
+fn urn_uuid(rng: &mut SeedRng) -> String {
+    let hi = rng.next_u64();
+    let lo = rng.next_u64();
+    let hi = (hi & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000;
+    let lo = (lo & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+    format!(
+        "urn:uuid:{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        hi >> 32,
+        (hi >> 16) & 0xFFFF,
+        hi & 0xFFFF,
+        lo >> 48,
+        lo & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// The `masterIdentifier` of a CDA document id, by the FHIR mapping of an HL7 v3 `II`: with
+/// an extension, system `urn:oid:root` and value the extension; without one, system
+/// `urn:ietf:rfc:3986` and value `urn:oid:root`.
+fn master_identifier(doc: &CdaAttachment<'_>) -> Value {
+    match doc.id_extension {
+        Some(ext) => json!({"system": format!("urn:oid:{}", doc.id_root), "value": ext}),
+        None => json!({"system": "urn:ietf:rfc:3986", "value": format!("urn:oid:{}", doc.id_root)}),
+    }
+}
+
+/// A transaction Bundle conforming to TDDUI 1.1.0-ballot `tddui-bundle`: one
+/// `tddui-documentreference` entry (POST) per CDA document, carrying the document as a
+/// base64 attachment (`text/xml`, `fr-FR`, its title and size), with `status` `current`, the
+/// CDA id as `masterIdentifier`, the CDA LOINC code as `type`, and as `subject` the patient's
+/// entry: an FR Core INS Patient ([`patient_ins`], POST) built from `identity`. Entries are
+/// linked by `urn:uuid:` full URLs drawn from `rng`.
+///
+/// TDDUI 1.1.0-ballot's DocumentReference asks for an FR Core Patient (`fr-core-patient`) as
+/// subject; `fr-core-patient-ins` derives from it. The later TDDUI Patient profile
+/// (`tddui-patient-ins`) is not in this package and is not targeted. The DocumentReference
+/// has no `identifier` (the profile forbids it, max 0) and no `url` (max 0).
+pub fn tddui_bundle(identity: &Identity, docs: &[CdaAttachment<'_>], rng: &mut SeedRng) -> Value {
+    let patient_url = urn_uuid(rng);
+    let patient = patient_ins(identity, &patient_url["urn:uuid:".len()..]);
+    let mut entries = vec![json!({
+        "fullUrl": patient_url,
+        "resource": patient,
+        "request": {"method": "POST", "url": "Patient"},
+    })];
+    for doc in docs {
+        let url = urn_uuid(rng);
+        let data = base64::engine::general_purpose::STANDARD.encode(doc.bytes);
+        entries.push(json!({
+            "fullUrl": url,
+            "resource": {
+                "resourceType": "DocumentReference",
+                "id": &url["urn:uuid:".len()..],
+                "meta": {"profile": [format!("{TDDUI}/tddui-documentreference")]},
+                "masterIdentifier": master_identifier(doc),
+                "status": "current",
+                "type": {"coding": [{
+                    "system": "http://loinc.org",
+                    "code": doc.type_code,
+                    "display": doc.type_display,
+                }]},
+                "subject": {"reference": patient_url},
+                "content": [{"attachment": {
+                    "contentType": "text/xml",
+                    "language": "fr-FR",
+                    "data": data,
+                    "size": doc.bytes.len(),
+                    "title": doc.title,
+                }}],
+            },
+            "request": {"method": "POST", "url": "DocumentReference"},
+        }));
+    }
+    json!({
+        "resourceType": "Bundle",
+        "meta": {"profile": [format!("{TDDUI}/tddui-bundle")]},
+        "type": "transaction",
+        "entry": entries,
     })
 }

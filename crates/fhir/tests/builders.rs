@@ -153,3 +153,111 @@ fn exchange_mhd_bundle_conforms_to_pdsm() {
         );
     }
 }
+
+/// A TDDUI Bundle for `identity` carrying a segur-built CDA document of type `name`.
+fn tddui(identity: &segur_ins::Identity, name: &str, seed: u64) -> (serde_json::Value, Vec<u8>) {
+    let doc_type = segur_cda::DocType::from_name(name).unwrap();
+    let mut rng = segur_ins::SeedRng::new(seed);
+    let cda = segur_cda::build(doc_type, identity, &mut rng.fork());
+    let bytes = cda.to_bytes();
+    let attachment = segur_fhir::build::CdaAttachment {
+        bytes: &bytes,
+        id_root: &cda.id.root,
+        id_extension: cda.id.extension.as_deref(),
+        type_code: doc_type.info().code,
+        type_display: doc_type.info().code_display,
+        title: &cda.title,
+    };
+    let bundle = segur_fhir::build::tddui_bundle(identity, &[attachment], &mut rng);
+    (bundle, bytes)
+}
+
+const TDDUI_BUNDLE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/tddui-bundle";
+
+/// TDDUI 1.1.0-ballot bundles built from INS identities and segur CDA documents (the
+/// médico-social `fludt` and an N1 type) validate with zero errors against `tddui-bundle`,
+/// invariants included, for several seeds; the CDA travels intact as the attachment.
+#[test]
+fn tddui_bundles_conform_to_tddui_bundle() {
+    use base64::Engine as _;
+    for seed in [1u64, 2, 17, 4242, 99_999] {
+        let identity = Generator::new(seed).next_identity();
+        for name in ["fludt", "n1-cr-bio"] {
+            let (bundle, cda) = tddui(&identity, name, seed);
+            assert_eq!(bundle["meta"]["profile"][0], TDDUI_BUNDLE);
+            let findings = common::validator().validate_value(&bundle, &[]);
+            let errors = common::errors(&findings);
+            assert!(errors.is_empty(), "seed {seed} {name}: {errors:#?}");
+            // The invariants were evaluated: none fails but `dom-6` (no narrative), a warning.
+            let invariants: Vec<_> = findings
+                .iter()
+                .filter(|f| f.rule.starts_with("FHIR-INVARIANT"))
+                .filter(|f| !(f.message.starts_with("dom-6:") && f.severity == Severity::Warning))
+                .collect();
+            assert!(invariants.is_empty(), "seed {seed} {name}: {invariants:#?}");
+            let entries = bundle["entry"].as_array().unwrap();
+            assert_eq!(entries.len(), 2);
+            let doc = &entries[1]["resource"];
+            assert_eq!(doc["subject"]["reference"], entries[0]["fullUrl"]);
+            assert_eq!(
+                entries[0]["resource"]["identifier"][0]["value"],
+                identity.matricule.as_str()
+            );
+            let data = doc["content"][0]["attachment"]["data"].as_str().unwrap();
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .unwrap();
+            assert_eq!(
+                decoded, cda,
+                "seed {seed} {name}: the attachment is the CDA"
+            );
+            assert_eq!(doc["content"][0]["attachment"]["size"], cda.len());
+        }
+    }
+}
+
+/// The same seed gives the same Bundle, byte for byte.
+#[test]
+fn tddui_bundles_are_reproducible() {
+    let identity = Generator::new(5).next_identity();
+    assert_eq!(
+        tddui(&identity, "fludt", 5).0,
+        tddui(&identity, "fludt", 5).0
+    );
+    assert_ne!(
+        tddui(&identity, "fludt", 5).0,
+        tddui(&identity, "fludt", 6).0
+    );
+}
+
+/// The validator really checks the built bundle against the TDDUI profiles: a
+/// DocumentReference without its required `masterIdentifier`, or one carrying an
+/// `identifier` the profile forbids, leaves the `DUIDocumentReference` slice empty or the
+/// resource invalid, and the Bundle gets errors.
+#[test]
+fn a_broken_tddui_document_reference_is_caught() {
+    let identity = Generator::new(8).next_identity();
+    let (bundle, _) = tddui(&identity, "fludt", 8);
+    let mut no_master = bundle.clone();
+    no_master["entry"][1]["resource"]
+        .as_object_mut()
+        .unwrap()
+        .remove("masterIdentifier");
+    let mut with_identifier = bundle.clone();
+    with_identifier["entry"][1]["resource"]["identifier"] =
+        serde_json::json!([{"system": "urn:ietf:rfc:3986", "value": "urn:oid:1.2.3"}]);
+    let mut get = bundle;
+    get["entry"][1]["request"]["method"] = "GET".into();
+    for (what, b) in [
+        ("no masterIdentifier", no_master),
+        ("an identifier", with_identifier),
+        ("a GET request", get),
+    ] {
+        let findings = common::validator().validate_value(&b, &[]);
+        assert!(
+            !common::errors(&findings).is_empty(),
+            "{what}: {findings:#?}"
+        );
+    }
+}
