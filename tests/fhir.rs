@@ -1,4 +1,5 @@
-//! `segur validate` on FHIR JSON and `segur build patient|pdsm-bundle`, driven as a user would.
+//! `segur validate` on FHIR JSON and `segur build patient|pdsm-bundle|tddui-bundle`, driven as
+//! a user would.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -189,4 +190,62 @@ fn built_patients_and_pdsm_bundles_validate() {
     // 3 Patients; per Bundle: its FHIR report, its package report, its CDA document.
     assert_eq!(docs.len(), 3 + 3 * 3, "{docs:#?}");
     assert!(docs.iter().all(|d| d["verdict"] == "conformant"));
+}
+
+/// `segur build tddui-bundle` writes TDDUI Bundles (an INS Patient and a FLUDT CDA document in
+/// a `tddui-documentreference`) that `segur validate` finds conformant to `tddui-bundle`
+/// with zero errors, and reproducibly; they are not taken for MHD ITI-65 requests.
+#[test]
+fn built_tddui_bundles_validate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let again = tempfile::tempdir().expect("temp dir");
+    for d in [&dir, &again] {
+        let o = segur(&[
+            "build",
+            "tddui-bundle",
+            "--out",
+            path(d.path()),
+            "--count",
+            "3",
+            "--seed",
+            "11",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert!(
+            stdout(&o).contains("built 3 TDDUI Bundle"),
+            "{}",
+            stdout(&o)
+        );
+    }
+    let first = std::fs::read(dir.path().join("tddui-bundle-0001.json")).unwrap();
+    assert_eq!(
+        first,
+        std::fs::read(again.path().join("tddui-bundle-0001.json")).unwrap(),
+        "same seed, same bytes"
+    );
+    let b: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    assert_eq!(
+        b["meta"]["profile"][0],
+        "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/tddui-bundle"
+    );
+    assert_eq!(
+        b["entry"][1]["resource"]["resourceType"],
+        "DocumentReference"
+    );
+    let o = validate(&[path(dir.path()), "--rules", &rules(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let docs = r["documents"].as_array().unwrap();
+    // One FHIR report per Bundle: no ITI-65 package report.
+    assert_eq!(docs.len(), 3, "{docs:#?}");
+    for d in docs {
+        assert_eq!(d["verdict"], "conformant", "{d:#}");
+        let errors = d["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .count();
+        assert_eq!(errors, 0, "{d:#}");
+    }
 }

@@ -540,7 +540,8 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Document type (see --list), `all` for every type, or a FHIR resource: `patient` (FR
-    /// Core INS Patient JSON) or `pdsm-bundle` (PDSm / MHD ITI-65 Bundle of a CR-BIO document).
+    /// Core INS Patient JSON), `pdsm-bundle` (PDSm / MHD ITI-65 Bundle of a CR-BIO document) or
+    /// `tddui-bundle` (TDDUI 1.1.0-ballot Bundle of a FLUDT médico-social CDA document).
     #[arg(required_unless_present = "list")]
     pub doc_type: Option<String>,
     /// List the document types and exit.

@@ -123,7 +123,7 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
         }
         return Ok(Outcome::Ok);
     }
-    if let Some(kind @ ("patient" | "pdsm-bundle")) = args.doc_type.as_deref() {
+    if let Some(kind @ ("patient" | "pdsm-bundle" | "tddui-bundle")) = args.doc_type.as_deref() {
         return crate::fhir::build(&args, kind);
     }
     let plan = resolve(args)?;

@@ -1,6 +1,6 @@
 //! FHIR in the CLI: where the packages come from (`--fhir-packages`, `SEGUR_FHIR_PACKAGES`,
 //! `../shared/fhir/packages`), FHIR JSON validation reports, and `segur build patient` /
-//! `segur build pdsm-bundle`.
+//! `segur build pdsm-bundle` / `segur build tddui-bundle`.
 
 use std::path::{Path, PathBuf};
 
@@ -37,11 +37,22 @@ pub(crate) fn file_is_fhir(path: &Path) -> bool {
         && segur_fhir::looks_like_fhir(&head)
 }
 
-/// Whether `bytes` are a FHIR transaction Bundle (an MHD ITI-65 request is one).
+/// The TDDUI Bundle profile: a transaction Bundle, but not an MHD ITI-65 request.
+const TDDUI_BUNDLE: &str =
+    "https://interop.esante.gouv.fr/ig/fhir/tddui/StructureDefinition/tddui-bundle";
+
+/// Whether `bytes` are a FHIR transaction Bundle to check as an MHD ITI-65 request (and so as
+/// a package): every transaction Bundle but one that declares the TDDUI `tddui-bundle`
+/// profile, which has no SubmissionSet List nor Binary by design.
 pub(crate) fn is_transaction_bundle(bytes: &[u8]) -> bool {
     segur_fhir::looks_like_fhir(bytes)
-        && serde_json::from_slice::<serde_json::Value>(bytes)
-            .is_ok_and(|v| v["resourceType"] == "Bundle" && v["type"] == "transaction")
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| {
+            v["resourceType"] == "Bundle"
+                && v["type"] == "transaction"
+                && !v["meta"]["profile"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|u| u == TDDUI_BUNDLE))
+        })
 }
 
 /// The report of one FHIR JSON input.
@@ -107,7 +118,8 @@ pub(crate) fn report(
 /// same bytes.
 const BUILD_TIME: i64 = 1_767_225_600;
 
-/// `segur build patient|pdsm-bundle`: FHIR JSON files for generated INS identities.
+/// `segur build patient|pdsm-bundle|tddui-bundle`: FHIR JSON files for generated INS
+/// identities.
 pub(crate) fn build(args: &BuildArgs, kind: &str) -> Result<Outcome, Failure> {
     let dir = args
         .out
@@ -145,6 +157,25 @@ pub(crate) fn build(args: &BuildArgs, kind: &str) -> Result<Outcome, Failure> {
             let mut b = serde_json::to_vec_pretty(&p).unwrap_or_default();
             b.push(b'\n');
             (format!("patient-{:04}.json", index + 1), b)
+        } else if kind == "tddui-bundle" {
+            let doc_type = segur_cda::DocType::from_name("fludt")
+                .ok_or_else(|| Failure::infra("the fludt document type is missing"))?;
+            let mut doc_rng = rng.fork();
+            let cda = segur_cda::build(doc_type, &identity, &mut doc_rng.fork());
+            let bytes = cda.to_bytes();
+            let attachment = segur_fhir::build::CdaAttachment {
+                bytes: &bytes,
+                id_root: &cda.id.root,
+                id_extension: cda.id.extension.as_deref(),
+                type_code: doc_type.info().code,
+                type_display: doc_type.info().code_display,
+                title: &cda.title,
+            };
+            let bundle = segur_fhir::build::tddui_bundle(&identity, &[attachment], &mut doc_rng);
+            let mut b = serde_json::to_vec_pretty(&bundle)
+                .map_err(|e| Failure::infra(format!("cannot write the TDDUI Bundle: {e}")))?;
+            b.push(b'\n');
+            (format!("tddui-bundle-{:04}.json", index + 1), b)
         } else {
             let doc_type = segur_cda::DocType::from_name("cr-bio")
                 .ok_or_else(|| Failure::infra("the cr-bio document type is missing"))?;
@@ -170,6 +201,8 @@ pub(crate) fn build(args: &BuildArgs, kind: &str) -> Result<Outcome, Failure> {
         args.count,
         if kind == "patient" {
             "FR Core INS Patient (fr-core-patient-ins)"
+        } else if kind == "tddui-bundle" {
+            "TDDUI Bundle (tddui-bundle, FLUDT CDA document)"
         } else {
             "PDSm / MHD ITI-65 Bundle"
         },
