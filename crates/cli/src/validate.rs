@@ -413,15 +413,25 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
             "no .xml, .eml, .zip or .json input found in the given directories",
         ));
     }
-    let fhir_file = |i: &Input| matches!(i, Input::File(p) if crate::fhir::file_is_fhir(p));
-    let any_fhir = inputs.iter().any(fhir_file);
-    let all_fhir = inputs.iter().all(fhir_file);
+    // Each input classified once: whether it is FHIR JSON (by its head), and if so whether it
+    // is an MHD transaction Bundle (which needs the whole file).
+    let kinds: Vec<(bool, bool)> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::File(p) if crate::fhir::file_is_fhir(p) => (
+                true,
+                std::fs::read(p).is_ok_and(|b| crate::fhir::is_transaction_bundle(&b)),
+            ),
+            _ => (false, false),
+        })
+        .collect();
+    let any_fhir = kinds.iter().any(|&(fhir, _)| fhir);
+    let all_fhir = kinds.iter().all(|&(fhir, _)| fhir);
     // FHIR-only runs need no CDA rules, and CDA-only runs no FHIR packages (standard input
     // may be either: it gets whichever can be found).
-    let bundle_file = |i: &Input| matches!(i, Input::File(p) if std::fs::read(p).is_ok_and(|b| crate::fhir::is_transaction_bundle(&b)));
     let engine = if !all_fhir {
         Some(engine(&args.rules, profile)?)
-    } else if inputs.iter().any(bundle_file) {
+    } else if kinds.iter().any(|&(_, bundle)| bundle) {
         // MHD bundles also get the packaging rules and their documents' CDA validation
         // when the CDA rules can be found.
         engine(&args.rules, profile).ok()
@@ -439,7 +449,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     let explicit = args.fhir.fhir_packages.is_some()
         || std::env::var_os("SEGUR_FHIR_PACKAGES").is_some()
         || !fhir_profiles.is_empty();
-    let needed = inputs.iter().any(|i| fhir_file(i) && !bundle_file(i));
+    let needed = kinds.iter().any(|&(fhir, bundle)| fhir && !bundle);
     let stdin = inputs.iter().any(|i| matches!(i, Input::Stdin));
     let packages = if explicit || needed {
         Some(crate::fhir::open_packages(&args.fhir)?)
