@@ -163,14 +163,7 @@ pub(crate) fn build(args: &BuildArgs, kind: &str) -> Result<Outcome, Failure> {
             let mut doc_rng = rng.fork();
             let cda = segur_cda::build(doc_type, &identity, &mut doc_rng.fork());
             let bytes = cda.to_bytes();
-            let attachment = segur_fhir::build::CdaAttachment {
-                bytes: &bytes,
-                id_root: &cda.id.root,
-                id_extension: cda.id.extension.as_deref(),
-                type_code: doc_type.info().code,
-                type_display: doc_type.info().code_display,
-                title: &cda.title,
-            };
+            let attachment = segur_fhir::build::CdaAttachment::of(&cda, &bytes);
             let bundle = segur_fhir::build::tddui_bundle(&identity, &[attachment], &mut doc_rng);
             let mut b = serde_json::to_vec_pretty(&bundle)
                 .map_err(|e| Failure::infra(format!("cannot write the TDDUI Bundle: {e}")))?;

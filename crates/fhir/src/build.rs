@@ -163,6 +163,20 @@ pub struct CdaAttachment<'a> {
     pub title: &'a str,
 }
 
+impl<'a> CdaAttachment<'a> {
+    /// The attachment of `doc` serialized as `bytes`, its header fields read from `doc`.
+    pub fn of(doc: &'a segur_cda::ClinicalDocument, bytes: &'a [u8]) -> Self {
+        CdaAttachment {
+            bytes,
+            id_root: &doc.id.root,
+            id_extension: doc.id.extension.as_deref(),
+            type_code: &doc.code.code,
+            type_display: &doc.code.display,
+            title: &doc.title,
+        }
+    }
+}
+
 /// A version-4 UUID (`urn:uuid:…`) drawn from `rng`: the same seed gives the same Bundle.
 fn urn_uuid(rng: &mut SeedRng) -> String {
     let hi = rng.next_u64();

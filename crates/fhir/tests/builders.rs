@@ -160,14 +160,7 @@ fn tddui(identity: &segur_ins::Identity, name: &str, seed: u64) -> (serde_json::
     let mut rng = segur_ins::SeedRng::new(seed);
     let cda = segur_cda::build(doc_type, identity, &mut rng.fork());
     let bytes = cda.to_bytes();
-    let attachment = segur_fhir::build::CdaAttachment {
-        bytes: &bytes,
-        id_root: &cda.id.root,
-        id_extension: cda.id.extension.as_deref(),
-        type_code: doc_type.info().code,
-        type_display: doc_type.info().code_display,
-        title: &cda.title,
-    };
+    let attachment = segur_fhir::build::CdaAttachment::of(&cda, &bytes);
     let bundle = segur_fhir::build::tddui_bundle(identity, &[attachment], &mut rng);
     (bundle, bytes)
 }
