@@ -264,17 +264,9 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     let id = uuid_from(seed.as_bytes());
     let id = id.trim_start_matches("urn:uuid:");
     let boundary = format!("=_segur_mdn_{id}");
-    let domain = options
-        .from
-        .rsplit_once('@')
-        .map_or("segur.invalid", |(_, d)| d);
+    let domain = mime::mail_domain(&options.from);
     let mut m = String::new();
-    let mut header = |name: &str, value: &str| {
-        m.push_str(name);
-        m.push_str(": ");
-        m.push_str(value);
-        m.push_str("\r\n");
-    };
+    let mut header = |name: &str, value: &str| mime::push_header(&mut m, name, value);
     header("Date", &rfc5322(options.now));
     header("From", &options.from);
     header("To", &to);

@@ -467,6 +467,20 @@ impl Reader<'_> {
     }
 }
 
+/// Appends one `Name: value` header line (CRLF-terminated) to a message being written.
+pub(crate) fn push_header(m: &mut String, name: &str, value: &str) {
+    m.push_str(name);
+    m.push_str(": ");
+    m.push_str(value);
+    m.push_str("\r\n");
+}
+
+/// The domain of a mail address (`segur.invalid` when it has none): the right-hand side of
+/// the Message-IDs segur writes.
+pub(crate) fn mail_domain(address: &str) -> &str {
+    address.rsplit_once('@').map_or("segur.invalid", |(_, d)| d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,21 +93,13 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         "=_segur_{}",
         uuid_from(seed.as_bytes()).trim_start_matches("urn:uuid:")
     );
-    let domain = options
-        .from
-        .rsplit_once('@')
-        .map_or("segur.invalid", |(_, d)| d);
+    let domain = mime::mail_domain(&options.from);
     let message_id = format!(
         "<{}@{domain}>",
         uuid_from(format!("message{seed}").as_bytes()).trim_start_matches("urn:uuid:")
     );
     let mut m = String::new();
-    let mut header = |name: &str, value: &str| {
-        m.push_str(name);
-        m.push_str(": ");
-        m.push_str(value);
-        m.push_str("\r\n");
-    };
+    let mut header = |name: &str, value: &str| mime::push_header(&mut m, name, value);
     header("Date", &rfc5322(options.now));
     header("From", &options.from);
     header("To", &to.join(", "));
