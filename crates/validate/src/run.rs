@@ -1,8 +1,8 @@
 //! Running a compiled schematron on a parsed document, with the ISO skeleton's semantics:
 //! global variables, then for each active pattern a walk of the document in document order
 //! (the document node, elements, and attributes when some rule context names one), where the
-//! first rule of the pattern whose context matches a node fires; its lets and checks run in
-//! order with the node as context.
+//! first rule of the pattern whose context matches a node fires; its checks run in order with
+//! the node as context, and its lets are bound in order and evaluated when first read.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -609,10 +609,10 @@ impl Compiled {
         }
     }
 
-    fn run_in(
-        &self,
+    fn run_in<'c>(
+        &'c self,
         doc: &Document,
-        ctx: &mut DynamicContext<'_>,
+        ctx: &mut DynamicContext<'c>,
     ) -> Result<Vec<Finding>, EvalError> {
         self.set_globals(ctx);
         let mut shapes = PATH_CACHES
@@ -628,10 +628,10 @@ impl Compiled {
         result
     }
 
-    fn walk(
-        &self,
+    fn walk<'c>(
+        &'c self,
         doc: &Document,
-        ctx: &mut DynamicContext<'_>,
+        ctx: &mut DynamicContext<'c>,
         index: &mut DocIndex<'_>,
     ) -> Result<Vec<Finding>, EvalError> {
         let mut findings = Vec::new();
@@ -664,10 +664,9 @@ impl Compiled {
                 };
                 for step in &rule.steps {
                     match step {
-                        CStep::Let(var, expr) => {
-                            let v = expr.evaluate_node(ctx, nref)?;
-                            ctx.set_variable(*var, v);
-                        }
+                        // Evaluated when first read, as Saxon does: most rule-local lets
+                        // feed one branch of an `or` that a cheaper branch decides.
+                        CStep::Let(var, expr) => ctx.defer_variable(*var, expr, nref),
                         CStep::Check(c) => {
                             let test = match c.test.get() {
                                 Ok(t) => t,
@@ -827,5 +826,16 @@ mod tests {
         let shadowed = r#"<let name="x" value="1 idiv 0"/><let name="x" value="2"/>
             <assert id="two" test="$x = 2">m</assert><report id="msg" test="true()"><value-of select="$x"/></report>"#;
         assert_eq!(fire(shadowed), ["msg"]);
+        // Lets are evaluated when first read: one read only on a branch that is not taken
+        // is never evaluated; one read twice is evaluated once, with the rule's node.
+        let untaken = r#"<let name="boom" value="1 idiv 0"/>
+            <assert id="ok" test="@a = '1' or $boom = 1">m</assert>"#;
+        assert!(fire(untaken).is_empty());
+        let taken = r#"<let name="boom" value="1 idiv 0"/>
+            <assert id="ok" test="@a = '2' or $boom = 1">m</assert>"#;
+        assert_eq!(fire(taken), ["RUN-ERROR"]);
+        let twice = r#"<let name="a" value="string(@a)"/>
+            <assert id="one" test="$a = '1'">m</assert><report id="again" test="$a = '1'">m</report>"#;
+        assert_eq!(fire(twice), ["again"]);
     }
 }

@@ -103,7 +103,7 @@ pub struct DynamicContext<'a> {
     docs: Vec<OnceCell<DocChunk>>,
     loaded: Cell<usize>,
     uris: RefCell<HashMap<String, Option<u32>>>,
-    variables: Vec<Option<Sequence>>,
+    variables: Vec<Slot<'a>>,
     now: DateTimeValue,
     /// Values of memoized constant subexpressions, by their id.
     pub(crate) memo: RefCell<HashMap<u64, Sequence>>,
@@ -113,6 +113,13 @@ pub struct DynamicContext<'a> {
     /// Memoized value-set paths as string sets, by memo id (shared process-wide; cached here
     /// to skip the lock).
     pub(crate) memo_sets: RefCell<HashMap<u64, Option<Arc<crate::eval::StringSet>>>>,
+}
+
+/// A variable's value, or the expression and context node that compute it on first read.
+#[derive(Default)]
+struct Slot<'a> {
+    value: OnceCell<Sequence>,
+    deferred: Option<(&'a crate::Expr, NodeRef)>,
 }
 
 impl<'a> DynamicContext<'a> {
@@ -173,23 +180,55 @@ impl<'a> DynamicContext<'a> {
         self.now
     }
 
+    fn slot(&mut self, var: VarId) -> &mut Slot<'a> {
+        if self.variables.len() <= var.0 {
+            self.variables.resize_with(var.0 + 1, Slot::default);
+        }
+        &mut self.variables[var.0]
+    }
+
     /// Sets the value of a declared variable.
     pub fn set_variable(&mut self, var: VarId, value: Sequence) {
-        if self.variables.len() <= var.0 {
-            self.variables.resize(var.0 + 1, None);
-        }
-        self.variables[var.0] = Some(value);
+        *self.slot(var) = Slot {
+            value: OnceCell::from(value),
+            deferred: None,
+        };
+    }
+
+    /// Binds a declared variable to `expr` evaluated with `node` as context item, evaluated
+    /// when an expression first reads the variable (as XSLT's variables are): a variable no
+    /// evaluation reads costs nothing and raises no error.
+    pub fn defer_variable(&mut self, var: VarId, expr: &'a crate::Expr, node: NodeRef) {
+        *self.slot(var) = Slot {
+            value: OnceCell::new(),
+            deferred: Some((expr, node)),
+        };
     }
 
     /// Forgets the value of a variable.
     pub fn clear_variable(&mut self, var: VarId) {
         if let Some(v) = self.variables.get_mut(var.0) {
-            *v = None;
+            *v = Slot::default();
         }
     }
 
-    pub(crate) fn variable(&self, index: usize) -> Option<&Sequence> {
-        self.variables.get(index).and_then(Option::as_ref)
+    /// The value of a variable (`None` when unset), computed now if it was deferred.
+    pub(crate) fn variable(&self, index: usize) -> Result<Option<&Sequence>, EvalError> {
+        let Some(slot) = self.variables.get(index) else {
+            return Ok(None);
+        };
+        if let Some(v) = slot.value.get() {
+            return Ok(Some(v));
+        }
+        match slot.deferred {
+            None => Ok(None),
+            Some((expr, node)) => {
+                // A deferred variable's expression only reads variables bound before it, so
+                // this evaluation cannot come back to this slot.
+                let v = expr.evaluate_node(self, node)?;
+                Ok(Some(slot.value.get_or_init(|| v)))
+            }
+        }
     }
 
     /// The context document.

@@ -115,7 +115,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 smallvec::smallvec![f.item.clone().ok_or(EvalError::NoContextItem)?]
             }
             Expr::Root => smallvec::smallvec![Item::Node(self.root_of(f)?)],
-            Expr::Var(i, name) => self.ctx.variable(*i).ok_or_else(|| unset(name))?.clone(),
+            Expr::Var(i, name) => self.ctx.variable(*i)?.ok_or_else(|| unset(name))?.clone(),
             Expr::Local(i) => self.locals.get(*i).cloned().into_iter().collect(),
             Expr::Seq(items) => {
                 let mut out = Sequence::new();
@@ -620,7 +620,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let ctx = self.ctx;
         let x_owned;
         let x: &[Item] = match a {
-            Expr::Var(i, name) => ctx.variable(*i).ok_or_else(|| unset(name))?,
+            Expr::Var(i, name) => ctx.variable(*i)?.ok_or_else(|| unset(name))?,
             _ => {
                 x_owned = self.eval(a, f)?;
                 &x_owned
@@ -637,7 +637,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 }
                 return Ok(false);
             }
-            Expr::Var(i, name) => ctx.variable(*i).ok_or_else(|| unset(name))?,
+            Expr::Var(i, name) => ctx.variable(*i)?.ok_or_else(|| unset(name))?,
             _ => {
                 y_owned = self.eval(b, f)?;
                 &y_owned

@@ -643,3 +643,40 @@ fn patterns_match_right_to_left_with_sibling_positions() {
     assert!(compile_pattern("ancestor::cda:a", &sc).is_err());
     assert!(compile_pattern("id('x')", &sc).is_err());
 }
+
+#[test]
+fn deferred_variables_are_evaluated_on_first_read_with_their_own_context_node() {
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("parse");
+    let mut sc = static_context();
+    let boom = sc.declare_variable("boom");
+    let id = sc.declare_variable("id");
+    let boom_expr = compile("1 idiv 0", &sc).expect("compile");
+    let id_expr = compile("string(@id)", &sc).expect("compile");
+    let mut ctx = DynamicContext::new(&doc);
+    let root = ctx.node(doc.document_element().expect("root"));
+    let first_a = compile("cda:a[1]", &sc)
+        .expect("compile")
+        .evaluate_node(&ctx, root)
+        .expect("eval");
+    let Some(Item::Node(a)) = first_a.first().cloned() else {
+        panic!("no cda:a");
+    };
+    ctx.defer_variable(boom, &boom_expr, root);
+    ctx.defer_variable(id, &id_expr, a);
+    // Not read: no error. Read on a branch not taken: no error either.
+    let test = compile("$id = '1' or $boom = 1", &sc).expect("compile");
+    assert_eq!(test.evaluate_boolean(&ctx, root), Ok(true));
+    // `$id` was computed with its own context node (the first `a`), not the evaluation's.
+    let id_again = compile("$id", &sc).expect("compile");
+    assert_eq!(
+        id_again.evaluate_string(&ctx, root).expect("eval"),
+        "1",
+        "deferred value"
+    );
+    // Read: the deferred expression's error is the reader's.
+    let read = compile("$boom = 1", &sc).expect("compile");
+    let err = read
+        .evaluate_boolean(&ctx, root)
+        .expect_err("division by zero");
+    assert_eq!(err.code(), "FOAR0001");
+}
