@@ -151,7 +151,8 @@ impl Engine {
             source,
         })?;
         Ok(Engine {
-            cache: DocumentCache::new(&options.rules_dir),
+            cache: DocumentCache::new(&options.rules_dir)
+                .with_disk_cache(options.cache_dir.clone()),
             catalogue,
             options,
             xsd: OnceLock::new(),
@@ -241,12 +242,20 @@ impl Engine {
         outcomes.push((rel.to_string(), cached));
     }
 
-    /// What the schematron cache did for each rule set loaded so far, in load order.
+    /// What the caches did so far: for each rule set loaded, in load order, then for each
+    /// large document the rules read (value sets, terminologies), by its path.
     pub fn cache_outcomes(&self) -> Vec<(String, CacheOutcome)> {
-        match self.cache_outcomes.lock() {
+        let mut outcomes = match self.cache_outcomes.lock() {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
-        }
+        };
+        outcomes.extend(
+            self.cache
+                .cache_outcomes()
+                .into_iter()
+                .map(|(path, o)| (path.display().to_string(), o)),
+        );
+        outcomes
     }
 
     /// Load the XSD and the given schematrons that are not loaded yet, in parallel (the first

@@ -1,6 +1,8 @@
 //! Documents the rules load with `doc()`/`document()` (value sets, terminologies): resolved
 //! against the schematron's directory as the compiled stylesheet's base URI would be, parsed
-//! once per process and shared by every thread.
+//! once per process and shared by every thread. With a cache directory, the parsed form of a
+//! large document is kept on disk as a binary image keyed by the SHA-256 of its bytes, so a
+//! later process reads the image instead of parsing the file again.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -8,14 +10,24 @@ use std::sync::{Arc, Mutex};
 
 use segur_xml::{Document, Limits};
 
+use crate::schematron::CacheOutcome;
+
 /// A value set the ANS references but never committed, and how the official chain supplies it.
 const VOC_471: &str = "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml";
+
+/// Documents smaller than this are parsed every time: parsing them takes well under a
+/// millisecond, less than opening another cache file.
+const DISK_CACHE_MIN_BYTES: usize = 256 * 1024;
 
 /// Process-wide cache of documents loaded by the rules, keyed by path.
 #[derive(Default)]
 pub struct DocumentCache {
     docs: Mutex<HashMap<PathBuf, Option<Arc<Document>>>>,
     rules_dir: PathBuf,
+    /// Where parsed images of large documents are kept between runs.
+    disk: Option<PathBuf>,
+    /// What the disk cache did, per document read through it.
+    outcomes: Mutex<Vec<(PathBuf, CacheOutcome)>>,
 }
 
 impl std::fmt::Debug for DocumentCache {
@@ -70,8 +82,23 @@ impl DocumentCache {
     /// A cache for the rules under `rules_dir`.
     pub fn new(rules_dir: &Path) -> Self {
         Self {
-            docs: Mutex::new(HashMap::new()),
             rules_dir: rules_dir.to_path_buf(),
+            ..Self::default()
+        }
+    }
+
+    /// Keeps parsed images of large documents under `<cache_dir>/documents` (none: no disk
+    /// cache).
+    pub fn with_disk_cache(mut self, cache_dir: Option<PathBuf>) -> Self {
+        self.disk = cache_dir;
+        self
+    }
+
+    /// What the disk cache did for each document read through it so far.
+    pub fn cache_outcomes(&self) -> Vec<(PathBuf, CacheOutcome)> {
+        match self.outcomes.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
         }
     }
 
@@ -112,20 +139,75 @@ impl DocumentCache {
         let rdf = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("rdf"));
-        match std::fs::read(path) {
-            Ok(bytes) => if rdf {
-                Document::parse_stripping_space(&bytes, &limits)
+        let parse = |bytes: &[u8]| {
+            if rdf {
+                Document::parse_stripping_space(bytes, &limits)
             } else {
-                Document::parse(&bytes, &limits)
+                Document::parse(bytes, &limits)
             }
             .ok()
             // Rules read these documents but never report their nodes by position.
-            .map(|d| d.without_source().with_uri(path.to_string_lossy())),
+            .map(Document::without_source)
+        };
+        match std::fs::read(path) {
+            Ok(bytes) => match &self.disk {
+                Some(dir) if bytes.len() >= DISK_CACHE_MIN_BYTES => {
+                    self.through_disk(dir, path, &bytes, rdf, parse)
+                }
+                _ => parse(&bytes),
+            }
+            .map(|d| d.with_uri(path.to_string_lossy())),
             Err(_) if path.file_name().is_some_and(|n| n == VOC_471) => {
                 self.synthesize_voc_471(path)
             }
             Err(_) => None,
         }
+    }
+
+    /// The image of `bytes` from `<dir>/documents` if there is a usable one, else `parse` it
+    /// and store its image there.
+    fn through_disk(
+        &self,
+        dir: &Path,
+        path: &Path,
+        bytes: &[u8],
+        rdf: bool,
+        parse: impl Fn(&[u8]) -> Option<Document>,
+    ) -> Option<Document> {
+        // The key covers the content, how it is parsed, and the image format and parser build.
+        let mut keyed = format!(
+            "{}\0{:016x}\0{}\0{}\0",
+            segur_xml::SNAPSHOT_FORMAT,
+            segur_xml::PARSER_FINGERPRINT,
+            env!("CARGO_PKG_VERSION"),
+            if rdf { "rdf" } else { "xml" }
+        )
+        .into_bytes();
+        keyed.extend_from_slice(bytes);
+        let hash = crate::rules::sha256(&keyed);
+        let file = dir.join("documents").join(format!("{}.bin", &hash[..32]));
+        if let Some(doc) = std::fs::read(&file)
+            .ok()
+            .and_then(|image| Document::from_snapshot(&image).ok())
+        {
+            self.note(path, CacheOutcome::Hit);
+            return Some(doc);
+        }
+        let doc = parse(bytes)?;
+        let outcome = match crate::schematron::store_cache_file(&file, &doc.snapshot()) {
+            Ok(()) => CacheOutcome::Stored,
+            Err(e) => CacheOutcome::Unwritable(format!("{}: {e}", file.display())),
+        };
+        self.note(path, outcome);
+        Some(doc)
+    }
+
+    fn note(&self, path: &Path, outcome: CacheOutcome) {
+        let mut outcomes = match self.outcomes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        outcomes.push((path.to_path_buf(), outcome));
     }
 
     /// The structuration minimale schematron reads `voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml`
@@ -180,6 +262,64 @@ mod tests {
             DocumentCache::resolve(base, "file:/a/b%20c.xml"),
             PathBuf::from("/a/b c.xml")
         );
+    }
+
+    /// A large document goes through the disk cache: stored by the first process, read back
+    /// as the same tree by the next, and parsed again when its image is damaged or the
+    /// document changes.
+    #[test]
+    fn large_documents_are_kept_as_images_on_disk() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let file = tmp.path().join("big.xml");
+        let mut xml = String::from("<valueSet>");
+        for i in 0..12_000 {
+            xml.push_str(&format!(
+                "<concept code=\"C{i}\" displayName=\"Concept n° {i}\"/>"
+            ));
+        }
+        xml.push_str("</valueSet>");
+        assert!(xml.len() >= DISK_CACHE_MIN_BYTES);
+        std::fs::write(&file, &xml).expect("write");
+        let cache_dir = tmp.path().join("cache");
+        let open = || DocumentCache::new(tmp.path()).with_disk_cache(Some(cache_dir.clone()));
+        let outcome = |c: &DocumentCache| c.cache_outcomes().last().map(|(_, o)| o.clone());
+
+        let first = open();
+        let parsed = first.get(&file).expect("parsed");
+        assert_eq!(outcome(&first), Some(CacheOutcome::Stored));
+        let second = open();
+        let read = second.get(&file).expect("from the image");
+        assert_eq!(outcome(&second), Some(CacheOutcome::Hit));
+        assert_eq!(read.len(), parsed.len());
+        assert_eq!(read.uri(), parsed.uri());
+        let codes = |d: &Document| -> Vec<String> {
+            d.descendants(d.root())
+                .filter_map(|n| d.attribute_value(n, "", "code").map(str::to_owned))
+                .collect()
+        };
+        assert_eq!(codes(&read), codes(&parsed));
+
+        let images: Vec<_> = std::fs::read_dir(cache_dir.join("documents"))
+            .expect("images")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(images.len(), 1);
+        let mut damaged = std::fs::read(&images[0]).expect("image");
+        let mid = damaged.len() / 2;
+        damaged[mid] ^= 1;
+        std::fs::write(&images[0], damaged).expect("damage");
+        let third = open();
+        assert_eq!(
+            codes(&third.get(&file).expect("parsed again")),
+            codes(&parsed)
+        );
+        assert_eq!(outcome(&third), Some(CacheOutcome::Stored));
+
+        std::fs::write(&file, xml.replace("C11999", "CHANGED")).expect("edit");
+        let fourth = open();
+        let edited = fourth.get(&file).expect("parsed");
+        assert_eq!(outcome(&fourth), Some(CacheOutcome::Stored));
+        assert!(codes(&edited).contains(&"CHANGED".to_string()));
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod error;
 pub mod hash;
 mod intern;
 mod parse;
+mod snapshot;
 pub mod xsregex;
 
 pub use document::{
@@ -44,6 +45,7 @@ pub use document::{
 };
 pub use error::{ParseError, ParseErrorKind};
 pub use intern::{ExpandedName, Name};
+pub use snapshot::{PARSER_FINGERPRINT, SNAPSHOT_FORMAT, SnapshotError};
 
 /// Bounds on what a document may contain; exceeding one is a [`ParseError`].
 #[derive(Clone, Debug)]

@@ -109,7 +109,8 @@ fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
         })
 }
 
-fn store(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a cache file atomically: a temporary file beside it, then a rename.
+pub(crate) fn store(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = file.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(

@@ -7,6 +7,7 @@ mod model;
 mod tree;
 
 pub use cache::CacheOutcome;
+pub(crate) use cache::store as store_cache_file;
 
 pub use model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, RuleStep, Schematron};
 pub use tree::LoadNote;
