@@ -186,10 +186,11 @@ impl DocumentCache {
         keyed.extend_from_slice(bytes);
         let hash = crate::rules::sha256(&keyed);
         let file = dir.join("documents").join(format!("{}.bin", &hash[..32]));
-        if let Some(doc) = std::fs::read(&file)
-            .ok()
-            .and_then(|image| Document::from_snapshot(&image).ok())
-        {
+        // Read as a stream: a 7 MB image never sits in memory beside the document it builds.
+        if let Some(doc) = std::fs::File::open(&file).ok().and_then(|f| {
+            let len = f.metadata().ok()?.len();
+            Document::read_snapshot(std::io::BufReader::with_capacity(1 << 16, f), len).ok()
+        }) {
             self.note(path, CacheOutcome::Hit);
             return Some(doc);
         }

@@ -35,20 +35,20 @@ pub struct Unsupported {
 }
 
 enum Part {
-    Text(String),
+    Text(Arc<str>),
     Value(Lazy),
 }
 
 /// An expression compiled on first use: most asserts of a schematron never fire on a given
 /// corpus, and compiling the ~15,000 of the official files up front costs start-up time.
 struct Lazy {
-    src: String,
+    src: Arc<str>,
     scope: Arc<StaticContext>,
     cell: OnceLock<Result<Expr, String>>,
 }
 
 impl Lazy {
-    fn new(src: String, scope: &Arc<StaticContext>) -> Self {
+    fn new(src: Arc<str>, scope: &Arc<StaticContext>) -> Self {
         Lazy {
             src,
             scope: scope.clone(),
@@ -64,10 +64,25 @@ impl Lazy {
     }
 }
 
+/// Distinct strings of a compiled schematron, each held once.
+#[derive(Default)]
+struct SharedStrings(std::collections::HashSet<Arc<str>>);
+
+impl SharedStrings {
+    fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(s) {
+            return known.clone();
+        }
+        let new: Arc<str> = Arc::from(s);
+        self.0.insert(new.clone());
+        new
+    }
+}
+
 struct CCheck {
     kind: CheckKind,
     test: Lazy,
-    id: String,
+    id: Arc<str>,
     severity: Severity,
     message: Vec<Part>,
     file: Arc<str>,
@@ -463,6 +478,9 @@ impl Compiled {
                 ),
             }
         }
+        // Abstract rules instantiated many times repeat their tests, messages and ids: each
+        // distinct text is kept once.
+        let mut shared = SharedStrings::default();
         let mut patterns = Vec::new();
         for p in &s.patterns {
             let mut rules = Vec::new();
@@ -505,16 +523,17 @@ impl Compiled {
                                 .message
                                 .iter()
                                 .map(|part| match part {
-                                    MessagePart::Text(t) => Part::Text(t.clone()),
+                                    MessagePart::Text(t) => Part::Text(shared.get(t)),
                                     MessagePart::ValueOf(sel) => {
-                                        Part::Value(Lazy::new(sel.clone(), &local))
+                                        Part::Value(Lazy::new(shared.get(sel), &local))
                                     }
                                     MessagePart::Name(None) => {
-                                        Part::Value(Lazy::new("name(.)".into(), &local))
+                                        Part::Value(Lazy::new(shared.get("name(.)"), &local))
                                     }
-                                    MessagePart::Name(Some(path)) => {
-                                        Part::Value(Lazy::new(format!("name({path})"), &local))
-                                    }
+                                    MessagePart::Name(Some(path)) => Part::Value(Lazy::new(
+                                        shared.get(&format!("name({path})")),
+                                        &local,
+                                    )),
                                 })
                                 .collect();
                             versions
@@ -522,8 +541,8 @@ impl Compiled {
                                 .or_insert_with(|| version_of(&c.file));
                             steps.push(CStep::Check(CCheck {
                                 kind: c.kind,
-                                test: Lazy::new(c.test.clone(), &local),
-                                id: c.rule_id(),
+                                test: Lazy::new(shared.get(&c.test), &local),
+                                id: shared.get(&c.rule_id()),
                                 severity: Severity::from_role(c.role.as_deref()),
                                 message,
                                 file: c.file.clone(),
@@ -744,7 +763,7 @@ impl Compiled {
                     out.push(Unsupported {
                         at: format!("{}:{}", c.file, c.line),
                         rule_set: self.file.clone(),
-                        construct: l.src.clone(),
+                        construct: l.src.to_string(),
                         reason: e.to_string(),
                     });
                 }
@@ -770,7 +789,7 @@ impl Compiled {
                 },
             }
         }
-        Ok(self.check_finding(doc, node, c, c.id.clone(), c.severity, collapse(&text)))
+        Ok(self.check_finding(doc, node, c, c.id.to_string(), c.severity, collapse(&text)))
     }
 }
 

@@ -8,6 +8,7 @@
 //! holds, so a truncated or damaged image is an error, never a panic nor a malformed tree.
 
 use std::fmt;
+use std::io::Read;
 use std::sync::OnceLock;
 
 use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding};
@@ -49,19 +50,64 @@ impl fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
-/// 64-bit checksum of `bytes`, eight bytes at a time (detects truncation and damage; not a
-/// defence against someone who can write the cache directory).
-fn checksum(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ bytes.len() as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(0x5170_2d6b_2f37_9a9d);
+const MIX: u64 = 0x5170_2d6b_2f37_9a9d;
+
+/// A 64-bit checksum fed eight bytes at a time (detects truncation and damage; not a defence
+/// against someone who can write the cache directory).
+struct Checksum {
+    h: u64,
+    pending: [u8; 8],
+    npending: usize,
+    len: u64,
+}
+
+impl Checksum {
+    fn new() -> Self {
+        Checksum {
+            h: 0x9e37_79b9_7f4a_7c15,
+            pending: [0; 8],
+            npending: 0,
+            len: 0,
+        }
     }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x5170_2d6b_2f37_9a9d);
+
+    fn word(&mut self, w: u64) {
+        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(MIX);
     }
-    h ^ (h >> 29)
+
+    fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if self.npending > 0 {
+            let take = (8 - self.npending).min(bytes.len());
+            self.pending[self.npending..self.npending + take].copy_from_slice(&bytes[..take]);
+            self.npending += take;
+            bytes = &bytes[take..];
+            if self.npending < 8 {
+                return;
+            }
+            self.word(u64::from_le_bytes(self.pending));
+            self.npending = 0;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.npending = rest.len();
+    }
+
+    fn finish(mut self) -> u64 {
+        for i in 0..self.npending {
+            let b = self.pending[i];
+            self.word(u64::from(b));
+        }
+        let len = self.len;
+        self.word(len);
+        self.h ^ (self.h >> 29)
+    }
 }
 
 fn kind_code(k: NodeKind) -> u8 {
@@ -113,38 +159,51 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Reads an image field by field; every read is bounds-checked.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
+/// Reads an image field by field from a stream, feeding the checksum; no read goes past the
+/// image's body, so a damaged length cannot make it allocate more than the image holds.
+struct Stream<R> {
+    inner: R,
+    sum: Checksum,
+    left: u64,
 }
 
 const TRUNCATED: SnapshotError = SnapshotError("truncated");
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], SnapshotError> {
-        let end = self.at.checked_add(n).ok_or(TRUNCATED)?;
-        let s = self.bytes.get(self.at..end).ok_or(TRUNCATED)?;
-        self.at = end;
-        Ok(s)
+impl<R: Read> Stream<R> {
+    fn fill(&mut self, buf: &mut [u8]) -> Result<(), SnapshotError> {
+        if buf.len() as u64 > self.left {
+            return Err(TRUNCATED);
+        }
+        self.inner
+            .read_exact(buf)
+            .map_err(|_| SnapshotError("cannot be read"))?;
+        self.sum.update(buf);
+        self.left -= buf.len() as u64;
+        Ok(())
     }
 
     fn u32(&mut self) -> Result<u32, SnapshotError> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let mut b = [0; 4];
+        self.fill(&mut b)?;
+        Ok(u32::from_le_bytes(b))
     }
 
     fn len(&mut self) -> Result<usize, SnapshotError> {
         Ok(self.u32()? as usize)
     }
 
-    fn bytes(&mut self) -> Result<&'a [u8], SnapshotError> {
+    fn bytes(&mut self) -> Result<Vec<u8>, SnapshotError> {
         let n = self.len()?;
-        self.take(n)
+        if n as u64 > self.left {
+            return Err(TRUNCATED);
+        }
+        let mut v = vec![0; n];
+        self.fill(&mut v)?;
+        Ok(v)
     }
 
-    fn str(&mut self) -> Result<&'a str, SnapshotError> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| SnapshotError("text is not UTF-8"))
+    fn string(&mut self) -> Result<String, SnapshotError> {
+        String::from_utf8(self.bytes()?).map_err(|_| SnapshotError("text is not UTF-8"))
     }
 }
 
@@ -154,6 +213,10 @@ const NODE_RECORD: usize = 1 + 14 * 4;
 impl Document {
     /// The document's binary image (see the module documentation); [`Document::from_snapshot`]
     /// reads it back. The document URI is not part of it.
+    ///
+    /// Layout (little-endian `u32` counts and lengths): magic, format, names, namespace
+    /// bindings, character data, source, node records, then the checksum of all before it.
+    /// Nodes come last so that reading can check each one against everything it refers to.
     pub fn snapshot(&self) -> Vec<u8> {
         let mut names = NameTable::default();
         let mut nodes = Vec::with_capacity(self.nodes.len() * NODE_RECORD);
@@ -193,36 +256,44 @@ impl Document {
         for n in &names.names {
             put_bytes(&mut out, n.as_str().as_bytes());
         }
-        put(&mut out, self.nodes.len() as u32);
-        out.extend_from_slice(&nodes);
         put(&mut out, self.scopes.len() as u32);
         out.extend_from_slice(&scopes);
         put_bytes(&mut out, self.text.as_bytes());
         put_bytes(&mut out, &self.source);
-        let sum = checksum(&out);
-        out.extend_from_slice(&sum.to_le_bytes());
+        put(&mut out, self.nodes.len() as u32);
+        out.extend_from_slice(&nodes);
+        let mut sum = Checksum::new();
+        sum.update(&out);
+        out.extend_from_slice(&sum.finish().to_le_bytes());
         out
     }
 
     /// Reads an image written by [`Document::snapshot`] (of this [`SNAPSHOT_FORMAT`]).
     pub fn from_snapshot(image: &[u8]) -> Result<Document, SnapshotError> {
-        let body_len = image.len().checked_sub(8).ok_or(TRUNCATED)?;
-        let (body, sum) = image.split_at(body_len);
-        let mut r = Reader { bytes: body, at: 0 };
-        if r.take(MAGIC.len())? != MAGIC {
+        Document::read_snapshot(image, image.len() as u64)
+    }
+
+    /// Reads an image of `len` bytes from `reader` as it comes, so that reading a large image
+    /// never holds it whole in memory beside the document it builds.
+    pub fn read_snapshot(reader: impl Read, len: u64) -> Result<Document, SnapshotError> {
+        let body = len.checked_sub(8).ok_or(TRUNCATED)?;
+        let mut r = Stream {
+            inner: reader,
+            sum: Checksum::new(),
+            left: body,
+        };
+        let mut magic = [0; MAGIC.len()];
+        r.fill(&mut magic)?;
+        if &magic != MAGIC {
             return Err(SnapshotError("not a segur document image"));
         }
         if r.u32()? != SNAPSHOT_FORMAT {
             return Err(SnapshotError("written by another version of segur"));
         }
-        let expected = u64::from_le_bytes(sum.try_into().map_err(|_| TRUNCATED)?);
-        if checksum(body) != expected {
-            return Err(SnapshotError("checksum mismatch (damaged or truncated)"));
-        }
         let name_count = r.len()?;
-        let mut names = Vec::with_capacity(name_count.min(body.len() / 4));
+        let mut names = Vec::with_capacity(name_count.min(1 << 16));
         for _ in 0..name_count {
-            names.push(Name::intern(r.str()?));
+            names.push(Name::intern(&r.string()?));
         }
         let name = |i: u32| {
             names
@@ -230,19 +301,31 @@ impl Document {
                 .copied()
                 .ok_or(SnapshotError("name index out of range"))
         };
-        let node_count = r.len()?;
-        let records = r.take(node_count.checked_mul(NODE_RECORD).ok_or(TRUNCATED)?)?;
         let scope_count = r.len()?;
-        let scope_records = r.take(scope_count.checked_mul(12).ok_or(TRUNCATED)?)?;
-        let text = r.str()?.to_owned();
-        let source: Box<[u8]> = r.bytes()?.into();
-        if r.at != body.len() {
-            return Err(SnapshotError("trailing bytes"));
+        if scope_count as u64 * 12 > r.left {
+            return Err(TRUNCATED);
         }
-        let word = |rec: &[u8], i: usize| {
-            let b = &rec[1 + 4 * i..5 + 4 * i];
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]])
-        };
+        let mut scopes = Vec::with_capacity(scope_count);
+        let mut rec = [0u8; 12];
+        for i in 0..scope_count {
+            r.fill(&mut rec)?;
+            let w = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
+            let parent = w(8);
+            if parent != NONE && parent as usize >= i {
+                return Err(SnapshotError("namespace scope chain out of order"));
+            }
+            scopes.push(NsBinding {
+                prefix: name(w(0))?,
+                uri: name(w(4))?,
+                parent,
+            });
+        }
+        let text = r.string()?;
+        let source: Box<[u8]> = r.bytes()?.into();
+        let node_count = r.len()?;
+        if node_count as u64 * NODE_RECORD as u64 != r.left {
+            return Err(SnapshotError("node table does not fill the image"));
+        }
         let n = node_count as u32;
         // A link is another node or NONE; an end index may also be one past the last node.
         let link = |v: u32| -> Result<u32, SnapshotError> {
@@ -260,62 +343,71 @@ impl Document {
             }
         };
         let mut nodes = Vec::with_capacity(node_count);
-        for (i, rec) in records.chunks_exact(NODE_RECORD).enumerate() {
-            let i = i as u32;
-            let kind = kind_of(rec[0]).ok_or(SnapshotError("unknown node kind"))?;
-            let (value_start, value_len) = (word(rec, 8), word(rec, 9));
-            let value_end = value_start
-                .checked_add(value_len)
-                .ok_or(SnapshotError("value out of range"))? as usize;
-            if !(text.is_char_boundary(value_start as usize) && text.is_char_boundary(value_end)) {
-                return Err(SnapshotError("value out of range"));
+        // Records are read a batch at a time.
+        let mut batch = vec![0u8; NODE_RECORD * 4096];
+        let mut i = 0u32;
+        while i < n {
+            let count = (n - i).min(4096) as usize;
+            let buf = &mut batch[..count * NODE_RECORD];
+            r.fill(buf)?;
+            for rec in buf.chunks_exact(NODE_RECORD) {
+                let word = |k: usize| {
+                    let b = &rec[1 + 4 * k..5 + 4 * k];
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+                };
+                let kind = kind_of(rec[0]).ok_or(SnapshotError("unknown node kind"))?;
+                let (value_start, value_len) = (word(8), word(9));
+                let value_end = value_start
+                    .checked_add(value_len)
+                    .ok_or(SnapshotError("value out of range"))?
+                    as usize;
+                if !(text.is_char_boundary(value_start as usize)
+                    && text.is_char_boundary(value_end))
+                {
+                    return Err(SnapshotError("value out of range"));
+                }
+                let parent = link(word(0))?;
+                let (next, prev) = (link(word(1))?, link(word(2))?);
+                // Links only point where the tree does: parents and previous siblings before
+                // the node, next siblings after it (so no walk can cycle).
+                if (parent != NONE && parent >= i)
+                    || (prev != NONE && prev >= i)
+                    || (next != NONE && next <= i)
+                {
+                    return Err(SnapshotError("node links out of document order"));
+                }
+                let scope = word(13);
+                if scope != NONE && scope as usize >= scope_count {
+                    return Err(SnapshotError("namespace scope out of range"));
+                }
+                nodes.push(NodeData {
+                    kind,
+                    parent,
+                    next,
+                    prev,
+                    attr_end: end(word(3), i)?,
+                    subtree_end: end(word(4), i)?,
+                    name: ExpandedName {
+                        ns: name(word(5))?,
+                        local: name(word(6))?,
+                    },
+                    prefix: name(word(7))?,
+                    value_start,
+                    value_len,
+                    offset: word(10),
+                    tag_end: word(11),
+                    close: word(12),
+                    scope,
+                });
+                i += 1;
             }
-            let parent = link(word(rec, 0))?;
-            let (next, prev) = (link(word(rec, 1))?, link(word(rec, 2))?);
-            // Links only point forward where the tree does: parents and previous siblings
-            // before the node, next siblings after it (so no walk can cycle).
-            if (parent != NONE && parent >= i)
-                || (prev != NONE && prev >= i)
-                || (next != NONE && next <= i)
-            {
-                return Err(SnapshotError("node links out of document order"));
-            }
-            let scope = word(rec, 13);
-            if scope != NONE && scope as usize >= scope_count {
-                return Err(SnapshotError("namespace scope out of range"));
-            }
-            nodes.push(NodeData {
-                kind,
-                parent,
-                next,
-                prev,
-                attr_end: end(word(rec, 3), i)?,
-                subtree_end: end(word(rec, 4), i)?,
-                name: ExpandedName {
-                    ns: name(word(rec, 5))?,
-                    local: name(word(rec, 6))?,
-                },
-                prefix: name(word(rec, 7))?,
-                value_start,
-                value_len,
-                offset: word(rec, 10),
-                tag_end: word(rec, 11),
-                close: word(rec, 12),
-                scope,
-            });
         }
-        let mut scopes = Vec::with_capacity(scope_count);
-        for (i, rec) in scope_records.chunks_exact(12).enumerate() {
-            let w = |k: usize| u32::from_le_bytes([rec[k], rec[k + 1], rec[k + 2], rec[k + 3]]);
-            let parent = w(8);
-            if parent != NONE && parent as usize >= i {
-                return Err(SnapshotError("namespace scope chain out of order"));
-            }
-            scopes.push(NsBinding {
-                prefix: name(w(0))?,
-                uri: name(w(4))?,
-                parent,
-            });
+        let mut sum = [0; 8];
+        r.inner
+            .read_exact(&mut sum)
+            .map_err(|_| SnapshotError("cannot be read"))?;
+        if r.sum.finish() != u64::from_le_bytes(sum) {
+            return Err(SnapshotError("checksum mismatch (damaged or truncated)"));
         }
         Ok(Document {
             nodes,
