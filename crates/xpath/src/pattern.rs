@@ -141,6 +141,52 @@ fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String
             let (c, a) = child_attribute_path(path)?;
             Some((c, a, vec![value]))
         }
+        // `child[@attr = '…']` (the ANS's `*[cda:templateId[@root = '…']]`): a child element
+        // with the attribute value exists.
+        Expr::Exists(inner) => {
+            let Expr::Step(step) = &**inner else {
+                return None;
+            };
+            let (Axis::Child, NodeTest::Name(child)) = (step.axis, &step.test) else {
+                return None;
+            };
+            let (attr, values) = step
+                .preds
+                .iter()
+                .filter(|p| p.boolean)
+                .find_map(|p| attribute_equals(&p.expr))?;
+            Some((*child, attr, values))
+        }
+        _ => None,
+    }
+}
+
+/// An attribute of the context node compared for equality with string literals (`@a = '…'`,
+/// possibly among other conditions joined by `and`): its name and the values.
+fn attribute_equals(e: &Expr) -> Option<(ExpandedName, Vec<String>)> {
+    let attribute = |e: &Expr| match e {
+        Expr::Step(s) if s.axis == Axis::Attribute && s.preds.is_empty() => match s.test {
+            NodeTest::Name(a) => Some(a),
+            _ => None,
+        },
+        _ => None,
+    };
+    match e {
+        Expr::And(a, b) => attribute_equals(a).or_else(|| attribute_equals(b)),
+        Expr::CmpStrs(Cmp::Eq, path, lits) => Some((
+            attribute(path)?,
+            lits.iter().map(|l| l.to_string()).collect(),
+        )),
+        Expr::General(Cmp::Eq, l, r) => {
+            let (a, lit) = match (&**l, &**r) {
+                (a, Expr::Literal(lit)) | (Expr::Literal(lit), a) => (attribute(a)?, lit),
+                _ => return None,
+            };
+            match lit {
+                Atomic::String(v) | Atomic::Untyped(v) => Some((a, vec![v.to_string()])),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }

@@ -680,3 +680,35 @@ fn deferred_variables_are_evaluated_on_first_read_with_their_own_context_node() 
         .expect_err("division by zero");
     assert_eq!(err.code(), "FOAR0001");
 }
+
+#[test]
+fn template_id_contexts_get_a_child_attribute_prefilter_in_either_spelling() {
+    use segur_xml::ExpandedName;
+    use segur_xpath::Prefilter;
+    let sc = static_context();
+    let expected = Prefilter::ChildAttribute {
+        child: ExpandedName::new("urn:hl7-org:v3", "templateId"),
+        attr: ExpandedName::new("", "root"),
+        values: vec!["1.2.250.1".into()],
+    };
+    for src in [
+        "*[cda:templateId/@root = '1.2.250.1']",
+        "*[cda:templateId[@root = '1.2.250.1']]",
+        "*[cda:templateId[@root = '1.2.250.1'][@extension]]",
+        "cda:section//*[cda:templateId[@root='1.2.250.1']]",
+    ] {
+        let p = compile_pattern(src, &sc).expect("compile");
+        assert_eq!(p.prefilter(), expected, "{src}");
+    }
+    // A positional or negated condition is no such condition.
+    for src in [
+        "*[not(cda:templateId[@root = '1.2.250.1'])]",
+        "*[cda:templateId[1]]",
+    ] {
+        let p = compile_pattern(src, &sc).expect("compile");
+        assert!(
+            !matches!(p.prefilter(), Prefilter::ChildAttribute { .. }),
+            "{src}"
+        );
+    }
+}
