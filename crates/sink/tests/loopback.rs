@@ -190,6 +190,14 @@ fn iti41_accepted_duplicate_refused_broken_refused_and_restart_keeps_the_index()
         body.contains("ProvideAndRegisterDocumentSet-bResponse"),
         "{body}"
     );
+    // An MTOM request gets an MTOM answer: the envelope in the root part of an XOP package.
+    assert!(
+        body.starts_with("--MIMEBoundary_segur_")
+            && body.contains(
+                "Content-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\""
+            ),
+        "{body}"
+    );
     let recs = records(&f.config.store);
     assert_eq!(recs.len(), 1);
     assert_eq!(
