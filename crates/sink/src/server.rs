@@ -890,3 +890,49 @@ fn connection(tcp: TcpStream, shared: &Shared) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn permits_bound_the_work_running_at_once() {
+        let permits = Permits::new(2);
+        let (running, most, done) = (
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        );
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    permits.run(|| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // Long enough for the others to pile up behind the permits.
+                        std::thread::sleep(Duration::from_millis(5));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 8);
+        assert!(most.load(Ordering::SeqCst) <= 2);
+        assert_eq!(*lock(&permits.free), 2, "every permit given back");
+    }
+
+    #[test]
+    fn slots_refuse_beyond_their_limit_and_free_when_dropped() {
+        let slots = Slots::new(2);
+        let a = slots.take().expect("first");
+        let b = slots.take().expect("second");
+        assert!(slots.take().is_none());
+        drop(a);
+        let c = slots.take().expect("freed by the first");
+        drop((b, c));
+        slots.wait_drained();
+        assert_eq!(*lock(&slots.open), 0);
+    }
+}
