@@ -34,9 +34,8 @@ cert = "pki/server/localhost.chain.pem"
 key = "pki/server/localhost.key"
 client_roots = "pki/ca/root.pem"
 store = "store"
-# A worker serves one connection at a time: as many as the kept-alive client connections
-# (and nginx's upstream pool), or the extra ones wait for an idle connection to time out.
-workers = 40
+# The default workers (4): each connection has its own thread, so kept-alive client
+# connections (and nginx's upstream pool) beyond the workers do not stall.
 TOML
 cat > replay.toml <<TOML
 [[endpoint]]

@@ -32,6 +32,8 @@ pub const CLOSED_AFTER_HANDSHAKE: &str = "the server closed the connection right
 pub struct Response {
     /// The status code.
     pub status: u16,
+    /// The Content-Type header, if any.
+    pub content_type: Option<String>,
     /// The body (at most [`MAX_BODY`] bytes).
     pub body: Vec<u8>,
     /// The connection cannot carry another request (`Connection: close`, HTTP/1.0, or a
@@ -469,6 +471,7 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
     let http10 = status_line.starts_with("HTTP/1.0");
     let mut framing = Framing::UntilClose;
     let mut close = http10;
+    let mut content_type = None;
     for l in lines {
         let Some((n, v)) = l.split_once(':') else {
             continue;
@@ -495,6 +498,8 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
                     "unsupported Transfer-Encoding {v:?}"
                 )));
             }
+        } else if n.eq_ignore_ascii_case("content-type") {
+            content_type.get_or_insert_with(|| v.to_string());
         } else if n.eq_ignore_ascii_case("connection") {
             for t in v.split(',').map(str::trim) {
                 if t.eq_ignore_ascii_case("close") {
@@ -564,6 +569,7 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
     }
     Ok(Response {
         status,
+        content_type,
         body,
         close,
     })
@@ -584,6 +590,7 @@ mod tests {
             read(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc").expect("ok"),
             Response {
                 status: 200,
+                content_type: None,
                 body: b"abc".to_vec(),
                 close: false,
             }

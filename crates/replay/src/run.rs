@@ -3,6 +3,7 @@
 //! sent at its intended time by the next free connection, latency measured from that
 //! intended time), until a count or a duration; with a linear ramp-up.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -311,33 +312,72 @@ fn soap_fault(text: &str) -> Option<String> {
     })
 }
 
+/// The SOAP envelope of an ITI-41 answer: the body of a plain SOAP response, or the root
+/// part of an MTOM/XOP one (`multipart/related`: the part named by `start`, else the first),
+/// which must be `application/xop+xml` (or plain `application/soap+xml`).
+pub fn soap_envelope(r: &Response) -> Result<Cow<'_, [u8]>, Failure> {
+    let Some(ct) = r
+        .content_type
+        .as_deref()
+        .filter(|ct| ct.to_ascii_lowercase().starts_with("multipart/related"))
+    else {
+        return Ok(Cow::Borrowed(&r.body));
+    };
+    let mut capture = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
+    capture.extend_from_slice(&r.body);
+    let mut findings = Vec::new();
+    let package = segur_exchange::mime::parse(&capture, "response", &mut findings);
+    let start = segur_exchange::mime::param(ct, "start");
+    let root = match &start {
+        Some(id) => package
+            .parts
+            .iter()
+            .find(|p| p.header("Content-ID") == Some(id.as_str())),
+        None => package.parts.first(),
+    };
+    let Some(root) = root else {
+        let why = findings
+            .first()
+            .map_or_else(String::new, |f| format!(": {}", f.message));
+        return Err(Failure::Protocol(match start {
+            Some(id) => format!("MTOM response: no part with Content-ID {id} (its start){why}"),
+            None => format!("MTOM response: no part{why}"),
+        }));
+    };
+    let media = root.media_type();
+    if media != "application/xop+xml" && media != "application/soap+xml" {
+        return Err(Failure::Protocol(format!(
+            "MTOM response: the root part is {media}, not application/xop+xml"
+        )));
+    }
+    Ok(Cow::Owned(root.body.clone()))
+}
+
 /// Decide success from a response.
 pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
-    if kind == Kind::Iti41
-        && let Some(reason) = soap_fault(&String::from_utf8_lossy(&r.body))
-    {
-        return Err(Failure::SoapFault(reason));
+    let success = (200..300).contains(&r.status);
+    if kind == Kind::Iti41 {
+        match soap_envelope(r) {
+            Ok(envelope) => {
+                let text = String::from_utf8_lossy(&envelope);
+                if let Some(reason) = soap_fault(&text) {
+                    return Err(Failure::SoapFault(reason));
+                }
+                if success {
+                    return registry_status(&text);
+                }
+            }
+            Err(f) if success => return Err(f),
+            // An error status with a broken package: the status says enough.
+            Err(_) => {}
+        }
     }
-    if !(200..300).contains(&r.status) {
+    if !success {
         return Err(nginx_refusal(r).unwrap_or(Failure::Http(r.status)));
     }
     let text = String::from_utf8_lossy(&r.body);
     match kind {
-        Kind::Iti41 => {
-            const MARK: &str = "ResponseStatusType:";
-            let i = text
-                .find(MARK)
-                .ok_or_else(|| Failure::Protocol("no RegistryResponse status".into()))?;
-            let word: String = text[i + MARK.len()..]
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
-            if word == "Success" {
-                Ok(())
-            } else {
-                Err(Failure::Registry(word))
-            }
-        }
+        Kind::Iti41 => registry_status(&text),
         Kind::Smtp => Ok(()),
         Kind::Mhd => {
             let v: serde_json::Value = serde_json::from_str(&text)
@@ -350,6 +390,23 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
                 ))),
             }
         }
+    }
+}
+
+/// The RegistryResponse status of an ITI-41 envelope: Success, or the failure's word.
+fn registry_status(text: &str) -> Result<(), Failure> {
+    const MARK: &str = "ResponseStatusType:";
+    let i = text
+        .find(MARK)
+        .ok_or_else(|| Failure::Protocol("no RegistryResponse status".into()))?;
+    let word: String = text[i + MARK.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    if word == "Success" {
+        Ok(())
+    } else {
+        Err(Failure::Registry(word))
     }
 }
 
@@ -893,6 +950,7 @@ mod tests {
     fn r(status: u16, body: &str) -> Response {
         Response {
             status,
+            content_type: None,
             body: body.as_bytes().to_vec(),
             close: false,
         }
@@ -927,6 +985,51 @@ mod tests {
             judge(Kind::Mhd, &r(200, r#"{"resourceType":"OperationOutcome"}"#)),
             Err(Failure::OperationOutcome)
         );
+    }
+
+    #[test]
+    fn mtom_answers_are_judged_by_their_root_part() {
+        let ok = r#"<s:Envelope><s:Body><rs:RegistryResponse status="urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success"/></s:Body></s:Envelope>"#;
+        let ko = ok.replace("Success", "Failure");
+        let mtom = |status: u16, ct: &str, root_ct: &str, envelope: &str| Response {
+            status,
+            content_type: Some(ct.into()),
+            body: format!(
+                "--b\r\nContent-Type: text/plain\r\nContent-ID: <other>\r\n\r\n\
+                 ResponseStatusType:Success\r\n--b\r\nContent-Type: {root_ct}\r\n\
+                 Content-ID: <root>\r\n\r\n{envelope}\r\n--b--\r\n"
+            )
+            .into_bytes(),
+            close: false,
+        };
+        let ct = r#"multipart/related; boundary="b"; type="application/xop+xml"; start="<root>"; start-info="application/soap+xml""#;
+        let xop = r#"application/xop+xml; charset=UTF-8; type="application/soap+xml""#;
+        assert_eq!(judge(Kind::Iti41, &mtom(200, ct, xop, ok)), Ok(()));
+        assert_eq!(
+            judge(Kind::Iti41, &mtom(200, ct, xop, &ko)),
+            Err(Failure::Registry("Failure".into())),
+            "the root part decides, not the other part"
+        );
+        let fault = r#"<s:Envelope><s:Body><s:Fault><s:Reason><s:Text>no</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
+        assert_eq!(
+            judge(Kind::Iti41, &mtom(400, ct, xop, fault)),
+            Err(Failure::SoapFault("no".into()))
+        );
+        assert!(matches!(
+            judge(Kind::Iti41, &mtom(200, ct, "text/html", ok)),
+            Err(Failure::Protocol(p)) if p.contains("root part is text/html")
+        ));
+        let elsewhere = ct.replace("<root>", "<missing>");
+        assert!(matches!(
+            judge(Kind::Iti41, &mtom(200, &elsewhere, xop, ok)),
+            Err(Failure::Protocol(p)) if p.contains("<missing>")
+        ));
+        // A plain SOAP answer is read as it is.
+        let plain = Response {
+            content_type: Some("application/soap+xml; charset=UTF-8".into()),
+            ..r(200, ok)
+        };
+        assert_eq!(judge(Kind::Iti41, &plain), Ok(()));
     }
 
     #[test]

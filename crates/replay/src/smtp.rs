@@ -2,7 +2,8 @@
 //! with a client certificate, over the same rustls configuration as HTTPS: the whole chain
 //! of the identity is sent. A [`Session`] per virtual user keeps its SMTP session open for
 //! successive messages when keep-alive is on. AUTH PLAIN is sent after TLS when the endpoint
-//! names a user.
+//! names a user. When the server offers PIPELINING (RFC 2920), a message's MAIL FROM, RCPT
+//! TO and DATA go in one write and their replies are read after; otherwise one at a time.
 
 use std::io::{ErrorKind, Read, Write};
 use std::sync::Arc;
@@ -176,6 +177,17 @@ pub fn data_block(message: &[u8]) -> Vec<u8> {
 struct Open {
     s: Stream,
     buf: Vec<u8>,
+    /// The server offered PIPELINING in its EHLO reply (after TLS).
+    pipelining: bool,
+}
+
+/// Whether an EHLO reply offers `keyword` (one of its lines starts with it).
+fn offers(ehlo: &Reply, keyword: &str) -> bool {
+    ehlo.text.split(" / ").any(|l| {
+        l.split_whitespace()
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+    })
 }
 
 /// One virtual user's SMTP session, kept open between messages when keep-alive is on.
@@ -212,8 +224,9 @@ impl Session {
             let mut s = c.handshake(tcp, &self.tls)?;
             expect(read_reply(&mut s, &mut buf)?, |c| c == 220)?;
             let r = command(&mut s, &mut buf, &format!("EHLO {EHLO_NAME}"))?;
-            expect(r, |c| c == 250)?;
-            let mut open = Open { s, buf };
+            let ehlo = expect(r, |c| c == 250)?;
+            let pipelining = offers(&ehlo, "PIPELINING");
+            let mut open = Open { s, buf, pipelining };
             self.login(&mut open)?;
             return Ok(open);
         }
@@ -222,11 +235,7 @@ impl Session {
             command(&mut tcp, &mut buf, &format!("EHLO {EHLO_NAME}"))?,
             |c| c == 250,
         )?;
-        if !ehlo.text.split(" / ").any(|l| {
-            l.split_whitespace()
-                .next()
-                .is_some_and(|k| k.eq_ignore_ascii_case("STARTTLS"))
-        }) {
+        if !offers(&ehlo, "STARTTLS") {
             return Err(Failure::Protocol(
                 "the SMTP server does not offer STARTTLS".into(),
             ));
@@ -240,9 +249,11 @@ impl Session {
         }
         self.handshakes += 1;
         let mut s = c.handshake(tcp, &self.tls)?;
+        // What the server offers before TLS does not count (RFC 3207 4.2).
         let r = command(&mut s, &mut buf, &format!("EHLO {EHLO_NAME}"))?;
-        expect(r, |c| c == 250)?;
-        let mut open = Open { s, buf };
+        let ehlo = expect(r, |c| c == 250)?;
+        let pipelining = offers(&ehlo, "PIPELINING");
+        let mut open = Open { s, buf, pipelining };
         self.login(&mut open)?;
         Ok(open)
     }
@@ -286,18 +297,18 @@ impl Session {
             }
             None => self.connect(c, scheme)?,
         };
-        let mail = format!("MAIL FROM:<{}>", envelope.from);
-        let first = match command(&mut open.s, &mut open.buf, &mail) {
+        let replies = match envelope_commands(&mut open.s, &mut open.buf, open.pipelining, envelope)
+        {
             Err(Failure::Protocol(p)) if p == CLOSED => {
                 // The server ended the session we kept (its idle timeout): nothing of this
                 // message was sent, so it goes on a new session.
                 self.reconnects += 1;
                 open = self.connect(c, scheme)?;
-                command(&mut open.s, &mut open.buf, &mail)?
+                envelope_commands(&mut open.s, &mut open.buf, open.pipelining, envelope)?
             }
             other => other?,
         };
-        let verdict = transaction(&mut open, first, envelope, &req.body);
+        let verdict = transaction(&mut open.s, &mut open.buf, replies, &req.body);
         match &verdict {
             // A transport failure mid-transaction: the session is unusable.
             Err(_) => return verdict,
@@ -332,40 +343,108 @@ fn quit(mut o: Open) {
     let _ = o.s.flush();
 }
 
-/// MAIL (already answered: `first`), RCPT for each recipient, DATA and the message.
-fn transaction(
-    o: &mut Open,
-    first: Reply,
+/// The replies to a message's envelope commands.
+#[derive(Debug)]
+struct Replies {
+    mail: Reply,
+    /// One per recipient; fewer when MAIL was refused without pipelining.
+    rcpts: Vec<Reply>,
+    /// None when DATA was not sent (no pipelining and nothing accepted before it).
+    data: Option<Reply>,
+}
+
+fn accepted(r: &Reply) -> bool {
+    r.code == 250 || r.code == 251
+}
+
+/// MAIL FROM, RCPT TO for each recipient, and DATA. With `pipelining` they go in one write
+/// and the replies are read after, in order (RFC 2920 3.1: DATA ends the group); without,
+/// one at a time, stopping when MAIL or every RCPT is refused.
+fn envelope_commands<S: Read + Write>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+    pipelining: bool,
     env: &Envelope,
-    message: &[u8],
-) -> Result<Result<(), Failure>, Failure> {
-    if first.code != 250 {
-        return Ok(Err(first.failure()));
+) -> Result<Replies, Failure> {
+    let mail = format!("MAIL FROM:<{}>", env.from);
+    if pipelining {
+        let mut group = format!("{mail}\r\n");
+        for to in &env.to {
+            group.push_str(&format!("RCPT TO:<{to}>\r\n"));
+        }
+        group.push_str("DATA\r\n");
+        s.write_all(group.as_bytes())
+            .and_then(|()| s.flush())
+            .map_err(write_failure)?;
+        let mail = read_reply(s, buf)?;
+        let rcpts = env
+            .to
+            .iter()
+            .map(|_| read_reply(s, buf))
+            .collect::<Result<Vec<_>, _>>()?;
+        let data = read_reply(s, buf)?;
+        return Ok(Replies {
+            mail,
+            rcpts,
+            data: Some(data),
+        });
     }
-    let mut accepted = 0;
-    let mut refusal = None;
-    for to in &env.to {
-        let r = command(&mut o.s, &mut o.buf, &format!("RCPT TO:<{to}>"))?;
-        if r.code == 250 || r.code == 251 {
-            accepted += 1;
-        } else {
-            refusal.get_or_insert(r);
+    let mail = command(s, buf, &mail)?;
+    let mut rcpts = Vec::new();
+    if mail.code == 250 {
+        for to in &env.to {
+            rcpts.push(command(s, buf, &format!("RCPT TO:<{to}>"))?);
         }
     }
-    if accepted == 0 {
+    let data = if rcpts.iter().any(accepted) {
+        Some(command(s, buf, "DATA")?)
+    } else {
+        None
+    };
+    Ok(Replies { mail, rcpts, data })
+}
+
+/// The rest of a transaction once its envelope commands are answered: the message after
+/// a 354, else the refusal. A pipelined DATA that the server accepted although no
+/// recipient was is ended at once with an empty message (RFC 2920 3.1).
+fn transaction<S: Read + Write>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+    replies: Replies,
+    message: &[u8],
+) -> Result<Result<(), Failure>, Failure> {
+    let refusal = if replies.mail.code == 250 {
+        replies.rcpts.iter().find(|r| !accepted(r)).cloned()
+    } else {
+        Some(replies.mail.clone())
+    };
+    let nothing_to_send = replies.mail.code != 250 || !replies.rcpts.iter().any(accepted);
+    let data = match replies.data {
+        Some(d) if nothing_to_send && d.code == 354 => {
+            s.write_all(b".\r\n")
+                .and_then(|()| s.flush())
+                .map_err(write_failure)?;
+            read_reply(s, buf)?;
+            None
+        }
+        other => other,
+    };
+    if nothing_to_send {
         return Ok(Err(refusal.map_or_else(
             || Failure::Protocol("no recipient".into()),
             |r| r.failure(),
         )));
     }
-    let r = command(&mut o.s, &mut o.buf, "DATA")?;
-    if r.code != 354 {
-        return Ok(Err(r.failure()));
+    let Some(data) = data else {
+        return Err(Failure::Protocol("no reply to DATA".into()));
+    };
+    if data.code != 354 {
+        return Ok(Err(data.failure()));
     }
-    o.s.write_all(&data_block(message))
-        .and_then(|()| o.s.flush())
+    s.write_all(&data_block(message))
+        .and_then(|()| s.flush())
         .map_err(write_failure)?;
-    let r = read_reply(&mut o.s, &mut o.buf)?;
+    let r = read_reply(s, buf)?;
     Ok(if r.code == 250 {
         // Some recipients refused: the message went to the others; count it as refused.
         match refusal {
@@ -401,6 +480,152 @@ mod tests {
             b"a\r\n..b\r\n...c\r\n.\r\n"
         );
         assert_eq!(data_block(b"x"), b"x\r\n.\r\n");
+    }
+
+    /// A server side that answers from a script, one reply line per read, and records each
+    /// write with how many reply bytes had been read before it.
+    struct Script {
+        replies: Vec<u8>,
+        read: usize,
+        writes: Vec<(usize, Vec<u8>)>,
+    }
+
+    impl Script {
+        fn new(replies: &str) -> Script {
+            Script {
+                replies: replies.as_bytes().to_vec(),
+                read: 0,
+                writes: Vec::new(),
+            }
+        }
+
+        /// The writes, each with the reply bytes read before it (writes in a row joined).
+        fn writes(&self) -> Vec<(usize, String)> {
+            self.writes
+                .iter()
+                .map(|(n, w)| (*n, String::from_utf8_lossy(w).into_owned()))
+                .collect()
+        }
+    }
+
+    impl Read for Script {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let rest = &self.replies[self.read..];
+            let line = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |p| p + 1);
+            let n = line.min(out.len());
+            out[..n].copy_from_slice(&rest[..n]);
+            self.read += n;
+            Ok(n)
+        }
+    }
+
+    impl Write for Script {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            match self.writes.last_mut() {
+                Some((n, w)) if *n == self.read => w.extend_from_slice(b),
+                _ => self.writes.push((self.read, b.to_vec())),
+            }
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn env() -> Envelope {
+        Envelope {
+            from: "a@x.fr".into(),
+            to: vec!["b@y.fr".into(), "c@y.fr".into()],
+        }
+    }
+
+    fn send(s: &mut Script, pipelining: bool) -> Result<Result<(), Failure>, Failure> {
+        let mut buf = Vec::new();
+        let replies = envelope_commands(s, &mut buf, pipelining, &env())?;
+        transaction(s, &mut buf, replies, b"hello\r\n")
+    }
+
+    #[test]
+    fn with_pipelining_the_envelope_goes_in_one_write_before_any_reply_is_read() {
+        let mut s = Script::new("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 stored\r\n");
+        assert_eq!(send(&mut s, true), Ok(Ok(())));
+        assert_eq!(
+            s.writes(),
+            [
+                (
+                    0,
+                    "MAIL FROM:<a@x.fr>\r\nRCPT TO:<b@y.fr>\r\nRCPT TO:<c@y.fr>\r\nDATA\r\n"
+                        .to_string()
+                ),
+                (32, "hello\r\n.\r\n".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_pipelining_each_command_waits_for_its_reply() {
+        let mut s = Script::new("250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 stored\r\n");
+        assert_eq!(send(&mut s, false), Ok(Ok(())));
+        let writes: Vec<String> = s.writes().into_iter().map(|(_, w)| w).collect();
+        assert_eq!(
+            writes,
+            [
+                "MAIL FROM:<a@x.fr>\r\n",
+                "RCPT TO:<b@y.fr>\r\n",
+                "RCPT TO:<c@y.fr>\r\n",
+                "DATA\r\n",
+                "hello\r\n.\r\n"
+            ]
+        );
+        // MAIL refused: nothing more is sent.
+        let mut s = Script::new("530 auth first\r\n");
+        assert_eq!(
+            send(&mut s, false),
+            Ok(Err(Failure::Smtp(530, "auth first".into())))
+        );
+        assert_eq!(s.writes().len(), 1);
+    }
+
+    #[test]
+    fn pipelined_refusals_are_read_in_order_and_no_message_follows() {
+        // Both recipients refused, DATA refused too (RFC 2920): the first refusal counts.
+        let mut s = Script::new("250 ok\r\n550 no b\r\n550 no c\r\n503 RCPT first\r\n");
+        assert_eq!(
+            send(&mut s, true),
+            Ok(Err(Failure::Smtp(550, "no b".into())))
+        );
+        assert_eq!(s.writes().len(), 1, "{:?}", s.writes());
+        // A server that answers DATA 354 all the same gets an empty message at once.
+        let mut s = Script::new("250 ok\r\n550 no b\r\n550 no c\r\n354 go\r\n554 empty\r\n");
+        assert_eq!(
+            send(&mut s, true),
+            Ok(Err(Failure::Smtp(550, "no b".into())))
+        );
+        assert_eq!(s.writes().last().map(|(_, w)| w.as_str()), Some(".\r\n"));
+        // One recipient refused: the message goes to the other, and counts as refused.
+        let mut s = Script::new("250 ok\r\n250 ok\r\n550 no c\r\n354 go\r\n250 stored\r\n");
+        assert_eq!(
+            send(&mut s, true),
+            Ok(Err(Failure::Smtp(550, "no c".into())))
+        );
+        assert_eq!(
+            s.writes().last().map(|(_, w)| w.as_str()),
+            Some("hello\r\n.\r\n")
+        );
+    }
+
+    #[test]
+    fn ehlo_keywords_are_matched_whole() {
+        let ehlo = Reply {
+            code: 250,
+            text: "srv / SIZE 10 / PIPELINING / 8BITMIME".into(),
+        };
+        assert!(offers(&ehlo, "pipelining"));
+        assert!(!offers(&ehlo, "STARTTLS"));
+        assert!(!offers(&ehlo, "SIZE 10"));
     }
 
     #[test]

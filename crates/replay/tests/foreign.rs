@@ -17,7 +17,7 @@ mod common;
 use common::*;
 
 /// Start tests/servers/smtp_mtls.py; its process and port.
-fn start_aiosmtpd(f: &Fixture, out: &Path) -> (KillOnDrop, u16) {
+fn start_aiosmtpd(f: &Fixture, out: &Path, pipelining: bool) -> (KillOnDrop, u16) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/servers/smtp_mtls.py");
     let server = entry(f, None, Role::Server);
     let root = entry(f, None, Role::RootCa);
@@ -28,6 +28,7 @@ fn start_aiosmtpd(f: &Fixture, out: &Path) -> (KillOnDrop, u16) {
         .arg(f.pki_dir.join(&server.key))
         .arg(f.pki_dir.join(&root.cert))
         .arg(out)
+        .args(pipelining.then_some("pipelining"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -55,7 +56,7 @@ fn start_aiosmtpd(f: &Fixture, out: &Path) -> (KillOnDrop, u16) {
 fn smtp_replay_against_aiosmtpd_requiring_a_client_certificate() {
     let f = fixture();
     let out = f.dir.path().join("received");
-    let (_server, port) = start_aiosmtpd(&f, &out);
+    let (_server, port) = start_aiosmtpd(&f, &out, false);
     let dir = f.dir.path().join("mss");
     messages(&dir, 4);
     let ep = smtp_endpoint(&f, port, "pool_dir = \"clients\"\n");
@@ -82,6 +83,7 @@ fn smtp_replay_against_aiosmtpd_requiring_a_client_certificate() {
         "{log}"
     );
     for l in &lines {
+        assert_eq!(l["pipelined"], false, "PIPELINING not offered: {l}");
         assert!(l["from"].as_str().is_some_and(|a| a.contains('@')), "{l}");
         assert!(
             l["to"][0]
@@ -389,4 +391,44 @@ fn openssl_s_server_refusals_after_a_tls13_handshake_are_explained_by_their_aler
             other => panic!("{who:?}: {other:?}"),
         }
     }
+}
+
+#[test]
+fn smtp_replay_pipelines_its_commands_when_aiosmtpd_offers_pipelining() {
+    let f = fixture();
+    let out = f.dir.path().join("received");
+    let (_server, port) = start_aiosmtpd(&f, &out, true);
+    let dir = f.dir.path().join("mss");
+    messages(&dir, 4);
+    let ep = smtp_endpoint(&f, port, "pool_dir = \"clients\"\n");
+    let prepared = load_dir(&dir, ep.kind).expect("load");
+    let report = run(&ep, &prepared, Load::closed(2, 4)).expect("run");
+    assert_eq!((report.ok, report.failed), (4, 0), "{report:#?}");
+    let log = std::fs::read_to_string(out.join("log.jsonl")).expect("log");
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("log line"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    assert!(
+        lines.iter().all(|l| l["pipelined"] == true),
+        "RCPT TO and DATA came with MAIL FROM: {log}"
+    );
+    // A refused recipient in a pipelined group: aiosmtpd refuses the DATA after it, replay
+    // counts the RCPT refusal and keeps the session (RSET).
+    let mut refusing = ep.clone();
+    refusing.rcpt_to = vec!["refuse@patient.mssante.fr".into()];
+    let report = run(&refusing, &prepared, Load::closed(1, 2)).expect("run");
+    assert_eq!(report.errors.len(), 1, "{report:#?}");
+    assert_eq!(report.errors[0].kind, "smtp-550", "{report:#?}");
+    assert_eq!(report.errors[0].count, 2, "{report:#?}");
+    assert_eq!(report.handshakes, 1, "{report:#?}");
+    // Nothing more was stored.
+    assert_eq!(
+        std::fs::read_to_string(out.join("log.jsonl"))
+            .expect("log")
+            .lines()
+            .count(),
+        4
+    );
 }

@@ -42,12 +42,20 @@ pub struct Config {
     /// Largest request body in bytes (larger: 413).
     #[serde(default = "default_max_body")]
     pub max_body: usize,
-    /// Worker threads serving connections.
+    /// Requests unpacked, validated and stored at once (each connection has its own thread;
+    /// this bounds the heavy work and its memory).
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// Connections open at once, all listeners together; beyond, a new connection is
+    /// closed at once (SMTP: after a 421 reply).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// Time a connection has for its handshake, its whole request and the answer, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_s: u64,
+    /// Longest wait for the next request on a kept-alive HTTPS connection, in seconds.
+    #[serde(default = "default_keep_alive")]
+    pub keep_alive_s: u64,
     /// Faults injected for testing clients (none by default).
     #[serde(default)]
     pub faults: Faults,
@@ -97,8 +105,16 @@ fn default_workers() -> usize {
     4
 }
 
+fn default_max_connections() -> usize {
+    256
+}
+
 fn default_timeout() -> u64 {
     60
+}
+
+fn default_keep_alive() -> u64 {
+    crate::KEEP_ALIVE_IDLE.as_secs()
 }
 
 impl Config {
@@ -131,6 +147,12 @@ impl Config {
         }
         if c.workers == 0 {
             return Err("workers must be at least 1".into());
+        }
+        if c.max_connections == 0 {
+            return Err("max_connections must be at least 1".into());
+        }
+        if c.keep_alive_s == 0 {
+            return Err("keep_alive_s must be at least 1".into());
         }
         let rate = |r: f64| (0.0..=1.0).contains(&r);
         if !rate(c.faults.error_rate)
@@ -165,6 +187,7 @@ mod tests {
         assert_eq!(c.store, PathBuf::from("/etc/sink/st"));
         assert_eq!(c.max_body, DEFAULT_MAX_BODY);
         assert_eq!(c.workers, 4);
+        assert_eq!((c.max_connections, c.keep_alive_s), (256, 5));
         assert!(!c.faults.any());
         let base = "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\n";
         let f = Config::from_toml(
@@ -181,6 +204,10 @@ mod tests {
             .is_err()
         );
         assert!(Config::from_toml("listen = 1", Path::new(".")).is_err());
+        for zero in ["workers", "max_connections", "keep_alive_s"] {
+            let e = Config::from_toml(&format!("{base}{zero} = 0\n"), Path::new("."));
+            assert_eq!(e, Err(format!("{zero} must be at least 1")));
+        }
         assert!(
             Config::from_toml(
                 "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\nbogus = 1\n",

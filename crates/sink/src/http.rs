@@ -138,6 +138,11 @@ impl Reader {
         Reader::default()
     }
 
+    /// Whether bytes of a next request were read already (a pipelined request).
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Read one request; bodies larger than `max_body` are refused with 413 before being
     /// read. After a refusal the connection must be closed (the body was not consumed).
     pub fn read_request<S: Read + Write>(

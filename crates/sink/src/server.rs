@@ -1,12 +1,13 @@
-//! The HTTPS server: std `TcpListener`, a fixed pool of worker threads, rustls requiring a
-//! client certificate, one request per connection.
+//! The servers (HTTPS, SMTP): std `TcpListener`s, a thread per open connection up to
+//! `max_connections`, rustls requiring a client certificate. The heavy work of a request
+//! (unpack, validate, store) runs at most `workers` at a time, whatever the number of
+//! connections, so kept-alive connections never wait for one another to close.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use segur_tls::explain::{Side, explain};
@@ -35,6 +36,15 @@ pub enum Event {
         peer: Option<SocketAddr>,
         /// The error.
         text: String,
+    },
+    /// A connection was closed at once: `max_connections` were already open.
+    Refused {
+        /// The peer.
+        peer: Option<SocketAddr>,
+        /// The listener: `https`, `smtp` or `smtps`.
+        listener: &'static str,
+        /// The configured `max_connections`.
+        limit: usize,
     },
     /// A fault was injected (`[faults]` of the configuration).
     Injected {
@@ -68,6 +78,15 @@ impl std::fmt::Display for Event {
         match self {
             Event::Tls { peer: p, text } => write!(f, "{} TLS refused: {text}", peer(p)),
             Event::Io { peer: p, text } => write!(f, "{} connection: {text}", peer(p)),
+            Event::Refused {
+                peer: p,
+                listener,
+                limit,
+            } => write!(
+                f,
+                "{} {listener} connection refused: max_connections ({limit}) are open",
+                peer(p)
+            ),
             Event::Injected {
                 peer: p,
                 request,
@@ -98,8 +117,10 @@ impl std::fmt::Display for Event {
 
 /// Most requests served on one connection before it is closed.
 pub const MAX_REQUESTS: usize = 1000;
-/// Longest wait for the next request on a kept-alive connection.
+/// Longest wait for the next request on a kept-alive connection, by default (`keep_alive_s`).
 pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
+/// How often a connection waiting for its next request or command looks at the stop flag.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// A callback receiving every [`Event`].
 pub type Log = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -134,7 +155,9 @@ pub struct Sink {
     tls: Arc<ServerConfig>,
     service: Arc<Service>,
     workers: usize,
+    max_connections: usize,
     timeout: Duration,
+    keep_alive: Duration,
     max_body: usize,
     faults: Arc<Injector>,
     stop: Arc<AtomicBool>,
@@ -184,6 +207,7 @@ impl std::fmt::Debug for Sink {
         f.debug_struct("Sink")
             .field("listener", &self.listener)
             .field("workers", &self.workers)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -236,7 +260,9 @@ impl Sink {
                 tls: Arc::new(tls),
                 service: Arc::new(Service::new(store, engine)),
                 workers: c.workers.max(1),
+                max_connections: c.max_connections.max(1),
                 timeout: Duration::from_secs(c.timeout_s.max(1)),
+                keep_alive: Duration::from_secs(c.keep_alive_s.max(1)),
                 max_body: c.max_body,
                 faults: Arc::new(Injector {
                     faults: c.faults.clone(),
@@ -286,55 +312,51 @@ impl Sink {
         })
     }
 
-    /// Serve until stopped; returns once the workers have finished their connections.
+    /// Serve until stopped; returns once every connection has ended: those in the middle of
+    /// a request are answered first, idle ones are closed at once.
     pub fn serve(self) -> Result<(), SinkError> {
-        let (tx, rx) = sync_channel::<Job>(self.workers * 4);
-        let rx = Arc::new(Mutex::new(rx));
-        let mut handles = Vec::with_capacity(self.workers);
         let shared = Arc::new(Shared {
             tls: self.tls.clone(),
             accounts: self.accounts.clone(),
             service: self.service.clone(),
+            permits: Permits::new(self.workers),
             faults: self.faults.clone(),
             log: self.log.clone(),
             stop: self.stop.clone(),
             timeout: self.timeout,
+            keep_alive: self.keep_alive,
             max_body: self.max_body,
         });
-        for _ in 0..self.workers {
-            let rx = rx.clone();
-            let shared = shared.clone();
-            handles.push(std::thread::spawn(move || worker(&rx, &shared)));
-        }
-        let smtp_loop = self.smtp.map(|listener| {
-            let (tx, stop) = (tx.clone(), self.stop.clone());
-            std::thread::spawn(move || accept_loop(&listener, &stop, &tx, Job::Smtp))
-        });
-        let smtps_loop = self.smtps.map(|listener| {
-            let (tx, stop) = (tx.clone(), self.stop.clone());
-            std::thread::spawn(move || accept_loop(&listener, &stop, &tx, Job::Smtps))
-        });
-        accept_loop(&self.listener, &self.stop, &tx, Job::Https);
-        for h in [smtp_loop, smtps_loop].into_iter().flatten() {
+        let slots = Slots::new(self.max_connections);
+        let others: Vec<_> = [(self.smtp, Listener::Smtp), (self.smtps, Listener::Smtps)]
+            .into_iter()
+            .filter_map(|(l, kind)| l.map(|l| (l, kind)))
+            .map(|(listener, kind)| {
+                let (shared, slots) = (shared.clone(), slots.clone());
+                std::thread::spawn(move || accept_loop(&listener, kind, &shared, &slots))
+            })
+            .collect();
+        accept_loop(&self.listener, Listener::Https, &shared, &slots);
+        for h in others {
             let _ = h.join();
         }
-        drop(tx);
-        for h in handles {
-            let _ = h.join();
-        }
+        slots.wait_drained();
         Ok(())
     }
 }
 
-/// What every worker uses.
+/// What every connection uses.
 struct Shared {
     tls: Arc<ServerConfig>,
     accounts: Vec<crate::config::SmtpAccount>,
     service: Arc<Service>,
+    /// `workers`: how many requests are unpacked, validated and stored at once.
+    permits: Permits,
     faults: Arc<Injector>,
     log: Option<Log>,
     stop: Arc<AtomicBool>,
     timeout: Duration,
+    keep_alive: Duration,
     max_body: usize,
 }
 
@@ -346,44 +368,154 @@ impl Shared {
     }
 }
 
-/// A connection for the workers.
-enum Job {
-    Https(TcpStream),
-    Smtp(TcpStream),
-    Smtps(TcpStream),
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn accept_loop(
-    listener: &TcpListener,
-    stop: &AtomicBool,
-    tx: &std::sync::mpsc::SyncSender<Job>,
-    job: fn(TcpStream) -> Job,
-) {
+/// A counting semaphore: the heavy work of at most `workers` requests at once.
+struct Permits {
+    free: Mutex<usize>,
+    released: Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n),
+            released: Condvar::new(),
+        }
+    }
+
+    /// Run `work` once a permit is free.
+    fn run<T>(&self, work: impl FnOnce() -> T) -> T {
+        let mut free = lock(&self.free);
+        while *free == 0 {
+            free = self.released.wait(free).unwrap_or_else(|p| p.into_inner());
+        }
+        *free -= 1;
+        drop(free);
+        // Given back even if `work` panics.
+        struct Permit<'a>(&'a Permits);
+        impl Drop for Permit<'_> {
+            fn drop(&mut self) {
+                *lock(&self.0.free) += 1;
+                self.0.released.notify_one();
+            }
+        }
+        let _permit = Permit(self);
+        work()
+    }
+}
+
+/// The open connections, at most `max_connections`; [`Sink::serve`] waits for them to end.
+struct Slots {
+    open: Mutex<usize>,
+    max: usize,
+    drained: Condvar,
+}
+
+/// One open connection's place in [`Slots`], given back when dropped.
+struct Slot(Arc<Slots>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *lock(&self.0.open) -= 1;
+        self.0.drained.notify_all();
+    }
+}
+
+impl Slots {
+    fn new(max: usize) -> Arc<Slots> {
+        Arc::new(Slots {
+            open: Mutex::new(0),
+            max,
+            drained: Condvar::new(),
+        })
+    }
+
+    /// A place for a new connection, unless `max` are open.
+    fn take(self: &Arc<Self>) -> Option<Slot> {
+        let mut open = lock(&self.open);
+        if *open >= self.max {
+            return None;
+        }
+        *open += 1;
+        Some(Slot(self.clone()))
+    }
+
+    fn wait_drained(&self) {
+        let mut open = lock(&self.open);
+        while *open > 0 {
+            open = self.drained.wait(open).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Which listener a connection came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listener {
+    Https,
+    Smtp,
+    Smtps,
+}
+
+impl Listener {
+    fn name(self) -> &'static str {
+        match self {
+            Listener::Https => "https",
+            Listener::Smtp => "smtp",
+            Listener::Smtps => "smtps",
+        }
+    }
+}
+
+/// Take connections until stopped, each on its own thread while fewer than
+/// `max_connections` are open; beyond, close at once (SMTP: after a 421 greeting).
+fn accept_loop(listener: &TcpListener, kind: Listener, shared: &Arc<Shared>, slots: &Arc<Slots>) {
     for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
+        if shared.stop.load(Ordering::SeqCst) {
             break;
         }
         // A failed accept (out of descriptors, a reset before accept) is not fatal.
         let Ok(stream) = stream else { continue };
-        if tx.send(job(stream)).is_err() {
-            break;
+        let peer = stream.peer_addr().ok();
+        let Some(slot) = slots.take() else {
+            refuse(stream, kind);
+            shared.emit(Event::Refused {
+                peer,
+                listener: kind.name(),
+                limit: slots.max,
+            });
+            continue;
+        };
+        let shared_for = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("sink-{}", kind.name()))
+            .spawn(move || {
+                let _slot = slot;
+                match kind {
+                    Listener::Https => connection(stream, &shared_for),
+                    Listener::Smtp => smtp_connection(stream, &shared_for, false),
+                    Listener::Smtps => smtp_connection(stream, &shared_for, true),
+                }
+            });
+        if let Err(e) = spawned {
+            shared.emit(Event::Io {
+                peer,
+                text: format!("no thread for the connection: {e}"),
+            });
         }
     }
 }
 
-fn worker(rx: &Mutex<Receiver<Job>>, shared: &Shared) {
-    loop {
-        let next = match rx.lock() {
-            Ok(r) => r.recv(),
-            Err(p) => p.into_inner().recv(),
-        };
-        let Ok(stream) = next else { return };
-        match stream {
-            Job::Https(tcp) => connection(tcp, shared),
-            Job::Smtp(tcp) => smtp_connection(tcp, shared, false),
-            Job::Smtps(tcp) => smtp_connection(tcp, shared, true),
-        }
+/// Close a connection over the limit: SMTP says why (RFC 5321 4.3.2: 421 as the greeting);
+/// HTTPS and implicit-TLS SMTP cannot say anything before a handshake.
+fn refuse(mut tcp: TcpStream, kind: Listener) {
+    if kind == Listener::Smtp {
+        let _ = tcp.set_write_timeout(Some(Duration::from_secs(1)));
+        let _ = tcp.write_all(b"421 4.3.2 segur-sink: too many connections, try again later\r\n");
     }
+    let _ = tcp.shutdown(std::net::Shutdown::Both);
 }
 
 /// The TLS handshake, requiring a client certificate; failures are logged in words.
@@ -402,6 +534,9 @@ fn handshake(
             return None;
         }
     };
+    // Until the ClientHello comes, a stop closes the connection (the stop handle's own
+    // wake-up connection is one such).
+    tcp.await_next();
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(tcp) {
             match e
@@ -413,7 +548,7 @@ fn handshake(
                     text: explain(te, Side::Server).text,
                 }),
                 // The stop handle's wake-up connection, or a port scan.
-                None if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof || is_stopping(&e) => {}
                 None => shared.emit(Event::Io {
                     peer,
                     text: format!("during the TLS handshake: {}", io_text(&e)),
@@ -442,16 +577,17 @@ fn handshake(
 fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
     let peer = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
-    let mut tcp = Deadline {
-        tcp,
-        until: Instant::now() + shared.timeout,
-        idle_until: None,
-    };
+    let mut tcp = Deadline::new(tcp, Instant::now() + shared.timeout, shared.stop.clone());
     let io = |e: std::io::Error| {
         shared.emit(Event::Io {
             peer,
             text: format!("SMTP: {}", io_text(&e)),
         });
+    };
+    let accept = |message: &[u8], client: &Client| {
+        shared
+            .permits
+            .run(|| shared.service.accept_message(message, client))
     };
     const GREETING: &[u8] = b"220 segur-sink ESMTP\r\n";
     if !implicit {
@@ -461,7 +597,7 @@ fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
         match smtp::phase(
             &mut tcp,
             None,
-            &shared.service,
+            &accept,
             &shared.accounts,
             shared.max_body,
             &mut |_, _| {},
@@ -491,11 +627,16 @@ fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
     let ended = smtp::phase(
         &mut stream,
         Some(&client),
-        &shared.service,
+        &accept,
         &shared.accounts,
         shared.max_body,
         &mut on_message,
     );
+    // The goodbye has a second at most, whatever the session's deadline.
+    stream.sock.until = stream
+        .sock
+        .until
+        .min(Instant::now() + Duration::from_secs(1));
     stream.conn.send_close_notify();
     let _ = stream.flush();
     if let Err(e) = ended {
@@ -514,16 +655,66 @@ fn io_text(e: &std::io::Error) -> String {
     }
 }
 
+/// The marker of the error a waiting read returns once the sink is stopping.
+#[derive(Debug)]
+struct Stopping;
+
+impl std::fmt::Display for Stopping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the sink is stopping")
+    }
+}
+
+impl std::error::Error for Stopping {}
+
+/// Whether `e` says the sink is stopping (a connection waiting for a request or command).
+pub(crate) fn is_stopping(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|i| i.is::<Stopping>())
+}
+
+/// A connection that can wait for its next request or command while watching the stop flag.
+pub(crate) trait AwaitNext {
+    /// The next read waits for the first byte of a request or command: a stop ends the wait
+    /// (the read fails with [`is_stopping`]).
+    fn await_next(&mut self);
+}
+
+impl AwaitNext for Deadline {
+    fn await_next(&mut self) {
+        self.idle_until = Some(self.idle_until.map_or(self.until, |i| i.min(self.until)));
+    }
+}
+
+impl AwaitNext for StreamOwned<ServerConnection, Deadline> {
+    fn await_next(&mut self) {
+        // Plaintext already received: the command is there, nothing to wait for.
+        if self.conn.wants_read() {
+            self.sock.await_next();
+        }
+    }
+}
+
 /// A socket with an overall deadline: each read or write may wait only for the time left,
-/// so a client trickling bytes cannot hold a worker longer than the connection timeout.
+/// so a client trickling bytes cannot hold its thread longer than the connection timeout.
 struct Deadline {
     tcp: TcpStream,
     until: Instant,
-    /// Until the first byte of the next request of a kept-alive connection: a shorter wait.
+    /// While waiting for the first byte of a request or command: the deadline of that wait
+    /// (at most `until`); the wait also ends when the sink stops.
     idle_until: Option<Instant>,
+    stop: Arc<AtomicBool>,
 }
 
 impl Deadline {
+    fn new(tcp: TcpStream, until: Instant, stop: Arc<AtomicBool>) -> Deadline {
+        Deadline {
+            tcp,
+            until,
+            idle_until: None,
+            stop,
+        }
+    }
+
     fn left(&self) -> std::io::Result<Duration> {
         let until = self.idle_until.map_or(self.until, |i| i.min(self.until));
         let left = until.saturating_duration_since(Instant::now());
@@ -539,13 +730,34 @@ impl Deadline {
 
 impl Read for Deadline {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.left()?;
-        self.tcp.set_read_timeout(Some(left))?;
-        let n = self.tcp.read(buf)?;
-        if n > 0 {
-            self.idle_until = None;
+        loop {
+            let left = self.left()?;
+            let waiting = self.idle_until.is_some();
+            if waiting && self.stop.load(Ordering::SeqCst) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    Stopping,
+                ));
+            }
+            let slice = if waiting { left.min(STOP_POLL) } else { left };
+            self.tcp.set_read_timeout(Some(slice))?;
+            match self.tcp.read(buf) {
+                Ok(n) => {
+                    if n > 0 {
+                        self.idle_until = None;
+                    }
+                    return Ok(n);
+                }
+                // One slice of the wait ran out: look at the stop flag and the deadline.
+                Err(e)
+                    if waiting
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                Err(e) => return Err(e),
+            }
         }
-        Ok(n)
     }
 }
 
@@ -566,23 +778,26 @@ fn connection(tcp: TcpStream, shared: &Shared) {
     let faults = &shared.faults;
     let peer = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
-    let mut tcp = Deadline {
-        tcp,
-        until: Instant::now() + timeout,
-        idle_until: None,
-    };
+    let mut tcp = Deadline::new(tcp, Instant::now() + timeout, shared.stop.clone());
     let Some((conn, client)) = handshake(&mut tcp, shared, peer) else {
         return;
     };
     let mut stream = StreamOwned::new(conn, tcp);
     let mut reader = Reader::new();
     for served in 1..=MAX_REQUESTS {
+        let now = Instant::now();
         if served > 1 {
-            // Waiting for the next request of a kept-alive connection: KEEP_ALIVE_IDLE at
-            // most, then the whole timeout once it starts coming.
-            let now = Instant::now();
             stream.sock.until = now + timeout;
-            stream.sock.idle_until = Some(now + KEEP_ALIVE_IDLE.min(timeout));
+        }
+        // Nothing of the next request yet (none pipelined, nothing buffered by TLS): wait
+        // for it, `keep_alive` at most on a kept-alive connection (then the whole timeout
+        // once it starts coming), and close it if the sink stops meanwhile.
+        if !reader.has_pending() && stream.conn.wants_read() {
+            stream.sock.idle_until = Some(if served > 1 {
+                now + shared.keep_alive.min(timeout)
+            } else {
+                stream.sock.until
+            });
         }
         let (response, request, verdict, keep) = match reader.read_request(&mut stream, max_body) {
             Ok(req) => {
@@ -610,7 +825,8 @@ fn connection(tcp: TcpStream, shared: &Shared) {
                         (resp, request, None, keep)
                     }
                     Fate::Serve => {
-                        let (resp, verdict) = shared.service.handle(&req, &client);
+                        let (resp, verdict) =
+                            shared.permits.run(|| shared.service.handle(&req, &client));
                         (resp, request, Some(verdict), keep)
                     }
                 }
@@ -619,13 +835,14 @@ fn connection(tcp: TcpStream, shared: &Shared) {
             Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None, false),
             Err(ReadError::Closed) => return,
             Err(ReadError::Io(e))
-                if served > 1
-                    && matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
+                if is_stopping(&e)
+                    || (served > 1
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        )) =>
             {
-                // An idle kept-alive connection: close it politely.
+                // An idle kept-alive connection, or the sink stopping: close it politely.
                 stream.sock.until = Instant::now() + Duration::from_secs(1);
                 stream.sock.idle_until = None;
                 stream.conn.send_close_notify();
@@ -671,5 +888,51 @@ fn connection(tcp: TcpStream, shared: &Shared) {
         if !keep {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn permits_bound_the_work_running_at_once() {
+        let permits = Permits::new(2);
+        let (running, most, done) = (
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+            AtomicUsize::new(0),
+        );
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| {
+                    permits.run(|| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        // Long enough for the others to pile up behind the permits.
+                        std::thread::sleep(Duration::from_millis(5));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        done.fetch_add(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert_eq!(done.load(Ordering::SeqCst), 8);
+        assert!(most.load(Ordering::SeqCst) <= 2);
+        assert_eq!(*lock(&permits.free), 2, "every permit given back");
+    }
+
+    #[test]
+    fn slots_refuse_beyond_their_limit_and_free_when_dropped() {
+        let slots = Slots::new(2);
+        let a = slots.take().expect("first");
+        let b = slots.take().expect("second");
+        assert!(slots.take().is_none());
+        drop(a);
+        let c = slots.take().expect("freed by the first");
+        drop((b, c));
+        slots.wait_drained();
+        assert_eq!(*lock(&slots.open), 0);
     }
 }

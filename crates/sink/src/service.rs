@@ -229,7 +229,20 @@ impl Service {
         }
     }
 
+    /// ITI-41: the answer in the request's form, MTOM/XOP when the request was (IHE: the
+    /// response of an MTOM request is MTOM, docs/sink.md), else a plain SOAP envelope.
     fn iti41(&self, req: &Request, client: &Client) -> (Response, Verdict) {
+        let (response, verdict) = self.iti41_soap(req, client);
+        let ct = req.header("Content-Type").unwrap_or("");
+        if ct.to_ascii_lowercase().starts_with("multipart/related") {
+            let action = (response.status == 200).then_some(RESPONSE_ACTION);
+            (mtom(response, action), verdict)
+        } else {
+            (response, verdict)
+        }
+    }
+
+    fn iti41_soap(&self, req: &Request, client: &Client) -> (Response, Verdict) {
         let ct = req.header("Content-Type").unwrap_or("");
         let lower = ct.to_ascii_lowercase();
         if !lower.starts_with("multipart/related") && !lower.starts_with("application/soap+xml") {
@@ -428,6 +441,39 @@ fn is_soap12_envelope(xml: &[u8]) -> bool {
         && root.tag_name().namespace() == Some(segur_exchange::iti41::SOAP12)
 }
 
+/// The Content-ID of the root part of an MTOM response.
+pub const MTOM_ROOT: &str = "<root.message@segur-sink>";
+
+/// A SOAP response packaged as MTOM/XOP (a `multipart/related` XOP package, W3C XOP and
+/// the SOAP MTOM binding): one root part `application/xop+xml` holding the envelope (it
+/// has no binary content to take out). `action` goes in the `action` parameter, as in the
+/// request's Content-Type.
+pub fn mtom(soap: Response, action: Option<&str>) -> Response {
+    // A boundary made of the envelope's hash cannot occur inside it.
+    let tag: String = Sha256::digest(&soap.body)[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let boundary = format!("MIMEBoundary_segur_{tag}");
+    let mut body = format!(
+        "--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n\
+         Content-Transfer-Encoding: binary\r\nContent-ID: {MTOM_ROOT}\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&soap.body);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let action = action.map_or_else(String::new, |a| format!("; action=\"{a}\""));
+    Response {
+        status: soap.status,
+        content_type: format!(
+            "multipart/related; boundary=\"{boundary}\"; type=\"application/xop+xml\"; \
+             start=\"{MTOM_ROOT}\"; start-info=\"application/soap+xml\"{action}"
+        ),
+        headers: soap.headers,
+        body,
+    }
+}
+
 /// A SOAP 1.2 Fault (`env:Sender`) answered with `status`.
 pub fn soap_fault(status: u16, reason: &str) -> Response {
     let body = format!(
@@ -520,6 +566,38 @@ mod tests {
         );
         assert!(x.contains(FAILURE));
         assert!(registry_response(&[], None).contains(SUCCESS));
+    }
+
+    #[test]
+    fn mtom_responses_are_an_xop_package_with_the_envelope_as_root() {
+        let soap = Response {
+            status: 200,
+            content_type: "application/soap+xml; charset=UTF-8".into(),
+            headers: Vec::new(),
+            body: registry_response(&[], Some("urn:uuid:1")).into_bytes(),
+        };
+        let r = mtom(soap.clone(), Some(RESPONSE_ACTION));
+        let ct = r.content_type.clone();
+        assert!(ct.starts_with("multipart/related; "), "{ct}");
+        let param = |n: &str| segur_exchange::mime::param(&ct, n);
+        assert_eq!(param("type").as_deref(), Some("application/xop+xml"));
+        assert_eq!(param("start").as_deref(), Some(MTOM_ROOT));
+        assert_eq!(param("start-info").as_deref(), Some("application/soap+xml"));
+        assert_eq!(param("action").as_deref(), Some(RESPONSE_ACTION));
+        let mut capture = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
+        capture.extend_from_slice(&r.body);
+        let mut findings = Vec::new();
+        let package = segur_exchange::mime::parse(&capture, "response", &mut findings);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(package.parts.len(), 1);
+        let root = &package.parts[0];
+        assert_eq!(root.header("Content-ID"), Some(MTOM_ROOT));
+        assert_eq!(root.media_type(), "application/xop+xml");
+        assert_eq!(
+            root.param("Content-Type", "type").as_deref(),
+            Some("application/soap+xml")
+        );
+        assert_eq!(root.body, soap.body);
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! SMTP submission with STARTTLS (RFC 5321, RFC 3207): the MSSanté path. The client must
 //! issue STARTTLS and present a certificate before MAIL; each message is unpacked as an
 //! MSSanté message (IHE_XDM.ZIP), checked, and its documents stored before the 250 reply.
+//! Commands may be pipelined (RFC 2920): replies are sent in order, together, when the
+//! server has read every command the client sent.
 
 use std::io::{Read, Write};
 
 use segur_finding::Severity;
 
 use crate::config::SmtpAccount;
-use crate::service::{Service, Verdict};
+use crate::server::{AwaitNext, is_stopping};
+use crate::service::Verdict;
 use crate::store::Client;
 
 /// Longest command line (RFC 5321 4.5.3.1.4: 512 octets; some clients send more).
@@ -21,15 +24,34 @@ pub(crate) enum End {
     StartTls,
 }
 
-/// A line reader that keeps what it read past the line.
+/// A line reader that keeps what it read past the line, and the replies not sent yet:
+/// they go out together just before the reader waits for more (RFC 2920: the replies to a
+/// pipelined group of commands may be sent as one).
 #[derive(Default)]
 pub(crate) struct Lines {
     buf: Vec<u8>,
+    out: Vec<u8>,
 }
 
 impl Lines {
-    /// One line without its CRLF; `None` at end of stream; an error past `max` bytes.
-    fn line<S: Read>(&mut self, s: &mut S, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    /// Queue a reply line (CRLF added).
+    fn reply(&mut self, text: &str) {
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    /// Send the queued replies.
+    fn flush<S: Write>(&mut self, s: &mut S) -> std::io::Result<()> {
+        if !self.out.is_empty() {
+            s.write_all(&self.out)?;
+            self.out.clear();
+        }
+        s.flush()
+    }
+
+    /// One line without its CRLF; `None` at end of stream; an error past `max` bytes. The
+    /// queued replies are sent before waiting for the client.
+    fn line<S: Read + Write>(&mut self, s: &mut S, max: usize) -> std::io::Result<Option<Vec<u8>>> {
         let mut chunk = [0u8; 4096];
         loop {
             if let Some(p) = self.buf.iter().position(|&b| b == b'\n') {
@@ -46,6 +68,7 @@ impl Lines {
                     "line too long",
                 ));
             }
+            self.flush(s)?;
             let n = match s.read(&mut chunk) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => 0,
@@ -77,12 +100,6 @@ fn plain_matches(response: &str, accounts: &[SmtpAccount]) -> bool {
         .any(|a| a.user.as_bytes() == user && a.password.as_bytes() == password)
 }
 
-fn reply<S: Write>(s: &mut S, text: &str) -> std::io::Result<()> {
-    s.write_all(text.as_bytes())?;
-    s.write_all(b"\r\n")?;
-    s.flush()
-}
-
 /// The reply to a message: 250 when stored, else 550 with the rule ids.
 pub fn message_reply(v: &Verdict) -> String {
     let errors: Vec<String> = v
@@ -106,59 +123,101 @@ pub fn message_reply(v: &Verdict) -> String {
     text
 }
 
+/// What the server offers in EHLO, each line a keyword (RFC 5321 4.1.1.1).
+fn ehlo(tls: bool, auth: bool, max_body: usize) -> String {
+    let mut keywords = vec!["segur-sink".to_string()];
+    if tls && auth {
+        keywords.push("AUTH PLAIN".into());
+    }
+    keywords.push(format!("SIZE {max_body}"));
+    keywords.push("8BITMIME".into());
+    keywords.push("PIPELINING".into());
+    if !tls {
+        keywords.push("STARTTLS".into());
+    }
+    let last = keywords.len() - 1;
+    keywords
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("250{}{k}", if i == last { ' ' } else { '-' }))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
 /// Run one phase of a session on `s`: before TLS (`client` is `None`) only EHLO, HELO,
-/// STARTTLS, NOOP, RSET and QUIT are served; after it, a whole mail transaction.
-pub(crate) fn phase<S: Read + Write>(
+/// STARTTLS, NOOP, RSET and QUIT are served; after it, mail transactions, each message
+/// decided by `accept`. While waiting for a command, a stopping sink ends the session with
+/// 421.
+pub(crate) fn phase<S: Read + Write + AwaitNext>(
     s: &mut S,
     client: Option<&Client>,
-    service: &Service,
+    accept: &dyn Fn(&[u8], &Client) -> Verdict,
     accounts: &[SmtpAccount],
     max_body: usize,
     on_message: &mut dyn FnMut(Verdict, String),
 ) -> std::io::Result<End> {
     let mut lines = Lines::default();
+    let ended = transactions(
+        s, &mut lines, client, accept, accounts, max_body, on_message,
+    );
+    match ended {
+        Err(e) if is_stopping(&e) => {
+            lines.reply("421 4.3.2 segur-sink shutting down");
+            lines.flush(s)?;
+            Ok(End::Quit)
+        }
+        Err(e) => Err(e),
+        // Bytes pipelined after STARTTLS are dropped with `lines` (RFC 3207 5: they must
+        // not be taken as commands sent over TLS).
+        Ok(end) => lines.flush(s).map(|()| end),
+    }
+}
+
+fn transactions<S: Read + Write + AwaitNext>(
+    s: &mut S,
+    lines: &mut Lines,
+    client: Option<&Client>,
+    accept: &dyn Fn(&[u8], &Client) -> Verdict,
+    accounts: &[SmtpAccount],
+    max_body: usize,
+    on_message: &mut dyn FnMut(Verdict, String),
+) -> std::io::Result<End> {
     let mut from = false;
     let mut rcpt = false;
     let mut authed = accounts.is_empty();
-    let auth_line = if accounts.is_empty() {
-        ""
-    } else {
-        "\r\n250-AUTH PLAIN"
-    };
     loop {
+        if lines.buf.is_empty() {
+            s.await_next();
+        }
         let Some(line) = lines.line(s, MAX_LINE)? else {
             return Ok(End::Quit);
         };
         let text = String::from_utf8_lossy(&line).to_string();
         let verb = text.split(' ').next().unwrap_or("").to_ascii_uppercase();
         match (verb.as_str(), client) {
-            ("EHLO", None) => reply(
-                s,
-                &format!("250-segur-sink\r\n250-SIZE {max_body}\r\n250-8BITMIME\r\n250 STARTTLS"),
-            )?,
-            ("EHLO", Some(_)) => reply(
-                s,
-                &format!("250-segur-sink{auth_line}\r\n250-SIZE {max_body}\r\n250 8BITMIME"),
-            )?,
-            ("AUTH", None) => reply(
-                s,
-                "538 5.7.11 Encryption required for requested authentication mechanism",
-            )?,
-            ("AUTH", Some(_)) if accounts.is_empty() => reply(s, "502 5.5.1 AUTH not offered")?,
-            ("AUTH", Some(_)) if authed => reply(s, "503 5.5.1 Already authenticated")?,
+            ("EHLO", _) => {
+                from = false;
+                rcpt = false;
+                lines.reply(&ehlo(client.is_some(), !accounts.is_empty(), max_body));
+            }
+            ("AUTH", None) => {
+                lines.reply("538 5.7.11 Encryption required for requested authentication mechanism")
+            }
+            ("AUTH", Some(_)) if accounts.is_empty() => lines.reply("502 5.5.1 AUTH not offered"),
+            ("AUTH", Some(_)) if authed => lines.reply("503 5.5.1 Already authenticated"),
             ("AUTH", Some(_)) => {
                 let mut words = text.split_whitespace().skip(1);
                 if !words
                     .next()
                     .is_some_and(|m| m.eq_ignore_ascii_case("PLAIN"))
                 {
-                    reply(s, "504 5.5.4 Unrecognized authentication type")?;
+                    lines.reply("504 5.5.4 Unrecognized authentication type");
                     continue;
                 }
                 let response = match words.next() {
                     Some(r) => r.to_string(),
                     None => {
-                        reply(s, "334 ")?;
+                        lines.reply("334 ");
                         let Some(l) = lines.line(s, MAX_LINE)? else {
                             return Ok(End::Quit);
                         };
@@ -166,37 +225,40 @@ pub(crate) fn phase<S: Read + Write>(
                     }
                 };
                 if response == "*" {
-                    reply(s, "501 5.0.0 Authentication cancelled")?;
+                    lines.reply("501 5.0.0 Authentication cancelled");
                 } else if plain_matches(&response, accounts) {
                     authed = true;
-                    reply(s, "235 2.7.0 Authentication successful")?;
+                    lines.reply("235 2.7.0 Authentication successful");
                 } else {
-                    reply(s, "535 5.7.8 Authentication credentials invalid")?;
+                    lines.reply("535 5.7.8 Authentication credentials invalid");
                 }
             }
-            ("MAIL", Some(_)) if !authed => reply(s, "530 5.7.0 Authentication required")?,
-            ("HELO", _) => reply(s, "250 segur-sink")?,
+            ("MAIL", Some(_)) if !authed => lines.reply("530 5.7.0 Authentication required"),
+            ("HELO", _) => lines.reply("250 segur-sink"),
             ("STARTTLS", None) => {
-                reply(s, "220 2.0.0 Ready to start TLS")?;
+                lines.reply("220 2.0.0 Ready to start TLS");
                 return Ok(End::StartTls);
             }
-            ("STARTTLS", Some(_)) => reply(s, "503 5.5.1 TLS already active")?,
+            ("STARTTLS", Some(_)) => lines.reply("503 5.5.1 TLS already active"),
             ("MAIL" | "RCPT" | "DATA", None) => {
-                reply(s, "530 5.7.0 Must issue a STARTTLS command first")?
+                lines.reply("530 5.7.0 Must issue a STARTTLS command first")
             }
+            ("MAIL", Some(_)) if from => lines.reply("503 5.5.1 Sender already specified"),
             ("MAIL", Some(_)) => {
                 from = true;
                 rcpt = false;
-                reply(s, "250 2.1.0 OK")?
+                lines.reply("250 2.1.0 OK")
             }
             ("RCPT", Some(_)) if from => {
                 rcpt = true;
-                reply(s, "250 2.1.5 OK")?
+                lines.reply("250 2.1.5 OK")
             }
-            ("RCPT", Some(_)) => reply(s, "503 5.5.1 MAIL first")?,
-            ("DATA", Some(_)) if !rcpt => reply(s, "503 5.5.1 RCPT first")?,
+            ("RCPT", Some(_)) => lines.reply("503 5.5.1 MAIL first"),
+            // RFC 2920 3.1: a pipelined DATA after refused recipients is refused too, and
+            // the client then sends nothing more of the message.
+            ("DATA", Some(_)) if !rcpt => lines.reply("503 5.5.1 RCPT first"),
             ("DATA", Some(c)) => {
-                reply(s, "354 End data with <CR><LF>.<CR><LF>")?;
+                lines.reply("354 End data with <CR><LF>.<CR><LF>");
                 let mut message = Vec::new();
                 let mut too_big = false;
                 loop {
@@ -219,28 +281,25 @@ pub(crate) fn phase<S: Read + Write>(
                 from = false;
                 rcpt = false;
                 if too_big {
-                    reply(
-                        s,
-                        "552 5.3.4 Message size exceeds fixed maximum message size",
-                    )?;
+                    lines.reply("552 5.3.4 Message size exceeds fixed maximum message size");
                     continue;
                 }
-                let verdict = service.accept_message(&message, c);
+                let verdict = accept(&message, c);
                 let text = message_reply(&verdict);
-                reply(s, &text)?;
+                lines.reply(&text);
                 on_message(verdict, text);
             }
             ("RSET", _) => {
                 from = false;
                 rcpt = false;
-                reply(s, "250 2.0.0 OK")?
+                lines.reply("250 2.0.0 OK")
             }
-            ("NOOP", _) => reply(s, "250 2.0.0 OK")?,
+            ("NOOP", _) => lines.reply("250 2.0.0 OK"),
             ("QUIT", _) => {
-                reply(s, "221 2.0.0 Bye")?;
+                lines.reply("221 2.0.0 Bye");
                 return Ok(End::Quit);
             }
-            _ => reply(s, "502 5.5.2 Command not recognized")?,
+            _ => lines.reply("502 5.5.2 Command not recognized"),
         }
     }
 }

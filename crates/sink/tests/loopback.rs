@@ -190,6 +190,14 @@ fn iti41_accepted_duplicate_refused_broken_refused_and_restart_keeps_the_index()
         body.contains("ProvideAndRegisterDocumentSet-bResponse"),
         "{body}"
     );
+    // An MTOM request gets an MTOM answer: the envelope in the root part of an XOP package.
+    assert!(
+        body.starts_with("--MIMEBoundary_segur_")
+            && body.contains(
+                "Content-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\""
+            ),
+        "{body}"
+    );
     let recs = records(&f.config.store);
     assert_eq!(recs.len(), 1);
     assert_eq!(
@@ -352,7 +360,7 @@ fn a_client_without_certificate_is_refused_in_the_handshake() {
 }
 
 #[test]
-fn a_silent_client_does_not_hold_the_only_worker() {
+fn a_silent_client_does_not_hold_the_only_worker_and_is_cut_off_at_the_timeout() {
     let f = fixture();
     let config = Config {
         workers: 1,
@@ -360,10 +368,9 @@ fn a_silent_client_does_not_hold_the_only_worker() {
         ..f.config.clone()
     };
     let (run, _) = start(&config);
-    // Connects and says nothing: the only worker waits at most `timeout_s`.
-    let silent = TcpStream::connect(run.addr).expect("connect");
+    // Connects and says nothing: it has its own thread, the only worker stays free.
+    let mut silent = TcpStream::connect(run.addr).expect("connect");
     let client = f.pki.clients[0].identity().expect("client");
-    let t = std::time::Instant::now();
     let (status, body) = post(
         run.addr,
         Some(&client),
@@ -372,10 +379,12 @@ fn a_silent_client_does_not_hold_the_only_worker() {
         "text/plain",
         b"x",
     )
-    .expect("answer after the silent one timed out");
+    .expect("answer while the silent one waits");
     assert_eq!(status, 404, "{body}");
-    assert!(t.elapsed() < std::time::Duration::from_secs(5));
-    drop(silent);
+    // The sink closes the silent connection when its `timeout_s` runs out.
+    let mut rest = Vec::new();
+    let _ = silent.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{rest:?}");
     let events = run.stop();
     assert!(
         events
@@ -782,4 +791,231 @@ fn smtp_without_client_certificate_is_refused_in_the_handshake() {
             .any(|e| e.contains("TLS refused") && e.contains("sent none")),
         "{events:?}"
     );
+}
+
+/// A TLS connection to the sink with client 0's certificate, handshake not yet done.
+fn tls_to(f: &Fixture, tcp: TcpStream) -> StreamOwned<ClientConnection, TcpStream> {
+    let config = client_config(
+        Some(&f.pki.clients[0].identity().expect("client")),
+        f.pki.roots().expect("roots"),
+    )
+    .expect("client config");
+    let conn = ClientConnection::new(
+        Arc::new(config),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    StreamOwned::new(conn, tcp)
+}
+
+/// `GET /health` on a kept-alive connection: the status, the connection left open.
+fn health(s: &mut StreamOwned<ClientConnection, TcpStream>) -> u16 {
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    read_response(s).0
+}
+
+/// What broke: with a worker per connection, kept-alive connections beyond `workers` waited
+/// in a queue until one closed (5 s idle), and the closed ones failed their next request.
+#[test]
+fn more_kept_alive_clients_than_workers_are_all_served_on_their_own_connections() {
+    let f = fixture();
+    let config = Config {
+        workers: 2,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let mut clients: Vec<_> = (0..16)
+        .map(|_| tls_to(&f, TcpStream::connect(run.addr).expect("connect")))
+        .collect();
+    // Each of the 16 is answered while the others stay open and idle, twice over.
+    for round in 0..2 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            assert_eq!(health(c), 200, "round {round}, client {i}");
+        }
+    }
+    let events = run.stop();
+    let answered: Vec<&String> = events.iter().filter(|e| e.contains(" -> 200")).collect();
+    assert_eq!(answered.len(), 32, "{events:?}");
+    let mut peers: Vec<&str> = answered
+        .iter()
+        .filter_map(|e| e.split(' ').next())
+        .collect();
+    peers.sort_unstable();
+    peers.dedup();
+    assert_eq!(
+        peers.len(),
+        16,
+        "16 connections, each used twice: {events:?}"
+    );
+    // The stop closed every idle connection with a TLS close_notify.
+    for mut c in clients {
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).expect("closed cleanly");
+        assert!(rest.is_empty());
+    }
+}
+
+#[test]
+fn connections_beyond_max_connections_are_closed_at_once_and_logged() {
+    let f = fixture();
+    let config = Config {
+        max_connections: 2,
+        smtp_listen: Some("127.0.0.1:0".into()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let mut open: Vec<_> = (0..2)
+        .map(|_| {
+            let mut c = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
+            assert_eq!(health(&mut c), 200);
+            c
+        })
+        .collect();
+    // A third HTTPS connection: closed before any handshake.
+    let mut third = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
+    assert!(
+        third
+            .write_all(b"GET /health HTTP/1.1\r\n\r\n")
+            .and_then(|()| third.read_to_end(&mut Vec::new()).map(drop))
+            .is_err(),
+        "the third connection must not be served"
+    );
+    // SMTP counts in the same limit, and says why in its greeting.
+    let mut smtp = TcpStream::connect(run.smtp.expect("smtp")).expect("connect");
+    let greeting = smtp_reply(&mut smtp);
+    assert!(greeting.starts_with("421 4.3.2 "), "{greeting}");
+    // Once one closes, its place is free again.
+    let mut first = open.remove(0);
+    first
+        .write_all(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .expect("close");
+    first.read_to_end(&mut Vec::new()).expect("closed");
+    let mut served = false;
+    for _ in 0..100 {
+        let mut c = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
+        if c.write_all(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+            .and_then(|()| {
+                let mut out = String::new();
+                c.read_to_string(&mut out).map(|_| out)
+            })
+            .is_ok_and(|out| out.starts_with("HTTP/1.1 200"))
+        {
+            served = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(served, "a place freed by a closed connection is used again");
+    drop(open);
+    let events = run.stop();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("https connection refused: max_connections (2) are open")),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains("smtp connection refused: max_connections (2) are open")),
+        "{events:?}"
+    );
+}
+
+/// What broke: a stop waited for each idle connection's own timeout (5 s kept-alive HTTPS,
+/// the whole `timeout_s` for an SMTP session).
+#[test]
+fn a_stop_closes_idle_connections_at_once_and_smtp_sessions_with_421() {
+    let f = fixture();
+    let config = Config {
+        smtp_listen: Some("127.0.0.1:0".into()),
+        timeout_s: 30,
+        keep_alive_s: 30,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let mut https: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
+            assert_eq!(health(&mut c), 200);
+            c
+        })
+        .collect();
+    // Connected, handshake done, no request yet.
+    let mut fresh = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
+    while fresh.conn.is_handshaking() {
+        fresh.conn.complete_io(&mut fresh.sock).expect("handshake");
+    }
+    https.push(fresh);
+    let mut smtp = TcpStream::connect(run.smtp.expect("smtp")).expect("connect");
+    assert!(smtp_reply(&mut smtp).starts_with("220 "));
+    assert!(smtp_send(&mut smtp, "EHLO client.test").starts_with("250"));
+    run.stop();
+    for mut c in https {
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).expect("closed with close_notify");
+        assert!(rest.is_empty());
+    }
+    let bye = smtp_reply(&mut smtp);
+    assert!(bye.starts_with("421 4.3.2 "), "{bye}");
+}
+
+#[test]
+fn smtp_pipelined_commands_are_answered_in_order_and_the_message_stored() {
+    let f = fixture();
+    let config = Config {
+        smtp_listen: Some("127.0.0.1:0".into()),
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let message = mss::build(&[document(DocType::CrBio, 62)], &options()).expect("mss");
+    let mut tcp = TcpStream::connect(run.smtp.expect("smtp")).expect("connect");
+    assert!(smtp_reply(&mut tcp).starts_with("220 "));
+    let ehlo = smtp_send(&mut tcp, "EHLO client.test");
+    assert!(ehlo.contains("250-PIPELINING"), "{ehlo}");
+    // A command pipelined after STARTTLS is dropped, not run over TLS (RFC 3207 5).
+    tcp.write_all(b"STARTTLS\r\nMAIL FROM:<injected@evil.test>\r\n")
+        .expect("starttls");
+    assert!(smtp_reply(&mut tcp).starts_with("220 "));
+    let mut s = tls_to(&f, tcp);
+    let ehlo = smtp_send(&mut s, "EHLO client.test");
+    assert!(
+        ehlo.starts_with("250-") && ehlo.contains("PIPELINING"),
+        "{ehlo}"
+    );
+    assert!(
+        smtp_send(&mut s, "RCPT TO:<b@patient.mssante.fr>").starts_with("503 "),
+        "the injected MAIL was not taken"
+    );
+    // MAIL, two RCPT and DATA in one write; four replies in order.
+    s.write_all(
+        b"MAIL FROM:<a@test.mssante.fr>\r\nRCPT TO:<b@patient.mssante.fr>\r\n\
+          RCPT TO:<c@patient.mssante.fr>\r\nDATA\r\n",
+    )
+    .expect("group");
+    let replies: Vec<String> = (0..4).map(|_| smtp_reply(&mut s)).collect();
+    let codes: Vec<&str> = replies.iter().map(|r| &r[..4]).collect();
+    assert_eq!(codes, ["250 ", "250 ", "250 ", "354 "], "{replies:?}");
+    let mut data = Vec::new();
+    for line in String::from_utf8(message).expect("ascii").split("\r\n") {
+        if line.starts_with('.') {
+            data.push(b'.');
+        }
+        data.extend_from_slice(line.as_bytes());
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    // The message and the next group (a RCPT without MAIL, then DATA) in one write: the
+    // DATA after a refused RCPT is refused too (RFC 2920 3.1).
+    data.extend_from_slice(b"RCPT TO:<d@patient.mssante.fr>\r\nDATA\r\nQUIT\r\n");
+    s.write_all(&data).expect("data");
+    let stored = smtp_reply(&mut s);
+    assert!(stored.starts_with("250 2.0.0 stored 1"), "{stored}");
+    let codes: Vec<String> = (0..3)
+        .map(|_| smtp_reply(&mut s)[..4].to_string())
+        .collect();
+    assert_eq!(codes, ["503 ", "503 ", "221 "]);
+    run.stop();
+    assert_eq!(records(&config.store).len(), 1);
 }
