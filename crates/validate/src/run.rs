@@ -66,7 +66,7 @@ impl Lazy {
 
 /// Distinct strings of a compiled schematron, each held once.
 #[derive(Default)]
-struct SharedStrings(std::collections::HashSet<Arc<str>>);
+struct SharedStrings(segur_xml::hash::FxSet<Arc<str>>);
 
 impl SharedStrings {
     fn get(&mut self, s: &str) -> Arc<str> {
