@@ -7,6 +7,7 @@
 //! types (`date`, `canonical`, backbone elements) are known to `is`/`as`/`ofType` and to
 //! comparisons. `%resource`, `%rootResource` and `%context` are set from the
 //! [`InvariantFocus`]; `resolve()` also finds the entries of the Bundle being validated.
+//! With [`Packages::open_cached`], the model is kept in the cache beside the package index.
 //! `memberOf()` and `conformsTo()` have no hook: an invariant that calls them is reported
 //! as not evaluated, with the reason (no invariant of the R4 core, FR Core, PDSm or TDDUI
 //! packages calls them).
@@ -50,9 +51,10 @@ impl<'p> FhirPathEngine<'p> {
         }
     }
 
-    /// The type model: every type-defining StructureDefinition of the packages.
+    /// The type model: every type-defining StructureDefinition of the packages (read from
+    /// [`Packages::model_cache`] when the packages were opened with a cache, else built).
     pub fn model(&self) -> &StructureDefinitionModel {
-        self.model.get_or_init(|| build_model(self.packages))
+        self.model.get_or_init(|| cached_model(self.packages))
     }
 
     /// The compiled expression (compiled on first use, then shared).
@@ -143,6 +145,24 @@ fn read_definitions(paths: &[&std::path::Path]) -> Vec<Value> {
             Some(d.to_json())
         })
         .collect()
+}
+
+/// The model kept in the packages' model cache, or built (and kept there when there is one).
+/// A cache that cannot be read or written is ignored.
+fn cached_model(packages: &Packages) -> StructureDefinitionModel {
+    let Some(path) = packages.model_cache() else {
+        return build_model(packages);
+    };
+    if let Some(model) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| StructureDefinitionModel::from_text(&text))
+    {
+        return model;
+    }
+    let model = build_model(packages);
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::write(&tmp, model.to_text()).and_then(|()| std::fs::rename(&tmp, path));
+    model
 }
 
 /// Builds the type model from the core type definitions the packages index (about 270 files
