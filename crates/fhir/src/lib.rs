@@ -29,7 +29,7 @@ pub mod rules;
 pub mod terminology;
 pub mod validate;
 
-pub use invariants::FhirPathEngine;
+pub use invariants::{FhirPathEngine, TypeModel};
 pub use json::{Document, JsonError, Limits};
 pub use package::{PackageError, Packages};
 pub use validate::{InvariantEngine, InvariantError, InvariantFocus, Validator};

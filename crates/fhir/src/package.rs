@@ -80,7 +80,6 @@ pub struct Packages {
     by_url: HashMap<(Kind, String), usize>,
     packages: Vec<String>,
     canonicals: Vec<String>,
-    model_cache: Option<PathBuf>,
 }
 
 /// Files larger than this are not indexed (the largest R4 core definition is ~3 MB).
@@ -103,33 +102,30 @@ impl Packages {
     /// Like [`Packages::open`], keeping the index in `cache_dir` between runs: the index is
     /// read back when the package folders are the same (their paths, and the name, size and
     /// modification time, to the nanosecond, of every file in them), and rebuilt otherwise,
-    /// so that a file edited in place is noticed. The FHIRPath type model
-    /// ([`crate::FhirPathEngine`]) is kept beside it under the same key
-    /// ([`Packages::model_cache`]). A cache that cannot be read or written is ignored.
+    /// so that a file edited in place is noticed. A cache that cannot be read or written is
+    /// ignored.
     pub fn open_cached(dir: &Path, cache_dir: &Path) -> Result<Packages, PackageError> {
         let folders = package_folders(dir)?;
         let key = cache_key(&folders);
         let cache = cache_dir.join(format!("fhir-index-{key:016x}.tsv"));
-        let model_cache = Some(cache_dir.join(format!("fhir-model-{key:016x}.tsv")));
-        if let Some(mut p) = std::fs::read_to_string(&cache)
+        if let Some(p) = std::fs::read_to_string(&cache)
             .ok()
             .and_then(|text| Packages::from_cache(&text, &folders))
         {
-            p.model_cache = model_cache;
             return Ok(p);
         }
-        let mut p = Packages {
-            model_cache,
-            ..Packages::default()
-        };
+        let mut p = Packages::default();
         for folder in &folders {
             p.add_folder(folder)?;
         }
-        let _ = std::fs::create_dir_all(cache_dir).and_then(|()| {
-            let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, p.to_cache(&folders))?;
-            std::fs::rename(&tmp, &cache)
-        });
+        let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
+        let written = std::fs::create_dir_all(cache_dir)
+            .and_then(|()| std::fs::write(&tmp, p.to_cache(&folders)))
+            .and_then(|()| std::fs::rename(&tmp, &cache));
+        if written.is_err() {
+            // Not left behind when the rename fails (a folder in the way).
+            let _ = std::fs::remove_file(&tmp);
+        }
         Ok(p)
     }
 
@@ -264,12 +260,6 @@ impl Packages {
             parsed: OnceLock::new(),
             compiled: OnceLock::new(),
         });
-    }
-
-    /// Where the FHIRPath type model built from these packages is kept between runs (set by
-    /// [`Packages::open_cached`]; keyed like the index, so it goes stale with it).
-    pub fn model_cache(&self) -> Option<&Path> {
-        self.model_cache.as_deref()
     }
 
     /// The packages read (`name#version`), in load order.
@@ -645,7 +635,6 @@ mod tests {
                 .entry(Kind::ValueSet, "http://segur.test/ValueSet/tree-r00t")
                 .is_some()
         );
-        assert_ne!(before.model_cache(), after.model_cache());
         let _ = std::fs::remove_dir_all(&tmp);
     }
 

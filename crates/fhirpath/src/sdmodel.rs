@@ -38,7 +38,7 @@ pub enum ModelLoadError {
 
 /// Element types and base types from the type-defining StructureDefinitions (those whose
 /// `url` is `http://hl7.org/fhir/StructureDefinition/` + `type`); profiles are ignored.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone)]
 pub struct StructureDefinitionModel {
     /// parent type or backbone path → element name → type or backbone path.
     elements: HashMap<String, HashMap<String, String>>,
@@ -175,68 +175,11 @@ impl StructureDefinitionModel {
         self.elements.len()
     }
 
-    /// The model as text (one tab-separated fact a line, sorted), for a cache;
-    /// [`StructureDefinitionModel::from_text`] reads it back.
-    pub fn to_text(&self) -> String {
-        let mut lines: Vec<String> = Vec::new();
-        for (parent, m) in &self.elements {
-            for (name, ty) in m {
-                lines.push(format!("E\t{parent}\t{name}\t{ty}"));
-            }
-        }
-        for (ty, base) in &self.bases {
-            lines.push(format!("B\t{ty}\t{base}"));
-        }
-        for (parent, names) in &self.choices {
-            for (i, name) in names.iter().enumerate() {
-                lines.push(format!("C\t{parent}\t{i:04}\t{name}"));
-            }
-        }
-        lines.sort_unstable();
-        let mut out = String::from(MODEL_TEXT_HEADER);
-        out.push('\n');
-        for l in lines {
-            out.push_str(&l);
-            out.push('\n');
-        }
-        out
-    }
-
-    /// Reads [`StructureDefinitionModel::to_text`]'s output; `None` when it is not that.
-    pub fn from_text(text: &str) -> Option<Self> {
-        let mut lines = text.lines();
-        if lines.next()? != MODEL_TEXT_HEADER {
-            return None;
-        }
-        let mut model = Self::new();
-        for line in lines {
-            let f: Vec<&str> = line.split('\t').collect();
-            match f.as_slice() {
-                ["E", parent, name, ty] => {
-                    model
-                        .elements
-                        .entry((*parent).to_owned())
-                        .or_default()
-                        .insert((*name).to_owned(), (*ty).to_owned());
-                }
-                ["B", ty, base] => {
-                    model.bases.insert((*ty).to_owned(), (*base).to_owned());
-                }
-                // Sorted by position, so the order of the choices is kept.
-                ["C", parent, _, name] => model
-                    .choices
-                    .entry((*parent).to_owned())
-                    .or_default()
-                    .push((*name).to_owned()),
-                _ => return None,
-            }
-        }
-        Some(model)
+    /// The base type of a type or backbone path (`Age` → `Quantity`), when this model knows it.
+    pub fn base_of(&self, ty: &str) -> Option<&str> {
+        self.bases.get(ty).map(String::as_str)
     }
 }
-
-/// The first line of [`StructureDefinitionModel::to_text`].
-const MODEL_TEXT_HEADER: &str = "segur-fhirpath-model 1";
 
 impl Model for StructureDefinitionModel {
     fn element_type(&self, parent: &str, element: &str) -> Option<&str> {
@@ -288,37 +231,5 @@ impl Model for StructureDefinitionModel {
             }
         }
         false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn the_text_form_reads_back_the_same_model() {
-        let mut m = StructureDefinitionModel::new();
-        m.add(&json!({"url": "http://hl7.org/fhir/StructureDefinition/Patient", "type": "Patient",
-            "kind": "resource", "baseDefinition": "http://hl7.org/fhir/StructureDefinition/DomainResource",
-            "snapshot": {"element": [
-                {"path": "Patient"},
-                {"path": "Patient.birthDate", "type": [{"code": "date"}]},
-                {"path": "Patient.deceased[x]", "type": [{"code": "boolean"}, {"code": "dateTime"}]},
-                {"path": "Patient.multipleBirth[x]", "type": [{"code": "boolean"}, {"code": "integer"}]},
-                {"path": "Patient.contact", "type": [{"code": "BackboneElement"}]},
-                {"path": "Patient.contact.name", "type": [{"code": "HumanName"}]},
-                {"path": "Patient.link.other", "contentReference": "#Patient.contact"}]}}));
-        let text = m.to_text();
-        let back = StructureDefinitionModel::from_text(&text).expect("reads back");
-        assert_eq!(back, m);
-        assert_eq!(back.element_type("Patient", "birthDate"), Some("date"));
-        assert_eq!(
-            back.choices.get("Patient").map(Vec::as_slice),
-            Some(&["deceased".to_string(), "multipleBirth".to_string()][..])
-        );
-        assert!(StructureDefinitionModel::from_text("segur-fhirpath-model 0\n").is_none());
-        assert!(StructureDefinitionModel::from_text(&format!("{text}X\ty\n")).is_none());
     }
 }
