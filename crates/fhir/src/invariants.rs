@@ -7,17 +7,20 @@
 //! (`date`, `canonical`, backbone elements) are known to `is`/`as`/`ofType` and to
 //! comparisons. `%resource`, `%rootResource` and `%context` are set from the
 //! [`InvariantFocus`]; `resolve()` also finds the entries of the Bundle being validated.
-//! `memberOf()` and `conformsTo()` have no hook: an invariant that calls them is reported
-//! as not evaluated, with the reason (no invariant of the R4 core, FR Core, PDSm or TDDUI
-//! packages calls them).
+//! `memberOf()` is decided against the local expansions ([`Terminology`]); a code it cannot
+//! decide offline (a ValueSet absent from the packages, a code system not enumerable) makes
+//! the invariant not evaluated, with the reason. `conformsTo()` has no hook: an invariant
+//! that calls it is reported as not evaluated (no invariant of the R4 core, FR Core, PDSm or
+//! TDDUI packages calls either).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use segur_fhirpath::{Env, Expr, Hooks, Location, Model, Node, StructureDefinitionModel};
+use segur_fhirpath::{Env, Expr, Hooks, Item, Location, Model, Node, StructureDefinitionModel};
 use serde_json::Value;
 
 use crate::package::{Kind, Packages};
+use crate::terminology::{Membership, Terminology};
 use crate::validate::{InvariantEngine, InvariantError, InvariantFocus};
 
 const CORE_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/";
@@ -30,6 +33,7 @@ pub struct FhirPathEngine<'p> {
     packages: &'p Packages,
     compiled: RwLock<HashMap<String, Compiled>>,
     model: OnceLock<TypeModel<'p>>,
+    terminology: Terminology<'p>,
 }
 
 impl std::fmt::Debug for FhirPathEngine<'_> {
@@ -47,6 +51,7 @@ impl<'p> FhirPathEngine<'p> {
             packages,
             compiled: RwLock::new(HashMap::new()),
             model: OnceLock::new(),
+            terminology: Terminology::new(packages),
         }
     }
 
@@ -167,12 +172,62 @@ impl Model for TypeModel<'_> {
     }
 }
 
-/// `resolve()` beyond `%rootResource`: the entries of the Bundle being validated.
-struct DocumentHooks<'a> {
+/// `resolve()` beyond `%rootResource` (the entries of the Bundle being validated) and
+/// `memberOf()` (the local expansions).
+struct DocumentHooks<'a, 't> {
     document: &'a Value,
+    terminology: &'t Terminology<'t>,
 }
 
-impl<'a> Hooks<'a> for DocumentHooks<'a> {
+impl<'a> Hooks<'a> for DocumentHooks<'a, '_> {
+    /// A code, Coding or CodeableConcept (any of its codings) in the ValueSet: decided when the
+    /// local expansion says so; a ValueSet or code system that cannot be enumerated offline is
+    /// an error (the invariant is then reported as not evaluated, with the reason).
+    fn member_of(&self, item: &Item<'a>, value_set: &str) -> Result<Option<bool>, String> {
+        let codings: Vec<(Option<&str>, &str)> = match item {
+            Item::String(s) => vec![(None, &**s)],
+            Item::Node(n) => match n.value {
+                Some(Value::String(s)) => vec![(None, s.as_str())],
+                Some(v) => match v.get("coding").and_then(Value::as_array) {
+                    Some(codings) => codings
+                        .iter()
+                        .filter_map(|c| Some((c["system"].as_str(), c["code"].as_str()?)))
+                        .collect(),
+                    None => v["code"]
+                        .as_str()
+                        .map(|c| vec![(v["system"].as_str(), c)])
+                        .unwrap_or_default(),
+                },
+                None => vec![],
+            },
+            _ => vec![],
+        };
+        if codings.is_empty() {
+            return Ok(None);
+        }
+        let answers: Vec<Membership> = codings
+            .iter()
+            .map(|(system, code)| self.terminology.check(value_set, *system, code))
+            .collect();
+        if answers.contains(&Membership::In) {
+            return Ok(Some(true));
+        }
+        for a in answers {
+            match a {
+                Membership::UnknownValueSet => {
+                    return Err(format!("ValueSet {value_set} is not in the packages"));
+                }
+                Membership::NotChecked(why) => {
+                    return Err(format!(
+                        "membership in {value_set} not decidable offline: {why}"
+                    ));
+                }
+                Membership::In | Membership::NotIn => {}
+            }
+        }
+        Ok(Some(false))
+    }
+
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
         if self.document["resourceType"] != "Bundle" {
             return None;
@@ -200,6 +255,7 @@ impl InvariantEngine for FhirPathEngine<'_> {
         let model = self.model();
         let hooks = DocumentHooks {
             document: focus.document,
+            terminology: &self.terminology,
         };
         let node = Node {
             value: Some(focus.value),
@@ -264,11 +320,36 @@ mod tests {
             matches!(&several, Err(InvariantError::Evaluation { what }) if what.contains("single")),
             "{several:?}"
         );
-        // No terminology hook: memberOf cannot be decided.
+        // A ValueSet that is not in the packages: memberOf cannot be decided.
         let member = engine.evaluate("gender.memberOf('http://hl7.org/fhir/ValueSet/x')", &f);
         assert!(
-            matches!(member, Err(InvariantError::Evaluation { .. })),
+            matches!(&member, Err(InvariantError::Evaluation { what }) if what.contains("not in the packages")),
             "{member:?}"
+        );
+    }
+
+    #[test]
+    fn member_of_uses_the_local_expansions() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let packages = Packages::open(&fixture).unwrap();
+        let engine = FhirPathEngine::new(&packages);
+        let vs = "http://segur.test/ValueSet/tree-root";
+        let p = json!({"resourceType": "Patient",
+            "maritalStatus": {"coding": [{"system": "urn:other", "code": "x"},
+                {"system": "http://segur.test/CodeSystem/tree", "code": "grandchild"}]},
+            "language": "other",
+            "communication": [{"language": {"coding": [{"system": "http://segur.test/CodeSystem/tree", "code": "other"}]}}]});
+        let f = focus(&p, &p, &p);
+        let member = |e: &str| engine.evaluate(&e.replace("VS", vs), &f);
+        // A CodeableConcept: any of its codings; is-a root takes the grandchild.
+        assert_eq!(member("maritalStatus.memberOf('VS')"), Ok(true));
+        assert_eq!(member("communication.language.memberOf('VS')"), Ok(false));
+        assert_eq!(member("language.memberOf('VS')"), Ok(false));
+        assert_eq!(member("'child'.memberOf('VS')"), Ok(true));
+        let absent = member("language.memberOf('http://segur.test/ValueSet/absent')");
+        assert!(
+            matches!(&absent, Err(InvariantError::Evaluation { what }) if what.contains("not in the packages")),
+            "{absent:?}"
         );
     }
 
