@@ -12,8 +12,8 @@ use crate::args::{BuildArgs, FhirOptions};
 use crate::{Failure, Outcome, out};
 
 /// The FHIR packages folder to use: `--fhir-packages`, `SEGUR_FHIR_PACKAGES`, then
-/// `../shared/fhir/packages`; opened (indexed, the index and the FHIRPath type model kept in
-/// `cache_dir` between runs when there is one).
+/// `../shared/fhir/packages`; opened (indexed, the index kept in `cache_dir` between runs
+/// when there is one).
 pub(crate) fn open_packages(
     opts: &FhirOptions,
     cache_dir: Option<&Path>,
