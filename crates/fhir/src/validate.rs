@@ -1,7 +1,8 @@
 //! The profile validator: walks a resource against the snapshots of its base type and of its
 //! profiles (cardinality, types and choice types, primitive formats, fixed and pattern values,
-//! slicing, extensions, required bindings, references inside Bundles, contained and bundled
-//! resources), with FHIRPath invariants delegated to an [`InvariantEngine`].
+//! slicing, extensions, required bindings, references inside Bundles and their targets'
+//! `targetProfile`s, contained and bundled resources), with FHIRPath invariants delegated to
+//! an [`InvariantEngine`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
