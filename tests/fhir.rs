@@ -249,3 +249,34 @@ fn built_tddui_bundles_validate() {
         assert_eq!(errors, 0, "{d:#}");
     }
 }
+
+#[test]
+fn the_package_index_is_kept_in_the_cache_directory_unless_no_cache() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = dir.path().join("cache");
+    let file = example("valid/pdsm311-Patient-fr-patient-123.json");
+    let indexes = |d: &Path| -> usize {
+        std::fs::read_dir(d).map_or(0, |r| {
+            r.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("fhir-index-"))
+            })
+            .count()
+        })
+    };
+    let first = validate(&[&file, "--cache-dir", path(&cache)]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert_eq!(indexes(&cache), 1, "the index is written");
+    let second = validate(&[&file, "--cache-dir", path(&cache)]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(
+        stdout(&second),
+        stdout(&first),
+        "same verdict from the cached index"
+    );
+    assert_eq!(indexes(&cache), 1);
+    let unused = dir.path().join("unused");
+    let off = validate(&[&file, "--cache-dir", path(&unused), "--no-cache"]);
+    assert_eq!(off.status.code(), Some(0), "{}", stderr(&off));
+    assert_eq!(indexes(&unused), 0, "--no-cache writes no index");
+}

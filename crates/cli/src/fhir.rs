@@ -12,9 +12,12 @@ use crate::args::{BuildArgs, FhirOptions};
 use crate::{Failure, Outcome, out};
 
 /// The FHIR packages folder to use: `--fhir-packages`, `SEGUR_FHIR_PACKAGES`, then
-/// `../shared/fhir/packages`; opened (indexed, the index kept in `$XDG_CACHE_HOME/segur` or
-/// `~/.cache/segur` between runs).
-pub(crate) fn open_packages(opts: &FhirOptions) -> Result<(PathBuf, Packages), Failure> {
+/// `../shared/fhir/packages`; opened (indexed, the index kept in `cache_dir` between runs
+/// when there is one).
+pub(crate) fn open_packages(
+    opts: &FhirOptions,
+    cache_dir: Option<&Path>,
+) -> Result<(PathBuf, Packages), Failure> {
     let (dir, origin) = match &opts.fhir_packages {
         Some(p) => (p.clone(), "--fhir-packages"),
         None => match std::env::var_os("SEGUR_FHIR_PACKAGES") {
@@ -22,8 +25,11 @@ pub(crate) fn open_packages(opts: &FhirOptions) -> Result<(PathBuf, Packages), F
             None => (PathBuf::from("../shared/fhir/packages"), "default"),
         },
     };
-    let packages = Packages::open(&dir)
-        .map_err(|e| Failure::usage(format!("FHIR packages ({origin}): {e}")))?;
+    let packages = match cache_dir {
+        Some(cache) => Packages::open_cached(&dir, cache),
+        None => Packages::open(&dir),
+    }
+    .map_err(|e| Failure::usage(format!("FHIR packages ({origin}): {e}")))?;
     Ok((dir, packages))
 }
 

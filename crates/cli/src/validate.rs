@@ -153,15 +153,20 @@ pub(crate) fn engine(opts: &RulesOptions, profile: Profile) -> Result<Engine, Fa
         profile,
         xsd: !opts.no_xsd,
         limits: segur_xml::Limits::default(),
-        cache_dir: if opts.no_cache {
-            None
-        } else {
-            opts.cache_dir
-                .clone()
-                .or_else(segur_validate::rules::default_cache_dir)
-        },
+        cache_dir: cache_dir(opts),
     };
     Engine::new(options).map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// `--cache-dir`, else the default cache directory; none with `--no-cache`.
+fn cache_dir(opts: &RulesOptions) -> Option<PathBuf> {
+    if opts.no_cache {
+        None
+    } else {
+        opts.cache_dir
+            .clone()
+            .or_else(segur_validate::rules::default_cache_dir)
+    }
 }
 
 /// A cache that cannot be written only costs start-up time: say so once, on stderr.
@@ -451,10 +456,15 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         || !fhir_profiles.is_empty();
     let needed = kinds.iter().any(|&(fhir, bundle)| fhir && !bundle);
     let stdin = inputs.iter().any(|i| matches!(i, Input::Stdin));
+    // The FHIR package index and type model share the rule sets' cache directory.
+    let cache_dir = cache_dir(&args.rules);
     let packages = if explicit || needed {
-        Some(crate::fhir::open_packages(&args.fhir)?)
+        Some(crate::fhir::open_packages(
+            &args.fhir,
+            cache_dir.as_deref(),
+        )?)
     } else if any_fhir || stdin {
-        crate::fhir::open_packages(&args.fhir).ok()
+        crate::fhir::open_packages(&args.fhir, cache_dir.as_deref()).ok()
     } else {
         None
     };

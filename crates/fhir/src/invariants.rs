@@ -1,23 +1,26 @@
 //! The FHIRPath [`InvariantEngine`]: `constraint.expression`s evaluated with `segur-fhirpath`.
 //!
 //! Each distinct expression is compiled once (a thread-safe cache, parse errors included);
-//! the R4 core type model ([`StructureDefinitionModel`]) is built once, on the first
-//! evaluation, from the type-defining StructureDefinitions (`http://hl7.org/fhir/
-//! StructureDefinition/<type>`) of the packages the validator loaded, so that declared
-//! types (`date`, `canonical`, backbone elements) are known to `is`/`as`/`ofType` and to
+//! the R4 core type model ([`TypeModel`]) reads each type from its type-defining
+//! StructureDefinition (`http://hl7.org/fhir/StructureDefinition/<type>`) of the packages
+//! the validator loaded, the first time it is asked about it, so that declared types
+//! (`date`, `canonical`, backbone elements) are known to `is`/`as`/`ofType` and to
 //! comparisons. `%resource`, `%rootResource` and `%context` are set from the
 //! [`InvariantFocus`]; `resolve()` also finds the entries of the Bundle being validated.
-//! `memberOf()` and `conformsTo()` have no hook: an invariant that calls them is reported
-//! as not evaluated, with the reason (no invariant of the R4 core, FR Core, PDSm or TDDUI
-//! packages calls them).
+//! `memberOf()` is decided against the local expansions ([`Terminology`]); a code it cannot
+//! decide offline (a ValueSet absent from the packages, a code system not enumerable) makes
+//! the invariant not evaluated, with the reason. `conformsTo()` has no hook: an invariant
+//! that calls it is reported as not evaluated (no invariant of the R4 core, FR Core, PDSm or
+//! TDDUI packages calls either).
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
-use segur_fhirpath::{Env, Expr, Hooks, Location, Node, StructureDefinitionModel};
+use segur_fhirpath::{Env, Expr, Hooks, Item, Location, Model, Node, StructureDefinitionModel};
 use serde_json::Value;
 
 use crate::package::{Kind, Packages};
+use crate::terminology::{Membership, Terminology};
 use crate::validate::{InvariantEngine, InvariantError, InvariantFocus};
 
 const CORE_PREFIX: &str = "http://hl7.org/fhir/StructureDefinition/";
@@ -29,7 +32,8 @@ type Compiled = Result<Arc<Expr>, InvariantError>;
 pub struct FhirPathEngine<'p> {
     packages: &'p Packages,
     compiled: RwLock<HashMap<String, Compiled>>,
-    model: OnceLock<StructureDefinitionModel>,
+    model: OnceLock<TypeModel<'p>>,
+    terminology: Terminology<'p>,
 }
 
 impl std::fmt::Debug for FhirPathEngine<'_> {
@@ -47,12 +51,14 @@ impl<'p> FhirPathEngine<'p> {
             packages,
             compiled: RwLock::new(HashMap::new()),
             model: OnceLock::new(),
+            terminology: Terminology::new(packages),
         }
     }
 
-    /// The type model: every type-defining StructureDefinition of the packages.
-    pub fn model(&self) -> &StructureDefinitionModel {
-        self.model.get_or_init(|| build_model(self.packages))
+    /// The type model: the type-defining StructureDefinitions of the packages, each read
+    /// when first needed.
+    pub fn model(&self) -> &TypeModel<'p> {
+        self.model.get_or_init(|| TypeModel::new(self.packages))
     }
 
     /// The compiled expression (compiled on first use, then shared).
@@ -75,118 +81,153 @@ impl<'p> FhirPathEngine<'p> {
     }
 }
 
-/// What the type model reads of a StructureDefinition; the rest of the file (narrative,
-/// differential, constraints) is skipped without being built.
-#[derive(serde::Deserialize)]
-struct TypeDefinition {
-    url: Option<String>,
-    #[serde(rename = "type")]
-    type_name: Option<String>,
-    kind: Option<String>,
-    #[serde(rename = "baseDefinition")]
-    base_definition: Option<String>,
-    snapshot: Option<Snapshot>,
+/// The R4 type model, read type by type: a type's facts (its elements, backbone elements and
+/// base) come from its type-defining StructureDefinition (`http://hl7.org/fhir/
+/// StructureDefinition/<type>`, whose snapshot lists the inherited elements too) the first
+/// time the engine asks about it, from the definition the packages parsed once for the
+/// validator as well. So a validation pays for the types it meets, not for the 268 R4 core
+/// definitions (41 MB of JSON, about 45 ms to read all).
+pub struct TypeModel<'p> {
+    packages: &'p Packages,
+    types: HashMap<String, OnceLock<Option<StructureDefinitionModel>>>,
 }
 
-#[derive(serde::Deserialize)]
-struct Snapshot {
-    #[serde(default)]
-    element: Vec<TypeElement>,
+impl std::fmt::Debug for TypeModel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeModel")
+            .field("types", &self.types.len())
+            .field(
+                "read",
+                &self.types.values().filter(|t| t.get().is_some()).count(),
+            )
+            .finish()
+    }
 }
 
-#[derive(serde::Deserialize)]
-struct TypeElement {
-    path: Option<String>,
-    #[serde(rename = "contentReference")]
-    content_reference: Option<String>,
-    #[serde(rename = "type", default)]
-    types: Vec<TypeCode>,
-}
-
-#[derive(serde::Deserialize)]
-struct TypeCode {
-    code: Option<String>,
-}
-
-impl TypeDefinition {
-    /// The slim StructureDefinition (JSON) that [`StructureDefinitionModel::add`] reads.
-    fn to_json(&self) -> Value {
-        let elements: Vec<Value> = self
-            .snapshot
-            .iter()
-            .flat_map(|s| &s.element)
-            .map(|e| {
-                serde_json::json!({
-                    "path": e.path,
-                    "contentReference": e.content_reference,
-                    "type": e.types.iter().map(|t| serde_json::json!({"code": t.code})).collect::<Vec<_>>(),
-                })
+impl<'p> TypeModel<'p> {
+    /// The types the packages define (none read yet).
+    pub fn new(packages: &'p Packages) -> Self {
+        let types = packages
+            .entries(Kind::StructureDefinition)
+            .filter_map(|e| {
+                // A type's name has no '-' (extensions and most profiles do); the model
+                // rejects the profiles that remain (their url does not end in their type).
+                e.url
+                    .strip_prefix(CORE_PREFIX)
+                    .filter(|name| !name.is_empty() && !name.contains(['-', '/']))
             })
+            .map(|name| (name.to_string(), OnceLock::new()))
             .collect();
-        serde_json::json!({
-            "url": self.url,
-            "type": self.type_name,
-            "kind": self.kind,
-            "baseDefinition": self.base_definition,
-            "snapshot": {"element": elements},
-        })
+        TypeModel { packages, types }
+    }
+
+    /// How many types the packages define.
+    pub fn type_count(&self) -> usize {
+        self.types.len()
+    }
+
+    /// How many of them have been read so far.
+    pub fn types_read(&self) -> usize {
+        self.types.values().filter(|t| t.get().is_some()).count()
+    }
+
+    /// The facts of the type that `ty` (a type or a backbone path, `Patient.contact`) belongs
+    /// to, read on first use.
+    fn of(&self, ty: &str) -> Option<&StructureDefinitionModel> {
+        let root = ty.split('.').next()?;
+        self.types
+            .get(root)?
+            .get_or_init(|| {
+                let sd = self
+                    .packages
+                    .resource(Kind::StructureDefinition, &format!("{CORE_PREFIX}{root}"))?;
+                let mut m = StructureDefinitionModel::new();
+                m.add(&sd).then_some(m)
+            })
+            .as_ref()
     }
 }
 
-/// Reads the slim definitions of these files (unreadable ones are skipped).
-fn read_definitions(paths: &[&std::path::Path]) -> Vec<Value> {
-    paths
-        .iter()
-        .filter_map(|p| {
-            let bytes = std::fs::read(p).ok()?;
-            let d: TypeDefinition = serde_json::from_slice(&bytes).ok()?;
-            Some(d.to_json())
-        })
-        .collect()
-}
-
-/// Builds the type model from the core type definitions the packages index (about 270 files
-/// of R4 core, read on up to 4 threads).
-fn build_model(packages: &Packages) -> StructureDefinitionModel {
-    let mut entries: Vec<_> = packages
-        .entries(Kind::StructureDefinition)
-        .filter(|e| {
-            // A type's name has no '-' (extensions and most profiles do); the model
-            // itself rejects the profiles that remain (their url does not end in their type).
-            e.url
-                .strip_prefix(CORE_PREFIX)
-                .is_some_and(|name| !name.is_empty() && !name.contains(['-', '/']))
-        })
-        .collect();
-    entries.sort_by(|a, b| a.url.cmp(&b.url));
-    let paths: Vec<&std::path::Path> = entries.iter().map(|e| e.path.as_path()).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, 4);
-    let chunk = paths.len().div_ceil(threads).max(1);
-    let definitions: Vec<Vec<Value>> = std::thread::scope(|s| {
-        let handles: Vec<_> = paths
-            .chunks(chunk)
-            .map(|c| s.spawn(move || read_definitions(c)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut model = StructureDefinitionModel::new();
-    for d in definitions.iter().flatten() {
-        model.add(d);
+impl Model for TypeModel<'_> {
+    fn element_type(&self, parent: &str, element: &str) -> Option<&str> {
+        self.of(parent)?.element_type(parent, element)
     }
-    model
+
+    fn has_element(&self, parent: &str, element: &str) -> Option<bool> {
+        self.of(parent)?.has_element(parent, element)
+    }
+
+    fn is_subtype(&self, ty: &str, base: &str) -> bool {
+        let mut cur = ty;
+        for _ in 0..16 {
+            if cur == base {
+                return true;
+            }
+            match self.of(cur).and_then(|m| m.base_of(cur)) {
+                Some(b) => cur = b,
+                None => return segur_fhirpath::builtin_is_subtype(cur, base),
+            }
+        }
+        false
+    }
 }
 
-/// `resolve()` beyond `%rootResource`: the entries of the Bundle being validated.
-struct DocumentHooks<'a> {
+/// `resolve()` beyond `%rootResource` (the entries of the Bundle being validated) and
+/// `memberOf()` (the local expansions).
+struct DocumentHooks<'a, 't> {
     document: &'a Value,
+    terminology: &'t Terminology<'t>,
 }
 
-impl<'a> Hooks<'a> for DocumentHooks<'a> {
+impl<'a> Hooks<'a> for DocumentHooks<'a, '_> {
+    /// A code, Coding or CodeableConcept (any of its codings) in the ValueSet: decided when the
+    /// local expansion says so; a ValueSet or code system that cannot be enumerated offline is
+    /// an error (the invariant is then reported as not evaluated, with the reason).
+    fn member_of(&self, item: &Item<'a>, value_set: &str) -> Result<Option<bool>, String> {
+        let codings: Vec<(Option<&str>, &str)> = match item {
+            Item::String(s) => vec![(None, &**s)],
+            Item::Node(n) => match n.value {
+                Some(Value::String(s)) => vec![(None, s.as_str())],
+                Some(v) => match v.get("coding").and_then(Value::as_array) {
+                    Some(codings) => codings
+                        .iter()
+                        .filter_map(|c| Some((c["system"].as_str(), c["code"].as_str()?)))
+                        .collect(),
+                    None => v["code"]
+                        .as_str()
+                        .map(|c| vec![(v["system"].as_str(), c)])
+                        .unwrap_or_default(),
+                },
+                None => vec![],
+            },
+            _ => vec![],
+        };
+        if codings.is_empty() {
+            return Ok(None);
+        }
+        let answers: Vec<Membership> = codings
+            .iter()
+            .map(|(system, code)| self.terminology.check(value_set, *system, code))
+            .collect();
+        if answers.contains(&Membership::In) {
+            return Ok(Some(true));
+        }
+        for a in answers {
+            match a {
+                Membership::UnknownValueSet => {
+                    return Err(format!("ValueSet {value_set} is not in the packages"));
+                }
+                Membership::NotChecked(why) => {
+                    return Err(format!(
+                        "membership in {value_set} not decidable offline: {why}"
+                    ));
+                }
+                Membership::In | Membership::NotIn => {}
+            }
+        }
+        Ok(Some(false))
+    }
+
     fn resolve(&self, reference: &str) -> Option<&'a Value> {
         if self.document["resourceType"] != "Bundle" {
             return None;
@@ -214,6 +255,7 @@ impl InvariantEngine for FhirPathEngine<'_> {
         let model = self.model();
         let hooks = DocumentHooks {
             document: focus.document,
+            terminology: &self.terminology,
         };
         let node = Node {
             value: Some(focus.value),
@@ -278,11 +320,36 @@ mod tests {
             matches!(&several, Err(InvariantError::Evaluation { what }) if what.contains("single")),
             "{several:?}"
         );
-        // No terminology hook: memberOf cannot be decided.
+        // A ValueSet that is not in the packages: memberOf cannot be decided.
         let member = engine.evaluate("gender.memberOf('http://hl7.org/fhir/ValueSet/x')", &f);
         assert!(
-            matches!(member, Err(InvariantError::Evaluation { .. })),
+            matches!(&member, Err(InvariantError::Evaluation { what }) if what.contains("not in the packages")),
             "{member:?}"
+        );
+    }
+
+    #[test]
+    fn member_of_uses_the_local_expansions() {
+        let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let packages = Packages::open(&fixture).unwrap();
+        let engine = FhirPathEngine::new(&packages);
+        let vs = "http://segur.test/ValueSet/tree-root";
+        let p = json!({"resourceType": "Patient",
+            "maritalStatus": {"coding": [{"system": "urn:other", "code": "x"},
+                {"system": "http://segur.test/CodeSystem/tree", "code": "grandchild"}]},
+            "language": "other",
+            "communication": [{"language": {"coding": [{"system": "http://segur.test/CodeSystem/tree", "code": "other"}]}}]});
+        let f = focus(&p, &p, &p);
+        let member = |e: &str| engine.evaluate(&e.replace("VS", vs), &f);
+        // A CodeableConcept: any of its codings; is-a root takes the grandchild.
+        assert_eq!(member("maritalStatus.memberOf('VS')"), Ok(true));
+        assert_eq!(member("communication.language.memberOf('VS')"), Ok(false));
+        assert_eq!(member("language.memberOf('VS')"), Ok(false));
+        assert_eq!(member("'child'.memberOf('VS')"), Ok(true));
+        let absent = member("language.memberOf('http://segur.test/ValueSet/absent')");
+        assert!(
+            matches!(&absent, Err(InvariantError::Evaluation { what }) if what.contains("not in the packages")),
+            "{absent:?}"
         );
     }
 

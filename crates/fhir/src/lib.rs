@@ -6,10 +6,12 @@
 //!   parsing them whole (a resource is parsed when first used).
 //! - [`validate`]: a profile validator driven by the StructureDefinition snapshots
 //!   (cardinality, types, primitive formats, fixed/pattern, slicing, extensions, required
-//!   bindings on local terminologies, references inside Bundles), with FHIRPath invariants
+//!   bindings on local terminologies, references inside Bundles and to contained resources,
+//!   their targets validated against the `targetProfile`s), with FHIRPath invariants
 //!   evaluated through an [`InvariantEngine`] or reported as not evaluated.
 //! - [`invariants`]: the FHIRPath engine (`segur-fhirpath`) behind
-//!   [`Validator::with_fhirpath`].
+//!   [`Validator::with_fhirpath`], its R4 type model read type by type ([`TypeModel`]) and
+//!   `memberOf()` on the local terminologies.
 //! - [`build`]: builders of FR Core resources: the Patient with its INS (*Identité Nationale
 //!   de Santé*, `fr-core-patient-ins`), an Organization with its FINESS number (*Fichier
 //!   national des établissements sanitaires et sociaux*), a Practitioner with its RPPS number
@@ -29,7 +31,7 @@ pub mod rules;
 pub mod terminology;
 pub mod validate;
 
-pub use invariants::FhirPathEngine;
+pub use invariants::{FhirPathEngine, TypeModel};
 pub use json::{Document, JsonError, Limits};
 pub use package::{PackageError, Packages};
 pub use validate::{InvariantEngine, InvariantError, InvariantFocus, Validator};

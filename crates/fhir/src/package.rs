@@ -100,10 +100,10 @@ impl Packages {
     }
 
     /// Like [`Packages::open`], keeping the index in `cache_dir` between runs: the index is
-    /// read back when the package folders (their paths and modification times) are the same,
-    /// and rebuilt otherwise. A cache that cannot be read or written is ignored. Package
-    /// folders are expected not to change in place (a file edited without touching its
-    /// folder's mtime keeps its old index row until the cache is removed).
+    /// read back when the package folders are the same (their paths, and the name, size and
+    /// modification time, to the nanosecond, of every file in them), and rebuilt otherwise,
+    /// so that a file edited in place is noticed. A cache that cannot be read or written is
+    /// ignored.
     pub fn open_cached(dir: &Path, cache_dir: &Path) -> Result<Packages, PackageError> {
         let folders = package_folders(dir)?;
         let key = cache_key(&folders);
@@ -118,11 +118,14 @@ impl Packages {
         for folder in &folders {
             p.add_folder(folder)?;
         }
-        let _ = std::fs::create_dir_all(cache_dir).and_then(|()| {
-            let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
-            std::fs::write(&tmp, p.to_cache(&folders))?;
-            std::fs::rename(&tmp, &cache)
-        });
+        let tmp = cache.with_extension(format!("tmp{}", std::process::id()));
+        let written = std::fs::create_dir_all(cache_dir)
+            .and_then(|()| std::fs::write(&tmp, p.to_cache(&folders)))
+            .and_then(|()| std::fs::rename(&tmp, &cache));
+        if written.is_err() {
+            // Not left behind when the rename fails (a folder in the way).
+            let _ = std::fs::remove_file(&tmp);
+        }
         Ok(p)
     }
 
@@ -360,7 +363,9 @@ fn package_folders(dir: &Path) -> Result<Vec<PathBuf>, PackageError> {
     Ok(folders)
 }
 
-/// What the cached index depends on: the folders' paths and modification times.
+/// What the cached index depends on: the folders' paths, and the name, size and modification
+/// time (nanoseconds) of every file in them (a file edited in place changes its mtime, not
+/// its folder's).
 fn cache_key(folders: &[PathBuf]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
@@ -368,14 +373,23 @@ fn cache_key(folders: &[PathBuf]) -> u64 {
         std::fs::canonicalize(f)
             .unwrap_or_else(|_| f.clone())
             .hash(&mut h);
-        for p in [f.clone(), f.join("package.json")] {
-            std::fs::metadata(&p)
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_nanos())
-                .hash(&mut h);
-        }
+        let mut files: Vec<(std::ffi::OsString, u64, Option<u128>)> = std::fs::read_dir(f)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| {
+                // Followed: a package file may be a symbolic link to the real one.
+                let meta = std::fs::metadata(e.path()).ok();
+                let modified = meta
+                    .as_ref()
+                    .and_then(|m| m.modified().ok())
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos());
+                (e.file_name(), meta.map_or(0, |m| m.len()), modified)
+            })
+            .collect();
+        files.sort_unstable();
+        files.hash(&mut h);
     }
     h.finish()
 }
@@ -584,6 +598,44 @@ mod tests {
             .is_none()
         );
         let _ = std::fs::remove_dir_all(&cache);
+    }
+
+    #[test]
+    fn a_file_edited_in_place_invalidates_the_cached_index() {
+        let tmp = std::env::temp_dir().join(format!("segur-fhir-edit-test-{}", std::process::id()));
+        let pkg = tmp.join("packages/segur.test#0.1.0/package");
+        std::fs::create_dir_all(&pkg).unwrap();
+        let src =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/segur.test#0.1.0/package");
+        for f in std::fs::read_dir(&src).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, pkg.join(f.file_name().unwrap())).unwrap();
+        }
+        let cache = tmp.join("cache");
+        let packages = tmp.join("packages");
+        let vs = pkg.join("ValueSet-tree-root.json");
+        let old_url = "http://segur.test/ValueSet/tree-root";
+        let before = Packages::open_cached(&packages, &cache).unwrap();
+        assert!(before.entry(Kind::ValueSet, old_url).is_some());
+        let folder_mtime = std::fs::metadata(&pkg).unwrap().modified().unwrap();
+        // Same size, other url: only the file's mtime tells.
+        let text = std::fs::read_to_string(&vs).unwrap();
+        let edited = text.replace(old_url, "http://segur.test/ValueSet/tree-r00t");
+        assert_eq!(edited.len(), text.len());
+        std::fs::write(&vs, edited).unwrap();
+        assert_eq!(
+            std::fs::metadata(&pkg).unwrap().modified().unwrap(),
+            folder_mtime,
+            "an edit in place leaves the folder's mtime"
+        );
+        let after = Packages::open_cached(&packages, &cache).unwrap();
+        assert!(after.entry(Kind::ValueSet, old_url).is_none());
+        assert!(
+            after
+                .entry(Kind::ValueSet, "http://segur.test/ValueSet/tree-r00t")
+                .is_some()
+        );
+        let _ = std::fs::remove_dir_all(&tmp);
     }
 
     #[test]

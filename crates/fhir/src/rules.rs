@@ -48,6 +48,8 @@ catalogue! {
     REF_CONTAINED = "FHIR-REF-CONTAINED", Error, "A local reference (#id) to no contained resource.";
     REF_AGGREGATION = "FHIR-REF-AGGREGATION", Error, "A reference whose form the element's aggregation modes forbid (e.g. not contained).";
     REF_TARGET = "FHIR-REF-TARGET", Error, "A reference resolved in the Bundle or contained to a resource of a type the targetProfile does not allow.";
+    REF_PROFILE = "FHIR-REF-PROFILE", Error, "A reference resolved in the Bundle or contained to a resource that conforms to none of the targetProfiles of its type (validated against each).";
+    REF_PROFILE_NOT_CHECKED = "FHIR-REF-PROFILE-NOT-CHECKED", Info, "A reference resolved in the Bundle or contained whose targetProfile is not in the packages, and no other targetProfile the target conforms to: not checked.";
     INVARIANT = "FHIR-INVARIANT", Error, "A FHIRPath invariant (constraint.expression) that evaluates false; the message names the constraint key. Severity is the constraint's.";
     INVARIANT_NOT_EVALUATED = "FHIR-INVARIANT-NOT-EVALUATED", Info, "An invariant that applies but was not evaluated (no FHIRPath engine plugged in, or the engine could not evaluate it): one per key per resource.";
     LIMIT = "FHIR-LIMIT", Error, "Validation stopped: nesting deeper than the validator's limit.";

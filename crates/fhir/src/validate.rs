@@ -1,7 +1,8 @@
 //! The profile validator: walks a resource against the snapshots of its base type and of its
 //! profiles (cardinality, types and choice types, primitive formats, fixed and pattern values,
-//! slicing, extensions, required bindings, references inside Bundles, contained and bundled
-//! resources), with FHIRPath invariants delegated to an [`InvariantEngine`].
+//! slicing, extensions, required bindings, references inside Bundles and their targets'
+//! `targetProfile`s, contained and bundled resources), with FHIRPath invariants delegated to
+//! an [`InvariantEngine`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -93,6 +94,11 @@ impl std::fmt::Debug for Validator<'_> {
 /// recursion stays bounded even on a `Value` built by hand, beyond the reader's JSON depth.
 const MAX_DEPTH: usize = 128;
 
+/// `dom-6` ("a resource should have narrative"): not for contained resources, which "do not
+/// have narrative" (R4 `DomainResource.text`, comment: "Resources that are not contained
+/// SHOULD have a narrative").
+const NARRATIVE_INVARIANT: &str = "dom-6";
+
 /// One value of an element, with where it is and (for a choice) its type.
 #[derive(Clone)]
 struct Item<'d> {
@@ -119,13 +125,34 @@ struct Frame<'d> {
     met: BTreeMap<String, Met>,
 }
 
+/// The entries of a Bundle being validated: its path and, per entry, its `fullUrl` and
+/// resource.
+#[derive(Clone)]
+struct BundleScope<'d> {
+    path: String,
+    entries: Vec<(&'d str, &'d Value)>,
+}
+
+/// Whether a resolved reference target conforms to a targetProfile, as decided in one
+/// validation: keyed by the target's address and the profile's URL.
+#[derive(Clone)]
+enum Conformance {
+    /// Being decided (a reference cycle back to it counts as conforming).
+    Checking,
+    /// Decided: `None` when it conforms, else its first errors.
+    Done(Option<Vec<String>>),
+}
+
 struct Run<'v, 'p, 'd> {
     v: &'v Validator<'p>,
     root: &'d Value,
     findings: Vec<Finding>,
-    bundles: Vec<Vec<(&'d str, &'d Value)>>,
+    bundles: Vec<BundleScope<'d>>,
     frames: Vec<Frame<'d>>,
     depth: usize,
+    conformance: HashMap<(usize, String), Conformance>,
+    /// Whether a target's conformance was left undecided (references nested too deep).
+    undecided: bool,
 }
 
 impl<'p> Validator<'p> {
@@ -184,6 +211,8 @@ impl<'p> Validator<'p> {
             bundles: Vec::new(),
             frames: Vec::new(),
             depth: 0,
+            conformance: HashMap::new(),
+            undecided: false,
         };
         let name = value["resourceType"].as_str().unwrap_or("").to_string();
         run.resource(value, &name, profiles, None);
@@ -372,8 +401,22 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         urls.extend(extra.iter().cloned());
         let mut seen = HashSet::new();
         urls.retain(|u| seen.insert(u.clone()));
+        self.resource_against(value, rt, base, path, &urls, container);
+    }
+
+    /// Validate a resource of type `rt` (`base` its definition) at `path` against the profiles
+    /// `urls` (its base type when none is known).
+    fn resource_against(
+        &mut self,
+        value: &'d Value,
+        rt: &str,
+        base: Arc<StructureDefinition>,
+        path: &str,
+        urls: &[String],
+        container: Option<&'d Value>,
+    ) {
         let mut sds: Vec<Arc<StructureDefinition>> = Vec::new();
-        for u in &urls {
+        for u in urls {
             match self.v.packages.structure(u) {
                 Some(sd) if sd.type_name != rt => self.push(
                     rules::PROFILE_TYPE,
@@ -399,7 +442,10 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 .flatten()
                 .filter_map(|e| Some((e["fullUrl"].as_str().unwrap_or(""), e.get("resource")?)))
                 .collect();
-            self.bundles.push(entries);
+            self.bundles.push(BundleScope {
+                path: path.to_string(),
+                entries,
+            });
         }
         let container = container.unwrap_or(value);
         self.frames.push(Frame {
@@ -456,7 +502,11 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             return;
         };
         let (resource, root_resource) = (frame.resource, frame.root);
+        let contained = !std::ptr::eq(resource, root_resource);
         for c in &e.constraints {
+            if contained && c.key == NARRATIVE_INVARIANT {
+                continue;
+            }
             let why = match &self.v.invariants {
                 None => None,
                 Some(engine) => {
@@ -1360,15 +1410,27 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         let Some(r) = obj.get("reference").and_then(Value::as_str) else {
             return;
         };
-        let resolved: Option<&'d Value> = if let Some(id) = r.strip_prefix('#') {
+        // The target, the container its own local references resolve against, and its path.
+        let resolved: Option<Target<'d>> = if let Some(id) = r.strip_prefix('#') {
+            let container_path = self
+                .frames
+                .iter()
+                .rev()
+                .find(|f| std::ptr::eq(f.resource, container))
+                .map_or_else(|| path.to_string(), |f| f.path.clone());
             if id.is_empty() {
-                Some(container)
+                Some(Target {
+                    value: container,
+                    container: None,
+                    path: container_path,
+                })
             } else {
                 let found = container["contained"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .find(|c| c["id"] == id);
+                    .enumerate()
+                    .find(|(_, c)| c["id"] == id);
                 if found.is_none() {
                     self.push(
                         rules::REF_CONTAINED,
@@ -1376,7 +1438,11 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                         format!("{epath}: reference '{r}' names no contained resource"),
                     );
                 }
-                found
+                found.map(|(i, value)| Target {
+                    value,
+                    container: Some(container),
+                    path: format!("{container_path}.contained[{i}]"),
+                })
             }
         } else {
             let only =
@@ -1388,10 +1454,12 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                     format!("{epath}: reference '{r}' must be to a contained resource (aggregation: contained)"),
                 );
             }
-            let found = self.bundles.last().and_then(|entries| {
-                entries
+            let found = self.bundles.last().and_then(|scope| {
+                scope
+                    .entries
                     .iter()
-                    .find(|(full, res)| {
+                    .enumerate()
+                    .find(|(_, (full, res))| {
                         *full == r
                             || (!r.contains(':')
                                 && (full.ends_with(&format!("/{r}"))
@@ -1399,7 +1467,11 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                                         res["resourceType"] == ty && res["id"] == id
                                     })))
                     })
-                    .map(|(_, res)| *res)
+                    .map(|(i, (_, res))| Target {
+                        value: res,
+                        container: None,
+                        path: format!("{}.entry[{i}].resource", scope.path),
+                    })
             });
             let in_bundle = !self.bundles.is_empty();
             if found.is_none()
@@ -1422,21 +1494,29 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             found
         };
         let Some(target) = resolved else { return };
-        let Some(rt) = target["resourceType"].as_str() else {
+        let Some(rt) = target.value["resourceType"].as_str() else {
             return;
         };
-        let allowed: Vec<String> = t
+        if t.target_profiles.is_empty() {
+            return;
+        }
+        // Each targetProfile with the type it constrains (`None` when it is not in the
+        // packages and its URL does not name a core type).
+        let profiles: Vec<(&str, Option<String>, bool)> = t
             .target_profiles
             .iter()
-            .filter_map(|p| {
-                self.v
-                    .packages
-                    .structure(p)
-                    .map(|s| s.type_name.clone())
-                    .or_else(|| p.rsplit('/').next().map(str::to_string))
+            .map(|p| match self.v.packages.structure(p) {
+                Some(s) => (p.as_str(), Some(s.type_name.clone()), true),
+                None => (p.as_str(), core_type(p).map(str::to_string), false),
             })
             .collect();
-        if !allowed.is_empty() && !allowed.iter().any(|a| a == rt || a == "Resource") {
+        let type_ok =
+            |ty: &Option<String>| ty.as_deref().is_none_or(|ty| ty == rt || ty == "Resource");
+        if !profiles.iter().any(|(_, ty, _)| type_ok(ty)) {
+            let allowed: Vec<&str> = profiles
+                .iter()
+                .filter_map(|(_, ty, _)| ty.as_deref())
+                .collect();
             self.push(
                 rules::REF_TARGET,
                 path,
@@ -1445,6 +1525,185 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                     allowed.join(", ")
                 ),
             );
+            return;
+        }
+        self.target_profiles(&target, rt, r, path, &profiles);
+    }
+
+    /// A resolved target must conform to one of the targetProfiles of its type (HL7: "Unable
+    /// to find a profile match … among choices"). A core definition of the target's own type
+    /// asks for nothing more than the type (the target's own validation reports the rest).
+    fn target_profiles(
+        &mut self,
+        target: &Target<'d>,
+        rt: &str,
+        r: &str,
+        path: &str,
+        profiles: &[(&str, Option<String>, bool)],
+    ) {
+        let candidates: Vec<&(&str, Option<String>, bool)> = profiles
+            .iter()
+            .filter(|(_, ty, _)| ty.as_deref().is_none_or(|ty| ty == rt || ty == "Resource"))
+            .collect();
+        let mut failures: Vec<(&str, Vec<String>)> = Vec::new();
+        let mut unknown: Vec<&str> = Vec::new();
+        let mut too_deep: Vec<&str> = Vec::new();
+        for (url, _, known) in candidates {
+            let bare = url.split('|').next().unwrap_or(url);
+            if core_type(bare).is_some() {
+                return;
+            }
+            if !known {
+                unknown.push(url);
+                continue;
+            }
+            match self.conforms(target, url) {
+                Verdict::Conforms => return,
+                Verdict::Fails(errors) => failures.push((url, errors)),
+                Verdict::TooDeep => too_deep.push(url),
+            }
+        }
+        if !unknown.is_empty() || !too_deep.is_empty() {
+            let mut why = Vec::new();
+            if !unknown.is_empty() {
+                why.push(format!("{} not in the packages", unknown.join(", ")));
+            }
+            if !too_deep.is_empty() {
+                self.undecided = true;
+                why.push(format!(
+                    "{} not decided (references nested too deep)",
+                    too_deep.join(", ")
+                ));
+            }
+            self.push(
+                rules::REF_PROFILE_NOT_CHECKED,
+                path,
+                format!(
+                    "reference '{r}' (a {rt} at {}): whether the target conforms is not checked: targetProfile {}",
+                    target.path,
+                    why.join("; ")
+                ),
+            );
+            return;
+        }
+        let why: Vec<String> = failures
+            .iter()
+            .map(|(url, errors)| format!("{url}: {}", errors.join("; ")))
+            .collect();
+        let choices: Vec<&str> = profiles.iter().map(|(url, _, _)| *url).collect();
+        // No element path in the message: an element walked under two definitions (a
+        // profile's slice and the extension's own definition) gives one finding.
+        self.push(
+            rules::REF_PROFILE,
+            path,
+            format!(
+                "reference '{r}' (a {rt} at {}) conforms to none of its targetProfiles (choices: {}): {}",
+                target.path,
+                choices.join(", "),
+                why.join(" | ")
+            ),
+        );
+    }
+
+    /// Whether `target` conforms to `profile`, decided once per (target, profile) in a
+    /// validation; a reference cycle back to a target being decided counts as conforming.
+    fn conforms(&mut self, target: &Target<'d>, profile: &str) -> Verdict {
+        let key = (
+            std::ptr::from_ref(target.value) as usize,
+            profile.to_string(),
+        );
+        match self.conformance.get(&key) {
+            Some(Conformance::Checking) => return Verdict::Conforms,
+            Some(Conformance::Done(None)) => return Verdict::Conforms,
+            Some(Conformance::Done(Some(errors))) => return Verdict::Fails(errors.clone()),
+            None => {}
+        }
+        let rt = target.value["resourceType"].as_str().unwrap_or("");
+        let Some(base) = self.v.packages.base(rt) else {
+            return Verdict::Conforms;
+        };
+        self.conformance.insert(key.clone(), Conformance::Checking);
+        let mut sub = Run {
+            v: self.v,
+            root: self.root,
+            findings: Vec::new(),
+            bundles: self.bundles.clone(),
+            frames: Vec::new(),
+            depth: self.depth + 1,
+            conformance: std::mem::take(&mut self.conformance),
+            undecided: false,
+        };
+        sub.resource_against(
+            target.value,
+            rt,
+            base,
+            &target.path,
+            &[profile.to_string()],
+            target.container,
+        );
+        self.conformance = std::mem::take(&mut sub.conformance);
+        // A chain of references deeper than the limit leaves the target undecided, and its
+        // referrers up the chain with it; not remembered (a shallower check may decide it).
+        if sub.undecided || sub.findings.iter().any(|f| f.rule == rules::LIMIT) {
+            self.conformance.remove(&key);
+            return Verdict::TooDeep;
+        }
+        const SHOWN: usize = 3;
+        let mut seen = HashSet::new();
+        let errors: Vec<&Finding> = sub
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .filter(|f| seen.insert((f.rule.as_str(), f.location.xpath.as_deref())))
+            .collect();
+        let decided = (!errors.is_empty()).then(|| {
+            let mut shown: Vec<String> = errors
+                .iter()
+                .take(SHOWN)
+                .map(|f| {
+                    format!(
+                        "{} {} {}",
+                        f.rule,
+                        f.location.xpath.as_deref().unwrap_or(""),
+                        f.message
+                    )
+                })
+                .collect();
+            if errors.len() > SHOWN {
+                shown.push(format!("and {} more", errors.len() - SHOWN));
+            }
+            shown
+        });
+        self.conformance
+            .insert(key, Conformance::Done(decided.clone()));
+        match decided {
+            None => Verdict::Conforms,
+            Some(errors) => Verdict::Fails(errors),
         }
     }
+}
+
+/// Whether a reference target conforms to one targetProfile.
+enum Verdict {
+    Conforms,
+    /// Its first errors against the profile.
+    Fails(Vec<String>),
+    /// Not decided: the references nest deeper than the validator's limit.
+    TooDeep,
+}
+
+/// A resolved reference target.
+struct Target<'d> {
+    value: &'d Value,
+    /// The resource whose `contained` holds it (its own `#id` references resolve there).
+    container: Option<&'d Value>,
+    /// Its element path.
+    path: String,
+}
+
+/// The core type a `http://hl7.org/fhir/StructureDefinition/<Type>` URL defines.
+fn core_type(url: &str) -> Option<&str> {
+    let url = url.split('|').next().unwrap_or(url);
+    url.strip_prefix("http://hl7.org/fhir/StructureDefinition/")
+        .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()) && !t.contains(['-', '/']))
 }

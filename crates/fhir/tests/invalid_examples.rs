@@ -2,7 +2,9 @@
 //! example) is caught with the right rule at the right element path: exactly one error more
 //! than the published example it was made from has, besides the failed invariants that the
 //! same defect breaks (listed per example: an INS Patient without its INS identifier fails
-//! FR Core's `fr-core-1`; a Bundle without `type` or of type `document` fails `bdl-*`).
+//! FR Core's `fr-core-1`; a Bundle without `type` or of type `document` fails `bdl-*`) and the
+//! references to the broken resource whose targetProfile it no longer meets
+//! (`FHIR-REF-PROFILE`, its message giving the defect).
 
 mod common;
 
@@ -21,6 +23,12 @@ fn caught(file: &str, rule: &str, path: &str) {
 
 /// [`caught`], the defect also failing exactly these invariants (at the resource).
 fn caught_with(file: &str, rule: &str, path: &str, invariants: &[&str]) {
+    caught_all(file, rule, path, invariants, &[]);
+}
+
+/// [`caught_with`], the defect also making the references at `references` point to a
+/// resource that no longer conforms to their targetProfile.
+fn caught_all(file: &str, rule: &str, path: &str, invariants: &[&str], references: &[&str]) {
     let findings = common::validate_file(&format!("invalid/{file}"));
     let before = common::validate_file(original(file));
     let known: Vec<(String, Option<String>)> = common::errors(&before)
@@ -43,6 +51,21 @@ fn caught_with(file: &str, rule: &str, path: &str, invariants: &[&str]) {
             .all(|f| f.location.xpath.as_deref() == resource),
         "{file}: invariants fail at the resource"
     );
+    let (mismatches, errors): (Vec<_>, Vec<_>) = errors
+        .into_iter()
+        .partition(|f| f.rule == "FHIR-REF-PROFILE");
+    let at: Vec<&str> = mismatches
+        .iter()
+        .filter_map(|f| f.location.xpath.as_deref())
+        .collect();
+    assert_eq!(at, references, "{file}: references to the broken resource");
+    for m in &mismatches {
+        assert!(
+            m.message.contains(&format!("{rule} {path} ")),
+            "{file}: the mismatch names the defect: {}",
+            m.message
+        );
+    }
     let shown: Vec<String> = errors
         .iter()
         .map(|f| format!("{} {:?} {}", f.rule, f.location.xpath, f.message))
@@ -154,10 +177,13 @@ fn iti65_no_submissionset() {
 
 #[test]
 fn iti65_docref_bad_status() {
-    caught(
+    // The SubmissionSet's entry must be a PDSm DocumentReference (or Folder).
+    caught_all(
         "iti65-docref-bad-status.json",
         "FHIR-BINDING-REQUIRED",
         "Bundle.entry[1].resource.status",
+        &[],
+        &["Bundle.entry[0].resource.entry[0].item"],
     );
 }
 

@@ -174,6 +174,11 @@ impl StructureDefinitionModel {
     pub fn type_count(&self) -> usize {
         self.elements.len()
     }
+
+    /// The base type of a type or backbone path (`Age` → `Quantity`), when this model knows it.
+    pub fn base_of(&self, ty: &str) -> Option<&str> {
+        self.bases.get(ty).map(String::as_str)
+    }
 }
 
 impl Model for StructureDefinitionModel {
