@@ -14,6 +14,22 @@ pub struct FxHasher {
 
 const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
 
+/// The FNV-1a offset basis: the starting state of [`fnv1a`].
+pub const FNV1A_START: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes` from state `h`, usable in constants: build fingerprints of source files
+/// (`include_bytes!`) that key on-disk caches, so a build that reads differently never reads
+/// another build's cache.
+pub const fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
 impl FxHasher {
     #[inline]
     fn add(&mut self, word: u64) {

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 
 use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding};
-use crate::hash::FxMap;
+use crate::hash::{FNV1A_START, FxMap, fnv1a};
 use crate::intern::{ExpandedName, Name};
 
 /// Bumped whenever the layout of an image changes: an image of another format is refused.
@@ -21,20 +21,10 @@ pub const SNAPSHOT_FORMAT: u32 = 1;
 /// A fingerprint of the parser's and document model's source, computed at compile time: a
 /// cache of parsed documents keyed with it is never read by a build that parses differently.
 pub const PARSER_FINGERPRINT: u64 = {
-    let mut h = fnv1a(0xcbf2_9ce4_8422_2325, include_bytes!("parse.rs"));
+    let mut h = fnv1a(FNV1A_START, include_bytes!("parse.rs"));
     h = fnv1a(h, include_bytes!("document.rs"));
     fnv1a(h, include_bytes!("snapshot.rs"))
 };
-
-const fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
 
 const MAGIC: &[u8; 8] = b"SEGURXML";
 

@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use segur_xml::hash::{FNV1A_START, fnv1a};
+
 use super::model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, Schematron, Step};
 use super::tree::LoadNote;
 use super::{LoadError, SourceFile};
@@ -26,20 +28,11 @@ const FORMAT: u32 = 1;
 /// holds), computed at compile time: a build whose loader differs never reads a cache written
 /// by another, even within one version number.
 const LOADER: u64 = {
-    let mut h = fnv1a(0xcbf2_9ce4_8422_2325, include_bytes!("tree.rs"));
+    let mut h = fnv1a(FNV1A_START, include_bytes!("tree.rs"));
     h = fnv1a(h, include_bytes!("model.rs"));
     fnv1a(h, include_bytes!("cache.rs"))
 };
 
-const fn fnv1a(mut h: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        i += 1;
-    }
-    h
-}
 const MAGIC: &[u8; 8] = b"SEGURSCH";
 
 /// What the cache did for one load.
