@@ -37,6 +37,7 @@ pub mod rules;
 pub mod signing_cert;
 pub mod time;
 pub mod unpack;
+pub mod value_sets;
 pub mod vihf;
 pub mod xdm;
 mod xmlw;
