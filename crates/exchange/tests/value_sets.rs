@@ -406,3 +406,46 @@ fn a_dsg_signature_entry_is_in_the_value_sets() {
     assert_eq!(out.len(), 1, "{out:#?}");
     assert!(out[0].message.contains("`INVISIBLE_REP_LEGAUX`"));
 }
+
+/// MHD carries FHIR systems: those of the CI-SIS FHIR ValueSets (NOS URLs of TRE_A05, TRE_A00,
+/// TRE_A12) read back as the schemes of the SVS value sets, so that a typeCode or facility
+/// written as the PDSm bindings write them is not taken for a wrong scheme.
+#[test]
+fn mhd_systems_of_the_fhir_value_sets_read_as_their_schemes() {
+    let sets = ValueSets::load(&shared_rules()).expect("load");
+    let input = document(DocType::CrBio, 4);
+    let h = segur_exchange::cda::read_header(&input.bytes).expect("header");
+    let mut e = DocumentEntry::derive(&h, &input.bytes);
+    for (jdv, code, system) in [
+        (
+            Jdv::J07,
+            "ATTEST-RESID",
+            "https://mos.esante.gouv.fr/NOS/TRE_A05-TypeDocComplementaire/FHIR/TRE-A05-TypeDocComplementaire",
+        ),
+        (
+            Jdv::J07,
+            "E1762",
+            "https://mos.esante.gouv.fr/NOS/TRE_A12-NomenclatureASTM/FHIR/TRE-A12-NomenclatureASTM",
+        ),
+        (
+            Jdv::J02,
+            "EXP_PATIENT",
+            "https://mos.esante.gouv.fr/NOS/TRE_A00-ProducteurDocNonPS/FHIR/TRE-A00-ProducteurDocNonPS",
+        ),
+        (Jdv::J07, "11502-2", "http://loinc.org"),
+    ] {
+        let c = Code::new(code, &mhd::oid_of(system), "");
+        match jdv {
+            Jdv::J02 => e.facility_type = Some(c),
+            _ => e.type_code = c,
+        }
+        let mut out = Vec::new();
+        entry_value_sets(&e, "bundle", &sets, &mut out);
+        assert!(out.is_empty(), "{code} {system}: {out:#?}");
+    }
+    // An unknown URL stays a URL, and is a wrong scheme.
+    e.type_code = Code::new("11502-2", &mhd::oid_of("https://example.org/loinc"), "");
+    let mut out = Vec::new();
+    entry_value_sets(&e, "bundle", &sets, &mut out);
+    assert_eq!(out.len(), 1, "{out:#?}");
+}
