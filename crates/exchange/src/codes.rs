@@ -9,8 +9,10 @@
 //! comes from ([`Origin`]), and the findings that use one name it. For a code that the table
 //! does not know, the check that needs it is skipped rather than guessed.
 //!
-//! The tables in use are process-wide: [`install`] them once at start (the CLI does, from the
-//! rules directory); until then [`active`] is the built-in set.
+//! The tables in use are process-wide, with the CI-SIS value sets of the same rules directory
+//! ([`CodeTables::value_sets`], see [`crate::value_sets`]): [`install`] them once at start (the
+//! CLI does, from the rules directory); until then [`active`] is the built-in set, without
+//! value sets.
 
 use std::collections::HashMap;
 use std::fmt;
