@@ -485,3 +485,171 @@ fn a_read_receipt_is_answered_with_an_mdn_that_validates_and_checks() {
     let o = segur(&["mdn", path(&sent)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// A rules directory beside the ANS kit: its XSD and schematrons (linked folders, only
+/// read), and a `jeuxDeValeurs/` folder of its own holding *copies* of the kit's value sets but
+/// those whose name starts with `skip`, so that a test may write there without touching the
+/// kit.
+#[cfg(unix)]
+fn rules_without(dir: &Path, skip: &str) -> PathBuf {
+    let shared = PathBuf::from(rules());
+    let r = dir.join("rules");
+    std::fs::create_dir_all(r.join("jeuxDeValeurs")).expect("mkdir");
+    for d in ["infrastructure", "schematrons"] {
+        std::os::unix::fs::symlink(shared.join(d), r.join(d)).expect("link");
+    }
+    for e in std::fs::read_dir(shared.join("jeuxDeValeurs")).expect("jeuxDeValeurs") {
+        let e = e.expect("entry");
+        if !e.file_name().to_string_lossy().starts_with(skip) {
+            std::fs::copy(e.path(), r.join("jeuxDeValeurs").join(e.file_name())).expect("copy");
+        }
+    }
+    r
+}
+
+#[test]
+fn a_code_outside_its_value_set_is_reported_by_its_rule() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let req = tmp.path().join("r.mtom");
+    let o = segur(&[
+        "package",
+        "iti41",
+        path(&docs[1]),
+        "--out",
+        path(&req),
+        "--time",
+        "5",
+        "--rules",
+        &rules(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("value set JDV_J07 (typeCode): ")
+            && stdout(&o).contains("JDV_J07_XdsTypeCode_CISIS.xml sha256:"),
+        "{}",
+        stdout(&o)
+    );
+    let bytes = std::fs::read(&req).expect("read");
+    let text = String::from_utf8_lossy(&bytes);
+    // The healthcareFacilityTypeCode's codingScheme: its code still agrees with the document.
+    let facility = "<rim:Value>1.2.250.1.71.4.2.4</rim:Value>";
+    assert_eq!(text.matches(facility).count(), 1, "{text}");
+    let bad = tmp.path().join("bad.mtom");
+    std::fs::write(
+        &bad,
+        text.replace(facility, "<rim:Value>1.2.250.1.71.4.2.5</rim:Value>"),
+    )
+    .expect("write");
+    let o = segur(&["validate", "--rules", &rules(), path(&bad)]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(" SEGUR-XDS-VALUESET-FACILITY "), "{out}");
+    assert_eq!(out.matches(" SEGUR-XDS-").count(), 1, "{out}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_missing_value_set_is_noted_and_a_broken_one_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let mail = tmp.path().join("m.eml");
+    let o = segur(&[
+        "package",
+        "mss",
+        path(&docs[0]),
+        "--out",
+        path(&mail),
+        "--time",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // JDV_J08 is the one of the five that no ANS schematron reads: the documents still validate.
+    let r = rules_without(tmp.path(), "JDV_J08");
+    // Absent: the check is not made, and the package's notes say so.
+    let o = segur(&[
+        "unpack",
+        path(&mail),
+        "--out",
+        path(&tmp.path().join("out")),
+        "--rules",
+        path(&r),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(&format!(
+            "note: confidentialityCode not checked against JDV_J08-XdsConfidentialityCode-CISIS (SEGUR-XDS-VALUESET-CONFIDENTIALITY): absent, not checked (no JDV_J08 file in {})",
+            r.join("jeuxDeValeurs").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("note: value set JDV_J02 (healthcareFacilityTypeCode): ")
+            && !out.contains("healthcareFacilityTypeCode not checked"),
+        "{out}"
+    );
+    let o = segur(&[
+        "validate",
+        "--rules",
+        path(&r),
+        "--format",
+        "json",
+        path(&mail),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let notes = report.to_string();
+    assert!(
+        notes.contains(
+            "confidentialityCode not checked against JDV_J08-XdsConfidentialityCode-CISIS"
+        ) && !notes.contains("typeCode not checked"),
+        "{notes}"
+    );
+    // Broken: one line naming the file and the reason, exit 2, for every command that reads it.
+    let j08 = r.join("jeuxDeValeurs/JDV_J08_XdsConfidentialityCode_CISIS.xml");
+    // A new file of the test's own folder: nothing of the kit is written to.
+    assert!(
+        std::fs::symlink_metadata(&j08).is_err(),
+        "{}",
+        j08.display()
+    );
+    std::fs::write(
+        &j08,
+        "<RetrieveValueSetResponse xmlns=\"urn:ihe:iti:svs:2008\"><ValueSet",
+    )
+    .expect("write");
+    for args in [
+        vec![
+            "unpack",
+            path(&mail),
+            "--out",
+            path(&tmp.path().join("out2")),
+        ],
+        vec![
+            "package",
+            "mss",
+            path(&docs[0]),
+            "--out",
+            path(&tmp.path().join("m2.eml")),
+        ],
+        vec!["validate", path(&mail)],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--rules", path(&r)]);
+        let o = segur(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}{}",
+            stdout(&o),
+            stderr(&o)
+        );
+        let err = stderr(&o);
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(&format!("{}: not XML", j08.display())),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -118,6 +118,9 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
     for t in segur_exchange::codes::active().describe() {
         out(format_args!("table {t}"))?;
     }
+    for t in segur_exchange::codes::active().value_sets.describe() {
+        out(format_args!("value set {t}"))?;
+    }
     Ok(Outcome::Ok)
 }
 
@@ -263,6 +266,9 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
     }
     for t in segur_exchange::codes::active().describe() {
         out(format_args!("note: table {t}"))?;
+    }
+    for t in segur_exchange::codes::active().value_sets.describe() {
+        out(format_args!("note: value set {t}"))?;
     }
     out(format_args!(
         "{name}: {} package, {} document(s) and {} other file(s) extracted into {}; {} finding(s)",

@@ -357,6 +357,9 @@ pub(crate) fn run(args: crate::args::RulesArgs) -> Result<Outcome, Failure> {
         for t in tables.describe() {
             out(format_args!("table {t}"))?;
         }
+        for t in tables.value_sets.describe() {
+            out(format_args!("value set {t}"))?;
+        }
         return Ok(Outcome::Ok);
     }
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();

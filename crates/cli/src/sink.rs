@@ -26,6 +26,9 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
         for t in segur_exchange::codes::active().describe() {
             out(format_args!("table {t}"))?;
         }
+        for t in segur_exchange::codes::active().value_sets.describe() {
+            out(format_args!("value set {t}"))?;
+        }
     }
     let (sink, notes) = Sink::from_config(&config).map_err(failure)?;
     for n in notes {

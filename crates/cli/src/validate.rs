@@ -306,11 +306,14 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
         u.documents.len()
     )];
     notes.extend(u.notes.iter().cloned());
+    let tables = segur_exchange::codes::active();
+    notes.extend(tables.describe().into_iter().map(|t| format!("table {t}")));
     notes.extend(
-        segur_exchange::codes::active()
+        tables
+            .value_sets
             .describe()
             .into_iter()
-            .map(|t| format!("table {t}")),
+            .map(|t| format!("value set {t}")),
     );
     // The package's own report comes after the FHIR one (an MHD bundle) and before its
     // documents'.

@@ -10,6 +10,7 @@ use crate::codes;
 use crate::metadata::{DocumentEntry, SubmissionSet, sha1_hex};
 use crate::rules::finding;
 use crate::time::xds_time;
+use crate::value_sets::{Jdv, Membership, ValueSets};
 
 /// A document as found in a package, with the metadata that describes it.
 #[derive(Debug, Clone)]
@@ -307,6 +308,74 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
                 org.extension.clone(),
             );
         }
+    }
+}
+
+/// The code and coding scheme of an authorSpecialty `code^display^codingScheme` (the ANS
+/// form, an HL7 v2 CWE); a scheme written `&OID&ISO` gives its OID.
+pub fn specialty_code(value: &str) -> (String, String) {
+    let mut parts = value.split('^');
+    let code = parts.next().unwrap_or("").trim().to_string();
+    let scheme = parts.nth(1).unwrap_or("").trim();
+    let scheme = if scheme.contains('&') {
+        scheme.split('&').find(|s| !s.is_empty()).unwrap_or("")
+    } else {
+        scheme
+    };
+    (code, scheme.to_string())
+}
+
+/// Each coded metadata of a DocumentEntry against its CI-SIS value set: typeCode (JDV_J07),
+/// healthcareFacilityTypeCode (JDV_J02), practiceSettingCode (JDV_J04), every
+/// confidentialityCode (JDV_J08) and authorSpecialty (JDV_J01), each when present, code and
+/// coding scheme. A value set that `sets` does not hold is not checked here: the caller notes
+/// it ([`ValueSets::not_checked`]).
+pub fn entry_value_sets(
+    entry: &DocumentEntry,
+    place: &str,
+    sets: &ValueSets,
+    out: &mut Vec<Finding>,
+) {
+    let here = format!("{place} (DocumentEntry {})", entry.entry_uuid);
+    let p = here.as_str();
+    let mut coded: Vec<(Jdv, String, String)> = Vec::new();
+    let mut push = |jdv: Jdv, code: &str, scheme: &str| {
+        if !code.trim().is_empty() {
+            coded.push((jdv, code.to_string(), scheme.to_string()));
+        }
+    };
+    push(Jdv::J07, &entry.type_code.code, &entry.type_code.scheme);
+    if let Some(c) = &entry.facility_type {
+        push(Jdv::J02, &c.code, &c.scheme);
+    }
+    if let Some(c) = &entry.practice_setting {
+        push(Jdv::J04, &c.code, &c.scheme);
+    }
+    for c in &entry.confidentiality {
+        push(Jdv::J08, &c.code, &c.scheme);
+    }
+    if let Some(s) = &entry.author.specialty {
+        let (code, scheme) = specialty_code(s);
+        push(Jdv::J01, &code, &scheme);
+    }
+    for (jdv, code, scheme) in coded {
+        let Some(set) = sets.get(jdv) else { continue };
+        let what = jdv.metadata();
+        let message = match set.membership(&code, &scheme) {
+            Membership::In => continue,
+            Membership::NotIn => format!(
+                "{p}: {what} `{code}` (codingScheme `{scheme}`) is not a code of {} ({})",
+                jdv.name(),
+                set.origin
+            ),
+            Membership::OtherScheme(schemes) => format!(
+                "{p}: {what} `{code}` has codingScheme `{scheme}`; {} ({}) has it under `{}`",
+                jdv.name(),
+                set.origin,
+                schemes.join("`, `")
+            ),
+        };
+        out.push(finding(jdv.rule(), p, message));
     }
 }
 

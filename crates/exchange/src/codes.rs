@@ -9,8 +9,10 @@
 //! comes from ([`Origin`]), and the findings that use one name it. For a code that the table
 //! does not know, the check that needs it is skipped rather than guessed.
 //!
-//! The tables in use are process-wide: [`install`] them once at start (the CLI does, from the
-//! rules directory); until then [`active`] is the built-in set.
+//! The tables in use are process-wide, with the CI-SIS value sets of the same rules directory
+//! ([`CodeTables::value_sets`], see [`crate::value_sets`]): [`install`] them once at start (the
+//! CLI does, from the rules directory); until then [`active`] is the built-in set, without
+//! value sets.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +22,7 @@ use std::sync::OnceLock;
 use sha2::{Digest, Sha256};
 
 use crate::dom::{attr, kid, kids};
+use crate::value_sets::ValueSets;
 
 /// TRE_A11-IheFormatCode, the scheme of the IHE formatCodes (`urn:ihe:…`).
 pub const FORMAT_SCHEME: &str = "1.3.6.1.4.1.19376.1.2.3";
@@ -367,6 +370,8 @@ pub struct CodeTables {
     pub a12: Table,
     /// typeCode → classCode.
     pub x04: Table,
+    /// The CI-SIS value sets of the coded metadata (`<rules>/jeuxDeValeurs/`).
+    pub value_sets: ValueSets,
 }
 
 impl Default for CodeTables {
@@ -394,17 +399,18 @@ pub enum TableError {
         /// The path.
         path: PathBuf,
     },
-    /// Two files of the folder claim the same association.
-    #[error("{first} and {second} are both {association} tables; keep one")]
+    /// Two files of the folder claim the same association or value set.
+    #[error("{first} and {second} are both {association} files; keep one")]
     Ambiguous {
-        /// The association's id.
+        /// The association's or value set's id.
         association: &'static str,
         /// One file.
         first: PathBuf,
         /// The other.
         second: PathBuf,
     },
-    /// The file is in none of the formats segur reads, or holds no mapping.
+    /// The file is in none of the formats segur reads, or holds no mapping (no concept, for
+    /// a value set).
     #[error("{path}: {reason}")]
     Format {
         /// The path.
@@ -421,16 +427,19 @@ impl CodeTables {
             a11: Table::builtin(Association::A11),
             a12: Table::builtin(Association::A12),
             x04: Table::builtin(Association::X04),
+            value_sets: ValueSets::not_loaded(),
         }
     }
 
     /// The tables of `<rules_dir>/terminologies/` where present (files named after the
     /// association, `.json` or `.xml`), the built-in rows for the others. A folder that does
     /// not exist gives the built-in set; a file that cannot be read or parsed is an error, so
-    /// that a broken download is never silently replaced by the partial rows.
+    /// that a broken download is never silently replaced by the partial rows. The value sets
+    /// of `<rules_dir>/jeuxDeValeurs/` are read too ([`ValueSets::load`]).
     pub fn load(rules_dir: &Path) -> Result<CodeTables, TableError> {
         let dir = rules_dir.join(TABLES_DIR);
         let mut tables = CodeTables::builtin();
+        tables.value_sets = ValueSets::load(rules_dir)?;
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(tables),

@@ -15,7 +15,8 @@
 //!
 //! [`unpack::unpack`] recognizes each kind by content, extracts documents and metadata with
 //! bounded memory, and [`check`] compares metadata and documents under segur's own rules
-//! ([`rules::CATALOGUE`], documented in `docs/rules.md`). The INS (*Identité Nationale de
+//! ([`rules::CATALOGUE`], documented in `docs/rules.md`), and the coded metadata with the
+//! CI-SIS value sets (*jeux de valeurs*, JDV) read from the rules directory ([`value_sets`]). The INS (*Identité Nationale de
 //! Santé*) is the patient id everywhere: `matricule^^^&OID&ISO^NH` in XDS.
 
 #![warn(missing_docs)]
@@ -37,6 +38,7 @@ pub mod rules;
 pub mod signing_cert;
 pub mod time;
 pub mod unpack;
+pub mod value_sets;
 pub mod vihf;
 pub mod xdm;
 mod xmlw;

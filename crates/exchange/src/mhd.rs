@@ -48,6 +48,25 @@ const SYSTEMS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Code systems read by their NOS URL but still written as `urn:oid:` (writing them by URL
+/// would change the Bundles segur builds): the systems the CI-SIS FHIR ValueSets JDV_J02,
+/// J04 and J07 use (`ans.fhir.fr.pdsm.deps-combined`, CC0; OIDs from the CodeSystems'
+/// identifiers, `urn:oid:ASTM` for TRE_A12).
+const READ_SYSTEMS: &[(&str, &str)] = &[
+    (
+        "1.2.250.1.213.1.1.4.12",
+        "https://mos.esante.gouv.fr/NOS/TRE_A05-TypeDocComplementaire/FHIR/TRE-A05-TypeDocComplementaire",
+    ),
+    (
+        "1.2.250.1.213.1.1.4.6",
+        "https://mos.esante.gouv.fr/NOS/TRE_A00-ProducteurDocNonPS/FHIR/TRE-A00-ProducteurDocNonPS",
+    ),
+    (
+        "ASTM",
+        "https://mos.esante.gouv.fr/NOS/TRE_A12-NomenclatureASTM/FHIR/TRE-A12-NomenclatureASTM",
+    ),
+];
+
 /// The FHIR system of a code-system OID.
 pub fn system_of(oid: &str) -> String {
     SYSTEMS
@@ -63,6 +82,7 @@ pub fn oid_of(system: &str) -> String {
     }
     SYSTEMS
         .iter()
+        .chain(READ_SYSTEMS)
         .find(|(_, u)| *u == system)
         .map_or_else(|| system.to_string(), |(o, _)| o.to_string())
 }

@@ -197,6 +197,31 @@ pub const CATALOGUE: &[Rule] = &[
         "a metadata copied from the CDA header differs from it (confidentiality, dates, title, language, facility, practice setting, author)",
     ),
     rule(
+        "SEGUR-XDS-VALUESET-TYPECODE",
+        Error,
+        "typeCode is not a code of JDV_J07-XdsTypeCode-CISIS, or not under its coding scheme there",
+    ),
+    rule(
+        "SEGUR-XDS-VALUESET-FACILITY",
+        Error,
+        "healthcareFacilityTypeCode is not a code of JDV_J02-XdsHealthcareFacilityTypeCode-CISIS, or not under its coding scheme there",
+    ),
+    rule(
+        "SEGUR-XDS-VALUESET-PRACTICE",
+        Error,
+        "practiceSettingCode is not a code of JDV_J04-XdsPracticeSettingCode-CISIS, or not under its coding scheme there",
+    ),
+    rule(
+        "SEGUR-XDS-VALUESET-CONFIDENTIALITY",
+        Error,
+        "a confidentialityCode is not a code of JDV_J08-XdsConfidentialityCode-CISIS, or not under its coding scheme there",
+    ),
+    rule(
+        "SEGUR-XDS-VALUESET-AUTHORSPECIALTY",
+        Error,
+        "an authorSpecialty is not a code of JDV_J01-XdsAuthorSpecialty-CISIS, or not under its coding scheme there",
+    ),
+    rule(
         "SEGUR-ITI41-SOAP",
         Error,
         "not a SOAP 1.2 ProvideAndRegisterDocumentSetRequest",
@@ -311,6 +336,13 @@ mod tests {
         let n = ids.len();
         ids.dedup();
         assert_eq!(ids.len(), n);
+    }
+
+    #[test]
+    fn every_value_set_has_its_rule() {
+        for jdv in crate::value_sets::Jdv::ALL {
+            assert!(lookup(jdv.rule()).is_some(), "{}", jdv.rule());
+        }
     }
 
     #[test]

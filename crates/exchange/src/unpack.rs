@@ -296,9 +296,11 @@ fn take_xdm(u: &mut Unpacked, x: xdm::Xdm, at: &str, prefix: &str) {
 /// Metadata against documents, uniqueness, and each SubmissionSet's patient.
 fn agreement(u: &mut Unpacked) {
     let mut findings = Vec::new();
+    let value_sets = &crate::codes::active().value_sets;
     for d in &u.documents {
         if let Some(e) = &d.entry {
             check::entry_against_document(e, &d.bytes, &d.place, &mut findings);
+            check::entry_value_sets(e, &d.place, value_sets, &mut findings);
             if e.is_signature() {
                 u.notes.push(format!(
                     "{}: a submission-set signature document (IHE DSG): its hash and size are checked, its XAdES signature is not verified",
@@ -306,6 +308,10 @@ fn agreement(u: &mut Unpacked) {
                 ));
             }
         }
+    }
+    if u.documents.iter().any(|d| d.entry.is_some()) {
+        // A value set that was not read is a check not made: say so, never pass silently.
+        u.notes.extend(value_sets.not_checked());
     }
     let entries: Vec<(String, &DocumentEntry)> = u
         .documents

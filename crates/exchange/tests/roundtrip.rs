@@ -29,6 +29,18 @@ fn every_type_every_kind_round_trips_without_findings() {
             assert_eq!(detect(&bytes), Some(kind), "{t:?} {kind:?}");
             let u = unpack(&bytes, "pkg", None);
             assert!(u.findings.is_empty(), "{t:?} {kind:?}: {:#?}", u.findings);
+            // No value set installed here: each check not made is said, never passed silently.
+            for jdv in segur_exchange::value_sets::Jdv::ALL {
+                assert!(
+                    u.notes.iter().any(|n| n.starts_with(&format!(
+                        "{} not checked against {}",
+                        jdv.metadata(),
+                        jdv.name()
+                    ))),
+                    "{t:?} {kind:?}: {:?}",
+                    u.notes
+                );
+            }
             assert_eq!(u.documents.len(), 1, "{t:?} {kind:?}");
             let d = &u.documents[0];
             assert_eq!(d.bytes, input.bytes, "{t:?} {kind:?}: document changed");
