@@ -18,10 +18,14 @@ use crate::value::{DateTimeValue, Item, NodeRef, Sequence};
 pub struct VarId(pub usize);
 
 /// What expressions are compiled against: namespace prefixes and variable names.
+///
+/// Cheap to clone (a schematron compiles each rule against a copy that declares the rule's
+/// lets): the namespace table is shared until a copy binds a prefix, and variable names are
+/// shared strings.
 #[derive(Clone, Debug)]
 pub struct StaticContext {
-    pub(crate) namespaces: HashMap<String, String>,
-    pub(crate) variables: Vec<String>,
+    pub(crate) namespaces: Arc<FxMap<Box<str>, Box<str>>>,
+    pub(crate) variables: Vec<Arc<str>>,
     pub(crate) default_element_namespace: String,
 }
 
@@ -34,16 +38,16 @@ impl Default for StaticContext {
 impl StaticContext {
     /// A context with `xs`, `fn`, `xml` and `xsi` bound; unprefixed element names in no namespace.
     pub fn new() -> StaticContext {
-        let mut namespaces = HashMap::new();
-        namespaces.insert("xs".to_owned(), XS_NAMESPACE.to_owned());
-        namespaces.insert("fn".to_owned(), FN_NAMESPACE.to_owned());
-        namespaces.insert("xml".to_owned(), segur_xml::XML_NAMESPACE.to_owned());
+        let mut namespaces: FxMap<Box<str>, Box<str>> = FxMap::default();
+        namespaces.insert("xs".into(), XS_NAMESPACE.into());
+        namespaces.insert("fn".into(), FN_NAMESPACE.into());
+        namespaces.insert("xml".into(), segur_xml::XML_NAMESPACE.into());
         namespaces.insert(
-            "xsi".to_owned(),
-            "http://www.w3.org/2001/XMLSchema-instance".to_owned(),
+            "xsi".into(),
+            "http://www.w3.org/2001/XMLSchema-instance".into(),
         );
         StaticContext {
-            namespaces,
+            namespaces: Arc::new(namespaces),
             variables: Vec::new(),
             default_element_namespace: String::new(),
         }
@@ -51,28 +55,28 @@ impl StaticContext {
 
     /// Binds `prefix` to `uri` (a schematron `<ns prefix uri>`); rebinding replaces.
     pub fn bind_namespace(&mut self, prefix: &str, uri: &str) -> &mut StaticContext {
-        self.namespaces.insert(prefix.to_owned(), uri.to_owned());
+        Arc::make_mut(&mut self.namespaces).insert(prefix.into(), uri.into());
         self
     }
 
     /// The URI bound to `prefix`.
     pub fn namespace(&self, prefix: &str) -> Option<&str> {
-        self.namespaces.get(prefix).map(String::as_str)
+        self.namespaces.get(prefix).map(|u| &**u)
     }
 
     /// Declares `$name`; a later declaration of the same name shadows the earlier one.
     pub fn declare_variable(&mut self, name: &str) -> VarId {
-        self.variables.push(name.to_owned());
+        self.variables.push(Arc::from(name));
         VarId(self.variables.len() - 1)
     }
 
     /// The innermost declaration of `$name`.
     pub fn variable(&self, name: &str) -> Option<VarId> {
-        self.variables.iter().rposition(|v| v == name).map(VarId)
+        self.variables.iter().rposition(|v| &**v == name).map(VarId)
     }
 
     /// The declared variables, by [`VarId`] index.
-    pub fn variables(&self) -> &[String] {
+    pub fn variables(&self) -> &[Arc<str>] {
         &self.variables
     }
 }

@@ -1116,7 +1116,7 @@ impl<'s, 'c> Parser<'s, 'c> {
         if let Some(slot) = self.locals.iter().rposition(|l| l == name) {
             return Ok(Expr::Local(slot));
         }
-        match self.ctx.variables.iter().rposition(|v| v == name) {
+        match self.ctx.variables.iter().rposition(|v| &**v == name) {
             Some(i) => Ok(Expr::Var(i, name.into())),
             None => self.fail_at(CompileErrorKind::UnknownVariable { name: name.into() }, at),
         }
@@ -1129,7 +1129,7 @@ impl<'s, 'c> Parser<'s, 'c> {
         _element: bool,
     ) -> Result<&'c str, CompileError> {
         match self.ctx.namespaces.get(prefix) {
-            Some(uri) => Ok(uri.as_str()),
+            Some(uri) => Ok(uri),
             None if prefix.is_empty() => Ok(""),
             None => self.fail_at(
                 CompileErrorKind::UnboundPrefix {
