@@ -175,16 +175,19 @@ impl DocumentCache {
         parse: impl Fn(&[u8]) -> Option<Document>,
     ) -> Option<Document> {
         // The key covers the content, how it is parsed, and the image format and parser build.
-        let mut keyed = format!(
+        use sha2::Digest;
+        let header = format!(
             "{}\0{:016x}\0{}\0{}\0",
             segur_xml::SNAPSHOT_FORMAT,
             segur_xml::PARSER_FINGERPRINT,
             env!("CARGO_PKG_VERSION"),
             if rdf { "rdf" } else { "xml" }
-        )
-        .into_bytes();
-        keyed.extend_from_slice(bytes);
-        let hash = crate::rules::sha256(&keyed);
+        );
+        let digest = sha2::Sha256::new()
+            .chain_update(header.as_bytes())
+            .chain_update(bytes)
+            .finalize();
+        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let file = dir.join("documents").join(format!("{}.bin", &hash[..32]));
         // Read as a stream: a 7 MB image never sits in memory beside the document it builds.
         if let Some(doc) = std::fs::File::open(&file).ok().and_then(|f| {
