@@ -194,12 +194,19 @@ impl DocumentCache {
             let len = f.metadata().ok()?.len();
             Document::read_snapshot(std::io::BufReader::with_capacity(1 << 16, f), len).ok()
         }) {
+            crate::schematron::touch_cache_file(&file);
             self.note(path, CacheOutcome::Hit);
             return Some(doc);
         }
         let doc = parse(bytes)?;
         let outcome = match crate::schematron::store_cache_file(&file, &doc.snapshot()) {
-            Ok(()) => CacheOutcome::Stored,
+            Ok(()) => {
+                crate::schematron::prune_cache_folder(
+                    &file,
+                    crate::schematron::MAX_CACHE_FOLDER_BYTES,
+                );
+                CacheOutcome::Stored
+            }
             Err(e) => CacheOutcome::Unwritable(format!("{}: {e}", file.display())),
         };
         self.note(path, outcome);

@@ -64,11 +64,15 @@ impl Schematron {
             .and_then(|bytes| decode(&bytes))
             .filter(|s| unchanged(rules_dir, &s.files))
         {
+            touch(&file);
             return Ok((s, CacheOutcome::Hit));
         }
         let s = Schematron::load(rules_dir, path)?;
         let outcome = match store(&file, &encode(&s)) {
-            Ok(()) => CacheOutcome::Stored,
+            Ok(()) => {
+                prune(&file, MAX_CACHE_FOLDER_BYTES);
+                CacheOutcome::Stored
+            }
             Err(e) => CacheOutcome::Unwritable(format!("{}: {e}", file.display())),
         };
         Ok((s, outcome))
@@ -100,6 +104,52 @@ fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
                 None => !std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0),
             }
         })
+}
+
+/// Most bytes one cache folder (`schematron/`, `documents/`) keeps. Every build of segur and
+/// every rules release writes files under new keys; beyond this, writing a file removes the
+/// least recently used ones, so the folder cannot grow without bound.
+pub(crate) const MAX_CACHE_FOLDER_BYTES: u64 = 256 << 20;
+
+/// Marks a cache file as just used, for [`prune`]'s order (a failure only makes it look older).
+pub(crate) fn touch(file: &Path) {
+    if let Ok(f) = std::fs::File::options().write(true).open(file) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Removes the least recently used `.bin` files of `just_written`'s folder until the folder
+/// holds at most `max_bytes`; `just_written` itself is kept. A process still reading a removed
+/// file keeps reading it (the file goes when it is closed); one about to open it finds it
+/// missing and rebuilds it, as on any miss.
+pub(crate) fn prune(just_written: &Path, max_bytes: u64) {
+    let Some(dir) = just_written.parent() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, u64, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "bin"))
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((m.modified().ok()?, m.len(), e.path()))
+        })
+        .collect();
+    let mut total: u64 = files.iter().map(|f| f.1).sum();
+    if total <= max_bytes {
+        return;
+    }
+    files.sort();
+    for (_, len, path) in files {
+        if total <= max_bytes {
+            break;
+        }
+        if path != just_written && std::fs::remove_file(&path).is_ok() {
+            total = total.saturating_sub(len);
+        }
+    }
 }
 
 /// Writes a cache file atomically: a temporary file beside it, then a rename.
@@ -434,6 +484,45 @@ fn decode(bytes: &[u8]) -> Option<Schematron> {
         notes,
         files,
     })
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use super::*;
+
+    #[test]
+    fn a_full_cache_folder_loses_its_least_recently_used_files() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let at = |name: &str, secs: u64| {
+            let p = tmp.path().join(name);
+            std::fs::write(&p, vec![0u8; 100]).expect("write");
+            let f = std::fs::File::options().write(true).open(&p).expect("open");
+            f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+                .expect("mtime");
+            p
+        };
+        let oldest = at("a.bin", 1_000);
+        let used = at("b.bin", 2_000);
+        let newer = at("c.bin", 3_000);
+        let other = at("notes.txt", 10);
+        // `b.bin` is used again: it becomes the most recent.
+        touch(&used);
+        let written = at("d.bin", 4_000);
+        prune(&written, 250);
+        let left = |p: &Path| p.exists();
+        assert!(
+            !left(&oldest) && !left(&newer),
+            "the two least recently used go"
+        );
+        assert!(
+            left(&used) && left(&written),
+            "the touched and the new one stay"
+        );
+        assert!(left(&other), "only .bin files are counted and removed");
+        // Under the bound nothing goes.
+        prune(&written, 1 << 20);
+        assert!(left(&used) && left(&written));
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ mod model;
 mod tree;
 
 pub use cache::CacheOutcome;
-pub(crate) use cache::store as store_cache_file;
+pub(crate) use cache::{
+    MAX_CACHE_FOLDER_BYTES, prune as prune_cache_folder, store as store_cache_file,
+    touch as touch_cache_file,
+};
 
 pub use model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, RuleStep, Schematron};
 pub use tree::LoadNote;
