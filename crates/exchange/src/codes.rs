@@ -19,8 +19,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use sha2::{Digest, Sha256};
-
 use crate::dom::{attr, kid, kids};
 use crate::value_sets::ValueSets;
 
@@ -611,10 +609,7 @@ impl Table {
             association,
             origin: Origin::File {
                 path: path.to_path_buf(),
-                sha256: Sha256::digest(bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
+                sha256: crate::metadata::sha256_hex(bytes),
                 version: parsed.version,
             },
             rows: parsed.rows,

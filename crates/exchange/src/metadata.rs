@@ -230,6 +230,14 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// SHA-256 of `bytes`, lower-case hex (how package reports name the files they read).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// SHA-1 of `bytes`.
 pub fn sha1(bytes: &[u8]) -> [u8; 20] {
     Sha1::digest(bytes).into()

@@ -12,8 +12,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::codes::{Origin, TableError};
 use crate::dom::{attr, kid, kids};
 
@@ -162,10 +160,7 @@ impl ValueSet {
             jdv,
             origin: Origin::File {
                 path: path.to_path_buf(),
-                sha256: Sha256::digest(bytes)
-                    .iter()
-                    .map(|b| format!("{b:02x}"))
-                    .collect(),
+                sha256: crate::metadata::sha256_hex(bytes),
                 version,
             },
             concepts,

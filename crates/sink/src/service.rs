@@ -333,10 +333,7 @@ impl Service {
             };
             return (outcome(status, &verdict.problems), verdict);
         }
-        let tag: String = Sha256::digest(&req.body)[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let tag = crate::store::hex(&Sha256::digest(&req.body)[..8]);
         let entries: Vec<Value> = bundle
             .get("entry")
             .and_then(Value::as_array)
@@ -450,10 +447,7 @@ pub const MTOM_ROOT: &str = "<root.message@segur-sink>";
 /// request's Content-Type.
 pub fn mtom(soap: Response, action: Option<&str>) -> Response {
     // A boundary made of the envelope's hash cannot occur inside it.
-    let tag: String = Sha256::digest(&soap.body)[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let tag = crate::store::hex(&Sha256::digest(&soap.body)[..12]);
     let boundary = format!("MIMEBoundary_segur_{tag}");
     let mut body = format!(
         "--{boundary}\r\nContent-Type: application/xop+xml; charset=UTF-8; type=\"application/soap+xml\"\r\n\

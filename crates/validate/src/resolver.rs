@@ -187,7 +187,7 @@ impl DocumentCache {
             .chain_update(header.as_bytes())
             .chain_update(bytes)
             .finalize();
-        let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        let hash = crate::rules::hex(&digest);
         let file = dir.join("documents").join(format!("{}.bin", &hash[..32]));
         // Read as a stream: a 7 MB image never sits in memory beside the document it builds.
         if let Some(doc) = std::fs::File::open(&file).ok().and_then(|f| {
