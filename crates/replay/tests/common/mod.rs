@@ -58,21 +58,29 @@ pub fn fixture() -> Fixture {
     }
 }
 
+/// A CR-BIO document generated from `generator_seed`, named `doc-{n}.xml`.
+fn cr_bio(generator_seed: u64, n: u64) -> Input {
+    let identity = Generator::new(generator_seed).next_identity();
+    let mut rng = SeedRng::new(generator_seed);
+    Input {
+        name: format!("doc-{n}.xml"),
+        bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
+    }
+}
+
+/// Packaging options with a fixed time, so that packages are reproducible.
+fn fixed_time() -> Options {
+    Options {
+        now: 1_736_000_000,
+        ..Options::default()
+    }
+}
+
 /// `n` ITI-41 requests (one CR-BIO document each) as DIR/NNN.mtom.
 pub fn requests(dir: &Path, n: u64) {
     std::fs::create_dir_all(dir).expect("mkdir");
     for seed in 0..n {
-        let identity = Generator::new(100 + seed).next_identity();
-        let mut rng = SeedRng::new(100 + seed);
-        let input = Input {
-            name: format!("doc-{seed}.xml"),
-            bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
-        };
-        let options = Options {
-            now: 1_736_000_000,
-            ..Options::default()
-        };
-        let req = iti41::build(&[input], &options).expect("iti41");
+        let req = iti41::build(&[cr_bio(100 + seed, seed)], &fixed_time()).expect("iti41");
         std::fs::write(dir.join(format!("{seed:03}.mtom")), req.to_capture()).expect("write");
     }
 }
@@ -81,17 +89,8 @@ pub fn requests(dir: &Path, n: u64) {
 pub fn messages(dir: &Path, n: u64) {
     std::fs::create_dir_all(dir).expect("mkdir");
     for seed in 0..n {
-        let identity = Generator::new(300 + seed).next_identity();
-        let mut rng = SeedRng::new(300 + seed);
-        let input = Input {
-            name: format!("doc-{seed}.xml"),
-            bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
-        };
-        let options = Options {
-            now: 1_736_000_000,
-            ..Options::default()
-        };
-        let eml = segur_exchange::mss::build(&[input], &options).expect("mss");
+        let eml =
+            segur_exchange::mss::build(&[cr_bio(300 + seed, seed)], &fixed_time()).expect("mss");
         std::fs::write(dir.join(format!("{seed:03}.eml")), eml).expect("write");
     }
 }
