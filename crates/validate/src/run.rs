@@ -12,8 +12,8 @@ use segur_finding::{Finding, Location, RuleSource, Severity};
 use segur_xml::hash::FxMap;
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 use segur_xpath::{
-    CompileError, DocResolver, DynamicContext, EvalError, Expr, Pattern, Prefilter, StaticContext,
-    VarId,
+    CompileError, Dependence, DocResolver, DynamicContext, EvalError, Expr, Pattern, Prefilter,
+    StaticContext, VarId,
 };
 
 use crate::location::locate;
@@ -82,6 +82,12 @@ impl SharedStrings {
 struct CCheck {
     kind: CheckKind,
     test: Lazy,
+    /// This check's number in its compiled schematron (keys its kept results).
+    serial: u32,
+    /// When the test is a function of some attributes of its node (see [`Dependence`]) and
+    /// costly enough: those attributes, whose values key the results kept across nodes and
+    /// documents. Decided when the test is first compiled.
+    memo: OnceLock<Option<Box<[ExpandedName]>>>,
     id: Arc<str>,
     severity: Severity,
     message: Vec<Part>,
@@ -100,6 +106,9 @@ struct CRule {
     pattern: Pattern,
     prefilter: Prefilter,
     steps: Vec<CStep>,
+    /// The dependence of the rule's lets that are functions of their node's attributes, by
+    /// variable.
+    lets: FxMap<usize, Dependence>,
 }
 
 struct CPattern {
@@ -207,6 +216,75 @@ struct PathCache {
     /// Ranges of `fit_rules`.
     fitting: FxMap<(u32, u32), (u32, u32)>,
     fit_rules: Vec<u32>,
+    /// Results of the checks that are functions of attribute values, by a hash of the check
+    /// and the values (the entry holds both, so a collision is a miss, never a wrong result).
+    results: FxMap<u64, KeptResult>,
+}
+
+/// One kept result of a check that is a function of some attribute values.
+struct KeptResult {
+    check: u32,
+    values: Box<[Option<Box<str>>]>,
+    result: bool,
+}
+
+/// Results a cache keeps for one compiled schematron on one thread before it starts over
+/// (bounds memory: the ANS corpus needs a few thousand).
+const MAX_KEPT_RESULTS: usize = 1 << 13;
+
+/// The weight (see [`Dependence::weight`]) from which a check's results are kept: below it,
+/// evaluating costs about what looking a result up does.
+const KEEP_FROM_WEIGHT: u32 = 4;
+
+impl PathCache {
+    /// The result of check `serial` at `node`, whose value depends only on the values of
+    /// `attributes`: kept from an earlier node with the same values, else computed and kept
+    /// (unless it failed: the next node with these values raises the error again).
+    fn check_result(
+        &mut self,
+        serial: u32,
+        attributes: &[ExpandedName],
+        doc: &Document,
+        node: NodeId,
+        compute: impl FnOnce() -> Result<bool, EvalError>,
+    ) -> Result<bool, EvalError> {
+        use std::hash::{Hash, Hasher};
+        let values = || {
+            attributes
+                .iter()
+                .map(move |&a| doc.attribute(node, a).map(|a| doc.value(a)))
+        };
+        let mut h = segur_xml::hash::FxHasher::default();
+        serial.hash(&mut h);
+        for v in values() {
+            v.hash(&mut h);
+        }
+        let key = h.finish();
+        if let Some(kept) = self.results.get(&key)
+            && kept.check == serial
+            && kept.values.len() == attributes.len()
+            && kept
+                .values
+                .iter()
+                .zip(values())
+                .all(|(k, v)| k.as_deref().map(str::as_bytes) == v.map(str::as_bytes))
+        {
+            return Ok(kept.result);
+        }
+        let result = compute()?;
+        if self.results.len() >= MAX_KEPT_RESULTS {
+            self.results.clear();
+        }
+        self.results.insert(
+            key,
+            KeptResult {
+                check: serial,
+                values: values().map(|v| v.map(Box::from)).collect(),
+                result,
+            },
+        );
+        Ok(result)
+    }
 }
 
 /// Paths a cache may hold before it starts over (bounds memory on a very varied corpus).
@@ -371,6 +449,8 @@ pub struct Compiled {
     pub file: String,
     base: PathBuf,
     globals: Vec<Global>,
+    /// The globals whose values are constant (depend on no document), by variable.
+    global_deps: FxMap<usize, Dependence>,
     patterns: Vec<CPattern>,
     visit_attributes: bool,
     visit_other: bool,
@@ -478,6 +558,18 @@ impl Compiled {
                 ),
             }
         }
+        // Globals built from literals and loaded documents only have the same value in every
+        // run (two rounds: a global may refer to a later one).
+        let mut global_deps: FxMap<usize, Dependence> = FxMap::default();
+        for _ in 0..2 {
+            for g in &globals {
+                let d = g.expr.dependence(&|v| global_deps.get(&v.0).cloned());
+                if let Some(d) = d.filter(|d| d.attributes.is_empty()) {
+                    global_deps.insert(g.var.0, d);
+                }
+            }
+        }
+        let mut serial = 0u32;
         // Abstract rules instantiated many times repeat their tests, messages and ids: each
         // distinct text is kept once.
         let mut shared = SharedStrings::default();
@@ -495,6 +587,7 @@ impl Compiled {
                 };
                 let mut local = Arc::new(sc.clone());
                 let mut steps = Vec::new();
+                let mut lets: FxMap<usize, Dependence> = FxMap::default();
                 let used = used_lets(&r.steps);
                 for (step, used) in r.steps.iter().zip(used) {
                     match step {
@@ -508,7 +601,15 @@ impl Compiled {
                                 // let no later step refers to is never evaluated (DTr1_II's
                                 // `$set_other`, on every II element, is read by a commented-out
                                 // assert only), and so can neither cost time nor raise an error.
-                                Ok(expr) if used => steps.push(CStep::Let(var, expr)),
+                                Ok(expr) if used => {
+                                    let d = expr.dependence(&|v| {
+                                        lets.get(&v.0).or_else(|| global_deps.get(&v.0)).cloned()
+                                    });
+                                    if let Some(d) = d {
+                                        lets.insert(var.0, d);
+                                    }
+                                    steps.push(CStep::Let(var, expr));
+                                }
                                 Ok(_) => {}
                                 // Later steps that use it will fail to compile and be listed too.
                                 Err(e) => note(
@@ -539,9 +640,12 @@ impl Compiled {
                             versions
                                 .entry(c.file.clone())
                                 .or_insert_with(|| version_of(&c.file));
+                            serial += 1;
                             steps.push(CStep::Check(CCheck {
                                 kind: c.kind,
                                 test: Lazy::new(shared.get(&c.test), &local),
+                                serial,
+                                memo: OnceLock::new(),
                                 id: shared.get(&c.rule_id()),
                                 severity: Severity::from_role(c.role.as_deref()),
                                 message,
@@ -556,6 +660,7 @@ impl Compiled {
                     pattern,
                     prefilter,
                     steps,
+                    lets,
                 });
             }
             patterns.push(CPattern::new(rules));
@@ -571,6 +676,7 @@ impl Compiled {
             file: s.file.clone(),
             base,
             globals,
+            global_deps,
             patterns,
             visit_attributes: s.visit_attributes,
             visit_other: !s.only_child_elements,
@@ -694,7 +800,19 @@ impl Compiled {
                                     continue;
                                 }
                             };
-                            let result = test.evaluate_boolean(ctx, nref)?;
+                            let memo = c
+                                .memo
+                                .get_or_init(|| self.kept_attributes(test, &rule.lets));
+                            let result = match memo {
+                                Some(attributes) => index.shapes.check_result(
+                                    c.serial,
+                                    attributes,
+                                    doc,
+                                    node,
+                                    || test.evaluate_boolean(ctx, nref),
+                                )?,
+                                None => test.evaluate_boolean(ctx, nref)?,
+                            };
                             let fires = match c.kind {
                                 CheckKind::Assert => !result,
                                 CheckKind::Report => result,
@@ -708,6 +826,21 @@ impl Compiled {
             }
         }
         Ok(findings)
+    }
+
+    /// The attributes whose values decide `test` when its results are worth keeping (see
+    /// [`CCheck::memo`]), given the dependence of its rule's lets.
+    fn kept_attributes(
+        &self,
+        test: &Expr,
+        lets: &FxMap<usize, Dependence>,
+    ) -> Option<Box<[ExpandedName]>> {
+        let d = test.dependence(&|v| {
+            lets.get(&v.0)
+                .or_else(|| self.global_deps.get(&v.0))
+                .cloned()
+        })?;
+        (d.weight >= KEEP_FROM_WEIGHT).then(|| d.attributes.into_boxed_slice())
     }
 
     /// A check segur cannot compile: reported as an error finding, never passed silently.
@@ -825,6 +958,61 @@ mod tests {
             .into_iter()
             .map(|f| f.rule)
             .collect()
+    }
+
+    /// Runs `rule_body` with context `e` on each document, one compiled schematron for all
+    /// (so results kept on one document serve the next): the rules fired, with their lines.
+    fn fire_on(rule_body: &str, docs: &[&str]) -> Vec<Vec<(String, u32)>> {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
+        let file = tmp.path().join("schematrons/t.sch");
+        std::fs::write(
+            &file,
+            format!(
+                r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <let name="digits" value="'^[0-9]+$'"/>
+  <pattern id="p"><rule context="e">{rule_body}</rule></pattern>
+</schema>"#
+            ),
+        )
+        .expect("write");
+        let s = Schematron::load(tmp.path(), &file).expect("load");
+        let c = Compiled::compile(&s, tmp.path(), &|_| String::new());
+        let cache = DocumentCache::new(tmp.path());
+        docs.iter()
+            .map(|xml| {
+                let doc =
+                    Document::parse(xml.as_bytes(), &segur_xml::Limits::default()).expect("doc");
+                c.run(&doc, &cache)
+                    .into_iter()
+                    .map(|f| (f.rule, f.location.line.unwrap_or(0)))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// A check that reads only attribute values (here through a let and a constant global)
+    /// keeps its results by those values: every node still gets its own verdict and location,
+    /// across documents, and a dynamic error is raised again, never kept.
+    #[test]
+    fn results_kept_by_attribute_values_are_per_value() {
+        let rule = r#"<let name="v" value="string(@v)"/>
+            <assert id="num" test="matches($v, $digits) and string-length(@v) lt 4">m</assert>"#;
+        let docs = [
+            "<r>\n<e v='1'/>\n<e v='x'/>\n<e v='1'/>\n<e v='x'/>\n<e/>\n<e v='12345'/></r>",
+            "<r>\n<e v='x'/>\n<e v='1'/></r>",
+        ];
+        let fired = fire_on(rule, &docs);
+        let num = |lines: &[u32]| -> Vec<(String, u32)> {
+            lines.iter().map(|&l| ("num".to_string(), l)).collect()
+        };
+        assert_eq!(fired, [num(&[3, 5, 6, 7]), num(&[2])]);
+        let error = r#"<assert id="int" test="xs:integer(@v) gt 0">m</assert>"#;
+        let fired = fire_on(error, &["<r><e v='1'/><e v='x'/></r>", "<r><e v='x'/></r>"]);
+        assert_eq!(fired[0].len(), 1);
+        assert_eq!(fired[0][0].0, "RUN-ERROR");
+        assert_eq!(fired[1].len(), 1);
+        assert_eq!(fired[1][0].0, "RUN-ERROR");
     }
 
     /// A let nothing reads is never evaluated, as in Saxon: its dynamic error (integer division

@@ -1508,7 +1508,8 @@ fn value_index(doc: &Arc<Document>, name: ExpandedName, by_text: bool) -> Option
         by_text,
         entries: Vec::new(),
     };
-    entries.sort_unstable_by(|&a, &b| idx.key(a).cmp(&idx.key(b)).then(a.1.cmp(&b.1)));
+    // Each key is read once (a string value may be computed), not once per comparison.
+    entries.sort_by_cached_key(|&e| (idx.key(e), e.1));
     entries.shrink_to_fit();
     idx.entries = entries;
     let idx = Arc::new(idx);

@@ -73,6 +73,7 @@
 
 mod ast;
 mod context;
+mod dependence;
 mod error;
 mod eval;
 mod functions;
@@ -82,6 +83,7 @@ mod regex;
 mod value;
 
 pub use context::{DocResolver, DynamicContext, StaticContext, VarId};
+pub use dependence::Dependence;
 pub use error::{CompileError, CompileErrorKind, EvalError};
 pub use pattern::{Pattern, Prefilter, compile_pattern};
 pub use value::{Atomic, DateTimeValue, Item, NodeRef, QNameValue, Sequence};
@@ -115,6 +117,14 @@ impl Expr {
     /// The expression source.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The attributes of the context node whose values alone decide this expression's value
+    /// (with documents loaded by `doc()`, constant in a process), or `None` when it reads
+    /// anything else of its context. `vars` gives the dependence of each variable it may read
+    /// (`None`: unknown). A caller may then keep one result per tuple of attribute values.
+    pub fn dependence(&self, vars: &dyn Fn(VarId) -> Option<Dependence>) -> Option<Dependence> {
+        self.ast.dependence(vars)
     }
 
     /// Evaluates with `context` as context item (and as `current()`); `None` leaves it absent.
