@@ -59,6 +59,9 @@ pub(crate) struct NodeData {
     pub(crate) subtree_end: u32,
     pub(crate) name: ExpandedName,
     pub(crate) prefix: Name,
+    /// The value is `source[value_start..][..value_len]` when `in_source` (character data that
+    /// needed no normalisation, borrowed from the input), else the same range of `text`.
+    pub(crate) in_source: bool,
     pub(crate) value_start: u32,
     pub(crate) value_len: u32,
     pub(crate) offset: u32,
@@ -81,9 +84,12 @@ pub(crate) struct NsBinding {
 #[derive(Debug)]
 pub struct Document {
     pub(crate) nodes: Vec<NodeData>,
+    /// The values that had to be normalised (references, line ends), or all of them once
+    /// the source is dropped.
     pub(crate) text: String,
     pub(crate) scopes: Vec<NsBinding>,
-    pub(crate) source: Box<[u8]>,
+    /// The whole input (valid UTF-8, a byte order mark included).
+    pub(crate) source: Box<str>,
     pub(crate) line_starts: OnceLock<Vec<u32>>,
     /// The elements by name, in document order, built on first use.
     pub(crate) by_name: OnceLock<FxMap<ExpandedName, Vec<u32>>>,
@@ -106,6 +112,25 @@ impl Document {
     /// (value sets, terminologies), whose nodes are never reported by line. Afterwards
     /// [`Document::source`] is empty and [`Document::line_col`] answers line 1, column 1.
     pub fn without_source(mut self) -> Document {
+        // The values borrowed from the source move into the character data first.
+        let extra: usize = self
+            .nodes
+            .iter()
+            .filter(|d| d.in_source)
+            .map(|d| d.value_len as usize)
+            .sum();
+        self.text.reserve_exact(extra);
+        for d in self.nodes.iter_mut().filter(|d| d.in_source) {
+            let start = d.value_start as usize;
+            let value = self
+                .source
+                .get(start..start + d.value_len as usize)
+                .unwrap_or("");
+            d.value_start = self.text.len() as u32;
+            d.value_len = value.len() as u32;
+            self.text.push_str(value);
+            d.in_source = false;
+        }
         self.source = Box::default();
         self.line_starts = OnceLock::new();
         self
@@ -124,7 +149,7 @@ impl Document {
 
     /// The input the document was parsed from.
     pub fn source(&self) -> &[u8] {
-        &self.source
+        self.source.as_bytes()
     }
 
     /// The number of nodes (document node and attributes included).
@@ -308,9 +333,12 @@ impl Document {
         match self.data(n) {
             Some(d) if !matches!(d.kind, NodeKind::Element | NodeKind::Document) => {
                 let start = d.value_start as usize;
-                self.text
-                    .get(start..start + d.value_len as usize)
-                    .unwrap_or("")
+                let data = if d.in_source {
+                    &*self.source
+                } else {
+                    &self.text
+                };
+                data.get(start..start + d.value_len as usize).unwrap_or("")
             }
             _ => "",
         }
@@ -410,13 +438,13 @@ impl Document {
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
         let starts = self.line_starts.get_or_init(|| {
             let mut v = vec![0u32];
-            v.extend(memchr::memchr_iter(b'\n', &self.source).map(|i| i as u32 + 1));
+            v.extend(memchr::memchr_iter(b'\n', self.source.as_bytes()).map(|i| i as u32 + 1));
             v
         });
         let offset = offset.min(self.source.len());
         let line = starts.partition_point(|&s| s as usize <= offset).max(1);
         let start = starts[line - 1] as usize;
-        let column = self.source[start..offset]
+        let column = self.source.as_bytes()[start..offset]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count();

@@ -15,6 +15,9 @@ use crate::intern::{ExpandedName, Name};
 
 const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
+/// Longest whitespace-only text whose value is shared (see `Builder::shared_space`).
+const MAX_SHARED_SPACE: usize = 256;
+
 struct Frame<'a> {
     node: u32,
     last_child: u32,
@@ -26,26 +29,49 @@ struct RawAttr<'a> {
     key: Cow<'a, str>,
     value: Cow<'a, str>,
     offset: usize,
-    value_offset: usize,
+    /// Where the value lies in the input, when it is borrowed from it.
+    value_at: Option<usize>,
+}
+
+impl RawAttr<'_> {
+    /// The offset errors inside the value are relative to.
+    fn value_offset(&self) -> usize {
+        self.value_at.unwrap_or(self.offset)
+    }
 }
 
 struct Builder<'a> {
     input: &'a [u8],
+    /// The whole input as text (byte order mark included): offsets into it are the offsets
+    /// of the document.
+    whole: &'a str,
     body: &'a str,
     base: usize,
     limits: &'a Limits,
     doc: Document,
     stack: Vec<Frame<'a>>,
     names: FxMap<&'a str, Name>,
+    /// Qualified names as written, split and interned: `(prefix, local)`.
+    qnames: FxMap<&'a str, (Name, Name)>,
     /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
     uris: FxMap<String, Name>,
+    /// The `xml` prefix, bound everywhere to [`XML_NAMESPACE`].
+    xml_prefix: Name,
     last_text: u32,
+    /// Whether the value of `last_text` is borrowed or shared, so not alone at the end of
+    /// `text` where further chunks can join it.
+    last_text_shared: bool,
+    /// Whitespace-only text as written (indentation of a CRLF file) and where its normalised
+    /// value lies in `text`.
+    spaces: FxMap<&'a str, (u32, u32)>,
     root_seen: bool,
     attrs: Vec<RawAttr<'a>>,
+    /// Scratch space for a namespace URI that needs normalising.
+    scratch: String,
     /// Drop whitespace-only text nodes (`xsl:strip-space elements="*"`).
     strip_space: bool,
     /// Whitespace chunks of a text node not yet known to be whitespace-only.
-    pending_space: Vec<(String, usize, TextKind)>,
+    pending_space: Vec<(Cow<'a, str>, usize, TextKind)>,
 }
 
 type Failure = (ParseErrorKind, usize);
@@ -68,28 +94,37 @@ pub(crate) fn parse(
         ));
     }
     let base = detect_encoding(input).map_err(|kind| fail(kind, 0))?;
-    let body = std::str::from_utf8(&input[base..])
-        .map_err(|e| fail(ParseErrorKind::InvalidUtf8, base + e.valid_up_to()))?;
+    // Validated once, byte order mark included (it is valid UTF-8): the offset of the first
+    // invalid byte is the same as in the body alone.
+    let whole = std::str::from_utf8(input)
+        .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    let body = &whole[base..];
     let mut b = Builder {
         input,
+        whole,
         body,
         base,
         limits,
         doc: Document {
             nodes: Vec::with_capacity(body.len() / 24),
-            text: String::with_capacity(body.len() / 4),
+            text: String::new(),
             scopes: Vec::new(),
-            source: input.into(),
+            source: whole.into(),
             line_starts: OnceLock::new(),
             by_name: OnceLock::new(),
             uri: None,
         },
         stack: Vec::new(),
         names: FxMap::default(),
+        qnames: FxMap::default(),
         uris: FxMap::default(),
+        xml_prefix: Name::intern("xml"),
         last_text: NONE,
+        last_text_shared: false,
+        spaces: FxMap::default(),
         root_seen: false,
         attrs: Vec::new(),
+        scratch: String::new(),
         strip_space,
         pending_space: Vec::new(),
     };
@@ -197,12 +232,12 @@ impl<'a> Builder<'a> {
                     self.close(frame.node, pos);
                     self.end_text();
                 }
-                Event::Text(t) => self.text(&t, pos, TextKind::Raw)?,
-                Event::CData(t) => self.text(&t, pos, TextKind::CData)?,
+                Event::Text(t) => self.text(t.into_inner(), pos, TextKind::Raw)?,
+                Event::CData(t) => self.text(t.into_inner(), pos, TextKind::CData)?,
                 Event::GeneralRef(r) => {
                     let mut s = String::new();
                     push_reference(&r, &mut s).map_err(|kind| (kind, pos))?;
-                    self.text(&s, pos, TextKind::Resolved)?;
+                    self.text(Cow::Owned(s), pos, TextKind::Resolved)?;
                 }
                 Event::Comment(c) => {
                     let n = self.leaf(
@@ -247,6 +282,7 @@ impl<'a> Builder<'a> {
     /// Markup ends the current text node; held-back whitespace (see `strip_space`) is dropped.
     fn end_text(&mut self) {
         self.last_text = NONE;
+        self.last_text_shared = false;
         self.pending_space.clear();
     }
 
@@ -255,11 +291,26 @@ impl<'a> Builder<'a> {
         if s.is_empty() {
             return Name::EMPTY;
         }
-        if let Some(off) = offset_in(self.body, s) {
-            let key = &self.body[off..off + s.len()];
+        if let Some(off) = offset_in(self.whole, s) {
+            let key = &self.whole[off..off + s.len()];
             *self.names.entry(key).or_insert_with(|| Name::intern(key))
         } else {
             Name::intern(s)
+        }
+    }
+
+    /// The prefix and local name of a qualified name as written, interned once per document.
+    fn qname(&mut self, raw: &str) -> (Name, Name) {
+        let split = |raw: &str| {
+            let (prefix, local) = split_qname(raw);
+            (Name::intern(prefix), Name::intern(local))
+        };
+        match offset_in(self.whole, raw) {
+            Some(off) => {
+                let key = &self.whole[off..off + raw.len()];
+                *self.qnames.entry(key).or_insert_with(|| split(key))
+            }
+            None => split(raw),
         }
     }
 
@@ -289,6 +340,7 @@ impl<'a> Builder<'a> {
             subtree_end: index + 1,
             name,
             prefix: Name::EMPTY,
+            in_source: false,
             value_start: 0,
             value_len: 0,
             offset: offset as u32,
@@ -333,6 +385,11 @@ impl<'a> Builder<'a> {
 
     /// Sets the value of a comment or processing instruction: no references there, only line ends.
     fn set_value(&mut self, n: u32, value: &str, pos: usize) -> Result<(), Failure> {
+        if memchr::memchr(b'\r', value.as_bytes()).is_none()
+            && let Some(at) = offset_in(self.whole, value)
+        {
+            return self.borrow_value(n, at, value.len(), pos);
+        }
         let start = self.doc.text.len();
         let mut rest = value;
         while let Some(i) = rest.find('\r') {
@@ -342,6 +399,23 @@ impl<'a> Builder<'a> {
         }
         self.doc.text.push_str(rest);
         self.finish_value(n, start, pos)
+    }
+
+    /// Sets the value of `n` to `len` bytes of the source at `at` (no normalisation needed).
+    fn borrow_value(&mut self, n: u32, at: usize, len: usize, pos: usize) -> Result<(), Failure> {
+        if len > self.limits.max_text_len {
+            return Err((
+                ParseErrorKind::TextTooLong {
+                    limit: self.limits.max_text_len,
+                },
+                pos,
+            ));
+        }
+        let d = &mut self.doc.nodes[n as usize];
+        d.in_source = true;
+        d.value_start = at as u32;
+        d.value_len = len as u32;
+        Ok(())
     }
 
     fn finish_value(&mut self, n: u32, start: usize, pos: usize) -> Result<(), Failure> {
@@ -360,7 +434,16 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn text(&mut self, raw: &str, pos: usize, kind: TextKind) -> Result<(), Failure> {
+    fn text(&mut self, raw: Cow<'a, str>, pos: usize, kind: TextKind) -> Result<(), Failure> {
+        if let (Cow::Borrowed(s), TextKind::Raw, NONE) = (&raw, kind, self.last_text)
+            && !self.strip_space
+            && self.stack.len() > 1
+            && s.len() <= MAX_SHARED_SPACE
+            && s.contains('\r')
+            && s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            return self.shared_space(s, pos);
+        }
         if self.stack.len() <= 1 {
             if kind == TextKind::Raw
                 && raw
@@ -378,19 +461,59 @@ impl<'a> Builder<'a> {
                 .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
         {
             // Whitespace so far: kept back until something else joins the text node.
-            self.pending_space.push((raw.to_owned(), pos, kind));
+            self.pending_space.push((raw, pos, kind));
             return Ok(());
         }
-        for (chunk, at, k) in std::mem::take(&mut self.pending_space) {
-            self.append_text_chunk(&chunk, at, k)?;
+        if !self.pending_space.is_empty() {
+            for (chunk, at, k) in std::mem::take(&mut self.pending_space) {
+                self.append_text_chunk(&chunk, at, k)?;
+            }
         }
-        self.append_text_chunk(raw, pos, kind)
+        self.append_text_chunk(&raw, pos, kind)
     }
 
-    /// Appends a chunk of character data to the current text node (created if needed).
+    /// Appends a chunk of character data to the current text node (created if needed). A
+    /// text node of one chunk that needs no normalisation is borrowed from the source.
     fn append_text_chunk(&mut self, raw: &str, pos: usize, kind: TextKind) -> Result<(), Failure> {
+        if self.last_text == NONE
+            && kind != TextKind::Resolved
+            && plain_text(raw.as_bytes())
+            && let Some(at) = offset_in(self.whole, raw)
+        {
+            let n = self.push_child(
+                NodeKind::Text,
+                ExpandedName {
+                    ns: Name::EMPTY,
+                    local: Name::EMPTY,
+                },
+                pos,
+            )?;
+            self.last_text = n;
+            self.last_text_shared = true;
+            return self.borrow_value(n, at, raw.len(), pos);
+        }
         let n = if self.last_text != NONE {
-            self.last_text
+            let n = self.last_text;
+            if self.last_text_shared {
+                // A second chunk joins a borrowed or shared value: it is copied to the end
+                // of the text first.
+                self.last_text_shared = false;
+                let d = &self.doc.nodes[n as usize];
+                let (start, end) = (
+                    d.value_start as usize,
+                    d.value_start as usize + d.value_len as usize,
+                );
+                let at = self.doc.text.len();
+                if d.in_source {
+                    self.doc.text.push_str(&self.whole[start..end]);
+                } else {
+                    self.doc.text.extend_from_within(start..end);
+                }
+                let d = &mut self.doc.nodes[n as usize];
+                d.in_source = false;
+                d.value_start = at as u32;
+            }
+            n
         } else {
             let n = self.push_child(
                 NodeKind::Text,
@@ -423,6 +546,99 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The first error of a start tag's attributes, read with quick-xml's checks.
+    #[cold]
+    fn attribute_error(&self, e: &BytesStart<'_>, pos: usize) -> Failure {
+        for (count, attr) in e.attributes().with_checks(true).enumerate() {
+            let failure = match attr {
+                Err(quick_xml::events::attributes::AttrError::Duplicated(at, _)) => {
+                    let rest = e.get(at..).unwrap_or("");
+                    let name = rest
+                        .split(['=', ' ', '\t', '\n', '\r'])
+                        .next()
+                        .unwrap_or(rest);
+                    (
+                        ParseErrorKind::DuplicateAttribute { name: name.into() },
+                        pos + 1 + at,
+                    )
+                }
+                Err(other) => (
+                    ParseErrorKind::Malformed {
+                        source: other.into(),
+                    },
+                    pos,
+                ),
+                Ok(_) if count >= self.limits.max_attributes_per_element => {
+                    self.too_many_attributes(pos)
+                }
+                Ok(_) => continue,
+            };
+            return failure;
+        }
+        // Unreachable: the unchecked reading found an anomaly the checked one reports.
+        (
+            ParseErrorKind::Malformed {
+                source: quick_xml::Error::Syntax(quick_xml::errors::SyntaxError::UnclosedTag),
+            },
+            pos,
+        )
+    }
+
+    fn too_many_attributes(&self, pos: usize) -> Failure {
+        (
+            ParseErrorKind::TooManyAttributes {
+                limit: self.limits.max_attributes_per_element,
+            },
+            pos,
+        )
+    }
+
+    /// A text node of whitespace alone (CR among it): its normalised value is stored once per
+    /// document and shared by every such node.
+    fn shared_space(&mut self, raw: &'a str, pos: usize) -> Result<(), Failure> {
+        let n = self.push_child(
+            NodeKind::Text,
+            ExpandedName {
+                ns: Name::EMPTY,
+                local: Name::EMPTY,
+            },
+            pos,
+        )?;
+        self.last_text = n;
+        self.last_text_shared = true;
+        let (start, len) = match self.spaces.get(raw) {
+            Some(&value) => value,
+            None => {
+                // Whitespace has no reference nor forbidden character: only line ends change.
+                let start = self.doc.text.len();
+                let mut bytes = raw.bytes().peekable();
+                while let Some(b) = bytes.next() {
+                    if b == b'\r' {
+                        bytes.next_if_eq(&b'\n');
+                        self.doc.text.push('\n');
+                    } else {
+                        self.doc.text.push(char::from(b));
+                    }
+                }
+                let value = (start as u32, (self.doc.text.len() - start) as u32);
+                self.spaces.insert(raw, value);
+                value
+            }
+        };
+        if len as usize > self.limits.max_text_len {
+            return Err((
+                ParseErrorKind::TextTooLong {
+                    limit: self.limits.max_text_len,
+                },
+                pos,
+            ));
+        }
+        let d = &mut self.doc.nodes[n as usize];
+        d.value_start = start;
+        d.value_len = len;
+        Ok(())
+    }
+
     fn start(
         &mut self,
         e: &BytesStart<'_>,
@@ -445,46 +661,33 @@ impl<'a> Builder<'a> {
             }
             self.root_seen = true;
         }
-        let raw_name = reborrow(self.body, e.name().0);
+        let raw_name = reborrow(self.whole, e.name().0);
         self.attrs.clear();
-        for attr in e.attributes().with_checks(true) {
-            let attr = attr.map_err(|err| match err {
-                quick_xml::events::attributes::AttrError::Duplicated(at, _) => {
-                    let rest = e.get(at..).unwrap_or("");
-                    let name = rest
-                        .split(['=', ' ', '\t', '\n', '\r'])
-                        .next()
-                        .unwrap_or(rest);
-                    (
-                        ParseErrorKind::DuplicateAttribute { name: name.into() },
-                        pos + 1 + at,
-                    )
-                }
-                other => (
-                    ParseErrorKind::Malformed {
-                        source: other.into(),
-                    },
-                    pos,
-                ),
-            })?;
+        // quick-xml's duplicate check allocates per start tag: names are compared here, and
+        // the first anomaly sends the tag through the checked reading for its exact error.
+        for attr in e.attributes().with_checks(false) {
+            let attr = match attr {
+                Ok(a) if !self.attrs.iter().any(|p| *p.key == *a.key.0) => a,
+                _ => return Err(self.attribute_error(e, pos)),
+            };
             if self.attrs.len() >= self.limits.max_attributes_per_element {
-                return Err((
-                    ParseErrorKind::TooManyAttributes {
-                        limit: self.limits.max_attributes_per_element,
-                    },
-                    pos,
-                ));
+                return Err(self.too_many_attributes(pos));
             }
-            let offset = offset_in(self.body, attr.key.0).map_or(pos, |o| self.base + o);
-            let value_offset = offset_in(self.body, &attr.value).map_or(offset, |o| self.base + o);
+            let key_at = offset_in(self.whole, attr.key.0);
+            let key = match key_at {
+                Some(o) => Cow::Borrowed(&self.whole[o..o + attr.key.0.len()]),
+                None => Cow::Owned(attr.key.0.to_owned()),
+            };
+            let value_at = offset_in(self.whole, &attr.value);
+            let value = match (value_at, attr.value) {
+                (Some(o), v) => Cow::Borrowed(&self.whole[o..o + v.len()]),
+                (None, v) => Cow::Owned(v.into_owned()),
+            };
             self.attrs.push(RawAttr {
-                key: reborrow(self.body, attr.key.0),
-                value: match attr.value {
-                    Cow::Borrowed(v) => reborrow(self.body, v),
-                    Cow::Owned(v) => Cow::Owned(v),
-                },
-                offset,
-                value_offset,
+                key,
+                value,
+                offset: key_at.unwrap_or(pos),
+                value_at,
             });
         }
 
@@ -499,8 +702,15 @@ impl<'a> Builder<'a> {
             } else {
                 continue;
             };
-            let mut uri = String::new();
-            append_text(&mut uri, &a.value, true).map_err(|(k, o)| (k, a.value_offset + o))?;
+            let mut scratch = std::mem::take(&mut self.scratch);
+            let uri: &str = if plain_attribute(&a.value) {
+                &a.value
+            } else {
+                scratch.clear();
+                append_text(&mut scratch, &a.value, true)
+                    .map_err(|(k, o)| (k, a.value_offset() + o))?;
+                &scratch
+            };
             let bad = (!prefix.is_empty() && uri.is_empty())
                 || prefix == "xmlns"
                 || (prefix == "xml") != (uri == XML_NAMESPACE)
@@ -509,19 +719,20 @@ impl<'a> Builder<'a> {
                 return Err((
                     ParseErrorKind::InvalidNamespaceDeclaration {
                         name: a.key.to_string(),
-                        uri,
+                        uri: uri.to_owned(),
                     },
                     a.offset,
                 ));
             }
-            let uri = match self.uris.get(uri.as_str()) {
+            let uri = match self.uris.get(uri) {
                 Some(&name) => name,
                 None => {
-                    let name = Name::intern(&uri);
-                    self.uris.insert(uri, name);
+                    let name = Name::intern(uri);
+                    self.uris.insert(uri.to_owned(), name);
                     name
                 }
             };
+            self.scratch = scratch;
             let binding = NsBinding {
                 prefix: self.intern(prefix),
                 uri,
@@ -531,21 +742,17 @@ impl<'a> Builder<'a> {
             self.doc.scopes.push(binding);
         }
 
-        let (prefix, local) = split_qname(&raw_name);
-        let ns = self.resolve(scope, prefix, true).ok_or_else(|| {
+        let (prefix_name, local) = self.qname(&raw_name);
+        let ns = self.resolve(scope, prefix_name, true).ok_or_else(|| {
             (
                 ParseErrorKind::UndeclaredPrefix {
-                    prefix: prefix.into(),
+                    prefix: split_qname(&raw_name).0.into(),
                 },
                 pos,
             )
         })?;
-        let name = ExpandedName {
-            ns,
-            local: self.intern(local),
-        };
+        let name = ExpandedName { ns, local };
         let n = self.push_child(NodeKind::Element, name, pos)?;
-        let prefix_name = self.intern(prefix);
         {
             let d = &mut self.doc.nodes[n as usize];
             d.prefix = prefix_name;
@@ -563,23 +770,20 @@ impl<'a> Builder<'a> {
             if a.key == "xmlns" || a.key.starts_with("xmlns:") {
                 continue;
             }
-            let (prefix, local) = split_qname(&a.key);
-            let ns = if prefix.is_empty() {
+            let (prefix_name, local) = self.qname(&a.key);
+            let ns = if prefix_name.is_empty() {
                 Name::EMPTY
             } else {
-                self.resolve(scope, prefix, false).ok_or_else(|| {
+                self.resolve(scope, prefix_name, false).ok_or_else(|| {
                     (
                         ParseErrorKind::UndeclaredPrefix {
-                            prefix: prefix.into(),
+                            prefix: split_qname(&a.key).0.into(),
                         },
                         a.offset,
                     )
                 })?
             };
-            let name = ExpandedName {
-                ns,
-                local: self.intern(local),
-            };
+            let name = ExpandedName { ns, local };
             let first_attr = n + 1;
             let duplicate = (first_attr..self.doc.nodes.len() as u32)
                 .any(|i| self.doc.nodes[i as usize].name == name);
@@ -592,14 +796,19 @@ impl<'a> Builder<'a> {
                 ));
             }
             let at = self.push_node(NodeKind::Attribute, name, a.offset)?;
+            let borrowed = a.value_at.filter(|_| plain_attribute(&a.value));
             let start = self.doc.text.len();
-            append_text(&mut self.doc.text, &a.value, true)
-                .map_err(|(k, o)| (k, a.value_offset + o))?;
-            let prefix_name = self.intern(prefix);
+            if borrowed.is_none() {
+                append_text(&mut self.doc.text, &a.value, true)
+                    .map_err(|(k, o)| (k, a.value_offset() + o))?;
+            }
             let d = &mut self.doc.nodes[at as usize];
             d.prefix = prefix_name;
             d.tag_end = end as u32;
-            self.finish_value(at, start, a.offset)?;
+            match borrowed {
+                Some(value_at) => self.borrow_value(at, value_at, a.value.len(), a.offset)?,
+                None => self.finish_value(at, start, a.offset)?,
+            }
         }
         self.attrs = attrs;
         let attr_end = self.doc.nodes.len() as u32;
@@ -611,12 +820,11 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn resolve(&mut self, scope: u32, prefix: &str, element: bool) -> Option<Name> {
-        if prefix == "xml" {
+    fn resolve(&self, scope: u32, p: Name, element: bool) -> Option<Name> {
+        if p == self.xml_prefix {
             static XML: LazyLock<Name> = LazyLock::new(|| Name::intern(XML_NAMESPACE));
             return Some(*XML);
         }
-        let p = self.intern(prefix);
         let mut i = scope;
         while let Some(b) = self.doc.scopes.get(i as usize) {
             if b.prefix == p {
@@ -625,7 +833,7 @@ impl<'a> Builder<'a> {
             i = b.parent;
         }
         // Unprefixed element names with no default namespace are in no namespace.
-        (prefix.is_empty() && element).then_some(Name::EMPTY)
+        (p.is_empty() && element).then_some(Name::EMPTY)
     }
 
     fn close(&mut self, n: u32, close_offset: usize) {
@@ -658,6 +866,21 @@ enum TextKind {
 
 fn split_qname(raw: &str) -> (&str, &str) {
     raw.split_once(':').unwrap_or(("", raw))
+}
+
+/// Whether character data is its own value: no reference, no CR (line ends), no forbidden
+/// control character. Blocks are scanned without an early exit, so that they vectorise.
+fn plain_text(bytes: &[u8]) -> bool {
+    let special = |b: u8| (b == b'&') | ((b < 0x20) & (b != b'\t') & (b != b'\n'));
+    bytes
+        .chunks(256)
+        .all(|block| !block.iter().fold(false, |any, &b| any | special(b)))
+}
+
+/// Whether an attribute value is its own normalised value: no reference, no whitespace but
+/// spaces, no control character.
+fn plain_attribute(value: &str) -> bool {
+    !value.bytes().any(|b| b < 0x20 || b == b'&')
 }
 
 /// Appends `raw` with references resolved, line ends normalised and, for attribute values,

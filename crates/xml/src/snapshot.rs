@@ -16,7 +16,7 @@ use crate::hash::{FNV1A_START, FxMap, fnv1a};
 use crate::intern::{ExpandedName, Name};
 
 /// Bumped whenever the layout of an image changes: an image of another format is refused.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 
 /// A fingerprint of the parser's and document model's source, computed at compile time: a
 /// cache of parsed documents keyed with it is never read by a build that parses differently.
@@ -197,7 +197,10 @@ impl<R: Read> Stream<R> {
     }
 }
 
-/// Bytes per node record: the kind, then 14 `u32` fields.
+/// The bit of a record's kind byte that says its value lies in the source, not the text.
+const IN_SOURCE: u8 = 0x80;
+
+/// Bytes per node record: the kind (with [`IN_SOURCE`]), then 14 `u32` fields.
 const NODE_RECORD: usize = 1 + 14 * 4;
 
 impl Document {
@@ -211,7 +214,7 @@ impl Document {
         let mut names = NameTable::default();
         let mut nodes = Vec::with_capacity(self.nodes.len() * NODE_RECORD);
         for n in &self.nodes {
-            nodes.push(kind_code(n.kind));
+            nodes.push(kind_code(n.kind) | if n.in_source { IN_SOURCE } else { 0 });
             for v in [
                 n.parent,
                 n.next,
@@ -249,7 +252,7 @@ impl Document {
         put(&mut out, self.scopes.len() as u32);
         out.extend_from_slice(&scopes);
         put_bytes(&mut out, self.text.as_bytes());
-        put_bytes(&mut out, &self.source);
+        put_bytes(&mut out, self.source.as_bytes());
         put(&mut out, self.nodes.len() as u32);
         out.extend_from_slice(&nodes);
         let mut sum = Checksum::new();
@@ -311,7 +314,7 @@ impl Document {
             });
         }
         let text = r.string()?;
-        let source: Box<[u8]> = r.bytes()?.into();
+        let source = r.string()?.into_boxed_str();
         let node_count = r.len()?;
         if node_count as u64 * NODE_RECORD as u64 != r.left {
             return Err(SnapshotError("node table does not fill the image"));
@@ -345,14 +348,17 @@ impl Document {
                     let b = &rec[1 + 4 * k..5 + 4 * k];
                     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
                 };
-                let kind = kind_of(rec[0]).ok_or(SnapshotError("unknown node kind"))?;
+                let kind =
+                    kind_of(rec[0] & !IN_SOURCE).ok_or(SnapshotError("unknown node kind"))?;
+                let in_source = rec[0] & IN_SOURCE != 0;
                 let (value_start, value_len) = (word(8), word(9));
                 let value_end = value_start
                     .checked_add(value_len)
                     .ok_or(SnapshotError("value out of range"))?
                     as usize;
-                if !(text.is_char_boundary(value_start as usize)
-                    && text.is_char_boundary(value_end))
+                let data: &str = if in_source { &source } else { &text };
+                if !(data.is_char_boundary(value_start as usize)
+                    && data.is_char_boundary(value_end))
                 {
                     return Err(SnapshotError("value out of range"));
                 }
@@ -382,6 +388,7 @@ impl Document {
                         local: name(word(6))?,
                     },
                     prefix: name(word(7))?,
+                    in_source,
                     value_start,
                     value_len,
                     offset: word(10),

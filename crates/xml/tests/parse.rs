@@ -356,3 +356,33 @@ fn long_text_is_normalised_and_checked_to_its_last_byte() {
     assert!(!matches!(e.kind, ParseErrorKind::InvalidChar { .. }), "{e}");
     assert_eq!((e.line, e.column), (401, 2), "{e}");
 }
+
+/// Attribute anomalies keep quick-xml's order: a repeated name is reported before a broken
+/// value after it, and before the limit when it comes first; a broken value is malformed.
+#[test]
+fn attribute_anomalies_are_reported_in_document_order() {
+    let k = kind_at("<a x='1' y='2' x=>", 1, 16);
+    assert!(
+        matches!(&k, ParseErrorKind::DuplicateAttribute { name } if name == "x"),
+        "{k}"
+    );
+    let k = kind_at("<a x='1' y=2/>", 1, 1);
+    assert!(matches!(&k, ParseErrorKind::Malformed { .. }), "{k}");
+    let many = |dup: &str| {
+        let attrs: Vec<_> = (0..12).map(|i| format!("a{i}='1'")).collect();
+        format!("<r {dup}{}/>", attrs.join(" "))
+    };
+    let limits = Limits::default().with_max_attributes_per_element(10);
+    let e = Document::parse(many("a0='0' ").as_bytes(), &limits).expect_err("duplicate");
+    assert!(
+        matches!(e.kind, ParseErrorKind::DuplicateAttribute { .. }),
+        "{e}"
+    );
+    let mut late = many("");
+    late.insert_str(late.len() - 2, " a0='2'");
+    let e = Document::parse(late.as_bytes(), &limits).expect_err("limit first");
+    assert!(
+        matches!(e.kind, ParseErrorKind::TooManyAttributes { limit: 10 }),
+        "{e}"
+    );
+}
