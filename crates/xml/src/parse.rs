@@ -529,8 +529,11 @@ impl<'a> Builder<'a> {
         };
         match kind {
             TextKind::Resolved => self.doc.text.push_str(raw),
-            TextKind::Raw | TextKind::CData => {
+            TextKind::Raw => {
                 append_text(&mut self.doc.text, raw, false).map_err(|(k, o)| (k, pos + o))?
+            }
+            TextKind::CData => {
+                append_cdata(&mut self.doc.text, raw).map_err(|(k, o)| (k, pos + o))?
             }
         }
         let d = &mut self.doc.nodes[n as usize];
@@ -979,6 +982,36 @@ fn append_text(
             _ => return Err((ParseErrorKind::InvalidChar { code: u32::from(b) }, i)),
         }
         run = i;
+    }
+    out.push_str(&raw[run..]);
+    Ok(())
+}
+
+/// The content of a CDATA section appended to `out`: literal (a `&` is a `&`), line ends
+/// normalised, forbidden control characters refused.
+fn append_cdata(out: &mut String, raw: &str) -> Result<(), (ParseErrorKind, usize)> {
+    let bytes = raw.as_bytes();
+    let end = first_forbidden_control(bytes).unwrap_or(bytes.len());
+    let mut run = 0;
+    for i in memchr::memchr_iter(b'\r', &bytes[..end]) {
+        out.push_str(&raw[run..i]);
+        out.push('\n');
+        run = i + if bytes.get(i + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+    }
+    if end < bytes.len() {
+        if run < end {
+            out.push_str(&raw[run..end]);
+        }
+        return Err((
+            ParseErrorKind::InvalidChar {
+                code: u32::from(bytes[end]),
+            },
+            end,
+        ));
     }
     out.push_str(&raw[run..]);
     Ok(())

@@ -63,6 +63,19 @@ fn ans_examples_parse_with_every_element() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// A CDATA section is literal: references in it are text (`&amp;` stays five characters),
+/// line ends are normalised, and it merges with the character data around it.
+#[test]
+fn cdata_sections_are_literal() {
+    let doc = parse("<a>x&amp;<![CDATA[&amp; <b> &#x41;\r\ny\rz]]>&lt;</a>").expect("well-formed");
+    let a = doc.document_element().expect("root");
+    assert_eq!(doc.string_value(a), "x&&amp; <b> &#x41;\ny\nz<");
+    assert!(
+        parse("<a><![CDATA[\u{1}]]></a>").is_err(),
+        "control characters stay forbidden"
+    );
+}
+
 #[test]
 fn tree_shape_and_document_order() {
     let doc = parse("<?xml version='1.0'?><!--c--><a x='1' y='2'><b>t1<![CDATA[<t2>]]>&amp;&#x41;</b><c/><?pi data?></a>")
