@@ -90,6 +90,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod image;
 mod model;
 mod names;
 mod reader;
@@ -98,7 +99,10 @@ mod simple;
 mod validate;
 mod xsdoc;
 
-pub use error::{EventError, ParseError, SchemaError, Severity, XsdError};
+pub use error::{
+    DecodeError, EncodeError, EventError, ParseError, SchemaError, Severity, XsdError,
+};
+pub use image::{IMAGE_FORMAT, MODEL_FINGERPRINT};
 pub use reader::{validate_bytes, validate_with};
 pub use schema::{Schema, Unsupported};
 pub use validate::{Attr, NamespaceLookup, Pos, StartElement, Validator};
