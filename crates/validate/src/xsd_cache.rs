@@ -26,15 +26,15 @@ const FORMAT: u32 = 1;
 const MAGIC: &[u8; 8] = b"SEGURXSC";
 
 /// [`Schema::load`] of `entry` (a file of `rules_dir`) through the cache in `cache_dir` (none:
-/// no cache), with the schema files it was compiled from (paths relative to `rules_dir`).
+/// no cache), with the schema files it was compiled from (paths relative to `rules_dir`; none
+/// without a cache, which hashes nothing).
 pub(crate) fn load_cached(
     rules_dir: &Path,
     entry: &Path,
     cache_dir: Option<&Path>,
 ) -> Result<(Schema, Vec<SourceFile>, CacheOutcome), SchemaError> {
     let Some(cache_dir) = cache_dir else {
-        let (schema, files) = load(rules_dir, entry)?;
-        return Ok((schema, files, CacheOutcome::Disabled));
+        return Ok((Schema::load(entry)?, Vec::new(), CacheOutcome::Disabled));
     };
     let build = format!(
         "xsd\0{FORMAT}\0{}\0{:016x}",
