@@ -217,9 +217,10 @@ pub struct RulesOptions {
     /// Skip the CDA XSD.
     #[arg(long)]
     pub no_xsd: bool,
-    /// Where loaded rule sets and parsed terminologies are cached, keyed by their files'
-    /// SHA-256, and the FHIR package index, keyed by the package files' sizes and modification
-    /// times (default: SEGUR_CACHE_DIR, else $XDG_CACHE_HOME/segur, else ~/.cache/segur).
+    /// Where loaded rule sets (schematron/, the compiled CDA XSD in xsd/) and parsed
+    /// terminologies (documents/) are cached, keyed by their files' SHA-256, and the FHIR
+    /// package index, keyed by the package files' sizes and modification times (default:
+    /// SEGUR_CACHE_DIR, else $XDG_CACHE_HOME/segur, else ~/.cache/segur).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Load every rule set and index the FHIR packages from their files, without the cache.

@@ -14,7 +14,7 @@ use crate::own_rules;
 use crate::resolver::DocumentCache;
 use crate::rules::{CDA_XSD, RulesError, check_rules_dir, sha256, sha256_file};
 use crate::run::{Compiled, Unsupported};
-use crate::schematron::{CacheOutcome, LoadError, Schematron};
+use crate::schematron::{CacheOutcome, LoadError, Schematron, SourceFile};
 use crate::select::{Catalogue, SelectMode};
 
 /// Which rules decide the verdict.
@@ -54,8 +54,8 @@ pub struct EngineOptions {
     pub xsd: bool,
     /// Limits on inputs.
     pub limits: Limits,
-    /// Where loaded schematrons are cached between runs, keyed by their files' SHA-256
-    /// (none: no cache).
+    /// Where loaded schematrons and the compiled XSD are cached between runs, keyed by their
+    /// files' SHA-256 (none: no cache).
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -207,7 +207,7 @@ impl Engine {
             let dir = &self.options.rules_dir;
             match Schematron::load_cached(dir, &dir.join(rel), self.options.cache_dir.as_deref()) {
                 Ok((s, cached)) => {
-                    self.record(rel, cached, &s);
+                    self.record(rel, cached, &s.files);
                     self.rule_file_hash(rel);
                     Slot::Ready(Arc::new(Compiled::compile(&s, dir, &|f| {
                         self.rule_file_hash(f)
@@ -223,13 +223,18 @@ impl Engine {
     }
 
     /// Keep the hashes the load computed (no file is hashed twice) and what the cache did.
-    fn record(&self, rel: &str, cached: CacheOutcome, s: &Schematron) {
+    fn record<'f>(
+        &self,
+        rel: &str,
+        cached: CacheOutcome,
+        files: impl IntoIterator<Item = &'f SourceFile>,
+    ) {
         {
             let mut hashes = match self.hashes.lock() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            for f in &s.files {
+            for f in files {
                 if let Some(h) = &f.sha256 {
                     hashes.entry(f.path.clone()).or_insert_with(|| h.clone());
                 }
@@ -242,8 +247,9 @@ impl Engine {
         outcomes.push((rel.to_string(), cached));
     }
 
-    /// What the caches did so far: for each rule set loaded, in load order, then for each
-    /// large document the rules read (value sets, terminologies), by its path.
+    /// What the caches did so far: for each rule set loaded (the XSD by its entry file), in load
+    /// order, then for each large document the rules read (value sets, terminologies), by its
+    /// path.
     pub fn cache_outcomes(&self) -> Vec<(String, CacheOutcome)> {
         let mut outcomes = match self.cache_outcomes.lock() {
             Ok(g) => g.clone(),
@@ -291,9 +297,23 @@ impl Engine {
     fn schema(&self) -> Result<&segur_xsd::Schema, String> {
         self.xsd
             .get_or_init(|| {
-                self.rule_file_hash(CDA_XSD);
-                segur_xsd::Schema::load(&self.options.rules_dir.join(CDA_XSD))
-                    .map_err(|e| format!("{CDA_XSD}: {e}"))
+                let dir = &self.options.rules_dir;
+                match crate::xsd_cache::load_cached(
+                    dir,
+                    &dir.join(CDA_XSD),
+                    self.options.cache_dir.as_deref(),
+                ) {
+                    Ok((schema, files, cached)) => {
+                        // The report names the entry file only, as before the cache.
+                        self.record(CDA_XSD, cached, files.iter().filter(|f| f.path == CDA_XSD));
+                        self.rule_file_hash(CDA_XSD);
+                        Ok(schema)
+                    }
+                    Err(e) => {
+                        self.rule_file_hash(CDA_XSD);
+                        Err(format!("{CDA_XSD}: {e}"))
+                    }
+                }
             })
             .as_ref()
             .map_err(Clone::clone)

@@ -15,4 +15,5 @@ pub mod rules;
 pub mod run;
 pub mod schematron;
 pub mod select;
+mod xsd_cache;
 pub mod xsd_run;

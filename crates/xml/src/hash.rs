@@ -79,3 +79,72 @@ impl Hasher for FxHasher {
 pub type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 /// A `HashSet` with [`FxHasher`].
 pub type FxSet<K> = HashSet<K, BuildHasherDefault<FxHasher>>;
+
+const MIX: u64 = 0x5170_2d6b_2f37_9a9d;
+
+/// A 64-bit checksum fed eight bytes at a time, for on-disk cache images (detects truncation
+/// and damage; not a defence against someone who can write the cache directory).
+pub struct Checksum {
+    h: u64,
+    pending: [u8; 8],
+    npending: usize,
+    len: u64,
+}
+
+impl Checksum {
+    /// A checksum of nothing yet.
+    pub fn new() -> Self {
+        Checksum {
+            h: 0x9e37_79b9_7f4a_7c15,
+            pending: [0; 8],
+            npending: 0,
+            len: 0,
+        }
+    }
+
+    fn word(&mut self, w: u64) {
+        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(MIX);
+    }
+
+    /// Feeds `bytes` (any split of the same bytes gives the same checksum).
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        if self.npending > 0 {
+            let take = (8 - self.npending).min(bytes.len());
+            self.pending[self.npending..self.npending + take].copy_from_slice(&bytes[..take]);
+            self.npending += take;
+            bytes = &bytes[take..];
+            if self.npending < 8 {
+                return;
+            }
+            self.word(u64::from_le_bytes(self.pending));
+            self.npending = 0;
+        }
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.word(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.npending = rest.len();
+    }
+
+    /// The checksum of every byte fed, and of their count.
+    pub fn finish(mut self) -> u64 {
+        for i in 0..self.npending {
+            let b = self.pending[i];
+            self.word(u64::from(b));
+        }
+        let len = self.len;
+        self.word(len);
+        self.h ^ (self.h >> 29)
+    }
+}
+
+impl Default for Checksum {
+    fn default() -> Self {
+        Checksum::new()
+    }
+}

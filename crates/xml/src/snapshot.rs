@@ -12,7 +12,7 @@ use std::io::Read;
 use std::sync::OnceLock;
 
 use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding};
-use crate::hash::{FNV1A_START, FxMap, fnv1a};
+use crate::hash::{Checksum, FNV1A_START, FxMap, fnv1a};
 use crate::intern::{ExpandedName, Name};
 
 /// Bumped whenever the layout of an image changes: an image of another format is refused.
@@ -39,66 +39,6 @@ impl fmt::Display for SnapshotError {
 }
 
 impl std::error::Error for SnapshotError {}
-
-const MIX: u64 = 0x5170_2d6b_2f37_9a9d;
-
-/// A 64-bit checksum fed eight bytes at a time (detects truncation and damage; not a defence
-/// against someone who can write the cache directory).
-struct Checksum {
-    h: u64,
-    pending: [u8; 8],
-    npending: usize,
-    len: u64,
-}
-
-impl Checksum {
-    fn new() -> Self {
-        Checksum {
-            h: 0x9e37_79b9_7f4a_7c15,
-            pending: [0; 8],
-            npending: 0,
-            len: 0,
-        }
-    }
-
-    fn word(&mut self, w: u64) {
-        self.h = (self.h.rotate_left(5) ^ w).wrapping_mul(MIX);
-    }
-
-    fn update(&mut self, mut bytes: &[u8]) {
-        self.len += bytes.len() as u64;
-        if self.npending > 0 {
-            let take = (8 - self.npending).min(bytes.len());
-            self.pending[self.npending..self.npending + take].copy_from_slice(&bytes[..take]);
-            self.npending += take;
-            bytes = &bytes[take..];
-            if self.npending < 8 {
-                return;
-            }
-            self.word(u64::from_le_bytes(self.pending));
-            self.npending = 0;
-        }
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.word(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
-        }
-        let rest = chunks.remainder();
-        self.pending[..rest.len()].copy_from_slice(rest);
-        self.npending = rest.len();
-    }
-
-    fn finish(mut self) -> u64 {
-        for i in 0..self.npending {
-            let b = self.pending[i];
-            self.word(u64::from(b));
-        }
-        let len = self.len;
-        self.word(len);
-        self.h ^ (self.h >> 29)
-    }
-}
 
 fn kind_code(k: NodeKind) -> u8 {
     match k {

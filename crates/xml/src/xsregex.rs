@@ -21,6 +21,12 @@
 
 use std::fmt::Write;
 
+use crate::hash::{FNV1A_START, fnv1a};
+
+/// A fingerprint of this translator's source, computed at compile time: a cache that stores
+/// translated patterns keyed with it is never read by a build that translates differently.
+pub const TRANSLATOR_FINGERPRINT: u64 = fnv1a(FNV1A_START, include_bytes!("xsregex.rs"));
+
 /// Why a pattern or flags could not be translated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -43,6 +43,45 @@ pub enum SchemaError {
     },
 }
 
+/// A compiled schema could not be written as an image ([`crate::Schema::encode`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A schema file's path is not UTF-8, which the image cannot hold.
+    #[error("{path}: the path of a schema file is not UTF-8")]
+    PathNotUtf8 {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A table or a string is too large for the image's 32-bit counts.
+    #[error("the schema is too large for an image ({what})")]
+    TooLarge {
+        /// Which table or string.
+        what: &'static str,
+    },
+}
+
+/// An image could not be read back into a schema ([`crate::Schema::decode`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The bytes do not start as a schema image does.
+    #[error("not a schema image")]
+    NotAnImage,
+    /// The image was written by another image format or another build of the schema compiler.
+    #[error("a schema image of another format or build")]
+    OtherBuild,
+    /// The checksum does not match: the image is truncated or damaged.
+    #[error("damaged schema image (truncated, or its checksum does not match)")]
+    Damaged,
+    /// The image's checksum matches but its content is inconsistent (an index out of range…).
+    #[error("inconsistent schema image: {what}")]
+    Inconsistent {
+        /// What is wrong.
+        what: &'static str,
+    },
+}
+
 /// An instance document could not be read (not well-formed, DOCTYPE, not UTF-8).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -9,6 +9,9 @@ pub(crate) type QId = u32;
 
 pub(crate) const NO_NS: NsId = 0;
 
+/// A name's namespace and local part.
+pub(crate) type QName = (NsId, Box<str>);
+
 /// Interning tables; lookups by borrowed strings never allocate.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
@@ -16,7 +19,7 @@ pub(crate) struct Names {
     ns_str: Vec<Box<str>>,
     /// Per namespace: local name -> QId.
     locals: Vec<FxMap<Box<str>, QId>>,
-    q: Vec<(NsId, Box<str>)>,
+    q: Vec<QName>,
 }
 
 impl Names {
@@ -73,5 +76,38 @@ impl Names {
             out.push_str("\":");
         }
         out.push_str(local);
+    }
+
+    /// The namespace URIs by id, and the (namespace, local name) pairs by id.
+    pub(crate) fn parts(&self) -> (&[Box<str>], &[QName]) {
+        (&self.ns_str, &self.q)
+    }
+
+    /// The tables whose [`Names::parts`] are these; `None` unless id 0 is "no namespace",
+    /// every namespace id is in range and no URI nor pair is repeated.
+    pub(crate) fn from_parts(ns_str: Vec<Box<str>>, q: Vec<QName>) -> Option<Names> {
+        if ns_str.first().is_none_or(|n| !n.is_empty()) {
+            return None;
+        }
+        let mut ns = FxMap::default();
+        ns.reserve(ns_str.len());
+        for (id, uri) in ns_str.iter().enumerate() {
+            if ns.insert(uri.clone(), id as NsId).is_some() {
+                return None;
+            }
+        }
+        let mut locals: Vec<FxMap<Box<str>, QId>> = vec![FxMap::default(); ns_str.len()];
+        for (id, (n, local)) in q.iter().enumerate() {
+            let table = locals.get_mut(*n as usize)?;
+            if table.insert(local.clone(), id as QId).is_some() {
+                return None;
+            }
+        }
+        Some(Names {
+            ns,
+            ns_str,
+            locals,
+            q,
+        })
     }
 }

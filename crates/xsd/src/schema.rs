@@ -57,7 +57,17 @@ impl Schema {
     /// Loads and compiles the schema whose entry document is `entry_xsd`, with everything it
     /// includes and imports (locations relative to the including document).
     pub fn load(entry_xsd: &Path) -> Result<Schema, SchemaError> {
-        let mut l = Loader::new();
+        Schema::load_with(entry_xsd, |_, _| {})
+    }
+
+    /// [`Schema::load`], calling `read` with the path and the content of each schema file as
+    /// it is read (once per file, in reading order): a cache can fingerprint exactly the bytes
+    /// the schema was compiled from.
+    pub fn load_with(
+        entry_xsd: &Path,
+        mut read: impl FnMut(&Path, &[u8]),
+    ) -> Result<Schema, SchemaError> {
+        let mut l = Loader::new(&mut read);
         l.load_all(entry_xsd)?;
         l.compile()?;
         Ok(l.finish())
@@ -142,7 +152,8 @@ enum Progress {
     Done,
 }
 
-struct Loader {
+struct Loader<'r> {
+    read: &'r mut dyn FnMut(&Path, &[u8]),
     names: Names,
     docs: Vec<XDoc>,
     doc_index: FxMap<PathBuf, usize>,
@@ -196,8 +207,8 @@ fn parse_block(v: Option<&str>) -> u8 {
     b
 }
 
-impl Loader {
-    fn new() -> Loader {
+impl<'r> Loader<'r> {
+    fn new(read: &'r mut dyn FnMut(&Path, &[u8])) -> Loader<'r> {
         let mut names = Names::new();
         let xs_ns = names.ns_id(XS_NS);
         let mut simple = SimpleTypes::default();
@@ -220,6 +231,7 @@ impl Loader {
         let any_q = names.qid(xs_ns, "anyType");
         types.insert(any_q, TypeRef::Complex(ANY_TYPE));
         let mut l = Loader {
+            read,
             names,
             docs: Vec::new(),
             doc_index: FxMap::default(),
@@ -322,7 +334,12 @@ impl Loader {
         if let Some(&d) = self.doc_index.get(&key) {
             return Ok(d);
         }
-        let doc = XDoc::parse(path)?;
+        let bytes = std::fs::read(path).map_err(|source| SchemaError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        (self.read)(path, &bytes);
+        let doc = XDoc::parse(path, &bytes)?;
         self.docs.push(doc);
         let d = self.docs.len() - 1;
         self.doc_index.insert(key, d);
@@ -859,7 +876,7 @@ impl Loader {
                 .iter()
                 .all(|(v, _)| matches!(v, Value::Str(_)))
                 .then(|| std::sync::Arc::new(enums.iter().map(|(_, s)| s.clone()).collect()));
-            t.enumeration = Some(enums);
+            t.enumeration = Some(std::sync::Arc::new(enums));
         }
         if !patterns.is_empty() {
             let src = patterns.join("|");

@@ -104,9 +104,9 @@ pub(crate) enum Variety {
 /// without trailing zeros.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Decimal {
-    neg: bool,
-    int: Box<str>,
-    frac: Box<str>,
+    pub(crate) neg: bool,
+    pub(crate) int: Box<str>,
+    pub(crate) frac: Box<str>,
 }
 
 impl Decimal {
@@ -196,6 +196,9 @@ impl Value {
     }
 }
 
+/// The values of an enumeration facet with their lexical forms, in schema order.
+pub(crate) type Enumeration = Vec<(Value, Box<str>)>;
+
 #[derive(Debug)]
 pub(crate) struct Pattern {
     pub(crate) re: Regex,
@@ -219,7 +222,8 @@ pub(crate) struct SimpleType {
     pub(crate) ws: Ws,
     pub(crate) special: Special,
     pub(crate) patterns: Vec<std::sync::Arc<Pattern>>,
-    pub(crate) enumeration: Option<Vec<(Value, Box<str>)>>,
+    /// Shared with the types derived from this one.
+    pub(crate) enumeration: Option<std::sync::Arc<Enumeration>>,
     /// The enumeration as a set of lexical forms, when its values are strings.
     pub(crate) enum_set: Option<std::sync::Arc<FxSet<Box<str>>>>,
     pub(crate) length: Option<usize>,
@@ -711,7 +715,7 @@ impl SimpleTypes {
                 ));
             }
         }
-        let in_enum = |en: &Vec<(Value, Box<str>)>| match (value, &t.enum_set) {
+        let in_enum = |en: &[(Value, Box<str>)]| match (value, &t.enum_set) {
             (Value::Lex | Value::Str(_), Some(set)) => set.contains(content),
             (Value::Lex, None) => en
                 .iter()
@@ -719,7 +723,7 @@ impl SimpleTypes {
             _ => en.iter().any(|(v, _)| v.same(value)),
         };
         if let Some(en) = &t.enumeration
-            && !in_enum(en)
+            && !in_enum(en.as_slice())
         {
             let list: Vec<&str> = en.iter().map(|(_, s)| &**s).collect();
             return Err(fault(

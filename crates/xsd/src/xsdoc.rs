@@ -74,14 +74,11 @@ impl XDoc {
         None
     }
 
-    pub(crate) fn parse(path: &Path) -> Result<XDoc, SchemaError> {
-        let bytes = std::fs::read(path).map_err(|source| SchemaError::Io {
+    /// Parses the schema document `bytes`, read from `path`.
+    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<XDoc, SchemaError> {
+        let text = std::str::from_utf8(bytes).map_err(|e| SchemaError::Xml {
             path: path.to_path_buf(),
-            source,
-        })?;
-        let text = std::str::from_utf8(&bytes).map_err(|e| SchemaError::Xml {
-            path: path.to_path_buf(),
-            line: line_of(&bytes, e.valid_up_to()),
+            line: line_of(bytes, e.valid_up_to()),
             reason: "not UTF-8".into(),
         })?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);

@@ -81,21 +81,38 @@ impl Schematron {
 
 /// `<cache>/schematron/<hash of (format, loader, segur version, rules dir, path)>.bin`.
 fn cache_file(cache_dir: &Path, rules_dir: &Path, path: &Path) -> PathBuf {
+    keyed_file(
+        cache_dir,
+        "schematron",
+        &format!("{FORMAT}\0{LOADER:016x}"),
+        rules_dir,
+        path,
+    )
+}
+
+/// `<cache>/<folder>/<hash of (build, segur version, rules dir, path)>.bin`: the cache file of
+/// the rule set at `path` of `rules_dir`, as loaded by a loader whose format and source
+/// fingerprint `build` names.
+pub(crate) fn keyed_file(
+    cache_dir: &Path,
+    folder: &str,
+    build: &str,
+    rules_dir: &Path,
+    path: &Path,
+) -> PathBuf {
     let rules_dir = std::fs::canonicalize(rules_dir).unwrap_or_else(|_| rules_dir.to_path_buf());
     let key = format!(
-        "{FORMAT}\0{LOADER:016x}\0{}\0{}\0{}",
+        "{build}\0{}\0{}\0{}",
         env!("CARGO_PKG_VERSION"),
         rules_dir.display(),
         path.strip_prefix(&rules_dir).unwrap_or(path).display()
     );
     let hash = crate::rules::sha256(key.as_bytes());
-    cache_dir
-        .join("schematron")
-        .join(format!("{}.bin", &hash[..32]))
+    cache_dir.join(folder).join(format!("{}.bin", &hash[..32]))
 }
 
 /// Whether every source file still has its recorded content (or is still absent or empty).
-fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
+pub(crate) fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
     !files.is_empty()
         && files.iter().all(|f| {
             let path = rules_dir.join(&f.path);
@@ -106,7 +123,7 @@ fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
         })
 }
 
-/// Most bytes one cache folder (`schematron/`, `documents/`) keeps. Every build of segur and
+/// Most bytes one cache folder (`schematron/`, `xsd/`, `documents/`) keeps. Every build of segur and
 /// every rules release writes files under new keys; beyond this, writing a file removes the
 /// least recently used ones, so the folder cannot grow without bound.
 pub(crate) const MAX_CACHE_FOLDER_BYTES: u64 = 256 << 20;
