@@ -15,11 +15,14 @@
 # Then segur replay alone against the sink directly: distinct documents, each stored (fsync),
 # with keep-alive and without.
 #
-# Usage: scripts/bench-replay.sh [SECONDS] [CONNECTIONS]   (SEGUR=..., default the release build)
+# Usage: scripts/bench-replay.sh [SECONDS] [CONNECTIONS]   (SEGUR=..., default the release build;
+# RULES=..., default ../shared/ans/testcontenucda; STORE_DIR=..., the sink's store, default in
+# the work directory)
 set -euo pipefail
 SECS=${1:-10}
 CONN=${2:-8}
 SEGUR=${SEGUR:-$(cd "$(dirname "$0")/.." && pwd)/target/release/segur}
+RULES=${RULES:-$(cd "$(dirname "$0")/../.." && pwd)/shared/ans/testcontenucda}
 WORK=$(mktemp -d)
 trap 'kill ${NGINX:-} ${SINK:-} 2>/dev/null || true; rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -53,7 +56,7 @@ listen = "127.0.0.1:$SINK_PORT"
 cert = "pki/server/localhost.chain.pem"
 key = "pki/server/localhost.key"
 client_roots = "pki/ca/root.pem"
-store = "store"
+store = "${STORE_DIR:-store}"
 # The default workers (4): each connection has its own thread, so kept-alive client
 # connections (and nginx's upstream pool) beyond the workers do not stall.
 TOML
@@ -113,6 +116,15 @@ for round in 1 2; do
   "$SEGUR" replay --config replay-nginx.toml --dir one --users "$CONN" --duration "${SECS}s" \
     --no-keep-alive --quiet --format json > "replay-noka-$round.json" || true
   summary "replay-noka-$round.json" "  round $round replay, no keep-alive"
+  # Each request a new CR-BIO document, built, validated with the full official rule set
+  # (--validate) and packaged by the sending user; the sink stores each (put its store on
+  # tmpfs with STORE_DIR=/dev/shm/... so that fsyncs do not decide).
+  "$SEGUR" replay --config replay-nginx.toml --build cr-bio --seed $((100000 * round)) --validate \
+    --rules "$RULES" --users "$CONN" --duration "${SECS}s" --quiet --format json > "replay-val-$round.json" || true
+  summary "replay-val-$round.json" "  round $round replay, built+validated"
+  "$SEGUR" replay --config replay-nginx.toml --build cr-bio --seed $((100000 * round + 50000)) \
+    --users "$CONN" --duration "${SECS}s" --quiet --format json > "replay-built-$round.json" || true
+  summary "replay-built-$round.json" "  round $round replay, built only"
   wrk -t 2 -c "$CONN" -d "${SECS}s" --latency -s post.lua "https://localhost:$OPEN_PORT/iti41" > "wrk-$round.txt"
   python3 - "wrk-$round.txt" "$round" <<'PY'
 import re, sys

@@ -464,6 +464,41 @@ fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
         "json",
     ]);
     let built: serde_json::Value = serde_json::from_str(&stdout(&built)).expect("JSON report");
+    // Built and validated with the official rules before each is sent.
+    let validated = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--build",
+        "cr-bio",
+        "--seed",
+        "4343",
+        "--validate",
+        "--rules",
+        &rules(),
+        "--users",
+        "1",
+        "--count",
+        "2",
+        "--quiet",
+        "--format",
+        "json",
+    ]);
+    let validated: serde_json::Value =
+        serde_json::from_str(&stdout(&validated)).expect("JSON report");
+    let no_rules = segur(&[
+        "replay",
+        "--config",
+        path(&endpoints),
+        "--build",
+        "cr-bio",
+        "--validate",
+        "--rules",
+        path(dir),
+        "--count",
+        "1",
+        "--quiet",
+    ]);
     sink.kill().expect("stop the sink");
     let _ = sink.wait();
     assert_eq!(o.status.code(), Some(0), "{report}");
@@ -473,8 +508,24 @@ fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
         "{report}"
     );
     assert_eq!(built["ok"], 2, "{built}");
+    assert_eq!(
+        (validated["ok"].as_u64(), validated["failed"].as_u64()),
+        (Some(2), Some(0)),
+        "{validated}"
+    );
+    assert_eq!(no_rules.status.code(), Some(2), "{}", stderr(&no_rules));
+    assert_eq!(
+        stderr(&no_rules).trim().lines().count(),
+        1,
+        "{}",
+        stderr(&no_rules)
+    );
     let index = std::fs::read_to_string(dir.join("store/index.jsonl")).expect("index");
-    assert_eq!(index.lines().count(), 5, "3 packaged, 2 built: {index}");
+    assert_eq!(
+        index.lines().count(),
+        7,
+        "3 packaged, 2 built, 2 built and validated: {index}"
+    );
     assert!(
         index.lines().all(|l| l.contains("\"via\":\"mss\"")),
         "{index}"

@@ -83,6 +83,14 @@ pub struct ReplayArgs {
     /// With --build: the seed of the first request (request i uses seed + i).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// With --build: validate each document with the full official rule set (and segur's
+    /// own rules) before packaging it, as `segur validate` does; a document with an error
+    /// finding is not sent and counts as an `invalid-document` error.
+    #[arg(long, requires = "build")]
+    pub validate: bool,
+    /// With --validate: where the rules are, and how they are run.
+    #[command(flatten)]
+    pub rules: RulesOptions,
     /// Concurrent virtual users (closed model), or connections sending (open model).
     #[arg(long, default_value_t = 4)]
     pub users: usize,

@@ -6,14 +6,45 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use segur_finding::Severity;
 use segur_replay::ReplayError;
-use segur_replay::build::Recipe;
+use segur_replay::build::{DocumentCheck, Recipe};
 use segur_replay::config;
 use segur_replay::requests::load_dir;
 use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, Source, run_source};
+use segur_validate::engine::{Engine, Profile};
 
 use crate::args::{ReplayArgs, ReplayFormat};
 use crate::{Failure, Outcome, out};
+
+/// `--validate`: each built document through the validation engine, as `segur validate` runs
+/// it; an error finding (or a refused input) keeps the document from being sent.
+struct Validating {
+    engine: Engine,
+}
+
+impl DocumentCheck for Validating {
+    fn check(&self, _name: &str, document: &[u8]) -> Result<(), String> {
+        let outcome = self.engine.validate(document);
+        if let Some(problem) = &outcome.problem {
+            return Err(format!("not XML: {}", problem.message));
+        }
+        let mut errors = outcome
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error);
+        match errors.next() {
+            None => Ok(()),
+            Some(first) => Err(format!(
+                "{} error finding(s), the first {} ({}): {}",
+                1 + errors.count(),
+                first.rule,
+                first.rule_set.as_deref().unwrap_or("segur"),
+                first.message
+            )),
+        }
+    }
+}
 
 /// Set-up errors (the endpoints file, the identities, the requests directory, the load) are
 /// the user's input: exit 2. Failed requests are counted in the report, not errors here.
@@ -28,16 +59,25 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
         Some(dir) => load_dir(dir, endpoint.kind).map_err(failure)?,
         None => Vec::new(),
     };
+    let validating = if args.validate {
+        let engine = crate::validate::engine(&args.rules, Profile::Default)?;
+        Some(Validating { engine })
+    } else {
+        None
+    };
     let source = match &args.build {
-        Some(name) => Source::Build(Recipe {
-            doc_type: segur_cda::DocType::from_name(name).ok_or_else(|| {
-                Failure::usage(format!(
-                    "--build {name}: unknown type (see segur build --list)"
-                ))
-            })?,
-            seed: args.seed,
-            kind: endpoint.kind,
-        }),
+        Some(name) => Source::Build(
+            Recipe {
+                doc_type: segur_cda::DocType::from_name(name).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--build {name}: unknown type (see segur build --list)"
+                    ))
+                })?,
+                seed: args.seed,
+                kind: endpoint.kind,
+            },
+            validating.as_ref().map(|v| v as &dyn DocumentCheck),
+        ),
         None => Source::Files(&requests),
     };
     let load = Load {

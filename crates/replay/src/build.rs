@@ -12,6 +12,19 @@ use crate::requests::parse;
 use crate::run::Failure;
 use crate::{Kind, Prepared};
 
+/// A check each document built on the fly passes before it is packaged and sent (the
+/// harness's validator, in `segur replay --validate`).
+pub trait DocumentCheck: Sync {
+    /// `Err` with the reason in words when the document must not be sent.
+    fn check(&self, name: &str, document: &[u8]) -> Result<(), String>;
+}
+
+impl std::fmt::Debug for dyn DocumentCheck + '_ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DocumentCheck")
+    }
+}
+
 /// What to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recipe {
@@ -26,6 +39,16 @@ pub struct Recipe {
 impl Recipe {
     /// Build and package request `i`.
     pub fn request(&self, i: usize) -> Result<Prepared, Failure> {
+        self.request_checked(i, None)
+    }
+
+    /// Build request `i`, pass its document through `check` (a refusal is
+    /// [`Failure::Invalid`]), and package it.
+    pub fn request_checked(
+        &self,
+        i: usize,
+        check: Option<&dyn DocumentCheck>,
+    ) -> Result<Prepared, Failure> {
         let seed = self.seed.wrapping_add(i as u64);
         let identity = Generator::new(seed).next_identity();
         let mut rng = SeedRng::new(seed);
@@ -34,6 +57,11 @@ impl Recipe {
             name: name.clone(),
             bytes: segur_cda::build(self.doc_type, &identity, &mut rng).to_bytes(),
         };
+        if let Some(check) = check {
+            check
+                .check(&name, &input.bytes)
+                .map_err(|why| Failure::Invalid(format!("{name}: {why}")))?;
+        }
         let options = Options {
             now: SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -83,5 +111,28 @@ mod tests {
         .request(0)
         .expect("mhd");
         assert!(j.body.starts_with(b"{"));
+    }
+
+    struct Refuse;
+    impl DocumentCheck for Refuse {
+        fn check(&self, _: &str, document: &[u8]) -> Result<(), String> {
+            assert!(
+                document.starts_with(b"<?xml"),
+                "the check sees the CDA document"
+            );
+            Err("2 error findings".into())
+        }
+    }
+
+    #[test]
+    fn a_document_the_check_refuses_is_not_packaged() {
+        let r = Recipe {
+            doc_type: DocType::CrBio,
+            seed: 7,
+            kind: Kind::Iti41,
+        };
+        let refused = r.request_checked(0, Some(&Refuse)).expect_err("refused");
+        assert_eq!(refused.kind(), "invalid-document");
+        assert_eq!(refused.detail(), "cr-bio-7.xml: 2 error findings");
     }
 }

@@ -15,6 +15,7 @@ use segur_tls::rustls::pki_types::ServerName;
 use segur_tls::{Identity, client_config, roots_from_pem};
 use serde::Serialize;
 
+use crate::build::DocumentCheck;
 use crate::build::Recipe;
 use crate::config::Scheme;
 use crate::http::{Connector, Response};
@@ -46,6 +47,8 @@ pub enum Failure {
     SoapFault(String),
     /// A request built on the fly could not be built.
     Build(String),
+    /// A document built on the fly was refused by the check (`--validate`): not sent.
+    Invalid(String),
 }
 
 impl Failure {
@@ -63,6 +66,7 @@ impl Failure {
             Failure::Smtp(code, _) => format!("smtp-{code}"),
             Failure::SoapFault(_) => "soap-fault".into(),
             Failure::Build(_) => "build".into(),
+            Failure::Invalid(_) => "invalid-document".into(),
         }
     }
 
@@ -71,7 +75,7 @@ impl Failure {
         match self {
             Failure::Tls(s) | Failure::Connect(s) | Failure::Timeout(s) => s.clone(),
             Failure::Protocol(s) | Failure::Io(s) | Failure::Smtp(_, s) => s.clone(),
-            Failure::SoapFault(s) | Failure::Build(s) => s.clone(),
+            Failure::SoapFault(s) | Failure::Build(s) | Failure::Invalid(s) => s.clone(),
             Failure::Http(_) | Failure::Registry(_) | Failure::OperationOutcome => String::new(),
         }
     }
@@ -543,8 +547,10 @@ pub fn run_observed(
 pub enum Source<'a> {
     /// Prepared requests, sent in order and cycling.
     Files(&'a [Prepared]),
-    /// Built on the fly, request `i` just before it is sent.
-    Build(Recipe),
+    /// Built on the fly, request `i` just before it is sent; with a check, each document
+    /// passes it before it is packaged (a refused one is not sent and counts as an
+    /// `invalid-document` error).
+    Build(Recipe, Option<&'a dyn DocumentCheck>),
 }
 
 /// The envelope of an SMTP message: the endpoint's `mail_from`/`rcpt_to`, else its headers.
@@ -572,7 +578,7 @@ pub fn run_source(
     let requests: &[Prepared] = match source {
         Source::Files([]) => return Err(ReplayError::Load("no request to send".into())),
         Source::Files(r) => r,
-        Source::Build(recipe) => {
+        Source::Build(recipe, _) => {
             if recipe.kind != endpoint.kind {
                 return Err(ReplayError::Load(format!(
                     "the recipe packages for {:?}, the endpoint is {:?}",
@@ -757,7 +763,7 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
                 let which = i % r.len();
                 (&r[which], ctx.envelopes.get(which).cloned())
             }
-            Source::Build(recipe) => match recipe.request(i) {
+            Source::Build(recipe, check) => match recipe.request_checked(i, check) {
                 Ok(p) => {
                     built = p;
                     let env = (ctx.kind == Kind::Smtp).then(|| envelope(ctx.endpoint, &built.body));

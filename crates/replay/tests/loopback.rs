@@ -511,7 +511,7 @@ fn requests_built_on_the_fly_are_each_a_new_document_stored_once() {
     };
     let report = segur_replay::run_source(
         &ep,
-        segur_replay::Source::Build(recipe),
+        segur_replay::Source::Build(recipe, None),
         Load::closed(2, 6),
         &|_| {},
         &|_| {},
@@ -519,19 +519,67 @@ fn requests_built_on_the_fly_are_each_a_new_document_stored_once() {
     .expect("run");
     let mismatch = segur_replay::run_source(
         &ep,
-        segur_replay::Source::Build(segur_replay::build::Recipe {
-            kind: segur_replay::Kind::Mhd,
-            ..recipe
-        }),
+        segur_replay::Source::Build(
+            segur_replay::build::Recipe {
+                kind: segur_replay::Kind::Mhd,
+                ..recipe
+            },
+            None,
+        ),
         Load::closed(1, 1),
         &|_| {},
         &|_| {},
     );
+    // A check that refuses the documents of odd seeds: those are not sent.
+    struct OddSeedsRefused(std::sync::atomic::AtomicUsize);
+    impl segur_replay::build::DocumentCheck for OddSeedsRefused {
+        fn check(&self, name: &str, document: &[u8]) -> Result<(), String> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            assert!(document.starts_with(b"<?xml"), "{name}");
+            let seed: u64 = name
+                .trim_start_matches("cr-bio-")
+                .trim_end_matches(".xml")
+                .parse()
+                .expect("seed");
+            if seed % 2 == 1 {
+                Err("1 error finding".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let check = OddSeedsRefused(Default::default());
+    let checked = segur_replay::run_source(
+        &ep,
+        segur_replay::Source::Build(
+            segur_replay::build::Recipe {
+                seed: 600,
+                ..recipe
+            },
+            Some(&check),
+        ),
+        Load::closed(2, 6),
+        &|_| {},
+        &|_| {},
+    )
+    .expect("run");
     stopper.stop();
     thread.join().expect("join");
     assert_eq!((report.ok, report.failed), (6, 0), "{report:#?}");
+    assert!(mismatch.is_err());
+    assert_eq!(check.0.into_inner(), 6, "every built document is checked");
+    assert_eq!((checked.ok, checked.failed), (3, 3), "{checked:#?}");
+    assert_eq!(checked.errors.len(), 1, "{checked:#?}");
+    assert_eq!(
+        (checked.errors[0].kind.as_str(), checked.errors[0].count),
+        ("invalid-document", 3),
+        "{checked:#?}"
+    );
     let index =
         std::fs::read_to_string(f.config.store.join(segur_sink::store::INDEX)).expect("index");
-    assert_eq!(index.lines().count(), 6);
-    assert!(mismatch.is_err());
+    assert_eq!(
+        index.lines().count(),
+        9,
+        "6 built, then the 3 that passed the check"
+    );
 }
