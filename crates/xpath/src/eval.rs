@@ -614,6 +614,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         {
             return Ok(found);
         }
+        if let Some(found) = self.local_name_compare(op, a, b, f)? {
+            return Ok(found);
+        }
         // A variable's value is compared where it lies, not copied; a literal or a single item
         // is atomized without collecting a vector (this runs for every sibling tested by
         // StrucMin's `preceding-sibling::*[local-name()=$name]`).
@@ -667,6 +670,50 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 Ok(false)
             }
         }
+    }
+
+    /// `local-name() op $v` (or a literal) when every item of the right side is text: the
+    /// context node's interned name is compared in place, with no string built for it (the
+    /// datatype rules of the structuration minimale test it on every sibling of thousands of
+    /// nodes). `None`: not that shape, the general comparison decides.
+    fn local_name_compare(&mut self, op: Cmp, a: &Expr, b: &Expr, f: &Focus) -> Res<Option<bool>> {
+        let Expr::Call(crate::functions::Func::LocalName, args) = a else {
+            return Ok(None);
+        };
+        if !args.is_empty() {
+            return Ok(None);
+        }
+        let Some(Item::Node(n)) = &f.item else {
+            return Ok(None);
+        };
+        let doc = self.doc(*n);
+        let name = match doc.kind(n.node) {
+            NodeKind::Element | NodeKind::Attribute | NodeKind::ProcessingInstruction => {
+                doc.local_name(n.node)
+            }
+            _ => "",
+        };
+        let ctx = self.ctx;
+        let items: &[Item] = match b {
+            Expr::Var(i, var) => ctx.variable(*i)?.ok_or_else(|| unset(var))?,
+            Expr::Literal(lit) => {
+                return Ok(lit.as_text().map(|t| str_cmp(op, name, t)));
+            }
+            _ => return Ok(None),
+        };
+        let mut found = false;
+        for item in items {
+            // xs:string against text (a string, an untyped value, a URI): compared as strings.
+            let text = match item {
+                Item::Atomic(a) => match a.as_text() {
+                    Some(t) => Cow::Borrowed(t),
+                    None => return Ok(None),
+                },
+                Item::Node(m) => self.node_string(*m),
+            };
+            found |= str_cmp(op, name, &text);
+        }
+        Ok(Some(found))
     }
 
     /// Calls `found` on the nodes of the node path `e` (see [`node_path`]) as they are

@@ -372,6 +372,14 @@ fn control_flow_types_and_casts() {
 #[test]
 fn string_functions_and_regexes() {
     run_table(&[
+        ("local-name() = 'r'", "true"),
+        ("local-name() != 'r'", "false"),
+        ("local-name() < 's'", "true"),
+        ("local-name() = 1", "ERR:XPTY0004"),
+        ("count(*[local-name() = 'a'])", "2"),
+        ("string-join(cda:a/text()[local-name() = ''], '|')", "x|y"),
+        ("count(cda:b/*[local-name() = ../cda:a/@id])", "0"),
+        ("count(*[local-name() = ('a', 'b')])", "3"),
         ("substring('12345', 1.5, 2.6)", "234"),
         ("substring('12345', 0, 3)", "12"),
         ("substring('12345', 2)", "2345"),
@@ -711,4 +719,52 @@ fn template_id_contexts_get_a_child_attribute_prefilter_in_either_spelling() {
             "{src}"
         );
     }
+}
+
+/// `local-name() op $v` compares the name in place: against strings, untyped node values and
+/// several items as a general comparison does, and a number is still a type error.
+#[test]
+fn local_name_compared_with_a_variable() {
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let mut sc = static_context();
+    let v = sc.declare_variable("v");
+    let mut ctx = DynamicContext::new(&doc);
+    let r = ctx.node(doc.document_element().expect("root"));
+    let a = doc
+        .first_child(doc.document_element().expect("root"))
+        .expect("a");
+    let test = |ctx: &DynamicContext<'_>, src: &str| {
+        compile(src, &sc)
+            .expect("compile")
+            .evaluate_boolean(ctx, r)
+            .map_err(|e| e.code())
+    };
+    ctx.set_variable(
+        v,
+        vec![Item::Atomic(segur_xpath::Atomic::string("r"))].into(),
+    );
+    assert_eq!(test(&ctx, "local-name() = $v"), Ok(true));
+    assert_eq!(test(&ctx, "local-name() != $v"), Ok(false));
+    ctx.set_variable(
+        v,
+        vec![
+            Item::Atomic(segur_xpath::Atomic::string("q")),
+            Item::Node(ctx.node(a)),
+        ]
+        .into(),
+    );
+    assert_eq!(
+        test(&ctx, "local-name() = $v"),
+        Ok(false),
+        "'q' and the text 'x'"
+    );
+    assert_eq!(test(&ctx, "local-name() != $v"), Ok(true));
+    assert_eq!(test(&ctx, "*[local-name() = $v]"), Ok(false));
+    ctx.set_variable(
+        v,
+        vec![Item::Atomic(segur_xpath::Atomic::Integer(1))].into(),
+    );
+    assert_eq!(test(&ctx, "local-name() = $v"), Err("XPTY0004"));
+    ctx.set_variable(v, Default::default());
+    assert_eq!(test(&ctx, "local-name() = $v"), Ok(false));
 }
