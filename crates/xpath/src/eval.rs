@@ -515,6 +515,35 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 every,
                 bindings,
                 body,
+            } if let Some((slot, range, preds)) = quantified_filter(bindings, body) => {
+                // `every $x in S satisfies $x[P]`: `$x[P]` is non-empty exactly when the
+                // predicates hold with `$x` as context item (position 1 of 1), so they are
+                // evaluated there directly, in the same order, without building `$x[P]`.
+                let every = *every;
+                for v in self.eval(range, f)? {
+                    if self.locals.len() <= slot {
+                        self.locals
+                            .resize(slot + 1, Item::Atomic(Atomic::Boolean(false)));
+                    }
+                    self.locals[slot] = v.clone();
+                    let focus = Focus::of(Some(v));
+                    let mut holds = true;
+                    for p in preds {
+                        if !self.ebv(&p.expr, &focus)? {
+                            holds = false;
+                            break;
+                        }
+                    }
+                    if holds != every {
+                        return Ok(!every);
+                    }
+                }
+                Ok(every)
+            }
+            Expr::Quantified {
+                every,
+                bindings,
+                body,
             } => {
                 let every = *every;
                 let mut result = every;
@@ -1366,6 +1395,30 @@ fn untyped_as(s: &str, other: &Atomic) -> Res<Atomic> {
         })?),
         other => crate::functions::cast_string(s, other.atomic_type())?,
     })
+}
+
+/// A quantifier of one binding whose body filters its variable by boolean predicates
+/// (`every $x in S satisfies $x[P]`): the binding's slot, its range and the predicates.
+fn quantified_filter<'e>(
+    bindings: &'e [(usize, Expr)],
+    body: &'e Expr,
+) -> Option<(usize, &'e Expr, &'e [Predicate])> {
+    let [(slot, range)] = bindings else {
+        return None;
+    };
+    // In a boolean position the filter may have become an existence test.
+    let body = match body {
+        Expr::Exists(inner) => inner,
+        other => other,
+    };
+    let Expr::Filter(base, preds) = body else {
+        return None;
+    };
+    (matches!(**base, Expr::Local(s) if s == *slot) && preds.iter().all(|p| p.boolean)).then_some((
+        *slot,
+        range,
+        preds.as_slice(),
+    ))
 }
 
 /// A value comparison between two atomic values (untyped already converted).

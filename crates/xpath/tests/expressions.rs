@@ -297,6 +297,19 @@ fn paths_axes_and_predicates() {
 #[test]
 fn control_flow_types_and_casts() {
     run_table(&[
+        // A quantifier whose body filters its variable: the predicates with the item as focus.
+        ("every $x in (1, 2, 3) satisfies $x[. > 0]", "true"),
+        ("every $x in (1, 2, 3) satisfies $x[. > 1]", "false"),
+        ("some $x in (1, 2, 3) satisfies $x[. > 2][. < 4]", "true"),
+        ("some $x in (1, 2, 3) satisfies $x[. > 2][. > 3]", "false"),
+        ("every $e in cda:a satisfies $e[@id][$e/@n]", "true"),
+        (
+            "every $e in descendant-or-self::* satisfies $e[not(@code) or @code = 'A']",
+            "false",
+        ),
+        ("some $e in cda:a satisfies $e[@n = 'abc']", "false"),
+        ("every $x in () satisfies $x[false()]", "true"),
+        ("some $x in ('a', 1) satisfies $x[. = 1]", "ERR:XPTY0004"),
         ("if (1 = 1) then 'y' else 'n'", "y"),
         ("if (()) then 'y' else 'n'", "n"),
         ("some $x in (1, 2, 3) satisfies $x > 2", "true"),
