@@ -937,32 +937,20 @@ mod tests {
         assert_eq!(variable_refs("no variables").count(), 0);
     }
 
-    /// Runs `<rule>` (lets and checks) on `<r/>` and returns the rule ids that fired.
+    /// Runs `rule_body` (lets and checks) with context `r` on `<r a='1'/>`: the rule ids that
+    /// fired.
     fn fire(rule_body: &str) -> Vec<String> {
-        let tmp = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
-        let file = tmp.path().join("schematrons/t.sch");
-        std::fs::write(
-            &file,
-            format!(
-                r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
-  <pattern id="p"><rule context="r">{rule_body}</rule></pattern>
-</schema>"#
-            ),
-        )
-        .expect("write");
-        let s = Schematron::load(tmp.path(), &file).expect("load");
-        let c = Compiled::compile(&s, tmp.path(), &|_| String::new());
-        let doc = Document::parse(b"<r a='1'/>", &segur_xml::Limits::default()).expect("doc");
-        c.run(&doc, &DocumentCache::new(tmp.path()))
+        fire_on("r", rule_body, &["<r a='1'/>"])
+            .remove(0)
             .into_iter()
-            .map(|f| f.rule)
+            .map(|(rule, _)| rule)
             .collect()
     }
 
-    /// Runs `rule_body` with context `e` on each document, one compiled schematron for all
-    /// (so results kept on one document serve the next): the rules fired, with their lines.
-    fn fire_on(rule_body: &str, docs: &[&str]) -> Vec<Vec<(String, u32)>> {
+    /// Runs `rule_body` with context `context` on each document, one compiled schematron for
+    /// all (so results kept on one document serve the next), with a global `$digits`: the
+    /// rules fired on each, with their lines.
+    fn fire_on(context: &str, rule_body: &str, docs: &[&str]) -> Vec<Vec<(String, u32)>> {
         let tmp = tempfile::tempdir().expect("tmp");
         std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
         let file = tmp.path().join("schematrons/t.sch");
@@ -971,7 +959,7 @@ mod tests {
             format!(
                 r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
   <let name="digits" value="'^[0-9]+$'"/>
-  <pattern id="p"><rule context="e">{rule_body}</rule></pattern>
+  <pattern id="p"><rule context="{context}">{rule_body}</rule></pattern>
 </schema>"#
             ),
         )
@@ -1002,13 +990,17 @@ mod tests {
             "<r>\n<e v='1'/>\n<e v='x'/>\n<e v='1'/>\n<e v='x'/>\n<e/>\n<e v='12345'/></r>",
             "<r>\n<e v='x'/>\n<e v='1'/></r>",
         ];
-        let fired = fire_on(rule, &docs);
+        let fired = fire_on("e", rule, &docs);
         let num = |lines: &[u32]| -> Vec<(String, u32)> {
             lines.iter().map(|&l| ("num".to_string(), l)).collect()
         };
         assert_eq!(fired, [num(&[3, 5, 6, 7]), num(&[2])]);
         let error = r#"<assert id="int" test="xs:integer(@v) gt 0">m</assert>"#;
-        let fired = fire_on(error, &["<r><e v='1'/><e v='x'/></r>", "<r><e v='x'/></r>"]);
+        let fired = fire_on(
+            "e",
+            error,
+            &["<r><e v='1'/><e v='x'/></r>", "<r><e v='x'/></r>"],
+        );
         assert_eq!(fired[0].len(), 1);
         assert_eq!(fired[0][0].0, "RUN-ERROR");
         assert_eq!(fired[1].len(), 1);

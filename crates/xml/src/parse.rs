@@ -480,14 +480,7 @@ impl<'a> Builder<'a> {
             && plain_text(raw.as_bytes())
             && let Some(at) = offset_in(self.whole, raw)
         {
-            let n = self.push_child(
-                NodeKind::Text,
-                ExpandedName {
-                    ns: Name::EMPTY,
-                    local: Name::EMPTY,
-                },
-                pos,
-            )?;
+            let n = self.push_text_node(pos)?;
             self.last_text = n;
             self.last_text_shared = true;
             return self.borrow_value(n, at, raw.len(), pos);
@@ -515,14 +508,7 @@ impl<'a> Builder<'a> {
             }
             n
         } else {
-            let n = self.push_child(
-                NodeKind::Text,
-                ExpandedName {
-                    ns: Name::EMPTY,
-                    local: Name::EMPTY,
-                },
-                pos,
-            )?;
+            let n = self.push_text_node(pos)?;
             self.doc.nodes[n as usize].value_start = self.doc.text.len() as u32;
             self.last_text = n;
             n
@@ -533,7 +519,7 @@ impl<'a> Builder<'a> {
                 append_text(&mut self.doc.text, raw, false).map_err(|(k, o)| (k, pos + o))?
             }
             TextKind::CData => {
-                append_cdata(&mut self.doc.text, raw).map_err(|(k, o)| (k, pos + o))?
+                append_char_data(&mut self.doc.text, raw, false).map_err(|(k, o)| (k, pos + o))?
             }
         }
         let d = &mut self.doc.nodes[n as usize];
@@ -596,17 +582,22 @@ impl<'a> Builder<'a> {
         )
     }
 
-    /// A text node of whitespace alone (CR among it): its normalised value is stored once per
-    /// document and shared by every such node.
-    fn shared_space(&mut self, raw: &'a str, pos: usize) -> Result<(), Failure> {
-        let n = self.push_child(
+    /// A new text node (no name) at `pos`: its index.
+    fn push_text_node(&mut self, pos: usize) -> Result<u32, Failure> {
+        self.push_child(
             NodeKind::Text,
             ExpandedName {
                 ns: Name::EMPTY,
                 local: Name::EMPTY,
             },
             pos,
-        )?;
+        )
+    }
+
+    /// A text node of whitespace alone (CR among it): its normalised value is stored once per
+    /// document and shared by every such node.
+    fn shared_space(&mut self, raw: &'a str, pos: usize) -> Result<(), Failure> {
+        let n = self.push_text_node(pos)?;
         self.last_text = n;
         self.last_text_shared = true;
         let (start, len) = match self.spaces.get(raw) {
@@ -909,44 +900,7 @@ fn append_text(
     attribute: bool,
 ) -> Result<(), (ParseErrorKind, usize)> {
     if !attribute {
-        // Character data: only references and CR (line-end normalisation) change anything;
-        // memchr finds them, and everything between is copied as one run.
-        let bytes = raw.as_bytes();
-        let end = first_forbidden_control(bytes).unwrap_or(bytes.len());
-        let mut run = 0;
-        for i in memchr::memchr2_iter(b'&', b'\r', &bytes[..end]) {
-            if i < run {
-                continue; // inside a reference already read
-            }
-            out.push_str(&raw[run..i]);
-            if bytes[i] == b'&' {
-                let Some(len) = raw[i + 1..].find(';') else {
-                    return Err((ParseErrorKind::BareAmpersand, i));
-                };
-                push_reference(&raw[i + 1..i + 1 + len], out).map_err(|k| (k, i))?;
-                run = i + len + 2;
-            } else {
-                out.push('\n');
-                run = i + if bytes.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-            }
-        }
-        if end < bytes.len() {
-            if run < end {
-                out.push_str(&raw[run..end]);
-            }
-            return Err((
-                ParseErrorKind::InvalidChar {
-                    code: u32::from(bytes[end]),
-                },
-                end,
-            ));
-        }
-        out.push_str(&raw[run..]);
-        return Ok(());
+        return append_char_data(out, raw, true);
     }
     let bytes = raw.as_bytes();
     let mut i = 0;
@@ -987,20 +941,37 @@ fn append_text(
     Ok(())
 }
 
-/// The content of a CDATA section appended to `out`: literal (a `&` is a `&`), line ends
-/// normalised, forbidden control characters refused.
-fn append_cdata(out: &mut String, raw: &str) -> Result<(), (ParseErrorKind, usize)> {
+/// Character data appended to `out`: references resolved (not in a CDATA section, whose `&`
+/// is a `&`), line ends normalised, forbidden control characters refused. Only references
+/// and CRs change anything: memchr finds them, and everything between is copied as one run.
+fn append_char_data(
+    out: &mut String,
+    raw: &str,
+    references: bool,
+) -> Result<(), (ParseErrorKind, usize)> {
     let bytes = raw.as_bytes();
     let end = first_forbidden_control(bytes).unwrap_or(bytes.len());
+    let amp = if references { b'&' } else { b'\r' };
     let mut run = 0;
-    for i in memchr::memchr_iter(b'\r', &bytes[..end]) {
+    for i in memchr::memchr2_iter(amp, b'\r', &bytes[..end]) {
+        if i < run {
+            continue; // inside a reference already read
+        }
         out.push_str(&raw[run..i]);
-        out.push('\n');
-        run = i + if bytes.get(i + 1) == Some(&b'\n') {
-            2
+        if bytes[i] == b'&' {
+            let Some(len) = raw[i + 1..].find(';') else {
+                return Err((ParseErrorKind::BareAmpersand, i));
+            };
+            push_reference(&raw[i + 1..i + 1 + len], out).map_err(|k| (k, i))?;
+            run = i + len + 2;
         } else {
-            1
-        };
+            out.push('\n');
+            run = i + if bytes.get(i + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
+            };
+        }
     }
     if end < bytes.len() {
         if run < end {

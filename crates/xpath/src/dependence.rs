@@ -320,32 +320,13 @@ impl Analysis<'_> {
             all.kinds |= x.kinds;
             all.add(&x);
         }
-        let no_attribute_nodes = !all.has_attribute_nodes();
-        // Nodes whose names, ancestors, base URI and document are constant.
-        let loaded_only = no_attribute_nodes;
         let kinds = match func {
-            // Read a node's name, namespaces, ancestors or identity: only for loaded nodes.
-            LocalName
-            | Name
-            | NamespaceUri
-            | NodeName
-            | ResolveQName
-            | InScopePrefixes
-            | NamespaceUriForPrefix
-            | DeepEqual
-            | Lang
-            | BaseUri
-            | DocumentUri
-                if loaded_only =>
-            {
-                ATOMIC
-            }
-            Root if loaded_only => LOADED,
-            // Documents do not change during a process; `document()` resolves a node argument
-            // against its base URI.
+            // Documents do not change during a process.
             Doc => LOADED,
-            Document if loaded_only => LOADED,
-            // The clock, `current()` and the rest: not functions of attribute values.
+            // The clock, `current()`, the focus: not functions of attribute values.
+            Current | CurrentDateTime | CurrentDate | Position | Last => return None,
+            // Read a node's name, namespaces, ancestors, document or identity: only for loaded
+            // nodes (`document()` resolves a node argument against its base URI).
             LocalName
             | Name
             | NamespaceUri
@@ -358,13 +339,15 @@ impl Analysis<'_> {
             | BaseUri
             | DocumentUri
             | Root
-            | Document
-            | Current
-            | CurrentDateTime
-            | CurrentDate
-            | Position
-            | Last => {
-                return None;
+            | Document => {
+                if all.has_attribute_nodes() {
+                    return None;
+                }
+                if matches!(func, Root | Document) {
+                    LOADED
+                } else {
+                    ATOMIC
+                }
             }
             // Sequence functions hand their items on.
             Subsequence | Reverse | InsertBefore | Remove | Unordered | ExactlyOne | ZeroOrOne
