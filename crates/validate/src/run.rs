@@ -782,7 +782,7 @@ impl Compiled {
                     .map(|k| &p.rules[index.shapes.fit_rules[k] as usize])
                     .find(|r| {
                         r.prefilter.admits(doc, node)
-                            && r.pattern.matches(nref, ctx).unwrap_or(false)
+                            && r.pattern.matches_fitting(nref, ctx).unwrap_or(false)
                     })
                 else {
                     continue;

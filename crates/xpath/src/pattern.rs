@@ -408,6 +408,25 @@ impl Pattern {
 
     /// Whether `node` matches (predicates see `current()` as the node being matched).
     pub fn matches(&self, node: NodeRef, ctx: &DynamicContext<'_>) -> Result<bool, EvalError> {
+        self.matches_with(node, ctx, false)
+    }
+
+    /// [`Pattern::matches`] for a node the caller knows [`Pattern::fits_structure`] (a rule
+    /// runner remembers that per node path): a pattern of one alternative skips that check.
+    pub fn matches_fitting(
+        &self,
+        node: NodeRef,
+        ctx: &DynamicContext<'_>,
+    ) -> Result<bool, EvalError> {
+        self.matches_with(node, ctx, self.alternatives.len() == 1)
+    }
+
+    fn matches_with(
+        &self,
+        node: NodeRef,
+        ctx: &DynamicContext<'_>,
+        fits: bool,
+    ) -> Result<bool, EvalError> {
         let mut ev = Evaluator {
             ctx,
             current: Some(Item::Node(node)),
@@ -420,7 +439,7 @@ impl Pattern {
                 }
                 continue;
             }
-            if structure_fits(ev.doc(node), alt, node)
+            if (fits || structure_fits(ev.doc(node), alt, node))
                 && match_from(&mut ev, alt, alt.steps.len() - 1, node)?
             {
                 return Ok(true);

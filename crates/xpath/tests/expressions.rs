@@ -617,8 +617,17 @@ fn patterns_match_right_to_left_with_sibling_positions() {
         (0..doc.len() as u32)
             .map(segur_xml::NodeId::from_index)
             .filter(|&n| {
-                p.matches(ctx.node(n), &ctx)
-                    .unwrap_or_else(|e| panic!("{pattern}: {e}"))
+                let matches = p
+                    .matches(ctx.node(n), &ctx)
+                    .unwrap_or_else(|e| panic!("{pattern}: {e}"));
+                // On the nodes that fit structurally, the runner's shortcut agrees.
+                if p.fits_structure(&doc, n) {
+                    let fitting = p.matches_fitting(ctx.node(n), &ctx);
+                    assert_eq!(fitting.ok(), Some(matches), "{pattern}");
+                } else {
+                    assert!(!matches, "{pattern}: matches without fitting");
+                }
+                matches
             })
             .map(|n| match doc.kind(n) {
                 NodeKind::Document => "/".to_owned(),
