@@ -4,10 +4,10 @@
 //! large document is kept on disk as a binary image keyed by the SHA-256 of its bytes, so a
 //! later process reads the image instead of parsing the file again.
 
-use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use segur_xml::hash::FxMap;
 use segur_xml::{Document, Limits};
 
 use crate::schematron::CacheOutcome;
@@ -22,7 +22,7 @@ const DISK_CACHE_MIN_BYTES: usize = 256 * 1024;
 /// Process-wide cache of documents loaded by the rules, keyed by path.
 #[derive(Default)]
 pub struct DocumentCache {
-    docs: Mutex<HashMap<PathBuf, Option<Arc<Document>>>>,
+    docs: Mutex<FxMap<PathBuf, Option<Arc<Document>>>>,
     rules_dir: PathBuf,
     /// Where parsed images of large documents are kept between runs.
     disk: Option<PathBuf>,

@@ -116,9 +116,9 @@ struct CPattern {
     /// Some rule may match any node: try every visited node.
     any: bool,
     /// Rules whose prefilter names the node's element name, in priority order.
-    by_name: HashMap<ExpandedName, Vec<usize>>,
+    by_name: FxMap<ExpandedName, Vec<usize>>,
     /// Rules whose prefilter names the parent element's name.
-    by_parent: HashMap<ExpandedName, Vec<usize>>,
+    by_parent: FxMap<ExpandedName, Vec<usize>>,
     /// Rules that may match any node or whose prefilter is on a child's attribute.
     others: Vec<usize>,
     /// The rules' prefilters merged: names and parent names once each, other conditions once
@@ -128,8 +128,8 @@ struct CPattern {
 
 impl CPattern {
     fn new(rules: Vec<CRule>) -> Self {
-        let mut by_name: HashMap<ExpandedName, Vec<usize>> = HashMap::new();
-        let mut by_parent: HashMap<ExpandedName, Vec<usize>> = HashMap::new();
+        let mut by_name: FxMap<ExpandedName, Vec<usize>> = FxMap::default();
+        let mut by_parent: FxMap<ExpandedName, Vec<usize>> = FxMap::default();
         let mut others = Vec::new();
         for (i, r) in rules.iter().enumerate() {
             match &r.prefilter {
@@ -199,7 +199,7 @@ struct DocIndex<'d> {
     other: bool,
     /// The nodes a pattern walk visits, for patterns with a rule that may match any node.
     visited: Option<Vec<u32>>,
-    by_child_attr: HashMap<(ExpandedName, ExpandedName), HashMap<&'d str, Vec<u32>>>,
+    by_child_attr: FxMap<(ExpandedName, ExpandedName), FxMap<&'d str, Vec<u32>>>,
     /// Per node, the id of its path: the kinds and names from the document node down to it
     /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
     path_of: Vec<u32>,
@@ -303,7 +303,7 @@ impl<'d> DocIndex<'d> {
             attributes,
             other,
             visited: None,
-            by_child_attr: HashMap::new(),
+            by_child_attr: FxMap::default(),
             path_of: vec![u32::MAX; doc.len()],
             shapes,
         }
@@ -412,7 +412,7 @@ impl<'d> DocIndex<'d> {
                     .by_child_attr
                     .entry((*child, *attr))
                     .or_insert_with(|| {
-                        let mut m: HashMap<&str, Vec<u32>> = HashMap::new();
+                        let mut m: FxMap<&str, Vec<u32>> = FxMap::default();
                         for &c in ctx.elements_named(*child) {
                             let c = NodeId::from_index(c);
                             if let (Some(parent), Some(a)) =

@@ -2,7 +2,6 @@
 //! values, the clock).
 
 use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use segur_xml::hash::FxMap;
@@ -106,17 +105,17 @@ pub struct DynamicContext<'a> {
     resolver: Option<&'a dyn DocResolver>,
     docs: Vec<OnceCell<DocChunk>>,
     loaded: Cell<usize>,
-    uris: RefCell<HashMap<String, Option<u32>>>,
+    uris: RefCell<FxMap<String, Option<u32>>>,
     variables: Vec<Slot<'a>>,
     now: DateTimeValue,
     /// Values of memoized constant subexpressions, by their id.
-    pub(crate) memo: RefCell<HashMap<u64, Sequence>>,
+    pub(crate) memo: RefCell<FxMap<u64, Sequence>>,
     /// Whether a node matches a prefix of a match pattern, by the prefix's process-wide id
     /// (rule contexts share long prefixes such as `//hl7:ClinicalDocument[…]/hl7:component`).
     pub(crate) pattern_memo: RefCell<FxMap<(u32, NodeRef), bool>>,
     /// Memoized value-set paths as string sets, by memo id (shared process-wide; cached here
     /// to skip the lock).
-    pub(crate) memo_sets: RefCell<HashMap<u64, Option<Arc<crate::eval::StringSet>>>>,
+    pub(crate) memo_sets: RefCell<FxMap<u64, Option<Arc<crate::eval::StringSet>>>>,
 }
 
 /// A variable's value, or the expression and context node that compute it on first read.
@@ -134,11 +133,11 @@ impl<'a> DynamicContext<'a> {
             resolver: None,
             docs: (0..CHUNKS).map(|_| OnceCell::new()).collect(),
             loaded: Cell::new(0),
-            uris: RefCell::new(HashMap::new()),
+            uris: RefCell::new(FxMap::default()),
             variables: Vec::new(),
-            memo: RefCell::new(HashMap::new()),
+            memo: RefCell::new(FxMap::default()),
             pattern_memo: RefCell::new(FxMap::default()),
-            memo_sets: RefCell::new(HashMap::new()),
+            memo_sets: RefCell::new(FxMap::default()),
             now: DateTimeValue {
                 year: 2000,
                 month: 1,

@@ -2,6 +2,8 @@
 //! `fn:replace` replacement strings.
 
 use std::collections::HashMap;
+
+use segur_xml::hash::FxMap;
 use std::fmt::Write;
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -28,13 +30,13 @@ static CACHE: LazyLock<RegexCache> = LazyLock::new(|| Mutex::new(HashMap::new())
 const CACHE_LIMIT: usize = 4096;
 
 /// A thread's key buffer and its regexes.
-type LocalCache = std::cell::RefCell<(String, HashMap<Box<str>, Arc<Regex>>)>;
+type LocalCache = std::cell::RefCell<(String, FxMap<Box<str>, Arc<Regex>>)>;
 
 thread_local! {
     /// Each thread's recent regexes, keyed by `flags NUL pattern`, in front of the shared
     /// cache: a pattern held in a variable (`matches(@root, $OIDpattern)`, on every II element)
     /// is then found without taking a lock or allocating a key.
-    static LOCAL: LocalCache = std::cell::RefCell::new((String::new(), HashMap::new()));
+    static LOCAL: LocalCache = std::cell::RefCell::new((String::new(), FxMap::default()));
 }
 
 /// Compiles (or fetches from the thread's or the process-wide cache) an XPath regex.
