@@ -228,6 +228,9 @@ struct KeptResult {
     result: bool,
 }
 
+/// Checks reading more attributes than this are evaluated every time.
+const MAX_KEY_ATTRIBUTES: usize = 8;
+
 /// Results a cache keeps for one compiled schematron on one thread before it starts over
 /// (bounds memory: the ANS corpus needs a few thousand).
 const MAX_KEPT_RESULTS: usize = 1 << 13;
@@ -249,25 +252,26 @@ impl PathCache {
         compute: impl FnOnce() -> Result<bool, EvalError>,
     ) -> Result<bool, EvalError> {
         use std::hash::{Hash, Hasher};
-        let values = || {
-            attributes
-                .iter()
-                .map(move |&a| doc.attribute(node, a).map(|a| doc.value(a)))
+        // Read once: the values key the lookup, and on a miss the kept entry.
+        let mut values = [None; MAX_KEY_ATTRIBUTES];
+        let Some(values) = values.get_mut(..attributes.len()) else {
+            return compute();
         };
+        for (v, &a) in values.iter_mut().zip(attributes) {
+            *v = doc.attribute(node, a).map(|a| doc.value(a));
+        }
         let mut h = segur_xml::hash::FxHasher::default();
         serial.hash(&mut h);
-        for v in values() {
-            v.hash(&mut h);
-        }
+        values.hash(&mut h);
         let key = h.finish();
         if let Some(kept) = self.results.get(&key)
             && kept.check == serial
-            && kept.values.len() == attributes.len()
+            && kept.values.len() == values.len()
             && kept
                 .values
                 .iter()
-                .zip(values())
-                .all(|(k, v)| k.as_deref().map(str::as_bytes) == v.map(str::as_bytes))
+                .zip(values.iter())
+                .all(|(k, v)| k.as_deref() == *v)
         {
             return Ok(kept.result);
         }
@@ -279,7 +283,7 @@ impl PathCache {
             key,
             KeptResult {
                 check: serial,
-                values: values().map(|v| v.map(Box::from)).collect(),
+                values: values.iter().map(|v| v.map(Box::from)).collect(),
                 result,
             },
         );
@@ -840,7 +844,8 @@ impl Compiled {
                 .or_else(|| self.global_deps.get(&v.0))
                 .cloned()
         })?;
-        (d.weight >= KEEP_FROM_WEIGHT).then(|| d.attributes.into_boxed_slice())
+        (d.weight >= KEEP_FROM_WEIGHT && d.attributes.len() <= MAX_KEY_ATTRIBUTES)
+            .then(|| d.attributes.into_boxed_slice())
     }
 
     /// A check segur cannot compile: reported as an error finding, never passed silently.
