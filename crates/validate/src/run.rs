@@ -1023,6 +1023,20 @@ mod tests {
         assert_eq!(fired[1][0].0, "RUN-ERROR");
     }
 
+    /// Rule sets compiled one after the other on a thread (an engine per request, a reload)
+    /// leave a bounded number of caches behind.
+    #[test]
+    fn a_thread_keeps_the_caches_of_a_bounded_number_of_rule_sets() {
+        for _ in 0..MAX_THREAD_CACHES + 3 {
+            assert_eq!(
+                fire(r#"<assert id="a" test="@a = '1'">m</assert>"#),
+                Vec::<String>::new()
+            );
+        }
+        let kept = PATH_CACHES.with(|c| c.borrow().len());
+        assert!((1..=MAX_THREAD_CACHES).contains(&kept), "{kept}");
+    }
+
     /// A let nothing reads is never evaluated, as in Saxon: its dynamic error (integer division
     /// by zero) does not stop the run; once a check reads it, the error does.
     #[test]
