@@ -1,8 +1,11 @@
 //! Feed a parsed document to the CDA XSD validator: the DOM replays its events, so the input
 //! is tokenized once for both the XSD and the schematrons.
 
-use segur_xml::{Document, Event, NodeId};
-use segur_xsd::{Attr, NamespaceLookup, Pos, Schema, StartElement, XsdError};
+use std::cell::Cell;
+
+use segur_xml::hash::FxMap;
+use segur_xml::{Document, Event, ExpandedName, NodeId};
+use segur_xsd::{Attr, NameKey, NamespaceLookup, Pos, Schema, StartElement, ValueMemo, XsdError};
 
 struct Scope<'a> {
     doc: &'a Document,
@@ -34,10 +37,24 @@ fn after_end_tag(doc: &Document, close: usize) -> usize {
         .map_or(src.len(), |i| close + i + 1)
 }
 
+thread_local! {
+    /// The values found valid by this thread's previous validations (bounded; emptied when the
+    /// schema changes).
+    static MEMO: Cell<Option<ValueMemo>> = const { Cell::new(None) };
+}
+
 /// Validate `doc` against the CDA schema; errors in document order.
 pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
-    let mut v = schema.validator();
-    let mut attrs: Vec<(&str, &str, &str, &str)> = Vec::new();
+    let memo = MEMO.with(Cell::take).unwrap_or_default();
+    let mut v = schema.validator_with(memo);
+    // Names resolved against the schema once per document, by their interned ids.
+    let mut keys: FxMap<ExpandedName, NameKey> = FxMap::default();
+    let mut key = |name: ExpandedName| -> NameKey {
+        *keys
+            .entry(name)
+            .or_insert_with(|| schema.name_key(name.ns.as_str(), name.local.as_str()))
+    };
+    let mut list: Vec<Attr<'_>> = Vec::new();
     let mut empty_stack: Vec<bool> = Vec::new();
     doc.for_each_event(|e| match e {
         Event::Start {
@@ -48,24 +65,17 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
             start_offset,
             tag_end_offset,
         } => {
-            attrs.clear();
+            list.clear();
             for a in attributes {
-                attrs.push((
-                    doc.namespace_uri(a),
-                    doc.local_name(a),
-                    doc.prefix(a).as_str(),
-                    doc.value(a),
-                ));
+                let name = doc.name(a);
+                list.push(Attr {
+                    ns_uri: name.ns.as_str(),
+                    local: name.local.as_str(),
+                    prefix: doc.prefix(a).as_str(),
+                    value: doc.value(a),
+                    key: Some(key(name)),
+                });
             }
-            let list: Vec<Attr<'_>> = attrs
-                .iter()
-                .map(|&(ns_uri, local, prefix, value)| Attr {
-                    ns_uri,
-                    local,
-                    prefix,
-                    value,
-                })
-                .collect();
             let scope = Scope { doc, node };
             let se = StartElement {
                 ns_uri,
@@ -75,6 +85,7 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
                 namespaces: &scope,
                 start: pos(doc, start_offset),
                 end: Some(pos(doc, tag_end_offset)),
+                key: Some(key(doc.name(node))),
             };
             let _ = v.start_element(&se);
             empty_stack.push(doc.close_offset(node) == start_offset);
@@ -91,6 +102,7 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
         }
         _ => {}
     });
+    MEMO.with(|m| m.set(Some(v.take_memo())));
     let mut errors = v.finish();
     for e in &mut errors {
         (e.line, e.column) = doc.line_col(e.offset as usize);

@@ -29,7 +29,7 @@
 //! use segur_xsd::{Attr, Pos, StartElement};
 //! let mut v = schema.validator();
 //! let ns: &[(&str, &str)] = &[("", "urn:hl7-org:v3")];
-//! let attrs = [Attr { ns_uri: "", local: "classCode", prefix: "", value: "DOCCLIN" }];
+//! let attrs = [Attr { ns_uri: "", local: "classCode", prefix: "", value: "DOCCLIN", key: None }];
 //! v.start_element(&StartElement {
 //!     ns_uri: "urn:hl7-org:v3",
 //!     local: "ClinicalDocument",
@@ -38,6 +38,7 @@
 //!     namespaces: &ns,
 //!     start: Pos { line: 1, column: 1, offset: 0 },
 //!     end: Some(Pos { line: 1, column: 40, offset: 39 }),
+//!     key: None,
 //! })
 //! .unwrap();
 //! v.text("\n", Pos::default());
@@ -109,4 +110,4 @@ pub use error::{
 pub use image::{IMAGE_FORMAT, MODEL_FINGERPRINT};
 pub use reader::{validate_bytes, validate_with};
 pub use schema::{Schema, Unsupported};
-pub use validate::{Attr, NamespaceLookup, Pos, StartElement, Validator};
+pub use validate::{Attr, NameKey, NamespaceLookup, Pos, StartElement, Validator, ValueMemo};
