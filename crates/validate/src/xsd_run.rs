@@ -28,6 +28,12 @@ fn pos(_doc: &Document, offset: usize) -> Pos {
     }
 }
 
+/// The prefix of an element or attribute as written (most have none).
+fn prefix(doc: &Document, n: NodeId) -> &'static str {
+    let p = doc.prefix(n);
+    if p.is_empty() { "" } else { p.as_str() }
+}
+
 /// The offset after the `>` of the end tag that starts at `close` (Xerces reports
 /// incomplete content there).
 fn after_end_tag(doc: &Document, close: usize) -> usize {
@@ -47,12 +53,14 @@ thread_local! {
 pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
     let memo = MEMO.with(Cell::take).unwrap_or_default();
     let mut v = schema.validator_with(memo);
-    // Names resolved against the schema once per document, by their interned ids.
-    let mut keys: FxMap<ExpandedName, NameKey> = FxMap::default();
-    let mut key = |name: ExpandedName| -> NameKey {
-        *keys
-            .entry(name)
-            .or_insert_with(|| schema.name_key(name.ns.as_str(), name.local.as_str()))
+    // Names resolved against the schema once per document, by their interned ids, with their
+    // strings.
+    let mut keys: FxMap<ExpandedName, (NameKey, &'static str, &'static str)> = FxMap::default();
+    let mut key = |name: ExpandedName| {
+        *keys.entry(name).or_insert_with(|| {
+            let (ns, local) = (name.ns.as_str(), name.local.as_str());
+            (schema.name_key(ns, local), ns, local)
+        })
     };
     let mut list: Vec<Attr<'_>> = Vec::new();
     let mut empty_stack: Vec<bool> = Vec::new();
@@ -67,25 +75,25 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
         } => {
             list.clear();
             for a in attributes {
-                let name = doc.name(a);
+                let (k, ns_uri, local) = key(doc.name(a));
                 list.push(Attr {
-                    ns_uri: name.ns.as_str(),
-                    local: name.local.as_str(),
-                    prefix: doc.prefix(a).as_str(),
+                    ns_uri,
+                    local,
+                    prefix: prefix(doc, a),
                     value: doc.value(a),
-                    key: Some(key(name)),
+                    key: Some(k),
                 });
             }
             let scope = Scope { doc, node };
             let se = StartElement {
                 ns_uri,
                 local,
-                prefix: doc.prefix(node).as_str(),
+                prefix: prefix(doc, node),
                 attributes: &list,
                 namespaces: &scope,
                 start: pos(doc, start_offset),
                 end: Some(pos(doc, tag_end_offset)),
-                key: Some(key(doc.name(node))),
+                key: Some(key(doc.name(node)).0),
             };
             let _ = v.start_element(&se);
             empty_stack.push(doc.close_offset(node) == start_offset);

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::hash::Hasher;
 
 use regex::Regex;
 
@@ -354,22 +355,39 @@ impl IdState {
 }
 
 /// Values of a longer length are not remembered by [`ValidValues`].
-const MEMO_VALUE_LEN: usize = 64;
-/// At most this many values are remembered by [`ValidValues`].
-const MEMO_ENTRIES: usize = 8192;
+const MEMO_VALUE_LEN: usize = 62;
+/// Slots of [`ValidValues`] (a power of two).
+const MEMO_SLOTS: usize = 4096;
+/// The length of a slot that holds nothing.
+const EMPTY_SLOT: u8 = u8::MAX;
 
-/// Values found valid before, for the types whose check depends on the value alone (no QName,
-/// no ID nor IDREF): a value seen again is not checked again. Bounded (emptied when full); it
-/// depends on the schema only, so it may serve several documents. Only successes are kept: a
-/// failing value is checked every time, for its message.
-#[derive(Debug, Default)]
+/// One remembered value: its type and its bytes.
+#[derive(Clone, Copy)]
+struct MemoSlot {
+    ty: StId,
+    len: u8,
+    bytes: [u8; MEMO_VALUE_LEN],
+}
+
+/// Values found valid before, for the types whose check is worth remembering and depends on
+/// the value alone ([`SimpleTypes::memo_worth`]): a value seen again is not checked again. It
+/// depends on the schema only, so it may serve several documents. A direct-mapped cache of
+/// fixed size (each value has one slot, a newer value takes it): bounded, and keys that collide
+/// cost a check each, never more. Only successes are kept: a failing value is checked every
+/// time, for its message.
+#[derive(Default)]
 pub(crate) struct ValidValues {
     /// Per type id: 0 not yet known, 1 worth remembering, 2 not.
     worth: Vec<u8>,
-    // The document chooses these keys: the standard (randomly keyed) hasher, not FxHash.
-    /// The type id (4 bytes, little-endian) followed by the value as given.
-    valid: HashSet<Box<[u8]>>,
-    key: Vec<u8>,
+    /// [`MEMO_SLOTS`] slots once the first value is remembered.
+    slots: Vec<MemoSlot>,
+}
+
+impl std::fmt::Debug for ValidValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let used = self.slots.iter().filter(|s| s.len != EMPTY_SLOT).count();
+        f.debug_struct("ValidValues").field("used", &used).finish()
+    }
 }
 
 impl ValidValues {
@@ -384,17 +402,32 @@ impl ValidValues {
         if content.len() > MEMO_VALUE_LEN || !self.worth(types, id) {
             return types.validate(id, content, ctx).map(drop);
         }
-        self.key.clear();
-        self.key.extend_from_slice(&id.to_le_bytes());
-        self.key.extend_from_slice(content.as_bytes());
-        if self.valid.contains(self.key.as_slice()) {
+        let mut h = segur_xml::hash::FxHasher::default();
+        h.write_u32(id);
+        h.write(content.as_bytes());
+        // The high bits of FxHash depend on every byte (its low bits do not).
+        let i = (h.finish() >> (64 - MEMO_SLOTS.trailing_zeros())) as usize;
+        if let Some(slot) = self.slots.get(i)
+            && slot.ty == id
+            && usize::from(slot.len) == content.len()
+            && slot.bytes[..content.len()] == *content.as_bytes()
+        {
             return Ok(());
         }
         types.validate(id, content, ctx)?;
-        if self.valid.len() >= MEMO_ENTRIES {
-            self.valid.clear();
+        if self.slots.is_empty() {
+            let empty = MemoSlot {
+                ty: 0,
+                len: EMPTY_SLOT,
+                bytes: [0; MEMO_VALUE_LEN],
+            };
+            self.slots = vec![empty; MEMO_SLOTS];
         }
-        self.valid.insert(self.key.as_slice().into());
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.ty = id;
+            slot.len = content.len() as u8;
+            slot.bytes[..content.len()].copy_from_slice(content.as_bytes());
+        }
         Ok(())
     }
 
