@@ -117,3 +117,89 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
     }
     errors
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn ans_dir() -> PathBuf {
+        let dir = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        assert!(
+            dir.join("testcontenucda/infrastructure/cda/CDA_extended.xsd")
+                .is_file(),
+            "{}: the ANS kit is missing (set SEGUR_ANS_DIR)",
+            dir.display()
+        );
+        dir
+    }
+
+    fn xml_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+            .map(|p| {
+                let name = p.file_name().expect("name").to_string_lossy().into_owned();
+                (name, std::fs::read(&p).expect("read"))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The DOM replay (names by key, values remembered by this thread across documents) gives
+    /// the errors of the streaming validator with a fresh validator, on the ANS examples, broken
+    /// variants of them and the stored mutants, cold and warm.
+    #[test]
+    fn replay_matches_a_fresh_streaming_validation() {
+        let ans = ans_dir();
+        let schema = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("schema loads");
+        let mut docs = xml_files(&ans.join("testcontenucda/ExemplesCDA"));
+        assert_eq!(docs.len(), 94, "the 94 ANS examples");
+        // Each example broken once by one of these edits (values, names, attributes).
+        let edits = [
+            ("moodCode=\"EVN\"", "moodCode=\"XYZ\""),
+            ("root=\"1.2.250", "root=\"1..2.250"),
+            (
+                "<effectiveTime value=\"",
+                "<effectiveTime value=\"2024-13-45T",
+            ),
+            ("<confidentialityCode ", "<confidentialityKode "),
+            ("<code ", "<code bogus=\"1\" "),
+            ("xsi:type=\"", "xsi:type=\"NOPE"),
+        ];
+        let broken: Vec<(String, Vec<u8>)> = docs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, xml))| {
+                let (from, to) = edits[i % edits.len()];
+                let text = std::str::from_utf8(xml).ok()?;
+                let at = text.rfind(from)?;
+                let s = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+                Some((format!("{name}#{i}"), s.into_bytes()))
+            })
+            .collect();
+        docs.extend(broken);
+        docs.extend(xml_files(&ans.join("oracle/mutants-seed1")));
+        let mut with_errors = 0;
+        for round in 0..2 {
+            for (name, xml) in &docs {
+                let want = segur_xsd::validate_bytes(&schema, xml).expect("parses");
+                let doc = Document::parse(xml, &segur_xml::Limits::default()).expect("parses");
+                let got = validate(&schema, &doc);
+                assert_eq!(got, want, "{name}, round {round}");
+                with_errors += usize::from(!want.is_empty());
+            }
+        }
+        assert!(
+            with_errors >= 2 * 90,
+            "the broken documents have errors: {with_errors}"
+        );
+    }
+}

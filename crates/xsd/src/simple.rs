@@ -1402,6 +1402,72 @@ mod tests {
         assert!(check("positiveInteger", "0").is_err());
     }
 
+    /// The one-pass collapse check agrees with its definition on every short string of
+    /// spaces, tabs, line ends and letters.
+    #[test]
+    fn collapsed_is_the_definition() {
+        let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        let alphabet = [b' ', b'\t', b'\n', b'\r', b'a'];
+        for len in 0..=6u32 {
+            for mut n in 0..5usize.pow(len) {
+                let mut b = Vec::new();
+                for _ in 0..len {
+                    b.push(alphabet[n % 5]);
+                    n /= 5;
+                }
+                let want = !b.first().is_some_and(|&c| is_ws(c))
+                    && !b.last().is_some_and(|&c| is_ws(c))
+                    && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
+                    && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
+                assert_eq!(is_collapsed(&b), want, "{b:?}");
+            }
+        }
+    }
+
+    /// Values are remembered for costly value-only types only; IDs, IDREFs and QNames are
+    /// checked every time (they depend on the document), plain strings too (cheaper than a
+    /// lookup).
+    #[test]
+    fn what_is_remembered() {
+        let mut t = SimpleTypes::default();
+        let b = t.builtins();
+        for (name, worth) in [
+            ("NCName", true),
+            ("NMTOKEN", true),
+            ("NMTOKENS", true),
+            ("ID", false),
+            ("IDREF", false),
+            ("IDREFS", false),
+            ("QName", false),
+            ("NOTATION", false),
+            ("string", false),
+            ("boolean", false),
+        ] {
+            assert_eq!(t.memo_worth(b.by_name[name]), worth, "{name}");
+        }
+        // A second ID is refused even after the first was checked through the memo.
+        let mut memo = ValidValues::default();
+        let mut ids = IdState::default();
+        let id = b.by_name["ID"];
+        let mut ctx = Ctx {
+            ns: None,
+            ids: Some(&mut ids),
+        };
+        assert!(memo.check(&t, id, "a1", &mut ctx).is_ok());
+        let e = memo.check(&t, id, "a1", &mut ctx).unwrap_err();
+        assert_eq!(e.code, "cvc-id.2");
+        // A remembered valid value passes; an invalid one fails each time, with its message.
+        let nc = b.by_name["NCName"];
+        for _ in 0..2 {
+            assert!(memo.check(&t, nc, "ok", &mut ctx).is_ok());
+            let e = memo.check(&t, nc, "1bad", &mut ctx).unwrap_err();
+            assert_eq!(
+                e.message,
+                "cvc-datatype-valid.1.2.1: '1bad' is not a valid value for 'NCName'."
+            );
+        }
+    }
+
     #[test]
     fn ids() {
         let mut t = SimpleTypes::default();
