@@ -1,8 +1,11 @@
 //! Feed a parsed document to the CDA XSD validator: the DOM replays its events, so the input
 //! is tokenized once for both the XSD and the schematrons.
 
-use segur_xml::{Document, Event, NodeId};
-use segur_xsd::{Attr, NamespaceLookup, Pos, Schema, StartElement, XsdError};
+use std::cell::Cell;
+
+use segur_xml::hash::FxMap;
+use segur_xml::{Document, Event, ExpandedName, NodeId};
+use segur_xsd::{Attr, NameKey, NamespaceLookup, Pos, Schema, StartElement, ValueMemo, XsdError};
 
 struct Scope<'a> {
     doc: &'a Document,
@@ -25,6 +28,12 @@ fn pos(_doc: &Document, offset: usize) -> Pos {
     }
 }
 
+/// The prefix of an element or attribute as written (most have none).
+fn prefix(doc: &Document, n: NodeId) -> &'static str {
+    let p = doc.prefix(n);
+    if p.is_empty() { "" } else { p.as_str() }
+}
+
 /// The offset after the `>` of the end tag that starts at `close` (Xerces reports
 /// incomplete content there).
 fn after_end_tag(doc: &Document, close: usize) -> usize {
@@ -34,10 +43,26 @@ fn after_end_tag(doc: &Document, close: usize) -> usize {
         .map_or(src.len(), |i| close + i + 1)
 }
 
+thread_local! {
+    /// The values found valid by this thread's previous validations (bounded; emptied when the
+    /// schema changes).
+    static MEMO: Cell<Option<ValueMemo>> = const { Cell::new(None) };
+}
+
 /// Validate `doc` against the CDA schema; errors in document order.
 pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
-    let mut v = schema.validator();
-    let mut attrs: Vec<(&str, &str, &str, &str)> = Vec::new();
+    let memo = MEMO.with(Cell::take).unwrap_or_default();
+    let mut v = schema.validator_with(memo);
+    // Names resolved against the schema once per document, by their interned ids, with their
+    // strings.
+    let mut keys: FxMap<ExpandedName, (NameKey, &'static str, &'static str)> = FxMap::default();
+    let mut key = |name: ExpandedName| {
+        *keys.entry(name).or_insert_with(|| {
+            let (ns, local) = (name.ns.as_str(), name.local.as_str());
+            (schema.name_key(ns, local), ns, local)
+        })
+    };
+    let mut list: Vec<Attr<'_>> = Vec::new();
     let mut empty_stack: Vec<bool> = Vec::new();
     doc.for_each_event(|e| match e {
         Event::Start {
@@ -48,33 +73,27 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
             start_offset,
             tag_end_offset,
         } => {
-            attrs.clear();
+            list.clear();
             for a in attributes {
-                attrs.push((
-                    doc.namespace_uri(a),
-                    doc.local_name(a),
-                    doc.prefix(a).as_str(),
-                    doc.value(a),
-                ));
-            }
-            let list: Vec<Attr<'_>> = attrs
-                .iter()
-                .map(|&(ns_uri, local, prefix, value)| Attr {
+                let (k, ns_uri, local) = key(doc.name(a));
+                list.push(Attr {
                     ns_uri,
                     local,
-                    prefix,
-                    value,
-                })
-                .collect();
+                    prefix: prefix(doc, a),
+                    value: doc.value(a),
+                    key: Some(k),
+                });
+            }
             let scope = Scope { doc, node };
             let se = StartElement {
                 ns_uri,
                 local,
-                prefix: doc.prefix(node).as_str(),
+                prefix: prefix(doc, node),
                 attributes: &list,
                 namespaces: &scope,
                 start: pos(doc, start_offset),
                 end: Some(pos(doc, tag_end_offset)),
+                key: Some(key(doc.name(node)).0),
             };
             let _ = v.start_element(&se);
             empty_stack.push(doc.close_offset(node) == start_offset);
@@ -91,9 +110,96 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
         }
         _ => {}
     });
+    MEMO.with(|m| m.set(Some(v.take_memo())));
     let mut errors = v.finish();
     for e in &mut errors {
         (e.line, e.column) = doc.line_col(e.offset as usize);
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn ans_dir() -> PathBuf {
+        let dir = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => PathBuf::from(d),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        assert!(
+            dir.join("testcontenucda/infrastructure/cda/CDA_extended.xsd")
+                .is_file(),
+            "{}: the ANS kit is missing (set SEGUR_ANS_DIR)",
+            dir.display()
+        );
+        dir
+    }
+
+    fn xml_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+            .map(|p| {
+                let name = p.file_name().expect("name").to_string_lossy().into_owned();
+                (name, std::fs::read(&p).expect("read"))
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The DOM replay (names by key, values remembered by this thread across documents) gives
+    /// the errors of the streaming validator with a fresh validator, on the ANS examples, broken
+    /// variants of them and the stored mutants, cold and warm.
+    #[test]
+    fn replay_matches_a_fresh_streaming_validation() {
+        let ans = ans_dir();
+        let schema = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("schema loads");
+        let mut docs = xml_files(&ans.join("testcontenucda/ExemplesCDA"));
+        assert_eq!(docs.len(), 94, "the 94 ANS examples");
+        // Each example broken once by one of these edits (values, names, attributes).
+        let edits = [
+            ("moodCode=\"EVN\"", "moodCode=\"XYZ\""),
+            ("root=\"1.2.250", "root=\"1..2.250"),
+            (
+                "<effectiveTime value=\"",
+                "<effectiveTime value=\"2024-13-45T",
+            ),
+            ("<confidentialityCode ", "<confidentialityKode "),
+            ("<code ", "<code bogus=\"1\" "),
+            ("xsi:type=\"", "xsi:type=\"NOPE"),
+        ];
+        let broken: Vec<(String, Vec<u8>)> = docs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, xml))| {
+                let (from, to) = edits[i % edits.len()];
+                let text = std::str::from_utf8(xml).ok()?;
+                let at = text.rfind(from)?;
+                let s = format!("{}{to}{}", &text[..at], &text[at + from.len()..]);
+                Some((format!("{name}#{i}"), s.into_bytes()))
+            })
+            .collect();
+        docs.extend(broken);
+        docs.extend(xml_files(&ans.join("oracle/mutants-seed1")));
+        let mut with_errors = 0;
+        for round in 0..2 {
+            for (name, xml) in &docs {
+                let want = segur_xsd::validate_bytes(&schema, xml).expect("parses");
+                let doc = Document::parse(xml, &segur_xml::Limits::default()).expect("parses");
+                let got = validate(&schema, &doc);
+                assert_eq!(got, want, "{name}, round {round}");
+                with_errors += usize::from(!want.is_empty());
+            }
+        }
+        assert!(
+            with_errors >= 2 * 90,
+            "the broken documents have errors: {with_errors}"
+        );
+    }
 }

@@ -1060,6 +1060,7 @@ impl<'a> Reader<'a> {
             global_attrs: ga,
             global_types: gt,
             unsupported: unsupported_list,
+            uid: crate::schema::next_uid(),
         })
     }
 }

@@ -29,7 +29,7 @@
 //! use segur_xsd::{Attr, Pos, StartElement};
 //! let mut v = schema.validator();
 //! let ns: &[(&str, &str)] = &[("", "urn:hl7-org:v3")];
-//! let attrs = [Attr { ns_uri: "", local: "classCode", prefix: "", value: "DOCCLIN" }];
+//! let attrs = [Attr { ns_uri: "", local: "classCode", prefix: "", value: "DOCCLIN", key: None }];
 //! v.start_element(&StartElement {
 //!     ns_uri: "urn:hl7-org:v3",
 //!     local: "ClinicalDocument",
@@ -38,6 +38,7 @@
 //!     namespaces: &ns,
 //!     start: Pos { line: 1, column: 1, offset: 0 },
 //!     end: Some(Pos { line: 1, column: 40, offset: 39 }),
+//!     key: None,
 //! })
 //! .unwrap();
 //! v.text("\n", Pos::default());
@@ -74,7 +75,9 @@
 //! read, to key such a cache); the image is refused by a build that compiles differently
 //! ([`MODEL_FINGERPRINT`]), and a damaged one is an error, never a panic. Validation reuses the validator's
 //! stacks ([`validate_with`]); strings are interned once, attribute values are checked without
-//! copying. Measured by `tests/robustness.rs` (`throughput_sanity`, release build, one thread,
+//! copying. A caller with its own interned names resolves each once ([`Schema::name_key`],
+//! [`NameKey`]); values found valid are remembered in a bounded [`ValueMemo`] that a caller may
+//! carry from one validator to the next ([`Schema::validator_with`]). Measured by `tests/robustness.rs` (`throughput_sanity`, release build, one thread,
 //! the 94 ANS examples, 24 MB): about 120–140 MB/s with [`validate_bytes`], about 4–5 times the
 //! time quick-xml alone needs to tokenize the same documents.
 //!
@@ -109,4 +112,4 @@ pub use error::{
 pub use image::{IMAGE_FORMAT, MODEL_FINGERPRINT};
 pub use reader::{validate_bytes, validate_with};
 pub use schema::{Schema, Unsupported};
-pub use validate::{Attr, NamespaceLookup, Pos, StartElement, Validator};
+pub use validate::{Attr, NameKey, NamespaceLookup, Pos, StartElement, Validator, ValueMemo};

@@ -147,6 +147,7 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                         local: key.local_name().into_inner(),
                         prefix: key.prefix().map_or("", |p| p.into_inner()),
                         value,
+                        key: None,
                     });
                 }
                 let start = at(&mut lines, before);
@@ -160,6 +161,7 @@ pub fn validate_with(v: &mut Validator<'_>, xml: &[u8]) -> Result<(), ParseError
                     namespaces: &scope,
                     start,
                     end: Some(end),
+                    key: None,
                 };
                 let _ = v.start_element(&se);
                 attrs_buf = recycle(attrs);

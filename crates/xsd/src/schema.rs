@@ -51,6 +51,14 @@ pub struct Schema {
     pub(crate) global_attrs: FxMap<QId, AttrUse>,
     pub(crate) global_types: FxMap<QId, TypeRef>,
     pub(crate) unsupported: Vec<Unsupported>,
+    /// Unique in the process ([`next_uid`]): tells the schema a [`crate::ValueMemo`] was made with.
+    pub(crate) uid: u64,
+}
+
+/// A fresh schema identity (never 0).
+pub(crate) fn next_uid() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 impl Schema {
@@ -308,6 +316,7 @@ impl<'r> Loader<'r> {
             global_attrs: self.global_attrs,
             global_types: self.types,
             unsupported: self.unsupported,
+            uid: next_uid(),
         }
     }
 

@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::hash::Hasher;
 
 use regex::Regex;
 
@@ -311,6 +312,19 @@ fn fault(code: &'static str, message: String) -> Fault {
     }
 }
 
+/// [`fault`] when the message is wanted (`msg`); else the key alone, without formatting (a union
+/// member that fails is tried for the next one, and its message is never shown).
+fn fault_if(msg: bool, code: &'static str, message: impl FnOnce() -> String) -> Fault {
+    if msg {
+        fault(code, message())
+    } else {
+        Fault {
+            code,
+            message: String::new(),
+        }
+    }
+}
+
 /// Resolves namespace prefixes for QName values.
 pub(crate) trait PrefixResolver {
     fn resolve(&self, prefix: &str) -> Option<&str>;
@@ -340,6 +354,101 @@ impl IdState {
     }
 }
 
+/// Values of a longer length are not remembered by [`ValidValues`].
+const MEMO_VALUE_LEN: usize = 62;
+/// Slots of [`ValidValues`] (a power of two).
+const MEMO_SLOTS: usize = 4096;
+/// The length of a slot that holds nothing.
+const EMPTY_SLOT: u8 = u8::MAX;
+
+/// One remembered value: its type and its bytes.
+#[derive(Clone, Copy)]
+struct MemoSlot {
+    ty: StId,
+    len: u8,
+    bytes: [u8; MEMO_VALUE_LEN],
+}
+
+/// Values found valid before, for the types whose check is worth remembering and depends on
+/// the value alone ([`SimpleTypes::memo_worth`]): a value seen again is not checked again. It
+/// depends on the schema only, so it may serve several documents. A direct-mapped cache of
+/// fixed size (each value has one slot, a newer value takes it): bounded, and keys that collide
+/// cost a check each, never more. Only successes are kept: a failing value is checked every
+/// time, for its message.
+#[derive(Default)]
+pub(crate) struct ValidValues {
+    /// Per type id: 0 not yet known, 1 worth remembering, 2 not.
+    worth: Vec<u8>,
+    /// [`MEMO_SLOTS`] slots once the first value is remembered.
+    slots: Vec<MemoSlot>,
+}
+
+impl std::fmt::Debug for ValidValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let used = self.slots.iter().filter(|s| s.len != EMPTY_SLOT).count();
+        f.debug_struct("ValidValues").field("used", &used).finish()
+    }
+}
+
+impl ValidValues {
+    /// [`SimpleTypes::validate`] without the actual value.
+    pub(crate) fn check(
+        &mut self,
+        types: &SimpleTypes,
+        id: StId,
+        content: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<(), Fault> {
+        if content.len() > MEMO_VALUE_LEN || !self.worth(types, id) {
+            return types.validate(id, content, ctx).map(drop);
+        }
+        let mut h = segur_xml::hash::FxHasher::default();
+        h.write_u32(id);
+        h.write(content.as_bytes());
+        // The high bits of FxHash depend on every byte (its low bits do not).
+        let i = (h.finish() >> (64 - MEMO_SLOTS.trailing_zeros())) as usize;
+        if let Some(slot) = self.slots.get(i)
+            && slot.ty == id
+            && usize::from(slot.len) == content.len()
+            && slot.bytes[..content.len()] == *content.as_bytes()
+        {
+            return Ok(());
+        }
+        types.validate(id, content, ctx)?;
+        if self.slots.is_empty() {
+            let empty = MemoSlot {
+                ty: 0,
+                len: EMPTY_SLOT,
+                bytes: [0; MEMO_VALUE_LEN],
+            };
+            self.slots = vec![empty; MEMO_SLOTS];
+        }
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.ty = id;
+            slot.len = content.len() as u8;
+            slot.bytes[..content.len()].copy_from_slice(content.as_bytes());
+        }
+        Ok(())
+    }
+
+    /// [`SimpleTypes::memo_worth`], remembered.
+    fn worth(&mut self, types: &SimpleTypes, id: StId) -> bool {
+        let i = id as usize;
+        if self.worth.len() <= i {
+            self.worth.resize(types.types.len().max(i + 1), 0);
+        }
+        match self.worth[i] {
+            1 => true,
+            2 => false,
+            _ => {
+                let only = types.memo_worth(id);
+                self.worth[i] = if only { 1 } else { 2 };
+                only
+            }
+        }
+    }
+}
+
 /// Context of one check.
 pub(crate) struct Ctx<'a> {
     pub(crate) ns: Option<&'a dyn PrefixResolver>,
@@ -357,13 +466,7 @@ pub(crate) fn normalize(s: &str, ws: Ws) -> Cow<'_, str> {
             }
         }
         Ws::Collapse => {
-            let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-            let b = s.as_bytes();
-            let clean = !b.first().is_some_and(|&c| is_ws(c))
-                && !b.last().is_some_and(|&c| is_ws(c))
-                && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
-                && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
-            if clean {
+            if is_collapsed(s.as_bytes()) {
                 return Cow::Borrowed(s);
             }
             let mut out = String::with_capacity(s.len());
@@ -376,6 +479,21 @@ pub(crate) fn normalize(s: &str, ws: Ws) -> Cow<'_, str> {
             Cow::Owned(out)
         }
     }
+}
+
+/// Whether `b` is already collapsed: no tab, CR or LF, no leading, trailing or doubled space.
+fn is_collapsed(b: &[u8]) -> bool {
+    // One pass; starting as if after a space refuses a leading one.
+    let mut after_space = true;
+    for &c in b {
+        match c {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | b'\r' => return false,
+            _ => after_space = false,
+        }
+    }
+    !after_space || b.is_empty()
 }
 
 /// The simple types of a schema; index 0 is `anySimpleType`.
@@ -532,8 +650,8 @@ impl SimpleTypes {
     ) -> Result<Value, Fault> {
         let t = self.get(id);
         let nvalue = normalize(content, t.ws);
-        let (value, items) = self.actual_value(id, content, &nvalue, ctx)?;
-        self.check_facets(t, &nvalue, &value)?;
+        let (value, items) = self.actual_value(id, content, &nvalue, ctx, true)?;
+        self.check_facets(t, &nvalue, &value, true)?;
         if let Some(ids) = ctx.ids.as_deref_mut() {
             self.extra_rules(id, &nvalue, &value, items, ids)?;
         }
@@ -595,17 +713,17 @@ impl SimpleTypes {
         content: &str,
         nvalue: &str,
         ctx: &mut Ctx<'_>,
+        msg: bool,
     ) -> Result<(Value, Option<StId>), Fault> {
         let t = self.get(id);
         for p in t.patterns.iter() {
             if !p.re.is_match(nvalue) {
-                return Err(fault(
-                    "cvc-pattern-valid",
+                return Err(fault_if(msg, "cvc-pattern-valid", || {
                     format!(
                         "Value '{content}' is not facet-valid with respect to pattern '{}' for type '{}'.",
                         p.src, t.name
-                    ),
-                ));
+                    )
+                }));
             }
         }
         match &t.variety {
@@ -622,16 +740,14 @@ impl SimpleTypes {
                         Special::Name => "Name",
                         _ => "NCName",
                     };
-                    return Err(fault(
-                        "cvc-datatype-valid.1.2.1",
-                        format!("'{nvalue}' is not a valid value for '{n}'."),
-                    ));
+                    return Err(fault_if(msg, "cvc-datatype-valid.1.2.1", || {
+                        format!("'{nvalue}' is not a valid value for '{n}'.")
+                    }));
                 }
                 let v = lexical(*prim, nvalue, ctx).ok_or_else(|| {
-                    fault(
-                        "cvc-datatype-valid.1.2.1",
-                        format!("'{nvalue}' is not a valid value for '{}'.", prim.dv_name()),
-                    )
+                    fault_if(msg, "cvc-datatype-valid.1.2.1", || {
+                        format!("'{nvalue}' is not a valid value for '{}'.", prim.dv_name())
+                    })
                 })?;
                 Ok((v, None))
             }
@@ -639,8 +755,8 @@ impl SimpleTypes {
                 let it = self.get(*item);
                 let mut vals = Vec::new();
                 for tok in nvalue.split(' ').filter(|s| !s.is_empty()) {
-                    let (v, _) = self.actual_value(*item, tok, tok, ctx)?;
-                    self.check_facets(it, tok, &v)?;
+                    let (v, _) = self.actual_value(*item, tok, tok, ctx, msg)?;
+                    self.check_facets(it, tok, &v, msg)?;
                     vals.push(match v {
                         Value::Lex => Value::Str(tok.into()),
                         v => v,
@@ -656,27 +772,33 @@ impl SimpleTypes {
                         ns: ctx.ns,
                         ids: None,
                     };
-                    if let Ok((v, _)) = self.actual_value(m, content, &mv, &mut sub)
-                        && self.check_facets(mt, &mv, &v).is_ok()
+                    if let Ok((v, _)) = self.actual_value(m, content, &mv, &mut sub, false)
+                        && self.check_facets(mt, &mv, &v, false).is_ok()
                     {
                         return Ok((v, None));
                     }
                 }
-                Err(fault(
-                    "cvc-datatype-valid.1.2.3",
+                Err(fault_if(msg, "cvc-datatype-valid.1.2.3", || {
                     format!(
                         "'{content}' is not a valid value of union type '{}'.",
                         t.name
-                    ),
-                ))
+                    )
+                }))
             }
         }
     }
 
     /// Facets other than pattern and whiteSpace, in Xerces' order.
-    fn check_facets(&self, t: &SimpleType, content: &str, value: &Value) -> Result<(), Fault> {
+    fn check_facets(
+        &self,
+        t: &SimpleType,
+        content: &str,
+        value: &Value,
+        msg: bool,
+    ) -> Result<(), Fault> {
         let prim = t.prim();
-        if prim != Some(Prim::QName) && prim != Some(Prim::Notation) {
+        let length_facet = t.length.is_some() || t.min_length.is_some() || t.max_length.is_some();
+        if length_facet && prim != Some(Prim::QName) && prim != Some(Prim::Notation) {
             let len = match (value, prim) {
                 (Value::List(v), _) => v.len(),
                 (_, Some(Prim::HexBinary)) => content.len() / 2,
@@ -687,32 +809,29 @@ impl SimpleTypes {
             if let Some(m) = t.max_length
                 && len > m
             {
-                return Err(fault(
-                    "cvc-maxLength-valid",
+                return Err(fault_if(msg, "cvc-maxLength-valid", || {
                     format!(
                         "Value '{content}' with length = '{len}' is not facet-valid with respect to maxLength '{m}' for type '{name}'."
-                    ),
-                ));
+                    )
+                }));
             }
             if let Some(m) = t.min_length
                 && len < m
             {
-                return Err(fault(
-                    "cvc-minLength-valid",
+                return Err(fault_if(msg, "cvc-minLength-valid", || {
                     format!(
                         "Value '{content}' with length = '{len}' is not facet-valid with respect to minLength '{m}' for type '{name}'."
-                    ),
-                ));
+                    )
+                }));
             }
             if let Some(m) = t.length
                 && len != m
             {
-                return Err(fault(
-                    "cvc-length-valid",
+                return Err(fault_if(msg, "cvc-length-valid", || {
                     format!(
                         "Value '{content}' with length = '{len}' is not facet-valid with respect to length '{m}' for type '{name}'."
-                    ),
-                ));
+                    )
+                }));
             }
         }
         let in_enum = |en: &[(Value, Box<str>)]| match (value, &t.enum_set) {
@@ -725,37 +844,34 @@ impl SimpleTypes {
         if let Some(en) = &t.enumeration
             && !in_enum(en.as_slice())
         {
-            let list: Vec<&str> = en.iter().map(|(_, s)| &**s).collect();
-            return Err(fault(
-                "cvc-enumeration-valid",
+            return Err(fault_if(msg, "cvc-enumeration-valid", || {
+                let list: Vec<&str> = en.iter().map(|(_, s)| &**s).collect();
                 format!(
                     "Value '{content}' is not facet-valid with respect to enumeration '[{}]'. It must be a value from the enumeration.",
                     list.join(", ")
-                ),
-            ));
+                )
+            }));
         }
         if let Value::Dec(d) = value {
             if let Some(f) = t.fraction_digits
                 && d.frac.len() > f
             {
-                return Err(fault(
-                    "cvc-fractionDigits-valid",
+                return Err(fault_if(msg, "cvc-fractionDigits-valid", || {
                     format!(
                         "Value '{content}' has {} fraction digits, but the number of fraction digits has been limited to {f}.",
                         d.frac.len()
-                    ),
-                ));
+                    )
+                }));
             }
             if let Some(m) = t.total_digits
                 && d.total_digits() > m
             {
-                return Err(fault(
-                    "cvc-totalDigits-valid",
+                return Err(fault_if(msg, "cvc-totalDigits-valid", || {
                     format!(
                         "Value '{content}' has {} total digits, but the number of total digits has been limited to {m}.",
                         d.total_digits()
-                    ),
-                ));
+                    )
+                }));
             }
         }
         let checks: [BoundCheck<'_>; 4] = [
@@ -776,17 +892,46 @@ impl SimpleTypes {
             if let Some(b) = bound {
                 let good = value.compare(&b.value).is_some_and(ok);
                 if !good {
-                    return Err(fault(
-                        code,
+                    return Err(fault_if(msg, code, || {
                         format!(
                             "Value '{content}' is not facet-valid with respect to {facet} '{}' for type '{}'.",
                             b.text, t.name
-                        ),
-                    ));
+                        )
+                    }));
                 }
             }
         }
         Ok(())
+    }
+
+    /// Whether a check of type `id` is worth remembering: it costs more than a hash lookup
+    /// (patterns, names, lists, unions) and depends on the value alone ([`Self::value_only`]).
+    fn memo_worth(&self, id: StId) -> bool {
+        let Some(t) = self.types.get(id as usize) else {
+            return false;
+        };
+        let costly = !t.patterns.is_empty()
+            || t.special != Special::None
+            || !matches!(t.variety, Variety::Atomic(_));
+        costly && self.value_only(id, 0)
+    }
+
+    /// Whether the check of a value of type `id` depends on the value alone: no QName nor
+    /// NOTATION (prefixes in scope), no ID nor IDREF (the document's other values).
+    fn value_only(&self, id: StId, depth: u32) -> bool {
+        if depth > 32 {
+            return false;
+        }
+        let Some(t) = self.types.get(id as usize) else {
+            return false;
+        };
+        match &t.variety {
+            Variety::Atomic(p) => {
+                !matches!(p, Prim::QName | Prim::Notation | Prim::Id | Prim::Idref)
+            }
+            Variety::List(item) => self.value_only(*item, depth + 1),
+            Variety::Union(members) => members.iter().all(|&m| self.value_only(m, depth + 1)),
+        }
     }
 
     /// Is `derived` the same as or derived from `base` (restriction chain, list, or union member)?
@@ -1255,6 +1400,72 @@ mod tests {
         assert!(check("duration", "P1Y2M3DT4H5M6.5S").is_ok());
         assert!(check("duration", "P").is_err());
         assert!(check("positiveInteger", "0").is_err());
+    }
+
+    /// The one-pass collapse check agrees with its definition on every short string of
+    /// spaces, tabs, line ends and letters.
+    #[test]
+    fn collapsed_is_the_definition() {
+        let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        let alphabet = [b' ', b'\t', b'\n', b'\r', b'a'];
+        for len in 0..=6u32 {
+            for mut n in 0..5usize.pow(len) {
+                let mut b = Vec::new();
+                for _ in 0..len {
+                    b.push(alphabet[n % 5]);
+                    n /= 5;
+                }
+                let want = !b.first().is_some_and(|&c| is_ws(c))
+                    && !b.last().is_some_and(|&c| is_ws(c))
+                    && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
+                    && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
+                assert_eq!(is_collapsed(&b), want, "{b:?}");
+            }
+        }
+    }
+
+    /// Values are remembered for costly value-only types only; IDs, IDREFs and QNames are
+    /// checked every time (they depend on the document), plain strings too (cheaper than a
+    /// lookup).
+    #[test]
+    fn what_is_remembered() {
+        let mut t = SimpleTypes::default();
+        let b = t.builtins();
+        for (name, worth) in [
+            ("NCName", true),
+            ("NMTOKEN", true),
+            ("NMTOKENS", true),
+            ("ID", false),
+            ("IDREF", false),
+            ("IDREFS", false),
+            ("QName", false),
+            ("NOTATION", false),
+            ("string", false),
+            ("boolean", false),
+        ] {
+            assert_eq!(t.memo_worth(b.by_name[name]), worth, "{name}");
+        }
+        // A second ID is refused even after the first was checked through the memo.
+        let mut memo = ValidValues::default();
+        let mut ids = IdState::default();
+        let id = b.by_name["ID"];
+        let mut ctx = Ctx {
+            ns: None,
+            ids: Some(&mut ids),
+        };
+        assert!(memo.check(&t, id, "a1", &mut ctx).is_ok());
+        let e = memo.check(&t, id, "a1", &mut ctx).unwrap_err();
+        assert_eq!(e.code, "cvc-id.2");
+        // A remembered valid value passes; an invalid one fails each time, with its message.
+        let nc = b.by_name["NCName"];
+        for _ in 0..2 {
+            assert!(memo.check(&t, nc, "ok", &mut ctx).is_ok());
+            let e = memo.check(&t, nc, "1bad", &mut ctx).unwrap_err();
+            assert_eq!(
+                e.message,
+                "cvc-datatype-valid.1.2.1: '1bad' is not a valid value for 'NCName'."
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::error::{EventError, Severity, XsdError};
 use crate::model::*;
 use crate::names::{NsId, QId};
 use crate::schema::Schema;
-use crate::simple::{Ctx, Fault, IdState, PrefixResolver, Value};
+use crate::simple::{Ctx, Fault, IdState, PrefixResolver, ValidValues, Value};
 
 /// A position in the instance document.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +28,56 @@ pub struct Attr<'a> {
     pub prefix: &'a str,
     /// Value after XML attribute-value normalization.
     pub value: &'a str,
+    /// `schema.name_key(ns_uri, local)` when the caller has it (skips the string lookups).
+    pub key: Option<NameKey>,
+}
+
+/// A namespace URI and local name resolved against one schema ([`Schema::name_key`]): a caller
+/// that meets the same names again passes it in [`StartElement`] and [`Attr`] to skip the string
+/// lookups. A key made by another schema, or for other strings, gives wrong findings (no panic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameKey {
+    q: Option<QId>,
+    ns: Option<NsId>,
+    flags: u8,
+}
+
+/// The namespace URI is empty.
+const K_NS_EMPTY: u8 = 1;
+/// A namespace declaration (`xmlns` namespace, or `xmlns` without namespace).
+const K_XMLNS: u8 = 2;
+/// `xsi:type`.
+const K_XSI_TYPE: u8 = 4;
+/// `xsi:nil`.
+const K_XSI_NIL: u8 = 8;
+/// `xsi:type`, `xsi:nil`, `xsi:schemaLocation` or `xsi:noNamespaceSchemaLocation`.
+const K_XSI_ATTR: u8 = 16;
+
+impl Schema {
+    /// The key of the name (`ns_uri`, "" for none, and `local`) in this schema.
+    pub fn name_key(&self, ns_uri: &str, local: &str) -> NameKey {
+        let mut flags = 0;
+        if ns_uri.is_empty() {
+            flags |= K_NS_EMPTY;
+            if local == "xmlns" {
+                flags |= K_XMLNS;
+            }
+        } else if ns_uri == "http://www.w3.org/2000/xmlns/" {
+            flags |= K_XMLNS;
+        } else if ns_uri == crate::schema::XSI_NS {
+            match local {
+                "type" => flags |= K_XSI_TYPE | K_XSI_ATTR,
+                "nil" => flags |= K_XSI_NIL | K_XSI_ATTR,
+                "schemaLocation" | "noNamespaceSchemaLocation" => flags |= K_XSI_ATTR,
+                _ => {}
+            }
+        }
+        NameKey {
+            q: self.names.find(ns_uri, local),
+            ns: self.names.find_ns(ns_uri),
+            flags,
+        }
+    }
 }
 
 /// In-scope namespace bindings of an element, used to resolve `xsi:type` and QName values.
@@ -79,6 +129,8 @@ pub struct StartElement<'a> {
     pub start: Pos,
     /// Position just after the `>` (Xerces reports there); `start` is used when absent.
     pub end: Option<Pos>,
+    /// `schema.name_key(ns_uri, local)` when the caller has it (skips the string lookups).
+    pub key: Option<NameKey>,
 }
 
 struct Resolver<'a>(&'a dyn NamespaceLookup);
@@ -115,12 +167,36 @@ pub struct Validator<'s> {
     ids: IdState,
     skip: u32,
     root_done: bool,
-    attr_q: Vec<Option<QId>>,
+    attr_keys: Vec<NameKey>,
+    memo: ValueMemo,
+}
+
+/// Values found valid against one schema, kept from one [`Validator`] to the next
+/// ([`Schema::validator_with`], [`Validator::take_memo`]) so that a value seen before is not
+/// checked again (for the types whose check depends on the value alone). Bounded: a few
+/// thousand short values at most.
+#[derive(Debug, Default)]
+pub struct ValueMemo {
+    /// The identity of the schema it was made with; 0 for none yet.
+    schema: u64,
+    valid: ValidValues,
 }
 
 impl Schema {
     /// A validator for one document.
     pub fn validator(&self) -> Validator<'_> {
+        self.validator_with(ValueMemo::default())
+    }
+
+    /// A validator for one document that starts from the values `memo` found valid (emptied
+    /// first when it was made with another schema).
+    pub fn validator_with(&self, mut memo: ValueMemo) -> Validator<'_> {
+        if memo.schema != self.uid {
+            memo = ValueMemo {
+                schema: self.uid,
+                valid: ValidValues::default(),
+            };
+        }
         Validator {
             s: self,
             frames: Vec::with_capacity(64),
@@ -130,7 +206,8 @@ impl Schema {
             ids: IdState::default(),
             skip: 0,
             root_done: false,
-            attr_q: Vec::new(),
+            attr_keys: Vec::new(),
+            memo,
         }
     }
 }
@@ -157,6 +234,12 @@ impl<'s> Validator<'s> {
         self.ids.clear();
         self.skip = 0;
         self.root_done = false;
+    }
+
+    /// The values found valid so far, for the next validator ([`Schema::validator_with`]); this
+    /// one goes on with an empty memo.
+    pub fn take_memo(&mut self) -> ValueMemo {
+        std::mem::take(&mut self.memo)
     }
 
     /// Findings so far.
@@ -238,8 +321,9 @@ impl<'s> Validator<'s> {
         }
         let s = self.s;
         let pos = e.end.unwrap_or(e.start);
-        let qid = s.names.find(e.ns_uri, e.local);
-        let ns_id: Option<NsId> = s.names.find_ns(e.ns_uri);
+        let key = e.key.unwrap_or_else(|| s.name_key(e.ns_uri, e.local));
+        let qid = key.q;
+        let ns_id: Option<NsId> = key.ns;
         let name_start = self.names.len() as u32;
         raw(e.prefix, e.local, &mut self.names);
         let rawname_range = name_start as usize..self.names.len();
@@ -251,7 +335,7 @@ impl<'s> Validator<'s> {
             if let (Some(cm_id), true) = (parent.cm, parent.state != CM_ERROR) {
                 let cm = &s.cms[cm_id as usize];
                 let state = parent.state;
-                let empty_ns = e.ns_uri.is_empty();
+                let empty_ns = key.flags & K_NS_EMPTY != 0;
                 match cm.step(state, qid, |w| s.wilds[w as usize].allows(ns_id, empty_ns)) {
                     Some((next, m)) => {
                         parent.state = next;
@@ -314,15 +398,18 @@ impl<'s> Validator<'s> {
         // xsi:type and xsi:nil
         let mut xsi_type: Option<&str> = None;
         let mut xsi_nil: Option<&str> = None;
+        let mut attr_keys = std::mem::take(&mut self.attr_keys);
+        attr_keys.clear();
         for a in e.attributes {
-            if a.ns_uri == crate::schema::XSI_NS {
-                match a.local {
-                    "type" => xsi_type = Some(a.value),
-                    "nil" => xsi_nil = Some(a.value),
-                    _ => {}
-                }
+            let k = a.key.unwrap_or_else(|| s.name_key(a.ns_uri, a.local));
+            if k.flags & K_XSI_TYPE != 0 {
+                xsi_type = Some(a.value);
+            } else if k.flags & K_XSI_NIL != 0 {
+                xsi_nil = Some(a.value);
             }
+            attr_keys.push(k);
         }
+        self.attr_keys = attr_keys;
         if let Some(xt) = xsi_type
             && let Some(t) = self.xsi_type(e, &rawname_range, xt, ty, decl, pos)
         {
@@ -501,23 +588,13 @@ impl<'s> Validator<'s> {
             TypeRef::Complex(c) => Some(&s.complex[c as usize]),
             TypeRef::Simple(_) => None,
         };
-        let mut attr_q = std::mem::take(&mut self.attr_q);
-        attr_q.clear();
-        for a in e.attributes {
-            let q = s.names.find(a.ns_uri, a.local);
-            attr_q.push(q);
-            if a.ns_uri == "http://www.w3.org/2000/xmlns/"
-                || (a.ns_uri.is_empty() && a.local == "xmlns")
-                || a.prefix == "xmlns"
-            {
+        let attr_keys = std::mem::take(&mut self.attr_keys);
+        for (a, k) in e.attributes.iter().zip(&attr_keys) {
+            let q = k.q;
+            if k.flags & K_XMLNS != 0 || a.prefix == "xmlns" {
                 continue;
             }
-            if a.ns_uri == crate::schema::XSI_NS
-                && matches!(
-                    a.local,
-                    "type" | "nil" | "schemaLocation" | "noNamespaceSchemaLocation"
-                )
-            {
+            if k.flags & K_XSI_ATTR != 0 {
                 continue;
             }
             let araw = AttrName(a.prefix, a.local);
@@ -536,7 +613,7 @@ impl<'s> Validator<'s> {
                     let allowed = ct
                         .attr_wildcard
                         .map(|w| &s.wilds[w as usize])
-                        .filter(|w| w.allows(s.names.find_ns(a.ns_uri), a.ns_uri.is_empty()));
+                        .filter(|w| w.allows(k.ns, k.flags & K_NS_EMPTY != 0));
                     match allowed {
                         None => {
                             let m = format!(
@@ -568,7 +645,7 @@ impl<'s> Validator<'s> {
         }
         if let Some(ct) = ct {
             for u in ct.attrs.iter().filter(|u| u.required) {
-                if !attr_q.contains(&Some(u.name)) {
+                if !attr_keys.iter().any(|k| k.q == Some(u.name)) {
                     let m = format!(
                         "cvc-complex-type.4: Attribute '{}' must appear on element '{}'.",
                         s.names.local(u.name),
@@ -578,7 +655,7 @@ impl<'s> Validator<'s> {
                 }
             }
         }
-        self.attr_q = attr_q;
+        self.attr_keys = attr_keys;
     }
 
     fn attribute_value(
@@ -608,7 +685,10 @@ impl<'s> Validator<'s> {
         let r = if u.decl_fixed.is_some() || u.use_fixed.is_some() {
             s.simple.validate_value(u.ty, value, &mut ctx)
         } else {
-            s.simple.validate(u.ty, value, &mut ctx)
+            self.memo
+                .valid
+                .check(&s.simple, u.ty, value, &mut ctx)
+                .map(|()| Value::Lex)
         };
         match r {
             Err(f) => {
@@ -705,7 +785,10 @@ impl<'s> Validator<'s> {
                 if default_used && let Some((_, v)) = decl.and_then(|d| d.value.as_ref()) {
                     value = v;
                 }
-                let actual = self.end_content(&f, &rawname, value, pos);
+                // The actual value is needed for a fixed value constraint only.
+                let want =
+                    !default_used && decl.is_some_and(|d| matches!(d.value, Some((true, _))));
+                let actual = self.end_content(&f, &rawname, value, pos, want);
                 if !default_used
                     && let (Some(d), Some(actual)) = (decl, actual)
                     && let Some((true, fixed)) = &d.value
@@ -760,13 +843,15 @@ impl<'s> Validator<'s> {
         }
     }
 
-    /// Content checks at the end tag (Xerces `elementLocallyValidType`); returns the actual value.
+    /// Content checks at the end tag (Xerces `elementLocallyValidType`); returns the actual value
+    /// when `want` (else `None`).
     fn end_content(
         &mut self,
         f: &Frame,
         rawname: &std::ops::Range<usize>,
         value: &str,
         pos: Pos,
+        want: bool,
     ) -> Option<Value> {
         let s = self.s;
         match f.ty {
@@ -778,7 +863,7 @@ impl<'s> Validator<'s> {
                     );
                     self.report(pos, "cvc-type.3.1.2", m);
                 }
-                self.simple_value(st, value, rawname, pos, true)
+                self.simple_value(st, value, rawname, pos, true, want)
             }
             TypeRef::Complex(c) => {
                 let ct = &s.complex[c as usize];
@@ -801,7 +886,7 @@ impl<'s> Validator<'s> {
                             );
                             self.report(pos, "cvc-complex-type.2.2", m);
                         }
-                        self.simple_value(st, value, rawname, pos, false)
+                        self.simple_value(st, value, rawname, pos, false, want)
                     }
                     Content::Element(cm) | Content::Mixed(cm) => {
                         if matches!(ct.content, Content::Element(_)) && f.saw_chars {
@@ -820,7 +905,7 @@ impl<'s> Validator<'s> {
                             );
                             self.report(pos, "cvc-complex-type.2.4.b", m);
                         }
-                        Some(Value::Str(value.into()))
+                        want.then(|| Value::Str(value.into()))
                     }
                 }
             }
@@ -834,6 +919,7 @@ impl<'s> Validator<'s> {
         rawname: &std::ops::Range<usize>,
         pos: Pos,
         simple_type: bool,
+        want: bool,
     ) -> Option<Value> {
         let s = self.s;
         if let Some(u) = s.simple.get(st).unsupported {
@@ -841,15 +927,20 @@ impl<'s> Validator<'s> {
             self.not_checked(pos, what, u);
             return None;
         }
-        match s.simple.validate_value(
-            st,
-            value,
-            &mut Ctx {
-                ns: None,
-                ids: Some(&mut self.ids),
-            },
-        ) {
-            Ok(v) => Some(v),
+        let mut ctx = Ctx {
+            ns: None,
+            ids: Some(&mut self.ids),
+        };
+        let r = if want {
+            s.simple.validate_value(st, value, &mut ctx)
+        } else {
+            self.memo
+                .valid
+                .check(&s.simple, st, value, &mut ctx)
+                .map(|()| Value::Lex)
+        };
+        match r {
+            Ok(v) => want.then_some(v),
             Err(fault) => {
                 self.fault(pos, fault);
                 if simple_type {
