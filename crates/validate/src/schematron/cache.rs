@@ -420,7 +420,7 @@ impl<'a> Writer<'a> {
     fn check(&mut self, c: &'a Check) {
         self.bool(c.kind == CheckKind::Report);
         self.opt(c.id.as_deref());
-        self.str(&c.test);
+        self.shared(&c.test);
         self.opt(c.role.as_deref());
         self.opt(c.flag.as_deref());
         self.len(c.message.len());
@@ -428,15 +428,15 @@ impl<'a> Writer<'a> {
             match part {
                 MessagePart::Text(t) => {
                     self.out.push(0);
-                    self.str(t);
+                    self.shared(t);
                 }
                 MessagePart::ValueOf(v) => {
                     self.out.push(1);
-                    self.str(v);
+                    self.shared(v);
                 }
                 MessagePart::Name(n) => {
                     self.out.push(2);
-                    self.opt(n.as_deref());
+                    self.opt_shared(n.as_deref());
                 }
             }
         }
@@ -598,16 +598,16 @@ impl Reader<'_> {
             CheckKind::Assert
         };
         let id = self.opt()?;
-        let test = self.str()?;
+        let test = self.shared()?;
         let role = self.opt()?;
         let flag = self.opt()?;
         let n = self.count()?;
         let mut message = Vec::with_capacity(n);
         for _ in 0..n {
             message.push(match self.u8()? {
-                0 => MessagePart::Text(self.str()?),
-                1 => MessagePart::ValueOf(self.str()?),
-                2 => MessagePart::Name(self.opt()?),
+                0 => MessagePart::Text(self.shared()?),
+                1 => MessagePart::ValueOf(self.shared()?),
+                2 => MessagePart::Name(self.opt_shared()?),
                 _ => return None,
             });
         }

@@ -28,15 +28,16 @@ pub enum CheckKind {
     Report,
 }
 
-/// A piece of an assert's message.
+/// A piece of an assert's message (shared: abstract patterns repeat the same messages, and a
+/// cached schematron holds each distinct text once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessagePart {
     /// Literal text.
-    Text(String),
+    Text(Arc<str>),
     /// `value-of select="…"`.
-    ValueOf(String),
+    ValueOf(Arc<str>),
     /// `name` (of the context node, or of `@path`).
-    Name(Option<String>),
+    Name(Option<Arc<str>>),
 }
 
 /// An assert or report.
@@ -46,8 +47,8 @@ pub struct Check {
     pub kind: CheckKind,
     /// `@id`, when the file gives one.
     pub id: Option<String>,
-    /// `@test`.
-    pub test: String,
+    /// `@test` (shared, as the message parts).
+    pub test: Arc<str>,
     /// `@role`.
     pub role: Option<String>,
     /// `@flag`.
@@ -139,12 +140,12 @@ pub struct Schematron {
 fn collect_text(node: &Node, out: &mut Vec<MessagePart>) {
     for c in &node.children {
         match c {
-            Child::Text(t) => out.push(MessagePart::Text(t.clone())),
+            Child::Text(t) => out.push(MessagePart::Text(t.as_str().into())),
             Child::Element(e) if e.is_sch("value-of") => out.push(MessagePart::ValueOf(
-                e.attr("select").unwrap_or_default().to_string(),
+                e.attr("select").unwrap_or_default().into(),
             )),
             Child::Element(e) if e.is_sch("name") => {
-                out.push(MessagePart::Name(e.attr("path").map(str::to_string)))
+                out.push(MessagePart::Name(e.attr("path").map(Arc::from)))
             }
             // emph, dir, span, and foreign elements: their text content.
             Child::Element(e) => collect_text(e, out),
@@ -158,7 +159,7 @@ fn check(node: &Node, kind: CheckKind) -> Check {
     Check {
         kind,
         id: node.attr("id").map(str::to_string),
-        test: node.attr("test").unwrap_or_default().to_string(),
+        test: node.attr("test").unwrap_or_default().into(),
         role: node.attr("role").map(str::to_string),
         flag: node.attr("flag").map(str::to_string),
         message,
