@@ -413,16 +413,16 @@ impl<'a> Writer<'a> {
             None => self.bool(false),
         }
     }
-    fn let_(&mut self, l: &Let) {
+    fn let_(&mut self, l: &'a Let) {
         self.str(&l.name);
-        self.str(&l.value);
+        self.shared(&l.value);
     }
     fn check(&mut self, c: &'a Check) {
         self.bool(c.kind == CheckKind::Report);
-        self.opt(c.id.as_deref());
+        self.opt_shared(c.id.as_deref());
         self.shared(&c.test);
-        self.opt(c.role.as_deref());
-        self.opt(c.flag.as_deref());
+        self.opt_shared(c.role.as_deref());
+        self.opt_shared(c.flag.as_deref());
         self.len(c.message.len());
         for part in &c.message {
             match part {
@@ -588,7 +588,7 @@ impl Reader<'_> {
     fn let_(&mut self) -> Option<Let> {
         Some(Let {
             name: self.str()?,
-            value: self.str()?,
+            value: self.shared()?,
         })
     }
     fn check(&mut self) -> Option<Check> {
@@ -597,10 +597,10 @@ impl Reader<'_> {
         } else {
             CheckKind::Assert
         };
-        let id = self.opt()?;
+        let id = self.opt_shared()?;
         let test = self.shared()?;
-        let role = self.opt()?;
-        let flag = self.opt()?;
+        let role = self.opt_shared()?;
+        let flag = self.opt_shared()?;
         let n = self.count()?;
         let mut message = Vec::with_capacity(n);
         for _ in 0..n {
