@@ -253,10 +253,37 @@ pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> Docum
     }
 }
 
+/// The ANS association tables and value sets of a rules directory, loaded when the first
+/// package is met (a run of CDA documents only never reads them).
+struct Tables {
+    rules_dir: PathBuf,
+    /// Why they could not be loaded (set once, by the first package).
+    loaded: std::sync::OnceLock<Option<String>>,
+}
+
+impl Tables {
+    /// Loads and installs the tables once; later calls wait for the first.
+    fn ensure(&self) {
+        self.loaded.get_or_init(|| {
+            rules::install_tables(&self.rules_dir)
+                .err()
+                .map(|f| f.message)
+        });
+    }
+
+    /// The failure to report, when loading them failed: the same exit code and message as
+    /// when they were loaded before any input.
+    fn failure(&self) -> Option<Failure> {
+        self.loaded.get()?.as_ref().map(Failure::usage)
+    }
+}
+
 /// What validates: the CDA engine (absent when every input is FHIR JSON) and the FHIR
 /// validator (absent when no input is).
 struct Validators<'a> {
     engine: Option<&'a Engine>,
+    /// The packaging tables, beside the engine.
+    tables: Option<&'a Tables>,
     fhir: Option<&'a segur_fhir::Validator<'a>>,
     fhir_profiles: &'a [String],
 }
@@ -298,6 +325,9 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
     if segur_exchange::unpack::detect(&bytes).is_none() {
         reports.push(document_report(name, Ok(engine.validate(&bytes))));
         return reports;
+    }
+    if let Some(tables) = v.tables {
+        tables.ensure();
     }
     let u = segur_exchange::unpack::unpack(&bytes, &name, None);
     let mut notes = vec![format!(
@@ -449,9 +479,12 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     // The rules live until the process exits: freeing tens of thousands of compiled
     // expressions one by one would only delay the exit (about 7 % of a one-document run).
     let engine = std::mem::ManuallyDrop::new(engine);
-    if let Some(engine) = engine.as_ref() {
-        rules::install_tables(&engine.options().rules_dir)?;
-    }
+    // The packaging tables are read when the first package is met: a broken table file fails
+    // the run (exit 2, same message) only when an input needs the tables.
+    let tables = engine.as_ref().map(|engine| Tables {
+        rules_dir: engine.options().rules_dir.clone(),
+        loaded: std::sync::OnceLock::new(),
+    });
     // FHIR packages are required when asked for explicitly or when a FHIR input is not an
     // MHD bundle; an MHD bundle is still checked as a package when they cannot be found.
     let explicit = args.fhir.fhir_packages.is_some()
@@ -476,10 +509,14 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         .map(|(_, p)| segur_fhir::Validator::new(p).with_fhirpath());
     let validators = Validators {
         engine: engine.as_ref(),
+        tables: tables.as_ref(),
         fhir: validator.as_ref(),
         fhir_profiles: &fhir_profiles,
     };
     let documents = run_packages(&validators, &inputs, jobs(args.jobs));
+    if let Some(failure) = tables.as_ref().and_then(Tables::failure) {
+        return Err(failure);
+    }
     if let Some(engine) = engine.as_ref() {
         warn_unwritable_cache(engine);
     }

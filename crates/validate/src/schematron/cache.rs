@@ -2,9 +2,19 @@
 //! files (453 for the generic rule sets), resolving includes and expanding abstract patterns,
 //! about two thirds of the start-up to a first verdict. The result is stored in one binary
 //! file, keyed by the rules directory and the schematron's path, together with the SHA-256 of
-//! every file it was built from; a later load verifies each of those hashes (and that the
-//! include targets found absent or empty still are) before it uses the stored result, so an
-//! edited, added or removed rule file is never served stale.
+//! every file it was built from and, for each, its metadata when it was hashed (a [`Stamp`]:
+//! size, modification and change times to the nanosecond, inode and device).
+//!
+//! A later load checks every source file before it uses the stored result: a file whose
+//! metadata is unchanged is taken to hold the content it was hashed from (one `statx`, no
+//! read); any other file is read and hashed again and must match; include targets found
+//! absent or empty must still be. So an edited, added or removed rule file is never served
+//! stale, with one trade-off: an edit that keeps the file's size, inode and device, and
+//! restores both its modification time and its change time to the nanosecond, would go
+//! unnoticed. The change time cannot be set from user space (only by moving the system
+//! clock), and a file changed within [`SETTLE`] of being hashed is never trusted by its
+//! metadata (timestamps are coarse: an edit in the same tick keeps them), so this takes a
+//! deliberate clock change or a filesystem that does not keep change times.
 //!
 //! The format is private to one version of segur (the version is part of the key). Any
 //! unreadable, truncated or mismatching cache file is a miss, never an error: the schematron
@@ -14,6 +24,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use segur_xml::hash::{FNV1A_START, fnv1a};
 
@@ -22,7 +33,7 @@ use super::tree::LoadNote;
 use super::{LoadError, SourceFile};
 
 /// Bump when the encoding changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// A fingerprint of the loader's own source (the files that decide what a loaded schematron
 /// holds), computed at compile time: a build whose loader differs never reads a cache written
@@ -55,28 +66,176 @@ impl Schematron {
         path: &Path,
         cache_dir: Option<&Path>,
     ) -> Result<(Schematron, CacheOutcome), LoadError> {
-        let Some(cache_dir) = cache_dir else {
-            return Ok((Schematron::load(rules_dir, path)?, CacheOutcome::Disabled));
-        };
-        let file = cache_file(cache_dir, rules_dir, path);
-        if let Some(s) = std::fs::read(&file)
-            .ok()
-            .and_then(|bytes| decode(&bytes))
-            .filter(|s| unchanged(rules_dir, &s.files))
-        {
-            touch(&file);
-            return Ok((s, CacheOutcome::Hit));
-        }
-        let s = Schematron::load(rules_dir, path)?;
-        let outcome = match store(&file, &encode(&s)) {
-            Ok(()) => {
-                prune(&file, MAX_CACHE_FOLDER_BYTES);
-                CacheOutcome::Stored
-            }
-            Err(e) => CacheOutcome::Unwritable(format!("{}: {e}", file.display())),
-        };
-        Ok((s, outcome))
+        load_cached_within(rules_dir, path, cache_dir, SETTLE).map(|(s, o, _)| (s, o))
     }
+}
+
+/// How long a file must have been left alone, before it was hashed, for its metadata to stand
+/// for its content later. File timestamps are coarse (a clock tick, up to 2 s on some
+/// filesystems): an edit within the same tick as the hashing could keep them all.
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// [`Schematron::load_cached`] with the settling time given; also returns how many source
+/// files were read and hashed again to verify a hit.
+fn load_cached_within(
+    rules_dir: &Path,
+    path: &Path,
+    cache_dir: Option<&Path>,
+    settle: Duration,
+) -> Result<(Schematron, CacheOutcome, usize), LoadError> {
+    let Some(cache_dir) = cache_dir else {
+        return Ok((
+            Schematron::load(rules_dir, path)?,
+            CacheOutcome::Disabled,
+            0,
+        ));
+    };
+    let file = cache_file(cache_dir, rules_dir, path);
+    if let Some((s, stamps)) = std::fs::read(&file).ok().and_then(|bytes| decode(&bytes)) {
+        let started = SystemTime::now();
+        if let Some(check) = verify(rules_dir, &s.files, &stamps, started, settle) {
+            if check.restamped == stamps {
+                touch(&file);
+            } else {
+                // Files hashed again that have now settled: store their new metadata, so the
+                // next run need not read them (a failure only means they are read again).
+                let _ = store(&file, &encode(&s, &check.restamped));
+            }
+            return Ok((s, CacheOutcome::Hit, check.rehashed));
+        }
+    }
+    let started = SystemTime::now();
+    let s = Schematron::load(rules_dir, path)?;
+    let stamps = stamps_after(rules_dir, &s.files, started, settle);
+    let outcome = match store(&file, &encode(&s, &stamps)) {
+        Ok(()) => {
+            prune(&file, MAX_CACHE_FOLDER_BYTES);
+            CacheOutcome::Stored
+        }
+        Err(e) => CacheOutcome::Unwritable(format!("{}: {e}", file.display())),
+    };
+    Ok((s, outcome, 0))
+}
+
+/// A file's metadata when its content was hashed: size, modification and change times
+/// (nanoseconds since the epoch), inode and device. Equal stamps stand for equal content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Stamp {
+    /// The stamp of a regular file's metadata (none elsewhere than on Unix).
+    #[cfg(unix)]
+    fn of(m: &std::fs::Metadata) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        m.is_file().then(|| Stamp {
+            len: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+
+    /// The stamp of a regular file's metadata (none elsewhere than on Unix).
+    #[cfg(not(unix))]
+    fn of(_: &std::fs::Metadata) -> Option<Stamp> {
+        None
+    }
+
+    /// Whether the file was last changed at least `settle` before `started` (so the content
+    /// read after `started` is the one these metadata describe).
+    fn settled(&self, started: SystemTime, settle: Duration) -> bool {
+        let Some(limit) = started.checked_sub(settle) else {
+            return false;
+        };
+        let Ok(limit) = limit.duration_since(SystemTime::UNIX_EPOCH) else {
+            return false;
+        };
+        let limit = i128::try_from(limit.as_nanos()).unwrap_or(i128::MAX);
+        self.mtime_ns < limit && self.ctime_ns < limit
+    }
+}
+
+/// The stamps of `files` just read and hashed (their reading began at `started`): a file's
+/// stamp is kept only when it had settled before then, else `None` (it is hashed on every
+/// check until it has).
+fn stamps_after(
+    rules_dir: &Path,
+    files: &[SourceFile],
+    started: SystemTime,
+    settle: Duration,
+) -> Vec<Option<Stamp>> {
+    files
+        .iter()
+        .map(|f| {
+            f.sha256.as_ref()?;
+            let m = std::fs::metadata(rules_dir.join(&f.path)).ok()?;
+            Stamp::of(&m).filter(|s| s.settled(started, settle))
+        })
+        .collect()
+}
+
+/// What [`verify`] found when every source file is unchanged.
+struct Verified {
+    /// The stamps to keep (differs from the stored ones when a file was hashed again).
+    restamped: Vec<Option<Stamp>>,
+    /// How many files were read and hashed.
+    rehashed: usize,
+}
+
+/// Whether every source file still has its recorded content (or is still absent or empty):
+/// a file whose metadata equal its stored stamp is not read; any other is hashed. `None` when
+/// something changed.
+fn verify(
+    rules_dir: &Path,
+    files: &[SourceFile],
+    stamps: &[Option<Stamp>],
+    started: SystemTime,
+    settle: Duration,
+) -> Option<Verified> {
+    if files.is_empty() || files.len() != stamps.len() {
+        return None;
+    }
+    let mut restamped = Vec::with_capacity(files.len());
+    let mut rehashed = 0;
+    for (f, stamp) in files.iter().zip(stamps) {
+        let path = rules_dir.join(&f.path);
+        let Some(h) = &f.sha256 else {
+            if std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0) {
+                return None;
+            }
+            restamped.push(None);
+            continue;
+        };
+        let now = std::fs::metadata(&path).ok().and_then(|m| Stamp::of(&m));
+        if stamp.is_some() && now == *stamp {
+            restamped.push(*stamp);
+            continue;
+        }
+        rehashed += 1;
+        if !std::fs::read(&path).is_ok_and(|b| crate::rules::sha256(&b) == *h) {
+            return None;
+        }
+        // Stat again after reading: only metadata that had settled before `started` describe
+        // the content just read.
+        restamped.push(
+            std::fs::metadata(&path)
+                .ok()
+                .and_then(|m| Stamp::of(&m))
+                .filter(|s| s.settled(started, settle)),
+        );
+    }
+    Some(Verified {
+        restamped,
+        rehashed,
+    })
 }
 
 /// `<cache>/schematron/<hash of (format, loader, segur version, rules dir, path)>.bin`.
@@ -196,6 +355,22 @@ impl<'a> Writer<'a> {
     fn u32(&mut self, v: u32) {
         self.out.extend_from_slice(&v.to_le_bytes());
     }
+    fn u64(&mut self, v: u64) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn i128(&mut self, v: i128) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn stamp(&mut self, s: Option<&Stamp>) {
+        self.bool(s.is_some());
+        if let Some(s) = s {
+            self.u64(s.len);
+            self.i128(s.mtime_ns);
+            self.i128(s.ctime_ns);
+            self.u64(s.ino);
+            self.u64(s.dev);
+        }
+    }
     fn len(&mut self, n: usize) {
         self.u32(u32::try_from(n).unwrap_or(u32::MAX));
     }
@@ -238,30 +413,30 @@ impl<'a> Writer<'a> {
             None => self.bool(false),
         }
     }
-    fn let_(&mut self, l: &Let) {
+    fn let_(&mut self, l: &'a Let) {
         self.str(&l.name);
-        self.str(&l.value);
+        self.shared(&l.value);
     }
     fn check(&mut self, c: &'a Check) {
         self.bool(c.kind == CheckKind::Report);
-        self.opt(c.id.as_deref());
-        self.str(&c.test);
-        self.opt(c.role.as_deref());
-        self.opt(c.flag.as_deref());
+        self.opt_shared(c.id.as_deref());
+        self.shared(&c.test);
+        self.opt_shared(c.role.as_deref());
+        self.opt_shared(c.flag.as_deref());
         self.len(c.message.len());
         for part in &c.message {
             match part {
                 MessagePart::Text(t) => {
                     self.out.push(0);
-                    self.str(t);
+                    self.shared(t);
                 }
                 MessagePart::ValueOf(v) => {
                     self.out.push(1);
-                    self.str(v);
+                    self.shared(v);
                 }
                 MessagePart::Name(n) => {
                     self.out.push(2);
-                    self.opt(n.as_deref());
+                    self.opt_shared(n.as_deref());
                 }
             }
         }
@@ -271,7 +446,7 @@ impl<'a> Writer<'a> {
     }
 }
 
-fn encode(s: &Schematron) -> Vec<u8> {
+fn encode(s: &Schematron, stamps: &[Option<Stamp>]) -> Vec<u8> {
     let mut w = Writer {
         out: Vec::with_capacity(1 << 20),
         shared: HashMap::new(),
@@ -279,9 +454,10 @@ fn encode(s: &Schematron) -> Vec<u8> {
     w.out.extend_from_slice(MAGIC);
     w.u32(FORMAT);
     w.len(s.files.len());
-    for f in &s.files {
+    for (i, f) in s.files.iter().enumerate() {
         w.str(&f.path);
         w.opt(f.sha256.as_deref());
+        w.stamp(stamps.get(i).and_then(Option::as_ref));
     }
     w.str(&s.file);
     w.str(&s.query_binding);
@@ -349,8 +525,25 @@ impl Reader<'_> {
         self.take(1).map(|b| b[0])
     }
     fn u32(&mut self) -> Option<u32> {
-        let b = self.take(4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn i128(&mut self) -> Option<i128> {
+        Some(i128::from_le_bytes(self.take(16)?.try_into().ok()?))
+    }
+    fn stamp(&mut self) -> Option<Option<Stamp>> {
+        if !self.bool()? {
+            return Some(None);
+        }
+        Some(Some(Stamp {
+            len: self.u64()?,
+            mtime_ns: self.i128()?,
+            ctime_ns: self.i128()?,
+            ino: self.u64()?,
+            dev: self.u64()?,
+        }))
     }
     /// A count of items that each take at least one byte.
     fn count(&mut self) -> Option<usize> {
@@ -395,7 +588,7 @@ impl Reader<'_> {
     fn let_(&mut self) -> Option<Let> {
         Some(Let {
             name: self.str()?,
-            value: self.str()?,
+            value: self.shared()?,
         })
     }
     fn check(&mut self) -> Option<Check> {
@@ -404,17 +597,17 @@ impl Reader<'_> {
         } else {
             CheckKind::Assert
         };
-        let id = self.opt()?;
-        let test = self.str()?;
-        let role = self.opt()?;
-        let flag = self.opt()?;
+        let id = self.opt_shared()?;
+        let test = self.shared()?;
+        let role = self.opt_shared()?;
+        let flag = self.opt_shared()?;
         let n = self.count()?;
         let mut message = Vec::with_capacity(n);
         for _ in 0..n {
             message.push(match self.u8()? {
-                0 => MessagePart::Text(self.str()?),
-                1 => MessagePart::ValueOf(self.str()?),
-                2 => MessagePart::Name(self.opt()?),
+                0 => MessagePart::Text(self.shared()?),
+                1 => MessagePart::ValueOf(self.shared()?),
+                2 => MessagePart::Name(self.opt_shared()?),
                 _ => return None,
             });
         }
@@ -440,7 +633,7 @@ impl Reader<'_> {
     }
 }
 
-fn decode(bytes: &[u8]) -> Option<Schematron> {
+fn decode(bytes: &[u8]) -> Option<(Schematron, Vec<Option<Stamp>>)> {
     let mut r = Reader {
         bytes,
         shared: Vec::new(),
@@ -448,12 +641,16 @@ fn decode(bytes: &[u8]) -> Option<Schematron> {
     if r.take(MAGIC.len())? != MAGIC || r.u32()? != FORMAT {
         return None;
     }
-    let files = r.vec(|r| {
-        Some(SourceFile {
+    let n = r.count()?;
+    let mut files = Vec::with_capacity(n);
+    let mut stamps = Vec::with_capacity(n);
+    for _ in 0..n {
+        files.push(SourceFile {
             path: r.str()?,
             sha256: r.opt()?,
-        })
-    })?;
+        });
+        stamps.push(r.stamp()?);
+    }
     let file = r.str()?;
     let query_binding = r.str()?;
     let phase = r.str()?;
@@ -489,7 +686,7 @@ fn decode(bytes: &[u8]) -> Option<Schematron> {
             note: r.str()?,
         })
     })?;
-    r.bytes.is_empty().then_some(Schematron {
+    let s = Schematron {
         file,
         query_binding,
         phase,
@@ -500,7 +697,8 @@ fn decode(bytes: &[u8]) -> Option<Schematron> {
         only_child_elements,
         notes,
         files,
-    })
+    };
+    r.bytes.is_empty().then_some((s, stamps))
 }
 
 #[cfg(test)]
@@ -563,8 +761,20 @@ mod tests {
             "includes are recorded: {:?}",
             s.files.len()
         );
-        let back = decode(&encode(&s)).expect("decodes");
+        let stamps: Vec<Option<Stamp>> = (0..s.files.len())
+            .map(|i| {
+                (i % 3 != 0).then_some(Stamp {
+                    len: i as u64,
+                    mtime_ns: -(i as i128) << 70,
+                    ctime_ns: (i as i128) << 80,
+                    ino: u64::MAX - i as u64,
+                    dev: 7,
+                })
+            })
+            .collect();
+        let (back, back_stamps) = decode(&encode(&s, &stamps)).expect("decodes");
         assert_eq!(format!("{s:?}"), format!("{back:?}"));
+        assert_eq!(stamps, back_stamps);
     }
 
     /// Every truncation and a flipped byte anywhere in the header decode to `None` or to a
@@ -573,7 +783,7 @@ mod tests {
     fn corrupt_files_are_misses() {
         let root = rules();
         let s = Schematron::load(&root, &root.join("schematrons/profils/IHE.sch")).expect("load");
-        let bytes = encode(&s);
+        let bytes = encode(&s, &[]);
         for cut in (0..bytes.len()).step_by(bytes.len() / 97 + 1) {
             assert!(decode(&bytes[..cut]).is_none(), "truncated at {cut}");
         }
@@ -657,5 +867,112 @@ mod tests {
         // No cache directory: no cache.
         let (_, outcome) = Schematron::load_cached(&rules, &main, None).expect("load");
         assert_eq!(outcome, CacheOutcome::Disabled);
+    }
+
+    /// Two files, `main.sch` including `part.sch`, in a fresh rules directory.
+    fn small_rules(root: &Path) -> (PathBuf, PathBuf) {
+        std::fs::create_dir_all(root.join("schematrons")).expect("mkdir");
+        let main = root.join("schematrons/main.sch");
+        std::fs::write(
+            &main,
+            r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <include href="part.sch"/>
+  <pattern id="p"><rule context="/"><assert test="true()">m</assert></rule></pattern>
+</schema>"#,
+        )
+        .expect("write");
+        let part = root.join("schematrons/part.sch");
+        std::fs::write(&part, PART_R).expect("write");
+        (main, part)
+    }
+
+    const PART_R: &str = r#"<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="q"><rule context="*"><report test="false()">r</report></rule></pattern>"#;
+    const PART_S: &str = r#"<pattern xmlns="http://purl.oclc.org/dsdl/schematron" id="q"><rule context="*"><report test="false()">s</report></rule></pattern>"#;
+
+    /// Lets the coarse file clock move on, so that a later write gets new timestamps.
+    fn tick() {
+        std::thread::sleep(Duration::from_millis(60));
+    }
+
+    /// Once their files have settled, a hit reads none of them (their metadata stand for their
+    /// content, and the hashes reported are still the files' own); an edit that keeps the
+    /// size, even with the modification time put back, is still seen.
+    #[test]
+    fn settled_files_are_checked_by_metadata_and_edits_are_still_seen() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let rules = tmp.path().join("rules");
+        let cache = tmp.path().join("cache");
+        let (main, part) = small_rules(&rules);
+        tick();
+        let load =
+            || load_cached_within(&rules, &main, Some(&cache), Duration::ZERO).expect("load");
+        let (first, outcome, _) = load();
+        assert_eq!(outcome, CacheOutcome::Stored);
+        let (second, outcome, rehashed) = load();
+        assert_eq!((outcome, rehashed), (CacheOutcome::Hit, 0));
+        assert_eq!(format!("{first:?}"), format!("{second:?}"));
+        for f in &second.files {
+            let on_disk = crate::rules::sha256_file(&rules.join(&f.path)).expect("hash");
+            assert_eq!(f.sha256.as_deref(), Some(on_disk.as_str()), "{}", f.path);
+        }
+
+        // Same size, modification time restored: the change time still moves.
+        let mtime = std::fs::metadata(&part)
+            .expect("meta")
+            .modified()
+            .expect("mtime");
+        tick();
+        std::fs::write(&part, PART_S).expect("write");
+        std::fs::File::options()
+            .write(true)
+            .open(&part)
+            .expect("open")
+            .set_modified(mtime)
+            .expect("set mtime");
+        assert_eq!(PART_R.len(), PART_S.len());
+        let (third, outcome, _) = load();
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert!(format!("{third:?}").contains("Text(\"s\")"), "{third:?}");
+        tick();
+        assert_eq!(load().1, CacheOutcome::Hit);
+
+        // A file replaced by another of the same size and content (new inode) is hashed
+        // again, found equal, and its new metadata kept.
+        let copy = rules.join("schematrons/part.tmp");
+        std::fs::copy(&part, &copy).expect("copy");
+        std::fs::rename(&copy, &part).expect("rename");
+        tick();
+        let (_, outcome, rehashed) = load();
+        assert_eq!((outcome, rehashed), (CacheOutcome::Hit, 1));
+        let (_, outcome, rehashed) = load();
+        assert_eq!((outcome, rehashed), (CacheOutcome::Hit, 0));
+    }
+
+    /// Files changed just before they were hashed are not trusted by their metadata: they are
+    /// hashed on every check (an edit in the same clock tick keeps every timestamp), until
+    /// they have settled.
+    #[test]
+    fn freshly_written_files_are_hashed_until_they_settle() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let rules = tmp.path().join("rules");
+        let cache = tmp.path().join("cache");
+        let (main, part) = small_rules(&rules);
+        let load = |settle| load_cached_within(&rules, &main, Some(&cache), settle).expect("load");
+        assert_eq!(load(SETTLE).1, CacheOutcome::Stored);
+        let (_, outcome, rehashed) = load(SETTLE);
+        assert_eq!((outcome, rehashed), (CacheOutcome::Hit, 2));
+        // An immediate same-size edit is seen.
+        std::fs::write(&part, PART_S).expect("write");
+        let (s, outcome, _) = load(SETTLE);
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert!(format!("{s:?}").contains("Text(\"s\")"));
+        // Once settled, the hashes are checked one last time and the metadata stored.
+        tick();
+        let (_, outcome, rehashed) = load(Duration::ZERO);
+        assert_eq!((outcome, rehashed), (CacheOutcome::Hit, 2));
+        let (_, outcome, rehashed) = load(Duration::ZERO);
+        assert_eq!((outcome, rehashed), (CacheOutcome::Hit, 0));
+        // Everything written lies in the temporary directory.
+        assert!(cache.join("schematron").is_dir());
     }
 }

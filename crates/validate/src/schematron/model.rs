@@ -15,8 +15,8 @@ use super::tree::{Child, LoadNote, Loader, Node, expand_abstract};
 pub struct Let {
     /// Name, without `$`.
     pub name: String,
-    /// XPath expression (`@value`).
-    pub value: String,
+    /// XPath expression (`@value`; shared: abstract-pattern instances repeat their lets).
+    pub value: Arc<str>,
 }
 
 /// Assert or report.
@@ -28,15 +28,16 @@ pub enum CheckKind {
     Report,
 }
 
-/// A piece of an assert's message.
+/// A piece of an assert's message (shared: abstract patterns repeat the same messages, and a
+/// cached schematron holds each distinct text once).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessagePart {
     /// Literal text.
-    Text(String),
+    Text(Arc<str>),
     /// `value-of select="…"`.
-    ValueOf(String),
+    ValueOf(Arc<str>),
     /// `name` (of the context node, or of `@path`).
-    Name(Option<String>),
+    Name(Option<Arc<str>>),
 }
 
 /// An assert or report.
@@ -45,13 +46,13 @@ pub struct Check {
     /// Assert or report.
     pub kind: CheckKind,
     /// `@id`, when the file gives one.
-    pub id: Option<String>,
-    /// `@test`.
-    pub test: String,
+    pub id: Option<Arc<str>>,
+    /// `@test` (shared, as the message parts).
+    pub test: Arc<str>,
     /// `@role`.
-    pub role: Option<String>,
+    pub role: Option<Arc<str>>,
     /// `@flag`.
-    pub flag: Option<String>,
+    pub flag: Option<Arc<str>>,
     /// The message.
     pub message: Vec<MessagePart>,
     /// File (relative to the rules directory) and line.
@@ -68,7 +69,7 @@ impl Check {
     /// an abstract-pattern instance.
     pub fn rule_id(&self) -> String {
         match (&self.id, &self.instance) {
-            (Some(id), _) => id.clone(),
+            (Some(id), _) => id.to_string(),
             (None, Some(instance)) => format!("{}:{}@{instance}", self.file, self.line),
             (None, None) => format!("{}:{}", self.file, self.line),
         }
@@ -139,12 +140,12 @@ pub struct Schematron {
 fn collect_text(node: &Node, out: &mut Vec<MessagePart>) {
     for c in &node.children {
         match c {
-            Child::Text(t) => out.push(MessagePart::Text(t.clone())),
+            Child::Text(t) => out.push(MessagePart::Text(t.as_str().into())),
             Child::Element(e) if e.is_sch("value-of") => out.push(MessagePart::ValueOf(
-                e.attr("select").unwrap_or_default().to_string(),
+                e.attr("select").unwrap_or_default().into(),
             )),
             Child::Element(e) if e.is_sch("name") => {
-                out.push(MessagePart::Name(e.attr("path").map(str::to_string)))
+                out.push(MessagePart::Name(e.attr("path").map(Arc::from)))
             }
             // emph, dir, span, and foreign elements: their text content.
             Child::Element(e) => collect_text(e, out),
@@ -157,10 +158,10 @@ fn check(node: &Node, kind: CheckKind) -> Check {
     collect_text(node, &mut message);
     Check {
         kind,
-        id: node.attr("id").map(str::to_string),
-        test: node.attr("test").unwrap_or_default().to_string(),
-        role: node.attr("role").map(str::to_string),
-        flag: node.attr("flag").map(str::to_string),
+        id: node.attr("id").map(Arc::from),
+        test: node.attr("test").unwrap_or_default().into(),
+        role: node.attr("role").map(Arc::from),
+        flag: node.attr("flag").map(Arc::from),
         message,
         file: node.file.clone(),
         line: node.line,
@@ -193,7 +194,7 @@ fn steps(rule: &Node, ids: &RulesById<'_>, out: &mut Vec<Step>, depth: usize) {
         match e.name.as_str() {
             "let" => out.push(Step::Let(Let {
                 name: e.attr("name").unwrap_or_default().trim().to_string(),
-                value: e.attr("value").unwrap_or_default().to_string(),
+                value: e.attr("value").unwrap_or_default().into(),
             })),
             "assert" => out.push(Step::Check(check(e, CheckKind::Assert))),
             "report" => out.push(Step::Check(check(e, CheckKind::Report))),
@@ -257,7 +258,7 @@ impl Schematron {
             .filter(|e| e.is_sch("let"))
             .map(|e| Let {
                 name: e.attr("name").unwrap_or_default().trim().to_string(),
-                value: e.attr("value").unwrap_or_default().to_string(),
+                value: e.attr("value").unwrap_or_default().into(),
             })
             .collect();
 
@@ -293,7 +294,7 @@ impl Schematron {
             for l in p.elements().filter(|e| e.is_sch("let")) {
                 lets.push(Let {
                     name: l.attr("name").unwrap_or_default().trim().to_string(),
-                    value: l.attr("value").unwrap_or_default().to_string(),
+                    value: l.attr("value").unwrap_or_default().into(),
                 });
             }
             let ids = RulesById {
