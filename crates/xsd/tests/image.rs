@@ -1,42 +1,10 @@
 //! The binary image of a compiled schema: a decoded schema validates exactly as the loaded
 //! one, and a truncated, damaged or inconsistent image is refused without a panic.
 
-use std::path::{Path, PathBuf};
-
 use segur_xsd::{DecodeError, Schema, XsdError, validate_bytes};
 
-fn ans_dir() -> PathBuf {
-    let dir = match std::env::var_os("SEGUR_ANS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-    };
-    assert!(
-        dir.join("testcontenucda/infrastructure/cda/CDA_extended.xsd")
-            .is_file(),
-        "{}: the ANS kit is missing (set SEGUR_ANS_DIR)",
-        dir.display()
-    );
-    dir
-}
-
-fn cda_schema() -> Schema {
-    Schema::load(&ans_dir().join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
-        .expect("schema loads")
-}
-
-fn xml_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .map(|p| {
-            let name = p.file_name().expect("name").to_string_lossy().into_owned();
-            (name, std::fs::read(&p).expect("read"))
-        })
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::*;
 
 /// Broken variants of a valid document: an unknown element, a value outside an enumeration,
 /// a bad date, an unknown attribute, a bad `xsi:type`, a missing required element.

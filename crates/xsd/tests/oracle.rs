@@ -5,23 +5,12 @@
 //! are absent (CI has them beside the checkout).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use segur_xsd::{Schema, Severity, validate_bytes};
 
-fn ans_dir() -> PathBuf {
-    let dir = match std::env::var_os("SEGUR_ANS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-    };
-    assert!(
-        dir.join("testcontenucda/infrastructure/cda/CDA_extended.xsd")
-            .is_file(),
-        "{}: the ANS kit is missing (set SEGUR_ANS_DIR)",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::*;
 
 /// Documents whose messages may differ from Xerces' (only the code prefix is compared), with why.
 /// Empty: every message matches exactly.

@@ -2,39 +2,14 @@
 //! [`ValueMemo`] carried from document to document (warm, in any order, or made with another
 //! schema) and [`NameKey`]s passed by the caller give exactly the errors of a fresh validator.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use segur_xsd::{
     Attr, NameKey, Pos, Schema, StartElement, Validator, XsdError, validate_bytes, validate_with,
 };
 
-fn ans_dir() -> PathBuf {
-    let dir = match std::env::var_os("SEGUR_ANS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-    };
-    assert!(
-        dir.join("testcontenucda/infrastructure/cda/CDA_extended.xsd")
-            .is_file(),
-        "{}: the ANS kit is missing (set SEGUR_ANS_DIR)",
-        dir.display()
-    );
-    dir
-}
-
-fn xml_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-        .map(|p| {
-            let name = p.file_name().expect("name").to_string_lossy().into_owned();
-            (name, std::fs::read(&p).expect("read"))
-        })
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::*;
 
 /// Each example with one attribute value broken in ways a remembered value must not hide: the
 /// same value valid elsewhere in the corpus becomes invalid here (a code, an OID, a date).
