@@ -403,23 +403,25 @@ impl<'a> Builder<'a> {
 
     /// Sets the value of `n` to `len` bytes of the source at `at` (no normalisation needed).
     fn borrow_value(&mut self, n: u32, at: usize, len: usize, pos: usize) -> Result<(), Failure> {
-        if len > self.limits.max_text_len {
-            return Err((
-                ParseErrorKind::TextTooLong {
-                    limit: self.limits.max_text_len,
-                },
-                pos,
-            ));
-        }
-        let d = &mut self.doc.nodes[n as usize];
-        d.in_source = true;
-        d.value_start = at as u32;
-        d.value_len = len as u32;
-        Ok(())
+        self.place_value(n, true, at, len, pos)
     }
 
+    /// Sets the value of `n` to what `text` holds from `start` on.
     fn finish_value(&mut self, n: u32, start: usize, pos: usize) -> Result<(), Failure> {
         let len = self.doc.text.len() - start;
+        self.place_value(n, false, start, len, pos)
+    }
+
+    /// Sets the value of `n` to `len` bytes at `start` of the source or of `text`, within the
+    /// text length limit.
+    fn place_value(
+        &mut self,
+        n: u32,
+        in_source: bool,
+        start: usize,
+        len: usize,
+        pos: usize,
+    ) -> Result<(), Failure> {
         if len > self.limits.max_text_len {
             return Err((
                 ParseErrorKind::TextTooLong {
@@ -429,6 +431,7 @@ impl<'a> Builder<'a> {
             ));
         }
         let d = &mut self.doc.nodes[n as usize];
+        d.in_source = in_source;
         d.value_start = start as u32;
         d.value_len = len as u32;
         Ok(())
