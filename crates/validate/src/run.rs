@@ -107,8 +107,8 @@ struct CRule {
     prefilter: Prefilter,
     steps: Vec<CStep>,
     /// The dependence of the rule's lets that are functions of their node's attributes, by
-    /// variable.
-    lets: FxMap<usize, Dependence>,
+    /// variable: worked out the first time one of its checks is (see [`CCheck::memo`]).
+    lets: OnceLock<FxMap<usize, Dependence>>,
 }
 
 struct CPattern {
@@ -594,7 +594,6 @@ impl Compiled {
                 };
                 let mut local = Arc::new(sc.clone());
                 let mut steps = Vec::new();
-                let mut lets: FxMap<usize, Dependence> = FxMap::default();
                 let used = used_lets(&r.steps);
                 for (step, used) in r.steps.iter().zip(used) {
                     match step {
@@ -608,15 +607,7 @@ impl Compiled {
                                 // let no later step refers to is never evaluated (DTr1_II's
                                 // `$set_other`, on every II element, is read by a commented-out
                                 // assert only), and so can neither cost time nor raise an error.
-                                Ok(expr) if used => {
-                                    let d = expr.dependence(&|v| {
-                                        lets.get(&v.0).or_else(|| global_deps.get(&v.0)).cloned()
-                                    });
-                                    if let Some(d) = d {
-                                        lets.insert(var.0, d);
-                                    }
-                                    steps.push(CStep::Let(var, expr));
-                                }
+                                Ok(expr) if used => steps.push(CStep::Let(var, expr)),
                                 Ok(_) => {}
                                 // Later steps that use it will fail to compile and be listed too.
                                 Err(e) => note(
@@ -667,7 +658,7 @@ impl Compiled {
                     pattern,
                     prefilter,
                     steps,
-                    lets,
+                    lets: OnceLock::new(),
                 });
             }
             patterns.push(CPattern::new(rules));
@@ -817,7 +808,7 @@ impl Compiled {
                             };
                             let memo = c
                                 .memo
-                                .get_or_init(|| self.kept_attributes(test, &rule.lets));
+                                .get_or_init(|| self.kept_attributes(test, self.let_deps(rule)));
                             let result = match memo {
                                 Some(attributes) => index.shapes.check_result(
                                     c.serial,
@@ -841,6 +832,26 @@ impl Compiled {
             }
         }
         Ok(findings)
+    }
+
+    /// The dependence of `rule`'s lets that are functions of attribute values (each let may
+    /// read the ones before it and the constant globals), worked out once per rule.
+    fn let_deps<'r>(&self, rule: &'r CRule) -> &'r FxMap<usize, Dependence> {
+        rule.lets.get_or_init(|| {
+            let mut lets: FxMap<usize, Dependence> = FxMap::default();
+            for step in &rule.steps {
+                if let CStep::Let(var, expr) = step
+                    && let Some(d) = expr.dependence(&|v| {
+                        lets.get(&v.0)
+                            .or_else(|| self.global_deps.get(&v.0))
+                            .cloned()
+                    })
+                {
+                    lets.insert(var.0, d);
+                }
+            }
+            lets
+        })
     }
 
     /// The attributes whose values decide `test` when its results are worth keeping (see
