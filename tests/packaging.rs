@@ -19,6 +19,15 @@ fn documents(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// `segur package mss DOCS --out OUT --time TIME`, which must succeed.
+fn package_mss(docs: &[&Path], out: &Path, time: &str) {
+    let mut args = vec!["package", "mss"];
+    args.extend(docs.iter().map(|d| path(d)));
+    args.extend(["--out", path(out), "--time", time]);
+    let o = segur(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn every_type_packaged_every_way_validates_with_zero_findings() {
     let tmp = tempfile::tempdir().expect("tmp");
@@ -71,17 +80,7 @@ fn a_package_is_reproducible_for_a_given_time() {
     let docs = documents(&tmp.path().join("docs"));
     let (a, b) = (tmp.path().join("a.eml"), tmp.path().join("b.eml"));
     for out in [&a, &b] {
-        let o = segur(&[
-            "package",
-            "mss",
-            path(&docs[0]),
-            path(&docs[3]),
-            "--out",
-            path(out),
-            "--time",
-            "1",
-        ]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        package_mss(&[&docs[0], &docs[3]], out, "1");
     }
     assert_eq!(std::fs::read(&a).expect("a"), std::fs::read(&b).expect("b"));
 }
@@ -91,16 +90,7 @@ fn corruptions_are_reported_by_rule_id() {
     let tmp = tempfile::tempdir().expect("tmp");
     let docs = documents(&tmp.path().join("docs"));
     let mail = tmp.path().join("m.eml");
-    let o = segur(&[
-        "package",
-        "mss",
-        path(&docs[1]),
-        "--out",
-        path(&mail),
-        "--time",
-        "5",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    package_mss(&[&docs[1]], &mail, "5");
     let text = std::fs::read_to_string(&mail).expect("mail");
     let cases = [
         (
@@ -465,16 +455,7 @@ fn a_read_receipt_is_answered_with_an_mdn_that_validates_and_checks() {
     );
     // Against another message: not its answer.
     let other = tmp.path().join("other.eml");
-    let o = segur(&[
-        "package",
-        "mss",
-        path(&docs[1]),
-        "--out",
-        path(&other),
-        "--time",
-        "1736000000",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    package_mss(&[&docs[1]], &other, "1736000000");
     let o = segur(&["mdn", path(&ok), "--for", path(&other)]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("SEGUR-MDN-MISMATCH"), "{}", stdout(&o));
@@ -554,16 +535,7 @@ fn a_missing_value_set_is_noted_and_a_broken_one_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
     let docs = documents(&tmp.path().join("docs"));
     let mail = tmp.path().join("m.eml");
-    let o = segur(&[
-        "package",
-        "mss",
-        path(&docs[0]),
-        "--out",
-        path(&mail),
-        "--time",
-        "5",
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    package_mss(&[&docs[0]], &mail, "5");
     // JDV_J08 is the one of the five that no ANS schematron reads: the documents still validate.
     let r = rules_without(tmp.path(), "JDV_J08");
     // Absent: the check is not made, and the package's notes say so.

@@ -120,33 +120,17 @@ pub fn validate(schema: &Schema, doc: &Document) -> Vec<XsdError> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use super::*;
 
-    fn ans_dir() -> PathBuf {
-        let dir = match std::env::var_os("SEGUR_ANS_DIR") {
-            Some(d) => PathBuf::from(d),
-            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-        };
-        assert!(
-            dir.join("testcontenucda/infrastructure/cda/CDA_extended.xsd")
-                .is_file(),
-            "{}: the ANS kit is missing (set SEGUR_ANS_DIR)",
-            dir.display()
-        );
-        dir
-    }
-
+    /// The `.xml` files of `dir` (the ANS kit beside the checkout), by name, with their bytes.
     fn xml_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
         let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .map(|e| e.expect("entry").path())
             .filter(|p| p.extension().is_some_and(|x| x == "xml"))
-            .map(|p| {
-                let name = p.file_name().expect("name").to_string_lossy().into_owned();
-                (name, std::fs::read(&p).expect("read"))
-            })
+            .map(|p| (p.display().to_string(), std::fs::read(&p).expect("read")))
             .collect();
         v.sort();
         v
@@ -157,7 +141,7 @@ mod tests {
     /// variants of them and the stored mutants, cold and warm.
     #[test]
     fn replay_matches_a_fresh_streaming_validation() {
-        let ans = ans_dir();
+        let ans = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans");
         let schema = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
             .expect("schema loads");
         let mut docs = xml_files(&ans.join("testcontenucda/ExemplesCDA"));
