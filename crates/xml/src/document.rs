@@ -420,7 +420,33 @@ impl Document {
     /// The elements named `name`, in document order, as node indexes (the index of every
     /// name is built once per document, on first use, and shared by every reader).
     pub fn elements_named(&self, name: ExpandedName) -> &[u32] {
-        let index = self.by_name.get_or_init(|| {
+        self.name_index().get(&name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The elements whose local name is `local`, in any namespace (`//*:local`), in document
+    /// order, as node indexes: the lists of [`Document::elements_named`] for every namespace
+    /// with that local name, merged.
+    pub fn elements_with_local_name(&self, local: Name) -> Vec<u32> {
+        let mut lists = self
+            .name_index()
+            .iter()
+            .filter(|(name, _)| name.local == local)
+            .map(|(_, nodes)| nodes.as_slice());
+        let Some(first) = lists.next() else {
+            return Vec::new();
+        };
+        let mut out = first.to_vec();
+        let before = out.len();
+        lists.for_each(|more| out.extend_from_slice(more));
+        if out.len() != before {
+            out.sort_unstable();
+        }
+        out
+    }
+
+    /// Every element by name (built once per document, on first use).
+    fn name_index(&self) -> &FxMap<ExpandedName, Vec<u32>> {
+        self.by_name.get_or_init(|| {
             let mut m: FxMap<ExpandedName, Vec<u32>> = FxMap::default();
             for (i, d) in self.nodes.iter().enumerate() {
                 if d.kind == NodeKind::Element {
@@ -430,8 +456,7 @@ impl Document {
                 }
             }
             m
-        });
-        index.get(&name).map_or(&[], Vec::as_slice)
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset in the source.

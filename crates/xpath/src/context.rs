@@ -269,6 +269,12 @@ impl<'a> DynamicContext<'a> {
         self.main.elements_named(name)
     }
 
+    /// The context document's elements with local name `local` in any namespace, in
+    /// document order (see [`Document::elements_with_local_name`]).
+    pub fn elements_with_local_name(&self, local: segur_xml::Name) -> Vec<u32> {
+        self.main.elements_with_local_name(local)
+    }
+
     /// The shared handle of a loaded document (not the context document).
     pub(crate) fn loaded_document(&self, slot: u32) -> Option<Arc<Document>> {
         let i = (slot as usize).checked_sub(1)?;

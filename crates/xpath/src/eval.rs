@@ -356,12 +356,20 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         if n.doc == 0
             && n.node == segur_xml::NodeId::ROOT
             && step.axis == Axis::Descendant
-            && let NodeTest::Name(name) = &step.test
+            && matches!(step.test, NodeTest::Name(_) | NodeTest::Local(_))
         {
-            // `//name` over the context document: its elements of that name, from an index.
-            let mut nodes: Sequence = self
-                .ctx
-                .elements_named(*name)
+            // `//name` or `//*:local` over the context document: its elements of that name,
+            // from an index.
+            let local;
+            let found: &[u32] = match &step.test {
+                NodeTest::Name(name) => self.ctx.elements_named(*name),
+                NodeTest::Local(l) => {
+                    local = self.ctx.elements_with_local_name(*l);
+                    &local
+                }
+                _ => &[],
+            };
+            let mut nodes: Sequence = found
                 .iter()
                 .map(|&i| {
                     Item::Node(NodeRef {

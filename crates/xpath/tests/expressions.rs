@@ -790,3 +790,33 @@ fn local_name_compared_with_a_variable() {
     ctx.set_variable(v, Default::default());
     assert_eq!(test(&ctx, "local-name() = $v"), Ok(false));
 }
+
+/// `//*:local` from the document node is answered from the name index: every namespace's
+/// elements of that local name, merged in document order (and `[n]` stays per parent).
+#[test]
+fn any_namespace_descendants_come_in_document_order() {
+    let xml = concat!(
+        r#"<r xmlns="urn:hl7-org:v3" xmlns:lab="urn:lab" xmlns:x="urn:x">"#,
+        r#"<x:item n="1"/><item n="2"><lab:item n="3"/><item n="4"/></item>"#,
+        r#"<lab:item n="5"/><other n="6"/></r>"#
+    );
+    let doc = Document::parse(xml.as_bytes(), &Limits::default()).expect("test document");
+    let mut sc = StaticContext::new();
+    sc.bind_namespace("lab", "urn:lab");
+    let ctx = DynamicContext::new(&doc);
+    let root = ctx.node(doc.document_element().expect("root"));
+    for (src, expected) in [
+        ("string-join(//*:item/@n, ',')", "1,2,3,4,5"),
+        ("string-join(//*:item[@n > 2]/@n, ',')", "3,4,5"),
+        ("string-join(//*:item[1]/@n, ',')", "1,3"),
+        ("count(//*:none)", "0"),
+        ("count(//*:item/..)", "2"),
+        ("string-join(//lab:item/@n, ',')", "3,5"),
+    ] {
+        let got = compile(src, &sc)
+            .expect("compiles")
+            .evaluate_string(&ctx, root)
+            .expect("evaluates");
+        assert_eq!(got, expected, "{src}");
+    }
+}
