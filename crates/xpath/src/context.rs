@@ -304,22 +304,116 @@ impl<'a> DynamicContext<'a> {
         }
         let slot = match self.resolver.and_then(|r| r.load(uri)) {
             None => None,
-            Some(doc) => {
-                let i = self.loaded.get();
-                if i >= CHUNK * CHUNKS {
-                    return Err(EvalError::TooManyDocuments {
-                        limit: CHUNK * CHUNKS,
-                    });
-                }
-                let chunk = self.docs[i / CHUNK]
-                    .get_or_init(|| (0..CHUNK).map(|_| OnceCell::new()).collect());
-                // The slot is fresh, so it cannot already hold a document.
-                let _ = chunk[i % CHUNK].set(doc);
-                self.loaded.set(i + 1);
-                Some(i as u32 + 1)
-            }
+            Some(doc) => Some(self.attach(doc)?),
         };
         self.uris.borrow_mut().insert(uri.to_owned(), slot);
         Ok(slot)
     }
+
+    /// The slot of a loaded document: the one it already has in this context, else a new one.
+    fn attach(&self, doc: Arc<Document>) -> Result<u32, EvalError> {
+        let i = self.loaded.get();
+        for slot in 1..=i as u32 {
+            if self
+                .loaded_document(slot)
+                .is_some_and(|known| Arc::ptr_eq(&known, &doc))
+            {
+                return Ok(slot);
+            }
+        }
+        if i >= CHUNK * CHUNKS {
+            return Err(EvalError::TooManyDocuments {
+                limit: CHUNK * CHUNKS,
+            });
+        }
+        let chunk =
+            self.docs[i / CHUNK].get_or_init(|| (0..CHUNK).map(|_| OnceCell::new()).collect());
+        // The slot is fresh, so it cannot already hold a document.
+        let _ = chunk[i % CHUNK].set(doc);
+        self.loaded.set(i + 1);
+        Ok(i as u32 + 1)
+    }
+
+    /// The value of memoized expression `id` (a `doc('literal')` path, see [`crate::Expr`]'s
+    /// `Memo`) computed by an earlier context of the process, its documents attached to this
+    /// one: such a path reads loaded documents only, so its value is the same in every context
+    /// and is computed once per process, not once per validated document.
+    pub(crate) fn shared_memo(&self, id: u64) -> Result<Option<Sequence>, EvalError> {
+        let Some(shared) = shared_memos()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let mut slots = Vec::with_capacity(shared.docs.len());
+        for doc in &shared.docs {
+            slots.push(self.attach(doc.clone())?);
+        }
+        Ok(Some(
+            shared
+                .items
+                .iter()
+                .map(|item| match item {
+                    SharedItem::Node(d, node) => Item::Node(NodeRef {
+                        doc: slots[*d as usize],
+                        node: *node,
+                    }),
+                    SharedItem::Atomic(a) => Item::Atomic(a.clone()),
+                })
+                .collect(),
+        ))
+    }
+
+    /// Keeps the value of memoized expression `id` for later contexts (see
+    /// [`DynamicContext::shared_memo`]), unless it holds a node of the context document.
+    pub(crate) fn share_memo(&self, id: u64, value: &Sequence) {
+        let mut docs: Vec<Arc<Document>> = Vec::new();
+        let mut doc_slots: Vec<u32> = Vec::new();
+        let mut items = Vec::with_capacity(value.len());
+        for item in value {
+            items.push(match item {
+                Item::Node(n) => {
+                    let Some(doc) = self.loaded_document(n.doc) else {
+                        return;
+                    };
+                    let d = match doc_slots.iter().position(|&s| s == n.doc) {
+                        Some(d) => d,
+                        None => {
+                            doc_slots.push(n.doc);
+                            docs.push(doc);
+                            doc_slots.len() - 1
+                        }
+                    };
+                    SharedItem::Node(d as u32, n.node)
+                }
+                Item::Atomic(a) => SharedItem::Atomic(a.clone()),
+            });
+        }
+        let mut memos = shared_memos().lock().unwrap_or_else(|p| p.into_inner());
+        memos
+            .entry(id)
+            .or_insert_with(|| Arc::new(SharedValue { docs, items }));
+    }
+}
+
+/// A memoized value kept for every context of the process: its nodes name their document by
+/// position in `docs`.
+struct SharedValue {
+    docs: Vec<Arc<Document>>,
+    items: Vec<SharedItem>,
+}
+
+enum SharedItem {
+    Node(u32, segur_xml::NodeId),
+    Atomic(crate::value::Atomic),
+}
+
+/// The memoized values of the process, by memo id (ids are process-unique; the number of
+/// entries is bounded by the number of compiled memoized expressions).
+fn shared_memos() -> &'static std::sync::Mutex<FxMap<u64, Arc<SharedValue>>> {
+    static MEMOS: std::sync::OnceLock<std::sync::Mutex<FxMap<u64, Arc<SharedValue>>>> =
+        std::sync::OnceLock::new();
+    MEMOS.get_or_init(Default::default)
 }

@@ -129,7 +129,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 if let Some(v) = self.ctx.memo.borrow().get(id) {
                     return Ok(v.clone());
                 }
-                let v = self.eval(inner, f)?;
+                let v = match self.ctx.shared_memo(*id)? {
+                    Some(v) => v,
+                    None => {
+                        let v = self.eval(inner, f)?;
+                        self.ctx.share_memo(*id, &v);
+                        v
+                    }
+                };
                 self.ctx.memo.borrow_mut().insert(*id, v.clone());
                 v
             }

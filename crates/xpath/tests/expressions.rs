@@ -820,3 +820,44 @@ fn any_namespace_descendants_come_in_document_order() {
         assert_eq!(got, expected, "{src}");
     }
 }
+
+/// A `doc('literal')` path is computed once per process: a later context (another validated
+/// document) gets its value without loading or walking the value set again, and its nodes are
+/// the ones that `doc()` gives in that context.
+#[test]
+fn constant_document_paths_are_computed_once_per_process() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    struct Counting(AtomicUsize, Arc<Document>);
+    impl segur_xpath::DocResolver for Counting {
+        fn load(&self, uri: &str) -> Option<Arc<Document>> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            (uri == "shared-memo-voc.xml").then(|| self.1.clone())
+        }
+    }
+    let voc = br#"<v><c code="A"/><x><c code="B"/></x><c code="C"/></v>"#;
+    let resolver = Counting(
+        AtomicUsize::new(0),
+        Arc::new(Document::parse(voc, &Limits::default()).expect("voc")),
+    );
+    let sc = StaticContext::new();
+    let codes = compile("string-join(doc('shared-memo-voc.xml')//c/@code, ',')", &sc)
+        .expect("compiles");
+    let same = compile(
+        "(doc('shared-memo-voc.xml')//c)[2] is doc('shared-memo-voc.xml')/v/x/c",
+        &sc,
+    )
+    .expect("compiles");
+    for (i, main) in ["<a/>", "<b><b/></b>", "<c/>"].iter().enumerate() {
+        let doc = Document::parse(main.as_bytes(), &Limits::default()).expect("main");
+        let ctx = DynamicContext::new(&doc).with_resolver(&resolver);
+        let root = ctx.root();
+        assert_eq!(codes.evaluate_string(&ctx, root).expect("codes"), "A,B,C");
+        assert_eq!(
+            resolver.0.load(Ordering::Relaxed),
+            1,
+            "context {i}: the value set was loaded once in all"
+        );
+        assert!(same.evaluate_boolean(&ctx, root).expect("identity"), "context {i}");
+    }
+}
