@@ -391,6 +391,11 @@ impl<'d> DocIndex<'d> {
     fn candidates(&mut self, f: &Prefilter, ctx: &DynamicContext<'_>, out: &mut Vec<u32>) {
         match f {
             Prefilter::Any => out.extend_from_slice(self.visited()),
+            Prefilter::Root => {
+                if self.doc.kind(self.doc.root()) == NodeKind::Document {
+                    out.push(self.doc.root().index());
+                }
+            }
             Prefilter::Names(names) => {
                 for n in names {
                     out.extend_from_slice(ctx.elements_named(*n));

@@ -80,6 +80,8 @@ fn prefix_ids(anchor: Anchor, steps: &[PatternStep], texts: &[&str]) -> Vec<Opti
 pub enum Prefilter {
     /// Any node may match.
     Any,
+    /// Only a document node (the pattern `/`).
+    Root,
     /// Only elements with one of these names.
     Names(Vec<ExpandedName>),
     /// Only elements whose parent element has one of these names.
@@ -341,6 +343,9 @@ impl Pattern {
         let mut child_attr: Option<(ExpandedName, ExpandedName, Vec<String>)> = None;
         let mut all_child_attr = true;
         let mut all_named = true;
+        if self.alternatives.iter().all(|alt| alt.steps.is_empty()) {
+            return Prefilter::Root;
+        }
         for alt in &self.alternatives {
             let Some(last) = alt.steps.last() else {
                 return Prefilter::Any;

@@ -826,8 +826,8 @@ fn any_namespace_descendants_come_in_document_order() {
 /// the ones that `doc()` gives in that context.
 #[test]
 fn constant_document_paths_are_computed_once_per_process() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     struct Counting(AtomicUsize, Arc<Document>);
     impl segur_xpath::DocResolver for Counting {
         fn load(&self, uri: &str) -> Option<Arc<Document>> {
@@ -841,8 +841,8 @@ fn constant_document_paths_are_computed_once_per_process() {
         Arc::new(Document::parse(voc, &Limits::default()).expect("voc")),
     );
     let sc = StaticContext::new();
-    let codes = compile("string-join(doc('shared-memo-voc.xml')//c/@code, ',')", &sc)
-        .expect("compiles");
+    let codes =
+        compile("string-join(doc('shared-memo-voc.xml')//c/@code, ',')", &sc).expect("compiles");
     let same = compile(
         "(doc('shared-memo-voc.xml')//c)[2] is doc('shared-memo-voc.xml')/v/x/c",
         &sc,
@@ -858,6 +858,34 @@ fn constant_document_paths_are_computed_once_per_process() {
             1,
             "context {i}: the value set was loaded once in all"
         );
-        assert!(same.evaluate_boolean(&ctx, root).expect("identity"), "context {i}");
+        assert!(
+            same.evaluate_boolean(&ctx, root).expect("identity"),
+            "context {i}"
+        );
     }
+}
+
+/// The pattern `/` can only match a document node: a rule runner looks at the root alone, not
+/// at every node of the document; `/ | x` may still match elements.
+#[test]
+fn the_document_pattern_has_a_root_prefilter() {
+    use segur_xpath::Prefilter;
+    let sc = static_context();
+    let root = compile_pattern("/", &sc).expect("compile");
+    assert_eq!(root.prefilter(), Prefilter::Root);
+    assert_eq!(
+        compile_pattern("/ | /", &sc).expect("compile").prefilter(),
+        Prefilter::Root
+    );
+    assert_eq!(
+        compile_pattern("/ | cda:a", &sc)
+            .expect("compile")
+            .prefilter(),
+        Prefilter::Any
+    );
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let ctx = DynamicContext::new(&doc);
+    assert!(root.matches(ctx.root(), &ctx).expect("matches"));
+    let r = ctx.node(doc.document_element().expect("root element"));
+    assert!(!root.matches(r, &ctx).expect("matches"));
 }
