@@ -220,6 +220,11 @@ pub(crate) enum Expr {
     /// `count(path) op k` for a path whose nodes are distinct by construction (child,
     /// attribute and self steps): counted lazily, up to `k + 1`.
     CountCmp(Cmp, Box<Expr>, i64),
+    /// A union of `self::name[…]` steps in a boolean position (the closed-template rules'
+    /// `not(self::hl7:a | self::hl7:b[…] | …)`), in their order: only the steps naming the
+    /// context node are tried, instead of a name test per step. Its value is the context
+    /// node when one of them selects it, else empty.
+    SelfNames(Box<[Step]>),
 }
 
 impl Expr {
@@ -231,6 +236,10 @@ impl Expr {
             Expr::Step(step) => step
                 .preds
                 .iter_mut()
+                .for_each(|p| f(&mut p.expr, p.boolean)),
+            Expr::SelfNames(steps) => steps
+                .iter_mut()
+                .flat_map(|s| s.preds.iter_mut())
                 .for_each(|p| f(&mut p.expr, p.boolean)),
             Expr::Filter(e, ps) => {
                 f(e, false);
@@ -342,6 +351,7 @@ impl Expr {
             Expr::Empty | Expr::Literal(_) | Expr::ContextItem | Expr::Root => true,
             Expr::Seq(v) | Expr::Call(_, v) | Expr::RegexCall(_, v, _) => v.iter().all(rec),
             Expr::Step(s) => s.preds.iter().all(|p| rec(&p.expr)),
+            Expr::SelfNames(steps) => steps.iter().all(|s| s.preds.iter().all(|p| rec(&p.expr))),
             Expr::Filter(e, ps) => rec(e) && ps.iter().all(|p| rec(&p.expr)),
             Expr::Path(l, r)
             | Expr::Or(l, r)
@@ -400,6 +410,10 @@ impl Expr {
                 }
             }
         }
+        if boolean && let Some(steps) = self_name_steps(self) {
+            *self = Expr::SelfNames(steps.into_boxed_slice());
+            return;
+        }
         // A single step without predicates already has a fast existence test.
         let plain_step = matches!(&*self, Expr::Step(s) if s.preds.is_empty());
         if boolean && !plain_step && self.is_node_path() {
@@ -412,7 +426,7 @@ impl Expr {
     /// predicates are boolean (never positional): the evaluator walks it lazily.
     pub(crate) fn is_node_path(&self) -> bool {
         match self {
-            Expr::Root | Expr::ContextItem => true,
+            Expr::Root | Expr::ContextItem | Expr::SelfNames(_) => true,
             Expr::Step(s) => s.preds.iter().all(|p| p.boolean),
             Expr::Path(l, r) => {
                 l.is_node_path()
@@ -566,4 +580,28 @@ fn take_count_argument(e: &mut Expr) -> Box<Expr> {
         Expr::Call(_, args) if !args.is_empty() => Box::new(args.swap_remove(0)),
         _ => Box::new(Expr::Empty),
     }
+}
+
+/// The steps of a union (two or more) of `self::name[…]` steps with boolean predicates, left to
+/// right; `None` for any other expression (it is left as it is).
+fn self_name_steps(e: &Expr) -> Option<Vec<Step>> {
+    fn collect(e: &Expr, out: &mut Vec<Step>) -> bool {
+        match e {
+            Expr::Set(SetOp::Union, a, b) => collect(a, out) && collect(b, out),
+            Expr::Step(s)
+                if s.axis == Axis::SelfNode
+                    && matches!(s.test, NodeTest::Name(_))
+                    && s.preds.iter().all(|p| p.boolean) =>
+            {
+                out.push((**s).clone());
+                true
+            }
+            _ => false,
+        }
+    }
+    let Expr::Set(SetOp::Union, ..) = e else {
+        return None;
+    };
+    let mut steps = Vec::new();
+    collect(e, &mut steps).then_some(steps)
 }

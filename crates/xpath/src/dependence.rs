@@ -256,6 +256,8 @@ impl Analysis<'_> {
             Expr::Exists(x) | Expr::CmpStrs(_, x, _) | Expr::CountCmp(_, x, _) => {
                 self.atomizing([&**x], focus, 1)?
             }
+            // It reads the context node's name.
+            Expr::SelfNames(_) => return None,
         })
     }
 

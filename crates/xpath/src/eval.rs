@@ -156,6 +156,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 }
                 items
             }
+            Expr::SelfNames(steps) => {
+                let n = self.context_node(f, "an axis step")?;
+                if self.self_names(n, steps)? {
+                    smallvec::smallvec![Item::Node(n)]
+                } else {
+                    Sequence::new()
+                }
+            }
             Expr::Or(..)
             | Expr::And(..)
             | Expr::Exists(_)
@@ -596,6 +604,10 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
             }
             Expr::Exists(path) => self.any_node(path, f, &mut |_, _| Ok(true)),
+            Expr::SelfNames(steps) => {
+                let n = self.context_node(f, "an axis step")?;
+                self.self_names(n, steps)
+            }
             Expr::CountCmp(op, path, k) => {
                 // Counting past k + 1 cannot change the comparison with k.
                 let cap = k.saturating_add(1).max(0);
@@ -802,6 +814,25 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 self.any_of(v, found)
             }
         }
+    }
+
+    /// Whether one of the `self::name[…]` steps selects `n` (see [`Expr::SelfNames`]): the
+    /// predicates of the steps naming `n` are evaluated in order, up to the first that holds.
+    fn self_names(&mut self, n: NodeRef, steps: &[Step]) -> Res<bool> {
+        let doc = self.doc(n);
+        let focus = Focus::of(Some(Item::Node(n)));
+        'steps: for step in steps {
+            if !name_test(doc, n.node, &step.test, NodeKind::Element) {
+                continue;
+            }
+            for p in &step.preds {
+                if !self.ebv(&p.expr, &focus)? {
+                    continue 'steps;
+                }
+            }
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     fn any_in_step(

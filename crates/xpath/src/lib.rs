@@ -189,4 +189,19 @@ mod tests {
         assert_send_sync::<super::Expr>();
         assert_send_sync::<super::Pattern>();
     }
+
+    /// Unions of `self::name` steps in boolean positions become one name dispatch; elsewhere,
+    /// or with another kind of step among them, they stay unions.
+    #[test]
+    fn self_step_unions_become_a_name_dispatch_in_boolean_positions() {
+        let mut sc = super::StaticContext::new();
+        sc.bind_namespace("h", "urn:hl7-org:v3");
+        let shape = |src: &str| format!("{:?}", super::compile(src, &sc).expect("compiles").ast);
+        assert!(shape("not(self::h:a | self::h:b[@x] | self::h:c)").contains("SelfNames"));
+        assert!(shape("*[self::h:a | self::h:b]").contains("SelfNames"));
+        assert!(!shape("count(self::h:a | self::h:b)").contains("SelfNames"));
+        assert!(!shape("not(self::h:a | h:b)").contains("SelfNames"));
+        assert!(!shape("not(self::* | self::h:b)").contains("SelfNames"));
+        assert!(!shape("not(self::h:a[1] | self::h:b)").contains("SelfNames"));
+    }
 }

@@ -889,3 +889,43 @@ fn the_document_pattern_has_a_root_prefilter() {
     let r = ctx.node(doc.document_element().expect("root element"));
     assert!(!root.matches(r, &ctx).expect("matches"));
 }
+
+/// A union of `self::name[…]` steps in a boolean position tries only the steps naming the
+/// context node, in order: same results and same errors as the union it replaces.
+#[test]
+fn unions_of_self_steps_in_boolean_positions() {
+    run_table(&[
+        ("boolean(self::cda:r | self::cda:a)", "true"),
+        ("not(self::cda:a | self::cda:b)", "true"),
+        ("boolean(self::cda:a | self::cda:r[@nope])", "false"),
+        (
+            "boolean(self::cda:a | self::cda:r[@nope] | self::cda:r[cda:b])",
+            "true",
+        ),
+        ("count(//cda:*[self::cda:a | self::cda:c])", "4"),
+        ("//cda:*[self::cda:c | self::cda:b]/local-name()", "b|c"),
+        (
+            "//cda:*[not(self::cda:a | self::cda:b[cda:c] | self::cda:value)]/local-name()",
+            "r|c",
+        ),
+        (
+            "//cda:a[self::cda:a[@n = '10'] | self::cda:a[@n = 'abc']]/@id",
+            "@id=1|@id=3",
+        ),
+        (
+            "//cda:a[self::cda:a[@n > 5] | self::cda:a[@n = 'abc']]/@id",
+            "ERR:FORG0001",
+        ),
+        // The predicates of a step naming the node are evaluated (and may raise); those of
+        // steps naming other elements are not.
+        ("boolean(self::cda:b[1 div 0] | self::cda:r)", "true"),
+        (
+            "boolean(self::cda:r[xs:integer('x')] | self::cda:a)",
+            "ERR:FORG0001",
+        ),
+        // An atomic context item is no node for an axis step.
+        ("(1, 2)[self::cda:a | self::cda:b]", "ERR:XPTY0020"),
+        // Not in a boolean position: the union itself.
+        ("count(self::cda:r | self::cda:a)", "1"),
+    ]);
+}
