@@ -543,6 +543,43 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 // predicates hold with `$x` as context item (position 1 of 1), so they are
                 // evaluated there directly, in the same order, without building `$x[P]`.
                 let every = *every;
+                if let Expr::Step(step) = range
+                    && step.preds.is_empty()
+                    && matches!(step.axis, Axis::Descendant | Axis::DescendantOrSelf)
+                    && let Some(Item::Node(n)) = &f.item
+                    && n.node != segur_xml::NodeId::ROOT
+                {
+                    // The range walked in document order as it would be built (`descendant`
+                    // steps have no predicates to filter here), without building it.
+                    let n = *n;
+                    let doc = self.doc(n);
+                    for m in descendants(doc, n.node, step.axis) {
+                        if !name_test(doc, m, &step.test, NodeKind::Element) {
+                            continue;
+                        }
+                        let v = Item::Node(NodeRef {
+                            doc: n.doc,
+                            node: m,
+                        });
+                        if self.locals.len() <= slot {
+                            self.locals
+                                .resize(slot + 1, Item::Atomic(Atomic::Boolean(false)));
+                        }
+                        self.locals[slot] = v.clone();
+                        let focus = Focus::of(Some(v));
+                        let mut holds = true;
+                        for p in preds {
+                            if !self.ebv(&p.expr, &focus)? {
+                                holds = false;
+                                break;
+                            }
+                        }
+                        if holds != every {
+                            return Ok(!every);
+                        }
+                    }
+                    return Ok(every);
+                }
                 for v in self.eval(range, f)? {
                     if self.locals.len() <= slot {
                         self.locals
@@ -854,6 +891,16 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Axis::SelfNode => {
                 self.any_of_nodes(n, step, NodeKind::Element, std::iter::once(n.node), found)
             }
+            // Walked in document order over the node's index range, without building the
+            // sequence (a document node keeps the name indexes of `step`).
+            Axis::Descendant | Axis::DescendantOrSelf if n.node != segur_xml::NodeId::ROOT => self
+                .any_of_nodes(
+                    n,
+                    step,
+                    NodeKind::Element,
+                    descendants(doc, n.node, step.axis),
+                    found,
+                ),
             _ => {
                 let mut v = Sequence::new();
                 self.step(n, step, &mut v)?;
@@ -1441,6 +1488,17 @@ fn untyped_as(s: &str, other: &Atomic) -> Res<Atomic> {
         })?),
         other => crate::functions::cast_string(s, other.atomic_type())?,
     })
+}
+
+/// The nodes of the `descendant` or `descendant-or-self` axis of `node`, in document order
+/// (attributes are not descendants).
+fn descendants(doc: &Document, node: NodeId, axis: Axis) -> impl Iterator<Item = NodeId> + '_ {
+    let own = (axis == Axis::DescendantOrSelf).then_some(node);
+    own.into_iter().chain(
+        doc.descendant_range(node)
+            .map(NodeId::from_index)
+            .filter(|&m| doc.kind(m) != NodeKind::Attribute),
+    )
 }
 
 /// A quantifier of one binding whose body filters its variable by boolean predicates

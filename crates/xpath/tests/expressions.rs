@@ -929,3 +929,56 @@ fn unions_of_self_steps_in_boolean_positions() {
         ("count(self::cda:r | self::cda:a)", "1"),
     ]);
 }
+
+/// `descendant` steps below the document node are walked in document order without building
+/// their sequence, in existence tests and in `every`/`some` over `$x[P]`: same results, same
+/// first error.
+#[test]
+fn descendants_walked_in_document_order() {
+    run_table(&[
+        (
+            "every $e in descendant-or-self::* satisfies $e[not(@nope)]",
+            "true",
+        ),
+        (
+            "every $e in descendant-or-self::* satisfies $e[@id]",
+            "false",
+        ),
+        ("every $e in descendant::cda:a satisfies $e[@id]", "true"),
+        ("some $e in descendant::* satisfies $e[@n = 'abc']", "true"),
+        ("some $e in descendant::cda:c satisfies $e[@n]", "false"),
+        (
+            "every $e in descendant::cda:a satisfies $e[xs:integer(@n) > 0]",
+            "ERR:FORG0001",
+        ),
+        (
+            "some $e in descendant::cda:a satisfies $e[xs:integer(@n) = 2]",
+            "true",
+        ),
+        (
+            "every $e in descendant::node() satisfies $e[not(self::text())]",
+            "false",
+        ),
+        (
+            "every $e in descendant::cda:a satisfies $e[@id][@n]",
+            "true",
+        ),
+        ("boolean(cda:b//cda:a[@id = '3'])", "true"),
+        ("boolean(cda:b/descendant-or-self::cda:b[cda:c])", "true"),
+        ("boolean(.//cda:c[@x])", "false"),
+        (
+            "boolean(descendant::*[@id = '2'][following-sibling::cda:b])",
+            "true",
+        ),
+        ("boolean(descendant::text()[. = 'z'])", "true"),
+        // An existence test stops at the first node found (as child steps always did, and as
+        // Saxon's lazy iterators do): the third `a`, whose @n is not a number, is not reached.
+        // Building the whole sequence first raised FORG0001 here.
+        ("boolean(descendant::cda:a[xs:integer(@n) > 5])", "true"),
+        (
+            "boolean(descendant::cda:a[xs:integer(@n) > 50])",
+            "ERR:FORG0001",
+        ),
+        ("count(cda:b/descendant::*)", "2"),
+    ]);
+}
