@@ -982,3 +982,94 @@ fn descendants_walked_in_document_order() {
         ("count(cda:b/descendant::*)", "2"),
     ]);
 }
+
+/// `nodes[local-name() op $v]` (the datatype rules' `$set_other`): which nodes, and which
+/// errors.
+#[test]
+fn nodes_filtered_by_local_name() {
+    let doc = Document::parse(XML.as_bytes(), &Limits::default()).expect("test document");
+    let mut sc = static_context();
+    let v = sc.declare_variable("v");
+    let mut ctx = DynamicContext::new(&doc);
+    let r = ctx.node(doc.document_element().expect("root"));
+    let b = doc
+        .children(doc.document_element().expect("root"))
+        .find(|&c| doc.local_name(c) == "b")
+        .expect("b");
+    let eval = |ctx: &DynamicContext<'_>, src: &str, at| {
+        compile(src, &sc)
+            .expect("compile")
+            .evaluate_node(ctx, at)
+            .map(|seq| render(ctx, &seq))
+            .map_err(|e| e.code())
+    };
+    let set = |ctx: &mut DynamicContext<'_>, items: Vec<Item>| ctx.set_variable(v, items.into());
+    set(
+        &mut ctx,
+        vec![Item::Atomic(segur_xpath::Atomic::string("a"))],
+    );
+    let siblings =
+        "preceding-sibling::*[local-name() = $v] | following-sibling::*[local-name() = $v]";
+    let at_b = ctx.node(b);
+    assert_eq!(eval(&ctx, siblings, at_b), Ok("<a>|<a>".into()));
+    assert_eq!(
+        eval(&ctx, "*[local-name() = $v]/@id", r),
+        Ok("@id=1|@id=2".into())
+    );
+    assert_eq!(
+        eval(&ctx, "*[local-name() != $v]", r).map(|s| s.matches('<').count()),
+        Ok(4)
+    );
+    assert_eq!(
+        eval(
+            &ctx,
+            "@*[local-name() = 'id']",
+            ctx.node(
+                doc.first_child(doc.document_element().expect("root"))
+                    .expect("a")
+            )
+        ),
+        Ok("@id=1".into())
+    );
+    assert_eq!(
+        eval(
+            &ctx,
+            "node()[local-name() = '']",
+            ctx.node(
+                doc.first_child(doc.document_element().expect("root"))
+                    .expect("a")
+            )
+        ),
+        Ok("\"x\"".into())
+    );
+    // Several values: any of them; a node's string value counts as text.
+    set(
+        &mut ctx,
+        vec![
+            Item::Atomic(segur_xpath::Atomic::string("c")),
+            Item::Atomic(segur_xpath::Atomic::string("value")),
+        ],
+    );
+    assert_eq!(
+        eval(&ctx, "*[local-name() = $v]", r),
+        Ok("<value>|<value>".into())
+    );
+    assert_eq!(
+        eval(&ctx, "cda:b/*[local-name() = $v]", r),
+        Ok("<c>".into())
+    );
+    // No value: nothing; a number: the comparison's type error; no node: no error at all.
+    set(&mut ctx, Vec::new());
+    assert_eq!(eval(&ctx, "*[local-name() = $v]", r), Ok(String::new()));
+    set(
+        &mut ctx,
+        vec![Item::Atomic(segur_xpath::Atomic::Integer(1))],
+    );
+    assert_eq!(eval(&ctx, "*[local-name() = $v]", r), Err("XPTY0004"));
+    assert_eq!(
+        eval(&ctx, "cda:nothing[local-name() = $v]", r),
+        Ok(String::new())
+    );
+    // Atomic items have no local name: the general path raises its error.
+    assert_eq!(eval(&ctx, "(1, 2)[local-name() = 'a']", r), Err("XPTY0004"));
+}
