@@ -946,11 +946,12 @@ fn scan_attribute(tag: &[u8], from: usize) -> AttrScan {
         return AttrScan::End;
     }
     // The first character belongs to the name whatever it is (an `=` too), as in quick-xml.
-    let mut i = key_start + 1;
-    while tag.get(i).is_some_and(|&b| b != b'=' && !space(b)) {
-        i += 1;
-    }
-    let key_end = i;
+    let key_end = find_byte(
+        tag,
+        key_start + 1,
+        |w| swar_eq(w, b'=') | swar_below(w, 0x21),
+        |b| b == b'=' || space(b),
+    );
     let i = skip_space(key_end);
     if tag.get(i) != Some(&b'=') {
         return AttrScan::Other;
@@ -961,13 +962,61 @@ fn scan_attribute(tag: &[u8], from: usize) -> AttrScan {
         _ => return AttrScan::Other,
     };
     let value_start = i + 1;
-    match memchr::memchr(quote, &tag[value_start..]) {
-        Some(len) => AttrScan::Attr {
-            key: key_start..key_end,
-            value: value_start..value_start + len,
-        },
-        None => AttrScan::Other,
+    let value_end = find_byte(tag, value_start, |w| swar_eq(w, quote), |b| b == quote);
+    if value_end >= tag.len() {
+        return AttrScan::Other;
     }
+    AttrScan::Attr {
+        key: key_start..key_end,
+        value: value_start..value_end,
+    }
+}
+
+/// Ones in the high bit of every byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+/// Ones in the low bit of every byte of a word.
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+
+/// A word whose lowest set high bit marks the first byte of `w` below `n` (`n` at most 0x80;
+/// higher marks may be false, the lowest is exact).
+fn swar_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(LOW_BITS * u64::from(n)) & !w & HIGH_BITS
+}
+
+/// A word whose lowest set high bit marks the first byte of `w` equal to `b`.
+fn swar_eq(w: u64, b: u8) -> u64 {
+    swar_below(w ^ (LOW_BITS * u64::from(b)), 1)
+}
+
+/// The index of the first byte at or after `from` where `stop` holds, else `bytes.len()`.
+/// Eight bytes at a time: `candidates` marks (as [`swar_below`] does) bytes that may stop the
+/// search, with no stopping byte unmarked before the first mark; `stop` decides each.
+fn find_byte(
+    bytes: &[u8],
+    from: usize,
+    candidates: impl Fn(u64) -> u64,
+    stop: impl Fn(u8) -> bool,
+) -> usize {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let marks = candidates(u64::from_le_bytes(w));
+        if marks == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (marks.trailing_zeros() / 8) as usize;
+        if stop(bytes[at]) {
+            return at;
+        }
+        // A candidate that does not stop (a control character in a name): on byte by byte.
+        i = at + 1;
+    }
+    while i < bytes.len() && !stop(bytes[i]) {
+        i += 1;
+    }
+    i
 }
 
 /// Whether character data is its own value: no reference, no CR (line ends), no forbidden
@@ -1229,6 +1278,45 @@ mod tests {
             }
         }
         assert!(count > 900_000);
+    }
+
+    /// Longer random tags, so that names and values span the eight-byte steps of the scan,
+    /// with control characters (part of a name for quick-xml) and multi-byte characters.
+    #[test]
+    fn the_scanner_reads_random_long_tags_as_quick_xml_does() {
+        const PIECES: &[&str] = &[
+            " ",
+            "a",
+            "bcdefghij",
+            "=",
+            "\"",
+            "'",
+            "\n",
+            "\t",
+            "\r",
+            "\u{1}",
+            "é",
+            " x=\"",
+            "\" ",
+            " y='",
+            "' ",
+            "=\"",
+            "\u{1f}",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let len = next() % 16;
+            let tag: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            agrees(&tag);
+        }
     }
 
     #[test]
