@@ -95,9 +95,13 @@ pub(crate) fn parse(
     }
     let base = detect_encoding(input).map_err(|kind| fail(kind, 0))?;
     // Validated once, byte order mark included (it is valid UTF-8): the offset of the first
-    // invalid byte is the same as in the body alone.
-    let whole = std::str::from_utf8(input)
-        .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    // invalid byte is the same as in the body alone. The SIMD check says only whether the
+    // input is valid; std's finds where it is not.
+    let whole = match simdutf8::basic::from_utf8(input) {
+        Ok(whole) => whole,
+        Err(_) => std::str::from_utf8(input)
+            .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?,
+    };
     let body = &whole[base..];
     let mut b = Builder {
         input,

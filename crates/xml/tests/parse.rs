@@ -443,3 +443,29 @@ fn attribute_shapes_read_as_quick_xml_reads_them() {
         "{k}"
     );
 }
+
+/// Invalid UTF-8 anywhere, however far into a long input, is reported at its first byte.
+#[test]
+fn invalid_utf8_is_reported_at_its_first_byte() {
+    let bad: [&[u8]; 6] = [
+        b"\xff",
+        b"\xc3",             // a sequence cut short
+        b"\xc0\xaf",         // overlong
+        b"\xed\xa0\x80",     // a surrogate
+        b"\xf4\x90\x80\x80", // past U+10FFFF
+        b"\xe2\x82",         // cut short, at the end of the input below
+    ];
+    for (i, b) in bad.iter().enumerate() {
+        for pad in [0, 1, 63, 64, 65, 1000] {
+            let mut xml = format!("<a>\u{e9}{}", "x".repeat(pad)).into_bytes();
+            let at = xml.len();
+            xml.extend_from_slice(b);
+            if i + 1 < bad.len() {
+                xml.extend_from_slice("\u{20ac}</a>".as_bytes());
+            }
+            let e = Document::parse(&xml, &Limits::default()).expect_err("bad UTF-8");
+            assert!(matches!(e.kind, ParseErrorKind::InvalidUtf8), "{e}");
+            assert_eq!((e.line, e.column), (1, at as u32), "{i} {pad}: {e}");
+        }
+    }
+}
