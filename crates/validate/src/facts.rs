@@ -2,7 +2,7 @@
 //! instructions and templateIds (to choose the schematrons) and the facts segur's own rules
 //! check.
 
-use segur_xml::{Document, NodeId, NodeKind};
+use segur_xml::{Document, ExpandedName, Name, NodeId, NodeKind};
 
 use crate::location::locate;
 use crate::own_rules::{Facts, Located, NonXmlText, PatientId};
@@ -37,6 +37,16 @@ fn attr(doc: &Document, e: NodeId, name: &str) -> Option<String> {
     doc.attribute_value(e, "", name).map(str::to_string)
 }
 
+/// Every HL7 `ClinicalDocument` element, wherever it is, in document order: read from the
+/// document's index of elements by name (the rules use it too), and none at all when the
+/// name was never interned (no document of the process has it).
+fn clinical_documents(doc: &Document) -> &[u32] {
+    match (Name::lookup(HL7), Name::lookup("ClinicalDocument")) {
+        (Some(ns), Some(local)) => doc.elements_named(ExpandedName { ns, local }),
+        _ => &[],
+    }
+}
+
 /// Read the facts of `doc`.
 pub fn read(doc: &Document) -> DocFacts {
     let mut facts = DocFacts::default();
@@ -47,15 +57,9 @@ pub fn read(doc: &Document) -> DocFacts {
                 .push((doc.local_name(c).to_string(), doc.value(c).to_string()));
         }
     }
-    let clinical: Vec<NodeId> = doc
-        .descendants(doc.root())
-        .filter(|&n| {
-            doc.kind(n) == NodeKind::Element
-                && doc.namespace_uri(n) == HL7
-                && doc.local_name(n) == "ClinicalDocument"
-        })
-        .collect();
-    for &cd in &clinical {
+    let clinical = clinical_documents(doc);
+    for &cd in clinical {
+        let cd = NodeId::from_index(cd);
         for t in doc.children(cd).filter(|&t| {
             doc.kind(t) == NodeKind::Element
                 && doc.namespace_uri(t) == HL7
@@ -66,7 +70,7 @@ pub fn read(doc: &Document) -> DocFacts {
                 .push((attr(doc, t, "root"), attr(doc, t, "extension")));
         }
     }
-    let Some(&cd) = clinical.first() else {
+    let Some(cd) = clinical.first().map(|&i| NodeId::from_index(i)) else {
         return facts;
     };
     let own = &mut facts.own;
@@ -164,5 +168,37 @@ mod tests {
             "{:?}",
             crate::own_rules::check(&f.own)
         );
+    }
+
+    /// Any HL7 ClinicalDocument counts, wherever it is and in document order; one in another
+    /// namespace does not.
+    #[test]
+    fn clinical_documents_are_found_at_any_depth_in_document_order() {
+        let xml = br#"<?go here?><wrap xmlns:h="urn:hl7-org:v3">
+            <ClinicalDocument><templateId root="no-namespace"/></ClinicalDocument>
+            <inner><h:ClinicalDocument><h:typeId root="T" extension="E"/>
+                <h:templateId root="1"/><h:templateId root="2" extension="x"/>
+            </h:ClinicalDocument></inner>
+            <h:ClinicalDocument><h:templateId root="3"/></h:ClinicalDocument>
+        </wrap>"#;
+        let doc = Document::parse(xml, &Limits::default()).expect("parse");
+        let f = read(&doc);
+        assert_eq!(f.pis, [("go".to_string(), "here".to_string())]);
+        let roots: Vec<_> = f
+            .template_ids
+            .iter()
+            .map(|(r, e)| (r.as_deref(), e.as_deref()))
+            .collect();
+        assert_eq!(
+            roots,
+            [(Some("1"), None), (Some("2"), Some("x")), (Some("3"), None)]
+        );
+        let type_id = f.own.type_id.expect("typeId of the first one");
+        assert_eq!(type_id.value, ("T".to_string(), "E".to_string()));
+
+        let none = Document::parse(b"<ClinicalDocument xmlns='urn:other'/>", &Limits::default())
+            .expect("parse");
+        let f = read(&none);
+        assert!(f.template_ids.is_empty() && f.own.type_id.is_none());
     }
 }

@@ -95,9 +95,13 @@ pub(crate) fn parse(
     }
     let base = detect_encoding(input).map_err(|kind| fail(kind, 0))?;
     // Validated once, byte order mark included (it is valid UTF-8): the offset of the first
-    // invalid byte is the same as in the body alone.
-    let whole = std::str::from_utf8(input)
-        .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?;
+    // invalid byte is the same as in the body alone. The SIMD check says only whether the
+    // input is valid; std's finds where it is not.
+    let whole = match simdutf8::basic::from_utf8(input) {
+        Ok(whole) => whole,
+        Err(_) => std::str::from_utf8(input)
+            .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?,
+    };
     let body = &whole[base..];
     let mut b = Builder {
         input,
@@ -538,6 +542,83 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Reads the attributes of a start tag into `attrs`. Attributes written as well-formed XML
+    /// writes them are scanned here (see [`scan_attribute`]); a tag with anything else is read
+    /// again from its start by quick-xml's iterator, which gives the same attributes and errors
+    /// as before there was a scanner.
+    fn read_attributes(&mut self, e: &BytesStart<'_>, pos: usize) -> Result<(), Failure> {
+        self.attrs.clear();
+        let raw = e.attributes_raw();
+        let Some(base) = offset_in(self.whole, raw) else {
+            return self.read_attributes_with_quick_xml(e, pos);
+        };
+        let whole = self.whole;
+        let bytes = raw.as_bytes();
+        let mut from = 0;
+        loop {
+            let (key, value) = match scan_attribute(bytes, from) {
+                AttrScan::End => return Ok(()),
+                AttrScan::Other => return self.read_attributes_with_quick_xml(e, pos),
+                AttrScan::Attr { key, value } => (key, value),
+            };
+            from = value.end + 1;
+            let key_at = base + key.start;
+            let key = &whole[key_at..base + key.end];
+            // The checks of the quick-xml reading below, in the same order.
+            if self.attrs.iter().any(|p| *p.key == *key) {
+                return Err(self.attribute_error(e, pos));
+            }
+            if self.attrs.len() >= self.limits.max_attributes_per_element {
+                return Err(self.too_many_attributes(pos));
+            }
+            let value_at = base + value.start;
+            self.attrs.push(RawAttr {
+                key: Cow::Borrowed(key),
+                value: Cow::Borrowed(&whole[value_at..base + value.end]),
+                offset: key_at,
+                value_at: Some(value_at),
+            });
+        }
+    }
+
+    /// Reads the attributes of a start tag with quick-xml's iterator.
+    #[cold]
+    fn read_attributes_with_quick_xml(
+        &mut self,
+        e: &BytesStart<'_>,
+        pos: usize,
+    ) -> Result<(), Failure> {
+        self.attrs.clear();
+        // quick-xml's duplicate check allocates per start tag: names are compared here, and
+        // the first anomaly sends the tag through the checked reading for its exact error.
+        for attr in e.attributes().with_checks(false) {
+            let attr = match attr {
+                Ok(a) if !self.attrs.iter().any(|p| *p.key == *a.key.0) => a,
+                _ => return Err(self.attribute_error(e, pos)),
+            };
+            if self.attrs.len() >= self.limits.max_attributes_per_element {
+                return Err(self.too_many_attributes(pos));
+            }
+            let key_at = offset_in(self.whole, attr.key.0);
+            let key = match key_at {
+                Some(o) => Cow::Borrowed(&self.whole[o..o + attr.key.0.len()]),
+                None => Cow::Owned(attr.key.0.to_owned()),
+            };
+            let value_at = offset_in(self.whole, &attr.value);
+            let value = match (value_at, attr.value) {
+                (Some(o), v) => Cow::Borrowed(&self.whole[o..o + v.len()]),
+                (None, v) => Cow::Owned(v.into_owned()),
+            };
+            self.attrs.push(RawAttr {
+                key,
+                value,
+                offset: key_at.unwrap_or(pos),
+                value_at,
+            });
+        }
+        Ok(())
+    }
+
     /// The first error of a start tag's attributes, read with quick-xml's checks.
     #[cold]
     fn attribute_error(&self, e: &BytesStart<'_>, pos: usize) -> Failure {
@@ -659,34 +740,7 @@ impl<'a> Builder<'a> {
             self.root_seen = true;
         }
         let raw_name = reborrow(self.whole, e.name().0);
-        self.attrs.clear();
-        // quick-xml's duplicate check allocates per start tag: names are compared here, and
-        // the first anomaly sends the tag through the checked reading for its exact error.
-        for attr in e.attributes().with_checks(false) {
-            let attr = match attr {
-                Ok(a) if !self.attrs.iter().any(|p| *p.key == *a.key.0) => a,
-                _ => return Err(self.attribute_error(e, pos)),
-            };
-            if self.attrs.len() >= self.limits.max_attributes_per_element {
-                return Err(self.too_many_attributes(pos));
-            }
-            let key_at = offset_in(self.whole, attr.key.0);
-            let key = match key_at {
-                Some(o) => Cow::Borrowed(&self.whole[o..o + attr.key.0.len()]),
-                None => Cow::Owned(attr.key.0.to_owned()),
-            };
-            let value_at = offset_in(self.whole, &attr.value);
-            let value = match (value_at, attr.value) {
-                (Some(o), v) => Cow::Borrowed(&self.whole[o..o + v.len()]),
-                (None, v) => Cow::Owned(v.into_owned()),
-            };
-            self.attrs.push(RawAttr {
-                key,
-                value,
-                offset: key_at.unwrap_or(pos),
-                value_at,
-            });
-        }
+        self.read_attributes(e, pos)?;
 
         let parent_scope = self.stack.last().map_or(NONE, |f| f.scope);
         let mut scope = parent_scope;
@@ -865,6 +919,110 @@ fn split_qname(raw: &str) -> (&str, &str) {
     raw.split_once(':').unwrap_or(("", raw))
 }
 
+/// What [`scan_attribute`] found in a start tag.
+#[derive(Debug, PartialEq, Eq)]
+enum AttrScan {
+    /// Only whitespace is left.
+    End,
+    /// An attribute: the byte ranges of its name and of its value (inside the quotes).
+    Attr {
+        key: std::ops::Range<usize>,
+        value: std::ops::Range<usize>,
+    },
+    /// Anything else: an error, which quick-xml's reading reports.
+    Other,
+}
+
+/// Reads the attribute at `from` in `tag` (a start tag's text after the element name) the way
+/// quick-xml's attribute iterator reads it in XML mode, for the shape that iterator accepts:
+/// whitespace, a name (its first character, then up to `=` or whitespace), whitespace, `=`,
+/// whitespace, then a value in matching quotes. The next attribute is read from just after the closing quote.
+fn scan_attribute(tag: &[u8], from: usize) -> AttrScan {
+    let space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let skip_space = |mut i: usize| {
+        while tag.get(i).is_some_and(|&b| space(b)) {
+            i += 1;
+        }
+        i
+    };
+    let key_start = skip_space(from);
+    if key_start >= tag.len() {
+        return AttrScan::End;
+    }
+    // The first character belongs to the name whatever it is (an `=` too), as in quick-xml.
+    let key_end = find_byte(
+        tag,
+        key_start + 1,
+        |w| swar_eq(w, b'=') | swar_below(w, 0x21),
+        |b| b == b'=' || space(b),
+    );
+    let i = skip_space(key_end);
+    if tag.get(i) != Some(&b'=') {
+        return AttrScan::Other;
+    }
+    let i = skip_space(i + 1);
+    let quote = match tag.get(i) {
+        Some(&q @ (b'"' | b'\'')) => q,
+        _ => return AttrScan::Other,
+    };
+    let value_start = i + 1;
+    let value_end = find_byte(tag, value_start, |w| swar_eq(w, quote), |b| b == quote);
+    if value_end >= tag.len() {
+        return AttrScan::Other;
+    }
+    AttrScan::Attr {
+        key: key_start..key_end,
+        value: value_start..value_end,
+    }
+}
+
+/// Ones in the high bit of every byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+/// Ones in the low bit of every byte of a word.
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+
+/// A word whose lowest set high bit marks the first byte of `w` below `n` (`n` at most 0x80;
+/// higher marks may be false, the lowest is exact).
+fn swar_below(w: u64, n: u8) -> u64 {
+    w.wrapping_sub(LOW_BITS * u64::from(n)) & !w & HIGH_BITS
+}
+
+/// A word whose lowest set high bit marks the first byte of `w` equal to `b`.
+fn swar_eq(w: u64, b: u8) -> u64 {
+    swar_below(w ^ (LOW_BITS * u64::from(b)), 1)
+}
+
+/// The index of the first byte at or after `from` where `stop` holds, else `bytes.len()`.
+/// Eight bytes at a time: `candidates` marks (as [`swar_below`] does) bytes that may stop the
+/// search, with no stopping byte unmarked before the first mark; `stop` decides each.
+fn find_byte(
+    bytes: &[u8],
+    from: usize,
+    candidates: impl Fn(u64) -> u64,
+    stop: impl Fn(u8) -> bool,
+) -> usize {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let marks = candidates(u64::from_le_bytes(w));
+        if marks == 0 {
+            i += 8;
+            continue;
+        }
+        let at = i + (marks.trailing_zeros() / 8) as usize;
+        if stop(bytes[at]) {
+            return at;
+        }
+        // A candidate that does not stop (a control character in a name): on byte by byte.
+        i = at + 1;
+    }
+    while i < bytes.len() && !stop(bytes[i]) {
+        i += 1;
+    }
+    i
+}
+
 /// Whether character data is its own value: no reference, no CR (line ends), no forbidden
 /// control character. Blocks are scanned without an early exit, so that they vectorise.
 fn plain_text(bytes: &[u8]) -> bool {
@@ -1035,4 +1193,186 @@ fn push_reference(reference: &str, out: &mut String) -> Result<(), ParseErrorKin
 
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{AttrScan, scan_attribute};
+    use quick_xml::events::BytesStart;
+    use std::ops::Range;
+
+    type Spans = (Range<usize>, Range<usize>);
+
+    /// The attributes `scan_attribute` reads in `tag` (text after the name), and whether it
+    /// stopped at something it leaves to quick-xml.
+    fn scanned(tag: &str) -> (Vec<Spans>, bool) {
+        let mut out = Vec::new();
+        let mut from = 0;
+        loop {
+            match scan_attribute(tag.as_bytes(), from) {
+                AttrScan::End => return (out, false),
+                AttrScan::Other => return (out, true),
+                AttrScan::Attr { key, value } => {
+                    from = value.end + 1;
+                    out.push((key, value));
+                }
+            }
+        }
+    }
+
+    /// quick-xml's reading of the same attributes (unchecked for duplicates, as the parser
+    /// reads them): spans relative to `tag`, or `None` for an error.
+    fn quick_xml(tag: &str) -> Vec<Option<Spans>> {
+        let content = format!("t{tag}");
+        let start = BytesStart::from_content(content.as_str(), 1);
+        let at = |s: &str| s.as_ptr() as usize - content.as_ptr() as usize - 1;
+        start
+            .attributes()
+            .with_checks(false)
+            .map(|a| {
+                a.ok().map(|a| {
+                    let (k, v) = (at(a.key.0), at(&a.value));
+                    (k..k + a.key.0.len(), v..v + a.value.len())
+                })
+            })
+            .collect()
+    }
+
+    fn agrees(tag: &str) {
+        let (mine, other) = scanned(tag);
+        let theirs = quick_xml(tag);
+        assert!(mine.len() <= theirs.len(), "{tag:?}: {mine:?} {theirs:?}");
+        for (m, t) in mine.iter().zip(&theirs) {
+            assert_eq!(Some(m), t.as_ref(), "{tag:?}");
+        }
+        match theirs.get(mine.len()) {
+            None => assert!(
+                !other,
+                "{tag:?}: left to quick-xml, which reads nothing more"
+            ),
+            // What is left to quick-xml is an error.
+            Some(next) => {
+                assert!(other, "{tag:?}: quick-xml reads more: {theirs:?}");
+                assert!(next.is_none(), "{tag:?} {theirs:?}");
+            }
+        }
+    }
+
+    /// Every tag text of up to 7 characters over the characters that shape attributes reads
+    /// as quick-xml reads it.
+    #[test]
+    fn the_scanner_reads_every_short_tag_as_quick_xml_does() {
+        const ALPHABET: &[u8] = b" a=\"'b\n";
+        let mut tags = vec![String::new()];
+        let mut count = 0;
+        for _ in 0..7 {
+            tags = tags
+                .iter()
+                .flat_map(|t| {
+                    ALPHABET.iter().map(move |&c| {
+                        let mut t = t.clone();
+                        t.push(char::from(c));
+                        t
+                    })
+                })
+                .collect();
+            for t in &tags {
+                agrees(t);
+                count += 1;
+            }
+        }
+        assert!(count > 900_000);
+    }
+
+    /// Longer random tags, so that names and values span the eight-byte steps of the scan,
+    /// with control characters (part of a name for quick-xml) and multi-byte characters.
+    #[test]
+    fn the_scanner_reads_random_long_tags_as_quick_xml_does() {
+        const PIECES: &[&str] = &[
+            " ",
+            "a",
+            "bcdefghij",
+            "=",
+            "\"",
+            "'",
+            "\n",
+            "\t",
+            "\r",
+            "\u{1}",
+            "é",
+            " x=\"",
+            "\" ",
+            " y='",
+            "' ",
+            "=\"",
+            "\u{1f}",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200_000 {
+            let len = next() % 16;
+            let tag: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            agrees(&tag);
+        }
+    }
+
+    #[test]
+    fn the_scanner_reads_long_and_odd_tags_as_quick_xml_does() {
+        let tags = [
+            " root=\"1.2.250.1.213.1.1.1.1\" extension='x y' xsi:type=\"CD\"",
+            "\r\n\tcode = \"A\"\r\n  codeSystem\t=\t'2.16' ",
+            " a=\"1\"b='2'",
+            " a=\"<&amp;>\" b='\"' c=\"'\"",
+            " a=\"1\" =\"2\"",
+            " a=\"1\" b",
+            " a=\"1\" b=",
+            " a=\"1\" b=2",
+            " a=\"1\" b=\"2",
+            " a=\"1\" b c=\"3\"",
+            " é=\"ü\" 名=\"値\"",
+            "",
+            "   ",
+        ];
+        for t in tags {
+            agrees(t);
+        }
+        let many: String = (0..2000).map(|i| format!(" a{i}='{i}'")).collect();
+        agrees(&many);
+    }
+
+    /// The attributes of every start tag of the ANS examples are read by the scanner alone.
+    #[test]
+    fn every_ans_start_tag_is_read_by_the_scanner() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/ans/testcontenucda/ExemplesCDA");
+        let mut tags = 0;
+        for entry in std::fs::read_dir(&dir).expect("the ANS examples") {
+            let path = entry.expect("an entry").path();
+            if path.extension().is_none_or(|e| e != "xml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("UTF-8");
+            let mut reader = quick_xml::Reader::from_str(&text);
+            loop {
+                match reader.read_event().expect("well-formed") {
+                    quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                        let raw = e.attributes_raw();
+                        assert!(!scanned(raw).1, "{}: {raw:?}", path.display());
+                        agrees(raw);
+                        tags += 1;
+                    }
+                    quick_xml::events::Event::Eof => break,
+                    _ => {}
+                }
+            }
+        }
+        assert!(tags > 100_000, "{tags}");
+    }
 }

@@ -399,3 +399,73 @@ fn attribute_anomalies_are_reported_in_document_order() {
         "{e}"
     );
 }
+
+/// Attributes in every shape quick-xml reads: spaces and line ends around `=`, no space
+/// between attributes, quotes of the other kind and markup characters inside a value; and
+/// the errors of the broken shapes, at the start tag.
+#[test]
+fn attribute_shapes_read_as_quick_xml_reads_them() {
+    let doc = parse("<a x = '1'\r\n\ty\t=\"2\"z='\"<>' w=\"'\"v='3'u=\"&lt;\"/>").expect("read");
+    let a = doc.document_element().expect("root");
+    let attrs: Vec<_> = doc
+        .attributes(a)
+        .map(|n| (doc.local_name(n), doc.value(n), doc.offset(n)))
+        .collect();
+    assert_eq!(
+        attrs,
+        [
+            ("x", "1", 3),
+            ("y", "2", 13),
+            ("z", "\"<>", 19),
+            ("w", "'", 27),
+            ("v", "3", 32),
+            ("u", "<", 37)
+        ]
+    );
+    for broken in [
+        "<a x='1' y/>",
+        "<a x='1' y=/>",
+        "<a x='1' y='2/>",
+        "<a x='1' y=2/>",
+        "<a x='1' ='2'/>",
+        "<a\n x='1' y\n z='2'></a>",
+    ] {
+        let e = err(broken);
+        assert!(
+            matches!(e.kind, ParseErrorKind::Malformed { .. }),
+            "{broken}: {e}"
+        );
+        assert_eq!((e.line, e.column), (1, 1), "{broken}: {e}");
+    }
+    let k = kind_at("<r>\n <a x='1'\n y='2' x='3'/></r>", 3, 8);
+    assert!(
+        matches!(&k, ParseErrorKind::DuplicateAttribute { name } if name == "x"),
+        "{k}"
+    );
+}
+
+/// Invalid UTF-8 anywhere, however far into a long input, is reported at its first byte.
+#[test]
+fn invalid_utf8_is_reported_at_its_first_byte() {
+    let bad: [&[u8]; 6] = [
+        b"\xff",
+        b"\xc3",             // a sequence cut short
+        b"\xc0\xaf",         // overlong
+        b"\xed\xa0\x80",     // a surrogate
+        b"\xf4\x90\x80\x80", // past U+10FFFF
+        b"\xe2\x82",         // cut short, at the end of the input below
+    ];
+    for (i, b) in bad.iter().enumerate() {
+        for pad in [0, 1, 63, 64, 65, 1000] {
+            let mut xml = format!("<a>\u{e9}{}", "x".repeat(pad)).into_bytes();
+            let at = xml.len();
+            xml.extend_from_slice(b);
+            if i + 1 < bad.len() {
+                xml.extend_from_slice("\u{20ac}</a>".as_bytes());
+            }
+            let e = Document::parse(&xml, &Limits::default()).expect_err("bad UTF-8");
+            assert!(matches!(e.kind, ParseErrorKind::InvalidUtf8), "{e}");
+            assert_eq!((e.line, e.column), (1, at as u32), "{i} {pad}: {e}");
+        }
+    }
+}
