@@ -46,8 +46,11 @@ enum Part {
 struct Lazy {
     src: Arc<str>,
     scope: Arc<StaticContext>,
-    cell: Arc<OnceLock<Result<Expr, String>>>,
+    cell: Arc<LazyCell>,
 }
+
+/// An expression compiled on first use, or why it cannot be.
+type LazyCell = OnceLock<Result<Expr, String>>;
 
 impl Lazy {
     fn get(&self) -> Result<&Expr, &str> {
@@ -68,7 +71,7 @@ struct Interner {
     /// A scope extended by one variable, by (the scope's address, the variable's name).
     scopes: FxMap<(usize, Arc<str>), (Arc<StaticContext>, VarId)>,
     /// Lazily compiled expressions, by (scope address, text).
-    lazies: FxMap<(usize, Arc<str>), Arc<OnceLock<Result<Expr, String>>>>,
+    lazies: FxMap<(usize, Arc<str>), Arc<LazyCell>>,
     /// Compiled lets, by (scope address, text).
     lets: FxMap<(usize, Arc<str>), Result<Arc<Expr>, String>>,
 }
@@ -1076,6 +1079,61 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// Rules that repeat a let's name and a test in the same scope share their compiled forms,
+    /// yet each rule reads its own let's value: here the same test fires on one rule only.
+    #[test]
+    fn rules_sharing_compiled_tests_keep_their_own_let_values() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
+        let file = tmp.path().join("schematrons/t.sch");
+        let rule = |context: &str, value: &str, id: &str| {
+            format!(
+                r#"<pattern><rule context="{context}"><let name="v" value="{value}"/>
+                <assert id="{id}" test="$v = '1'">v is <value-of select="$v"/></assert></rule></pattern>"#
+            )
+        };
+        std::fs::write(
+            &file,
+            format!(
+                r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">{}{}{}</schema>"#,
+                rule("r", "string(@a)", "a"),
+                rule("r", "string(@b)", "b"),
+                rule("e", "string(@a)", "e"),
+            ),
+        )
+        .expect("write");
+        let s = Schematron::load(tmp.path(), &file).expect("load");
+        let c = Compiled::compile(&s, tmp.path(), &|_| String::new());
+        let cache = DocumentCache::new(tmp.path());
+        let doc = Document::parse(
+            b"<r a='1' b='2'><e a='3'/><e a='1'/></r>",
+            &segur_xml::Limits::default(),
+        )
+        .expect("doc");
+        let fired: Vec<(String, String)> = c
+            .run(&doc, &cache)
+            .into_iter()
+            .map(|f| (f.rule, f.message))
+            .collect();
+        assert_eq!(
+            fired,
+            [("b".into(), "v is 2".into()), ("e".into(), "v is 3".into())]
+        );
+        let shared = c.patterns[0].rules[0]
+            .steps
+            .iter()
+            .zip(&c.patterns[2].rules[0].steps);
+        for pair in shared {
+            match pair {
+                (CStep::Let(_, x), CStep::Let(_, y)) => assert!(Arc::ptr_eq(x, y)),
+                (CStep::Check(x), CStep::Check(y)) => {
+                    assert!(Arc::ptr_eq(&x.test.cell, &y.test.cell))
+                }
+                _ => panic!("the two rules have the same steps"),
+            }
+        }
     }
 
     /// A check that reads only attribute values (here through a let and a constant global)
