@@ -200,7 +200,7 @@ impl Stamp {
 /// The stamps of `files` just read and hashed (their reading began at `started`): a file's
 /// stamp is kept only when it had settled before then, else `None` (it is hashed on every
 /// check until it has).
-fn stamps_after(
+pub(crate) fn stamps_after(
     rules_dir: &Path,
     files: &[SourceFile],
     started: SystemTime,
@@ -217,17 +217,17 @@ fn stamps_after(
 }
 
 /// What [`verify`] found when every source file is unchanged.
-struct Verified {
+pub(crate) struct Verified {
     /// The stamps to keep (differs from the stored ones when a file was hashed again).
-    restamped: Vec<Option<Stamp>>,
+    pub(crate) restamped: Vec<Option<Stamp>>,
     /// How many files were read and hashed.
-    rehashed: usize,
+    pub(crate) rehashed: usize,
 }
 
 /// Whether every source file still has its recorded content (or is still absent or empty):
 /// a file whose metadata equal its stored stamp is not read; any other is hashed. `None` when
 /// something changed.
-fn verify(
+pub(crate) fn verify(
     rules_dir: &Path,
     files: &[SourceFile],
     stamps: &[Option<Stamp>],
@@ -302,18 +302,6 @@ pub(crate) fn keyed_file(
     );
     let hash = crate::rules::sha256(key.as_bytes());
     cache_dir.join(folder).join(format!("{}.bin", &hash[..32]))
-}
-
-/// Whether every source file still has its recorded content (or is still absent or empty).
-pub(crate) fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
-    !files.is_empty()
-        && files.iter().all(|f| {
-            let path = rules_dir.join(&f.path);
-            match &f.sha256 {
-                Some(h) => std::fs::read(&path).is_ok_and(|b| crate::rules::sha256(&b) == *h),
-                None => !std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0),
-            }
-        })
 }
 
 /// Most bytes one cache folder (`schematron/`, `xsd/`, `documents/`) keeps. Every build of segur and
