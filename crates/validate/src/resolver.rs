@@ -20,9 +20,11 @@ use crate::schematron::{CacheOutcome, Stamp};
 /// A value set the ANS references but never committed, and how the official chain supplies it.
 const VOC_471: &str = "voc-1.2.250.1.213.1.1.5.471-DYNAMIC.xml";
 
-/// Documents smaller than this are parsed every time: parsing them takes well under a
-/// millisecond, less than opening another cache file.
-const DISK_CACHE_MIN_BYTES: usize = 256 * 1024;
+/// Documents smaller than this are parsed every time: parsing takes about 60 instructions a
+/// byte (2 M for 32 KiB, well under a millisecond), reading an image a fraction of that but
+/// a cache file to open and check. The first ANS example reads three value sets of 61 to 250
+/// KB: parsing them was 23 M instructions of its start-up.
+const DISK_CACHE_MIN_BYTES: usize = 32 * 1024;
 
 /// Bump when the layout of a document's cache file (not of the image) changes. Format 1 was
 /// the bare image, keyed by the document's content.
