@@ -64,40 +64,50 @@ impl Lazy {
 /// Rule scopes and compiled expressions of one schematron, each built once. Abstract rules
 /// instantiated many times repeat their lets, tests and messages: on the first ANS example,
 /// StrucMin's 5,895 checks and messages compiled are 813 distinct (text, scope) pairs, and its
-/// 2,876 lets 338. A scope is named by its address, which stays unique while the interner
-/// holds every scope it made.
+/// 2,876 lets 338. Scopes and texts are named by their addresses: texts are the distinct ones
+/// of [`SharedStrings`], and the interner holds every scope and text while the schematron
+/// compiles, so no address is reused.
 #[derive(Default)]
 struct Interner {
-    /// A scope extended by one variable, by (the scope's address, the variable's name).
-    scopes: FxMap<(usize, Arc<str>), (Arc<StaticContext>, VarId)>,
-    /// Lazily compiled expressions, by (scope address, text).
-    lazies: FxMap<(usize, Arc<str>), Arc<LazyCell>>,
-    /// Compiled lets, by (scope address, text).
-    lets: FxMap<(usize, Arc<str>), Result<Arc<Expr>, String>>,
+    /// Every text, once.
+    strings: SharedStrings,
+    /// A scope extended by one variable, by (the scope's address, the variable name's).
+    scopes: FxMap<(usize, usize), (Arc<StaticContext>, VarId)>,
+    /// Lazily compiled expressions, by (scope address, text address).
+    lazies: FxMap<(usize, usize), Arc<LazyCell>>,
+    /// Compiled lets, by (scope address, text address).
+    lets: FxMap<(usize, usize), Result<Arc<Expr>, String>>,
 }
 
-fn address(scope: &Arc<StaticContext>) -> usize {
-    Arc::as_ptr(scope) as usize
+fn address<T: ?Sized>(shared: &Arc<T>) -> usize {
+    Arc::as_ptr(shared).cast::<u8>() as usize
 }
 
 impl Interner {
+    /// The shared copy of `s`.
+    fn text(&mut self, s: &str) -> Arc<str> {
+        self.strings.get(s)
+    }
+
     /// `scope` with `name` declared, and the new variable.
     fn declare(&mut self, scope: &Arc<StaticContext>, name: &str) -> (Arc<StaticContext>, VarId) {
+        let name = self.strings.get(name);
         self.scopes
-            .entry((address(scope), Arc::from(name)))
+            .entry((address(scope), address(&name)))
             .or_insert_with(|| {
                 let mut next = (**scope).clone();
-                let var = next.declare_variable(name);
+                let var = next.declare_variable(&name);
                 (Arc::new(next), var)
             })
             .clone()
     }
 
     /// `src` compiled in `scope` on first use.
-    fn lazy(&mut self, src: Arc<str>, scope: &Arc<StaticContext>) -> Lazy {
+    fn lazy(&mut self, src: &str, scope: &Arc<StaticContext>) -> Lazy {
+        let src = self.strings.get(src);
         let cell = self
             .lazies
-            .entry((address(scope), src.clone()))
+            .entry((address(scope), address(&src)))
             .or_default()
             .clone();
         Lazy {
@@ -108,11 +118,12 @@ impl Interner {
     }
 
     /// `src` compiled in `scope` now.
-    fn compile(&mut self, src: &Arc<str>, scope: &Arc<StaticContext>) -> Result<Arc<Expr>, String> {
+    fn compile(&mut self, src: &str, scope: &Arc<StaticContext>) -> Result<Arc<Expr>, String> {
+        let src = self.strings.get(src);
         self.lets
-            .entry((address(scope), src.clone()))
+            .entry((address(scope), address(&src)))
             .or_insert_with(|| {
-                segur_xpath::compile(src, scope)
+                segur_xpath::compile(&src, scope)
                     .map(Arc::new)
                     .map_err(|e| describe(&e))
             })
@@ -542,7 +553,7 @@ pub struct Compiled {
 /// later step that runs refers to its variable (read backwards, so a let that shadows an
 /// earlier one of the same name hides it from the steps after it).
 fn used_lets(steps: &[RuleStep]) -> Vec<bool> {
-    let mut needed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut needed: segur_xml::hash::FxSet<&str> = segur_xml::hash::FxSet::default();
     let mut used = vec![true; steps.len()];
     for (i, step) in steps.iter().enumerate().rev() {
         match step {
@@ -651,7 +662,6 @@ impl Compiled {
         let mut serial = 0u32;
         // Abstract rules instantiated many times repeat their tests, messages and ids: each
         // distinct text is kept once, and each distinct expression in a scope compiled once.
-        let mut shared = SharedStrings::default();
         let mut interner = Interner::default();
         let root = Arc::new(sc);
         let mut last_file: Option<&Arc<str>> = None;
@@ -692,16 +702,16 @@ impl Compiled {
                                 .message
                                 .iter()
                                 .map(|part| match part {
-                                    MessagePart::Text(t) => Part::Text(shared.get(t)),
+                                    MessagePart::Text(t) => Part::Text(interner.text(t)),
                                     MessagePart::ValueOf(sel) => {
-                                        Part::Value(interner.lazy(shared.get(sel), &local))
+                                        Part::Value(interner.lazy(sel, &local))
                                     }
                                     MessagePart::Name(None) => {
-                                        Part::Value(interner.lazy(shared.get("name(.)"), &local))
+                                        Part::Value(interner.lazy("name(.)", &local))
                                     }
-                                    MessagePart::Name(Some(path)) => Part::Value(
-                                        interner.lazy(shared.get(&format!("name({path})")), &local),
-                                    ),
+                                    MessagePart::Name(Some(path)) => {
+                                        Part::Value(interner.lazy(&format!("name({path})"), &local))
+                                    }
                                 })
                                 .collect();
                             // Checks come file by file: look the version up when the file changes.
@@ -714,7 +724,7 @@ impl Compiled {
                             serial += 1;
                             steps.push(CStep::Check(CCheck {
                                 kind: c.kind,
-                                test: interner.lazy(shared.get(&c.test), &local),
+                                test: interner.lazy(&c.test, &local),
                                 serial,
                                 memo: OnceLock::new(),
                                 id: c.id.clone(),
