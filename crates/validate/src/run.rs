@@ -63,8 +63,8 @@ impl Lazy {
 
 /// Rule scopes and compiled expressions of one schematron, each built once. Abstract rules
 /// instantiated many times repeat their lets, tests and messages: on the first ANS example,
-/// StrucMin's 5,895 checks and messages compiled are 813 distinct (text, scope) pairs, and its
-/// 2,876 lets 338. Scopes and texts are named by their addresses: texts are the distinct ones
+/// the 5,895 checks and messages compiled are 813 distinct (text, scope) pairs, and the 2,876
+/// rule lets 338. Scopes and texts are named by their addresses: texts are the distinct ones
 /// of [`SharedStrings`], and the interner holds every scope and text while the schematron
 /// compiles, so no address is reused.
 #[derive(Default)]
