@@ -23,10 +23,17 @@ impl Severity {
     /// counts it: `warning`/`warn` → warning, `info`/`information`/`hint` → info, anything
     /// else (none, `error`, `fatal`) → error.
     pub fn from_role(role: Option<&str>) -> Severity {
-        match role.map(str::trim).map(str::to_ascii_lowercase).as_deref() {
-            Some("warning") | Some("warn") => Severity::Warning,
-            Some("info") | Some("information") | Some("hint") => Severity::Info,
-            _ => Severity::Error,
+        // Compared without allocating: called once per check of every schematron loaded.
+        let is = |names: &[&str]| {
+            role.map(str::trim)
+                .is_some_and(|r| names.iter().any(|n| r.eq_ignore_ascii_case(n)))
+        };
+        if is(&["warning", "warn"]) {
+            Severity::Warning
+        } else if is(&["info", "information", "hint"]) {
+            Severity::Info
+        } else {
+            Severity::Error
         }
     }
 
@@ -85,4 +92,27 @@ pub struct Finding {
     pub rule_set: Option<String>,
     /// Where in the input.
     pub location: Location,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_map_to_severities_whatever_their_case_and_spaces() {
+        for (role, severity) in [
+            (None, Severity::Error),
+            (Some("error"), Severity::Error),
+            (Some("fatal"), Severity::Error),
+            (Some(""), Severity::Error),
+            (Some("warnings"), Severity::Error),
+            (Some(" Warning "), Severity::Warning),
+            (Some("WARN"), Severity::Warning),
+            (Some("info"), Severity::Info),
+            (Some("\tInformation"), Severity::Info),
+            (Some("hint"), Severity::Info),
+        ] {
+            assert_eq!(Severity::from_role(role), severity, "{role:?}");
+        }
+    }
 }

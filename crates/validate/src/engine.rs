@@ -264,9 +264,16 @@ impl Engine {
         outcomes
     }
 
-    /// Load the XSD and the given schematrons that are not loaded yet, in parallel (the first
-    /// document of a run pays for loading; this spreads it over the cores).
-    fn prefetch<'a>(&self, schematrons: impl Iterator<Item = &'a str>) {
+    /// Load the XSD and the given schematrons that are not loaded yet, in parallel, and run
+    /// each on `doc` as soon as it is loaded (the first document of a run pays for loading;
+    /// this spreads the loading and the runs that wait for it over the cores). The findings
+    /// of the XSD (`None`) and of each schematron run here, by rule set; the caller runs the
+    /// others.
+    fn prefetch<'a>(
+        &self,
+        doc: &Document,
+        schematrons: impl Iterator<Item = &'a str>,
+    ) -> HashMap<Option<&'a str>, Vec<Finding>> {
         let missing: Vec<&str> = {
             let map = match self.schematrons.lock() {
                 Ok(g) => g,
@@ -278,20 +285,59 @@ impl Engine {
         };
         let need_xsd = self.options.xsd && self.xsd.get().is_none();
         if missing.len() + usize::from(need_xsd) < 2 {
-            return;
+            return HashMap::new();
         }
         std::thread::scope(|scope| {
-            if need_xsd {
-                scope.spawn(|| {
-                    let _ = self.schema();
-                });
-            }
-            for s in missing {
-                scope.spawn(move || {
-                    let _ = self.schematron(s);
-                });
-            }
-        });
+            let xsd = need_xsd.then(|| scope.spawn(|| (None, self.xsd_findings(doc))));
+            let runs: Vec<_> = missing
+                .into_iter()
+                .map(|s| {
+                    scope.spawn(move || {
+                        let findings = match self.schematron(s) {
+                            Ok(c) => c.run(doc, &self.cache),
+                            // Reported by the caller, which finds the slot failed.
+                            Err(_) => Vec::new(),
+                        };
+                        (Some(s), findings)
+                    })
+                })
+                .collect();
+            xsd.into_iter()
+                .chain(runs)
+                .filter_map(|h| h.join().ok())
+                .collect()
+        })
+    }
+
+    /// The CDA XSD's findings on `doc`.
+    fn xsd_findings(&self, doc: &Document) -> Vec<Finding> {
+        let schema = match self.schema() {
+            Ok(schema) => schema,
+            Err(e) => return vec![engine_error("XSD", &e)],
+        };
+        let version = self.rule_file_hash(CDA_XSD);
+        crate::xsd_run::validate(schema, doc)
+            .into_iter()
+            .map(|e| Finding {
+                rule: e.code.to_string(),
+                severity: match e.severity {
+                    segur_xsd::Severity::Error => Severity::Error,
+                    _ => Severity::Warning,
+                },
+                message: e.message,
+                source: RuleSource {
+                    file: CDA_XSD.into(),
+                    line: None,
+                    version: version.clone(),
+                },
+                rule_set: Some("XSD".into()),
+                location: Location {
+                    xpath: None,
+                    line: Some(e.line),
+                    column: Some(e.column),
+                },
+            })
+            .collect()
     }
 
     fn schema(&self) -> Result<&segur_xsd::Schema, String> {
@@ -380,7 +426,8 @@ impl Engine {
                     dir.join(p).is_file()
                 });
         out.notes.extend(selection.notes.iter().cloned());
-        self.prefetch(
+        let mut early = self.prefetch(
+            &doc,
             selection
                 .schematrons
                 .iter()
@@ -389,33 +436,11 @@ impl Engine {
 
         if self.options.xsd {
             out.rule_sets.push(format!("XSD:{CDA_XSD}"));
-            match self.schema() {
-                Ok(schema) => {
-                    let version = self.rule_file_hash(CDA_XSD);
-                    for e in crate::xsd_run::validate(schema, &doc) {
-                        out.findings.push(Finding {
-                            rule: e.code.to_string(),
-                            severity: match e.severity {
-                                segur_xsd::Severity::Error => Severity::Error,
-                                _ => Severity::Warning,
-                            },
-                            message: e.message,
-                            source: RuleSource {
-                                file: CDA_XSD.into(),
-                                line: None,
-                                version: version.clone(),
-                            },
-                            rule_set: Some("XSD".into()),
-                            location: Location {
-                                xpath: None,
-                                line: Some(e.line),
-                                column: Some(e.column),
-                            },
-                        });
-                    }
-                }
-                Err(e) => out.findings.push(engine_error("XSD", &e)),
-            }
+            out.findings.extend(
+                early
+                    .remove(&None)
+                    .unwrap_or_else(|| self.xsd_findings(&doc)),
+            );
         }
 
         for sel in &selection.schematrons {
@@ -438,7 +463,11 @@ impl Engine {
                     if !c.unsupported.is_empty() {
                         out.notes.push(format!("{actual}: {} construct(s) not supported by segur did not run (segur rules --unsupported)", c.unsupported.len()));
                     }
-                    out.findings.extend(c.run(&doc, &self.cache));
+                    out.findings.extend(
+                        early
+                            .remove(&Some(actual.as_str()))
+                            .unwrap_or_else(|| c.run(&doc, &self.cache)),
+                    );
                 }
                 Err(e) => out.findings.push(engine_error(actual, &e)),
             }

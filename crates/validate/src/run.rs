@@ -40,27 +40,94 @@ enum Part {
 }
 
 /// An expression compiled on first use: most asserts of a schematron never fire on a given
-/// corpus, and compiling the ~15,000 of the official files up front costs start-up time.
+/// corpus, and compiling the ~15,000 of the official files up front costs start-up time. The
+/// compiled form is shared by every check and message of the schematron with the same text in
+/// the same scope (see [`Interner`]).
 struct Lazy {
     src: Arc<str>,
     scope: Arc<StaticContext>,
-    cell: OnceLock<Result<Expr, String>>,
+    cell: Arc<LazyCell>,
 }
 
-impl Lazy {
-    fn new(src: Arc<str>, scope: &Arc<StaticContext>) -> Self {
-        Lazy {
-            src,
-            scope: scope.clone(),
-            cell: OnceLock::new(),
-        }
-    }
+/// An expression compiled on first use, or why it cannot be.
+type LazyCell = OnceLock<Result<Expr, String>>;
 
+impl Lazy {
     fn get(&self) -> Result<&Expr, &str> {
         self.cell
             .get_or_init(|| segur_xpath::compile(&self.src, &self.scope).map_err(|e| describe(&e)))
             .as_ref()
             .map_err(String::as_str)
+    }
+}
+
+/// Rule scopes and compiled expressions of one schematron, each built once. Abstract rules
+/// instantiated many times repeat their lets, tests and messages: on the first ANS example,
+/// the 5,895 checks and messages compiled are 813 distinct (text, scope) pairs, and the 2,876
+/// rule lets 338. Scopes and texts are named by their addresses: texts are the distinct ones
+/// of [`SharedStrings`], and the interner holds every scope and text while the schematron
+/// compiles, so no address is reused.
+#[derive(Default)]
+struct Interner {
+    /// Every text, once.
+    strings: SharedStrings,
+    /// A scope extended by one variable, by (the scope's address, the variable name's).
+    scopes: FxMap<(usize, usize), (Arc<StaticContext>, VarId)>,
+    /// Lazily compiled expressions, by (scope address, text address).
+    lazies: FxMap<(usize, usize), Arc<LazyCell>>,
+    /// Compiled lets, by (scope address, text address).
+    lets: FxMap<(usize, usize), Result<Arc<Expr>, String>>,
+}
+
+fn address<T: ?Sized>(shared: &Arc<T>) -> usize {
+    Arc::as_ptr(shared).cast::<u8>() as usize
+}
+
+impl Interner {
+    /// The shared copy of `s`.
+    fn text(&mut self, s: &str) -> Arc<str> {
+        self.strings.get(s)
+    }
+
+    /// `scope` with `name` declared, and the new variable.
+    fn declare(&mut self, scope: &Arc<StaticContext>, name: &str) -> (Arc<StaticContext>, VarId) {
+        let name = self.strings.get(name);
+        self.scopes
+            .entry((address(scope), address(&name)))
+            .or_insert_with(|| {
+                let mut next = (**scope).clone();
+                let var = next.declare_variable(&name);
+                (Arc::new(next), var)
+            })
+            .clone()
+    }
+
+    /// `src` compiled in `scope` on first use.
+    fn lazy(&mut self, src: &str, scope: &Arc<StaticContext>) -> Lazy {
+        let src = self.strings.get(src);
+        let cell = self
+            .lazies
+            .entry((address(scope), address(&src)))
+            .or_default()
+            .clone();
+        Lazy {
+            src,
+            scope: scope.clone(),
+            cell,
+        }
+    }
+
+    /// `src` compiled in `scope` now.
+    fn compile(&mut self, src: &str, scope: &Arc<StaticContext>) -> Result<Arc<Expr>, String> {
+        let src = self.strings.get(src);
+        self.lets
+            .entry((address(scope), address(&src)))
+            .or_insert_with(|| {
+                segur_xpath::compile(&src, scope)
+                    .map(Arc::new)
+                    .map_err(|e| describe(&e))
+            })
+            .clone()
     }
 }
 
@@ -88,15 +155,31 @@ struct CCheck {
     /// costly enough: those attributes, whose values key the results kept across nodes and
     /// documents. Decided when the test is first compiled.
     memo: OnceLock<Option<Box<[ExpandedName]>>>,
-    id: Arc<str>,
+    /// `@id`, when the file gives one (see [`CCheck::rule_id`]).
+    id: Option<Arc<str>>,
+    /// The abstract-pattern instance the check was expanded for.
+    instance: Option<Arc<str>>,
     severity: Severity,
     message: Vec<Part>,
     file: Arc<str>,
     line: u32,
 }
 
+impl CCheck {
+    /// The rule id: `@id`, else `file:line`, with `@instance` for a check of an abstract-pattern
+    /// instance (as [`crate::schematron::Check::rule_id`]); built only for a finding.
+    fn rule_id(&self) -> String {
+        match (&self.id, &self.instance) {
+            (Some(id), _) => id.to_string(),
+            (None, Some(instance)) => format!("{}:{}@{instance}", self.file, self.line),
+            (None, None) => format!("{}:{}", self.file, self.line),
+        }
+    }
+}
+
 enum CStep {
-    Let(VarId, Expr),
+    /// Shared by the rules of the schematron with the same let in the same scope.
+    Let(VarId, Arc<Expr>),
     /// Inline, not boxed: a rule's checks lie one after the other in memory, which the
     /// processor's prefetcher follows (a boxed check was a cache miss per evaluation).
     Check(CCheck),
@@ -475,7 +558,7 @@ pub struct Compiled {
 /// later step that runs refers to its variable (read backwards, so a let that shadows an
 /// earlier one of the same name hides it from the steps after it).
 fn used_lets(steps: &[RuleStep]) -> Vec<bool> {
-    let mut needed: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut needed: segur_xml::hash::FxSet<&str> = segur_xml::hash::FxSet::default();
     let mut used = vec![true; steps.len()];
     for (i, step) in steps.iter().enumerate().rev() {
         match step {
@@ -583,30 +666,31 @@ impl Compiled {
         }
         let mut serial = 0u32;
         // Abstract rules instantiated many times repeat their tests, messages and ids: each
-        // distinct text is kept once.
-        let mut shared = SharedStrings::default();
+        // distinct text is kept once, and each distinct expression in a scope compiled once.
+        let mut interner = Interner::default();
+        let root = Arc::new(sc);
+        let mut last_file: Option<&Arc<str>> = None;
         let mut patterns = Vec::new();
         for p in &s.patterns {
             let mut rules = Vec::new();
             for r in &p.rules {
-                let at = format!("{}:{}", r.file, r.line);
-                let pattern = match segur_xpath::compile_pattern(&r.context, &sc) {
+                let at = || format!("{}:{}", r.file, r.line);
+                let pattern = match segur_xpath::compile_pattern(&r.context, &root) {
                     Ok(pat) => pat,
                     Err(e) => {
-                        note(at, &r.context, format!("rule context: {}", describe(&e)));
+                        note(at(), &r.context, format!("rule context: {}", describe(&e)));
                         continue;
                     }
                 };
-                let mut local = Arc::new(sc.clone());
+                let mut local = root.clone();
                 let mut steps = Vec::new();
                 let used = used_lets(&r.steps);
                 for (step, used) in r.steps.iter().zip(used) {
                     match step {
                         RuleStep::Let(l) => {
-                            let compiled = segur_xpath::compile(&l.value, &local);
-                            let mut next = (*local).clone();
-                            let var = next.declare_variable(&l.name);
-                            local = Arc::new(next);
+                            let compiled = interner.compile(&l.value, &local);
+                            let (next, var) = interner.declare(&local, &l.name);
+                            local = next;
                             match compiled {
                                 // Saxon evaluates a variable only when something reads it: a
                                 // let no later step refers to is never evaluated (DTr1_II's
@@ -615,11 +699,7 @@ impl Compiled {
                                 Ok(expr) if used => steps.push(CStep::Let(var, expr)),
                                 Ok(_) => {}
                                 // Later steps that use it will fail to compile and be listed too.
-                                Err(e) => note(
-                                    at.clone(),
-                                    &l.value,
-                                    format!("let ${}: {}", l.name, describe(&e)),
-                                ),
+                                Err(e) => note(at(), &l.value, format!("let ${}: {e}", l.name)),
                             }
                         }
                         RuleStep::Check(c) => {
@@ -627,29 +707,33 @@ impl Compiled {
                                 .message
                                 .iter()
                                 .map(|part| match part {
-                                    MessagePart::Text(t) => Part::Text(shared.get(t)),
+                                    MessagePart::Text(t) => Part::Text(interner.text(t)),
                                     MessagePart::ValueOf(sel) => {
-                                        Part::Value(Lazy::new(shared.get(sel), &local))
+                                        Part::Value(interner.lazy(sel, &local))
                                     }
                                     MessagePart::Name(None) => {
-                                        Part::Value(Lazy::new(shared.get("name(.)"), &local))
+                                        Part::Value(interner.lazy("name(.)", &local))
                                     }
-                                    MessagePart::Name(Some(path)) => Part::Value(Lazy::new(
-                                        shared.get(&format!("name({path})")),
-                                        &local,
-                                    )),
+                                    MessagePart::Name(Some(path)) => {
+                                        Part::Value(interner.lazy(&format!("name({path})"), &local))
+                                    }
                                 })
                                 .collect();
-                            versions
-                                .entry(c.file.clone())
-                                .or_insert_with(|| version_of(&c.file));
+                            // Checks come file by file: look the version up when the file changes.
+                            if last_file.is_none_or(|f| !Arc::ptr_eq(f, &c.file)) {
+                                versions
+                                    .entry(c.file.clone())
+                                    .or_insert_with(|| version_of(&c.file));
+                                last_file = Some(&c.file);
+                            }
                             serial += 1;
                             steps.push(CStep::Check(CCheck {
                                 kind: c.kind,
-                                test: Lazy::new(shared.get(&c.test), &local),
+                                test: interner.lazy(&c.test, &local),
                                 serial,
                                 memo: OnceLock::new(),
-                                id: shared.get(&c.rule_id()),
+                                id: c.id.clone(),
+                                instance: c.instance.clone(),
                                 severity: Severity::from_role(c.role.as_deref()),
                                 message,
                                 file: c.file.clone(),
@@ -879,7 +963,8 @@ impl Compiled {
     fn not_run(&self, doc: &Document, node: NodeId, c: &CCheck, why: &str) -> Finding {
         let message = format!(
             "segur cannot run the check {} (`{}`): {why}",
-            c.id, c.test.src
+            c.rule_id(),
+            c.test.src
         );
         self.check_finding(doc, node, c, "UNSUPPORTED".into(), Severity::Error, message)
     }
@@ -954,7 +1039,7 @@ impl Compiled {
                 },
             }
         }
-        Ok(self.check_finding(doc, node, c, c.id.to_string(), c.severity, collapse(&text)))
+        Ok(self.check_finding(doc, node, c, c.rule_id(), c.severity, collapse(&text)))
     }
 }
 
@@ -1009,6 +1094,61 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// Rules that repeat a let's name and a test in the same scope share their compiled forms,
+    /// yet each rule reads its own let's value: here the same test fires on one rule only.
+    #[test]
+    fn rules_sharing_compiled_tests_keep_their_own_let_values() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
+        let file = tmp.path().join("schematrons/t.sch");
+        let rule = |context: &str, value: &str, id: &str| {
+            format!(
+                r#"<pattern><rule context="{context}"><let name="v" value="{value}"/>
+                <assert id="{id}" test="$v = '1'">v is <value-of select="$v"/></assert></rule></pattern>"#
+            )
+        };
+        std::fs::write(
+            &file,
+            format!(
+                r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">{}{}{}</schema>"#,
+                rule("r", "string(@a)", "a"),
+                rule("r", "string(@b)", "b"),
+                rule("e", "string(@a)", "e"),
+            ),
+        )
+        .expect("write");
+        let s = Schematron::load(tmp.path(), &file).expect("load");
+        let c = Compiled::compile(&s, tmp.path(), &|_| String::new());
+        let cache = DocumentCache::new(tmp.path());
+        let doc = Document::parse(
+            b"<r a='1' b='2'><e a='3'/><e a='1'/></r>",
+            &segur_xml::Limits::default(),
+        )
+        .expect("doc");
+        let fired: Vec<(String, String)> = c
+            .run(&doc, &cache)
+            .into_iter()
+            .map(|f| (f.rule, f.message))
+            .collect();
+        assert_eq!(
+            fired,
+            [("b".into(), "v is 2".into()), ("e".into(), "v is 3".into())]
+        );
+        let shared = c.patterns[0].rules[0]
+            .steps
+            .iter()
+            .zip(&c.patterns[2].rules[0].steps);
+        for pair in shared {
+            match pair {
+                (CStep::Let(_, x), CStep::Let(_, y)) => assert!(Arc::ptr_eq(x, y)),
+                (CStep::Check(x), CStep::Check(y)) => {
+                    assert!(Arc::ptr_eq(&x.test.cell, &y.test.cell))
+                }
+                _ => panic!("the two rules have the same steps"),
+            }
+        }
     }
 
     /// A check that reads only attribute values (here through a let and a constant global)

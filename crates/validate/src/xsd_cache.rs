@@ -5,23 +5,26 @@
 //! One file per schema under `<cache>/xsd/`, keyed by the rules directory, the schema's path,
 //! this cache's format and the schema compiler's build ([`segur_xsd::MODEL_FINGERPRINT`]). It
 //! holds the SHA-256 of every schema file the schema was compiled from (hashed from the very
-//! bytes the compiler read); a later load re-hashes them and uses the image only when all are
-//! unchanged, so an edited, added or removed schema file is never served stale. Any unreadable,
+//! bytes the compiler read) and the file's metadata then, checked as the schematron cache checks
+//! its files: a file whose metadata are the recorded ones is not read, any other is read and
+//! hashed again; the image is used only when all are unchanged, so an edited, added or removed
+//! schema file is never served stale. Any unreadable,
 //! truncated or damaged cache file is a miss, never an error: the schema is compiled from its
 //! files and the cache file rewritten (to a temporary file, then renamed).
 
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use segur_xml::hash::Checksum;
 use segur_xsd::{Schema, SchemaError};
 
 use crate::schematron::{
-    CacheOutcome, MAX_CACHE_FOLDER_BYTES, SourceFile, keyed_cache_file, prune_cache_folder,
-    sources_unchanged, store_cache_file, touch_cache_file,
+    CacheOutcome, MAX_CACHE_FOLDER_BYTES, SETTLE, SourceFile, Stamp, keyed_cache_file,
+    prune_cache_folder, stamps_after, store_cache_file, touch_cache_file, verify_sources,
 };
 
-/// Bump when the layout of the cache file (not of the image) changes.
-const FORMAT: u32 = 1;
+/// Bump when the layout of the cache file (not of the image) changes (2: file stamps).
+const FORMAT: u32 = 2;
 
 const MAGIC: &[u8; 8] = b"SEGURXSC";
 
@@ -33,6 +36,16 @@ pub(crate) fn load_cached(
     entry: &Path,
     cache_dir: Option<&Path>,
 ) -> Result<(Schema, Vec<SourceFile>, CacheOutcome), SchemaError> {
+    load_cached_within(rules_dir, entry, cache_dir, SETTLE)
+}
+
+/// [`load_cached`] with the settling time given (see [`SETTLE`]).
+fn load_cached_within(
+    rules_dir: &Path,
+    entry: &Path,
+    cache_dir: Option<&Path>,
+    settle: Duration,
+) -> Result<(Schema, Vec<SourceFile>, CacheOutcome), SchemaError> {
     let Some(cache_dir) = cache_dir else {
         return Ok((Schema::load(entry)?, Vec::new(), CacheOutcome::Disabled));
     };
@@ -42,16 +55,27 @@ pub(crate) fn load_cached(
         segur_xsd::MODEL_FINGERPRINT
     );
     let file = keyed_cache_file(cache_dir, "xsd", &build, rules_dir, entry);
-    if let Some((files, schema)) = std::fs::read(&file)
-        .ok()
-        .and_then(|bytes| usable(rules_dir, &bytes))
+    if let Some(bytes) = std::fs::read(&file).ok()
+        && let Some(usable) = usable(rules_dir, &bytes, settle)
     {
-        touch_cache_file(&file);
-        return Ok((schema, files, CacheOutcome::Hit));
+        match usable.restamped {
+            // Files hashed again that have now settled: keep their new metadata, so the next
+            // run need not read them (a failure only means they are read again).
+            Some(stamps) => {
+                let _ = store_cache_file(
+                    &file,
+                    &cache_file_bytes(&usable.files, &stamps, &bytes[usable.image_at..]),
+                );
+            }
+            None => touch_cache_file(&file),
+        }
+        return Ok((usable.schema, usable.files, CacheOutcome::Hit));
     }
+    let started = SystemTime::now();
     let (schema, files) = load(rules_dir, entry)?;
+    let stamps = stamps_after(rules_dir, &files, started, settle);
     let outcome = match schema.encode() {
-        Ok(image) => match store_cache_file(&file, &cache_file_bytes(&files, &image)) {
+        Ok(image) => match store_cache_file(&file, &cache_file_bytes(&files, &stamps, &image)) {
             Ok(()) => {
                 prune_cache_folder(&file, MAX_CACHE_FOLDER_BYTES);
                 CacheOutcome::Stored
@@ -63,14 +87,32 @@ pub(crate) fn load_cached(
     Ok((schema, files, outcome))
 }
 
+/// A usable cache file, read.
+struct Usable {
+    files: Vec<SourceFile>,
+    schema: Schema,
+    /// The files' stamps to store instead of the recorded ones, when some file was hashed again.
+    restamped: Option<Vec<Option<Stamp>>>,
+    /// Where the image starts.
+    image_at: usize,
+    /// How many schema files were read and hashed again.
+    #[cfg_attr(not(test), allow(dead_code))]
+    rehashed: usize,
+}
+
 /// The schema a cache file holds, if it is whole and every file it was compiled from is
 /// unchanged.
-fn usable(rules_dir: &Path, bytes: &[u8]) -> Option<(Vec<SourceFile>, Schema)> {
-    let (files, at) = read_header(bytes)?;
-    if !sources_unchanged(rules_dir, &files) {
-        return None;
-    }
-    Some((files, Schema::decode(&bytes[at..]).ok()?))
+fn usable(rules_dir: &Path, bytes: &[u8], settle: Duration) -> Option<Usable> {
+    let (files, stamps, at) = read_header(bytes)?;
+    let check = verify_sources(rules_dir, &files, &stamps, SystemTime::now(), settle)?;
+    let schema = Schema::decode(&bytes[at..]).ok()?;
+    Some(Usable {
+        files,
+        schema,
+        image_at: at,
+        rehashed: check.rehashed,
+        restamped: (check.restamped != stamps).then_some(check.restamped),
+    })
 }
 
 /// Compiles the schema, hashing each file from the bytes the compiler read.
@@ -89,18 +131,19 @@ fn load(rules_dir: &Path, entry: &Path) -> Result<(Schema, Vec<SourceFile>), Sch
     Ok((schema, files))
 }
 
-/// Magic, format, the source files (path and SHA-256), a checksum of all these, then the
-/// schema's image (which ends with its own checksum). Little-endian `u32` counts and lengths.
-fn cache_file_bytes(files: &[SourceFile], image: &[u8]) -> Vec<u8> {
+/// Magic, format, the source files (path, SHA-256 and [`Stamp`]), a checksum of all these, then
+/// the schema's image (which ends with its own checksum). Little-endian `u32` counts and lengths.
+fn cache_file_bytes(files: &[SourceFile], stamps: &[Option<Stamp>], image: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(image.len() + 4096);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&FORMAT.to_le_bytes());
     out.extend_from_slice(&(files.len() as u32).to_le_bytes());
-    for f in files {
+    for (i, f) in files.iter().enumerate() {
         for s in [f.path.as_str(), f.sha256.as_deref().unwrap_or("")] {
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
         }
+        out.extend_from_slice(&Stamp::to_bytes(stamps.get(i).and_then(Option::as_ref)));
     }
     let mut sum = Checksum::new();
     sum.update(&out);
@@ -109,9 +152,10 @@ fn cache_file_bytes(files: &[SourceFile], image: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The source files of a cache file and where its image starts; `None` unless the header is
-/// whole and its checksum matches. No length is believed beyond the bytes left.
-fn read_header(bytes: &[u8]) -> Option<(Vec<SourceFile>, usize)> {
+/// The source files of a cache file, their stamps, and where its image starts; `None` unless
+/// the header is whole and its checksum matches. No length is believed beyond the bytes left.
+#[allow(clippy::type_complexity)]
+fn read_header(bytes: &[u8]) -> Option<(Vec<SourceFile>, Vec<Option<Stamp>>, usize)> {
     fn take<'a>(bytes: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
         let b = bytes.get(*at..at.checked_add(n)?)?;
         *at += n;
@@ -129,22 +173,26 @@ fn read_header(bytes: &[u8]) -> Option<(Vec<SourceFile>, usize)> {
         return None;
     }
     let n = len(bytes, &mut at)?;
-    // Each file takes at least its two lengths.
-    if n.checked_mul(8)? > bytes.len() - at {
+    // Each file takes at least its two lengths and its stamp.
+    if n.checked_mul(8 + Stamp::BYTES)? > bytes.len() - at {
         return None;
     }
     let mut files = Vec::with_capacity(n);
+    let mut stamps = Vec::with_capacity(n);
     for _ in 0..n {
         files.push(SourceFile {
             path: text(bytes, &mut at)?,
             sha256: Some(text(bytes, &mut at)?),
         });
+        stamps.push(Stamp::from_bytes(
+            take(bytes, &mut at, Stamp::BYTES)?.try_into().ok()?,
+        )?);
     }
     let header = at;
     let stored = take(bytes, &mut at, 8)?;
     let mut sum = Checksum::new();
     sum.update(&bytes[..header]);
-    (u64::from_le_bytes(stored.try_into().ok()?) == sum.finish()).then_some((files, at))
+    (u64::from_le_bytes(stored.try_into().ok()?) == sum.finish()).then_some((files, stamps, at))
 }
 
 #[cfg(test)]
@@ -328,6 +376,54 @@ mod tests {
         );
     }
 
+    /// Schema files that had settled when hashed are checked by their metadata, not read; a
+    /// same-size edit with the modification time put back is still seen (its change time
+    /// moved), and a file just written is read and hashed until it settles.
+    #[test]
+    fn settled_schema_files_are_checked_by_metadata() {
+        let kit = Kit::new();
+        let load = |settle: Duration| {
+            load_cached_within(&kit.rules, &kit.entry(), Some(&kit.cache), settle).expect("load")
+        };
+        let rehashed = |settle: Duration| {
+            let file = kit.cache_files().pop().expect("one cache file");
+            let bytes = std::fs::read(&file).expect("read");
+            usable(&kit.rules, &bytes, settle).map(|u| u.rehashed)
+        };
+        // Just written: no metadata kept, every file hashed on every check.
+        let (first, files, outcome) = load(SETTLE);
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert_eq!(rehashed(SETTLE), Some(files.len()));
+        assert_eq!(load(SETTLE).2, CacheOutcome::Hit);
+        // With no settling time, the next hit keeps their metadata; then none is read.
+        assert_eq!(load(Duration::ZERO).2, CacheOutcome::Hit);
+        assert_eq!(rehashed(Duration::ZERO), Some(0));
+
+        let voc = kit.rules.join("infrastructure/cda/general/voc.xsd");
+        let mtime = std::fs::metadata(&voc)
+            .expect("meta")
+            .modified()
+            .expect("mtime");
+        replace_in(
+            &voc,
+            "name=\"ActClinicalDocument\"",
+            "value=\"DOCCLIN\"",
+            "value=\"DOCCLIX\"",
+        );
+        std::fs::File::options()
+            .write(true)
+            .open(&voc)
+            .expect("open")
+            .set_modified(mtime)
+            .expect("set mtime");
+        let (edited, _, outcome) = load(Duration::ZERO);
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert_ne!(errors(&edited, DOC), errors(&first, DOC));
+        assert_eq!(rehashed(Duration::ZERO), Some(0));
+        assert_eq!(load(Duration::ZERO).2, CacheOutcome::Hit);
+        kit.assert_all_writes_inside();
+    }
+
     /// Truncated, damaged or garbage cache files are misses (no panic), then rewritten.
     #[test]
     fn damaged_cache_files_are_misses() {
@@ -336,22 +432,28 @@ mod tests {
         assert_eq!(outcome, CacheOutcome::Stored);
         let file = kit.cache_files().pop().expect("one cache file");
         let bytes = std::fs::read(&file).expect("read");
-        let (back, back_files) = usable(&kit.rules, &bytes)
-            .map(|(f, s)| (s, f))
+        let (back, back_files) = usable(&kit.rules, &bytes, SETTLE)
+            .map(|u| (u.schema, u.files))
             .expect("the stored file is usable");
         assert_eq!(back_files, files);
         assert_eq!(errors(&back, DOC), errors(&schema, DOC));
 
-        let header = read_header(&bytes).expect("header").1;
+        let header = read_header(&bytes).expect("header").2;
         let step = bytes.len() / 211 + 1;
         for cut in (0..bytes.len()).step_by(step).chain(0..header + 16) {
-            assert!(usable(&kit.rules, &bytes[..cut]).is_none(), "cut at {cut}");
+            assert!(
+                usable(&kit.rules, &bytes[..cut], SETTLE).is_none(),
+                "cut at {cut}"
+            );
         }
         for i in (0..bytes.len()).step_by(step).chain(0..header + 16) {
             for flip in [0x01, 0x20, 0xff] {
                 let mut b = bytes.clone();
                 b[i] ^= flip;
-                assert!(usable(&kit.rules, &b).is_none(), "byte {i} ^ {flip:#x}");
+                assert!(
+                    usable(&kit.rules, &b, SETTLE).is_none(),
+                    "byte {i} ^ {flip:#x}"
+                );
             }
         }
 

@@ -73,7 +73,7 @@ impl Schematron {
 /// How long a file must have been left alone, before it was hashed, for its metadata to stand
 /// for its content later. File timestamps are coarse (a clock tick, up to 2 s on some
 /// filesystems): an edit within the same tick as the hashing could keep them all.
-const SETTLE: Duration = Duration::from_secs(3);
+pub(crate) const SETTLE: Duration = Duration::from_secs(3);
 
 /// [`Schematron::load_cached`] with the settling time given; also returns how many source
 /// files were read and hashed again to verify a hit.
@@ -120,7 +120,7 @@ fn load_cached_within(
 /// A file's metadata when its content was hashed: size, modification and change times
 /// (nanoseconds since the epoch), inode and device. Equal stamps stand for equal content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     len: u64,
     mtime_ns: i128,
     ctime_ns: i128,
@@ -131,7 +131,7 @@ struct Stamp {
 impl Stamp {
     /// The stamp of a regular file's metadata (none elsewhere than on Unix).
     #[cfg(unix)]
-    fn of(m: &std::fs::Metadata) -> Option<Stamp> {
+    pub(crate) fn of(m: &std::fs::Metadata) -> Option<Stamp> {
         use std::os::unix::fs::MetadataExt;
         let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
         m.is_file().then(|| Stamp {
@@ -145,13 +145,47 @@ impl Stamp {
 
     /// The stamp of a regular file's metadata (none elsewhere than on Unix).
     #[cfg(not(unix))]
-    fn of(_: &std::fs::Metadata) -> Option<Stamp> {
+    pub(crate) fn of(_: &std::fs::Metadata) -> Option<Stamp> {
         None
+    }
+
+    /// The length of [`Stamp::to_bytes`].
+    pub(crate) const BYTES: usize = 1 + 8 + 16 + 16 + 8 + 8;
+
+    /// A fixed-size form of `stamp` (none: all zero), read back by [`Stamp::from_bytes`].
+    pub(crate) fn to_bytes(stamp: Option<&Stamp>) -> [u8; Stamp::BYTES] {
+        let mut out = [0; Stamp::BYTES];
+        if let Some(s) = stamp {
+            out[0] = 1;
+            out[1..9].copy_from_slice(&s.len.to_le_bytes());
+            out[9..25].copy_from_slice(&s.mtime_ns.to_le_bytes());
+            out[25..41].copy_from_slice(&s.ctime_ns.to_le_bytes());
+            out[41..49].copy_from_slice(&s.ino.to_le_bytes());
+            out[49..57].copy_from_slice(&s.dev.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Stamp::to_bytes`]'s form: `None` when it is not one, `Some(None)` for no stamp.
+    pub(crate) fn from_bytes(b: &[u8; Stamp::BYTES]) -> Option<Option<Stamp>> {
+        let u64_at = |i: usize| b.get(i..i + 8)?.try_into().ok().map(u64::from_le_bytes);
+        let i128_at = |i: usize| b.get(i..i + 16)?.try_into().ok().map(i128::from_le_bytes);
+        match b[0] {
+            0 => b[1..].iter().all(|&x| x == 0).then_some(None),
+            1 => Some(Some(Stamp {
+                len: u64_at(1)?,
+                mtime_ns: i128_at(9)?,
+                ctime_ns: i128_at(25)?,
+                ino: u64_at(41)?,
+                dev: u64_at(49)?,
+            })),
+            _ => None,
+        }
     }
 
     /// Whether the file was last changed at least `settle` before `started` (so the content
     /// read after `started` is the one these metadata describe).
-    fn settled(&self, started: SystemTime, settle: Duration) -> bool {
+    pub(crate) fn settled(&self, started: SystemTime, settle: Duration) -> bool {
         let Some(limit) = started.checked_sub(settle) else {
             return false;
         };
@@ -166,7 +200,7 @@ impl Stamp {
 /// The stamps of `files` just read and hashed (their reading began at `started`): a file's
 /// stamp is kept only when it had settled before then, else `None` (it is hashed on every
 /// check until it has).
-fn stamps_after(
+pub(crate) fn stamps_after(
     rules_dir: &Path,
     files: &[SourceFile],
     started: SystemTime,
@@ -183,17 +217,17 @@ fn stamps_after(
 }
 
 /// What [`verify`] found when every source file is unchanged.
-struct Verified {
+pub(crate) struct Verified {
     /// The stamps to keep (differs from the stored ones when a file was hashed again).
-    restamped: Vec<Option<Stamp>>,
+    pub(crate) restamped: Vec<Option<Stamp>>,
     /// How many files were read and hashed.
-    rehashed: usize,
+    pub(crate) rehashed: usize,
 }
 
 /// Whether every source file still has its recorded content (or is still absent or empty):
 /// a file whose metadata equal its stored stamp is not read; any other is hashed. `None` when
 /// something changed.
-fn verify(
+pub(crate) fn verify(
     rules_dir: &Path,
     files: &[SourceFile],
     stamps: &[Option<Stamp>],
@@ -268,18 +302,6 @@ pub(crate) fn keyed_file(
     );
     let hash = crate::rules::sha256(key.as_bytes());
     cache_dir.join(folder).join(format!("{}.bin", &hash[..32]))
-}
-
-/// Whether every source file still has its recorded content (or is still absent or empty).
-pub(crate) fn unchanged(rules_dir: &Path, files: &[SourceFile]) -> bool {
-    !files.is_empty()
-        && files.iter().all(|f| {
-            let path = rules_dir.join(&f.path);
-            match &f.sha256 {
-                Some(h) => std::fs::read(&path).is_ok_and(|b| crate::rules::sha256(&b) == *h),
-                None => !std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() > 0),
-            }
-        })
 }
 
 /// Most bytes one cache folder (`schematron/`, `xsd/`, `documents/`) keeps. Every build of segur and

@@ -8,8 +8,9 @@ mod tree;
 
 pub use cache::CacheOutcome;
 pub(crate) use cache::{
-    MAX_CACHE_FOLDER_BYTES, keyed_file as keyed_cache_file, prune as prune_cache_folder,
-    store as store_cache_file, touch as touch_cache_file, unchanged as sources_unchanged,
+    MAX_CACHE_FOLDER_BYTES, SETTLE, Stamp, keyed_file as keyed_cache_file,
+    prune as prune_cache_folder, stamps_after, store as store_cache_file,
+    touch as touch_cache_file, verify as verify_sources,
 };
 
 pub use model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, RuleStep, Schematron};
