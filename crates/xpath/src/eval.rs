@@ -561,40 +561,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                             doc: n.doc,
                             node: m,
                         });
-                        if self.locals.len() <= slot {
-                            self.locals
-                                .resize(slot + 1, Item::Atomic(Atomic::Boolean(false)));
-                        }
-                        self.locals[slot] = v.clone();
-                        let focus = Focus::of(Some(v));
-                        let mut holds = true;
-                        for p in preds {
-                            if !self.ebv(&p.expr, &focus)? {
-                                holds = false;
-                                break;
-                            }
-                        }
-                        if holds != every {
+                        if self.bound_filter_holds(slot, v, preds)? != every {
                             return Ok(!every);
                         }
                     }
                     return Ok(every);
                 }
                 for v in self.eval(range, f)? {
-                    if self.locals.len() <= slot {
-                        self.locals
-                            .resize(slot + 1, Item::Atomic(Atomic::Boolean(false)));
-                    }
-                    self.locals[slot] = v.clone();
-                    let focus = Focus::of(Some(v));
-                    let mut holds = true;
-                    for p in preds {
-                        if !self.ebv(&p.expr, &focus)? {
-                            holds = false;
-                            break;
-                        }
-                    }
-                    if holds != every {
+                    if self.bound_filter_holds(slot, v, preds)? != every {
                         return Ok(!every);
                     }
                 }
@@ -673,6 +647,24 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 ebv_of(&v)
             }
         }
+    }
+
+    /// Binds range variable `slot` to `v` and tells whether the boolean predicates hold with
+    /// `v` as context item, evaluated in order up to the first that fails (`$x[P]` in a
+    /// quantifier, see [`quantified_filter`]).
+    fn bound_filter_holds(&mut self, slot: usize, v: Item, preds: &[Predicate]) -> Res<bool> {
+        if self.locals.len() <= slot {
+            self.locals
+                .resize(slot + 1, Item::Atomic(Atomic::Boolean(false)));
+        }
+        self.locals[slot] = v.clone();
+        let focus = Focus::of(Some(v));
+        for p in preds {
+            if !self.ebv(&p.expr, &focus)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Binds the range variables one after another and calls `body` for each combination
