@@ -1,4 +1,5 @@
-//! Which expressions are pure functions of a few attribute values of the context node.
+//! Which expressions are pure functions of a few attribute values of the context node, or of
+//! elements reached from it by child steps (`hl7:low/@value`: see [`KeyAttribute`]).
 //!
 //! A schematron runs the same checks on thousands of nodes, and most of the costly ones (the
 //! timestamp checks of the datatype rules, with their 25 lets; code lookups in value sets and
@@ -14,7 +15,8 @@
 //! Keying results by a node's whole subtree (its source text) was tried for the checks that
 //! read children: on the ANS examples and built CR-BIO documents, 40–60 % of lookups hit and
 //! hashing and keeping the text cost more than the hits saved, so only attribute values are
-//! keys.
+//! keys (those of the node, and those at the end of a path of child steps by exact name: the
+//! interval rules read their bounds' `hl7:low/@value` and `hl7:high/@value` that way).
 
 use segur_xml::ExpandedName;
 
@@ -30,13 +32,39 @@ const ATTRIBUTE: u8 = 2;
 /// Nodes of documents loaded with `doc()`, which do not change during a process.
 const LOADED: u8 = 4;
 
+/// An attribute a key reads: of the context node, or of the element reached from it by a path
+/// of child steps without predicates (`hl7:low/@value`, the interval rules' bounds).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyAttribute {
+    /// The child element names from the context node, outermost first (empty: the node's own
+    /// attribute).
+    pub path: Box<[ExpandedName]>,
+    /// The attribute.
+    pub name: ExpandedName,
+}
+
+impl KeyAttribute {
+    /// An attribute of the context node.
+    pub fn own(name: ExpandedName) -> KeyAttribute {
+        KeyAttribute {
+            path: Box::new([]),
+            name,
+        }
+    }
+}
+
 /// What an expression's value depends on, when it is a function of the values of some
-/// attributes of the context node (and of documents loaded by `doc()`, constant in a process).
+/// attributes of the context node or of its descendants along child paths (and of documents
+/// loaded by `doc()`, constant in a process).
+///
+/// A key through a child path stands for the attribute values of every element that path
+/// reaches, in document order; a caller that keeps one value per key attribute must check that
+/// the path reaches at most one element.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dependence {
     /// The attributes read, each once, in a fixed order: their values (or absence) decide the
     /// value.
-    pub attributes: Vec<ExpandedName>,
+    pub attributes: Vec<KeyAttribute>,
     /// The kinds of items the value may hold (see the constants above).
     kinds: u8,
     /// A rough cost of evaluating it (expression nodes, with regexes, document lookups, casts
@@ -65,7 +93,7 @@ impl Dependence {
     fn add(&mut self, other: &Dependence) {
         for a in &other.attributes {
             if let Err(i) = self.attributes.binary_search(a) {
-                self.attributes.insert(i, *a);
+                self.attributes.insert(i, a.clone());
             }
         }
         self.weight = self.weight.saturating_add(other.weight);
@@ -148,6 +176,17 @@ impl Analysis<'_> {
                 }
                 d
             }
+            Expr::Path(..)
+                if focus == Focus::Node
+                    && let Some(key) = child_attribute_path(e) =>
+            {
+                // Attribute nodes of descendants, read by value as the node's own are.
+                Dependence {
+                    weight: 1 + key.path.len() as u32,
+                    attributes: vec![key],
+                    kinds: ATTRIBUTE,
+                }
+            }
             Expr::Path(l, r) => {
                 let left = self.of(l, focus)?;
                 if left.has_attribute_nodes() {
@@ -164,7 +203,7 @@ impl Analysis<'_> {
                 Focus::Node => match (&step.axis, &step.test) {
                     (Axis::Attribute, NodeTest::Name(name)) if step.preds.is_empty() => {
                         Dependence {
-                            attributes: vec![*name],
+                            attributes: vec![KeyAttribute::own(*name)],
                             kinds: ATTRIBUTE,
                             weight: 1,
                         }
@@ -374,6 +413,36 @@ impl Analysis<'_> {
     }
 }
 
+/// `a/b/@c`: child steps by exact name without predicates, then an attribute step by exact name
+/// without predicates.
+fn child_attribute_path(e: &Expr) -> Option<KeyAttribute> {
+    fn children(e: &Expr, out: &mut Vec<ExpandedName>) -> bool {
+        match e {
+            Expr::Path(l, r) => children(l, out) && children(r, out),
+            Expr::Step(s) if s.axis == Axis::Child && s.preds.is_empty() => match s.test {
+                NodeTest::Name(n) => {
+                    out.push(n);
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+    let Expr::Path(l, r) = e else { return None };
+    let Expr::Step(attr) = &**r else { return None };
+    let (Axis::Attribute, NodeTest::Name(name), true) =
+        (attr.axis, &attr.test, attr.preds.is_empty())
+    else {
+        return None;
+    };
+    let mut path = Vec::new();
+    children(l, &mut path).then(|| KeyAttribute {
+        path: path.into_boxed_slice(),
+        name: *name,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{StaticContext, compile};
@@ -391,7 +460,13 @@ mod tests {
                 let mut names: Vec<String> = d
                     .attributes
                     .iter()
-                    .map(|n| n.local.as_str().to_string())
+                    .map(|k| {
+                        k.path
+                            .iter()
+                            .map(|c| format!("{}/", c.local.as_str()))
+                            .chain(std::iter::once(k.name.local.as_str().to_string()))
+                            .collect()
+                    })
                     .collect();
                 names.sort();
                 names
@@ -423,6 +498,31 @@ mod tests {
             attrs("(@value, @unit)[. = 'x'] or substring(@value, 1, 2) castable as xs:integer"),
             Some(vec!["unit".into(), "value".into()])
         );
+    }
+
+    #[test]
+    fn attributes_along_child_paths_make_the_key() {
+        assert_eq!(attrs("hl7:low/@value"), Some(vec!["low/value".into()]));
+        assert_eq!(
+            attrs("empty(hl7:high/@value) or (hl7:high/@value = $constant and @value)"),
+            Some(vec!["high/value".into(), "value".into()])
+        );
+        assert_eq!(
+            attrs("string-length(hl7:useablePeriod/hl7:low/@value) = 14"),
+            Some(vec!["useablePeriod/low/value".into()])
+        );
+        for src in [
+            "hl7:low[1]/@value",
+            "hl7:low/@*",
+            "*/@value",
+            "hl7:low/@value/..",
+            "hl7:low/@value is hl7:low/@value",
+            "exists(hl7:low) or hl7:low/@value",
+            "hl7:low/hl7:*/@value",
+            ".//hl7:low/@value",
+        ] {
+            assert_eq!(attrs(src), None, "{src}");
+        }
     }
 
     #[test]

@@ -83,7 +83,7 @@ mod regex;
 mod value;
 
 pub use context::{DocResolver, DynamicContext, StaticContext, VarId};
-pub use dependence::Dependence;
+pub use dependence::{Dependence, KeyAttribute};
 pub use error::{CompileError, CompileErrorKind, EvalError};
 pub use pattern::{Pattern, Prefilter, compile_pattern};
 pub use value::{Atomic, DateTimeValue, Item, NodeRef, QNameValue, Sequence};
