@@ -585,7 +585,9 @@ pub struct BuildArgs {
 pub enum BenchCommand {
     /// Validation throughput with the full official rule set over a corpus (default: the ANS
     /// examples of the rules directory), on one thread and on all threads, beside quick-xml's
-    /// raw tokenization of the same bytes (the practical limit), and peak memory.
+    /// raw tokenization of the same bytes (the practical limit), the rate of a process's first
+    /// pass (checks compiled on first use, nothing kept from earlier documents), and peak
+    /// memory.
     Validate {
         /// The corpus: a directory of .xml files (recursively).
         dir: Option<PathBuf>,
