@@ -602,3 +602,52 @@ fn agrees_with_the_official_chain_run_live_on_fresh_mutants() {
     let out = text(&o.stdout);
     assert_eq!(out.lines().last(), Some("agree 20/20"), "{out}");
 }
+
+/// `segur bench validate` on a one-document corpus: every figure is on the terminal and, as a
+/// positive number, in the JSON file (the first pass's rate beside the timed passes').
+#[test]
+fn bench_validate_reports_every_figure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).expect("mkdir");
+    std::fs::copy(
+        Path::new(&rules()).join("ExemplesCDA/VAC-NOTE_2023.01.xml"),
+        corpus.join("VAC-NOTE_2023.01.xml"),
+    )
+    .expect("copy an ANS example");
+    let json = dir.path().join("bench.json");
+    let o = segur(&[
+        "bench",
+        "validate",
+        p(&corpus),
+        "--passes",
+        "1",
+        "--rules",
+        &rules(),
+        "--json",
+        p(&json),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    for line in [
+        "corpus: 1 documents",
+        "segur validate, 1 thread",
+        "first pass, ",
+        "validate / tokenization: ",
+        "start-up to first verdict: ",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parses");
+    for figure in [
+        &v["first_pass_docs_per_s"],
+        &v["validate_docs_per_s"]["one"],
+        &v["validate_docs_per_s"]["all"],
+        &v["tokenize_docs_per_s"]["all"],
+        &v["start_up_ms"],
+    ] {
+        assert!(figure.as_f64().is_some_and(|x| x > 0.0), "{figure} in {v}");
+    }
+    assert_eq!(v["corpus"]["documents"], 1);
+}
