@@ -375,12 +375,13 @@ impl<'a> DynamicContext<'a> {
         for item in value {
             items.push(match item {
                 Item::Node(n) => {
-                    let Some(doc) = self.loaded_document(n.doc) else {
-                        return;
-                    };
                     let d = match doc_slots.iter().position(|&s| s == n.doc) {
                         Some(d) => d,
                         None => {
+                            // The context document (slot 0) has no shared handle: not kept.
+                            let Some(doc) = self.loaded_document(n.doc) else {
+                                return;
+                            };
                             doc_slots.push(n.doc);
                             docs.push(doc);
                             doc_slots.len() - 1

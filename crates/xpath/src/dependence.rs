@@ -415,7 +415,7 @@ impl Analysis<'_> {
 
 /// `a/b/@c`: child steps by exact name without predicates, then an attribute step by exact name
 /// without predicates.
-fn child_attribute_path(e: &Expr) -> Option<KeyAttribute> {
+pub(crate) fn child_attribute_path(e: &Expr) -> Option<KeyAttribute> {
     fn children(e: &Expr, out: &mut Vec<ExpandedName>) -> bool {
         match e {
             Expr::Path(l, r) => children(l, out) && children(r, out),

@@ -193,18 +193,12 @@ fn attribute_equals(e: &Expr) -> Option<(ExpandedName, Vec<String>)> {
     }
 }
 
-/// `child/@attr` without predicates: the two names.
+/// `child/@attr` without predicates: the two names (one child step of the paths that key kept
+/// results, see [`crate::dependence::child_attribute_path`]).
 fn child_attribute_path(path: &Expr) -> Option<(ExpandedName, ExpandedName)> {
-    let Expr::Path(c, a) = path else { return None };
-    let (Expr::Step(c), Expr::Step(a)) = (&**c, &**a) else {
-        return None;
-    };
-    match (c.axis, &c.test, a.axis, &a.test) {
-        (Axis::Child, NodeTest::Name(cn), Axis::Attribute, NodeTest::Name(an))
-            if c.preds.is_empty() && a.preds.is_empty() =>
-        {
-            Some((*cn, *an))
-        }
+    let key = crate::dependence::child_attribute_path(path)?;
+    match *key.path {
+        [child] => Some((child, key.name)),
         _ => None,
     }
 }
