@@ -81,23 +81,20 @@ fn a_warm_memo_changes_no_finding() {
     }
 }
 
-const SMALL: &str = r###"<?xml version="1.0"?>
+/// A small schema whose one simple type `Code` (of `c` and `@a`) allows the letters of
+/// `pattern`: two such schemas have the same type ids and different verdicts.
+fn code_schema(pattern: &str) -> String {
+    format!(
+        r###"<?xml version="1.0"?>
 <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="urn:t" targetNamespace="urn:t"
   elementFormDefault="qualified">
   <xs:element name="root"><xs:complexType><xs:sequence>
     <xs:element name="c" type="Code" maxOccurs="unbounded"/>
   </xs:sequence><xs:attribute name="a" type="Code"/></xs:complexType></xs:element>
-  <xs:simpleType name="Code"><xs:restriction base="xs:token"><xs:pattern value="[A-C]"/></xs:restriction></xs:simpleType>
-</xs:schema>"###;
-
-const OTHER: &str = r###"<?xml version="1.0"?>
-<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns="urn:t" targetNamespace="urn:t"
-  elementFormDefault="qualified">
-  <xs:element name="root"><xs:complexType><xs:sequence>
-    <xs:element name="c" type="Code" maxOccurs="unbounded"/>
-  </xs:sequence><xs:attribute name="a" type="Code"/></xs:complexType></xs:element>
-  <xs:simpleType name="Code"><xs:restriction base="xs:token"><xs:pattern value="[X-Z]"/></xs:restriction></xs:simpleType>
-</xs:schema>"###;
+  <xs:simpleType name="Code"><xs:restriction base="xs:token"><xs:pattern value="{pattern}"/></xs:restriction></xs:simpleType>
+</xs:schema>"###
+    )
+}
 
 fn load(dir: &Path, name: &str, text: &str) -> Schema {
     let path = dir.join(name);
@@ -109,8 +106,8 @@ fn load(dir: &Path, name: &str, text: &str) -> Schema {
 #[test]
 fn a_memo_from_another_schema_is_dropped() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let small = load(dir.path(), "small.xsd", SMALL);
-    let other = load(dir.path(), "other.xsd", OTHER);
+    let small = load(dir.path(), "small.xsd", &code_schema("[A-C]"));
+    let other = load(dir.path(), "other.xsd", &code_schema("[X-Z]"));
     let doc = br#"<root xmlns="urn:t" a="B"><c>A</c><c>B</c></root>"#;
     let mut v = small.validator();
     assert_eq!(errors_with(&mut v, doc), Ok(Vec::new()));
@@ -135,7 +132,7 @@ fn a_memo_from_another_schema_is_dropped() {
 #[test]
 fn name_keys_change_no_finding() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let small = load(dir.path(), "small.xsd", SMALL);
+    let small = load(dir.path(), "small.xsd", &code_schema("[A-C]"));
     const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
     let run = |keyed: bool| -> Vec<XsdError> {
         let key = |ns: &str, local: &str| keyed.then(|| small.name_key(ns, local));
