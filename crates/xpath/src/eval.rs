@@ -823,6 +823,19 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let n = self.context_node(f, "an axis step")?;
                 self.any_in_step(n, step, found)
             }
+            Expr::Path(lhs, rhs)
+                if let Some((child, attr)) = child_attribute_path(lhs, rhs)
+                    && let Some(Item::Node(n)) = &f.item
+                    && n.doc == 0 =>
+            {
+                // `child/@attr` from the context document: the index has the pairs.
+                for (_, a) in self.ctx.child_attributes(n.node, child, attr) {
+                    if found(self, NodeRef { doc: 0, node: a })? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
             Expr::Path(lhs, rhs) => self.any_node(lhs, f, &mut |ev, n| {
                 ev.any_node(rhs, &Focus::of(Some(Item::Node(n))), found)
             }),
@@ -874,6 +887,31 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         // One monomorphic walk per axis: this runs for every predicate test, and a boxed
         // iterator cost an allocation each time.
         match step.axis {
+            Axis::Child
+                if n.doc == 0
+                    && let Some((child, attr, op, lits)) = child_with_attribute_compared(step) =>
+            {
+                // `child[@attr op '…'][…]` from the context document: the index has the
+                // children with that attribute, and the first predicate is that attribute's
+                // comparison; the others are tested as `any_of_nodes` tests them.
+                'children: for (c, a) in self.ctx.child_attributes(n.node, child, attr) {
+                    let value = doc.value(a);
+                    if !lits.iter().any(|l| str_cmp(op, value, l)) {
+                        continue;
+                    }
+                    let c = NodeRef { doc: 0, node: c };
+                    let focus = Focus::of(Some(Item::Node(c)));
+                    for p in &step.preds[1..] {
+                        if !self.ebv(&p.expr, &focus)? {
+                            continue 'children;
+                        }
+                    }
+                    if found(self, c)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
             Axis::Child => {
                 self.any_of_nodes(n, step, NodeKind::Element, doc.children(n.node), found)
             }
@@ -1423,6 +1461,48 @@ fn axis_exists(doc: &Document, n: NodeRef, axis: Axis, test: &NodeTest) -> bool 
             axis_nodes(doc, n, axis, test, &mut out);
             !out.is_empty()
         }
+    }
+}
+
+/// `child/@attr` with both steps plain names (`hl7:templateId/@root`): the two names.
+fn child_attribute_path(lhs: &Expr, rhs: &Expr) -> Option<(ExpandedName, ExpandedName)> {
+    let (Expr::Step(c), Expr::Step(a)) = (lhs, rhs) else {
+        return None;
+    };
+    match (c.axis, &c.test, a.axis, &a.test) {
+        (Axis::Child, NodeTest::Name(child), Axis::Attribute, NodeTest::Name(attr))
+            if c.preds.is_empty() && a.preds.is_empty() =>
+        {
+            Some((*child, *attr))
+        }
+        _ => None,
+    }
+}
+
+/// A child step by name whose first predicate compares one attribute, by name, with string
+/// literals (`hl7:templateId[@root = '…']`, `hl7:code[@code = '…'][@codeSystem = '…']`), the
+/// others being boolean: the names, the comparison and the literals.
+fn child_with_attribute_compared(
+    step: &Step,
+) -> Option<(ExpandedName, ExpandedName, Cmp, &[Box<str>])> {
+    let (NodeTest::Name(child), [p, rest @ ..]) = (&step.test, step.preds.as_slice()) else {
+        return None;
+    };
+    if !rest.iter().all(|p| p.boolean) {
+        return None;
+    }
+    let Expr::CmpStrs(op, path, lits) = &p.expr else {
+        return None;
+    };
+    match &**path {
+        Expr::Step(a)
+            if a.axis == Axis::Attribute
+                && a.preds.is_empty()
+                && let NodeTest::Name(attr) = a.test =>
+        {
+            Some((*child, attr, *op, lits))
+        }
+        _ => None,
     }
 }
 

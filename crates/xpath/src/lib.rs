@@ -24,7 +24,7 @@
 //! let context = compile_pattern("cda:ClinicalDocument[cda:templateId/@root = $oid]", &sc)?;
 //!
 //! let mut ctx = DynamicContext::new(&doc);
-//! ctx.set_variable(oid, vec![Item::Atomic(Atomic::string("1.2.250"))]);
+//! ctx.set_variable(oid, vec![Item::Atomic(Atomic::string("1.2.250"))].into());
 //! let root_element = ctx.node(doc.document_element().expect("root"));
 //! assert!(context.matches(root_element, &ctx)?);
 //! assert!(test.evaluate_boolean(&ctx, root_element)?);

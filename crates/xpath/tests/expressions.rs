@@ -1073,3 +1073,76 @@ fn nodes_filtered_by_local_name() {
     // Atomic items have no local name: the general path raises its error.
     assert_eq!(eval(&ctx, "(1, 2)[local-name() = 'a']", r), Err("XPTY0004"));
 }
+
+/// `child/@attr op '…'` and `child[@attr op '…']` read the document's index of `child`
+/// elements by parent: same answers as walking the children, with several matching children,
+/// children without the attribute, same-named elements nested in another parent (so the
+/// index's parents are not in document order), and names in another namespace.
+#[test]
+fn child_attribute_comparisons_from_the_index() {
+    let xml = concat!(
+        r#"<r xmlns="urn:hl7-org:v3"><s><t root="1"/><x><s><t root="2"/><t/></s></x>"#,
+        r#"<t root="3"/><t root="1"/><u root="1"/></s></r>"#
+    );
+    let doc = Document::parse(xml.as_bytes(), &Limits::default()).expect("test document");
+    let sc = static_context();
+    let ctx = DynamicContext::new(&doc);
+    let root = doc.document_element().expect("r");
+    let outer = doc.first_child(root).expect("outer s");
+    let x = doc
+        .children(outer)
+        .find(|&c| doc.local_name(c) == "x")
+        .expect("x");
+    let inner = doc.first_child(x).expect("inner s");
+    let eval = |src: &str, at| {
+        compile(src, &sc)
+            .expect("compile")
+            .evaluate_node(&ctx, ctx.node(at))
+            .map(|seq| render(&ctx, &seq))
+            .map_err(|e| e.code())
+    };
+    let table = [
+        (outer, "count(hl7:t[@root = '1']) = 2", "true"),
+        (outer, "count(hl7:t[@root = '1']) <= 1", "false"),
+        (outer, "hl7:t/@root = '2'", "false"),
+        (outer, "hl7:t/@root = ('3', '9')", "true"),
+        (outer, "hl7:t/@root != '1'", "true"),
+        (outer, "boolean(hl7:t[@root != '1'])", "true"),
+        (outer, "boolean(hl7:t[@root = '2'])", "false"),
+        (outer, "boolean(hl7:u[@root = '1'])", "true"),
+        (outer, "t/@root = '1'", "false"),
+        (outer, "hl7:t[@root = '1']/@root", "@root=1|@root=1"),
+        (outer, "count(hl7:t/@root) = 3", "true"),
+        (outer, "boolean(hl7:t[@root = '1'][not(@x)])", "true"),
+        (outer, "boolean(hl7:t[@root = '3'][@x])", "false"),
+        (
+            outer,
+            "count(hl7:t[@root = '1'][following-sibling::*[1][self::hl7:u]]) = 1",
+            "true",
+        ),
+        (outer, "count(hl7:t[@root = '1'][2]) = 1", "true"),
+        (
+            outer,
+            "hl7:t[@root = '1'][2]/following-sibling::*[1]",
+            "<u>",
+        ),
+        (inner, "hl7:t/@root = '2'", "true"),
+        (inner, "hl7:t/@root = '1'", "false"),
+        (inner, "count(hl7:t[@root = '2']) = 1", "true"),
+        (inner, "not(hl7:t[@root = '3'])", "true"),
+        (root, "hl7:s/hl7:t/@root = '3'", "true"),
+        (root, "boolean(hl7:t[@root = '1'])", "false"),
+    ];
+    for (at, src, want) in table {
+        assert_eq!(eval(src, at), Ok(want.to_string()), "{src}");
+    }
+    // From an attribute or a text node, the child axis is empty.
+    let attr = doc
+        .attributes(doc.first_child(outer).expect("t"))
+        .next()
+        .expect("@root");
+    assert_eq!(
+        eval("boolean(hl7:t[@root = '1'])", attr),
+        Ok("false".into())
+    );
+}
