@@ -40,8 +40,8 @@ mod snapshot;
 pub mod xsregex;
 
 pub use document::{
-    Ancestors, Attributes, Children, Descendants, Document, Event, InScopeNamespaces, NodeId,
-    NodeKind, XML_NAMESPACE,
+    Ancestors, Attributes, ChildAttribute, Children, Descendants, Document, Event,
+    InScopeNamespaces, NodeId, NodeKind, XML_NAMESPACE,
 };
 pub use error::{ParseError, ParseErrorKind};
 pub use intern::{ExpandedName, Name};
@@ -174,5 +174,38 @@ mod tests {
     #[test]
     fn document_is_send_and_sync() {
         assert_send_sync::<Document>();
+    }
+
+    /// The index behind `child/@attr` steps: by parent, in document order within a parent
+    /// (an element nested in an earlier sibling's subtree comes first in the document but
+    /// after in the index), and without the elements that lack the attribute.
+    #[test]
+    fn children_with_attribute_are_grouped_by_parent() {
+        let xml = br#"<r xmlns:p="urn:p"><s><t a="1"/><x><t a="2"/><t/></x><t a="3"/><p:t a="4"/></s></r>"#;
+        let doc = Document::parse(xml, &Limits::default()).expect("parses");
+        let name = |local: &str| ExpandedName {
+            ns: Name::intern(""),
+            local: Name::intern(local),
+        };
+        let read = |d: &Document| -> Vec<(String, String)> {
+            d.children_with_attribute(name("t"), name("a"))
+                .iter()
+                .map(|e| {
+                    (
+                        d.local_name(e.parent).to_owned(),
+                        d.value(e.attribute).to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let want = [("s", "1"), ("s", "3"), ("x", "2")].map(|(p, v)| (p.into(), v.into()));
+        assert_eq!(read(&doc), want);
+        // Asked again: the same entries, from the kept index.
+        assert_eq!(read(&doc), want);
+        assert!(doc.children_with_attribute(name("t"), name("b")).is_empty());
+        assert!(
+            doc.children_with_attribute(name("nope"), name("a"))
+                .is_empty()
+        );
     }
 }

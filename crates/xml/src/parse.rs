@@ -116,6 +116,7 @@ pub(crate) fn parse(
             source: whole.into(),
             line_starts: OnceLock::new(),
             by_name: OnceLock::new(),
+            child_attributes: Default::default(),
             uri: None,
         },
         stack: Vec::new(),

@@ -353,6 +353,7 @@ impl Document {
             source,
             line_starts: OnceLock::new(),
             by_name: OnceLock::new(),
+            child_attributes: Default::default(),
             uri: None,
         })
     }

@@ -5,7 +5,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::sync::Arc;
 
 use segur_xml::hash::FxMap;
-use segur_xml::{Document, ExpandedName, NodeId};
+use segur_xml::{ChildAttribute, Document, ExpandedName, NodeId};
 
 use crate::error::EvalError;
 use crate::parser::{FN_NAMESPACE, XS_NAMESPACE};
@@ -116,19 +116,18 @@ pub struct DynamicContext<'a> {
     /// Memoized value-set paths as string sets, by memo id (shared process-wide; cached here
     /// to skip the lock).
     pub(crate) memo_sets: RefCell<FxMap<u64, Option<Arc<crate::eval::StringSet>>>>,
-    /// The context document's `(parent, child, attribute)` triples by (child element name,
-    /// attribute name), sorted by parent and in document order within a parent, built on first
-    /// use (see [`DynamicContext::child_attributes`]).
-    child_attributes: RefCell<FxMap<(ExpandedName, ExpandedName), ChildAttributeIndex>>,
+    /// The context document's indexes of elements with an attribute, by (element name,
+    /// attribute name), as read so far (see [`DynamicContext::child_attributes`]).
+    child_attributes: RefCell<KeptIndexes>,
 }
-
-/// `(parent, child, attribute)` node indexes, sorted by parent (see
-/// [`DynamicContext::child_attributes`]).
-type ChildAttributeIndex = Box<[(u32, u32, u32)]>;
 
 /// The children named `child` of one element that carry the attribute `attr`, each with that
 /// attribute, in document order (see [`DynamicContext::child_attributes`]).
 pub(crate) type ChildAttributes = smallvec::SmallVec<[(NodeId, NodeId); 4]>;
+
+/// The indexes of [`Document::children_with_attribute`] a context has read, by (element
+/// name, attribute name).
+type KeptIndexes = FxMap<(ExpandedName, ExpandedName), Arc<[ChildAttribute]>>;
 
 /// A variable's value, or the expression and context node that compute it on first read.
 #[derive(Default)]
@@ -284,41 +283,23 @@ impl<'a> DynamicContext<'a> {
 
     /// The children of `parent` (a node of the context document) named `child` that carry the
     /// attribute `attr`, each with that attribute node, in document order: what
-    /// `child/@attr` and `child[@attr = …]` reach from `parent`. Answered from an index of the
-    /// document's `child` elements built on the first question about that pair of names, so
-    /// a predicate such as `[hl7:templateId/@root = '…']`, asked of thousands of elements with
-    /// a dozen children each, reads a few entries instead of every child.
+    /// `child/@attr` and `child[@attr = …]` reach from `parent`, read from the document's
+    /// index ([`Document::children_with_attribute`]), kept here so a question takes no lock.
     pub(crate) fn child_attributes(
         &self,
         parent: NodeId,
         child: ExpandedName,
         attr: ExpandedName,
     ) -> ChildAttributes {
-        let mut index = self.child_attributes.borrow_mut();
-        let entries = index.entry((child, attr)).or_insert_with(|| {
-            let doc = self.main;
-            let mut entries: Vec<(u32, u32, u32)> = doc
-                .elements_named(child)
-                .iter()
-                .filter_map(|&c| {
-                    let c = NodeId::from_index(c);
-                    Some((
-                        doc.parent(c)?.index(),
-                        c.index(),
-                        doc.attribute(c, attr)?.index(),
-                    ))
-                })
-                .collect();
-            // Stable: children of one parent stay in document order.
-            entries.sort_by_key(|e| e.0);
-            entries.into_boxed_slice()
-        });
-        let p = parent.index();
-        let start = entries.partition_point(|e| e.0 < p);
+        let mut kept = self.child_attributes.borrow_mut();
+        let entries = kept
+            .entry((child, attr))
+            .or_insert_with(|| self.main.children_with_attribute(child, attr));
+        let start = entries.partition_point(|e| e.parent < parent);
         entries[start..]
             .iter()
-            .take_while(|e| e.0 == p)
-            .map(|e| (NodeId::from_index(e.1), NodeId::from_index(e.2)))
+            .take_while(|e| e.parent == parent)
+            .map(|e| (e.child, e.attribute))
             .collect()
     }
 
