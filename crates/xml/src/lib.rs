@@ -40,7 +40,7 @@ mod snapshot;
 pub mod xsregex;
 
 pub use document::{
-    Ancestors, Attributes, ChildAttribute, Children, Descendants, Document, Event,
+    Ancestors, Attributes, ChildAttribute, Children, Descendants, Document, ElementChildren, Event,
     InScopeNamespaces, NodeId, NodeKind, XML_NAMESPACE,
 };
 pub use error::{ParseError, ParseErrorKind};
@@ -174,6 +174,35 @@ mod tests {
     #[test]
     fn document_is_send_and_sync() {
         assert_send_sync::<Document>();
+    }
+
+    /// `element_children` skips text, comments and processing instructions, in a parsed
+    /// document and in one read back from its snapshot (which recomputes the links).
+    #[test]
+    fn element_children_skip_other_children() {
+        let xml = b"<r> <a/><!--c--> text <b><x/></b><?p?><c/> </r>";
+        let doc = Document::parse(xml, &Limits::default()).expect("parses");
+        let back = Document::from_snapshot(&doc.snapshot()).expect("snapshot");
+        for d in [&doc, &back] {
+            let r = d.document_element().expect("r");
+            let names: Vec<_> = d
+                .element_children(r)
+                .map(|n| d.local_name(n).to_owned())
+                .collect();
+            assert_eq!(names, ["a", "b", "c"]);
+            let all: Vec<_> = d
+                .children(r)
+                .filter(|&n| d.kind(n) == NodeKind::Element)
+                .collect();
+            assert_eq!(d.element_children(r).collect::<Vec<_>>(), all);
+            let b = all[1];
+            assert_eq!(d.element_children(b).count(), 1);
+            assert_eq!(d.element_children(all[0]).count(), 0);
+            assert_eq!(d.element_children(d.root()).collect::<Vec<_>>(), [r]);
+        }
+        let text_first = Document::parse(b"<r>t<a/>u</r>", &Limits::default()).expect("parses");
+        let r = text_first.document_element().expect("r");
+        assert_eq!(text_first.element_children(r).count(), 1);
     }
 
     /// The index behind `child/@attr` steps: by parent, in document order within a parent

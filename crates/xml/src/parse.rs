@@ -134,6 +134,7 @@ pub(crate) fn parse(
         pending_space: Vec::new(),
     };
     b.run().map_err(|(kind, offset)| fail(kind, offset))?;
+    crate::document::link_element_siblings(&mut b.doc.nodes);
     // The arrays grew by doubling: give the slack back (documents loaded by the rules live
     // for the whole process).
     b.doc.nodes.shrink_to_fit();
@@ -341,6 +342,7 @@ impl<'a> Builder<'a> {
             parent,
             next: NONE,
             prev: NONE,
+            next_element: NONE,
             attr_end: index + 1,
             subtree_end: index + 1,
             name,

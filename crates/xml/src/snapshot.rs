@@ -321,6 +321,7 @@ impl Document {
                     parent,
                     next,
                     prev,
+                    next_element: NONE,
                     attr_end: end(word(3), i)?,
                     subtree_end: end(word(4), i)?,
                     name: ExpandedName {
@@ -346,6 +347,7 @@ impl Document {
         if r.sum.finish() != u64::from_le_bytes(sum) {
             return Err(SnapshotError("checksum mismatch (damaged or truncated)"));
         }
+        crate::document::link_element_siblings(&mut nodes);
         Ok(Document {
             nodes,
             text,

@@ -912,6 +912,13 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 }
                 Ok(false)
             }
+            Axis::Child if only_elements(&step.test) => self.any_of_nodes(
+                n,
+                step,
+                NodeKind::Element,
+                doc.element_children(n.node),
+                found,
+            ),
             Axis::Child => {
                 self.any_of_nodes(n, step, NodeKind::Element, doc.children(n.node), found)
             }
@@ -1377,6 +1384,7 @@ pub(crate) fn axis_nodes(
     };
     let node = n.node;
     match axis {
+        Axis::Child if only_elements(test) => doc.element_children(node).for_each(push),
         Axis::Child => doc.children(node).for_each(push),
         Axis::Attribute => doc.attributes(node).for_each(push),
         Axis::SelfNode => push(node),
@@ -1446,6 +1454,9 @@ fn axis_exists(doc: &Document, n: NodeRef, axis: Axis, test: &NodeTest) -> bool 
         NodeKind::Element
     };
     match axis {
+        Axis::Child if only_elements(test) => doc
+            .element_children(n.node)
+            .any(|m| name_test(doc, m, test, principal)),
         Axis::Child => doc
             .children(n.node)
             .any(|m| name_test(doc, m, test, principal)),
@@ -1462,6 +1473,19 @@ fn axis_exists(doc: &Document, n: NodeRef, axis: Axis, test: &NodeTest) -> bool 
             !out.is_empty()
         }
     }
+}
+
+/// Whether `test`, on the child axis (whose principal node kind is element), can select
+/// elements only: a name test or `element()`. Such a step walks the element children alone.
+fn only_elements(test: &NodeTest) -> bool {
+    matches!(
+        test,
+        NodeTest::Name(_)
+            | NodeTest::Namespace(_)
+            | NodeTest::Local(_)
+            | NodeTest::AnyName
+            | NodeTest::Element(_)
+    )
 }
 
 /// `child/@attr` with both steps plain names (`hl7:templateId/@root`): the two names.
