@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use memchr::{memchr2, memchr3, memmem};
+use memchr::{memchr_iter, memchr2, memchr3, memmem};
 
 use super::{AttrScan, Builder, Failure, RawAttr, TextKind, find_byte, scan_attribute, swar_eq};
 
@@ -61,11 +61,12 @@ fn is(b: Option<&u8>, class: u8) -> bool {
 }
 
 /// The first index at or after `i` whose byte is not of `class`.
-fn skip(bytes: &[u8], mut i: usize, class: u8) -> usize {
-    while is(bytes.get(i), class) {
-        i += 1;
-    }
-    i
+fn skip(bytes: &[u8], i: usize, class: u8) -> usize {
+    let rest = bytes.get(i..).unwrap_or_default();
+    i + rest
+        .iter()
+        .position(|&b| CLASSES[usize::from(b)] & class == 0)
+        .unwrap_or(rest.len())
 }
 
 /// Reads the body of `b`'s input into it; on [`GiveUp`] what `b` holds is to be thrown away.
@@ -156,14 +157,20 @@ fn bang(b: &mut Builder<'_>, at: usize) -> Result<usize, GiveUp> {
     let rest = &bytes[at..];
     if rest.starts_with(b"<!--") {
         let from = at + 4;
-        let to = from + memmem::find(&bytes[from..], b"-->").ok_or(GiveUp)?;
-        let content = &whole[from..to];
-        // quick-xml refuses `--` in a comment, and a comment that ends with `-` (`--->`).
-        if content.ends_with('-') || memmem::find(content.as_bytes(), b"--").is_some() {
+        // The first `-->` after `<!--` (quick-xml's first `>` after two `-`, `<!---->` the
+        // shortest comment).
+        let to = memchr_iter(b'>', &bytes[from..])
+            .map(|k| from + k)
+            .find(|&gt| gt >= from + 2 && bytes[gt - 2..gt] == *b"--")
+            .ok_or(GiveUp)?
+            - 2;
+        // quick-xml refuses `--` in a comment, and a comment that ends with `-` (`--->`): a
+        // `-` of the content followed by a `-`, the first of `-->` included.
+        if memchr_iter(b'-', &bytes[from..to]).any(|k| bytes[from + k + 1] == b'-') {
             return Err(GiveUp);
         }
         let end = to + 3;
-        b.comment(content, at, end)?;
+        b.comment(&whole[from..to], at, end)?;
         Ok(end)
     } else if rest.starts_with(b"<![CDATA[") {
         let from = at + 9;

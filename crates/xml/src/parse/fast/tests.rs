@@ -583,3 +583,23 @@ fn the_own_tokenizer_reads_edge_cases_as_quick_xml_does() {
         assert_eq!(read, expected, "{input:?}");
     }
 }
+
+/// Every file under the folder `SEGUR_XML_CORPUS` names, when it names one (documents written
+/// by `segur build all`, say), reads the same both ways.
+#[test]
+fn the_own_tokenizer_reads_a_corpus_named_by_the_environment_as_quick_xml_does() {
+    let Some(dir) = std::env::var_os("SEGUR_XML_CORPUS") else {
+        return;
+    };
+    let (mut all, mut read) = (0, 0);
+    for path in files(Path::new(&dir)) {
+        let bytes = std::fs::read(&path).expect("a readable file");
+        all += 1;
+        read += usize::from(both_ways(
+            &path.display().to_string(),
+            &bytes,
+            &Limits::default(),
+        ));
+    }
+    eprintln!("{read} of {all} files read by the own tokenizer");
+}
