@@ -1,5 +1,7 @@
-//! One pass over quick-xml events into the arena, with namespace resolution, limits and
-//! XML 1.0 checks quick-xml leaves to the caller.
+//! One pass over the input's tokens into the arena, with namespace resolution, limits and
+//! XML 1.0 checks quick-xml leaves to the caller. The tokens come from the own tokenizer
+//! ([`fast`]) for the common well-formed document, else from quick-xml's events (the reference
+//! reading, which reports every error).
 
 use crate::hash::FxMap;
 use std::borrow::Cow;
