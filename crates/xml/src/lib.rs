@@ -1,12 +1,13 @@
 //! An arena XML document model for XPath evaluation and schema validation.
 //!
-//! [`Document::parse`] reads UTF-8 XML once (quick-xml events) into flat arrays: every node is
-//! a `u32` index ([`NodeId`]) in document order, attributes are real nodes placed right after
-//! their element, a subtree is a contiguous index range (so `descendant` and document order
-//! need no recursion), and names are interned process-wide ([`Name`]) so name tests compare
-//! integers across documents. Every element keeps its in-scope namespace bindings (for
-//! `resolve-QName` on `xsi:type` values) and the byte offsets of its start tag;
-//! [`Document::line_col`] turns an offset into a 1-based line and a column in characters.
+//! [`Document::parse`] reads UTF-8 XML once (its own tokenizer, quick-xml's events for anything
+//! unusual or malformed) into flat arrays: every node is a `u32` index ([`NodeId`]) in document
+//! order, attributes are real nodes placed right after their element, a subtree is a
+//! contiguous index range (so `descendant` and document order need no recursion), and names
+//! are interned process-wide ([`Name`]) so name tests compare integers across documents. Every
+//! element keeps its in-scope namespace bindings (for `resolve-QName` on `xsi:type` values)
+//! and the byte offsets of its start tag; [`Document::line_col`] turns an offset into a
+//! 1-based line and a column in characters.
 //!
 //! Input is hostile until parsed: DOCTYPE declarations are refused (no entity expansion, so no
 //! XXE nor billion laughs), only UTF-8 is read, only the five predefined entities and character

@@ -1,5 +1,7 @@
-//! One pass over quick-xml events into the arena, with namespace resolution, limits and
-//! XML 1.0 checks quick-xml leaves to the caller.
+//! One pass over the input's tokens into the arena, with namespace resolution, limits and
+//! XML 1.0 checks quick-xml leaves to the caller. The tokens come from the own tokenizer
+//! ([`fast`]) for the common well-formed document, else from quick-xml's events (the reference
+//! reading, which reports every error).
 
 use crate::hash::FxMap;
 use std::borrow::Cow;
@@ -12,6 +14,8 @@ use crate::Limits;
 use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding, XML_NAMESPACE};
 use crate::error::{ParseError, ParseErrorKind};
 use crate::intern::{ExpandedName, Name};
+
+mod fast;
 
 const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
@@ -77,11 +81,63 @@ struct Builder<'a> {
 type Failure = (ParseErrorKind, usize);
 
 /// Parses `input` (see [`Document::parse`]); `strip_space` drops whitespace-only text nodes.
+///
+/// The own tokenizer ([`fast`]) reads the common well-formed document; on anything it does not
+/// handle it gives up and quick-xml reads the input again from the start, so that errors and
+/// their positions are quick-xml's reading's.
 pub(crate) fn parse(
     input: &[u8],
     limits: &Limits,
     strip_space: bool,
 ) -> Result<Document, ParseError> {
+    parse_with(input, limits, strip_space, true)
+}
+
+/// Parses `input` with quick-xml alone: the reference the own tokenizer is checked against.
+#[cfg(test)]
+pub(crate) fn parse_with_quick_xml(
+    input: &[u8],
+    limits: &Limits,
+    strip_space: bool,
+) -> Result<Document, ParseError> {
+    parse_with(input, limits, strip_space, false)
+}
+
+/// What the own tokenizer alone reads of `input`: `None` where it gives up.
+#[cfg(test)]
+pub(crate) fn parse_with_own_tokenizer(
+    input: &[u8],
+    limits: &Limits,
+    strip_space: bool,
+) -> Option<Document> {
+    let (whole, base) = prelude(input, limits).ok()?;
+    let mut b = Builder::new(input, whole, base, limits, strip_space);
+    fast::run(&mut b).ok()?;
+    Some(b.into_document())
+}
+
+fn parse_with(
+    input: &[u8],
+    limits: &Limits,
+    strip_space: bool,
+    own_tokenizer: bool,
+) -> Result<Document, ParseError> {
+    let (whole, base) = prelude(input, limits)?;
+    if own_tokenizer {
+        let mut b = Builder::new(input, whole, base, limits, strip_space);
+        if fast::run(&mut b).is_ok() {
+            return Ok(b.into_document());
+        }
+    }
+    let mut b = Builder::new(input, whole, base, limits, strip_space);
+    b.run()
+        .map_err(|(kind, offset)| ParseError::at(kind, input, offset))?;
+    Ok(b.into_document())
+}
+
+/// The checks before tokenizing: size, encoding, UTF-8. Returns the input as text and the
+/// length of its byte order mark.
+fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), ParseError> {
     let fail = |kind, offset| ParseError::at(kind, input, offset);
     let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
     if input.len() > max_bytes {
@@ -102,45 +158,7 @@ pub(crate) fn parse(
         Err(_) => std::str::from_utf8(input)
             .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?,
     };
-    let body = &whole[base..];
-    let mut b = Builder {
-        input,
-        whole,
-        body,
-        base,
-        limits,
-        doc: Document {
-            nodes: Vec::with_capacity(body.len() / 24),
-            text: String::new(),
-            scopes: Vec::new(),
-            source: whole.into(),
-            line_starts: OnceLock::new(),
-            by_name: OnceLock::new(),
-            child_attributes: Default::default(),
-            uri: None,
-        },
-        stack: Vec::new(),
-        names: FxMap::default(),
-        qnames: FxMap::default(),
-        uris: FxMap::default(),
-        xml_prefix: Name::intern("xml"),
-        last_text: NONE,
-        last_text_shared: false,
-        spaces: FxMap::default(),
-        root_seen: false,
-        attrs: Vec::new(),
-        scratch: String::new(),
-        strip_space,
-        pending_space: Vec::new(),
-    };
-    b.run().map_err(|(kind, offset)| fail(kind, offset))?;
-    crate::document::link_element_siblings(&mut b.doc.nodes);
-    // The arrays grew by doubling: give the slack back (documents loaded by the rules live
-    // for the whole process).
-    b.doc.nodes.shrink_to_fit();
-    b.doc.text.shrink_to_fit();
-    b.doc.scopes.shrink_to_fit();
-    Ok(b.doc)
+    Ok((whole, base))
 }
 
 fn detect_encoding(input: &[u8]) -> Result<usize, ParseErrorKind> {
@@ -168,6 +186,58 @@ fn reborrow<'a>(whole: &'a str, part: &str) -> Cow<'a, str> {
 }
 
 impl<'a> Builder<'a> {
+    fn new(
+        input: &'a [u8],
+        whole: &'a str,
+        base: usize,
+        limits: &'a Limits,
+        strip_space: bool,
+    ) -> Builder<'a> {
+        let body = &whole[base..];
+        Builder {
+            input,
+            whole,
+            body,
+            base,
+            limits,
+            doc: Document {
+                nodes: Vec::with_capacity(body.len() / 24),
+                text: String::new(),
+                scopes: Vec::new(),
+                source: whole.into(),
+                line_starts: OnceLock::new(),
+                by_name: OnceLock::new(),
+                child_attributes: Default::default(),
+                uri: None,
+            },
+            stack: Vec::new(),
+            names: FxMap::default(),
+            qnames: FxMap::default(),
+            uris: FxMap::default(),
+            xml_prefix: Name::intern("xml"),
+            last_text: NONE,
+            last_text_shared: false,
+            spaces: FxMap::default(),
+            root_seen: false,
+            attrs: Vec::new(),
+            scratch: String::new(),
+            strip_space,
+            pending_space: Vec::new(),
+        }
+    }
+
+    /// The document built, its arrays trimmed to size.
+    fn into_document(mut self) -> Document {
+        crate::document::link_element_siblings(&mut self.doc.nodes);
+        // The arrays grew by doubling: give the slack back (documents loaded by the rules live
+        // for the whole process).
+        self.doc.nodes.shrink_to_fit();
+        self.doc.text.shrink_to_fit();
+        self.doc.scopes.shrink_to_fit();
+        self.doc
+    }
+
+    /// Reads the body with quick-xml (the reference reading).
     fn run(&mut self) -> Result<(), Failure> {
         let mut reader = Reader::from_str(self.body);
         let config = reader.config_mut();
@@ -175,6 +245,41 @@ impl<'a> Builder<'a> {
         config.check_comments = true;
         config.expand_empty_elements = false;
         config.trim_text(false);
+        self.begin()?;
+        loop {
+            let pos = self.base + reader.buffer_position() as usize;
+            let event = reader.read_event().map_err(|source| {
+                (
+                    malformed(source),
+                    self.base + reader.error_position() as usize,
+                )
+            })?;
+            let end = self.base + reader.buffer_position() as usize;
+            match event {
+                Event::Decl(d) => {
+                    let encoding = match d.encoding() {
+                        Some(Ok(enc)) => Some(enc),
+                        _ => None,
+                    };
+                    self.declaration(pos, encoding.as_deref())?;
+                }
+                Event::DocType(_) => return Err((ParseErrorKind::Doctype, pos)),
+                Event::Start(e) => self.start(&e, pos, end, false)?,
+                Event::Empty(e) => self.start(&e, pos, end, true)?,
+                Event::End(e) => self.end_tag(e.name().0, pos)?,
+                Event::Text(t) => self.text(t.into_inner(), pos, TextKind::Raw)?,
+                Event::CData(t) => self.text(t.into_inner(), pos, TextKind::CData)?,
+                Event::GeneralRef(r) => self.reference(&r, pos)?,
+                Event::Comment(c) => self.comment(&c, pos, end)?,
+                Event::PI(p) => self.processing_instruction(p.target(), p.content(), pos, end)?,
+                Event::Eof => break,
+            }
+        }
+        self.finish()
+    }
+
+    /// The document node, the bottom of the element stack.
+    fn begin(&mut self) -> Result<(), Failure> {
         self.push_node(
             NodeKind::Document,
             ExpandedName {
@@ -189,86 +294,11 @@ impl<'a> Builder<'a> {
             raw_name: Cow::Borrowed(""),
             scope: NONE,
         });
-        loop {
-            let pos = self.base + reader.buffer_position() as usize;
-            let event = reader.read_event().map_err(|source| {
-                (
-                    malformed(source),
-                    self.base + reader.error_position() as usize,
-                )
-            })?;
-            let end = self.base + reader.buffer_position() as usize;
-            match event {
-                Event::Decl(d) => {
-                    if pos != self.base {
-                        return Err((ParseErrorKind::ContentOutsideRoot, pos));
-                    }
-                    if let Some(Ok(enc)) = d.encoding() {
-                        let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
-                            .iter()
-                            .any(|e| enc.eq_ignore_ascii_case(e));
-                        if !ok {
-                            return Err((
-                                ParseErrorKind::UnsupportedEncoding {
-                                    encoding: enc.into_owned(),
-                                },
-                                pos,
-                            ));
-                        }
-                    }
-                }
-                Event::DocType(_) => return Err((ParseErrorKind::Doctype, pos)),
-                Event::Start(e) => self.start(&e, pos, end, false)?,
-                Event::Empty(e) => self.start(&e, pos, end, true)?,
-                Event::End(e) => {
-                    let found = e.name().0;
-                    let frame = self.stack.pop();
-                    let Some(frame) = frame.filter(|f| f.node != 0) else {
-                        return Err((ParseErrorKind::UnexpectedEndTag { name: found.into() }, pos));
-                    };
-                    if frame.raw_name != found {
-                        return Err((
-                            ParseErrorKind::MismatchedEndTag {
-                                expected: frame.raw_name.into_owned(),
-                                found: found.into(),
-                            },
-                            pos,
-                        ));
-                    }
-                    self.close(frame.node, pos);
-                    self.end_text();
-                }
-                Event::Text(t) => self.text(t.into_inner(), pos, TextKind::Raw)?,
-                Event::CData(t) => self.text(t.into_inner(), pos, TextKind::CData)?,
-                Event::GeneralRef(r) => {
-                    let mut s = String::new();
-                    push_reference(&r, &mut s).map_err(|kind| (kind, pos))?;
-                    self.text(Cow::Owned(s), pos, TextKind::Resolved)?;
-                }
-                Event::Comment(c) => {
-                    let n = self.leaf(
-                        NodeKind::Comment,
-                        ExpandedName {
-                            ns: Name::EMPTY,
-                            local: Name::EMPTY,
-                        },
-                        pos,
-                        end,
-                    )?;
-                    self.set_value(n, &c, pos)?;
-                }
-                Event::PI(p) => {
-                    let target = self.intern(p.target());
-                    let name = ExpandedName {
-                        ns: Name::EMPTY,
-                        local: target,
-                    };
-                    let n = self.leaf(NodeKind::ProcessingInstruction, name, pos, end)?;
-                    self.set_value(n, p.content().trim_start(), pos)?;
-                }
-                Event::Eof => break,
-            }
-        }
+        Ok(())
+    }
+
+    /// The end of the input: every element closed, a root element seen.
+    fn finish(&mut self) -> Result<(), Failure> {
         let eof = self.input.len();
         if let Some(open) = self.stack.last().filter(|f| f.node != 0) {
             return Err((
@@ -283,6 +313,85 @@ impl<'a> Builder<'a> {
         }
         self.close(0, eof);
         Ok(())
+    }
+
+    /// The XML declaration at `pos`, with its encoding pseudo-attribute when it has one.
+    fn declaration(&mut self, pos: usize, encoding: Option<&str>) -> Result<(), Failure> {
+        if pos != self.base {
+            return Err((ParseErrorKind::ContentOutsideRoot, pos));
+        }
+        if let Some(enc) = encoding {
+            let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
+                .iter()
+                .any(|e| enc.eq_ignore_ascii_case(e));
+            if !ok {
+                return Err((
+                    ParseErrorKind::UnsupportedEncoding {
+                        encoding: enc.to_owned(),
+                    },
+                    pos,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// An end tag at `pos` naming `found`.
+    fn end_tag(&mut self, found: &str, pos: usize) -> Result<(), Failure> {
+        let frame = self.stack.pop();
+        let Some(frame) = frame.filter(|f| f.node != 0) else {
+            return Err((ParseErrorKind::UnexpectedEndTag { name: found.into() }, pos));
+        };
+        if frame.raw_name != found {
+            return Err((
+                ParseErrorKind::MismatchedEndTag {
+                    expected: frame.raw_name.into_owned(),
+                    found: found.into(),
+                },
+                pos,
+            ));
+        }
+        self.close(frame.node, pos);
+        self.end_text();
+        Ok(())
+    }
+
+    /// An entity or character reference at `pos` (`reference` is what lies between `&` and `;`).
+    fn reference(&mut self, reference: &str, pos: usize) -> Result<(), Failure> {
+        let mut s = String::new();
+        push_reference(reference, &mut s).map_err(|kind| (kind, pos))?;
+        self.text(Cow::Owned(s), pos, TextKind::Resolved)
+    }
+
+    /// A comment from `pos` to `end`, `content` between `<!--` and `-->`.
+    fn comment(&mut self, content: &str, pos: usize, end: usize) -> Result<(), Failure> {
+        let n = self.leaf(
+            NodeKind::Comment,
+            ExpandedName {
+                ns: Name::EMPTY,
+                local: Name::EMPTY,
+            },
+            pos,
+            end,
+        )?;
+        self.set_value(n, content, pos)
+    }
+
+    /// A processing instruction from `pos` to `end`: its target, then the rest up to `?>`.
+    fn processing_instruction(
+        &mut self,
+        target: &str,
+        content: &str,
+        pos: usize,
+        end: usize,
+    ) -> Result<(), Failure> {
+        let target = self.intern(target);
+        let name = ExpandedName {
+            ns: Name::EMPTY,
+            local: target,
+        };
+        let n = self.leaf(NodeKind::ProcessingInstruction, name, pos, end)?;
+        self.set_value(n, content.trim_start(), pos)
     }
 
     /// Markup ends the current text node; held-back whitespace (see `strip_space`) is dropped.
@@ -720,6 +829,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// A start tag read by quick-xml.
     fn start(
         &mut self,
         e: &BytesStart<'_>,
@@ -727,6 +837,14 @@ impl<'a> Builder<'a> {
         end: usize,
         empty: bool,
     ) -> Result<(), Failure> {
+        self.open(pos)?;
+        let raw_name = reborrow(self.whole, e.name().0);
+        self.read_attributes(e, pos)?;
+        self.element(raw_name, pos, end, empty)
+    }
+
+    /// The checks of a start tag at `pos` before its attributes are read.
+    fn open(&mut self, pos: usize) -> Result<(), Failure> {
         self.end_text();
         if self.stack.len() > self.limits.max_depth {
             return Err((
@@ -742,9 +860,18 @@ impl<'a> Builder<'a> {
             }
             self.root_seen = true;
         }
-        let raw_name = reborrow(self.whole, e.name().0);
-        self.read_attributes(e, pos)?;
+        Ok(())
+    }
 
+    /// The element of a start tag from `pos` to `end` named `raw_name`, its attributes read
+    /// into `attrs`; `empty` for `<name/>`.
+    fn element(
+        &mut self,
+        raw_name: Cow<'a, str>,
+        pos: usize,
+        end: usize,
+        empty: bool,
+    ) -> Result<(), Failure> {
         let parent_scope = self.stack.last().map_or(NONE, |f| f.scope);
         let mut scope = parent_scope;
         let attrs = std::mem::take(&mut self.attrs);
