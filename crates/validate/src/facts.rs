@@ -22,11 +22,8 @@ pub struct DocFacts {
 }
 
 fn child(doc: &Document, parent: NodeId, local: &str) -> Option<NodeId> {
-    doc.children(parent).find(|&c| {
-        doc.kind(c) == NodeKind::Element
-            && doc.namespace_uri(c) == HL7
-            && doc.local_name(c) == local
-    })
+    doc.element_children(parent)
+        .find(|&c| doc.namespace_uri(c) == HL7 && doc.local_name(c) == local)
 }
 
 fn path(doc: &Document, from: NodeId, steps: &[&str]) -> Option<NodeId> {
@@ -60,11 +57,10 @@ pub fn read(doc: &Document) -> DocFacts {
     let clinical = clinical_documents(doc);
     for &cd in clinical {
         let cd = NodeId::from_index(cd);
-        for t in doc.children(cd).filter(|&t| {
-            doc.kind(t) == NodeKind::Element
-                && doc.namespace_uri(t) == HL7
-                && doc.local_name(t) == "templateId"
-        }) {
+        for t in doc
+            .element_children(cd)
+            .filter(|&t| doc.namespace_uri(t) == HL7 && doc.local_name(t) == "templateId")
+        {
             facts
                 .template_ids
                 .push((attr(doc, t, "root"), attr(doc, t, "extension")));
@@ -84,11 +80,10 @@ pub fn read(doc: &Document) -> DocFacts {
         });
     }
     if let Some(role) = path(doc, cd, &["recordTarget", "patientRole"]) {
-        for id in doc.children(role).filter(|&c| {
-            doc.kind(c) == NodeKind::Element
-                && doc.namespace_uri(c) == HL7
-                && doc.local_name(c) == "id"
-        }) {
+        for id in doc
+            .element_children(role)
+            .filter(|&c| doc.namespace_uri(c) == HL7 && doc.local_name(c) == "id")
+        {
             own.patient_ids.push(Located {
                 value: PatientId {
                     root: attr(doc, id, "root").unwrap_or_default(),

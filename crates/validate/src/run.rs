@@ -386,9 +386,7 @@ impl PathCache {
 fn key_value<'d>(doc: &'d Document, node: NodeId, a: &KeyAttribute) -> Option<Option<&'d str>> {
     let mut at = node;
     for &name in &*a.path {
-        let mut found = doc
-            .children(at)
-            .filter(|&c| doc.kind(c) == NodeKind::Element && doc.name(c) == name);
+        let mut found = doc.element_children(at).filter(|&c| doc.name(c) == name);
         match (found.next(), found.next()) {
             (None, _) => return Some(None),
             (Some(only), None) => at = only,
@@ -512,12 +510,7 @@ impl<'d> DocIndex<'d> {
                 for n in parents {
                     for &p in ctx.elements_named(*n) {
                         let p = NodeId::from_index(p);
-                        out.extend(
-                            self.doc
-                                .children(p)
-                                .filter(|&c| self.doc.kind(c) == NodeKind::Element)
-                                .map(NodeId::index),
-                        );
+                        out.extend(self.doc.element_children(p).map(NodeId::index));
                     }
                 }
             }

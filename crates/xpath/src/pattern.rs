@@ -111,9 +111,8 @@ impl Prefilter {
         else {
             return true;
         };
-        doc.children(node).any(|c| {
-            doc.kind(c) == NodeKind::Element
-                && doc.name(c) == *child
+        doc.element_children(node).any(|c| {
+            doc.name(c) == *child
                 && doc
                     .attribute(c, *attr)
                     .is_some_and(|a| values.iter().any(|v| v == doc.value(a)))
