@@ -283,19 +283,67 @@ struct DocIndex<'d> {
     /// The nodes a pattern walk visits, for patterns with a rule that may match any node.
     visited: Option<Vec<u32>>,
     by_child_attr: FxMap<(ExpandedName, ExpandedName), FxMap<&'d str, Vec<u32>>>,
-    /// Per node, the id of its path: the kinds and names from the document node down to it
-    /// (`u32::MAX` until computed). Rule contexts are matched structurally once per path.
-    path_of: Vec<u32>,
+    paths: SharedPaths,
     shapes: PathCache,
 }
 
-/// Node paths (the kinds and names from the document node down) interned across the documents
-/// a thread validates with one compiled schematron, and per (pattern, path) the rules whose
-/// context fits the path structurally: documents of one kind share most of their paths, so
-/// the structural match runs once per path and thread, not once per document.
+/// Node paths (the kinds and names from the document node down to a node) interned for every
+/// compiled schematron a thread runs, and the path of each node of the document the thread
+/// validates now. Rule contexts are matched structurally once per path, and the half-dozen
+/// rule sets of a document share the paths of its nodes instead of each working them out.
+struct SharedPaths {
+    table: FxMap<(u32, u8, ExpandedName), u32>,
+    /// Unique to this table (from [`next_generation`]): the fitting rules a [`PathCache`] keeps
+    /// by the ids of another table are dropped.
+    generation: u64,
+    /// The serial ([`Document::serial`]) of the document `path_of` is for.
+    doc: u64,
+    /// Per node of that document, the id of its path (`u32::MAX` until computed).
+    path_of: Vec<u32>,
+    /// The nodes whose paths [`DocIndex::path`] works out (a buffer kept for its capacity).
+    pending: Vec<NodeId>,
+}
+
+impl SharedPaths {
+    /// An empty table with a generation of its own.
+    fn fresh() -> SharedPaths {
+        SharedPaths {
+            table: FxMap::default(),
+            generation: next_generation(),
+            doc: 0,
+            path_of: Vec::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Ready for `doc`: the path ids of its nodes kept if they are this document's, the
+    /// table started over (with a new generation) past its bound.
+    fn prepare(&mut self, doc: &Document) {
+        if self.table.len() > MAX_CACHED_PATHS {
+            *self = SharedPaths::fresh();
+        }
+        if self.doc != doc.serial() {
+            self.doc = doc.serial();
+            self.path_of.clear();
+            self.path_of.resize(doc.len(), u32::MAX);
+        }
+    }
+}
+
+/// A generation no [`SharedPaths`] table had.
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// What one compiled schematron keeps on a thread across the documents it validates: per
+/// (pattern, path) the rules whose context fits the path structurally (documents of one kind
+/// share most of their paths, so the structural match runs once per path and thread, not once
+/// per document), and the results of checks that are functions of attribute values.
 #[derive(Default)]
 struct PathCache {
-    paths: FxMap<(u32, u8, ExpandedName), u32>,
+    /// The [`SharedPaths`] generation whose path ids key `fitting`.
+    generation: u64,
     /// Ranges of `fit_rules`.
     fitting: FxMap<(u32, u32), (u32, u32)>,
     fit_rules: Vec<u32>,
@@ -406,27 +454,41 @@ thread_local! {
     /// This thread's path caches, by compiled schematron id.
     static PATH_CACHES: std::cell::RefCell<FxMap<u64, PathCache>> =
         std::cell::RefCell::new(FxMap::default());
+    /// This thread's node paths, shared by its compiled schematrons.
+    static SHARED_PATHS: std::cell::RefCell<SharedPaths> =
+        std::cell::RefCell::new(SharedPaths::fresh());
 }
 
 impl<'d> DocIndex<'d> {
-    fn new(doc: &'d Document, attributes: bool, other: bool, shapes: PathCache) -> Self {
+    fn new(
+        doc: &'d Document,
+        attributes: bool,
+        other: bool,
+        paths: SharedPaths,
+        shapes: PathCache,
+    ) -> Self {
         DocIndex {
             doc,
             attributes,
             other,
             visited: None,
             by_child_attr: FxMap::default(),
-            path_of: vec![u32::MAX; doc.len()],
+            paths,
             shapes,
         }
     }
 
-    /// The path id of `node` (see `path_of`); the document node's is 0.
+    /// The path id of `node` (see [`SharedPaths`]).
     fn path(&mut self, node: NodeId) -> u32 {
-        let mut pending = Vec::new();
+        let paths = &mut self.paths;
+        match paths.path_of[node.index() as usize] {
+            u32::MAX => {}
+            known => return known,
+        }
+        let mut pending = std::mem::take(&mut paths.pending);
         let mut n = node;
         let mut id = loop {
-            match self.path_of[n.index() as usize] {
+            match paths.path_of[n.index() as usize] {
                 u32::MAX => {}
                 known => break known,
             }
@@ -438,19 +500,20 @@ impl<'d> DocIndex<'d> {
                 None => {
                     // The document node (or a parentless node): a path of its own.
                     let key = (u32::MAX, self.doc.kind(n) as u8, self.doc.name(n));
-                    let next = self.shapes.paths.len() as u32;
-                    let id = *self.shapes.paths.entry(key).or_insert(next);
-                    self.path_of[n.index() as usize] = id;
+                    let next = paths.table.len() as u32;
+                    let id = *paths.table.entry(key).or_insert(next);
+                    paths.path_of[n.index() as usize] = id;
                     break id;
                 }
             }
         };
         while let Some(n) = pending.pop() {
             let key = (id, self.doc.kind(n) as u8, self.doc.name(n));
-            let next = self.shapes.paths.len() as u32;
-            id = *self.shapes.paths.entry(key).or_insert(next);
-            self.path_of[n.index() as usize] = id;
+            let next = paths.table.len() as u32;
+            id = *paths.table.entry(key).or_insert(next);
+            paths.path_of[n.index() as usize] = id;
         }
+        paths.pending = pending;
         id
     }
 
@@ -844,15 +907,23 @@ impl Compiled {
         ctx: &mut DynamicContext<'c>,
     ) -> Result<Vec<Finding>, EvalError> {
         self.set_globals(ctx);
+        // Taken out (a fresh table stands in) and put back: nothing else on this thread can
+        // see the table while the walk holds it.
+        let mut paths = SHARED_PATHS.with(|p| p.replace(SharedPaths::fresh()));
+        paths.prepare(doc);
         let mut shapes = PATH_CACHES
             .with(|c| c.borrow_mut().remove(&self.id))
             .unwrap_or_default();
-        if shapes.paths.len() > MAX_CACHED_PATHS {
-            shapes = PathCache::default();
+        if shapes.generation != paths.generation || shapes.fitting.len() > MAX_CACHED_PATHS {
+            shapes.fitting.clear();
+            shapes.fit_rules.clear();
+            shapes.generation = paths.generation;
         }
-        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other, shapes);
+        let mut index = DocIndex::new(doc, self.visit_attributes, self.visit_other, paths, shapes);
         let result = self.walk(doc, ctx, &mut index);
         let shapes = std::mem::take(&mut index.shapes);
+        let paths = std::mem::replace(&mut index.paths, SharedPaths::fresh());
+        SHARED_PATHS.with(|p| p.replace(paths));
         PATH_CACHES.with(|c| {
             let mut caches = c.borrow_mut();
             // Rule sets compiled and dropped over a long process (an engine per test, a
@@ -1216,6 +1287,81 @@ mod tests {
         for (doc, want) in docs.iter().zip(&fired) {
             assert_eq!(&fire_on("e", rule, &[doc])[0], want);
         }
+    }
+
+    /// Two rule sets sharing the thread's node paths, run in turns on documents whose
+    /// elements of one name sit at different paths (and on a document parsed again, which is
+    /// a new document to the path cache): the same findings as fresh rule sets give.
+    #[test]
+    fn rule_sets_sharing_node_paths_match_as_fresh_ones() {
+        let compile = |rules: &str| {
+            let tmp = tempfile::tempdir().expect("tmp");
+            std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
+            let file = tmp.path().join("schematrons/t.sch");
+            std::fs::write(
+                &file,
+                format!(
+                    r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
+  <pattern id="p">{rules}</pattern>
+</schema>"#
+                ),
+            )
+            .expect("write");
+            let s = Schematron::load(tmp.path(), &file).expect("load");
+            (Compiled::compile(&s, tmp.path(), &|_| String::new()), tmp)
+        };
+        let one = r#"<rule context="/r/a/b"><assert id="ab" test="@x">m</assert></rule>
+            <rule context="b"><assert id="b" test="@y">m</assert></rule>"#;
+        let two = r#"<rule context="//c/b"><assert id="cb" test="@x">m</assert></rule>
+            <rule context="*/a"><report id="a" test="b">m</report></rule>"#;
+        let docs = [
+            "<r>
+<a><b/></a>
+<c><b x='1'/></c>
+<a><b y='1'/></a></r>",
+            "<r>
+<c><a><b/></a></c>
+<a><c><b/></c></a>
+<b/></r>",
+        ];
+        let run = |c: &Compiled, xml: &str| -> Vec<(String, u32)> {
+            let doc = Document::parse(xml.as_bytes(), &segur_xml::Limits::default()).expect("doc");
+            let cache = DocumentCache::new(std::path::Path::new("."));
+            c.run(&doc, &cache)
+                .into_iter()
+                .map(|f| (f.rule, f.location.line.unwrap_or(0)))
+                .collect()
+        };
+        let fresh: Vec<Vec<Vec<(String, u32)>>> = [one, two]
+            .iter()
+            .map(|r| docs.iter().map(|d| run(&compile(r).0, d)).collect())
+            .collect();
+        assert!(fresh.iter().flatten().all(|f| !f.is_empty()), "{fresh:?}");
+        let (c1, _t1) = compile(one);
+        let (c2, _t2) = compile(two);
+        for round in 0..2 {
+            for (d, xml) in docs.iter().enumerate() {
+                let doc =
+                    Document::parse(xml.as_bytes(), &segur_xml::Limits::default()).expect("doc");
+                let cache = DocumentCache::new(std::path::Path::new("."));
+                for (i, c) in [&c1, &c2, &c1].into_iter().enumerate() {
+                    let got: Vec<(String, u32)> = c
+                        .run(&doc, &cache)
+                        .into_iter()
+                        .map(|f| (f.rule, f.location.line.unwrap_or(0)))
+                        .collect();
+                    assert_eq!(
+                        got,
+                        fresh[i % 2][d],
+                        "round {round}, document {d}, rule set {i}"
+                    );
+                }
+            }
+        }
+        assert_ne!(
+            SharedPaths::fresh().generation,
+            SharedPaths::fresh().generation
+        );
     }
 
     /// Rule sets compiled one after the other on a thread (an engine per request, a reload)

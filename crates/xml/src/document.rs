@@ -99,6 +99,16 @@ pub struct Document {
     /// (see [`Document::children_with_attribute`]).
     pub(crate) child_attributes: Mutex<ChildAttributeIndexes>,
     pub(crate) uri: Option<String>,
+    /// A number no other document of this process has (see [`Document::serial`]).
+    pub(crate) serial: u64,
+}
+
+/// The next [`Document::serial`].
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A fresh [`Document::serial`].
+pub(crate) fn next_serial() -> u64 {
+    NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The built indexes of [`Document::children_with_attribute`], by (element name, attribute
@@ -239,6 +249,13 @@ impl Document {
             .then_some(())
             .filter(|()| d.attr_end < d.subtree_end)
             .map(|()| NodeId(d.attr_end))
+    }
+
+    /// A number that identifies this document among all those of the process (given at
+    /// parsing or reading from a snapshot): what caches keyed by document use, where an address
+    /// could be reused by a later document.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// The children that are elements, in document order (what `child::*` selects).

@@ -209,6 +209,7 @@ impl<'a> Builder<'a> {
                 by_name: OnceLock::new(),
                 child_attributes: Default::default(),
                 uri: None,
+                serial: crate::document::next_serial(),
             },
             stack: Vec::new(),
             names: FxMap::default(),

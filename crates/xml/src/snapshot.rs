@@ -358,6 +358,7 @@ impl Document {
             by_name: OnceLock::new(),
             child_attributes: Default::default(),
             uri: None,
+            serial: crate::document::next_serial(),
         })
     }
 }
