@@ -377,8 +377,8 @@ struct MemoSlot {
 /// time, for its message.
 #[derive(Default)]
 pub(crate) struct ValidValues {
-    /// Per type id: 0 not yet known, 1 worth remembering, 2 not.
-    worth: Vec<u8>,
+    /// Per type id, how a value is checked ([`CheckKind`] as a byte): 0 not yet known.
+    kinds: Vec<u8>,
     /// [`MEMO_SLOTS`] slots once the first value is remembered.
     slots: Vec<MemoSlot>,
 }
@@ -399,8 +399,11 @@ impl ValidValues {
         content: &str,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), Fault> {
-        if content.len() > MEMO_VALUE_LEN || !self.worth(types, id) {
-            return types.validate(id, content, ctx).map(drop);
+        match self.kind(types, id) {
+            CheckKind::Memo if content.len() <= MEMO_VALUE_LEN => {}
+            CheckKind::Valid => return Ok(()),
+            CheckKind::Uri if !content.as_bytes().contains(&b'%') => return Ok(()),
+            _ => return types.validate(id, content, ctx).map(drop),
         }
         let mut h = segur_xml::hash::FxHasher::default();
         h.write_u32(id);
@@ -431,20 +434,45 @@ impl ValidValues {
         Ok(())
     }
 
-    /// [`SimpleTypes::memo_worth`], remembered.
-    fn worth(&mut self, types: &SimpleTypes, id: StId) -> bool {
+    /// [`SimpleTypes::check_kind`], remembered.
+    fn kind(&mut self, types: &SimpleTypes, id: StId) -> CheckKind {
         let i = id as usize;
-        if self.worth.len() <= i {
-            self.worth.resize(types.types.len().max(i + 1), 0);
+        if self.kinds.len() <= i {
+            self.kinds.resize(types.types.len().max(i + 1), 0);
         }
-        match self.worth[i] {
-            1 => true,
-            2 => false,
-            _ => {
-                let only = types.memo_worth(id);
-                self.worth[i] = if only { 1 } else { 2 };
-                only
+        match CheckKind::from_byte(self.kinds[i]) {
+            Some(k) => k,
+            None => {
+                let k = types.check_kind(id);
+                self.kinds[i] = k as u8;
+                k
             }
+        }
+    }
+}
+
+/// How [`ValidValues::check`] checks a value of a type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum CheckKind {
+    /// In full, remembering the values found valid ([`SimpleTypes::memo_worth`]).
+    Memo = 1,
+    /// In full, each time.
+    Full = 2,
+    /// Every value is valid: a string with no facet, pattern nor name rule.
+    Valid = 3,
+    /// An `anyURI` with no facet: valid unless it has a `%` (then checked in full).
+    Uri = 4,
+}
+
+impl CheckKind {
+    fn from_byte(b: u8) -> Option<CheckKind> {
+        match b {
+            1 => Some(CheckKind::Memo),
+            2 => Some(CheckKind::Full),
+            3 => Some(CheckKind::Valid),
+            4 => Some(CheckKind::Uri),
+            _ => None,
         }
     }
 }
@@ -902,6 +930,38 @@ impl SimpleTypes {
             }
         }
         Ok(())
+    }
+
+    /// How a value of type `id` is checked: remembered ([`Self::memo_worth`]), skipped when
+    /// the check cannot fail (an unrestricted string), reduced to a search for `%` (an
+    /// unrestricted `anyURI`: [`is_any_uri`] only refuses bad `%` escapes, and whitespace
+    /// normalization neither adds nor removes a `%`), or in full.
+    fn check_kind(&self, id: StId) -> CheckKind {
+        if self.memo_worth(id) {
+            return CheckKind::Memo;
+        }
+        let Some(t) = self.types.get(id as usize) else {
+            return CheckKind::Full;
+        };
+        let unrestricted = t.patterns.is_empty()
+            && t.special == Special::None
+            && t.enumeration.is_none()
+            && t.enum_set.is_none()
+            && t.length.is_none()
+            && t.min_length.is_none()
+            && t.max_length.is_none()
+            && t.min_incl.is_none()
+            && t.max_incl.is_none()
+            && t.min_excl.is_none()
+            && t.max_excl.is_none()
+            && t.total_digits.is_none()
+            && t.fraction_digits.is_none()
+            && t.unsupported.is_none();
+        match t.variety {
+            Variety::Atomic(Prim::String | Prim::AnySimple) if unrestricted => CheckKind::Valid,
+            Variety::Atomic(Prim::AnyUri) if unrestricted => CheckKind::Uri,
+            _ => CheckKind::Full,
+        }
     }
 
     /// Whether a check of type `id` is worth remembering: it costs more than a hash lookup
@@ -1511,6 +1571,170 @@ mod tests {
             .is_ok()
         );
         assert_eq!(ids.idrefs.len(), 2);
+    }
+
+    /// Checked through [`ValidValues`] (shortcuts and memo) and in full, `values` give the same
+    /// results and messages for every type of `types`; returns how many values took a shortcut.
+    fn shortcuts_agree(types: &SimpleTypes, values: &[String]) -> usize {
+        let mut memo = ValidValues::default();
+        let (mut ids_a, mut ids_b) = (IdState::default(), IdState::default());
+        let mut shortcuts = 0;
+        for id in 0..types.types.len() as StId {
+            let kind = memo.kind(types, id);
+            if matches!(kind, CheckKind::Valid | CheckKind::Uri) {
+                shortcuts += 1;
+            }
+            for round in 0..2 {
+                for v in values {
+                    let got = memo.check(
+                        types,
+                        id,
+                        v,
+                        &mut Ctx {
+                            ns: None,
+                            ids: Some(&mut ids_a),
+                        },
+                    );
+                    let want = types.validate(
+                        id,
+                        v,
+                        &mut Ctx {
+                            ns: None,
+                            ids: Some(&mut ids_b),
+                        },
+                    );
+                    let name = &types.get(id).name;
+                    match (got, want) {
+                        (Ok(()), Ok(_)) => {}
+                        (Err(a), Err(b)) => assert_eq!(
+                            (a.code, a.message),
+                            (b.code, b.message),
+                            "{name} {kind:?} {v:?} round {round}"
+                        ),
+                        (a, b) => panic!("{name} {kind:?} {v:?}: {a:?} against {b:?}"),
+                    }
+                }
+            }
+        }
+        shortcuts
+    }
+
+    /// Values that a shortcut could get wrong: escapes, whitespace, empty, long, non-ASCII.
+    fn tricky_values() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            " ",
+            "\t",
+            "a",
+            " a ",
+            "a  b",
+            "a\tb",
+            "\na\r",
+            "%",
+            "%4",
+            "%41",
+            "%4g",
+            "a%20b",
+            "a %41",
+            "% 41",
+            "%\t41",
+            "%A\n",
+            " %41 ",
+            "http://x.y/a?b=c#d",
+            "tel:+33-1-2",
+            "mailto:a@b.c",
+            "urn:oid:1.2.250.1",
+            "1.2.250.1.213",
+            "1..2",
+            "20240229",
+            "2024-13-45",
+            "true",
+            "false",
+            "1",
+            "0",
+            "-0.50",
+            "INF",
+            "NaN",
+            "1E3",
+            "x:y",
+            ":y",
+            "é",
+            "ÉLÉ%C3%A9",
+            "\u{10000}",
+            "EVN",
+            "DOCCLIN",
+            "a b c",
+            "P1Y",
+            "QUJD",
+            "0A1f",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push("x".repeat(70));
+        v.push(format!("{}%zz", "y".repeat(70)));
+        v
+    }
+
+    /// The built-in types, and restrictions of string and anyURI with facets (which take no
+    /// shortcut), agree with the full check.
+    #[test]
+    fn shortcuts_agree_on_builtins() {
+        let mut t = SimpleTypes::default();
+        let b = t.builtins();
+        for base in ["string", "anyURI", "token"] {
+            let id = b.by_name[base];
+            let mut d = SimpleType::derive("restricted", id, t.get(id));
+            d.max_length = Some(3);
+            t.push(d);
+            let mut d = SimpleType::derive("enumerated", id, t.get(id));
+            d.enumeration = Some(std::sync::Arc::new(vec![(
+                Value::Str("a".into()),
+                "a".into(),
+            )]));
+            t.push(d);
+        }
+        let n = shortcuts_agree(&t, &tricky_values());
+        assert!(
+            n >= 4,
+            "string, normalizedString, token, anyURI, anySimpleType: {n}"
+        );
+    }
+
+    /// Every simple type of the ANS CDA schema agrees with the full check on the attribute
+    /// values of the 94 examples and on tricky values.
+    #[test]
+    fn shortcuts_agree_on_the_cda_schema() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let schema =
+            crate::Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+                .expect("the ANS kit's CDA schema loads");
+        let mut values: std::collections::BTreeSet<String> = tricky_values().into_iter().collect();
+        let dir = ans.join("testcontenucda/ExemplesCDA");
+        for e in std::fs::read_dir(&dir).expect("examples") {
+            let text = std::fs::read_to_string(e.expect("entry").path()).unwrap_or_default();
+            for part in text.split("=\"").skip(1) {
+                if let Some(end) = part.find('"') {
+                    values.insert(part[..end].to_string());
+                }
+            }
+        }
+        assert!(values.len() > 2000, "{}", values.len());
+        // A sample keeps the test short: every 7th value, and all that have a `%`.
+        let sample: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| i % 7 == 0 || v.contains('%') || v.len() > MEMO_VALUE_LEN)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let n = shortcuts_agree(&schema.simple, &sample);
+        assert!(
+            n >= 5,
+            "the CDA schema's unrestricted strings and URIs: {n}"
+        );
     }
 
     #[test]

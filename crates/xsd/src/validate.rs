@@ -682,24 +682,15 @@ impl<'s> Validator<'s> {
             ns: Some(&resolver),
             ids: Some(&mut self.ids),
         };
-        let r = if u.decl_fixed.is_some() || u.use_fixed.is_some() {
-            s.simple.validate_value(u.ty, value, &mut ctx)
-        } else {
-            self.memo
-                .valid
-                .check(&s.simple, u.ty, value, &mut ctx)
-                .map(|()| Value::Lex)
-        };
-        match r {
-            Err(f) => {
-                self.fault(pos, f);
-                let m = format!(
-                    "cvc-attribute.3: The value '{value}' of attribute '{araw}' on element '{}' is not valid with respect to its type, '{}'.",
-                    &self.names[rawname.clone()],
-                    st.name
-                );
-                self.report(pos, "cvc-attribute.3", m);
+        if u.decl_fixed.is_none() && u.use_fixed.is_none() {
+            // No fixed value to compare: the check alone, without the actual value.
+            if let Err(f) = self.memo.valid.check(&s.simple, u.ty, value, &mut ctx) {
+                self.attribute_fault(rawname, araw, value, st, f, pos);
             }
+            return;
+        }
+        match s.simple.validate_value(u.ty, value, &mut ctx) {
+            Err(f) => self.attribute_fault(rawname, araw, value, st, f, pos),
             Ok(v) => {
                 if let Some((fv, ft)) = &u.decl_fixed
                     && !same(&v, fv)
@@ -721,6 +712,25 @@ impl<'s> Validator<'s> {
                 }
             }
         }
+    }
+
+    /// An attribute value that is not valid for its type: the type's fault, then cvc-attribute.3.
+    fn attribute_fault(
+        &mut self,
+        rawname: &std::ops::Range<usize>,
+        araw: AttrName<'_>,
+        value: &str,
+        st: &crate::simple::SimpleType,
+        f: Fault,
+        pos: Pos,
+    ) {
+        self.fault(pos, f);
+        let m = format!(
+            "cvc-attribute.3: The value '{value}' of attribute '{araw}' on element '{}' is not valid with respect to its type, '{}'.",
+            &self.names[rawname.clone()],
+            st.name
+        );
+        self.report(pos, "cvc-attribute.3", m);
     }
 
     /// Character data (already decoded; CDATA sections included). Comments and PIs are not text.
