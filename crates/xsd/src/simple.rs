@@ -204,6 +204,129 @@ pub(crate) type Enumeration = Vec<(Value, Box<str>)>;
 pub(crate) struct Pattern {
     pub(crate) re: Regex,
     pub(crate) src: Box<str>,
+    /// A direct check equal to `re`, for the patterns most values meet ([`direct_pattern`]).
+    pub(crate) direct: Option<fn(&str) -> bool>,
+}
+
+impl Pattern {
+    /// The pattern `src` (as written in the schema) compiled to `re`.
+    pub(crate) fn new(re: Regex, src: Box<str>) -> Pattern {
+        let direct = direct_pattern(&src);
+        Pattern { re, src, direct }
+    }
+
+    /// Whether the whole of `s` matches.
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        match self.direct {
+            Some(f) => f(s),
+            None => self.re.is_match(s),
+        }
+    }
+}
+
+/// A check without the regular expression engine for the patterns of the HL7 data types that
+/// most values meet, written from the pattern `src` (an XSD regular expression: anchored at
+/// both ends, `\s` is space, tab, line feed and carriage return, `.` anything but a line end);
+/// `None` for the others. `tests::direct_patterns_are_the_regexes` compares each with its
+/// compiled regular expression.
+pub(crate) fn direct_pattern(src: &str) -> Option<fn(&str) -> bool> {
+    let f: fn(&str) -> bool = match src {
+        // oid
+        r"[0-2](\.(0|[1-9][0-9]*))*" => is_oid,
+        // uuid
+        r"[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{12}" => is_uuid,
+        // ruid
+        r"[A-Za-z][A-Za-z0-9\-]*" => is_ruid,
+        // ts
+        r"[0-9]{1,8}|([0-9]{9,14}|[0-9]{14,14}\.[0-9]+)([+\-][0-9]{1,4})?" => is_ts,
+        // cs
+        r"[^\s]+" => |s| !s.is_empty() && !s.bytes().any(is_xml_space),
+        // bl
+        "true|false" => |s| s == "true" || s == "false",
+        r"[\-+]?[0-9]+" => |s| {
+            let d = s.strip_prefix(['-', '+']).unwrap_or(s);
+            !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+        },
+        ".+" => |s| !s.is_empty() && !s.bytes().any(|b| b == b'\n' || b == b'\r'),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// Space, tab, line feed or carriage return (XSD `\s`).
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The number of ASCII digits `b` starts with.
+fn leading_digits(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// `[0-2](\.(0|[1-9][0-9]*))*`
+fn is_oid(s: &str) -> bool {
+    let Some((first, mut rest)) = s.as_bytes().split_first() else {
+        return false;
+    };
+    if !matches!(first, b'0'..=b'2') {
+        return false;
+    }
+    while let Some((&dot, after)) = rest.split_first() {
+        let n = leading_digits(after);
+        if dot != b'.' || n == 0 || (n > 1 && after.first() == Some(&b'0')) {
+            return false;
+        }
+        rest = after.get(n..).unwrap_or_default();
+    }
+    true
+}
+
+/// `[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{12}`
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_alphanumeric(),
+        })
+}
+
+/// `[A-Za-z][A-Za-z0-9\-]*`
+fn is_ruid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+}
+
+/// `[0-9]{1,8}|([0-9]{9,14}|[0-9]{14,14}\.[0-9]+)([+\-][0-9]{1,4})?`
+fn is_ts(s: &str) -> bool {
+    // `([+\-][0-9]{1,4})?` up to the end.
+    fn zone(r: &[u8]) -> bool {
+        match r.split_first() {
+            None => true,
+            Some((sign, d)) => {
+                matches!(sign, b'+' | b'-')
+                    && (1..=4).contains(&d.len())
+                    && d.iter().all(u8::is_ascii_digit)
+            }
+        }
+    }
+    let b = s.as_bytes();
+    let d = leading_digits(b);
+    let rest = b.get(d..).unwrap_or_default();
+    if rest.is_empty() {
+        return (1..=14).contains(&d);
+    }
+    if (9..=14).contains(&d) && zone(rest) {
+        return true;
+    }
+    match rest.split_first() {
+        Some((b'.', frac)) if d == 14 => {
+            let m = leading_digits(frac);
+            m > 0 && zone(frac.get(m..).unwrap_or_default())
+        }
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -596,11 +719,10 @@ impl SimpleTypes {
         derive(self, "normalizedString", "string", &|t| t.ws = Ws::Replace);
         derive(self, "token", "normalizedString", &|t| t.ws = Ws::Collapse);
         derive(self, "language", "token", &|t| {
-            t.patterns.push(std::sync::Arc::new(Pattern {
-                re: Regex::new(r"\A(?:[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*)\z")
-                    .expect("static regex"),
-                src: "[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*".into(),
-            }))
+            t.patterns.push(std::sync::Arc::new(Pattern::new(
+                Regex::new(r"\A(?:[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*)\z").expect("static regex"),
+                "[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*".into(),
+            )))
         });
         derive(self, "NMTOKEN", "token", &|t| t.special = Special::Nmtoken);
         derive(self, "Name", "token", &|t| t.special = Special::Name);
@@ -745,7 +867,7 @@ impl SimpleTypes {
     ) -> Result<(Value, Option<StId>), Fault> {
         let t = self.get(id);
         for p in t.patterns.iter() {
-            if !p.re.is_match(nvalue) {
+            if !p.is_match(nvalue) {
                 return Err(fault_if(msg, "cvc-pattern-valid", || {
                     format!(
                         "Value '{content}' is not facet-valid with respect to pattern '{}' for type '{}'.",
@@ -1735,6 +1857,90 @@ mod tests {
             n >= 5,
             "the CDA schema's unrestricted strings and URIs: {n}"
         );
+        // The data types most values have are checked without the regex engine.
+        for name in ["oid", "uuid", "ruid", "ts", "cs", "bl"] {
+            let t = schema.simple.types.iter().find(|t| &*t.name == name);
+            let t = t.unwrap_or_else(|| panic!("type {name}"));
+            assert!(
+                !t.patterns.is_empty() && t.patterns.iter().all(|p| p.direct.is_some()),
+                "{name}"
+            );
+        }
+    }
+
+    /// Each direct pattern check gives its compiled regular expression's answer on every
+    /// string of up to 5 characters over an alphabet of digits, separators, letters, spaces
+    /// and non-ASCII, and on the valid values of the corpus changed, cut and lengthened.
+    #[test]
+    fn direct_patterns_are_the_regexes() {
+        use segur_xml::xsregex::{Dialect, translate};
+        let srcs = [
+            r"[0-2](\.(0|[1-9][0-9]*))*",
+            r"[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{12}",
+            r"[A-Za-z][A-Za-z0-9\-]*",
+            r"[0-9]{1,8}|([0-9]{9,14}|[0-9]{14,14}\.[0-9]+)([+\-][0-9]{1,4})?",
+            r"[^\s]+",
+            "true|false",
+            r"[\-+]?[0-9]+",
+            ".+",
+        ];
+        let seeds = [
+            "1.2.250.1.213.1.4.10",
+            "0.0.10.2",
+            "2.16.840.1.113883.6.1",
+            "6f1c4a9e-0b7d-4c2a-9e3f-1a2b3c4d5e6f",
+            "ZZ-ruid-9",
+            "20240229",
+            "20240229123000",
+            "20240229123000+0100",
+            "20240229123000.1234-05",
+            "202402291230-1",
+            "true",
+            "false",
+            "-42",
+            "+7",
+            "EVN",
+        ];
+        let alphabet = [
+            "0", "1", "2", "3", "9", ".", "-", "+", "a", "Z", " ", "\t", "\n", "\r", "é", "\u{a0}",
+        ];
+        let mut values: Vec<String> = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = layer
+                .iter()
+                .flat_map(|v| alphabet.iter().map(move |c| format!("{v}{c}")))
+                .collect();
+            values.extend(next.iter().cloned());
+            layer = next;
+        }
+        for seed in seeds {
+            let chars: Vec<char> = seed.chars().collect();
+            values.push(seed.to_string());
+            for i in 0..=chars.len() {
+                let (a, b) = (chars[..i].iter().collect::<String>(), &chars[i..]);
+                let b_all: String = b.iter().collect();
+                let b_tail: String = b.iter().skip(1).collect();
+                values.push(format!("{a}{b_tail}"));
+                values.push(format!("{a}{b_all}{b_all}"));
+                for c in alphabet {
+                    values.push(format!("{a}{c}{b_all}"));
+                    values.push(format!("{a}{c}{b_tail}"));
+                }
+            }
+        }
+        for src in srcs {
+            let direct = direct_pattern(src).expect("a direct check");
+            let re = Regex::new(&translate(src, Dialect::Schema).expect("translates"))
+                .expect("compiles");
+            let mut matched = 0;
+            for v in &values {
+                assert_eq!(direct(v), re.is_match(v), "{src} on {v:?}");
+                matched += usize::from(re.is_match(v));
+            }
+            assert!(matched > 0, "{src} matches some values");
+        }
+        assert!(direct_pattern("[a-z]+").is_none());
     }
 
     #[test]
