@@ -54,6 +54,12 @@ const K_XSI_NIL: u8 = 8;
 const K_XSI_ATTR: u8 = 16;
 
 impl Schema {
+    /// This schema's identity, unique in the process (never shared by two loaded schemas): a
+    /// caller that keeps [`NameKey`]s across documents keeps them per identity.
+    pub fn id(&self) -> u64 {
+        self.uid
+    }
+
     /// The key of the name (`ns_uri`, "" for none, and `local`) in this schema.
     pub fn name_key(&self, ns_uri: &str, local: &str) -> NameKey {
         let mut flags = 0;
