@@ -832,14 +832,12 @@ impl SimpleTypes {
     ) -> Result<(), Fault> {
         let t = self.get(id);
         match (&t.variety, value) {
-            (Variety::Atomic(Prim::Id), _) => {
-                if ids.ids.contains(nvalue) {
-                    return Err(fault(
-                        "cvc-id.2",
-                        format!("There are multiple occurrences of ID value '{nvalue}'."),
-                    ));
-                }
-                ids.ids.insert(nvalue.into());
+            // One lookup: a new ID is added by the guard, one already there is left as it was.
+            (Variety::Atomic(Prim::Id), _) if !ids.ids.insert(nvalue.into()) => {
+                return Err(fault(
+                    "cvc-id.2",
+                    format!("There are multiple occurrences of ID value '{nvalue}'."),
+                ));
             }
             (Variety::Atomic(Prim::Idref), _) => ids.add_ref(nvalue),
             (Variety::List(_), Value::List(vals)) => {
@@ -1513,11 +1511,29 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// [`is_name_char`] for an ASCII byte.
+fn is_ascii_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.')
+}
+
+/// [`is_name_start`] for an ASCII byte.
+fn is_ascii_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || matches!(b, b':' | b'_')
+}
+
 pub(crate) fn is_nmtoken(s: &str) -> bool {
+    if s.is_ascii() {
+        return !s.is_empty() && s.bytes().all(is_ascii_name_char);
+    }
     !s.is_empty() && s.chars().all(is_name_char)
 }
 
 pub(crate) fn is_name(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return b.first().is_some_and(|&c| is_ascii_name_start(c))
+            && b.iter().all(|&c| is_ascii_name_char(c));
+    }
     let mut c = s.chars();
     c.next().is_some_and(is_name_start) && c.all(is_name_char)
 }
@@ -1941,6 +1957,48 @@ mod tests {
             assert!(matched > 0, "{src} matches some values");
         }
         assert!(direct_pattern("[a-z]+").is_none());
+    }
+
+    /// The ASCII shortcuts of the name checks agree with the character classes on every
+    /// string of up to 4 characters over letters, digits, name punctuation, other ASCII and
+    /// non-ASCII name and non-name characters.
+    #[test]
+    fn ascii_names_are_the_definition() {
+        let alphabet = [
+            'a',
+            'Z',
+            '0',
+            ':',
+            '_',
+            '-',
+            '.',
+            ' ',
+            '/',
+            '\u{7f}',
+            '\u{b7}',
+            'é',
+            '\u{37e}',
+            '\u{10000}',
+        ];
+        let mut layer = vec![String::new()];
+        let mut n = 0;
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for v in &layer {
+                for c in alphabet {
+                    let s = format!("{v}{c}");
+                    let mut chars = s.chars();
+                    let name = chars.next().is_some_and(is_name_start) && chars.all(is_name_char);
+                    assert_eq!(is_name(&s), name, "{s:?}");
+                    assert_eq!(is_nmtoken(&s), s.chars().all(is_name_char), "{s:?}");
+                    n += usize::from(name);
+                    next.push(s);
+                }
+            }
+            layer = next;
+        }
+        assert!(n > 1000);
+        assert!(!is_name("") && !is_nmtoken(""));
     }
 
     #[test]
