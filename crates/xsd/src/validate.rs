@@ -186,6 +186,71 @@ pub struct ValueMemo {
     /// The identity of the schema it was made with; 0 for none yet.
     schema: u64,
     valid: ValidValues,
+    /// Content-model transitions taken before ([`STEP_SLOTS`] slots once the first is kept).
+    steps: Vec<StepSlot>,
+}
+
+/// Slots of the transitions a [`ValueMemo`] keeps (a power of two).
+const STEP_SLOTS: usize = 4096;
+
+/// A transition of content model `cm` from `state` on the element named `q` (a name of the
+/// schema: its namespace, hence what a wildcard allows, follows from it), and where it went.
+#[derive(Debug, Clone, Copy)]
+struct StepSlot {
+    /// `u32::MAX` for a slot that holds nothing.
+    cm: CmId,
+    state: u32,
+    q: QId,
+    next: u32,
+    matched: Matched,
+}
+
+impl ValueMemo {
+    /// [`Cm::step`] of `cm` (id `cm_id`) for a name of the schema, remembered: a direct-mapped
+    /// cache (a newer transition takes the slot of an older one). Only transitions that exist
+    /// are kept; a refused element is stepped again each time.
+    fn step(
+        &mut self,
+        cm: &Cm,
+        cm_id: CmId,
+        state: u32,
+        q: QId,
+        allows: impl Fn(WildId) -> bool,
+    ) -> Option<(u32, Matched)> {
+        let h = (u64::from(cm_id) << 40 ^ u64::from(state) << 20 ^ u64::from(q))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let i = (h >> (64 - STEP_SLOTS.trailing_zeros())) as usize;
+        if let Some(slot) = self.steps.get(i)
+            && slot.cm == cm_id
+            && slot.state == state
+            && slot.q == q
+        {
+            return Some((slot.next, slot.matched));
+        }
+        let r = cm.step(state, Some(q), allows);
+        if let Some((next, matched)) = r {
+            if self.steps.is_empty() {
+                let empty = StepSlot {
+                    cm: u32::MAX,
+                    state: 0,
+                    q: 0,
+                    next: 0,
+                    matched: Matched::Elem(0),
+                };
+                self.steps = vec![empty; STEP_SLOTS];
+            }
+            if let Some(slot) = self.steps.get_mut(i) {
+                *slot = StepSlot {
+                    cm: cm_id,
+                    state,
+                    q,
+                    next,
+                    matched,
+                };
+            }
+        }
+        r
+    }
 }
 
 impl Schema {
@@ -201,6 +266,7 @@ impl Schema {
             memo = ValueMemo {
                 schema: self.uid,
                 valid: ValidValues::default(),
+                steps: Vec::new(),
             };
         }
         Validator {
@@ -359,7 +425,12 @@ impl<'s> Validator<'s> {
                 let cm = &s.cms[cm_id as usize];
                 let state = parent.state;
                 let empty_ns = key.flags & K_NS_EMPTY != 0;
-                match cm.step(state, qid, |w| s.wilds[w as usize].allows(ns_id, empty_ns)) {
+                let allows = |w: WildId| s.wilds[w as usize].allows(ns_id, empty_ns);
+                let stepped = match qid {
+                    Some(q) => self.memo.step(cm, cm_id, state, q, allows),
+                    None => cm.step(state, None, allows),
+                };
+                match stepped {
                     Some((next, m)) => {
                         parent.state = next;
                         match m {
@@ -1018,6 +1089,45 @@ fn same(a: &Value, b: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Remembered transitions are the automata's: every state of every content model of the
+    /// CDA schema, on the names it expects and on others, twice (the second time mostly from
+    /// the cache, the first time with the cache filling and overwriting itself).
+    #[test]
+    fn remembered_steps_are_the_automata() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        let (_, qnames) = s.names.parts();
+        let mut memo = ValueMemo::default();
+        let mut steps = 0;
+        for round in 0..2 {
+            for (cm_id, cm) in s.cms.iter().enumerate() {
+                let mut names: Vec<QId> = cm.by_name.iter().map(|e| e.0).collect();
+                names.extend((0..qnames.len() as QId).step_by(97));
+                for state in 0..cm.accept.len() as u32 {
+                    for &q in &names {
+                        let ns = qnames[q as usize].0;
+                        let allows = |w: WildId| {
+                            s.wilds[w as usize].allows(Some(ns), ns == crate::names::NO_NS)
+                        };
+                        let want = cm.step(state, Some(q), allows);
+                        let got = memo.step(cm, cm_id as CmId, state, q, allows);
+                        assert_eq!(
+                            format!("{got:?}"),
+                            format!("{want:?}"),
+                            "{cm_id} {state} {q}"
+                        );
+                        steps += usize::from(want.is_some());
+                    }
+                }
+            }
+            assert!(steps > 1000, "round {round}: {steps} transitions");
+        }
+    }
 
     /// The blockwise whitespace check agrees with the byte-by-byte definition on every string
     /// of up to 6 bytes over whitespace and a letter, and on long runs with one byte changed.
