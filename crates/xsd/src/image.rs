@@ -999,7 +999,7 @@ impl<'a> Reader<'a> {
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
                 .map_err(|_| bad("a pattern does not compile"))?;
-            shared.patterns.push(Arc::new(Pattern { re, src }));
+            shared.patterns.push(Arc::new(Pattern::new(re, src)));
         }
         for _ in 0..enums {
             let e = self.vec(5, |r| Ok((r.value(0)?, r.boxed()?)))?;

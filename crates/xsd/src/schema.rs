@@ -895,10 +895,9 @@ impl<'r> Loader<'r> {
                     .build()
                     .ok()
             }) {
-                Some(re) => t.patterns.push(std::sync::Arc::new(Pattern {
-                    re,
-                    src: src.into(),
-                })),
+                Some(re) => t
+                    .patterns
+                    .push(std::sync::Arc::new(Pattern::new(re, src.into()))),
                 None => {
                     let line = self.line(k);
                     let u = self.note_unsupported(

@@ -204,6 +204,129 @@ pub(crate) type Enumeration = Vec<(Value, Box<str>)>;
 pub(crate) struct Pattern {
     pub(crate) re: Regex,
     pub(crate) src: Box<str>,
+    /// A direct check equal to `re`, for the patterns most values meet ([`direct_pattern`]).
+    pub(crate) direct: Option<fn(&str) -> bool>,
+}
+
+impl Pattern {
+    /// The pattern `src` (as written in the schema) compiled to `re`.
+    pub(crate) fn new(re: Regex, src: Box<str>) -> Pattern {
+        let direct = direct_pattern(&src);
+        Pattern { re, src, direct }
+    }
+
+    /// Whether the whole of `s` matches.
+    pub(crate) fn is_match(&self, s: &str) -> bool {
+        match self.direct {
+            Some(f) => f(s),
+            None => self.re.is_match(s),
+        }
+    }
+}
+
+/// A check without the regular expression engine for the patterns of the HL7 data types that
+/// most values meet, written from the pattern `src` (an XSD regular expression: anchored at
+/// both ends, `\s` is space, tab, line feed and carriage return, `.` anything but a line end);
+/// `None` for the others. `tests::direct_patterns_are_the_regexes` compares each with its
+/// compiled regular expression.
+pub(crate) fn direct_pattern(src: &str) -> Option<fn(&str) -> bool> {
+    let f: fn(&str) -> bool = match src {
+        // oid
+        r"[0-2](\.(0|[1-9][0-9]*))*" => is_oid,
+        // uuid
+        r"[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{12}" => is_uuid,
+        // ruid
+        r"[A-Za-z][A-Za-z0-9\-]*" => is_ruid,
+        // ts
+        r"[0-9]{1,8}|([0-9]{9,14}|[0-9]{14,14}\.[0-9]+)([+\-][0-9]{1,4})?" => is_ts,
+        // cs
+        r"[^\s]+" => |s| !s.is_empty() && !s.bytes().any(is_xml_space),
+        // bl
+        "true|false" => |s| s == "true" || s == "false",
+        r"[\-+]?[0-9]+" => |s| {
+            let d = s.strip_prefix(['-', '+']).unwrap_or(s);
+            !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+        },
+        ".+" => |s| !s.is_empty() && !s.bytes().any(|b| b == b'\n' || b == b'\r'),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// Space, tab, line feed or carriage return (XSD `\s`).
+fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The number of ASCII digits `b` starts with.
+fn leading_digits(b: &[u8]) -> usize {
+    b.iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+/// `[0-2](\.(0|[1-9][0-9]*))*`
+fn is_oid(s: &str) -> bool {
+    let Some((first, mut rest)) = s.as_bytes().split_first() else {
+        return false;
+    };
+    if !matches!(first, b'0'..=b'2') {
+        return false;
+    }
+    while let Some((&dot, after)) = rest.split_first() {
+        let n = leading_digits(after);
+        if dot != b'.' || n == 0 || (n > 1 && after.first() == Some(&b'0')) {
+            return false;
+        }
+        rest = after.get(n..).unwrap_or_default();
+    }
+    true
+}
+
+/// `[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{12}`
+fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_alphanumeric(),
+        })
+}
+
+/// `[A-Za-z][A-Za-z0-9\-]*`
+fn is_ruid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.first().is_some_and(u8::is_ascii_alphabetic)
+        && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+}
+
+/// `[0-9]{1,8}|([0-9]{9,14}|[0-9]{14,14}\.[0-9]+)([+\-][0-9]{1,4})?`
+fn is_ts(s: &str) -> bool {
+    // `([+\-][0-9]{1,4})?` up to the end.
+    fn zone(r: &[u8]) -> bool {
+        match r.split_first() {
+            None => true,
+            Some((sign, d)) => {
+                matches!(sign, b'+' | b'-')
+                    && (1..=4).contains(&d.len())
+                    && d.iter().all(u8::is_ascii_digit)
+            }
+        }
+    }
+    let b = s.as_bytes();
+    let d = leading_digits(b);
+    let rest = b.get(d..).unwrap_or_default();
+    if rest.is_empty() {
+        return (1..=14).contains(&d);
+    }
+    if (9..=14).contains(&d) && zone(rest) {
+        return true;
+    }
+    match rest.split_first() {
+        Some((b'.', frac)) if d == 14 => {
+            let m = leading_digits(frac);
+            m > 0 && zone(frac.get(m..).unwrap_or_default())
+        }
+        _ => false,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +411,13 @@ impl SimpleType {
             fraction_digits: b.fraction_digits,
             unsupported: b.unsupported,
         }
+    }
+
+    /// Whether a value of `len` characters meets the length facets (none: any length).
+    fn length_ok(&self, len: usize) -> bool {
+        self.length.is_none_or(|m| len == m)
+            && self.min_length.is_none_or(|m| len >= m)
+            && self.max_length.is_none_or(|m| len <= m)
     }
 
     pub(crate) fn prim(&self) -> Option<Prim> {
@@ -377,8 +507,8 @@ struct MemoSlot {
 /// time, for its message.
 #[derive(Default)]
 pub(crate) struct ValidValues {
-    /// Per type id: 0 not yet known, 1 worth remembering, 2 not.
-    worth: Vec<u8>,
+    /// Per type id, how a value is checked ([`CheckKind`] as a byte): 0 not yet known.
+    kinds: Vec<u8>,
     /// [`MEMO_SLOTS`] slots once the first value is remembered.
     slots: Vec<MemoSlot>,
 }
@@ -399,8 +529,14 @@ impl ValidValues {
         content: &str,
         ctx: &mut Ctx<'_>,
     ) -> Result<(), Fault> {
-        if content.len() > MEMO_VALUE_LEN || !self.worth(types, id) {
-            return types.validate(id, content, ctx).map(drop);
+        match self.kind(types, id) {
+            CheckKind::Memo if content.len() <= MEMO_VALUE_LEN => {}
+            CheckKind::Valid => return Ok(()),
+            CheckKind::Uri if !content.as_bytes().contains(&b'%') => return Ok(()),
+            CheckKind::Length if types.get(id).length_ok(content.chars().count()) => {
+                return Ok(());
+            }
+            _ => return types.validate(id, content, ctx).map(drop),
         }
         let mut h = segur_xml::hash::FxHasher::default();
         h.write_u32(id);
@@ -431,20 +567,50 @@ impl ValidValues {
         Ok(())
     }
 
-    /// [`SimpleTypes::memo_worth`], remembered.
-    fn worth(&mut self, types: &SimpleTypes, id: StId) -> bool {
+    /// [`SimpleTypes::check_kind`], remembered.
+    fn kind(&mut self, types: &SimpleTypes, id: StId) -> CheckKind {
         let i = id as usize;
-        if self.worth.len() <= i {
-            self.worth.resize(types.types.len().max(i + 1), 0);
+        if self.kinds.len() <= i {
+            self.kinds.resize(types.types.len().max(i + 1), 0);
         }
-        match self.worth[i] {
-            1 => true,
-            2 => false,
-            _ => {
-                let only = types.memo_worth(id);
-                self.worth[i] = if only { 1 } else { 2 };
-                only
+        match CheckKind::from_byte(self.kinds[i]) {
+            Some(k) => k,
+            None => {
+                let k = types.check_kind(id);
+                self.kinds[i] = k as u8;
+                k
             }
+        }
+    }
+}
+
+/// How [`ValidValues::check`] checks a value of a type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum CheckKind {
+    /// In full, remembering the values found valid ([`SimpleTypes::memo_worth`]).
+    Memo = 1,
+    /// In full, each time.
+    Full = 2,
+    /// Every value is valid: a string with no facet, pattern nor name rule.
+    Valid = 3,
+    /// An `anyURI` with no facet: valid unless it has a `%` (then checked in full).
+    Uri = 4,
+    /// A string whose only facets are lengths, and whose whitespace normalization keeps the
+    /// number of characters (preserve or replace): valid when its length is within them
+    /// ([`SimpleType::length_ok`]; else checked in full, for the message).
+    Length = 5,
+}
+
+impl CheckKind {
+    fn from_byte(b: u8) -> Option<CheckKind> {
+        match b {
+            1 => Some(CheckKind::Memo),
+            2 => Some(CheckKind::Full),
+            3 => Some(CheckKind::Valid),
+            4 => Some(CheckKind::Uri),
+            5 => Some(CheckKind::Length),
+            _ => None,
         }
     }
 }
@@ -568,11 +734,10 @@ impl SimpleTypes {
         derive(self, "normalizedString", "string", &|t| t.ws = Ws::Replace);
         derive(self, "token", "normalizedString", &|t| t.ws = Ws::Collapse);
         derive(self, "language", "token", &|t| {
-            t.patterns.push(std::sync::Arc::new(Pattern {
-                re: Regex::new(r"\A(?:[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*)\z")
-                    .expect("static regex"),
-                src: "[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*".into(),
-            }))
+            t.patterns.push(std::sync::Arc::new(Pattern::new(
+                Regex::new(r"\A(?:[a-zA-Z]{1,8}(?:-[a-zA-Z0-9]{1,8})*)\z").expect("static regex"),
+                "[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*".into(),
+            )))
         });
         derive(self, "NMTOKEN", "token", &|t| t.special = Special::Nmtoken);
         derive(self, "Name", "token", &|t| t.special = Special::Name);
@@ -682,14 +847,12 @@ impl SimpleTypes {
     ) -> Result<(), Fault> {
         let t = self.get(id);
         match (&t.variety, value) {
-            (Variety::Atomic(Prim::Id), _) => {
-                if ids.ids.contains(nvalue) {
-                    return Err(fault(
-                        "cvc-id.2",
-                        format!("There are multiple occurrences of ID value '{nvalue}'."),
-                    ));
-                }
-                ids.ids.insert(nvalue.into());
+            // One lookup: a new ID is added by the guard, one already there is left as it was.
+            (Variety::Atomic(Prim::Id), _) if !ids.ids.insert(nvalue.into()) => {
+                return Err(fault(
+                    "cvc-id.2",
+                    format!("There are multiple occurrences of ID value '{nvalue}'."),
+                ));
             }
             (Variety::Atomic(Prim::Idref), _) => ids.add_ref(nvalue),
             (Variety::List(_), Value::List(vals)) => {
@@ -717,7 +880,7 @@ impl SimpleTypes {
     ) -> Result<(Value, Option<StId>), Fault> {
         let t = self.get(id);
         for p in t.patterns.iter() {
-            if !p.re.is_match(nvalue) {
+            if !p.is_match(nvalue) {
                 return Err(fault_if(msg, "cvc-pattern-valid", || {
                     format!(
                         "Value '{content}' is not facet-valid with respect to pattern '{}' for type '{}'.",
@@ -902,6 +1065,44 @@ impl SimpleTypes {
             }
         }
         Ok(())
+    }
+
+    /// How a value of type `id` is checked: remembered ([`Self::memo_worth`]), skipped when
+    /// the check cannot fail (an unrestricted string), reduced to a search for `%` (an
+    /// unrestricted `anyURI`: [`is_any_uri`] only refuses bad `%` escapes, and whitespace
+    /// normalization neither adds nor removes a `%`), to counting characters (a string with
+    /// length facets only, whose normalization replaces a character by one, or none), or in
+    /// full.
+    fn check_kind(&self, id: StId) -> CheckKind {
+        if self.memo_worth(id) {
+            return CheckKind::Memo;
+        }
+        let Some(t) = self.types.get(id as usize) else {
+            return CheckKind::Full;
+        };
+        let lengths = t.length.is_some() || t.min_length.is_some() || t.max_length.is_some();
+        let only_lengths = t.patterns.is_empty()
+            && t.special == Special::None
+            && t.enumeration.is_none()
+            && t.enum_set.is_none()
+            && t.min_incl.is_none()
+            && t.max_incl.is_none()
+            && t.min_excl.is_none()
+            && t.max_excl.is_none()
+            && t.total_digits.is_none()
+            && t.fraction_digits.is_none()
+            && t.unsupported.is_none();
+        let unrestricted = only_lengths && !lengths;
+        match t.variety {
+            Variety::Atomic(Prim::String | Prim::AnySimple) if unrestricted => CheckKind::Valid,
+            Variety::Atomic(Prim::AnyUri) if unrestricted => CheckKind::Uri,
+            Variety::Atomic(Prim::String | Prim::AnySimple)
+                if only_lengths && matches!(t.ws, Ws::Preserve | Ws::Replace) =>
+            {
+                CheckKind::Length
+            }
+            _ => CheckKind::Full,
+        }
     }
 
     /// Whether a check of type `id` is worth remembering: it costs more than a hash lookup
@@ -1331,11 +1532,29 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// [`is_name_char`] for an ASCII byte.
+fn is_ascii_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b':' | b'_' | b'-' | b'.')
+}
+
+/// [`is_name_start`] for an ASCII byte.
+fn is_ascii_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || matches!(b, b':' | b'_')
+}
+
 pub(crate) fn is_nmtoken(s: &str) -> bool {
+    if s.is_ascii() {
+        return !s.is_empty() && s.bytes().all(is_ascii_name_char);
+    }
     !s.is_empty() && s.chars().all(is_name_char)
 }
 
 pub(crate) fn is_name(s: &str) -> bool {
+    if s.is_ascii() {
+        let b = s.as_bytes();
+        return b.first().is_some_and(|&c| is_ascii_name_start(c))
+            && b.iter().all(|&c| is_ascii_name_char(c));
+    }
     let mut c = s.chars();
     c.next().is_some_and(is_name_start) && c.all(is_name_char)
 }
@@ -1511,6 +1730,305 @@ mod tests {
             .is_ok()
         );
         assert_eq!(ids.idrefs.len(), 2);
+    }
+
+    /// Checked through [`ValidValues`] (shortcuts and memo) and in full, `values` give the same
+    /// results and messages for every type of `types`; returns how many values took a shortcut.
+    fn shortcuts_agree(types: &SimpleTypes, values: &[String]) -> usize {
+        let mut memo = ValidValues::default();
+        let (mut ids_a, mut ids_b) = (IdState::default(), IdState::default());
+        let mut shortcuts = 0;
+        for id in 0..types.types.len() as StId {
+            let kind = memo.kind(types, id);
+            if matches!(kind, CheckKind::Valid | CheckKind::Uri | CheckKind::Length) {
+                shortcuts += 1;
+            }
+            for round in 0..2 {
+                for v in values {
+                    let got = memo.check(
+                        types,
+                        id,
+                        v,
+                        &mut Ctx {
+                            ns: None,
+                            ids: Some(&mut ids_a),
+                        },
+                    );
+                    let want = types.validate(
+                        id,
+                        v,
+                        &mut Ctx {
+                            ns: None,
+                            ids: Some(&mut ids_b),
+                        },
+                    );
+                    let name = &types.get(id).name;
+                    match (got, want) {
+                        (Ok(()), Ok(_)) => {}
+                        (Err(a), Err(b)) => assert_eq!(
+                            (a.code, a.message),
+                            (b.code, b.message),
+                            "{name} {kind:?} {v:?} round {round}"
+                        ),
+                        (a, b) => panic!("{name} {kind:?} {v:?}: {a:?} against {b:?}"),
+                    }
+                }
+            }
+        }
+        shortcuts
+    }
+
+    /// Values that a shortcut could get wrong: escapes, whitespace, empty, long, non-ASCII.
+    fn tricky_values() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            " ",
+            "\t",
+            "a",
+            "ab",
+            "é\u{10000}",
+            "a\tb\n",
+            " a ",
+            "a  b",
+            "a\tb",
+            "\na\r",
+            "%",
+            "%4",
+            "%41",
+            "%4g",
+            "a%20b",
+            "a %41",
+            "% 41",
+            "%\t41",
+            "%A\n",
+            " %41 ",
+            "http://x.y/a?b=c#d",
+            "tel:+33-1-2",
+            "mailto:a@b.c",
+            "urn:oid:1.2.250.1",
+            "1.2.250.1.213",
+            "1..2",
+            "20240229",
+            "2024-13-45",
+            "true",
+            "false",
+            "1",
+            "0",
+            "-0.50",
+            "INF",
+            "NaN",
+            "1E3",
+            "x:y",
+            ":y",
+            "é",
+            "ÉLÉ%C3%A9",
+            "\u{10000}",
+            "EVN",
+            "DOCCLIN",
+            "a b c",
+            "P1Y",
+            "QUJD",
+            "0A1f",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push("x".repeat(70));
+        v.push(format!("{}%zz", "y".repeat(70)));
+        v
+    }
+
+    /// The built-in types, and restrictions of string and anyURI with facets (which take no
+    /// shortcut), agree with the full check.
+    #[test]
+    fn shortcuts_agree_on_builtins() {
+        let mut t = SimpleTypes::default();
+        let b = t.builtins();
+        for base in ["string", "anyURI", "token", "normalizedString"] {
+            let id = b.by_name[base];
+            let mut d = SimpleType::derive("restricted", id, t.get(id));
+            d.max_length = Some(3);
+            t.push(d);
+            let mut d = SimpleType::derive("non-empty", id, t.get(id));
+            d.min_length = Some(1);
+            t.push(d);
+            let mut d = SimpleType::derive("two", id, t.get(id));
+            d.length = Some(2);
+            t.push(d);
+            let mut d = SimpleType::derive("two to four", id, t.get(id));
+            (d.min_length, d.max_length) = (Some(2), Some(4));
+            t.push(d);
+            let mut d = SimpleType::derive("enumerated", id, t.get(id));
+            d.enumeration = Some(std::sync::Arc::new(vec![(
+                Value::Str("a".into()),
+                "a".into(),
+            )]));
+            t.push(d);
+        }
+        let n = shortcuts_agree(&t, &tricky_values());
+        assert!(n >= 12, "unrestricted and length-only strings, anyURI: {n}");
+    }
+
+    /// Every simple type of the ANS CDA schema agrees with the full check on the attribute
+    /// values of the 94 examples and on tricky values.
+    #[test]
+    fn shortcuts_agree_on_the_cda_schema() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let schema =
+            crate::Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+                .expect("the ANS kit's CDA schema loads");
+        let mut values: std::collections::BTreeSet<String> = tricky_values().into_iter().collect();
+        let dir = ans.join("testcontenucda/ExemplesCDA");
+        for e in std::fs::read_dir(&dir).expect("examples") {
+            let text = std::fs::read_to_string(e.expect("entry").path()).unwrap_or_default();
+            for part in text.split("=\"").skip(1) {
+                if let Some(end) = part.find('"') {
+                    values.insert(part[..end].to_string());
+                }
+            }
+        }
+        assert!(values.len() > 2000, "{}", values.len());
+        // A sample keeps the test short: every 7th value, and all that have a `%`.
+        let sample: Vec<String> = values
+            .iter()
+            .enumerate()
+            .filter(|(i, v)| i % 7 == 0 || v.contains('%') || v.len() > MEMO_VALUE_LEN)
+            .map(|(_, v)| v.clone())
+            .collect();
+        let n = shortcuts_agree(&schema.simple, &sample);
+        assert!(
+            n >= 5,
+            "the CDA schema's unrestricted strings and URIs: {n}"
+        );
+        // The data types most values have are checked without the regex engine.
+        for name in ["oid", "uuid", "ruid", "ts", "cs", "bl"] {
+            let t = schema.simple.types.iter().find(|t| &*t.name == name);
+            let t = t.unwrap_or_else(|| panic!("type {name}"));
+            assert!(
+                !t.patterns.is_empty() && t.patterns.iter().all(|p| p.direct.is_some()),
+                "{name}"
+            );
+        }
+    }
+
+    /// Each direct pattern check gives its compiled regular expression's answer on every
+    /// string of up to 5 characters over an alphabet of digits, separators, letters, spaces
+    /// and non-ASCII, and on the valid values of the corpus changed, cut and lengthened.
+    #[test]
+    fn direct_patterns_are_the_regexes() {
+        use segur_xml::xsregex::{Dialect, translate};
+        let srcs = [
+            r"[0-2](\.(0|[1-9][0-9]*))*",
+            r"[0-9a-zA-Z]{8}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{4}-[0-9a-zA-Z]{12}",
+            r"[A-Za-z][A-Za-z0-9\-]*",
+            r"[0-9]{1,8}|([0-9]{9,14}|[0-9]{14,14}\.[0-9]+)([+\-][0-9]{1,4})?",
+            r"[^\s]+",
+            "true|false",
+            r"[\-+]?[0-9]+",
+            ".+",
+        ];
+        let seeds = [
+            "1.2.250.1.213.1.4.10",
+            "0.0.10.2",
+            "2.16.840.1.113883.6.1",
+            "6f1c4a9e-0b7d-4c2a-9e3f-1a2b3c4d5e6f",
+            "ZZ-ruid-9",
+            "20240229",
+            "20240229123000",
+            "20240229123000+0100",
+            "20240229123000.1234-05",
+            "202402291230-1",
+            "true",
+            "false",
+            "-42",
+            "+7",
+            "EVN",
+        ];
+        let alphabet = [
+            "0", "1", "2", "3", "9", ".", "-", "+", "a", "Z", " ", "\t", "\n", "\r", "é", "\u{a0}",
+        ];
+        let mut values: Vec<String> = vec![String::new()];
+        let mut layer = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = layer
+                .iter()
+                .flat_map(|v| alphabet.iter().map(move |c| format!("{v}{c}")))
+                .collect();
+            values.extend(next.iter().cloned());
+            layer = next;
+        }
+        for seed in seeds {
+            let chars: Vec<char> = seed.chars().collect();
+            values.push(seed.to_string());
+            for i in 0..=chars.len() {
+                let (a, b) = (chars[..i].iter().collect::<String>(), &chars[i..]);
+                let b_all: String = b.iter().collect();
+                let b_tail: String = b.iter().skip(1).collect();
+                values.push(format!("{a}{b_tail}"));
+                values.push(format!("{a}{b_all}{b_all}"));
+                for c in alphabet {
+                    values.push(format!("{a}{c}{b_all}"));
+                    values.push(format!("{a}{c}{b_tail}"));
+                }
+            }
+        }
+        for src in srcs {
+            let direct = direct_pattern(src).expect("a direct check");
+            let re = Regex::new(&translate(src, Dialect::Schema).expect("translates"))
+                .expect("compiles");
+            let mut matched = 0;
+            for v in &values {
+                assert_eq!(direct(v), re.is_match(v), "{src} on {v:?}");
+                matched += usize::from(re.is_match(v));
+            }
+            assert!(matched > 0, "{src} matches some values");
+        }
+        assert!(direct_pattern("[a-z]+").is_none());
+    }
+
+    /// The ASCII shortcuts of the name checks agree with the character classes on every
+    /// string of up to 4 characters over letters, digits, name punctuation, other ASCII and
+    /// non-ASCII name and non-name characters.
+    #[test]
+    fn ascii_names_are_the_definition() {
+        let alphabet = [
+            'a',
+            'Z',
+            '0',
+            ':',
+            '_',
+            '-',
+            '.',
+            ' ',
+            '/',
+            '\u{7f}',
+            '\u{b7}',
+            'é',
+            '\u{37e}',
+            '\u{10000}',
+        ];
+        let mut layer = vec![String::new()];
+        let mut n = 0;
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for v in &layer {
+                for c in alphabet {
+                    let s = format!("{v}{c}");
+                    let mut chars = s.chars();
+                    let name = chars.next().is_some_and(is_name_start) && chars.all(is_name_char);
+                    assert_eq!(is_name(&s), name, "{s:?}");
+                    assert_eq!(is_nmtoken(&s), s.chars().all(is_name_char), "{s:?}");
+                    n += usize::from(name);
+                    next.push(s);
+                }
+            }
+            layer = next;
+        }
+        assert!(n > 1000);
+        assert!(!is_name("") && !is_nmtoken(""));
     }
 
     #[test]

@@ -54,6 +54,12 @@ const K_XSI_NIL: u8 = 8;
 const K_XSI_ATTR: u8 = 16;
 
 impl Schema {
+    /// This schema's identity, unique in the process (never shared by two loaded schemas): a
+    /// caller that keeps [`NameKey`]s across documents keeps them per identity.
+    pub fn id(&self) -> u64 {
+        self.uid
+    }
+
     /// The key of the name (`ns_uri`, "" for none, and `local`) in this schema.
     pub fn name_key(&self, ns_uri: &str, local: &str) -> NameKey {
         let mut flags = 0;
@@ -173,13 +179,79 @@ pub struct Validator<'s> {
 
 /// Values found valid against one schema, kept from one [`Validator`] to the next
 /// ([`Schema::validator_with`], [`Validator::take_memo`]) so that a value seen before is not
-/// checked again (for the types whose check depends on the value alone). Bounded: a few
-/// thousand short values at most.
+/// checked again (for the types whose check depends on the value alone), with the
+/// content-model transitions taken before. Bounded: a few thousand short values and a few
+/// thousand transitions at most.
 #[derive(Debug, Default)]
 pub struct ValueMemo {
     /// The identity of the schema it was made with; 0 for none yet.
     schema: u64,
     valid: ValidValues,
+    /// Content-model transitions taken before ([`STEP_SLOTS`] slots once the first is kept).
+    steps: Vec<StepSlot>,
+}
+
+/// Slots of the transitions a [`ValueMemo`] keeps (a power of two).
+const STEP_SLOTS: usize = 4096;
+
+/// A transition of content model `cm` from `state` on the element named `q` (a name of the
+/// schema: its namespace, hence what a wildcard allows, follows from it), and where it went.
+#[derive(Debug, Clone, Copy)]
+struct StepSlot {
+    /// `u32::MAX` for a slot that holds nothing.
+    cm: CmId,
+    state: u32,
+    q: QId,
+    next: u32,
+    matched: Matched,
+}
+
+impl ValueMemo {
+    /// [`Cm::step`] of `cm` (id `cm_id`) for a name of the schema, remembered: a direct-mapped
+    /// cache (a newer transition takes the slot of an older one). Only transitions that exist
+    /// are kept; a refused element is stepped again each time.
+    fn step(
+        &mut self,
+        cm: &Cm,
+        cm_id: CmId,
+        state: u32,
+        q: QId,
+        allows: impl Fn(WildId) -> bool,
+    ) -> Option<(u32, Matched)> {
+        let h = (u64::from(cm_id) << 40 ^ u64::from(state) << 20 ^ u64::from(q))
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let i = (h >> (64 - STEP_SLOTS.trailing_zeros())) as usize;
+        if let Some(slot) = self.steps.get(i)
+            && slot.cm == cm_id
+            && slot.state == state
+            && slot.q == q
+        {
+            return Some((slot.next, slot.matched));
+        }
+        let r = cm.step(state, Some(q), allows);
+        if let Some((next, matched)) = r {
+            if self.steps.is_empty() {
+                let empty = StepSlot {
+                    cm: u32::MAX,
+                    state: 0,
+                    q: 0,
+                    next: 0,
+                    matched: Matched::Elem(0),
+                };
+                self.steps = vec![empty; STEP_SLOTS];
+            }
+            if let Some(slot) = self.steps.get_mut(i) {
+                *slot = StepSlot {
+                    cm: cm_id,
+                    state,
+                    q,
+                    next,
+                    matched,
+                };
+            }
+        }
+        r
+    }
 }
 
 impl Schema {
@@ -195,6 +267,7 @@ impl Schema {
             memo = ValueMemo {
                 schema: self.uid,
                 valid: ValidValues::default(),
+                steps: Vec::new(),
             };
         }
         Validator {
@@ -212,8 +285,25 @@ impl Schema {
     }
 }
 
+fn is_ws_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Whether `s` is whitespace only. Most such text is indentation: line ends, then a run of
+/// spaces or of tabs, which is compared eight bytes at a time (other blocks byte by byte).
 fn is_ws_only(s: &str) -> bool {
-    s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    const TABS: u64 = u64::from_ne_bytes([b'\t'; 8]);
+    let b = s.as_bytes();
+    let lead = b.iter().take_while(|&&c| c == b'\n' || c == b'\r').count();
+    let mut chunks = b.get(lead..).unwrap_or_default().chunks_exact(8);
+    for c in &mut chunks {
+        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_ne_bytes);
+        if w != SPACES && w != TABS && !c.iter().all(|&c| is_ws_byte(c)) {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&c| is_ws_byte(c))
 }
 
 fn raw(prefix: &str, local: &str, out: &mut String) {
@@ -336,7 +426,12 @@ impl<'s> Validator<'s> {
                 let cm = &s.cms[cm_id as usize];
                 let state = parent.state;
                 let empty_ns = key.flags & K_NS_EMPTY != 0;
-                match cm.step(state, qid, |w| s.wilds[w as usize].allows(ns_id, empty_ns)) {
+                let allows = |w: WildId| s.wilds[w as usize].allows(ns_id, empty_ns);
+                let stepped = match qid {
+                    Some(q) => self.memo.step(cm, cm_id, state, q, allows),
+                    None => cm.step(state, None, allows),
+                };
+                match stepped {
                     Some((next, m)) => {
                         parent.state = next;
                         match m {
@@ -682,24 +777,15 @@ impl<'s> Validator<'s> {
             ns: Some(&resolver),
             ids: Some(&mut self.ids),
         };
-        let r = if u.decl_fixed.is_some() || u.use_fixed.is_some() {
-            s.simple.validate_value(u.ty, value, &mut ctx)
-        } else {
-            self.memo
-                .valid
-                .check(&s.simple, u.ty, value, &mut ctx)
-                .map(|()| Value::Lex)
-        };
-        match r {
-            Err(f) => {
-                self.fault(pos, f);
-                let m = format!(
-                    "cvc-attribute.3: The value '{value}' of attribute '{araw}' on element '{}' is not valid with respect to its type, '{}'.",
-                    &self.names[rawname.clone()],
-                    st.name
-                );
-                self.report(pos, "cvc-attribute.3", m);
+        if u.decl_fixed.is_none() && u.use_fixed.is_none() {
+            // No fixed value to compare: the check alone, without the actual value.
+            if let Err(f) = self.memo.valid.check(&s.simple, u.ty, value, &mut ctx) {
+                self.attribute_fault(rawname, araw, value, st, f, pos);
             }
+            return;
+        }
+        match s.simple.validate_value(u.ty, value, &mut ctx) {
+            Err(f) => self.attribute_fault(rawname, araw, value, st, f, pos),
             Ok(v) => {
                 if let Some((fv, ft)) = &u.decl_fixed
                     && !same(&v, fv)
@@ -721,6 +807,25 @@ impl<'s> Validator<'s> {
                 }
             }
         }
+    }
+
+    /// An attribute value that is not valid for its type: the type's fault, then cvc-attribute.3.
+    fn attribute_fault(
+        &mut self,
+        rawname: &std::ops::Range<usize>,
+        araw: AttrName<'_>,
+        value: &str,
+        st: &crate::simple::SimpleType,
+        f: Fault,
+        pos: Pos,
+    ) {
+        self.fault(pos, f);
+        let m = format!(
+            "cvc-attribute.3: The value '{value}' of attribute '{araw}' on element '{}' is not valid with respect to its type, '{}'.",
+            &self.names[rawname.clone()],
+            st.name
+        );
+        self.report(pos, "cvc-attribute.3", m);
     }
 
     /// Character data (already decoded; CDATA sections included). Comments and PIs are not text.
@@ -979,5 +1084,83 @@ fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => x == y || (x.is_nan() && y.is_nan()),
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Remembered transitions are the automata's: every state of every content model of the
+    /// CDA schema, on the names it expects and on others, twice (the second time mostly from
+    /// the cache, the first time with the cache filling and overwriting itself).
+    #[test]
+    fn remembered_steps_are_the_automata() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        let (_, qnames) = s.names.parts();
+        let mut memo = ValueMemo::default();
+        let mut steps = 0;
+        for round in 0..2 {
+            for (cm_id, cm) in s.cms.iter().enumerate() {
+                let mut names: Vec<QId> = cm.by_name.iter().map(|e| e.0).collect();
+                names.extend((0..qnames.len() as QId).step_by(97));
+                for state in 0..cm.accept.len() as u32 {
+                    for &q in &names {
+                        let ns = qnames[q as usize].0;
+                        let allows = |w: WildId| {
+                            s.wilds[w as usize].allows(Some(ns), ns == crate::names::NO_NS)
+                        };
+                        let want = cm.step(state, Some(q), allows);
+                        let got = memo.step(cm, cm_id as CmId, state, q, allows);
+                        assert_eq!(
+                            format!("{got:?}"),
+                            format!("{want:?}"),
+                            "{cm_id} {state} {q}"
+                        );
+                        steps += usize::from(want.is_some());
+                    }
+                }
+            }
+            assert!(steps > 1000, "round {round}: {steps} transitions");
+        }
+    }
+
+    /// The blockwise whitespace check agrees with the byte-by-byte definition on every string
+    /// of up to 6 bytes over whitespace and a letter, and on long runs with one byte changed.
+    #[test]
+    fn ws_only_is_the_definition() {
+        let alphabet = [b' ', b'\t', b'\n', b'\r', b'a'];
+        for len in 0..=6u32 {
+            for mut n in 0..5usize.pow(len) {
+                let mut b = Vec::new();
+                for _ in 0..len {
+                    b.push(alphabet[n % 5]);
+                    n /= 5;
+                }
+                let s = std::str::from_utf8(&b).expect("ascii");
+                assert_eq!(is_ws_only(s), b.iter().all(|&c| is_ws_byte(c)), "{b:?}");
+            }
+        }
+        for lead in ["", "\n", "\r\n", "\n\n"] {
+            for fill in [' ', '\t'] {
+                for len in 0..40 {
+                    let run: String = std::iter::repeat_n(fill, len).collect();
+                    let s = format!("{lead}{run}");
+                    assert!(is_ws_only(&s), "{s:?}");
+                    for i in 0..s.len() {
+                        for c in ["a", " ", "\t", "\n", "é"] {
+                            let t = format!("{}{c}{}", &s[..i], &s[i + 1..]);
+                            let want = t.bytes().all(is_ws_byte);
+                            assert_eq!(is_ws_only(&t), want, "{t:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
