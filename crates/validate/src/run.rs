@@ -1152,10 +1152,9 @@ mod tests {
             .collect()
     }
 
-    /// Runs `rule_body` with context `context` on each document, one compiled schematron for
-    /// all (so results kept on one document serve the next), with a global `$digits`: the
-    /// rules fired on each, with their lines.
-    fn fire_on(context: &str, rule_body: &str, docs: &[&str]) -> Vec<Vec<(String, u32)>> {
+    /// A schematron of one pattern holding the rules `body`, with the global lets `globals`,
+    /// compiled; the temporary directory of its file comes with it.
+    fn compile_rules(globals: &str, body: &str) -> (Compiled, tempfile::TempDir) {
         let tmp = tempfile::tempdir().expect("tmp");
         std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
         let file = tmp.path().join("schematrons/t.sch");
@@ -1163,14 +1162,24 @@ mod tests {
             &file,
             format!(
                 r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
-  <let name="digits" value="'^[0-9]+$'"/>
-  <pattern id="p"><rule context="{context}">{rule_body}</rule></pattern>
+  {globals}
+  <pattern id="p">{body}</pattern>
 </schema>"#
             ),
         )
         .expect("write");
         let s = Schematron::load(tmp.path(), &file).expect("load");
-        let c = Compiled::compile(&s, tmp.path(), &|_| String::new());
+        (Compiled::compile(&s, tmp.path(), &|_| String::new()), tmp)
+    }
+
+    /// Runs `rule_body` with context `context` on each document, one compiled schematron for
+    /// all (so results kept on one document serve the next), with a global `$digits`: the
+    /// rules fired on each, with their lines.
+    fn fire_on(context: &str, rule_body: &str, docs: &[&str]) -> Vec<Vec<(String, u32)>> {
+        let (c, tmp) = compile_rules(
+            r#"<let name="digits" value="'^[0-9]+$'"/>"#,
+            &format!(r#"<rule context="{context}">{rule_body}</rule>"#),
+        );
         let cache = DocumentCache::new(tmp.path());
         docs.iter()
             .map(|xml| {
@@ -1294,22 +1303,7 @@ mod tests {
     /// a new document to the path cache): the same findings as fresh rule sets give.
     #[test]
     fn rule_sets_sharing_node_paths_match_as_fresh_ones() {
-        let compile = |rules: &str| {
-            let tmp = tempfile::tempdir().expect("tmp");
-            std::fs::create_dir_all(tmp.path().join("schematrons")).expect("mkdir");
-            let file = tmp.path().join("schematrons/t.sch");
-            std::fs::write(
-                &file,
-                format!(
-                    r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron" queryBinding="xslt2">
-  <pattern id="p">{rules}</pattern>
-</schema>"#
-                ),
-            )
-            .expect("write");
-            let s = Schematron::load(tmp.path(), &file).expect("load");
-            (Compiled::compile(&s, tmp.path(), &|_| String::new()), tmp)
-        };
+        let compile = |rules: &str| compile_rules("", rules);
         let one = r#"<rule context="/r/a/b"><assert id="ab" test="@x">m</assert></rule>
             <rule context="b"><assert id="b" test="@y">m</assert></rule>"#;
         let two = r#"<rule context="//c/b"><assert id="cb" test="@x">m</assert></rule>

@@ -1563,6 +1563,23 @@ pub(crate) fn is_ncname(s: &str) -> bool {
     is_name(s) && !s.contains(':')
 }
 
+/// Every byte string of up to `max_len` bytes over `alphabet`, shortest first: what the tests
+/// of the byte-level shortcuts compare with their definitions.
+#[cfg(test)]
+pub(crate) fn short_strings(alphabet: &[u8], max_len: u32) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let k = alphabet.len();
+    (0..=max_len).flat_map(move |len| {
+        (0..k.pow(len)).map(move |mut n| {
+            let mut b = Vec::with_capacity(len as usize);
+            for _ in 0..len {
+                b.push(alphabet[n % k]);
+                n /= k;
+            }
+            b
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1626,20 +1643,12 @@ mod tests {
     #[test]
     fn collapsed_is_the_definition() {
         let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-        let alphabet = [b' ', b'\t', b'\n', b'\r', b'a'];
-        for len in 0..=6u32 {
-            for mut n in 0..5usize.pow(len) {
-                let mut b = Vec::new();
-                for _ in 0..len {
-                    b.push(alphabet[n % 5]);
-                    n /= 5;
-                }
-                let want = !b.first().is_some_and(|&c| is_ws(c))
-                    && !b.last().is_some_and(|&c| is_ws(c))
-                    && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
-                    && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
-                assert_eq!(is_collapsed(&b), want, "{b:?}");
-            }
+        for b in short_strings(b" \t\n\ra", 6) {
+            let want = !b.first().is_some_and(|&c| is_ws(c))
+                && !b.last().is_some_and(|&c| is_ws(c))
+                && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
+                && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
+            assert_eq!(is_collapsed(&b), want, "{b:?}");
         }
     }
 

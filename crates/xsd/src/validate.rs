@@ -1134,17 +1134,9 @@ mod tests {
     /// of up to 6 bytes over whitespace and a letter, and on long runs with one byte changed.
     #[test]
     fn ws_only_is_the_definition() {
-        let alphabet = [b' ', b'\t', b'\n', b'\r', b'a'];
-        for len in 0..=6u32 {
-            for mut n in 0..5usize.pow(len) {
-                let mut b = Vec::new();
-                for _ in 0..len {
-                    b.push(alphabet[n % 5]);
-                    n /= 5;
-                }
-                let s = std::str::from_utf8(&b).expect("ascii");
-                assert_eq!(is_ws_only(s), b.iter().all(|&c| is_ws_byte(c)), "{b:?}");
-            }
+        for b in crate::simple::short_strings(b" \t\n\ra", 6) {
+            let s = std::str::from_utf8(&b).expect("ascii");
+            assert_eq!(is_ws_only(s), b.iter().all(|&c| is_ws_byte(c)), "{b:?}");
         }
         for lead in ["", "\n", "\r\n", "\n\n"] {
             for fill in [' ', '\t'] {
