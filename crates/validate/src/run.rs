@@ -587,16 +587,13 @@ impl<'d> DocIndex<'d> {
                     .by_child_attr
                     .entry((*child, *attr))
                     .or_insert_with(|| {
+                        // From the document's index of these elements by parent, which the
+                        // rules' `child[@attr = …]` steps read too.
                         let mut m: FxMap<&str, Vec<u32>> = FxMap::default();
-                        for &c in ctx.elements_named(*child) {
-                            let c = NodeId::from_index(c);
-                            if let (Some(parent), Some(a)) =
-                                (doc.parent(c), doc.attribute(c, *attr))
-                            {
-                                let v = m.entry(doc.value(a)).or_default();
-                                if v.last() != Some(&parent.index()) {
-                                    v.push(parent.index());
-                                }
+                        for e in doc.children_with_attribute(*child, *attr).iter() {
+                            let v = m.entry(doc.value(e.attribute)).or_default();
+                            if v.last() != Some(&e.parent.index()) {
+                                v.push(e.parent.index());
                             }
                         }
                         m

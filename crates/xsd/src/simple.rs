@@ -507,8 +507,8 @@ struct MemoSlot {
 /// time, for its message.
 #[derive(Default)]
 pub(crate) struct ValidValues {
-    /// Per type id, how a value is checked ([`CheckKind`] as a byte): 0 not yet known.
-    kinds: Vec<u8>,
+    /// Per type id, how a value is checked (`None` not yet known).
+    kinds: Vec<Option<CheckKind>>,
     /// [`MEMO_SLOTS`] slots once the first value is remembered.
     slots: Vec<MemoSlot>,
 }
@@ -571,48 +571,27 @@ impl ValidValues {
     fn kind(&mut self, types: &SimpleTypes, id: StId) -> CheckKind {
         let i = id as usize;
         if self.kinds.len() <= i {
-            self.kinds.resize(types.types.len().max(i + 1), 0);
+            self.kinds.resize(types.types.len().max(i + 1), None);
         }
-        match CheckKind::from_byte(self.kinds[i]) {
-            Some(k) => k,
-            None => {
-                let k = types.check_kind(id);
-                self.kinds[i] = k as u8;
-                k
-            }
-        }
+        *self.kinds[i].get_or_insert_with(|| types.check_kind(id))
     }
 }
 
 /// How [`ValidValues::check`] checks a value of a type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
 enum CheckKind {
     /// In full, remembering the values found valid ([`SimpleTypes::memo_worth`]).
-    Memo = 1,
+    Memo,
     /// In full, each time.
-    Full = 2,
+    Full,
     /// Every value is valid: a string with no facet, pattern nor name rule.
-    Valid = 3,
+    Valid,
     /// An `anyURI` with no facet: valid unless it has a `%` (then checked in full).
-    Uri = 4,
+    Uri,
     /// A string whose only facets are lengths, and whose whitespace normalization keeps the
     /// number of characters (preserve or replace): valid when its length is within them
     /// ([`SimpleType::length_ok`]; else checked in full, for the message).
-    Length = 5,
-}
-
-impl CheckKind {
-    fn from_byte(b: u8) -> Option<CheckKind> {
-        match b {
-            1 => Some(CheckKind::Memo),
-            2 => Some(CheckKind::Full),
-            3 => Some(CheckKind::Valid),
-            4 => Some(CheckKind::Uri),
-            5 => Some(CheckKind::Length),
-            _ => None,
-        }
-    }
+    Length,
 }
 
 /// Context of one check.
