@@ -12,8 +12,8 @@ use segur_finding::{Finding, Location, RuleSource, Severity};
 use segur_xml::hash::FxMap;
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 use segur_xpath::{
-    CompileError, Dependence, DocResolver, DynamicContext, EvalError, Expr, KeyAttribute, Pattern,
-    Prefilter, StaticContext, VarId,
+    CompileError, Confinement, Dependence, DocResolver, DynamicContext, EvalError, Expr,
+    KeyAttribute, Pattern, Prefilter, StaticContext, VarId,
 };
 
 use crate::location::locate;
@@ -192,7 +192,21 @@ struct CRule {
     /// The dependence of the rule's lets that are functions of their node's attributes, by
     /// variable: worked out the first time one of its checks is (see [`CCheck::memo`]).
     lets: OnceLock<FxMap<usize, Dependence>>,
+    /// Which checks are functions of their node's subtree (see [`Compiled::plan`]): worked out
+    /// the first time the rule fires.
+    plan: OnceLock<Option<SubtreePlan>>,
 }
+
+/// Per step of a rule, the bit that holds a check's outcome in the outcomes kept by subtree
+/// ([`PathCache::rule_results`]), or [`NOT_KEPT`].
+type SubtreePlan = Box<[u8]>;
+
+/// A step whose outcome is not kept by subtree: a let, or a check that may read more than its
+/// node's subtree.
+const NOT_KEPT: u8 = u8::MAX;
+
+/// A rule keeps the outcomes of at most this many checks by subtree (the bits of a `u64`).
+const MAX_KEPT_CHECKS: u8 = 64;
 
 struct CPattern {
     rules: Vec<CRule>,
@@ -302,6 +316,9 @@ struct SharedPaths {
     path_of: Vec<u32>,
     /// The nodes whose paths [`DocIndex::path`] works out (a buffer kept for its capacity).
     pending: Vec<NodeId>,
+    /// Per node of that document, the hash of its subtree ([`subtree_key`]) with
+    /// [`KEY_BIT`] set, [`NO_KEY`] when it has none, 0 until computed.
+    subtree_keys: Vec<u128>,
 }
 
 impl SharedPaths {
@@ -313,6 +330,7 @@ impl SharedPaths {
             doc: 0,
             path_of: Vec::new(),
             pending: Vec::new(),
+            subtree_keys: Vec::new(),
         }
     }
 
@@ -326,6 +344,8 @@ impl SharedPaths {
             self.doc = doc.serial();
             self.path_of.clear();
             self.path_of.resize(doc.len(), u32::MAX);
+            self.subtree_keys.clear();
+            self.subtree_keys.resize(doc.len(), 0);
         }
     }
 }
@@ -350,6 +370,10 @@ struct PathCache {
     /// Results of the checks that are functions of attribute values, by a hash of the check
     /// and the values (the entry holds both, so a collision is a miss, never a wrong result).
     results: FxMap<u64, KeptResult>,
+    /// The outcomes of the checks of a rule that are functions of their node's subtree, by
+    /// (pattern, rule, subtree hash): bit `b` is set when the check of [`SubtreePlan`] bit `b`
+    /// fired (asserts that failed, reports that held).
+    rule_results: FxMap<(u32, u32, u128), u64>,
 }
 
 /// One kept result of a check that is a function of some attribute values.
@@ -444,6 +468,72 @@ fn key_value<'d>(doc: &'d Document, node: NodeId, a: &KeyAttribute) -> Option<Op
     Some(doc.attribute(at, a.name).map(|v| doc.value(v)))
 }
 
+/// Rule outcomes a cache keeps by subtree for one compiled schematron on one thread before it
+/// starts over (bounds memory: some 3 MB per rule set and thread).
+const MAX_RULE_RESULTS: usize = 1 << 16;
+
+/// Subtrees larger than this (nodes, attributes and text included) get no key: they seldom
+/// repeat from one document to another, and hashing them would cost more than it saves.
+const MAX_KEY_NODES: u32 = 32;
+
+/// Subtrees whose attribute values and text are longer than this (bytes) get no key.
+const MAX_KEY_BYTES: usize = 1024;
+
+/// Set in every subtree key a [`SharedPaths`] holds (0 is "not computed yet").
+const KEY_BIT: u128 = 1 << 127;
+
+/// A node whose subtree has no key.
+const NO_KEY: u128 = 1;
+
+/// The keys of this process' subtree hashes (random, so no input can be built to collide).
+static SUBTREE_HASH_KEYS: std::sync::LazyLock<(u64, u64)> = std::sync::LazyLock::new(|| {
+    use std::hash::BuildHasher;
+    let state = std::hash::RandomState::new();
+    (state.hash_one(1u8), state.hash_one(2u8))
+});
+
+/// A 128-bit hash of what a confined check may read of `node`'s subtree: the kind, name,
+/// prefix and parent of each of its nodes (attributes and text included, in document order),
+/// and the values of attributes, text, comments and processing instructions. `None` for the
+/// document node and for subtrees past [`MAX_KEY_NODES`] or [`MAX_KEY_BYTES`].
+///
+/// Two subtrees with the same hash are taken as identical: with a keyed SipHash-1-3 of 128
+/// bits, a collision among the at most 2^16 outcomes a cache keeps has a probability below
+/// 2^-96.
+fn subtree_key(doc: &Document, node: NodeId) -> Option<u128> {
+    use siphasher::sip128::Hasher128;
+    use std::hash::{Hash, Hasher};
+    let start = node.index();
+    let end = doc.subtree_end(node);
+    if end - start > MAX_KEY_NODES || doc.kind(node) == NodeKind::Document {
+        return None;
+    }
+    let (k0, k1) = *SUBTREE_HASH_KEYS;
+    let mut h = siphasher::sip128::SipHasher13::new_with_keys(k0, k1);
+    let mut bytes = 0;
+    for i in start..end {
+        let n = NodeId::from_index(i);
+        let kind = doc.kind(n);
+        h.write_u8(kind as u8);
+        if i != start {
+            // The tree's shape: each node's parent, relative to the subtree's root.
+            h.write_u32(doc.parent(n).map_or(u32::MAX, |p| p.index() - start));
+        }
+        doc.name(n).hash(&mut h);
+        doc.prefix(n).hash(&mut h);
+        if kind != NodeKind::Element {
+            let v = doc.value(n);
+            bytes += v.len();
+            if bytes > MAX_KEY_BYTES {
+                return None;
+            }
+            h.write_usize(v.len());
+            h.write(v.as_bytes());
+        }
+    }
+    Some(h.finish128().as_u128())
+}
+
 /// Paths a cache may hold before it starts over (bounds memory on a very varied corpus).
 const MAX_CACHED_PATHS: usize = 1 << 18;
 
@@ -515,6 +605,15 @@ impl<'d> DocIndex<'d> {
         }
         paths.pending = pending;
         id
+    }
+
+    /// The hash of `node`'s subtree ([`subtree_key`]), worked out once per document and thread.
+    fn subtree_key(&mut self, node: NodeId) -> Option<u128> {
+        let slot = &mut self.paths.subtree_keys[node.index() as usize];
+        if *slot == 0 {
+            *slot = subtree_key(self.doc, node).map_or(NO_KEY, |k| k | KEY_BIT);
+        }
+        (*slot != NO_KEY).then_some(*slot)
     }
 
     /// The rules of pattern `pi` whose context fits `node` structurally, as a range of
@@ -825,6 +924,7 @@ impl Compiled {
                     prefilter,
                     steps,
                     lets: OnceLock::new(),
+                    plan: OnceLock::new(),
                 });
             }
             patterns.push(CPattern::new(rules));
@@ -958,54 +1058,121 @@ impl Compiled {
                 // The first rule (in priority order) whose context matches fires. An error in a
                 // match pattern is recoverable in XSLT: Saxon treats it as no match.
                 let (start, len) = index.fitting_rules(pi, p, node);
-                let Some(rule) = (start..start + len)
-                    .map(|k| &p.rules[index.shapes.fit_rules[k] as usize])
-                    .find(|r| {
+                let Some(ri) = (start..start + len)
+                    .map(|k| index.shapes.fit_rules[k] as usize)
+                    .find(|&ri| {
+                        let r = &p.rules[ri];
                         r.prefilter.admits(doc, node)
                             && r.pattern.matches_fitting(nref, ctx).unwrap_or(false)
                     })
                 else {
                     continue;
                 };
-                for step in &rule.steps {
+                let rule = &p.rules[ri];
+                // The outcomes of the checks that read only the node's subtree, when a node
+                // with the same subtree met this rule before (on this thread).
+                let plan = rule.plan.get_or_init(|| self.plan(rule)).as_deref();
+                let key = match plan {
+                    Some(_) => index.subtree_key(node).map(|k| (pi as u32, ri as u32, k)),
+                    None => None,
+                };
+                let known = key.and_then(|k| index.shapes.rule_results.get(&k).copied());
+                let mut fired = 0u64;
+                for (si, step) in rule.steps.iter().enumerate() {
                     match step {
                         // Evaluated when first read, as Saxon does: most rule-local lets
                         // feed one branch of an `or` that a cheaper branch decides.
                         CStep::Let(var, expr) => ctx.defer_variable(*var, expr, nref),
                         CStep::Check(c) => {
-                            let test = match c.test.get() {
-                                Ok(t) => t,
-                                Err(e) => {
-                                    findings.push(self.not_run(doc, node, c, e));
-                                    continue;
+                            let bit = plan.map_or(NOT_KEPT, |p| p[si]);
+                            let fires = match known {
+                                Some(outcomes) if bit != NOT_KEPT => outcomes >> bit & 1 == 1,
+                                _ => {
+                                    let test = match c.test.get() {
+                                        Ok(t) => t,
+                                        Err(e) => {
+                                            findings.push(self.not_run(doc, node, c, e));
+                                            continue;
+                                        }
+                                    };
+                                    let memo = c.memo.get_or_init(|| {
+                                        self.kept_attributes(test, self.let_deps(rule))
+                                    });
+                                    let result = match memo {
+                                        Some(attributes) => index.shapes.check_result(
+                                            c.serial,
+                                            attributes,
+                                            doc,
+                                            node,
+                                            || test.evaluate_boolean(ctx, nref),
+                                        )?,
+                                        None => test.evaluate_boolean(ctx, nref)?,
+                                    };
+                                    match c.kind {
+                                        CheckKind::Assert => !result,
+                                        CheckKind::Report => result,
+                                    }
                                 }
                             };
-                            let memo = c
-                                .memo
-                                .get_or_init(|| self.kept_attributes(test, self.let_deps(rule)));
-                            let result = match memo {
-                                Some(attributes) => index.shapes.check_result(
-                                    c.serial,
-                                    attributes,
-                                    doc,
-                                    node,
-                                    || test.evaluate_boolean(ctx, nref),
-                                )?,
-                                None => test.evaluate_boolean(ctx, nref)?,
-                            };
-                            let fires = match c.kind {
-                                CheckKind::Assert => !result,
-                                CheckKind::Report => result,
-                            };
                             if fires {
+                                if bit != NOT_KEPT {
+                                    fired |= 1 << bit;
+                                }
                                 findings.push(self.finding(doc, node, c, ctx)?);
                             }
                         }
                     }
                 }
+                // Reached only when no check raised an error: errors are never kept.
+                if let (Some(k), None) = (key, known) {
+                    let kept = &mut index.shapes.rule_results;
+                    if kept.len() >= MAX_RULE_RESULTS {
+                        kept.clear();
+                    }
+                    kept.insert(k, fired);
+                }
             }
         }
         Ok(findings)
+    }
+
+    /// Which checks of `rule` are functions of their node's subtree (through the rule's lets
+    /// and the constant globals: see [`Expr::confinement`]), each with its bit in the outcomes
+    /// kept by subtree; `None` when none is (or the rule has only lets). Compiles the rule's
+    /// tests, which its first firing does anyway.
+    fn plan(&self, rule: &CRule) -> Option<SubtreePlan> {
+        let mut lets: FxMap<usize, Confinement> = FxMap::default();
+        let mut plan = vec![NOT_KEPT; rule.steps.len()];
+        let mut next = 0;
+        for (si, step) in rule.steps.iter().enumerate() {
+            let vars = |v: VarId| {
+                lets.get(&v.0).copied().or_else(|| {
+                    self.global_deps
+                        .contains_key(&v.0)
+                        .then(Confinement::constant)
+                })
+            };
+            match step {
+                CStep::Let(var, expr) => match expr.confinement(&vars) {
+                    Some(c) => {
+                        lets.insert(var.0, c);
+                    }
+                    None => {
+                        lets.remove(&var.0);
+                    }
+                },
+                CStep::Check(c) => {
+                    if next < MAX_KEPT_CHECKS
+                        && let Ok(test) = c.test.get()
+                        && test.confinement(&vars).is_some()
+                    {
+                        plan[si] = next;
+                        next += 1;
+                    }
+                }
+            }
+        }
+        (next > 0).then(|| plan.into_boxed_slice())
     }
 
     /// The dependence of `rule`'s lets that are functions of attribute values (each let may
@@ -1293,6 +1460,128 @@ mod tests {
         for (doc, want) in docs.iter().zip(&fired) {
             assert_eq!(&fire_on("e", rule, &[doc])[0], want);
         }
+    }
+
+    /// The checks of a rule that read only their node's subtree keep their outcomes by a hash
+    /// of it: identical subtrees share them (in other surroundings, in other documents), any
+    /// difference (an attribute, text, a child, a prefix) gives a verdict of its own, checks
+    /// that read outside the subtree are evaluated every time, and errors are never kept.
+    #[test]
+    fn outcomes_kept_by_subtree_are_per_subtree() {
+        let rule = r#"<let name="n" value="count(*)"/>
+            <assert id="one-b" test="$n = 1">m</assert>
+            <assert id="text" test="normalize-space(.) != ''">m</assert>
+            <assert id="v" test="not(*/@v = 'x')">m</assert>
+            <assert id="prefix" test="not(*[name() = 'p:b'])">m</assert>
+            <assert id="first" test="preceding-sibling::e">m</assert>"#;
+        let docs = [
+            "<r xmlns:p='urn:p' xmlns:q='urn:p'>
+<e><b v='y'>t</b></e>
+<e><b v='y'>t</b></e>
+<e><b v='x'>t</b></e>
+<e><b v='y'/></e>
+<e><q:b v='y'>t</q:b></e>
+<e><p:b v='y'>t</p:b></e>
+<e><b v='y'>t</b><b/></e>
+<e><b v='y'>t</b></e></r>",
+            "<r xmlns:p='urn:p'><s>
+<e><b v='y'>t</b></e></s><s>
+<e><p:b v='y'>t</p:b></e>
+<e><b v='x'>t</b></e></s></r>",
+        ];
+        let ids = |found: &[(String, u32)], line: u32| -> Vec<String> {
+            let mut v: Vec<String> = found
+                .iter()
+                .filter(|f| f.1 == line)
+                .map(|f| f.0.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        let fired = fire_on("e", rule, &docs);
+        let expected_first: [&[&str]; 8] = [
+            &["first"],
+            &[],
+            &["v"],
+            &["text"],
+            &[],
+            &["prefix"],
+            &["one-b"],
+            &[],
+        ];
+        for (i, want) in expected_first.iter().enumerate() {
+            assert_eq!(
+                ids(&fired[0], i as u32 + 2),
+                *want,
+                "document 0, line {}",
+                i + 2
+            );
+        }
+        let expected_second: [&[&str]; 3] = [&["first"], &["first", "prefix"], &["v"]];
+        for (i, want) in expected_second.iter().enumerate() {
+            assert_eq!(
+                ids(&fired[1], i as u32 + 2),
+                *want,
+                "document 1, line {}",
+                i + 2
+            );
+        }
+        // Each document with a fresh rule set: the same verdicts.
+        for (doc, want) in docs.iter().zip(&fired) {
+            assert_eq!(&fire_on("e", rule, &[doc])[0], want);
+        }
+        // The outcomes were kept by subtree: 6 distinct subtrees of `e` in these documents.
+        let (c, tmp) = compile_rules("", &format!(r#"<rule context="e">{rule}</rule>"#));
+        let cache = DocumentCache::new(tmp.path());
+        for xml in docs {
+            let doc = Document::parse(xml.as_bytes(), &segur_xml::Limits::default()).expect("doc");
+            c.run(&doc, &cache);
+        }
+        let kept = PATH_CACHES.with(|caches| caches.borrow()[&c.id].rule_results.len());
+        assert_eq!(kept, 6);
+        // A dynamic error in a check of the subtree is raised again on the same subtree.
+        let error = r#"<assert id="int" test="xs:integer(b/@v) gt 0">m</assert>"#;
+        let fired = fire_on(
+            "e",
+            error,
+            &[
+                "<r><e><b v='1'/></e><e><b v='x'/></e></r>",
+                "<r><e><b v='x'/></e></r>",
+            ],
+        );
+        assert_eq!(fired[0].len(), 1);
+        assert_eq!(fired[0][0].0, "RUN-ERROR");
+        assert_eq!(fired[1].len(), 1);
+        assert_eq!(fired[1][0].0, "RUN-ERROR");
+    }
+
+    /// Which checks a rule keeps by subtree: those reading only the subtree, through lets that
+    /// do and constant globals.
+    #[test]
+    fn the_plan_keeps_checks_that_read_only_the_subtree() {
+        let (c, _tmp) = compile_rules(
+            r#"<let name="digits" value="'^[0-9]+$'"/><let name="doc-wide" value="count(//e)"/>"#,
+            r#"<rule context="e">
+                <let name="kids" value="b"/>
+                <let name="sibs" value="../e"/>
+                <assert test="matches(@v, $digits)">m</assert>
+                <assert test="count($kids) = 1">m</assert>
+                <assert test="count($sibs) = 1">m</assert>
+                <assert test="$doc-wide gt 1">m</assert>
+                <assert test="$kids/b">m</assert>
+                <assert test="$kids/..">m</assert>
+            </rule>"#,
+        );
+        let rule = &c.patterns[0].rules[0];
+        let plan = c.plan(rule).expect("some checks kept");
+        let checks: Vec<u8> = rule
+            .steps
+            .iter()
+            .zip(plan.iter())
+            .filter(|(s, _)| matches!(s, CStep::Check(_)))
+            .map(|(_, &b)| b)
+            .collect();
+        assert_eq!(checks, [0, 1, NOT_KEPT, NOT_KEPT, 2, NOT_KEPT]);
     }
 
     /// Two rule sets sharing the thread's node paths, run in turns on documents whose

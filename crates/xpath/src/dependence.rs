@@ -12,11 +12,13 @@
 //! the context node's string value, a node's name or identity, the clock, `current()`,
 //! `lang()`, an unknown variable) makes the whole expression "not a function of attributes".
 //!
-//! Keying results by a node's whole subtree (its source text) was tried for the checks that
-//! read children: on the ANS examples and built CR-BIO documents, 40–60 % of lookups hit and
-//! hashing and keeping the text cost more than the hits saved, so only attribute values are
-//! keys (those of the node, and those at the end of a path of child steps by exact name: the
-//! interval rules read their bounds' `hl7:low/@value` and `hl7:high/@value` that way).
+//! Keying each check's results by its node's whole subtree (its source text) was tried for the
+//! checks that read children: on the ANS examples and built CR-BIO documents, 40–60 % of
+//! lookups hit and hashing and keeping the text cost more than the hits saved. Here only
+//! attribute values are keys (those of the node, and those at the end of a path of child
+//! steps by exact name: the interval rules read their bounds' `hl7:low/@value` and
+//! `hl7:high/@value` that way). The caller keeps the outcomes of a whole rule's checks by a
+//! hash of small subtrees instead, one lookup for a dozen checks (see [`crate::confined`]).
 
 use segur_xml::ExpandedName;
 

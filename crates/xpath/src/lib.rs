@@ -72,6 +72,7 @@
 #![warn(missing_docs)]
 
 mod ast;
+mod confined;
 mod context;
 mod dependence;
 mod error;
@@ -82,6 +83,7 @@ mod pattern;
 mod regex;
 mod value;
 
+pub use confined::Confinement;
 pub use context::{DocResolver, DynamicContext, StaticContext, VarId};
 pub use dependence::{Dependence, KeyAttribute};
 pub use error::{CompileError, CompileErrorKind, EvalError};
@@ -125,6 +127,14 @@ impl Expr {
     /// (`None`: unknown). A caller may then keep one result per tuple of attribute values.
     pub fn dependence(&self, vars: &dyn Fn(VarId) -> Option<Dependence>) -> Option<Dependence> {
         self.ast.dependence(vars)
+    }
+
+    /// What this expression may yield when its value is a function of the context node's
+    /// subtree alone (its names, attributes, text and arrangement; with documents loaded by
+    /// `doc()` and the variables `vars` vouches for), or `None` when it may read anything else
+    /// of the document. A caller may then keep one result per distinct subtree.
+    pub fn confinement(&self, vars: &dyn Fn(VarId) -> Option<Confinement>) -> Option<Confinement> {
+        self.ast.confinement(vars)
     }
 
     /// Evaluates with `context` as context item (and as `current()`); `None` leaves it absent.
