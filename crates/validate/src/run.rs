@@ -681,29 +681,52 @@ impl<'d> DocIndex<'d> {
                 attr,
                 values,
             } => {
-                let doc = self.doc;
-                let map = self
-                    .by_child_attr
-                    .entry((*child, *attr))
-                    .or_insert_with(|| {
-                        // From the document's index of these elements by parent, which the
-                        // rules' `child[@attr = …]` steps read too.
-                        let mut m: FxMap<&str, Vec<u32>> = FxMap::default();
-                        for e in doc.children_with_attribute(*child, *attr).iter() {
-                            let v = m.entry(doc.value(e.attribute)).or_default();
-                            if v.last() != Some(&e.parent.index()) {
-                                v.push(e.parent.index());
-                            }
-                        }
-                        m
-                    });
                 for v in values {
-                    if let Some(nodes) = map.get(v.as_str()) {
-                        out.extend_from_slice(nodes);
+                    out.extend_from_slice(self.with_child_attribute(*child, *attr, v));
+                }
+            }
+            Prefilter::ParentChildAttribute {
+                name,
+                child,
+                attr,
+                values,
+            } => {
+                let doc = self.doc;
+                for v in values {
+                    for &p in self.with_child_attribute(*child, *attr, v) {
+                        out.extend(
+                            doc.element_children(NodeId::from_index(p))
+                                .filter(|&c| doc.name(c) == *name)
+                                .map(NodeId::index),
+                        );
                     }
                 }
             }
         }
+    }
+
+    /// The elements with a child element `child` whose attribute `attr` is `value`, in
+    /// document order.
+    fn with_child_attribute(
+        &mut self,
+        child: ExpandedName,
+        attr: ExpandedName,
+        value: &str,
+    ) -> &[u32] {
+        let doc = self.doc;
+        let map = self.by_child_attr.entry((child, attr)).or_insert_with(|| {
+            // From the document's index of these elements by parent, which the rules'
+            // `child[@attr = …]` steps read too.
+            let mut m: FxMap<&str, Vec<u32>> = FxMap::default();
+            for e in doc.children_with_attribute(child, attr).iter() {
+                let v = m.entry(doc.value(e.attribute)).or_default();
+                if v.last() != Some(&e.parent.index()) {
+                    v.push(e.parent.index());
+                }
+            }
+            m
+        });
+        map.get(value).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -1553,6 +1576,48 @@ mod tests {
         assert_eq!(fired[0][0].0, "RUN-ERROR");
         assert_eq!(fired[1].len(), 1);
         assert_eq!(fired[1][0].0, "RUN-ERROR");
+    }
+
+    /// A rule whose context is a named child of an element with a child-attribute condition
+    /// (`o[t/@r = '1']/c`) takes its candidates from the parents meeting the condition, and
+    /// fires on exactly the nodes its context matches.
+    #[test]
+    fn children_of_parents_with_a_child_attribute_are_the_candidates() {
+        let (c, tmp) = compile_rules(
+            "",
+            r#"<rule context="o[t/@r = '1']/c"><report id="c" test="true()">m</report></rule>
+               <rule context="o[t[@r = '2']]/c"><report id="d" test="true()">m</report></rule>
+               <rule context="o[t/@r = '1']/c"><report id="never" test="true()">m</report></rule>"#,
+        );
+        let prefilters = &c.patterns[0].prefilters;
+        assert_eq!(prefilters.len(), 2, "{prefilters:?}");
+        assert!(
+            prefilters
+                .iter()
+                .all(|p| matches!(p, Prefilter::ParentChildAttribute { .. })),
+            "{prefilters:?}"
+        );
+        let cache = DocumentCache::new(tmp.path());
+        let xml = "<r>
+<o><t r='1'/><c/><c/></o>
+<o><t r='3'/><t r='1'/><c/></o>
+<o><t r='3'/><c/></o>
+<p><t r='1'/><c/></p>
+<o><t r='1'/><x><c/></x></o>
+<o><t r='2'/><c/></o>
+<c/></r>";
+        let doc = Document::parse(xml.as_bytes(), &segur_xml::Limits::default()).expect("doc");
+        let fired: Vec<(String, u32)> = c
+            .run(&doc, &cache)
+            .into_iter()
+            .map(|f| (f.rule, f.location.line.unwrap_or(0)))
+            .collect();
+        // The first rule of the pattern that matches a node fires; the last never does.
+        let expected = [("c", 2), ("c", 2), ("c", 3), ("d", 7)];
+        assert_eq!(
+            fired,
+            expected.map(|(id, line)| (id.to_string(), line)).to_vec()
+        );
     }
 
     /// Which checks a rule keeps by subtree: those reading only the subtree, through lets that

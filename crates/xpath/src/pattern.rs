@@ -96,6 +96,20 @@ pub enum Prefilter {
         /// The values, compared as strings.
         values: Vec<String>,
     },
+    /// Only elements named `name` whose parent element has a child element `child` whose
+    /// attribute `attr` has one of these values (`cda:observation[cda:templateId/@root =
+    /// '…']/cda:code`, the value-set rules' contexts): the children of the elements a
+    /// [`Prefilter::ChildAttribute`] would give.
+    ParentChildAttribute {
+        /// The element's name.
+        name: ExpandedName,
+        /// The parent's child element's name.
+        child: ExpandedName,
+        /// The attribute's name.
+        attr: ExpandedName,
+        /// The values, compared as strings.
+        values: Vec<String>,
+    },
 }
 
 impl Prefilter {
@@ -103,24 +117,51 @@ impl Prefilter {
     /// checked by the structural match, so only [`Prefilter::ChildAttribute`] looks at the
     /// node here): a few string comparisons instead of evaluating the rule's predicate.
     pub fn admits(&self, doc: &Document, node: NodeId) -> bool {
-        let Prefilter::ChildAttribute {
-            child,
-            attr,
-            values,
-        } = self
-        else {
-            return true;
+        let (at, child, attr, values) = match self {
+            Prefilter::ChildAttribute {
+                child,
+                attr,
+                values,
+            } => (Some(node), child, attr, values),
+            Prefilter::ParentChildAttribute {
+                child,
+                attr,
+                values,
+                ..
+            } => (doc.parent(node), child, attr, values),
+            _ => return true,
         };
-        doc.element_children(node).any(|c| {
-            doc.name(c) == *child
-                && doc
-                    .attribute(c, *attr)
-                    .is_some_and(|a| values.iter().any(|v| v == doc.value(a)))
+        at.is_some_and(|at| {
+            doc.element_children(at).any(|c| {
+                doc.name(c) == *child
+                    && doc
+                        .attribute(c, *attr)
+                        .is_some_and(|a| values.iter().any(|v| v == doc.value(a)))
+            })
         })
     }
 }
 
 /// `child/@attr = 'literal'` (either side, possibly inside `and`): its parts.
+/// The child-attribute condition on the parent of a path pattern's last step, when that step
+/// names its element and is joined to its parent's step by `/` (`a[c/@x = 'v']/b`).
+fn parent_child_attribute(alt: &PathPattern) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
+    let [.., parent, last] = alt.steps.as_slice() else {
+        return None;
+    };
+    if last.axis != Axis::Child || last.descendant || parent.axis != Axis::Child {
+        return None;
+    }
+    if !matches!(last.test, NodeTest::Name(_) | NodeTest::Element(Some(_))) {
+        return None;
+    }
+    parent
+        .preds
+        .iter()
+        .filter(|p| p.boolean)
+        .find_map(|p| child_attr_equals(&p.expr))
+}
+
 fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
     match e {
         Expr::And(a, b) => child_attr_equals(a).or_else(|| child_attr_equals(b)),
@@ -383,6 +424,16 @@ impl Pattern {
                 attr,
                 values,
             },
+            _ if let ([alt], [name]) = (self.alternatives.as_slice(), names.as_slice())
+                && let Some((child, attr, values)) = parent_child_attribute(alt) =>
+            {
+                Prefilter::ParentChildAttribute {
+                    name: *name,
+                    child,
+                    attr,
+                    values,
+                }
+            }
             _ if all_named => Prefilter::Names(names),
             _ if all_child_of => Prefilter::ChildOf(parents),
             _ => Prefilter::Any,

@@ -743,6 +743,60 @@ fn template_id_contexts_get_a_child_attribute_prefilter_in_either_spelling() {
     }
 }
 
+/// A named child of an element with a child-attribute condition (the value-set rules'
+/// `cda:observation[cda:templateId/@root = '…']/cda:code`) gets a prefilter on its parent,
+/// which admits exactly the nodes whose parent meets the condition.
+#[test]
+fn children_of_template_id_contexts_get_a_parent_child_attribute_prefilter() {
+    use segur_xml::ExpandedName;
+    use segur_xpath::Prefilter;
+    let sc = static_context();
+    let hl7 = |local| ExpandedName::new("urn:hl7-org:v3", local);
+    let expected = Prefilter::ParentChildAttribute {
+        name: hl7("code"),
+        child: hl7("templateId"),
+        attr: ExpandedName::new("", "root"),
+        values: vec!["1.2.250.1".into()],
+    };
+    for src in [
+        "cda:observation[cda:templateId/@root = '1.2.250.1']/cda:code",
+        "*[cda:templateId[@root = '1.2.250.1']]/cda:code",
+        "//cda:entry/cda:observation[cda:templateId/@root = '1.2.250.1' and not(@nullFlavor)]/cda:code",
+    ] {
+        let p = compile_pattern(src, &sc).expect("compile");
+        assert_eq!(p.prefilter(), expected, "{src}");
+    }
+    // The last step's own condition wins; `//`, a wildcard last step or a negated condition
+    // give no such prefilter.
+    for src in [
+        "cda:observation[cda:templateId/@root = '1.2.250.1']/cda:code[cda:x/@y = 'z']",
+        "cda:observation[cda:templateId/@root = '1.2.250.1']//cda:code",
+        "cda:observation[cda:templateId/@root = '1.2.250.1']/*",
+        "cda:observation[not(cda:templateId/@root = '1.2.250.1')]/cda:code",
+        "cda:observation[cda:templateId/@root = '1.2.250.1']/cda:code | cda:act/cda:code",
+    ] {
+        let p = compile_pattern(src, &sc).expect("compile");
+        assert!(
+            !matches!(p.prefilter(), Prefilter::ParentChildAttribute { .. }),
+            "{src}"
+        );
+    }
+    let xml = r#"<r xmlns="urn:hl7-org:v3">
+<observation><templateId root="1.2.250.1"/><code/></observation>
+<observation><templateId root="9"/><templateId root="1.2.250.1"/><code/></observation>
+<observation><templateId root="9"/><code/></observation>
+<act><templateId root="1.2.250.1"/><code/><x><code/></x></act>
+<code/></r>"#;
+    let doc = Document::parse(xml.as_bytes(), &Limits::default()).expect("parse");
+    let admitted: Vec<u32> = (0..doc.len() as u32)
+        .map(segur_xml::NodeId::from_index)
+        .filter(|&n| doc.kind(n) == segur_xml::NodeKind::Element && doc.name(n) == hl7("code"))
+        .filter(|&n| expected.admits(&doc, n))
+        .map(|n| doc.line_col(doc.offset(n)).0)
+        .collect();
+    assert_eq!(admitted, [2, 3, 5]);
+}
+
 /// `local-name() op $v` compares the name in place: against strings, untyped node values and
 /// several items as a general comparison does, and a number is still a type error.
 #[test]
