@@ -370,11 +370,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
         if n.doc == 0
             && n.node == segur_xml::NodeId::ROOT
-            && step.axis == Axis::Descendant
+            && matches!(step.axis, Axis::Descendant | Axis::DescendantOrSelf)
             && matches!(step.test, NodeTest::Name(_) | NodeTest::Local(_))
         {
-            // `//name` or `//*:local` over the context document: its elements of that name,
-            // from an index.
+            // `//name` or `//*:local` (or `//self::name`) over the context document: its
+            // elements of that name, from an index (the document node has no name).
             let local;
             let found: &[u32] = match &step.test {
                 NodeTest::Name(name) => self.ctx.elements_named(*name),

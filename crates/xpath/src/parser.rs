@@ -1196,8 +1196,9 @@ fn descendant_or_self() -> Expr {
     }))
 }
 
-/// Builds `lhs/rhs`, rewriting `lhs//child::t[p]` to `lhs/descendant::t[p]` when no predicate is
-/// positional (the result is the same and avoids materialising every node).
+/// Builds `lhs/rhs`, rewriting `lhs//child::t[p]` to `lhs/descendant::t[p]` and
+/// `lhs//self::t[p]` to `lhs/descendant-or-self::t[p]` when no predicate is positional (the
+/// result is the same and avoids materialising every node).
 fn join(lhs: Expr, rhs: Expr) -> Expr {
     if let Expr::Path(inner, last) = &lhs
         && let Expr::Step(dos) = &**last
@@ -1205,11 +1206,14 @@ fn join(lhs: Expr, rhs: Expr) -> Expr {
         && dos.test == NodeTest::AnyNode
         && dos.preds.is_empty()
         && let Expr::Step(step) = &rhs
-        && step.axis == Axis::Child
+        && matches!(step.axis, Axis::Child | Axis::SelfNode)
         && step.preds.iter().all(|p| p.boolean)
     {
         let step = Step {
-            axis: Axis::Descendant,
+            axis: match step.axis {
+                Axis::Child => Axis::Descendant,
+                _ => Axis::DescendantOrSelf,
+            },
             test: step.test.clone(),
             preds: step.preds.clone(),
         };

@@ -1034,6 +1034,17 @@ fn descendants_walked_in_document_order() {
             "ERR:FORG0001",
         ),
         ("count(cda:b/descendant::*)", "2"),
+        // `//self::t[p]` is `descendant-or-self::t[p]` (from the document node: its elements
+        // named t, from the name index); a positional predicate counts within `self::`, where
+        // every node is first.
+        ("count(//self::cda:a)", "3"),
+        ("count(//self::cda:a[@n != '2'])", "2"),
+        ("count(//self::cda:a[1])", "3"),
+        ("count(//cda:a[1])", "2"),
+        ("count(cda:b//self::cda:a[@id])", "1"),
+        ("count(cda:b//self::cda:b)", "1"),
+        ("count(//self::*:a[@id = '3'])", "1"),
+        ("count(//self::node()[self::cda:c])", "1"),
     ]);
 }
 
