@@ -59,6 +59,9 @@ struct Builder<'a> {
     qnames: FxMap<&'a str, (Name, Name)>,
     /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
     uris: FxMap<String, Name>,
+    /// The elements by name, in document order, gathered as they are read: the document's
+    /// name index ([`Document::elements_named`]) without a second pass over every node.
+    by_name: FxMap<ExpandedName, Vec<u32>>,
     /// The `xml` prefix, bound everywhere to [`XML_NAMESPACE`].
     xml_prefix: Name,
     last_text: u32,
@@ -215,6 +218,7 @@ impl<'a> Builder<'a> {
             names: FxMap::default(),
             qnames: FxMap::default(),
             uris: FxMap::default(),
+            by_name: FxMap::default(),
             xml_prefix: Name::intern("xml"),
             last_text: NONE,
             last_text_shared: false,
@@ -235,6 +239,7 @@ impl<'a> Builder<'a> {
         self.doc.nodes.shrink_to_fit();
         self.doc.text.shrink_to_fit();
         self.doc.scopes.shrink_to_fit();
+        let _ = self.doc.by_name.set(std::mem::take(&mut self.by_name));
         self.doc
     }
 
@@ -935,6 +940,7 @@ impl<'a> Builder<'a> {
         })?;
         let name = ExpandedName { ns, local };
         let n = self.push_child(NodeKind::Element, name, pos)?;
+        self.by_name.entry(name).or_default().push(n);
         {
             let d = &mut self.doc.nodes[n as usize];
             d.prefix = prefix_name;

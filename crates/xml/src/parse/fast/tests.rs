@@ -21,6 +21,31 @@ fn same_document(what: &str, a: &Document, b: &Document) {
     );
     assert_eq!(a.source, b.source, "{what}: source");
     assert!(a.snapshot() == b.snapshot(), "{what}: images");
+    name_index_is_a_scan(what, a);
+    name_index_is_a_scan(what, b);
+}
+
+/// The name index gathered while parsing lists every element under its name, in document
+/// order, as a scan of the nodes does.
+fn name_index_is_a_scan(what: &str, d: &Document) {
+    let mut scan: crate::hash::FxMap<crate::ExpandedName, Vec<u32>> = Default::default();
+    for (i, n) in d.nodes.iter().enumerate() {
+        if n.kind == crate::NodeKind::Element {
+            scan.entry(n.name).or_default().push(i as u32);
+        }
+    }
+    let built = d
+        .by_name
+        .get()
+        .expect("the name index is built while parsing");
+    assert_eq!(built.len(), scan.len(), "{what}: names in the index");
+    for (name, nodes) in &scan {
+        assert_eq!(
+            built.get(name),
+            Some(nodes),
+            "{what}: elements named {name:?}"
+        );
+    }
 }
 
 /// Checks `input` read both ways under `limits`: whatever the own tokenizer reads, quick-xml
