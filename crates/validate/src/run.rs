@@ -296,7 +296,6 @@ struct DocIndex<'d> {
     other: bool,
     /// The nodes a pattern walk visits, for patterns with a rule that may match any node.
     visited: Option<Vec<u32>>,
-    by_child_attr: FxMap<(ExpandedName, ExpandedName), FxMap<&'d str, Vec<u32>>>,
     paths: SharedPaths,
     shapes: PathCache,
 }
@@ -319,6 +318,10 @@ struct SharedPaths {
     /// Per node of that document, the hash of its subtree ([`subtree_key`]) with
     /// [`KEY_BIT`] set, [`NO_KEY`] when it has none, 0 until computed.
     subtree_keys: Vec<u128>,
+    /// That document's elements by the value of an attribute of one of their children, in
+    /// document order (the child-attribute prefilters' candidates), built once for all the
+    /// rule sets.
+    by_value: FxMap<(ExpandedName, ExpandedName), FxMap<Box<str>, Vec<u32>>>,
 }
 
 impl SharedPaths {
@@ -331,6 +334,7 @@ impl SharedPaths {
             path_of: Vec::new(),
             pending: Vec::new(),
             subtree_keys: Vec::new(),
+            by_value: FxMap::default(),
         }
     }
 
@@ -346,6 +350,7 @@ impl SharedPaths {
             self.path_of.resize(doc.len(), u32::MAX);
             self.subtree_keys.clear();
             self.subtree_keys.resize(doc.len(), 0);
+            self.by_value.clear();
         }
     }
 }
@@ -564,7 +569,6 @@ impl<'d> DocIndex<'d> {
             attributes,
             other,
             visited: None,
-            by_child_attr: FxMap::default(),
             paths,
             shapes,
         }
@@ -716,14 +720,18 @@ impl<'d> DocIndex<'d> {
         value: &str,
     ) -> &[u32] {
         let doc = self.doc;
-        let map = self.by_child_attr.entry((child, attr)).or_insert_with(|| {
+        let map = self.paths.by_value.entry((child, attr)).or_insert_with(|| {
             // From the document's index of these elements by parent, which the rules'
             // `child[@attr = …]` steps read too.
-            let mut m: FxMap<&str, Vec<u32>> = FxMap::default();
+            let mut m: FxMap<Box<str>, Vec<u32>> = FxMap::default();
             for e in doc.children_with_attribute(child, attr).iter() {
-                let v = m.entry(doc.value(e.attribute)).or_default();
-                if v.last() != Some(&e.parent.index()) {
-                    v.push(e.parent.index());
+                let value = doc.value(e.attribute);
+                let parents = match m.get_mut(value) {
+                    Some(parents) => parents,
+                    None => m.entry(value.into()).or_default(),
+                };
+                if parents.last() != Some(&e.parent.index()) {
+                    parents.push(e.parent.index());
                 }
             }
             m
@@ -1620,6 +1628,20 @@ mod tests {
             fired,
             expected.map(|(id, line)| (id.to_string(), line)).to_vec()
         );
+        // Another rule set on the same document reads the same index (built once per
+        // document and thread) for another value, and the first one then reads it again.
+        let (other, _tmp) = compile_rules(
+            "",
+            r#"<rule context="o[t/@r = '3']/c"><report id="e" test="true()">m</report></rule>"#,
+        );
+        let lines = |c: &Compiled| -> Vec<(String, u32)> {
+            c.run(&doc, &cache)
+                .into_iter()
+                .map(|f| (f.rule, f.location.line.unwrap_or(0)))
+                .collect()
+        };
+        assert_eq!(lines(&other), [("e".to_string(), 3), ("e".to_string(), 4)]);
+        assert_eq!(lines(&c), fired);
     }
 
     /// Which checks a rule keeps by subtree: those reading only the subtree, through lets that
