@@ -683,9 +683,29 @@ impl<'s> Validator<'s> {
             TypeRef::Complex(c) => Some(&s.complex[c as usize]),
             TypeRef::Simple(_) => None,
         };
+        let index = match ty {
+            TypeRef::Complex(c) => s.attr_index.get(c as usize),
+            TypeRef::Simple(_) => None,
+        };
+        // The uses found, as bits by index (a type of more than 64 uses walks its required
+        // ones below instead).
+        let mut seen = 0u64;
         let attr_keys = std::mem::take(&mut self.attr_keys);
         for (a, k) in e.attributes.iter().zip(&attr_keys) {
             let q = k.q;
+            // Looked up for every attribute, as the required uses are below.
+            let found = match (ct, q) {
+                (Some(ct), Some(q)) => match index {
+                    Some(ix) => ix.find(q),
+                    None => ct.attrs.iter().position(|u| u.name == q),
+                },
+                _ => None,
+            };
+            if let Some(i) = found
+                && i < 64
+            {
+                seen |= 1 << i;
+            }
             if k.flags & K_XMLNS != 0 || a.prefix == "xmlns" {
                 continue;
             }
@@ -701,8 +721,7 @@ impl<'s> Validator<'s> {
                 self.report(pos, "cvc-type.3.1.1", m);
                 continue;
             };
-            let use_ = q.and_then(|q| ct.attrs.iter().find(|u| u.name == q));
-            let use_ = match use_ {
+            let use_ = match found.and_then(|i| ct.attrs.get(i)) {
                 Some(u) => Some(u),
                 None => {
                     let allowed = ct
@@ -738,7 +757,13 @@ impl<'s> Validator<'s> {
             let Some(u) = use_ else { continue };
             self.attribute_value(e, rawname, araw, a.value, u, pos);
         }
-        if let Some(ct) = ct {
+        let missing = match index.and_then(|ix| ix.required) {
+            Some(required) => required & !seen != 0,
+            None => true,
+        };
+        if let Some(ct) = ct
+            && missing
+        {
             for u in ct.attrs.iter().filter(|u| u.required) {
                 if !attr_keys.iter().any(|k| k.q == Some(u.name)) {
                     let m = format!(
@@ -1128,6 +1153,87 @@ mod tests {
             }
             assert!(steps > 1000, "round {round}: {steps} transitions");
         }
+    }
+
+    /// The attribute index finds the use `attrs` gives first for a name, and its required mask
+    /// tells a missing required use exactly when the walk of the uses does: every complex type
+    /// of the CDA schema, on its uses' names and others, with each one or two of its names
+    /// absent; and on made-up types with a name used twice and with more than 64 uses.
+    #[test]
+    fn attribute_index_is_the_uses() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        let (_, qnames) = s.names.parts();
+        let walk_misses = |ct: &ComplexType, present: &[QId]| {
+            ct.attrs
+                .iter()
+                .filter(|u| u.required)
+                .any(|u| !present.contains(&u.name))
+        };
+        let check = |ct: &ComplexType, ix: &AttrIndex| -> usize {
+            let mut names: Vec<QId> = ct.attrs.iter().map(|u| u.name).collect();
+            names.dedup();
+            let mut others = names.clone();
+            others.extend((0..qnames.len() as QId).step_by(101));
+            for &q in &others {
+                let want = ct.attrs.iter().position(|u| u.name == q);
+                assert_eq!(ix.find(q), want, "{} {q}", ct.name);
+            }
+            let Some(required) = ix.required else {
+                return 0;
+            };
+            let mut missing = 0;
+            for i in 0..=names.len() {
+                for j in i..=names.len() {
+                    let present: Vec<QId> = (0..names.len())
+                        .filter(|&k| k != i && k != j)
+                        .map(|k| names[k])
+                        .chain(others.iter().copied().step_by(7))
+                        .collect();
+                    let mut seen = 0u64;
+                    for &q in &present {
+                        if let Some(k) = ix.find(q).filter(|&k| k < 64) {
+                            seen |= 1 << k;
+                        }
+                    }
+                    let want = walk_misses(ct, &present);
+                    assert_eq!(required & !seen != 0, want, "{} {i} {j}", ct.name);
+                    missing += usize::from(want);
+                }
+            }
+            missing
+        };
+        let mut missing = 0;
+        assert_eq!(s.attr_index.len(), s.complex.len());
+        for (ct, ix) in s.complex.iter().zip(&s.attr_index) {
+            missing += check(ct, ix);
+        }
+        assert!(missing > 100, "required uses found missing: {missing}");
+        // Made-up types: a name used twice (optional first, then required), and 70 uses.
+        let base = s
+            .complex
+            .iter()
+            .find(|ct| ct.attrs.iter().any(|u| u.required))
+            .expect("a type with a required use");
+        let use_ = |name: QId, required: bool| AttrUse {
+            name,
+            required,
+            ..base.attrs[0].clone()
+        };
+        let mut twice = base.clone();
+        twice.attrs = vec![use_(5, false), use_(9, true), use_(5, true)];
+        let ix = AttrIndex::of(&twice);
+        assert_eq!(ix.required, Some(0b011));
+        assert!(check(&twice, &ix) > 0);
+        let mut wide = base.clone();
+        wide.attrs = (0..70).map(|q| use_(q, q % 3 == 0)).collect();
+        let ix = AttrIndex::of(&wide);
+        assert_eq!(ix.required, None);
+        check(&wide, &ix);
     }
 
     /// The blockwise whitespace check agrees with the byte-by-byte definition on every string
