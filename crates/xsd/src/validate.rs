@@ -159,8 +159,33 @@ struct Frame {
     sub_element: bool,
     saw_text: bool,
     saw_chars: bool,
+    /// [`text_mode`] of `ty` and `decl`.
+    text_mode: u8,
     text_start: u32,
     name_start: u32,
+}
+
+/// [`text_mode`]: the character data is kept for the end tag (simple content, or a value
+/// constraint).
+const TEXT_COLLECT: u8 = 1;
+/// [`text_mode`]: element-only content, where text other than whitespace is an error.
+const TEXT_ELEMENT_ONLY: u8 = 2;
+
+/// What [`Validator::text`] does with the character data of an element of type `ty` declared
+/// by `decl`, decided once at its start tag.
+fn text_mode(s: &Schema, ty: TypeRef, decl: Option<ElemId>) -> u8 {
+    let mut mode = match ty {
+        TypeRef::Simple(_) => TEXT_COLLECT,
+        TypeRef::Complex(c) => match s.complex.get(c as usize).map(|ct| ct.content) {
+            Some(Content::Simple(_)) => TEXT_COLLECT,
+            Some(Content::Element(_)) => TEXT_ELEMENT_ONLY,
+            _ => 0,
+        },
+    };
+    if decl.is_some_and(|d| s.elems.get(d as usize).is_some_and(|d| d.value.is_some())) {
+        mode |= TEXT_COLLECT;
+    }
+    mode
 }
 
 /// Validation state of one document; reuse it with [`Validator::reset`] to keep its buffers.
@@ -591,6 +616,7 @@ impl<'s> Validator<'s> {
             sub_element: false,
             saw_text: false,
             saw_chars: false,
+            text_mode: text_mode(s, ty, decl),
             text_start: self.text.len() as u32,
             name_start,
         });
@@ -854,29 +880,19 @@ impl<'s> Validator<'s> {
     }
 
     /// Character data (already decoded; CDATA sections included). Comments and PIs are not text.
+    #[inline]
     pub fn text(&mut self, text: &str, _pos: Pos) {
         if self.skip > 0 || text.is_empty() {
             return;
         }
-        let s = self.s;
         let Some(f) = self.frames.last_mut() else {
             return;
         };
         f.saw_text = true;
-        let collect = match f.ty {
-            TypeRef::Simple(_) => true,
-            TypeRef::Complex(c) => match s.complex[c as usize].content {
-                Content::Simple(_) => true,
-                Content::Element(_) => {
-                    if !f.saw_chars && !is_ws_only(text) {
-                        f.saw_chars = true;
-                    }
-                    false
-                }
-                _ => false,
-            },
-        };
-        if collect || f.decl.is_some_and(|d| s.elems[d as usize].value.is_some()) {
+        if f.text_mode & TEXT_ELEMENT_ONLY != 0 && !f.saw_chars && !is_ws_only(text) {
+            f.saw_chars = true;
+        }
+        if f.text_mode & TEXT_COLLECT != 0 {
             self.text.push_str(text);
         }
     }
@@ -1234,6 +1250,47 @@ mod tests {
         let ix = AttrIndex::of(&wide);
         assert_eq!(ix.required, None);
         check(&wide, &ix);
+    }
+
+    /// The text mode decided at the start tag is what `text` derived from the frame's type and
+    /// declaration on every call before: every declaration of the CDA schema with its own type,
+    /// and every type with no declaration.
+    #[test]
+    fn text_mode_is_the_per_call_derivation() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        // The derivation `text` made on each call before (collect, whitespace check).
+        let before = |ty: TypeRef, decl: Option<ElemId>| {
+            let (collect, ws) = match ty {
+                TypeRef::Simple(_) => (true, false),
+                TypeRef::Complex(c) => match s.complex[c as usize].content {
+                    Content::Simple(_) => (true, false),
+                    Content::Element(_) => (false, true),
+                    _ => (false, false),
+                },
+            };
+            let collect = collect || decl.is_some_and(|d| s.elems[d as usize].value.is_some());
+            (collect, ws)
+        };
+        let mut cases: Vec<(TypeRef, Option<ElemId>)> = (0..s.elems.len() as ElemId)
+            .map(|d| (s.elems[d as usize].ty, Some(d)))
+            .collect();
+        cases.extend((0..s.complex.len() as CtId).map(|c| (TypeRef::Complex(c), None)));
+        cases.extend((0..s.simple.types.len() as u32).map(|t| (TypeRef::Simple(t), None)));
+        let mut seen = [0usize; 4];
+        for (ty, decl) in cases {
+            let mode = text_mode(&s, ty, decl);
+            let got = (mode & TEXT_COLLECT != 0, mode & TEXT_ELEMENT_ONLY != 0);
+            assert_eq!(got, before(ty, decl), "{ty:?} {decl:?}");
+            seen[usize::from(mode)] += 1;
+        }
+        // Simple content, element-only content and the others all occur; with a value
+        // constraint on element-only content too, if the schema has one.
+        assert!(seen[0] > 0 && seen[1] > 0 && seen[2] > 0, "{seen:?}");
     }
 
     /// The blockwise whitespace check agrees with the byte-by-byte definition on every string
