@@ -170,6 +170,8 @@ struct Frame {
 const TEXT_COLLECT: u8 = 1;
 /// [`text_mode`]: element-only content, where text other than whitespace is an error.
 const TEXT_ELEMENT_ONLY: u8 = 2;
+/// [`text_mode`]: empty content, where any text is an error (at the end tag).
+const TEXT_EMPTY: u8 = 4;
 
 /// What [`Validator::text`] does with the character data of an element of type `ty` declared
 /// by `decl`, decided once at its start tag.
@@ -179,6 +181,7 @@ fn text_mode(s: &Schema, ty: TypeRef, decl: Option<ElemId>) -> u8 {
         TypeRef::Complex(c) => match s.complex.get(c as usize).map(|ct| ct.content) {
             Some(Content::Simple(_)) => TEXT_COLLECT,
             Some(Content::Element(_)) => TEXT_ELEMENT_ONLY,
+            Some(Content::Empty) => TEXT_EMPTY,
             _ => 0,
         },
     };
@@ -898,7 +901,49 @@ impl<'s> Validator<'s> {
     }
 
     /// An end tag; `pos` is just after its `>`.
+    #[inline]
     pub fn end_element(&mut self, pos: Pos) -> Result<(), EventError> {
+        if self.skip == 0
+            && let Some(&f) = self.frames.last()
+            && self.end_is_clean(&f)
+        {
+            self.frames.pop();
+            self.text.truncate(f.text_start as usize);
+            self.names.truncate(f.name_start as usize);
+            if self.frames.is_empty() {
+                self.root_done = true;
+                self.check_idrefs(pos);
+            }
+            return Ok(());
+        }
+        self.end_element_general(pos)
+    }
+
+    /// Whether the end tag of `f` raises nothing and has no value to check: an element that is
+    /// not nil and has no value constraint, of element-only content with no text and a complete
+    /// (or already refused) content model, or of empty content with nothing in it.
+    #[inline]
+    fn end_is_clean(&self, f: &Frame) -> bool {
+        if f.nil {
+            return false;
+        }
+        match f.text_mode {
+            TEXT_ELEMENT_ONLY => {
+                !f.saw_chars
+                    && (f.state == CM_ERROR
+                        || f.cm
+                            .and_then(|c| self.s.cms.get(c as usize))
+                            .and_then(|cm| cm.accept.get(f.state as usize))
+                            .is_some_and(|&a| a))
+            }
+            TEXT_EMPTY => !f.sub_element && !f.saw_text,
+            _ => false,
+        }
+    }
+
+    /// [`Validator::end_element`] in full.
+    #[inline(never)]
+    fn end_element_general(&mut self, pos: Pos) -> Result<(), EventError> {
         if self.skip > 0 {
             self.skip -= 1;
             if self.skip == 0 && self.frames.is_empty() {
@@ -1265,32 +1310,119 @@ mod tests {
             .expect("the ANS kit's CDA schema loads");
         // The derivation `text` made on each call before (collect, whitespace check).
         let before = |ty: TypeRef, decl: Option<ElemId>| {
-            let (collect, ws) = match ty {
-                TypeRef::Simple(_) => (true, false),
+            let (collect, ws, empty) = match ty {
+                TypeRef::Simple(_) => (true, false, false),
                 TypeRef::Complex(c) => match s.complex[c as usize].content {
-                    Content::Simple(_) => (true, false),
-                    Content::Element(_) => (false, true),
-                    _ => (false, false),
+                    Content::Simple(_) => (true, false, false),
+                    Content::Element(_) => (false, true, false),
+                    Content::Empty => (false, false, true),
+                    Content::Mixed(_) => (false, false, false),
                 },
             };
             let collect = collect || decl.is_some_and(|d| s.elems[d as usize].value.is_some());
-            (collect, ws)
+            (collect, ws, empty)
         };
         let mut cases: Vec<(TypeRef, Option<ElemId>)> = (0..s.elems.len() as ElemId)
             .map(|d| (s.elems[d as usize].ty, Some(d)))
             .collect();
         cases.extend((0..s.complex.len() as CtId).map(|c| (TypeRef::Complex(c), None)));
         cases.extend((0..s.simple.types.len() as u32).map(|t| (TypeRef::Simple(t), None)));
-        let mut seen = [0usize; 4];
+        let mut seen = [0usize; 8];
         for (ty, decl) in cases {
             let mode = text_mode(&s, ty, decl);
-            let got = (mode & TEXT_COLLECT != 0, mode & TEXT_ELEMENT_ONLY != 0);
+            let got = (
+                mode & TEXT_COLLECT != 0,
+                mode & TEXT_ELEMENT_ONLY != 0,
+                mode & TEXT_EMPTY != 0,
+            );
             assert_eq!(got, before(ty, decl), "{ty:?} {decl:?}");
             seen[usize::from(mode)] += 1;
         }
-        // Simple content, element-only content and the others all occur; with a value
-        // constraint on element-only content too, if the schema has one.
-        assert!(seen[0] > 0 && seen[1] > 0 && seen[2] > 0, "{seen:?}");
+        // Simple, element-only, empty and mixed content all occur.
+        assert!(
+            seen[0] > 0 && seen[1] > 0 && seen[2] > 0 && seen[4] > 0,
+            "{seen:?}"
+        );
+    }
+
+    /// An end tag taken by the clean shortcut leaves the validator as the full check does: same
+    /// findings (none), frames, kept text and names; on every declaration of the CDA schema, in
+    /// every state of its content model (and the refused state), nil or not, with or without
+    /// element children, text and characters, under a parent and as the root.
+    #[test]
+    fn clean_end_tags_are_the_full_check() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        let frame = |d: ElemId, state: u32, bits: u8| {
+            let ty = s.elems[d as usize].ty;
+            let cm = match ty {
+                TypeRef::Complex(c) => match s.complex[c as usize].content {
+                    Content::Element(cm) | Content::Mixed(cm) => Some(cm),
+                    _ => None,
+                },
+                TypeRef::Simple(_) => None,
+            };
+            Frame {
+                ty,
+                decl: Some(d),
+                cm,
+                state,
+                nil: bits & 1 != 0,
+                sub_element: bits & 2 != 0,
+                saw_text: bits & 4 != 0,
+                saw_chars: bits & 8 != 0,
+                text_mode: text_mode(&s, ty, Some(d)),
+                text_start: 3,
+                name_start: 4,
+            }
+        };
+        let (mut clean, mut full) = (0, 0);
+        for d in 0..s.elems.len() as ElemId {
+            let states = match frame(d, 0, 0).cm {
+                Some(cm) => s.cms[cm as usize].accept.len() as u32,
+                None => 1,
+            };
+            for state in (0..states.min(6)).chain([CM_ERROR]) {
+                for bits in 0..16u8 {
+                    for root in [false, true] {
+                        let f = frame(d, state, bits);
+                        let mut a = s.validator();
+                        let mut b = s.validator();
+                        for v in [&mut a, &mut b] {
+                            if !root {
+                                v.frames.push(frame(0, 0, 0));
+                            }
+                            v.frames.push(f);
+                            v.text.push_str("abcdef");
+                            v.names.push_str("p:namexyz");
+                        }
+                        let pos = Pos {
+                            line: 1,
+                            column: 2,
+                            offset: 3,
+                        };
+                        if a.end_is_clean(&f) {
+                            clean += 1;
+                        } else {
+                            full += 1;
+                        }
+                        a.end_element(pos).expect("balanced");
+                        b.end_element_general(pos).expect("balanced");
+                        assert_eq!(a.errors, b.errors, "{d} {state} {bits} {root}");
+                        assert_eq!(
+                            (a.frames.len(), &a.text, &a.names, a.root_done),
+                            (b.frames.len(), &b.text, &b.names, b.root_done),
+                            "{d} {state} {bits} {root}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(clean > 1000 && full > 1000, "{clean} clean, {full} in full");
     }
 
     /// The blockwise whitespace check agrees with the byte-by-byte definition on every string
