@@ -318,20 +318,23 @@ fn is_ws_byte(b: u8) -> bool {
 }
 
 /// Whether `s` is whitespace only. Most such text is indentation: line ends, then a run of
-/// spaces or of tabs, which is compared eight bytes at a time (other blocks byte by byte).
+/// spaces or of tabs, which is compared eight bytes at a time (other blocks byte by byte); the
+/// bytes after the last whole block are compared as the last eight bytes, which overlap it.
+#[inline]
 fn is_ws_only(s: &str) -> bool {
     const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
     const TABS: u64 = u64::from_ne_bytes([b'\t'; 8]);
+    let block_ok = |c: &[u8]| {
+        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_ne_bytes);
+        w == SPACES || w == TABS || c.iter().all(|&c| is_ws_byte(c))
+    };
     let b = s.as_bytes();
     let lead = b.iter().take_while(|&&c| c == b'\n' || c == b'\r').count();
-    let mut chunks = b.get(lead..).unwrap_or_default().chunks_exact(8);
-    for c in &mut chunks {
-        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_ne_bytes);
-        if w != SPACES && w != TABS && !c.iter().all(|&c| is_ws_byte(c)) {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|&c| is_ws_byte(c))
+    let rest = b.get(lead..).unwrap_or_default();
+    let Some(last) = rest.len().checked_sub(8).and_then(|i| rest.get(i..)) else {
+        return rest.iter().all(|&c| is_ws_byte(c));
+    };
+    rest.chunks_exact(8).all(block_ok) && block_ok(last)
 }
 
 fn raw(prefix: &str, local: &str, out: &mut String) {
