@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::hash::Hasher;
 
 use regex::Regex;
 
@@ -540,11 +539,7 @@ impl ValidValues {
             }
             _ => return types.validate(id, content, ctx).map(drop),
         }
-        let mut h = segur_xml::hash::FxHasher::default();
-        h.write_u32(id);
-        h.write(content.as_bytes());
-        // The high bits of FxHash depend on every byte (its low bits do not).
-        let i = (h.finish() >> (64 - MEMO_SLOTS.trailing_zeros())) as usize;
+        let i = memo_slot(id, content.as_bytes());
         if let Some(slot) = self.slots.get(i)
             && slot.ty == id
             && usize::from(slot.len) == content.len()
@@ -577,6 +572,42 @@ impl ValidValues {
         }
         *self.kinds[i].get_or_insert_with(|| types.check_kind(id))
     }
+}
+
+/// The slot of value `b` of type `ty` in [`ValidValues`]: FxHash's multiply over the type and
+/// length, then the value's 8-byte words, a last partial word read as the last eight bytes
+/// (overlapping the previous word) and a value shorter than a word from its first and last
+/// four bytes, or its first, middle and last byte: no copy of a partial word, and, the length
+/// being hashed, every byte counts.
+#[inline]
+fn memo_slot(ty: StId, b: &[u8]) -> usize {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let add = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let word = |c: &[u8]| <[u8; 8]>::try_from(c).map_or(0, u64::from_le_bytes);
+    let half = |c: &[u8]| <[u8; 4]>::try_from(c).map_or(0, |w| u64::from(u32::from_le_bytes(w)));
+    let n = b.len();
+    let mut h = add(0, u64::from(ty) << 32 | n as u64);
+    if n >= 8 {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            h = add(h, word(c));
+        }
+        if !chunks.remainder().is_empty() {
+            h = add(h, word(b.get(n - 8..).unwrap_or_default()));
+        }
+    } else if n >= 4 {
+        let first = half(b.get(..4).unwrap_or_default());
+        let last = half(b.get(n - 4..).unwrap_or_default());
+        h = add(h, first | last << 32);
+    } else if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
+        let mid = b.get(n / 2).copied().unwrap_or(0);
+        h = add(
+            h,
+            u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16,
+        );
+    }
+    // The high bits of the product depend on every word (its low bits do not).
+    (h >> (64 - MEMO_SLOTS.trailing_zeros())) as usize
 }
 
 /// How [`ValidValues::check`] checks a value of a type.
@@ -1720,6 +1751,56 @@ mod tests {
             .is_ok()
         );
         assert_eq!(ids.idrefs.len(), 2);
+    }
+
+    /// Every byte of a value decides its memo slot (a change of any one byte moves it, for
+    /// every length up to 70 and every position), as do the type and the length; and OIDs or
+    /// short codes spread over the slots about as random slots would.
+    #[test]
+    fn memo_slots_depend_on_every_byte() {
+        for n in 0..=70usize {
+            let base: Vec<u8> = (0..n).map(|i| b"1.2.250.1.213"[i % 13]).collect();
+            let slot = memo_slot(7, &base);
+            assert_ne!(slot, memo_slot(8, &base), "type, length {n}");
+            let mut longer = base.clone();
+            longer.push(0);
+            assert_ne!(slot, memo_slot(7, &longer), "length {n}");
+            for i in 0..n {
+                let moved = (b'0'..=b'9')
+                    .chain(*b".-xZ")
+                    .filter(|&c| c != base[i])
+                    .filter(|&c| {
+                        let mut v = base.clone();
+                        v[i] = c;
+                        memo_slot(7, &v) != slot
+                    })
+                    .count();
+                assert!(moved >= 12, "length {n}, byte {i}: {moved} of 13 moved");
+            }
+        }
+        let spread = |values: Vec<String>| {
+            let n = values.len() as f64;
+            let m = MEMO_SLOTS as f64;
+            let slots: std::collections::HashSet<usize> =
+                values.iter().map(|v| memo_slot(3, v.as_bytes())).collect();
+            let random = m * (1.0 - (-n / m).exp());
+            assert!(
+                slots.len() as f64 > 0.97 * random,
+                "{} slots for {n} values, {random:.0} expected",
+                slots.len()
+            );
+        };
+        spread(
+            (0..10_000)
+                .map(|i| format!("1.2.250.1.213.1.4.{i}"))
+                .collect(),
+        );
+        spread((0..10_000).map(|i| format!("{i:x}")).collect());
+        spread(
+            (0..10_000)
+                .map(|i| format!("{}.{}", i % 97, i / 97))
+                .collect(),
+        );
     }
 
     /// Checked through [`ValidValues`] (shortcuts and memo) and in full, `values` give the same
