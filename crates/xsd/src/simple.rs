@@ -475,6 +475,17 @@ impl IdState {
         self.seen_refs.clear();
     }
 
+    /// These tables emptied, to serve another document; new ones when they grew past
+    /// [`MAX_KEPT_IDS`] entries (the memory kept between documents stays bounded).
+    pub(crate) fn reusable(mut self) -> IdState {
+        let kept = self.ids.capacity() + self.seen_refs.capacity() + self.idrefs.capacity();
+        if kept > MAX_KEPT_IDS {
+            return IdState::default();
+        }
+        self.clear();
+        self
+    }
+
     fn add_ref(&mut self, r: &str) {
         if !self.seen_refs.contains(r) {
             self.seen_refs.insert(r.into());
@@ -482,6 +493,9 @@ impl IdState {
         }
     }
 }
+
+/// [`IdState::reusable`] keeps tables of at most this many entries in all.
+const MAX_KEPT_IDS: usize = 1 << 14;
 
 /// Values of a longer length are not remembered by [`ValidValues`].
 const MEMO_VALUE_LEN: usize = 62;

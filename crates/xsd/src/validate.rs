@@ -217,6 +217,9 @@ pub struct ValueMemo {
     valid: ValidValues,
     /// Content-model transitions taken before ([`STEP_SLOTS`] slots once the first is kept).
     steps: Vec<StepSlot>,
+    /// The ID/IDREF tables of the last document, emptied, for the next one to fill without
+    /// growing them again ([`IdState::reusable`]).
+    ids: IdState,
 }
 
 /// Slots of the transitions a [`ValueMemo`] keeps (a power of two).
@@ -296,15 +299,18 @@ impl Schema {
                 schema: self.uid,
                 valid: ValidValues::default(),
                 steps: Vec::new(),
+                ids: IdState::default(),
             };
         }
+        let mut ids = std::mem::take(&mut memo.ids);
+        ids.clear();
         Validator {
             s: self,
             frames: Vec::with_capacity(64),
             names: String::with_capacity(1024),
             text: String::new(),
             errors: Vec::new(),
-            ids: IdState::default(),
+            ids,
             skip: 0,
             root_done: false,
             attr_keys: Vec::new(),
@@ -360,7 +366,9 @@ impl<'s> Validator<'s> {
     /// The values found valid so far, for the next validator ([`Schema::validator_with`]); this
     /// one goes on with an empty memo.
     pub fn take_memo(&mut self) -> ValueMemo {
-        std::mem::take(&mut self.memo)
+        let mut memo = std::mem::take(&mut self.memo);
+        memo.ids = std::mem::take(&mut self.ids).reusable();
+        memo
     }
 
     /// Findings so far.
