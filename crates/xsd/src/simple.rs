@@ -548,6 +548,17 @@ impl ValidValues {
             CheckKind::Memo if content.len() <= MEMO_VALUE_LEN => {}
             CheckKind::Valid => return Ok(()),
             CheckKind::Uri if !content.as_bytes().contains(&b'%') => return Ok(()),
+            CheckKind::Id if is_collapsed(content.as_bytes()) && is_ncname(content) => {
+                // What the full check does with a valid name: add it, a duplicate is an error
+                // (then checked in full, which finds it there again, for the message).
+                let Some(ids) = ctx.ids.as_deref_mut() else {
+                    return Ok(());
+                };
+                if ids.ids.insert(content.into()) {
+                    return Ok(());
+                }
+                return types.validate(id, content, ctx).map(drop);
+            }
             CheckKind::Length if types.get(id).length_ok(content.chars().count()) => {
                 return Ok(());
             }
@@ -639,6 +650,9 @@ enum CheckKind {
     /// number of characters (preserve or replace): valid when its length is within them
     /// ([`SimpleType::length_ok`]; else checked in full, for the message).
     Length,
+    /// An `ID` with no facet nor pattern: a collapsed NCName is added to the document's IDs
+    /// (checked in full when it is not one, or is there already, for the message).
+    Id,
 }
 
 /// Context of one check.
@@ -1107,8 +1121,7 @@ impl SimpleTypes {
             return CheckKind::Full;
         };
         let lengths = t.length.is_some() || t.min_length.is_some() || t.max_length.is_some();
-        let only_lengths = t.patterns.is_empty()
-            && t.special == Special::None
+        let no_facet = t.patterns.is_empty()
             && t.enumeration.is_none()
             && t.enum_set.is_none()
             && t.min_incl.is_none()
@@ -1118,10 +1131,16 @@ impl SimpleTypes {
             && t.total_digits.is_none()
             && t.fraction_digits.is_none()
             && t.unsupported.is_none();
+        let only_lengths = no_facet && t.special == Special::None;
         let unrestricted = only_lengths && !lengths;
         match t.variety {
             Variety::Atomic(Prim::String | Prim::AnySimple) if unrestricted => CheckKind::Valid,
             Variety::Atomic(Prim::AnyUri) if unrestricted => CheckKind::Uri,
+            Variety::Atomic(Prim::Id)
+                if no_facet && !lengths && t.special == Special::NcName && t.ws == Ws::Collapse =>
+            {
+                CheckKind::Id
+            }
             Variety::Atomic(Prim::String | Prim::AnySimple)
                 if only_lengths && matches!(t.ws, Ws::Preserve | Ws::Replace) =>
             {
@@ -1825,7 +1844,10 @@ mod tests {
         let mut shortcuts = 0;
         for id in 0..types.types.len() as StId {
             let kind = memo.kind(types, id);
-            if matches!(kind, CheckKind::Valid | CheckKind::Uri | CheckKind::Length) {
+            if matches!(
+                kind,
+                CheckKind::Valid | CheckKind::Uri | CheckKind::Length | CheckKind::Id
+            ) {
                 shortcuts += 1;
             }
             for round in 0..2 {
@@ -1859,6 +1881,8 @@ mod tests {
                     }
                 }
             }
+            // The IDs added are the same too (the second round found them all again).
+            assert_eq!(ids_a.ids, ids_b.ids, "{}", types.get(id).name);
         }
         shortcuts
     }
@@ -1950,8 +1974,22 @@ mod tests {
             )]));
             t.push(d);
         }
-        let n = shortcuts_agree(&t, &tricky_values());
-        assert!(n >= 12, "unrestricted and length-only strings, anyURI: {n}");
+        // IDs: the shortcut for the built-in one, the full check for a restricted one.
+        let id = b.by_name["ID"];
+        let mut d = SimpleType::derive("short ID", id, t.get(id));
+        d.max_length = Some(2);
+        let short = t.push(d);
+        assert_eq!(ValidValues::default().kind(&t, id), CheckKind::Id);
+        assert_eq!(ValidValues::default().kind(&t, short), CheckKind::Full);
+        let mut values = tricky_values();
+        values.extend(
+            ["id1", " id2 ", "id1", "x:y", "1a", "\u{e9}t\u{e9}", "a\tb"].map(String::from),
+        );
+        let n = shortcuts_agree(&t, &values);
+        assert!(
+            n >= 13,
+            "unrestricted and length-only strings, anyURI, ID: {n}"
+        );
     }
 
     /// Every simple type of the ANS CDA schema agrees with the full check on the attribute
