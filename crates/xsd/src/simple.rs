@@ -419,6 +419,15 @@ impl SimpleType {
             && self.max_length.is_none_or(|m| len <= m)
     }
 
+    /// Whether every value of `bytes` UTF-8 bytes (hence of `bytes / 4` rounded up to `bytes`
+    /// characters) meets the length facets: then its characters need no count.
+    fn length_ok_for_bytes(&self, bytes: usize) -> bool {
+        let (lo, hi) = (bytes.div_ceil(4), bytes);
+        self.length.is_none_or(|m| lo == m && hi == m)
+            && self.min_length.is_none_or(|m| lo >= m)
+            && self.max_length.is_none_or(|m| hi <= m)
+    }
+
     pub(crate) fn prim(&self) -> Option<Prim> {
         match self.variety {
             Variety::Atomic(p) => Some(p),
@@ -559,7 +568,10 @@ impl ValidValues {
                 }
                 return types.validate(id, content, ctx).map(drop);
             }
-            CheckKind::Length if types.get(id).length_ok(content.chars().count()) => {
+            CheckKind::Length
+                if types.get(id).length_ok_for_bytes(content.len())
+                    || types.get(id).length_ok(content.chars().count()) =>
+            {
                 return Ok(());
             }
             _ => return types.validate(id, content, ctx).map(drop),
@@ -1784,6 +1796,44 @@ mod tests {
             .is_ok()
         );
         assert_eq!(ids.idrefs.len(), 2);
+    }
+
+    /// A length accepted from the byte count alone is accepted by the character count: every
+    /// combination of length facets up to 5, on every string of up to 6 characters of 1 to 4
+    /// bytes each.
+    #[test]
+    fn lengths_from_bytes_are_lengths() {
+        let symbols = ["a", "\u{e9}", "\u{20ac}", "\u{1f600}"];
+        let mut strings = vec![String::new()];
+        let mut last = strings.clone();
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|s| symbols.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(last.iter().cloned());
+        }
+        let facet = [None, Some(0), Some(1), Some(2), Some(3), Some(5)];
+        let mut shortcut = 0;
+        for length in facet {
+            for min_length in facet {
+                for max_length in facet {
+                    let mut t =
+                        SimpleType::new("s", None, Variety::Atomic(Prim::String), Ws::Preserve);
+                    (t.length, t.min_length, t.max_length) = (length, min_length, max_length);
+                    for s in &strings {
+                        if t.length_ok_for_bytes(s.len()) {
+                            assert!(
+                                t.length_ok(s.chars().count()),
+                                "{s:?} {length:?} {min_length:?} {max_length:?}"
+                            );
+                            shortcut += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shortcut > 10_000, "{shortcut}");
     }
 
     /// Every byte of a value decides its memo slot (a change of any one byte moves it, for
