@@ -172,6 +172,8 @@ const TEXT_COLLECT: u8 = 1;
 const TEXT_ELEMENT_ONLY: u8 = 2;
 /// [`text_mode`]: empty content, where any text is an error (at the end tag).
 const TEXT_EMPTY: u8 = 4;
+/// [`text_mode`]: mixed content, where text is allowed.
+const TEXT_MIXED: u8 = 8;
 
 /// What [`Validator::text`] does with the character data of an element of type `ty` declared
 /// by `decl`, decided once at its start tag.
@@ -182,7 +184,8 @@ fn text_mode(s: &Schema, ty: TypeRef, decl: Option<ElemId>) -> u8 {
             Some(Content::Simple(_)) => TEXT_COLLECT,
             Some(Content::Element(_)) => TEXT_ELEMENT_ONLY,
             Some(Content::Empty) => TEXT_EMPTY,
-            _ => 0,
+            Some(Content::Mixed(_)) => TEXT_MIXED,
+            None => 0,
         },
     };
     if decl.is_some_and(|d| s.elems.get(d as usize).is_some_and(|d| d.value.is_some())) {
@@ -931,8 +934,9 @@ impl<'s> Validator<'s> {
     }
 
     /// Whether the end tag of `f` raises nothing and has no value to check: an element that is
-    /// not nil and has no value constraint, of element-only content with no text and a complete
-    /// (or already refused) content model, or of empty content with nothing in it.
+    /// not nil and has no value constraint, of element-only content with no text or of mixed
+    /// content, with a complete (or already refused) content model, or of empty content with
+    /// nothing in it.
     #[inline]
     fn end_is_clean(&self, f: &Frame) -> bool {
         if f.nil {
@@ -946,6 +950,13 @@ impl<'s> Validator<'s> {
                             .and_then(|c| self.s.cms.get(c as usize))
                             .and_then(|cm| cm.accept.get(f.state as usize))
                             .is_some_and(|&a| a))
+            }
+            TEXT_MIXED => {
+                f.state == CM_ERROR
+                    || f.cm
+                        .and_then(|c| self.s.cms.get(c as usize))
+                        .and_then(|cm| cm.accept.get(f.state as usize))
+                        .is_some_and(|&a| a)
             }
             TEXT_EMPTY => !f.sub_element && !f.saw_text,
             _ => false,
@@ -1321,37 +1332,38 @@ mod tests {
             .expect("the ANS kit's CDA schema loads");
         // The derivation `text` made on each call before (collect, whitespace check).
         let before = |ty: TypeRef, decl: Option<ElemId>| {
-            let (collect, ws, empty) = match ty {
-                TypeRef::Simple(_) => (true, false, false),
+            let (collect, ws, empty, mixed) = match ty {
+                TypeRef::Simple(_) => (true, false, false, false),
                 TypeRef::Complex(c) => match s.complex[c as usize].content {
-                    Content::Simple(_) => (true, false, false),
-                    Content::Element(_) => (false, true, false),
-                    Content::Empty => (false, false, true),
-                    Content::Mixed(_) => (false, false, false),
+                    Content::Simple(_) => (true, false, false, false),
+                    Content::Element(_) => (false, true, false, false),
+                    Content::Empty => (false, false, true, false),
+                    Content::Mixed(_) => (false, false, false, true),
                 },
             };
             let collect = collect || decl.is_some_and(|d| s.elems[d as usize].value.is_some());
-            (collect, ws, empty)
+            (collect, ws, empty, mixed)
         };
         let mut cases: Vec<(TypeRef, Option<ElemId>)> = (0..s.elems.len() as ElemId)
             .map(|d| (s.elems[d as usize].ty, Some(d)))
             .collect();
         cases.extend((0..s.complex.len() as CtId).map(|c| (TypeRef::Complex(c), None)));
         cases.extend((0..s.simple.types.len() as u32).map(|t| (TypeRef::Simple(t), None)));
-        let mut seen = [0usize; 8];
+        let mut seen = [0usize; 16];
         for (ty, decl) in cases {
             let mode = text_mode(&s, ty, decl);
             let got = (
                 mode & TEXT_COLLECT != 0,
                 mode & TEXT_ELEMENT_ONLY != 0,
                 mode & TEXT_EMPTY != 0,
+                mode & TEXT_MIXED != 0,
             );
             assert_eq!(got, before(ty, decl), "{ty:?} {decl:?}");
             seen[usize::from(mode)] += 1;
         }
         // Simple, element-only, empty and mixed content all occur.
         assert!(
-            seen[0] > 0 && seen[1] > 0 && seen[2] > 0 && seen[4] > 0,
+            seen[1] > 0 && seen[2] > 0 && seen[4] > 0 && seen[8] > 0,
             "{seen:?}"
         );
     }
@@ -1391,7 +1403,7 @@ mod tests {
                 name_start: 4,
             }
         };
-        let (mut clean, mut full) = (0, 0);
+        let (mut clean, mut full, mut mixed) = (0, 0, 0);
         for d in 0..s.elems.len() as ElemId {
             let states = match frame(d, 0, 0).cm {
                 Some(cm) => s.cms[cm as usize].accept.len() as u32,
@@ -1418,6 +1430,7 @@ mod tests {
                         };
                         if a.end_is_clean(&f) {
                             clean += 1;
+                            mixed += usize::from(f.text_mode == TEXT_MIXED);
                         } else {
                             full += 1;
                         }
@@ -1433,7 +1446,10 @@ mod tests {
                 }
             }
         }
-        assert!(clean > 1000 && full > 1000, "{clean} clean, {full} in full");
+        assert!(
+            clean > 1000 && full > 1000 && mixed > 100,
+            "{clean} clean ({mixed} mixed), {full} in full"
+        );
     }
 
     /// The blockwise whitespace check agrees with the byte-by-byte definition on every string
