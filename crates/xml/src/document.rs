@@ -131,6 +131,7 @@ pub struct ChildAttribute {
 pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
 impl Document {
+    #[inline]
     fn data(&self, n: NodeId) -> Option<&NodeData> {
         self.nodes.get(n.0 as usize)
     }
@@ -340,6 +341,7 @@ impl Document {
     }
 
     /// The expanded name of an element, attribute or processing instruction (empty otherwise).
+    #[inline]
     pub fn name(&self, n: NodeId) -> ExpandedName {
         self.data(n).map_or(
             ExpandedName {
@@ -351,6 +353,7 @@ impl Document {
     }
 
     /// The prefix as written (empty for none).
+    #[inline]
     pub fn prefix(&self, n: NodeId) -> Name {
         self.data(n).map_or(Name::EMPTY, |d| d.prefix)
     }
@@ -377,6 +380,7 @@ impl Document {
     }
 
     /// The own value of an attribute, text, comment or processing instruction (empty otherwise).
+    #[inline]
     pub fn value(&self, n: NodeId) -> &str {
         match self.data(n) {
             Some(d) if !matches!(d.kind, NodeKind::Element | NodeKind::Document) => {
@@ -456,11 +460,13 @@ impl Document {
     }
 
     /// Byte offset just after an element's start tag (after `>`), or after other markup.
+    #[inline]
     pub fn tag_end(&self, n: NodeId) -> usize {
         self.data(n).map_or(0, |d| d.tag_end as usize)
     }
 
     /// Byte offset of an element's end tag `<` (its start tag for an empty element).
+    #[inline]
     pub fn close_offset(&self, n: NodeId) -> usize {
         self.data(n).map_or(0, |d| d.close as usize)
     }

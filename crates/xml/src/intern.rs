@@ -78,6 +78,7 @@ impl Name {
     }
 
     /// The interned string.
+    #[inline]
     pub fn as_str(self) -> &'static str {
         let (chunk, slot) = (self.0 as usize / CHUNK, self.0 as usize % CHUNK);
         STRINGS

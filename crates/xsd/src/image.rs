@@ -1052,6 +1052,7 @@ impl<'a> Reader<'a> {
         Ok(Schema {
             names,
             simple: SimpleTypes { types },
+            attr_index: crate::model::AttrIndex::all(&complex_list),
             complex: complex_list,
             elems: elem_list,
             wilds: wild_list,

@@ -109,6 +109,46 @@ pub(crate) struct ComplexType {
     pub(crate) attr_wildcard: Option<WildId>,
 }
 
+/// A complex type's attribute uses by name, derived from [`ComplexType::attrs`] when a schema
+/// is compiled or decoded (images do not hold it): the names in a dense array for the search,
+/// and the required uses as a bit mask, so that a start tag checks them with one test.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AttrIndex {
+    /// The uses' names, in the order of `attrs`.
+    pub(crate) names: Box<[QId]>,
+    /// Bit `i` set for the first use `i` that bears the name of a required use; `None` when
+    /// the type has more than 64 uses (its required uses are then walked one by one).
+    pub(crate) required: Option<u64>,
+}
+
+impl AttrIndex {
+    /// The index of `ct`'s uses.
+    pub(crate) fn of(ct: &ComplexType) -> AttrIndex {
+        let names: Box<[QId]> = ct.attrs.iter().map(|u| u.name).collect();
+        let required = (names.len() <= 64).then(|| {
+            let mut mask = 0u64;
+            for u in ct.attrs.iter().filter(|u| u.required) {
+                if let Some(i) = names.iter().position(|&n| n == u.name) {
+                    mask |= 1 << i;
+                }
+            }
+            mask
+        });
+        AttrIndex { names, required }
+    }
+
+    /// The indexes of every complex type's uses, in type order.
+    pub(crate) fn all(types: &[ComplexType]) -> Vec<AttrIndex> {
+        types.iter().map(AttrIndex::of).collect()
+    }
+
+    /// The first use named `q` (as `attrs.iter().position(|u| u.name == q)`).
+    #[inline]
+    pub(crate) fn find(&self, q: QId) -> Option<usize> {
+        self.names.iter().position(|&n| n == q)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Term {
     Elem(ElemId),

@@ -44,6 +44,8 @@ pub struct Schema {
     pub(crate) names: Names,
     pub(crate) simple: SimpleTypes,
     pub(crate) complex: Vec<ComplexType>,
+    /// [`AttrIndex::of`] each of `complex`, in the same order.
+    pub(crate) attr_index: Vec<AttrIndex>,
     pub(crate) elems: Vec<ElemDecl>,
     pub(crate) wilds: Vec<Wildcard>,
     pub(crate) cms: Vec<Cm>,
@@ -308,6 +310,7 @@ impl<'r> Loader<'r> {
         Schema {
             names: self.names,
             simple: self.simple,
+            attr_index: AttrIndex::all(&self.complex),
             complex: self.complex,
             elems: self.elems,
             wilds: self.wilds,

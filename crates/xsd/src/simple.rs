@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::hash::Hasher;
 
 use regex::Regex;
 
@@ -420,6 +419,15 @@ impl SimpleType {
             && self.max_length.is_none_or(|m| len <= m)
     }
 
+    /// Whether every value of `bytes` UTF-8 bytes (hence of `bytes / 4` rounded up to `bytes`
+    /// characters) meets the length facets: then its characters need no count.
+    fn length_ok_for_bytes(&self, bytes: usize) -> bool {
+        let (lo, hi) = (bytes.div_ceil(4), bytes);
+        self.length.is_none_or(|m| lo == m && hi == m)
+            && self.min_length.is_none_or(|m| lo >= m)
+            && self.max_length.is_none_or(|m| hi <= m)
+    }
+
     pub(crate) fn prim(&self) -> Option<Prim> {
         match self.variety {
             Variety::Atomic(p) => Some(p),
@@ -476,6 +484,17 @@ impl IdState {
         self.seen_refs.clear();
     }
 
+    /// These tables emptied, to serve another document; new ones when they grew past
+    /// [`MAX_KEPT_IDS`] entries (the memory kept between documents stays bounded).
+    pub(crate) fn reusable(mut self) -> IdState {
+        let kept = self.ids.capacity() + self.seen_refs.capacity() + self.idrefs.capacity();
+        if kept > MAX_KEPT_IDS {
+            return IdState::default();
+        }
+        self.clear();
+        self
+    }
+
     fn add_ref(&mut self, r: &str) {
         if !self.seen_refs.contains(r) {
             self.seen_refs.insert(r.into());
@@ -484,10 +503,15 @@ impl IdState {
     }
 }
 
+/// [`IdState::reusable`] keeps tables of at most this many entries in all.
+const MAX_KEPT_IDS: usize = 1 << 14;
+
 /// Values of a longer length are not remembered by [`ValidValues`].
 const MEMO_VALUE_LEN: usize = 62;
-/// Slots of [`ValidValues`] (a power of two).
-const MEMO_SLOTS: usize = 4096;
+/// Slots of [`ValidValues`] (a power of two): 16 384 of 68 bytes, 1.1 MB per memo. The ANS
+/// examples hold about 7 500 distinct remembered values; 4 096 slots lost a third of them to
+/// collisions.
+const MEMO_SLOTS: usize = 16384;
 /// The length of a slot that holds nothing.
 const EMPTY_SLOT: u8 = u8::MAX;
 
@@ -533,16 +557,26 @@ impl ValidValues {
             CheckKind::Memo if content.len() <= MEMO_VALUE_LEN => {}
             CheckKind::Valid => return Ok(()),
             CheckKind::Uri if !content.as_bytes().contains(&b'%') => return Ok(()),
-            CheckKind::Length if types.get(id).length_ok(content.chars().count()) => {
+            CheckKind::Id if is_collapsed(content.as_bytes()) && is_ncname(content) => {
+                // What the full check does with a valid name: add it, a duplicate is an error
+                // (then checked in full, which finds it there again, for the message).
+                let Some(ids) = ctx.ids.as_deref_mut() else {
+                    return Ok(());
+                };
+                if ids.ids.insert(content.into()) {
+                    return Ok(());
+                }
+                return types.validate(id, content, ctx).map(drop);
+            }
+            CheckKind::Length
+                if types.get(id).length_ok_for_bytes(content.len())
+                    || types.get(id).length_ok(content.chars().count()) =>
+            {
                 return Ok(());
             }
             _ => return types.validate(id, content, ctx).map(drop),
         }
-        let mut h = segur_xml::hash::FxHasher::default();
-        h.write_u32(id);
-        h.write(content.as_bytes());
-        // The high bits of FxHash depend on every byte (its low bits do not).
-        let i = (h.finish() >> (64 - MEMO_SLOTS.trailing_zeros())) as usize;
+        let i = memo_slot(id, content.as_bytes());
         if let Some(slot) = self.slots.get(i)
             && slot.ty == id
             && usize::from(slot.len) == content.len()
@@ -577,6 +611,42 @@ impl ValidValues {
     }
 }
 
+/// The slot of value `b` of type `ty` in [`ValidValues`]: FxHash's multiply over the type and
+/// length, then the value's 8-byte words, a last partial word read as the last eight bytes
+/// (overlapping the previous word) and a value shorter than a word from its first and last
+/// four bytes, or its first, middle and last byte: no copy of a partial word, and, the length
+/// being hashed, every byte counts.
+#[inline]
+fn memo_slot(ty: StId, b: &[u8]) -> usize {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let add = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let word = |c: &[u8]| <[u8; 8]>::try_from(c).map_or(0, u64::from_le_bytes);
+    let half = |c: &[u8]| <[u8; 4]>::try_from(c).map_or(0, |w| u64::from(u32::from_le_bytes(w)));
+    let n = b.len();
+    let mut h = add(0, u64::from(ty) << 32 | n as u64);
+    if n >= 8 {
+        let mut chunks = b.chunks_exact(8);
+        for c in &mut chunks {
+            h = add(h, word(c));
+        }
+        if !chunks.remainder().is_empty() {
+            h = add(h, word(b.get(n - 8..).unwrap_or_default()));
+        }
+    } else if n >= 4 {
+        let first = half(b.get(..4).unwrap_or_default());
+        let last = half(b.get(n - 4..).unwrap_or_default());
+        h = add(h, first | last << 32);
+    } else if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
+        let mid = b.get(n / 2).copied().unwrap_or(0);
+        h = add(
+            h,
+            u64::from(first) | u64::from(mid) << 8 | u64::from(last) << 16,
+        );
+    }
+    // The high bits of the product depend on every word (its low bits do not).
+    (h >> (64 - MEMO_SLOTS.trailing_zeros())) as usize
+}
+
 /// How [`ValidValues::check`] checks a value of a type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum CheckKind {
@@ -592,6 +662,9 @@ enum CheckKind {
     /// number of characters (preserve or replace): valid when its length is within them
     /// ([`SimpleType::length_ok`]; else checked in full, for the message).
     Length,
+    /// An `ID` with no facet nor pattern: a collapsed NCName is added to the document's IDs
+    /// (checked in full when it is not one, or is there already, for the message).
+    Id,
 }
 
 /// Context of one check.
@@ -1060,8 +1133,7 @@ impl SimpleTypes {
             return CheckKind::Full;
         };
         let lengths = t.length.is_some() || t.min_length.is_some() || t.max_length.is_some();
-        let only_lengths = t.patterns.is_empty()
-            && t.special == Special::None
+        let no_facet = t.patterns.is_empty()
             && t.enumeration.is_none()
             && t.enum_set.is_none()
             && t.min_incl.is_none()
@@ -1071,10 +1143,16 @@ impl SimpleTypes {
             && t.total_digits.is_none()
             && t.fraction_digits.is_none()
             && t.unsupported.is_none();
+        let only_lengths = no_facet && t.special == Special::None;
         let unrestricted = only_lengths && !lengths;
         match t.variety {
             Variety::Atomic(Prim::String | Prim::AnySimple) if unrestricted => CheckKind::Valid,
             Variety::Atomic(Prim::AnyUri) if unrestricted => CheckKind::Uri,
+            Variety::Atomic(Prim::Id)
+                if no_facet && !lengths && t.special == Special::NcName && t.ws == Ws::Collapse =>
+            {
+                CheckKind::Id
+            }
             Variety::Atomic(Prim::String | Prim::AnySimple)
                 if only_lengths && matches!(t.ws, Ws::Preserve | Ws::Replace) =>
             {
@@ -1720,6 +1798,94 @@ mod tests {
         assert_eq!(ids.idrefs.len(), 2);
     }
 
+    /// A length accepted from the byte count alone is accepted by the character count: every
+    /// combination of length facets up to 5, on every string of up to 6 characters of 1 to 4
+    /// bytes each.
+    #[test]
+    fn lengths_from_bytes_are_lengths() {
+        let symbols = ["a", "\u{e9}", "\u{20ac}", "\u{1f600}"];
+        let mut strings = vec![String::new()];
+        let mut last = strings.clone();
+        for _ in 0..6 {
+            last = last
+                .iter()
+                .flat_map(|s| symbols.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(last.iter().cloned());
+        }
+        let facet = [None, Some(0), Some(1), Some(2), Some(3), Some(5)];
+        let mut shortcut = 0;
+        for length in facet {
+            for min_length in facet {
+                for max_length in facet {
+                    let mut t =
+                        SimpleType::new("s", None, Variety::Atomic(Prim::String), Ws::Preserve);
+                    (t.length, t.min_length, t.max_length) = (length, min_length, max_length);
+                    for s in &strings {
+                        if t.length_ok_for_bytes(s.len()) {
+                            assert!(
+                                t.length_ok(s.chars().count()),
+                                "{s:?} {length:?} {min_length:?} {max_length:?}"
+                            );
+                            shortcut += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(shortcut > 10_000, "{shortcut}");
+    }
+
+    /// Every byte of a value decides its memo slot (a change of any one byte moves it, for
+    /// every length up to 70 and every position), as do the type and the length; and OIDs or
+    /// short codes spread over the slots about as random slots would.
+    #[test]
+    fn memo_slots_depend_on_every_byte() {
+        for n in 0..=70usize {
+            let base: Vec<u8> = (0..n).map(|i| b"1.2.250.1.213"[i % 13]).collect();
+            let slot = memo_slot(7, &base);
+            assert_ne!(slot, memo_slot(8, &base), "type, length {n}");
+            let mut longer = base.clone();
+            longer.push(0);
+            assert_ne!(slot, memo_slot(7, &longer), "length {n}");
+            for i in 0..n {
+                let moved = (b'0'..=b'9')
+                    .chain(*b".-xZ")
+                    .filter(|&c| c != base[i])
+                    .filter(|&c| {
+                        let mut v = base.clone();
+                        v[i] = c;
+                        memo_slot(7, &v) != slot
+                    })
+                    .count();
+                assert!(moved >= 12, "length {n}, byte {i}: {moved} of 13 moved");
+            }
+        }
+        let spread = |values: Vec<String>| {
+            let n = values.len() as f64;
+            let m = MEMO_SLOTS as f64;
+            let slots: std::collections::HashSet<usize> =
+                values.iter().map(|v| memo_slot(3, v.as_bytes())).collect();
+            let random = m * (1.0 - (-n / m).exp());
+            assert!(
+                slots.len() as f64 > 0.97 * random,
+                "{} slots for {n} values, {random:.0} expected",
+                slots.len()
+            );
+        };
+        spread(
+            (0..10_000)
+                .map(|i| format!("1.2.250.1.213.1.4.{i}"))
+                .collect(),
+        );
+        spread((0..10_000).map(|i| format!("{i:x}")).collect());
+        spread(
+            (0..10_000)
+                .map(|i| format!("{}.{}", i % 97, i / 97))
+                .collect(),
+        );
+    }
+
     /// Checked through [`ValidValues`] (shortcuts and memo) and in full, `values` give the same
     /// results and messages for every type of `types`; returns how many values took a shortcut.
     fn shortcuts_agree(types: &SimpleTypes, values: &[String]) -> usize {
@@ -1728,7 +1894,10 @@ mod tests {
         let mut shortcuts = 0;
         for id in 0..types.types.len() as StId {
             let kind = memo.kind(types, id);
-            if matches!(kind, CheckKind::Valid | CheckKind::Uri | CheckKind::Length) {
+            if matches!(
+                kind,
+                CheckKind::Valid | CheckKind::Uri | CheckKind::Length | CheckKind::Id
+            ) {
                 shortcuts += 1;
             }
             for round in 0..2 {
@@ -1762,6 +1931,8 @@ mod tests {
                     }
                 }
             }
+            // The IDs added are the same too (the second round found them all again).
+            assert_eq!(ids_a.ids, ids_b.ids, "{}", types.get(id).name);
         }
         shortcuts
     }
@@ -1853,8 +2024,22 @@ mod tests {
             )]));
             t.push(d);
         }
-        let n = shortcuts_agree(&t, &tricky_values());
-        assert!(n >= 12, "unrestricted and length-only strings, anyURI: {n}");
+        // IDs: the shortcut for the built-in one, the full check for a restricted one.
+        let id = b.by_name["ID"];
+        let mut d = SimpleType::derive("short ID", id, t.get(id));
+        d.max_length = Some(2);
+        let short = t.push(d);
+        assert_eq!(ValidValues::default().kind(&t, id), CheckKind::Id);
+        assert_eq!(ValidValues::default().kind(&t, short), CheckKind::Full);
+        let mut values = tricky_values();
+        values.extend(
+            ["id1", " id2 ", "id1", "x:y", "1a", "\u{e9}t\u{e9}", "a\tb"].map(String::from),
+        );
+        let n = shortcuts_agree(&t, &values);
+        assert!(
+            n >= 13,
+            "unrestricted and length-only strings, anyURI, ID: {n}"
+        );
     }
 
     /// Every simple type of the ANS CDA schema agrees with the full check on the attribute

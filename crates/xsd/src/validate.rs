@@ -159,8 +159,39 @@ struct Frame {
     sub_element: bool,
     saw_text: bool,
     saw_chars: bool,
+    /// [`text_mode`] of `ty` and `decl`.
+    text_mode: u8,
     text_start: u32,
     name_start: u32,
+}
+
+/// [`text_mode`]: the character data is kept for the end tag (simple content, or a value
+/// constraint).
+const TEXT_COLLECT: u8 = 1;
+/// [`text_mode`]: element-only content, where text other than whitespace is an error.
+const TEXT_ELEMENT_ONLY: u8 = 2;
+/// [`text_mode`]: empty content, where any text is an error (at the end tag).
+const TEXT_EMPTY: u8 = 4;
+/// [`text_mode`]: mixed content, where text is allowed.
+const TEXT_MIXED: u8 = 8;
+
+/// What [`Validator::text`] does with the character data of an element of type `ty` declared
+/// by `decl`, decided once at its start tag.
+fn text_mode(s: &Schema, ty: TypeRef, decl: Option<ElemId>) -> u8 {
+    let mut mode = match ty {
+        TypeRef::Simple(_) => TEXT_COLLECT,
+        TypeRef::Complex(c) => match s.complex.get(c as usize).map(|ct| ct.content) {
+            Some(Content::Simple(_)) => TEXT_COLLECT,
+            Some(Content::Element(_)) => TEXT_ELEMENT_ONLY,
+            Some(Content::Empty) => TEXT_EMPTY,
+            Some(Content::Mixed(_)) => TEXT_MIXED,
+            None => 0,
+        },
+    };
+    if decl.is_some_and(|d| s.elems.get(d as usize).is_some_and(|d| d.value.is_some())) {
+        mode |= TEXT_COLLECT;
+    }
+    mode
 }
 
 /// Validation state of one document; reuse it with [`Validator::reset`] to keep its buffers.
@@ -180,8 +211,8 @@ pub struct Validator<'s> {
 /// Values found valid against one schema, kept from one [`Validator`] to the next
 /// ([`Schema::validator_with`], [`Validator::take_memo`]) so that a value seen before is not
 /// checked again (for the types whose check depends on the value alone), with the
-/// content-model transitions taken before. Bounded: a few thousand short values and a few
-/// thousand transitions at most.
+/// content-model transitions taken before. Bounded: 16 384 short values and 4 096
+/// transitions at most (1.2 MB).
 #[derive(Debug, Default)]
 pub struct ValueMemo {
     /// The identity of the schema it was made with; 0 for none yet.
@@ -189,6 +220,9 @@ pub struct ValueMemo {
     valid: ValidValues,
     /// Content-model transitions taken before ([`STEP_SLOTS`] slots once the first is kept).
     steps: Vec<StepSlot>,
+    /// The ID/IDREF tables of the last document, emptied, for the next one to fill without
+    /// growing them again ([`IdState::reusable`]).
+    ids: IdState,
 }
 
 /// Slots of the transitions a [`ValueMemo`] keeps (a power of two).
@@ -268,15 +302,18 @@ impl Schema {
                 schema: self.uid,
                 valid: ValidValues::default(),
                 steps: Vec::new(),
+                ids: IdState::default(),
             };
         }
+        let mut ids = std::mem::take(&mut memo.ids);
+        ids.clear();
         Validator {
             s: self,
             frames: Vec::with_capacity(64),
             names: String::with_capacity(1024),
             text: String::new(),
             errors: Vec::new(),
-            ids: IdState::default(),
+            ids,
             skip: 0,
             root_done: false,
             attr_keys: Vec::new(),
@@ -290,20 +327,23 @@ fn is_ws_byte(b: u8) -> bool {
 }
 
 /// Whether `s` is whitespace only. Most such text is indentation: line ends, then a run of
-/// spaces or of tabs, which is compared eight bytes at a time (other blocks byte by byte).
+/// spaces or of tabs, which is compared eight bytes at a time (other blocks byte by byte); the
+/// bytes after the last whole block are compared as the last eight bytes, which overlap it.
+#[inline]
 fn is_ws_only(s: &str) -> bool {
     const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
     const TABS: u64 = u64::from_ne_bytes([b'\t'; 8]);
+    let block_ok = |c: &[u8]| {
+        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_ne_bytes);
+        w == SPACES || w == TABS || c.iter().all(|&c| is_ws_byte(c))
+    };
     let b = s.as_bytes();
     let lead = b.iter().take_while(|&&c| c == b'\n' || c == b'\r').count();
-    let mut chunks = b.get(lead..).unwrap_or_default().chunks_exact(8);
-    for c in &mut chunks {
-        let w = <[u8; 8]>::try_from(c).map_or(0, u64::from_ne_bytes);
-        if w != SPACES && w != TABS && !c.iter().all(|&c| is_ws_byte(c)) {
-            return false;
-        }
-    }
-    chunks.remainder().iter().all(|&c| is_ws_byte(c))
+    let rest = b.get(lead..).unwrap_or_default();
+    let Some(last) = rest.len().checked_sub(8).and_then(|i| rest.get(i..)) else {
+        return rest.iter().all(|&c| is_ws_byte(c));
+    };
+    rest.chunks_exact(8).all(block_ok) && block_ok(last)
 }
 
 fn raw(prefix: &str, local: &str, out: &mut String) {
@@ -329,7 +369,9 @@ impl<'s> Validator<'s> {
     /// The values found valid so far, for the next validator ([`Schema::validator_with`]); this
     /// one goes on with an empty memo.
     pub fn take_memo(&mut self) -> ValueMemo {
-        std::mem::take(&mut self.memo)
+        let mut memo = std::mem::take(&mut self.memo);
+        memo.ids = std::mem::take(&mut self.ids).reusable();
+        memo
     }
 
     /// Findings so far.
@@ -591,6 +633,7 @@ impl<'s> Validator<'s> {
             sub_element: false,
             saw_text: false,
             saw_chars: false,
+            text_mode: text_mode(s, ty, decl),
             text_start: self.text.len() as u32,
             name_start,
         });
@@ -683,9 +726,29 @@ impl<'s> Validator<'s> {
             TypeRef::Complex(c) => Some(&s.complex[c as usize]),
             TypeRef::Simple(_) => None,
         };
+        let index = match ty {
+            TypeRef::Complex(c) => s.attr_index.get(c as usize),
+            TypeRef::Simple(_) => None,
+        };
+        // The uses found, as bits by index (a type of more than 64 uses walks its required
+        // ones below instead).
+        let mut seen = 0u64;
         let attr_keys = std::mem::take(&mut self.attr_keys);
         for (a, k) in e.attributes.iter().zip(&attr_keys) {
             let q = k.q;
+            // Looked up for every attribute, as the required uses are below.
+            let found = match (ct, q) {
+                (Some(ct), Some(q)) => match index {
+                    Some(ix) => ix.find(q),
+                    None => ct.attrs.iter().position(|u| u.name == q),
+                },
+                _ => None,
+            };
+            if let Some(i) = found
+                && i < 64
+            {
+                seen |= 1 << i;
+            }
             if k.flags & K_XMLNS != 0 || a.prefix == "xmlns" {
                 continue;
             }
@@ -701,8 +764,7 @@ impl<'s> Validator<'s> {
                 self.report(pos, "cvc-type.3.1.1", m);
                 continue;
             };
-            let use_ = q.and_then(|q| ct.attrs.iter().find(|u| u.name == q));
-            let use_ = match use_ {
+            let use_ = match found.and_then(|i| ct.attrs.get(i)) {
                 Some(u) => Some(u),
                 None => {
                     let allowed = ct
@@ -738,7 +800,13 @@ impl<'s> Validator<'s> {
             let Some(u) = use_ else { continue };
             self.attribute_value(e, rawname, araw, a.value, u, pos);
         }
-        if let Some(ct) = ct {
+        let missing = match index.and_then(|ix| ix.required) {
+            Some(required) => required & !seen != 0,
+            None => true,
+        };
+        if let Some(ct) = ct
+            && missing
+        {
             for u in ct.attrs.iter().filter(|u| u.required) {
                 if !attr_keys.iter().any(|k| k.q == Some(u.name)) {
                     let m = format!(
@@ -829,35 +897,75 @@ impl<'s> Validator<'s> {
     }
 
     /// Character data (already decoded; CDATA sections included). Comments and PIs are not text.
+    #[inline]
     pub fn text(&mut self, text: &str, _pos: Pos) {
         if self.skip > 0 || text.is_empty() {
             return;
         }
-        let s = self.s;
         let Some(f) = self.frames.last_mut() else {
             return;
         };
         f.saw_text = true;
-        let collect = match f.ty {
-            TypeRef::Simple(_) => true,
-            TypeRef::Complex(c) => match s.complex[c as usize].content {
-                Content::Simple(_) => true,
-                Content::Element(_) => {
-                    if !f.saw_chars && !is_ws_only(text) {
-                        f.saw_chars = true;
-                    }
-                    false
-                }
-                _ => false,
-            },
-        };
-        if collect || f.decl.is_some_and(|d| s.elems[d as usize].value.is_some()) {
+        if f.text_mode & TEXT_ELEMENT_ONLY != 0 && !f.saw_chars && !is_ws_only(text) {
+            f.saw_chars = true;
+        }
+        if f.text_mode & TEXT_COLLECT != 0 {
             self.text.push_str(text);
         }
     }
 
     /// An end tag; `pos` is just after its `>`.
+    #[inline]
     pub fn end_element(&mut self, pos: Pos) -> Result<(), EventError> {
+        if self.skip == 0
+            && let Some(&f) = self.frames.last()
+            && self.end_is_clean(&f)
+        {
+            self.frames.pop();
+            self.text.truncate(f.text_start as usize);
+            self.names.truncate(f.name_start as usize);
+            if self.frames.is_empty() {
+                self.root_done = true;
+                self.check_idrefs(pos);
+            }
+            return Ok(());
+        }
+        self.end_element_general(pos)
+    }
+
+    /// Whether the end tag of `f` raises nothing and has no value to check: an element that is
+    /// not nil and has no value constraint, of element-only content with no text or of mixed
+    /// content, with a complete (or already refused) content model, or of empty content with
+    /// nothing in it.
+    #[inline]
+    fn end_is_clean(&self, f: &Frame) -> bool {
+        if f.nil {
+            return false;
+        }
+        match f.text_mode {
+            TEXT_ELEMENT_ONLY => {
+                !f.saw_chars
+                    && (f.state == CM_ERROR
+                        || f.cm
+                            .and_then(|c| self.s.cms.get(c as usize))
+                            .and_then(|cm| cm.accept.get(f.state as usize))
+                            .is_some_and(|&a| a))
+            }
+            TEXT_MIXED => {
+                f.state == CM_ERROR
+                    || f.cm
+                        .and_then(|c| self.s.cms.get(c as usize))
+                        .and_then(|cm| cm.accept.get(f.state as usize))
+                        .is_some_and(|&a| a)
+            }
+            TEXT_EMPTY => !f.sub_element && !f.saw_text,
+            _ => false,
+        }
+    }
+
+    /// [`Validator::end_element`] in full.
+    #[inline(never)]
+    fn end_element_general(&mut self, pos: Pos) -> Result<(), EventError> {
         if self.skip > 0 {
             self.skip -= 1;
             if self.skip == 0 && self.frames.is_empty() {
@@ -1128,6 +1236,220 @@ mod tests {
             }
             assert!(steps > 1000, "round {round}: {steps} transitions");
         }
+    }
+
+    /// The attribute index finds the use `attrs` gives first for a name, and its required mask
+    /// tells a missing required use exactly when the walk of the uses does: every complex type
+    /// of the CDA schema, on its uses' names and others, with each one or two of its names
+    /// absent; and on made-up types with a name used twice and with more than 64 uses.
+    #[test]
+    fn attribute_index_is_the_uses() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        let (_, qnames) = s.names.parts();
+        let walk_misses = |ct: &ComplexType, present: &[QId]| {
+            ct.attrs
+                .iter()
+                .filter(|u| u.required)
+                .any(|u| !present.contains(&u.name))
+        };
+        let check = |ct: &ComplexType, ix: &AttrIndex| -> usize {
+            let mut names: Vec<QId> = ct.attrs.iter().map(|u| u.name).collect();
+            names.dedup();
+            let mut others = names.clone();
+            others.extend((0..qnames.len() as QId).step_by(101));
+            for &q in &others {
+                let want = ct.attrs.iter().position(|u| u.name == q);
+                assert_eq!(ix.find(q), want, "{} {q}", ct.name);
+            }
+            let Some(required) = ix.required else {
+                return 0;
+            };
+            let mut missing = 0;
+            for i in 0..=names.len() {
+                for j in i..=names.len() {
+                    let present: Vec<QId> = (0..names.len())
+                        .filter(|&k| k != i && k != j)
+                        .map(|k| names[k])
+                        .chain(others.iter().copied().step_by(7))
+                        .collect();
+                    let mut seen = 0u64;
+                    for &q in &present {
+                        if let Some(k) = ix.find(q).filter(|&k| k < 64) {
+                            seen |= 1 << k;
+                        }
+                    }
+                    let want = walk_misses(ct, &present);
+                    assert_eq!(required & !seen != 0, want, "{} {i} {j}", ct.name);
+                    missing += usize::from(want);
+                }
+            }
+            missing
+        };
+        let mut missing = 0;
+        assert_eq!(s.attr_index.len(), s.complex.len());
+        for (ct, ix) in s.complex.iter().zip(&s.attr_index) {
+            missing += check(ct, ix);
+        }
+        assert!(missing > 100, "required uses found missing: {missing}");
+        // Made-up types: a name used twice (optional first, then required), and 70 uses.
+        let base = s
+            .complex
+            .iter()
+            .find(|ct| ct.attrs.iter().any(|u| u.required))
+            .expect("a type with a required use");
+        let use_ = |name: QId, required: bool| AttrUse {
+            name,
+            required,
+            ..base.attrs[0].clone()
+        };
+        let mut twice = base.clone();
+        twice.attrs = vec![use_(5, false), use_(9, true), use_(5, true)];
+        let ix = AttrIndex::of(&twice);
+        assert_eq!(ix.required, Some(0b011));
+        assert!(check(&twice, &ix) > 0);
+        let mut wide = base.clone();
+        wide.attrs = (0..70).map(|q| use_(q, q % 3 == 0)).collect();
+        let ix = AttrIndex::of(&wide);
+        assert_eq!(ix.required, None);
+        check(&wide, &ix);
+    }
+
+    /// The text mode decided at the start tag is what `text` derived from the frame's type and
+    /// declaration on every call before: every declaration of the CDA schema with its own type,
+    /// and every type with no declaration.
+    #[test]
+    fn text_mode_is_the_per_call_derivation() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        // The derivation `text` made on each call before (collect, whitespace check).
+        let before = |ty: TypeRef, decl: Option<ElemId>| {
+            let (collect, ws, empty, mixed) = match ty {
+                TypeRef::Simple(_) => (true, false, false, false),
+                TypeRef::Complex(c) => match s.complex[c as usize].content {
+                    Content::Simple(_) => (true, false, false, false),
+                    Content::Element(_) => (false, true, false, false),
+                    Content::Empty => (false, false, true, false),
+                    Content::Mixed(_) => (false, false, false, true),
+                },
+            };
+            let collect = collect || decl.is_some_and(|d| s.elems[d as usize].value.is_some());
+            (collect, ws, empty, mixed)
+        };
+        let mut cases: Vec<(TypeRef, Option<ElemId>)> = (0..s.elems.len() as ElemId)
+            .map(|d| (s.elems[d as usize].ty, Some(d)))
+            .collect();
+        cases.extend((0..s.complex.len() as CtId).map(|c| (TypeRef::Complex(c), None)));
+        cases.extend((0..s.simple.types.len() as u32).map(|t| (TypeRef::Simple(t), None)));
+        let mut seen = [0usize; 16];
+        for (ty, decl) in cases {
+            let mode = text_mode(&s, ty, decl);
+            let got = (
+                mode & TEXT_COLLECT != 0,
+                mode & TEXT_ELEMENT_ONLY != 0,
+                mode & TEXT_EMPTY != 0,
+                mode & TEXT_MIXED != 0,
+            );
+            assert_eq!(got, before(ty, decl), "{ty:?} {decl:?}");
+            seen[usize::from(mode)] += 1;
+        }
+        // Simple, element-only, empty and mixed content all occur.
+        assert!(
+            seen[1] > 0 && seen[2] > 0 && seen[4] > 0 && seen[8] > 0,
+            "{seen:?}"
+        );
+    }
+
+    /// An end tag taken by the clean shortcut leaves the validator as the full check does: same
+    /// findings (none), frames, kept text and names; on every declaration of the CDA schema, in
+    /// every state of its content model (and the refused state), nil or not, with or without
+    /// element children, text and characters, under a parent and as the root.
+    #[test]
+    fn clean_end_tags_are_the_full_check() {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads");
+        let frame = |d: ElemId, state: u32, bits: u8| {
+            let ty = s.elems[d as usize].ty;
+            let cm = match ty {
+                TypeRef::Complex(c) => match s.complex[c as usize].content {
+                    Content::Element(cm) | Content::Mixed(cm) => Some(cm),
+                    _ => None,
+                },
+                TypeRef::Simple(_) => None,
+            };
+            Frame {
+                ty,
+                decl: Some(d),
+                cm,
+                state,
+                nil: bits & 1 != 0,
+                sub_element: bits & 2 != 0,
+                saw_text: bits & 4 != 0,
+                saw_chars: bits & 8 != 0,
+                text_mode: text_mode(&s, ty, Some(d)),
+                text_start: 3,
+                name_start: 4,
+            }
+        };
+        let (mut clean, mut full, mut mixed) = (0, 0, 0);
+        for d in 0..s.elems.len() as ElemId {
+            let states = match frame(d, 0, 0).cm {
+                Some(cm) => s.cms[cm as usize].accept.len() as u32,
+                None => 1,
+            };
+            for state in (0..states.min(6)).chain([CM_ERROR]) {
+                for bits in 0..16u8 {
+                    for root in [false, true] {
+                        let f = frame(d, state, bits);
+                        let mut a = s.validator();
+                        let mut b = s.validator();
+                        for v in [&mut a, &mut b] {
+                            if !root {
+                                v.frames.push(frame(0, 0, 0));
+                            }
+                            v.frames.push(f);
+                            v.text.push_str("abcdef");
+                            v.names.push_str("p:namexyz");
+                        }
+                        let pos = Pos {
+                            line: 1,
+                            column: 2,
+                            offset: 3,
+                        };
+                        if a.end_is_clean(&f) {
+                            clean += 1;
+                            mixed += usize::from(f.text_mode == TEXT_MIXED);
+                        } else {
+                            full += 1;
+                        }
+                        a.end_element(pos).expect("balanced");
+                        b.end_element_general(pos).expect("balanced");
+                        assert_eq!(a.errors, b.errors, "{d} {state} {bits} {root}");
+                        assert_eq!(
+                            (a.frames.len(), &a.text, &a.names, a.root_done),
+                            (b.frames.len(), &b.text, &b.names, b.root_done),
+                            "{d} {state} {bits} {root}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            clean > 1000 && full > 1000 && mixed > 100,
+            "{clean} clean ({mixed} mixed), {full} in full"
+        );
     }
 
     /// The blockwise whitespace check agrees with the byte-by-byte definition on every string

@@ -223,3 +223,46 @@ fn many_distinct_values_stay_correct() {
         assert_eq!(bad, (0..20_000u32).filter(|i| i % 7 == 3).count());
     }
 }
+
+/// The ID/IDREF tables carried in the memo from one document to the next are emptied: an ID
+/// seen by the previous document is neither a duplicate nor a target in the next; and tables
+/// grown past the bound are dropped, not kept.
+#[test]
+fn carried_id_tables_start_empty() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let schema = load(
+        dir.path(),
+        "ids.xsd",
+        r###"<?xml version="1.0"?>
+<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+  <xs:element name="r"><xs:complexType><xs:sequence>
+    <xs:element name="e" maxOccurs="unbounded"><xs:complexType>
+      <xs:attribute name="id" type="xs:ID"/><xs:attribute name="ref" type="xs:IDREF"/>
+    </xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"###,
+    );
+    let many: String = (0..40_000).map(|i| format!("<e id='x{i}'/>")).collect();
+    let docs = [
+        "<r><e id='a'/><e ref='a'/></r>".to_string(),
+        "<r><e id='a'/><e ref='b'/></r>".to_string(),
+        "<r><e ref='a'/><e id='c'/><e id='c'/></r>".to_string(),
+        format!("<r>{many}<e ref='x7'/></r>"),
+        "<r><e id='x7'/><e ref='x8'/></r>".to_string(),
+        "<r><e id='a'/><e id='a'/></r>".to_string(),
+    ];
+    let mut memo = schema.validator().take_memo();
+    let mut found = 0;
+    for round in 0..2 {
+        for doc in &docs {
+            let want = validate_bytes(&schema, doc.as_bytes()).expect("parses");
+            let mut v = schema.validator_with(memo);
+            let got = errors_with(&mut v, doc.as_bytes()).expect("parses");
+            assert_eq!(got, want, "{}, round {round}", &doc[..doc.len().min(60)]);
+            found += got.len();
+            memo = v.take_memo();
+        }
+    }
+    // cvc-id.1 for 'b', 'a' and 'x8'; cvc-id.2 (with its cvc-attribute.3) for 'c' and 'a'.
+    assert_eq!(found, 2 * (3 + 2 * 2));
+}
