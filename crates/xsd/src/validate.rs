@@ -1199,17 +1199,22 @@ fn same(a: &Value, b: &Value) -> bool {
 mod tests {
     use super::*;
 
+    /// The ANS kit's CDA schema (`SEGUR_ANS_DIR`, else `../shared/ans` beside the checkout).
+    fn cda_schema() -> Schema {
+        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
+            Some(d) => std::path::PathBuf::from(d),
+            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
+        };
+        Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
+            .expect("the ANS kit's CDA schema loads")
+    }
+
     /// Remembered transitions are the automata's: every state of every content model of the
     /// CDA schema, on the names it expects and on others, twice (the second time mostly from
     /// the cache, the first time with the cache filling and overwriting itself).
     #[test]
     fn remembered_steps_are_the_automata() {
-        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
-            Some(d) => std::path::PathBuf::from(d),
-            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-        };
-        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
-            .expect("the ANS kit's CDA schema loads");
+        let s = cda_schema();
         let (_, qnames) = s.names.parts();
         let mut memo = ValueMemo::default();
         let mut steps = 0;
@@ -1244,12 +1249,7 @@ mod tests {
     /// absent; and on made-up types with a name used twice and with more than 64 uses.
     #[test]
     fn attribute_index_is_the_uses() {
-        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
-            Some(d) => std::path::PathBuf::from(d),
-            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-        };
-        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
-            .expect("the ANS kit's CDA schema loads");
+        let s = cda_schema();
         let (_, qnames) = s.names.parts();
         let walk_misses = |ct: &ComplexType, present: &[QId]| {
             ct.attrs
@@ -1324,12 +1324,7 @@ mod tests {
     /// and every type with no declaration.
     #[test]
     fn text_mode_is_the_per_call_derivation() {
-        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
-            Some(d) => std::path::PathBuf::from(d),
-            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-        };
-        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
-            .expect("the ANS kit's CDA schema loads");
+        let s = cda_schema();
         // The derivation `text` made on each call before (collect, whitespace check).
         let before = |ty: TypeRef, decl: Option<ElemId>| {
             let (collect, ws, empty, mixed) = match ty {
@@ -1374,12 +1369,7 @@ mod tests {
     /// element children, text and characters, under a parent and as the root.
     #[test]
     fn clean_end_tags_are_the_full_check() {
-        let ans = match std::env::var_os("SEGUR_ANS_DIR") {
-            Some(d) => std::path::PathBuf::from(d),
-            None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans"),
-        };
-        let s = Schema::load(&ans.join("testcontenucda/infrastructure/cda/CDA_extended.xsd"))
-            .expect("the ANS kit's CDA schema loads");
+        let s = cda_schema();
         let frame = |d: ElemId, state: u32, bits: u8| {
             let ty = s.elems[d as usize].ty;
             let cm = match ty {
