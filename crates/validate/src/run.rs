@@ -505,8 +505,8 @@ static SUBTREE_HASH_KEYS: std::sync::LazyLock<(u64, u64)> = std::sync::LazyLock:
 /// document node and for subtrees past [`MAX_KEY_NODES`] or [`MAX_KEY_BYTES`].
 ///
 /// Two subtrees with the same hash are taken as identical: with a keyed SipHash-1-3 of 128
-/// bits, a collision among the at most 2^16 outcomes a cache keeps has a probability below
-/// 2^-96.
+/// bits, a collision among the at most 2^14 outcomes a cache keeps has a probability below
+/// 2^-100.
 fn subtree_key(doc: &Document, node: NodeId) -> Option<u128> {
     use siphasher::sip128::Hasher128;
     use std::hash::{Hash, Hasher};
@@ -1120,32 +1120,13 @@ impl Compiled {
                             let bit = plan.map_or(NOT_KEPT, |p| p[si]);
                             let fires = match known {
                                 Some(outcomes) if bit != NOT_KEPT => outcomes >> bit & 1 == 1,
-                                _ => {
-                                    let test = match c.test.get() {
-                                        Ok(t) => t,
-                                        Err(e) => {
-                                            findings.push(self.not_run(doc, node, c, e));
-                                            continue;
-                                        }
-                                    };
-                                    let memo = c.memo.get_or_init(|| {
-                                        self.kept_attributes(test, self.let_deps(rule))
-                                    });
-                                    let result = match memo {
-                                        Some(attributes) => index.shapes.check_result(
-                                            c.serial,
-                                            attributes,
-                                            doc,
-                                            node,
-                                            || test.evaluate_boolean(ctx, nref),
-                                        )?,
-                                        None => test.evaluate_boolean(ctx, nref)?,
-                                    };
-                                    match c.kind {
-                                        CheckKind::Assert => !result,
-                                        CheckKind::Report => result,
+                                _ => match self.fires(rule, c, node, ctx, index)? {
+                                    Ok(fires) => fires,
+                                    Err(why) => {
+                                        findings.push(self.not_run(doc, node, c, why));
+                                        continue;
                                     }
-                                }
+                                },
                             };
                             if fires {
                                 if bit != NOT_KEPT {
@@ -1167,6 +1148,41 @@ impl Compiled {
             }
         }
         Ok(findings)
+    }
+
+    /// Whether check `c` of `rule` fires at `node` (an assert that fails, a report that
+    /// holds), evaluated or read from the results kept by attribute values; the inner `Err`
+    /// says why the check's test cannot be compiled.
+    fn fires<'c>(
+        &self,
+        rule: &CRule,
+        c: &'c CCheck,
+        node: NodeId,
+        ctx: &DynamicContext<'_>,
+        index: &mut DocIndex<'_>,
+    ) -> Result<Result<bool, &'c str>, EvalError> {
+        let test = match c.test.get() {
+            Ok(t) => t,
+            Err(why) => return Ok(Err(why)),
+        };
+        let nref = ctx.node(node);
+        let memo = c
+            .memo
+            .get_or_init(|| self.kept_attributes(test, self.let_deps(rule)));
+        let result = match memo {
+            Some(attributes) => {
+                index
+                    .shapes
+                    .check_result(c.serial, attributes, index.doc, node, || {
+                        test.evaluate_boolean(ctx, nref)
+                    })?
+            }
+            None => test.evaluate_boolean(ctx, nref)?,
+        };
+        Ok(Ok(match c.kind {
+            CheckKind::Assert => !result,
+            CheckKind::Report => result,
+        }))
     }
 
     /// Which checks of `rule` are functions of their node's subtree (through the rule's lets
