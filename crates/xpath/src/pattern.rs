@@ -114,8 +114,9 @@ pub enum Prefilter {
 
 impl Prefilter {
     /// Whether `node` passes the condition that a child-attribute prefilter states (names are
-    /// checked by the structural match, so only [`Prefilter::ChildAttribute`] looks at the
-    /// node here): a few string comparisons instead of evaluating the rule's predicate.
+    /// checked by the structural match, so only [`Prefilter::ChildAttribute`] and
+    /// [`Prefilter::ParentChildAttribute`] look at the node or its parent here): a few string
+    /// comparisons instead of evaluating the rule's predicate.
     pub fn admits(&self, doc: &Document, node: NodeId) -> bool {
         let (at, child, attr, values) = match self {
             Prefilter::ChildAttribute {
@@ -142,7 +143,6 @@ impl Prefilter {
     }
 }
 
-/// `child/@attr = 'literal'` (either side, possibly inside `and`): its parts.
 /// The child-attribute condition on the parent of a path pattern's last step, when that step
 /// names its element and is joined to its parent's step by `/` (`a[c/@x = 'v']/b`).
 fn parent_child_attribute(alt: &PathPattern) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
@@ -155,13 +155,19 @@ fn parent_child_attribute(alt: &PathPattern) -> Option<(ExpandedName, ExpandedNa
     if !matches!(last.test, NodeTest::Name(_) | NodeTest::Element(Some(_))) {
         return None;
     }
-    parent
-        .preds
+    step_child_attribute(parent)
+}
+
+/// The first child-attribute condition among a step's predicates that filter by their
+/// boolean value.
+fn step_child_attribute(step: &PatternStep) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
+    step.preds
         .iter()
         .filter(|p| p.boolean)
         .find_map(|p| child_attr_equals(&p.expr))
 }
 
+/// `child/@attr = 'literal'` (either side, possibly inside `and`): its parts.
 fn child_attr_equals(e: &Expr) -> Option<(ExpandedName, ExpandedName, Vec<String>)> {
     match e {
         Expr::And(a, b) => child_attr_equals(a).or_else(|| child_attr_equals(b)),
@@ -407,11 +413,7 @@ impl Pattern {
                 | NodeTest::Local(_) => all_named = false,
                 _ => return Prefilter::Any,
             }
-            let found = last
-                .preds
-                .iter()
-                .filter(|p| p.boolean)
-                .find_map(|p| child_attr_equals(&p.expr));
+            let found = step_child_attribute(last);
             match (found, &mut child_attr) {
                 (Some((c, a, v)), None) => child_attr = Some((c, a, v)),
                 (Some((c, a, v)), Some((c0, a0, vs))) if c == *c0 && a == *a0 => vs.extend(v),
