@@ -12,6 +12,11 @@
 # RegistryResponse Failure. The server-side work per request is therefore the same for both
 # tools; what differs is the client.
 #
+# The same against distinct documents, each stored: wrk cycles through prepared ITI-41
+# requests of distinct CR-BIO documents (DISTINCT of them, default 12,000: each sent once in a
+# run shorter than DISTINCT / rate), as segur replay builds, validates and sends distinct
+# documents; the sink then does the same work for both tools (unpack, validate, store).
+#
 # Then segur replay alone against the sink directly: distinct documents, each stored (fsync),
 # with keep-alive and without.
 #
@@ -37,6 +42,10 @@ mkdir one many
 ls docs | xargs -P 2 -I{} "$SEGUR" package iti41 docs/{} --out many/{}.mtom >/dev/null
 mkdir many2 warm; ls many | tail -1000 | xargs -I{} mv many/{} many2/
 ls many | tail -400 | xargs -I{} mv many/{} warm/
+DISTINCT=${DISTINCT:-12000}
+"$SEGUR" build cr-bio --count "$DISTINCT" --seed 7 --out ddocs >/dev/null
+mkdir distinct
+ls ddocs | xargs -P 2 -n 200 sh -c 'for f; do "$0" package iti41 "ddocs/$f" --out "distinct/$f.mtom"; done' "$SEGUR" >/dev/null
 # wrk's request: the capture's Content-Type and SOAPAction headers, and its body.
 python3 - <<'PY'
 raw = open("one/one.mtom", "rb").read()
@@ -49,6 +58,36 @@ lua = ['wrk.method = "POST"',
        'wrk.headers["Content-Type"] = [[%s]]' % fields["Content-Type"],
        'wrk.headers["SOAPAction"] = [[%s]]' % fields["SOAPAction"]]
 open("post.lua", "w").write("\n".join(lua) + "\n")
+# wrk over distinct requests: each thread takes every other one, in turn, once each (and
+# wraps around, sending duplicates, past the end: the summary reports how many it sent).
+names = sorted(os.listdir("distinct"))
+with open("distinct.list", "w") as f:
+    for n in names:
+        f.write(os.path.join(os.getcwd(), "distinct", n) + "\n")
+open("distinct.lua", "w").write('''
+local threads = {}
+function setup(thread) thread:set("id", #threads); table.insert(threads, thread) end
+function init(args)
+  reqs = {}
+  local k = 0
+  for path in io.lines([[%s/distinct.list]]) do
+    if k %% 2 == id then
+      local f = assert(io.open(path, "rb")); local raw = f:read("*a"); f:close()
+      local s, e = raw:find("\\r\\n\\r\\n", 1, true)
+      local head, body = raw:sub(1, s - 1), raw:sub(e + 1)
+      local h = {}
+      for line in head:gmatch("[^\\r\\n]+") do
+        local name, value = line:match("^([^:]+): (.*)$")
+        if name == "Content-Type" or name == "SOAPAction" then h[name] = value end
+      end
+      table.insert(reqs, wrk.format("POST", nil, h, body))
+    end
+    k = k + 1
+  end
+  i = 0
+end
+function request() i = i + 1; return reqs[(i - 1) %% #reqs + 1] end
+''' % os.getcwd())
 PY
 
 cat > sink.toml <<TOML
@@ -108,6 +147,18 @@ print("%-34s %7.0f req/s  p50 %5.1f ms  p99 %5.1f ms  max %7.1f ms  (%d requests
  r["throughput_rps"], l["p50_us"]/1e3, l["p99_us"]/1e3, l["max_us"]/1e3, r["requests"], r["handshakes"],
  ", ".join("%s x%d" % (e["kind"], e["count"]) for e in r["errors"]) or "all ok"))' "$@"
 }
+wrk_summary() {
+  python3 - "$@" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
+n = re.search(r"(\d+) requests in", t).group(1)
+p50 = re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1); p99 = re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1)
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print("%-34s %7.0f req/s  p50 %s  p99 %s  (%s requests, non-2xx: %s)"
+      % (sys.argv[2], float(rps), p50, p99, n, non2xx.group(1) if non2xx else 0))
+PY
+}
 echo "nginx ${SECS}s runs, $CONN connections, the same duplicate ITI-41 request:"
 for round in 1 2; do
   "$SEGUR" replay --config replay-nginx.toml --dir one --users "$CONN" --duration "${SECS}s" \
@@ -126,15 +177,12 @@ for round in 1 2; do
     --users "$CONN" --duration "${SECS}s" --quiet --format json > "replay-built-$round.json" || true
   summary "replay-built-$round.json" "  round $round replay, built only"
   wrk -t 2 -c "$CONN" -d "${SECS}s" --latency -s post.lua "https://localhost:$OPEN_PORT/iti41" > "wrk-$round.txt"
-  python3 - "wrk-$round.txt" "$round" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)
-p50 = re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1); p99 = re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1)
-non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print("  round %s wrk (server TLS only)        %7.0f req/s  p50 %s  p99 %s  (non-2xx: %s)"
-      % (sys.argv[2], float(rps), p50, p99, non2xx.group(1) if non2xx else 0))
-PY
+  wrk_summary "wrk-$round.txt" "  round $round wrk (server TLS only)"
+  if [ "$round" = 1 ]; then
+    # Once: the distinct requests are stored by this run, and would be duplicates in a second.
+    wrk -t 2 -c "$CONN" -d "${SECS}s" --latency -s distinct.lua "https://localhost:$OPEN_PORT/iti41" > wrk-distinct.txt
+    wrk_summary wrk-distinct.txt "  round 1 wrk, distinct documents"
+  fi
 done
 echo "segur replay straight to the sink, distinct documents, each stored:"
 sync  # the packaging above wrote ~90 MB: let its writeback not stall the first run
