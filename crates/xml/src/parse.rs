@@ -16,6 +16,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::intern::{ExpandedName, Name};
 
 mod fast;
+mod qnames;
 
 const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
@@ -55,8 +56,11 @@ struct Builder<'a> {
     doc: Document,
     stack: Vec<Frame<'a>>,
     names: FxMap<&'a str, Name>,
-    /// Qualified names as written, split and interned: `(prefix, local)`.
+    /// Qualified names as written, split and interned: `(prefix, local)`, for those the
+    /// thread's cache ([`qnames::QnameCache`]) does not keep.
     qnames: FxMap<&'a str, (Name, Name)>,
+    /// The thread's qualified names as written, split and interned.
+    qname_cache: qnames::QnameCache,
     /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
     uris: FxMap<String, Name>,
     /// The elements by name, in document order, gathered as they are read: the document's
@@ -217,6 +221,7 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             names: FxMap::default(),
             qnames: FxMap::default(),
+            qname_cache: qnames::QnameCache::take(),
             uris: FxMap::default(),
             by_name: FxMap::default(),
             xml_prefix: Name::intern("xml"),
@@ -428,6 +433,14 @@ impl<'a> Builder<'a> {
         };
         match offset_in(self.whole, raw) {
             Some(off) => {
+                if let Some(key) = qnames::key(self.whole.as_bytes(), off, raw.len()) {
+                    if let Some(parts) = self.qname_cache.get(&key, raw.len()) {
+                        return parts;
+                    }
+                    let parts = split(raw);
+                    self.qname_cache.insert(key, raw.len(), parts);
+                    return parts;
+                }
                 let key = &self.whole[off..off + raw.len()];
                 *self.qnames.entry(key).or_insert_with(|| split(key))
             }
