@@ -15,6 +15,7 @@ use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding, XML_NAMESPA
 use crate::error::{ParseError, ParseErrorKind};
 use crate::intern::{ExpandedName, Name};
 
+mod by_name;
 mod fast;
 mod qnames;
 
@@ -65,7 +66,7 @@ struct Builder<'a> {
     uris: FxMap<String, Name>,
     /// The elements by name, in document order, gathered as they are read: the document's
     /// name index ([`Document::elements_named`]) without a second pass over every node.
-    by_name: FxMap<ExpandedName, Vec<u32>>,
+    by_name: by_name::NameIndex,
     /// The `xml` prefix, bound everywhere to [`XML_NAMESPACE`].
     xml_prefix: Name,
     last_text: u32,
@@ -223,7 +224,7 @@ impl<'a> Builder<'a> {
             qnames: FxMap::default(),
             qname_cache: qnames::QnameCache::take(),
             uris: FxMap::default(),
-            by_name: FxMap::default(),
+            by_name: by_name::NameIndex::with_capacity(body.len() / 64),
             xml_prefix: Name::intern("xml"),
             last_text: NONE,
             last_text_shared: false,
@@ -244,7 +245,7 @@ impl<'a> Builder<'a> {
         self.doc.nodes.shrink_to_fit();
         self.doc.text.shrink_to_fit();
         self.doc.scopes.shrink_to_fit();
-        let _ = self.doc.by_name.set(std::mem::take(&mut self.by_name));
+        let _ = self.doc.by_name.set(self.by_name.finish());
         self.doc
     }
 
@@ -953,7 +954,7 @@ impl<'a> Builder<'a> {
         })?;
         let name = ExpandedName { ns, local };
         let n = self.push_child(NodeKind::Element, name, pos)?;
-        self.by_name.entry(name).or_default().push(n);
+        self.by_name.add(name, n);
         {
             let d = &mut self.doc.nodes[n as usize];
             d.prefix = prefix_name;
