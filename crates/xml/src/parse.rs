@@ -209,7 +209,10 @@ impl<'a> Builder<'a> {
             base,
             limits,
             doc: Document {
-                nodes: Vec::with_capacity(body.len() / 24),
+                // At least one node per 16 bytes: the densest ANS example has one per 18, so
+                // the table is not moved as it grows (a few megabytes copied per pass over
+                // them); the slack is given back at the end, its pages never touched.
+                nodes: Vec::with_capacity(body.len() / 16),
                 text: String::new(),
                 scopes: Vec::new(),
                 source: whole.into(),
