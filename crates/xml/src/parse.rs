@@ -655,6 +655,9 @@ impl<'a> Builder<'a> {
             self.last_text = n;
             n
         };
+        // Normalising never lengthens a chunk: room for all of it at once, so that a long text
+        // (a base64 PDF with CRLF line ends) is not moved as it is copied line by line.
+        self.doc.text.reserve(raw.len());
         match kind {
             TextKind::Resolved => self.doc.text.push_str(raw),
             TextKind::Raw => {
