@@ -458,6 +458,20 @@ impl<'a> Builder<'a> {
         name: ExpandedName,
         offset: usize,
     ) -> Result<u32, Failure> {
+        let parent = self.stack.last().map_or(NONE, |f| f.node);
+        self.push_linked(kind, name, offset, parent, NONE)
+    }
+
+    /// Appends a node under `parent` after its sibling `prev` (or [`NONE`]): its index.
+    #[inline]
+    fn push_linked(
+        &mut self,
+        kind: NodeKind,
+        name: ExpandedName,
+        offset: usize,
+        parent: u32,
+        prev: u32,
+    ) -> Result<u32, Failure> {
         let index = self.doc.nodes.len();
         if index >= self.limits.max_nodes.min(NONE as usize - 1) {
             return Err((
@@ -468,12 +482,11 @@ impl<'a> Builder<'a> {
             ));
         }
         let index = index as u32;
-        let parent = self.stack.last().map_or(NONE, |f| f.node);
         self.doc.nodes.push(NodeData {
             kind,
             parent,
             next: NONE,
-            prev: NONE,
+            prev,
             next_element: NONE,
             attr_end: index + 1,
             subtree_end: index + 1,
@@ -497,14 +510,16 @@ impl<'a> Builder<'a> {
         name: ExpandedName,
         offset: usize,
     ) -> Result<u32, Failure> {
-        let n = self.push_node(kind, name, offset)?;
+        let (parent, prev) = self
+            .stack
+            .last()
+            .map_or((NONE, NONE), |f| (f.node, f.last_child));
+        let n = self.push_linked(kind, name, offset, parent, prev)?;
         if let Some(frame) = self.stack.last_mut() {
-            let prev = frame.last_child;
             frame.last_child = n;
-            if prev != NONE {
-                self.doc.nodes[prev as usize].next = n;
-                self.doc.nodes[n as usize].prev = prev;
-            }
+        }
+        if let Some(p) = self.doc.nodes.get_mut(prev as usize) {
+            p.next = n;
         }
         Ok(n)
     }
