@@ -15,7 +15,9 @@ use crate::document::{Document, NONE, NodeData, NodeKind, NsBinding, XML_NAMESPA
 use crate::error::{ParseError, ParseErrorKind};
 use crate::intern::{ExpandedName, Name};
 
+mod by_name;
 mod fast;
+mod qnames;
 
 const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
@@ -55,13 +57,16 @@ struct Builder<'a> {
     doc: Document,
     stack: Vec<Frame<'a>>,
     names: FxMap<&'a str, Name>,
-    /// Qualified names as written, split and interned: `(prefix, local)`.
+    /// Qualified names as written, split and interned: `(prefix, local)`, for those the
+    /// thread's cache ([`qnames::QnameCache`]) does not keep.
     qnames: FxMap<&'a str, (Name, Name)>,
+    /// The thread's qualified names as written, split and interned.
+    qname_cache: qnames::QnameCache,
     /// Namespace URIs of the declarations (unescaped, so not borrowed from the input).
     uris: FxMap<String, Name>,
     /// The elements by name, in document order, gathered as they are read: the document's
     /// name index ([`Document::elements_named`]) without a second pass over every node.
-    by_name: FxMap<ExpandedName, Vec<u32>>,
+    by_name: by_name::NameIndex,
     /// The `xml` prefix, bound everywhere to [`XML_NAMESPACE`].
     xml_prefix: Name,
     last_text: u32,
@@ -204,7 +209,10 @@ impl<'a> Builder<'a> {
             base,
             limits,
             doc: Document {
-                nodes: Vec::with_capacity(body.len() / 24),
+                // At least one node per 16 bytes: the densest ANS example has one per 18, so
+                // the table is not moved as it grows (a few megabytes copied per pass over
+                // them); the slack is given back at the end, its pages never touched.
+                nodes: Vec::with_capacity(body.len() / 16),
                 text: String::new(),
                 scopes: Vec::new(),
                 source: whole.into(),
@@ -217,8 +225,9 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             names: FxMap::default(),
             qnames: FxMap::default(),
+            qname_cache: qnames::QnameCache::take(),
             uris: FxMap::default(),
-            by_name: FxMap::default(),
+            by_name: by_name::NameIndex::with_capacity(body.len() / 64),
             xml_prefix: Name::intern("xml"),
             last_text: NONE,
             last_text_shared: false,
@@ -239,7 +248,7 @@ impl<'a> Builder<'a> {
         self.doc.nodes.shrink_to_fit();
         self.doc.text.shrink_to_fit();
         self.doc.scopes.shrink_to_fit();
-        let _ = self.doc.by_name.set(std::mem::take(&mut self.by_name));
+        let _ = self.doc.by_name.set(self.by_name.finish());
         self.doc
     }
 
@@ -428,6 +437,14 @@ impl<'a> Builder<'a> {
         };
         match offset_in(self.whole, raw) {
             Some(off) => {
+                if let Some(key) = qnames::key(self.whole.as_bytes(), off, raw.len()) {
+                    if let Some(parts) = self.qname_cache.get(&key, raw.len()) {
+                        return parts;
+                    }
+                    let parts = split(raw);
+                    self.qname_cache.insert(key, raw.len(), parts);
+                    return parts;
+                }
                 let key = &self.whole[off..off + raw.len()];
                 *self.qnames.entry(key).or_insert_with(|| split(key))
             }
@@ -441,6 +458,20 @@ impl<'a> Builder<'a> {
         name: ExpandedName,
         offset: usize,
     ) -> Result<u32, Failure> {
+        let parent = self.stack.last().map_or(NONE, |f| f.node);
+        self.push_linked(kind, name, offset, parent, NONE)
+    }
+
+    /// Appends a node under `parent` after its sibling `prev` (or [`NONE`]): its index.
+    #[inline]
+    fn push_linked(
+        &mut self,
+        kind: NodeKind,
+        name: ExpandedName,
+        offset: usize,
+        parent: u32,
+        prev: u32,
+    ) -> Result<u32, Failure> {
         let index = self.doc.nodes.len();
         if index >= self.limits.max_nodes.min(NONE as usize - 1) {
             return Err((
@@ -451,12 +482,11 @@ impl<'a> Builder<'a> {
             ));
         }
         let index = index as u32;
-        let parent = self.stack.last().map_or(NONE, |f| f.node);
         self.doc.nodes.push(NodeData {
             kind,
             parent,
             next: NONE,
-            prev: NONE,
+            prev,
             next_element: NONE,
             attr_end: index + 1,
             subtree_end: index + 1,
@@ -480,14 +510,16 @@ impl<'a> Builder<'a> {
         name: ExpandedName,
         offset: usize,
     ) -> Result<u32, Failure> {
-        let n = self.push_node(kind, name, offset)?;
+        let (parent, prev) = self
+            .stack
+            .last()
+            .map_or((NONE, NONE), |f| (f.node, f.last_child));
+        let n = self.push_linked(kind, name, offset, parent, prev)?;
         if let Some(frame) = self.stack.last_mut() {
-            let prev = frame.last_child;
             frame.last_child = n;
-            if prev != NONE {
-                self.doc.nodes[prev as usize].next = n;
-                self.doc.nodes[n as usize].prev = prev;
-            }
+        }
+        if let Some(p) = self.doc.nodes.get_mut(prev as usize) {
+            p.next = n;
         }
         Ok(n)
     }
@@ -564,7 +596,9 @@ impl<'a> Builder<'a> {
             && !self.strip_space
             && self.stack.len() > 1
             && s.len() <= MAX_SHARED_SPACE
-            && s.contains('\r')
+            // Indentation of a CRLF file starts with its CR; whitespace that does not (rare)
+            // is normalised into a value of its own, the same value.
+            && s.as_bytes().first() == Some(&b'\r')
             && s.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
         {
             return self.shared_space(s, pos);
@@ -638,6 +672,9 @@ impl<'a> Builder<'a> {
             self.last_text = n;
             n
         };
+        // Normalising never lengthens a chunk: room for all of it at once, so that a long text
+        // (a base64 PDF with CRLF line ends) is not moved as it is copied line by line.
+        self.doc.text.reserve(raw.len());
         match kind {
             TextKind::Resolved => self.doc.text.push_str(raw),
             TextKind::Raw => {
@@ -940,7 +977,7 @@ impl<'a> Builder<'a> {
         })?;
         let name = ExpandedName { ns, local };
         let n = self.push_child(NodeKind::Element, name, pos)?;
-        self.by_name.entry(name).or_default().push(n);
+        self.by_name.add(name, n);
         {
             let d = &mut self.doc.nodes[n as usize];
             d.prefix = prefix_name;

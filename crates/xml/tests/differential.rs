@@ -296,6 +296,9 @@ fn every_value_path_reads_as_quick_xml_events_say() {
         "<r a='x' b=\"y\"><!-- c --><?pi  data?>text<e/>tail</r>",
         // CRLF indentation (shared values), lone CR, CR inside text and attributes.
         "<r>\r\n  <a>x\r\ny</a>\r\n  <b c='1\r\n2\t3\n4'/>\r\n\r\n  <d>\r</d>\r\n  <e>\r\n</e>\r\n</r>",
+        // Whitespace with a CR that does not start with it (normalised into a value of its
+        // own), next to the same whitespace starting with CR (shared).
+        "<r> \r\n <a/>\t\r\n<a/>\r\n <a/> \r\n <a/>\n\r<a/></r>",
         // The same indentation repeated, then joined by a reference or CDATA.
         "<r>\r\n <a/>\r\n <a/>\r\n &amp;<a/>\r\n <![CDATA[x]]>\r\n</r>",
         // Text joined from several chunks: text, references, CDATA, in every order.
