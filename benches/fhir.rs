@@ -49,6 +49,7 @@ fn bundles(n: u64) -> Vec<Vec<u8>> {
             let input = segur_exchange::package::Input {
                 name: "cr-bio.xml".into(),
                 bytes: cda.to_bytes(),
+                header: None,
             };
             let options = segur_exchange::package::Options {
                 now: 1_767_225_600,

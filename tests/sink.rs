@@ -33,6 +33,7 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
         &[Input {
             name: "d.xml".into(),
             bytes: doc.clone(),
+            header: None,
         }],
         &Options {
             now: 1_736_000_000,

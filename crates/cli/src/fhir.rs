@@ -182,6 +182,7 @@ pub(crate) fn build(args: &BuildArgs, kind: &str) -> Result<Outcome, Failure> {
             let input = segur_exchange::package::Input {
                 name: format!("cr-bio-{:04}.xml", index + 1),
                 bytes: cda.to_bytes(),
+                header: None,
             };
             let options = segur_exchange::package::Options {
                 now: BUILD_TIME,

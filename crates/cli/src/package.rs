@@ -46,6 +46,7 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
             Ok(Input {
                 name: p.display().to_string(),
                 bytes: read_file(p)?,
+                header: None,
             })
         })
         .collect::<Result<Vec<_>, Failure>>()?;

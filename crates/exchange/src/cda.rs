@@ -223,12 +223,16 @@ pub fn limits() -> Limits {
 
 /// Read the header of a CDA document.
 pub fn read_header(bytes: &[u8]) -> Result<CdaHeader, HeaderError> {
-    let doc = Document::parse(bytes, &limits())?;
+    header_of(&Document::parse(bytes, &limits())?)
+}
+
+/// The header of a CDA document already parsed (by a validator that parsed it anyway).
+pub fn header_of(doc: &Document) -> Result<CdaHeader, HeaderError> {
     let root = doc.document_element().ok_or(HeaderError::NotCda)?;
     if doc.local_name(root) != "ClinicalDocument" || doc.namespace_uri(root) != HL7 {
         return Err(HeaderError::NotCda);
     }
-    let d = &doc;
+    let d = doc;
     let mut h = CdaHeader {
         id: kid(d, root, HL7, "id")
             .map(|n| id(d, n))

@@ -12,6 +12,21 @@ pub struct Input {
     pub name: String,
     /// Its bytes, packaged unchanged.
     pub bytes: Vec<u8>,
+    /// Its header when the caller has read it already (with [`crate::cda::header_of`], from
+    /// the document a validator parsed): the bytes are then not parsed again. `None`: read
+    /// from the bytes.
+    pub header: Option<CdaHeader>,
+}
+
+impl Input {
+    /// A document whose header is read from its bytes when it is packaged.
+    pub fn new(name: impl Into<String>, bytes: Vec<u8>) -> Input {
+        Input {
+            name: name.into(),
+            bytes,
+            header: None,
+        }
+    }
 }
 
 /// Why a set of documents cannot be packaged.
@@ -155,10 +170,13 @@ pub fn prepare(
     let mut headers = Vec::new();
     let mut entries = Vec::new();
     for input in inputs {
-        let h = read_header(&input.bytes).map_err(|source| PackageError::Header {
-            name: input.name.clone(),
-            source,
-        })?;
+        let h = match &input.header {
+            Some(h) => h.clone(),
+            None => read_header(&input.bytes).map_err(|source| PackageError::Header {
+                name: input.name.clone(),
+                source,
+            })?,
+        };
         let Some(ins) = &h.ins else {
             return Err(PackageError::NoIns {
                 name: input.name.clone(),

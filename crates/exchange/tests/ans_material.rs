@@ -80,6 +80,7 @@ fn ans_examples_round_trip() {
         let input = Input {
             name: f.display().to_string(),
             bytes: bytes.clone(),
+            header: None,
         };
         let o = options();
         for (kind, built) in [
@@ -139,4 +140,50 @@ fn ans_examples_round_trip() {
         in_tables >= 3 * 10,
         "only {in_tables} packages fully derived"
     );
+}
+
+/// A header read from a document parsed elsewhere (by a validator) is the one read from the
+/// bytes, and packaging with it gives the same package, on every ANS example.
+#[test]
+fn a_header_read_from_a_parsed_document_is_the_one_read_from_the_bytes() {
+    let dir = shared().join("ans/testcontenucda/ExemplesCDA");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("ExemplesCDA")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    let mut packaged = 0;
+    for f in &files {
+        let bytes = std::fs::read(f).expect("read");
+        let doc = segur_xml::Document::parse(&bytes, &segur_exchange::cda::limits());
+        let from_doc = doc.as_ref().ok().map(segur_exchange::cda::header_of);
+        let h = match (read_header(&bytes), from_doc) {
+            (Ok(a), Some(Ok(b))) => {
+                assert_eq!(a, b, "{}", f.display());
+                a
+            }
+            (Err(_), None | Some(Err(_))) => continue,
+            (a, b) => panic!("{}: {a:?} against {b:?}", f.display()),
+        };
+        if h.ins.is_none() {
+            continue;
+        }
+        let input = |header| Input {
+            name: f.display().to_string(),
+            bytes: bytes.clone(),
+            header,
+        };
+        let o = options();
+        let read = iti41::build(&[input(None)], &o).map(|r| r.to_capture());
+        let given = iti41::build(&[input(Some(h))], &o).map(|r| r.to_capture());
+        assert_eq!(
+            read.map_err(|e| e.to_string()),
+            given.map_err(|e| e.to_string()),
+            "{}",
+            f.display()
+        );
+        packaged += 1;
+    }
+    assert!(packaged > 40, "{packaged} examples packaged");
 }

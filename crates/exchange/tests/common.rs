@@ -14,6 +14,7 @@ pub fn document(doc_type: DocType, seed: u64) -> Input {
     Input {
         name: format!("{}-{seed}.xml", doc_type.info().name),
         bytes: doc.to_bytes(),
+        header: None,
     }
 }
 
@@ -28,6 +29,7 @@ pub fn same_patient(a: DocType, b: DocType, seed: u64) -> Vec<Input> {
             Input {
                 name: format!("{}-{i}.xml", t.info().name),
                 bytes: segur_cda::build(*t, &identity, &mut rng).to_bytes(),
+                header: None,
             }
         })
         .collect()

@@ -367,6 +367,7 @@ fn x_mss_ins_o_needs_traits() {
     let input = segur_exchange::package::Input {
         name: "n1.xml".into(),
         bytes: stripped.into_bytes(),
+        header: None,
     };
     let m = String::from_utf8(mss::build(&[input], &options()).expect("mss")).expect("ascii");
     assert!(m.contains("X-MSS-INS: N\r\n"));
@@ -544,6 +545,7 @@ fn class_code_outside_tre_a03() {
     let input = segur_exchange::package::Input {
         name: "x.xml".into(),
         bytes: text.into_bytes(),
+        header: None,
     };
     let build = |class: &str| {
         let mut p = prepare(std::slice::from_ref(&input), &options(), Vec::new()).expect("prepare");

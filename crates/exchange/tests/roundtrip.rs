@@ -167,6 +167,7 @@ fn packaging_refuses_what_it_cannot_describe() {
         &[segur_exchange::package::Input {
             name: "x.xml".into(),
             bytes: no_ins.into_bytes(),
+            header: None,
         }],
         &options(),
     )
@@ -180,6 +181,7 @@ fn packaging_refuses_what_it_cannot_describe() {
         &[segur_exchange::package::Input {
             name: "y.xml".into(),
             bytes: b"<a/>".to_vec(),
+            header: None,
         }],
         &options(),
     )

@@ -123,6 +123,7 @@ fn exchange_mhd_bundle_conforms_to_pdsm() {
         let input = segur_exchange::package::Input {
             name: "cr-bio.xml".into(),
             bytes: cda.to_bytes(),
+            header: None,
         };
         let options = segur_exchange::package::Options {
             now: 1_767_225_600,

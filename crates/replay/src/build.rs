@@ -5,6 +5,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use segur_cda::DocType;
+use segur_exchange::cda::CdaHeader;
 use segur_exchange::package::{Input, Options};
 use segur_ins::{Generator, SeedRng};
 
@@ -17,6 +18,13 @@ use crate::{Kind, Prepared};
 pub trait DocumentCheck: Sync {
     /// `Err` with the reason in words when the document must not be sent.
     fn check(&self, name: &str, document: &[u8]) -> Result<(), String>;
+
+    /// [`DocumentCheck::check`], and the document's CDA header when the check read it on the
+    /// way (a validator parses the document anyway): the packaging then does not parse it
+    /// again. By default, no header.
+    fn check_and_read(&self, name: &str, document: &[u8]) -> Result<Option<CdaHeader>, String> {
+        self.check(name, document).map(|()| None)
+    }
 }
 
 impl std::fmt::Debug for dyn DocumentCheck + '_ {
@@ -53,13 +61,13 @@ impl Recipe {
         let identity = Generator::new(seed).next_identity();
         let mut rng = SeedRng::new(seed);
         let name = format!("{}-{seed}.xml", self.doc_type.info().name);
-        let input = Input {
-            name: name.clone(),
-            bytes: segur_cda::build(self.doc_type, &identity, &mut rng).to_bytes(),
-        };
+        let mut input = Input::new(
+            name.clone(),
+            segur_cda::build(self.doc_type, &identity, &mut rng).to_bytes(),
+        );
         if let Some(check) = check {
-            check
-                .check(&name, &input.bytes)
+            input.header = check
+                .check_and_read(&name, &input.bytes)
                 .map_err(|why| Failure::Invalid(format!("{name}: {why}")))?;
         }
         let options = Options {
@@ -121,6 +129,51 @@ mod tests {
                 "the check sees the CDA document"
             );
             Err("2 error findings".into())
+        }
+    }
+
+    /// Hands the packaging a header it read, with a title the document does not have.
+    struct ReadsHeader;
+    impl DocumentCheck for ReadsHeader {
+        fn check(&self, _: &str, _: &[u8]) -> Result<(), String> {
+            Ok(())
+        }
+        fn check_and_read(&self, _: &str, document: &[u8]) -> Result<Option<CdaHeader>, String> {
+            let mut h = segur_exchange::cda::read_header(document).map_err(|e| e.to_string())?;
+            h.title = "Titre lu par la vérification".into();
+            Ok(Some(h))
+        }
+    }
+
+    #[test]
+    fn the_packaging_uses_the_header_the_check_read() {
+        let r = Recipe {
+            doc_type: DocType::CrBio,
+            seed: 7,
+            kind: Kind::Iti41,
+        };
+        let body = |p: Prepared| String::from_utf8_lossy(&p.body).into_owned();
+        let read = body(r.request_checked(0, Some(&ReadsHeader)).expect("read"));
+        assert!(read.contains("Titre lu par la vérification"));
+        // A check that reads no header (the default): the packaging reads the document's.
+        let plain = body(r.request_checked(0, Some(&Accept)).expect("plain"));
+        assert!(!plain.contains("Titre lu par la vérification"));
+        let own = segur_exchange::cda::read_header(
+            &segur_cda::build(
+                DocType::CrBio,
+                &Generator::new(7).next_identity(),
+                &mut SeedRng::new(7),
+            )
+            .to_bytes(),
+        )
+        .expect("header");
+        assert!(plain.contains(&own.title), "{}", own.title);
+    }
+
+    struct Accept;
+    impl DocumentCheck for Accept {
+        fn check(&self, _: &str, _: &[u8]) -> Result<(), String> {
+            Ok(())
         }
     }
 

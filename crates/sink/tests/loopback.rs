@@ -148,6 +148,7 @@ fn document(doc_type: DocType, seed: u64) -> Input {
     Input {
         name: format!("doc-{seed}.xml"),
         bytes: segur_cda::build(doc_type, &identity, &mut rng).to_bytes(),
+        header: None,
     }
 }
 

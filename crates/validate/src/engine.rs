@@ -400,22 +400,33 @@ impl Engine {
 
     /// Validate one input.
     pub fn validate(&self, bytes: &[u8]) -> Outcome {
+        match self.parse(bytes) {
+            Ok(doc) => self.validate_parsed(bytes, &doc),
+            Err(problem) => Outcome {
+                sha256: sha256(bytes),
+                problem: Some(problem),
+                ..Outcome::default()
+            },
+        }
+    }
+
+    /// Parse an input as [`Engine::validate`] does (with the engine's limits).
+    pub fn parse(&self, bytes: &[u8]) -> Result<Document, InputProblem> {
+        Document::parse(bytes, &self.options.limits).map_err(|e| InputProblem {
+            message: e.kind.to_string(),
+            line: Some(e.line),
+            column: Some(e.column),
+        })
+    }
+
+    /// Validate an input already parsed by [`Engine::parse`] (`doc` is `bytes` parsed): the
+    /// caller may read more of the document without parsing it again.
+    pub fn validate_parsed(&self, bytes: &[u8], doc: &Document) -> Outcome {
         let mut out = Outcome {
             sha256: sha256(bytes),
             ..Outcome::default()
         };
-        let doc = match Document::parse(bytes, &self.options.limits) {
-            Ok(d) => d,
-            Err(e) => {
-                out.problem = Some(InputProblem {
-                    message: e.kind.to_string(),
-                    line: Some(e.line),
-                    column: Some(e.column),
-                });
-                return out;
-            }
-        };
-        let facts = facts::read(&doc);
+        let facts = facts::read(doc);
 
         let pis =
             crate::select::oxygen_targets(facts.pis.iter().map(|(t, d)| (t.as_str(), d.as_str())));
@@ -427,7 +438,7 @@ impl Engine {
                 });
         out.notes.extend(selection.notes.iter().cloned());
         let mut early = self.prefetch(
-            &doc,
+            doc,
             selection
                 .schematrons
                 .iter()
@@ -439,7 +450,7 @@ impl Engine {
             out.findings.extend(
                 early
                     .remove(&None)
-                    .unwrap_or_else(|| self.xsd_findings(&doc)),
+                    .unwrap_or_else(|| self.xsd_findings(doc)),
             );
         }
 
@@ -466,7 +477,7 @@ impl Engine {
                     out.findings.extend(
                         early
                             .remove(&Some(actual.as_str()))
-                            .unwrap_or_else(|| c.run(&doc, &self.cache)),
+                            .unwrap_or_else(|| c.run(doc, &self.cache)),
                     );
                 }
                 Err(e) => out.findings.push(engine_error(actual, &e)),

@@ -65,6 +65,7 @@ fn cr_bio(generator_seed: u64, n: u64) -> Input {
     Input {
         name: format!("doc-{n}.xml"),
         bytes: segur_cda::build(DocType::CrBio, &identity, &mut rng).to_bytes(),
+        header: None,
     }
 }
 
