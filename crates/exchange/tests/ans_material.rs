@@ -16,6 +16,18 @@ fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
+/// The ANS CDA examples, in name order.
+fn ans_examples() -> Vec<PathBuf> {
+    let dir = shared().join("ans/testcontenucda/ExemplesCDA");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("ExemplesCDA")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
+        .collect();
+    files.sort();
+    files
+}
+
 fn example(rel: &str) -> Vec<u8> {
     let p = shared().join("fhir/examples").join(rel);
     std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -61,13 +73,7 @@ fn pdsm_broken_bundles_are_reported() {
 /// (`codes.rs`): exactly those, for exactly those documents.
 #[test]
 fn ans_examples_round_trip() {
-    let dir = shared().join("ans/testcontenucda/ExemplesCDA");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("ExemplesCDA")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
-        .collect();
-    files.sort();
+    let files = ans_examples();
     let mut packaged = 0;
     let mut in_tables = 0;
     let mut report = Vec::new();
@@ -146,13 +152,7 @@ fn ans_examples_round_trip() {
 /// bytes, and packaging with it gives the same package, on every ANS example.
 #[test]
 fn a_header_read_from_a_parsed_document_is_the_one_read_from_the_bytes() {
-    let dir = shared().join("ans/testcontenucda/ExemplesCDA");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("ExemplesCDA")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "xml"))
-        .collect();
-    files.sort();
+    let files = ans_examples();
     let mut packaged = 0;
     for f in &files {
         let bytes = std::fs::read(f).expect("read");
