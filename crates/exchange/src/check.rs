@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use segur_finding::Finding;
 
-use crate::cda::{CdaHeader, read_header};
+use crate::cda::CdaHeader;
 use crate::codes;
 use crate::metadata::{DocumentEntry, SubmissionSet, sha1_hex};
 use crate::rules::finding;
@@ -21,6 +21,9 @@ pub struct Described<'a> {
     pub bytes: &'a [u8],
     /// Its DocumentEntry, when one describes it.
     pub entry: Option<&'a DocumentEntry>,
+    /// Its CDA header, when it could be read (read once per document by the caller, which
+    /// hands it to every check).
+    pub header: Option<&'a CdaHeader>,
 }
 
 fn missing(out: &mut Vec<Finding>, place: &str, what: &str) {
@@ -70,10 +73,12 @@ fn pad_time(v: &str) -> String {
     }
 }
 
-/// Compare one DocumentEntry with its document's bytes and header.
+/// Compare one DocumentEntry with its document's bytes and header (`None`: the document's
+/// header cannot be read; the core validator reports why).
 pub fn entry_against_document(
     entry: &DocumentEntry,
     bytes: &[u8],
+    header: Option<&CdaHeader>,
     place: &str,
     out: &mut Vec<Finding>,
 ) {
@@ -110,11 +115,9 @@ pub fn entry_against_document(
             missing(out, p, what);
         }
     }
-    let Ok(h) = read_header(bytes) else {
-        // The core validator reports why the document cannot be read.
-        return;
-    };
-    header_checks(entry, &h, p, out);
+    if let Some(h) = header {
+        header_checks(entry, h, p, out);
+    }
 }
 
 fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Finding>) {
@@ -458,7 +461,7 @@ pub fn submission_set(
 pub fn duplicate_documents(docs: &[Described<'_>], out: &mut Vec<Finding>) {
     let mut seen: HashMap<String, &str> = HashMap::new();
     for d in docs {
-        if let Ok(h) = read_header(d.bytes) {
+        if let Some(h) = d.header {
             let id = h.id.to_xds();
             if id.is_empty() {
                 continue;

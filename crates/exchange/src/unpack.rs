@@ -4,7 +4,7 @@
 use segur_finding::Finding;
 use segur_validate::engine::{Engine, Outcome};
 
-use crate::cda::read_header;
+use crate::cda::{CdaHeader, read_header};
 use crate::check::{self, Described};
 use crate::metadata::{DocumentEntry, SubmissionSet};
 use crate::mime;
@@ -297,9 +297,15 @@ fn take_xdm(u: &mut Unpacked, x: xdm::Xdm, at: &str, prefix: &str) {
 fn agreement(u: &mut Unpacked) {
     let mut findings = Vec::new();
     let value_sets = &crate::codes::active().value_sets;
-    for d in &u.documents {
+    // Each document's header, read once for all the checks.
+    let headers: Vec<Option<CdaHeader>> = u
+        .documents
+        .iter()
+        .map(|d| read_header(&d.bytes).ok())
+        .collect();
+    for (d, h) in u.documents.iter().zip(&headers) {
         if let Some(e) = &d.entry {
-            check::entry_against_document(e, &d.bytes, &d.place, &mut findings);
+            check::entry_against_document(e, &d.bytes, h.as_ref(), &d.place, &mut findings);
             check::entry_value_sets(e, &d.place, value_sets, &mut findings);
             if e.is_signature() {
                 u.notes.push(format!(
@@ -341,10 +347,12 @@ fn agreement(u: &mut Unpacked) {
     let described: Vec<Described<'_>> = u
         .documents
         .iter()
-        .map(|d| Described {
+        .zip(&headers)
+        .map(|(d, h)| Described {
             place: &d.place,
             bytes: &d.bytes,
             entry: d.entry.as_ref(),
+            header: h.as_ref(),
         })
         .collect();
     check::duplicate_documents(&described, &mut findings);
