@@ -227,12 +227,11 @@ pub fn read_header(bytes: &[u8]) -> Result<CdaHeader, HeaderError> {
 }
 
 /// The header of a CDA document already parsed (by a validator that parsed it anyway).
-pub fn header_of(doc: &Document) -> Result<CdaHeader, HeaderError> {
-    let root = doc.document_element().ok_or(HeaderError::NotCda)?;
-    if doc.local_name(root) != "ClinicalDocument" || doc.namespace_uri(root) != HL7 {
+pub fn header_of(d: &Document) -> Result<CdaHeader, HeaderError> {
+    let root = d.document_element().ok_or(HeaderError::NotCda)?;
+    if d.local_name(root) != "ClinicalDocument" || d.namespace_uri(root) != HL7 {
         return Err(HeaderError::NotCda);
     }
-    let d = doc;
     let mut h = CdaHeader {
         id: kid(d, root, HL7, "id")
             .map(|n| id(d, n))

@@ -154,6 +154,8 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
         findings: Vec::new(),
         notes: Vec::new(),
     };
+    // Each document's header, read once for the MSSanté checks and the agreement checks.
+    let mut headers: Option<Vec<Option<CdaHeader>>> = None;
     match kind {
         Kind::Xdm => {
             let x = xdm::read(bytes, name, &limits);
@@ -194,17 +196,14 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 }
                 take_xdm(&mut u, x, &at, &prefix);
             }
-            let headers: Vec<_> = u
-                .documents
-                .iter()
-                .filter_map(|d| read_header(&d.bytes).ok())
-                .collect();
-            mss::check(&message, &headers, name, &mut u.findings);
+            let read = headers.insert(read_headers(&u));
+            let read: Vec<CdaHeader> = read.iter().flatten().cloned().collect();
+            mss::check(&message, &read, name, &mut u.findings);
             if crate::mdn::is_mdn(&message) {
                 let mdn = crate::mdn::read(&message, name, &mut u.findings);
                 u.notes.push(mdn.summary());
             }
-            if xdm_parts.is_empty() && !headers.is_empty() {
+            if xdm_parts.is_empty() && !read.is_empty() {
                 u.findings.push(finding(
                     "SEGUR-MSS-XDM",
                     name,
@@ -259,8 +258,17 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
             }
         }
     }
-    agreement(&mut u);
+    let headers = headers.unwrap_or_else(|| read_headers(&u));
+    agreement(&mut u, &headers);
     u
+}
+
+/// The header of each document of `u` (`None` where it cannot be read).
+fn read_headers(u: &Unpacked) -> Vec<Option<CdaHeader>> {
+    u.documents
+        .iter()
+        .map(|d| read_header(&d.bytes).ok())
+        .collect()
 }
 
 fn take_xdm(u: &mut Unpacked, x: xdm::Xdm, at: &str, prefix: &str) {
@@ -293,17 +301,12 @@ fn take_xdm(u: &mut Unpacked, x: xdm::Xdm, at: &str, prefix: &str) {
     }
 }
 
-/// Metadata against documents, uniqueness, and each SubmissionSet's patient.
-fn agreement(u: &mut Unpacked) {
+/// Metadata against documents, uniqueness, and each SubmissionSet's patient; `headers` are
+/// the documents' ([`read_headers`]).
+fn agreement(u: &mut Unpacked, headers: &[Option<CdaHeader>]) {
     let mut findings = Vec::new();
     let value_sets = &crate::codes::active().value_sets;
-    // Each document's header, read once for all the checks.
-    let headers: Vec<Option<CdaHeader>> = u
-        .documents
-        .iter()
-        .map(|d| read_header(&d.bytes).ok())
-        .collect();
-    for (d, h) in u.documents.iter().zip(&headers) {
+    for (d, h) in u.documents.iter().zip(headers) {
         if let Some(e) = &d.entry {
             check::entry_against_document(e, &d.bytes, h.as_ref(), &d.place, &mut findings);
             check::entry_value_sets(e, &d.place, value_sets, &mut findings);
@@ -347,7 +350,7 @@ fn agreement(u: &mut Unpacked) {
     let described: Vec<Described<'_>> = u
         .documents
         .iter()
-        .zip(&headers)
+        .zip(headers)
         .map(|(d, h)| Described {
             place: &d.place,
             bytes: &d.bytes,
