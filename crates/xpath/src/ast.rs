@@ -207,7 +207,7 @@ pub(crate) enum Expr {
     },
     Call(Func, Vec<Expr>),
     /// A regex function call whose pattern and flags are literals, compiled once.
-    RegexCall(Func, Vec<Expr>, Arc<regex::Regex>),
+    RegexCall(Func, Vec<Expr>, Arc<crate::regex::XRegex>),
     /// A subexpression that depends on nothing but a literal `doc()` URI (a value set read
     /// through a path): evaluated once per dynamic context, under a process-unique id.
     Memo(u64, Box<Expr>),

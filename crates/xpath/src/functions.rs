@@ -4,13 +4,12 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use regex::Regex;
 use segur_xml::{Name, NodeKind};
 
 use crate::ast::{Arith, Cmp, Expr};
 use crate::error::{CompileError, CompileErrorKind, EvalError};
 use crate::eval::{Evaluator, Focus, Res, compare_atomic, describe_item, doc_order};
-use crate::regex::{compile as compile_regex, replacement};
+use crate::regex::{XRegex, compile as compile_regex, replacement};
 use crate::value::{
     Atomic, AtomicType, DateTimeValue, Item, NodeRef, QNameValue, Sequence, parse_date,
     parse_datetime, parse_decimal, parse_double, parse_integer, trim_ws,
@@ -201,8 +200,46 @@ fn bool_item(b: bool) -> Sequence {
     smallvec::smallvec![Item::Atomic(Atomic::Boolean(b))]
 }
 
+/// The values of a function call's arguments.
+type Args = smallvec::SmallVec<[Sequence; 4]>;
+
 fn str_item(s: impl Into<Arc<str>>) -> Sequence {
     smallvec::smallvec![Item::Atomic(Atomic::String(s.into()))]
+}
+
+/// The characters of `s` at the 1-based positions `p` with `start <= p < end` (`start` and
+/// `end` are rounded, or infinite, or NaN), as `fn:substring` selects them: one contiguous
+/// run, since both bounds are monotone in `p`.
+fn substring(s: &str, start: f64, end: f64) -> &str {
+    let within = |p: usize| {
+        let p = p as f64;
+        p >= start && p < end
+    };
+    if s.is_ascii() {
+        // Positions are byte offsets plus one.
+        if start.is_nan() || end.is_nan() {
+            return "";
+        }
+        let first = start.max(1.0);
+        let last = end.min(s.len() as f64 + 1.0);
+        if first >= last {
+            return "";
+        }
+        return &s[first as usize - 1..last as usize - 1];
+    }
+    let mut from = None;
+    let mut to = s.len();
+    for (i, (at, _)) in s.char_indices().enumerate() {
+        match (from, within(i + 1)) {
+            (None, true) => from = Some(at),
+            (Some(_), false) => {
+                to = at;
+                break;
+            }
+            _ => {}
+        }
+    }
+    from.map_or("", |from| &s[from..to])
 }
 
 fn int_item(i: i64) -> Sequence {
@@ -299,8 +336,13 @@ impl Evaluator<'_, '_> {
         }
     }
 
-    fn args(&mut self, args: &[Expr], f: &Focus) -> Res<Vec<Sequence>> {
-        args.iter().map(|a| self.eval(a, f)).collect()
+    /// The values of a call's arguments, in order (on the stack for up to four).
+    fn args(&mut self, args: &[Expr], f: &Focus) -> Res<Args> {
+        let mut out = Args::new();
+        for a in args {
+            out.push(self.eval(a, f)?);
+        }
+        Ok(out)
     }
 
     /// An `xs:string?` argument: empty → "", untyped/anyURI promoted, other types refused.
@@ -424,7 +466,7 @@ impl Evaluator<'_, '_> {
         &mut self,
         func: Func,
         args: &[Expr],
-        re: Option<&Arc<Regex>>,
+        re: Option<&Arc<XRegex>>,
         f: &Focus,
     ) -> Res<Sequence> {
         if let Some(b) = self.call_boolean(func, args, f)? {
@@ -539,17 +581,7 @@ impl Evaluator<'_, '_> {
                 let v = self.args(args, f)?;
                 let s = self.string_arg(&v[0], name)?;
                 let (start, len) = self.start_and_length(&v, name)?;
-                let end = start + len;
-                let out: String = s
-                    .chars()
-                    .enumerate()
-                    .filter(|&(i, _)| {
-                        let p = (i + 1) as f64;
-                        p >= start && p < end
-                    })
-                    .map(|(_, c)| c)
-                    .collect();
-                str_item(out)
+                str_item(substring(&s, start, start + len))
             }
             Func::Translate => {
                 let v = self.args(args, f)?;
@@ -583,8 +615,14 @@ impl Evaluator<'_, '_> {
                     }
                     None => String::new(),
                 };
-                let parts: Vec<Cow<'_, str>> = v.iter().map(|i| self.item_string(i)).collect();
-                str_item(parts.join(&sep))
+                let mut out = String::new();
+                for (k, item) in v.iter().enumerate() {
+                    if k > 0 {
+                        out.push_str(&sep);
+                    }
+                    out.push_str(&self.item_string(item));
+                }
+                str_item(out)
             }
             Func::Matches | Func::Replace | Func::Tokenize => self.regex_call(func, args, re, f)?,
             Func::Compare => {
@@ -1139,32 +1177,34 @@ impl Evaluator<'_, '_> {
         &mut self,
         func: Func,
         args: &[Expr],
-        re: Option<&Arc<Regex>>,
+        re: Option<&Arc<XRegex>>,
         f: &Focus,
     ) -> Res<Sequence> {
         let name = func.name();
         let v = self.args(args, f)?;
         let input = self.string_arg(&v[0], name)?;
         let pattern = self.string_arg(&v[1], name)?;
-        let re = match re {
-            Some(re) => re.clone(),
+        let compiled;
+        let re: &XRegex = match re {
+            Some(re) => re,
             None => {
                 let flags_at = if func == Func::Replace { 3 } else { 2 };
                 let flags = match v.get(flags_at) {
                     Some(s) => self.string_arg(s, name)?,
                     None => Cow::Borrowed(""),
                 };
-                compile_regex(&pattern, &flags).map_err(|e| EvalError::Regex {
+                compiled = compile_regex(&pattern, &flags).map_err(|e| EvalError::Regex {
                     code: if e.bad_flags { "FORX0001" } else { "FORX0002" },
                     pattern: pattern.to_string(),
                     reason: e.reason,
-                })?
+                })?;
+                &compiled
             }
         };
         Ok(match func {
             Func::Matches => bool_item(re.is_match(&input)),
             Func::Tokenize => {
-                if re.is_match("") {
+                if re.matches_empty {
                     return Err(EvalError::RegexMatchesEmpty {
                         pattern: pattern.into_owned(),
                     });
@@ -1177,16 +1217,21 @@ impl Evaluator<'_, '_> {
                     .collect()
             }
             _ => {
-                if re.is_match("") {
+                if re.matches_empty {
                     return Err(EvalError::RegexMatchesEmpty {
                         pattern: pattern.into_owned(),
                     });
                 }
-                let rep = self.string_arg(&v[2], name)?.into_owned();
+                let rep = self.string_arg(&v[2], name)?;
                 let groups = re.captures_len() - 1;
-                let translated =
-                    replacement(&rep, groups).ok_or(EvalError::Replacement { replacement: rep })?;
-                str_item(&*re.replace_all(&input, translated.as_str()))
+                let template = replacement(&rep, groups).ok_or_else(|| EvalError::Replacement {
+                    replacement: rep.into_owned(),
+                })?;
+                match (template.replace_all(re, &input), v[0].as_slice()) {
+                    // Nothing replaced in a string: the same string.
+                    (Cow::Borrowed(_), [Item::Atomic(a @ Atomic::String(_))]) => one(a.clone()),
+                    (out, _) => str_item(&*out),
+                }
             }
         })
     }
