@@ -404,12 +404,79 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             return Ok(());
         }
         let mut nodes = Sequence::new();
-        axis_nodes(self.doc(n), n, step.axis, &step.test, &mut nodes);
-        for p in &step.preds {
+        let doc = self.doc(n);
+        let mut preds = step.preds.as_slice();
+        match self.local_names_wanted(&preds[0]) {
+            Ok(Some(wanted)) => {
+                let named = |m: NodeId| {
+                    let name = match doc.kind(m) {
+                        NodeKind::Element
+                        | NodeKind::Attribute
+                        | NodeKind::ProcessingInstruction => doc.local_name(m),
+                        _ => "",
+                    };
+                    wanted.iter().any(|w| *w == name)
+                };
+                axis_nodes_where(doc, n, step.axis, &step.test, named, &mut nodes);
+                preds = &preds[1..];
+            }
+            Ok(None) => axis_nodes(doc, n, step.axis, &step.test, &mut nodes),
+            Err(e) => {
+                // The predicate raises this error on the first node it is applied to.
+                axis_nodes(doc, n, step.axis, &step.test, &mut nodes);
+                if !nodes.is_empty() {
+                    return Err(e);
+                }
+            }
+        }
+        for p in preds {
             nodes = self.filter(nodes, p)?;
         }
         out.extend(nodes);
         Ok(())
+    }
+
+    /// For a predicate `[local-name() = $v]` (or a literal), the names it keeps, worked out
+    /// once for all the nodes of a step, not once per node: StrucMin's datatype rules bind
+    /// `preceding-sibling::*[local-name()=$name] | following-sibling::*[local-name()=$name]` on
+    /// every identifier, code, address and quantity, over all their siblings. The predicate
+    /// does not depend on position, so applying it while the axis is walked leaves the later
+    /// predicates the same sequence. `None` for any other predicate, or when a value on the
+    /// right is not text (the general comparison then decides, errors included).
+    fn local_names_wanted(
+        &self,
+        p: &Predicate,
+    ) -> Res<Option<smallvec::SmallVec<[Cow<'c, str>; 2]>>> {
+        let Expr::General(Cmp::Eq, lhs, rhs) = &p.expr else {
+            return Ok(None);
+        };
+        let Expr::Call(crate::functions::Func::LocalName, args) = &**lhs else {
+            return Ok(None);
+        };
+        if !args.is_empty() {
+            return Ok(None);
+        }
+        let ctx = self.ctx;
+        let mut wanted = smallvec::SmallVec::new();
+        match &**rhs {
+            Expr::Literal(lit) => match lit.as_text() {
+                Some(t) => wanted.push(Cow::Owned(t.to_owned())),
+                None => return Ok(None),
+            },
+            Expr::Var(i, var) => {
+                for item in ctx.variable(*i)?.ok_or_else(|| unset(var))? {
+                    wanted.push(match item {
+                        Item::Atomic(a) => match a.as_text() {
+                            Some(t) => Cow::Borrowed(t),
+                            None => return Ok(None),
+                        },
+                        Item::Node(m) => self.node_string(*m),
+                    });
+                }
+            }
+            _ => return Ok(None),
+        }
+        Ok(Some(wanted))
     }
 
     /// `doc(…)//name[text() = $x]` or `doc(…)//name[. = $x]` over a loaded (shared,
@@ -1369,13 +1436,25 @@ pub(crate) fn axis_nodes(
     test: &NodeTest,
     out: &mut Sequence,
 ) {
+    axis_nodes_where(doc, n, axis, test, |_| true, out);
+}
+
+/// [`axis_nodes`], keeping only the nodes `keep` accepts.
+pub(crate) fn axis_nodes_where(
+    doc: &Document,
+    n: NodeRef,
+    axis: Axis,
+    test: &NodeTest,
+    mut keep: impl FnMut(NodeId) -> bool,
+    out: &mut Sequence,
+) {
     let principal = if axis == Axis::Attribute {
         NodeKind::Attribute
     } else {
         NodeKind::Element
     };
     let mut push = |m: NodeId| {
-        if name_test(doc, m, test, principal) {
+        if name_test(doc, m, test, principal) && keep(m) {
             out.push(Item::Node(NodeRef {
                 doc: n.doc,
                 node: m,

@@ -245,6 +245,28 @@ fn paths_axes_and_predicates() {
             "b",
         ),
         ("count(//cda:c/ancestor-or-self::node())", "4"),
+        // A first predicate on the local name, then a positional one (reverse axis).
+        (
+            "//cda:b/preceding-sibling::*[local-name()='a'][1]/@id",
+            "@id=2",
+        ),
+        (
+            "//cda:b/preceding-sibling::*[local-name()='a'][last()]/@id",
+            "@id=1",
+        ),
+        (
+            "count(//cda:a[@id='2']/following-sibling::*[local-name()='value'])",
+            "2",
+        ),
+        (
+            "(//cda:value)[1]/preceding-sibling::*[local-name()='a'] | (//cda:value)[1]/following-sibling::*[local-name()='value']",
+            "<a>|<a>|<value>",
+        ),
+        ("count(cda:b/*[local-name()='c'])", "1"),
+        ("count(cda:b/*[local-name()='nothing'])", "0"),
+        ("count(@*[local-name()='type'])", "0"),
+        ("count(cda:value/@*[local-name()='type'])", "2"),
+        ("count(cda:b/*[local-name()=1])", "ERR:XPTY0004"),
         ("count(cda:b/descendant-or-self::*)", "3"),
         ("count(cda:b/descendant::node())", "3"),
         ("cda:b/cda:a/../cda:c/local-name()", "c"),
