@@ -3,8 +3,9 @@
 
 use segur_finding::Finding;
 use segur_validate::engine::{Engine, Outcome};
+use segur_xml::Document;
 
-use crate::cda::{CdaHeader, read_header};
+use crate::cda::{CdaHeader, header_of, read_header};
 use crate::check::{self, Described};
 use crate::metadata::{DocumentEntry, SubmissionSet};
 use crate::mime;
@@ -129,9 +130,46 @@ fn safe_path(name: &str) -> String {
 
 /// Unpack `bytes` (of the file `name`) as `kind`, or as the detected kind.
 pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
+    unpack_with(bytes, name, kind, None).0
+}
+
+/// [`unpack`], then [`validate_documents`], each document parsed once for both: `engine`
+/// parses it, the packaging checks read its header from that parse, and the validation runs
+/// on it (the sink does this for every request).
+pub fn unpack_validated(
+    bytes: &[u8],
+    name: &str,
+    kind: Option<Kind>,
+    engine: &Engine,
+) -> (Unpacked, Vec<(String, Outcome)>) {
+    let (u, parsed) = unpack_with(bytes, name, kind, Some(engine));
+    let outcomes = u
+        .documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let outcome = match parsed.get(i) {
+                Some(Some(doc)) => engine.validate_parsed(&d.bytes, doc),
+                _ => engine.validate(&d.bytes),
+            };
+            (d.place.clone(), outcome)
+        })
+        .collect();
+    (u, outcomes)
+}
+
+/// [`unpack`], with the documents parsed by `engine` when one is given, and those parses
+/// (by document, `None` where not kept).
+fn unpack_with(
+    bytes: &[u8],
+    name: &str,
+    kind: Option<Kind>,
+    engine: Option<&Engine>,
+) -> (Unpacked, Vec<Option<Document>>) {
     let limits = ZipLimits::default();
+    let mut parsed = Vec::new();
     let Some(kind) = kind.or_else(|| detect(bytes)) else {
-        return Unpacked {
+        let u = Unpacked {
             kind: Kind::Mss,
             documents: Vec::new(),
             submission_sets: Vec::new(),
@@ -145,6 +183,7 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 ),
             )],
         };
+        return (u, parsed);
     };
     let mut u = Unpacked {
         kind,
@@ -196,7 +235,7 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
                 }
                 take_xdm(&mut u, x, &at, &prefix);
             }
-            let read = headers.insert(read_headers(&u));
+            let read = headers.insert(read_headers(&u, engine, &mut parsed));
             let read: Vec<CdaHeader> = read.iter().flatten().cloned().collect();
             mss::check(&message, &read, name, &mut u.findings);
             if crate::mdn::is_mdn(&message) {
@@ -258,17 +297,42 @@ pub fn unpack(bytes: &[u8], name: &str, kind: Option<Kind>) -> Unpacked {
             }
         }
     }
-    let headers = headers.unwrap_or_else(|| read_headers(&u));
+    let headers = headers.unwrap_or_else(|| read_headers(&u, engine, &mut parsed));
     agreement(&mut u, &headers);
-    u
+    (u, parsed)
 }
 
-/// The header of each document of `u` (`None` where it cannot be read).
-fn read_headers(u: &Unpacked) -> Vec<Option<CdaHeader>> {
-    u.documents
-        .iter()
-        .map(|d| read_header(&d.bytes).ok())
-        .collect()
+/// Parsed documents kept between the packaging checks and validation, in input bytes (a
+/// parsed document takes several times its size): past this, a document is parsed again for
+/// validation instead of held.
+const MAX_KEPT_PARSED_BYTES: usize = 16 << 20;
+
+/// The header of each document of `u` (`None` where it cannot be read). With an engine, it is
+/// read from the engine's parse, which is kept in `parsed` (by document) within
+/// [`MAX_KEPT_PARSED_BYTES`]; a document the engine refuses is read by the packaging's own
+/// reader, as without an engine.
+fn read_headers(
+    u: &Unpacked,
+    engine: Option<&Engine>,
+    parsed: &mut Vec<Option<Document>>,
+) -> Vec<Option<CdaHeader>> {
+    parsed.clear();
+    let mut budget = MAX_KEPT_PARSED_BYTES;
+    let mut headers = Vec::with_capacity(u.documents.len());
+    for d in &u.documents {
+        let Some(doc) = engine.and_then(|e| e.parse(&d.bytes).ok()) else {
+            parsed.push(None);
+            headers.push(read_header(&d.bytes).ok());
+            continue;
+        };
+        headers.push(header_of(&doc).ok());
+        let keep = d.bytes.len() <= budget;
+        if keep {
+            budget -= d.bytes.len();
+        }
+        parsed.push(keep.then_some(doc));
+    }
+    headers
 }
 
 fn take_xdm(u: &mut Unpacked, x: xdm::Xdm, at: &str, prefix: &str) {

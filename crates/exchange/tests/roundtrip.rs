@@ -7,7 +7,7 @@ use common::{document, ids, options, same_patient, types};
 use segur_cda::DocType;
 use segur_exchange::cda::read_header;
 use segur_exchange::metadata::DocumentEntry;
-use segur_exchange::unpack::{Kind, detect, unpack};
+use segur_exchange::unpack::{Kind, detect, unpack, unpack_validated, validate_documents};
 use segur_exchange::{iti41, mhd, mss};
 
 fn build(kind: Kind, inputs: &[segur_exchange::package::Input]) -> Vec<u8> {
@@ -249,4 +249,95 @@ fn mhd_bundle_has_the_required_pdsm_elements() {
         patient["identifier"][0]["type"]["coding"][0]["code"],
         "INS-NIR-TEST"
     );
+}
+
+/// An engine on the ANS rules beside the repository (no cache directory: nothing written).
+fn engine() -> segur_validate::engine::Engine {
+    let rules =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ans/testcontenucda");
+    let beside = |rel: &str| Some(rules.join(rel)).filter(|p| p.is_file());
+    segur_validate::engine::Engine::new(segur_validate::engine::EngineOptions {
+        mapping: beside("../peer/mapping.properties"),
+        overrides: beside("../sch_overrides.tsv"),
+        rules_dir: rules.clone(),
+        select: Default::default(),
+        profile: Default::default(),
+        xsd: true,
+        limits: segur_xml::Limits::default(),
+        cache_dir: None,
+    })
+    .expect("engine")
+}
+
+/// The rule ids, severities and locations of an outcome's findings, and its input problem.
+fn summary(o: &segur_validate::engine::Outcome) -> (String, Option<String>, Vec<String>) {
+    let findings = o
+        .findings
+        .iter()
+        .map(|f| format!("{} {:?} {:?} {}", f.rule, f.severity, f.location, f.message))
+        .collect();
+    (
+        o.sha256.clone(),
+        o.problem.as_ref().map(|p| p.message.clone()),
+        findings,
+    )
+}
+
+#[test]
+fn unpacking_with_the_validator_parses_each_document_once_with_the_same_results() {
+    let engine = engine();
+    let mut inputs = same_patient(DocType::CrBio, DocType::N1LdlSes, 5);
+    // One with an XSD error, one that is not well-formed XML.
+    let text = String::from_utf8(inputs[0].bytes.clone()).expect("utf-8");
+    let at = text.find("<realmCode").expect("realmCode");
+    let mut invalid = inputs[0].clone();
+    invalid.name = "invalid.xml".into();
+    // Another document id (a package refuses two documents with the same).
+    let id = read_header(&inputs[0].bytes).expect("header").id.root;
+    invalid.bytes = format!("{}<segurBogus/>{}", &text[..at], &text[at..])
+        .replace(&id, "2.25.1234567890")
+        .into_bytes();
+    // Not well-formed: packaged with the header read from the original, as the builders
+    // cannot read it from the document.
+    let mut broken = inputs[1].clone();
+    broken.name = "broken.xml".into();
+    broken.header = Some(read_header(&inputs[1].bytes).expect("header"));
+    let id = read_header(&inputs[1].bytes).expect("header").id.root;
+    let other = "2.25.9876543210";
+    broken.header.as_mut().expect("header").id.root = other.into();
+    broken.bytes = String::from_utf8(broken.bytes)
+        .expect("utf-8")
+        .replace(&id, other)
+        .into_bytes();
+    broken.bytes.truncate(broken.bytes.len() - 20);
+    inputs.push(invalid);
+    inputs.push(broken);
+    let packages = [
+        (Kind::Iti41, build(Kind::Iti41, &inputs)),
+        (Kind::Mhd, build(Kind::Mhd, &inputs)),
+        (Kind::Mss, build(Kind::Mss, &inputs)),
+    ];
+    for (kind, bytes) in &packages {
+        let plain = unpack(bytes, "pkg", Some(*kind));
+        let separate = validate_documents(&plain, &engine);
+        let (u, together) = unpack_validated(bytes, "pkg", Some(*kind), &engine);
+        assert_eq!(ids(&u.findings), ids(&plain.findings), "{kind:?}");
+        assert_eq!(u.documents.len(), 4, "{kind:?}");
+        assert_eq!(together.len(), separate.len(), "{kind:?}");
+        for ((pa, a), (pb, b)) in together.iter().zip(&separate) {
+            assert_eq!(pa, pb);
+            assert_eq!(summary(a), summary(b), "{kind:?} {pa}");
+        }
+        // The invalid document has its XSD finding either way.
+        assert!(
+            together[2]
+                .1
+                .findings
+                .iter()
+                .any(|f| f.rule.starts_with("cvc-")),
+            "{kind:?}: {:#?}",
+            together[2].1.findings
+        );
+        assert!(together[3].1.problem.is_some(), "{kind:?}: not checked");
+    }
 }

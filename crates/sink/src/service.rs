@@ -1,9 +1,9 @@
 //! What the sink answers: routes, unpacking and validation, the durable store, and the
 //! ITI-41 RegistryResponse / MHD transaction-response or OperationOutcome.
 
-use segur_exchange::unpack::{Kind, Unpacked, unpack, validate_documents};
+use segur_exchange::unpack::{Kind, Unpacked, unpack, unpack_validated};
 use segur_finding::{Finding, Severity};
-use segur_validate::engine::Engine;
+use segur_validate::engine::{Engine, Outcome};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -136,37 +136,45 @@ impl Service {
     /// Unpack an MSSanté message (RFC 5322, as received over SMTP), validate it, and store
     /// its documents unless a problem is an error.
     pub fn accept_message(&self, message: &[u8], client: &Client) -> Verdict {
-        let u = unpack(message, "message", Some(Kind::Mss));
-        self.accept(&u, client)
+        let (u, outcomes) = self.unpack(message, "message", Kind::Mss);
+        self.accept(&u, &outcomes, client)
     }
 
-    /// Unpack, validate, check uniqueIds and store; the problems and what was stored.
-    fn accept(&self, u: &Unpacked, client: &Client) -> Verdict {
+    /// Unpack, and validate each document with the engine when there is one (each document
+    /// parsed once for both).
+    fn unpack(&self, bytes: &[u8], name: &str, kind: Kind) -> (Unpacked, Vec<(String, Outcome)>) {
+        match &self.engine {
+            Some(engine) => unpack_validated(bytes, name, Some(kind), engine),
+            None => (unpack(bytes, name, Some(kind)), Vec::new()),
+        }
+    }
+
+    /// Check the validation outcomes and the uniqueIds, and store; the problems and what was
+    /// stored.
+    fn accept(&self, u: &Unpacked, outcomes: &[(String, Outcome)], client: &Client) -> Verdict {
         let mut problems: Vec<Problem> = u
             .findings
             .iter()
             .filter(|f| f.severity != Severity::Info)
             .map(|f| problem_of(f, "request"))
             .collect();
-        if let Some(engine) = &self.engine {
-            for (place, outcome) in validate_documents(u, engine) {
-                if let Some(p) = &outcome.problem {
-                    problems.push(Problem {
-                        location: place.clone(),
-                        ..sink_problem(
-                            "SEGUR-SINK-DOCUMENT",
-                            format!("{place}: not checked: {}", p.message),
-                        )
-                    });
-                }
-                problems.extend(
-                    outcome
-                        .findings
-                        .iter()
-                        .filter(|f| f.severity == Severity::Error)
-                        .map(|f| problem_of(f, &place)),
-                );
+        for (place, outcome) in outcomes {
+            if let Some(p) = &outcome.problem {
+                problems.push(Problem {
+                    location: place.clone(),
+                    ..sink_problem(
+                        "SEGUR-SINK-DOCUMENT",
+                        format!("{place}: not checked: {}", p.message),
+                    )
+                });
             }
+            problems.extend(
+                outcome
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Error)
+                    .map(|f| problem_of(f, place)),
+            );
         }
         if u.documents.is_empty() {
             problems.push(sink_problem(
@@ -259,7 +267,7 @@ impl Service {
         }
         let mut capture = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
         capture.extend_from_slice(&req.body);
-        let u = unpack(&capture, "request", Some(Kind::Iti41));
+        let (u, outcomes) = self.unpack(&capture, "request", Kind::Iti41);
         let envelope = u
             .files
             .iter()
@@ -288,7 +296,7 @@ impl Service {
             .iter()
             .find(|(n, _)| n == "envelope.xml")
             .and_then(|(_, b)| message_id(b));
-        let verdict = self.accept(&u, client);
+        let verdict = self.accept(&u, &outcomes, client);
         let body = registry_response(&verdict.problems, relates_to.as_deref());
         (
             Response {
@@ -315,8 +323,8 @@ impl Service {
                 );
             }
         };
-        let u = unpack(&req.body, "bundle", Some(Kind::Mhd));
-        let verdict = self.accept(&u, client);
+        let (u, outcomes) = self.unpack(&req.body, "bundle", Kind::Mhd);
+        let verdict = self.accept(&u, &outcomes, client);
         if verdict
             .problems
             .iter()
