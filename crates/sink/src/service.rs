@@ -273,7 +273,8 @@ impl Service {
             .iter()
             .find(|(n, _)| n == "envelope.xml")
             .map_or(&[][..], |(_, b)| b.as_slice());
-        if !is_soap12_envelope(envelope) {
+        // Parsed once for both: whether it is a SOAP 1.2 envelope, and its wsa:MessageID.
+        let Some(relates_to) = soap12_message_id(envelope) else {
             // SOAP 1.2 HTTP binding: a message that is not a SOAP envelope is the sender's
             // fault, answered 400 with an env:Sender fault rather than a RegistryResponse.
             let why = u
@@ -290,12 +291,7 @@ impl Service {
                     problems: vec![sink_problem("SEGUR-SINK-NOT-SOAP", reason)],
                 },
             );
-        }
-        let relates_to = u
-            .files
-            .iter()
-            .find(|(n, _)| n == "envelope.xml")
-            .and_then(|(_, b)| message_id(b));
+        };
         let verdict = self.accept(&u, &outcomes, client);
         let body = registry_response(&verdict.problems, relates_to.as_deref());
         (
@@ -407,17 +403,27 @@ fn outcome(status: u16, problems: &[Problem]) -> Response {
     )
 }
 
-/// The wsa:MessageID of a SOAP envelope.
-fn message_id(envelope: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(envelope).ok()?;
-    let doc = roxmltree::Document::parse(text).ok()?;
-    doc.descendants()
-        .find(|n| {
-            n.tag_name().name() == "MessageID"
-                && n.tag_name().namespace() == Some(segur_exchange::iti41::WSA)
+/// When `xml` is a SOAP 1.2 envelope (its root element `Envelope` in the SOAP 1.2
+/// namespace, after an XML declaration, comments or whitespace; no DOCTYPE, which SOAP
+/// forbids): its wsa:MessageID, if it has one.
+fn soap12_message_id(xml: &[u8]) -> Option<Option<String>> {
+    let doc = segur_xml::Document::parse(xml, &segur_xml::Limits::default()).ok()?;
+    let root = doc.document_element()?;
+    if doc.local_name(root) != "Envelope"
+        || doc.namespace_uri(root) != segur_exchange::iti41::SOAP12
+    {
+        return None;
+    }
+    let id = doc
+        .descendant_range(root)
+        .map(segur_xml::NodeId::from_index)
+        .find(|&n| {
+            doc.kind(n) == segur_xml::NodeKind::Element
+                && doc.local_name(n) == "MessageID"
+                && doc.namespace_uri(n) == segur_exchange::iti41::WSA
         })
-        .and_then(|n| n.text())
-        .map(|t| t.trim().to_string())
+        .map(|n| doc.string_value(n).trim().to_string());
+    Some(id)
 }
 
 fn esc(s: &str) -> String {
@@ -433,17 +439,6 @@ fn esc(s: &str) -> String {
         }
     }
     out
-}
-
-/// Whether `xml` starts (after an XML declaration, comments or whitespace) with a SOAP 1.2
-/// `Envelope` element.
-fn is_soap12_envelope(xml: &[u8]) -> bool {
-    let Ok(doc) = roxmltree::Document::parse(std::str::from_utf8(xml).unwrap_or("")) else {
-        return false;
-    };
-    let root = doc.root_element();
-    root.tag_name().name() == "Envelope"
-        && root.tag_name().namespace() == Some(segur_exchange::iti41::SOAP12)
 }
 
 /// The Content-ID of the root part of an MTOM response.
@@ -600,6 +595,32 @@ mod tests {
             Some("application/soap+xml")
         );
         assert_eq!(root.body, soap.body);
+    }
+
+    #[test]
+    fn the_envelope_is_read_once_for_its_kind_and_its_message_id() {
+        let soap = segur_exchange::iti41::SOAP12;
+        let wsa = segur_exchange::iti41::WSA;
+        let with_id = format!(
+            "<?xml version=\"1.0\"?><!-- c --><s:Envelope xmlns:s=\"{soap}\" xmlns:a=\"{wsa}\">\
+             <s:Header><a:MessageID> urn:uuid:1 </a:MessageID></s:Header><s:Body/></s:Envelope>"
+        );
+        assert_eq!(
+            soap12_message_id(with_id.as_bytes()),
+            Some(Some("urn:uuid:1".into()))
+        );
+        let without = format!("<Envelope xmlns=\"{soap}\"><Body/></Envelope>");
+        assert_eq!(soap12_message_id(without.as_bytes()), Some(None));
+        // Not SOAP 1.2: another namespace (SOAP 1.1), another root, a DOCTYPE, not XML.
+        for not in [
+            "<Envelope xmlns=\"http://schemas.xmlsoap.org/soap/envelope/\"/>".to_string(),
+            format!("<Body xmlns=\"{soap}\"/>"),
+            format!("<!DOCTYPE Envelope><Envelope xmlns=\"{soap}\"/>"),
+            "hello".to_string(),
+            String::new(),
+        ] {
+            assert_eq!(soap12_message_id(not.as_bytes()), None, "{not}");
+        }
     }
 
     #[test]

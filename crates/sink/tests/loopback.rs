@@ -191,6 +191,16 @@ fn iti41_accepted_duplicate_refused_broken_refused_and_restart_keeps_the_index()
         body.contains("ProvideAndRegisterDocumentSet-bResponse"),
         "{body}"
     );
+    // WS-Addressing: the answer relates to the request's MessageID.
+    let request = String::from_utf8_lossy(&req.body);
+    let id_at = request.find("MessageID").expect("a MessageID in the request");
+    let id = request[id_at..]
+        .split_once('>')
+        .and_then(|(_, rest)| rest.split_once('<'))
+        .map(|(id, _)| id.trim())
+        .expect("the MessageID's text");
+    assert!(id.starts_with("urn:uuid:"), "{id}");
+    assert!(body.contains(&format!("RelatesTo>{id}</")), "{body}");
     // An MTOM request gets an MTOM answer: the envelope in the root part of an XOP package.
     assert!(
         body.starts_with("--MIMEBoundary_segur_")
