@@ -253,29 +253,27 @@ pub fn parse(bytes: &[u8], name: &str, findings: &mut Vec<Finding>) -> Part {
 
 /// Split at the blank line ending the headers.
 fn split_headers(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let crlf = find(bytes, b"\r\n\r\n").map(|i| (i, i + 4));
-    let lf = find(bytes, b"\n\n").map(|i| (i, i + 2));
-    let (end, body) = match (crlf, lf) {
-        (Some(a), Some(b)) => {
-            if a.0 <= b.0 {
-                a
-            } else {
-                b
-            }
+    // The first empty line: `\r\n\r\n` or `\n\n`, whichever starts first. Each is found at
+    // its first `\n`, so the line ends are visited in order and the first that ends a header
+    // block wins (memchr: a document part can be megabytes without either sequence).
+    for p in memchr::memchr_iter(b'\n', bytes) {
+        let next = &bytes[p + 1..];
+        if p > 0 && bytes[p - 1] == b'\r' && next.starts_with(b"\r\n") {
+            return Some((&bytes[..p - 1], &bytes[p + 3..]));
         }
-        (Some(a), None) => a,
-        (None, Some(b)) => b,
-        (None, None) => return None,
-    };
-    Some((&bytes[..end], &bytes[body..]))
+        if next.starts_with(b"\n") {
+            return Some((&bytes[..p], &bytes[p + 2..]));
+        }
+    }
+    None
 }
 
 /// Position of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || hay.len() < needle.len() {
+    if needle.is_empty() {
         return None;
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
@@ -392,10 +390,7 @@ impl Reader<'_> {
         let mut lines = Vec::new();
         let mut at = 0;
         while at < body.len() {
-            let end = body[at..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(body.len(), |i| at + i + 1);
+            let end = memchr::memchr(b'\n', &body[at..]).map_or(body.len(), |i| at + i + 1);
             let line = &body[at..end];
             if line.starts_with(delim) {
                 let rest = &line[delim.len()..];
@@ -487,6 +482,46 @@ mod tests {
 
     fn ids(f: &[Finding]) -> Vec<&str> {
         f.iter().map(|f| f.rule.as_str()).collect()
+    }
+
+    /// The definition: the first of `\r\n\r\n` and `\n\n` by where it starts.
+    fn split_headers_naive(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+        let at = |needle: &[u8]| bytes.windows(needle.len()).position(|w| w == needle);
+        let crlf = at(b"\r\n\r\n").map(|i| (i, i + 4));
+        let lf = at(b"\n\n").map(|i| (i, i + 2));
+        let (end, body) = match (crlf, lf) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
+        Some((&bytes[..end], &bytes[body..]))
+    }
+
+    #[test]
+    fn headers_end_at_the_first_empty_line_whatever_the_line_ends() {
+        // Every string of up to 8 bytes over CR, LF and a letter.
+        let alphabet = [b'\r', b'\n', b'a'];
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..8 {
+            let longer: Vec<Vec<u8>> = inputs
+                .iter()
+                .filter(|s| s.len() == inputs.last().map_or(0, Vec::len))
+                .flat_map(|s| {
+                    alphabet.iter().map(move |&c| {
+                        let mut t = s.clone();
+                        t.push(c);
+                        t
+                    })
+                })
+                .collect();
+            inputs.extend(longer);
+        }
+        assert_eq!(inputs.len(), (0..=8).map(|n| 3usize.pow(n)).sum::<usize>());
+        for s in &inputs {
+            assert_eq!(split_headers(s), split_headers_naive(s), "{s:?}");
+        }
+        assert_eq!(find(b"abcabd", b"abd"), Some(3));
+        assert_eq!(find(b"ab", b"abc"), None);
+        assert_eq!(find(b"abc", b""), None);
     }
 
     const MSG: &str = "Subject: =?UTF-8?B?w6l0w6k=?= x\r\nContent-Type: multipart/mixed;\r\n boundary=\"b1\"\r\n\r\npreamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b1\r\nContent-Type: application/zip; name=\"IHE_XDM.ZIP\"\r\nContent-Transfer-Encoding: base64\r\n\r\naGVs\r\nbG8=\r\n--b1--\r\n";

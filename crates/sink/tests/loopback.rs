@@ -193,7 +193,9 @@ fn iti41_accepted_duplicate_refused_broken_refused_and_restart_keeps_the_index()
     );
     // WS-Addressing: the answer relates to the request's MessageID.
     let request = String::from_utf8_lossy(&req.body);
-    let id_at = request.find("MessageID").expect("a MessageID in the request");
+    let id_at = request
+        .find("MessageID")
+        .expect("a MessageID in the request");
     let id = request[id_at..]
         .split_once('>')
         .and_then(|(_, rest)| rest.split_once('<'))

@@ -304,11 +304,11 @@ impl Document {
 
     /// The value of the attribute with this namespace and local name (looked up without interning).
     pub fn attribute_value(&self, element: NodeId, ns: &str, local: &str) -> Option<&str> {
-        let name = ExpandedName {
-            ns: Name::lookup(ns)?,
-            local: Name::lookup(local)?,
-        };
-        self.attribute(element, name).map(|a| self.value(a))
+        // Compared as strings: an element has a few attributes, and looking the names up in
+        // the process-wide interner (a lock and a hash each) cost more than comparing them.
+        self.attributes(element)
+            .find(|&a| self.local_name(a) == local && self.namespace_uri(a) == ns)
+            .map(|a| self.value(a))
     }
 
     /// The index range of the node's descendants (attributes of descendants included).
