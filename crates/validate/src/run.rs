@@ -321,7 +321,10 @@ struct SharedPaths {
     /// That document's elements by the value of an attribute of one of their children, in
     /// document order (the child-attribute prefilters' candidates), built once for all the
     /// rule sets.
-    by_value: FxMap<(ExpandedName, ExpandedName), FxMap<Box<str>, Vec<u32>>>,
+    /// By (child, attribute) name, searched in order: the rules name one or two pairs
+    /// (`templateId/@root`), and hashing the pair on each of the hundreds of lookups a
+    /// document makes cost more than comparing it.
+    by_value: Vec<((ExpandedName, ExpandedName), ValueIndex)>,
 }
 
 impl SharedPaths {
@@ -334,7 +337,7 @@ impl SharedPaths {
             path_of: Vec::new(),
             pending: Vec::new(),
             subtree_keys: Vec::new(),
-            by_value: FxMap::default(),
+            by_value: Vec::new(),
         }
     }
 
@@ -354,6 +357,9 @@ impl SharedPaths {
         }
     }
 }
+
+/// Elements by the value of an attribute of one of their children, in document order.
+type ValueIndex = FxMap<Box<str>, Vec<u32>>;
 
 /// A generation no [`SharedPaths`] table had.
 fn next_generation() -> u64 {
@@ -720,22 +726,28 @@ impl<'d> DocIndex<'d> {
         value: &str,
     ) -> &[u32] {
         let doc = self.doc;
-        let map = self.paths.by_value.entry((child, attr)).or_insert_with(|| {
-            // From the document's index of these elements by parent, which the rules'
-            // `child[@attr = …]` steps read too.
-            let mut m: FxMap<Box<str>, Vec<u32>> = FxMap::default();
-            for e in doc.children_with_attribute(child, attr).iter() {
-                let value = doc.value(e.attribute);
-                let parents = match m.get_mut(value) {
-                    Some(parents) => parents,
-                    None => m.entry(value.into()).or_default(),
-                };
-                if parents.last() != Some(&e.parent.index()) {
-                    parents.push(e.parent.index());
+        let by_value = &mut self.paths.by_value;
+        let at = match by_value.iter().position(|(k, _)| *k == (child, attr)) {
+            Some(at) => at,
+            None => {
+                // From the document's index of these elements by parent, which the rules'
+                // `child[@attr = …]` steps read too.
+                let mut m: ValueIndex = FxMap::default();
+                for e in doc.children_with_attribute(child, attr).iter() {
+                    let value = doc.value(e.attribute);
+                    let parents = match m.get_mut(value) {
+                        Some(parents) => parents,
+                        None => m.entry(value.into()).or_default(),
+                    };
+                    if parents.last() != Some(&e.parent.index()) {
+                        parents.push(e.parent.index());
+                    }
                 }
+                by_value.push(((child, attr), m));
+                by_value.len() - 1
             }
-            m
-        });
+        };
+        let map = &by_value[at].1;
         map.get(value).map_or(&[], Vec::as_slice)
     }
 }
