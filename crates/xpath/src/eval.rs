@@ -107,20 +107,40 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
     }
 
+    /// The value of `e`. Variables and literals, the most frequent operands, are answered
+    /// here, without entering [`Evaluator::eval_any`] (whose frame is large to set up).
+    #[inline]
     pub(crate) fn eval(&mut self, e: &Expr, f: &Focus) -> Res<Sequence> {
+        match e {
+            Expr::Var(i, name) => Ok(self.ctx.variable(*i)?.ok_or_else(|| unset(name))?.clone()),
+            Expr::Literal(a) => Ok(Sequence::from_buf([Item::Atomic(a.clone())])),
+            _ => self.eval_any(e, f),
+        }
+    }
+
+    /// The value of `e`, any expression.
+    fn eval_any(&mut self, e: &Expr, f: &Focus) -> Res<Sequence> {
         Ok(match e {
             Expr::Empty => Sequence::new(),
-            Expr::Literal(a) => smallvec::smallvec![Item::Atomic(a.clone())],
+            Expr::Literal(a) => Sequence::from_buf([Item::Atomic(a.clone())]),
             Expr::ContextItem => {
-                smallvec::smallvec![f.item.clone().ok_or(EvalError::NoContextItem)?]
+                Sequence::from_buf([f.item.clone().ok_or(EvalError::NoContextItem)?])
             }
-            Expr::Root => smallvec::smallvec![Item::Node(self.root_of(f)?)],
+            Expr::Root => Sequence::from_buf([Item::Node(self.root_of(f)?)]),
             Expr::Var(i, name) => self.ctx.variable(*i)?.ok_or_else(|| unset(name))?.clone(),
             Expr::Local(i) => self.locals.get(*i).cloned().into_iter().collect(),
             Expr::Seq(items) => {
-                let mut out = Sequence::new();
+                // Room for one item each (`string-join(($a, $b, …), '')` joins a dozen
+                // variables of one item on every timestamp), and single items pushed, not
+                // extended.
+                let mut out = Sequence::with_capacity(items.len());
                 for i in items {
-                    out.extend(self.eval(i, f)?);
+                    let mut v = self.eval(i, f)?;
+                    match v.len() {
+                        0 => {}
+                        1 => out.extend(v.pop()),
+                        _ => out.extend(v),
+                    }
                 }
                 out
             }
@@ -159,7 +179,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             Expr::SelfNames(steps) => {
                 let n = self.context_node(f, "an axis step")?;
                 if self.self_names(n, steps)? {
-                    smallvec::smallvec![Item::Node(n)]
+                    Sequence::from_buf([Item::Node(n)])
                 } else {
                     Sequence::new()
                 }
@@ -173,14 +193,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             | Expr::Quantified { .. }
             | Expr::InstanceOf(..)
             | Expr::Castable { .. } => {
-                smallvec::smallvec![Item::Atomic(Atomic::Boolean(self.ebv(e, f)?))]
+                Sequence::from_buf([Item::Atomic(Atomic::Boolean(self.ebv(e, f)?))])
             }
             Expr::Value(op, a, b) => match self.value_compare(*op, a, b, f)? {
-                Some(r) => smallvec::smallvec![Item::Atomic(Atomic::Boolean(r))],
+                Some(r) => Sequence::from_buf([Item::Atomic(Atomic::Boolean(r))]),
                 None => Sequence::new(),
             },
             Expr::Node(op, a, b) => match self.node_compare(*op, a, b, f)? {
-                Some(r) => smallvec::smallvec![Item::Atomic(Atomic::Boolean(r))],
+                Some(r) => Sequence::from_buf([Item::Atomic(Atomic::Boolean(r))]),
                 None => Sequence::new(),
             },
             Expr::Arith(op, a, b) => {
@@ -195,14 +215,14 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let x = self.eval(a, f)?;
                 match self.numeric_operand(&x, "unary minus")? {
                     None => Sequence::new(),
-                    Some(Atomic::Integer(i)) => smallvec::smallvec![Item::Atomic(Atomic::Integer(
-                        i.checked_neg().ok_or(EvalError::Overflow)?,
-                    ))],
+                    Some(Atomic::Integer(i)) => Sequence::from_buf([Item::Atomic(
+                        Atomic::Integer(i.checked_neg().ok_or(EvalError::Overflow)?),
+                    )]),
                     Some(Atomic::Decimal(d)) => {
-                        smallvec::smallvec![Item::Atomic(Atomic::Decimal(-d))]
+                        Sequence::from_buf([Item::Atomic(Atomic::Decimal(-d))])
                     }
                     Some(Atomic::Double(d)) => {
-                        smallvec::smallvec![Item::Atomic(Atomic::Double(-d))]
+                        Sequence::from_buf([Item::Atomic(Atomic::Double(-d))])
                     }
                     Some(_) => Sequence::new(),
                 }
@@ -269,9 +289,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let v = self.eval(expr, f)?;
                 match v.as_slice() {
                     [] if *optional => Sequence::new(),
-                    [item] => smallvec::smallvec![Item::Atomic(
-                        self.cast(&self.atomize_item(item), *target)?
-                    )],
+                    [item] => Sequence::from_buf([Item::Atomic(
+                        self.cast(&self.atomize_item(item), *target)?,
+                    )]),
                     _ => {
                         return Err(EvalError::Cardinality {
                             code: "XPTY0004",

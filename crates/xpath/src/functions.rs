@@ -197,14 +197,14 @@ pub(crate) fn finish_call(
 }
 
 fn bool_item(b: bool) -> Sequence {
-    smallvec::smallvec![Item::Atomic(Atomic::Boolean(b))]
+    Sequence::from_buf([Item::Atomic(Atomic::Boolean(b))])
 }
 
 /// The values of a function call's arguments.
 type Args = smallvec::SmallVec<[Sequence; 4]>;
 
 fn str_item(s: impl Into<Arc<str>>) -> Sequence {
-    smallvec::smallvec![Item::Atomic(Atomic::String(s.into()))]
+    Sequence::from_buf([Item::Atomic(Atomic::String(s.into()))])
 }
 
 /// The characters of `s` at the 1-based positions `p` with `start <= p < end` (`start` and
@@ -243,11 +243,11 @@ fn substring(s: &str, start: f64, end: f64) -> &str {
 }
 
 fn int_item(i: i64) -> Sequence {
-    smallvec::smallvec![Item::Atomic(Atomic::Integer(i))]
+    Sequence::from_buf([Item::Atomic(Atomic::Integer(i))])
 }
 
 fn one(a: Atomic) -> Sequence {
-    smallvec::smallvec![Item::Atomic(a)]
+    Sequence::from_buf([Item::Atomic(a)])
 }
 
 /// Casts a string to an atomic type (FORG0001 on a bad lexical form).
@@ -409,9 +409,10 @@ impl Evaluator<'_, '_> {
     fn context_or_arg(&mut self, args: &[Expr], f: &Focus) -> Res<Sequence> {
         match args.first() {
             Some(a) => self.eval(a, f),
-            None => Ok(smallvec::smallvec![
-                f.item.clone().ok_or(EvalError::NoContextItem)?
-            ]),
+            None => Ok(Sequence::from_buf([f
+                .item
+                .clone()
+                .ok_or(EvalError::NoContextItem)?])),
         }
     }
 
@@ -478,7 +479,7 @@ impl Evaluator<'_, '_> {
             Func::Position => int_item(f.pos as i64),
             Func::Last => int_item(f.size as i64),
             Func::Current => {
-                smallvec::smallvec![self.current.clone().ok_or(EvalError::NoContextItem)?]
+                Sequence::from_buf([self.current.clone().ok_or(EvalError::NoContextItem)?])
             }
             Func::String => {
                 let v = self.context_or_arg(args, f)?;
@@ -676,9 +677,9 @@ impl Evaluator<'_, '_> {
                 match func {
                     Func::LocalName => str_item(doc.local_name(n.node)),
                     Func::Name => str_item(&*doc.qualified_name(n.node)),
-                    _ => smallvec::smallvec![Item::Atomic(Atomic::AnyUri(Arc::from(
+                    _ => Sequence::from_buf([Item::Atomic(Atomic::AnyUri(Arc::from(
                         doc.namespace_uri(n.node),
-                    )))],
+                    )))]),
                 }
             }
             Func::NodeName => {
@@ -705,10 +706,10 @@ impl Evaluator<'_, '_> {
                 };
                 let doc = self.doc(n);
                 let top = doc.ancestors(n.node).last().unwrap_or(n.node);
-                smallvec::smallvec![Item::Node(NodeRef {
+                Sequence::from_buf([Item::Node(NodeRef {
                     doc: n.doc,
                     node: top,
-                })]
+                })])
             }
             Func::BaseUri | Func::DocumentUri => {
                 let Some(n) = self.node_arg(args, f, name)? else {
@@ -769,7 +770,7 @@ impl Evaluator<'_, '_> {
                 if func == Func::DocAvailable {
                     return Ok(bool_item(self.ctx.load(&uri)?.is_some()));
                 }
-                smallvec::smallvec![self.load_doc(&uri)?]
+                Sequence::from_buf([self.load_doc(&uri)?])
             }
             Func::ResolveQName => {
                 let v = self.eval(&args[0], f)?;
