@@ -612,8 +612,27 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         Ok(out)
     }
 
-    /// The effective boolean value, short-circuiting where the operator allows.
+    /// The effective boolean value, short-circuiting where the operator allows. The
+    /// connectives, `not()` and attribute or child tests, which make most of a schematron's
+    /// checks (`not(@nullFlavor and @identifierName)`), are answered here, in a small frame;
+    /// the rest in [`Evaluator::ebv_any`].
     pub(crate) fn ebv(&mut self, e: &Expr, f: &Focus) -> Res<bool> {
+        match e {
+            Expr::Or(a, b) => Ok(self.ebv(a, f)? || self.ebv(b, f)?),
+            Expr::And(a, b) => Ok(self.ebv(a, f)? && self.ebv(b, f)?),
+            Expr::Call(crate::functions::Func::Not, args) if args.len() == 1 => {
+                Ok(!self.ebv(&args[0], f)?)
+            }
+            Expr::Step(step) if step.preds.is_empty() => {
+                let n = self.context_node(f, "an axis step")?;
+                Ok(axis_exists(self.doc(n), n, step.axis, &step.test))
+            }
+            _ => self.ebv_any(e, f),
+        }
+    }
+
+    /// [`Evaluator::ebv`] of any expression.
+    fn ebv_any(&mut self, e: &Expr, f: &Focus) -> Res<bool> {
         match e {
             Expr::Or(a, b) => Ok(self.ebv(a, f)? || self.ebv(b, f)?),
             Expr::And(a, b) => Ok(self.ebv(a, f)? && self.ebv(b, f)?),
