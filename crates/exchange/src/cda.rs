@@ -226,6 +226,97 @@ pub fn read_header(bytes: &[u8]) -> Result<CdaHeader, HeaderError> {
     header_of(&Document::parse(bytes, &limits())?)
 }
 
+/// The INS among a patient's ids: an INS authority OID and a 15-character matricule.
+fn ins_among(ids: &[Id]) -> Option<Ins> {
+    ids.iter().find_map(|i| {
+        let ext = i.extension.as_deref()?.trim();
+        (InsOid::from_oid(&i.root).is_ok() && ext.len() == 15).then(|| Ins {
+            matricule: ext.to_string(),
+            oid: i.root.clone(),
+        })
+    })
+}
+
+/// The header of a document segur builds, from its model: what [`read_header`] reads from
+/// the document's bytes, without parsing them (`segur replay --build` packages a new document
+/// for every request). A test checks both agree for every document type.
+pub fn header_of_built(doc: &segur_cda::ClinicalDocument) -> CdaHeader {
+    use segur_cda::{Body, Code, InstanceId, Professional, oids};
+    let id = |i: &InstanceId| Id {
+        root: i.root.clone(),
+        extension: i.extension.clone(),
+    };
+    let coded = |c: &Code| Coded {
+        code: c.code.clone(),
+        system: c.system.clone(),
+        display: c.display.clone(),
+    };
+    let person = |p: &Professional| Person {
+        id: id(&p.id),
+        family: p.name.family.trim().to_string(),
+        given: p.name.given.trim().to_string(),
+        specialty: coded(&p.specialty),
+        organization: Some((
+            id(&p.organization.id),
+            p.organization.name.trim().to_string(),
+        )),
+    };
+    let patient = &doc.patient;
+    let ins = &patient.identity;
+    let t = &ins.traits;
+    let mut patient_ids = vec![Id {
+        root: ins.oid.oid().to_string(),
+        extension: Some(ins.matricule.to_string()),
+    }];
+    patient_ids.extend(patient.ipp.as_ref().map(id));
+    let (conf, conf_name) = doc.confidentiality.code();
+    let roots = [oids::TPL_HL7_FRANCE, oids::TPL_CISIS];
+    CdaHeader {
+        id: id(&doc.id),
+        code: coded(&doc.code),
+        title: doc.title.trim().to_string(),
+        effective_time: doc.effective.to_hl7(),
+        confidentiality: Coded {
+            code: conf.to_string(),
+            system: oids::CONFIDENTIALITY.to_string(),
+            display: conf_name.to_string(),
+        },
+        language: "fr-FR".to_string(),
+        template_ids: roots
+            .iter()
+            .map(|r| Id {
+                root: (*r).to_string(),
+                extension: None,
+            })
+            .chain(doc.templates.iter().map(id))
+            .collect(),
+        ins: ins_among(&patient_ids),
+        patient_ids,
+        patient: PatientTraits {
+            birth_name: t.birth_name.trim().to_string(),
+            first_given: t.first_given_name().trim().to_string(),
+            given_list: t.given_names_list().trim().to_string(),
+            gender: t.sex.code().to_string(),
+            birth_time: t.birth_date.to_hl7(),
+            birthplace_cog: t.birth_place_cog.trim().to_string(),
+            birthplace_city: t.birth_place_name.trim().to_string(),
+        },
+        author: Some(person(&doc.author.0)),
+        legal_authenticator: Some(person(&doc.legal_authenticator.0)),
+        service_start: Some(doc.service_event.start.to_hl7()),
+        service_stop: doc.service_event.end.map(|e| e.to_hl7()),
+        facility_type: Some(coded(&doc.encounter.facility_type)),
+        practice_setting: Some(coded(
+            &doc.service_event.performer.organization.practice_setting,
+        )),
+        n1_media_type: match &doc.body {
+            Body::NonXml(b) => Some(b.media_type.clone()),
+            Body::Structured(_) => None,
+        },
+        patient_telecoms: patient.telecoms.iter().map(|t| t.value.clone()).collect(),
+    }
+}
+
 /// The header of a CDA document already parsed (by a validator that parsed it anyway).
 pub fn header_of(d: &Document) -> Result<CdaHeader, HeaderError> {
     let root = d.document_element().ok_or(HeaderError::NotCda)?;
@@ -255,13 +346,7 @@ pub fn header_of(d: &Document) -> Result<CdaHeader, HeaderError> {
     };
     if let Some(role) = path(d, root, HL7, &["recordTarget", "patientRole"]) {
         h.patient_ids = kids(d, role, HL7, "id").map(|n| id(d, n)).collect();
-        h.ins = h.patient_ids.iter().find_map(|i| {
-            let ext = i.extension.as_deref()?.trim();
-            (InsOid::from_oid(&i.root).is_ok() && ext.len() == 15).then(|| Ins {
-                matricule: ext.to_string(),
-                oid: i.root.clone(),
-            })
-        });
+        h.ins = ins_among(&h.patient_ids);
         h.patient_telecoms = kids(d, role, HL7, "telecom")
             .filter_map(|t| attr(d, t, "value").map(str::to_string))
             .collect();

@@ -341,3 +341,21 @@ fn unpacking_with_the_validator_parses_each_document_once_with_the_same_results(
         assert!(together[3].1.problem.is_some(), "{kind:?}: not checked");
     }
 }
+
+#[test]
+fn the_header_of_a_built_document_is_the_header_read_from_its_bytes() {
+    for t in types() {
+        for seed in 0..40 {
+            let identity = segur_ins::Generator::new(seed).next_identity();
+            let mut rng = segur_ins::SeedRng::new(seed);
+            let doc = segur_cda::build(t, &identity, &mut rng);
+            let read = read_header(&doc.to_bytes()).expect("header");
+            assert_eq!(
+                segur_exchange::cda::header_of_built(&doc),
+                read,
+                "{} seed {seed}",
+                t.info().name
+            );
+        }
+    }
+}
