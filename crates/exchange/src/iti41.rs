@@ -172,6 +172,15 @@ pub struct Read {
     pub notes: Vec<String>,
     /// MIME parts no Document references: (Content-ID, bytes), kept so nothing is lost.
     pub unreferenced: Vec<(String, Vec<u8>)>,
+    /// Set when the envelope is a SOAP 1.2 `Envelope` (as parsed here).
+    pub soap12: Option<Soap12>,
+}
+
+/// What a SOAP 1.2 envelope says of itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Soap12 {
+    /// The first wsa:MessageID in the envelope, trimmed.
+    pub message_id: Option<String>,
 }
 
 /// Whether bytes look like a captured ITI-41 request (MIME headers or a bare multipart body
@@ -285,6 +294,11 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
         ));
         return out;
     };
+    out.soap12 = Some(Soap12 {
+        message_id: descendants(&doc, env, WSA, "MessageID")
+            .next()
+            .map(|n| text(&doc, n)),
+    });
     let header = kid(&doc, env, SOAP12, "Header");
     check_addressing(&doc, header, place, findings);
     let request = kid(&doc, env, SOAP12, "Body")

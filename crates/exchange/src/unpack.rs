@@ -101,6 +101,8 @@ pub struct Unpacked {
     pub findings: Vec<Finding>,
     /// Facts worth saying that are not findings (an unsigned VIHF, a verified signature).
     pub notes: Vec<String>,
+    /// ITI-41: set when the envelope is a SOAP 1.2 `Envelope`, with its MessageID.
+    pub soap12: Option<iti41::Soap12>,
 }
 
 /// A relative path safe to write under an output folder.
@@ -182,6 +184,7 @@ fn unpack_with(
                     "{name}: not an MSSanté message, an XDM archive, an ITI-41 capture nor an MHD Bundle"
                 ),
             )],
+            soap12: None,
         };
         return (u, parsed);
     };
@@ -192,6 +195,7 @@ fn unpack_with(
         files: Vec::new(),
         findings: Vec::new(),
         notes: Vec::new(),
+        soap12: None,
     };
     // Each document's header, read once for the MSSanté checks and the agreement checks.
     let mut headers: Option<Vec<Option<CdaHeader>>> = None;
@@ -252,6 +256,7 @@ fn unpack_with(
         }
         Kind::Iti41 => {
             let r = iti41::read(bytes, name, &mut u.findings);
+            u.soap12 = r.soap12;
             u.files.push(("envelope.xml".into(), r.envelope));
             for (cid, body) in r.unreferenced {
                 u.files

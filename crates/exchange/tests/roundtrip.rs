@@ -359,3 +359,28 @@ fn the_header_of_a_built_document_is_the_header_read_from_its_bytes() {
         }
     }
 }
+
+#[test]
+fn an_iti41_capture_unpacks_with_its_soap_envelope_facts() {
+    let inputs = [document(DocType::CrBio, 8)];
+    let capture = build(Kind::Iti41, &inputs);
+    let u = unpack(&capture, "req", None);
+    let id = u
+        .soap12
+        .as_ref()
+        .and_then(|s| s.message_id.clone())
+        .expect("a SOAP 1.2 envelope with a MessageID");
+    assert!(id.starts_with("urn:uuid:"), "{id}");
+    let text = String::from_utf8_lossy(&capture);
+    assert!(text.contains(&format!("MessageID>{id}</")), "{id}");
+    assert_eq!(unpack(&build(Kind::Mhd, &inputs), "b", None).soap12, None);
+    // A root part that is not a SOAP 1.2 envelope.
+    let soap11 = String::from_utf8(capture).expect("utf-8").replace(
+        segur_exchange::iti41::SOAP12,
+        "http://schemas.xmlsoap.org/soap/envelope/",
+    );
+    assert_eq!(
+        unpack(soap11.as_bytes(), "req", Some(Kind::Iti41)).soap12,
+        None
+    );
+}

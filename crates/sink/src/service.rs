@@ -273,8 +273,13 @@ impl Service {
             .iter()
             .find(|(n, _)| n == "envelope.xml")
             .map_or(&[][..], |(_, b)| b.as_slice());
-        // Parsed once for both: whether it is a SOAP 1.2 envelope, and its wsa:MessageID.
-        let Some(relates_to) = soap12_message_id(envelope) else {
+        // Whether it is a SOAP 1.2 envelope, and its wsa:MessageID: as the unpacking read
+        // them, else (an envelope it could not parse with its own limits) read here.
+        let soap12 = match &u.soap12 {
+            Some(s) => Some(s.message_id.clone()),
+            None => soap12_message_id(envelope),
+        };
+        let Some(relates_to) = soap12 else {
             // SOAP 1.2 HTTP binding: a message that is not a SOAP envelope is the sender's
             // fault, answered 400 with an env:Sender fault rather than a RegistryResponse.
             let why = u
