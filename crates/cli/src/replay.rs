@@ -6,7 +6,6 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use segur_exchange::cda::{CdaHeader, header_of};
 use segur_finding::Severity;
 use segur_replay::ReplayError;
 use segur_replay::build::{DocumentCheck, Recipe};
@@ -25,25 +24,19 @@ struct Validating {
 }
 
 impl DocumentCheck for Validating {
-    fn check(&self, name: &str, document: &[u8]) -> Result<(), String> {
-        self.check_and_read(name, document).map(|_| ())
-    }
-
-    /// Parses once: the validator and the packaging's header both read that document.
-    fn check_and_read(&self, _name: &str, document: &[u8]) -> Result<Option<CdaHeader>, String> {
-        let doc = self
-            .engine
-            .parse(document)
-            .map_err(|problem| format!("not XML: {}", problem.message))?;
-        let outcome = self.engine.validate_parsed(document, &doc);
+    /// The document is parsed once, by the validator: the packaging takes the header from the
+    /// model the document was built from.
+    fn check(&self, _name: &str, document: &[u8]) -> Result<(), String> {
+        let outcome = self.engine.validate(document);
+        if let Some(problem) = &outcome.problem {
+            return Err(format!("not XML: {}", problem.message));
+        }
         let mut errors = outcome
             .findings
             .iter()
             .filter(|f| f.severity == Severity::Error);
         match errors.next() {
-            // A document the validator accepts but whose header cannot be read is left to
-            // the packaging, which reports why.
-            None => Ok(header_of(&doc).ok()),
+            None => Ok(()),
             Some(first) => Err(format!(
                 "{} error finding(s), the first {} ({}): {}",
                 1 + errors.count(),
