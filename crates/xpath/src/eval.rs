@@ -429,12 +429,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         match self.local_names_wanted(&preds[0]) {
             Ok(Some(wanted)) => {
                 let named = |m: NodeId| {
-                    let name = match doc.kind(m) {
-                        NodeKind::Element
-                        | NodeKind::Attribute
-                        | NodeKind::ProcessingInstruction => doc.local_name(m),
-                        _ => "",
-                    };
+                    let name = local_name_of(doc, m);
                     wanted.iter().any(|w| *w == name)
                 };
                 axis_nodes_where(doc, n, step.axis, &step.test, named, &mut nodes);
@@ -877,13 +872,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         let Some(Item::Node(n)) = &f.item else {
             return Ok(None);
         };
-        let doc = self.doc(*n);
-        let name = match doc.kind(n.node) {
-            NodeKind::Element | NodeKind::Attribute | NodeKind::ProcessingInstruction => {
-                doc.local_name(n.node)
-            }
-            _ => "",
-        };
+        let name = local_name_of(self.doc(*n), n.node);
         let ctx = self.ctx;
         let items: &[Item] = match b {
             Expr::Var(i, var) => ctx.variable(*i)?.ok_or_else(|| unset(var))?,
@@ -1645,6 +1634,17 @@ fn child_with_attribute_compared(
             Some((*child, attr, *op, lits))
         }
         _ => None,
+    }
+}
+
+/// What `local-name()` returns for `n`: the local name of an element, attribute or
+/// processing instruction, else the empty string.
+fn local_name_of(doc: &Document, n: NodeId) -> &'static str {
+    match doc.kind(n) {
+        NodeKind::Element | NodeKind::Attribute | NodeKind::ProcessingInstruction => {
+            doc.local_name(n)
+        }
+        _ => "",
     }
 }
 
