@@ -381,27 +381,55 @@ struct PathCache {
     /// Results of the checks that are functions of attribute values, by a hash of the check
     /// and the values (the entry holds both, so a collision is a miss, never a wrong result).
     results: FxMap<u64, KeptResult>,
+    /// The attribute values of the kept results, one after the other (see [`KeptResult`]):
+    /// held in one buffer, a kept result costs no allocation of its own and the table is
+    /// emptied without freeing one value at a time.
+    kept_values: Vec<u8>,
+    /// The encoded values of the lookup under way (a buffer kept for its capacity).
+    probe: Vec<u8>,
     /// The outcomes of the checks of a rule that are functions of their node's subtree, by
     /// (pattern, rule, subtree hash): bit `b` is set when the check of [`SubtreePlan`] bit `b`
     /// fired (asserts that failed, reports that held).
     rule_results: FxMap<(u32, u32, u128), u64>,
 }
 
-/// One kept result of a check that is a function of some attribute values.
+/// One kept result of a check that is a function of some attribute values: the values are
+/// `kept_values[start..start + len]` of its [`PathCache`], encoded by [`encode_values`].
 struct KeptResult {
     check: u32,
-    values: Box<[Option<Box<str>>]>,
+    start: u32,
+    len: u32,
     result: bool,
+}
+
+/// `values` as one byte string that equals another exactly when the values do: per value, 0
+/// for none, else 1, the length (4 bytes) and the bytes.
+fn encode_values(values: &[Option<&str>], out: &mut Vec<u8>) {
+    out.clear();
+    for v in values {
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+    }
 }
 
 /// Checks reading more attributes than this are evaluated every time.
 const MAX_KEY_ATTRIBUTES: usize = 8;
 
 /// Results a cache keeps for one compiled schematron on one thread before it starts over
-/// (bounds memory, at most some 10 MB per rule set and thread). With child-path keys the
+/// (bounds memory with [`MAX_KEPT_VALUE_BYTES`]: some 6 MB per rule set and thread). With child-path keys the
 /// structuration minimale rules keep more than 8,192 results over the ANS corpus: at that bound
 /// the table was emptied within each pass, and the keys cost more than they saved.
 const MAX_KEPT_RESULTS: usize = 1 << 16;
+
+/// The bytes of attribute values a cache keeps for its results before it starts over; values
+/// longer than a 64th of it together are not kept.
+const MAX_KEPT_VALUE_BYTES: usize = 4 << 20;
 
 /// The weight (see [`Dependence::weight`]) from which a check's results are kept: below it,
 /// evaluating costs about what looking a result up does.
@@ -432,30 +460,39 @@ impl PathCache {
                 None => return compute(),
             }
         }
+        encode_values(values, &mut self.probe);
+        if self.probe.len() > MAX_KEPT_VALUE_BYTES / 64 {
+            // Values this long are seldom met twice: not worth their room.
+            return compute();
+        }
         let mut h = segur_xml::hash::FxHasher::default();
         serial.hash(&mut h);
-        values.hash(&mut h);
+        h.write(&self.probe);
         let key = h.finish();
         if let Some(kept) = self.results.get(&key)
             && kept.check == serial
-            && kept.values.len() == values.len()
-            && kept
-                .values
-                .iter()
-                .zip(values.iter())
-                .all(|(k, v)| k.as_deref() == *v)
+            && self
+                .kept_values
+                .get(kept.start as usize..(kept.start + kept.len) as usize)
+                == Some(self.probe.as_slice())
         {
             return Ok(kept.result);
         }
         let result = compute()?;
-        if self.results.len() >= MAX_KEPT_RESULTS {
+        if self.results.len() >= MAX_KEPT_RESULTS
+            || self.kept_values.len() + self.probe.len() > MAX_KEPT_VALUE_BYTES
+        {
             self.results.clear();
+            self.kept_values.clear();
         }
+        let start = self.kept_values.len() as u32;
+        self.kept_values.extend_from_slice(&self.probe);
         self.results.insert(
             key,
             KeptResult {
                 check: serial,
-                values: values.iter().map(|v| v.map(Box::from)).collect(),
+                start,
+                len: self.probe.len() as u32,
                 result,
             },
         );
@@ -1471,6 +1508,35 @@ mod tests {
                 _ => panic!("the two rules have the same steps"),
             }
         }
+    }
+
+    /// Kept results are found by their encoded values: different value lists never encode
+    /// alike (an absent value, an empty one, values split differently).
+    #[test]
+    fn encoded_values_tell_value_lists_apart() {
+        let lists: [&[Option<&str>]; 7] = [
+            &[],
+            &[None],
+            &[Some("")],
+            &[Some("ab")],
+            &[Some("a"), Some("b")],
+            &[Some("a"), None],
+            &[None, Some("a")],
+        ];
+        let encoded: Vec<Vec<u8>> = lists
+            .iter()
+            .map(|l| {
+                let mut out = vec![9];
+                encode_values(l, &mut out);
+                out
+            })
+            .collect();
+        for (i, a) in encoded.iter().enumerate() {
+            for b in &encoded[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(encoded[0], Vec::<u8>::new(), "the buffer is cleared first");
     }
 
     /// A check that reads only attribute values (here through a let and a constant global)
