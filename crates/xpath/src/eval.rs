@@ -1450,7 +1450,7 @@ pub(crate) fn kind_test_matches(doc: &Document, n: NodeId, test: &NodeTest) -> b
 }
 
 /// XPDY0002 for a variable read before it has a value.
-fn unset(name: &str) -> EvalError {
+pub(crate) fn unset(name: &str) -> EvalError {
     EvalError::UnsetVariable {
         name: name.to_string(),
     }

@@ -8,7 +8,7 @@ use segur_xml::{Name, NodeKind};
 
 use crate::ast::{Arith, Cmp, Expr};
 use crate::error::{CompileError, CompileErrorKind, EvalError};
-use crate::eval::{Evaluator, Focus, Res, compare_atomic, describe_item, doc_order};
+use crate::eval::{Evaluator, Focus, Res, compare_atomic, describe_item, doc_order, unset};
 use crate::regex::{XRegex, compile as compile_regex, replacement};
 use crate::value::{
     Atomic, AtomicType, DateTimeValue, Item, NodeRef, QNameValue, Sequence, parse_date,
@@ -202,6 +202,30 @@ fn bool_item(b: bool) -> Sequence {
 
 /// The values of a function call's arguments.
 type Args = smallvec::SmallVec<[Sequence; 4]>;
+
+/// `fn:normalize-space` of `s`: no whitespace at either end, one space for each run inside
+/// (`s` itself, borrowed, when it is so already).
+fn normalize_space(s: &str) -> Cow<'_, str> {
+    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    // Whether the previous byte was whitespace, or there is none (no leading whitespace).
+    let mut after_ws = true;
+    let normal = s.bytes().all(|b| {
+        let ok = !ws(b) || (b == b' ' && !after_ws);
+        after_ws = ws(b);
+        ok
+    }) && (!after_ws || s.is_empty());
+    if normal {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    for word in s.split([' ', '\t', '\n', '\r']).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    Cow::Owned(out)
+}
 
 fn str_item(s: impl Into<Arc<str>>) -> Sequence {
     Sequence::from_buf([Item::Atomic(Atomic::String(s.into()))])
@@ -455,6 +479,12 @@ impl Evaluator<'_, '_> {
             Func::Exists | Func::Empty => {
                 let exists = match &args[0] {
                     e @ (Expr::Step(_) | Expr::Exists(_)) => self.ebv(e, f)?,
+                    // A variable's value is looked at where it is, not copied.
+                    Expr::Var(i, name) => !self
+                        .ctx
+                        .variable(*i)?
+                        .ok_or_else(|| unset(name))?
+                        .is_empty(),
                     other => !self.eval(other, f)?.is_empty(),
                 };
                 exists == (func == Func::Exists)
@@ -503,25 +533,20 @@ impl Evaluator<'_, '_> {
             Func::StringLength => {
                 let v = self.context_or_arg(args, f)?;
                 let s = if args.is_empty() {
-                    self.item_string(&v[0]).into_owned()
+                    self.item_string(&v[0])
                 } else {
-                    self.string_arg(&v, name)?.into_owned()
+                    self.string_arg(&v, name)?
                 };
                 int_item(s.chars().count() as i64)
             }
             Func::NormalizeSpace => {
                 let v = self.context_or_arg(args, f)?;
                 let s = if args.is_empty() {
-                    self.item_string(&v[0]).into_owned()
+                    self.item_string(&v[0])
                 } else {
-                    self.string_arg(&v, name)?.into_owned()
+                    self.string_arg(&v, name)?
                 };
-                str_item(
-                    s.split([' ', '\t', '\n', '\r'])
-                        .filter(|w| !w.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                )
+                str_item(normalize_space(&s))
             }
             Func::Number => {
                 let v = self.context_or_arg(args, f)?;
@@ -1420,7 +1445,33 @@ fn format_number(d: f64, picture: &str) -> Res<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::format_number;
+    use std::borrow::Cow;
+
+    use super::{format_number, normalize_space};
+
+    /// Normalized text is the input itself; any other text gets its runs of whitespace (space,
+    /// tab, newline, carriage return) as one space and none at either end.
+    #[test]
+    fn normalize_space_borrows_text_already_normal() {
+        let cases = [
+            ("", ""),
+            (" ", ""),
+            ("a", "a"),
+            ("a b", "a b"),
+            ("é ü", "é ü"),
+            (" a", "a"),
+            ("a ", "a"),
+            ("a  b", "a b"),
+            ("a\tb", "a b"),
+            ("a\u{a0}b", "a\u{a0}b"),
+            ("\n  a \r\n b\t\n", "a b"),
+        ];
+        for (input, want) in cases {
+            let got = normalize_space(input);
+            assert_eq!(got, want, "{input:?}");
+            assert_eq!(matches!(got, Cow::Borrowed(_)), input == want, "{input:?}");
+        }
+    }
 
     #[test]
     fn format_number_pictures() {
