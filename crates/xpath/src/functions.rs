@@ -569,7 +569,9 @@ impl Evaluator<'_, '_> {
                 one(Atomic::Double(d))
             }
             Func::Concat => {
-                let mut s = String::new();
+                // Room for the usual short results (a timestamp rebuilt from its parts), so the
+                // string is not grown piece by piece.
+                let mut s = String::with_capacity(64);
                 for a in args {
                     let v = self.eval(a, f)?;
                     match v.as_slice() {
@@ -641,7 +643,7 @@ impl Evaluator<'_, '_> {
                     }
                     None => String::new(),
                 };
-                let mut out = String::new();
+                let mut out = String::with_capacity(64);
                 for (k, item) in v.iter().enumerate() {
                     if k > 0 {
                         out.push_str(&sep);
