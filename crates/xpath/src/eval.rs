@@ -136,10 +136,13 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let mut out = Sequence::with_capacity(items.len());
                 for i in items {
                     let mut v = self.eval(i, f)?;
-                    match v.len() {
-                        0 => {}
-                        1 => out.extend(v.pop()),
-                        _ => out.extend(v),
+                    match v.pop() {
+                        None => {}
+                        Some(last) if v.is_empty() => out.push(last),
+                        Some(last) => {
+                            out.extend(v);
+                            out.push(last);
+                        }
                     }
                 }
                 out
@@ -416,7 +419,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
             for p in &step.preds {
                 nodes = self.filter(nodes, p)?;
             }
-            out.extend(nodes);
+            append(out, nodes);
             return Ok(());
         }
         if step.preds.is_empty() {
@@ -447,7 +450,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         for p in preds {
             nodes = self.filter(nodes, p)?;
         }
-        out.extend(nodes);
+        append(out, nodes);
         Ok(())
     }
 
@@ -1450,6 +1453,16 @@ pub(crate) fn kind_test_matches(doc: &Document, n: NodeId, test: &NodeTest) -> b
 }
 
 /// XPDY0002 for a variable read before it has a value.
+/// `items` added at the end of `out`: moved as a whole when `out` is empty (a step's result
+/// is most often the whole of its caller's).
+fn append(out: &mut Sequence, items: Sequence) {
+    if out.is_empty() {
+        *out = items;
+    } else {
+        out.extend(items);
+    }
+}
+
 pub(crate) fn unset(name: &str) -> EvalError {
     EvalError::UnsetVariable {
         name: name.to_string(),
