@@ -1145,7 +1145,7 @@ impl Compiled {
                     .find(|&ri| {
                         let r = &p.rules[ri];
                         r.prefilter.admits(doc, node)
-                            && r.pattern.matches_fitting(nref, ctx).unwrap_or(false)
+                            && r.pattern.matches_admitted(nref, ctx).unwrap_or(false)
                     })
                 else {
                     continue;

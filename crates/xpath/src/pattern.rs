@@ -254,6 +254,10 @@ fn child_attribute_path(path: &Expr) -> Option<(ExpandedName, ExpandedName)> {
 pub struct Pattern {
     alternatives: Vec<PathPattern>,
     source: String,
+    /// The predicate of the last step that [`Pattern::prefilter`] states exactly, when the
+    /// pattern has one alternative and its prefilter is a [`Prefilter::ChildAttribute`]: a
+    /// node the prefilter admits satisfies it (see [`Pattern::matches_admitted`]).
+    admitted: Option<usize>,
 }
 
 /// Compiles a match pattern (a union of path patterns with child and attribute steps).
@@ -276,10 +280,43 @@ pub fn compile_pattern(src: &str, ctx: &StaticContext) -> Result<Pattern, Compil
             }
         }
     }
-    Ok(Pattern {
+    let mut pattern = Pattern {
         alternatives,
         source: src.to_owned(),
-    })
+        admitted: None,
+    };
+    if let (Prefilter::ChildAttribute { .. }, [alt]) =
+        (pattern.prefilter(), pattern.alternatives.as_slice())
+        && let Some(last) = alt.steps.last()
+    {
+        // The predicate the prefilter was read from (see `step_child_attribute`), when it says
+        // no more than the prefilter does.
+        pattern.admitted = last
+            .preds
+            .iter()
+            .position(|p| p.boolean && child_attr_equals(&p.expr).is_some())
+            .filter(|&k| states_child_attribute(&last.preds[k].expr));
+    }
+    Ok(pattern)
+}
+
+/// Whether `e` is exactly a condition [`child_attr_equals`] reads (`child/@attr = 'v'`, or
+/// `child[@attr = 'v']` with no other predicate), not a part of a larger one: it holds exactly
+/// when an element has a child `child` whose `attr` is one of the literals.
+fn states_child_attribute(e: &Expr) -> bool {
+    let attribute_equals_only =
+        |e: &Expr| !matches!(e, Expr::And(..)) && attribute_equals(e).is_some();
+    match e {
+        Expr::CmpStrs(..) | Expr::General(..) => child_attr_equals(e).is_some(),
+        Expr::Exists(inner) => match &**inner {
+            Expr::Step(step) => {
+                matches!((step.axis, &step.test), (Axis::Child, NodeTest::Name(_)))
+                    && matches!(step.preds.as_slice(), [p] if p.boolean && attribute_equals_only(&p.expr))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 fn path_pattern(p: &mut Parser<'_, '_>, src: &str) -> Result<PathPattern, CompileError> {
@@ -459,7 +496,7 @@ impl Pattern {
 
     /// Whether `node` matches (predicates see `current()` as the node being matched).
     pub fn matches(&self, node: NodeRef, ctx: &DynamicContext<'_>) -> Result<bool, EvalError> {
-        self.matches_with(node, ctx, false)
+        self.matches_with(node, ctx, false, None)
     }
 
     /// [`Pattern::matches`] for a node the caller knows [`Pattern::fits_structure`] (a rule
@@ -469,7 +506,17 @@ impl Pattern {
         node: NodeRef,
         ctx: &DynamicContext<'_>,
     ) -> Result<bool, EvalError> {
-        self.matches_with(node, ctx, self.alternatives.len() == 1)
+        self.matches_with(node, ctx, self.alternatives.len() == 1, None)
+    }
+
+    /// [`Pattern::matches_fitting`] for a node that [`Pattern::prefilter`] admits too (see
+    /// [`Prefilter::admits`]): the predicate the prefilter states is not evaluated again.
+    pub fn matches_admitted(
+        &self,
+        node: NodeRef,
+        ctx: &DynamicContext<'_>,
+    ) -> Result<bool, EvalError> {
+        self.matches_with(node, ctx, self.alternatives.len() == 1, self.admitted)
     }
 
     fn matches_with(
@@ -477,6 +524,7 @@ impl Pattern {
         node: NodeRef,
         ctx: &DynamicContext<'_>,
         fits: bool,
+        admitted: Option<usize>,
     ) -> Result<bool, EvalError> {
         let mut ev = Evaluator {
             ctx,
@@ -490,8 +538,10 @@ impl Pattern {
                 }
                 continue;
             }
+            // The last step's result is not kept (see `prefix_ids`): it is matched here,
+            // without the predicate the caller's prefilter decided.
             if (fits || structure_fits(ev.doc(node), alt, node))
-                && match_from(&mut ev, alt, alt.steps.len() - 1, node)?
+                && match_prefix(&mut ev, alt, alt.steps.len() - 1, node, admitted)?
             {
                 return Ok(true);
             }
@@ -541,24 +591,26 @@ fn match_from(
     node: NodeRef,
 ) -> Result<bool, EvalError> {
     let Some(id) = alt.memo_ids[i] else {
-        return match_prefix(ev, alt, i, node);
+        return match_prefix(ev, alt, i, node, None);
     };
     if let Some(&known) = ev.ctx.pattern_memo.borrow().get(&(id, node)) {
         return Ok(known);
     }
-    let result = match_prefix(ev, alt, i, node)?;
+    let result = match_prefix(ev, alt, i, node, None)?;
     ev.ctx.pattern_memo.borrow_mut().insert((id, node), result);
     Ok(result)
 }
 
+/// Whether `node` matches steps `..=i` of `alt`, step `i`'s predicate `skip` taken as true.
 fn match_prefix(
     ev: &mut Evaluator<'_, '_>,
     alt: &PathPattern,
     i: usize,
     node: NodeRef,
+    skip: Option<usize>,
 ) -> Result<bool, EvalError> {
     let step = &alt.steps[i];
-    if !step_matches(ev, step, node)? {
+    if !step_matches(ev, step, node, skip)? {
         return Ok(false);
     }
     let doc = ev.doc(node);
@@ -599,6 +651,7 @@ fn step_matches(
     ev: &mut Evaluator<'_, '_>,
     step: &PatternStep,
     node: NodeRef,
+    skip: Option<usize>,
 ) -> Result<bool, EvalError> {
     let doc = ev.doc(node);
     let kind = doc.kind(node.node);
@@ -617,8 +670,8 @@ fn step_matches(
     }
     if step.preds.iter().all(|p| p.boolean) {
         let focus = Focus::of(Some(Item::Node(node)));
-        for p in &step.preds {
-            if !ev.ebv(&p.expr, &focus)? {
+        for (k, p) in step.preds.iter().enumerate() {
+            if Some(k) != skip && !ev.ebv(&p.expr, &focus)? {
                 return Ok(false);
             }
         }

@@ -1272,3 +1272,47 @@ fn child_attribute_comparisons_from_the_index() {
         Ok("false".into())
     );
 }
+
+/// For a node its prefilter admits, `matches_admitted` (which takes the predicate the
+/// prefilter states as decided) agrees with `matches`, also where the predicate says more
+/// than the prefilter (another condition beside it or inside it).
+#[test]
+fn a_node_the_prefilter_admits_matches_as_it_would_unfiltered() {
+    let xml = r#"<r xmlns="urn:hl7-org:v3">
+<e id="1"><templateId root="1.2"/></e>
+<e id="2"><templateId root="1.2" extension="x"/></e>
+<e id="3" z="1"><templateId root="1.2"/></e>
+<e id="4"><templateId root="9.9"/><templateId root="1.2" extension="y"/></e>
+<e id="5"><templateId root="9.9"/></e>
+<f id="6"><templateId root="1.2"/></f>
+</r>"#;
+    let doc = Document::parse(xml.as_bytes(), &Limits::default()).expect("test document");
+    let sc = static_context();
+    let ctx = DynamicContext::new(&doc);
+    for src in [
+        "cda:e[cda:templateId/@root = '1.2']",
+        "cda:e[cda:templateId[@root = '1.2']]",
+        "cda:e[cda:templateId[@root = '1.2'][@extension = 'x']]",
+        "cda:e[cda:templateId/@root = '1.2' and @z]",
+        "cda:e[@z][cda:templateId/@root = '1.2']",
+        "cda:e[cda:templateId/@root = ('1.2', '9.9')]",
+        "cda:r/*[cda:templateId[@root = '1.2']][cda:templateId/@extension = 'y']",
+    ] {
+        let p = compile_pattern(src, &sc).expect("compile");
+        assert!(
+            matches!(p.prefilter(), segur_xpath::Prefilter::ChildAttribute { .. }),
+            "{src}"
+        );
+        let mut matched = 0;
+        for n in (0..doc.len() as u32).map(segur_xml::NodeId::from_index) {
+            if !p.fits_structure(&doc, n) || !p.prefilter().admits(&doc, n) {
+                continue;
+            }
+            let want = p.matches(ctx.node(n), &ctx).expect("match");
+            let got = p.matches_admitted(ctx.node(n), &ctx).expect("match");
+            assert_eq!(got, want, "{src} at node {}", n.index());
+            matched += usize::from(want);
+        }
+        assert!(matched > 0, "{src} matches some node");
+    }
+}
