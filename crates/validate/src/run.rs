@@ -315,9 +315,10 @@ struct SharedPaths {
     path_of: Vec<u32>,
     /// The nodes whose paths [`DocIndex::path`] works out (a buffer kept for its capacity).
     pending: Vec<NodeId>,
-    /// Per node of that document, the hash of its subtree ([`subtree_key`]) with
-    /// [`KEY_BIT`] set, [`NO_KEY`] when it has none, 0 until computed.
-    subtree_keys: Vec<u128>,
+    /// By node of that document, the hash of its subtree ([`subtree_key`]) with [`KEY_BIT`]
+    /// set, [`NO_KEY`] when it has none: the few hundred nodes where rules with kept outcomes
+    /// fire, not a slot for each node to clear for each document.
+    subtree_keys: FxMap<u32, u128>,
     /// That document's elements by the value of an attribute of one of their children, in
     /// document order (the child-attribute prefilters' candidates), built once for all the
     /// rule sets.
@@ -336,7 +337,7 @@ impl SharedPaths {
             doc: 0,
             path_of: Vec::new(),
             pending: Vec::new(),
-            subtree_keys: Vec::new(),
+            subtree_keys: FxMap::default(),
             by_value: Vec::new(),
         }
     }
@@ -352,7 +353,6 @@ impl SharedPaths {
             self.path_of.clear();
             self.path_of.resize(doc.len(), u32::MAX);
             self.subtree_keys.clear();
-            self.subtree_keys.resize(doc.len(), 0);
             self.by_value.clear();
         }
     }
@@ -529,7 +529,7 @@ const MAX_KEY_NODES: u32 = 32;
 /// Subtrees whose attribute values and text are longer than this (bytes) get no key.
 const MAX_KEY_BYTES: usize = 1024;
 
-/// Set in every subtree key a [`SharedPaths`] holds (0 is "not computed yet").
+/// Set in every subtree key a [`SharedPaths`] holds, so that none is [`NO_KEY`].
 const KEY_BIT: u128 = 1 << 127;
 
 /// A node whose subtree has no key.
@@ -658,11 +658,13 @@ impl<'d> DocIndex<'d> {
 
     /// The hash of `node`'s subtree ([`subtree_key`]), worked out once per document and thread.
     fn subtree_key(&mut self, node: NodeId) -> Option<u128> {
-        let slot = &mut self.paths.subtree_keys[node.index() as usize];
-        if *slot == 0 {
-            *slot = subtree_key(self.doc, node).map_or(NO_KEY, |k| k | KEY_BIT);
-        }
-        (*slot != NO_KEY).then_some(*slot)
+        let doc = self.doc;
+        let key = *self
+            .paths
+            .subtree_keys
+            .entry(node.index())
+            .or_insert_with(|| subtree_key(doc, node).map_or(NO_KEY, |k| k | KEY_BIT));
+        (key != NO_KEY).then_some(key)
     }
 
     /// The rules of pattern `pi` whose context fits `node` structurally, as a range of
