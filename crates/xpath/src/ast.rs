@@ -205,6 +205,15 @@ pub(crate) enum Expr {
         target: AtomicType,
         optional: bool,
     },
+    /// `if (E castable as T) then E else ()` with the same `E` twice (the datatype rules'
+    /// `if (substring($ts, 5, 2) castable as xs:integer) then substring($ts, 5, 2) else ()`,
+    /// a dozen on every timestamp): `E`'s value, evaluated once, when it is castable; else
+    /// empty.
+    CastableOr {
+        expr: Box<Expr>,
+        target: AtomicType,
+        optional: bool,
+    },
     Call(Func, Vec<Expr>),
     /// A regex function call whose pattern and flags are literals, compiled once.
     RegexCall(Func, Vec<Expr>, Arc<crate::regex::XRegex>),
@@ -266,7 +275,9 @@ impl Expr {
             | Expr::Exists(e)
             | Expr::CmpStrs(_, e, _)
             | Expr::CountCmp(_, e, _) => f(e, false),
-            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => f(expr, false),
+            Expr::Cast { expr, .. }
+            | Expr::Castable { expr, .. }
+            | Expr::CastableOr { expr, .. } => f(expr, false),
             Expr::If(c, t, e) => {
                 f(c, true);
                 f(t, own);
@@ -363,7 +374,9 @@ impl Expr {
             | Expr::Range(l, r)
             | Expr::Set(_, l, r) => rec(l) && rec(r),
             Expr::Neg(e) | Expr::InstanceOf(e, _) | Expr::Treat(e, _) => rec(e),
-            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => rec(expr),
+            Expr::Cast { expr, .. }
+            | Expr::Castable { expr, .. }
+            | Expr::CastableOr { expr, .. } => rec(expr),
             Expr::If(c, t, e) => rec(c) && rec(t) && rec(e),
         }
     }
@@ -376,6 +389,24 @@ impl Expr {
     /// [`Expr::CountCmp`]. `boolean` says whether this expression sits in a boolean position.
     pub(crate) fn optimize(&mut self, boolean: bool) {
         self.for_each_child_mut(boolean, &mut |c, b| c.optimize(b));
+        if let Expr::If(c, t, e) = self
+            && matches!(**e, Expr::Empty)
+            && let Expr::Castable {
+                expr,
+                target,
+                optional,
+            } = &mut **c
+            // The same expression: texts compiled alike (expressions with a process-unique
+            // memo id never compare equal, and stay as they are).
+            && format!("{expr:?}") == format!("{t:?}")
+        {
+            *self = Expr::CastableOr {
+                expr: std::mem::replace(expr, Box::new(Expr::Empty)),
+                target: *target,
+                optional: *optional,
+            };
+            return;
+        }
         let general = matches!(self, Expr::General(..));
         if let Expr::General(c, l, r) | Expr::Value(c, l, r) = self {
             let c = *c;
@@ -508,7 +539,9 @@ impl Expr {
             }
             Expr::Neg(a) | Expr::InstanceOf(a, _) | Expr::Treat(a, _) => a.visit(f),
             Expr::Exists(a) | Expr::CmpStrs(_, a, _) | Expr::CountCmp(_, a, _) => a.visit(f),
-            Expr::Cast { expr, .. } | Expr::Castable { expr, .. } => expr.visit(f),
+            Expr::Cast { expr, .. }
+            | Expr::Castable { expr, .. }
+            | Expr::CastableOr { expr, .. } => expr.visit(f),
             Expr::If(a, b, c) => {
                 a.visit(f);
                 b.visit(f);

@@ -137,7 +137,7 @@ impl Analysis<'_> {
                 self.of(expr, focus)?;
                 ATOMIC
             }
-            Expr::Treat(x, _) => self.of(x, focus)?,
+            Expr::Treat(x, _) | Expr::CastableOr { expr: x, .. } => self.of(x, focus)?,
             Expr::If(c, t, f) => {
                 self.of(c, focus)?;
                 self.of(t, focus)? | self.of(f, focus)?

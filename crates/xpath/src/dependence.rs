@@ -261,6 +261,15 @@ impl Analysis<'_> {
                 self.atomizing([&**expr], focus, HEAVY)?
             }
             Expr::Treat(x, _) => self.of(x, focus)?,
+            // As the `if` it stands for: the castable test atomizes `expr`, and the value is
+            // `expr`'s.
+            Expr::CastableOr { expr, .. } => {
+                let mut d = self.atomizing([&**expr], focus, HEAVY)?;
+                let a = self.of(expr, focus)?;
+                d.kinds = a.kinds;
+                d.add(&a);
+                d
+            }
             Expr::If(c, t, f) => {
                 let mut d = self.atomizing([&**c], focus, 1)?;
                 let a = self.of(t, focus)?;

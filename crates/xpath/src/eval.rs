@@ -258,6 +258,22 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 let y = self.eval(b, f)?;
                 set_op(*op, x, y)?
             }
+            Expr::CastableOr {
+                expr,
+                target,
+                optional,
+            } => {
+                let v = self.eval(expr, f)?;
+                let castable = match v.as_slice() {
+                    [] => *optional,
+                    [item] => {
+                        let a = self.atomize_item(item);
+                        self.cast(&a, *target).is_ok()
+                    }
+                    _ => false,
+                };
+                if castable { v } else { Sequence::new() }
+            }
             Expr::If(c, t, other) => {
                 if self.ebv(c, f)? {
                     self.eval(t, f)?

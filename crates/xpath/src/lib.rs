@@ -214,4 +214,20 @@ mod tests {
         assert!(!shape("not(self::* | self::h:b)").contains("SelfNames"));
         assert!(!shape("not(self::h:a[1] | self::h:b)").contains("SelfNames"));
     }
+
+    /// `if (E castable as T) then E else ()` evaluates `E` once; a different `then`, a
+    /// non-empty `else`, or another test stays an `if`.
+    #[test]
+    fn castable_then_the_same_else_nothing_evaluates_once() {
+        let mut sc = super::StaticContext::new();
+        sc.declare_variable("v");
+        let shape = |src: &str| format!("{:?}", super::compile(src, &sc).expect("compiles").ast);
+        let once =
+            "if (substring($v, 1, 2) castable as xs:integer) then substring($v, 1, 2) else ()";
+        assert!(shape(once).starts_with("CastableOr"), "{}", shape(once));
+        assert!(shape("if (@a castable as xs:date?) then @a else ()").starts_with("CastableOr"));
+        assert!(shape("if (@a castable as xs:date) then @b else ()").starts_with("If"));
+        assert!(shape("if (@a castable as xs:date) then @a else 'x'").starts_with("If"));
+        assert!(shape("if (@a instance of xs:date) then @a else ()").starts_with("If"));
+    }
 }

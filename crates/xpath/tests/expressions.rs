@@ -334,6 +334,39 @@ fn control_flow_types_and_casts() {
         ("some $x in ('a', 1) satisfies $x[. = 1]", "ERR:XPTY0004"),
         ("if (1 = 1) then 'y' else 'n'", "y"),
         ("if (()) then 'y' else 'n'", "n"),
+        // `if (E castable as T) then E else ()`, evaluated once: E's own value (untouched:
+        // a node stays a node) when castable, else empty, cardinality included.
+        (
+            "if (substring('2023', 1, 2) castable as xs:integer) then substring('2023', 1, 2) else ()",
+            "20",
+        ),
+        (
+            "if (substring('ab', 1, 2) castable as xs:integer) then substring('ab', 1, 2) else ()",
+            "",
+        ),
+        (
+            "if (cda:a[1]/@n castable as xs:integer) then cda:a[1]/@n else ()",
+            "@n=10",
+        ),
+        (
+            "if (cda:b/cda:a/@n castable as xs:integer) then cda:b/cda:a/@n else ()",
+            "",
+        ),
+        (
+            "if (cda:a/@n castable as xs:integer) then cda:a/@n else ()",
+            "",
+        ),
+        ("if (cda:z castable as xs:integer?) then cda:z else ()", ""),
+        ("if (cda:z castable as xs:integer) then cda:z else ()", ""),
+        (
+            "if (cda:a[1]/@n castable as xs:integer) then cda:a[2]/@n else ()",
+            "@n=2",
+        ),
+        ("if ('1' castable as xs:integer) then '1' else 'none'", "1"),
+        (
+            "if ('x' castable as xs:integer) then 'x' else 'none'",
+            "none",
+        ),
         ("some $x in (1, 2, 3) satisfies $x > 2", "true"),
         ("every $x in (1, 2, 3) satisfies $x > 2", "false"),
         ("every $x in () satisfies false()", "true"),
