@@ -197,9 +197,14 @@ struct CRule {
     plan: OnceLock<Option<SubtreePlan>>,
 }
 
-/// Per step of a rule, the bit that holds a check's outcome in the outcomes kept by subtree
-/// ([`PathCache::rule_results`]), or [`NOT_KEPT`].
-type SubtreePlan = Box<[u8]>;
+/// Which checks of a rule have their outcomes kept by subtree ([`PathCache::rule_results`]).
+struct SubtreePlan {
+    /// Per step, the bit that holds a check's outcome, or [`NOT_KEPT`].
+    bits: Box<[u8]>,
+    /// Every check of the rule is kept: where none fired on a node with the same subtree, the
+    /// rule's lets and checks need not be gone through at all.
+    all_kept: bool,
+}
 
 /// A step whose outcome is not kept by subtree: a let, or a check that may read more than its
 /// node's subtree.
@@ -1155,12 +1160,16 @@ impl Compiled {
                 let rule = &p.rules[ri];
                 // The outcomes of the checks that read only the node's subtree, when a node
                 // with the same subtree met this rule before (on this thread).
-                let plan = rule.plan.get_or_init(|| self.plan(rule)).as_deref();
+                let plan = rule.plan.get_or_init(|| self.plan(rule)).as_ref();
                 let key = match plan {
                     Some(_) => index.subtree_key(node).map(|k| (pi as u32, ri as u32, k)),
                     None => None,
                 };
                 let known = key.and_then(|k| index.shapes.rule_results.get(&k).copied());
+                if known == Some(0) && plan.is_some_and(|p| p.all_kept) {
+                    // No check can fire, and nothing is left to evaluate or keep.
+                    continue;
+                }
                 let mut fired = 0u64;
                 for (si, step) in rule.steps.iter().enumerate() {
                     match step {
@@ -1168,7 +1177,7 @@ impl Compiled {
                         // feed one branch of an `or` that a cheaper branch decides.
                         CStep::Let(var, expr) => ctx.defer_variable(*var, expr, nref),
                         CStep::Check(c) => {
-                            let bit = plan.map_or(NOT_KEPT, |p| p[si]);
+                            let bit = plan.map_or(NOT_KEPT, |p| p.bits[si]);
                             let fires = match known {
                                 Some(outcomes) if bit != NOT_KEPT => outcomes >> bit & 1 == 1,
                                 _ => match self.fires(rule, c, node, ctx, index)? {
@@ -1244,6 +1253,7 @@ impl Compiled {
         let mut lets: FxMap<usize, Confinement> = FxMap::default();
         let mut plan = vec![NOT_KEPT; rule.steps.len()];
         let mut next = 0;
+        let mut all_kept = true;
         for (si, step) in rule.steps.iter().enumerate() {
             let vars = |v: VarId| {
                 lets.get(&v.0).copied().or_else(|| {
@@ -1268,11 +1278,16 @@ impl Compiled {
                     {
                         plan[si] = next;
                         next += 1;
+                    } else {
+                        all_kept = false;
                     }
                 }
             }
         }
-        (next > 0).then(|| plan.into_boxed_slice())
+        (next > 0).then(|| SubtreePlan {
+            bits: plan.into_boxed_slice(),
+            all_kept,
+        })
     }
 
     /// The dependence of `rule`'s lets that are functions of attribute values (each let may
@@ -1684,6 +1699,43 @@ mod tests {
         assert_eq!(fired[1][0].0, "RUN-ERROR");
     }
 
+    /// A rule all of whose checks are kept by subtree is skipped on a subtree where none fired
+    /// before; where one did, the rule runs again, its lets bound for the message.
+    #[test]
+    fn a_rule_with_nothing_to_fire_on_a_known_subtree_is_skipped() {
+        let (c, tmp) = compile_rules(
+            "",
+            r#"<rule context="e"><let name="n" value="count(*)"/>
+                <assert id="one" test="$n = 1">n is <value-of select="$n"/></assert>
+                <assert id="v" test="not(*/@v = 'x')">m</assert></rule>"#,
+        );
+        let cache = DocumentCache::new(tmp.path());
+        let xml = "<r>
+<e><b/></e>
+<e><b/></e>
+<e><b/><b/></e>
+<e><b/><b/></e>
+<e><b v='x'/></e>
+<e><b/></e></r>";
+        let doc = Document::parse(xml.as_bytes(), &segur_xml::Limits::default()).expect("doc");
+        let fired: Vec<(String, u32, String)> = c
+            .run(&doc, &cache)
+            .into_iter()
+            .map(|f| (f.rule, f.location.line.unwrap_or(0), f.message))
+            .collect();
+        let want = [("one", 4, "n is 2"), ("one", 5, "n is 2"), ("v", 6, "m")];
+        let want: Vec<(String, u32, String)> = want
+            .iter()
+            .map(|(r, l, m)| (r.to_string(), *l, m.to_string()))
+            .collect();
+        assert_eq!(fired, want);
+        let plan = c.patterns[0].rules[0].plan.get();
+        assert!(
+            matches!(plan, Some(Some(p)) if p.all_kept),
+            "both checks are kept, so the skip applies"
+        );
+    }
+
     /// A rule whose context is a named child of an element with a child-attribute condition
     /// (`o[t/@r = '1']/c`) takes its candidates from the parents meeting the condition, and
     /// fires on exactly the nodes its context matches.
@@ -1762,11 +1814,12 @@ mod tests {
         let checks: Vec<u8> = rule
             .steps
             .iter()
-            .zip(plan.iter())
+            .zip(plan.bits.iter())
             .filter(|(s, _)| matches!(s, CStep::Check(_)))
             .map(|(_, &b)| b)
             .collect();
         assert_eq!(checks, [0, 1, NOT_KEPT, NOT_KEPT, 2, NOT_KEPT]);
+        assert!(!plan.all_kept);
     }
 
     /// Two rule sets sharing the thread's node paths, run in turns on documents whose
