@@ -38,6 +38,7 @@ pub mod hash;
 mod intern;
 mod parse;
 mod snapshot;
+pub mod space;
 pub mod xsregex;
 
 pub use document::{

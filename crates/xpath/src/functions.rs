@@ -203,30 +203,6 @@ fn bool_item(b: bool) -> Sequence {
 /// The values of a function call's arguments.
 type Args = smallvec::SmallVec<[Sequence; 4]>;
 
-/// `fn:normalize-space` of `s`: no whitespace at either end, one space for each run inside
-/// (`s` itself, borrowed, when it is so already).
-fn normalize_space(s: &str) -> Cow<'_, str> {
-    let ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    // Whether the previous byte was whitespace, or there is none (no leading whitespace).
-    let mut after_ws = true;
-    let normal = s.bytes().all(|b| {
-        let ok = !ws(b) || (b == b' ' && !after_ws);
-        after_ws = ws(b);
-        ok
-    }) && (!after_ws || s.is_empty());
-    if normal {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len());
-    for word in s.split([' ', '\t', '\n', '\r']).filter(|w| !w.is_empty()) {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    Cow::Owned(out)
-}
-
 fn str_item(s: impl Into<Arc<str>>) -> Sequence {
     Sequence::from_buf([Item::Atomic(Atomic::String(s.into()))])
 }
@@ -546,7 +522,7 @@ impl Evaluator<'_, '_> {
                 } else {
                     self.string_arg(&v, name)?
                 };
-                str_item(normalize_space(&s))
+                str_item(segur_xml::space::collapse(&s))
             }
             Func::Number => {
                 let v = self.context_or_arg(args, f)?;
@@ -1447,33 +1423,7 @@ fn format_number(d: f64, picture: &str) -> Res<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::borrow::Cow;
-
-    use super::{format_number, normalize_space};
-
-    /// Normalized text is the input itself; any other text gets its runs of whitespace (space,
-    /// tab, newline, carriage return) as one space and none at either end.
-    #[test]
-    fn normalize_space_borrows_text_already_normal() {
-        let cases = [
-            ("", ""),
-            (" ", ""),
-            ("a", "a"),
-            ("a b", "a b"),
-            ("é ü", "é ü"),
-            (" a", "a"),
-            ("a ", "a"),
-            ("a  b", "a b"),
-            ("a\tb", "a b"),
-            ("a\u{a0}b", "a\u{a0}b"),
-            ("\n  a \r\n b\t\n", "a b"),
-        ];
-        for (input, want) in cases {
-            let got = normalize_space(input);
-            assert_eq!(got, want, "{input:?}");
-            assert_eq!(matches!(got, Cow::Borrowed(_)), input == want, "{input:?}");
-        }
-    }
+    use super::format_number;
 
     #[test]
     fn format_number_pictures() {

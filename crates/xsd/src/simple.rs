@@ -557,7 +557,9 @@ impl ValidValues {
             CheckKind::Memo if content.len() <= MEMO_VALUE_LEN => {}
             CheckKind::Valid => return Ok(()),
             CheckKind::Uri if !content.as_bytes().contains(&b'%') => return Ok(()),
-            CheckKind::Id if is_collapsed(content.as_bytes()) && is_ncname(content) => {
+            CheckKind::Id
+                if segur_xml::space::is_collapsed(content.as_bytes()) && is_ncname(content) =>
+            {
                 // What the full check does with a valid name: add it, a duplicate is an error
                 // (then checked in full, which finds it there again, for the message).
                 let Some(ids) = ctx.ids.as_deref_mut() else {
@@ -683,35 +685,8 @@ pub(crate) fn normalize(s: &str, ws: Ws) -> Cow<'_, str> {
                 Cow::Borrowed(s)
             }
         }
-        Ws::Collapse => {
-            if is_collapsed(s.as_bytes()) {
-                return Cow::Borrowed(s);
-            }
-            let mut out = String::with_capacity(s.len());
-            for part in s.split([' ', '\t', '\n', '\r']).filter(|p| !p.is_empty()) {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(part);
-            }
-            Cow::Owned(out)
-        }
+        Ws::Collapse => segur_xml::space::collapse(s),
     }
-}
-
-/// Whether `b` is already collapsed: no tab, CR or LF, no leading, trailing or doubled space.
-fn is_collapsed(b: &[u8]) -> bool {
-    // One pass; starting as if after a space refuses a leading one.
-    let mut after_space = true;
-    for &c in b {
-        match c {
-            b' ' if after_space => return false,
-            b' ' => after_space = true,
-            b'\t' | b'\n' | b'\r' => return false,
-            _ => after_space = false,
-        }
-    }
-    !after_space || b.is_empty()
 }
 
 /// The simple types of a schema; index 0 is `anySimpleType`.
@@ -1705,7 +1680,7 @@ mod tests {
                 && !b.last().is_some_and(|&c| is_ws(c))
                 && !b.windows(2).any(|w| is_ws(w[0]) && is_ws(w[1]))
                 && !b.iter().any(|&c| matches!(c, b'\t' | b'\n' | b'\r'));
-            assert_eq!(is_collapsed(&b), want, "{b:?}");
+            assert_eq!(segur_xml::space::is_collapsed(&b), want, "{b:?}");
         }
     }
 
