@@ -146,16 +146,27 @@ impl SharedStrings {
     }
 }
 
+/// A check, as the rule walk reads it for every node it fires on: the compiled test and what
+/// keys its kept results, in some 48 bytes (a rule's steps lie one after the other in memory,
+/// which the processor's prefetcher follows); what only a finding or a first compilation reads
+/// is boxed apart ([`ColdCheck`]).
 struct CCheck {
     kind: CheckKind,
-    test: Lazy,
     /// This check's number in its compiled schematron (keys its kept results).
     serial: u32,
+    /// The compiled test, shared with [`ColdCheck::test`], which compiles it on first use.
+    test: Arc<LazyCell>,
     /// When the test is a function of some attributes of its node (see [`Dependence`]) and
     /// costly enough: those attributes, whose values key the results kept across nodes and
     /// documents. Decided when the test is first compiled.
     memo: OnceLock<Option<Box<[KeyAttribute]>>>,
-    /// `@id`, when the file gives one (see [`CCheck::rule_id`]).
+    cold: Box<ColdCheck>,
+}
+
+/// What a check's finding reads, and its test's source to compile it from.
+struct ColdCheck {
+    test: Lazy,
+    /// `@id`, when the file gives one (see [`ColdCheck::rule_id`]).
     id: Option<Arc<str>>,
     /// The abstract-pattern instance the check was expanded for.
     instance: Option<Arc<str>>,
@@ -166,6 +177,16 @@ struct CCheck {
 }
 
 impl CCheck {
+    /// The compiled test, or why it cannot be compiled.
+    fn test(&self) -> Result<&Expr, &str> {
+        match self.test.get() {
+            Some(compiled) => compiled.as_ref().map_err(String::as_str),
+            None => self.cold.test.get(),
+        }
+    }
+}
+
+impl ColdCheck {
     /// The rule id: `@id`, else `file:line`, with `@instance` for a check of an abstract-pattern
     /// instance (as [`crate::schematron::Check::rule_id`]); built only for a finding.
     fn rule_id(&self) -> String {
@@ -180,8 +201,7 @@ impl CCheck {
 enum CStep {
     /// Shared by the rules of the schematron with the same let in the same scope.
     Let(VarId, Arc<Expr>),
-    /// Inline, not boxed: a rule's checks lie one after the other in memory, which the
-    /// processor's prefetcher follows (a boxed check was a cache miss per evaluation).
+    /// Inline, not boxed (a boxed check was a cache miss per evaluation), its cold part apart.
     Check(CCheck),
 }
 
@@ -992,17 +1012,21 @@ impl Compiled {
                                 last_file = Some(&c.file);
                             }
                             serial += 1;
+                            let test = interner.lazy(&c.test, &local);
                             steps.push(CStep::Check(CCheck {
                                 kind: c.kind,
-                                test: interner.lazy(&c.test, &local),
                                 serial,
+                                test: test.cell.clone(),
                                 memo: OnceLock::new(),
-                                id: c.id.clone(),
-                                instance: c.instance.clone(),
-                                severity: Severity::from_role(c.role.as_deref()),
-                                message,
-                                file: c.file.clone(),
-                                line: c.line,
+                                cold: Box::new(ColdCheck {
+                                    test,
+                                    id: c.id.clone(),
+                                    instance: c.instance.clone(),
+                                    severity: Severity::from_role(c.role.as_deref()),
+                                    message,
+                                    file: c.file.clone(),
+                                    line: c.line,
+                                }),
                             }));
                         }
                     }
@@ -1221,7 +1245,7 @@ impl Compiled {
         ctx: &DynamicContext<'_>,
         index: &mut DocIndex<'_>,
     ) -> Result<Result<bool, &'c str>, EvalError> {
-        let test = match c.test.get() {
+        let test = match c.test() {
             Ok(t) => t,
             Err(why) => return Ok(Err(why)),
         };
@@ -1273,7 +1297,7 @@ impl Compiled {
                 },
                 CStep::Check(c) => {
                     if next < MAX_KEPT_CHECKS
-                        && let Ok(test) = c.test.get()
+                        && let Ok(test) = c.test()
                         && test.confinement(&vars).is_some()
                     {
                         plan[si] = next;
@@ -1330,8 +1354,8 @@ impl Compiled {
     fn not_run(&self, doc: &Document, node: NodeId, c: &CCheck, why: &str) -> Finding {
         let message = format!(
             "segur cannot run the check {} (`{}`): {why}",
-            c.rule_id(),
-            c.test.src
+            c.cold.rule_id(),
+            c.cold.test.src
         );
         self.check_finding(doc, node, c, "UNSUPPORTED".into(), Severity::Error, message)
     }
@@ -1351,9 +1375,9 @@ impl Compiled {
             severity,
             message,
             source: RuleSource {
-                file: c.file.to_string(),
-                line: Some(c.line),
-                version: self.versions.get(&c.file).cloned().unwrap_or_default(),
+                file: c.cold.file.to_string(),
+                line: Some(c.cold.line),
+                version: self.versions.get(&c.cold.file).cloned().unwrap_or_default(),
             },
             rule_set: Some(self.file.clone()),
             location: locate(doc, node),
@@ -1371,6 +1395,7 @@ impl Compiled {
             .flat_map(|r| &r.steps)
         {
             let CStep::Check(c) = step else { continue };
+            let c = &c.cold;
             let lazies = std::iter::once(&c.test).chain(c.message.iter().filter_map(|p| match p {
                 Part::Value(l) => Some(l),
                 Part::Text(_) => None,
@@ -1397,7 +1422,7 @@ impl Compiled {
         ctx: &DynamicContext<'_>,
     ) -> Result<Finding, EvalError> {
         let mut text = String::new();
-        for part in &c.message {
+        for part in &c.cold.message {
             match part {
                 Part::Text(t) => text.push_str(t),
                 Part::Value(l) => match l.get() {
@@ -1406,7 +1431,8 @@ impl Compiled {
                 },
             }
         }
-        Ok(self.check_finding(doc, node, c, c.rule_id(), c.severity, collapse(&text)))
+        let rule = c.cold.rule_id();
+        Ok(self.check_finding(doc, node, c, rule, c.cold.severity, collapse(&text)))
     }
 }
 
@@ -1520,7 +1546,7 @@ mod tests {
             match pair {
                 (CStep::Let(_, x), CStep::Let(_, y)) => assert!(Arc::ptr_eq(x, y)),
                 (CStep::Check(x), CStep::Check(y)) => {
-                    assert!(Arc::ptr_eq(&x.test.cell, &y.test.cell))
+                    assert!(Arc::ptr_eq(&x.test, &y.test))
                 }
                 _ => panic!("the two rules have the same steps"),
             }
@@ -1697,6 +1723,17 @@ mod tests {
         assert_eq!(fired[0][0].0, "RUN-ERROR");
         assert_eq!(fired[1].len(), 1);
         assert_eq!(fired[1][0].0, "RUN-ERROR");
+    }
+
+    /// The rule walk reads every step of a rule it runs: a check's hot part stays small (see
+    /// [`CCheck`]).
+    #[test]
+    fn rule_steps_stay_small() {
+        assert!(
+            std::mem::size_of::<CStep>() <= 56,
+            "{}",
+            std::mem::size_of::<CStep>()
+        );
     }
 
     /// A rule all of whose checks are kept by subtree is skipped on a subtree where none fired
