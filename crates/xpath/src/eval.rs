@@ -107,12 +107,17 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
     }
 
+    /// The value of variable `i` where it lies (`name` names it in the error when it is unset).
+    pub(crate) fn variable(&self, i: usize, name: &str) -> Res<&'c Sequence> {
+        self.ctx.variable(i)?.ok_or_else(|| unset(name))
+    }
+
     /// The value of `e`. Variables and literals, the most frequent operands, are answered
     /// here, without entering [`Evaluator::eval_any`] (whose frame is large to set up).
     #[inline]
     pub(crate) fn eval(&mut self, e: &Expr, f: &Focus) -> Res<Sequence> {
         match e {
-            Expr::Var(i, name) => Ok(self.ctx.variable(*i)?.ok_or_else(|| unset(name))?.clone()),
+            Expr::Var(i, name) => Ok(self.variable(*i, name)?.clone()),
             Expr::Literal(a) => Ok(Sequence::from_buf([Item::Atomic(a.clone())])),
             _ => self.eval_any(e, f),
         }
@@ -127,7 +132,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 Sequence::from_buf([f.item.clone().ok_or(EvalError::NoContextItem)?])
             }
             Expr::Root => Sequence::from_buf([Item::Node(self.root_of(f)?)]),
-            Expr::Var(i, name) => self.ctx.variable(*i)?.ok_or_else(|| unset(name))?.clone(),
+            Expr::Var(i, name) => self.variable(*i, name)?.clone(),
             Expr::Local(i) => self.locals.get(*i).cloned().into_iter().collect(),
             Expr::Seq(items) => {
                 // Room for one item each (`string-join(($a, $b, …), '')` joins a dozen
@@ -825,10 +830,9 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         // A variable's value is compared where it lies, not copied; a literal or a single item
         // is atomized without collecting a vector (this runs for every sibling tested by
         // StrucMin's `preceding-sibling::*[local-name()=$name]`).
-        let ctx = self.ctx;
         let x_owned;
         let x: &[Item] = match a {
-            Expr::Var(i, name) => ctx.variable(*i)?.ok_or_else(|| unset(name))?,
+            Expr::Var(i, name) => self.variable(*i, name)?,
             _ => {
                 x_owned = self.eval(a, f)?;
                 &x_owned
@@ -845,7 +849,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 }
                 return Ok(false);
             }
-            Expr::Var(i, name) => ctx.variable(*i)?.ok_or_else(|| unset(name))?,
+            Expr::Var(i, name) => self.variable(*i, name)?,
             _ => {
                 y_owned = self.eval(b, f)?;
                 &y_owned
@@ -1479,7 +1483,7 @@ fn append(out: &mut Sequence, items: Sequence) {
     }
 }
 
-pub(crate) fn unset(name: &str) -> EvalError {
+fn unset(name: &str) -> EvalError {
     EvalError::UnsetVariable {
         name: name.to_string(),
     }

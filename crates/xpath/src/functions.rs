@@ -8,7 +8,7 @@ use segur_xml::{Name, NodeKind};
 
 use crate::ast::{Arith, Cmp, Expr};
 use crate::error::{CompileError, CompileErrorKind, EvalError};
-use crate::eval::{Evaluator, Focus, Res, compare_atomic, describe_item, doc_order, unset};
+use crate::eval::{Evaluator, Focus, Res, compare_atomic, describe_item, doc_order};
 use crate::regex::{XRegex, compile as compile_regex, replacement};
 use crate::value::{
     Atomic, AtomicType, DateTimeValue, Item, NodeRef, QNameValue, Sequence, parse_date,
@@ -456,11 +456,7 @@ impl Evaluator<'_, '_> {
                 let exists = match &args[0] {
                     e @ (Expr::Step(_) | Expr::Exists(_)) => self.ebv(e, f)?,
                     // A variable's value is looked at where it is, not copied.
-                    Expr::Var(i, name) => !self
-                        .ctx
-                        .variable(*i)?
-                        .ok_or_else(|| unset(name))?
-                        .is_empty(),
+                    Expr::Var(i, name) => !self.variable(*i, name)?.is_empty(),
                     other => !self.eval(other, f)?.is_empty(),
                 };
                 exists == (func == Func::Exists)
