@@ -447,9 +447,10 @@ fn encode_values(values: &[Option<&str>], out: &mut Vec<u8>) {
 const MAX_KEY_ATTRIBUTES: usize = 8;
 
 /// Results a cache keeps for one compiled schematron on one thread before it starts over
-/// (bounds memory with [`MAX_KEPT_VALUE_BYTES`]: some 6 MB per rule set and thread). With child-path keys the
-/// structuration minimale rules keep more than 8,192 results over the ANS corpus: at that bound
-/// the table was emptied within each pass, and the keys cost more than they saved.
+/// (bounds memory with [`MAX_KEPT_VALUE_BYTES`]: some 6 MB per rule set and thread). With
+/// child-path keys the structuration minimale rules keep more than 8,192 results over the ANS
+/// corpus: at that bound the table was emptied within each pass, and the keys cost more than
+/// they saved.
 const MAX_KEPT_RESULTS: usize = 1 << 16;
 
 /// The bytes of attribute values a cache keeps for its results before it starts over; values
@@ -1207,7 +1208,7 @@ impl Compiled {
                                 _ => match self.fires(rule, c, node, ctx, index)? {
                                     Ok(fires) => fires,
                                     Err(why) => {
-                                        findings.push(self.not_run(doc, node, c, why));
+                                        findings.push(self.not_run(doc, node, &c.cold, why));
                                         continue;
                                     }
                                 },
@@ -1216,7 +1217,7 @@ impl Compiled {
                                 if bit != NOT_KEPT {
                                     fired |= 1 << bit;
                                 }
-                                findings.push(self.finding(doc, node, c, ctx)?);
+                                findings.push(self.finding(doc, node, &c.cold, ctx)?);
                             }
                         }
                     }
@@ -1351,11 +1352,11 @@ impl Compiled {
     }
 
     /// A check segur cannot compile: reported as an error finding, never passed silently.
-    fn not_run(&self, doc: &Document, node: NodeId, c: &CCheck, why: &str) -> Finding {
+    fn not_run(&self, doc: &Document, node: NodeId, c: &ColdCheck, why: &str) -> Finding {
         let message = format!(
             "segur cannot run the check {} (`{}`): {why}",
-            c.cold.rule_id(),
-            c.cold.test.src
+            c.rule_id(),
+            c.test.src
         );
         self.check_finding(doc, node, c, "UNSUPPORTED".into(), Severity::Error, message)
     }
@@ -1365,7 +1366,7 @@ impl Compiled {
         &self,
         doc: &Document,
         node: NodeId,
-        c: &CCheck,
+        c: &ColdCheck,
         rule: String,
         severity: Severity,
         message: String,
@@ -1375,9 +1376,9 @@ impl Compiled {
             severity,
             message,
             source: RuleSource {
-                file: c.cold.file.to_string(),
-                line: Some(c.cold.line),
-                version: self.versions.get(&c.cold.file).cloned().unwrap_or_default(),
+                file: c.file.to_string(),
+                line: Some(c.line),
+                version: self.versions.get(&c.file).cloned().unwrap_or_default(),
             },
             rule_set: Some(self.file.clone()),
             location: locate(doc, node),
@@ -1418,11 +1419,11 @@ impl Compiled {
         &self,
         doc: &Document,
         node: NodeId,
-        c: &CCheck,
+        c: &ColdCheck,
         ctx: &DynamicContext<'_>,
     ) -> Result<Finding, EvalError> {
         let mut text = String::new();
-        for part in &c.cold.message {
+        for part in &c.message {
             match part {
                 Part::Text(t) => text.push_str(t),
                 Part::Value(l) => match l.get() {
@@ -1431,8 +1432,7 @@ impl Compiled {
                 },
             }
         }
-        let rule = c.cold.rule_id();
-        Ok(self.check_finding(doc, node, c, rule, c.cold.severity, collapse(&text)))
+        Ok(self.check_finding(doc, node, c, c.rule_id(), c.severity, collapse(&text)))
     }
 }
 
