@@ -107,6 +107,15 @@ impl<'c, 'a> Evaluator<'c, 'a> {
         }
     }
 
+    /// `v castable as target` (`target?` when `optional`).
+    fn castable(&self, v: &[Item], target: AtomicType, optional: bool) -> bool {
+        match v {
+            [] => optional,
+            [item] => self.cast(&self.atomize_item(item), target).is_ok(),
+            _ => false,
+        }
+    }
+
     /// The value of variable `i` where it lies (`name` names it in the error when it is unset).
     pub(crate) fn variable(&self, i: usize, name: &str) -> Res<&'c Sequence> {
         self.ctx.variable(i)?.ok_or_else(|| unset(name))
@@ -269,15 +278,11 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 optional,
             } => {
                 let v = self.eval(expr, f)?;
-                let castable = match v.as_slice() {
-                    [] => *optional,
-                    [item] => {
-                        let a = self.atomize_item(item);
-                        self.cast(&a, *target).is_ok()
-                    }
-                    _ => false,
-                };
-                if castable { v } else { Sequence::new() }
+                if self.castable(&v, *target, *optional) {
+                    v
+                } else {
+                    Sequence::new()
+                }
             }
             Expr::If(c, t, other) => {
                 if self.ebv(c, f)? {
@@ -726,14 +731,7 @@ impl<'c, 'a> Evaluator<'c, 'a> {
                 optional,
             } => {
                 let v = self.eval(expr, f)?;
-                Ok(match v.as_slice() {
-                    [] => *optional,
-                    [item] => {
-                        let a = self.atomize_item(item);
-                        self.cast(&a, *target).is_ok()
-                    }
-                    _ => false,
-                })
+                Ok(self.castable(&v, *target, *optional))
             }
             Expr::Step(step) if step.preds.is_empty() => {
                 let n = self.context_node(f, "an axis step")?;
