@@ -651,3 +651,32 @@ fn bench_validate_reports_every_figure() {
     }
     assert_eq!(v["corpus"]["documents"], 1);
 }
+
+#[test]
+fn json_report_records_each_input_sha256_as_sha256sum_computes_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(dir.path(), "cr-bio", "2");
+    let not_xml = dir.path().join("not-xml.xml");
+    std::fs::write(&not_xml, b"<ClinicalDocument><unclosed>").expect("write");
+    let o = segur(&[
+        "validate",
+        p(dir.path()),
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json report");
+    let documents = report["documents"].as_array().expect("documents");
+    assert_eq!(documents.len(), 3, "{}", text(&o.stdout));
+    for d in documents {
+        let path = d["path"].as_str().expect("path");
+        let sum = Command::new("sha256sum")
+            .arg(path)
+            .output()
+            .expect("sha256sum");
+        let expected = text(&sum.stdout);
+        let expected = expected.split_whitespace().next().expect("hash");
+        assert_eq!(d["sha256"].as_str(), Some(expected), "{path}");
+    }
+}

@@ -55,7 +55,7 @@ pub(crate) fn run(cmd: ConformanceCommand) -> Result<Outcome, Failure> {
                     Err(e) => {
                         problems.insert(name.clone(), e);
                     }
-                    Ok(o) => {
+                    Ok(crate::validate::Checked { outcome: o, .. }) => {
                         if let Some(p) = &o.problem {
                             problems.insert(name.clone(), p.message.clone());
                         }

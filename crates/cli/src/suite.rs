@@ -26,7 +26,7 @@ use segur_validate::engine::{Engine, Profile};
 use serde::Deserialize;
 
 use crate::args::{RulesOptions, Select};
-use crate::validate::{document_report, engine};
+use crate::validate::{Checked, document_report, engine};
 use crate::{Failure, Outcome, out};
 
 /// A textual edit of a built or read input.
@@ -138,7 +138,11 @@ fn run_case(
             .findings
             .retain(|f| f.rule_set.as_deref() != Some("segur"));
     }
-    let report = document_report(file.display().to_string(), Ok(outcome));
+    let checked = Checked {
+        outcome,
+        sha256: segur_validate::rules::sha256(&bytes),
+    };
+    let report = document_report(file.display().to_string(), Ok(checked));
     let verdict = match report.verdict {
         Verdict::Conformant => "conformant",
         Verdict::Nonconformant => "nonconformant",

@@ -187,9 +187,9 @@ pub(crate) fn run_all(
     engine: &Engine,
     inputs: &[Input],
     jobs: usize,
-) -> Vec<Result<Outcome, String>> {
+) -> Vec<Result<Checked, String>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Outcome, String>>>> =
+    let results: Mutex<Vec<Option<Result<Checked, String>>>> =
         Mutex::new((0..inputs.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1).min(inputs.len().max(1)) {
@@ -197,7 +197,7 @@ pub(crate) fn run_all(
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(input) = inputs.get(i) else { break };
-                    let r = read(input).map(|bytes| engine.validate(&bytes));
+                    let r = read(input).map(|bytes| checked(engine, &bytes));
                     if let Ok(mut g) = results.lock() {
                         g[i] = Some(r);
                     }
@@ -215,8 +215,24 @@ pub(crate) fn run_all(
         .collect()
 }
 
+/// An input validated for a report: the engine's outcome and the input's SHA-256.
+pub(crate) struct Checked {
+    /// The engine's outcome.
+    pub(crate) outcome: Outcome,
+    /// SHA-256 of the bytes validated, in hexadecimal.
+    pub(crate) sha256: String,
+}
+
+/// Validate `bytes` and hash them for the report (the engine does not hash its input).
+pub(crate) fn checked(engine: &Engine, bytes: &[u8]) -> Checked {
+    Checked {
+        outcome: engine.validate(bytes),
+        sha256: segur_validate::rules::sha256(bytes),
+    }
+}
+
 /// The report entry of one input.
-pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> DocumentReport {
+pub(crate) fn document_report(name: String, r: Result<Checked, String>) -> DocumentReport {
     match r {
         Err(message) => DocumentReport {
             path: name,
@@ -231,7 +247,7 @@ pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> Docum
             notes: vec![],
             findings: vec![],
         },
-        Ok(o) => DocumentReport {
+        Ok(Checked { outcome: o, sha256 }) => DocumentReport {
             verdict: if o.problem.is_some() {
                 Verdict::Unreadable
             } else if o.has_errors() {
@@ -240,7 +256,7 @@ pub(crate) fn document_report(name: String, r: Result<Outcome, String>) -> Docum
                 Verdict::Conformant
             },
             path: name,
-            sha256: Some(o.sha256),
+            sha256: Some(sha256),
             error: o.problem.map(|p| InputError {
                 message: p.message,
                 line: p.line,
@@ -323,7 +339,7 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
         return reports;
     };
     if segur_exchange::unpack::detect(&bytes).is_none() {
-        reports.push(document_report(name, Ok(engine.validate(&bytes))));
+        reports.push(document_report(name, Ok(checked(engine, &bytes))));
         return reports;
     }
     if let Some(tables) = v.tables {
@@ -362,7 +378,7 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
         if xml {
             reports.push(document_report(
                 d.place.clone(),
-                Ok(engine.validate(&d.bytes)),
+                Ok(checked(engine, &d.bytes)),
             ));
         } else {
             notes.push(format!("{}: not XML, not validated as CDA", d.place));

@@ -151,7 +151,7 @@ pub fn unpack_validated(
         .enumerate()
         .map(|(i, d)| {
             let outcome = match parsed.get(i) {
-                Some(Some(doc)) => engine.validate_parsed(&d.bytes, doc),
+                Some(Some(doc)) => engine.validate_parsed(doc),
                 _ => engine.validate(&d.bytes),
             };
             (d.place.clone(), outcome)

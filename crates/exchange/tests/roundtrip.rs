@@ -270,17 +270,13 @@ fn engine() -> segur_validate::engine::Engine {
 }
 
 /// The rule ids, severities and locations of an outcome's findings, and its input problem.
-fn summary(o: &segur_validate::engine::Outcome) -> (String, Option<String>, Vec<String>) {
+fn summary(o: &segur_validate::engine::Outcome) -> (Option<String>, Vec<String>) {
     let findings = o
         .findings
         .iter()
         .map(|f| format!("{} {:?} {:?} {}", f.rule, f.severity, f.location, f.message))
         .collect();
-    (
-        o.sha256.clone(),
-        o.problem.as_ref().map(|p| p.message.clone()),
-        findings,
-    )
+    (o.problem.as_ref().map(|p| p.message.clone()), findings)
 }
 
 #[test]

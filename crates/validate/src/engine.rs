@@ -12,7 +12,7 @@ use segur_xml::{Document, Limits};
 use crate::facts;
 use crate::own_rules;
 use crate::resolver::DocumentCache;
-use crate::rules::{CDA_XSD, RulesError, check_rules_dir, sha256, sha256_file};
+use crate::rules::{CDA_XSD, RulesError, check_rules_dir, sha256_file};
 use crate::run::{Compiled, Unsupported};
 use crate::schematron::{CacheOutcome, LoadError, Schematron, SourceFile};
 use crate::select::{Catalogue, SelectMode};
@@ -91,8 +91,6 @@ pub struct InputProblem {
 /// The result of one input.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    /// SHA-256 of the input.
-    pub sha256: String,
     /// Set when the input is not well-formed XML (or refused): no rule ran.
     pub problem: Option<InputProblem>,
     /// The rule sets that ran, in order.
@@ -398,12 +396,13 @@ impl Engine {
         out
     }
 
-    /// Validate one input.
+    /// Validate one input. The outcome does not hash the input: a report that records the
+    /// input's SHA-256 computes it (hashing is not validation, and the sink and the replay
+    /// client, which validate every document they handle, have no use for it).
     pub fn validate(&self, bytes: &[u8]) -> Outcome {
         match self.parse(bytes) {
-            Ok(doc) => self.validate_parsed(bytes, &doc),
+            Ok(doc) => self.validate_parsed(&doc),
             Err(problem) => Outcome {
-                sha256: sha256(bytes),
                 problem: Some(problem),
                 ..Outcome::default()
             },
@@ -419,13 +418,10 @@ impl Engine {
         })
     }
 
-    /// Validate an input already parsed by [`Engine::parse`] (`doc` is `bytes` parsed): the
-    /// caller may read more of the document without parsing it again.
-    pub fn validate_parsed(&self, bytes: &[u8], doc: &Document) -> Outcome {
-        let mut out = Outcome {
-            sha256: sha256(bytes),
-            ..Outcome::default()
-        };
+    /// Validate an input already parsed by [`Engine::parse`]: the caller may read more of the
+    /// document without parsing it again.
+    pub fn validate_parsed(&self, doc: &Document) -> Outcome {
+        let mut out = Outcome::default();
         let facts = facts::read(doc);
 
         let pis =
