@@ -119,8 +119,74 @@ impl std::fmt::Display for Event {
 pub const MAX_REQUESTS: usize = 1000;
 /// Longest wait for the next request on a kept-alive connection, by default (`keep_alive_s`).
 pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
-/// How often a connection waiting for its next request or command looks at the stop flag.
+/// How often a connection waiting for its next request or command looks at the stop flag,
+/// when its socket could not be registered with [`Stop`] (no descriptor left to clone it).
 const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// The stop flag, and the connections waiting for the first byte of a request or command. A
+/// stop shuts the reading side of those that are waiting, so each wait ends at once (the read
+/// sees the end of the stream) instead of every idle connection waking up ten times a second
+/// to look at the flag.
+#[derive(Debug, Default)]
+struct Stop {
+    flag: AtomicBool,
+    next: AtomicU64,
+    waiters: Mutex<std::collections::HashMap<u64, Arc<Waiter>>>,
+}
+
+/// A registered connection: a clone of its socket, and whether it is waiting now.
+#[derive(Debug)]
+struct Waiter {
+    tcp: TcpStream,
+    idle: AtomicBool,
+}
+
+/// A connection's place in [`Stop::waiters`], given up when the connection ends.
+#[derive(Debug)]
+struct Registration {
+    stop: Arc<Stop>,
+    id: u64,
+    waiter: Arc<Waiter>,
+}
+
+impl Stop {
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::SeqCst)
+    }
+
+    /// Sets the flag, then ends the waits under way. A connection marks itself waiting before
+    /// it looks at the flag, and this sets the flag before looking at the marks: either the
+    /// connection sees the flag, or this sees the mark.
+    fn set(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        for w in lock(&self.waiters).values() {
+            if w.idle.load(Ordering::SeqCst) {
+                let _ = w.tcp.shutdown(std::net::Shutdown::Read);
+            }
+        }
+    }
+
+    /// Registers `tcp` (a clone of it); `None` when it cannot be cloned.
+    fn register(self: &Arc<Self>, tcp: &TcpStream) -> Option<Registration> {
+        let waiter = Arc::new(Waiter {
+            tcp: tcp.try_clone().ok()?,
+            idle: AtomicBool::new(false),
+        });
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.waiters).insert(id, waiter.clone());
+        Some(Registration {
+            stop: self.clone(),
+            id,
+            waiter,
+        })
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        lock(&self.stop.waiters).remove(&self.id);
+    }
+}
 
 /// A callback receiving every [`Event`].
 pub type Log = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -128,14 +194,14 @@ pub type Log = Arc<dyn Fn(&Event) + Send + Sync>;
 /// Stops a running [`Sink::serve`] from another thread.
 #[derive(Debug, Clone)]
 pub struct Stopper {
-    flag: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     addrs: Vec<SocketAddr>,
 }
 
 impl Stopper {
     /// Ask the server to stop: no new connection is taken, connections in progress finish.
     pub fn stop(&self) {
-        self.flag.store(true, Ordering::SeqCst);
+        self.stop.set();
         // Wake the accept loops.
         for mut addr in self.addrs.iter().copied() {
             if addr.ip().is_unspecified() {
@@ -160,7 +226,7 @@ pub struct Sink {
     keep_alive: Duration,
     max_body: usize,
     faults: Arc<Injector>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     log: Option<Log>,
 }
 
@@ -268,7 +334,7 @@ impl Sink {
                     faults: c.faults.clone(),
                     counter: AtomicU64::new(0),
                 }),
-                stop: Arc::new(AtomicBool::new(false)),
+                stop: Arc::new(Stop::default()),
                 log: None,
             },
             notes,
@@ -307,7 +373,7 @@ impl Sink {
         addrs.extend(self.smtp_addr());
         addrs.extend(self.smtps_addr());
         Ok(Stopper {
-            flag: self.stop.clone(),
+            stop: self.stop.clone(),
             addrs,
         })
     }
@@ -354,7 +420,7 @@ struct Shared {
     permits: Permits,
     faults: Arc<Injector>,
     log: Option<Log>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     timeout: Duration,
     keep_alive: Duration,
     max_body: usize,
@@ -473,7 +539,7 @@ impl Listener {
 /// `max_connections` are open; beyond, close at once (SMTP: after a 421 greeting).
 fn accept_loop(listener: &TcpListener, kind: Listener, shared: &Arc<Shared>, slots: &Arc<Slots>) {
     for stream in listener.incoming() {
-        if shared.stop.load(Ordering::SeqCst) {
+        if shared.stop.is_set() {
             break;
         }
         // A failed accept (out of descriptors, a reset before accept) is not fatal.
@@ -702,16 +768,26 @@ struct Deadline {
     /// While waiting for the first byte of a request or command: the deadline of that wait
     /// (at most `until`); the wait also ends when the sink stops.
     idle_until: Option<Instant>,
-    stop: Arc<AtomicBool>,
+    stop: Arc<Stop>,
+    /// The socket's place among the waiting connections a stop wakes, taken at the first
+    /// wait; `None` before it, or when the socket could not be cloned (then the wait looks at
+    /// the stop flag every [`STOP_POLL`]).
+    registration: Option<Registration>,
+    /// Reads made while waiting (each wake-up of a waiting connection is one).
+    #[cfg(test)]
+    waits: u32,
 }
 
 impl Deadline {
-    fn new(tcp: TcpStream, until: Instant, stop: Arc<AtomicBool>) -> Deadline {
+    fn new(tcp: TcpStream, until: Instant, stop: Arc<Stop>) -> Deadline {
         Deadline {
             tcp,
             until,
             idle_until: None,
             stop,
+            registration: None,
+            #[cfg(test)]
+            waits: 0,
         }
     }
 
@@ -730,31 +806,68 @@ impl Deadline {
 
 impl Read for Deadline {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.idle_until.is_none() {
+            let left = self.left()?;
+            self.tcp.set_read_timeout(Some(left))?;
+            return self.tcp.read(buf);
+        }
+        if self.registration.is_none() {
+            self.registration = self.stop.register(&self.tcp);
+        }
         loop {
             let left = self.left()?;
-            let waiting = self.idle_until.is_some();
-            if waiting && self.stop.load(Ordering::SeqCst) {
+            let waiter = self.registration.as_ref().map(|r| &r.waiter);
+            if let Some(w) = waiter {
+                w.idle.store(true, Ordering::SeqCst);
+            }
+            if self.stop.is_set() {
+                if let Some(w) = waiter {
+                    w.idle.store(false, Ordering::SeqCst);
+                }
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     Stopping,
                 ));
             }
-            let slice = if waiting { left.min(STOP_POLL) } else { left };
-            self.tcp.set_read_timeout(Some(slice))?;
-            match self.tcp.read(buf) {
+            // Registered: the whole wait in one read, which a stop ends. Otherwise, slices
+            // between which the flag is looked at.
+            let slice = if waiter.is_some() {
+                left
+            } else {
+                left.min(STOP_POLL)
+            };
+            #[cfg(test)]
+            {
+                self.waits += 1;
+            }
+            let read = self
+                .tcp
+                .set_read_timeout(Some(slice))
+                .and_then(|()| self.tcp.read(buf));
+            if let Some(w) = waiter {
+                w.idle.store(false, Ordering::SeqCst);
+            }
+            match read {
+                // The reading side shut by a stop (or the client gone as the sink stops).
+                Ok(0) if self.stop.is_set() => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        Stopping,
+                    ));
+                }
                 Ok(n) => {
                     if n > 0 {
                         self.idle_until = None;
                     }
                     return Ok(n);
                 }
-                // One slice of the wait ran out: look at the stop flag and the deadline.
+                // The wait (or one slice of it) ran out: look at the stop flag and the
+                // deadline again.
                 Err(e)
-                    if waiting
-                        && matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) => {}
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -802,8 +915,7 @@ fn connection(tcp: TcpStream, shared: &Shared) {
         let (response, request, verdict, keep) = match reader.read_request(&mut stream, max_body) {
             Ok(req) => {
                 let request = format!("{} {}", req.method, req.path);
-                let keep =
-                    req.keep_alive && served < MAX_REQUESTS && !shared.stop.load(Ordering::SeqCst);
+                let keep = req.keep_alive && served < MAX_REQUESTS && !shared.stop.is_set();
                 match faults.draw() {
                     Fate::Drop => {
                         let _ = stream.sock.tcp.shutdown(std::net::Shutdown::Both);
@@ -895,6 +1007,70 @@ fn connection(tcp: TcpStream, shared: &Shared) {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+
+    /// A connected pair: the client's end, and the sink's end in a [`Deadline`] waiting for
+    /// the first byte of a request until `idle`.
+    fn waiting(stop: &Arc<Stop>, idle: Duration) -> (TcpStream, Deadline) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        let now = Instant::now();
+        let mut d = Deadline::new(server, now + Duration::from_secs(60), stop.clone());
+        d.idle_until = Some(now + idle);
+        (client, d)
+    }
+
+    #[test]
+    fn a_stop_ends_a_waiting_read_which_slept_through_the_wait() {
+        let stop = Arc::new(Stop::default());
+        let (_client, mut d) = waiting(&stop, Duration::from_secs(60));
+        let stopper = stop.clone();
+        let t = std::thread::spawn(move || {
+            // Until the connection has registered and is waiting.
+            while lock(&stopper.waiters)
+                .values()
+                .all(|w| !w.idle.load(Ordering::SeqCst))
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            stopper.set();
+        });
+        let e = d.read(&mut [0; 16]).expect_err("stopped");
+        t.join().expect("stopper");
+        assert!(is_stopping(&e), "{e}");
+        // One read for the whole wait: it did not wake up to look at the flag.
+        assert_eq!(d.waits, 1);
+        drop(d);
+        assert!(
+            lock(&stop.waiters).is_empty(),
+            "the registration is given up"
+        );
+    }
+
+    #[test]
+    fn a_wait_ends_with_the_first_byte_its_timeout_or_a_stop_set_before_it() {
+        let stop = Arc::new(Stop::default());
+        let (mut client, mut d) = waiting(&stop, Duration::from_secs(60));
+        client.write_all(b"GET").expect("write");
+        let mut buf = [0; 16];
+        assert_eq!(d.read(&mut buf).expect("read"), 3);
+        assert_eq!(
+            d.idle_until, None,
+            "the request has started: no longer waiting"
+        );
+
+        let (_client, mut d) = waiting(&stop, Duration::from_millis(200));
+        let e = d.read(&mut buf).expect_err("timed out");
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+        assert!(!is_stopping(&e));
+
+        stop.set();
+        let (_client, mut d) = waiting(&stop, Duration::from_secs(60));
+        let e = d.read(&mut buf).expect_err("stopped");
+        assert!(is_stopping(&e), "{e}");
+        assert_eq!(d.waits, 0, "no read once the sink is stopping");
+    }
 
     #[test]
     fn permits_bound_the_work_running_at_once() {
