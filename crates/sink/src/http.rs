@@ -168,10 +168,14 @@ fn read_one<S: Read + Write>(
     max_body: usize,
 ) -> Result<(Request, Vec<u8>), ReadError> {
     let mut chunk = [0u8; 8192];
+    // Where the search for the end of the head resumes: a head trickling in byte by byte is
+    // not searched again from its start for each byte.
+    let mut searched = 0;
     let head_end = loop {
-        if let Some(p) = find(&buf, b"\r\n\r\n") {
-            break p;
+        if let Some(p) = find(&buf[searched..], b"\r\n\r\n") {
+            break searched + p;
         }
+        searched = buf.len().saturating_sub(3);
         if buf.len() > MAX_HEAD {
             return Err(refuse(431, "request line and headers too large"));
         }
@@ -251,6 +255,7 @@ fn read_one<S: Read + Write>(
         if req.header("Content-Length").is_some() {
             return Err(refuse(400, "both Transfer-Encoding and Content-Length"));
         }
+        send_continue(s, &req)?;
         let (body, rest) = read_chunked(s, buf.split_off(head_end + 4), max_body)?;
         req.body = body;
         return Ok((req, rest));
@@ -277,13 +282,7 @@ fn read_one<S: Read + Write>(
             format!("body of {length} bytes is over the limit of {max_body}"),
         ));
     }
-    if req
-        .header("Expect")
-        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
-    {
-        s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-        s.flush()?;
-    }
+    send_continue(s, &req)?;
     let mut body = buf.split_off(head_end + 4);
     let rest = if body.len() > length {
         body.split_off(length)
@@ -295,6 +294,19 @@ fn read_one<S: Read + Write>(
     s.read_exact(&mut body[have..])?;
     req.body = body;
     Ok((req, rest))
+}
+
+/// `100 Continue` when the client waits for it before sending the body it announced
+/// (RFC 9110 10.1.1), once the request is known not to be refused for its framing or size.
+fn send_continue<S: Write>(s: &mut S, req: &Request) -> std::io::Result<()> {
+    if req
+        .header("Expect")
+        .is_some_and(|e| e.eq_ignore_ascii_case("100-continue"))
+    {
+        s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        s.flush()?;
+    }
+    Ok(())
 }
 
 /// Decode a chunked body (RFC 9112 7.1) from `buf` (bytes already read past the head) and
