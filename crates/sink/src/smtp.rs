@@ -31,6 +31,9 @@ pub(crate) enum End {
 pub(crate) struct Lines {
     buf: Vec<u8>,
     out: Vec<u8>,
+    /// How much of `buf` holds no line end: a long line trickling in is not searched again
+    /// from its start for each read.
+    searched: usize,
 }
 
 impl Lines {
@@ -54,7 +57,12 @@ impl Lines {
     fn line<S: Read + Write>(&mut self, s: &mut S, max: usize) -> std::io::Result<Option<Vec<u8>>> {
         let mut chunk = [0u8; 4096];
         loop {
-            if let Some(p) = self.buf.iter().position(|&b| b == b'\n') {
+            if let Some(p) = self.buf[self.searched..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|k| self.searched + k)
+            {
+                self.searched = 0;
                 let mut line: Vec<u8> = self.buf.drain(..=p).collect();
                 line.pop();
                 if line.last() == Some(&b'\r') {
@@ -62,6 +70,7 @@ impl Lines {
                 }
                 return Ok(Some(line));
             }
+            self.searched = self.buf.len();
             if self.buf.len() > max {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
@@ -307,6 +316,163 @@ fn transactions<S: Read + Write + AwaitNext>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A client's bytes delivered `sizes` at a time (cycled); the replies kept.
+    struct Conn {
+        input: Vec<u8>,
+        at: usize,
+        sizes: Vec<usize>,
+        next: usize,
+        out: Vec<u8>,
+    }
+
+    impl Read for Conn {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let size = self.sizes[self.next % self.sizes.len()].max(1);
+            self.next += 1;
+            let n = size.min(buf.len()).min(self.input.len() - self.at);
+            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+
+    impl Write for Conn {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.out.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl AwaitNext for Conn {
+        fn await_next(&mut self) {}
+    }
+
+    /// Runs a TLS-phase session over `input`: the replies, and the messages accepted.
+    fn session(input: Vec<u8>, sizes: Vec<usize>, max_body: usize) -> (String, Vec<Vec<u8>>) {
+        let client = Client {
+            sha256: String::new(),
+            subject: "CN=client".into(),
+        };
+        let received = std::cell::RefCell::new(Vec::new());
+        let accept = |m: &[u8], _: &Client| {
+            received.borrow_mut().push(m.to_vec());
+            Verdict {
+                stored: 1,
+                problems: Vec::new(),
+            }
+        };
+        let mut conn = Conn {
+            input,
+            at: 0,
+            sizes,
+            next: 0,
+            out: Vec::new(),
+        };
+        let _ = phase(
+            &mut conn,
+            Some(&client),
+            &accept,
+            &[],
+            max_body,
+            &mut |_, _| {},
+        );
+        (
+            String::from_utf8_lossy(&conn.out).into_owned(),
+            received.into_inner(),
+        )
+    }
+
+    /// A message body: lines of printable text, some starting with dots, some empty.
+    fn message() -> impl Strategy<Value = Vec<String>> {
+        proptest::collection::vec("\\.{0,2}[ -~]{0,90}", 0..30)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn pipelined_transactions_in_reads_of_any_size_deliver_each_message_as_written(
+            messages in proptest::collection::vec((message(), 1usize..4, any::<bool>()), 1..4),
+            sizes in proptest::collection::vec(1usize..700, 1..8),
+        ) {
+            let mut input = String::from("EHLO client.test\r\n");
+            let mut expected_replies = vec!["250"];
+            let mut expected = Vec::new();
+            for (lines, rcpts, rset) in &messages {
+                if *rset {
+                    input.push_str("RSET\r\nNOOP\r\n");
+                    expected_replies.extend(["250", "250"]);
+                }
+                input.push_str("MAIL FROM:<a@test.mssante.fr>\r\n");
+                expected_replies.push("250");
+                for r in 0..*rcpts {
+                    input.push_str(&format!("RCPT TO:<p{r}@patient.mssante.fr>\r\n"));
+                    expected_replies.push("250");
+                }
+                input.push_str("DATA\r\n");
+                expected_replies.push("354");
+                let mut body = String::new();
+                for l in lines {
+                    // Dot-stuffing (RFC 5321 4.5.2).
+                    if l.starts_with('.') {
+                        input.push('.');
+                    }
+                    input.push_str(l);
+                    input.push_str("\r\n");
+                    body.push_str(l);
+                    body.push_str("\r\n");
+                }
+                input.push_str(".\r\n");
+                expected_replies.push("250");
+                expected.push(body.into_bytes());
+            }
+            input.push_str("QUIT\r\n");
+            expected_replies.push("221");
+            let (replies, received) = session(input.into_bytes(), sizes, 1 << 20);
+            let codes: Vec<&str> = replies
+                .split("\r\n")
+                .filter(|l| !l.is_empty() && !l.starts_with("250-"))
+                .map(|l| &l[..3])
+                .collect();
+            prop_assert_eq!(codes, expected_replies, "{}", replies);
+            prop_assert_eq!(received, expected);
+        }
+
+        #[test]
+        fn hostile_bytes_get_one_reply_per_line_at_most_and_no_message_over_the_limit(
+            input in proptest::collection::vec(
+                prop_oneof![
+                    3 => any::<u8>(),
+                    1 => Just(b'\n'),
+                    1 => Just(b'.'),
+                ],
+                0..3000,
+            ),
+            prefix in prop_oneof![
+                Just(&b""[..]),
+                Just(&b"EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"[..]),
+            ],
+            sizes in proptest::collection::vec(1usize..700, 1..8),
+        ) {
+            let mut bytes = prefix.to_vec();
+            bytes.extend_from_slice(&input);
+            let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+            let limit = 500;
+            let (replies, received) = session(bytes, sizes, limit);
+            let reply_lines = replies.split("\r\n").filter(|l| !l.is_empty() && !l.starts_with("250-")).count();
+            prop_assert!(reply_lines <= lines + 1, "{reply_lines} replies to {lines} lines");
+            for l in replies.split("\r\n").filter(|l| !l.is_empty()) {
+                prop_assert!(l.len() >= 3 && l.as_bytes()[..3].iter().all(u8::is_ascii_digit), "{l:?}");
+            }
+            prop_assert!(received.iter().all(|m| m.len() <= limit));
+        }
+    }
 
     #[test]
     fn auth_plain_responses_are_checked() {
