@@ -119,10 +119,6 @@ impl std::fmt::Display for Event {
 pub const MAX_REQUESTS: usize = 1000;
 /// Longest wait for the next request on a kept-alive connection, by default (`keep_alive_s`).
 pub const KEEP_ALIVE_IDLE: Duration = Duration::from_secs(5);
-/// How often a connection waiting for its next request or command looks at the stop flag,
-/// when its socket could not be registered with [`Stop`] (no descriptor left to clone it).
-const STOP_POLL: Duration = Duration::from_millis(100);
-
 /// The stop flag, and the connections waiting for the first byte of a request or command. A
 /// stop shuts the reading side of those that are waiting, so each wait ends at once (the read
 /// sees the end of the stream) instead of every idle connection waking up ten times a second
@@ -134,10 +130,11 @@ struct Stop {
     waiters: Mutex<std::collections::HashMap<u64, Arc<Waiter>>>,
 }
 
-/// A registered connection: a clone of its socket, and whether it is waiting now.
+/// A registered connection: its socket (shared, not duplicated: no descriptor more per
+/// connection), and whether it is waiting now.
 #[derive(Debug)]
 struct Waiter {
-    tcp: TcpStream,
+    tcp: Arc<TcpStream>,
     idle: AtomicBool,
 }
 
@@ -166,19 +163,19 @@ impl Stop {
         }
     }
 
-    /// Registers `tcp` (a clone of it); `None` when it cannot be cloned.
-    fn register(self: &Arc<Self>, tcp: &TcpStream) -> Option<Registration> {
+    /// Registers the connection on `tcp`.
+    fn register(self: &Arc<Self>, tcp: &Arc<TcpStream>) -> Registration {
         let waiter = Arc::new(Waiter {
-            tcp: tcp.try_clone().ok()?,
+            tcp: tcp.clone(),
             idle: AtomicBool::new(false),
         });
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         lock(&self.waiters).insert(id, waiter.clone());
-        Some(Registration {
+        Registration {
             stop: self.clone(),
             id,
             waiter,
-        })
+        }
     }
 }
 
@@ -763,15 +760,15 @@ impl AwaitNext for StreamOwned<ServerConnection, Deadline> {
 /// A socket with an overall deadline: each read or write may wait only for the time left,
 /// so a client trickling bytes cannot hold its thread longer than the connection timeout.
 struct Deadline {
-    tcp: TcpStream,
+    /// Shared with [`Stop::waiters`] while registered there.
+    tcp: Arc<TcpStream>,
     until: Instant,
     /// While waiting for the first byte of a request or command: the deadline of that wait
     /// (at most `until`); the wait also ends when the sink stops.
     idle_until: Option<Instant>,
     stop: Arc<Stop>,
     /// The socket's place among the waiting connections a stop wakes, taken at the first
-    /// wait; `None` before it, or when the socket could not be cloned (then the wait looks at
-    /// the stop flag every [`STOP_POLL`]).
+    /// wait.
     registration: Option<Registration>,
     /// Reads made while waiting (each wake-up of a waiting connection is one).
     #[cfg(test)]
@@ -781,7 +778,7 @@ struct Deadline {
 impl Deadline {
     fn new(tcp: TcpStream, until: Instant, stop: Arc<Stop>) -> Deadline {
         Deadline {
-            tcp,
+            tcp: Arc::new(tcp),
             until,
             idle_until: None,
             stop,
@@ -809,44 +806,33 @@ impl Read for Deadline {
         if self.idle_until.is_none() {
             let left = self.left()?;
             self.tcp.set_read_timeout(Some(left))?;
-            return self.tcp.read(buf);
+            return (&*self.tcp).read(buf);
         }
-        if self.registration.is_none() {
-            self.registration = self.stop.register(&self.tcp);
-        }
+        let waiter = self
+            .registration
+            .get_or_insert_with(|| self.stop.register(&self.tcp))
+            .waiter
+            .clone();
         loop {
             let left = self.left()?;
-            let waiter = self.registration.as_ref().map(|r| &r.waiter);
-            if let Some(w) = waiter {
-                w.idle.store(true, Ordering::SeqCst);
-            }
+            waiter.idle.store(true, Ordering::SeqCst);
             if self.stop.is_set() {
-                if let Some(w) = waiter {
-                    w.idle.store(false, Ordering::SeqCst);
-                }
+                waiter.idle.store(false, Ordering::SeqCst);
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::ConnectionAborted,
                     Stopping,
                 ));
             }
-            // Registered: the whole wait in one read, which a stop ends. Otherwise, slices
-            // between which the flag is looked at.
-            let slice = if waiter.is_some() {
-                left
-            } else {
-                left.min(STOP_POLL)
-            };
+            // The whole wait in one read, which a stop ends.
             #[cfg(test)]
             {
                 self.waits += 1;
             }
             let read = self
                 .tcp
-                .set_read_timeout(Some(slice))
-                .and_then(|()| self.tcp.read(buf));
-            if let Some(w) = waiter {
-                w.idle.store(false, Ordering::SeqCst);
-            }
+                .set_read_timeout(Some(left))
+                .and_then(|()| (&*self.tcp).read(buf));
+            waiter.idle.store(false, Ordering::SeqCst);
             match read {
                 // The reading side shut by a stop (or the client gone as the sink stops).
                 Ok(0) if self.stop.is_set() => {
@@ -861,8 +847,7 @@ impl Read for Deadline {
                     }
                     return Ok(n);
                 }
-                // The wait (or one slice of it) ran out: look at the stop flag and the
-                // deadline again.
+                // Woken a little early: look at the deadline again.
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -878,11 +863,11 @@ impl Write for Deadline {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let left = self.left()?;
         self.tcp.set_write_timeout(Some(left))?;
-        self.tcp.write(buf)
+        (&*self.tcp).write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.tcp.flush()
+        (&*self.tcp).flush()
     }
 }
 
