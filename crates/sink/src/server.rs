@@ -532,6 +532,10 @@ impl Listener {
     }
 }
 
+/// How long the accept loop waits after a failed accept (out of descriptors) before it tries
+/// again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
 /// Take connections until stopped, each on its own thread while fewer than
 /// `max_connections` are open; beyond, close at once (SMTP: after a 421 greeting).
 fn accept_loop(listener: &TcpListener, kind: Listener, shared: &Arc<Shared>, slots: &Arc<Slots>) {
@@ -539,8 +543,21 @@ fn accept_loop(listener: &TcpListener, kind: Listener, shared: &Arc<Shared>, slo
         if shared.stop.is_set() {
             break;
         }
-        // A failed accept (out of descriptors, a reset before accept) is not fatal.
-        let Ok(stream) = stream else { continue };
+        let stream = match stream {
+            Ok(s) => s,
+            // A connection reset before it was taken: nothing to do.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionAborted => continue,
+            // Out of descriptors (or memory): accept fails at once until a connection ends.
+            // Not fatal, but wait a little rather than spin on it, and say so.
+            Err(e) => {
+                shared.emit(Event::Io {
+                    peer: None,
+                    text: format!("accepting a connection on {}: {e}", kind.name()),
+                });
+                std::thread::sleep(ACCEPT_BACKOFF);
+                continue;
+            }
+        };
         let peer = stream.peer_addr().ok();
         let Some(slot) = slots.take() else {
             refuse(stream, kind);
