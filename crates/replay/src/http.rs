@@ -463,10 +463,15 @@ fn read_inner(s: &mut impl Read) -> Result<Response, (Failure, bool)> {
 fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, Failure> {
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
+    // `HTTP/1.x SP 3DIGIT [SP reason]` (RFC 9112 4), a code of 100 to 599 (RFC 9110 15).
     let status: u16 = status_line
         .strip_prefix("HTTP/1.")
+        .filter(|r| r.len() >= 5 && r.as_bytes()[1] == b' ')
         .and_then(|r| r.get(2..5))
+        .filter(|c| c.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|_| status_line.as_bytes().get(12).is_none_or(|&b| b == b' '))
         .and_then(|c| c.parse().ok())
+        .filter(|c| (100..600).contains(c))
         .ok_or_else(|| Failure::Protocol(format!("bad status line {status_line:?}")))?;
     let http10 = status_line.starts_with("HTTP/1.0");
     let mut framing = Framing::UntilClose;
@@ -582,6 +587,26 @@ mod tests {
     fn read(bytes: &[u8]) -> Result<Response, Failure> {
         let mut r = bytes;
         read_response(&mut r)
+    }
+
+    #[test]
+    fn a_status_is_three_digits_from_100_to_599() {
+        for bad in [
+            "HTTP/1.1 +20 OK",
+            "HTTP/1.1 020 Odd",
+            "HTTP/1.1 2000 Long",
+            "HTTP/1.1 700 Out",
+            "HTTP/1.1 20",
+            "HTTP/1.1200 OK",
+            "HTTP/2 200 OK",
+        ] {
+            let r = read(format!("{bad}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            assert!(matches!(r, Err(Failure::Protocol(_))), "{bad}: {r:?}");
+        }
+        for good in ["HTTP/1.1 200 OK", "HTTP/1.1 204", "HTTP/1.0 599 X"] {
+            let r = read(format!("{good}\r\nContent-Length: 0\r\n\r\n").as_bytes());
+            assert!(r.is_ok(), "{good}: {r:?}");
+        }
     }
 
     #[test]
