@@ -483,9 +483,10 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
         };
         let (n, v) = (n.trim(), v.trim());
         if n.eq_ignore_ascii_case("content-length") && !matches!(framing, Framing::Chunked) {
-            let len = v
-                .parse::<usize>()
-                .map_err(|_| Failure::Protocol(format!("bad Content-Length {v:?}")))?;
+            let len = Some(v)
+                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or_else(|| Failure::Protocol(format!("bad Content-Length {v:?}")))?;
             if len > MAX_BODY {
                 return Err(Failure::Protocol(format!(
                     "response body over {MAX_BODY} bytes"
@@ -526,8 +527,10 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
             loop {
                 let line = input.line(1024)?;
                 let hex = line.split(';').next().unwrap_or_default().trim();
-                let size = usize::from_str_radix(hex, 16)
-                    .map_err(|_| Failure::Protocol(format!("bad chunk size {hex:?}")))?;
+                let size = Some(hex)
+                    .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .and_then(|h| usize::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| Failure::Protocol(format!("bad chunk size {hex:?}")))?;
                 if size == 0 {
                     // Trailer fields, up to the empty line.
                     let mut trailers = 0usize;
@@ -606,6 +609,19 @@ mod tests {
         for good in ["HTTP/1.1 200 OK", "HTTP/1.1 204", "HTTP/1.0 599 X"] {
             let r = read(format!("{good}\r\nContent-Length: 0\r\n\r\n").as_bytes());
             assert!(r.is_ok(), "{good}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn lengths_and_chunk_sizes_are_digits_only() {
+        for bad in [
+            "Content-Length: +3\r\n\r\nabc",
+            "Content-Length: 0x3\r\n\r\nabc",
+            "Transfer-Encoding: chunked\r\n\r\n+3\r\nabc\r\n0\r\n\r\n",
+            "Transfer-Encoding: chunked\r\n\r\n\r\nabc\r\n0\r\n\r\n",
+        ] {
+            let r = read(format!("HTTP/1.1 200 OK\r\n{bad}").as_bytes());
+            assert!(matches!(r, Err(Failure::Protocol(_))), "{bad:?}: {r:?}");
         }
     }
 

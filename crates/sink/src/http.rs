@@ -271,9 +271,12 @@ fn read_one<S: Read + Write>(
             return Err(refuse(411, "a body needs Content-Length"));
         }
         [] => 0,
-        [one] => one
-            .parse::<usize>()
-            .map_err(|_| refuse(400, format!("bad Content-Length: {one}")))?,
+        // 1*DIGIT (RFC 9110 8.6): no sign, which `parse` would take and a proxy in front
+        // might not, reading the body differently.
+        [one] => Some(one)
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<usize>().ok())
+            .ok_or_else(|| refuse(400, format!("bad Content-Length: {one}")))?,
         _ => return Err(refuse(400, "more than one Content-Length")),
     };
     if length > max_body {
@@ -469,6 +472,12 @@ mod tests {
             413
         );
         assert_eq!(status(read("GARBAGE\r\n\r\n", 10)), 400);
+        // A sign, which `str::parse` takes and RFC 9110 does not: a proxy in front could
+        // frame the body otherwise.
+        for length in ["+3", "-0", " ", "3 3", "0x3"] {
+            let r = format!("POST / HTTP/1.1\r\nContent-Length:{length}\r\n\r\nabc");
+            assert_eq!(status(read(&r, 10)), 400, "{length:?}");
+        }
         assert_eq!(
             status(read("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 10)),
             1
