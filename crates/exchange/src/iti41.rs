@@ -232,6 +232,7 @@ fn cid_decode(s: &str) -> String {
         if b[i] == b'%'
             && let Some(v) = s
                 .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(v);
@@ -484,5 +485,17 @@ fn check_vihf(
             format!("{place}: the VIHF names patient `{r}` but the SubmissionSet `{p}`"),
         )),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cid_decode;
+
+    #[test]
+    fn cid_urls_are_percent_decoded_by_two_hex_digits_only() {
+        assert_eq!(cid_decode("doc%401.xml"), "doc@1.xml");
+        // Not two hexadecimal digits (a sign is not one): kept as written.
+        assert_eq!(cid_decode("a%+1b%zz%4"), "a%+1b%zz%4");
     }
 }

@@ -334,6 +334,7 @@ impl Parser<'_> {
         let h = self
             .b
             .get(self.i..self.i + 4)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .ok_or_else(|| self.err("invalid \\u escape"))?;
@@ -455,6 +456,9 @@ mod tests {
         );
         let e = parse(b"{\"a\": \"\xC3\xA9t\xC3\xA9 \\x\"}", Limits::default()).unwrap_err();
         assert_eq!(e.position(), Some((1, 13)));
+        // Four hexadecimal digits (RFC 8259 7): no sign, which `from_str_radix` would take.
+        assert!(parse(b"{\"a\": \"\\u+041\"}", Limits::default()).is_err());
+        assert!(parse(b"{\"a\": \"\\u0041\"}", Limits::default()).is_ok());
     }
 
     #[test]
