@@ -1885,7 +1885,8 @@ fn choice_key_type(key: &str) -> Option<&'static str> {
 }
 
 fn decode_hex(s: &str) -> Option<String> {
-    if !s.len().is_multiple_of(2) {
+    // Hexadecimal digits only: `from_str_radix` would also take a sign (`+1`).
+    if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..s.len())

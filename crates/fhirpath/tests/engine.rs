@@ -268,6 +268,9 @@ fn strings_and_regexes() {
         ("'test'.encode('base64')", &["dGVzdA=="]),
         ("'dGVzdA=='.decode('base64')", &["test"]),
         ("'AB'.encode('hex')", &["4142"]),
+        ("'4142'.decode('hex')", &["AB"]),
+        // Two hexadecimal digits per byte: a sign is not one.
+        ("'+1+1'.decode('hex')", &[]),
         ("'<a>'.escape('html')", &["&lt;a&gt;"]),
         ("'it\\'s'", &["it's"]),
         ("'\\u00e9'", &["é"]),
