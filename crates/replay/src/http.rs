@@ -425,6 +425,9 @@ enum Framing {
     UntilClose,
 }
 
+/// Interim responses skipped before a final one, at most.
+const MAX_INTERIM: usize = 8;
+
 /// [`read_response`], also saying whether nothing at all was read before the failure.
 fn read_inner(s: &mut impl Read) -> Result<Response, (Failure, bool)> {
     let mut input = Input {
@@ -432,39 +435,52 @@ fn read_inner(s: &mut impl Read) -> Result<Response, (Failure, bool)> {
         buf: Vec::with_capacity(8192),
         pos: 0,
     };
-    let head_end = loop {
-        if let Some(i) = input.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if input.buf.len() > MAX_HEAD {
-            return Err((
-                Failure::Protocol(format!("response head over {MAX_HEAD} bytes")),
-                false,
-            ));
-        }
-        let empty = input.buf.is_empty();
-        match input.more() {
-            Ok(true) => {}
-            Ok(false) if empty => return Err((Failure::Protocol(NOTHING.into()), true)),
-            Ok(false) => {
+    // Interim responses (`100 Continue`, `103 Early Hints`) may come before the final one: a
+    // client reads and skips them, expected or not (RFC 9110 15.2).
+    for _ in 0..=MAX_INTERIM {
+        let head_end = loop {
+            if let Some(i) = input.rest().windows(4).position(|w| w == b"\r\n\r\n") {
+                break input.pos + i;
+            }
+            if input.rest().len() > MAX_HEAD {
                 return Err((
-                    Failure::Protocol("connection closed inside the response head".into()),
+                    Failure::Protocol(format!("response head over {MAX_HEAD} bytes")),
                     false,
                 ));
             }
-            Err(f) => return Err((f, empty)),
+            let empty = input.buf.is_empty();
+            match input.more() {
+                Ok(true) => {}
+                Ok(false) if empty => return Err((Failure::Protocol(NOTHING.into()), true)),
+                Ok(false) => {
+                    return Err((
+                        Failure::Protocol("connection closed inside the response head".into()),
+                        false,
+                    ));
+                }
+                Err(f) => return Err((f, empty)),
+            }
+        };
+        let head = String::from_utf8_lossy(&input.buf[input.pos..head_end]).into_owned();
+        input.pos = head_end + 4;
+        let status = head.split("\r\n").next().and_then(status_code);
+        if status.is_some_and(|c| (100..200).contains(&c) && c != 101) {
+            continue;
         }
-    };
-    let head = String::from_utf8_lossy(&input.buf[..head_end]).into_owned();
-    input.pos = head_end + 4;
-    read_body(&head, &mut input).map_err(|f| (f, false))
+        return read_body(&head, &mut input).map_err(|f| (f, false));
+    }
+    Err((
+        Failure::Protocol(format!(
+            "more than {MAX_INTERIM} interim responses before the final one"
+        )),
+        false,
+    ))
 }
 
-fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, Failure> {
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    // `HTTP/1.x SP 3DIGIT [SP reason]` (RFC 9112 4), a code of 100 to 599 (RFC 9110 15).
-    let status: u16 = status_line
+/// The code of a status line `HTTP/1.x SP 3DIGIT [SP reason]` (RFC 9112 4), when it is one
+/// and from 100 to 599 (RFC 9110 15).
+fn status_code(status_line: &str) -> Option<u16> {
+    status_line
         .strip_prefix("HTTP/1.")
         .filter(|r| r.len() >= 5 && r.as_bytes()[1] == b' ')
         .and_then(|r| r.get(2..5))
@@ -472,6 +488,12 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
         .filter(|_| status_line.as_bytes().get(12).is_none_or(|&b| b == b' '))
         .and_then(|c| c.parse().ok())
         .filter(|c| (100..600).contains(c))
+}
+
+fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, Failure> {
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let status = status_code(status_line)
         .ok_or_else(|| Failure::Protocol(format!("bad status line {status_line:?}")))?;
     let http10 = status_line.starts_with("HTTP/1.0");
     let mut framing = Framing::UntilClose;
@@ -610,6 +632,19 @@ mod tests {
             let r = read(format!("{good}\r\nContent-Length: 0\r\n\r\n").as_bytes());
             assert!(r.is_ok(), "{good}: {r:?}");
         }
+    }
+
+    #[test]
+    fn interim_responses_are_skipped() {
+        let r = read(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+              HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok",
+        )
+        .expect("final response");
+        assert_eq!((r.status, r.body.as_slice()), (201, &b"ok"[..]));
+        let many = "HTTP/1.1 100 Continue\r\n\r\n".repeat(MAX_INTERIM + 1)
+            + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(read(many.as_bytes()), Err(Failure::Protocol(_))));
     }
 
     #[test]

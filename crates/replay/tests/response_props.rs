@@ -45,6 +45,8 @@ struct Sent {
     framing: Framing,
     chunk: usize,
     connection_close: bool,
+    /// Interim responses sent first (RFC 9110 15.2: a client skips them).
+    interim: usize,
 }
 
 fn sent() -> impl Strategy<Value = Sent> {
@@ -67,10 +69,19 @@ fn sent() -> impl Strategy<Value = Sent> {
             Just(Framing::Close)
         ],
         1usize..900,
-        any::<bool>(),
+        (any::<bool>(), 0usize..3),
     )
         .prop_map(
-            |(status, http10, content_type, headers, body, framing, chunk, connection_close)| {
+            |(
+                status,
+                http10,
+                content_type,
+                headers,
+                body,
+                framing,
+                chunk,
+                (connection_close, interim),
+            )| {
                 Sent {
                     status,
                     http10,
@@ -88,6 +99,7 @@ fn sent() -> impl Strategy<Value = Sent> {
                     },
                     chunk,
                     connection_close,
+                    interim,
                 }
             },
         )
@@ -95,7 +107,12 @@ fn sent() -> impl Strategy<Value = Sent> {
 
 fn wire(r: &Sent) -> Vec<u8> {
     let version = if r.http10 { "1.0" } else { "1.1" };
-    let mut out = format!("HTTP/{version} {} Reason\r\n", r.status).into_bytes();
+    let mut out = Vec::new();
+    for i in 0..r.interim {
+        let (code, extra) = [("100", ""), ("103", "Link: </style.css>; rel=preload\r\n")][i % 2];
+        out.extend_from_slice(format!("HTTP/{version} {code} Interim\r\n{extra}\r\n").as_bytes());
+    }
+    out.extend_from_slice(format!("HTTP/{version} {} Reason\r\n", r.status).as_bytes());
     if let Some(t) = &r.content_type {
         out.extend_from_slice(format!("Content-Type: {t}\r\n").as_bytes());
     }
