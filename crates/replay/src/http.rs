@@ -438,10 +438,17 @@ fn read_inner(s: &mut impl Read) -> Result<Response, (Failure, bool)> {
     // Interim responses (`100 Continue`, `103 Early Hints`) may come before the final one: a
     // client reads and skips them, expected or not (RFC 9110 15.2).
     for _ in 0..=MAX_INTERIM {
+        // How much of the head holds no end yet: a head trickling in is not searched again
+        // from its start for each read.
+        let mut searched = 0;
         let head_end = loop {
-            if let Some(i) = input.rest().windows(4).position(|w| w == b"\r\n\r\n") {
-                break input.pos + i;
+            if let Some(i) = input.rest()[searched..]
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+            {
+                break input.pos + searched + i;
             }
+            searched = input.rest().len().saturating_sub(3);
             if input.rest().len() > MAX_HEAD {
                 return Err((
                     Failure::Protocol(format!("response head over {MAX_HEAD} bytes")),
