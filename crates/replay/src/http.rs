@@ -6,7 +6,7 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use segur_tls::explain::{Side, explain};
 use segur_tls::rustls::pki_types::ServerName;
@@ -174,6 +174,7 @@ fn exchange(
     req: &Prepared,
     reused: bool,
 ) -> Result<Response, Broken> {
+    let started = Instant::now();
     let mut head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
         c.path,
@@ -204,7 +205,10 @@ fn exchange(
             _ => Err(Broken::Failed(classify(e))),
         };
     }
-    match read_inner(s) {
+    let mut answer = Deadlined::new(s, started + c.timeout, c.timeout);
+    let read = read_inner(&mut answer);
+    answer.restore();
+    match read {
         Ok(r) => Ok(r),
         // The server closed the idle connection as we reused it: nothing of ours was answered.
         Err((f, true)) if reused && !matches!(f, Failure::Tls(_) | Failure::Timeout(_)) => {
@@ -340,6 +344,64 @@ pub(crate) fn classify(e: std::io::Error) -> Failure {
         return Failure::Timeout("read/write".into());
     }
     Failure::Io(e.to_string())
+}
+
+/// A connection whose reads share one deadline: a server trickling its answer byte by byte
+/// cannot hold a request past its timeout (each read alone waits at most `per_read`).
+struct Deadlined<'a, S: TimedRead> {
+    s: &'a mut S,
+    until: Instant,
+    per_read: Duration,
+    /// Whether a read waited less than `per_read` (the connection's timeout, put back after).
+    shortened: bool,
+}
+
+/// A connection's reads, and their timeout.
+trait TimedRead: Read {
+    /// Sets how long one read may wait.
+    fn set_read_timeout(&mut self, t: Duration) -> std::io::Result<()>;
+}
+
+impl TimedRead for Stream {
+    fn set_read_timeout(&mut self, t: Duration) -> std::io::Result<()> {
+        self.sock.set_read_timeout(Some(t))
+    }
+}
+
+impl<'a, S: TimedRead> Deadlined<'a, S> {
+    fn new(s: &'a mut S, until: Instant, per_read: Duration) -> Deadlined<'a, S> {
+        Deadlined {
+            s,
+            until,
+            per_read,
+            shortened: false,
+        }
+    }
+
+    /// The connection's own read timeout again, for its next request.
+    fn restore(&mut self) {
+        if self.shortened {
+            let _ = self.s.set_read_timeout(self.per_read);
+            self.shortened = false;
+        }
+    }
+}
+
+impl<S: TimedRead> Read for Deadlined<'_, S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                ErrorKind::TimedOut,
+                "the request's timeout ran out",
+            ));
+        }
+        if left < self.per_read {
+            self.s.set_read_timeout(left)?;
+            self.shortened = true;
+        }
+        self.s.read(buf)
+    }
 }
 
 /// Read one response: a status line, headers and a Content-Length, chunked or until-close
@@ -639,6 +701,57 @@ mod tests {
             let r = read(format!("{good}\r\nContent-Length: 0\r\n\r\n").as_bytes());
             assert!(r.is_ok(), "{good}: {r:?}");
         }
+    }
+
+    /// A server that sends one byte of its answer every 20 ms.
+    struct Trickling {
+        data: Vec<u8>,
+        at: usize,
+        timeouts: Vec<Duration>,
+    }
+
+    impl Read for Trickling {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(20));
+            if self.at == self.data.len() || buf.is_empty() {
+                return Ok(0);
+            }
+            buf[0] = self.data[self.at];
+            self.at += 1;
+            Ok(1)
+        }
+    }
+
+    impl TimedRead for Trickling {
+        fn set_read_timeout(&mut self, t: Duration) -> std::io::Result<()> {
+            self.timeouts.push(t);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_trickling_answer_times_out_with_the_request_not_the_read() {
+        let body = "x".repeat(10_000);
+        let mut server = Trickling {
+            data: format!("HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n{body}").into_bytes(),
+            at: 0,
+            timeouts: Vec::new(),
+        };
+        let per_read = Duration::from_secs(30);
+        let mut answer = Deadlined::new(
+            &mut server,
+            Instant::now() + Duration::from_millis(200),
+            per_read,
+        );
+        let r = read_inner(&mut answer).map_err(|(f, _)| f);
+        answer.restore();
+        assert!(matches!(r, Err(Failure::Timeout(_))), "{r:?}");
+        // Each read waited no longer than what was left, and the connection's own timeout
+        // was put back.
+        assert!(server.at < 100, "{} bytes read", server.at);
+        let (last, shortened) = server.timeouts.split_last().expect("timeouts set");
+        assert!(shortened.iter().all(|&t| t <= Duration::from_millis(200)));
+        assert_eq!(*last, per_read);
     }
 
     #[test]
