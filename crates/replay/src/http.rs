@@ -205,9 +205,7 @@ fn exchange(
             _ => Err(Broken::Failed(classify(e))),
         };
     }
-    let mut answer = Deadlined::new(s, started + c.timeout, c.timeout);
-    let read = read_inner(&mut answer);
-    answer.restore();
+    let read = read_inner(&mut Deadlined::new(s, started + c.timeout, c.timeout));
     match read {
         Ok(r) => Ok(r),
         // The server closed the idle connection as we reused it: nothing of ours was answered.
@@ -347,8 +345,9 @@ pub(crate) fn classify(e: std::io::Error) -> Failure {
 }
 
 /// A connection whose reads share one deadline: a server trickling its answer byte by byte
-/// cannot hold a request past its timeout (each read alone waits at most `per_read`).
-struct Deadlined<'a, S: TimedRead> {
+/// cannot hold a request past its timeout (each read alone waits at most `per_read`, the
+/// connection's own timeout, put back when this is dropped).
+pub(crate) struct Deadlined<'a, S: TimedRead> {
     s: &'a mut S,
     until: Instant,
     per_read: Duration,
@@ -357,7 +356,7 @@ struct Deadlined<'a, S: TimedRead> {
 }
 
 /// A connection's reads, and their timeout.
-trait TimedRead: Read {
+pub(crate) trait TimedRead: Read {
     /// Sets how long one read may wait.
     fn set_read_timeout(&mut self, t: Duration) -> std::io::Result<()>;
 }
@@ -369,7 +368,7 @@ impl TimedRead for Stream {
 }
 
 impl<'a, S: TimedRead> Deadlined<'a, S> {
-    fn new(s: &'a mut S, until: Instant, per_read: Duration) -> Deadlined<'a, S> {
+    pub(crate) fn new(s: &'a mut S, until: Instant, per_read: Duration) -> Deadlined<'a, S> {
         Deadlined {
             s,
             until,
@@ -377,13 +376,24 @@ impl<'a, S: TimedRead> Deadlined<'a, S> {
             shortened: false,
         }
     }
+}
 
+impl<S: TimedRead> Drop for Deadlined<'_, S> {
     /// The connection's own read timeout again, for its next request.
-    fn restore(&mut self) {
+    fn drop(&mut self) {
         if self.shortened {
             let _ = self.s.set_read_timeout(self.per_read);
-            self.shortened = false;
         }
+    }
+}
+
+impl<S: TimedRead + Write> Write for Deadlined<'_, S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.s.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.s.flush()
     }
 }
 
@@ -738,13 +748,12 @@ mod tests {
             timeouts: Vec::new(),
         };
         let per_read = Duration::from_secs(30);
-        let mut answer = Deadlined::new(
+        let r = read_inner(&mut Deadlined::new(
             &mut server,
             Instant::now() + Duration::from_millis(200),
             per_read,
-        );
-        let r = read_inner(&mut answer).map_err(|(f, _)| f);
-        answer.restore();
+        ))
+        .map_err(|(f, _)| f);
         assert!(matches!(r, Err(Failure::Timeout(_))), "{r:?}");
         // Each read waited no longer than what was left, and the connection's own timeout
         // was put back.

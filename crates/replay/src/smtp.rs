@@ -7,12 +7,13 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::sync::Arc;
+use std::time::Instant;
 
 use segur_tls::rustls::ClientConfig;
 
 use crate::Prepared;
 use crate::config::Scheme;
-use crate::http::{Connector, Stream, classify, is_closed, still_open};
+use crate::http::{Connector, Deadlined, Stream, classify, is_closed, still_open};
 use crate::run::Failure;
 
 /// Longest reply accepted (all lines of a multi-line reply).
@@ -297,18 +298,36 @@ impl Session {
             }
             None => self.connect(c, scheme)?,
         };
-        let replies = match envelope_commands(&mut open.s, &mut open.buf, open.pipelining, envelope)
-        {
+        // The message's replies must all come within its timeout (a server trickling them
+        // cannot hold it longer), each read also within the connection's own timeout.
+        let until = Instant::now() + c.timeout;
+        let first = envelope_commands(
+            &mut Deadlined::new(&mut open.s, until, c.timeout),
+            &mut open.buf,
+            open.pipelining,
+            envelope,
+        );
+        let replies = match first {
             Err(Failure::Protocol(p)) if p == CLOSED => {
                 // The server ended the session we kept (its idle timeout): nothing of this
                 // message was sent, so it goes on a new session.
                 self.reconnects += 1;
                 open = self.connect(c, scheme)?;
-                envelope_commands(&mut open.s, &mut open.buf, open.pipelining, envelope)?
+                envelope_commands(
+                    &mut Deadlined::new(&mut open.s, until, c.timeout),
+                    &mut open.buf,
+                    open.pipelining,
+                    envelope,
+                )?
             }
             other => other?,
         };
-        let verdict = transaction(&mut open.s, &mut open.buf, replies, &req.body);
+        let verdict = transaction(
+            &mut Deadlined::new(&mut open.s, until, c.timeout),
+            &mut open.buf,
+            replies,
+            &req.body,
+        );
         match &verdict {
             // A transport failure mid-transaction: the session is unusable.
             Err(_) => return verdict,
