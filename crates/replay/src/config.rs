@@ -64,7 +64,8 @@ pub struct Endpoint {
     pub server_name: Option<String>,
     /// TCP connect timeout, seconds (default 5).
     pub connect_timeout_s: Option<f64>,
-    /// Timeout of a request, seconds (default 30): its whole answer within it, and each write.
+    /// Timeout of a request (SMTP: of a message), seconds (default 30): its whole answer
+    /// within it, and each write.
     pub timeout_s: Option<f64>,
 }
 
