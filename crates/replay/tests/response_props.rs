@@ -4,29 +4,12 @@
 //! at servers no one here wrote) give a response or a failure, never a panic, never a body
 //! over the bound.
 
-use std::io::Read;
-
 use proptest::prelude::*;
 use segur_replay::http::{MAX_BODY, read_response};
 
-/// A server's bytes delivered `sizes` at a time (cycled).
-struct Trickle {
-    data: Vec<u8>,
-    at: usize,
-    sizes: Vec<usize>,
-    next: usize,
-}
-
-impl Read for Trickle {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let size = self.sizes[self.next % self.sizes.len()].max(1);
-        self.next += 1;
-        let n = size.min(buf.len()).min(self.data.len() - self.at);
-        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
+#[path = "../../sink/tests/support/wire.rs"]
+mod support;
+use support::{Trickle, edit};
 
 #[derive(Debug, Clone, Copy)]
 enum Framing {
@@ -152,7 +135,7 @@ proptest! {
         r in sent(),
         sizes in proptest::collection::vec(1usize..800, 1..8),
     ) {
-        let mut conn = Trickle { data: wire(&r), at: 0, sizes, next: 0 };
+        let mut conn = Trickle::new(wire(&r), sizes);
         let got = match read_response(&mut conn) {
             Ok(got) => got,
             Err(e) => return Err(TestCaseError::fail(format!("{e:?} for {r:?}"))),
@@ -171,19 +154,9 @@ proptest! {
         noise in proptest::collection::vec(any::<u8>(), 0..300),
         sizes in proptest::collection::vec(1usize..800, 1..8),
     ) {
-        let mut bytes = wire(&r);
-        for (at, byte, how) in edits {
-            let i = bytes.len() * usize::from(at) / 1000;
-            match how {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 if i < bytes.len() => {
-                    bytes.remove(i);
-                }
-                _ => bytes.insert(i, byte),
-            }
-        }
+        let bytes = edit(wire(&r), &edits);
         for data in [bytes, noise] {
-            let mut conn = Trickle { data, at: 0, sizes: sizes.clone(), next: 0 };
+            let mut conn = Trickle::new(data, sizes.clone());
             if let Ok(got) = read_response(&mut conn) {
                 prop_assert!(got.body.len() <= MAX_BODY);
                 prop_assert!((100..1000).contains(&got.status), "{}", got.status);

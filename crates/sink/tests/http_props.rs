@@ -3,54 +3,11 @@
 //! as they were sent; arbitrary and mutated bytes are answered or refused, never a panic,
 //! never a body over the limit.
 
-use std::io::{Read, Write};
-
 use proptest::prelude::*;
 use segur_sink::http::{ReadError, Reader, Request};
 
-/// A connection whose reads return the next `sizes` bytes at a time (cycled), and whose
-/// writes (`100 Continue`) are kept.
-struct Trickle {
-    data: Vec<u8>,
-    at: usize,
-    sizes: Vec<usize>,
-    next: usize,
-    written: Vec<u8>,
-}
-
-impl Trickle {
-    fn new(data: Vec<u8>, sizes: Vec<usize>) -> Trickle {
-        Trickle {
-            data,
-            at: 0,
-            sizes,
-            next: 0,
-            written: Vec::new(),
-        }
-    }
-}
-
-impl Read for Trickle {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let size = self.sizes[self.next % self.sizes.len()].max(1);
-        self.next += 1;
-        let n = size.min(buf.len()).min(self.data.len() - self.at);
-        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
-}
-
-impl Write for Trickle {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.written.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+mod support;
+use support::wire::{Trickle, edit};
 
 /// A request to send, and how to frame its body.
 #[derive(Debug, Clone)]
@@ -238,17 +195,7 @@ proptest! {
         noise in proptest::collection::vec(any::<u8>(), 0..200),
         sizes in proptest::collection::vec(1usize..600, 1..8),
     ) {
-        let mut bytes = wire(&r);
-        for (at, byte, how) in edits {
-            let i = bytes.len() * usize::from(at) / 1000;
-            match how {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 if i < bytes.len() => {
-                    bytes.remove(i);
-                }
-                _ => bytes.insert(i, byte),
-            }
-        }
+        let bytes = edit(wire(&r), &edits);
         let limit = 2000;
         for input in [bytes, noise] {
             let mut conn = Trickle::new(input, sizes.clone());

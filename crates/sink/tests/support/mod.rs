@@ -1,0 +1,3 @@
+//! Support shared by the sink's integration tests.
+
+pub mod wire;
