@@ -313,43 +313,20 @@ fn transactions<S: Read + Write + AwaitNext>(
     }
 }
 
+/// A client's bytes delivered in reads of given sizes, the replies kept: the connection of
+/// the sink's wire property tests.
+#[cfg(test)]
+#[path = "../tests/support/wire.rs"]
+mod test_wire;
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A client's bytes delivered `sizes` at a time (cycled); the replies kept.
-    struct Conn {
-        input: Vec<u8>,
-        at: usize,
-        sizes: Vec<usize>,
-        next: usize,
-        out: Vec<u8>,
-    }
+    use super::test_wire::Trickle;
 
-    impl Read for Conn {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let size = self.sizes[self.next % self.sizes.len()].max(1);
-            self.next += 1;
-            let n = size.min(buf.len()).min(self.input.len() - self.at);
-            buf[..n].copy_from_slice(&self.input[self.at..self.at + n]);
-            self.at += n;
-            Ok(n)
-        }
-    }
-
-    impl Write for Conn {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.out.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl AwaitNext for Conn {
+    impl AwaitNext for Trickle {
         fn await_next(&mut self) {}
     }
 
@@ -367,13 +344,7 @@ mod tests {
                 problems: Vec::new(),
             }
         };
-        let mut conn = Conn {
-            input,
-            at: 0,
-            sizes,
-            next: 0,
-            out: Vec::new(),
-        };
+        let mut conn = Trickle::new(input, sizes);
         let _ = phase(
             &mut conn,
             Some(&client),
@@ -383,7 +354,7 @@ mod tests {
             &mut |_, _| {},
         );
         (
-            String::from_utf8_lossy(&conn.out).into_owned(),
+            String::from_utf8_lossy(&conn.written).into_owned(),
             received.into_inner(),
         )
     }
