@@ -11,9 +11,10 @@ use crate::{Failure, Outcome, out};
 
 fn failure(e: SinkError) -> Failure {
     match e {
-        SinkError::Config { .. } | SinkError::Tls(_) | SinkError::Engine(_) => {
-            Failure::usage(e.to_string())
-        }
+        SinkError::Config { .. }
+        | SinkError::Setting { .. }
+        | SinkError::Tls(_)
+        | SinkError::Engine(_) => Failure::usage(e.to_string()),
         _ => Failure::infra(e.to_string()),
     }
 }

@@ -236,10 +236,7 @@ pub(crate) fn run(
             Failure::usage(format!(
                 "{}: {}",
                 f.display(),
-                e.to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                segur_tls::toml_error_line(&text, &e)
             ))
         })?;
         let r = run_case(&case, f, &mut engines, rules);

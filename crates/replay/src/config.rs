@@ -225,7 +225,8 @@ impl Endpoint {
 
 /// Parse an endpoints file's text; relative paths are taken from `base`.
 pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
-    let file: File = toml::from_str(text).map_err(|e| ReplayError::Config(e.to_string()))?;
+    let file: File = toml::from_str(text)
+        .map_err(|e| ReplayError::Config(segur_tls::toml_error_line(text, &e)))?;
     if file.endpoints.is_empty() {
         return Err(ReplayError::Config("no [[endpoint]]".into()));
     }
@@ -240,8 +241,10 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
 /// Read an endpoints file; relative paths are taken from its directory.
 pub fn read(path: &Path) -> Result<Vec<Endpoint>, ReplayError> {
     let text = std::fs::read_to_string(path).map_err(|e| ReplayError::Io(path.to_path_buf(), e))?;
-    parse(&text, path.parent().unwrap_or(Path::new(".")))
-        .map_err(|e| ReplayError::Config(format!("{}: {e}", path.display())))
+    parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(|e| match e {
+        ReplayError::Config(why) => ReplayError::Config(format!("{}: {why}", path.display())),
+        other => other,
+    })
 }
 
 /// Pick an endpoint by name, or the only one when `name` is `None`.

@@ -97,6 +97,25 @@ impl Faults {
     }
 }
 
+/// Longest `timeout_s` and `keep_alive_s`: a day.
+pub const MAX_SECONDS: u64 = 86_400;
+
+/// Most `workers` and `max_connections` (each connection has its thread).
+pub const MAX_THREADS: usize = 65_536;
+
+/// `HOST:PORT` (a name, an IPv4 address, or an IPv6 one in brackets), port 0 to 65535.
+fn check_address(address: &str) -> Result<(), &'static str> {
+    const EXPECTED: &str = "expected HOST:PORT, as 127.0.0.1:8443 or [::1]:8443";
+    let (host, port) = address.rsplit_once(':').ok_or(EXPECTED)?;
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+        return Err(EXPECTED);
+    }
+    if !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+        return Err("the port must be a number from 0 to 65535");
+    }
+    Ok(())
+}
+
 fn default_max_body() -> usize {
     DEFAULT_MAX_BODY
 }
@@ -120,17 +139,19 @@ fn default_keep_alive() -> u64 {
 impl Config {
     /// Read a configuration file; relative paths become relative to its directory.
     pub fn from_file(path: &Path) -> Result<Config, SinkError> {
-        let text = std::fs::read_to_string(path).map_err(|e| SinkError::io(path, e))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        Config::from_toml(&text, base).map_err(|message| SinkError::Config {
+        let config_error = |message| SinkError::Config {
             path: path.to_path_buf(),
             message,
-        })
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| config_error(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Config::from_toml(&text, base).map_err(config_error)
     }
 
     /// Parse TOML; relative paths are joined to `base`.
     pub fn from_toml(text: &str, base: &Path) -> Result<Config, String> {
-        let mut c: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut c: Config =
+            toml::from_str(text).map_err(|e| segur_tls::toml_error_line(text, &e))?;
         let join = |p: &mut PathBuf| {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -151,8 +172,38 @@ impl Config {
         if c.max_connections == 0 {
             return Err("max_connections must be at least 1".into());
         }
-        if c.keep_alive_s == 0 {
-            return Err("keep_alive_s must be at least 1".into());
+        for (key, value) in [("timeout_s", c.timeout_s), ("keep_alive_s", c.keep_alive_s)] {
+            if !(1..=MAX_SECONDS).contains(&value) {
+                return Err(format!(
+                    "{key} = {value}: seconds from 1 to {MAX_SECONDS} (a day)"
+                ));
+            }
+        }
+        if c.faults.latency_ms >= c.timeout_s * 1000 {
+            return Err(format!(
+                "faults: latency_ms = {} is not shorter than timeout_s = {} (the timeout covers the answer, latency included)",
+                c.faults.latency_ms, c.timeout_s
+            ));
+        }
+        for (key, value) in [
+            ("workers", c.workers),
+            ("max_connections", c.max_connections),
+        ] {
+            if value > MAX_THREADS {
+                return Err(format!(
+                    "{key} = {value}: at most {MAX_THREADS} (a thread each)"
+                ));
+            }
+        }
+        let listeners = [
+            ("listen", Some(&c.listen)),
+            ("smtp_listen", c.smtp_listen.as_ref()),
+            ("smtps_listen", c.smtps_listen.as_ref()),
+        ];
+        for (key, address) in listeners {
+            if let Some(a) = address {
+                check_address(a).map_err(|why| format!("{key} = {a:?}: {why}"))?;
+            }
         }
         let rate = |r: f64| (0.0..=1.0).contains(&r);
         if !rate(c.faults.error_rate)
@@ -189,7 +240,7 @@ mod tests {
         assert_eq!(c.workers, 4);
         assert_eq!((c.max_connections, c.keep_alive_s), (256, 5));
         assert!(!c.faults.any());
-        let base = "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\n";
+        let base = "listen = \"localhost:0\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\n";
         let f = Config::from_toml(
             &format!("{base}[faults]\nlatency_ms = 5\nerror_rate = 0.25\n"),
             Path::new("."),
@@ -204,16 +255,59 @@ mod tests {
             .is_err()
         );
         assert!(Config::from_toml("listen = 1", Path::new(".")).is_err());
-        for zero in ["workers", "max_connections", "keep_alive_s"] {
+        for zero in ["workers", "max_connections"] {
             let e = Config::from_toml(&format!("{base}{zero} = 0\n"), Path::new("."));
             assert_eq!(e, Err(format!("{zero} must be at least 1")));
         }
+        for (setting, why) in [
+            (
+                "keep_alive_s = 0",
+                "keep_alive_s = 0: seconds from 1 to 86400 (a day)",
+            ),
+            (
+                "timeout_s = 0",
+                "timeout_s = 0: seconds from 1 to 86400 (a day)",
+            ),
+            (
+                "timeout_s = 18446744073709551615",
+                "timeout_s = 18446744073709551615: seconds from 1 to 86400 (a day)",
+            ),
+            (
+                "workers = 100000",
+                "workers = 100000: at most 65536 (a thread each)",
+            ),
+            (
+                "timeout_s = 2\n[faults]\nlatency_ms = 2000",
+                "faults: latency_ms = 2000 is not shorter than timeout_s = 2 (the timeout covers the answer, latency included)",
+            ),
+        ] {
+            let e = Config::from_toml(&format!("{base}{setting}\n"), Path::new("."));
+            assert_eq!(e, Err(why.to_string()), "{setting}");
+        }
+        for (address, ok) in [
+            ("127.0.0.1:8443", true),
+            ("[::1]:0", true),
+            ("localhost:65535", true),
+            ("127.0.0.1", false),
+            ("https://127.0.0.1:8443", false),
+            ("127.0.0.1:99999", false),
+            ("127.0.0.1:+80", false),
+            (":80", false),
+        ] {
+            let text = base.replace("localhost:0", address);
+            let c = Config::from_toml(&text, Path::new("."));
+            assert_eq!(c.is_ok(), ok, "{address}: {c:?}");
+            if !ok {
+                let e = c.expect_err("refused");
+                assert!(e.starts_with(&format!("listen = {address:?}: ")), "{e}");
+            }
+        }
+        let toml_error = Config::from_toml(&format!("{base}workers = \"x\"\n"), Path::new("."))
+            .expect_err("a wrong type");
         assert!(
-            Config::from_toml(
-                "listen = \"a\"\ncert = \"c\"\nclient_roots = \"r\"\nstore = \"s\"\nbogus = 1\n",
-                Path::new(".")
-            )
-            .is_err()
+            toml_error.starts_with("line 5, column 11: "),
+            "{toml_error}"
         );
+        assert!(Config::from_toml(&format!("{base}bogus = 1\n"), Path::new(".")).is_err());
     }
 }

@@ -23,6 +23,15 @@ pub enum SinkError {
         /// What is wrong.
         message: String,
     },
+    /// A file named by a setting of the configuration (`cert`, `key`, `client_roots`) is
+    /// missing or not usable.
+    #[error("{key}: {message}")]
+    Setting {
+        /// The setting.
+        key: &'static str,
+        /// The file and what is wrong with it.
+        message: String,
+    },
     /// The TLS identity or the trusted roots are not usable.
     #[error(transparent)]
     Tls(#[from] segur_tls::TlsError),
@@ -51,6 +60,19 @@ pub enum SinkError {
 }
 
 impl SinkError {
+    /// A file named by setting `key` (`path`) that is not usable, and why.
+    pub fn setting(key: &'static str, path: &Path, why: impl std::fmt::Display) -> Self {
+        let path = path.display().to_string();
+        let why = why.to_string();
+        // Errors that name their file already need it only once.
+        let message = if why.starts_with(&path) {
+            why
+        } else {
+            format!("{path}: {why}")
+        };
+        SinkError::Setting { key, message }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> Self {
         SinkError::Io {

@@ -298,11 +298,14 @@ impl Sink {
     /// Load the identity, roots, store (and rules), and bind the listen address. Also returns
     /// the store's notes (a torn index line cut off…).
     pub fn from_config(c: &Config) -> Result<(Sink, Vec<String>), SinkError> {
-        let identity = segur_tls::Identity::from_pem_files(&c.cert, c.key.as_deref())?;
-        let roots_pem =
-            std::fs::read(&c.client_roots).map_err(|e| SinkError::io(&c.client_roots, e))?;
-        let roots = segur_tls::roots_from_pem(&roots_pem)?;
-        let tls = segur_tls::server_config(&identity, roots)?;
+        let cert = |e: segur_tls::TlsError| SinkError::setting("cert", &c.cert, e);
+        let roots =
+            |e: &dyn std::fmt::Display| SinkError::setting("client_roots", &c.client_roots, e);
+        let identity =
+            segur_tls::Identity::from_pem_files(&c.cert, c.key.as_deref()).map_err(cert)?;
+        let roots_pem = std::fs::read(&c.client_roots).map_err(|e| roots(&e))?;
+        let roots = segur_tls::roots_from_pem(&roots_pem).map_err(|e| roots(&e))?;
+        let tls = segur_tls::server_config(&identity, roots).map_err(cert)?;
         let (store, notes) = Store::open(&c.store)?;
         let engine = c.rules.clone().map(engine).transpose()?;
         let bind = |address: &String| {
@@ -324,8 +327,10 @@ impl Sink {
                 service: Arc::new(Service::new(store, engine)),
                 workers: c.workers.max(1),
                 max_connections: c.max_connections.max(1),
-                timeout: Duration::from_secs(c.timeout_s.max(1)),
-                keep_alive: Duration::from_secs(c.keep_alive_s.max(1)),
+                timeout: Duration::from_secs(c.timeout_s.clamp(1, crate::config::MAX_SECONDS)),
+                keep_alive: Duration::from_secs(
+                    c.keep_alive_s.clamp(1, crate::config::MAX_SECONDS),
+                ),
                 max_body: c.max_body,
                 faults: Arc::new(Injector {
                     faults: c.faults.clone(),
@@ -614,9 +619,10 @@ fn handshake(
             return None;
         }
     };
-    // Until the ClientHello comes, a stop closes the connection (the stop handle's own
-    // wake-up connection is one such).
+    // Until the handshake is over, a stop closes the connection (the stop handle's own
+    // wake-up connection is one such; so is a client stalled in its handshake).
     tcp.await_next();
+    tcp.handshaking = true;
     while conn.is_handshaking() {
         if let Err(e) = conn.complete_io(tcp) {
             match e
@@ -637,6 +643,8 @@ fn handshake(
             return None;
         }
     }
+    tcp.handshaking = false;
+    tcp.idle_until = None;
     let client = conn
         .peer_certificates()
         .and_then(|c| c.first())
@@ -787,6 +795,9 @@ struct Deadline {
     /// The socket's place among the waiting connections a stop wakes, taken at the first
     /// wait.
     registration: Option<Registration>,
+    /// During the TLS handshake: every read is a wait that a stop ends (no request has
+    /// come yet, so nothing is lost by closing).
+    handshaking: bool,
     /// Reads made while waiting (each wake-up of a waiting connection is one).
     #[cfg(test)]
     waits: u32,
@@ -800,6 +811,7 @@ impl Deadline {
             idle_until: None,
             stop,
             registration: None,
+            handshaking: false,
             #[cfg(test)]
             waits: 0,
         }
@@ -859,7 +871,7 @@ impl Read for Deadline {
                     ));
                 }
                 Ok(n) => {
-                    if n > 0 {
+                    if n > 0 && !self.handshaking {
                         self.idle_until = None;
                     }
                     return Ok(n);
@@ -885,6 +897,21 @@ impl Write for Deadline {
 
     fn flush(&mut self) -> std::io::Result<()> {
         (&*self.tcp).flush()
+    }
+}
+
+/// The injected latency before an answer: `latency`, cut short at the connection's deadline
+/// (`until`) or when the sink stops (the answer is then sent at once, as for every request in
+/// progress at a stop).
+fn added_latency(latency: Duration, until: Instant, stop: &Stop) {
+    const SLICE: Duration = Duration::from_millis(50);
+    let end = until.min(Instant::now() + latency);
+    while !stop.is_set() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(SLICE));
     }
 }
 
@@ -972,7 +999,11 @@ fn connection(tcp: TcpStream, shared: &Shared) {
             }
         };
         if faults.faults.latency_ms > 0 {
-            std::thread::sleep(Duration::from_millis(faults.faults.latency_ms));
+            added_latency(
+                Duration::from_millis(faults.faults.latency_ms),
+                stream.sock.until,
+                &shared.stop,
+            );
         }
         let status = response.status;
         let written = response.write_to(&mut stream, !keep);

@@ -28,8 +28,10 @@ mod identity;
 pub mod inspect;
 pub mod lint;
 pub mod pki;
+mod toml_text;
 
 pub use config::{client_config, provider, roots_from_pem, server_config};
 pub use error::TlsError;
 pub use identity::{Identity, certs_from_pem};
 pub use rustls;
+pub use toml_text::toml_error_line;

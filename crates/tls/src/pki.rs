@@ -207,7 +207,13 @@ impl Manifest {
     pub fn read(dir: &Path) -> Result<Manifest, TlsError> {
         let path = dir.join(MANIFEST);
         let text = std::fs::read_to_string(&path).map_err(|e| TlsError::io(&path, e))?;
-        toml::from_str(&text).map_err(|e| TlsError::Manifest(format!("{}: {e}", path.display())))
+        toml::from_str(&text).map_err(|e| {
+            TlsError::Manifest(format!(
+                "{}: {}",
+                path.display(),
+                crate::toml_error_line(&text, &e)
+            ))
+        })
     }
 
     /// The entry named `name`.
