@@ -20,6 +20,17 @@ pub enum Kind {
     Smtp,
 }
 
+impl Kind {
+    /// The name in an endpoints file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Iti41 => "iti41",
+            Kind::Mhd => "mhd",
+            Kind::Smtp => "smtp",
+        }
+    }
+}
+
 /// A client certificate (chain) and its key, PEM files.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,12 +163,31 @@ impl Endpoint {
 
     /// The connect timeout.
     pub fn connect_timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.connect_timeout_s.unwrap_or(5.0).max(0.001))
+        seconds(self.connect_timeout_s.unwrap_or(5.0))
     }
 
     /// The read/write timeout.
     pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout_s.unwrap_or(30.0).max(0.001))
+        seconds(self.timeout_s.unwrap_or(30.0))
+    }
+
+    /// The timeouts are numbers of seconds above 0 and at most [`MAX_TIMEOUT_S`].
+    fn check_timeouts(&self) -> Result<(), ReplayError> {
+        let settings = [
+            ("connect_timeout_s", self.connect_timeout_s),
+            ("timeout_s", self.timeout_s),
+        ];
+        for (key, value) in settings {
+            if let Some(v) = value
+                && !(v > 0.0 && v <= MAX_TIMEOUT_S)
+            {
+                return Err(ReplayError::Config(format!(
+                    "endpoint {}: {key} = {v}: seconds, more than 0 and at most {MAX_TIMEOUT_S}",
+                    self.name
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Every identity to use, in round-robin order: `cert`/`key`, then `pool`, then `pool_dir`.
@@ -223,6 +253,18 @@ impl Endpoint {
     }
 }
 
+/// Longest connect or request timeout: a day.
+pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+
+/// `s` seconds, kept within 1 ms and [`MAX_TIMEOUT_S`] (NaN: the longest).
+fn seconds(s: f64) -> Duration {
+    Duration::from_secs_f64(if s.is_nan() {
+        MAX_TIMEOUT_S
+    } else {
+        s.clamp(0.001, MAX_TIMEOUT_S)
+    })
+}
+
 /// Parse an endpoints file's text; relative paths are taken from `base`.
 pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
     let file: File = toml::from_str(text)
@@ -234,6 +276,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
     for e in &mut out {
         e.resolve(base);
         e.target()?;
+        e.check_timeouts()?;
     }
     Ok(out)
 }
@@ -310,5 +353,36 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn timeouts_are_bounded_numbers_of_seconds() {
+        let with = |setting: &str| {
+            let text = format!(
+                "[[endpoint]]\nname = \"a\"\nurl = \"https://h/x\"\nkind = \"iti41\"\nroots = \"r\"\n{setting}\n"
+            );
+            parse(&text, Path::new("/"))
+        };
+        let ok = with("timeout_s = 2.5\nconnect_timeout_s = 86400").expect("in range");
+        assert_eq!(ok[0].timeout(), Duration::from_millis(2500));
+        for bad in [
+            "inf",
+            "nan",
+            "-1.0",
+            "0",
+            "1e30",
+            "18446744073709551615",
+            "86401",
+        ] {
+            for key in ["timeout_s", "connect_timeout_s"] {
+                let e = with(&format!("{key} = {bad}")).expect_err(bad).to_string();
+                assert!(
+                    e.contains(&format!("endpoint a: {key} = ")) && e.contains("at most 86400"),
+                    "{e}"
+                );
+            }
+        }
+        let e = with("timeout_s = \"x\"").expect_err("a string").to_string();
+        assert!(e.starts_with("configuration: line 6, column 13: "), "{e}");
     }
 }

@@ -35,8 +35,21 @@ pub enum ReplayError {
     #[error("TLS material: {0}")]
     Tls(#[from] segur_tls::TlsError),
     /// The requests directory holds nothing to send.
-    #[error("{}: no request file (*.mtom, *.xml captures or *.json bundles)", .0.display())]
+    #[error(
+        "{}: no request file (ITI-41 captures, MHD JSON bundles or .eml messages: the files of `segur package`)",
+        .0.display()
+    )]
     NoRequests(PathBuf),
+    /// A file of the requests directory is not a request for the endpoint's kind.
+    #[error("{}: not a request for a {kind} endpoint: {why}", .path.display())]
+    NotARequest {
+        /// The file.
+        path: PathBuf,
+        /// The endpoint's kind.
+        kind: &'static str,
+        /// What is wrong.
+        why: String,
+    },
     /// The load parameters are impossible.
     #[error("load: {0}")]
     Load(String),

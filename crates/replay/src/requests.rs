@@ -66,7 +66,53 @@ pub fn parse(name: &str, bytes: Vec<u8>, kind: Kind) -> Prepared {
     }
 }
 
-/// Read every regular file of `dir` (hidden files skipped), sorted by name.
+impl Prepared {
+    /// Whether this looks like a request for a `kind` endpoint (by content: a file that is
+    /// not one is refused rather than sent), and why not.
+    pub fn check(&self, kind: Kind) -> Result<(), String> {
+        let body = self
+            .body
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.body);
+        let body = body.trim_ascii_start();
+        let content_type = self.content_type.to_ascii_lowercase();
+        match kind {
+            Kind::Iti41 if !content_type.starts_with("multipart/related")
+                && !content_type.starts_with("application/soap+xml") =>
+            {
+                Err(format!(
+                    "its Content-Type is {:?}, not multipart/related (MTOM) or application/soap+xml",
+                    self.content_type
+                ))
+            }
+            Kind::Iti41
+                if content_type.starts_with("application/soap+xml") && !body.starts_with(b"<") =>
+            {
+                Err(
+                    "neither a capture (a MIME header block, a blank line, the body) nor a SOAP envelope"
+                        .into(),
+                )
+            }
+            Kind::Mhd if !body.starts_with(b"{") => Err("not a JSON object (a FHIR Bundle)".into()),
+            Kind::Smtp if !starts_with_header_field(body) => {
+                Err("not a message: it does not start with a header field (Name: value)".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `bytes` start with a header field name (printable ASCII but `:`) and a colon.
+fn starts_with_header_field(bytes: &[u8]) -> bool {
+    let name = bytes
+        .iter()
+        .take_while(|&&b| b.is_ascii_graphic() && b != b':')
+        .count();
+    name > 0 && bytes.get(name) == Some(&b':')
+}
+
+/// Read every regular file of `dir` (hidden files skipped), sorted by name; each must be a
+/// request for a `kind` endpoint.
 pub fn load_dir(dir: &Path, kind: Kind) -> Result<Vec<Prepared>, ReplayError> {
     let read = std::fs::read_dir(dir).map_err(|e| ReplayError::Io(dir.to_path_buf(), e))?;
     let mut paths: Vec<_> = read
@@ -86,7 +132,15 @@ pub fn load_dir(dir: &Path, kind: Kind) -> Result<Vec<Prepared>, ReplayError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        out.push(parse(&name, bytes, kind));
+        let request = parse(&name, bytes, kind);
+        request
+            .check(kind)
+            .map_err(|why| ReplayError::NotARequest {
+                path: p.clone(),
+                kind: kind.name(),
+                why,
+            })?;
+        out.push(request);
     }
     if out.is_empty() {
         return Err(ReplayError::NoRequests(dir.to_path_buf()));
@@ -114,5 +168,34 @@ mod tests {
         let j = parse("b.json", b"{}".to_vec(), Kind::Mhd);
         assert_eq!(j.content_type, "application/fhir+json");
         assert_eq!(j.body, b"{}");
+    }
+
+    #[test]
+    fn files_that_are_not_requests_for_the_kind_are_refused() {
+        let check = |bytes: &[u8], kind| parse("f", bytes.to_vec(), kind).check(kind);
+        let capture = b"MIME-Version: 1.0\r\nContent-Type: multipart/related; type=x\r\n\r\n--b";
+        assert_eq!(check(capture, Kind::Iti41), Ok(()));
+        assert_eq!(check(b"\xEF\xBB\xBF <Envelope/>", Kind::Iti41), Ok(()));
+        assert_eq!(check(b"  {\"resourceType\":\"Bundle\"}", Kind::Mhd), Ok(()));
+        assert_eq!(
+            check(b"From: a@b.fr\r\nTo: c@d.fr\r\n\r\nx", Kind::Smtp),
+            Ok(())
+        );
+        let eml = b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b";
+        let notes = b"some notes\n";
+        for (bytes, kind) in [
+            (&notes[..], Kind::Iti41),
+            (&eml[..], Kind::Iti41),
+            (&notes[..], Kind::Mhd),
+            (&b"<Bundle/>"[..], Kind::Mhd),
+            (&notes[..], Kind::Smtp),
+            (&b": x"[..], Kind::Smtp),
+        ] {
+            assert!(
+                check(bytes, kind).is_err(),
+                "{:?} {kind:?}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 }

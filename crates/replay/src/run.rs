@@ -31,12 +31,13 @@ pub enum Failure {
     Connect(String),
     /// Connect, read or write timed out.
     Timeout(String),
-    /// A non-2xx HTTP status.
-    Http(u16),
-    /// ITI-41: the RegistryResponse status is not Success (the status word).
-    Registry(String),
-    /// MHD: the answer is an OperationOutcome.
-    OperationOutcome,
+    /// A non-2xx HTTP status, and the start of the answer's text.
+    Http(u16, String),
+    /// ITI-41: the RegistryResponse status is not Success (the status word), and its first
+    /// RegistryError (code, context).
+    Registry(String, String),
+    /// MHD: the answer is an OperationOutcome; its first issue in words.
+    OperationOutcome(String),
     /// The answer is not the HTTP/SOAP/FHIR expected.
     Protocol(String),
     /// Another I/O error.
@@ -58,9 +59,9 @@ impl Failure {
             Failure::Tls(_) => "tls-handshake".into(),
             Failure::Connect(_) => "connect".into(),
             Failure::Timeout(_) => "timeout".into(),
-            Failure::Http(c) => format!("http-{c}"),
-            Failure::Registry(s) => format!("registry-{}", s.to_ascii_lowercase()),
-            Failure::OperationOutcome => "operation-outcome".into(),
+            Failure::Http(c, _) => format!("http-{c}"),
+            Failure::Registry(s, _) => format!("registry-{}", s.to_ascii_lowercase()),
+            Failure::OperationOutcome(_) => "operation-outcome".into(),
             Failure::Protocol(_) => "protocol".into(),
             Failure::Io(_) => "io".into(),
             Failure::Smtp(code, _) => format!("smtp-{code}"),
@@ -76,7 +77,9 @@ impl Failure {
             Failure::Tls(s) | Failure::Connect(s) | Failure::Timeout(s) => s.clone(),
             Failure::Protocol(s) | Failure::Io(s) | Failure::Smtp(_, s) => s.clone(),
             Failure::SoapFault(s) | Failure::Build(s) | Failure::Invalid(s) => s.clone(),
-            Failure::Http(_) | Failure::Registry(_) | Failure::OperationOutcome => String::new(),
+            Failure::Http(_, s) | Failure::Registry(_, s) | Failure::OperationOutcome(s) => {
+                s.clone()
+            }
         }
     }
 }
@@ -229,8 +232,11 @@ impl Load {
     }
 
     fn check(&self) -> Result<(), ReplayError> {
-        if self.users == 0 {
-            return Err(ReplayError::Load("--users must be at least 1".into()));
+        if self.users == 0 || self.users > MAX_USERS {
+            return Err(ReplayError::Load(format!(
+                "--users {}: from 1 to {MAX_USERS} (a thread each)",
+                self.users
+            )));
         }
         if self.count == Some(0) {
             return Err(ReplayError::Load("--count must be at least 1".into()));
@@ -376,18 +382,25 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
             Err(_) => {}
         }
     }
-    if !success {
-        return Err(nginx_refusal(r).unwrap_or(Failure::Http(r.status)));
-    }
     let text = String::from_utf8_lossy(&r.body);
+    if !success {
+        if kind == Kind::Mhd
+            && let Some(outcome) = operation_outcome(&text)
+        {
+            return Err(outcome);
+        }
+        return Err(nginx_refusal(r).unwrap_or_else(|| Failure::Http(r.status, excerpt(&text))));
+    }
     match kind {
         Kind::Iti41 => registry_status(&text),
         Kind::Smtp => Ok(()),
         Kind::Mhd => {
+            if let Some(outcome) = operation_outcome(&text) {
+                return Err(outcome);
+            }
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| Failure::Protocol(format!("answer is not JSON: {e}")))?;
             match v.get("resourceType").and_then(|t| t.as_str()) {
-                Some("OperationOutcome") => Err(Failure::OperationOutcome),
                 Some("Bundle") => Ok(()),
                 other => Err(Failure::Protocol(format!(
                     "unexpected resourceType {other:?}"
@@ -395,6 +408,76 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
             }
         }
     }
+}
+
+/// Longest excerpt of an answer kept as a failure's detail, in characters.
+const EXCERPT: usize = 200;
+
+/// The start of an answer's text for a failure's detail: an HTML page's title, else the text
+/// with its whitespace collapsed, control characters dropped, cut at [`EXCERPT`] characters.
+fn excerpt(text: &str) -> String {
+    let text = match (text.find("<title>"), text.find("</title>")) {
+        (Some(a), Some(b)) if a + 7 <= b => &text[a + 7..b],
+        _ => text,
+    };
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().filter(|c| !c.is_control()));
+        if out.chars().count() > EXCERPT {
+            out = out.chars().take(EXCERPT).collect();
+            out.push('…');
+            break;
+        }
+    }
+    out
+}
+
+/// An OperationOutcome answer as a failure, with its first issue (of severity fatal or
+/// error if any) in words: severity, code, diagnostics or details.
+fn operation_outcome(text: &str) -> Option<Failure> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    if v.get("resourceType")?.as_str()? != "OperationOutcome" {
+        return None;
+    }
+    let issues = v.get("issue").and_then(|i| i.as_array());
+    let severe = |i: &&serde_json::Value| {
+        matches!(
+            i.get("severity").and_then(|s| s.as_str()),
+            Some("fatal" | "error")
+        )
+    };
+    let issue = issues.and_then(|is| is.iter().find(severe).or_else(|| is.first()));
+    let words = issue.map_or_else(String::new, |i| {
+        let field = |k: &str| i.get(k).and_then(|s| s.as_str()).unwrap_or("");
+        let what = match field("diagnostics") {
+            "" => i
+                .pointer("/details/text")
+                .and_then(|s| s.as_str())
+                .unwrap_or(""),
+            d => d,
+        };
+        format!("{} {}: {what}", field("severity"), field("code"))
+    });
+    Some(Failure::OperationOutcome(excerpt(&words)))
+}
+
+/// The value of attribute `name` in the start tag that begins `tag`, XML entities undone.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let end = tag.find('>').unwrap_or(tag.len());
+    let tag = &tag[..end];
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let value = &tag[at..at + tag[at..].find('"')?];
+    Some(
+        value
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
 /// The RegistryResponse status of an ITI-41 envelope: Success, or the failure's word.
@@ -408,15 +491,23 @@ fn registry_status(text: &str) -> Result<(), Failure> {
         .take_while(|c| c.is_ascii_alphanumeric())
         .collect();
     if word == "Success" {
-        Ok(())
-    } else {
-        Err(Failure::Registry(word))
+        return Ok(());
     }
+    // The first RegistryError: its code and what it is about.
+    let detail = text
+        .find("RegistryError ")
+        .map(|i| &text[i..])
+        .map_or_else(String::new, |tag| {
+            let code = attribute(tag, "errorCode").unwrap_or_default();
+            match attribute(tag, "codeContext") {
+                Some(context) => format!("{code}: {context}"),
+                None => code,
+            }
+        });
+    Err(Failure::Registry(word, excerpt(&detail)))
 }
 
 struct Tally {
-    raw: Histogram<u64>,
-    corrected: Histogram<u64>,
     sent: u64,
     ok: u64,
     handshakes: u64,
@@ -439,16 +530,14 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Tally {
-    fn new() -> Result<Tally, ReplayError> {
-        Ok(Tally {
-            raw: histogram()?,
-            corrected: histogram()?,
+    fn new() -> Tally {
+        Tally {
             sent: 0,
             ok: 0,
             handshakes: 0,
             reconnects: 0,
             errors: BTreeMap::new(),
-        })
+        }
     }
 
     fn fail(&mut self, f: &Failure) {
@@ -456,10 +545,7 @@ impl Tally {
         e.0 += 1;
     }
 
-    fn merge(&mut self, t: Tally) -> Result<(), ReplayError> {
-        let bad = |e: hdrhistogram::AdditionError| ReplayError::Load(format!("histogram: {e}"));
-        self.raw.add(&t.raw).map_err(bad)?;
-        self.corrected.add(&t.corrected).map_err(bad)?;
+    fn merge(&mut self, t: Tally) {
         self.sent += t.sent;
         self.ok += t.ok;
         self.handshakes += t.handshakes;
@@ -468,17 +554,40 @@ impl Tally {
             let e = self.errors.entry(k).or_insert((0, ex));
             e.0 += n;
         }
-        Ok(())
     }
 }
+
+/// The latencies of a run, shared by its users (one set whatever their number: a histogram
+/// is about 190 KB).
+struct Latencies {
+    /// Corrected latencies of the current progress interval.
+    interval: Histogram<u64>,
+    /// Raw latencies of the whole run.
+    raw: Histogram<u64>,
+    /// Latencies of the whole run measured from the intended send time.
+    corrected: Histogram<u64>,
+}
+
+impl Latencies {
+    fn new() -> Result<Latencies, ReplayError> {
+        Ok(Latencies {
+            interval: histogram()?,
+            raw: histogram()?,
+            corrected: histogram()?,
+        })
+    }
+}
+
+/// Most virtual users (each a thread).
+pub const MAX_USERS: usize = 10_000;
 
 /// Counters shared by the users and the progress reporter.
 struct Live {
     sent: AtomicU64,
     ok: AtomicU64,
     errors: AtomicU64,
-    /// Latencies of the current progress interval, and of the whole run.
-    window: Mutex<(Histogram<u64>, Histogram<u64>)>,
+    /// The latencies.
+    window: Mutex<Latencies>,
 }
 
 fn tls_configs(endpoint: &Endpoint) -> Result<Vec<Arc<ClientConfig>>, ReplayError> {
@@ -601,7 +710,7 @@ pub fn run_source(
     } else {
         format!("{}:{}", target.host, target.port)
     };
-    let mut tally = Tally::new()?;
+    let mut tally = Tally::new();
     let start = Instant::now();
     let addrs = match Connector::resolve(&target.host, target.port) {
         Ok(a) => a,
@@ -616,6 +725,7 @@ pub fn run_source(
                 load,
                 configs.len(),
                 tally,
+                &Latencies::new()?,
                 start.elapsed(),
             ));
         }
@@ -634,10 +744,11 @@ pub fn run_source(
         sent: AtomicU64::new(0),
         ok: AtomicU64::new(0),
         errors: AtomicU64::new(0),
-        window: Mutex::new((histogram()?, histogram()?)),
+        window: Mutex::new(Latencies::new()?),
     };
     let next = AtomicUsize::new(0);
     let finished = AtomicBool::new(false);
+    let abort = AtomicBool::new(false);
     let envelopes: Vec<Envelope> = if endpoint.kind == Kind::Smtp {
         requests
             .iter()
@@ -662,44 +773,73 @@ pub fn run_source(
         start,
         live: &live,
         next: &next,
+        abort: &abort,
     };
-    let tallies: Vec<Result<Tally, ReplayError>> = std::thread::scope(|scope| {
-        let monitor = scope.spawn(|| {
-            let mut last = (start, 0u64);
-            let tick = Duration::from_secs(1);
-            while !finished.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(50));
-                if last.0.elapsed() >= tick {
-                    let p = snapshot(&live, start, &mut last, load, false);
-                    progress(&p);
+    let tallies: Result<Vec<Result<Tally, ReplayError>>, ReplayError> =
+        std::thread::scope(|scope| {
+            let monitor = scope.spawn(|| {
+                let mut last = (start, 0u64);
+                let tick = Duration::from_secs(1);
+                while !finished.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(50));
+                    if last.0.elapsed() >= tick {
+                        let p = snapshot(&live, start, &mut last, load, false);
+                        progress(&p);
+                    }
                 }
-            }
-        });
-        let handles: Vec<_> = (0..load.users)
-            .map(|u| {
+            });
+            let mut handles = Vec::with_capacity(load.users);
+            let mut refused = None;
+            for u in 0..load.users {
                 let tls = configs[u % configs.len()].clone();
                 let ctx = &ctx;
-                scope.spawn(move || user(ctx, u, tls))
-            })
-            .collect();
-        let out = handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(ReplayError::Load("a virtual user panicked".into())))
-            })
-            .collect();
-        finished.store(true, Ordering::Relaxed);
-        let _ = monitor.join();
-        out
-    });
-    for t in tallies {
-        tally.merge(t?)?;
+                match std::thread::Builder::new().spawn_scoped(scope, move || user(ctx, u, tls)) {
+                    Ok(h) => handles.push(h),
+                    Err(e) => {
+                        // The users already started end at their next request.
+                        abort.store(true, Ordering::Relaxed);
+                        refused = Some(ReplayError::Load(format!(
+                            "cannot start virtual user {} of {}: {e}",
+                            u + 1,
+                            load.users
+                        )));
+                        break;
+                    }
+                }
+            }
+            let out: Vec<_> = handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(ReplayError::Load("a virtual user panicked".into()))
+                    })
+                })
+                .collect();
+            finished.store(true, Ordering::Relaxed);
+            let _ = monitor.join();
+            match refused {
+                Some(e) => Err(e),
+                None => Ok(out),
+            }
+        });
+    for t in tallies? {
+        tally.merge(t?);
     }
     let elapsed = start.elapsed();
     let mut last = (start, 0);
     progress(&snapshot(&live, start, &mut last, load, true));
-    Ok(report(endpoint, load, configs.len(), tally, elapsed))
+    let latencies = live
+        .window
+        .into_inner()
+        .map_err(|_| ReplayError::Load("a virtual user panicked".into()))?;
+    Ok(report(
+        endpoint,
+        load,
+        configs.len(),
+        tally,
+        &latencies,
+        elapsed,
+    ))
 }
 
 /// What every user shares.
@@ -718,13 +858,15 @@ struct Ctx<'a> {
     start: Instant,
     live: &'a Live,
     next: &'a AtomicUsize,
+    /// Set when the run cannot go on (a user could not be started): every user stops.
+    abort: &'a AtomicBool,
 }
 
 /// One user: the closed model sends its own share (requests u, u + N, u + 2N…) back to back;
 /// the open model takes the next arrival and sends it at its intended time.
 fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, ReplayError> {
     let load = ctx.load;
-    let mut t = Tally::new()?;
+    let mut t = Tally::new();
     let mut session = Sender::new(ctx.kind, tls, ctx.login.clone());
     let deadline = load.duration.map(|d| ctx.start + d);
     if load.rate.is_none() && !load.ramp_up.is_zero() {
@@ -734,6 +876,9 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
     }
     let mut k = 0usize;
     loop {
+        if ctx.abort.load(Ordering::Relaxed) {
+            break;
+        }
         let (i, due) = if load.rate.is_some() {
             let i = ctx.next.fetch_add(1, Ordering::Relaxed);
             let due = ctx.start + load.intended(i).unwrap_or_default();
@@ -808,11 +953,10 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
                 let raw = micros(end - began);
                 latency_us = Some(raw);
                 let corrected = micros(end - due.unwrap_or(began).min(began));
-                let _ = t.raw.record(raw);
-                let _ = t.corrected.record(corrected);
                 if let Ok(mut w) = ctx.live.window.lock() {
-                    let _ = w.0.record(corrected);
-                    let _ = w.1.record(corrected);
+                    let _ = w.interval.record(corrected);
+                    let _ = w.raw.record(raw);
+                    let _ = w.corrected.record(corrected);
                 }
                 judged
             }
@@ -875,10 +1019,10 @@ fn snapshot(
     let completed = ok + errors;
     let secs = (now - last.0).as_secs_f64();
     let p99_us = match live.window.lock() {
-        Ok(w) if done => w.1.value_at_quantile(0.99),
+        Ok(w) if done => w.corrected.value_at_quantile(0.99),
         Ok(mut w) => {
-            let p = w.0.value_at_quantile(0.99);
-            w.0.reset();
+            let p = w.interval.value_at_quantile(0.99);
+            w.interval.reset();
             p
         }
         Err(_) => 0,
@@ -906,6 +1050,7 @@ fn report(
     load: Load,
     identities: usize,
     t: Tally,
+    latencies: &Latencies,
     elapsed: Duration,
 ) -> Report {
     let mut errors: Vec<ErrorCount> = t
@@ -935,8 +1080,8 @@ fn report(
         ok: t.ok,
         failed,
         errors,
-        latency: Latency::of(&t.raw),
-        latency_corrected: load.rate.map(|_| Latency::of(&t.corrected)),
+        latency: Latency::of(&latencies.raw),
+        latency_corrected: load.rate.map(|_| Latency::of(&latencies.corrected)),
         keep_alive: load.keep_alive,
         handshakes: t.handshakes,
         reconnects: t.reconnects,
@@ -969,10 +1114,34 @@ mod tests {
         assert_eq!(judge(Kind::Iti41, &r(200, ok)), Ok(()));
         assert_eq!(
             judge(Kind::Iti41, &r(200, ko)),
-            Err(Failure::Registry("Failure".into()))
+            Err(Failure::Registry("Failure".into(), String::new()))
         );
-        assert_eq!(judge(Kind::Iti41, &r(503, ok)), Err(Failure::Http(503)));
-        assert_eq!(judge(Kind::Iti41, &r(400, "bad")), Err(Failure::Http(400)));
+        let ko_with_error = ko.replace(
+            "/>",
+            r#"><rs:RegistryErrorList><rs:RegistryError errorCode="XDSDuplicateUniqueIdInRegistry" codeContext="uniqueId 1.2.3 &amp; &quot;x&quot; already stored" severity="urn:oasis:names:tc:ebxml-regrep:ErrorSeverityType:Error"/></rs:RegistryErrorList></rs:RegistryResponse>"#,
+        );
+        assert_eq!(
+            judge(Kind::Iti41, &r(200, &ko_with_error)),
+            Err(Failure::Registry(
+                "Failure".into(),
+                "XDSDuplicateUniqueIdInRegistry: uniqueId 1.2.3 & \"x\" already stored".into()
+            ))
+        );
+        assert_eq!(
+            judge(Kind::Iti41, &r(503, ok)),
+            Err(Failure::Http(503, excerpt(ok)))
+        );
+        assert_eq!(
+            judge(Kind::Iti41, &r(400, "bad\n\n request\u{1b}")),
+            Err(Failure::Http(400, "bad request".into()))
+        );
+        assert_eq!(
+            judge(
+                Kind::Iti41,
+                &r(502, "<html><head><title>502 Bad Gateway</title></head>")
+            ),
+            Err(Failure::Http(502, "502 Bad Gateway".into()))
+        );
         let fault = r#"<s:Envelope><s:Body><s:Fault><s:Code><s:Value>s:Sender</s:Value></s:Code><s:Reason><s:Text xml:lang="en">not SOAP</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
         assert_eq!(
             judge(Kind::Iti41, &r(400, fault)),
@@ -989,7 +1158,18 @@ mod tests {
         );
         assert_eq!(
             judge(Kind::Mhd, &r(200, r#"{"resourceType":"OperationOutcome"}"#)),
-            Err(Failure::OperationOutcome)
+            Err(Failure::OperationOutcome(String::new()))
+        );
+        let outcome = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"warning","code":"informational","diagnostics":"w"},{"severity":"error","code":"invalid","diagnostics":"SEGUR-MHD-X: no subject"}]}"#;
+        assert_eq!(
+            judge(Kind::Mhd, &r(422, outcome)),
+            Err(Failure::OperationOutcome(
+                "error invalid: SEGUR-MHD-X: no subject".into()
+            ))
+        );
+        assert_eq!(
+            judge(Kind::Mhd, &r(422, "{}")),
+            Err(Failure::Http(422, "{}".into()))
         );
     }
 
@@ -1013,7 +1193,7 @@ mod tests {
         assert_eq!(judge(Kind::Iti41, &mtom(200, ct, xop, ok)), Ok(()));
         assert_eq!(
             judge(Kind::Iti41, &mtom(200, ct, xop, &ko)),
-            Err(Failure::Registry("Failure".into())),
+            Err(Failure::Registry("Failure".into(), String::new())),
             "the root part decides, not the other part"
         );
         let fault = r#"<s:Envelope><s:Body><s:Fault><s:Reason><s:Text>no</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>"#;
@@ -1077,5 +1257,21 @@ mod tests {
             .is_err()
         );
         assert!(Load { users: 0, ..load }.check().is_err());
+        assert!(
+            Load {
+                users: MAX_USERS + 1,
+                ..load
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            Load {
+                users: MAX_USERS,
+                ..load
+            }
+            .check()
+            .is_ok()
+        );
     }
 }

@@ -1082,6 +1082,52 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_ends_a_handshake_stalled_after_its_first_bytes() {
+        let stop = Arc::new(Stop::default());
+        let (mut client, mut d) = waiting(&stop, Duration::from_secs(60));
+        d.handshaking = true;
+        // The start of a ClientHello, then nothing.
+        client.write_all(&[0x16, 3, 1, 2, 0, 1]).expect("write");
+        let mut buf = [0; 16];
+        assert_eq!(d.read(&mut buf).expect("read"), 6);
+        assert!(d.idle_until.is_some(), "still interruptible");
+        let stopper = stop.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            stopper.set();
+        });
+        let began = Instant::now();
+        let e = d.read(&mut buf).expect_err("stopped");
+        t.join().expect("stopper");
+        assert!(is_stopping(&e), "{e}");
+        assert!(
+            began.elapsed() < Duration::from_secs(30),
+            "ended by the stop"
+        );
+    }
+
+    #[test]
+    fn an_injected_latency_ends_at_the_deadline_or_a_stop() {
+        let stop = Stop::default();
+        let began = Instant::now();
+        added_latency(
+            Duration::from_secs(60),
+            began + Duration::from_millis(100),
+            &stop,
+        );
+        let took = began.elapsed();
+        assert!(took >= Duration::from_millis(100) && took < Duration::from_secs(30));
+        stop.set();
+        let began = Instant::now();
+        added_latency(
+            Duration::from_secs(60),
+            began + Duration::from_secs(60),
+            &stop,
+        );
+        assert!(began.elapsed() < Duration::from_secs(30));
+    }
+
+    #[test]
     fn a_wait_ends_with_the_first_byte_its_timeout_or_a_stop_set_before_it() {
         let stop = Arc::new(Stop::default());
         let (mut client, mut d) = waiting(&stop, Duration::from_secs(60));
