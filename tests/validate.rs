@@ -680,3 +680,132 @@ fn json_report_records_each_input_sha256_as_sha256sum_computes_it() {
         assert_eq!(d["sha256"].as_str(), Some(expected), "{path}");
     }
 }
+
+#[test]
+fn a_declared_schematron_that_cannot_run_is_an_error_of_segurs_rules() {
+    // An N1 example whose oxygen PIs declare a schematron the rules directory does not hold
+    // and one outside it: the official chain notes them (MISSING_SCH) and passes the
+    // document; segur's SEGUR-SCH-ABSENT makes it fail, at the declaring instruction, and
+    // the file outside is never read as rules.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = shared().join("ans/testcontenucda/ExemplesCDA/DOC_NON_STRUCTURE_CDA-R2-N1.xml");
+    let original = std::fs::read_to_string(example).expect("example");
+    let doc = dir.path().join("declares.xml");
+    let edited = original
+        .replacen("../schematrons/profils/IHE.sch", "../schematrons/nope.sch", 1)
+        .replacen(
+            "../schematrons/profils/CI-SIS_Modeles_ANS.sch",
+            "/etc/hostname",
+            1,
+        );
+    std::fs::write(&doc, edited).expect("write");
+    let o = segur(&["validate", "--rules", &rules(), "--format", "json", p(&doc)]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let absent: Vec<_> = report["documents"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule"] == "SEGUR-SCH-ABSENT")
+        .map(|f| {
+            (
+                f["location"]["line"].as_u64(),
+                f["location"]["xpath"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        absent,
+        [
+            (Some(4), "/processing-instruction('oxygen')[1]".to_string()),
+            (Some(8), "/processing-instruction('oxygen')[5]".to_string())
+        ]
+    );
+    let official = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--profile",
+        "official",
+        p(&doc),
+    ]);
+    assert_eq!(official.status.code(), Some(0), "{}", text(&official.stdout));
+}
+
+#[test]
+fn the_exit_code_survives_a_reader_that_goes_away() {
+    // `segur validate … | head -0`: the verdict (1) is the exit code, not a success, and no
+    // panic when nothing can be written.
+    let example = shared().join("ans/testcontenucda/ExemplesCDA/OBP-SAP_2024.01.xml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["validate", "--rules", &rules(), p(&example)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn inputs_are_each_read_once_whatever_the_tree_holds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("tree");
+    build(&tree.join("sub"), "cr-bio", "1");
+    // A link back up the tree: followed once, not forever.
+    std::os::unix::fs::symlink("..", tree.join("sub/up")).expect("symlink");
+    let o = segur(&["validate", "--rules", &rules(), p(&tree)]);
+    assert_eq!(
+        text(&o.stdout).lines().last(),
+        Some("1 documents: 1 conformant, 0 non-conformant, 0 unreadable; 0 errors, 0 warnings"),
+        "{}",
+        text(&o.stdout)
+    );
+    // A report written into the tree is not validated by the next run; given as an input
+    // too, it is refused before anything is overwritten.
+    let report = tree.join("report.xml");
+    for _ in 0..2 {
+        let o = segur(&[
+            "validate",
+            "--rules",
+            &rules(),
+            "--format",
+            "junit",
+            "--output",
+            p(&report),
+            p(&tree),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    }
+    let doc = tree.join("sub/cr-bio-0001.xml");
+    let before = std::fs::read(&doc).expect("document");
+    let o = segur(&["validate", "--rules", &rules(), "--output", p(&doc), p(&doc)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("it is also an input"), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read(&doc).expect("document"), before);
+    // Standard input once only.
+    let o = segur_stdin(&["validate", "--rules", &rules(), "-", "-"], &before);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stdout).contains("standard input is given more than once"),
+        "{}",
+        text(&o.stdout)
+    );
+    // compare-peer with nothing to compare is an error, not `agree 0/0`.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).expect("dir");
+    let peer = dir.path().join("failed.jsonl");
+    std::fs::write(&peer, "").expect("peer");
+    let o = segur(&[
+        "conformance",
+        "compare-peer",
+        p(&empty),
+        "--peer-results",
+        p(&peer),
+        "--rules",
+        &rules(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+}

@@ -85,6 +85,26 @@ pub(crate) fn run(cmd: ConformanceCommand) -> Result<Outcome, Failure> {
                 }
                 names.push(name);
             }
+            if names.is_empty() {
+                return Err(Failure::usage(format!(
+                    "{}: no .xml document to compare",
+                    dir.display()
+                )));
+            }
+            let listed: std::collections::BTreeSet<&str> =
+                names.iter().map(String::as_str).collect();
+            let elsewhere: std::collections::BTreeSet<&str> = peer
+                .iter()
+                .map(|r| r.document.as_str())
+                .filter(|d| !listed.contains(d))
+                .collect();
+            if let Some(first) = elsewhere.first() {
+                out(format_args!(
+                    "note: the peer results name {} document(s) that are not in {}, not compared (first: {first})",
+                    elsewhere.len(),
+                    dir.display()
+                ))?;
+            }
             let diffs = compare(
                 &names,
                 &ours,

@@ -67,6 +67,9 @@ pub(crate) fn run(cmd: InsCommand) -> Result<Outcome, Failure> {
         InsCommand::Gen { count, seed } => {
             let mut generator = Generator::new(seed);
             for _ in 0..count {
+                if crate::stdout_closed() {
+                    break;
+                }
                 let id = generator.next_identity();
                 let line = serde_json::to_string(&IdentityJson::of(&id))
                     .map_err(|e| Failure::infra(format!("cannot serialize an identity: {e}")))?;

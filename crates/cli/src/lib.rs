@@ -65,16 +65,37 @@ impl Failure {
 
 /// Write a line to stdout; a closed pipe (`segur … | head`) ends the program quietly.
 pub(crate) fn out(line: std::fmt::Arguments<'_>) -> Result<(), Failure> {
+    if stdout_closed() {
+        return Ok(());
+    }
     let mut stdout = std::io::stdout().lock();
     match writeln!(stdout, "{line}") {
         Ok(()) => Ok(()),
+        // The reader is gone (`segur validate … | head`): nothing more is written, and the
+        // command ends with the exit code of what it did, so a pipeline under `set -o
+        // pipefail` still fails when a document does.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            std::process::exit(i32::from(exit::OK))
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
         }
         Err(e) => Err(Failure::infra(format!(
             "cannot write to standard output: {e}"
         ))),
     }
+}
+
+/// Set when standard output's reader has gone.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether standard output's reader has gone (a command producing only output can stop).
+pub(crate) fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A line on standard error; a standard error that cannot be written is not a reason to
+/// panic (`eprintln!` would), the exit code still says how the command ended.
+pub(crate) fn err_line(line: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// Parse the command line, run, and turn the result into an exit code.
@@ -109,7 +130,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),
         Ok(Outcome::Invalid) => ExitCode::from(exit::INVALID),
         Err(f) => {
-            eprintln!("segur: {}", f.message);
+            err_line(format_args!("segur: {}", f.message));
             ExitCode::from(f.code)
         }
     }

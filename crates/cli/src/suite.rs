@@ -182,7 +182,8 @@ fn run_case(
 
 fn junit(results: &[(String, String, Result<(), String>)]) -> String {
     let esc = |s: &str| {
-        s.replace('&', "&amp;")
+        segur_report::xml_safe(s)
+            .replace('&', "&amp;")
             .replace('<', "&lt;")
             .replace('>', "&gt;")
             .replace('"', "&quot;")

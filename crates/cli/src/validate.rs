@@ -46,44 +46,94 @@ pub(crate) fn walk(
     out: &mut Vec<PathBuf>,
     recursive: bool,
 ) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            if recursive {
-                walk(&p, ext, out, true)?;
-            }
-        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext)) {
-            out.push(p);
+    let mut found = Vec::new();
+    Walk::new(&[ext], recursive).dir(dir, &mut found)?;
+    out.extend(found.into_iter().filter_map(|i| match i {
+        Input::File(p) => Some(p),
+        _ => None,
+    }));
+    Ok(())
+}
+
+/// A directory scan: the files with one of the extensions, each directory read once (a
+/// symbolic link back up the tree, or to a directory seen before, is not followed again).
+struct Walk<'a> {
+    exts: &'a [&'a str],
+    recursive: bool,
+    /// The directories read, by their canonical path.
+    seen: std::collections::HashSet<PathBuf>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(exts: &'a [&'a str], recursive: bool) -> Walk<'a> {
+        Walk {
+            exts,
+            recursive,
+            seen: std::collections::HashSet::new(),
         }
     }
-    Ok(())
+
+    /// The matching entries of `dir`, sorted, into `out`: regular files as inputs, other
+    /// files with a matching name (a FIFO, a socket, a device) as inputs that cannot be read,
+    /// so that none is skipped in silence and none blocks the run.
+    fn dir(&mut self, dir: &Path, out: &mut Vec<Input>) -> std::io::Result<()> {
+        if !self.seen.insert(std::fs::canonicalize(dir)?) {
+            return Ok(());
+        }
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let Ok(meta) = std::fs::metadata(&p) else {
+                continue; // a dangling link
+            };
+            if meta.is_dir() {
+                if self.recursive {
+                    self.dir(&p, out)?;
+                }
+            } else if p
+                .extension()
+                .is_some_and(|e| self.exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+            {
+                out.push(if meta.is_file() {
+                    Input::File(p)
+                } else {
+                    Input::Missing(p, "not a regular file (a FIFO, socket or device)".into())
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Expand files, directories and `-` into inputs, in the order given: in directories, the
 /// files with one of the extensions `exts` (any case), sorted, in subdirectories too when
-/// `recursive`.
+/// `recursive`. A file given by name is read whatever it is (`/dev/stdin`, a process
+/// substitution); standard input can be given once.
 pub(crate) fn inputs_with(paths: &[PathBuf], exts: &[&str], recursive: bool) -> Vec<Input> {
     let mut v = Vec::new();
+    let mut stdin = false;
     for p in paths {
         if p.as_os_str() == "-" {
-            v.push(Input::Stdin);
+            if std::mem::replace(&mut stdin, true) {
+                v.push(Input::Missing(
+                    p.clone(),
+                    "standard input is given more than once".into(),
+                ));
+            } else {
+                v.push(Input::Stdin);
+            }
         } else if p.is_dir() {
             let mut files = Vec::new();
-            let listed = exts
-                .iter()
-                .try_for_each(|ext| walk(p, ext, &mut files, recursive));
-            files.sort();
-            match listed {
-                Ok(()) => v.extend(files.into_iter().map(Input::File)),
+            match Walk::new(exts, recursive).dir(p, &mut files) {
+                Ok(()) => v.extend(files),
                 Err(e) => v.push(Input::Missing(
                     p.clone(),
                     format!("cannot list the directory: {e}"),
                 )),
             }
-        } else if p.is_file() {
+        } else if p.exists() {
             v.push(Input::File(p.clone()));
         } else {
             v.push(Input::Missing(
@@ -115,13 +165,23 @@ fn read(input: &Input) -> Result<Vec<u8>, String> {
             Ok(buf)
         }
         Input::File(p) => {
-            let len = std::fs::metadata(p)
+            let file = std::fs::File::open(p).map_err(|e| format!("cannot read: {e}"))?;
+            let len = file
+                .metadata()
                 .map_err(|e| format!("cannot read: {e}"))?
                 .len();
             if len > MAX_INPUT {
                 return Err(format!("input larger than {MAX_INPUT} bytes ({len})"));
             }
-            std::fs::read(p).map_err(|e| format!("cannot read: {e}"))
+            // A pipe or a device says nothing of its length: read at most the limit.
+            let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+            file.take(MAX_INPUT + 1)
+                .read_to_end(&mut buf)
+                .map_err(|e| format!("cannot read: {e}"))?;
+            if buf.len() as u64 > MAX_INPUT {
+                return Err(format!("input larger than {MAX_INPUT} bytes"));
+            }
+            Ok(buf)
         }
     }
 }
@@ -176,9 +236,9 @@ pub(crate) fn warn_unwritable_cache(engine: &Engine) {
         .iter()
         .find(|(_, o)| matches!(o, CacheOutcome::Unwritable(_)))
     {
-        eprintln!(
+        crate::err_line(format_args!(
             "segur: warning: the rules cache is not written ({why}); use --cache-dir or --no-cache"
-        );
+        ));
     }
 }
 
@@ -461,7 +521,24 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
             .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
         segur_exchange::signing_cert::install_anchors(anchors);
     }
-    let inputs = inputs_with(&args.paths, &["xml", "eml", "zip", "json"], true);
+    let mut inputs = inputs_with(&args.paths, &["xml", "eml", "zip", "json"], true);
+    if let Some(output) = &args.output {
+        // The report is not an input: refused when given as one, left out of the directories
+        // scanned (a second run would validate the first run's report).
+        let same = |p: &Path| {
+            std::fs::canonicalize(p)
+                .ok()
+                .is_some_and(|p| std::fs::canonicalize(output).is_ok_and(|o| o == p))
+        };
+        if let Some(p) = args.paths.iter().find(|p| p.as_os_str() != "-" && same(p)) {
+            return Err(Failure::usage(format!(
+                "--output {}: it is also an input ({}): the report would replace it",
+                output.display(),
+                p.display()
+            )));
+        }
+        inputs.retain(|i| !matches!(i, Input::File(p) if same(p)));
+    }
     if inputs.is_empty() {
         return Err(Failure::usage(
             "no .xml, .eml, .zip or .json input found in the given directories",
@@ -472,7 +549,8 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     let kinds: Vec<(bool, bool)> = inputs
         .iter()
         .map(|i| match i {
-            Input::File(p) if crate::fhir::file_is_fhir(p) => (
+            // A pipe given by name is read once, later: it is taken for a CDA or a package.
+            Input::File(p) if p.is_file() && crate::fhir::file_is_fhir(p) => (
                 true,
                 std::fs::read(p).is_ok_and(|b| crate::fhir::is_transaction_bundle(&b)),
             ),

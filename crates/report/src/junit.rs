@@ -6,10 +6,32 @@ use segur_finding::Severity;
 
 use crate::{Report, Verdict};
 
+/// `text` with the characters XML 1.0 cannot hold, even escaped (control characters but tab,
+/// line feed and carriage return; U+FFFE, U+FFFF), written visibly as `\u{…}`: a file name
+/// or a message holding one must not make the report unreadable.
+pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | ' '..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+            || c >= '\u{10000}'
+    };
+    if text.chars().all(allowed) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if allowed(c) {
+            out.push(c);
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn start<'a>(name: &'a str, attrs: &[(&'a str, String)]) -> BytesStart<'a> {
     let mut s = BytesStart::new(name);
     for (k, v) in attrs {
-        s.push_attribute((*k, v.as_str()));
+        s.push_attribute((*k, &*xml_safe(v)));
     }
     s
 }
@@ -21,7 +43,7 @@ fn write(w: &mut Writer<Vec<u8>>, e: Event<'_>) {
 
 fn element(w: &mut Writer<Vec<u8>>, name: &str, attrs: &[(&str, String)], text: &str) {
     write(w, Event::Start(start(name, attrs)));
-    write(w, Event::Text(BytesText::new(text)));
+    write(w, Event::Text(BytesText::new(&xml_safe(text))));
     write(w, Event::End(BytesEnd::new(name)));
 }
 
@@ -114,4 +136,15 @@ pub fn to_junit(report: &Report) -> String {
     let mut out = String::from_utf8(w.into_inner()).unwrap_or_default();
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn characters_xml_cannot_hold_are_written_visibly() {
+        assert!(matches!(xml_safe("a\tb\né"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(xml_safe("ctl\u{1}\u{1b}.xml\u{fffe}"), "ctl\\u{1}\\u{1b}.xml\\u{fffe}");
+    }
 }

@@ -11,7 +11,26 @@ use serde::{Deserialize, Serialize};
 
 use segur_finding::{Finding, Severity};
 
-pub use junit::to_junit;
+pub use junit::{to_junit, xml_safe};
+
+/// `text` on one line for a terminal: control characters (line breaks and escape sequences
+/// included) written visibly as `\u{…}`, `\n`, `\r`, `\t`.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 pub use sarif::to_sarif;
 
 /// The URI identifying the JSON report format (its `$schema`).
@@ -180,24 +199,26 @@ impl Report {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for d in &self.documents {
+            // One line per finding, whatever a file name or a message holds.
+            let path = one_line(&d.path);
             if let Some(e) = &d.error {
                 out.push_str(&format!(
                     "{}:{}:{}: error INPUT {}\n",
-                    d.path,
+                    path,
                     e.line.unwrap_or(0),
                     e.column.unwrap_or(0),
-                    e.message
+                    one_line(&e.message)
                 ));
             }
             for f in &d.findings {
                 out.push_str(&format!(
                     "{}:{}:{}: {} {} {} [{}{}]\n",
-                    d.path,
+                    path,
                     f.location.line.unwrap_or(0),
                     f.location.column.unwrap_or(0),
                     f.severity.as_str(),
                     f.rule,
-                    f.message,
+                    one_line(&f.message),
                     f.source.file,
                     f.location
                         .xpath

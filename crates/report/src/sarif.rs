@@ -15,6 +15,20 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
+/// `path` as a URI reference (RFC 3986): bytes other than unreserved characters and the
+/// path's delimiters percent-encoded (a space, a newline, `%`, `#`, `?`, non-ASCII).
+fn uri_reference(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The SARIF 2.1.0 view. Locations carry the input path, line and column, and the XPath as a
 /// logical location; unreadable inputs become `INPUT` error results.
 pub fn to_sarif(report: &Report) -> String {
@@ -22,14 +36,15 @@ pub fn to_sarif(report: &Report) -> String {
     let mut results = Vec::new();
     let mut artifacts = Vec::new();
     for d in &report.documents {
-        let mut artifact = json!({ "location": { "uri": d.path } });
+        let uri = uri_reference(&d.path);
+        let mut artifact = json!({ "location": { "uri": uri } });
         if let Some(h) = &d.sha256 {
             artifact["hashes"] = json!({ "sha-256": h });
         }
         artifacts.push(artifact);
         if let Some(e) = &d.error {
             rules.entry("INPUT".into()).or_insert_with(|| json!({ "id": "INPUT", "shortDescription": { "text": "The input is readable, well-formed XML" } }));
-            let mut physical = json!({ "artifactLocation": { "uri": d.path } });
+            let mut physical = json!({ "artifactLocation": { "uri": uri } });
             if let Some(line) = e.line.filter(|l| *l > 0) {
                 physical["region"] = json!({ "startLine": line, "startColumn": e.column.filter(|c| *c > 0).unwrap_or(1) });
             }
@@ -43,7 +58,7 @@ pub fn to_sarif(report: &Report) -> String {
                     "properties": { "source": f.source.file, "version": f.source.version }
                 })
             });
-            let mut physical = json!({ "artifactLocation": { "uri": d.path } });
+            let mut physical = json!({ "artifactLocation": { "uri": uri } });
             if let Some(line) = f.location.line.filter(|l| *l > 0) {
                 physical["region"] = json!({ "startLine": line, "startColumn": f.location.column.filter(|c| *c > 0).unwrap_or(1) });
             }
@@ -75,4 +90,18 @@ pub fn to_sarif(report: &Report) -> String {
         }]
     });
     serde_json::to_string_pretty(&log).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_uri_references() {
+        assert_eq!(uri_reference("dir/a-b_c.xml"), "dir/a-b_c.xml");
+        assert_eq!(
+            uri_reference("my docs/é #1?\n%.xml"),
+            "my%20docs/%C3%A9%20%231%3F%0A%25.xml"
+        );
+    }
 }

@@ -452,10 +452,22 @@ impl Engine {
 
         for sel in &selection.schematrons {
             let Some(actual) = &sel.actual else {
+                let outside = !crate::select::within_rules(&sel.declared);
                 out.notes.push(format!(
-                    "{}: declared but absent from the rules directory; not run",
-                    sel.declared
+                    "{}: declared but {}; not run",
+                    sel.declared,
+                    if outside {
+                        "outside the rules directory"
+                    } else {
+                        "absent from the rules directory"
+                    }
                 ));
+                // The document's own declaration names rules that cannot run: the official
+                // chain only notes it (MISSING_SCH), and a document could so escape them.
+                if self.options.profile == Profile::Default && selection.source == "pi" {
+                    out.findings
+                        .push(own_rules::absent_schematron(doc, &sel.declared, outside));
+                }
                 continue;
             };
             if actual != &sel.declared {

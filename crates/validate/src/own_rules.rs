@@ -6,6 +6,7 @@
 use base64::Engine;
 use segur_finding::{Finding, Location, RuleSource, Severity};
 use segur_ins::{InsOid, Matricule, check_cog};
+use segur_xml::{Document, NodeKind};
 
 /// The OID arc under which the INS authorities' OIDs sit.
 const INS_ARC: &str = "1.2.250.1.213.1.4.";
@@ -83,6 +84,46 @@ fn finding(rule: &str, severity: Severity, message: String, location: &Location)
         rule_set: Some("segur".into()),
         location: location.clone(),
     }
+}
+
+/// `SEGUR-SCH-ABSENT`: a schematron the document declares by an oxygen processing
+/// instruction is absent from the rules directory (or lies outside it), so its rules did not
+/// run; located at the declaring instruction.
+pub fn absent_schematron(doc: &Document, declared: &str, outside: bool) -> Finding {
+    let pi = doc.children(doc.root()).find(|&c| {
+        doc.kind(c) == NodeKind::ProcessingInstruction
+            && doc.local_name(c) == "oxygen"
+            && crate::select::oxygen_targets(std::iter::once(("oxygen", doc.value(c))))
+                .iter()
+                .any(|t| crate::select::declared_path(t) == declared)
+    });
+    let location = pi.map_or_else(Location::default, |n| {
+        let nth = doc
+            .children(doc.root())
+            .take_while(|&c| c != n)
+            .filter(|&c| {
+                doc.kind(c) == NodeKind::ProcessingInstruction && doc.local_name(c) == "oxygen"
+            })
+            .count()
+            + 1;
+        Location {
+            xpath: Some(format!("/processing-instruction('oxygen')[{nth}]")),
+            ..crate::location::locate(doc, n)
+        }
+    });
+    finding(
+        "SEGUR-SCH-ABSENT",
+        Severity::Error,
+        format!(
+            "the document declares the schematron {declared} (oxygen SCHSchema), which {}: its rules did not run",
+            if outside {
+                "lies outside the rules directory"
+            } else {
+                "the rules directory does not hold"
+            }
+        ),
+        &location,
+    )
 }
 
 /// Run segur's rules on the facts of one document.

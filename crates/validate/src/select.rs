@@ -146,7 +146,11 @@ impl Catalogue {
             if schematrons.iter().any(|s| s.declared == d) {
                 continue;
             }
-            let actual = if exists(&d) {
+            // A path that would leave the rules directory (absolute, or through `..`) names
+            // no rule file: a document must not make the validator read other files.
+            let actual = if !within_rules(&d) {
+                None
+            } else if exists(&d) {
                 Some(d.clone())
             } else {
                 self.overrides.get(&d).filter(|alt| exists(alt)).cloned()
@@ -162,6 +166,21 @@ impl Catalogue {
             notes,
         }
     }
+}
+
+/// Whether `path` (relative to the rules directory) stays inside it: relative, no `..`.
+pub fn within_rules(path: &str) -> bool {
+    let p = Path::new(path);
+    !path.starts_with(['/', '\\'])
+        && !path.contains('\\')
+        && !(path.len() >= 2 && path.as_bytes()[1] == b':')
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+}
+
+/// The path, relative to the rules directory, that a PI's `SCHSchema` target declares.
+pub fn declared_path(target: &str) -> String {
+    normalize_pi(target)
 }
 
 /// `../schematrons/x.sch` → `schematrons/x.sch`; `../Schematrons/` accepted.
@@ -284,6 +303,31 @@ mod tests {
             false
         });
         assert_eq!(s.schematrons[0].actual, None);
+    }
+
+    #[test]
+    fn paths_outside_the_rules_directory_name_no_rule_file() {
+        for inside in ["schematrons/x.sch", "./schematrons/p/x.sch"] {
+            assert!(within_rules(inside), "{inside}");
+        }
+        for outside in [
+            "/etc/passwd",
+            "schematrons/../../secret.sch",
+            "..",
+            "C:/x.sch",
+            "\\\\server\\x.sch",
+            "schematrons\\..\\..\\x.sch",
+        ] {
+            assert!(!within_rules(outside), "{outside}");
+        }
+        let c = Catalogue::default();
+        let s = c.select(
+            SelectMode::Pi,
+            &["/tmp/evil.sch".into(), "../schematrons/a/../../../x.sch".into()],
+            &[],
+            |_| true,
+        );
+        assert!(s.schematrons.iter().all(|s| s.actual.is_none()), "{s:?}");
     }
 
     #[test]
