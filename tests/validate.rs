@@ -692,7 +692,11 @@ fn a_declared_schematron_that_cannot_run_is_an_error_of_segurs_rules() {
     let original = std::fs::read_to_string(example).expect("example");
     let doc = dir.path().join("declares.xml");
     let edited = original
-        .replacen("../schematrons/profils/IHE.sch", "../schematrons/nope.sch", 1)
+        .replacen(
+            "../schematrons/profils/IHE.sch",
+            "../schematrons/nope.sch",
+            1,
+        )
         .replacen(
             "../schematrons/profils/CI-SIS_Modeles_ANS.sch",
             "/etc/hostname",
@@ -729,7 +733,12 @@ fn a_declared_schematron_that_cannot_run_is_an_error_of_segurs_rules() {
         "official",
         p(&doc),
     ]);
-    assert_eq!(official.status.code(), Some(0), "{}", text(&official.stdout));
+    assert_eq!(
+        official.status.code(),
+        Some(0),
+        "{}",
+        text(&official.stdout)
+    );
 }
 
 #[test]
@@ -781,9 +790,20 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
     }
     let doc = tree.join("sub/cr-bio-0001.xml");
     let before = std::fs::read(&doc).expect("document");
-    let o = segur(&["validate", "--rules", &rules(), "--output", p(&doc), p(&doc)]);
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--output",
+        p(&doc),
+        p(&doc),
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("it is also an input"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("it is also an input"),
+        "{}",
+        text(&o.stderr)
+    );
     assert_eq!(std::fs::read(&doc).expect("document"), before);
     // Standard input once only.
     let o = segur_stdin(&["validate", "--rules", &rules(), "-", "-"], &before);

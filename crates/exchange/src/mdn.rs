@@ -197,6 +197,9 @@ pub enum MdnError {
     /// An option is not usable in a header.
     #[error("`{0}` is not a mail address")]
     Address(String),
+    /// An option holds a control character (a line break would start a header of its own).
+    #[error("`{}` holds a control character", .0.escape_debug())]
+    Control(String),
 }
 
 /// A built MDN and where it goes.
@@ -241,8 +244,11 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
             .ok_or(MdnError::NotRequested)?,
         (None, false) => return Err(MdnError::NotRequested),
     };
-    if !options.from.contains('@') || options.from.contains(['<', '>', ',', '\r', '\n', ';']) {
+    if !crate::mss::is_plain_address(&options.from) {
         return Err(MdnError::Address(options.from.clone()));
+    }
+    if options.nil.chars().any(char::is_control) {
+        return Err(MdnError::Control(options.nil.clone()));
     }
     let original_recipient = message
         .header("Original-Recipient")

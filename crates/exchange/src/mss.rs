@@ -50,6 +50,23 @@ pub fn subject(h: &CdaHeader) -> String {
     )
 }
 
+/// Whether `a` is a bare mail address `local@domain`: one `@`, both sides non-empty, no
+/// space, control character or address-list punctuation (which would let it carry further
+/// addresses or header lines).
+pub(crate) fn is_plain_address(a: &str) -> bool {
+    match a.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !a
+                    .chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || "<>,;:\"()[]\\".contains(c))
+        }
+        None => false,
+    }
+}
+
 /// Build the message (RFC 5322, CRLF line ends).
 pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageError> {
     let mut prepared = prepare(inputs, options, Vec::new())?;
@@ -58,9 +75,25 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
     } else {
         options.to.clone()
     };
-    for a in &to {
-        if !a.contains('@') || a.contains(['<', '>', ',', '\r', '\n']) {
-            return Err(PackageError::Option(format!("`{a}` is not a mail address")));
+    for a in to.iter().chain([&options.from]) {
+        if !is_plain_address(a) {
+            return Err(PackageError::Option(format!(
+                "`{}` is not a mail address",
+                a.escape_debug()
+            )));
+        }
+    }
+    let texts = [
+        ("nil", &options.nil),
+        ("software", &options.software),
+        ("software version", &options.software_version),
+    ];
+    for (what, value) in texts {
+        if value.chars().any(char::is_control) {
+            return Err(PackageError::Option(format!(
+                "the {what} `{}` holds a control character (a line break would start a header of its own)",
+                value.escape_debug()
+            )));
         }
     }
     prepared.metadata.submission_set.intended_recipients = to.clone();

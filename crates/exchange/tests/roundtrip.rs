@@ -7,6 +7,7 @@ use common::{document, ids, options, same_patient, types};
 use segur_cda::DocType;
 use segur_exchange::cda::read_header;
 use segur_exchange::metadata::DocumentEntry;
+use segur_exchange::package::Options;
 use segur_exchange::unpack::{Kind, detect, unpack, unpack_validated, validate_documents};
 use segur_exchange::{iti41, mhd, mss};
 
@@ -160,6 +161,26 @@ fn packaging_refuses_what_it_cannot_describe() {
     );
     let err = mss::build(&[a.clone(), a.clone()], &options()).expect_err("same id");
     assert!(err.to_string().contains("ClinicalDocument/id"), "{err}");
+    // Options that would write header lines of their own, or a non-address sender.
+    for from in [
+        "a@b.fr\r\nBcc: evil@x.com",
+        "not an address",
+        "a@b.fr, c@d.fr",
+        "@b.fr",
+    ] {
+        let o = Options {
+            from: from.into(),
+            ..options()
+        };
+        let err = mss::build(std::slice::from_ref(&a), &o).expect_err(from);
+        assert!(err.to_string().contains("is not a mail address"), "{err}");
+    }
+    let o = Options {
+        nil: "X\r\nX-Evil: 1".into(),
+        ..options()
+    };
+    let err = mss::build(std::slice::from_ref(&a), &o).expect_err("nil");
+    assert!(err.to_string().contains("control character"), "{err}");
     let no_ins = String::from_utf8(a.bytes.clone())
         .expect("utf8")
         .replace("1.2.250.1.213.1.4.10", "1.2.3.4");

@@ -145,6 +145,9 @@ mod tests {
     #[test]
     fn characters_xml_cannot_hold_are_written_visibly() {
         assert!(matches!(xml_safe("a\tb\né"), std::borrow::Cow::Borrowed(_)));
-        assert_eq!(xml_safe("ctl\u{1}\u{1b}.xml\u{fffe}"), "ctl\\u{1}\\u{1b}.xml\\u{fffe}");
+        assert_eq!(
+            xml_safe("ctl\u{1}\u{1b}.xml\u{fffe}"),
+            "ctl\\u{1}\\u{1b}.xml\\u{fffe}"
+        );
     }
 }

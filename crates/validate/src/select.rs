@@ -174,8 +174,12 @@ pub fn within_rules(path: &str) -> bool {
     !path.starts_with(['/', '\\'])
         && !path.contains('\\')
         && !(path.len() >= 2 && path.as_bytes()[1] == b':')
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 /// The path, relative to the rules directory, that a PI's `SCHSchema` target declares.
@@ -323,7 +327,10 @@ mod tests {
         let c = Catalogue::default();
         let s = c.select(
             SelectMode::Pi,
-            &["/tmp/evil.sch".into(), "../schematrons/a/../../../x.sch".into()],
+            &[
+                "/tmp/evil.sch".into(),
+                "../schematrons/a/../../../x.sch".into(),
+            ],
             &[],
             |_| true,
         );
