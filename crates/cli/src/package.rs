@@ -213,6 +213,22 @@ pub(crate) fn mdn(args: MdnArgs) -> Result<Outcome, Failure> {
     })
 }
 
+/// `rel`, or `stem-2.ext`, `stem-3.ext`… when a part already written has that name (names
+/// compared case folded, as a case-insensitive file system would).
+fn free_name(rel: &str, written: &std::collections::HashSet<String>) -> String {
+    if !written.contains(&rel.to_lowercase()) {
+        return rel.to_string();
+    }
+    let (stem, ext) = match rel.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() && !e.contains('/') => (s, format!(".{e}")),
+        _ => (rel, String::new()),
+    };
+    (2..)
+        .map(|n| format!("{stem}-{n}{ext}"))
+        .find(|c| !written.contains(&c.to_lowercase()))
+        .unwrap_or_else(|| rel.to_string())
+}
+
 /// Write `bytes` at `rel` (already made safe by segur-exchange) under `dir`.
 fn write_under(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), Failure> {
     if segur_exchange::zip::unsafe_name(rel).is_some() {
@@ -255,14 +271,27 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
     }
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure::infra(format!("{}: cannot create: {e}", args.out.display())))?;
-    for d in &u.documents {
-        write_under(&args.out, &d.path, &d.bytes)?;
-    }
-    for (rel, b) in &u.files {
-        write_under(&args.out, rel, b)?;
+    // Two parts of one name (a zip entry named like a body part of its message) are both
+    // written: the later under a free name, said in a note.
+    let mut written = std::collections::HashSet::new();
+    let mut renamed = Vec::new();
+    let parts = u
+        .documents
+        .iter()
+        .map(|d| (&d.path, &d.bytes))
+        .chain(u.files.iter().map(|(rel, b)| (rel, b)));
+    for (rel, bytes) in parts {
+        let free = free_name(rel, &written);
+        write_under(&args.out, &free, bytes)?;
+        if &free != rel {
+            renamed.push(format!(
+                "{rel} is also the name of an earlier part: written as {free}"
+            ));
+        }
+        written.insert(free.to_lowercase());
     }
     finding_lines(&name, &u.findings)?;
-    for n in &u.notes {
+    for n in u.notes.iter().chain(&renamed) {
         out(format_args!("note: {n}"))?;
     }
     for t in segur_exchange::codes::active().describe() {
@@ -286,4 +315,21 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
             Outcome::Ok
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_name_gets_a_free_one() {
+        let mut written = std::collections::HashSet::new();
+        assert_eq!(free_name("body-1.txt", &written), "body-1.txt");
+        written.insert("body-1.txt".to_string());
+        assert_eq!(free_name("BODY-1.TXT", &written), "BODY-1-2.TXT");
+        written.insert("body-1-2.txt".to_string());
+        assert_eq!(free_name("body-1.txt", &written), "body-1-3.txt");
+        written.insert("dir/readme".to_string());
+        assert_eq!(free_name("dir/readme", &written), "dir/readme-2");
+    }
 }

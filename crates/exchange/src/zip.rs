@@ -179,6 +179,10 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
     }
     let mut at = cd_offset as usize;
     let mut total: u64 = 0;
+    // Names taken so far (case folded: extracted on a case-insensitive file system, `A.XML`
+    // and `a.xml` are one file), and the folders they imply.
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut folders: std::collections::HashSet<String> = std::collections::HashSet::new();
     for index in 0..count as usize {
         if index >= limits.max_entries {
             out.findings.push(finding(
@@ -226,6 +230,29 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
         if name.ends_with('/') {
             continue;
         }
+        // A second entry of the same name, or a file where another entry needs a folder (or
+        // the reverse): readers keep different ones, so what is checked could differ from
+        // what is extracted. The first is kept.
+        let folded = name.replace('\\', "/").to_lowercase();
+        let parents: Vec<&str> = folded
+            .match_indices('/')
+            .map(|(i, _)| &folded[..i])
+            .collect();
+        if taken.contains(&folded)
+            || folders.contains(&folded)
+            || parents.iter().any(|p| taken.contains(*p))
+        {
+            out.findings.push(finding(
+                "SEGUR-XDM-PATH",
+                &here,
+                format!(
+                    "{place}: entry `{name}` clashes with an earlier entry (the same name, or a file where a folder is needed); not extracted"
+                ),
+            ));
+            continue;
+        }
+        folders.extend(parents.iter().map(|p| p.to_string()));
+        taken.insert(folded.clone());
         if flags & 1 != 0 {
             zip_err(
                 &mut out,
@@ -340,6 +367,44 @@ mod tests {
         assert_eq!(ids(&a), ["SEGUR-XDM-PATH", "SEGUR-XDM-PATH"]);
         assert_eq!(a.entries.len(), 1);
         assert_eq!(a.entries[0].name, "ok.txt");
+    }
+
+    #[test]
+    fn clashing_names_keep_the_first_entry() {
+        let entries = vec![
+            (
+                "IHE_XDM/SUBSET01/DOC0001.XML".to_string(),
+                b"<first/>".to_vec(),
+            ),
+            (
+                "IHE_XDM/SUBSET01/DOC0001.XML".to_string(),
+                b"<evil/>".to_vec(),
+            ),
+            (
+                "ihe_xdm/subset01/doc0001.xml".to_string(),
+                b"<evil/>".to_vec(),
+            ),
+            ("a".to_string(), b"file".to_vec()),
+            ("a/b".to_string(), b"needs a folder a".to_vec()),
+            ("c/d".to_string(), b"folder c".to_vec()),
+            ("c".to_string(), b"a file c".to_vec()),
+        ];
+        let a = read(&write(&entries), "x.zip", &ZipLimits::default());
+        let kept: Vec<(&str, &[u8])> = a
+            .entries
+            .iter()
+            .map(|e| (e.name.as_str(), e.data.as_slice()))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("IHE_XDM/SUBSET01/DOC0001.XML", &b"<first/>"[..]),
+                ("a", b"file"),
+                ("c/d", b"folder c")
+            ]
+        );
+        assert_eq!(a.findings.len(), 4);
+        assert!(a.findings.iter().all(|f| f.rule == "SEGUR-XDM-PATH"));
     }
 
     #[test]
