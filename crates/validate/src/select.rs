@@ -171,9 +171,8 @@ impl Catalogue {
 /// Whether `path` (relative to the rules directory) stays inside it: relative, no `..`.
 pub fn within_rules(path: &str) -> bool {
     let p = Path::new(path);
-    !path.starts_with(['/', '\\'])
-        && !path.contains('\\')
-        && !(path.len() >= 2 && path.as_bytes()[1] == b':')
+    let rooted = path.starts_with('/') || path.contains('\\') || path.get(1..2) == Some(":");
+    !rooted
         && p.components().all(|c| {
             matches!(
                 c,
