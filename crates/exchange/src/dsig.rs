@@ -41,6 +41,11 @@ pub enum KeyError {
     /// Signing failed.
     #[error("signing failed")]
     Sign,
+    /// The private key is not the certificate's.
+    #[error(
+        "the private key does not match the certificate's public key: signatures would not verify"
+    )]
+    Mismatch,
 }
 
 /// The DER bytes of the first PEM block labelled `label`.
@@ -103,7 +108,10 @@ impl Signer {
         let der = pem(key_pem, "PRIVATE KEY")?;
         let key = RsaKeyPair::from_pkcs8(&der).map_err(|e| KeyError::Key(e.to_string()))?;
         let certificate = pem(cert_pem, "CERTIFICATE")?;
-        spki_of(&certificate)?;
+        // A signature a verifier checks against the certificate's key: the two must pair.
+        if spki_of(&certificate)? != key.public().as_ref() {
+            return Err(KeyError::Mismatch);
+        }
         Ok(Signer { key, certificate })
     }
 

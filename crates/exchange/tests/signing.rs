@@ -156,6 +156,12 @@ fn keys_that_cannot_sign_are_errors() {
     let err = Signer::from_pem(&cert.replace("CERTIFICATE", "PRIVATE KEY"), &cert)
         .expect_err("a certificate is not a key");
     assert!(err.to_string().contains("RSA PKCS#8"), "{err}");
+    // Another pair's key with this certificate: refused before anything is signed.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).expect("dir");
+    let (other_key, _) = key_and_cert(&other, "L");
+    let err = Signer::from_pem(&other_key, &cert).expect_err("a key of another pair");
+    assert!(err.to_string().contains("does not match"), "{err}");
 }
 
 /// An independent verifier: xmlsec1 (libxmlsec1; `.ci/run` installs it) checks the VIHF
