@@ -349,8 +349,9 @@ pub struct PackageArgs {
     /// ITI-41: the certificate of --sign-key (PEM); its subject becomes the VIHF Issuer.
     #[arg(long, value_name = "PEM", requires = "sign_key")]
     pub sign_cert: Option<PathBuf>,
-    /// Submission time, seconds since 1970 (default: now); the same time gives the same bytes.
-    #[arg(long, value_name = "SECONDS")]
+    /// Submission time, seconds since 1970 (default: now; 0 to 253402300799, years 1970 to
+    /// 9999); the same time gives the same bytes.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(0..=253_402_300_799))]
     pub time: Option<i64>,
     /// Rules directory whose terminologies/ holds the ANS association tables (ASS_A11, ASS_A12,
     /// ASS_X04); default: the rules directory found as `segur validate` finds it, else segur's
@@ -386,8 +387,9 @@ pub struct MdnArgs {
 /// `segur validate …`
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Files (CDA, .eml, .zip, ITI-41 capture, MHD bundle: recognized by content),
-    /// directories (their .xml, .eml and .zip files, recursively) or `-` for standard input.
+    /// Files (CDA, .eml, .zip, ITI-41 capture, MHD bundle, FHIR JSON: recognized by content),
+    /// directories (their .xml, .eml, .zip and .json files, recursively) or `-` for standard
+    /// input.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Output format.

@@ -41,7 +41,7 @@ fn resolve(args: BuildArgs) -> Result<Plan, Failure> {
             Some(t) => vec![t],
             None => {
                 return Err(Failure::usage(format!(
-                    "unknown document type '{requested}': expected all, {}",
+                    "unknown document type '{requested}': expected all, {}, patient, pdsm-bundle or tddui-bundle",
                     names()
                 )));
             }
@@ -124,6 +124,11 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
         return Ok(Outcome::Ok);
     }
     if let Some(kind @ ("patient" | "pdsm-bundle" | "tddui-bundle")) = args.doc_type.as_deref() {
+        if args.check || args.peer.is_some() {
+            return Err(Failure::usage(format!(
+                "--check and --peer validate CDA documents; check the FHIR {kind} files with `segur validate`"
+            )));
+        }
         return crate::fhir::build(&args, kind);
     }
     let plan = resolve(args)?;

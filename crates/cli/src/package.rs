@@ -55,7 +55,14 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
             let name = p
                 .file_name()
                 .map_or("copie.pdf".into(), |n| n.to_string_lossy().into_owned());
-            Some((name, read_file(p)?))
+            let bytes = read_file(p)?;
+            if !bytes.starts_with(b"%PDF-") {
+                return Err(Failure::usage(format!(
+                    "--pdf {}: not a PDF (no %PDF- header)",
+                    p.display()
+                )));
+            }
+            Some((name, bytes))
         }
         None => None,
     };

@@ -20,11 +20,19 @@ pub(crate) fn check(script: &Path, out_dir: &Path, files: &[PathBuf]) -> Result<
             ))
         })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("peer:"))
-        .unwrap_or("peer: no summary line");
+    let Some(summary) = stdout.lines().rev().find(|l| l.starts_with("peer:")) else {
+        // Not the official chain's runner, or it stopped before judging anything.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(Failure::infra(format!(
+            "{}: the peer chain printed no `peer:` summary line (exit {}): {}",
+            script.display(),
+            output
+                .status
+                .code()
+                .map_or_else(|| "by a signal".to_string(), |c| c.to_string()),
+            stderr.lines().last().unwrap_or("no message")
+        )));
+    };
     match output.status.code() {
         Some(0) => {
             out(format_args!(

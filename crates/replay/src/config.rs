@@ -273,6 +273,20 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
         return Err(ReplayError::Config("no [[endpoint]]".into()));
     }
     let mut out = file.endpoints;
+    for (i, e) in out.iter().enumerate() {
+        if out[..i].iter().any(|o| o.name == e.name) {
+            return Err(ReplayError::Config(format!(
+                "two endpoints are named {:?}: --endpoint could not tell them apart",
+                e.name
+            )));
+        }
+        if e.smtp_user.is_some() != e.smtp_password.is_some() {
+            return Err(ReplayError::Config(format!(
+                "endpoint {}: smtp_user and smtp_password go together",
+                e.name
+            )));
+        }
+    }
     for e in &mut out {
         e.resolve(base);
         e.target()?;
@@ -382,6 +396,20 @@ mod tests {
                 );
             }
         }
+        let user = with("smtp_user = \"u\"")
+            .expect_err("no password")
+            .to_string();
+        assert!(
+            user.contains("smtp_user and smtp_password go together"),
+            "{user}"
+        );
+        let text =
+            "[[endpoint]]\nname = \"a\"\nurl = \"https://h/x\"\nkind = \"iti41\"\nroots = \"r\"\n";
+        let twice = parse(&format!("{text}{text}"), Path::new("/")).expect_err("twice");
+        assert!(
+            twice.to_string().contains("two endpoints are named \"a\""),
+            "{twice}"
+        );
         let e = with("timeout_s = \"x\"").expect_err("a string").to_string();
         assert!(e.starts_with("configuration: line 6, column 13: "), "{e}");
     }

@@ -241,6 +241,9 @@ impl Load {
         if self.count == Some(0) {
             return Err(ReplayError::Load("--count must be at least 1".into()));
         }
+        if self.duration.is_some_and(|d| d.is_zero()) {
+            return Err(ReplayError::Load("--duration must be longer than 0".into()));
+        }
         if self.count.is_none() && self.duration.is_none() {
             return Err(ReplayError::Load("give --count or --duration".into()));
         }
@@ -1272,6 +1275,14 @@ mod tests {
             }
             .check()
             .is_ok()
+        );
+        assert!(
+            Load {
+                duration: Some(Duration::ZERO),
+                ..load
+            }
+            .check()
+            .is_err()
         );
     }
 }
