@@ -443,3 +443,25 @@ fn rules_fetch_checks_out_the_rules_and_puts_the_mapping_beside_them() {
     assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains(missing), "{}", stderr(&o));
 }
+
+#[test]
+fn usage_errors_are_one_line() {
+    for args in [
+        &["validate"][..],
+        &["frob"],
+        &["package", "mss", "x.xml", "--out", "y", "--time", "-1"],
+        &["ins", "gen", "--count", "many"],
+    ] {
+        let o = segur(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("segur: ") && err.contains("(see --help)"),
+            "{err}"
+        );
+    }
+    let help = segur(&["validate", "--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).contains("Usage:"));
+}
