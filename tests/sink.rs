@@ -91,3 +91,42 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
     let index = std::fs::read_to_string(dir.path().join("store/index.jsonl")).expect("index");
     assert_eq!(index.lines().count(), 1);
 }
+
+#[test]
+fn a_server_certificate_out_of_its_validity_is_said_at_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let options = PkiOptions::default();
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
+    pki.write(&dir.path().join("pki"), &options, false)
+        .expect("write pki");
+    let config = dir.path().join("sink.toml");
+    std::fs::write(
+        &config,
+        "listen = \"127.0.0.1:0\"\ncert = \"pki/broken/expired.chain.pem\"\n\
+         key = \"pki/broken/expired.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+    )
+    .expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args(["sink", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn sink");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut before = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+        if line.contains("https://") {
+            break;
+        }
+        before.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        before
+            .iter()
+            .any(|l| l.contains("warning: the server certificate") && l.contains("expired on")),
+        "{before:?}"
+    );
+}

@@ -32,6 +32,7 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
         }
     }
     let (sink, notes) = Sink::from_config(&config).map_err(failure)?;
+    server_certificate_warning(&config)?;
     for n in notes {
         out(format_args!("store: {n}"))?;
     }
@@ -64,6 +65,37 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
     sink.serve().map_err(failure)?;
     out(format_args!("segur sink: stopped"))?;
     Ok(Outcome::Ok)
+}
+
+/// A server certificate out of its validity makes every client refuse the sink: say so at
+/// start (it still starts: a client's handling of it may be what is tested).
+fn server_certificate_warning(config: &Config) -> Result<(), Failure> {
+    let Ok(pem) = std::fs::read(&config.cert) else {
+        return Ok(());
+    };
+    let Some(leaf) = segur_tls::certs_from_pem(&pem)
+        .ok()
+        .and_then(|c| c.into_iter().next())
+    else {
+        return Ok(());
+    };
+    let Ok(info) = segur_tls::inspect::CertInfo::from_der(leaf.as_ref()) else {
+        return Ok(());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let state = if now > info.not_after_unix {
+        format!("expired on {}", info.not_after)
+    } else if now < info.not_before_unix {
+        format!("not valid before {}", info.not_before)
+    } else {
+        return Ok(());
+    };
+    out(format_args!(
+        "segur sink: warning: the server certificate {} is {state}: clients will refuse the handshake",
+        config.cert.display()
+    ))
 }
 
 /// SIGTERM and SIGINT set a flag; a thread watching it stops the sink.
