@@ -80,12 +80,33 @@ pub enum ParseErrorKind {
     /// A `&` not followed by a reference and `;`.
     #[error("unescaped '&' (write &amp;)")]
     BareAmpersand,
-    /// A character XML 1.0 forbids (a control character).
+    /// A character XML 1.0 forbids (a control character, U+FFFE or U+FFFF).
     #[error("character U+{code:04X} is not allowed in XML")]
     InvalidChar {
         /// The code point.
         code: u32,
     },
+    /// An element, attribute or processing instruction target name that is not an XML Name.
+    #[error("invalid name {name:?}")]
+    InvalidName {
+        /// The name as read.
+        name: String,
+    },
+    /// The sequence `]]>` in character data, outside a CDATA section.
+    #[error("']]>' is not allowed in character data (write ]]&gt;)")]
+    CdataEndInText,
+    /// A `<` in an attribute value.
+    #[error("'<' is not allowed in an attribute value (write &lt;)")]
+    LtInAttributeValue,
+    /// A processing instruction whose target is `xml` in any case (reserved).
+    #[error("processing instruction target {target:?} is reserved")]
+    ReservedPiTarget {
+        /// The target as written.
+        target: String,
+    },
+    /// An XML declaration anywhere but at the very start of the document.
+    #[error("the XML declaration is allowed only at the very start of the document")]
+    MisplacedDeclaration,
     /// Nesting deeper than [`crate::Limits::max_depth`].
     #[error("elements nested deeper than {limit}")]
     TooDeep {

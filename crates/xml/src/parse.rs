@@ -16,6 +16,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::intern::{ExpandedName, Name};
 
 mod by_name;
+mod chars;
 mod fast;
 mod qnames;
 
@@ -37,6 +38,8 @@ struct RawAttr<'a> {
     offset: usize,
     /// Where the value lies in the input, when it is borrowed from it.
     value_at: Option<usize>,
+    /// Whether the value is its own normalised value ([`plain_attribute`]).
+    plain: bool,
 }
 
 impl RawAttr<'_> {
@@ -166,6 +169,11 @@ fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), Par
         Err(_) => std::str::from_utf8(input)
             .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?,
     };
+    // The two non-characters UTF-8 encodes and XML's `Char` excludes, refused with the
+    // encoding (control characters are refused where the tokens are read).
+    if let Some((at, code)) = chars::first_noncharacter(input) {
+        return Err(fail(ParseErrorKind::InvalidChar { code }, at));
+    }
     Ok((whole, base))
 }
 
@@ -276,13 +284,17 @@ impl<'a> Builder<'a> {
                         Some(Ok(enc)) => Some(enc),
                         _ => None,
                     };
-                    self.declaration(pos, encoding.as_deref())?;
+                    self.declaration(pos, end, encoding.as_deref())?;
                 }
                 Event::DocType(_) => return Err((ParseErrorKind::Doctype, pos)),
                 Event::Start(e) => self.start(&e, pos, end, false)?,
                 Event::Empty(e) => self.start(&e, pos, end, true)?,
                 Event::End(e) => self.end_tag(e.name().0, pos)?,
-                Event::Text(t) => self.text(t.into_inner(), pos, TextKind::Raw)?,
+                Event::Text(t) => {
+                    let raw = t.into_inner();
+                    check_cdata_end(&raw, pos)?;
+                    self.text(raw, pos, TextKind::Raw)?
+                }
                 Event::CData(t) => self.text(t.into_inner(), pos, TextKind::CData)?,
                 Event::GeneralRef(r) => self.reference(&r, pos)?,
                 Event::Comment(c) => self.comment(&c, pos, end)?,
@@ -330,11 +342,18 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// The XML declaration at `pos`, with its encoding pseudo-attribute when it has one.
-    fn declaration(&mut self, pos: usize, encoding: Option<&str>) -> Result<(), Failure> {
+    /// The XML declaration from `pos` to `end`, with its encoding pseudo-attribute when it has
+    /// one.
+    fn declaration(
+        &mut self,
+        pos: usize,
+        end: usize,
+        encoding: Option<&str>,
+    ) -> Result<(), Failure> {
         if pos != self.base {
-            return Err((ParseErrorKind::ContentOutsideRoot, pos));
+            return Err((ParseErrorKind::MisplacedDeclaration, pos));
         }
+        check_chars(self.whole.get(pos..end).unwrap_or_default(), pos)?;
         if let Some(enc) = encoding {
             let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
                 .iter()
@@ -355,9 +374,12 @@ impl<'a> Builder<'a> {
     fn end_tag(&mut self, found: &str, pos: usize) -> Result<(), Failure> {
         let frame = self.stack.pop();
         let Some(frame) = frame.filter(|f| f.node != 0) else {
+            check_name(found, pos + 2)?;
             return Err((ParseErrorKind::UnexpectedEndTag { name: found.into() }, pos));
         };
         if frame.raw_name != found {
+            // A name that matches the start tag's is a name; one that does not may not be.
+            check_name(found, pos + 2)?;
             return Err((
                 ParseErrorKind::MismatchedEndTag {
                     expected: frame.raw_name.into_owned(),
@@ -380,6 +402,7 @@ impl<'a> Builder<'a> {
 
     /// A comment from `pos` to `end`, `content` between `<!--` and `-->`.
     fn comment(&mut self, content: &str, pos: usize, end: usize) -> Result<(), Failure> {
+        check_chars(content, pos + "<!--".len())?;
         let n = self.leaf(
             NodeKind::Comment,
             ExpandedName {
@@ -400,6 +423,17 @@ impl<'a> Builder<'a> {
         pos: usize,
         end: usize,
     ) -> Result<(), Failure> {
+        let at = pos + "<?".len();
+        check_name(target, at)?;
+        if target.eq_ignore_ascii_case("xml") {
+            return Err((
+                ParseErrorKind::ReservedPiTarget {
+                    target: target.into(),
+                },
+                at,
+            ));
+        }
+        check_chars(content, at + target.len())?;
         let target = self.intern(target);
         let name = ExpandedName {
             ns: Name::EMPTY,
@@ -680,9 +714,8 @@ impl<'a> Builder<'a> {
             TextKind::Raw => {
                 append_text(&mut self.doc.text, raw, false).map_err(|(k, o)| (k, pos + o))?
             }
-            TextKind::CData => {
-                append_char_data(&mut self.doc.text, raw, false).map_err(|(k, o)| (k, pos + o))?
-            }
+            TextKind::CData => append_char_data(&mut self.doc.text, raw, false)
+                .map_err(|(k, o)| (k, pos + "<![CDATA[".len() + o))?,
         }
         let d = &mut self.doc.nodes[n as usize];
         d.value_len = (self.doc.text.len() - d.value_start as usize) as u32;
@@ -719,6 +752,7 @@ impl<'a> Builder<'a> {
             from = value.end + 1;
             let key_at = base + key.start;
             let key = &whole[key_at..base + key.end];
+            check_name(key, key_at)?;
             // The checks of the quick-xml reading below, in the same order.
             if self.attrs.iter().any(|p| *p.key == *key) {
                 return Err(self.attribute_error(e, pos));
@@ -727,11 +761,13 @@ impl<'a> Builder<'a> {
                 return Err(self.too_many_attributes(pos));
             }
             let value_at = base + value.start;
+            let value = &whole[value_at..base + value.end];
             self.attrs.push(RawAttr {
                 key: Cow::Borrowed(key),
-                value: Cow::Borrowed(&whole[value_at..base + value.end]),
+                value: Cow::Borrowed(value),
                 offset: key_at,
                 value_at: Some(value_at),
+                plain: plain_attribute(value),
             });
         }
     }
@@ -755,6 +791,7 @@ impl<'a> Builder<'a> {
                 return Err(self.too_many_attributes(pos));
             }
             let key_at = offset_in(self.whole, attr.key.0);
+            check_name(attr.key.0, key_at.unwrap_or(pos))?;
             let key = match key_at {
                 Some(o) => Cow::Borrowed(&self.whole[o..o + attr.key.0.len()]),
                 None => Cow::Owned(attr.key.0.to_owned()),
@@ -764,11 +801,13 @@ impl<'a> Builder<'a> {
                 (Some(o), v) => Cow::Borrowed(&self.whole[o..o + v.len()]),
                 (None, v) => Cow::Owned(v.into_owned()),
             };
+            let plain = plain_attribute(&value);
             self.attrs.push(RawAttr {
                 key,
                 value,
                 offset: key_at.unwrap_or(pos),
                 value_at,
+                plain,
             });
         }
         Ok(())
@@ -880,6 +919,7 @@ impl<'a> Builder<'a> {
         end: usize,
         empty: bool,
     ) -> Result<(), Failure> {
+        check_name(e.name().0, pos + 1)?;
         self.open(pos)?;
         let raw_name = reborrow(self.whole, e.name().0);
         self.read_attributes(e, pos)?;
@@ -927,7 +967,7 @@ impl<'a> Builder<'a> {
                 continue;
             };
             let mut scratch = std::mem::take(&mut self.scratch);
-            let uri: &str = if plain_attribute(&a.value) {
+            let uri: &str = if a.plain {
                 &a.value
             } else {
                 scratch.clear();
@@ -1021,7 +1061,7 @@ impl<'a> Builder<'a> {
                 ));
             }
             let at = self.push_node(NodeKind::Attribute, name, a.offset)?;
-            let borrowed = a.value_at.filter(|_| plain_attribute(&a.value));
+            let borrowed = a.value_at.filter(|_| a.plain);
             let start = self.doc.text.len();
             if borrowed.is_none() {
                 append_text(&mut self.doc.text, &a.value, true)
@@ -1087,6 +1127,48 @@ enum TextKind {
     Raw,
     CData,
     Resolved,
+}
+
+/// Refuses `name`, found at `at`, unless it is an XML `Name`; the error points at its first
+/// character out of place.
+fn check_name(name: &str, at: usize) -> Result<(), Failure> {
+    match chars::name_error(name) {
+        None => Ok(()),
+        Some(i) => Err((ParseErrorKind::InvalidName { name: name.into() }, at + i)),
+    }
+}
+
+/// Refuses the control characters XML forbids in `s`, found at `at` (comments, processing
+/// instructions, the XML declaration: text and values are checked as they are normalised).
+fn check_chars(s: &str, at: usize) -> Result<(), Failure> {
+    let bytes = s.as_bytes();
+    // Sixteen bytes at a time, each block one vector operation (the last one overlapping the
+    // one before): these are short, and their place is looked for only when there is one.
+    let block = |b: &[u8; 16]| b.iter().fold(false, |any, &b| any | forbidden_control(b));
+    let (blocks, rest) = bytes.as_chunks::<16>();
+    let found = blocks.iter().any(block)
+        || match bytes.last_chunk::<16>() {
+            Some(last) if !rest.is_empty() => block(last),
+            Some(_) => false,
+            None => rest.iter().any(|&b| forbidden_control(b)),
+        };
+    if !found {
+        return Ok(());
+    }
+    match bytes.iter().position(|&b| forbidden_control(b)) {
+        None => Ok(()),
+        Some(i) => Err((
+            ParseErrorKind::InvalidChar {
+                code: u32::from(bytes[i]),
+            },
+            at + i,
+        )),
+    }
+}
+
+/// Whether `b` is a control character XML forbids (all below 0x20 but TAB, LF and CR).
+fn forbidden_control(b: u8) -> bool {
+    (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')
 }
 
 fn split_qname(raw: &str) -> (&str, &str) {
@@ -1206,29 +1288,51 @@ fn plain_text(bytes: &[u8]) -> bool {
         .all(|block| !block.iter().fold(false, |any, &b| any | special(b)))
 }
 
-/// Whether an attribute value is its own normalised value: no reference, no whitespace but
-/// spaces, no control character.
-fn plain_attribute(value: &str) -> bool {
-    !value.bytes().any(|b| b < 0x20 || b == b'&')
+/// Refuses a `]]>` in `text` (character data at `pos`, outside a CDATA section), unless a
+/// forbidden control character before it is to be reported first. The own tokenizer checks
+/// as it finds the end of the text (see [`fast`]).
+fn check_cdata_end(text: &str, pos: usize) -> Result<(), Failure> {
+    let bytes = text.as_bytes();
+    let Some(gt) = memchr::memchr_iter(b'>', bytes).find(|&i| i >= 2 && bytes[i - 2..i] == *b"]]")
+    else {
+        return Ok(());
+    };
+    let at = gt - 2;
+    if let Some(i) = first_forbidden_control(&bytes[..at]) {
+        let code = u32::from(bytes[i]);
+        return Err((ParseErrorKind::InvalidChar { code }, pos + i));
+    }
+    Err((ParseErrorKind::CdataEndInText, pos + at))
 }
 
-/// Appends `raw` with references resolved, line ends normalised and, for attribute values,
-/// whitespace normalised (XML 1.0 §2.11, §3.3.3); offsets in errors are relative to `raw`.
+/// Whether an attribute value is its own normalised value: no reference, no whitespace but
+/// spaces, no control character, no `<` (refused).
+fn plain_attribute(value: &str) -> bool {
+    !value.bytes().any(|b| b < 0x20 || b == b'&' || b == b'<')
+}
+
 /// The offset of the first control character XML forbids (all below 0x20 but TAB, LF and
 /// CR). The scan has no early exit inside a block, so that it compiles to a vector loop: the
 /// text of a document is mostly long runs, a base64 PDF above all.
 fn first_forbidden_control(bytes: &[u8]) -> Option<usize> {
-    let forbidden = |b: u8| (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r');
     let mut at = 0;
     for block in bytes.chunks(512) {
-        if block.iter().fold(false, |any, &b| any | forbidden(b)) {
-            return block.iter().position(|&b| forbidden(b)).map(|i| at + i);
+        if block
+            .iter()
+            .fold(false, |any, &b| any | forbidden_control(b))
+        {
+            return block
+                .iter()
+                .position(|&b| forbidden_control(b))
+                .map(|i| at + i);
         }
         at += block.len();
     }
     None
 }
 
+/// Appends `raw` with references resolved, line ends normalised and, for attribute values,
+/// whitespace normalised (XML 1.0 §2.11, §3.3.3); offsets in errors are relative to `raw`.
 fn append_text(
     out: &mut String,
     raw: &str,
@@ -1242,7 +1346,7 @@ fn append_text(
     let mut run = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        if b >= 0x20 && b != b'&' {
+        if b >= 0x20 && b != b'&' && b != b'<' {
             i += 1;
             continue;
         }
@@ -1268,6 +1372,7 @@ fn append_text(
                 out.push(if attribute { ' ' } else { b as char });
                 i += 1;
             }
+            b'<' => return Err((ParseErrorKind::LtInAttributeValue, i)),
             _ => return Err((ParseErrorKind::InvalidChar { code: u32::from(b) }, i)),
         }
         run = i;

@@ -23,6 +23,7 @@ pub const SNAPSHOT_FORMAT: u32 = 2;
 pub const PARSER_FINGERPRINT: u64 = {
     let mut h = fnv1a(FNV1A_START, include_bytes!("parse.rs"));
     h = fnv1a(h, include_bytes!("parse/fast.rs"));
+    h = fnv1a(h, include_bytes!("parse/chars.rs"));
     h = fnv1a(h, include_bytes!("document.rs"));
     fnv1a(h, include_bytes!("snapshot.rs"))
 };

@@ -7,15 +7,18 @@
 //! and all. Every token is cut where quick-xml's reader cuts it (text up to `<` or `&`, a
 //! reference up to `;`, a comment up to the first `-->`...) and handed to the builder's
 //! handlers with the same offsets, so the document is the same. Anything else, malformed or
-//! merely unusual (a DOCTYPE, a name with characters outside the usual ones, a limit reached,
-//! an error of the builder), gives up: the caller reads the input again with quick-xml, which
-//! reports the error, or reads what is unusual, exactly as before.
+//! merely unusual (a DOCTYPE, a name that is not an XML `Name`, a `]]>` in text, a limit
+//! reached, an error of the builder), gives up: the caller reads the input again with
+//! quick-xml, whose reading (with the builder's checks) reports the error, or reads what is
+//! unusual, exactly as before.
 
 use std::borrow::Cow;
 
-use memchr::{memchr_iter, memchr2, memchr3, memmem};
+use memchr::{memchr_iter, memchr3, memmem};
 
-use super::{AttrScan, Builder, Failure, RawAttr, TextKind, find_byte, scan_attribute, swar_eq};
+use super::{
+    AttrScan, Builder, Failure, RawAttr, TextKind, chars, scan_attribute, swar_below, swar_eq,
+};
 
 /// The tokenizer gave up: quick-xml reads the input again from the start.
 #[derive(Debug)]
@@ -29,10 +32,10 @@ impl From<Failure> for GiveUp {
 
 /// XML whitespace (what quick-xml takes for whitespace).
 const SPACE: u8 = 1;
-/// A byte that may follow the first of a name: ASCII letters and digits, `_ : - .`, and
-/// every byte of a multi-byte character (so a name never ends inside a character).
+/// An ASCII character that may follow the first of a name: letters, digits, `_ : - .` (the
+/// characters of multi-byte names are read one by one, see [`read_name`]).
 const NAME: u8 = 2;
-/// A byte that may start a name: the above but digits, `-` and `.`.
+/// An ASCII character that may start a name: the above but digits, `-` and `.`.
 const NAME_START: u8 = 4;
 
 /// The classes of every byte.
@@ -43,7 +46,7 @@ const CLASSES: [u8; 256] = {
         let b = i as u8;
         table[i] = if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
             SPACE
-        } else if b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80 {
+        } else if b.is_ascii_alphabetic() || b == b'_' || b == b':' {
             NAME | NAME_START
         } else if b.is_ascii_digit() || b == b'-' || b == b'.' {
             NAME
@@ -69,6 +72,90 @@ fn skip(bytes: &[u8], i: usize, class: u8) -> usize {
         .unwrap_or(rest.len())
 }
 
+/// The end of the XML `Name` at `start` in `whole`; gives up where there is none. ASCII is
+/// read by class; a name with another character is read by [`read_other_name`].
+#[inline]
+fn read_name(whole: &str, start: usize) -> Result<usize, GiveUp> {
+    let bytes = whole.as_bytes();
+    if !is(bytes.get(start), NAME_START) {
+        return read_other_name(whole, start);
+    }
+    let end = skip(bytes, start + 1, NAME);
+    if bytes.get(end).is_some_and(|&b| b >= 0x80) {
+        return read_other_name(whole, start);
+    }
+    Ok(end)
+}
+
+/// [`read_name`] for a name with a character outside ASCII (or none): each such character is
+/// decoded and checked against the production.
+#[cold]
+fn read_other_name(whole: &str, start: usize) -> Result<usize, GiveUp> {
+    let bytes = whole.as_bytes();
+    let mut i = start;
+    let mut class = NAME_START;
+    loop {
+        match bytes.get(i) {
+            Some(&c) if CLASSES[usize::from(c)] & class != 0 => i += 1,
+            Some(&c) if c >= 0x80 => {
+                let ch = whole
+                    .get(i..)
+                    .and_then(|s| s.chars().next())
+                    .ok_or(GiveUp)?;
+                let ok = if class == NAME_START {
+                    chars::is_name_start_char(ch)
+                } else {
+                    chars::is_name_char(ch)
+                };
+                if !ok {
+                    return Err(GiveUp);
+                }
+                i += ch.len_utf8();
+            }
+            _ if class == NAME_START => return Err(GiveUp),
+            _ => return Ok(i),
+        }
+        if class == NAME_START {
+            class = NAME;
+        }
+        i = skip(bytes, i, NAME);
+    }
+}
+
+/// The end of the attribute value at `from` (the offset of the first `quote`, else
+/// `bytes.len()`) and whether the value is its own normalised value (no byte below 0x20, `&`
+/// nor `<`: see [`super::plain_attribute`]), in one pass eight bytes at a time.
+fn scan_value(bytes: &[u8], from: usize, quote: u8) -> (usize, bool) {
+    let special = |w: u64| swar_below(w, 0x20) | swar_eq(w, b'&') | swar_eq(w, b'<');
+    let mut i = from;
+    let mut marks = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        let quotes = swar_eq(w, quote);
+        if quotes != 0 {
+            // The lowest mark is exact, and a false mark only follows a true one: the marks
+            // below the quote's byte tell whether a special byte comes before it.
+            let at = quotes.trailing_zeros() / 8;
+            let before = (1u64 << (8 * at)) - 1;
+            return (i + at as usize, (marks | (special(w) & before)) == 0);
+        }
+        marks |= special(w);
+        i += 8;
+    }
+    let special = |b: u8| b < 0x20 || b == b'&' || b == b'<';
+    let mut plain = marks == 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == quote {
+            break;
+        }
+        plain &= !special(b);
+        i += 1;
+    }
+    (i, plain)
+}
+
 /// Reads the body of `b`'s input into it; on [`GiveUp`] what `b` holds is to be thrown away.
 pub(super) fn run(b: &mut Builder<'_>) -> Result<(), GiveUp> {
     let whole = b.whole;
@@ -81,7 +168,21 @@ pub(super) fn run(b: &mut Builder<'_>) -> Result<(), GiveUp> {
     }
     b.begin()?;
     loop {
-        let next = memchr2(b'<', b'&', &bytes[i..]).map(|k| i + k);
+        // Text runs up to `<` or `&`; a `>` in it (rare) is looked at on the way, for the
+        // `]]>` character data may not hold (left to quick-xml's reading, which reports it).
+        let mut from = i;
+        let next = loop {
+            match memchr3(b'<', b'&', b'>', &bytes[from..]) {
+                Some(k) if bytes[from + k] == b'>' => {
+                    let gt = from + k;
+                    if gt >= i + 2 && bytes[gt - 2..gt] == *b"]]" {
+                        return Err(GiveUp);
+                    }
+                    from = gt + 1;
+                }
+                found => break found.map(|k| from + k),
+            }
+        };
         let stop = next.unwrap_or(bytes.len());
         if stop > i {
             b.text(Cow::Borrowed(&whole[i..stop]), i, TextKind::Raw)?;
@@ -196,7 +297,7 @@ fn question_mark(b: &mut Builder<'_>, at: usize) -> Result<usize, GiveUp> {
     let cb = content.as_bytes();
     if cb.starts_with(b"xml") && (cb.len() == 3 || is(cb.get(3), SPACE)) {
         let encoding = declared_encoding(&content[3..])?;
-        b.declaration(at, encoding)?;
+        b.declaration(at, end, encoding)?;
     } else {
         let target = cb
             .iter()
@@ -232,10 +333,7 @@ fn start_tag<'a>(b: &mut Builder<'a>, at: usize) -> Result<usize, GiveUp> {
     let whole: &'a str = b.whole;
     let bytes = whole.as_bytes();
     let name_start = at + 1;
-    if !is(bytes.get(name_start), NAME_START) {
-        return Err(GiveUp);
-    }
-    let name_end = skip(bytes, name_start + 1, NAME);
+    let name_end = read_name(whole, name_start)?;
     b.open(at)?;
     b.attrs.clear();
     let mut i = name_end;
@@ -248,10 +346,7 @@ fn start_tag<'a>(b: &mut Builder<'a>, at: usize) -> Result<usize, GiveUp> {
         }
         // The name took every name byte: an attribute right after it is whitespace away. After
         // a value, quick-xml reads the next attribute with no whitespace before it as well.
-        if !is(bytes.get(key_start), NAME_START) {
-            return Err(GiveUp);
-        }
-        let key_end = skip(bytes, key_start + 1, NAME);
+        let key_end = read_name(whole, key_start)?;
         let equals = skip(bytes, key_end, SPACE);
         if bytes.get(equals) != Some(&b'=') {
             return Err(GiveUp);
@@ -262,7 +357,7 @@ fn start_tag<'a>(b: &mut Builder<'a>, at: usize) -> Result<usize, GiveUp> {
             _ => return Err(GiveUp),
         };
         let value_start = open + 1;
-        let value_end = find_byte(bytes, value_start, |w| swar_eq(w, quote), |c| c == quote);
+        let (value_end, plain) = scan_value(bytes, value_start, quote);
         if value_end >= bytes.len() {
             return Err(GiveUp);
         }
@@ -277,6 +372,7 @@ fn start_tag<'a>(b: &mut Builder<'a>, at: usize) -> Result<usize, GiveUp> {
             value: Cow::Borrowed(&whole[value_start..value_end]),
             offset: key_start,
             value_at: Some(value_start),
+            plain,
         });
         i = value_end + 1;
     };
