@@ -60,8 +60,7 @@ pub enum TlsError {
     /// The manifest could not be written or read.
     #[error("manifest: {0}")]
     Manifest(String),
-    /// A test PKI option that cannot make a sound PKI (a bad server name, a validity that
-    /// outlives the CAs).
+    /// A test PKI option that cannot make a sound PKI (a bad server name, a long validity).
     #[error("{0}")]
     InvalidOption(String),
     /// A test PKI already exists where one was asked for.

@@ -95,8 +95,10 @@ pub fn explain(err: &Error, local: Side) -> Explanation {
     explain_in(err, local, None)
 }
 
-/// Explain `err` as [`explain`] does, with the chain the peer presented (leaf first), so that
-/// a validity error names the certificate it is about (the leaf or an intermediate CA).
+/// Explain `err` knowing the chain the peer presented (leaf first), to name what expired.
+///
+/// As [`explain`], but a validity error names the certificate it is about: the leaf, or an
+/// intermediate CA under a valid leaf.
 pub fn explain_with_chain(
     err: &Error,
     local: Side,
@@ -105,8 +107,10 @@ pub fn explain_with_chain(
     explain_in(err, local, Some(presented))
 }
 
-/// Explain an I/O error of a TLS connection seen by `local`: a rustls error inside it, or the
-/// peer closing or resetting the connection without a TLS alert; `None` for other I/O errors.
+/// Explain an I/O error of a TLS connection seen by `local`, or `None` when it is not TLS's.
+///
+/// A rustls error inside it, or the peer closing or resetting the connection without a TLS
+/// alert (rustls' "peer closed connection without sending TLS close_notify").
 pub fn explain_io(err: &std::io::Error, local: Side) -> Option<Explanation> {
     use std::io::ErrorKind;
     if let Some(e) = err.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
@@ -348,8 +352,7 @@ fn key_text(k: InconsistentKeys) -> String {
     }
 }
 
-/// A rustls error met while building a configuration or checking an identity (not in a
-/// handshake), in plain words.
+/// A rustls error met building a configuration or checking an identity, in plain words.
 pub fn material_error(err: &Error) -> String {
     let text = match err {
         Error::InconsistentKeys(k) => key_text(*k),
@@ -396,8 +399,8 @@ fn from_alert(alert: AlertDescription, local: Side, peer: Side) -> Explanation {
             Reason::Expired,
             Some(whose),
             format!(
-                "a certificate of the {}'s chain (its own or an intermediate CA's) has expired \
-                 or is not valid yet (check both clocks)",
+                "the {}'s certificate has expired or is not valid yet, or an intermediate CA \
+                 of its chain is out of its validity period (check both clocks)",
                 whose.name()
             ),
         ),
@@ -604,14 +607,14 @@ fn validity_text(
     time: Option<(UnixTime, UnixTime)>,
     chain: Option<&[CertificateDer<'_>]>,
 ) -> String {
+    // Without the chain the verdict cannot tell the leaf from an intermediate: say both.
     let Some((now, at)) = time else {
         return match bound {
-            Bound::NotAfter => "a certificate of its chain (the leaf or an intermediate CA) has \
-                                expired, or its validity dates are inconsistent: renew it, or \
-                                check the clocks"
+            Bound::NotAfter => "it has expired, or an intermediate CA of its chain has (or the \
+                                validity dates are inconsistent): renew it, or check the clocks"
                 .into(),
-            Bound::NotBefore => "a certificate of its chain (the leaf or an intermediate CA) is \
-                                 not valid yet: wait, or check both clocks"
+            Bound::NotBefore => "it is not valid yet, or an intermediate CA of its chain is \
+                                 not: wait, or check both clocks"
                 .into(),
         };
     };
@@ -620,14 +623,14 @@ fn validity_text(
         .map(|c| certificates_with(c, bound, at))
         .unwrap_or_default();
     match (bound, positions.as_slice()) {
-        (Bound::NotAfter, [0]) => format!("it expired on {when} ({gap} ago): renew it"),
+        (Bound::NotAfter, [0]) => format!("it has expired (on {when}, {gap} ago): renew it"),
         (Bound::NotAfter, &[i]) => format!(
             "{} expired on {when} ({gap} ago), though the certificate itself is valid: send \
              the intermediate CA certificate now in force with it",
             chain_member(chain.unwrap_or_default(), i)
         ),
         (Bound::NotBefore, [0]) => {
-            format!("it is not valid before {when} (in {gap}): wait, or check both clocks")
+            format!("it is not valid yet (not before {when}, in {gap}): wait, or check both clocks")
         }
         (Bound::NotBefore, &[i]) => format!(
             "{} is not valid before {when} (in {gap}), though the certificate itself is: wait, \
@@ -635,12 +638,14 @@ fn validity_text(
             chain_member(chain.unwrap_or_default(), i)
         ),
         (Bound::NotAfter, _) => format!(
-            "a certificate of its chain (the leaf or an intermediate CA) expired on {when} \
-             ({gap} ago): renew it, or check the clocks"
+            "it has expired, or an intermediate CA of its chain has: a certificate of the chain \
+             (the leaf or an intermediate) expired on {when} ({gap} ago); renew it, or check \
+             the clocks"
         ),
         (Bound::NotBefore, _) => format!(
-            "a certificate of its chain (the leaf or an intermediate CA) is not valid before \
-             {when} (in {gap}): wait, or check both clocks"
+            "it is not valid yet, or an intermediate CA of its chain is not: a certificate of \
+             the chain (the leaf or an intermediate) is not valid before {when} (in {gap}); \
+             wait, or check both clocks"
         ),
     }
 }
@@ -955,8 +960,7 @@ pub fn certificate_reason(err: &Error) -> String {
     }
 }
 
-/// A client certificate verification error in plain words, naming the certificate of `chain`
-/// (leaf first) that a validity error is about.
+/// A client certificate verification error in plain words, naming what expired in `chain`.
 pub fn certificate_reason_in_chain(err: &Error, chain: &[CertificateDer<'_>]) -> String {
     match err {
         Error::InvalidCertificate(e) => {

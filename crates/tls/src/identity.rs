@@ -186,9 +186,9 @@ fn der_sequence_body(bytes: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The certificates of a file's bytes, whatever its format (told by content, see
-/// [`detect_format`]): PEM blocks, one DER certificate, or a PKCS#12 file's chain, which
-/// needs `password`.
+/// The certificates of a file's bytes, its format told by content ([`detect_format`]).
+///
+/// PEM blocks, one DER certificate, or a PKCS#12 file's chain, which needs `password`.
 pub fn read_certificates(
     bytes: &[u8],
     password: Option<&str>,

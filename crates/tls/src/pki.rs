@@ -43,8 +43,10 @@ pub struct PkiOptions {
 }
 
 impl PkiOptions {
-    /// Check the options: server names are DNS names (RFC 1123 labels, a leading `*` label
-    /// allowed) or IP addresses, and the validity fits within the CAs'.
+    /// Check the options: DNS names or IP addresses, a validity within the CAs'.
+    ///
+    /// DNS names are RFC 1123 labels (a leading `*` label allowed); the validity is 1 to
+    /// [`CA_VALIDITY_DAYS`] days.
     pub fn validate(&self) -> Result<(), TlsError> {
         if self.server_names.is_empty() {
             return Err(TlsError::InvalidOption(
@@ -377,10 +379,12 @@ impl TestPki {
         Ok(roots)
     }
 
-    /// Write the PKI under `dir` (created if missing) with its manifest; refuses to overwrite
-    /// an existing manifest unless `force`, and then removes the files of the earlier PKI that
-    /// this one does not rewrite (as its manifest lists them, or by this tool's file names when
-    /// the manifest is unreadable), never other files. Key files are mode 0600 on Unix.
+    /// Write the PKI under `dir` (created if missing) with its manifest.
+    ///
+    /// Refuses to overwrite an existing manifest unless `force`, and then removes the files of
+    /// the earlier PKI that this one does not rewrite (as its manifest lists them, or by this
+    /// tool's file names when the manifest is unreadable), never other files. Key files are
+    /// mode 0600 on Unix.
     pub fn write(
         &self,
         dir: &Path,

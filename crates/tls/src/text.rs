@@ -3,8 +3,9 @@
 
 use std::borrow::Cow;
 
-/// `s` with control characters escaped, so that it prints on one line and cannot drive a
-/// terminal: `\n`, `\r`, `\t`, `\0`, other C0 controls and DEL as `\x1b`, C1 controls,
+/// `s` with its control characters escaped, safe to print on one line of a terminal or log.
+///
+/// `\n`, `\r`, `\t` and `\0` as such, other C0 controls and DEL as `\x1b`, C1 controls,
 /// bidirectional overrides and line separators as `\u{202e}`; everything else unchanged.
 pub fn printable(s: &str) -> Cow<'_, str> {
     if !s.chars().any(needs_escape) {

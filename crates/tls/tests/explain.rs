@@ -243,7 +243,10 @@ fn an_expired_intermediate_is_named_not_the_valid_leaf() {
     let e = explain(&err, Side::Server);
     assert_plain(&e);
     assert!(
-        e.text.contains("the leaf or an intermediate CA"),
+        e.text.contains(
+            "it has expired, or an intermediate CA of its chain has: a certificate of \
+                       the chain (the leaf or an intermediate) expired on "
+        ),
         "{}",
         e.text
     );
@@ -283,7 +286,7 @@ fn an_expired_leaf_is_named_as_such() {
     let chain = vec![leaf.der.clone(), inter.der.clone()];
     let err = verify(&chain, &root);
     let e = explain_with_chain(&err, Side::Server, &chain);
-    assert!(e.text.contains(": it expired on "), "{}", e.text);
+    assert!(e.text.contains(": it has expired (on "), "{}", e.text);
     assert!(!e.text.contains("intermediate CA `"), "{}", e.text);
     // The lint reports it once, as the leaf's expiry.
     let info = CertInfo::from_der(&leaf.der).expect("x509");
