@@ -7,7 +7,7 @@ use segur_tls::inspect::CertInfo;
 use segur_tls::lint::{lint, lint_chain};
 use segur_tls::pki::{Defect, PkiOptions, TestPki};
 use segur_tls::rustls::pki_types::CertificateDer;
-use segur_tls::{Identity, TlsError, certs_from_pem, roots_from_pem};
+use segur_tls::{TlsError, printable, read_certificates, roots_from_pem};
 use serde::Serialize;
 
 use crate::args::{Format, PkiCommand};
@@ -54,18 +54,14 @@ struct InspectJson<'a> {
     warnings: usize,
 }
 
+/// The certificates of a file, its format told by its content (PEM, DER or PKCS#12), not
+/// its name.
 fn read_chain(path: &Path, password: Option<&str>) -> Result<Vec<CertificateDer<'static>>, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if matches!(ext.as_deref(), Some("p12" | "pfx")) {
-        let password = password.ok_or("a PKCS#12 file: give its password with --password")?;
-        let id = Identity::from_pkcs12(&bytes, password).map_err(|e| e.to_string())?;
-        return Ok(id.into_parts().0);
-    }
-    certs_from_pem(&bytes).map_err(|e| e.to_string())
+    read_certificates(&bytes, password).map_err(|e| match e {
+        TlsError::Pkcs12NeedsPassword => "a PKCS#12 file: give its password with --password".into(),
+        e => e.to_string(),
+    })
 }
 
 fn inspect(
@@ -166,15 +162,21 @@ fn print_text(
         ),
         ("SHA-256", info.sha256.clone()),
     ];
+    // Certificate-derived text is escaped by segur-tls already; printing through the same
+    // helper again changes nothing and keeps any other value on its line.
     for (label, value) in rows {
-        out(format_args!("{:<19} {value}", format!("{label}:")))?;
+        out(format_args!(
+            "{:<19} {}",
+            format!("{label}:"),
+            printable(&value)
+        ))?;
     }
     for f in findings {
         out(format_args!(
             "{:<7} {}: {}",
             f.severity.as_str(),
             f.rule,
-            f.message
+            printable(&f.message)
         ))?;
     }
     out(format_args!(
@@ -184,8 +186,10 @@ fn print_text(
 }
 
 fn init(dir: &Path, options: &PkiOptions, force: bool) -> Result<Outcome, Failure> {
-    let pki = TestPki::generate(options, time::OffsetDateTime::now_utc())
-        .map_err(|e| Failure::infra(format!("cannot make the test PKI: {e}")))?;
+    let pki = TestPki::generate(options, time::OffsetDateTime::now_utc()).map_err(|e| match e {
+        TlsError::InvalidOption(_) => Failure::usage(e.to_string()),
+        e => Failure::infra(format!("cannot make the test PKI: {e}")),
+    })?;
     let manifest = pki.write(dir, options, force).map_err(|e| match e {
         TlsError::Exists { .. } => Failure::usage(format!("{e}: pass --force to overwrite it")),
         e => Failure::infra(format!("{}: {e}", dir.display())),

@@ -37,11 +37,19 @@ pub enum TlsError {
     /// A PKCS#12 file without a private key and its certificate chain.
     #[error("PKCS#12: no private key with its certificate in the file")]
     Pkcs12NoKey,
+    /// A PKCS#12 file where certificates in PEM or DER were expected, or without a password.
+    #[error(
+        "a PKCS#12 (.p12/.pfx) file, not PEM or DER certificates: it is opened with its password"
+    )]
+    Pkcs12NeedsPassword,
+    /// Bytes that are neither PEM, a DER certificate nor a PKCS#12 file.
+    #[error("neither PEM, a DER certificate nor a PKCS#12 file")]
+    UnknownFormat,
     /// DER that is not an X.509 certificate.
     #[error("not an X.509 certificate: {0}")]
     X509(String),
     /// rustls refused the material (the key does not match the certificate, a bad root).
-    #[error("rustls: {0}")]
+    #[error("{}", crate::explain::material_error(.0))]
     Rustls(#[from] rustls::Error),
     /// The client verifier could not be built (e.g. no trusted roots).
     #[error("client verifier: {0}")]
@@ -52,6 +60,9 @@ pub enum TlsError {
     /// The manifest could not be written or read.
     #[error("manifest: {0}")]
     Manifest(String),
+    /// A test PKI option that cannot make a sound PKI (a bad server name, a long validity).
+    #[error("{0}")]
+    InvalidOption(String),
     /// A test PKI already exists where one was asked for.
     #[error("{} already exists", path.display())]
     Exists {
@@ -61,7 +72,6 @@ pub enum TlsError {
 }
 
 impl TlsError {
-    /// An I/O error on `path`.
     /// An I/O error on `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         TlsError::Io {

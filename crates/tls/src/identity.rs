@@ -133,14 +133,85 @@ impl Identity {
     }
 }
 
+/// What a certificate or identity file holds, told by its content (not its name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// PEM text (`-----BEGIN …-----` blocks).
+    Pem,
+    /// One DER certificate (a SEQUENCE whose first element is a SEQUENCE).
+    DerCertificate,
+    /// A PKCS#12 PFX (a SEQUENCE whose first element is the INTEGER 3).
+    Pkcs12,
+    /// None of these.
+    Unknown,
+}
+
+/// Tell PEM, a DER certificate and PKCS#12 apart by their bytes.
+pub fn detect_format(bytes: &[u8]) -> FileFormat {
+    if is_pem(bytes) {
+        return FileFormat::Pem;
+    }
+    let Some(inner) = der_sequence_body(bytes) else {
+        return FileFormat::Unknown;
+    };
+    match inner {
+        // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, … }
+        [0x30, ..] => FileFormat::DerCertificate,
+        // PFX ::= SEQUENCE { version INTEGER {v3(3)}, authSafe ContentInfo, … }
+        [0x02, 0x01, 0x03, 0x30, ..] => FileFormat::Pkcs12,
+        _ => FileFormat::Unknown,
+    }
+}
+
+/// The content of a DER SEQUENCE that spans all of `bytes` (BER indefinite length accepted,
+/// as some PKCS#12 writers use it).
+fn der_sequence_body(bytes: &[u8]) -> Option<&[u8]> {
+    let (&tag, rest) = bytes.split_first()?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (&len, rest) = rest.split_first()?;
+    match len {
+        0x80 => Some(rest),
+        0..=0x7f => (rest.len() == usize::from(len)).then_some(rest),
+        0x81..=0x84 => {
+            let n = usize::from(len & 0x7f);
+            let (len_bytes, body) = rest.split_at_checked(n)?;
+            let len = len_bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            (body.len() == len).then_some(body)
+        }
+        _ => None,
+    }
+}
+
+/// The certificates of a file's bytes, its format told by content ([`detect_format`]).
+///
+/// PEM blocks, one DER certificate, or a PKCS#12 file's chain, which needs `password`.
+pub fn read_certificates(
+    bytes: &[u8],
+    password: Option<&str>,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    match detect_format(bytes) {
+        FileFormat::Pem | FileFormat::DerCertificate => certs_from_pem(bytes),
+        FileFormat::Pkcs12 => {
+            let password = password.ok_or(TlsError::Pkcs12NeedsPassword)?;
+            Ok(Identity::from_pkcs12(bytes, password)?.into_parts().0)
+        }
+        FileFormat::Unknown => Err(TlsError::UnknownFormat),
+    }
+}
+
 /// Every certificate of a PEM buffer, in order; a buffer that is not PEM is read as one DER
-/// certificate.
+/// certificate (a PKCS#12 file is refused with [`TlsError::Pkcs12NeedsPassword`]).
 pub fn certs_from_pem(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     if !is_pem(bytes) {
-        if bytes.first() == Some(&0x30) {
-            return Ok(vec![CertificateDer::from(bytes.to_vec())]);
-        }
-        return Err(TlsError::NoCertificate);
+        return match detect_format(bytes) {
+            FileFormat::Pkcs12 => Err(TlsError::Pkcs12NeedsPassword),
+            _ if bytes.first() == Some(&0x30) => Ok(vec![CertificateDer::from(bytes.to_vec())]),
+            _ => Err(TlsError::NoCertificate),
+        };
     }
     let certs = CertificateDer::pem_slice_iter(bytes).collect::<Result<Vec<_>, _>>()?;
     if certs.is_empty() {
@@ -170,10 +241,13 @@ fn is_pem(bytes: &[u8]) -> bool {
 }
 
 fn pkcs12_error(e: p12_keystore::error::Error) -> TlsError {
-    match e {
-        p12_keystore::error::Error::MacError(_) => {
-            TlsError::Pkcs12("wrong password, or the file is corrupted (MAC check failed)".into())
+    use p12_keystore::error::Error as E;
+    TlsError::Pkcs12(match e {
+        E::MacError(_) => "wrong password, or the file is corrupted (MAC check failed)".into(),
+        E::UnpadError => "wrong password, or the file is corrupted (decryption failed)".into(),
+        E::DerError(_) | E::X509Error(_) => {
+            "malformed file (its DER does not parse as PKCS#12 with X.509 certificates)".into()
         }
-        e => TlsError::Pkcs12(e.to_string()),
-    }
+        e => crate::printable(&e.to_string()).to_lowercase(),
+    })
 }

@@ -12,13 +12,15 @@ use crate::TlsError;
 /// A certificate, decoded for people and for the lint (a stable JSON shape).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CertInfo {
-    /// Subject DN, RFC 4514 order (`CN=…,OU=…,O=…,C=FR`).
+    /// Subject DN, RFC 4514 order (`CN=…,OU=…,O=…,C=FR`), control characters escaped
+    /// ([`crate::printable`]).
     pub subject: String,
-    /// Subject attributes in certificate (DER) order.
+    /// Subject attributes in certificate (DER) order, values as in the certificate: escape
+    /// them with [`crate::printable`] before printing.
     pub subject_attributes: Vec<NameAttribute>,
-    /// Issuer DN, RFC 4514 order.
+    /// Issuer DN, RFC 4514 order, control characters escaped.
     pub issuer: String,
-    /// Issuer attributes in certificate (DER) order.
+    /// Issuer attributes in certificate (DER) order, values as in the certificate.
     pub issuer_attributes: Vec<NameAttribute>,
     /// Serial number, hexadecimal.
     pub serial: String,
@@ -45,7 +47,8 @@ pub struct CertInfo {
     pub extended_key_usage: Option<Vec<String>>,
     /// certificatePolicies OIDs.
     pub policies: Vec<String>,
-    /// subjectAltName entries (`DNS:…`, `IP:…`, `email:…`, `URI:…`).
+    /// subjectAltName entries (`DNS:…`, `IP:…`, `email:…`, `URI:…`), control characters
+    /// escaped.
     pub subject_alt_names: Vec<String>,
     /// The structure identifier read from the subject OU, when one has the shape.
     pub structure_id: Option<StructureId>,
@@ -69,7 +72,7 @@ pub struct NameAttribute {
 pub struct KeyInfo {
     /// `RSA`, `EC`, `Ed25519`, `Ed448`, `DSA`, `RSASSA-PSS`, or the algorithm OID.
     pub algorithm: String,
-    /// Size in bits (RSA modulus, EC field); 0 when unknown.
+    /// Size in bits (RSA modulus, EC curve order: 521 for P-521); 0 when unknown.
     pub bits: u32,
     /// Named curve for EC keys (`P-256`…, or the OID).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,8 +117,7 @@ impl StructureId {
 impl CertInfo {
     /// Decode a DER certificate.
     pub fn from_der(der: &[u8]) -> Result<CertInfo, TlsError> {
-        let (rest, cert) =
-            X509Certificate::from_der(der).map_err(|e| TlsError::X509(e.to_string()))?;
+        let (rest, cert) = X509Certificate::from_der(der).map_err(x509_error)?;
         if !rest.is_empty() {
             return Err(TlsError::X509(format!(
                 "{} trailing bytes after the certificate",
@@ -187,6 +189,21 @@ fn first<'a>(attrs: &'a [NameAttribute], kind: &str) -> Option<&'a str> {
         .iter()
         .find(|a| a.kind == kind)
         .map(|a| a.value.as_str())
+}
+
+/// An x509-parser error in words, on one line.
+fn x509_error(e: x509_parser::nom::Err<x509_parser::error::X509Error>) -> TlsError {
+    use x509_parser::error::X509Error;
+    use x509_parser::nom::Err;
+    TlsError::X509(match e {
+        Err::Incomplete(_) => "the DER is cut short".into(),
+        Err::Error(e) | Err::Failure(e) => match e {
+            X509Error::Der(_) | X509Error::NomError(_) | X509Error::Generic => {
+                "malformed DER (not the structure of a certificate)".into()
+            }
+            other => format!("malformed certificate ({other})"),
+        },
+    })
 }
 
 /// SHA-256 of some bytes.
@@ -262,16 +279,18 @@ fn rfc4514(attrs: &[NameAttribute]) -> String {
         .join(",")
 }
 
+/// RFC 4514 escaping of an attribute value, then control characters escaped for printing.
 fn escape_dn_value(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
+    let count = v.chars().count();
     for (i, c) in v.chars().enumerate() {
-        let edge = (i == 0 && (c == ' ' || c == '#')) || (i + 1 == v.chars().count() && c == ' ');
+        let edge = (i == 0 && (c == ' ' || c == '#')) || (i + 1 == count && c == ' ');
         if edge || matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';') {
             out.push('\\');
         }
         out.push(c);
     }
-    out
+    crate::printable(&out).into_owned()
 }
 
 fn key_usage_names(flags: u16) -> Vec<String> {
@@ -314,9 +333,9 @@ fn eku_names(eku: &x509_parser::extensions::ExtendedKeyUsage<'_>) -> Vec<String>
 
 fn general_name(n: &GeneralName<'_>) -> Option<String> {
     Some(match n {
-        GeneralName::DNSName(d) => format!("DNS:{d}"),
-        GeneralName::RFC822Name(e) => format!("email:{e}"),
-        GeneralName::URI(u) => format!("URI:{u}"),
+        GeneralName::DNSName(d) => format!("DNS:{}", crate::printable(d)),
+        GeneralName::RFC822Name(e) => format!("email:{}", crate::printable(e)),
+        GeneralName::URI(u) => format!("URI:{}", crate::printable(u)),
         GeneralName::IPAddress(ip) => match ip.len() {
             4 => format!(
                 "IP:{}",
@@ -354,13 +373,18 @@ fn key_info(cert: &X509Certificate<'_>) -> KeyInfo {
                 .as_ref()
                 .and_then(|p| p.as_oid().ok())
                 .map(|o| o.to_id_string());
-            let name = curve.as_deref().map(|c| match c {
-                "1.2.840.10045.3.1.7" => "P-256".to_string(),
-                "1.3.132.0.34" => "P-384".to_string(),
-                "1.3.132.0.35" => "P-521".to_string(),
-                other => other.to_string(),
-            });
-            ("EC", point.key_size() as u32, name)
+            // The curve's order, not the point's length: a P-521 point has 2 × 66 bytes.
+            let (name, bits) = match curve.as_deref() {
+                Some("1.2.840.10045.3.1.7") => (Some("P-256".to_string()), 256),
+                Some("1.3.132.0.34") => (Some("P-384".to_string()), 384),
+                Some("1.3.132.0.35") => (Some("P-521".to_string()), 521),
+                Some("1.3.132.0.10") => (Some("secp256k1".to_string()), 256),
+                Some("1.3.36.3.3.2.8.1.1.7") => (Some("brainpoolP256r1".to_string()), 256),
+                Some("1.3.36.3.3.2.8.1.1.11") => (Some("brainpoolP384r1".to_string()), 384),
+                Some("1.3.36.3.3.2.8.1.1.13") => (Some("brainpoolP512r1".to_string()), 512),
+                other => (other.map(str::to_string), point.key_size() as u32),
+            };
+            ("EC", bits, name)
         }
         ("1.3.101.112", _) => ("Ed25519", 256, None),
         ("1.3.101.113", _) => ("Ed448", 456, None),

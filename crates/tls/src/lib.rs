@@ -16,6 +16,8 @@
 //! - [`pki::TestPki`]: a generated test PKI (root, intermediate, servers, clients shaped like
 //!   ORG AUTH_CLI, and broken ones for negative tests).
 //! - [`explain::explain`]: a TLS failure in plain words (which side refused, and why).
+//! - [`printable`]: certificate-derived text with its control characters escaped, for
+//!   terminals and logs.
 //!
 //! Nothing here prints, exits or reads the environment.
 
@@ -28,10 +30,12 @@ mod identity;
 pub mod inspect;
 pub mod lint;
 pub mod pki;
+mod text;
 mod toml_text;
 
 pub use config::{client_config, provider, roots_from_pem, server_config};
 pub use error::TlsError;
-pub use identity::{Identity, certs_from_pem};
+pub use identity::{FileFormat, Identity, certs_from_pem, detect_format, read_certificates};
 pub use rustls;
+pub use text::printable;
 pub use toml_text::toml_error_line;

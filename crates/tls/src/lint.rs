@@ -234,11 +234,11 @@ pub fn lint(cert: &CertInfo, now: i64) -> Vec<Finding> {
         ));
     }
     if cert.structure_id.is_none() {
-        let ous: Vec<&str> = cert
+        let ous: Vec<_> = cert
             .subject_attributes
             .iter()
             .filter(|a| a.kind == "OU")
-            .map(|a| a.value.as_str())
+            .map(|a| crate::printable(&a.value))
             .collect();
         out.push(finding(
             STRUCTURE_ID,
@@ -268,7 +268,10 @@ pub fn lint(cert: &CertInfo, now: i64) -> Vec<Finding> {
     {
         out.push(finding(
             INSI_CN,
-            format!("CN is {cn:?}: INSi accepts only INSI-AUTO or INSI-MANU"),
+            format!(
+                "CN is `{}`: INSi accepts only INSI-AUTO or INSI-MANU",
+                crate::printable(cn)
+            ),
         ));
     }
     let issuer_cn = cert.issuer_value("CN").unwrap_or("");
@@ -276,7 +279,7 @@ pub fn lint(cert: &CertInfo, now: i64) -> Vec<Finding> {
         out.push(finding(
             ISSUER,
             format!(
-                "issued by {:?}, not by AC IGC-SANTE ELEMENTAIRE ORGANISATIONS: fine for a local \
+                "issued by `{}`, not by AC IGC-SANTE ELEMENTAIRE ORGANISATIONS: fine for a local \
                  test PKI, refused by the DMP and MSSanté",
                 cert.issuer
             ),
@@ -310,12 +313,18 @@ pub fn lint_chain(
         .verify_client_cert(leaf, intermediates, now)
         .err()?;
     let reported = |rule: Rule| leaf_findings.iter().any(|f| f.rule == rule.id);
+    // A validity error is the leaf's (already reported) only when the dates say so: an
+    // expired intermediate under a valid leaf is this rule's to report.
+    use crate::explain::{Bound, certificates_with};
+    let leaf_only = |bound, t: UnixTime| certificates_with(chain, bound, t) == [0];
     let already = match &err {
-        rustls::Error::InvalidCertificate(E::Expired | E::ExpiredContext { .. }) => {
-            reported(EXPIRED)
+        rustls::Error::InvalidCertificate(E::Expired) => reported(EXPIRED),
+        rustls::Error::InvalidCertificate(E::ExpiredContext { not_after, .. }) => {
+            reported(EXPIRED) && leaf_only(Bound::NotAfter, *not_after)
         }
-        rustls::Error::InvalidCertificate(E::NotValidYet | E::NotValidYetContext { .. }) => {
-            reported(NOT_YET_VALID)
+        rustls::Error::InvalidCertificate(E::NotValidYet) => reported(NOT_YET_VALID),
+        rustls::Error::InvalidCertificate(E::NotValidYetContext { not_before, .. }) => {
+            reported(NOT_YET_VALID) && leaf_only(Bound::NotBefore, *not_before)
         }
         rustls::Error::InvalidCertificate(E::InvalidPurpose | E::InvalidPurposeContext { .. }) => {
             reported(EKU_CLIENT_AUTH)
@@ -329,7 +338,7 @@ pub fn lint_chain(
         CHAIN,
         format!(
             "as a TLS client certificate, a server trusting these roots refuses it: {}",
-            crate::explain::certificate_reason(&err)
+            crate::explain::certificate_reason_in_chain(&err, chain)
         ),
     ))
 }

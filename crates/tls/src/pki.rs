@@ -22,6 +22,12 @@ use crate::{Identity, TlsError};
 /// The manifest's file name in a test PKI directory.
 pub const MANIFEST: &str = "pki.toml";
 
+/// Validity of the CAs, in days from now: no end-entity certificate may outlive it.
+pub const CA_VALIDITY_DAYS: i64 = 3650;
+
+/// The folders of a test PKI directory that `TestPki::write` owns.
+const OWNED_FOLDERS: [&str; 4] = ["ca", "server", "clients", "broken"];
+
 /// What to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PkiOptions {
@@ -29,10 +35,77 @@ pub struct PkiOptions {
     pub clients: usize,
     /// Names of the server certificate (DNS names or IP addresses).
     pub server_names: Vec<String>,
-    /// Validity of the good end-entity certificates, in days from now.
+    /// Validity of the good end-entity certificates, in days from now: 1 to
+    /// [`CA_VALIDITY_DAYS`].
     pub validity_days: i64,
     /// Also write each good client as PKCS#12 with this password.
     pub p12_password: Option<String>,
+}
+
+impl PkiOptions {
+    /// Check the options: DNS names or IP addresses, a validity within the CAs'.
+    ///
+    /// DNS names are RFC 1123 labels (a leading `*` label allowed); the validity is 1 to
+    /// [`CA_VALIDITY_DAYS`] days.
+    pub fn validate(&self) -> Result<(), TlsError> {
+        if self.server_names.is_empty() {
+            return Err(TlsError::InvalidOption(
+                "no server name: give at least one DNS name or IP address".into(),
+            ));
+        }
+        for name in &self.server_names {
+            check_server_name(name)?;
+        }
+        if !(1..=CA_VALIDITY_DAYS).contains(&self.validity_days) {
+            return Err(TlsError::InvalidOption(format!(
+                "a validity of {} days: the certificates must be valid 1 to {CA_VALIDITY_DAYS} \
+                 days (the CAs' own validity, which they may not outlive)",
+                self.validity_days
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A server name: an IP address, or a DNS name of RFC 1123 labels (1 to 63 letters, digits
+/// and inner hyphens, 253 characters at most), whose first label may be `*`.
+fn check_server_name(name: &str) -> Result<(), TlsError> {
+    if name.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let bad = |why: &str| {
+        Err(TlsError::InvalidOption(format!(
+            "server name \"{}\" is neither an IP address nor a DNS name: {why}",
+            crate::printable(name)
+        )))
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 253 {
+        return bad("it is longer than 253 characters");
+    }
+    for (i, label) in name.split('.').enumerate() {
+        if i == 0 && label == "*" && name.len() > 2 {
+            continue;
+        }
+        if label.is_empty() {
+            return bad("it has an empty label (two dots, or a dot at an end)");
+        }
+        if label.len() > 63 {
+            return bad("a label is longer than 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return bad("labels hold only letters, digits and hyphens");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return bad("a label starts or ends with a hyphen");
+        }
+    }
+    Ok(())
 }
 
 impl Default for PkiOptions {
@@ -235,6 +308,7 @@ struct Ca {
 impl TestPki {
     /// Make a test PKI whose validity periods are relative to `now`.
     pub fn generate(options: &PkiOptions, now: OffsetDateTime) -> Result<TestPki, TlsError> {
+        options.validate()?;
         // Two PKIs must not have CAs of the same name, or a peer of one PKI meeting the other
         // fails on a signature instead of an unknown CA: a random tag goes in the O.
         let tag: String = {
@@ -259,7 +333,7 @@ impl TestPki {
             now,
             &tag,
         )?;
-        let days = Duration::days(options.validity_days.max(1));
+        let days = Duration::days(options.validity_days);
         let server = server(options, &intermediate, now, now + days)?;
         let clients = (1..=options.clients)
             .map(|i| client(i, None, &intermediate, now - Duration::hours(1), now + days))
@@ -305,8 +379,12 @@ impl TestPki {
         Ok(roots)
     }
 
-    /// Write the PKI under `dir` (created if missing) with its manifest; refuses to overwrite
-    /// an existing manifest unless `force`. Key files are mode 0600 on Unix.
+    /// Write the PKI under `dir` (created if missing) with its manifest.
+    ///
+    /// Refuses to overwrite an existing manifest unless `force`, and then removes the files of
+    /// the earlier PKI that this one does not rewrite (as its manifest lists them, or by this
+    /// tool's file names when the manifest is unreadable), never other files. Key files are
+    /// mode 0600 on Unix.
     pub fn write(
         &self,
         dir: &Path,
@@ -314,11 +392,16 @@ impl TestPki {
         force: bool,
     ) -> Result<Manifest, TlsError> {
         let manifest_path = dir.join(MANIFEST);
-        if manifest_path.exists() && !force {
-            return Err(TlsError::Exists {
-                path: manifest_path,
-            });
-        }
+        let earlier = if manifest_path.exists() {
+            if !force {
+                return Err(TlsError::Exists {
+                    path: manifest_path,
+                });
+            }
+            earlier_files(dir)?
+        } else {
+            Vec::new()
+        };
         let mut entries = Vec::new();
         let cas = [
             ("ca", &self.root),
@@ -344,7 +427,81 @@ impl TestPki {
         };
         let text = toml::to_string(&manifest).map_err(|e| TlsError::Manifest(e.to_string()))?;
         write_file(&manifest_path, text.as_bytes(), false)?;
+        let written: std::collections::HashSet<&str> = manifest
+            .entries
+            .iter()
+            .flat_map(|e| {
+                [&e.cert, &e.chain, &e.key]
+                    .into_iter()
+                    .chain(e.p12.as_ref())
+            })
+            .map(String::as_str)
+            .collect();
+        for rel in earlier.iter().filter(|r| !written.contains(r.as_str())) {
+            let path = dir.join(rel);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(TlsError::io(path, e)),
+            }
+        }
         Ok(manifest)
+    }
+}
+
+/// The files an earlier test PKI in `dir` wrote: those its manifest lists, or, when it cannot
+/// be read, the files of the owned folders named as this tool names them. Only paths that
+/// [`owned_path`] accepts.
+fn earlier_files(dir: &Path) -> Result<Vec<String>, TlsError> {
+    if let Ok(m) = Manifest::read(dir) {
+        return Ok(m
+            .entries
+            .into_iter()
+            .flat_map(|e| [e.cert, e.chain, e.key].into_iter().chain(e.p12))
+            .filter(|rel| owned_path(rel))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for folder in OWNED_FOLDERS {
+        let path = dir.join(folder);
+        let entries = match std::fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(TlsError::io(path, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| TlsError::io(&path, e))?;
+            if let Some(name) = entry.file_name().to_str() {
+                let rel = format!("{folder}/{name}");
+                if owned_path(&rel) && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    out.push(rel);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `rel` is a path this tool writes: `FOLDER/NAME.EXT` with an owned folder, a name it
+/// gives there and one of its extensions.
+fn owned_path(rel: &str) -> bool {
+    let Some((folder, file)) = rel.split_once('/') else {
+        return false;
+    };
+    let Some(stem) = [".chain.pem", ".pem", ".key", ".p12"]
+        .iter()
+        .find_map(|ext| file.strip_suffix(ext))
+    else {
+        return false;
+    };
+    match folder {
+        "ca" => matches!(stem, "root" | "intermediate" | "unknown-root"),
+        "server" => stem == "localhost",
+        "clients" => stem
+            .strip_prefix("client-")
+            .is_some_and(|n| n.len() >= 3 && n.bytes().all(|b| b.is_ascii_digit())),
+        "broken" => Defect::ALL.iter().any(|d| d.name() == stem),
+        _ => false,
     }
 }
 
@@ -492,7 +649,7 @@ fn ca(
         KeyUsagePurpose::DigitalSignature,
     ];
     params.not_before = now - Duration::days(1);
-    params.not_after = now + Duration::days(3650);
+    params.not_after = now + Duration::days(CA_VALIDITY_DAYS);
     params.serial_number = Some(serial(&key));
     let (cert, chain) = match parent {
         Some(p) => {

@@ -115,3 +115,95 @@ fn garbage_is_not_a_certificate() {
     ));
     assert!(CertInfo::from_der(&[0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
 }
+
+/// A P-521 certificate made by OpenSSL 3.0 (`openssl req -x509 -newkey ec -pkeyopt
+/// ec_paramgen_curve:P-521`): ring cannot make P-521 keys.
+const P521: &str = "\
+-----BEGIN CERTIFICATE-----
+MIICFDCCAXagAwIBAgIUW6VBt+8cPBnSsUTWvlSgSYibtdYwCgYIKoZIzj0EAwIw
+GzEZMBcGA1UEAwwQU0VHVVIgVEVTVCBQLTUyMTAgFw0yNjExMjUwNjU0MDNaGA8y
+MTI2MTEwMTA2NTQwM1owGzEZMBcGA1UEAwwQU0VHVVIgVEVTVCBQLTUyMTCBmzAQ
+BgcqhkjOPQIBBgUrgQQAIwOBhgAEAIDMqbi7R1tyURKdrM/lPTQOb/OB2J/Bm8Z8
+L1hJhCTHFFuKbEwkXBOuYpAdVKOgFO1qJ4ASwSLEZRVvepVJzLkaAQfmRbDLl0k6
+EoEbTcjJFjV5iNIrRnhzlFEGBnmbQmrfyuH2/AsF/B7SI4QsAkHRV53v+AqESA78
+yktWmdHzlr0lo1MwUTAdBgNVHQ4EFgQURm4Hmz40rUcTSvow2Xmrc7hJKeYwHwYD
+VR0jBBgwFoAURm4Hmz40rUcTSvow2Xmrc7hJKeYwDwYDVR0TAQH/BAUwAwEB/zAK
+BggqhkjOPQQDAgOBiwAwgYcCQVMt6sUcN7d3SYel3bn8MooLKaFE+fx3BZ5FQlvT
+OqMAsoUjBhb3I4J1OD8zWXYcNh6LFTChCpMA+y2Vls3ZHpk8AkIBEP9IsU/YFq32
+tdMsXNaRlkyPrqBqEovBBueqHfeoBayobOnlsYukS1lveSTG93DdJogu/FJBlCgL
+h/vh2w0y+dQ=
+-----END CERTIFICATE-----
+";
+
+#[test]
+fn a_p521_key_is_521_bits() {
+    let certs = segur_tls::certs_from_pem(P521.as_bytes()).expect("pem");
+    let info = CertInfo::from_der(&certs[0]).expect("x509");
+    assert_eq!(info.key.algorithm, "EC");
+    assert_eq!(info.key.curve.as_deref(), Some("P-521"));
+    assert_eq!(info.key.bits, 521);
+}
+
+/// The test PKI's first client: its PEM chain, its leaf's DER, and the identity as PKCS#12.
+fn formats() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    use segur_tls::pki::{PkiOptions, TestPki};
+    let options = PkiOptions {
+        clients: 1,
+        ..Default::default()
+    };
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
+    let client = &pki.clients[0];
+    let id = client.identity().expect("identity");
+    let p12 = id.to_pkcs12("client", "pw").expect("p12");
+    let pem = client.cert_pem().into_bytes();
+    (pem, client.cert.to_vec(), p12)
+}
+
+#[test]
+fn file_formats_are_told_by_content_not_name() {
+    use segur_tls::{FileFormat, detect_format, read_certificates};
+    let (pem, der, p12) = formats();
+    assert_eq!(detect_format(&pem), FileFormat::Pem);
+    assert_eq!(detect_format(&der), FileFormat::DerCertificate);
+    assert_eq!(detect_format(&p12), FileFormat::Pkcs12);
+    assert_eq!(detect_format(b"hello"), FileFormat::Unknown);
+    assert_eq!(detect_format(&[]), FileFormat::Unknown);
+    assert_eq!(detect_format(&der[..der.len() - 1]), FileFormat::Unknown);
+    // OpenSSL's, modern and legacy.
+    for name in ["rsa2048.aes.p12", "rsa2048.legacy.p12"] {
+        let bytes = std::fs::read(fixture(name)).expect("fixture");
+        assert_eq!(detect_format(&bytes), FileFormat::Pkcs12, "{name}");
+    }
+
+    // A DER certificate whatever its name: no password asked.
+    assert_eq!(read_certificates(&der, None).expect("der")[0].as_ref(), der);
+    // PKCS#12 whatever its name: it needs its password, then gives the chain.
+    let err = read_certificates(&p12, None).expect_err("no password");
+    assert!(matches!(err, TlsError::Pkcs12NeedsPassword), "{err}");
+    assert_eq!(err.to_string().lines().count(), 1);
+    let chain = read_certificates(&p12, Some("pw")).expect("p12");
+    assert_eq!((chain.len(), chain[0].as_ref()), (2, der.as_slice()));
+    let err = read_certificates(&p12, Some("wrong")).expect_err("wrong password");
+    assert!(err.to_string().contains("wrong password"), "{err}");
+    // PEM ignores a password.
+    assert_eq!(read_certificates(&pem, Some("pw")).expect("pem").len(), 1);
+    // Certificates expected, PKCS#12 given: said so, on one line, no DER parser text.
+    let err = segur_tls::certs_from_pem(&p12).expect_err("p12 is not certificates");
+    assert!(err.to_string().contains("PKCS#12"), "{err}");
+    let err = read_certificates(b"hello", None).expect_err("unknown");
+    assert!(matches!(err, TlsError::UnknownFormat), "{err}");
+}
+
+#[test]
+fn x509_errors_are_plain_words() {
+    let (_, der, _) = formats();
+    for bytes in [&der[..der.len() / 2], &[0x30, 0x03, 0x02, 0x01, 0x03][..]] {
+        let err = CertInfo::from_der(bytes).expect_err("not a certificate");
+        let text = err.to_string();
+        assert!(
+            !text.contains("Der(") && !text.contains("Unexpected"),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1, "{text}");
+    }
+}

@@ -7,7 +7,7 @@ use segur_finding::Severity;
 use segur_tls::inspect::CertInfo;
 use segur_tls::lint::{self, lint, lint_chain};
 use segur_tls::pki::{Defect, Manifest, PkiOptions, Role, TestPki};
-use segur_tls::{Identity, certs_from_pem, roots_from_pem};
+use segur_tls::{Identity, TlsError, certs_from_pem, roots_from_pem};
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -213,4 +213,155 @@ fn every_rule_is_documented_in_the_catalogue() {
 
 fn info_der(dir: &Path, rel: &str) -> Vec<u8> {
     certs_from_pem(&std::fs::read(dir.join(rel)).expect("read")).expect("pem")[0].to_vec()
+}
+
+#[test]
+fn force_removes_what_the_earlier_pki_wrote_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // Five clients with PKCS#12 files, then two without, forced.
+    let first = PkiOptions {
+        clients: 5,
+        p12_password: Some("segur".into()),
+        ..Default::default()
+    };
+    let pki = TestPki::generate(&first, time::OffsetDateTime::now_utc()).expect("generate");
+    pki.write(d, &first, false).expect("write");
+    assert!(d.join("clients/client-005.key").exists());
+    assert!(d.join("clients/client-001.p12").exists());
+    // Files that are not the tool's: kept.
+    std::fs::write(d.join("clients/notes.txt"), "mine").expect("write");
+    std::fs::write(d.join("clients/client-001.crt"), "mine").expect("write");
+    std::fs::write(d.join("README"), "mine").expect("write");
+
+    let second = PkiOptions {
+        clients: 2,
+        ..Default::default()
+    };
+    let pki = TestPki::generate(&second, time::OffsetDateTime::now_utc()).expect("generate");
+    let m = pki.write(d, &second, true).expect("force");
+    for n in 3..=5 {
+        for ext in ["pem", "chain.pem", "key", "p12"] {
+            let stale = d.join(format!("clients/client-{n:03}.{ext}"));
+            assert!(!stale.exists(), "{} survived", stale.display());
+        }
+    }
+    for n in 1..=2 {
+        assert!(!d.join(format!("clients/client-{n:03}.p12")).exists());
+        assert!(d.join(format!("clients/client-{n:03}.key")).exists());
+    }
+    for kept in ["clients/notes.txt", "clients/client-001.crt", "README"] {
+        assert!(d.join(kept).exists(), "{kept} removed");
+    }
+    // Every file the manifest lists exists.
+    for e in &m.entries {
+        for rel in [&e.cert, &e.chain, &e.key] {
+            assert!(d.join(rel).exists(), "{rel}");
+        }
+    }
+}
+
+#[test]
+fn force_follows_only_paths_the_tool_writes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().join("pki");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let options = PkiOptions {
+        clients: 3,
+        ..Default::default()
+    };
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("generate");
+    pki.write(&d, &options, false).expect("write");
+    // An edited manifest pointing outside the tool's files: those are not removed.
+    let outside = dir.path().join("precious.key");
+    std::fs::write(&outside, "mine").expect("write");
+    std::fs::write(d.join("clients/own.pem"), "mine").expect("write");
+    let text = std::fs::read_to_string(d.join("pki.toml")).expect("manifest");
+    let text = text
+        .replacen("clients/client-003.key", "../precious.key", 1)
+        .replacen("clients/client-003.pem", "clients/own.pem", 1);
+    std::fs::write(d.join("pki.toml"), text).expect("write");
+    let smaller = PkiOptions {
+        clients: 1,
+        ..Default::default()
+    };
+    let pki = TestPki::generate(&smaller, time::OffsetDateTime::now_utc()).expect("generate");
+    pki.write(&d, &smaller, true).expect("force");
+    assert!(outside.exists() && d.join("clients/own.pem").exists());
+    assert!(!d.join("clients/client-002.key").exists());
+
+    // An unreadable manifest: the tool's own file names in its folders are cleared.
+    std::fs::write(d.join("pki.toml"), "not = [toml").expect("write");
+    std::fs::write(d.join("clients/client-007.key"), "stale").expect("write");
+    std::fs::write(d.join("broken/expired.p12"), "stale").expect("write");
+    pki.write(&d, &smaller, true).expect("force");
+    assert!(!d.join("clients/client-007.key").exists());
+    assert!(!d.join("broken/expired.p12").exists());
+    assert!(d.join("clients/own.pem").exists() && outside.exists());
+    assert!(d.join("clients/client-001.key").exists());
+}
+
+#[test]
+fn server_names_must_be_dns_names_or_ip_addresses() {
+    let with = |names: &[&str]| PkiOptions {
+        server_names: names.iter().map(|n| n.to_string()).collect(),
+        clients: 0,
+        ..Default::default()
+    };
+    for good in [
+        &["localhost"][..],
+        &["dmp.example.fr", "127.0.0.1", "::1"],
+        &["*.example.test"],
+        &["xn--bcher-kva.example", "a-b.c1"],
+    ] {
+        with(good)
+            .validate()
+            .unwrap_or_else(|e| panic!("{good:?}: {e}"));
+    }
+    for bad in [
+        "",
+        "exa mple",
+        "a,b",
+        "-a.example",
+        "a-.example",
+        "a..b",
+        "a.",
+        ".a",
+        "a\nb",
+        "*",
+        "é.example",
+        "a/b",
+    ] {
+        let err = with(&[bad]).validate().expect_err(bad);
+        let text = err.to_string();
+        assert!(text.starts_with("server name \""), "{text}");
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        assert!(matches!(err, TlsError::InvalidOption(_)));
+        // generate refuses them too, before making anything.
+        assert!(TestPki::generate(&with(&[bad]), time::OffsetDateTime::now_utc()).is_err());
+    }
+    let long = format!("{}.example", "a".repeat(64));
+    assert!(with(&[long.as_str()]).validate().is_err());
+    assert!(with(&[]).validate().is_err());
+}
+
+#[test]
+fn leaves_may_not_outlive_their_cas() {
+    use segur_tls::pki::CA_VALIDITY_DAYS;
+    let with = |days| PkiOptions {
+        validity_days: days,
+        clients: 1,
+        ..Default::default()
+    };
+    for bad in [0, -5, CA_VALIDITY_DAYS + 1, 100_000] {
+        let err = with(bad).validate().expect_err("refused");
+        assert!(err.to_string().contains("3650"), "{err}");
+    }
+    let pki = TestPki::generate(&with(CA_VALIDITY_DAYS), time::OffsetDateTime::now_utc())
+        .expect("the longest validity");
+    let ca = CertInfo::from_der(&pki.intermediate.cert).expect("x509");
+    for leaf in [&pki.server, &pki.clients[0]] {
+        let info = CertInfo::from_der(&leaf.cert).expect("x509");
+        assert!(info.not_after_unix <= ca.not_after_unix, "{}", leaf.name);
+    }
 }
