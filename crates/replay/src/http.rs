@@ -341,7 +341,11 @@ pub(crate) fn classify(e: std::io::Error) -> Failure {
     if is_timeout(&e) {
         return Failure::Timeout("read/write".into());
     }
-    Failure::Io(e.to_string())
+    // A close without close_notify, a reset: said in words, still counted as `io`.
+    match segur_tls::explain::explain_io(&e, Side::Client) {
+        Some(x) => Failure::Io(x.text),
+        None => Failure::Io(e.to_string()),
+    }
 }
 
 /// A connection whose reads share one deadline: a server trickling its answer byte by byte
@@ -687,6 +691,23 @@ fn read_body<R: Read>(head: &str, input: &mut Input<'_, R>) -> Result<Response, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_close_without_close_notify_is_said_in_words() {
+        let e = std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify: https://docs.rs/rustls/",
+        );
+        match classify(e) {
+            Failure::Io(text) => {
+                assert!(text.contains("the server closed the connection"), "{text}");
+                assert!(!text.contains("docs.rs"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let other = std::io::Error::other("something else");
+        assert_eq!(classify(other), Failure::Io("something else".into()));
+    }
 
     fn read(bytes: &[u8]) -> Result<Response, Failure> {
         let mut r = bytes;
