@@ -273,6 +273,20 @@ mod tests {
             self.rules.join(CDA_XSD)
         }
 
+        /// Dates the rules copy an hour back: every load sees settled files, whatever time
+        /// passes between two loads (a loaded machine takes seconds).
+        fn settle(&self) {
+            let past = std::time::SystemTime::now() - Duration::from_secs(3600);
+            for f in files_under(&self.rules) {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&f)
+                    .expect("open")
+                    .set_modified(past)
+                    .expect("set mtime");
+            }
+        }
+
         fn load(&self) -> Result<(Schema, Vec<SourceFile>, CacheOutcome), SchemaError> {
             load_cached(&self.rules, &self.entry(), Some(&self.cache))
         }
@@ -428,6 +442,8 @@ mod tests {
     #[test]
     fn damaged_cache_files_are_misses() {
         let kit = Kit::new();
+        // The rewritten file must equal the first byte for byte: both from settled files.
+        kit.settle();
         let (schema, files, outcome) = kit.load().expect("load");
         assert_eq!(outcome, CacheOutcome::Stored);
         let file = kit.cache_files().pop().expect("one cache file");
