@@ -10,7 +10,9 @@ pub enum ParseErrorKind {
     #[error("DOCTYPE declarations are not allowed (external and internal entities are refused)")]
     Doctype,
     /// The input is not UTF-8 (a UTF-16 byte order mark or another declared encoding).
-    #[error("unsupported encoding {encoding}: only UTF-8 (or US-ASCII) is accepted")]
+    #[error(
+        "unsupported encoding {encoding:?}: segur reads UTF-8 documents (CI-SIS documents are UTF-8)"
+    )]
     UnsupportedEncoding {
         /// The encoding found.
         encoding: String,
@@ -107,6 +109,32 @@ pub enum ParseErrorKind {
     /// An XML declaration anywhere but at the very start of the document.
     #[error("the XML declaration is allowed only at the very start of the document")]
     MisplacedDeclaration,
+    /// An XML declaration that is not `version`, then optionally `encoding`, then optionally
+    /// `standalone`, each after whitespace and quoted.
+    #[error("malformed XML declaration: {problem}")]
+    MalformedDeclaration {
+        /// What is wrong, and how it should read.
+        problem: String,
+    },
+    /// An attribute written right after the value of the one before, with no whitespace.
+    #[error("attribute {name:?} must be separated from the one before it by whitespace")]
+    NoSpaceBetweenAttributes {
+        /// The name of the attribute.
+        name: String,
+    },
+    /// An element or attribute name that is not a qualified name (Namespaces in XML 1.0): a
+    /// colon first or last, two colons, a local part that does not start as a name.
+    #[error("invalid qualified name {name:?} (write prefix:local, each a name without ':')")]
+    InvalidQName {
+        /// The name as written.
+        name: String,
+    },
+    /// A processing instruction target with a colon (Namespaces in XML 1.0 forbids it).
+    #[error("processing instruction target {target:?} must not contain ':'")]
+    ColonInPiTarget {
+        /// The target as written.
+        target: String,
+    },
     /// Nesting deeper than [`crate::Limits::max_depth`].
     #[error("elements nested deeper than {limit}")]
     TooDeep {

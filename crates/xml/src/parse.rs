@@ -17,6 +17,7 @@ use crate::intern::{ExpandedName, Name};
 
 mod by_name;
 mod chars;
+mod declaration;
 mod fast;
 mod qnames;
 
@@ -166,8 +167,10 @@ fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), Par
     // input is valid; std's finds where it is not.
     let whole = match simdutf8::basic::from_utf8(input) {
         Ok(whole) => whole,
-        Err(_) => std::str::from_utf8(input)
-            .map_err(|e| fail(ParseErrorKind::InvalidUtf8, e.valid_up_to()))?,
+        Err(_) => std::str::from_utf8(input).map_err(|e| {
+            let (kind, offset) = not_utf8(input, base, e.valid_up_to());
+            fail(kind, offset)
+        })?,
     };
     // The two non-characters UTF-8 encodes and XML's `Char` excludes, refused with the
     // encoding (control characters are refused where the tokens are read).
@@ -175,6 +178,30 @@ fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), Par
         return Err(fail(ParseErrorKind::InvalidChar { code }, at));
     }
     Ok((whole, base))
+}
+
+/// Why `input` (its byte order mark `base` bytes long) is refused, its first `valid` bytes
+/// being UTF-8 and the next not: an XML declaration read whole before that byte says why
+/// first (a declared encoding other than UTF-8, ISO-8859-1 say, above all), else the byte.
+#[cold]
+fn not_utf8(input: &[u8], base: usize, valid: usize) -> Failure {
+    let text = input
+        .get(..valid)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or_default();
+    let body = text.get(base..).unwrap_or_default();
+    // Where the tokenizers see a declaration: `<?xml` then whitespace or `?>`, up to `?>`.
+    let declaration = body.strip_prefix("<?xml").and_then(|rest| {
+        let end = "<?xml".len() + rest.find("?>")? + 2;
+        let next = rest.as_bytes().first().copied();
+        matches!(next, Some(b' ' | b'\t' | b'\n' | b'\r' | b'?')).then_some(end)
+    });
+    if let Some(end) = declaration
+        && let Err(failure) = check_declaration(&body[..end], base)
+    {
+        return failure;
+    }
+    (ParseErrorKind::InvalidUtf8, valid)
 }
 
 fn detect_encoding(input: &[u8]) -> Result<usize, ParseErrorKind> {
@@ -279,13 +306,7 @@ impl<'a> Builder<'a> {
             })?;
             let end = self.base + reader.buffer_position() as usize;
             match event {
-                Event::Decl(d) => {
-                    let encoding = match d.encoding() {
-                        Some(Ok(enc)) => Some(enc),
-                        _ => None,
-                    };
-                    self.declaration(pos, end, encoding.as_deref())?;
-                }
+                Event::Decl(_) => self.declaration(pos, end)?,
                 Event::DocType(_) => return Err((ParseErrorKind::Doctype, pos)),
                 Event::Start(e) => self.start(&e, pos, end, false)?,
                 Event::Empty(e) => self.start(&e, pos, end, true)?,
@@ -342,32 +363,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// The XML declaration from `pos` to `end`, with its encoding pseudo-attribute when it has
-    /// one.
-    fn declaration(
-        &mut self,
-        pos: usize,
-        end: usize,
-        encoding: Option<&str>,
-    ) -> Result<(), Failure> {
+    /// The XML declaration from `pos` to `end` (`<?xml` to `?>`).
+    fn declaration(&mut self, pos: usize, end: usize) -> Result<(), Failure> {
         if pos != self.base {
             return Err((ParseErrorKind::MisplacedDeclaration, pos));
         }
-        check_chars(self.whole.get(pos..end).unwrap_or_default(), pos)?;
-        if let Some(enc) = encoding {
-            let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
-                .iter()
-                .any(|e| enc.eq_ignore_ascii_case(e));
-            if !ok {
-                return Err((
-                    ParseErrorKind::UnsupportedEncoding {
-                        encoding: enc.to_owned(),
-                    },
-                    pos,
-                ));
-            }
-        }
-        Ok(())
+        check_declaration(self.whole.get(pos..end).unwrap_or_default(), pos)
     }
 
     /// An end tag at `pos` naming `found`.
@@ -433,6 +434,14 @@ impl<'a> Builder<'a> {
                 at,
             ));
         }
+        if let Some(colon) = memchr::memchr(b':', target.as_bytes()) {
+            return Err((
+                ParseErrorKind::ColonInPiTarget {
+                    target: target.into(),
+                },
+                at + colon,
+            ));
+        }
         check_chars(content, at + target.len())?;
         let target = self.intern(target);
         let name = ExpandedName {
@@ -463,27 +472,47 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The prefix and local name of a qualified name as written, interned once per document.
-    fn qname(&mut self, raw: &str) -> (Name, Name) {
-        let split = |raw: &str| {
-            let (prefix, local) = split_qname(raw);
-            (Name::intern(prefix), Name::intern(local))
-        };
-        match offset_in(self.whole, raw) {
-            Some(off) => {
-                if let Some(key) = qnames::key(self.whole.as_bytes(), off, raw.len()) {
-                    if let Some(parts) = self.qname_cache.get(&key, raw.len()) {
-                        return parts;
-                    }
-                    let parts = split(raw);
-                    self.qname_cache.insert(key, raw.len(), parts);
-                    return parts;
-                }
-                let key = &self.whole[off..off + raw.len()];
-                *self.qnames.entry(key).or_insert_with(|| split(key))
-            }
-            None => split(raw),
+    /// The prefix and local name of a qualified name as written, interned once per document;
+    /// `None` for a name that is not a `QName` (see [`chars::qname_error`]), checked as it is
+    /// first split (the tables keep only qualified names).
+    #[inline]
+    fn qname(&mut self, raw: &str) -> Option<(Name, Name)> {
+        if let Some(off) = offset_in(self.whole, raw)
+            && let Some(key) = qnames::key(self.whole.as_bytes(), off, raw.len())
+            && let Some(parts) = self.qname_cache.get(&key, raw.len())
+        {
+            return Some(parts);
         }
+        self.new_qname(raw)
+    }
+
+    /// [`Builder::qname`] for a name the thread's table does not keep: checked, split,
+    /// interned and kept.
+    #[cold]
+    #[inline(never)]
+    fn new_qname(&mut self, raw: &str) -> Option<(Name, Name)> {
+        let split = |raw: &str| {
+            if chars::qname_error(raw).is_some() {
+                return None;
+            }
+            let (prefix, local) = split_qname(raw);
+            Some((Name::intern(prefix), Name::intern(local)))
+        };
+        let Some(off) = offset_in(self.whole, raw) else {
+            return split(raw);
+        };
+        if let Some(key) = qnames::key(self.whole.as_bytes(), off, raw.len()) {
+            let parts = split(raw)?;
+            self.qname_cache.insert(key, raw.len(), parts);
+            return Some(parts);
+        }
+        let key = &self.whole[off..off + raw.len()];
+        if let Some(&parts) = self.qnames.get(key) {
+            return Some(parts);
+        }
+        let parts = split(key)?;
+        self.qnames.insert(key, parts);
+        Some(parts)
     }
 
     fn push_node(
@@ -749,9 +778,15 @@ impl<'a> Builder<'a> {
                 AttrScan::Other => return self.read_attributes_with_quick_xml(e, pos),
                 AttrScan::Attr { key, value } => (key, value),
             };
+            // The tag text starts with whitespace (the element name takes everything up to
+            // it): an attribute read just where the one before ends has none before it.
+            let joined = key.start == from;
             from = value.end + 1;
             let key_at = base + key.start;
             let key = &whole[key_at..base + key.end];
+            if joined {
+                return Err(no_space_before(key, key_at));
+            }
             check_name(key, key_at)?;
             // The checks of the quick-xml reading below, in the same order.
             if self.attrs.iter().any(|p| *p.key == *key) {
@@ -791,6 +826,14 @@ impl<'a> Builder<'a> {
                 return Err(self.too_many_attributes(pos));
             }
             let key_at = offset_in(self.whole, attr.key.0);
+            if let Some(at) = key_at
+                && !matches!(
+                    at.checked_sub(1).map(|i| self.input[i]),
+                    Some(b' ' | b'\t' | b'\n' | b'\r')
+                )
+            {
+                return Err(no_space_before(attr.key.0, at));
+            }
             check_name(attr.key.0, key_at.unwrap_or(pos))?;
             let key = match key_at {
                 Some(o) => Cow::Borrowed(&self.whole[o..o + attr.key.0.len()]),
@@ -955,6 +998,9 @@ impl<'a> Builder<'a> {
         end: usize,
         empty: bool,
     ) -> Result<(), Failure> {
+        let (prefix_name, local) = self
+            .qname(&raw_name)
+            .ok_or_else(|| invalid_qname(&raw_name, pos + 1))?;
         let parent_scope = self.stack.last().map_or(NONE, |f| f.scope);
         let mut scope = parent_scope;
         let attrs = std::mem::take(&mut self.attrs);
@@ -962,6 +1008,9 @@ impl<'a> Builder<'a> {
             let prefix = if a.key == "xmlns" {
                 ""
             } else if let Some(p) = a.key.strip_prefix("xmlns:") {
+                if chars::qname_error(&a.key).is_some() {
+                    return Err(invalid_qname(&a.key, a.offset));
+                }
                 p
             } else {
                 continue;
@@ -1006,7 +1055,6 @@ impl<'a> Builder<'a> {
             self.doc.scopes.push(binding);
         }
 
-        let (prefix_name, local) = self.qname(&raw_name);
         let ns = self.resolve(scope, prefix_name, true).ok_or_else(|| {
             (
                 ParseErrorKind::UndeclaredPrefix {
@@ -1035,7 +1083,9 @@ impl<'a> Builder<'a> {
             if a.key == "xmlns" || a.key.starts_with("xmlns:") {
                 continue;
             }
-            let (prefix_name, local) = self.qname(&a.key);
+            let (prefix_name, local) = self
+                .qname(&a.key)
+                .ok_or_else(|| invalid_qname(&a.key, a.offset))?;
             let ns = if prefix_name.is_empty() {
                 Name::EMPTY
             } else {
@@ -1129,6 +1179,30 @@ enum TextKind {
     Resolved,
 }
 
+/// Refuses the XML declaration `decl` (from `<?xml` to `?>`) found at `at`, unless its
+/// characters are allowed, its pseudo-attributes are as XML 1.0 has them (see
+/// [`declaration`]) and the encoding it names, if any, is UTF-8 (or US-ASCII, a part of it).
+/// A document that names another encoding is refused at its declaration whatever its bytes
+/// (pure ASCII too): segur reads UTF-8 documents, as CI-SIS documents are.
+fn check_declaration(decl: &str, at: usize) -> Result<(), Failure> {
+    check_chars(decl, at)?;
+    let encoding = declaration::read(decl).map_err(|(kind, i)| (kind, at + i))?;
+    if let Some(enc) = encoding {
+        let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
+            .iter()
+            .any(|e| enc.eq_ignore_ascii_case(e));
+        if !ok {
+            return Err((
+                ParseErrorKind::UnsupportedEncoding {
+                    encoding: enc.to_owned(),
+                },
+                at,
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Refuses `name`, found at `at`, unless it is an XML `Name`; the error points at its first
 /// character out of place.
 fn check_name(name: &str, at: usize) -> Result<(), Failure> {
@@ -1169,6 +1243,23 @@ fn check_chars(s: &str, at: usize) -> Result<(), Failure> {
 /// Whether `b` is a control character XML forbids (all below 0x20 but TAB, LF and CR).
 fn forbidden_control(b: u8) -> bool {
     (b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r')
+}
+
+/// The error for `name`, found at `at`, an XML `Name` but no `QName`: at its first character
+/// out of place.
+#[cold]
+fn invalid_qname(name: &str, at: usize) -> Failure {
+    let i = chars::qname_error(name).unwrap_or(0);
+    (ParseErrorKind::InvalidQName { name: name.into() }, at + i)
+}
+
+/// The error for the attribute `name` at `at`, written right after the value before it.
+#[cold]
+fn no_space_before(name: &str, at: usize) -> Failure {
+    (
+        ParseErrorKind::NoSpaceBetweenAttributes { name: name.into() },
+        at,
+    )
 }
 
 fn split_qname(raw: &str) -> (&str, &str) {

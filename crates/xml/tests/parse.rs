@@ -400,12 +400,13 @@ fn attribute_anomalies_are_reported_in_document_order() {
     );
 }
 
-/// Attributes in every shape quick-xml reads: spaces and line ends around `=`, no space
-/// between attributes, quotes of the other kind and markup characters inside a value; and
-/// the errors of the broken shapes, at the start tag.
+/// Attributes in every shape XML allows and quick-xml reads: spaces and line ends around `=`,
+/// quotes of the other kind and markup characters inside a value; the errors of the broken
+/// shapes, at the start tag; no whitespace between two attributes (which quick-xml reads) at
+/// the second one.
 #[test]
 fn attribute_shapes_read_as_quick_xml_reads_them() {
-    let doc = parse("<a x = '1'\r\n\ty\t=\"2\"z='\"]>' w=\"'\"v='3'u=\"&lt;\"/>").expect("read");
+    let doc = parse("<a x = '1'\r\n\ty\t=\"2\" z='\"]>' w=\"'\" v='3' u=\"&lt;\"/>").expect("read");
     let a = doc.document_element().expect("root");
     let attrs: Vec<_> = doc
         .attributes(a)
@@ -416,10 +417,10 @@ fn attribute_shapes_read_as_quick_xml_reads_them() {
         [
             ("x", "1", 3),
             ("y", "2", 13),
-            ("z", "\"]>", 19),
-            ("w", "'", 27),
-            ("v", "3", 32),
-            ("u", "<", 37)
+            ("z", "\"]>", 20),
+            ("w", "'", 28),
+            ("v", "3", 34),
+            ("u", "<", 40)
         ]
     );
     for broken in [
@@ -436,6 +437,16 @@ fn attribute_shapes_read_as_quick_xml_reads_them() {
             "{broken}: {e}"
         );
         assert_eq!((e.line, e.column), (1, 1), "{broken}: {e}");
+    }
+    for (joined, column, name) in [
+        ("<a x='1'y='2'/>", 9, "y"),
+        ("<a x = \"1\"y:z='2'/>", 11, "y:z"),
+        ("<a x='1' y=\"2\"z='3'></a>", 15, "z"),
+    ] {
+        assert!(
+            matches!(kind_at(joined, 1, column), ParseErrorKind::NoSpaceBetweenAttributes { name: n } if n == name),
+            "{joined}"
+        );
     }
     let k = kind_at("<r>\n <a x='1'\n y='2' x='3'/></r>", 3, 8);
     assert!(

@@ -1,8 +1,10 @@
 //! XML 1.0 well-formedness constraints quick-xml leaves to the caller: names (`Name`), `]]>`
 //! in character data, `<` in attribute values, characters outside `Char`, reserved
-//! processing instruction targets. Each malformed input is refused with its cause and the
-//! place of the offending character; valid documents, the ANS examples and generated ones
-//! with every kind of name character, still parse.
+//! processing instruction targets, whitespace between attributes, the XML declaration's
+//! pseudo-attributes and the encoding it names; and the qualified names of Namespaces in XML
+//! 1.0. Each malformed input is refused with its cause and the place of the offending
+//! character; valid documents, the ANS examples and generated ones with every kind of name
+//! character, still parse.
 
 use std::path::PathBuf;
 
@@ -161,6 +163,248 @@ fn processing_instruction_targets_and_comments_follow_xml() {
     assert!(parse(ok.as_bytes()).is_ok());
 }
 
+#[test]
+fn attributes_are_separated_by_whitespace() {
+    let joined = |expected: &'static str| move |k: &ParseErrorKind| matches!(k, ParseErrorKind::NoSpaceBetweenAttributes { name } if name == expected);
+    refused_at("<a b=\"1\"c='2'/>", 8, joined("c"));
+    refused_at("<a b='1'c=\"2\"></a>", 8, joined("c"));
+    refused_at("<r><a x = '1' b=\"1\"xsi:c='2'/></r>", 19, joined("xsi:c"));
+    // Before a name that is not one; the tag's shape before what its values hold (as names
+    // are).
+    refused_at("<a b='1'1c='2'/>", 8, joined("1c"));
+    refused_at("<a b='<'c='2'/>", 8, joined("c"));
+    for ok in [
+        "<a b='1'\nc='2'/>",
+        "<a b='1'\r\n\tc='2' />",
+        "<a b='1'/>",
+        "<a b='1'></a>",
+    ] {
+        assert!(parse(ok.as_bytes()).is_ok(), "{ok:?}");
+    }
+}
+
+/// The problem a malformed XML declaration is refused with, at `offset`.
+fn malformed_declaration(xml: &str, offset: usize, words: &str) {
+    refused_at(
+        xml,
+        offset,
+        |k| matches!(k, ParseErrorKind::MalformedDeclaration { problem } if problem.contains(words)),
+    );
+}
+
+#[test]
+fn the_xml_declaration_is_version_then_encoding_then_standalone() {
+    malformed_declaration("<?xml?><a/>", 5, "expected version, found ?>");
+    malformed_declaration("<?xml ?><a/>", 6, "expected version");
+    malformed_declaration("<?xml encoding='UTF-8'?><a/>", 6, "expected version");
+    malformed_declaration("<?xml versio=\"1.0\"?><a/>", 6, "found \"versio\"");
+    malformed_declaration(
+        "<?xml version=\"2.0\"?><a/>",
+        15,
+        "unsupported version \"2.0\"",
+    );
+    malformed_declaration("<?xml version=\"1.x\"?><a/>", 15, "unsupported version");
+    malformed_declaration("<?xml version=\"1.0'?><a/>", 14, "not closed");
+    malformed_declaration("<?xml version=1.0?><a/>", 14, "must be quoted");
+    malformed_declaration(
+        "<?xml version='1.0'encoding='UTF-8'?><a/>",
+        19,
+        "whitespace",
+    );
+    malformed_declaration(
+        "<?xml version='1.0' standalone='yes' encoding='UTF-8'?><a/>",
+        37,
+        "expected ?>, found \"encoding\"",
+    );
+    malformed_declaration(
+        "<?xml version='1.0' encoding='8859-1'?><a/>",
+        30,
+        "encoding name",
+    );
+    malformed_declaration(
+        "<?xml version='1.0' standalone='maybe'?><a/>",
+        32,
+        "\"yes\" or \"no\"",
+    );
+    malformed_declaration("<?xml version='1.0' bogus?><a/>", 20, "found \"bogus\"");
+    // After a byte order mark, at its place in the input.
+    malformed_declaration("\u{feff}<?xml?><a/>", 8, "expected version");
+    for ok in [
+        "<?xml version=\"1.0\"?><a/>",
+        "<?xml version='1.1'?><a/>",
+        "<?xml version = \"1.0\"\r\n encoding = 'US-ASCII' standalone=\"yes\" ?><a/>",
+        "<?xml version='1.0' standalone='no'?><a/>",
+        "\u{feff}<?xml version='1.0' encoding='utf-8'?>\n<a/>",
+    ] {
+        assert!(parse(ok.as_bytes()).is_ok(), "{ok:?}");
+    }
+}
+
+/// A declared encoding other than UTF-8 is refused at the declaration, whatever the bytes:
+/// ASCII alone, or bytes of that encoding that are not UTF-8 (not at the first of them); and
+/// so is a UTF-16 byte order mark. UTF-8 bytes that are not valid are still reported where
+/// they are.
+#[test]
+fn encodings_other_than_utf8_are_refused_at_the_declaration() {
+    let unsupported = |xml: &[u8], offset: usize, expected: &str| {
+        let e = parse(xml).expect_err("another encoding");
+        assert!(
+            matches!(&e.kind, ParseErrorKind::UnsupportedEncoding { encoding } if encoding == expected),
+            "{e}"
+        );
+        assert_eq!(e.offset, offset, "{e}");
+        let message = e.to_string();
+        assert!(message.contains("segur reads UTF-8 documents"), "{message}");
+    };
+    for encoding in [
+        "ISO-8859-1",
+        "windows-1252",
+        "UTF-16",
+        "latin1",
+        "ISO-8859-15",
+    ] {
+        let ascii = format!("<?xml version='1.0' encoding='{encoding}'?><a>e</a>");
+        unsupported(ascii.as_bytes(), 0, encoding);
+        let mut latin =
+            format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<a b='").into_bytes();
+        latin.extend_from_slice(b"\xe9t\xe9'>\xc0 \xe9crire</a>");
+        unsupported(&latin, 0, encoding);
+        let mut with_bom = b"\xef\xbb\xbf".to_vec();
+        with_bom.extend_from_slice(&latin);
+        unsupported(&with_bom, 3, encoding);
+    }
+    unsupported(
+        &[0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0],
+        0,
+        "UTF-16",
+    );
+    unsupported(
+        &[0xFE, 0xFF, 0, b'<', 0, b'a', 0, b'/', 0, b'>'],
+        0,
+        "UTF-16",
+    );
+    // Declared UTF-8 (or nothing declared): the byte that is not UTF-8.
+    for (xml, offset) in [
+        (
+            &b"<?xml version='1.0' encoding='UTF-8'?><a>\xe9</a>"[..],
+            41,
+        ),
+        (b"<?xml version='1.0'?><a>\xe9</a>", 24),
+        (b"<a>\xe9</a>", 3),
+        // A byte that is not UTF-8 inside the declaration: it is not read.
+        (b"<?xml version='1.0' encoding='ISO-8859-1\xe9'?><a/>", 40),
+        // A declaration quick-xml would not take for one.
+        (b"<?xmlx encoding='ISO-8859-1'?><a>\xe9</a>", 33),
+    ] {
+        let e = parse(xml).expect_err("not UTF-8");
+        assert!(matches!(e.kind, ParseErrorKind::InvalidUtf8), "{e}");
+        assert_eq!(e.offset, offset, "{e}");
+    }
+    // A malformed declaration before bytes that are not UTF-8: the first fault.
+    let e = parse(b"<?xml encoding='ISO-8859-1'?><a>\xe9</a>").expect_err("malformed");
+    assert!(
+        matches!(e.kind, ParseErrorKind::MalformedDeclaration { .. }),
+        "{e}"
+    );
+    assert_eq!(e.offset, 6);
+}
+
+/// Each ANS example written in ISO-8859-1 (or windows-1252) and saying so is refused at its
+/// declaration, not at its first accented letter.
+#[test]
+fn ans_examples_in_latin_1_are_refused_at_their_declaration() {
+    for (k, path) in ans_examples().iter().enumerate() {
+        let text = std::fs::read_to_string(path).expect("a UTF-8 example");
+        // Latin-1 has no byte order mark.
+        let text = text.trim_start_matches('\u{feff}');
+        let encoding = if k % 2 == 0 {
+            "ISO-8859-1"
+        } else {
+            "windows-1252"
+        };
+        let declared = text
+            .replacen("encoding=\"UTF-8\"", &format!("encoding=\"{encoding}\""), 1)
+            .replacen("encoding=\"utf-8\"", &format!("encoding=\"{encoding}\""), 1);
+        assert_ne!(declared, text, "{}", path.display());
+        let latin: Vec<u8> = declared
+            .chars()
+            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+            .collect();
+        assert!(latin.iter().any(|&b| b >= 0x80), "{}", path.display());
+        let e = parse(&latin).expect_err("ISO-8859-1");
+        assert!(
+            matches!(&e.kind, ParseErrorKind::UnsupportedEncoding { encoding: e } if e == encoding),
+            "{}: {e}",
+            path.display()
+        );
+        assert_eq!(e.offset, 0, "{}: {e}", path.display());
+    }
+}
+
+#[test]
+fn names_are_qualified_names() {
+    let qname = |expected: &'static str| move |k: &ParseErrorKind| matches!(k, ParseErrorKind::InvalidQName { name } if name == expected);
+    refused_at("<:a/>", 1, qname(":a"));
+    refused_at("<a:/>", 2, qname("a:"));
+    refused_at("<a:b:c/>", 4, qname("a:b:c"));
+    refused_at("<p:a:b xmlns:p='urn:p'/>", 4, qname("p:a:b"));
+    refused_at("<p:1a xmlns:p='urn:p'/>", 3, qname("p:1a"));
+    refused_at("<r><a x:y:z='1'/></r>", 9, qname("x:y:z"));
+    refused_at("<a xmlns:p='urn:p' p:='1'/>", 20, qname("p:"));
+    refused_at("<a :b='1'/>", 3, qname(":b"));
+    // Before the namespace declarations of its tag (document order), and before an
+    // undeclared prefix.
+    refused_at("<:a xmlns:p=''/>", 1, qname(":a"));
+    refused_at("<q:a:b/>", 4, qname("q:a:b"));
+    // Declarations: `xmlns:` then a name without a colon.
+    refused_at("<a xmlns:='urn:p'/>", 8, qname("xmlns:"));
+    refused_at("<a xmlns:p:q='urn:p'/>", 10, qname("xmlns:p:q"));
+    refused_at("<a xmlns:1='urn:p'/>", 9, qname("xmlns:1"));
+    // Processing instruction targets have no colon.
+    refused_at(
+        "<a><?p:i x?></a>",
+        6,
+        |k| matches!(k, ParseErrorKind::ColonInPiTarget { target } if target == "p:i"),
+    );
+    refused_at(
+        "<?a:?><a/>",
+        3,
+        |k| matches!(k, ParseErrorKind::ColonInPiTarget { target } if target == "a:"),
+    );
+    // Prefixes: declared, `xml` bound to its namespace alone, `xmlns` never bound nor used.
+    let undeclared = |expected: &'static str| move |k: &ParseErrorKind| matches!(k, ParseErrorKind::UndeclaredPrefix { prefix } if prefix == expected);
+    refused_at("<p:a/>", 0, undeclared("p"));
+    refused_at("<a p:b='1'/>", 3, undeclared("p"));
+    refused_at("<r xmlns:p='urn:p'/><!-- --><p:a/>", 28, |k| {
+        matches!(k, ParseErrorKind::ContentOutsideRoot)
+    });
+    refused_at("<a><b xmlns:p='urn:p'/><p:c/></a>", 23, undeclared("p"));
+    refused_at("<xmlns:a/>", 0, undeclared("xmlns"));
+    let declaration = |expected: &'static str| move |k: &ParseErrorKind| matches!(k, ParseErrorKind::InvalidNamespaceDeclaration { name, .. } if name == expected);
+    refused_at("<a xmlns:xmlns='urn:x'/>", 3, declaration("xmlns:xmlns"));
+    refused_at("<a xmlns:xml='urn:x'/>", 3, declaration("xmlns:xml"));
+    refused_at("<a xmlns:p=''/>", 3, declaration("xmlns:p"));
+    refused_at(
+        "<a xmlns:p='http://www.w3.org/XML/1998/namespace'/>",
+        3,
+        declaration("xmlns:p"),
+    );
+    refused_at(
+        "<a xmlns='http://www.w3.org/2000/xmlns/'/>",
+        3,
+        declaration("xmlns"),
+    );
+    for ok in [
+        "<p:a xmlns:p='urn:p' p:b='1' xml:lang='fr'/>",
+        "<a xmlns:xml='http://www.w3.org/XML/1998/namespace' xml:space='preserve'/>",
+        "<a xmlns='urn:a'><b xmlns=''/></a>",
+        "<é:名 xmlns:é='urn:e' é:_x='1'/>",
+        "<a><?p-i x:y?></a>",
+    ] {
+        assert!(parse(ok.as_bytes()).is_ok(), "{ok:?}");
+    }
+}
+
 fn ans_examples() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/ans/testcontenucda/ExemplesCDA");
@@ -190,6 +434,12 @@ fn ans_examples_parse_and_each_inserted_fault_is_refused_at_its_place() {
         ("<?XML x?>", 2),
         ("<?xml version='1.0'?>", 0),
         ("\u{ffff}", 0),
+        ("<b c='1'd='2'/>", 8),
+        ("<:b/>", 1),
+        ("<b:/>", 2),
+        ("<b x:y:z='1'/>", 6),
+        ("<b xmlns:='urn:b'/>", 8),
+        ("<?p:i?>", 3),
     ];
     for path in &files {
         let bytes = std::fs::read(path).expect("a readable example");

@@ -37,6 +37,22 @@ pub(super) fn name_error(name: &str) -> Option<usize> {
     chars.find(|&(_, c)| !is_name_char(c)).map(|(i, _)| i)
 }
 
+/// The byte offset in `name` (an XML `Name`) of what makes it no `QName` of Namespaces in XML
+/// 1.0, or `None` for a qualified name: a colon first or last, a second colon, a local part
+/// whose first character cannot start a name (a digit, `-`, `.`...).
+pub(super) fn qname_error(name: &str) -> Option<usize> {
+    let colon = memchr::memchr(b':', name.as_bytes())?;
+    if colon == 0 {
+        return Some(0);
+    }
+    let local = name.get(colon + 1..).unwrap_or_default();
+    match local.chars().next() {
+        None => Some(colon),
+        Some(c) if c == ':' || !is_name_start_char(c) => Some(colon + 1),
+        Some(_) => memchr::memchr(b':', local.as_bytes()).map(|i| colon + 1 + i),
+    }
+}
+
 /// The offset and code point of the first U+FFFE or U+FFFF in valid UTF-8 `bytes` (encoded
 /// `EF BF BE` and `EF BF BF`): the only characters outside XML's `Char` that UTF-8 can encode
 /// at or above U+0020. One `memchr` pass: the lead byte `EF` is rare in text.
@@ -105,6 +121,31 @@ mod tests {
         assert_eq!(name_error("1a"), Some(0));
         assert_eq!(name_error("a\u{1}"), Some(1));
         assert_eq!(name_error("é\u{A0}b"), Some(2));
+    }
+
+    /// Qualified names: one colon at most, between a prefix and a local part that each start
+    /// as a name.
+    #[test]
+    fn qualified_names_follow_namespaces_in_xml() {
+        for ok in ["a", "p:a", "xsi:type", "é:名", "a-b.c:_d", "p:é1"] {
+            assert_eq!(qname_error(ok), None, "{ok:?}");
+        }
+        for (bad, at) in [
+            (":a", 0),
+            (":", 0),
+            ("a:", 1),
+            ("a:b:c", 3),
+            ("a::b", 2),
+            ("p:1a", 2),
+            ("p:-a", 2),
+            ("p:.a", 2),
+            ("p:\u{b7}", 2),
+            ("p:\u{300}a", 2),
+            ("xmlns:", 5),
+            ("é:b:", 4),
+        ] {
+            assert_eq!(qname_error(bad), Some(at), "{bad:?}");
+        }
     }
 
     #[test]

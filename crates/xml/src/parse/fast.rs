@@ -7,18 +7,17 @@
 //! and all. Every token is cut where quick-xml's reader cuts it (text up to `<` or `&`, a
 //! reference up to `;`, a comment up to the first `-->`...) and handed to the builder's
 //! handlers with the same offsets, so the document is the same. Anything else, malformed or
-//! merely unusual (a DOCTYPE, a name that is not an XML `Name`, a `]]>` in text, a limit
-//! reached, an error of the builder), gives up: the caller reads the input again with
-//! quick-xml, whose reading (with the builder's checks) reports the error, or reads what is
-//! unusual, exactly as before.
+//! merely unusual (a DOCTYPE, a name that is not an XML `Name`, a `]]>` in text, two
+//! attributes with no whitespace between them, a limit reached, an error of the builder: a
+//! malformed XML declaration, a name that is not a `QName`...), gives up: the caller reads
+//! the input again with quick-xml, whose reading (with the builder's checks) reports the
+//! error, or reads what is unusual, exactly as before.
 
 use std::borrow::Cow;
 
 use memchr::{memchr_iter, memchr3, memmem};
 
-use super::{
-    AttrScan, Builder, Failure, RawAttr, TextKind, chars, scan_attribute, swar_below, swar_eq,
-};
+use super::{Builder, Failure, RawAttr, TextKind, chars, swar_below, swar_eq};
 
 /// The tokenizer gave up: quick-xml reads the input again from the start.
 #[derive(Debug)]
@@ -296,8 +295,7 @@ fn question_mark(b: &mut Builder<'_>, at: usize) -> Result<usize, GiveUp> {
     let content = &whole[at + 2..question];
     let cb = content.as_bytes();
     if cb.starts_with(b"xml") && (cb.len() == 3 || is(cb.get(3), SPACE)) {
-        let encoding = declared_encoding(&content[3..])?;
-        b.declaration(at, end, encoding)?;
+        b.declaration(at, end)?;
     } else {
         let target = cb
             .iter()
@@ -306,25 +304,6 @@ fn question_mark(b: &mut Builder<'_>, at: usize) -> Result<usize, GiveUp> {
         b.processing_instruction(&content[..target], &content[target..], at, end)?;
     }
     Ok(end)
-}
-
-/// The value of the first `encoding` pseudo-attribute of an XML declaration (`attributes`
-/// is what follows `xml`), as quick-xml reads it; gives up unless every attribute reads.
-fn declared_encoding(attributes: &str) -> Result<Option<&str>, GiveUp> {
-    let mut from = 0;
-    let mut encoding = None;
-    loop {
-        match scan_attribute(attributes.as_bytes(), from) {
-            AttrScan::End => return Ok(encoding),
-            AttrScan::Other => return Err(GiveUp),
-            AttrScan::Attr { key, value } => {
-                from = value.end + 1;
-                if encoding.is_none() && &attributes[key] == "encoding" {
-                    encoding = Some(&attributes[value]);
-                }
-            }
-        }
-    }
 }
 
 /// A start tag at `at`, read once: the name, then attributes (a name, `=`, a quoted value,
@@ -345,7 +324,11 @@ fn start_tag<'a>(b: &mut Builder<'a>, at: usize) -> Result<usize, GiveUp> {
             _ => {}
         }
         // The name took every name byte: an attribute right after it is whitespace away. After
-        // a value, quick-xml reads the next attribute with no whitespace before it as well.
+        // a value, an attribute with no whitespace before it (which quick-xml reads as well)
+        // is refused by the builder's checks.
+        if key_start == i {
+            return Err(GiveUp);
+        }
         let key_end = read_name(whole, key_start)?;
         let equals = skip(bytes, key_end, SPACE);
         if bytes.get(equals) != Some(&b'=') {
