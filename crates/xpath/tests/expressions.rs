@@ -384,6 +384,11 @@ fn control_flow_types_and_casts() {
         ("'2021-02-29' castable as xs:date", "false"),
         ("'2020-01-01T10:00:00' castable as xs:dateTime", "true"),
         ("'2020-01-01T25:00:00' castable as xs:dateTime", "false"),
+        // XSD 1.1 / XPath 3.1: year zero is 1 BCE (Saxon agrees; the timestamp rule relies on it).
+        ("'0000-01-01T00:00:00' castable as xs:dateTime", "true"),
+        ("'0000-02-29' castable as xs:date", "true"),
+        ("'-0001-01-01' castable as xs:date", "true"),
+        ("'000-01-01' castable as xs:date", "false"),
         ("'abc' castable as xs:double", "false"),
         ("'INF' castable as xs:double", "true"),
         ("'inf' castable as xs:double", "false"),
