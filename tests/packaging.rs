@@ -78,7 +78,11 @@ fn every_type_packaged_every_way_validates_with_zero_findings() {
 fn a_package_is_reproducible_for_a_given_time() {
     let tmp = tempfile::tempdir().expect("tmp");
     let docs = documents(&tmp.path().join("docs"));
-    let (a, b) = (tmp.path().join("a.eml"), tmp.path().join("b.eml"));
+    // The second goes into folders that do not exist yet: they are made.
+    let (a, b) = (
+        tmp.path().join("a.eml"),
+        tmp.path().join("new/folder/b.eml"),
+    );
     for out in [&a, &b] {
         package_mss(&[&docs[0], &docs[3]], out, "1");
     }

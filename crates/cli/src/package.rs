@@ -107,8 +107,7 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
         PackageKind::Mdn => unreachable!("answered above"),
     }
     .map_err(|e| Failure::usage(e.to_string()))?;
-    std::fs::write(&args.out, &built)
-        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", args.out.display())))?;
+    write_output(&args.out, &built)?;
     out(format_args!(
         "packaged {} document(s) as {} into {} ({} bytes)",
         inputs.len(),
@@ -170,8 +169,7 @@ fn build_mdn(args: &PackageArgs) -> Result<Outcome, Failure> {
     }
     let built = segur_exchange::mdn::build(&original, &options)
         .map_err(|e| Failure::usage(format!("{}: {e}", for_message.display())))?;
-    std::fs::write(&args.out, &built.bytes)
-        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", args.out.display())))?;
+    write_output(&args.out, &built.bytes)?;
     out(format_args!(
         "MDN for {} to {} ({}) into {} ({} bytes)",
         for_message.display(),
@@ -218,6 +216,16 @@ pub(crate) fn mdn(args: MdnArgs) -> Result<Outcome, Failure> {
     } else {
         Outcome::Ok
     })
+}
+
+/// Write a package to `path`, its folder made if missing.
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Failure::infra(format!("{}: cannot create: {e}", parent.display())))?;
+    }
+    std::fs::write(path, bytes)
+        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", path.display())))
 }
 
 /// `rel`, or `stem-2.ext`, `stem-3.ext`… when a part already written has that name (names
