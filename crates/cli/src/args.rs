@@ -542,7 +542,8 @@ pub enum InsCommand {
 /// Output formats of checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// One line for people.
+    /// Text for people (`ins check`: one line; `pki inspect`: the certificate's fields, then
+    /// one line per finding).
     Text,
     /// One JSON object.
     Json,

@@ -290,7 +290,16 @@ fn transactions<S: Read + Write + AwaitNext>(
                 from = false;
                 rcpt = false;
                 if too_big {
-                    lines.reply("552 5.3.4 Message size exceeds fixed maximum message size");
+                    let text = "552 5.3.4 Message size exceeds fixed maximum message size";
+                    lines.reply(text);
+                    // Logged as every answered message is: nothing stored.
+                    on_message(
+                        Verdict {
+                            stored: 0,
+                            problems: Vec::new(),
+                        },
+                        text.to_string(),
+                    );
                     continue;
                 }
                 let verdict = accept(&message, c);
@@ -357,6 +366,37 @@ mod tests {
             String::from_utf8_lossy(&conn.written).into_owned(),
             received.into_inner(),
         )
+    }
+
+    #[test]
+    fn a_message_over_the_limit_is_refused_and_reported() {
+        let client = Client {
+            sha256: String::new(),
+            subject: "CN=client".into(),
+        };
+        let accept = |_: &[u8], _: &Client| Verdict {
+            stored: 1,
+            problems: Vec::new(),
+        };
+        let input = format!(
+            "EHLO c\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\n{}\r\n.\r\nQUIT\r\n",
+            "x".repeat(200)
+        );
+        let mut conn = Trickle::new(input.into_bytes(), vec![64]);
+        let mut reported = Vec::new();
+        let _ = phase(
+            &mut conn,
+            Some(&client),
+            &accept,
+            &[],
+            100,
+            &mut |v, text| {
+                reported.push((v.stored, text));
+            },
+        );
+        assert_eq!(reported.len(), 1);
+        assert_eq!(reported[0].0, 0);
+        assert!(reported[0].1.starts_with("552 "), "{reported:?}");
     }
 
     /// A message body: lines of printable text, some starting with dots, some empty.
