@@ -50,7 +50,9 @@ pub struct Config {
     /// closed at once (SMTP: after a 421 reply).
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
-    /// Time a connection has for its handshake, its whole request and the answer, in seconds.
+    /// Time a connection has for its handshake, its whole request and the answer (HTTPS: each
+    /// request on a kept-alive connection has it again; SMTP: each command, DATA and its
+    /// message included), in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_s: u64,
     /// Longest wait for the next request on a kept-alive HTTPS connection, in seconds.

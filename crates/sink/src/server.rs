@@ -665,7 +665,7 @@ fn handshake(
 fn smtp_connection(tcp: TcpStream, shared: &Shared, implicit: bool) {
     let peer = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
-    let mut tcp = Deadline::new(tcp, Instant::now() + shared.timeout, shared.stop.clone());
+    let mut tcp = Deadline::new(tcp, shared.timeout, shared.stop.clone());
     let io = |e: std::io::Error| {
         shared.emit(Event::Io {
             peer,
@@ -765,11 +765,19 @@ pub(crate) trait AwaitNext {
     /// The next read waits for the first byte of a request or command: a stop ends the wait
     /// (the read fails with [`is_stopping`]).
     fn await_next(&mut self);
+
+    /// A new SMTP command starts: it has the whole timeout again (a busy session is not cut
+    /// in the middle of its next transaction because earlier ones took time).
+    fn renew(&mut self) {}
 }
 
 impl AwaitNext for Deadline {
     fn await_next(&mut self) {
         self.idle_until = Some(self.idle_until.map_or(self.until, |i| i.min(self.until)));
+    }
+
+    fn renew(&mut self) {
+        self.until = Instant::now() + self.timeout;
     }
 }
 
@@ -780,6 +788,10 @@ impl AwaitNext for StreamOwned<ServerConnection, Deadline> {
             self.sock.await_next();
         }
     }
+
+    fn renew(&mut self) {
+        self.sock.renew();
+    }
 }
 
 /// A socket with an overall deadline: each read or write may wait only for the time left,
@@ -788,6 +800,8 @@ struct Deadline {
     /// Shared with [`Stop::waiters`] while registered there.
     tcp: Arc<TcpStream>,
     until: Instant,
+    /// The time a connection (HTTPS) or a command and its data (SMTP) has.
+    timeout: Duration,
     /// While waiting for the first byte of a request or command: the deadline of that wait
     /// (at most `until`); the wait also ends when the sink stops.
     idle_until: Option<Instant>,
@@ -804,10 +818,11 @@ struct Deadline {
 }
 
 impl Deadline {
-    fn new(tcp: TcpStream, until: Instant, stop: Arc<Stop>) -> Deadline {
+    fn new(tcp: TcpStream, timeout: Duration, stop: Arc<Stop>) -> Deadline {
         Deadline {
             tcp: Arc::new(tcp),
-            until,
+            until: Instant::now() + timeout,
+            timeout,
             idle_until: None,
             stop,
             registration: None,
@@ -920,7 +935,7 @@ fn connection(tcp: TcpStream, shared: &Shared) {
     let faults = &shared.faults;
     let peer = tcp.peer_addr().ok();
     let _ = tcp.set_nodelay(true);
-    let mut tcp = Deadline::new(tcp, Instant::now() + timeout, shared.stop.clone());
+    let mut tcp = Deadline::new(tcp, timeout, shared.stop.clone());
     let Some((conn, client)) = handshake(&mut tcp, shared, peer) else {
         return;
     };
@@ -1048,7 +1063,7 @@ mod tests {
         let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
         let (server, _) = listener.accept().expect("accept");
         let now = Instant::now();
-        let mut d = Deadline::new(server, now + Duration::from_secs(60), stop.clone());
+        let mut d = Deadline::new(server, Duration::from_secs(60), stop.clone());
         d.idle_until = Some(now + idle);
         (client, d)
     }
@@ -1104,6 +1119,17 @@ mod tests {
             began.elapsed() < Duration::from_secs(30),
             "ended by the stop"
         );
+    }
+
+    #[test]
+    fn each_smtp_command_has_the_whole_timeout() {
+        let stop = Arc::new(Stop::default());
+        let (_client, mut d) = waiting(&stop, Duration::from_secs(60));
+        let first = d.until;
+        std::thread::sleep(Duration::from_millis(50));
+        d.renew();
+        assert!(d.until >= first + Duration::from_millis(50));
+        assert!(d.until <= Instant::now() + d.timeout);
     }
 
     #[test]

@@ -54,14 +54,27 @@ impl Lines {
 
     /// One line without its CRLF; `None` at end of stream; an error past `max` bytes. The
     /// queued replies are sent before waiting for the client.
-    fn line<S: Read + Write>(&mut self, s: &mut S, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+    fn line<S: Read + Write>(
+        &mut self,
+        s: &mut S,
+        max: usize,
+        crlf_only: bool,
+    ) -> std::io::Result<Option<Vec<u8>>> {
         let mut chunk = [0u8; 4096];
         loop {
-            if let Some(p) = self.buf[self.searched..]
+            let mut from = self.searched;
+            while let Some(p) = self.buf[from..]
                 .iter()
                 .position(|&b| b == b'\n')
-                .map(|k| self.searched + k)
+                .map(|k| from + k)
             {
+                // In a message, only CRLF ends a line: a bare LF is content, so `\n.\n`
+                // cannot end the message early and smuggle commands after it (RFC 5321
+                // 2.3.8; the SMTP smuggling of CVE-2023-51766 and kin).
+                if crlf_only && (p == 0 || self.buf[p - 1] != b'\r') {
+                    from = p + 1;
+                    continue;
+                }
                 self.searched = 0;
                 let mut line: Vec<u8> = self.buf.drain(..=p).collect();
                 line.pop();
@@ -195,10 +208,11 @@ fn transactions<S: Read + Write + AwaitNext>(
     let mut rcpt = false;
     let mut authed = accounts.is_empty();
     loop {
+        s.renew();
         if lines.buf.is_empty() {
             s.await_next();
         }
-        let Some(line) = lines.line(s, MAX_LINE)? else {
+        let Some(line) = lines.line(s, MAX_LINE, false)? else {
             return Ok(End::Quit);
         };
         let text = String::from_utf8_lossy(&line).to_string();
@@ -227,7 +241,7 @@ fn transactions<S: Read + Write + AwaitNext>(
                     Some(r) => r.to_string(),
                     None => {
                         lines.reply("334 ");
-                        let Some(l) = lines.line(s, MAX_LINE)? else {
+                        let Some(l) = lines.line(s, MAX_LINE, false)? else {
                             return Ok(End::Quit);
                         };
                         String::from_utf8_lossy(&l).trim().to_string()
@@ -271,7 +285,7 @@ fn transactions<S: Read + Write + AwaitNext>(
                 let mut message = Vec::new();
                 let mut too_big = false;
                 loop {
-                    let Some(mut l) = lines.line(s, MAX_LINE.max(1000))? else {
+                    let Some(mut l) = lines.line(s, MAX_LINE.max(1000), true)? else {
                         return Ok(End::Quit);
                     };
                     if l == b"." {
@@ -397,6 +411,18 @@ mod tests {
         assert_eq!(reported.len(), 1);
         assert_eq!(reported[0].0, 0);
         assert!(reported[0].1.starts_with("552 "), "{reported:?}");
+    }
+
+    #[test]
+    fn a_bare_lf_dot_does_not_end_a_message() {
+        let input = "EHLO c\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\nSubject: x\r\n\r\nbody\n.\nMAIL FROM:<smuggled@x.fr>\r\n\r\n.\nRCPT TO:<e@f.fr>\r\n.\r\nQUIT\r\n";
+        for sizes in [vec![1], vec![7], vec![4096]] {
+            let (replies, messages) = session(input.as_bytes().to_vec(), sizes, 1 << 20);
+            assert_eq!(messages.len(), 1, "{replies}");
+            let m = String::from_utf8_lossy(&messages[0]);
+            assert!(m.contains("\n.\nMAIL FROM:<smuggled@x.fr>"), "{m}");
+            assert_eq!(replies.matches("250 2.1.0").count(), 1, "{replies}");
+        }
     }
 
     /// A message body: lines of printable text, some starting with dots, some empty.
