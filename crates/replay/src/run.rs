@@ -244,6 +244,12 @@ impl Load {
         if self.duration.is_some_and(|d| d.is_zero()) {
             return Err(ReplayError::Load("--duration must be longer than 0".into()));
         }
+        const DAY: Duration = Duration::from_secs(86_400);
+        if self.ramp_up > DAY || self.duration.is_some_and(|d| self.ramp_up > d) {
+            return Err(ReplayError::Load(
+                "--ramp-up must be at most the --duration, and at most a day".into(),
+            ));
+        }
         if self.count.is_none() && self.duration.is_none() {
             return Err(ReplayError::Load("give --count or --duration".into()));
         }
@@ -872,6 +878,10 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
     let mut t = Tally::new();
     let mut session = Sender::new(ctx.kind, tls, ctx.login.clone());
     let deadline = load.duration.map(|d| ctx.start + d);
+    if load.rate.is_none() && load.count.is_some_and(|c| u >= c) {
+        // A closed-model user with no request of its own: nothing to wait for.
+        return Ok(t);
+    }
     if load.rate.is_none() && !load.ramp_up.is_zero() {
         // Closed model: users start one after the other over the ramp-up.
         let at = load.ramp_up.mul_f64(u as f64 / load.users as f64);
@@ -885,7 +895,9 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
         let (i, due) = if load.rate.is_some() {
             let i = ctx.next.fetch_add(1, Ordering::Relaxed);
             let due = ctx.start + load.intended(i).unwrap_or_default();
-            if deadline.is_some_and(|d| due >= d) {
+            // The run ends at its duration, also when the users are behind the schedule (a
+            // rate the endpoint cannot follow): what was due and not sent is not sent.
+            if deadline.is_some_and(|d| due >= d || Instant::now() >= d) {
                 break;
             }
             (i, Some(due))
@@ -1279,6 +1291,23 @@ mod tests {
         assert!(
             Load {
                 duration: Some(Duration::ZERO),
+                ..load
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            Load {
+                duration: Some(Duration::from_secs(5)),
+                ramp_up: Duration::from_secs(6),
+                ..load
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            Load {
+                ramp_up: Duration::from_secs(90_000),
                 ..load
             }
             .check()
