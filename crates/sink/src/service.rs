@@ -44,6 +44,8 @@ pub fn error_code(rule: &str) -> &'static str {
     match rule {
         "SEGUR-XDS-PATIENTID" => "XDSPatientIdDoesNotMatch",
         "SEGUR-SINK-DUPLICATE" => "XDSDuplicateUniqueIdInRegistry",
+        // The store failed (disk full, no descriptor left): the submission may be sent again.
+        "SEGUR-SINK-STORE" => "XDSRepositoryOutOfResources",
         "SEGUR-XDS-DUPLICATE" => "XDSRegistryDuplicateUniqueIdInMessage",
         "SEGUR-XDS-HASH" | "SEGUR-XDS-SIZE" => "XDSRepositoryMetadataError",
         "SEGUR-ITI41-XOP" => "XDSMissingDocument",
@@ -85,6 +87,14 @@ pub struct Verdict {
     pub stored: usize,
     /// Problems (errors refuse the submission).
     pub problems: Vec<Problem>,
+}
+
+impl Verdict {
+    /// Whether the refusal is the sink's own passing failure (its store could not write):
+    /// the client should send again later, not give the submission up.
+    pub fn transient(&self) -> bool {
+        self.problems.iter().any(|p| p.rule == "SEGUR-SINK-STORE")
+    }
 }
 
 /// The request handler, shared by the worker threads.
@@ -331,7 +341,9 @@ impl Service {
             .iter()
             .any(|p| p.severity == Severity::Error)
         {
-            let status = if verdict
+            let status = if verdict.transient() {
+                503
+            } else if verdict
                 .problems
                 .iter()
                 .any(|p| p.rule == "SEGUR-MHD-BUNDLE")
@@ -340,7 +352,11 @@ impl Service {
             } else {
                 422
             };
-            return (outcome(status, &verdict.problems), verdict);
+            let mut response = outcome(status, &verdict.problems);
+            if status == 503 {
+                response.headers.push(("Retry-After".into(), "1".into()));
+            }
+            return (response, verdict);
         }
         let tag = crate::store::hex(&Sha256::digest(&req.body)[..8]);
         let entries: Vec<Value> = bundle
@@ -393,7 +409,11 @@ fn outcome(status: u16, problems: &[Problem]) -> Response {
         .map(|p| {
             json!({
                 "severity": if p.severity == Severity::Error { "error" } else { "warning" },
-                "code": if p.rule == "SEGUR-SINK-DUPLICATE" { "duplicate" } else { "invalid" },
+                "code": match p.rule.as_str() {
+                    "SEGUR-SINK-DUPLICATE" => "duplicate",
+                    "SEGUR-SINK-STORE" => "transient",
+                    _ => "invalid",
+                },
                 "details": {
                     "coding": [{"system": "urn:segur:rule", "code": p.rule}],
                     "text": p.message,

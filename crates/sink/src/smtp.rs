@@ -133,7 +133,15 @@ pub fn message_reply(v: &Verdict) -> String {
     if errors.is_empty() {
         return format!("250 2.0.0 stored {} document(s)", v.stored);
     }
-    let mut text = format!("550 5.6.0 refused: {}", errors.join("; "));
+    // The store's own failure is passing (RFC 5321 4.2.5: 451 asks the client to retry).
+    let mut text = if v.transient() {
+        format!(
+            "451 4.3.0 temporary failure, try again later: {}",
+            errors.join("; ")
+        )
+    } else {
+        format!("550 5.6.0 refused: {}", errors.join("; "))
+    };
     if text.len() > 900 {
         let mut cut = 900;
         while !text.is_char_boundary(cut) {
@@ -411,6 +419,23 @@ mod tests {
         assert_eq!(reported.len(), 1);
         assert_eq!(reported[0].0, 0);
         assert!(reported[0].1.starts_with("552 "), "{reported:?}");
+    }
+
+    #[test]
+    fn a_store_failure_asks_the_client_to_retry() {
+        let problem = |rule: &str| crate::service::Problem {
+            rule: rule.into(),
+            severity: Severity::Error,
+            error_code: "",
+            location: String::new(),
+            message: "x".into(),
+        };
+        let v = |rule: &str| Verdict {
+            stored: 0,
+            problems: vec![problem(rule)],
+        };
+        assert!(message_reply(&v("SEGUR-SINK-STORE")).starts_with("451 4.3.0 "));
+        assert!(message_reply(&v("SEGUR-XDS-HASH")).starts_with("550 5.6.0 "));
     }
 
     #[test]

@@ -233,6 +233,14 @@ impl Store {
             .unwrap_or(0);
         let docs = self.dir.join(DOCS);
         let mut records = Vec::with_capacity(batch.len());
+        // The files this submission wrote: removed again when it is refused (a full disk),
+        // so that a refused document leaves nothing behind.
+        let mut written: Vec<PathBuf> = Vec::with_capacity(batch.len() * 2);
+        let refused = |written: &[PathBuf]| {
+            for f in written {
+                let _ = std::fs::remove_file(f);
+            }
+        };
         for d in batch {
             let name = format!("{}.xml", hex(&Sha256::digest(d.unique_id.as_bytes())));
             let tmp = docs.join(format!("{name}.tmp"));
@@ -243,7 +251,11 @@ impl Store {
                 f.sync_all()?;
                 std::fs::rename(&tmp, &fin)
             };
-            write().map_err(|e| SinkError::io(&fin, e))?;
+            written.extend([tmp.clone(), fin.clone()]);
+            if let Err(e) = write() {
+                refused(&written);
+                return Err(SinkError::io(&fin, e).into());
+            }
             records.push(Record {
                 unique_id: d.unique_id.to_string(),
                 file: format!("{DOCS}/{name}"),
@@ -254,7 +266,10 @@ impl Store {
                 received,
             });
         }
-        sync_dir(&docs)?;
+        if let Err(e) = sync_dir(&docs) {
+            refused(&written);
+            return Err(e.into());
+        }
         let mut lines = Vec::new();
         for r in &records {
             // A Record always serializes (strings and integers only).
@@ -276,6 +291,7 @@ impl Store {
         {
             // A partial line in the middle of the index would stop the next start: cut it.
             let _ = inner.index.set_len(before);
+            refused(&written);
             return Err(SinkError::io(&index_path, e).into());
         }
         for r in &records {
@@ -294,6 +310,37 @@ mod tests {
             sha256: "AA".into(),
             subject: "CN=x".into(),
         }
+    }
+
+    #[test]
+    fn a_refused_submission_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (s, _) = Store::open(dir.path()).expect("open");
+        let batch = [
+            NewDocument {
+                unique_id: "1.2.3",
+                bytes: b"<a/>",
+            },
+            NewDocument {
+                unique_id: "1.2.4",
+                bytes: b"<b/>",
+            },
+        ];
+        // The second document cannot be written: its temporary name is taken by a folder.
+        let second = format!("{}.xml.tmp", hex(&Sha256::digest(b"1.2.4")));
+        std::fs::create_dir(dir.path().join(DOCS).join(&second)).expect("mkdir");
+        assert!(matches!(
+            s.put(&batch, "iti41", &client()),
+            Err(PutError::Io(_))
+        ));
+        let left: Vec<String> = std::fs::read_dir(dir.path().join(DOCS))
+            .expect("docs")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        assert_eq!(left, [second], "only the folder set up by the test");
+        // Nothing was indexed: the first document can be sent again.
+        std::fs::remove_dir(dir.path().join(DOCS).join(&left[0])).expect("rmdir");
+        assert_eq!(s.put(&batch, "iti41", &client()).expect("put").len(), 2);
     }
 
     #[test]
