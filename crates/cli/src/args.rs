@@ -530,8 +530,8 @@ pub enum InsCommand {
     },
     /// Generate valid test identities (INS-NIR de test, qualified), one JSON object per line.
     Gen {
-        /// How many.
-        #[arg(long, default_value_t = 1)]
+        /// How many (1 to 10,000,000: each has its own matricule, none given twice).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
         count: u64,
         /// Seed: the same seed gives the same identities.
         #[arg(long, default_value_t = 1)]

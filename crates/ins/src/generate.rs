@@ -168,6 +168,24 @@ const FEMALE_GIVEN_NAMES: &[&str] = &[
 /// The latest birth year [`Generator::identity_for`] gives.
 const LATEST_YEAR: u16 = 2025;
 
+/// The first 13 characters of a matricule as one number: the decimal digits, a letter of
+/// Corsica's 2A/2B read as a zero digit and recorded in the top bits.
+fn issued_key(first13: &str) -> u64 {
+    let mut n: u64 = 0;
+    let mut letters: u64 = 0;
+    for b in first13.bytes() {
+        let (digit, letter) = match b {
+            b'0'..=b'9' => (u64::from(b - b'0'), 0),
+            b'A' => (0, 1),
+            b'B' => (0, 2),
+            _ => (0, 3),
+        };
+        n = n.wrapping_mul(10).wrapping_add(digit);
+        letters = letters.max(letter);
+    }
+    n | letters << 60
+}
+
 /// A seeded generator of valid test identities (OID `1.2.250.1.213.1.4.10`, INS-NIR de test).
 ///
 /// Identities are qualified (`QUAL`), their matricules have a valid key, their traits pass
@@ -176,6 +194,9 @@ const LATEST_YEAR: u16 = 2025;
 #[derive(Debug, Clone)]
 pub struct Generator {
     rng: SeedRng,
+    /// The first 13 characters of the matricules issued so far ([`issued_key`]): a generator
+    /// never gives one matricule to two people.
+    issued: std::collections::HashSet<u64>,
 }
 
 impl Generator {
@@ -183,6 +204,7 @@ impl Generator {
     pub fn new(seed: u64) -> Self {
         Self {
             rng: SeedRng::new(seed),
+            issued: std::collections::HashSet::new(),
         }
     }
 
@@ -203,16 +225,30 @@ impl Generator {
         } else {
             *self.rng.pick(COMMUNES)
         };
-        let order = self.rng.range(1, 999);
         let sex_digit = match sex {
             Sex::M => 1,
             Sex::F => 2,
         };
-        let first13 = format!(
-            "{sex_digit}{:02}{:02}{cog}{order:03}",
+        let prefix = format!(
+            "{sex_digit}{:02}{:02}{cog}",
             birth_date.year() % 100,
             birth_date.month()
         );
+        let mut order = self.rng.range(1, 999);
+        let mut tries = 0;
+        // Another person of the same sex, birth month and place already has this order
+        // number: take the next free one (drawn again only on a collision, so the sequence
+        // of a seed is unchanged up to its first one).
+        while self
+            .issued
+            .contains(&issued_key(&format!("{prefix}{order:03}")))
+            && tries < 999
+        {
+            order = order % 999 + 1;
+            tries += 1;
+        }
+        let first13 = format!("{prefix}{order:03}");
+        self.issued.insert(issued_key(&first13));
         let matricule = Matricule::from_valid_first13(&first13);
         let traits = self.traits(sex, birth_date, cog.to_owned(), place_name.to_owned());
         Identity {
@@ -350,6 +386,17 @@ mod tests {
         for name in MALE_GIVEN_NAMES.iter().chain(FEMALE_GIVEN_NAMES) {
             assert!(!name.contains(' '), "{name}");
         }
+    }
+
+    #[test]
+    fn no_matricule_is_given_twice() {
+        // 200,000 identities of one seed held 193 repeated matricules before.
+        let mut seen = std::collections::HashSet::new();
+        for id in Generator::new(1).take(200_000) {
+            assert!(seen.insert(id.matricule.to_string()), "{}", id.matricule);
+        }
+        assert_ne!(issued_key("2302A00100100"), issued_key("2302B00100100"));
+        assert_ne!(issued_key("2302A00100100"), issued_key("2302000100100"));
     }
 
     #[test]
