@@ -115,8 +115,19 @@ pub fn entry_against_document(
             missing(out, p, what);
         }
     }
-    if let Some(h) = header {
-        header_checks(entry, h, p, out);
+    match header {
+        Some(h) => header_checks(entry, h, p, out),
+        // Nothing of the metadata can be checked against a document that is not a CDA: a
+        // package must not pass because its document is garbage.
+        None if !entry.is_signature() => out.push(finding(
+            "SEGUR-XDS-DOCUMENT",
+            p,
+            format!(
+                "{p}: the document (mimeType {}) is not a CDA document whose header can be read: the DMP takes CDA R2 documents, and the metadata cannot be checked against it",
+                if entry.mime_type.is_empty() { "missing" } else { entry.mime_type.as_str() }
+            ),
+        )),
+        None => {}
     }
 }
 

@@ -192,6 +192,11 @@ pub const CATALOGUE: &[Rule] = &[
         "formatCode differs from the one of the document's templateIds or N1 media type",
     ),
     rule(
+        "SEGUR-XDS-DOCUMENT",
+        Error,
+        "a document of the package is not a CDA document whose header can be read (garbage, another format)",
+    ),
+    rule(
         "SEGUR-XDS-HEADER",
         Error,
         "a metadata copied from the CDA header differs from it (confidentiality, dates, title, language, facility, practice setting, author)",

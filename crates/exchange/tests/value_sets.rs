@@ -362,7 +362,11 @@ fn the_pdsm_example_bundle_against_the_value_sets() {
     let u = unpack(&bytes, "bundle.json", None);
     assert_eq!(
         rules_of(&u),
-        ["SEGUR-XDS-HASH", "SEGUR-XDS-VALUESET-CONFIDENTIALITY"],
+        [
+            "SEGUR-XDS-DOCUMENT",
+            "SEGUR-XDS-HASH",
+            "SEGUR-XDS-VALUESET-CONFIDENTIALITY"
+        ],
         "{:#?}",
         u.findings
     );
