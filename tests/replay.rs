@@ -538,3 +538,52 @@ fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
         stdout(&again)
     );
 }
+
+#[test]
+fn sigterm_ends_a_replay_with_its_report_and_whole_log() {
+    // SIGTERM in the middle of a long run: the run ends as its duration would, the report
+    // is written and the log has a line for every request sent.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let requests = prepare_requests(dir, 4);
+    let (mut sink, addr) = start_sink(dir);
+    let config = endpoint(dir, &addr, "clients");
+    let log = dir.join("log.jsonl");
+    let replay = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .args([
+            "replay",
+            "--config",
+            path(&config),
+            "--dir",
+            path(&requests),
+        ])
+        .args(["--users", "2", "--rate", "20", "--duration", "600s"])
+        .args(["--format", "json", "--log", path(&log)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn replay");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let began = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &replay.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = replay.wait_with_output().expect("wait");
+    assert!(began.elapsed().as_secs() < 30, "ended by the signal");
+    let _ = sink.kill();
+    let _ = sink.wait();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "a JSON report: {e}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    let sent = report["requests"].as_u64().expect("requests");
+    assert!(sent > 0, "{report}");
+    let lines = std::fs::read_to_string(&log).expect("log").lines().count() as u64;
+    assert_eq!(lines, sent, "one log line per request sent");
+}

@@ -18,6 +18,7 @@ mod peer;
 mod pki;
 mod replay;
 mod rules;
+mod signals;
 mod sink;
 mod suite;
 mod validate;

@@ -11,7 +11,9 @@ use segur_replay::ReplayError;
 use segur_replay::build::{DocumentCheck, Recipe};
 use segur_replay::config;
 use segur_replay::requests::load_dir;
-use segur_replay::run::{DEFAULT_PROBE, Latency, Load, Progress, Report, Source, run_source};
+use segur_replay::run::{
+    DEFAULT_PROBE, Latency, Load, Progress, Report, Source, StopFlag, run_source,
+};
 use segur_validate::engine::{Engine, Profile};
 
 use crate::args::{ReplayArgs, ReplayFormat};
@@ -94,7 +96,11 @@ pub(crate) fn run(args: ReplayArgs) -> Result<Outcome, Failure> {
         ramp_up: args.ramp_up.unwrap_or(Duration::ZERO),
         keep_alive: !args.no_keep_alive,
         probe: DEFAULT_PROBE,
+        // SIGTERM or SIGINT ends the run as its duration would: the report and the log
+        // cover every request sent.
+        stop: StopFlag::watching(&crate::signals::STOP),
     };
+    crate::signals::install();
     let log = match &args.log {
         Some(path) => Some(std::sync::Mutex::new(std::io::BufWriter::new(
             std::fs::File::create(path)

@@ -38,9 +38,9 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
     }
     let addr = sink.local_addr().map_err(failure)?;
     let stopper = sink.stopper().map_err(failure)?;
-    signals::install();
+    crate::signals::install();
     std::thread::spawn(move || {
-        while !signals::requested() {
+        while !crate::signals::requested() {
             std::thread::sleep(Duration::from_millis(100));
         }
         stopper.stop();
@@ -96,47 +96,4 @@ fn server_certificate_warning(config: &Config) -> Result<(), Failure> {
         "segur sink: warning: the server certificate {} is {state}: clients will refuse the handshake",
         config.cert.display()
     ))
-}
-
-/// SIGTERM and SIGINT set a flag; a thread watching it stops the sink.
-#[cfg(unix)]
-mod signals {
-    use std::ffi::c_int;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static STOP: AtomicBool = AtomicBool::new(false);
-
-    const SIGINT: c_int = 2;
-    const SIGTERM: c_int = 15;
-
-    extern "C" fn on_signal(_: c_int) {
-        // Only an atomic store: async-signal-safe.
-        STOP.store(true, Ordering::SeqCst);
-    }
-
-    unsafe extern "C" {
-        fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
-    }
-
-    pub(super) fn install() {
-        // SAFETY: the handler only stores to an atomic; `signal` replaces the default
-        // action (terminate) of these two signals for this process.
-        unsafe {
-            signal(SIGTERM, on_signal);
-            signal(SIGINT, on_signal);
-        }
-    }
-
-    pub(super) fn requested() -> bool {
-        STOP.load(Ordering::SeqCst)
-    }
-}
-
-#[cfg(not(unix))]
-mod signals {
-    pub(super) fn install() {}
-
-    pub(super) fn requested() -> bool {
-        false
-    }
 }

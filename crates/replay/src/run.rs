@@ -199,6 +199,47 @@ pub struct Load {
     /// After a TLS 1.3 handshake, how long to wait for the server's verdict on the client
     /// certificate before writing (see [`crate::http::Connector::open`]).
     pub probe: Duration,
+    /// Ends the run early when set (SIGTERM, SIGINT), as its duration would: no request is
+    /// sent after it, the report covers those sent.
+    pub stop: StopFlag,
+}
+
+/// Sleeps `d`, or less when `stop` is set meanwhile (looked at every 50 ms).
+fn sleep_unless_stopped(d: Duration, stop: StopFlag) {
+    let end = Instant::now() + d;
+    while !stop.is_set() {
+        let left = end.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
+}
+
+/// A flag another thread sets to end a run early (a signal watcher's).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StopFlag(Option<&'static std::sync::atomic::AtomicBool>);
+
+impl StopFlag {
+    /// A run watching `flag`.
+    pub fn watching(flag: &'static std::sync::atomic::AtomicBool) -> StopFlag {
+        StopFlag(Some(flag))
+    }
+
+    /// Whether the run must stop.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+}
+
+impl PartialEq for StopFlag {
+    fn eq(&self, other: &StopFlag) -> bool {
+        match (self.0, other.0) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
 }
 
 impl Load {
@@ -212,6 +253,7 @@ impl Load {
             ramp_up: Duration::ZERO,
             keep_alive: true,
             probe: DEFAULT_PROBE,
+            stop: StopFlag::default(),
         }
     }
 
@@ -885,11 +927,11 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
     if load.rate.is_none() && !load.ramp_up.is_zero() {
         // Closed model: users start one after the other over the ramp-up.
         let at = load.ramp_up.mul_f64(u as f64 / load.users as f64);
-        std::thread::sleep(at);
+        sleep_unless_stopped(at, load.stop);
     }
     let mut k = 0usize;
     loop {
-        if ctx.abort.load(Ordering::Relaxed) {
+        if ctx.abort.load(Ordering::Relaxed) || load.stop.is_set() {
             break;
         }
         let (i, due) = if load.rate.is_some() {
@@ -948,7 +990,10 @@ fn user(ctx: &Ctx<'_>, u: usize, tls: Arc<ClientConfig>) -> Result<Tally, Replay
         if let Some(due) = due {
             let now = Instant::now();
             if due > now {
-                std::thread::sleep(due - now);
+                sleep_unless_stopped(due - now, load.stop);
+            }
+            if load.stop.is_set() {
+                break;
             }
         }
         let began = Instant::now();
