@@ -135,6 +135,7 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Document, JsonError> {
         i: 0,
         line: 1,
         line_start: 0,
+        column_at: std::cell::Cell::new((1, 0, 1)),
         limits,
         positions: HashMap::new(),
         path: String::new(),
@@ -156,6 +157,10 @@ struct Parser<'a> {
     i: usize,
     line: u32,
     line_start: usize,
+    /// The last column computed: `(line, byte offset, column)`, so that the next one counts
+    /// only the characters since (a minified document is one long line: counting from the
+    /// line start for every value made parsing quadratic).
+    column_at: std::cell::Cell<(u32, usize, u32)>,
     limits: Limits,
     positions: HashMap<String, (u32, u32)>,
     path: String,
@@ -163,9 +168,18 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn column(&self) -> u32 {
-        // Characters, not bytes: count the UTF-8 lead bytes since the line start.
-        let s = &self.b[self.line_start..self.i.min(self.b.len())];
-        s.iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32 + 1
+        // Characters, not bytes: count the UTF-8 lead bytes since the line start, or since
+        // the last column computed on this line.
+        let i = self.i.min(self.b.len());
+        let (line, at, column) = self.column_at.get();
+        let (from, base) = if line == self.line && at >= self.line_start && at <= i {
+            (at, column)
+        } else {
+            (self.line_start, 1)
+        };
+        let n = self.b[from..i].iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32;
+        self.column_at.set((self.line, i, base + n));
+        base + n
     }
 
     fn err(&self, what: &'static str) -> JsonError {
