@@ -805,6 +805,19 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
         text(&o.stderr)
     );
     assert_eq!(std::fs::read(&doc).expect("document"), before);
+    // Nor through a hard link to it.
+    let link = dir.path().join("hard-link.xml");
+    std::fs::hard_link(&doc, &link).expect("hard link");
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--output",
+        p(&link),
+        p(&doc),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&doc).expect("document"), before);
     // Standard input once only.
     let o = segur_stdin(&["validate", "--rules", &rules(), "-", "-"], &before);
     assert_eq!(o.status.code(), Some(2));
@@ -822,6 +835,16 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
         "conformance",
         "compare-peer",
         p(&empty),
+        "--peer-results",
+        p(&peer),
+        "--rules",
+        &rules(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let o = segur(&[
+        "conformance",
+        "compare-peer",
+        p(&dir.path().join("no-such-dir")),
         "--peer-results",
         p(&peer),
         "--rules",

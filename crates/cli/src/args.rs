@@ -188,8 +188,9 @@ pub enum PkiCommand {
         /// How many good client identities.
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10_000))]
         clients: u32,
-        /// Validity of the good certificates, in days from now.
-        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36_500))]
+        /// Validity of the good certificates, in days from now (1 to 3650: the CAs' own
+        /// validity, which they may not outlive).
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=3650))]
         days: i64,
         /// Names of the server certificate (default: localhost, 127.0.0.1, ::1).
         #[arg(long = "server-name", value_name = "NAME")]

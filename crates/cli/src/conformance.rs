@@ -30,6 +30,12 @@ pub(crate) fn run(cmd: ConformanceCommand) -> Result<Outcome, Failure> {
             verbose,
             rules,
         } => {
+            if !dir.is_dir() {
+                return Err(Failure::usage(format!(
+                    "{}: not a directory of documents to compare",
+                    dir.display()
+                )));
+            }
             let text = std::fs::read_to_string(&peer_results).map_err(|e| {
                 Failure::usage(format!("{}: cannot read: {e}", peer_results.display()))
             })?;

@@ -105,7 +105,7 @@ fn usage_line(rendered: &str) -> String {
         .lines()
         .map(str::trim)
         .take_while(|l| !l.starts_with("Usage:"))
-        .filter(|l| !l.is_empty())
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information"))
         .collect();
     let mut line = String::new();
     for p in parts {

@@ -107,6 +107,25 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// Whether `a` and `b` name the same existing file (same device and inode on Unix, whatever
+/// links lead there; the same canonical path elsewhere).
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(a)
+            .ok()
+            .is_some_and(|a| std::fs::canonicalize(b).is_ok_and(|b| a == b))
+    }
+}
+
 /// Expand files, directories and `-` into inputs, in the order given: in directories, the
 /// files with one of the extensions `exts` (any case), sorted, in subdirectories too when
 /// `recursive`. A file given by name is read whatever it is (`/dev/stdin`, a process
@@ -525,11 +544,8 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     if let Some(output) = &args.output {
         // The report is not an input: refused when given as one, left out of the directories
         // scanned (a second run would validate the first run's report).
-        let same = |p: &Path| {
-            std::fs::canonicalize(p)
-                .ok()
-                .is_some_and(|p| std::fs::canonicalize(output).is_ok_and(|o| o == p))
-        };
+        // One file by any name: a link, a path through `..`, a hard link.
+        let same = |p: &Path| same_file(p, output);
         if let Some(p) = args.paths.iter().find(|p| p.as_os_str() != "-" && same(p)) {
             return Err(Failure::usage(format!(
                 "--output {}: it is also an input ({}): the report would replace it",

@@ -106,7 +106,14 @@ impl Signer {
     /// From a PKCS#8 PEM key (`PRIVATE KEY`) and a PEM certificate.
     pub fn from_pem(key_pem: &str, cert_pem: &str) -> Result<Signer, KeyError> {
         let der = pem(key_pem, "PRIVATE KEY")?;
-        let key = RsaKeyPair::from_pkcs8(&der).map_err(|e| KeyError::Key(e.to_string()))?;
+        let key = RsaKeyPair::from_pkcs8(&der).map_err(|e| {
+            KeyError::Key(match e.to_string().as_str() {
+                "WrongAlgorithm" => "it is not an RSA key (the VIHF is signed RSA-SHA256)".into(),
+                "InvalidEncoding" => "its PKCS#8 encoding is broken".into(),
+                "TooSmall" | "TooLarge" => format!("its size is refused by the signer ({e})"),
+                other => other.to_string(),
+            })
+        })?;
         let certificate = pem(cert_pem, "CERTIFICATE")?;
         // A signature a verifier checks against the certificate's key: the two must pair.
         if spki_of(&certificate)? != key.public().as_ref() {

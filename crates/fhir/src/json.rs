@@ -177,7 +177,10 @@ impl Parser<'_> {
         } else {
             (self.line_start, 1)
         };
-        let n = self.b[from..i].iter().filter(|&&c| (c & 0xC0) != 0x80).count() as u32;
+        let n = self.b[from..i]
+            .iter()
+            .filter(|&&c| (c & 0xC0) != 0x80)
+            .count() as u32;
         self.column_at.set((self.line, i, base + n));
         base + n
     }

@@ -97,9 +97,25 @@ impl Prepared {
             Kind::Smtp if !starts_with_header_field(body) => {
                 Err("not a message: it does not start with a header field (Name: value)".into())
             }
+            Kind::Smtp if !has_sender(body) => Err(
+                "not a message: its header has no From field (an ITI-41 capture or a MIME part?)"
+                    .into(),
+            ),
             _ => Ok(()),
         }
     }
+}
+
+/// Whether the header of message `bytes` (up to the first empty line) has a `From:` field.
+fn has_sender(bytes: &[u8]) -> bool {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .or_else(|| bytes.windows(2).position(|w| w == b"\n\n"))
+        .unwrap_or(bytes.len());
+    bytes[..end]
+        .split(|&b| b == b'\n')
+        .any(|line| line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"from:"))
 }
 
 /// Whether `bytes` start with a header field name (printable ASCII but `:`) and a colon.
@@ -190,6 +206,7 @@ mod tests {
             (&b"<Bundle/>"[..], Kind::Mhd),
             (&notes[..], Kind::Smtp),
             (&b": x"[..], Kind::Smtp),
+            (&capture[..], Kind::Smtp),
         ] {
             assert!(
                 check(bytes, kind).is_err(),

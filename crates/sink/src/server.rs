@@ -301,6 +301,15 @@ impl Sink {
         let cert = |e: segur_tls::TlsError| SinkError::setting("cert", &c.cert, e);
         let roots =
             |e: &dyn std::fmt::Display| SinkError::setting("client_roots", &c.client_roots, e);
+        // A file that cannot be read is named with its own setting.
+        if let Err(e) = std::fs::metadata(&c.cert) {
+            return Err(SinkError::setting("cert", &c.cert, e));
+        }
+        if let Some(key) = &c.key
+            && let Err(e) = std::fs::metadata(key)
+        {
+            return Err(SinkError::setting("key", key, e));
+        }
         let identity =
             segur_tls::Identity::from_pem_files(&c.cert, c.key.as_deref()).map_err(cert)?;
         let roots_pem = std::fs::read(&c.client_roots).map_err(|e| roots(&e))?;
@@ -633,8 +642,21 @@ fn handshake(
                     peer,
                     text: explain(te, Side::Server).text,
                 }),
+                // Stopped in the middle of a handshake: end it with an alert, so that a
+                // client already past its own side of it sees the connection closed cleanly.
+                None if is_stopping(&e) => {
+                    conn.send_close_notify();
+                    tcp.idle_until = None;
+                    tcp.handshaking = false;
+                    tcp.until = Instant::now() + Duration::from_secs(1);
+                    while conn.wants_write() {
+                        if conn.write_tls(tcp).is_err() {
+                            break;
+                        }
+                    }
+                }
                 // The stop handle's wake-up connection, or a port scan.
-                None if e.kind() == std::io::ErrorKind::UnexpectedEof || is_stopping(&e) => {}
+                None if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
                 None => shared.emit(Event::Io {
                     peer,
                     text: format!("during the TLS handshake: {}", io_text(&e)),
