@@ -546,6 +546,9 @@ impl Listener {
     }
 }
 
+/// Refused connections logged one by one in a second, per listener.
+const REFUSALS_LOGGED: u32 = 10;
+
 /// How long the accept loop waits after a failed accept (out of descriptors) before it tries
 /// again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -553,6 +556,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Take connections until stopped, each on its own thread while fewer than
 /// `max_connections` are open; beyond, close at once (SMTP: after a 421 greeting).
 fn accept_loop(listener: &TcpListener, kind: Listener, shared: &Arc<Shared>, slots: &Arc<Slots>) {
+    // Refusals logged: at most REFUSALS_LOGGED a second, then one line for the rest (a
+    // client connecting in a loop made thousands of lines a second).
+    let mut window = (Instant::now(), 0u32, 0u64);
     for stream in listener.incoming() {
         if shared.stop.is_set() {
             break;
@@ -575,11 +581,30 @@ fn accept_loop(listener: &TcpListener, kind: Listener, shared: &Arc<Shared>, slo
         let peer = stream.peer_addr().ok();
         let Some(slot) = slots.take() else {
             refuse(stream, kind);
-            shared.emit(Event::Refused {
-                peer,
-                listener: kind.name(),
-                limit: slots.max,
-            });
+            if window.0.elapsed() >= Duration::from_secs(1) {
+                if window.2 > 0 {
+                    shared.emit(Event::Io {
+                        peer: None,
+                        text: format!(
+                            "{} more {} connection(s) refused in a second: max_connections ({}) are open",
+                            window.2,
+                            kind.name(),
+                            slots.max
+                        ),
+                    });
+                }
+                window = (Instant::now(), 0, 0);
+            }
+            if window.1 < REFUSALS_LOGGED {
+                window.1 += 1;
+                shared.emit(Event::Refused {
+                    peer,
+                    listener: kind.name(),
+                    limit: slots.max,
+                });
+            } else {
+                window.2 += 1;
+            }
             continue;
         };
         let shared_for = shared.clone();

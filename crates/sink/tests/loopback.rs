@@ -870,6 +870,36 @@ fn more_kept_alive_clients_than_workers_are_all_served_on_their_own_connections(
 }
 
 #[test]
+fn refusals_in_a_burst_are_logged_ten_a_second() {
+    let f = fixture();
+    let config = Config {
+        max_connections: 1,
+        ..f.config.clone()
+    };
+    let (run, _) = start(&config);
+    let mut held = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
+    assert_eq!(health(&mut held), 200);
+    let began = std::time::Instant::now();
+    for _ in 0..200 {
+        let mut c = TcpStream::connect(run.addr).expect("connect");
+        let _ = c.read_to_end(&mut Vec::new());
+    }
+    let quick = began.elapsed() < std::time::Duration::from_millis(900);
+    let events = run.stop();
+    let refused = events
+        .iter()
+        .filter(|e| e.contains("https connection refused: max_connections (1) are open"))
+        .count();
+    assert!(refused >= 1, "{events:?}");
+    if quick {
+        // All 200 within one second: ten logged one by one.
+        assert_eq!(refused, 10, "{events:?}");
+    } else {
+        assert!(refused < 200, "{refused} lines for 200 refusals");
+    }
+}
+
+#[test]
 fn connections_beyond_max_connections_are_closed_at_once_and_logged() {
     let f = fixture();
     let config = Config {
