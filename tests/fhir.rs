@@ -280,3 +280,24 @@ fn the_package_index_is_kept_in_the_cache_directory_unless_no_cache() {
     assert_eq!(off.status.code(), Some(0), "{}", stderr(&off));
     assert_eq!(indexes(&unused), 0, "--no-cache writes no index");
 }
+
+#[test]
+fn a_json_object_is_read_as_fhir_wherever_its_resource_type_lies() {
+    // A long narrative before `resourceType` (past the first 4 KiB): still a FHIR resource,
+    // not a package of another kind; an object without one is judged as FHIR too.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = std::fs::read_to_string(example("valid/pdsm311-Patient-fr-patient-123.json"))
+        .expect("example");
+    let body = original.trim_start().strip_prefix('{').expect("an object");
+    let late = dir.path().join("late.json");
+    std::fs::write(&late, format!("{{{}{body}", " ".repeat(5000))).expect("write");
+    let o = validate(&[path(&late)]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(!stdout(&o).contains("SEGUR-MHD"), "{}", stdout(&o));
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").expect("write");
+    let o = validate(&[path(&empty)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("FHIR-RESOURCE-TYPE"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("SEGUR-MHD"), "{}", stdout(&o));
+}
