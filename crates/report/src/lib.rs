@@ -219,11 +219,11 @@ impl Report {
                     f.severity.as_str(),
                     f.rule,
                     one_line(&f.message),
-                    f.source.file,
+                    one_line(&f.source.file),
                     f.location
                         .xpath
                         .as_deref()
-                        .map(|x| format!(" at {x}"))
+                        .map(|x| format!(" at {}", one_line(x)))
                         .unwrap_or_default()
                 ));
             }
@@ -234,5 +234,16 @@ impl Report {
             s.documents, s.conformant, s.nonconformant, s.unreadable, s.errors, s.warnings
         ));
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lines_hold_no_control_character() {
+        assert!(matches!(one_line("a b é"), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(one_line("a\nb\r\t\u{1b}[31m"), "a\\nb\\r\\t\\u{1b}[31m");
     }
 }
