@@ -446,11 +446,12 @@ pub fn judge(kind: Kind, r: &Response) -> Result<(), Failure> {
         Kind::Iti41 => registry_status(&text),
         Kind::Smtp => Ok(()),
         Kind::Mhd => {
-            if let Some(outcome) = operation_outcome(&text) {
-                return Err(outcome);
-            }
+            // Parsed once: every successful MHD answer comes this way.
             let v: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|e| Failure::Protocol(format!("answer is not JSON: {e}")))?;
+            if let Some(outcome) = outcome_of(&v) {
+                return Err(outcome);
+            }
             match v.get("resourceType").and_then(|t| t.as_str()) {
                 Some("Bundle") => Ok(()),
                 other => Err(Failure::Protocol(format!(
@@ -489,7 +490,11 @@ fn excerpt(text: &str) -> String {
 /// An OperationOutcome answer as a failure, with its first issue (of severity fatal or
 /// error if any) in words: severity, code, diagnostics or details.
 fn operation_outcome(text: &str) -> Option<Failure> {
-    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    outcome_of(&serde_json::from_str(text).ok()?)
+}
+
+/// [`operation_outcome`] of an answer already parsed.
+fn outcome_of(v: &serde_json::Value) -> Option<Failure> {
     if v.get("resourceType")?.as_str()? != "OperationOutcome" {
         return None;
     }
