@@ -4,7 +4,10 @@
 
 #![warn(missing_docs)]
 
+mod text;
+
 use serde::{Deserialize, Serialize};
+pub use text::printable;
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -9,28 +9,10 @@ mod sarif;
 
 use serde::{Deserialize, Serialize};
 
-use segur_finding::{Finding, Severity};
+use segur_finding::{Finding, Severity, printable};
 
 pub use junit::{to_junit, xml_safe};
 
-/// `text` on one line for a terminal: control characters (line breaks and escape sequences
-/// included) written visibly as `\u{…}`, `\n`, `\r`, `\t`.
-pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
 pub use sarif::to_sarif;
 
 /// The URI identifying the JSON report format (its `$schema`).
@@ -200,14 +182,14 @@ impl Report {
         let mut out = String::new();
         for d in &self.documents {
             // One line per finding, whatever a file name or a message holds.
-            let path = one_line(&d.path);
+            let path = printable(&d.path);
             if let Some(e) = &d.error {
                 out.push_str(&format!(
                     "{}:{}:{}: error INPUT {}\n",
                     path,
                     e.line.unwrap_or(0),
                     e.column.unwrap_or(0),
-                    one_line(&e.message)
+                    printable(&e.message)
                 ));
             }
             for f in &d.findings {
@@ -218,12 +200,12 @@ impl Report {
                     f.location.column.unwrap_or(0),
                     f.severity.as_str(),
                     f.rule,
-                    one_line(&f.message),
-                    one_line(&f.source.file),
+                    printable(&f.message),
+                    printable(&f.source.file),
                     f.location
                         .xpath
                         .as_deref()
-                        .map(|x| format!(" at {}", one_line(x)))
+                        .map(|x| format!(" at {}", printable(x)))
                         .unwrap_or_default()
                 ));
             }
@@ -234,16 +216,5 @@ impl Report {
             s.documents, s.conformant, s.nonconformant, s.unreadable, s.errors, s.warnings
         ));
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_lines_hold_no_control_character() {
-        assert!(matches!(one_line("a b é"), std::borrow::Cow::Borrowed(_)));
-        assert_eq!(one_line("a\nb\r\t\u{1b}[31m"), "a\\nb\\r\\t\\u{1b}[31m");
     }
 }

@@ -195,3 +195,22 @@ fn text_view_has_one_line_per_finding_and_a_summary() {
         "{text}"
     );
 }
+
+#[test]
+fn text_lines_hold_no_control_character() {
+    // A file name and a message from outside: their line breaks and escape sequences are
+    // written visibly (`segur_finding::printable`), one line per finding still.
+    let mut r = sample();
+    r.documents[2].path = "a\nb\u{1b}[31m.xml".into();
+    r.documents[2].error = Some(InputError {
+        message: "bad\r\ttext".into(),
+        line: Some(2),
+        column: Some(5),
+    });
+    let text = r.to_text();
+    assert_eq!(text.lines().count(), 6, "{text}");
+    assert!(
+        text.contains(r"a\nb\x1b[31m.xml:2:5: error INPUT bad\r\ttext"),
+        "{text}"
+    );
+}

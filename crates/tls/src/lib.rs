@@ -30,12 +30,11 @@ mod identity;
 pub mod inspect;
 pub mod lint;
 pub mod pki;
-mod text;
 mod toml_text;
 
 pub use config::{client_config, provider, roots_from_pem, server_config};
 pub use error::TlsError;
 pub use identity::{FileFormat, Identity, certs_from_pem, detect_format, read_certificates};
 pub use rustls;
-pub use text::printable;
+pub use segur_finding::printable;
 pub use toml_text::toml_error_line;

@@ -1,5 +1,5 @@
-//! Text taken from a certificate (or from a peer) made safe to print on a terminal or in a
-//! log line: the one helper every rendering of certificate-derived text goes through.
+//! Text from outside (a certificate, a peer, a file name, a document's message) made safe to
+//! print on a terminal or in a log line: the one helper every text rendering goes through.
 
 use std::borrow::Cow;
 
