@@ -30,6 +30,13 @@ fn endpoint(dir: &Path, addr: &str, identity: &str) -> std::path::PathBuf {
     file
 }
 
+/// `segur pki init DIR/pki --clients N`, which must succeed.
+fn init_pki(dir: &Path, clients: u32) {
+    let n = clients.to_string();
+    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", &n]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 /// `n` distinct CR-BIO documents under DIR/docs, each packaged as its own ITI-41 request in
 /// DIR/requests (returned).
 fn prepare_requests(dir: &Path, n: usize) -> std::path::PathBuf {
@@ -67,8 +74,7 @@ fn a_pool_of_50_identities_reaches_the_sink_as_50_distinct_client_certificates()
     // certificate of each stored document.
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "50"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_pki(dir, 50);
     let (mut sink, addr) = start_sink(dir);
     let requests = prepare_requests(dir, 50);
     let config = endpoint(dir, &addr, "clients");
@@ -110,8 +116,7 @@ fn a_pool_of_50_identities_reaches_the_sink_as_50_distinct_client_certificates()
 fn replay_sends_every_request_through_a_pool_of_identities_and_counts_refusals() {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "3"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_pki(dir, 3);
     let (mut sink, addr) = start_sink(dir);
 
     // Six distinct documents, each packaged as its own ITI-41 request.
@@ -287,8 +292,7 @@ fn a_sink_killed_mid_replay_restarts_with_its_store_intact() {
     // refuses the rest as duplicates: every document stored once.
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "4"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_pki(dir, 4);
     let n = 60;
     let requests = prepare_requests(dir, n);
     let (mut sink, addr) = start_sink(dir);
@@ -356,8 +360,7 @@ fn mssante_messages_packaged_by_segur_are_submitted_by_smtp_to_segur_sink() {
     use std::io::{BufRead, BufReader};
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "2"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_pki(dir, 2);
     let docs = dir.join("docs");
     let o = segur(&[
         "build",
@@ -545,8 +548,7 @@ fn sigterm_ends_a_replay_with_its_report_and_whole_log() {
     // is written and the log has a line for every request sent.
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
-    let o = segur(&["pki", "init", path(&dir.join("pki")), "--clients", "2"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_pki(dir, 2);
     let requests = prepare_requests(dir, 4);
     let (mut sink, addr) = start_sink(dir);
     let config = endpoint(dir, &addr, "clients");

@@ -18,13 +18,19 @@ use segur_tls::rustls::{ClientConnection, StreamOwned};
 mod common;
 use common::start_sink;
 
+/// A test PKI written under DIR/pki.
+fn write_pki(dir: &std::path::Path) -> TestPki {
+    let options = PkiOptions::default();
+    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
+    pki.write(&dir.join("pki"), &options, false)
+        .expect("write pki");
+    pki
+}
+
 #[test]
 fn sink_accepts_a_submission_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
-    let options = PkiOptions::default();
-    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
-    pki.write(&dir.path().join("pki"), &options, false)
-        .expect("write pki");
+    let pki = write_pki(dir.path());
     let (mut child, addr, lines) = start_sink(dir.path());
 
     let identity = Generator::new(5).next_identity();
@@ -95,32 +101,8 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
 #[test]
 fn a_server_certificate_out_of_its_validity_is_said_at_start() {
     let dir = tempfile::tempdir().expect("tmp");
-    let options = PkiOptions::default();
-    let pki = TestPki::generate(&options, time::OffsetDateTime::now_utc()).expect("pki");
-    pki.write(&dir.path().join("pki"), &options, false)
-        .expect("write pki");
-    let config = dir.path().join("sink.toml");
-    std::fs::write(
-        &config,
-        "listen = \"127.0.0.1:0\"\ncert = \"pki/broken/expired.chain.pem\"\n\
-         key = \"pki/broken/expired.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
-    )
-    .expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .args(["sink", "--config"])
-        .arg(&config)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn sink");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut before = Vec::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
-        if line.contains("https://") {
-            break;
-        }
-        before.push(line);
-    }
+    write_pki(dir.path());
+    let (mut child, _, before, _) = common::start_sink_as(dir.path(), "pki/broken/expired");
     let _ = child.kill();
     let _ = child.wait();
     assert!(

@@ -40,11 +40,24 @@ pub fn rules() -> String {
 /// `segur sink` with the test PKI under DIR/pki, a store in DIR/store, on a free port: the
 /// child, its `host:port`, and the rest of its output lines.
 pub fn start_sink(dir: &Path) -> (Child, String, Lines<BufReader<ChildStdout>>) {
+    let (child, addr, _, lines) = start_sink_as(dir, "pki/server/localhost");
+    (child, addr, lines)
+}
+
+/// [`start_sink`] with the server identity `IDENTITY.chain.pem` and `IDENTITY.key` (relative
+/// to DIR); also the lines the sink wrote before its address.
+#[allow(dead_code)]
+pub fn start_sink_as(
+    dir: &Path,
+    identity: &str,
+) -> (Child, String, Vec<String>, Lines<BufReader<ChildStdout>>) {
     let config = dir.join("sink.toml");
     std::fs::write(
         &config,
-        "listen = \"127.0.0.1:0\"\ncert = \"pki/server/localhost.chain.pem\"\n\
-         key = \"pki/server/localhost.key\"\nclient_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n",
+        format!(
+            "listen = \"127.0.0.1:0\"\ncert = \"{identity}.chain.pem\"\nkey = \"{identity}.key\"\n\
+             client_roots = \"pki/ca/root.pem\"\nstore = \"store\"\n"
+        ),
     )
     .expect("config");
     let mut child = Command::new(env!("CARGO_BIN_EXE_segur"))
@@ -55,11 +68,19 @@ pub fn start_sink(dir: &Path) -> (Child, String, Lines<BufReader<ChildStdout>>) 
         .spawn()
         .expect("spawn sink");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    // Notes on the store (a torn index line cut off, say) may come before the address.
+    // Notes on the store (a torn index line cut off, say) and warnings may come before the
+    // address.
+    let mut before = Vec::new();
     let listening = lines
         .by_ref()
         .map_while(Result::ok)
-        .find(|l| l.contains("https://"))
+        .find(|l| {
+            let found = l.contains("https://");
+            if !found {
+                before.push(l.clone());
+            }
+            found
+        })
         .expect("the line with the address");
     let addr = listening
         .split("https://")
@@ -67,5 +88,5 @@ pub fn start_sink(dir: &Path) -> (Child, String, Lines<BufReader<ChildStdout>>) 
         .and_then(|s| s.split(' ').next())
         .expect("address")
         .to_string();
-    (child, addr, lines)
+    (child, addr, before, lines)
 }
