@@ -540,6 +540,73 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
         "{}",
         text(&o.stdout)
     );
+    // A case that cannot be judged is not a failure of the input: an `absent` id that no rule
+    // set run on the input can report (a check that cannot fail), an input that cannot be made.
+    std::fs::write(
+        wrong.join("case.toml"),
+        "description = \"a typo in an absent id\"\nexpect = \"conformant\"\nselect = \"mapping\"\nabsent = [\"SEGUR-INS-KYE\"]\n[input]\nbuild = \"fludt\"\n",
+    )
+    .expect("write");
+    std::fs::write(
+        wrong.join("edit.toml"),
+        "description = \"an edit that finds nothing\"\nexpect = \"conformant\"\n[input]\nbuild = \"fludt\"\nedits = [{ replace = \"not in the document\", with = \"x\" }]\n",
+    )
+    .expect("write");
+    let junit = dir.path().join("broken.xml");
+    let o = segur(&[
+        "conformance",
+        "run",
+        p(&wrong),
+        "--junit",
+        p(&junit),
+        "--rules",
+        &rules(),
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("ERROR case.toml: rule SEGUR-INS-KYE is not a rule of the rule sets run"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ERROR edit.toml: edit: 'not in the document' not found"),
+        "{out}"
+    );
+    assert!(
+        out.ends_with("0 passed, 0 failed, 2 could not be run\n"),
+        "{out}"
+    );
+    assert!(
+        text(&o.stderr).contains("2 case(s) could not be run: case.toml, edit.toml"),
+        "{}",
+        text(&o.stderr)
+    );
+    let report = std::fs::read_to_string(&junit).expect("junit");
+    assert!(report.contains("errors=\"2\""), "{report}");
+    let x = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-schemas/junit-10.xsd"))
+        .arg(&junit)
+        .output()
+        .expect("xmllint");
+    assert!(x.status.success(), "{}", text(&x.stderr));
+    std::fs::remove_file(wrong.join("edit.toml")).expect("rm");
+
+    // An unexpected unreadable verdict says why the input is unreadable, and where.
+    std::fs::write(
+        wrong.join("case.toml"),
+        "description = \"broken end tag\"\nexpect = \"conformant\"\n[input]\nbuild = \"fludt\"\nedits = [{ replace = \"</title>\", with = \"</titel>\" }]\n",
+    )
+    .expect("write");
+    let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stdout).contains("verdict unreadable, expected conformant (end tag </titel> does not match start tag <title> at line"),
+        "{}",
+        text(&o.stdout)
+    );
+
     std::fs::write(wrong.join("case.toml"), "expect = 3").expect("write");
     let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
     assert_eq!(

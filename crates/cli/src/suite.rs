@@ -1,6 +1,8 @@
 //! The conformance suite as data: each case is a TOML file with an input (a file, or a
 //! `segur build` recipe with textual edits), the profile, and the expected verdict and rule
-//! ids. Adding a case needs no Rust.
+//! ids. Adding a case needs no Rust. A case that cannot be judged (no input, an edit that finds
+//! nothing, a rule id that no rule set run on the input can report) is an error of the suite,
+//! not a failure of the input: exit 2.
 //!
 //! ```toml
 //! description = "N1 body declared image/png: the official chain accepts it, segur does not"
@@ -101,13 +103,52 @@ fn load_input(case: &Case, file: &Path, rules_dir: &Path) -> Result<Vec<u8>, Str
     Ok(bytes)
 }
 
+/// Why a case did not pass.
+#[derive(Debug)]
+enum Problem {
+    /// The input was checked and did not behave as the case expects.
+    Fail(String),
+    /// The case cannot be judged: its input cannot be made, a setting is wrong, or it names a
+    /// rule that no rule set run on its input can report (an `absent` check that cannot fail).
+    Broken(String),
+}
+
+/// The rule ids each rule set can report, gathered once per rule set.
+#[derive(Default)]
+struct KnownRules(HashMap<String, Result<std::collections::HashSet<String>, String>>);
+
+impl KnownRules {
+    /// The first of `ids` that none of `rule_sets` can report, as a reason.
+    fn unknown(&mut self, engine: &Engine, rule_sets: &[&str], ids: &[&String]) -> Option<String> {
+        for rs in rule_sets {
+            let known = self
+                .0
+                .entry(rs.to_string())
+                .or_insert_with(|| engine.rule_ids(rs).map(|ids| ids.into_iter().collect()));
+            if let Err(e) = known {
+                return Some(format!("rule set {rs} cannot be read: {e}"));
+            }
+        }
+        let id = ids.iter().find(|id| {
+            !rule_sets
+                .iter()
+                .any(|rs| matches!(self.0.get(*rs), Some(Ok(k)) if k.contains(id.as_str())))
+        })?;
+        Some(format!(
+            "rule {id} is not a rule of the rule sets run on this input ({}): check the id",
+            rule_sets.join(", ")
+        ))
+    }
+}
+
 /// Run one case; `Ok(())` when it behaves as expected, else why not.
 fn run_case(
     case: &Case,
     file: &Path,
     engines: &mut HashMap<String, Engine>,
+    known: &mut KnownRules,
     rules: &RulesOptions,
-) -> Result<(), String> {
+) -> Result<(), Problem> {
     let engine = match engines.get(&case.select) {
         Some(e) => e,
         None => {
@@ -116,9 +157,13 @@ fn run_case(
                 "auto" => Select::Auto,
                 "pi" => Select::Pi,
                 "mapping" => Select::Mapping,
-                other => return Err(format!("select must be auto, pi or mapping, not '{other}'")),
+                other => {
+                    return Err(Problem::Broken(format!(
+                        "select must be auto, pi or mapping, not '{other}'"
+                    )));
+                }
             };
-            let e = engine(&opts, Profile::Default).map_err(|f| f.message)?;
+            let e = engine(&opts, Profile::Default).map_err(|f| Problem::Broken(f.message))?;
             engines.entry(case.select.clone()).or_insert(e)
         }
     };
@@ -126,17 +171,35 @@ fn run_case(
         "official" => true,
         "default" => false,
         other => {
-            return Err(format!(
+            return Err(Problem::Broken(format!(
                 "profile must be official or default, not '{other}'"
-            ));
+            )));
         }
     };
-    let bytes = load_input(case, file, &engine.options().rules_dir)?;
+    let expect = case.expect.as_str();
+    if !matches!(expect, "conformant" | "nonconformant" | "unreadable") {
+        return Err(Problem::Broken(format!(
+            "expect must be conformant, nonconformant or unreadable, not '{expect}'"
+        )));
+    }
+    let bytes = load_input(case, file, &engine.options().rules_dir).map_err(Problem::Broken)?;
     let mut outcome = engine.validate(&bytes);
     if official {
         outcome
             .findings
             .retain(|f| f.rule_set.as_deref() != Some("segur"));
+        outcome.rule_sets.retain(|rs| rs != "segur");
+    }
+    let named: Vec<&String> = case.rules.iter().chain(&case.absent).collect();
+    if outcome.problem.is_none() {
+        let rule_sets: Vec<&str> = outcome.rule_sets.iter().map(String::as_str).collect();
+        if let Some(reason) = known.unknown(engine, &rule_sets, &named) {
+            return Err(Problem::Broken(reason));
+        }
+    } else if expect == "unreadable" && !named.is_empty() {
+        return Err(Problem::Broken(
+            "an unreadable input runs no rule: `rules` and `absent` cannot be checked".into(),
+        ));
     }
     let checked = Checked {
         outcome,
@@ -150,8 +213,16 @@ fn run_case(
     };
     let found: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
     let mut problems = Vec::new();
-    if verdict != case.expect {
-        problems.push(format!("verdict {verdict}, expected {}", case.expect));
+    if verdict != expect {
+        let mut p = format!("verdict {verdict}, expected {expect}");
+        if let Some(e) = &report.error {
+            p.push_str(&format!(" ({}", e.message));
+            if let (Some(l), Some(c)) = (e.line, e.column) {
+                p.push_str(&format!(" at line {l}, column {c}"));
+            }
+            p.push(')');
+        }
+        problems.push(p);
     }
     for r in &case.rules {
         if !found.contains(&r.as_str()) {
@@ -172,15 +243,18 @@ fn run_case(
             .take(5)
             .map(|f| format!("{} {}", f.rule, f.message))
             .collect();
-        Err(format!(
+        Err(Problem::Fail(format!(
             "{}; findings: [{}]",
             problems.join("; "),
             errors.join(" | ")
-        ))
+        )))
     }
 }
 
-fn junit(results: &[(String, String, Result<(), String>)]) -> String {
+/// One case's name, description and result.
+type CaseResult = (String, String, Result<(), Problem>);
+
+fn junit(results: &[CaseResult]) -> String {
     let esc = |s: &str| {
         segur_report::xml_safe(s)
             .replace('&', "&amp;")
@@ -188,9 +262,16 @@ fn junit(results: &[(String, String, Result<(), String>)]) -> String {
             .replace('>', "&gt;")
             .replace('"', "&quot;")
     };
-    let failures = results.iter().filter(|r| r.2.is_err()).count();
+    let failures = results
+        .iter()
+        .filter(|r| matches!(r.2, Err(Problem::Fail(_))))
+        .count();
+    let errors = results
+        .iter()
+        .filter(|r| matches!(r.2, Err(Problem::Broken(_))))
+        .count();
     let mut x = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"segur conformance\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\">\n  <testsuite name=\"segur conformance\" tests=\"{n}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"segur conformance\" tests=\"{n}\" failures=\"{failures}\" errors=\"{errors}\">\n  <testsuite name=\"segur conformance\" tests=\"{n}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"0\">\n",
         n = results.len()
     );
     for (name, description, r) in results {
@@ -200,8 +281,13 @@ fn junit(results: &[(String, String, Result<(), String>)]) -> String {
         ));
         match r {
             Ok(()) => x.push_str(&format!("<system-out>{}</system-out>", esc(description))),
-            Err(e) => x.push_str(&format!(
+            Err(Problem::Fail(e)) => x.push_str(&format!(
                 "<failure message=\"{}\" type=\"conformance\">{}</failure>",
+                esc(e),
+                esc(description)
+            )),
+            Err(Problem::Broken(e)) => x.push_str(&format!(
+                "<error message=\"{}\" type=\"broken-case\">{}</error>",
                 esc(e),
                 esc(description)
             )),
@@ -212,7 +298,8 @@ fn junit(results: &[(String, String, Result<(), String>)]) -> String {
     x
 }
 
-/// `segur conformance run DIR [--junit FILE]`.
+/// `segur conformance run DIR [--junit FILE]`: exit 1 when a case fails, 2 when a case cannot
+/// be judged (after every case has run and the JUnit report is written).
 pub(crate) fn run(
     dir: &Path,
     junit_path: Option<&Path>,
@@ -228,7 +315,8 @@ pub(crate) fn run(
         )));
     }
     let mut engines = HashMap::new();
-    let mut results = Vec::new();
+    let mut known = KnownRules::default();
+    let mut results: Vec<CaseResult> = Vec::new();
     for f in &files {
         let name = f.strip_prefix(dir).unwrap_or(f).display().to_string();
         let text = std::fs::read_to_string(f)
@@ -240,22 +328,42 @@ pub(crate) fn run(
                 segur_tls::toml_error_line(&text, &e)
             ))
         })?;
-        let r = run_case(&case, f, &mut engines, rules);
+        let r = run_case(&case, f, &mut engines, &mut known, rules);
         match &r {
             Ok(()) => out(format_args!("pass {name}"))?,
-            Err(e) => out(format_args!("FAIL {name}: {e}"))?,
+            Err(Problem::Fail(e)) => out(format_args!("FAIL {name}: {e}"))?,
+            Err(Problem::Broken(e)) => out(format_args!("ERROR {name}: {e}"))?,
         }
         results.push((name, case.description, r));
     }
-    let failed = results.iter().filter(|r| r.2.is_err()).count();
+    let failed = results
+        .iter()
+        .filter(|r| matches!(r.2, Err(Problem::Fail(_))))
+        .count();
+    let broken: Vec<&str> = results
+        .iter()
+        .filter(|r| matches!(r.2, Err(Problem::Broken(_))))
+        .map(|r| r.0.as_str())
+        .collect();
     if let Some(p) = junit_path {
         std::fs::write(p, junit(&results))
             .map_err(|e| Failure::infra(format!("{}: {e}", p.display())))?;
     }
-    out(format_args!(
-        "{} passed, {failed} failed",
-        results.len() - failed
-    ))?;
+    let passed = results.len() - failed - broken.len();
+    if broken.is_empty() {
+        out(format_args!("{passed} passed, {failed} failed"))?;
+    } else {
+        out(format_args!(
+            "{passed} passed, {failed} failed, {} could not be run",
+            broken.len()
+        ))?;
+        return Err(Failure::usage(format!(
+            "{}: {} case(s) could not be run: {}",
+            dir.display(),
+            broken.len(),
+            broken.join(", ")
+        )));
+    }
     Ok(if failed == 0 {
         Outcome::Ok
     } else {

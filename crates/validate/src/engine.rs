@@ -396,6 +396,18 @@ impl Engine {
         out
     }
 
+    /// The rule ids a rule set named in [`Outcome::rule_sets`] can report: the XSD's message
+    /// keys, a schematron's checks (compiled if it was not yet), or segur's own CDA rules.
+    pub fn rule_ids(&self, rule_set: &str) -> Result<Vec<String>, String> {
+        if rule_set.starts_with("XSD:") {
+            return Ok(segur_xsd::CODES.iter().map(|c| c.to_string()).collect());
+        }
+        if rule_set == "segur" {
+            return Ok(own_rules::CATALOGUE.iter().map(|c| c.to_string()).collect());
+        }
+        Ok(self.schematron(rule_set)?.rule_ids().collect())
+    }
+
     /// Validate one input. The outcome does not hash the input: a report that records the
     /// input's SHA-256 computes it (hashing is not validation, and the sink and the replay
     /// client, which validate every document they handle, have no use for it).

@@ -21,6 +21,22 @@ const N1_MEDIA_TYPES: &[&str] = &[
     "image/tiff",
 ];
 
+/// Every rule id of segur's own CDA rules, in `docs/rules.md` order.
+pub const CATALOGUE: &[&str] = &[
+    "SEGUR-CDA-TYPEID",
+    "SEGUR-INS-OID",
+    "SEGUR-INS-ABSENT",
+    "SEGUR-INS-FORMAT",
+    "SEGUR-INS-KEY",
+    "SEGUR-INS-COG",
+    "SEGUR-INS-TRAITS",
+    "SEGUR-N1-MEDIATYPE",
+    "SEGUR-N1-REPRESENTATION",
+    "SEGUR-N1-BASE64",
+    "SEGUR-N1-PDF",
+    "SEGUR-SCH-ABSENT",
+];
+
 /// A value read from the document, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Located<T> {
@@ -312,6 +328,36 @@ fn check_non_xml(body: &Located<NonXmlText>, out: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The catalogue lists every id this file reports, and docs/rules.md documents each one.
+    #[test]
+    fn the_catalogue_is_complete_and_documented() {
+        let source = include_str!("own_rules.rs");
+        let mut seen = 0;
+        for (i, _) in source.match_indices("\"SEGUR-") {
+            let rest = &source[i + 1..];
+            let id = &rest[..rest.find('"').expect("closing quote")];
+            if id == "SEGUR-" {
+                continue; // this test's own pattern
+            }
+            assert!(
+                CATALOGUE.contains(&id),
+                "{id} is reported but not in CATALOGUE"
+            );
+            seen += 1;
+        }
+        assert!(
+            seen >= 2 * CATALOGUE.len(),
+            "the scan found only {seen} ids"
+        );
+        let doc = include_str!("../../../docs/rules.md");
+        for id in CATALOGUE {
+            assert!(
+                doc.contains(&format!("| {id} |")),
+                "{id} not in docs/rules.md"
+            );
+        }
+    }
 
     fn at(value: impl Into<String>) -> Located<String> {
         Located {

@@ -1385,6 +1385,18 @@ impl Compiled {
         }
     }
 
+    /// The rule id of every check of the rule set (see [`crate::schematron::Check::rule_id`]).
+    pub fn rule_ids(&self) -> impl Iterator<Item = String> + '_ {
+        self.patterns
+            .iter()
+            .flat_map(|p| &p.rules)
+            .flat_map(|r| &r.steps)
+            .filter_map(|step| match step {
+                CStep::Check(c) => Some(c.cold.rule_id()),
+                _ => None,
+            })
+    }
+
     /// Every construct that cannot run: the rule contexts and lets found at compile time, and
     /// the checks and messages, compiled here if they were not yet.
     pub fn unsupported_all(&self) -> Vec<Unsupported> {

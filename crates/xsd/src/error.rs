@@ -135,6 +135,52 @@ pub enum Severity {
     NotChecked,
 }
 
+/// Every [`XsdError::code`] this crate can report: the Xerces message keys it reproduces, and
+/// `segur-xsd.not-checked`. A conformance case naming an XSD rule is checked against it.
+pub const CODES: &[&str] = &[
+    "cvc-attribute.3",
+    "cvc-attribute.4",
+    "cvc-complex-type.2.1",
+    "cvc-complex-type.2.2",
+    "cvc-complex-type.2.3",
+    "cvc-complex-type.2.4.a",
+    "cvc-complex-type.2.4.b",
+    "cvc-complex-type.2.4.c",
+    "cvc-complex-type.2.4.d",
+    "cvc-complex-type.3.1",
+    "cvc-complex-type.3.2.2",
+    "cvc-complex-type.4",
+    "cvc-datatype-valid.1.2.1",
+    "cvc-datatype-valid.1.2.3",
+    "cvc-elt.1.a",
+    "cvc-elt.2",
+    "cvc-elt.3.1",
+    "cvc-elt.3.2.1",
+    "cvc-elt.3.2.2",
+    "cvc-elt.4.1",
+    "cvc-elt.4.2",
+    "cvc-elt.4.3",
+    "cvc-elt.5.2.2.2.2",
+    "cvc-enumeration-valid",
+    "cvc-fractionDigits-valid",
+    "cvc-id.1",
+    "cvc-id.2",
+    "cvc-length-valid",
+    "cvc-maxExclusive-valid",
+    "cvc-maxInclusive-valid",
+    "cvc-maxLength-valid",
+    "cvc-minExclusive-valid",
+    "cvc-minInclusive-valid",
+    "cvc-minLength-valid",
+    "cvc-pattern-valid",
+    "cvc-totalDigits-valid",
+    "cvc-type.2",
+    "cvc-type.3.1.1",
+    "cvc-type.3.1.2",
+    "cvc-type.3.1.3",
+    "segur-xsd.not-checked",
+];
+
 /// One validation finding, positioned and worded as the JDK's Xerces reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct XsdError {
@@ -159,5 +205,39 @@ impl std::fmt::Display for XsdError {
             "line {}, column {}: {}",
             self.line, self.column, self.message
         )
+    }
+}
+
+#[cfg(test)]
+mod codes_tests {
+    use super::CODES;
+
+    /// Every code literal written in the crate's sources is in [`CODES`], so a new message key
+    /// cannot be reported without being listed.
+    #[test]
+    fn every_code_in_the_sources_is_listed() {
+        let sources = [
+            include_str!("simple.rs"),
+            include_str!("validate.rs"),
+            include_str!("schema.rs"),
+            include_str!("reader.rs"),
+        ];
+        let mut seen = 0;
+        for src in sources {
+            for (i, _) in src.match_indices("\"cvc-") {
+                let rest = &src[i + 1..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                    .unwrap_or(rest.len());
+                let code = rest[..end].trim_end_matches('.');
+                assert!(CODES.contains(&code), "{code} is reported but not in CODES");
+                seen += 1;
+            }
+        }
+        assert!(
+            seen >= 40,
+            "only {seen} code literals found: the scan is broken"
+        );
+        assert!(CODES.contains(&"segur-xsd.not-checked"));
     }
 }

@@ -107,7 +107,7 @@ mod validate;
 mod xsdoc;
 
 pub use error::{
-    DecodeError, EncodeError, EventError, ParseError, SchemaError, Severity, XsdError,
+    CODES, DecodeError, EncodeError, EventError, ParseError, SchemaError, Severity, XsdError,
 };
 pub use image::{IMAGE_FORMAT, MODEL_FINGERPRINT};
 pub use reader::{validate_bytes, validate_with};
