@@ -720,6 +720,37 @@ fn bench_validate_reports_every_figure() {
         assert!(figure.as_f64().is_some_and(|x| x > 0.0), "{figure} in {v}");
     }
     assert_eq!(v["corpus"]["documents"], 1);
+
+    // No pass is no measure (rates would be NaN), and a document the parser refuses would time
+    // the refusal: both are input errors, with the place of the refusal.
+    let o = segur(&[
+        "bench",
+        "validate",
+        p(&corpus),
+        "--passes",
+        "0",
+        "--rules",
+        &rules(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(text(&o.stderr).contains("--passes"), "{}", text(&o.stderr));
+    std::fs::write(corpus.join("broken.xml"), "<a>\n<b></a>").expect("write");
+    let o = segur(&[
+        "bench",
+        "validate",
+        p(&corpus),
+        "--passes",
+        "1",
+        "--rules",
+        &rules(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("broken.xml: line 2, column ") && err.contains("take this one out"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]

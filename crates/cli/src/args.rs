@@ -595,9 +595,9 @@ pub enum BenchCommand {
     Validate {
         /// The corpus: a directory of .xml files (recursively).
         dir: Option<PathBuf>,
-        /// Passes over the corpus per measurement.
-        #[arg(long, default_value_t = 3)]
-        passes: usize,
+        /// Passes over the corpus per measurement (1–1000).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        passes: u32,
         /// Write the figures as JSON to this file too.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
