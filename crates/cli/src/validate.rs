@@ -675,10 +675,8 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
             .and_then(|d| {
                 d.error.as_ref().map(|e| {
                     format!(
-                        "{}:{}:{}: {}",
-                        d.path,
-                        e.line.unwrap_or(0),
-                        e.column.unwrap_or(0),
+                        "{}: {}",
+                        segur_report::at(&d.path, e.line, e.column),
                         e.message
                     )
                 })

@@ -81,10 +81,13 @@ pub fn to_junit(report: &Report) -> String {
                     .iter()
                     .filter(|f| f.severity == Severity::Error)
                     .map(|f| {
+                        let place = crate::at("", f.location.line, f.location.column);
                         format!(
-                            "{}:{} {} {} ({}{})",
-                            f.location.line.unwrap_or(0),
-                            f.location.column.unwrap_or(0),
+                            "{}{} {} ({}{})",
+                            place
+                                .strip_prefix(':')
+                                .map(|p| format!("{p} "))
+                                .unwrap_or_default(),
                             f.rule,
                             f.message,
                             f.source.file,

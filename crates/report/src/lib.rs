@@ -185,19 +185,15 @@ impl Report {
             let path = printable(&d.path);
             if let Some(e) = &d.error {
                 out.push_str(&format!(
-                    "{}:{}:{}: error INPUT {}\n",
-                    path,
-                    e.line.unwrap_or(0),
-                    e.column.unwrap_or(0),
+                    "{}: error INPUT {}\n",
+                    at(&path, e.line, e.column),
                     printable(&e.message)
                 ));
             }
             for f in &d.findings {
                 out.push_str(&format!(
-                    "{}:{}:{}: {} {} {} [{}{}]\n",
-                    path,
-                    f.location.line.unwrap_or(0),
-                    f.location.column.unwrap_or(0),
+                    "{}: {} {} {} [{}{}]\n",
+                    at(&path, f.location.line, f.location.column),
                     f.severity.as_str(),
                     f.rule,
                     printable(&f.message),
@@ -216,5 +212,15 @@ impl Report {
             s.documents, s.conformant, s.nonconformant, s.unreadable, s.errors, s.warnings
         ));
         out
+    }
+}
+
+/// `path:line:column`, or `path:line`, or `path` alone when the input has no text position
+/// (a packaging finding about a zip entry or a missing header): never a made-up `0:0`.
+pub fn at(path: &str, line: Option<u32>, column: Option<u32>) -> String {
+    match (line.filter(|l| *l > 0), column.filter(|c| *c > 0)) {
+        (Some(l), Some(c)) => format!("{path}:{l}:{c}"),
+        (Some(l), None) => format!("{path}:{l}"),
+        _ => path.to_string(),
     }
 }

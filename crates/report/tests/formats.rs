@@ -194,6 +194,15 @@ fn text_view_has_one_line_per_finding_and_a_summary() {
         ),
         "{text}"
     );
+    // A finding without a text position (a packaging finding about a zip entry, a missing
+    // header) names the file alone, not a made-up line 0, column 0.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("dir/bad é.xml: error SEGUR-INS-KEY ")),
+        "{text}"
+    );
+    assert!(!text.contains(":0:"), "{text}");
+    assert!(!to_junit(&sample()).contains("0:0"));
 }
 
 #[test]
