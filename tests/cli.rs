@@ -129,6 +129,73 @@ fn build_is_byte_for_byte_reproducible() {
 }
 
 #[test]
+fn build_again_with_a_smaller_count_leaves_only_what_it_built_for_that_type() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path();
+    for (kind, count) in [("cr-bio", "3"), ("fludt", "2")] {
+        let o = segur(&["build", kind, "--count", count, "--out", path(out)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for other in [
+        "notes.txt",
+        "cr-bio-0000.xml",
+        "other-0009.xml",
+        "cr-bio-0002.xml.tmp",
+    ] {
+        std::fs::write(out.join(other), b"x").expect("write");
+    }
+    let o = segur(&["build", "cr-bio", "--count", "1", "--out", path(out)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("removed 3 file(s) of these types"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(out)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "cr-bio-0000.xml",
+            "cr-bio-0001.xml",
+            "fludt-0001.xml",
+            "fludt-0002.xml",
+            "notes.txt",
+            "other-0009.xml"
+        ]
+    );
+}
+
+#[test]
+fn documents_of_one_build_never_share_a_matricule() {
+    // One generator for the whole build: 1,000 patients, 1,000 matricules (a generator per
+    // document repeated one in about 20,000).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = segur(&[
+        "build",
+        "n1-cr-bio",
+        "--count",
+        "3000",
+        "--out",
+        path(dir.path()),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut seen = std::collections::HashSet::new();
+    for e in std::fs::read_dir(dir.path()).expect("list") {
+        let text = std::fs::read_to_string(e.expect("entry").path()).expect("read");
+        let at = text
+            .find(r#"<id root="1.2.250.1.213.1.4.10" extension=""#)
+            .expect("an INS-NIR de test");
+        let ins = &text[at + 43..at + 58];
+        assert!(seen.insert(ins.to_string()), "{ins} given twice");
+    }
+    assert_eq!(seen.len(), 1000);
+}
+
+#[test]
 fn build_for_given_matricules_uses_them() {
     let dir = tempfile::tempdir().expect("temp dir");
     let o = segur(&[

@@ -564,7 +564,7 @@ pub struct BuildArgs {
     /// Output directory (created if missing).
     #[arg(long, required_unless_present = "list")]
     pub out: Option<PathBuf>,
-    /// Documents per type.
+    /// Documents per type (1 to 10,000,000; each patient has a matricule of their own).
     #[arg(long, default_value_t = 1)]
     pub count: u64,
     /// Seed: the same seed, type and count give byte-identical files.

@@ -85,15 +85,68 @@ fn document_seed(seed: u64, type_index: usize, index: u64) -> u64 {
     rng.next_u64()
 }
 
-/// The identity of document `index`: the same for every type, so a patient gets a set.
-fn identity(plan: &Plan, index: u64) -> Identity {
-    let mut generator = Generator::new(document_seed(plan.seed, usize::MAX, index));
-    if plan.ins.is_empty() {
-        generator.next_identity()
-    } else {
-        let m = plan.ins[(index % plan.ins.len() as u64) as usize].clone();
-        generator.identity_for(m)
+/// The identities of the documents, one per index: the same for every type, so a patient
+/// gets a set. One generator for the whole build, which never gives a matricule twice.
+struct Identities<'a> {
+    plan: &'a Plan,
+    generator: Generator,
+}
+
+impl<'a> Identities<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        Self {
+            plan,
+            generator: Generator::new(document_seed(plan.seed, usize::MAX, 0)),
+        }
     }
+
+    /// The identity of the next index.
+    fn next(&mut self, index: u64) -> Identity {
+        if self.plan.ins.is_empty() {
+            self.generator.next_identity()
+        } else {
+            let m = self.plan.ins[(index % self.plan.ins.len() as u64) as usize].clone();
+            self.generator.identity_for(m)
+        }
+    }
+}
+
+/// The file name of document `index` (0-based) of a type: `cr-bio-0001.xml`.
+fn file_name(doc_type: DocType, index: u64) -> String {
+    format!("{}-{:04}.xml", doc_type.info().name, index + 1)
+}
+
+/// Remove the documents of the built types that an earlier build with a larger `--count` left
+/// in the output directory (`cr-bio-0007.xml` after a build of 5), and their temporary files,
+/// so that the directory holds what this build made for these types; the number removed.
+/// Files of other types and of other names are left alone.
+fn remove_stale(plan: &Plan) -> Result<usize, Failure> {
+    let io = |e: std::io::Error| Failure::infra(format!("{}: {e}", plan.out.display()));
+    let mut removed = 0;
+    for entry in fs::read_dir(&plan.out).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let stem = name
+            .strip_suffix(".xml")
+            .or_else(|| name.strip_suffix(".xml.tmp"));
+        let Some((type_name, number)) = stem.and_then(|s| s.rsplit_once('-')) else {
+            continue;
+        };
+        let ours = plan.types.iter().any(|t| t.info().name == type_name);
+        let index = (number.len() >= 4 && number.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| number.parse::<u64>().ok())
+            .flatten();
+        let stale = match index {
+            Some(n) => n > plan.count || (n > 0 && name.ends_with(".tmp")),
+            None => false,
+        };
+        if ours && stale && entry.file_type().map_err(io)?.is_file() {
+            fs::remove_file(entry.path()).map_err(io)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn write_file(path: &Path, doc: &segur_cda::ClinicalDocument) -> Result<u64, Failure> {
@@ -142,18 +195,19 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
     let started = Instant::now();
     let mut bytes = 0u64;
     let mut files = Vec::new();
-    for (type_index, &doc_type) in plan.types.iter().enumerate() {
-        let info = doc_type.info();
-        for index in 0..plan.count {
-            let identity = identity(&plan, index);
+    let mut identities = Identities::new(&plan);
+    for index in 0..plan.count {
+        let identity = identities.next(index);
+        for (type_index, &doc_type) in plan.types.iter().enumerate() {
             let mut rng = SeedRng::new(document_seed(plan.seed, type_index, index));
             let doc = build(doc_type, &identity, &mut rng);
-            let path = plan.out.join(format!("{}-{:04}.xml", info.name, index + 1));
+            let path = plan.out.join(file_name(doc_type, index));
             bytes += write_file(&path, &doc)?;
             files.push(path);
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let stale = remove_stale(&plan)?;
     out(format_args!(
         "built {} documents ({}) in {}: {:.1} KiB, {:.0} documents/s on one thread",
         files.len(),
@@ -166,6 +220,12 @@ pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
         bytes as f64 / 1024.0,
         files.len() as f64 / secs.max(1e-9)
     ))?;
+    if stale > 0 {
+        out(format_args!(
+            "removed {stale} file(s) of these types left in {} by an earlier build (numbered above --count, or temporary)",
+            plan.out.display()
+        ))?;
+    }
     let mut outcome = Outcome::Ok;
     if let Some(rules) = &plan.check {
         outcome = check(rules, &files)?;
