@@ -178,7 +178,7 @@ fn documents_of_one_build_never_share_a_matricule() {
         "build",
         "n1-cr-bio",
         "--count",
-        "3000",
+        "1000",
         "--out",
         path(dir.path()),
     ]);

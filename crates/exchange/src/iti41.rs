@@ -197,10 +197,13 @@ pub fn looks_like(bytes: &[u8]) -> bool {
 /// gets its boundary from its first line.
 fn entity(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Part {
     let mut body = bytes;
+    // The file's line of the entity's first line, less one.
+    let mut offset = 0;
     let first_line_end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
     let first = String::from_utf8_lossy(&body[..first_line_end]).to_string();
     if first.starts_with("POST ") || first.starts_with("PUT ") {
         body = &body[(first_line_end + 1).min(body.len())..];
+        offset = 1;
     }
     if body.starts_with(b"--") {
         let end = body.iter().position(|&b| b == b'\n').unwrap_or(body.len());
@@ -209,9 +212,10 @@ fn entity(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Part {
             format!("Content-Type: multipart/related; boundary=\"{boundary}\"\r\n\r\n")
                 .into_bytes();
         with_headers.extend_from_slice(body);
-        return mime::parse(&with_headers, place, findings);
+        // The two lines put in front are not in the file.
+        return mime::parse_at(&with_headers, place, offset - 2, findings);
     }
-    mime::parse(body, place, findings)
+    mime::parse_at(body, place, offset, findings)
 }
 
 fn content_id(p: &Part) -> String {

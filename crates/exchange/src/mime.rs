@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use segur_finding::Finding;
 
-use crate::rules::finding;
+use crate::rules::{finding, finding_at};
 
 /// Deepest multipart nesting read.
 const MAX_DEPTH: usize = 8;
@@ -139,9 +139,24 @@ pub struct Part {
     pub parts: Vec<Part>,
     /// Where it is, for findings (`part 2.1`).
     pub place: String,
+    /// The 1-based line in the input of each header (beside [`Part::headers`]), when known.
+    pub header_lines: Vec<Option<u32>>,
+    /// The line of the blank line that ends the headers (where a missing header belongs), when
+    /// known.
+    pub end_line: Option<u32>,
 }
 
 impl Part {
+    /// The line of the first header of that name, else of the end of the headers: where a
+    /// finding about that header points.
+    pub fn line_of(&self, name: &str) -> Option<u32> {
+        self.headers
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|i| self.header_lines.get(i).copied().flatten())
+            .or(self.end_line)
+    }
+
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -238,15 +253,28 @@ struct Reader<'f> {
     findings: &'f mut Vec<Finding>,
     parts: usize,
     limited: bool,
+    /// The whole input: every entity read is a slice of it, which gives its line.
+    whole: &'f [u8],
+    /// Added to a line of `whole` to give the line in the file (`whole` may start after an
+    /// HTTP request line, or with headers that are not in the file).
+    line_offset: i64,
 }
 
 /// Read a MIME entity (a whole message, or an HTTP body with its headers); problems go to
-/// `findings`, placed under `name`.
+/// `findings`, placed under `name`, with their lines in `bytes`.
 pub fn parse(bytes: &[u8], name: &str, findings: &mut Vec<Finding>) -> Part {
+    parse_at(bytes, name, 0, findings)
+}
+
+/// [`parse`] of bytes whose line 1 is line `1 + line_offset` of the file (a negative offset:
+/// lines added in front that the file does not have; their findings carry no line).
+pub fn parse_at(bytes: &[u8], name: &str, line_offset: i64, findings: &mut Vec<Finding>) -> Part {
     let mut r = Reader {
         findings,
         parts: 0,
         limited: false,
+        whole: bytes,
+        line_offset,
     };
     r.entity(bytes, name, 0)
 }
@@ -276,13 +304,14 @@ pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(hay, needle)
 }
 
-fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
+/// The headers, unfolded, each with its 0-based line in `raw`.
+fn parse_headers(raw: &[u8]) -> Vec<(String, String, u32)> {
     let text = String::from_utf8_lossy(raw);
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in text.split('\n') {
+    let mut headers: Vec<(String, String, u32)> = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
         let line = line.strip_suffix('\r').unwrap_or(line);
         if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = headers.last_mut() {
+            if let Some((_, v, _)) = headers.last_mut() {
                 v.push(' ');
                 v.push_str(line.trim());
             }
@@ -291,7 +320,8 @@ fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
         if let Some((n, v)) = line.split_once(':') {
             let n = n.trim();
             if !n.is_empty() && !n.contains(' ') {
-                headers.push((n.to_string(), v.trim().to_string()));
+                let i = u32::try_from(i).unwrap_or(u32::MAX);
+                headers.push((n.to_string(), v.trim().to_string(), i));
             }
         }
     }
@@ -299,22 +329,50 @@ fn parse_headers(raw: &[u8]) -> Vec<(String, String)> {
 }
 
 impl Reader<'_> {
+    /// The line in the file of the start of `at`, a slice of the input (None for lines the
+    /// file does not have, or a slice from elsewhere).
+    fn line(&self, at: &[u8]) -> Option<u32> {
+        let offset = (at.as_ptr() as usize).checked_sub(self.whole.as_ptr() as usize)?;
+        let before = self.whole.get(..offset)?;
+        let line = memchr::memchr_iter(b'\n', before).count() as i64 + 1 + self.line_offset;
+        u32::try_from(line).ok().filter(|l| *l > 0)
+    }
+
     fn entity(&mut self, bytes: &[u8], place: &str, depth: usize) -> Part {
         self.parts += 1;
+        let first = self.line(bytes);
         let (raw_headers, body) = match split_headers(bytes) {
             Some(split) => split,
             None => {
-                self.findings.push(finding(
+                let last = bytes
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(bytes, |i| &bytes[i + 1..]);
+                let line = self.line(last);
+                self.findings.push(finding_at(
                     "SEGUR-MIME-TRUNCATED",
                     place,
+                    line,
                     format!("{place}: the headers never end (no blank line): truncated entity"),
                 ));
                 (bytes, &[][..])
             }
         };
+        let headers = parse_headers(raw_headers);
+        let count = |n: u32| -> Option<u32> {
+            let first = i64::from(first?);
+            u32::try_from(first + i64::from(n)).ok()
+        };
+        let end_line = if raw_headers.len() < bytes.len() {
+            count(memchr::memchr_iter(b'\n', raw_headers).count() as u32 + 1)
+        } else {
+            None
+        };
         let mut part = Part {
-            headers: parse_headers(raw_headers),
+            header_lines: headers.iter().map(|h| count(h.2)).collect(),
+            headers: headers.into_iter().map(|(n, v, _)| (n, v)).collect(),
             place: place.to_string(),
+            end_line,
             ..Part::default()
         };
         let media = part.media_type();
@@ -331,9 +389,10 @@ impl Reader<'_> {
                         part.parts = self.multipart(body, &b, place, depth);
                     }
                 }
-                _ => self.findings.push(finding(
+                _ => self.findings.push(finding_at(
                     "SEGUR-MIME-STRUCTURE",
                     place,
+                    part.line_of("Content-Type"),
                     format!("{place}: {media} without a boundary parameter"),
                 )),
             }
@@ -347,9 +406,10 @@ impl Reader<'_> {
         let cte = match part.header("Content-Transfer-Encoding") {
             Some(v) => Some(v.to_string()),
             None => part.header("Content-Transfert-Encoding").map(|v| {
-                self.findings.push(finding(
+                self.findings.push(finding_at(
                     "SEGUR-MIME-CTE-HEADER",
                     place,
+                    part.line_of("Content-Transfert-Encoding"),
                     format!("{place}: header `Content-Transfert-Encoding` is misspelled; read as Content-Transfer-Encoding"),
                 ));
                 v.to_string()
@@ -362,18 +422,25 @@ impl Reader<'_> {
             "base64" => match decode_base64(body) {
                 Ok(d) => d,
                 Err(e) => {
-                    self.findings.push(finding(
+                    self.findings.push(finding_at(
                         "SEGUR-MIME-BASE64",
                         place,
+                        self.line(body),
                         format!("{place}: base64 body does not decode ({e}); kept undecoded"),
                     ));
                     body.to_vec()
                 }
             },
             other => {
-                self.findings.push(finding(
+                let header = if part.header("Content-Transfer-Encoding").is_some() {
+                    "Content-Transfer-Encoding"
+                } else {
+                    "Content-Transfert-Encoding"
+                };
+                self.findings.push(finding_at(
                     "SEGUR-MIME-CTE",
                     place,
+                    part.line_of(header),
                     format!(
                         "{place}: unknown Content-Transfer-Encoding `{other}`; body kept undecoded"
                     ),
@@ -452,9 +519,14 @@ impl Reader<'_> {
             parts.push(self.entity(&body[start..end.max(start)], &sub, depth + 1));
         }
         if !closed {
-            self.findings.push(finding(
+            let end = body
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(body, |i| &body[i + 1..]);
+            self.findings.push(finding_at(
                 "SEGUR-MIME-TRUNCATED",
                 place,
+                self.line(end),
                 format!("{place}: no closing boundary `--{boundary}--`: truncated message; the last part may be incomplete"),
             ));
         }

@@ -10,7 +10,7 @@ use crate::cda::CdaHeader;
 use crate::metadata::uuid_from;
 use crate::mime::{self, Part, base64_lines, encode_header};
 use crate::package::{Input, Options, PackageError, prepare};
-use crate::rules::finding;
+use crate::rules::finding_at;
 use crate::time::rfc5322;
 use crate::xdm::{self, Origin};
 
@@ -202,24 +202,27 @@ pub fn xdm_parts(message: &Part) -> Vec<&Part> {
 pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<Finding>) {
     let get = |n: &str| message.header(n).filter(|v| !v.is_empty());
     if get("Message-ID").is_none() {
-        out.push(finding(
+        out.push(finding_at(
             "SEGUR-MSS-MESSAGEID",
             place,
+            message.line_of("Message-ID"),
             format!("{place}: no Message-ID header"),
         ));
     }
     if get("X-MSS-NIL").is_none() {
-        out.push(finding(
+        out.push(finding_at(
             "SEGUR-MSS-NIL",
             place,
+            message.line_of("X-MSS-NIL"),
             format!("{place}: no X-MSS-NIL header (required on every message)"),
         ));
     }
     let xdm = xdm_parts(message);
     if xdm.len() > 1 {
-        out.push(finding(
+        out.push(finding_at(
             "SEGUR-MSS-XDM",
             place,
+            message.line_of("Content-Type"),
             format!(
                 "{place}: {} IHE_XDM.ZIP attachments; one is expected",
                 xdm.len()
@@ -228,14 +231,16 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
     }
     let has_cda = !headers.is_empty();
     match (get("X-MSS-CODECDA"), has_cda) {
-        (None, true) => out.push(finding(
+        (None, true) => out.push(finding_at(
             "SEGUR-MSS-CODECDA",
             place,
+            message.line_of("X-MSS-CODECDA"),
             format!("{place}: no X-MSS-CODECDA header though the message carries CDA documents"),
         )),
-        (Some(v), false) => out.push(finding(
+        (Some(v), false) => out.push(finding_at(
             "SEGUR-MSS-CODECDA",
             place,
+            message.line_of("X-MSS-CODECDA"),
             format!("{place}: X-MSS-CODECDA `{v}` on a message without CDA in IHE_XDM"),
         )),
         (Some(v), true) => {
@@ -243,9 +248,10 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
             let said: BTreeSet<&str> = v.split(',').map(str::trim).collect();
             let real: BTreeSet<&str> = headers.iter().map(|h| h.code.code.as_str()).collect();
             if said != real {
-                out.push(finding(
+                out.push(finding_at(
                     "SEGUR-MSS-CODECDA",
                     place,
+                    message.line_of("X-MSS-CODECDA"),
                     format!(
                         "{place}: X-MSS-CODECDA is `{v}` but the documents' codes are `{}`",
                         real.into_iter().collect::<Vec<_>>().join(",")
@@ -256,33 +262,38 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
         (None, false) => {}
     }
     match (get("X-MSS-INS"), has_cda) {
-        (None, true) => out.push(finding(
+        (None, true) => out.push(finding_at(
             "SEGUR-MSS-INS",
             place,
+            message.line_of("X-MSS-INS"),
             format!("{place}: no X-MSS-INS header though the message carries CDA documents"),
         )),
-        (Some(v), false) => out.push(finding(
+        (Some(v), false) => out.push(finding_at(
             "SEGUR-MSS-INS",
             place,
+            message.line_of("X-MSS-INS"),
             format!("{place}: X-MSS-INS `{v}` on a message without CDA in IHE_XDM"),
         )),
         (Some(v), true) => {
             let qualified = headers.iter().all(CdaHeader::has_qualified_ins);
             match v {
-                "O" if !qualified => out.push(finding(
+                "O" if !qualified => out.push(finding_at(
                     "SEGUR-MSS-INS-QUALIF",
                     place,
+                    message.line_of("X-MSS-INS"),
                     format!("{place}: X-MSS-INS is `O` but a document has no qualified INS (INS OID, matricule and traits)"),
                 )),
-                "N" if qualified => out.push(finding(
+                "N" if qualified => out.push(finding_at(
                     "SEGUR-MSS-INS-QUALIF",
                     place,
+                    message.line_of("X-MSS-INS"),
                     format!("{place}: X-MSS-INS is `N` but every document has a qualified INS"),
                 )),
                 "O" | "N" => {}
-                other => out.push(finding(
+                other => out.push(finding_at(
                     "SEGUR-MSS-INS",
                     place,
+                    message.line_of("X-MSS-INS"),
                     format!("{place}: X-MSS-INS is `{other}`; only `O` or `N` are allowed"),
                 )),
             }
@@ -299,15 +310,17 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
         .collect();
     if let Some(v) = get("X-MSS-MES") {
         if v != "FIN" {
-            out.push(finding(
+            out.push(finding_at(
                 "SEGUR-MSS-MES",
                 place,
+                message.line_of("X-MSS-MES"),
                 format!("{place}: X-MSS-MES is `{v}`; the only value is `FIN`"),
             ));
         } else if patients.is_empty() {
-            out.push(finding(
+            out.push(finding_at(
                 "SEGUR-MSS-MES",
                 place,
+                message.line_of("X-MSS-MES"),
                 format!("{place}: X-MSS-MES on a message to no @{PATIENT_DOMAIN} recipient"),
             ));
         }
@@ -320,9 +333,10 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
         let local = a.rsplit_once('@').map_or("", |(l, _)| l);
         let ok = local.len() == 15 && (matricules.is_empty() || matricules.contains(local));
         if !ok {
-            out.push(finding(
+            out.push(finding_at(
                 "SEGUR-MSS-PATIENT-ADDR",
                 place,
+                message.line_of("To"),
                 format!(
                     "{place}: recipient `{a}` is not the patient mailbox `<INS>@{PATIENT_DOMAIN}` of the documents' patient ({})",
                     matricules.iter().copied().collect::<Vec<_>>().join(", ")
@@ -338,9 +352,10 @@ pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<F
             rest = after.1.trim_start();
         }
         if !rest.starts_with(SUBJECT_PREFIX) {
-            out.push(finding(
+            out.push(finding_at(
                 "SEGUR-MSS-SUBJECT",
                 place,
+                message.line_of("Subject"),
                 format!("{place}: subject `{subject}` does not start with `{SUBJECT_PREFIX}`"),
             ));
         }

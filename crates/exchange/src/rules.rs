@@ -311,6 +311,19 @@ fn source() -> RuleSource {
     }
 }
 
+/// [`finding`] at a line of the input (column 1: the start of that line), when known.
+pub fn finding_at(
+    id: &'static str,
+    place: &str,
+    line: Option<u32>,
+    message: impl Into<String>,
+) -> Finding {
+    let mut f = finding(id, place, message);
+    f.location.line = line;
+    f.location.column = line.map(|_| 1);
+    f
+}
+
 /// A finding of rule `id` at `place` (a path inside the package: part, archive entry, XML
 /// element); the severity is the catalogue's.
 pub fn finding(id: &'static str, place: &str, message: impl Into<String>) -> Finding {

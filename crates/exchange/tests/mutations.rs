@@ -614,3 +614,61 @@ fn a_dsg_signature_document_is_kept_and_not_read_as_cda() {
     altered[10] = b'X';
     assert_only(&build(&altered), &["SEGUR-XDS-HASH"]);
 }
+
+/// The line (1-based) of the first line of `text` that starts with `prefix`.
+fn line_starting(text: &str, prefix: &str) -> u32 {
+    let i = text
+        .split("\r\n")
+        .position(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?}"));
+    u32::try_from(i + 1).expect("line")
+}
+
+#[test]
+fn message_findings_point_at_their_header_or_where_it_is_missing() {
+    let m = mail();
+    let positions = |text: &str, rule: &str| -> Vec<(Option<u32>, Option<u32>)> {
+        unpack(text.as_bytes(), "m.eml", None)
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| (f.location.line, f.location.column))
+            .collect()
+    };
+    // A wrong header: its own line.
+    let wrong = m.replace("X-MSS-INS: O", "X-MSS-INS: oui");
+    let line = line_starting(&wrong, "X-MSS-INS:");
+    assert_eq!(positions(&wrong, "SEGUR-MSS-INS"), [(Some(line), Some(1))]);
+    // A missing header: the blank line that ends the headers, where it belongs.
+    let missing = m.replace("X-MSS-NIL: SEGUR-TEST\r\n", "");
+    let end = missing
+        .split("\r\n")
+        .position(str::is_empty)
+        .map(|i| u32::try_from(i + 1).expect("line"));
+    assert!(end > Some(5));
+    assert_eq!(positions(&missing, "SEGUR-MSS-NIL"), [(end, Some(1))]);
+    // A part's header, counted in the whole message.
+    let cte = m.replacen(
+        "Content-Transfer-Encoding: base64\r\nContent-Disposition",
+        "Content-Transfer-Encoding: base65\r\nContent-Disposition",
+        1,
+    );
+    let line = line_starting(&cte, "Content-Transfer-Encoding: base65");
+    assert_eq!(positions(&cte, "SEGUR-MIME-CTE"), [(Some(line), Some(1))]);
+    // An ITI-41 capture of a bare multipart body after an HTTP request line (the reader puts
+    // a Content-Type header in front of it): lines are still those of the file.
+    let input = document(DocType::CrBio, 5);
+    let request = iti41::build(&[input], &options()).expect("iti41");
+    let body = String::from_utf8_lossy(&request.body).replacen(
+        "Content-Transfer-Encoding: binary",
+        "Content-Transfer-Encoding: base65",
+        1,
+    );
+    assert!(body.starts_with("--"), "{body:.100}");
+    let capture = format!("POST /iti41 HTTP/1.1\r\n{body}");
+    let line = line_starting(&capture, "Content-Transfer-Encoding: base65");
+    assert_eq!(
+        positions(&capture, "SEGUR-MIME-CTE"),
+        [(Some(line), Some(1))]
+    );
+}
