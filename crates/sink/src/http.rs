@@ -214,19 +214,44 @@ fn read_one<S: Read + Write>(
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(refuse(400, "malformed method"));
     }
+    // A URI is visible ASCII (RFC 3986); the path goes on into the log.
+    if target.is_empty() || !target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(
+            400,
+            "the request target is empty or holds a character that is not visible ASCII",
+        ));
+    }
     let path = target.split('?').next().unwrap_or("").to_string();
     let mut headers = Vec::new();
     for l in lines {
         if headers.len() >= MAX_HEADERS {
             return Err(refuse(431, "too many header fields"));
         }
+        if l.starts_with([' ', '\t']) {
+            return Err(refuse(
+                400,
+                "a header line starts with whitespace: obsolete line folding (RFC 9112 5.2)",
+            ));
+        }
         let Some((n, v)) = l.split_once(':') else {
             return Err(refuse(400, format!("malformed header field: {l}")));
         };
-        if n.is_empty() || n.contains([' ', '\t']) {
-            return Err(refuse(400, format!("malformed header name: {n}")));
+        if n.is_empty() || !n.bytes().all(is_tchar) {
+            return Err(refuse(
+                400,
+                format!("header name {n:?} is not a token (RFC 9110 5.1)"),
+            ));
         }
-        headers.push((n.to_string(), v.trim().to_string()));
+        let v = v.trim_matches([' ', '\t']);
+        // CR, LF and NUL must be refused or replaced, other controls are as invalid (RFC
+        // 9110 5.5): refused, so that the client learns of it.
+        if let Some(c) = v.bytes().find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(refuse(
+                400,
+                format!("header field {n} holds the control character 0x{c:02X} (RFC 9110 5.5)"),
+            ));
+        }
+        headers.push((n.to_string(), v.to_string()));
     }
     let close = headers.iter().any(|(n, v)| {
         n.eq_ignore_ascii_case("Connection")
@@ -370,6 +395,11 @@ fn read_chunked<S: Read + Write>(
             pos = 0;
         }
     }
+}
+
+/// A character of a token (RFC 9110 5.6.2), as a header name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// One CRLF-terminated line of a chunked body from `pos`, reading more as needed.
@@ -519,6 +549,35 @@ mod tests {
             let over = format!("{head}a\r\n\r\n");
             assert_eq!(refusal(stalled(&over, step)).0, 431);
         }
+    }
+
+    #[test]
+    fn control_characters_and_names_that_are_not_tokens_are_refused() {
+        for (raw, says) in [
+            ("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", "0x00"),
+            ("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "0x0D"),
+            ("GET / HTTP/1.1\r\nX: \x1b[2J\r\n\r\n", "0x1B"),
+            ("GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n", "0x7F"),
+            ("GET / HTTP/1.1\r\nX: a\x0c\r\n\r\n", "0x0C"),
+            ("GET / HTTP/1.1\r\nX\0: a\r\n\r\n", "not a token"),
+            ("GET / HTTP/1.1\r\nX(y): a\r\n\r\n", "not a token"),
+            ("GET / HTTP/1.1\r\nX\u{e9}: a\r\n\r\n", "not a token"),
+            ("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "folding"),
+            ("GET /a\0b HTTP/1.1\r\n\r\n", "visible ASCII"),
+            ("GET /a\x1bb HTTP/1.1\r\n\r\n", "visible ASCII"),
+            ("GET  HTTP/1.1\r\n\r\n", "request target"),
+        ] {
+            let (status, reason) = refusal(stalled(raw, 4096));
+            assert_eq!(status, 400, "{raw:?}: {reason}");
+            assert!(reason.contains(says), "{raw:?}: {reason}");
+        }
+        // A tab inside a value, obs-text and the token characters are fine.
+        let r = stalled(
+            "GET /a?b=%20 HTTP/1.1\r\nX-A!#$%&'*+.^_`|~: a\tb \u{e9}\t\r\n\r\n",
+            4096,
+        )
+        .expect("read");
+        assert_eq!(r.header("x-a!#$%&'*+.^_`|~"), Some("a\tb \u{e9}"));
     }
 
     fn read(raw: &str, max: usize) -> Result<Request, ReadError> {
