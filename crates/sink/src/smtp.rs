@@ -153,6 +153,210 @@ pub fn message_reply(v: &Verdict) -> String {
     text
 }
 
+/// Why a MAIL or RCPT command is refused, as the reply to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EnvelopeError {
+    /// Not `MAIL FROM:<…>` or `RCPT TO:<…>` (501).
+    Syntax(&'static str),
+    /// The path is not a mailbox (501, 5.1.7 for a sender, 5.1.3 for a recipient).
+    Address(&'static str),
+    /// A parameter with a bad value (501).
+    Parameter(&'static str),
+    /// A parameter the sink does not offer (555).
+    Unsupported,
+    /// `SIZE` over the limit (552).
+    TooBig,
+}
+
+/// The command's reply to `e`; `mail` for MAIL, else RCPT.
+fn envelope_reply(e: EnvelopeError, mail: bool) -> String {
+    match e {
+        EnvelopeError::Syntax(why) => format!("501 5.5.4 Syntax error: {why}"),
+        EnvelopeError::Address(why) if mail => format!("501 5.1.7 Bad sender address: {why}"),
+        EnvelopeError::Address(why) => format!("501 5.1.3 Bad recipient address: {why}"),
+        EnvelopeError::Parameter(why) => format!("501 5.5.4 Bad parameter: {why}"),
+        EnvelopeError::Unsupported => {
+            "555 5.5.4 MAIL FROM/RCPT TO parameters not recognized or not implemented".into()
+        }
+        EnvelopeError::TooBig => "552 5.3.4 Message size exceeds fixed maximum message size".into(),
+    }
+}
+
+/// Check the arguments of `MAIL FROM:<path> [params]` (`mail`) or `RCPT TO:<path> [params]`
+/// (RFC 5321 4.1.1.2, 4.1.1.3, 4.1.2), `args` being what follows the verb. MAIL takes the
+/// null path `<>` and the parameters `SIZE` (at most `max_body`), `BODY` and, when `auth`
+/// is offered, `AUTH`; RCPT takes no parameter, and `<Postmaster>` without a domain.
+fn check_envelope(
+    args: &str,
+    mail: bool,
+    max_body: usize,
+    auth: bool,
+) -> Result<(), EnvelopeError> {
+    use EnvelopeError::*;
+    let keyword = if mail { "FROM:" } else { "TO:" };
+    let usage = if mail {
+        "expected MAIL FROM:<address>"
+    } else {
+        "expected RCPT TO:<address>"
+    };
+    let rest = args
+        .strip_prefix(' ')
+        .filter(|r| {
+            r.get(..keyword.len())
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
+        .map(|r| &r[keyword.len()..])
+        .ok_or(Syntax(usage))?;
+    // RFC 5321 has no space before the path; many clients send one, and servers take it.
+    let rest = rest.trim_start_matches(' ');
+    let rest = rest
+        .strip_prefix('<')
+        .ok_or(Syntax("the address must be in angle brackets"))?;
+    let (path, params) = rest
+        .split_once('>')
+        .ok_or(Syntax("the address must be in angle brackets"))?;
+    // The path, brackets included, is at most 256 octets (RFC 5321 4.5.3.1.3).
+    if path.len() + 2 > 256 {
+        return Err(Address("longer than 256 octets"));
+    }
+    match path {
+        "" if mail => {}
+        "" => return Err(Address("the null path is no recipient")),
+        p if !mail && p.eq_ignore_ascii_case("postmaster") => {}
+        p => check_mailbox(strip_source_route(p)?).map_err(Address)?,
+    }
+    if params.is_empty() {
+        return Ok(());
+    }
+    let params = params
+        .strip_prefix(' ')
+        .ok_or(Syntax("a space must follow the address"))?;
+    for param in params.split(' ').filter(|p| !p.is_empty()) {
+        let (key, value) = match param.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (param, None),
+        };
+        // esmtp-keyword and esmtp-value (RFC 5321 4.1.2).
+        let keyword_ok = key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let value_ok = value.is_none_or(|v| {
+            !v.is_empty() && v.bytes().all(|b| (33..=126).contains(&b) && b != b'=')
+        });
+        if !keyword_ok || !value_ok {
+            return Err(Syntax("a parameter is not KEYWORD or KEYWORD=VALUE"));
+        }
+        match (key.to_ascii_uppercase().as_str(), value) {
+            ("SIZE", Some(v)) if mail => {
+                if !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Parameter("SIZE takes a number of octets"));
+                }
+                // Digits that overflow are over the limit too.
+                if v.parse::<usize>().map_or(true, |n| n > max_body) {
+                    return Err(TooBig);
+                }
+            }
+            ("BODY", Some(v)) if mail => {
+                if !v.eq_ignore_ascii_case("7BIT") && !v.eq_ignore_ascii_case("8BITMIME") {
+                    return Err(Parameter("BODY is 7BIT or 8BITMIME"));
+                }
+            }
+            ("AUTH", Some(_)) if mail && auth => {}
+            ("SIZE" | "BODY" | "AUTH", None) if mail => {
+                return Err(Parameter("SIZE, BODY and AUTH take a value"));
+            }
+            _ => return Err(Unsupported),
+        }
+    }
+    Ok(())
+}
+
+/// The mailbox of a path, without the source route (`@a,@b:`) that RFC 5321 4.1.2 still
+/// lets a client send and tells a server to ignore.
+fn strip_source_route(path: &str) -> Result<&str, EnvelopeError> {
+    if !path.starts_with('@') {
+        return Ok(path);
+    }
+    let (route, mailbox) = path
+        .split_once(':')
+        .ok_or(EnvelopeError::Address("a source route without its colon"))?;
+    for hop in route.split(',') {
+        let domain = hop
+            .strip_prefix('@')
+            .ok_or(EnvelopeError::Address("a malformed source route"))?;
+        check_domain(domain).map_err(EnvelopeError::Address)?;
+    }
+    Ok(mailbox)
+}
+
+/// Whether `m` is a Mailbox of RFC 5321 4.1.2: a dot-string or quoted local part of at most
+/// 64 octets, `@`, a domain or an address literal; ASCII only (SMTPUTF8 is not offered).
+fn check_mailbox(m: &str) -> Result<(), &'static str> {
+    if m.bytes().any(|b| b.is_ascii_control()) {
+        return Err("it holds a control character");
+    }
+    if !m.is_ascii() {
+        return Err("it is not ASCII (SMTPUTF8 is not offered)");
+    }
+    let local_end = if let Some(quoted) = m.strip_prefix('"') {
+        // qtextSMTP and quoted-pairSMTP up to the closing quote.
+        let b = quoted.as_bytes();
+        let mut i = 0;
+        loop {
+            match b.get(i) {
+                None => return Err("an unterminated quoted local part"),
+                Some(b'"') => break i + 2,
+                Some(b'\\') if b.get(i + 1).is_some_and(|c| (32..=126).contains(c)) => i += 2,
+                Some(c) if (32..=126).contains(c) && *c != b'\\' => i += 1,
+                Some(_) => return Err("a malformed quoted local part"),
+            }
+        }
+    } else {
+        let end = m.find('@').ok_or("no @domain")?;
+        let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+        if m[..end]
+            .split('.')
+            .any(|atom| atom.is_empty() || !atom.chars().all(atext))
+        {
+            return Err("a malformed local part");
+        }
+        end
+    };
+    if local_end > 64 {
+        return Err("a local part longer than 64 octets");
+    }
+    let domain = m[local_end..].strip_prefix('@').ok_or("no @domain")?;
+    if let Some(literal) = domain.strip_prefix('[') {
+        let inner = literal
+            .strip_suffix(']')
+            .ok_or("a malformed address literal")?;
+        if inner.is_empty()
+            || !inner
+                .bytes()
+                .all(|b| (33..=126).contains(&b) && b != b'[' && b != b']' && b != b'\\')
+        {
+            return Err("a malformed address literal");
+        }
+        return Ok(());
+    }
+    check_domain(domain)
+}
+
+/// Whether `d` is a Domain of RFC 5321 4.1.2: dot-separated labels of letters, digits and
+/// inner hyphens, each at most 63 octets, 255 in all.
+fn check_domain(d: &str) -> Result<(), &'static str> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.ends_with('-')
+            && !l.starts_with('-')
+    };
+    if d.is_empty() || d.len() > 255 || !d.split('.').all(label_ok) {
+        return Err("a malformed domain");
+    }
+    Ok(())
+}
+
 /// What the server offers in EHLO, each line a keyword (RFC 5321 4.1.1.1).
 fn ehlo(tls: bool, auth: bool, max_body: usize) -> String {
     let mut keywords = vec!["segur-sink".to_string()];
@@ -276,13 +480,23 @@ fn transactions<S: Read + Write + AwaitNext>(
             }
             ("MAIL", Some(_)) if from => lines.reply("503 5.5.1 Sender already specified"),
             ("MAIL", Some(_)) => {
-                from = true;
-                rcpt = false;
-                lines.reply("250 2.1.0 OK")
+                match check_envelope(&text[4..], true, max_body, !accounts.is_empty()) {
+                    Ok(()) => {
+                        from = true;
+                        rcpt = false;
+                        lines.reply("250 2.1.0 OK")
+                    }
+                    Err(e) => lines.reply(&envelope_reply(e, true)),
+                }
             }
             ("RCPT", Some(_)) if from => {
-                rcpt = true;
-                lines.reply("250 2.1.5 OK")
+                match check_envelope(&text[4..], false, max_body, !accounts.is_empty()) {
+                    Ok(()) => {
+                        rcpt = true;
+                        lines.reply("250 2.1.5 OK")
+                    }
+                    Err(e) => lines.reply(&envelope_reply(e, false)),
+                }
             }
             ("RCPT", Some(_)) => lines.reply("503 5.5.1 MAIL first"),
             // RFC 2920 3.1: a pipelined DATA after refused recipients is refused too, and
@@ -388,6 +602,87 @@ mod tests {
             String::from_utf8_lossy(&conn.written).into_owned(),
             received.into_inner(),
         )
+    }
+
+    /// The reply lines to EHLO (its last line only), then `commands`, `max_body` 1000.
+    fn replies(commands: &str) -> Vec<String> {
+        let input = format!("EHLO client.test\r\n{commands}QUIT\r\n");
+        let (replies, _) = session(input.into_bytes(), vec![4096], 1000);
+        replies
+            .split("\r\n")
+            .filter(|l| !l.is_empty() && !l.starts_with("250-"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn malformed_envelopes_are_refused_with_the_reason() {
+        for (mail, expected) in [
+            ("MAIL FROM:a@b.fr", "501 5.5.4 "),
+            ("MAIL FROM:", "501 5.5.4 "),
+            ("MAIL TO:<a@b.fr>", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr>SIZE=1", "501 5.5.4 "),
+            ("MAIL FROM:<a\x01@b.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@b.fr\x1b>", "501 5.1.7 "),
+            ("MAIL FROM:<a b@c.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@b..fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@>", "501 5.1.7 "),
+            ("MAIL FROM:<a>", "501 5.1.7 "),
+            ("MAIL FROM:<@b.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<\u{e9}@b.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@b.fr> SIZE=x", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr> BODY=BINARYMIME", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr> SIZE=1001", "552 5.3.4 "),
+            (
+                "MAIL FROM:<a@b.fr> SIZE=99999999999999999999999",
+                "552 5.3.4 ",
+            ),
+            ("MAIL FROM:<a@b.fr> SMTPUTF8", "555 5.5.4 "),
+            ("MAIL FROM:<a@b.fr> AUTH=<>", "555 5.5.4 "),
+        ] {
+            let got = replies(&format!("{mail}\r\nRCPT TO:<c@d.fr>\r\n"));
+            assert!(got[1].starts_with(expected), "{mail:?}: {got:?}");
+            assert!(
+                got[2].starts_with("503 "),
+                "no transaction: {mail:?}: {got:?}"
+            );
+        }
+        for (rcpt, expected) in [
+            ("RCPT TO:garbage", "501 5.5.4 "),
+            ("RCPT TO:<>", "501 5.1.3 "),
+            ("RCPT TO:<c\0@d.fr>", "501 5.1.3 "),
+            ("RCPT TO:<c@d.fr> NOTIFY=NEVER", "555 5.5.4 "),
+            ("RCPT TO:<c@d.fr> SIZE=1", "555 5.5.4 "),
+        ] {
+            let got = replies(&format!("MAIL FROM:<a@b.fr>\r\n{rcpt}\r\nDATA\r\n"));
+            assert!(got[1].starts_with("250 2.1.0"), "{rcpt:?}: {got:?}");
+            assert!(got[2].starts_with(expected), "{rcpt:?}: {got:?}");
+            assert!(
+                got[3].starts_with("503 5.5.1 RCPT first"),
+                "{rcpt:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn well_formed_envelopes_are_accepted() {
+        for (mail, rcpt) in [
+            ("MAIL FROM:<>", "RCPT TO:<c@d.fr>"),
+            (
+                "MAIL FROM:<a@b.fr> SIZE=1000 BODY=8BITMIME",
+                "RCPT TO:<Postmaster>",
+            ),
+            (
+                "mail from: <a.b+c@x-y.b.fr>",
+                "rcpt to:<\"c d\\\"\"@[127.0.0.1]>",
+            ),
+            ("MAIL FROM:<@x.fr,@y.fr:a@b.fr>", "RCPT TO:<c@d.fr>"),
+        ] {
+            let got = replies(&format!("{mail}\r\n{rcpt}\r\n"));
+            assert!(got[1].starts_with("250 2.1.0"), "{mail:?}: {got:?}");
+            assert!(got[2].starts_with("250 2.1.5"), "{rcpt:?}: {got:?}");
+        }
     }
 
     #[test]
