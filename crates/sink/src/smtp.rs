@@ -419,6 +419,7 @@ fn transactions<S: Read + Write + AwaitNext>(
     let mut from = false;
     let mut rcpt = false;
     let mut authed = accounts.is_empty();
+    let mut greeted = false;
     loop {
         s.renew();
         if lines.buf.is_empty() {
@@ -430,10 +431,22 @@ fn transactions<S: Read + Write + AwaitNext>(
         let text = String::from_utf8_lossy(&line).to_string();
         let verb = text.split(' ').next().unwrap_or("").to_ascii_uppercase();
         match (verb.as_str(), client) {
+            // EHLO and HELO name the client (RFC 5321 4.1.1.1).
+            ("EHLO" | "HELO", _) if text[4..].trim_matches(' ').is_empty() => {
+                lines.reply("501 5.5.4 Syntax error: EHLO and HELO take the client's domain")
+            }
+            // Either resets the transaction, as RSET does (RFC 5321 4.1.4).
             ("EHLO", _) => {
+                greeted = true;
                 from = false;
                 rcpt = false;
                 lines.reply(&ehlo(client.is_some(), !accounts.is_empty(), max_body));
+            }
+            ("HELO", _) => {
+                greeted = true;
+                from = false;
+                rcpt = false;
+                lines.reply("250 segur-sink")
             }
             ("AUTH", None) => {
                 lines.reply("538 5.7.11 Encryption required for requested authentication mechanism")
@@ -469,7 +482,6 @@ fn transactions<S: Read + Write + AwaitNext>(
                 }
             }
             ("MAIL", Some(_)) if !authed => lines.reply("530 5.7.0 Authentication required"),
-            ("HELO", _) => lines.reply("250 segur-sink"),
             ("STARTTLS", None) => {
                 lines.reply("220 2.0.0 Ready to start TLS");
                 return Ok(End::StartTls);
@@ -478,6 +490,9 @@ fn transactions<S: Read + Write + AwaitNext>(
             ("MAIL" | "RCPT" | "DATA", None) => {
                 lines.reply("530 5.7.0 Must issue a STARTTLS command first")
             }
+            // A session opens with EHLO, and again after STARTTLS (RFC 5321 4.1.4, RFC 3207
+            // 4.2: the server forgets the earlier one).
+            ("MAIL", Some(_)) if !greeted => lines.reply("503 5.5.1 EHLO or HELO first"),
             ("MAIL", Some(_)) if from => lines.reply("503 5.5.1 Sender already specified"),
             ("MAIL", Some(_)) => {
                 match check_envelope(&text[4..], true, max_body, !accounts.is_empty()) {
@@ -613,6 +628,33 @@ mod tests {
             .filter(|l| !l.is_empty() && !l.starts_with("250-"))
             .map(str::to_string)
             .collect()
+    }
+
+    #[test]
+    fn mail_needs_ehlo_or_helo_first_and_either_resets_the_transaction() {
+        let input = "MAIL FROM:<a@b.fr>\r\nEHLO\r\nHELO \r\nMAIL FROM:<a@b.fr>\r\n\
+                     HELO client.test\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\n\
+                     HELO client.test\r\nRCPT TO:<c@d.fr>\r\nDATA\r\nQUIT\r\n";
+        let (replies, messages) = session(input.as_bytes().to_vec(), vec![4096], 1000);
+        let codes: Vec<&str> = replies.split("\r\n").filter_map(|l| l.get(..9)).collect();
+        assert_eq!(
+            codes,
+            [
+                "503 5.5.1",
+                "501 5.5.4",
+                "501 5.5.4",
+                "503 5.5.1",
+                "250 segur",
+                "250 2.1.0",
+                "250 2.1.5",
+                "250 segur",
+                "503 5.5.1",
+                "503 5.5.1",
+                "221 2.0.0"
+            ],
+            "{replies}"
+        );
+        assert!(messages.is_empty());
     }
 
     #[test]
