@@ -13,8 +13,13 @@ use crate::server::{AwaitNext, is_stopping};
 use crate::service::Verdict;
 use crate::store::Client;
 
-/// Longest command line (RFC 5321 4.5.3.1.4: 512 octets; some clients send more).
+/// Longest command line (RFC 5321 4.5.3.1.4: 512 octets; some clients send more), and
+/// longest line of a message (4.5.3.1.6: 1000 octets).
 pub const MAX_LINE: usize = 4096;
+
+/// The reply to a message with a line over [`MAX_LINE`].
+const LONG_LINE: &str =
+    "550 5.6.0 refused: a line of the message is over 4096 octets (RFC 5321 4.5.3.1.6)";
 
 /// What a session phase ended with.
 pub(crate) enum End {
@@ -22,6 +27,16 @@ pub(crate) enum End {
     Quit,
     /// The client asked for STARTTLS and was told to go ahead.
     StartTls,
+}
+
+/// What [`Lines::line`] read.
+enum Got {
+    /// A line, without its line end.
+    Line(Vec<u8>),
+    /// A line over the limit, read to its end and dropped.
+    TooLong,
+    /// The end of the stream.
+    End,
 }
 
 /// A line reader that keeps what it read past the line, and the replies not sent yet:
@@ -34,6 +49,8 @@ pub(crate) struct Lines {
     /// How much of `buf` holds no line end: a long line trickling in is not searched again
     /// from its start for each read.
     searched: usize,
+    /// The line being read is over the limit: what came of it was dropped.
+    overlong: bool,
 }
 
 impl Lines {
@@ -52,14 +69,15 @@ impl Lines {
         s.flush()
     }
 
-    /// One line without its CRLF; `None` at end of stream; an error past `max` bytes. The
-    /// queued replies are sent before waiting for the client.
+    /// One line without its CRLF. A line over `max` bytes is read to its end and dropped
+    /// (its start is not kept: memory stays bounded), so that the rest of it is not taken
+    /// for the next line. The queued replies are sent before waiting for the client.
     fn line<S: Read + Write>(
         &mut self,
         s: &mut S,
         max: usize,
         crlf_only: bool,
-    ) -> std::io::Result<Option<Vec<u8>>> {
+    ) -> std::io::Result<Got> {
         let mut chunk = [0u8; 4096];
         loop {
             let mut from = self.searched;
@@ -81,14 +99,19 @@ impl Lines {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
-                return Ok(Some(line));
+                // Over the limit whether it came in one read or many.
+                if std::mem::take(&mut self.overlong) || line.len() > max {
+                    return Ok(Got::TooLong);
+                }
+                return Ok(Got::Line(line));
             }
             self.searched = self.buf.len();
             if self.buf.len() > max {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "line too long",
-                ));
+                // A last CR is kept: with the LF to come, it ends the line.
+                let keep = usize::from(self.buf.last() == Some(&b'\r'));
+                self.buf.drain(..self.buf.len() - keep);
+                self.searched = 0;
+                self.overlong = true;
             }
             self.flush(s)?;
             let n = match s.read(&mut chunk) {
@@ -97,7 +120,7 @@ impl Lines {
                 Err(e) => return Err(e),
             };
             if n == 0 {
-                return Ok(None);
+                return Ok(Got::End);
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -425,8 +448,14 @@ fn transactions<S: Read + Write + AwaitNext>(
         if lines.buf.is_empty() {
             s.await_next();
         }
-        let Some(line) = lines.line(s, MAX_LINE, false)? else {
-            return Ok(End::Quit);
+        let line = match lines.line(s, MAX_LINE, false)? {
+            Got::Line(l) => l,
+            // RFC 5321 4.5.3.1.4, 4.3.2: 500 for a command line too long.
+            Got::TooLong => {
+                lines.reply("500 5.5.2 Line too long");
+                continue;
+            }
+            Got::End => return Ok(End::Quit),
         };
         let text = String::from_utf8_lossy(&line).to_string();
         let verb = text.split(' ').next().unwrap_or("").to_ascii_uppercase();
@@ -466,10 +495,14 @@ fn transactions<S: Read + Write + AwaitNext>(
                     Some(r) => r.to_string(),
                     None => {
                         lines.reply("334 ");
-                        let Some(l) = lines.line(s, MAX_LINE, false)? else {
-                            return Ok(End::Quit);
-                        };
-                        String::from_utf8_lossy(&l).trim().to_string()
+                        match lines.line(s, MAX_LINE, false)? {
+                            Got::Line(l) => String::from_utf8_lossy(&l).trim().to_string(),
+                            Got::TooLong => {
+                                lines.reply("500 5.5.2 Line too long");
+                                continue;
+                            }
+                            Got::End => return Ok(End::Quit),
+                        }
                     }
                 };
                 if response == "*" {
@@ -521,9 +554,15 @@ fn transactions<S: Read + Write + AwaitNext>(
                 lines.reply("354 End data with <CR><LF>.<CR><LF>");
                 let mut message = Vec::new();
                 let mut too_big = false;
+                let mut too_long = false;
                 loop {
-                    let Some(mut l) = lines.line(s, MAX_LINE.max(1000), true)? else {
-                        return Ok(End::Quit);
+                    let mut l = match lines.line(s, MAX_LINE.max(1000), true)? {
+                        Got::Line(l) => l,
+                        Got::TooLong => {
+                            too_long = true;
+                            continue;
+                        }
+                        Got::End => return Ok(End::Quit),
                     };
                     if l == b"." {
                         break;
@@ -540,8 +579,14 @@ fn transactions<S: Read + Write + AwaitNext>(
                 }
                 from = false;
                 rcpt = false;
-                if too_big {
-                    let text = "552 5.3.4 Message size exceeds fixed maximum message size";
+                let refusal = if too_big {
+                    Some("552 5.3.4 Message size exceeds fixed maximum message size")
+                } else if too_long {
+                    Some(LONG_LINE)
+                } else {
+                    None
+                };
+                if let Some(text) = refusal {
                     lines.reply(text);
                     // Logged as every answered message is: nothing stored.
                     on_message(
@@ -628,6 +673,33 @@ mod tests {
             .filter(|l| !l.is_empty() && !l.starts_with("250-"))
             .map(str::to_string)
             .collect()
+    }
+
+    #[test]
+    fn an_overlong_line_is_answered_and_the_session_goes_on() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let input = format!(
+            "EHLO c\r\nNOOP {long}\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\n\
+             short\r\n{long}\n{long}\r\n.\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\n\
+             DATA\r\nfine\r\n.\r\nQUIT\r\n"
+        );
+        for sizes in [vec![7], vec![4095], vec![4096]] {
+            let (replies, messages) = session(input.clone().into_bytes(), sizes, 1 << 20);
+            let codes: Vec<&str> = replies
+                .split("\r\n")
+                .filter(|l| !l.is_empty() && !l.starts_with("250-"))
+                .map(|l| &l[..3])
+                .collect();
+            assert_eq!(
+                codes,
+                [
+                    "250", "500", "250", "250", "354", "550", "250", "250", "354", "250", "221"
+                ],
+                "{replies}"
+            );
+            assert!(replies.contains(LONG_LINE), "{replies}");
+            assert_eq!(messages, [b"fine\r\n".to_vec()]);
+        }
     }
 
     #[test]
