@@ -99,6 +99,37 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
 }
 
 #[test]
+fn a_request_with_bare_lf_line_ends_is_answered_at_once_not_at_the_timeout() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pki = write_pki(dir.path());
+    let (mut child, addr, _lines) = start_sink(dir.path());
+    let client = segur_tls::client_config(
+        Some(&pki.clients[0].identity().expect("identity")),
+        pki.roots().expect("roots"),
+    )
+    .expect("client config");
+    let conn = ClientConnection::new(
+        Arc::new(client),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn");
+    let tcp = TcpStream::connect(&addr).expect("connect");
+    // Well under the sink's 60 s: the answer must not wait for the timeout.
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut s = StreamOwned::new(conn, tcp);
+    s.write_all(b"GET /health HTTP/1.1\nHost: localhost\n\n")
+        .expect("request");
+    let mut answer = String::new();
+    let read = s.read_to_string(&mut answer);
+    let _ = child.kill();
+    let _ = child.wait();
+    read.expect("answered and closed before the client's timeout");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert!(answer.contains("bare LF"), "{answer}");
+}
+
+#[test]
 fn a_server_certificate_out_of_its_validity_is_said_at_start() {
     let dir = tempfile::tempdir().expect("tmp");
     write_pki(dir.path());

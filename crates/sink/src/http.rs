@@ -1,7 +1,8 @@
 //! A minimal HTTP/1.1 server side: keep-alive (and pipelined requests) unless the client
 //! asks `Connection: close` or speaks HTTP/1.0; the request line, headers and a
-//! `Content-Length` or chunked body, all bounded. Other transfer codings are refused (501),
-//! a body without length too (411), a body over the limit (413) before it is read.
+//! `Content-Length` or chunked body, all bounded, lines ending with CRLF only. Other
+//! transfer codings are refused (501), a body without length too (411), a body over the
+//! limit (413) before it is read.
 
 use std::io::{Read, Write};
 
@@ -172,11 +173,11 @@ fn read_one<S: Read + Write>(
     // not searched again from its start for each byte.
     let mut searched = 0;
     let head_end = loop {
-        if let Some(p) = find(&buf[searched..], b"\r\n\r\n") {
-            break searched + p;
+        if let Some(end) = head_end(&buf, &mut searched)? {
+            break end;
         }
-        searched = buf.len().saturating_sub(3);
-        if buf.len() > MAX_HEAD {
+        // A head of MAX_HEAD bytes and its CRLFCRLF are all in by now.
+        if buf.len() >= MAX_HEAD + 4 {
             return Err(refuse(431, "request line and headers too large"));
         }
         let n = match s.read(&mut chunk) {
@@ -213,19 +214,44 @@ fn read_one<S: Read + Write>(
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(refuse(400, "malformed method"));
     }
+    // A URI is visible ASCII (RFC 3986); the path goes on into the log.
+    if target.is_empty() || !target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(
+            400,
+            "the request target is empty or holds a character that is not visible ASCII",
+        ));
+    }
     let path = target.split('?').next().unwrap_or("").to_string();
     let mut headers = Vec::new();
     for l in lines {
         if headers.len() >= MAX_HEADERS {
             return Err(refuse(431, "too many header fields"));
         }
+        if l.starts_with([' ', '\t']) {
+            return Err(refuse(
+                400,
+                "a header line starts with whitespace: obsolete line folding (RFC 9112 5.2)",
+            ));
+        }
         let Some((n, v)) = l.split_once(':') else {
             return Err(refuse(400, format!("malformed header field: {l}")));
         };
-        if n.is_empty() || n.contains([' ', '\t']) {
-            return Err(refuse(400, format!("malformed header name: {n}")));
+        if n.is_empty() || !n.bytes().all(is_tchar) {
+            return Err(refuse(
+                400,
+                format!("header name {n:?} is not a token (RFC 9110 5.1)"),
+            ));
         }
-        headers.push((n.to_string(), v.trim().to_string()));
+        let v = v.trim_matches([' ', '\t']);
+        // CR, LF and NUL must be refused or replaced, other controls are as invalid (RFC
+        // 9110 5.5): refused, so that the client learns of it.
+        if let Some(c) = v.bytes().find(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+            return Err(refuse(
+                400,
+                format!("header field {n} holds the control character 0x{c:02X} (RFC 9110 5.5)"),
+            ));
+        }
+        headers.push((n.to_string(), v.to_string()));
     }
     let close = headers.iter().any(|(n, v)| {
         n.eq_ignore_ascii_case("Connection")
@@ -371,14 +397,20 @@ fn read_chunked<S: Read + Write>(
     }
 }
 
+/// A character of a token (RFC 9110 5.6.2), as a header name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 /// One CRLF-terminated line of a chunked body from `pos`, reading more as needed.
 fn chunk_line<S: Read>(s: &mut S, buf: &mut Vec<u8>, pos: &mut usize) -> Result<String, ReadError> {
     const MAX_LINE: usize = 4096;
     let mut chunk = [0u8; 4096];
+    let mut searched = *pos;
     loop {
-        if let Some(i) = find(&buf[*pos..], b"\r\n") {
-            let l = String::from_utf8_lossy(&buf[*pos..*pos + i]).into_owned();
-            *pos += i + 2;
+        if let Some(cr) = next_crlf(buf, &mut searched)? {
+            let l = String::from_utf8_lossy(&buf[*pos..cr]).into_owned();
+            *pos = cr + 2;
             return Ok(l);
         }
         if buf.len() - *pos > MAX_LINE {
@@ -392,8 +424,35 @@ fn chunk_line<S: Read>(s: &mut S, buf: &mut Vec<u8>, pos: &mut usize) -> Result<
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+/// The next CRLF of `buf` from `*from` (where its CR is), `None` when no LF has come yet;
+/// `*from` moves past what was searched. A bare LF is refused at once, not waited past: RFC
+/// 9112 2.2 lets a recipient take it as a line end, but a proxy in front that does not
+/// would frame the request otherwise (request smuggling), and the sink is there to tell a
+/// client what it gets wrong.
+fn next_crlf(buf: &[u8], from: &mut usize) -> Result<Option<usize>, ReadError> {
+    let Some(lf) = buf[*from..].iter().position(|&b| b == b'\n') else {
+        *from = buf.len();
+        return Ok(None);
+    };
+    let lf = *from + lf;
+    if lf == 0 || buf[lf - 1] != b'\r' {
+        return Err(refuse(
+            400,
+            "a line ends with a bare LF: HTTP/1.1 lines end with CRLF (RFC 9112 2.2)",
+        ));
+    }
+    *from = lf + 1;
+    Ok(Some(lf - 1))
+}
+
+/// Where the head of `buf` ends (its CRLFCRLF), searching on from `*searched`.
+fn head_end(buf: &[u8], searched: &mut usize) -> Result<Option<usize>, ReadError> {
+    while let Some(cr) = next_crlf(buf, searched)? {
+        if cr >= 2 && &buf[cr - 2..cr] == b"\r\n" {
+            return Ok(Some(cr - 2));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -413,6 +472,112 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// A client that sends `raw` in reads of at most `step` bytes, then waits: a read past
+    /// it times out, as the socket's does at the connection timeout.
+    struct Stalled(std::io::Cursor<Vec<u8>>, usize);
+    impl Read for Stalled {
+        fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+            let step = self.1.min(b.len());
+            match self.0.read(&mut b[..step])? {
+                0 => Err(std::io::ErrorKind::TimedOut.into()),
+                n => Ok(n),
+            }
+        }
+    }
+    impl Write for Stalled {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stalled(raw: &str, step: usize) -> Result<Request, ReadError> {
+        Reader::new().read_request(&mut Stalled(std::io::Cursor::new(raw.into()), step), 100)
+    }
+
+    /// The status and the reason of a refusal.
+    fn refusal(r: Result<Request, ReadError>) -> (u16, String) {
+        match r {
+            Err(ReadError::Refused(resp)) => (
+                resp.status,
+                String::from_utf8_lossy(&resp.body).into_owned(),
+            ),
+            other => (0, format!("{other:?}")),
+        }
+    }
+
+    #[test]
+    fn a_bare_lf_is_refused_at_once_not_waited_past() {
+        let chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        for raw in [
+            "GET / HTTP/1.1\nHost: a\n\n".to_string(),
+            "GET / HTTP/1.1\r\nHost: a\n\r\n".into(),
+            "GET / HTTP/1.1\r\nHost: a\r\n\n".into(),
+            "GET / HTTP/1.1\r\nX: a\nb\r\n\r\n".into(),
+            format!("{chunked}3\nabc\r\n0\r\n\r\n"),
+            format!("{chunked}3\r\nabc\r\n0\n\n"),
+            format!("{chunked}0\r\nX-Trailer: 1\n\r\n"),
+        ] {
+            for step in [1, 4096] {
+                let (status, reason) = refusal(stalled(&raw, step));
+                assert_eq!(status, 400, "{raw:?}: {reason}");
+                assert!(reason.contains("bare LF"), "{raw:?}: {reason}");
+            }
+        }
+        // A bare LF in a body is the body's.
+        let r = stalled("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb", 1).expect("read");
+        assert_eq!(r.body, b"a\nb");
+    }
+
+    #[test]
+    fn a_head_is_bounded_the_same_whatever_the_read_sizes() {
+        // No line end at all: refused once past the limit, not waited on.
+        let endless = format!("GET /{}", "a".repeat(MAX_HEAD + 8));
+        for step in [1000, 8192] {
+            assert_eq!(refusal(stalled(&endless, step)).0, 431);
+        }
+        // A head of MAX_HEAD bytes is read, its CRLFCRLF arriving whole or a byte at a time.
+        let start = "GET / HTTP/1.1\r\nX: ";
+        let head = format!("{start}{}", "a".repeat(MAX_HEAD - start.len()));
+        for step in [1, 8192] {
+            let r = stalled(&format!("{head}\r\n\r\n"), step).expect("at the limit");
+            assert_eq!(r.header("x").map(str::len), Some(MAX_HEAD - start.len()));
+            let over = format!("{head}a\r\n\r\n");
+            assert_eq!(refusal(stalled(&over, step)).0, 431);
+        }
+    }
+
+    #[test]
+    fn control_characters_and_names_that_are_not_tokens_are_refused() {
+        for (raw, says) in [
+            ("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", "0x00"),
+            ("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "0x0D"),
+            ("GET / HTTP/1.1\r\nX: \x1b[2J\r\n\r\n", "0x1B"),
+            ("GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n", "0x7F"),
+            ("GET / HTTP/1.1\r\nX: a\x0c\r\n\r\n", "0x0C"),
+            ("GET / HTTP/1.1\r\nX\0: a\r\n\r\n", "not a token"),
+            ("GET / HTTP/1.1\r\nX(y): a\r\n\r\n", "not a token"),
+            ("GET / HTTP/1.1\r\nX\u{e9}: a\r\n\r\n", "not a token"),
+            ("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "folding"),
+            ("GET /a\0b HTTP/1.1\r\n\r\n", "visible ASCII"),
+            ("GET /a\x1bb HTTP/1.1\r\n\r\n", "visible ASCII"),
+            ("GET  HTTP/1.1\r\n\r\n", "request target"),
+        ] {
+            let (status, reason) = refusal(stalled(raw, 4096));
+            assert_eq!(status, 400, "{raw:?}: {reason}");
+            assert!(reason.contains(says), "{raw:?}: {reason}");
+        }
+        // A tab inside a value, obs-text and the token characters are fine.
+        let r = stalled(
+            "GET /a?b=%20 HTTP/1.1\r\nX-A!#$%&'*+.^_`|~: a\tb \u{e9}\t\r\n\r\n",
+            4096,
+        )
+        .expect("read");
+        assert_eq!(r.header("x-a!#$%&'*+.^_`|~"), Some("a\tb \u{e9}"));
     }
 
     fn read(raw: &str, max: usize) -> Result<Request, ReadError> {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use segur_finding::printable;
 use segur_tls::explain::{Side, explain};
 use segur_tls::inspect::CertInfo;
 use segur_tls::rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -72,12 +73,16 @@ pub enum Event {
     },
 }
 
+/// One line per event (and one per problem): what came from outside (a request's path, an
+/// error's or a problem's text) has its control characters escaped.
 impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let peer = |p: &Option<SocketAddr>| p.map_or_else(|| "?".to_string(), |a| a.to_string());
         match self {
             Event::Tls { peer: p, text } => write!(f, "{} TLS refused: {text}", peer(p)),
-            Event::Io { peer: p, text } => write!(f, "{} connection: {text}", peer(p)),
+            Event::Io { peer: p, text } => {
+                write!(f, "{} connection: {}", peer(p), printable(text))
+            }
             Event::Refused {
                 peer: p,
                 listener,
@@ -91,7 +96,12 @@ impl std::fmt::Display for Event {
                 peer: p,
                 request,
                 fault,
-            } => write!(f, "{} {request}: injected fault: {fault}", peer(p)),
+            } => write!(
+                f,
+                "{} {}: injected fault: {fault}",
+                peer(p),
+                printable(request)
+            ),
             Event::Answered {
                 peer: p,
                 client,
@@ -102,12 +112,19 @@ impl std::fmt::Display for Event {
             } => {
                 write!(
                     f,
-                    "{} [{}] {request} -> {status}, {stored} stored",
+                    "{} [{}] {} -> {status}, {stored} stored",
                     peer(p),
-                    client.subject
+                    printable(&client.subject),
+                    printable(request)
                 )?;
                 for pr in problems {
-                    write!(f, "\n  {} {}: {}", pr.error_code, pr.rule, pr.message)?;
+                    write!(
+                        f,
+                        "\n  {} {}: {}",
+                        pr.error_code,
+                        printable(&pr.rule),
+                        printable(&pr.message)
+                    )?;
                 }
                 Ok(())
             }
@@ -1222,6 +1239,36 @@ mod tests {
         let e = d.read(&mut buf).expect_err("stopped");
         assert!(is_stopping(&e), "{e}");
         assert_eq!(d.waits, 0, "no read once the sink is stopping");
+    }
+
+    #[test]
+    fn a_log_line_holds_no_control_character_from_outside() {
+        let event = Event::Answered {
+            peer: None,
+            client: Client {
+                sha256: String::new(),
+                subject: "CN=c".into(),
+            },
+            request: "POST /a\x1b[2J".into(),
+            status: 422,
+            stored: 0,
+            problems: vec![Problem {
+                rule: "SEGUR-X".into(),
+                severity: segur_finding::Severity::Error,
+                error_code: "XDSRegistryError",
+                location: String::new(),
+                message: "bad value 'x\n? [CN=forged] POST /iti41 -> 200, 1 stored\u{202e}'".into(),
+            }],
+        };
+        let text = event.to_string();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains(['\x1b', '\u{202e}']), "{text}");
+        assert!(text.contains("POST /a\\x1b[2J"), "{text}");
+        let io = Event::Io {
+            peer: None,
+            text: "x\ny".into(),
+        };
+        assert_eq!(io.to_string().lines().count(), 1);
     }
 
     #[test]

@@ -13,8 +13,13 @@ use crate::server::{AwaitNext, is_stopping};
 use crate::service::Verdict;
 use crate::store::Client;
 
-/// Longest command line (RFC 5321 4.5.3.1.4: 512 octets; some clients send more).
+/// Longest command line (RFC 5321 4.5.3.1.4: 512 octets; some clients send more), and
+/// longest line of a message (4.5.3.1.6: 1000 octets).
 pub const MAX_LINE: usize = 4096;
+
+/// The reply to a message with a line over [`MAX_LINE`].
+const LONG_LINE: &str =
+    "550 5.6.0 refused: a line of the message is over 4096 octets (RFC 5321 4.5.3.1.6)";
 
 /// What a session phase ended with.
 pub(crate) enum End {
@@ -22,6 +27,16 @@ pub(crate) enum End {
     Quit,
     /// The client asked for STARTTLS and was told to go ahead.
     StartTls,
+}
+
+/// What [`Lines::line`] read.
+enum Got {
+    /// A line, without its line end.
+    Line(Vec<u8>),
+    /// A line over the limit, read to its end and dropped.
+    TooLong,
+    /// The end of the stream.
+    End,
 }
 
 /// A line reader that keeps what it read past the line, and the replies not sent yet:
@@ -34,6 +49,8 @@ pub(crate) struct Lines {
     /// How much of `buf` holds no line end: a long line trickling in is not searched again
     /// from its start for each read.
     searched: usize,
+    /// The line being read is over the limit: what came of it was dropped.
+    overlong: bool,
 }
 
 impl Lines {
@@ -52,14 +69,15 @@ impl Lines {
         s.flush()
     }
 
-    /// One line without its CRLF; `None` at end of stream; an error past `max` bytes. The
-    /// queued replies are sent before waiting for the client.
+    /// One line without its CRLF. A line over `max` bytes is read to its end and dropped
+    /// (its start is not kept: memory stays bounded), so that the rest of it is not taken
+    /// for the next line. The queued replies are sent before waiting for the client.
     fn line<S: Read + Write>(
         &mut self,
         s: &mut S,
         max: usize,
         crlf_only: bool,
-    ) -> std::io::Result<Option<Vec<u8>>> {
+    ) -> std::io::Result<Got> {
         let mut chunk = [0u8; 4096];
         loop {
             let mut from = self.searched;
@@ -81,14 +99,19 @@ impl Lines {
                 if line.last() == Some(&b'\r') {
                     line.pop();
                 }
-                return Ok(Some(line));
+                // Over the limit whether it came in one read or many.
+                if std::mem::take(&mut self.overlong) || line.len() > max {
+                    return Ok(Got::TooLong);
+                }
+                return Ok(Got::Line(line));
             }
             self.searched = self.buf.len();
             if self.buf.len() > max {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "line too long",
-                ));
+                // A last CR is kept: with the LF to come, it ends the line.
+                let keep = usize::from(self.buf.last() == Some(&b'\r'));
+                self.buf.drain(..self.buf.len() - keep);
+                self.searched = 0;
+                self.overlong = true;
             }
             self.flush(s)?;
             let n = match s.read(&mut chunk) {
@@ -97,7 +120,7 @@ impl Lines {
                 Err(e) => return Err(e),
             };
             if n == 0 {
-                return Ok(None);
+                return Ok(Got::End);
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -151,6 +174,210 @@ pub fn message_reply(v: &Verdict) -> String {
         text.push_str(" …");
     }
     text
+}
+
+/// Why a MAIL or RCPT command is refused, as the reply to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EnvelopeError {
+    /// Not `MAIL FROM:<…>` or `RCPT TO:<…>` (501).
+    Syntax(&'static str),
+    /// The path is not a mailbox (501, 5.1.7 for a sender, 5.1.3 for a recipient).
+    Address(&'static str),
+    /// A parameter with a bad value (501).
+    Parameter(&'static str),
+    /// A parameter the sink does not offer (555).
+    Unsupported,
+    /// `SIZE` over the limit (552).
+    TooBig,
+}
+
+/// The command's reply to `e`; `mail` for MAIL, else RCPT.
+fn envelope_reply(e: EnvelopeError, mail: bool) -> String {
+    match e {
+        EnvelopeError::Syntax(why) => format!("501 5.5.4 Syntax error: {why}"),
+        EnvelopeError::Address(why) if mail => format!("501 5.1.7 Bad sender address: {why}"),
+        EnvelopeError::Address(why) => format!("501 5.1.3 Bad recipient address: {why}"),
+        EnvelopeError::Parameter(why) => format!("501 5.5.4 Bad parameter: {why}"),
+        EnvelopeError::Unsupported => {
+            "555 5.5.4 MAIL FROM/RCPT TO parameters not recognized or not implemented".into()
+        }
+        EnvelopeError::TooBig => "552 5.3.4 Message size exceeds fixed maximum message size".into(),
+    }
+}
+
+/// Check the arguments of `MAIL FROM:<path> [params]` (`mail`) or `RCPT TO:<path> [params]`
+/// (RFC 5321 4.1.1.2, 4.1.1.3, 4.1.2), `args` being what follows the verb. MAIL takes the
+/// null path `<>` and the parameters `SIZE` (at most `max_body`), `BODY` and, when `auth`
+/// is offered, `AUTH`; RCPT takes no parameter, and `<Postmaster>` without a domain.
+fn check_envelope(
+    args: &str,
+    mail: bool,
+    max_body: usize,
+    auth: bool,
+) -> Result<(), EnvelopeError> {
+    use EnvelopeError::*;
+    let keyword = if mail { "FROM:" } else { "TO:" };
+    let usage = if mail {
+        "expected MAIL FROM:<address>"
+    } else {
+        "expected RCPT TO:<address>"
+    };
+    let rest = args
+        .strip_prefix(' ')
+        .filter(|r| {
+            r.get(..keyword.len())
+                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
+        })
+        .map(|r| &r[keyword.len()..])
+        .ok_or(Syntax(usage))?;
+    // RFC 5321 has no space before the path; many clients send one, and servers take it.
+    let rest = rest.trim_start_matches(' ');
+    let rest = rest
+        .strip_prefix('<')
+        .ok_or(Syntax("the address must be in angle brackets"))?;
+    let (path, params) = rest
+        .split_once('>')
+        .ok_or(Syntax("the address must be in angle brackets"))?;
+    // The path, brackets included, is at most 256 octets (RFC 5321 4.5.3.1.3).
+    if path.len() + 2 > 256 {
+        return Err(Address("longer than 256 octets"));
+    }
+    match path {
+        "" if mail => {}
+        "" => return Err(Address("the null path is no recipient")),
+        p if !mail && p.eq_ignore_ascii_case("postmaster") => {}
+        p => check_mailbox(strip_source_route(p)?).map_err(Address)?,
+    }
+    if params.is_empty() {
+        return Ok(());
+    }
+    let params = params
+        .strip_prefix(' ')
+        .ok_or(Syntax("a space must follow the address"))?;
+    for param in params.split(' ').filter(|p| !p.is_empty()) {
+        let (key, value) = match param.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (param, None),
+        };
+        // esmtp-keyword and esmtp-value (RFC 5321 4.1.2).
+        let keyword_ok = key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let value_ok = value.is_none_or(|v| {
+            !v.is_empty() && v.bytes().all(|b| (33..=126).contains(&b) && b != b'=')
+        });
+        if !keyword_ok || !value_ok {
+            return Err(Syntax("a parameter is not KEYWORD or KEYWORD=VALUE"));
+        }
+        match (key.to_ascii_uppercase().as_str(), value) {
+            ("SIZE", Some(v)) if mail => {
+                if !v.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(Parameter("SIZE takes a number of octets"));
+                }
+                // Digits that overflow are over the limit too.
+                if v.parse::<usize>().map_or(true, |n| n > max_body) {
+                    return Err(TooBig);
+                }
+            }
+            ("BODY", Some(v)) if mail => {
+                if !v.eq_ignore_ascii_case("7BIT") && !v.eq_ignore_ascii_case("8BITMIME") {
+                    return Err(Parameter("BODY is 7BIT or 8BITMIME"));
+                }
+            }
+            ("AUTH", Some(_)) if mail && auth => {}
+            ("SIZE" | "BODY" | "AUTH", None) if mail => {
+                return Err(Parameter("SIZE, BODY and AUTH take a value"));
+            }
+            _ => return Err(Unsupported),
+        }
+    }
+    Ok(())
+}
+
+/// The mailbox of a path, without the source route (`@a,@b:`) that RFC 5321 4.1.2 still
+/// lets a client send and tells a server to ignore.
+fn strip_source_route(path: &str) -> Result<&str, EnvelopeError> {
+    if !path.starts_with('@') {
+        return Ok(path);
+    }
+    let (route, mailbox) = path
+        .split_once(':')
+        .ok_or(EnvelopeError::Address("a source route without its colon"))?;
+    for hop in route.split(',') {
+        let domain = hop
+            .strip_prefix('@')
+            .ok_or(EnvelopeError::Address("a malformed source route"))?;
+        check_domain(domain).map_err(EnvelopeError::Address)?;
+    }
+    Ok(mailbox)
+}
+
+/// Whether `m` is a Mailbox of RFC 5321 4.1.2: a dot-string or quoted local part of at most
+/// 64 octets, `@`, a domain or an address literal; ASCII only (SMTPUTF8 is not offered).
+fn check_mailbox(m: &str) -> Result<(), &'static str> {
+    if m.bytes().any(|b| b.is_ascii_control()) {
+        return Err("it holds a control character");
+    }
+    if !m.is_ascii() {
+        return Err("it is not ASCII (SMTPUTF8 is not offered)");
+    }
+    let local_end = if let Some(quoted) = m.strip_prefix('"') {
+        // qtextSMTP and quoted-pairSMTP up to the closing quote.
+        let b = quoted.as_bytes();
+        let mut i = 0;
+        loop {
+            match b.get(i) {
+                None => return Err("an unterminated quoted local part"),
+                Some(b'"') => break i + 2,
+                Some(b'\\') if b.get(i + 1).is_some_and(|c| (32..=126).contains(c)) => i += 2,
+                Some(c) if (32..=126).contains(c) && *c != b'\\' => i += 1,
+                Some(_) => return Err("a malformed quoted local part"),
+            }
+        }
+    } else {
+        let end = m.find('@').ok_or("no @domain")?;
+        let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+        if m[..end]
+            .split('.')
+            .any(|atom| atom.is_empty() || !atom.chars().all(atext))
+        {
+            return Err("a malformed local part");
+        }
+        end
+    };
+    if local_end > 64 {
+        return Err("a local part longer than 64 octets");
+    }
+    let domain = m[local_end..].strip_prefix('@').ok_or("no @domain")?;
+    if let Some(literal) = domain.strip_prefix('[') {
+        let inner = literal
+            .strip_suffix(']')
+            .ok_or("a malformed address literal")?;
+        if inner.is_empty()
+            || !inner
+                .bytes()
+                .all(|b| (33..=126).contains(&b) && b != b'[' && b != b']' && b != b'\\')
+        {
+            return Err("a malformed address literal");
+        }
+        return Ok(());
+    }
+    check_domain(domain)
+}
+
+/// Whether `d` is a Domain of RFC 5321 4.1.2: dot-separated labels of letters, digits and
+/// inner hyphens, each at most 63 octets, 255 in all.
+fn check_domain(d: &str) -> Result<(), &'static str> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.ends_with('-')
+            && !l.starts_with('-')
+    };
+    if d.is_empty() || d.len() > 255 || !d.split('.').all(label_ok) {
+        return Err("a malformed domain");
+    }
+    Ok(())
 }
 
 /// What the server offers in EHLO, each line a keyword (RFC 5321 4.1.1.1).
@@ -215,21 +442,40 @@ fn transactions<S: Read + Write + AwaitNext>(
     let mut from = false;
     let mut rcpt = false;
     let mut authed = accounts.is_empty();
+    let mut greeted = false;
     loop {
         s.renew();
         if lines.buf.is_empty() {
             s.await_next();
         }
-        let Some(line) = lines.line(s, MAX_LINE, false)? else {
-            return Ok(End::Quit);
+        let line = match lines.line(s, MAX_LINE, false)? {
+            Got::Line(l) => l,
+            // RFC 5321 4.5.3.1.4, 4.3.2: 500 for a command line too long.
+            Got::TooLong => {
+                lines.reply("500 5.5.2 Line too long");
+                continue;
+            }
+            Got::End => return Ok(End::Quit),
         };
         let text = String::from_utf8_lossy(&line).to_string();
         let verb = text.split(' ').next().unwrap_or("").to_ascii_uppercase();
         match (verb.as_str(), client) {
+            // EHLO and HELO name the client (RFC 5321 4.1.1.1).
+            ("EHLO" | "HELO", _) if text[4..].trim_matches(' ').is_empty() => {
+                lines.reply("501 5.5.4 Syntax error: EHLO and HELO take the client's domain")
+            }
+            // Either resets the transaction, as RSET does (RFC 5321 4.1.4).
             ("EHLO", _) => {
+                greeted = true;
                 from = false;
                 rcpt = false;
                 lines.reply(&ehlo(client.is_some(), !accounts.is_empty(), max_body));
+            }
+            ("HELO", _) => {
+                greeted = true;
+                from = false;
+                rcpt = false;
+                lines.reply("250 segur-sink")
             }
             ("AUTH", None) => {
                 lines.reply("538 5.7.11 Encryption required for requested authentication mechanism")
@@ -249,10 +495,14 @@ fn transactions<S: Read + Write + AwaitNext>(
                     Some(r) => r.to_string(),
                     None => {
                         lines.reply("334 ");
-                        let Some(l) = lines.line(s, MAX_LINE, false)? else {
-                            return Ok(End::Quit);
-                        };
-                        String::from_utf8_lossy(&l).trim().to_string()
+                        match lines.line(s, MAX_LINE, false)? {
+                            Got::Line(l) => String::from_utf8_lossy(&l).trim().to_string(),
+                            Got::TooLong => {
+                                lines.reply("500 5.5.2 Line too long");
+                                continue;
+                            }
+                            Got::End => return Ok(End::Quit),
+                        }
                     }
                 };
                 if response == "*" {
@@ -265,7 +515,6 @@ fn transactions<S: Read + Write + AwaitNext>(
                 }
             }
             ("MAIL", Some(_)) if !authed => lines.reply("530 5.7.0 Authentication required"),
-            ("HELO", _) => lines.reply("250 segur-sink"),
             ("STARTTLS", None) => {
                 lines.reply("220 2.0.0 Ready to start TLS");
                 return Ok(End::StartTls);
@@ -274,15 +523,28 @@ fn transactions<S: Read + Write + AwaitNext>(
             ("MAIL" | "RCPT" | "DATA", None) => {
                 lines.reply("530 5.7.0 Must issue a STARTTLS command first")
             }
+            // A session opens with EHLO, and again after STARTTLS (RFC 5321 4.1.4, RFC 3207
+            // 4.2: the server forgets the earlier one).
+            ("MAIL", Some(_)) if !greeted => lines.reply("503 5.5.1 EHLO or HELO first"),
             ("MAIL", Some(_)) if from => lines.reply("503 5.5.1 Sender already specified"),
             ("MAIL", Some(_)) => {
-                from = true;
-                rcpt = false;
-                lines.reply("250 2.1.0 OK")
+                match check_envelope(&text[4..], true, max_body, !accounts.is_empty()) {
+                    Ok(()) => {
+                        from = true;
+                        rcpt = false;
+                        lines.reply("250 2.1.0 OK")
+                    }
+                    Err(e) => lines.reply(&envelope_reply(e, true)),
+                }
             }
             ("RCPT", Some(_)) if from => {
-                rcpt = true;
-                lines.reply("250 2.1.5 OK")
+                match check_envelope(&text[4..], false, max_body, !accounts.is_empty()) {
+                    Ok(()) => {
+                        rcpt = true;
+                        lines.reply("250 2.1.5 OK")
+                    }
+                    Err(e) => lines.reply(&envelope_reply(e, false)),
+                }
             }
             ("RCPT", Some(_)) => lines.reply("503 5.5.1 MAIL first"),
             // RFC 2920 3.1: a pipelined DATA after refused recipients is refused too, and
@@ -292,9 +554,15 @@ fn transactions<S: Read + Write + AwaitNext>(
                 lines.reply("354 End data with <CR><LF>.<CR><LF>");
                 let mut message = Vec::new();
                 let mut too_big = false;
+                let mut too_long = false;
                 loop {
-                    let Some(mut l) = lines.line(s, MAX_LINE.max(1000), true)? else {
-                        return Ok(End::Quit);
+                    let mut l = match lines.line(s, MAX_LINE.max(1000), true)? {
+                        Got::Line(l) => l,
+                        Got::TooLong => {
+                            too_long = true;
+                            continue;
+                        }
+                        Got::End => return Ok(End::Quit),
                     };
                     if l == b"." {
                         break;
@@ -311,8 +579,14 @@ fn transactions<S: Read + Write + AwaitNext>(
                 }
                 from = false;
                 rcpt = false;
-                if too_big {
-                    let text = "552 5.3.4 Message size exceeds fixed maximum message size";
+                let refusal = if too_big {
+                    Some("552 5.3.4 Message size exceeds fixed maximum message size")
+                } else if too_long {
+                    Some(LONG_LINE)
+                } else {
+                    None
+                };
+                if let Some(text) = refusal {
                     lines.reply(text);
                     // Logged as every answered message is: nothing stored.
                     on_message(
@@ -388,6 +662,141 @@ mod tests {
             String::from_utf8_lossy(&conn.written).into_owned(),
             received.into_inner(),
         )
+    }
+
+    /// The reply lines to EHLO (its last line only), then `commands`, `max_body` 1000.
+    fn replies(commands: &str) -> Vec<String> {
+        let input = format!("EHLO client.test\r\n{commands}QUIT\r\n");
+        let (replies, _) = session(input.into_bytes(), vec![4096], 1000);
+        replies
+            .split("\r\n")
+            .filter(|l| !l.is_empty() && !l.starts_with("250-"))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn an_overlong_line_is_answered_and_the_session_goes_on() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let input = format!(
+            "EHLO c\r\nNOOP {long}\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\n\
+             short\r\n{long}\n{long}\r\n.\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\n\
+             DATA\r\nfine\r\n.\r\nQUIT\r\n"
+        );
+        for sizes in [vec![7], vec![4095], vec![4096]] {
+            let (replies, messages) = session(input.clone().into_bytes(), sizes, 1 << 20);
+            let codes: Vec<&str> = replies
+                .split("\r\n")
+                .filter(|l| !l.is_empty() && !l.starts_with("250-"))
+                .map(|l| &l[..3])
+                .collect();
+            assert_eq!(
+                codes,
+                [
+                    "250", "500", "250", "250", "354", "550", "250", "250", "354", "250", "221"
+                ],
+                "{replies}"
+            );
+            assert!(replies.contains(LONG_LINE), "{replies}");
+            assert_eq!(messages, [b"fine\r\n".to_vec()]);
+        }
+    }
+
+    #[test]
+    fn mail_needs_ehlo_or_helo_first_and_either_resets_the_transaction() {
+        let input = "MAIL FROM:<a@b.fr>\r\nEHLO\r\nHELO \r\nMAIL FROM:<a@b.fr>\r\n\
+                     HELO client.test\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\n\
+                     HELO client.test\r\nRCPT TO:<c@d.fr>\r\nDATA\r\nQUIT\r\n";
+        let (replies, messages) = session(input.as_bytes().to_vec(), vec![4096], 1000);
+        let codes: Vec<&str> = replies.split("\r\n").filter_map(|l| l.get(..9)).collect();
+        assert_eq!(
+            codes,
+            [
+                "503 5.5.1",
+                "501 5.5.4",
+                "501 5.5.4",
+                "503 5.5.1",
+                "250 segur",
+                "250 2.1.0",
+                "250 2.1.5",
+                "250 segur",
+                "503 5.5.1",
+                "503 5.5.1",
+                "221 2.0.0"
+            ],
+            "{replies}"
+        );
+        assert!(messages.is_empty());
+    }
+
+    #[test]
+    fn malformed_envelopes_are_refused_with_the_reason() {
+        for (mail, expected) in [
+            ("MAIL FROM:a@b.fr", "501 5.5.4 "),
+            ("MAIL FROM:", "501 5.5.4 "),
+            ("MAIL TO:<a@b.fr>", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr>SIZE=1", "501 5.5.4 "),
+            ("MAIL FROM:<a\x01@b.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@b.fr\x1b>", "501 5.1.7 "),
+            ("MAIL FROM:<a b@c.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@b..fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@>", "501 5.1.7 "),
+            ("MAIL FROM:<a>", "501 5.1.7 "),
+            ("MAIL FROM:<@b.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<\u{e9}@b.fr>", "501 5.1.7 "),
+            ("MAIL FROM:<a@b.fr> SIZE=x", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr> BODY=BINARYMIME", "501 5.5.4 "),
+            ("MAIL FROM:<a@b.fr> SIZE=1001", "552 5.3.4 "),
+            (
+                "MAIL FROM:<a@b.fr> SIZE=99999999999999999999999",
+                "552 5.3.4 ",
+            ),
+            ("MAIL FROM:<a@b.fr> SMTPUTF8", "555 5.5.4 "),
+            ("MAIL FROM:<a@b.fr> AUTH=<>", "555 5.5.4 "),
+        ] {
+            let got = replies(&format!("{mail}\r\nRCPT TO:<c@d.fr>\r\n"));
+            assert!(got[1].starts_with(expected), "{mail:?}: {got:?}");
+            assert!(
+                got[2].starts_with("503 "),
+                "no transaction: {mail:?}: {got:?}"
+            );
+        }
+        for (rcpt, expected) in [
+            ("RCPT TO:garbage", "501 5.5.4 "),
+            ("RCPT TO:<>", "501 5.1.3 "),
+            ("RCPT TO:<c\0@d.fr>", "501 5.1.3 "),
+            ("RCPT TO:<c@d.fr> NOTIFY=NEVER", "555 5.5.4 "),
+            ("RCPT TO:<c@d.fr> SIZE=1", "555 5.5.4 "),
+        ] {
+            let got = replies(&format!("MAIL FROM:<a@b.fr>\r\n{rcpt}\r\nDATA\r\n"));
+            assert!(got[1].starts_with("250 2.1.0"), "{rcpt:?}: {got:?}");
+            assert!(got[2].starts_with(expected), "{rcpt:?}: {got:?}");
+            assert!(
+                got[3].starts_with("503 5.5.1 RCPT first"),
+                "{rcpt:?}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn well_formed_envelopes_are_accepted() {
+        for (mail, rcpt) in [
+            ("MAIL FROM:<>", "RCPT TO:<c@d.fr>"),
+            (
+                "MAIL FROM:<a@b.fr> SIZE=1000 BODY=8BITMIME",
+                "RCPT TO:<Postmaster>",
+            ),
+            (
+                "mail from: <a.b+c@x-y.b.fr>",
+                "rcpt to:<\"c d\\\"\"@[127.0.0.1]>",
+            ),
+            ("MAIL FROM:<@x.fr,@y.fr:a@b.fr>", "RCPT TO:<c@d.fr>"),
+        ] {
+            let got = replies(&format!("{mail}\r\n{rcpt}\r\n"));
+            assert!(got[1].starts_with("250 2.1.0"), "{mail:?}: {got:?}");
+            assert!(got[2].starts_with("250 2.1.5"), "{rcpt:?}: {got:?}");
+        }
     }
 
     #[test]
