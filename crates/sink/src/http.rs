@@ -171,8 +171,20 @@ fn read_one<S: Read + Write>(
     let mut chunk = [0u8; 8192];
     // Where the search for the end of the head resumes: a head trickling in byte by byte is
     // not searched again from its start for each byte.
-    let mut searched = 0;
+    let mut searched: usize = 0;
+    // Empty lines before the request line are ignored (RFC 9112 2.2: a server SHOULD ignore
+    // at least one; some clients end a POST body with an extra CRLF), within the head's bound.
+    let mut skipped = 0;
     let head_end = loop {
+        let lead = buf.chunks_exact(2).take_while(|p| *p == b"\r\n").count() * 2;
+        if lead > 0 {
+            skipped += lead;
+            if skipped > MAX_HEAD {
+                return Err(refuse(400, "only empty lines where a request line belongs"));
+            }
+            buf.drain(..lead);
+            searched = searched.saturating_sub(lead);
+        }
         if let Some(end) = head_end(&buf, &mut searched)? {
             break end;
         }
@@ -202,6 +214,12 @@ fn read_one<S: Read + Write>(
         .map_err(|_| refuse(400, "request head is not UTF-8"))?;
     let mut lines = head.split("\r\n");
     let line = lines.next().unwrap_or("");
+    if line.contains('\r') {
+        return Err(refuse(
+            400,
+            "a bare CR in the request line: lines end with CRLF (RFC 9112 2.2)",
+        ));
+    }
     let mut parts = line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -531,6 +549,42 @@ mod tests {
         // A bare LF in a body is the body's.
         let r = stalled("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb", 1).expect("read");
         assert_eq!(r.body, b"a\nb");
+    }
+
+    #[test]
+    fn empty_lines_before_the_request_line_are_ignored() {
+        // RFC 9112 2.2; a client that ends a POST body with an extra CRLF sends one before
+        // its next request on the connection.
+        for step in [1, 4096] {
+            let r = stalled("\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\n\r\n", step).expect("read");
+            assert_eq!(r.path, "/x");
+        }
+        let mut reader = Reader::new();
+        let mut conn = Duplex(
+            std::io::Cursor::new(
+                b"POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nz\r\nGET /b HTTP/1.1\r\n\r\n"
+                    .to_vec(),
+            ),
+            Vec::new(),
+        );
+        assert_eq!(
+            reader.read_request(&mut conn, 10).expect("first").body,
+            b"z"
+        );
+        assert_eq!(
+            reader.read_request(&mut conn, 10).expect("second").path,
+            "/b"
+        );
+        // A bare CR is not a line end.
+        let (status, reason) = refusal(stalled("GET / HTTP/1.1\r\rHost: a\r\n\r\n", 4096));
+        assert_eq!(
+            (status, reason.contains("bare CR")),
+            (400, true),
+            "{reason}"
+        );
+        // Nothing but empty lines: refused once past the head's bound, not read forever.
+        let empty = "\r\n".repeat(MAX_HEAD / 2 + 8);
+        assert_eq!(refusal(stalled(&empty, 8192)).0, 400);
     }
 
     #[test]
