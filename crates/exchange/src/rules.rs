@@ -114,7 +114,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-XDM-PATH",
         Error,
-        "an archive entry name is absolute, climbs out (`..`), or clashes with an earlier entry's (the same name, case folded, or a file where a folder is needed); the entry is skipped",
+        "an archive entry name is absolute, climbs out (`..`), or clashes with an earlier entry's (the same name, case folded, or a file where a folder is needed): the entry is skipped; or it has an empty or `.` segment: read under its canonical name",
     ),
     rule(
         "SEGUR-XDM-BOMB",

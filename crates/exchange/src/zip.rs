@@ -149,6 +149,14 @@ pub fn unsafe_name(name: &str) -> Option<&'static str> {
     None
 }
 
+/// An entry name without empty or `.` segments (`IHE_XDM/./A//B` is `IHE_XDM/A/B`).
+fn canonical_name(name: &str) -> String {
+    name.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Read an archive named `place` (for findings) within `limits`.
 pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
     let mut out = Archive::default();
@@ -230,6 +238,23 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
         if name.ends_with('/') {
             continue;
         }
+        // `IHE_XDM/./SUBSET01/…` or `IHE_XDM//SUBSET01/…`: a reader that looks entries up by
+        // their exact name (java.util.zip does) finds nothing, one that extracts to a file
+        // system finds the files. Reported, and read under the canonical name, so that the
+        // checks that follow see the archive's layout rather than a cascade of absences.
+        let canonical = canonical_name(&name);
+        let name = if canonical != name {
+            out.findings.push(finding(
+                "SEGUR-XDM-PATH",
+                &here,
+                format!(
+                    "{place}: entry `{name}` has an empty or `.` path segment; read as `{canonical}`"
+                ),
+            ));
+            canonical
+        } else {
+            name
+        };
         // A second entry of the same name, or a file where another entry needs a folder (or
         // the reverse): readers keep different ones, so what is checked could differ from
         // what is extracted. The first is kept.
@@ -367,6 +392,39 @@ mod tests {
         assert_eq!(ids(&a), ["SEGUR-XDM-PATH", "SEGUR-XDM-PATH"]);
         assert_eq!(a.entries.len(), 1);
         assert_eq!(a.entries[0].name, "ok.txt");
+    }
+
+    #[test]
+    fn dot_and_empty_segments_are_reported_and_read_under_the_canonical_name() {
+        let entries = vec![
+            ("IHE_XDM/./SUBSET01/A.XML".to_string(), b"a".to_vec()),
+            ("IHE_XDM//SUBSET01/B.XML".to_string(), b"b".to_vec()),
+            ("./README.TXT".to_string(), b"r".to_vec()),
+            ("IHE_XDM/SUBSET01/C.XML".to_string(), b"c".to_vec()),
+        ];
+        let a = read(&write(&entries), "t.zip", &ZipLimits::default());
+        assert_eq!(
+            ids(&a),
+            ["SEGUR-XDM-PATH", "SEGUR-XDM-PATH", "SEGUR-XDM-PATH"]
+        );
+        let names: Vec<&str> = a.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "IHE_XDM/SUBSET01/A.XML",
+                "IHE_XDM/SUBSET01/B.XML",
+                "README.TXT",
+                "IHE_XDM/SUBSET01/C.XML"
+            ]
+        );
+        // Read as the canonical name, a second entry of that name still clashes.
+        let twice = vec![
+            ("IHE_XDM/SUBSET01/A.XML".to_string(), b"a".to_vec()),
+            ("IHE_XDM/./SUBSET01/A.XML".to_string(), b"b".to_vec()),
+        ];
+        let a = read(&write(&twice), "t.zip", &ZipLimits::default());
+        assert_eq!(a.entries.len(), 1);
+        assert_eq!(a.entries[0].data, b"a");
     }
 
     #[test]
