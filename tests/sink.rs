@@ -27,6 +27,20 @@ fn write_pki(dir: &std::path::Path) -> TestPki {
     pki
 }
 
+/// A TLS client connection to the sink on localhost with the PKI's first client identity.
+fn client_connection(pki: &TestPki) -> ClientConnection {
+    let client = segur_tls::client_config(
+        Some(&pki.clients[0].identity().expect("identity")),
+        pki.roots().expect("roots"),
+    )
+    .expect("client config");
+    ClientConnection::new(
+        Arc::new(client),
+        ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("conn")
+}
+
 #[test]
 fn sink_accepts_a_submission_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -47,17 +61,10 @@ fn sink_accepts_a_submission_and_stops_on_sigterm() {
         },
     )
     .expect("iti41");
-    let client = segur_tls::client_config(
-        Some(&pki.clients[0].identity().expect("identity")),
-        pki.roots().expect("roots"),
-    )
-    .expect("client config");
-    let conn = ClientConnection::new(
-        Arc::new(client),
-        ServerName::try_from("localhost").expect("name"),
-    )
-    .expect("conn");
-    let mut s = StreamOwned::new(conn, TcpStream::connect(&addr).expect("connect"));
+    let mut s = StreamOwned::new(
+        client_connection(&pki),
+        TcpStream::connect(&addr).expect("connect"),
+    );
     write!(
         s,
         "POST /iti41 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
@@ -103,16 +110,7 @@ fn a_request_with_bare_lf_line_ends_is_answered_at_once_not_at_the_timeout() {
     let dir = tempfile::tempdir().expect("tmp");
     let pki = write_pki(dir.path());
     let (mut child, addr, _lines) = start_sink(dir.path());
-    let client = segur_tls::client_config(
-        Some(&pki.clients[0].identity().expect("identity")),
-        pki.roots().expect("roots"),
-    )
-    .expect("client config");
-    let conn = ClientConnection::new(
-        Arc::new(client),
-        ServerName::try_from("localhost").expect("name"),
-    )
-    .expect("conn");
+    let conn = client_connection(&pki);
     let tcp = TcpStream::connect(&addr).expect("connect");
     // Well under the sink's 60 s: the answer must not wait for the timeout.
     tcp.set_read_timeout(Some(Duration::from_secs(10)))

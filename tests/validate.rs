@@ -493,20 +493,45 @@ fn standard_input_and_unknown_rules_directory() {
     );
 }
 
+/// `segur conformance run DIR --junit JUNIT` with the ANS rules.
+fn run_suite(dir: &Path, junit: &Path) -> Output {
+    segur(&[
+        "conformance",
+        "run",
+        p(dir),
+        "--junit",
+        p(junit),
+        "--rules",
+        &rules(),
+    ])
+}
+
+/// With `case` as DIR/case.toml, the suite in DIR fails (exit 1) and says `expected`.
+fn assert_one_case_fails(dir: &Path, case: &str, expected: &str) {
+    std::fs::write(dir.join("case.toml"), case).expect("write");
+    let o = segur(&["conformance", "run", p(dir), "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains(expected), "{}", text(&o.stdout));
+}
+
+/// The JUnit report passes the Jenkins/Surefire JUnit XSD.
+fn assert_junit_valid(junit: &Path) {
+    let x = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-schemas/junit-10.xsd"))
+        .arg(junit)
+        .output()
+        .expect("xmllint");
+    assert!(x.status.success(), "{}", text(&x.stderr));
+}
+
 #[test]
 fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
     let dir = tempfile::tempdir().expect("temp dir");
     let suite = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance");
     let junit = dir.path().join("conformance.xml");
-    let o = segur(&[
-        "conformance",
-        "run",
-        p(&suite),
-        "--junit",
-        p(&junit),
-        "--rules",
-        &rules(),
-    ]);
+    let o = run_suite(&suite, &junit);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}{}", text(&o.stderr));
     assert!(
@@ -515,30 +540,14 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
             .is_some_and(|l| l.ends_with("passed, 0 failed")),
         "{out}"
     );
-    let schema =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-schemas/junit-10.xsd");
-    let x = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(schema)
-        .arg(&junit)
-        .output()
-        .expect("xmllint");
-    assert!(x.status.success(), "{}", text(&x.stderr));
+    assert_junit_valid(&junit);
 
     let wrong = dir.path().join("wrong");
     std::fs::create_dir(&wrong).expect("mkdir");
-    std::fs::write(
-        wrong.join("case.toml"),
+    assert_one_case_fails(
+        &wrong,
         "description = \"expects the wrong verdict\"\nexpect = \"nonconformant\"\nselect = \"mapping\"\n[input]\nbuild = \"fludt\"\n",
-    )
-    .expect("write");
-    let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o.stdout).contains("FAIL case.toml: verdict conformant, expected nonconformant"),
-        "{}",
-        text(&o.stdout)
+        "FAIL case.toml: verdict conformant, expected nonconformant",
     );
     // A case that cannot be judged is not a failure of the input: an `absent` id that no rule
     // set run on the input can report (a check that cannot fail), an input that cannot be made.
@@ -553,15 +562,7 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
     )
     .expect("write");
     let junit = dir.path().join("broken.xml");
-    let o = segur(&[
-        "conformance",
-        "run",
-        p(&wrong),
-        "--junit",
-        p(&junit),
-        "--rules",
-        &rules(),
-    ]);
+    let o = run_suite(&wrong, &junit);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(2), "{out}");
     assert!(
@@ -583,28 +584,14 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
     );
     let report = std::fs::read_to_string(&junit).expect("junit");
     assert!(report.contains("errors=\"2\""), "{report}");
-    let x = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-schemas/junit-10.xsd"))
-        .arg(&junit)
-        .output()
-        .expect("xmllint");
-    assert!(x.status.success(), "{}", text(&x.stderr));
+    assert_junit_valid(&junit);
     std::fs::remove_file(wrong.join("edit.toml")).expect("rm");
 
     // An unexpected unreadable verdict says why the input is unreadable, and where.
-    std::fs::write(
-        wrong.join("case.toml"),
+    assert_one_case_fails(
+        &wrong,
         "description = \"broken end tag\"\nexpect = \"conformant\"\n[input]\nbuild = \"fludt\"\nedits = [{ replace = \"</title>\", with = \"</titel>\" }]\n",
-    )
-    .expect("write");
-    let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        text(&o.stdout).contains("verdict unreadable, expected conformant (end tag </titel> does not match start tag <title> at line"),
-        "{}",
-        text(&o.stdout)
+        "verdict unreadable, expected conformant (end tag </titel> does not match start tag <title> at line",
     );
 
     std::fs::write(wrong.join("case.toml"), "expect = 3").expect("write");
@@ -686,17 +673,16 @@ fn bench_validate_reports_every_figure() {
     )
     .expect("copy an ANS example");
     let json = dir.path().join("bench.json");
-    let o = segur(&[
-        "bench",
-        "validate",
-        p(&corpus),
-        "--passes",
-        "1",
-        "--rules",
-        &rules(),
-        "--json",
-        p(&json),
-    ]);
+    let bench = |passes: &str, json: Option<&Path>| {
+        let mut args = vec!["bench", "validate", p(&corpus), "--passes", passes];
+        let rules = rules();
+        args.extend(["--rules", &rules]);
+        if let Some(json) = json {
+            args.extend(["--json", p(json)]);
+        }
+        segur(&args)
+    };
+    let o = bench("1", Some(&json));
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     for line in [
@@ -723,27 +709,11 @@ fn bench_validate_reports_every_figure() {
 
     // No pass is no measure (rates would be NaN), and a document the parser refuses would time
     // the refusal: both are input errors, with the place of the refusal.
-    let o = segur(&[
-        "bench",
-        "validate",
-        p(&corpus),
-        "--passes",
-        "0",
-        "--rules",
-        &rules(),
-    ]);
+    let o = bench("0", None);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
     assert!(text(&o.stderr).contains("--passes"), "{}", text(&o.stderr));
     std::fs::write(corpus.join("broken.xml"), "<a>\n<b></a>").expect("write");
-    let o = segur(&[
-        "bench",
-        "validate",
-        p(&corpus),
-        "--passes",
-        "1",
-        "--rules",
-        &rules(),
-    ]);
+    let o = bench("1", None);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
     let err = text(&o.stderr);
     assert!(
