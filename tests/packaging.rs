@@ -180,6 +180,30 @@ fn unpack_extracts_documents_metadata_and_files() {
     for f in ["README.TXT", "INDEX.HTM", "IHE_XDM/SUBSET01/METADATA.XML"] {
         assert!(out.join(f).is_file(), "{f}");
     }
+
+    // Links already in the output folder are replaced, never written through: nothing lands
+    // outside the folder.
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).expect("mkdir");
+    std::fs::write(outside.join("victim.txt"), "ORIGINAL").expect("write");
+    let linked = tmp.path().join("linked");
+    std::fs::create_dir(&linked).expect("mkdir");
+    std::os::unix::fs::symlink(outside.join("victim.txt"), linked.join("README.TXT"))
+        .expect("link");
+    std::os::unix::fs::symlink(&outside, linked.join("IHE_XDM")).expect("link");
+    let o = segur(&["unpack", path(&mail), "--out", path(&linked)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(outside.join("victim.txt")).expect("victim"),
+        "ORIGINAL"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).expect("outside").count(),
+        1,
+        "written outside"
+    );
+    assert!(linked.join("IHE_XDM/SUBSET01/DOC0001.XML").is_file());
+    assert!(!linked.join("README.TXT").is_symlink());
 }
 
 #[test]
@@ -238,6 +262,35 @@ fn bad_inputs_are_one_line_usage_errors() {
         stderr(&o).contains("missing.xml: cannot read"),
         "{}",
         stderr(&o)
+    );
+
+    // An output that is also an input would destroy it, even through a link.
+    let docs = documents(&tmp.path().join("docs"));
+    let before = std::fs::read(&docs[1]).expect("read");
+    let link = tmp.path().join("link.xml");
+    std::os::unix::fs::symlink(&docs[1], &link).expect("link");
+    for out in [path(&docs[1]), path(&link)] {
+        let o = segur(&["package", "mhd", path(&docs[1]), "--out", out]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("it is also an input"), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&docs[1]).expect("read"), before);
+
+    // Options of another kind of package would be ignored: refused, all named.
+    let o = segur(&[
+        "package",
+        "iti41",
+        path(&docs[1]),
+        "--out",
+        path(&tmp.path().join("r.xml")),
+        "--to",
+        "a@b.fr",
+        "--read-receipt",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        "segur: --to, --read-receipt do not apply to a package of kind iti41\n"
     );
 }
 

@@ -594,13 +594,25 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
         "verdict unreadable, expected conformant (end tag </titel> does not match start tag <title> at line",
     );
 
+    // A case file that is not a case cannot be run; the cases after it still are.
     std::fs::write(wrong.join("case.toml"), "expect = 3").expect("write");
+    std::fs::write(
+        wrong.join("fine.toml"),
+        "description = \"conforms\"\nexpect = \"conformant\"\nselect = \"mapping\"\n[input]\nbuild = \"fludt\"\n",
+    )
+    .expect("write");
     let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
     assert_eq!(
         o.status.code(),
         Some(2),
         "a malformed case is an input error"
     );
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("ERROR case.toml: line 1, column 10: "),
+        "{out}"
+    );
+    assert!(out.contains("pass fine.toml"), "{out}");
     assert!(text(&o.stderr).contains("case.toml"), "{}", text(&o.stderr));
 }
 

@@ -274,6 +274,18 @@ pub enum PackageKind {
     Mdn,
 }
 
+impl PackageKind {
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageKind::Iti41 => "iti41",
+            PackageKind::Mhd => "mhd",
+            PackageKind::Mss => "mss",
+            PackageKind::Mdn => "mdn",
+        }
+    }
+}
+
 /// RFC 8098 disposition types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DispositionArg {

@@ -34,7 +34,59 @@ fn now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Options given for another kind of package than `args.kind` (they would be ignored), and
+/// an output that is also an input (it would be overwritten): usage errors.
+fn check_args(args: &PackageArgs) -> Result<(), Failure> {
+    let given: [(&str, bool, &[PackageKind]); 10] = [
+        ("--to", !args.to.is_empty(), &[PackageKind::Mss]),
+        ("--read-receipt", args.read_receipt, &[PackageKind::Mss]),
+        ("--no-reply", args.no_reply, &[PackageKind::Mss]),
+        ("--pdf", args.pdf.is_some(), &[PackageKind::Mss]),
+        ("--endpoint", args.endpoint.is_some(), &[PackageKind::Iti41]),
+        ("--sign-key", args.sign_key.is_some(), &[PackageKind::Iti41]),
+        (
+            "--sign-cert",
+            args.sign_cert.is_some(),
+            &[PackageKind::Iti41],
+        ),
+        ("--error", args.error.is_some(), &[PackageKind::Mdn]),
+        ("--manual", args.manual, &[PackageKind::Mdn]),
+        ("--force", args.force, &[PackageKind::Mdn]),
+    ];
+    let misplaced: Vec<&str> = given
+        .iter()
+        .filter(|(_, set, kinds)| *set && !kinds.contains(&args.kind))
+        .map(|(name, _, _)| *name)
+        .collect();
+    if !misplaced.is_empty() {
+        return Err(Failure::usage(format!(
+            "{} {} not apply to a package of kind {}",
+            misplaced.join(", "),
+            if misplaced.len() == 1 { "does" } else { "do" },
+            args.kind.as_str()
+        )));
+    }
+    let inputs = args
+        .documents
+        .iter()
+        .chain(&args.for_message)
+        .chain(&args.pdf)
+        .chain(&args.sign_key)
+        .chain(&args.sign_cert);
+    for input in inputs {
+        if crate::validate::same_file(input, &args.out) {
+            return Err(Failure::usage(format!(
+                "--out {}: it is also an input ({}); choose another file",
+                args.out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
+    check_args(&args)?;
     if args.kind == PackageKind::Mdn || args.for_message.is_some() {
         return build_mdn(&args);
     }
@@ -93,11 +145,6 @@ pub(crate) fn run(args: PackageArgs) -> Result<Outcome, Failure> {
         }
         _ => None,
     };
-    if signer.is_some() && args.kind != PackageKind::Iti41 {
-        return Err(Failure::usage(
-            "--sign-key signs the VIHF of an ITI-41 request; it does not apply to mhd or mss",
-        ));
-    }
     let built = match args.kind {
         PackageKind::Iti41 => {
             iti41::build_with(&inputs, &options, signer.as_ref()).map(|r| r.to_capture())
@@ -244,18 +291,58 @@ fn free_name(rel: &str, written: &std::collections::HashSet<String>) -> String {
         .unwrap_or_else(|| rel.to_string())
 }
 
-/// Write `bytes` at `rel` (already made safe by segur-exchange) under `dir`.
+/// Write `bytes` at `rel` (already made safe by segur-exchange) under `dir`, never through a
+/// symbolic link found there: a link where a folder or the file belongs is replaced, so that
+/// nothing is written outside `dir` (a link `dir/IHE_XDM -> /elsewhere` would have taken the
+/// documents there).
 fn write_under(dir: &Path, rel: &str, bytes: &[u8]) -> Result<(), Failure> {
     if segur_exchange::zip::unsafe_name(rel).is_some() {
         return Err(Failure::infra(format!("refusing to write `{rel}`")));
     }
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| Failure::infra(format!("{}: cannot create: {e}", parent.display())))?;
+    let infra =
+        |p: &Path, e: std::io::Error| Failure::infra(format!("{}: cannot write: {e}", p.display()));
+    let components: Vec<&str> = rel.split('/').filter(|c| !c.is_empty()).collect();
+    let Some((file, folders)) = components.split_last() else {
+        return Err(Failure::infra(format!("refusing to write `{rel}`")));
+    };
+    let mut path = dir.to_path_buf();
+    for folder in folders {
+        path.push(folder);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_dir() => continue,
+            Ok(m) if m.file_type().is_symlink() => {
+                std::fs::remove_file(&path).map_err(|e| infra(&path, e))?;
+            }
+            Ok(_) => {
+                return Err(Failure::infra(format!(
+                    "{}: cannot write: a file is where a folder is needed",
+                    path.display()
+                )));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(infra(&path, e)),
+        }
+        std::fs::create_dir(&path).map_err(|e| infra(&path, e))?;
     }
-    std::fs::write(&path, bytes)
-        .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", path.display())))
+    path.push(file);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_dir() => {
+            return Err(Failure::infra(format!(
+                "{}: cannot write: a folder is where the file belongs",
+                path.display()
+            )));
+        }
+        Ok(_) => std::fs::remove_file(&path).map_err(|e| infra(&path, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(infra(&path, e)),
+    }
+    // A new file: nothing that appeared at this name since (a link) is followed.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .map_err(|e| infra(&path, e))?;
+    std::io::Write::write_all(&mut f, bytes).map_err(|e| infra(&path, e))
 }
 
 /// One line per finding, as `segur validate` writes them.
@@ -265,10 +352,16 @@ pub(crate) fn finding_lines(
 ) -> Result<(), Failure> {
     for f in findings {
         out(format_args!(
-            "{name}:0:0: {} {} {} [segur]",
+            "{}: {} {} {} [segur{}]",
+            segur_report::at(name, f.location.line, f.location.column),
             f.severity.as_str(),
             f.rule,
-            f.message
+            segur_finding::printable(&f.message),
+            f.location
+                .xpath
+                .as_deref()
+                .map(|x| format!(" at {}", segur_finding::printable(x)))
+                .unwrap_or_default()
         ))?;
     }
     Ok(())

@@ -109,7 +109,7 @@ impl<'a> Walk<'a> {
 
 /// Whether `a` and `b` name the same existing file (same device and inode on Unix, whatever
 /// links lead there; the same canonical path elsewhere).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;

@@ -112,15 +112,20 @@ fn safe_path(name: &str) -> String {
         .split('/')
         .filter(|c| !c.is_empty() && *c != "." && *c != "..")
         .map(|c| {
-            c.chars()
-                .map(|ch| {
-                    if ch.is_control() || ch == ':' {
-                        '_'
-                    } else {
-                        ch
-                    }
-                })
-                .collect()
+            // A file system takes at most 255 bytes a name: longer ones are cut (at 200,
+            // on a character boundary).
+            let mut cut = String::new();
+            for ch in c.chars() {
+                if cut.len() + ch.len_utf8() > 200 {
+                    break;
+                }
+                cut.push(if ch.is_control() || ch == ':' {
+                    '_'
+                } else {
+                    ch
+                });
+            }
+            cut
         })
         .collect();
     if cleaned.is_empty() {

@@ -131,8 +131,25 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
+/// A name as shown in a message: whole up to 200 bytes, else its start and its length.
+fn shorten(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.len() <= 200 {
+        return name.into();
+    }
+    let mut end = 200;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &name[..end], name.len()).into()
+}
+
 /// Why an entry name is unsafe to extract, if it is.
 pub fn unsafe_name(name: &str) -> Option<&'static str> {
+    // File systems take names of at most 255 bytes, paths of at most 4,096: a longer one
+    // could not be extracted (and the archive's other entries would be lost with it).
+    if name.len() > 1024 || name.split(['/', '\\']).any(|c| c.len() > 255) {
+        return Some("a name too long to extract (a part over 255 bytes, or over 1,024 in all)");
+    }
     let n = name.replace('\\', "/");
     if n.starts_with('/') {
         return Some("an absolute path");
@@ -226,12 +243,13 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
         };
         let name = String::from_utf8_lossy(raw_name).into_owned();
         at += 46 + nlen + elen + clen;
-        let here = format!("{place}!{name}");
+        let shown = shorten(&name);
+        let here = format!("{place}!{shown}");
         if let Some(why) = unsafe_name(&name) {
             out.findings.push(finding(
                 "SEGUR-XDM-PATH",
                 &here,
-                format!("{place}: entry `{name}` is {why}; not extracted"),
+                format!("{place}: entry `{shown}` is {why}; not extracted"),
             ));
             continue;
         }
@@ -248,13 +266,15 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
                 "SEGUR-XDM-PATH",
                 &here,
                 format!(
-                    "{place}: entry `{name}` has an empty or `.` path segment; read as `{canonical}`"
+                    "{place}: entry `{shown}` has an empty or `.` path segment; read as `{}`",
+                    shorten(&canonical)
                 ),
             ));
             canonical
         } else {
             name
         };
+        let shown = shorten(&name);
         // A second entry of the same name, or a file where another entry needs a folder (or
         // the reverse): readers keep different ones, so what is checked could differ from
         // what is extracted. The first is kept.
@@ -271,7 +291,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
                 "SEGUR-XDM-PATH",
                 &here,
                 format!(
-                    "{place}: entry `{name}` clashes with an earlier entry (the same name, or a file where a folder is needed); not extracted"
+                    "{place}: entry `{shown}` clashes with an earlier entry (the same name, or a file where a folder is needed); not extracted"
                 ),
             ));
             continue;
@@ -281,7 +301,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
         if flags & 1 != 0 {
             zip_err(
                 &mut out,
-                format!("entry `{name}` is encrypted; not extracted"),
+                format!("entry `{shown}` is encrypted; not extracted"),
             );
             continue;
         }
@@ -293,7 +313,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
                 "SEGUR-XDM-BOMB",
                 &here,
                 format!(
-                    "{place}: entry `{name}` declares {usize_} bytes from {csize} (limits: {} per entry, {} in all, ratio {}); not extracted",
+                    "{place}: entry `{shown}` declares {usize_} bytes from {csize} (limits: {} per entry, {} in all, ratio {}); not extracted",
                     limits.max_entry_size, limits.max_total_size, limits.max_ratio
                 ),
             ));
@@ -302,13 +322,13 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
         if u32_at(bytes, local) != Some(LOCAL_SIG) {
             zip_err(
                 &mut out,
-                format!("entry `{name}`: local header missing at offset {local}"),
+                format!("entry `{shown}`: local header missing at offset {local}"),
             );
             continue;
         }
         let data_at = local + 30 + field_at(bytes, local + 26) + field_at(bytes, local + 28);
         let Some(body) = bytes.get(data_at..data_at.saturating_add(csize as usize)) else {
-            zip_err(&mut out, format!("entry `{name}` is truncated"));
+            zip_err(&mut out, format!("entry `{shown}` is truncated"));
             continue;
         };
         let data = match method {
@@ -319,14 +339,14 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
                     .take(usize_ + 1)
                     .read_to_end(&mut data);
                 if let Err(e) = read {
-                    zip_err(&mut out, format!("entry `{name}` does not inflate: {e}"));
+                    zip_err(&mut out, format!("entry `{shown}` does not inflate: {e}"));
                     continue;
                 }
                 if data.len() as u64 > usize_ {
                     out.findings.push(finding(
                         "SEGUR-XDM-BOMB",
                         &here,
-                        format!("{place}: entry `{name}` inflates beyond its declared {usize_} bytes; not extracted"),
+                        format!("{place}: entry `{shown}` inflates beyond its declared {usize_} bytes; not extracted"),
                     ));
                     continue;
                 }
@@ -336,7 +356,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
                 zip_err(
                     &mut out,
                     format!(
-                        "entry `{name}` uses compression method {m} (only stored and deflate are read)"
+                        "entry `{shown}` uses compression method {m} (only stored and deflate are read)"
                     ),
                 );
                 continue;
@@ -347,7 +367,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
         if c.sum() != crc || data.len() as u64 != usize_ {
             zip_err(
                 &mut out,
-                format!("entry `{name}` fails its CRC-32 or size check; not extracted"),
+                format!("entry `{shown}` fails its CRC-32 or size check; not extracted"),
             );
             continue;
         }
@@ -425,6 +445,24 @@ mod tests {
         let a = read(&write(&twice), "t.zip", &ZipLimits::default());
         assert_eq!(a.entries.len(), 1);
         assert_eq!(a.entries[0].data, b"a");
+    }
+
+    #[test]
+    fn a_name_too_long_to_extract_is_skipped_and_shown_short() {
+        let entries = vec![
+            ("A".repeat(300), b"x".to_vec()),
+            (format!("IHE_XDM/{}", "B".repeat(60_000)), b"y".to_vec()),
+            ("README.TXT".to_string(), b"r".to_vec()),
+        ];
+        let a = read(&write(&entries), "t.zip", &ZipLimits::default());
+        assert_eq!(ids(&a), ["SEGUR-XDM-PATH", "SEGUR-XDM-PATH"]);
+        assert_eq!(a.entries.len(), 1);
+        assert_eq!(a.entries[0].name, "README.TXT");
+        for f in &a.findings {
+            assert!(f.message.contains("too long"), "{}", f.message);
+            assert!(f.message.len() < 400, "{} bytes", f.message.len());
+        }
+        assert!(a.findings[1].message.contains("(60008 bytes)"));
     }
 
     #[test]
