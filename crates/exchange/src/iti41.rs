@@ -186,7 +186,9 @@ pub struct Soap12 {
 /// Whether bytes look like a captured ITI-41 request (MIME headers or a bare multipart body
 /// holding application/xop+xml, or a bare SOAP envelope).
 pub fn looks_like(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(4096)];
+    // An HTTP capture's headers can run long before the Content-Type (64 KiB at most, as
+    // servers bound them).
+    let head = &bytes[..bytes.len().min(64 * 1024)];
     let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
     lower.contains("multipart/related")
         || (lower.trim_start().starts_with("--") && lower.contains("application/xop+xml"))

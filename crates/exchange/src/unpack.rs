@@ -52,24 +52,46 @@ pub fn detect(bytes: &[u8]) -> Option<Kind> {
     if trimmed.starts_with('<') {
         return (head.contains(":envelope") && head.contains(iti41::SOAP12)).then_some(Kind::Iti41);
     }
-    if iti41::looks_like(bytes) {
-        return Some(Kind::Iti41);
+    // RFC 5322 header fields a mail has and an HTTP capture has not, anywhere in the header
+    // block: a message that went through mail servers has Received, DKIM and ARC fields first.
+    // Looked at before the ITI-41 signs, which a mail's own parts can show (multipart/related).
+    let mail_headers = ["from", "to", "subject", "message-id", "mime-version"];
+    if let Some(names) = header_names(bytes) {
+        let hits = mail_headers
+            .iter()
+            .filter(|h| names.iter().any(|n| n == *h))
+            .count()
+            + usize::from(names.iter().any(|n| n.starts_with("x-mss-")));
+        if hits >= 2 {
+            return Some(Kind::Mss);
+        }
     }
-    // RFC 5322 header fields a mail has and an HTTP capture has not.
-    let mail_headers = [
-        "from:",
-        "to:",
-        "subject:",
-        "message-id:",
-        "x-mss-",
-        "mime-version:",
-    ];
-    let first_lines: Vec<&str> = head.lines().take(60).collect();
-    let hits = mail_headers
-        .iter()
-        .filter(|h| first_lines.iter().any(|l| l.starts_with(*h)))
-        .count();
-    (hits >= 2).then_some(Kind::Mss)
+    iti41::looks_like(bytes).then_some(Kind::Iti41)
+}
+
+/// The names, lower case, of the header fields at the start of `bytes`, up to the first empty
+/// line (at most 1 MiB of them); `None` when a line there is not a header field.
+fn header_names(bytes: &[u8]) -> Option<Vec<String>> {
+    let block = &bytes[..bytes.len().min(1 << 20)];
+    let mut names = Vec::new();
+    for line in block.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Some(names);
+        }
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            continue; // folded
+        }
+        let colon = line.iter().position(|&b| b == b':')?;
+        let name = &line[..colon];
+        // A field name is printable ASCII but the colon (RFC 5322 3.6.8), and not empty.
+        if name.is_empty() || !name.iter().all(|&b| (33..=126).contains(&b)) {
+            return None;
+        }
+        names.push(String::from_utf8_lossy(name).to_ascii_lowercase());
+    }
+    // No end to the header block within the bound: a mail still, when its fields say so.
+    Some(names)
 }
 
 /// A document found in a package.
