@@ -532,3 +532,24 @@ fn usage_errors_are_one_line() {
     assert_eq!(help.status.code(), Some(0));
     assert!(stdout(&help).contains("Usage:"));
 }
+
+#[test]
+fn an_endless_device_is_read_within_the_bound() {
+    // /dev/zero says nothing of its length: certificates and trust stores are read to 16 MiB,
+    // then refused, in one line (it grew to gigabytes).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let doc = dir.path().join("d.xml");
+    std::fs::write(&doc, "<a/>").expect("write");
+    for args in [
+        vec!["pki", "inspect", "/dev/zero"],
+        vec!["validate", "--vihf-ca", "/dev/zero", path(&doc)],
+    ] {
+        let o = segur(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&o),
+            "segur: /dev/zero: larger than 16777216 bytes\n",
+            "{args:?}"
+        );
+    }
+}

@@ -64,6 +64,20 @@ impl Failure {
     }
 }
 
+/// Documents and packages larger than this are refused.
+pub(crate) const MAX_INPUT: u64 = 512 * 1024 * 1024;
+/// Certificate, key and trust-store files larger than this are refused.
+pub(crate) const MAX_PEM: u64 = 16 * 1024 * 1024;
+
+/// Read a file of at most `limit` bytes (bounded for a pipe or a device too:
+/// [`segur_tls::read_limited`]); the error as words to put after the file's name.
+pub(crate) fn read_bounded(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
+    segur_tls::read_limited(path, limit).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => e.to_string(),
+        _ => format!("cannot read: {e}"),
+    })
+}
+
 /// Write a line to stdout; a closed pipe (`segur … | head`) ends the program quietly.
 pub(crate) fn out(line: std::fmt::Arguments<'_>) -> Result<(), Failure> {
     if stdout_closed() {

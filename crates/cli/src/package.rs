@@ -12,20 +12,9 @@ use segur_exchange::mdn::{Disposition, DispositionType, MdnOptions};
 use crate::args::{DispositionArg, MdnArgs, PackageArgs, PackageKind, UnpackArgs};
 use crate::{Failure, Outcome, out};
 
-/// Packages and documents larger than this are refused.
-const MAX_INPUT: u64 = 512 * 1024 * 1024;
-
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
-    let len = std::fs::metadata(path)
-        .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", path.display())))?
-        .len();
-    if len > MAX_INPUT {
-        return Err(Failure::usage(format!(
-            "{}: larger than {MAX_INPUT} bytes ({len})",
-            path.display()
-        )));
-    }
-    std::fs::read(path).map_err(|e| Failure::usage(format!("{}: cannot read: {e}", path.display())))
+    crate::read_bounded(path, crate::MAX_INPUT)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
 }
 
 fn now() -> i64 {

@@ -57,7 +57,7 @@ struct InspectJson<'a> {
 /// The certificates of a file, its format told by its content (PEM, DER or PKCS#12), not
 /// its name.
 fn read_chain(path: &Path, password: Option<&str>) -> Result<Vec<CertificateDer<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let bytes = crate::read_bounded(path, crate::MAX_PEM)?;
     read_certificates(&bytes, password).map_err(|e| match e {
         TlsError::Pkcs12NeedsPassword => "a PKCS#12 file: give its password with --password".into(),
         e => e.to_string(),
@@ -76,8 +76,7 @@ fn inspect(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut findings = lint(&info, now);
     if let Some(ca) = ca {
-        let roots = std::fs::read(ca)
-            .map_err(|e| e.to_string())
+        let roots = crate::read_bounded(ca, crate::MAX_PEM)
             .and_then(|b| roots_from_pem(&b).map_err(|e| e.to_string()))
             .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
         let chain_finding = lint_chain(&chain, roots, now, &findings);

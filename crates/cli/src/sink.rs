@@ -70,7 +70,7 @@ pub(crate) fn run(args: SinkArgs) -> Result<Outcome, Failure> {
 /// A server certificate out of its validity makes every client refuse the sink: say so at
 /// start (it still starts: a client's handling of it may be what is tested).
 fn server_certificate_warning(config: &Config) -> Result<(), Failure> {
-    let Ok(pem) = std::fs::read(&config.cert) else {
+    let Ok(pem) = segur_tls::read_limited(&config.cert, segur_tls::MAX_FILE) else {
         return Ok(());
     };
     let Some(leaf) = segur_tls::certs_from_pem(&pem)

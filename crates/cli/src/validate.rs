@@ -14,10 +14,9 @@ use segur_validate::schematron::CacheOutcome;
 use segur_validate::select::SelectMode;
 
 use crate::args::{ReportFormat, RulesOptions, Select, ValidateArgs};
-use crate::{Failure, Outcome as CliOutcome, exit, out, rules};
+use crate::{Failure, MAX_INPUT, Outcome as CliOutcome, exit, out, rules};
 
 /// Inputs larger than this are refused (the DOM limit is 512 MiB; a CDA is rarely above 10 MB).
-const MAX_INPUT: u64 = 512 * 1024 * 1024;
 
 /// One input as given.
 pub(crate) enum Input {
@@ -184,23 +183,10 @@ fn read(input: &Input) -> Result<Vec<u8>, String> {
             Ok(buf)
         }
         Input::File(p) => {
-            let file = std::fs::File::open(p).map_err(|e| format!("cannot read: {e}"))?;
-            let len = file
-                .metadata()
-                .map_err(|e| format!("cannot read: {e}"))?
-                .len();
-            if len > MAX_INPUT {
-                return Err(format!("input larger than {MAX_INPUT} bytes ({len})"));
-            }
-            // A pipe or a device says nothing of its length: read at most the limit.
-            let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-            file.take(MAX_INPUT + 1)
-                .read_to_end(&mut buf)
-                .map_err(|e| format!("cannot read: {e}"))?;
-            if buf.len() as u64 > MAX_INPUT {
-                return Err(format!("input larger than {MAX_INPUT} bytes"));
-            }
-            Ok(buf)
+            crate::read_bounded(p, MAX_INPUT).map_err(|e| match e.strip_prefix("larger") {
+                Some(rest) => format!("input larger{rest}"),
+                None => e,
+            })
         }
     }
 }
@@ -534,8 +520,9 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         }
     }
     if let Some(ca) = &args.vihf_ca {
-        let text = std::fs::read_to_string(ca)
-            .map_err(|e| Failure::usage(format!("{}: cannot read: {e}", ca.display())))?;
+        let text = crate::read_bounded(ca, crate::MAX_PEM)
+            .and_then(|b| String::from_utf8(b).map_err(|_| "not PEM text".to_string()))
+            .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
         let anchors = segur_exchange::signing_cert::TrustAnchors::from_pem(&text)
             .map_err(|e| Failure::usage(format!("{}: {e}", ca.display())))?;
         segur_exchange::signing_cert::install_anchors(anchors);

@@ -297,7 +297,7 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
 
 /// Read an endpoints file; relative paths are taken from its directory.
 pub fn read(path: &Path) -> Result<Vec<Endpoint>, ReplayError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ReplayError::Io(path.to_path_buf(), e))?;
+    let text = segur_tls::read_text(path).map_err(|e| ReplayError::Io(path.to_path_buf(), e))?;
     parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(|e| match e {
         ReplayError::Config(why) => ReplayError::Config(format!("{}: {why}", path.display())),
         other => other,

@@ -143,7 +143,9 @@ pub fn load_dir(dir: &Path, kind: Kind) -> Result<Vec<Prepared>, ReplayError> {
     paths.sort();
     let mut out = Vec::with_capacity(paths.len());
     for p in paths {
-        let bytes = std::fs::read(&p).map_err(|e| ReplayError::Io(p.clone(), e))?;
+        // Each request is held in memory: at most 512 MiB a file, whatever the file is.
+        let bytes = segur_tls::read_limited(&p, 512 * 1024 * 1024)
+            .map_err(|e| ReplayError::Io(p.clone(), e))?;
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -647,8 +647,8 @@ struct Live {
 }
 
 fn tls_configs(endpoint: &Endpoint) -> Result<Vec<Arc<ClientConfig>>, ReplayError> {
-    let roots_pem =
-        std::fs::read(&endpoint.roots).map_err(|e| ReplayError::Io(endpoint.roots.clone(), e))?;
+    let roots_pem = segur_tls::read_limited(&endpoint.roots, segur_tls::MAX_FILE)
+        .map_err(|e| ReplayError::Io(endpoint.roots.clone(), e))?;
     let mut out = Vec::new();
     for pair in endpoint.identity_files()? {
         let id = Identity::from_pem_files(&pair.cert, Some(&pair.key))?;

@@ -145,7 +145,7 @@ impl Config {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| config_error(e.to_string()))?;
+        let text = segur_tls::read_text(path).map_err(|e| config_error(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         Config::from_toml(&text, base).map_err(config_error)
     }

@@ -329,7 +329,8 @@ impl Sink {
         }
         let identity =
             segur_tls::Identity::from_pem_files(&c.cert, c.key.as_deref()).map_err(cert)?;
-        let roots_pem = std::fs::read(&c.client_roots).map_err(|e| roots(&e))?;
+        let roots_pem =
+            segur_tls::read_limited(&c.client_roots, segur_tls::MAX_FILE).map_err(|e| roots(&e))?;
         let roots = segur_tls::roots_from_pem(&roots_pem).map_err(|e| roots(&e))?;
         let tls = segur_tls::server_config(&identity, roots).map_err(cert)?;
         let (store, notes) = Store::open(&c.store)?;

@@ -47,9 +47,10 @@ impl Identity {
 
     /// From PEM files; with no key file the key is read from the certificate file.
     pub fn from_pem_files(cert: &Path, key: Option<&Path>) -> Result<Self, TlsError> {
-        let certs = std::fs::read(cert).map_err(|e| TlsError::io(cert, e))?;
+        let certs =
+            crate::read_limited(cert, crate::MAX_FILE).map_err(|e| TlsError::io(cert, e))?;
         let key = match key {
-            Some(k) => std::fs::read(k).map_err(|e| TlsError::io(k, e))?,
+            Some(k) => crate::read_limited(k, crate::MAX_FILE).map_err(|e| TlsError::io(k, e))?,
             None => certs.clone(),
         };
         Self::from_pem(&certs, &key)
@@ -76,7 +77,7 @@ impl Identity {
 
     /// From a PKCS#12 file.
     pub fn from_pkcs12_file(path: &Path, password: &str) -> Result<Self, TlsError> {
-        let der = std::fs::read(path).map_err(|e| TlsError::io(path, e))?;
+        let der = crate::read_limited(path, crate::MAX_FILE).map_err(|e| TlsError::io(path, e))?;
         Self::from_pkcs12(&der, password)
     }
 

@@ -38,3 +38,35 @@ pub use identity::{FileFormat, Identity, certs_from_pem, detect_format, read_cer
 pub use rustls;
 pub use segur_finding::printable;
 pub use toml_text::toml_error_line;
+
+/// Certificate, key, trust-store and configuration files larger than this are refused.
+pub const MAX_FILE: u64 = 16 * 1024 * 1024;
+
+/// Read a file of at most `limit` bytes: a device or a pipe (`/dev/zero`) says nothing of its
+/// length, so at most `limit + 1` bytes are read from it, whatever it is.
+pub fn read_limited(path: &std::path::Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes"),
+        )
+    };
+    if len > limit {
+        return Err(too_large());
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(buf)
+}
+
+/// [`read_limited`] to [`MAX_FILE`], as text.
+pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    String::from_utf8(read_limited(path, MAX_FILE)?)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
+}

@@ -279,7 +279,7 @@ impl Manifest {
     /// Read `dir/pki.toml`.
     pub fn read(dir: &Path) -> Result<Manifest, TlsError> {
         let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path).map_err(|e| TlsError::io(&path, e))?;
+        let text = crate::read_text(&path).map_err(|e| TlsError::io(&path, e))?;
         toml::from_str(&text).map_err(|e| {
             TlsError::Manifest(format!(
                 "{}: {}",
