@@ -64,7 +64,8 @@ impl Failure {
     }
 }
 
-/// Documents and packages larger than this are refused.
+/// Documents and packages larger than this are refused (the DOM limit is 512 MiB; a CDA is
+/// rarely above 10 MB).
 pub(crate) const MAX_INPUT: u64 = 512 * 1024 * 1024;
 /// Certificate, key and trust-store files larger than this are refused.
 pub(crate) const MAX_PEM: u64 = 16 * 1024 * 1024;

@@ -16,8 +16,6 @@ use segur_validate::select::SelectMode;
 use crate::args::{ReportFormat, RulesOptions, Select, ValidateArgs};
 use crate::{Failure, MAX_INPUT, Outcome as CliOutcome, exit, out, rules};
 
-/// Inputs larger than this are refused (the DOM limit is 512 MiB; a CDA is rarely above 10 MB).
-
 /// One input as given.
 pub(crate) enum Input {
     /// A file.
