@@ -29,6 +29,15 @@ fn ins_check_rejects_a_wrong_key_and_names_the_expected_one() {
     let line = stdout(&o);
     assert!(line.contains("expected 89"), "{line}");
     assert_eq!(line.lines().count(), 1);
+    // What was given is shown escaped: one line still.
+    let o = segur(&["ins", "check", "27903512151898\n9"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).starts_with(r"invalid: 27903512151898\n9: "),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(stdout(&o).lines().count(), 1);
 }
 
 #[test]

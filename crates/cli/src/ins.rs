@@ -124,7 +124,11 @@ fn check(input: &str, oid: Option<&str>, format: Format) -> Result<Outcome, Fail
                     .unwrap_or_default();
                 out(format_args!("valid: {m} (key {:02}){authority}", m.key()))?;
             }
-            Err(e) => out(format_args!("invalid: {input}: {e}"))?,
+            Err(e) => out(format_args!(
+                "invalid: {}: {}",
+                segur_finding::printable(input),
+                segur_finding::printable(&e.to_string())
+            ))?,
         },
     }
     Ok(if parsed.is_ok() {

@@ -15,9 +15,10 @@ pub enum TlsError {
         #[source]
         source: std::io::Error,
     },
-    /// PEM text that does not parse (a missing END line, bad base64).
+    /// PEM text that does not parse (a missing END line, bad base64), said in words with its
+    /// line ([`crate::identity`]'s `pem_problem`).
     #[error("bad PEM: {0}")]
-    Pem(#[from] rustls::pki_types::pem::Error),
+    Pem(String),
     /// No certificate where one was expected.
     #[error("no certificate found (expected a PEM `CERTIFICATE` block or DER)")]
     NoCertificate,

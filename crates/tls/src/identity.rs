@@ -198,10 +198,40 @@ pub fn read_certificates(
         FileFormat::Pem | FileFormat::DerCertificate => certs_from_pem(bytes),
         FileFormat::Pkcs12 => {
             let password = password.ok_or(TlsError::Pkcs12NeedsPassword)?;
-            Ok(Identity::from_pkcs12(bytes, password)?.into_parts().0)
+            pkcs12_certificates(bytes, password)
         }
         FileFormat::Unknown => Err(TlsError::UnknownFormat),
     }
+}
+
+/// The certificates of a PKCS#12 file: the chain of its private key, or, in a file without a
+/// key (`openssl pkcs12 -export -nokeys`), its certificates by alias; inspecting needs no key.
+fn pkcs12_certificates(
+    der: &[u8],
+    password: &str,
+) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    use p12_keystore::{KeyStore, Pkcs12Archive, Pkcs12ImportPolicy};
+    let store =
+        KeyStore::from_pkcs12(der, password, Pkcs12ImportPolicy::Strict).map_err(pkcs12_error)?;
+    let certs: Vec<CertificateDer<'static>> = match store.private_key_chain() {
+        Some((_, chain)) => chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect(),
+        // The keystore keeps only certificates linked to a key or marked trusted: the file's
+        // certificate bags, in their order.
+        None => Pkcs12Archive::from_pkcs12(der, password)
+            .map_err(pkcs12_error)?
+            .certs
+            .iter()
+            .map(|b| CertificateDer::from(b.cert.as_der().to_vec()))
+            .collect(),
+    };
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate);
+    }
+    Ok(certs)
 }
 
 /// Every certificate of a PEM buffer, in order; a buffer that is not PEM is read as one DER
@@ -214,7 +244,9 @@ pub fn certs_from_pem(bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsE
             _ => Err(TlsError::NoCertificate),
         };
     }
-    let certs = CertificateDer::pem_slice_iter(bytes).collect::<Result<Vec<_>, _>>()?;
+    let certs = CertificateDer::pem_slice_iter(bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem(pem_problem(bytes, &e)))?;
     if certs.is_empty() {
         return Err(TlsError::NoCertificate);
     }
@@ -233,7 +265,64 @@ fn key_from_pem(bytes: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
                 TlsError::NoPrivateKey
             })
         }
-        Err(e) => Err(e.into()),
+        Err(e) => Err(TlsError::Pem(pem_problem(bytes, &e))),
+    }
+}
+
+/// What is wrong with PEM text, in words, with the line (1-based) where it shows.
+fn pem_problem(bytes: &[u8], e: &rustls::pki_types::pem::Error) -> String {
+    use rustls::pki_types::pem::Error as E;
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    match e {
+        E::MissingSectionEnd { end_marker } => {
+            let end = String::from_utf8_lossy(end_marker);
+            let begin = lines
+                .iter()
+                .rposition(|l| l.starts_with("-----BEGIN ") && l.contains(end.as_ref()));
+            match begin {
+                Some(i) => format!(
+                    "line {}: `{}` has no `-----END {end}-----` line after it",
+                    i + 1,
+                    crate::printable(lines[i])
+                ),
+                None => format!("a `-----BEGIN {end}-----` section has no end line"),
+            }
+        }
+        E::IllegalSectionStart { line } => {
+            let shown = String::from_utf8_lossy(line);
+            let at = lines
+                .iter()
+                .position(|l| l.as_bytes() == line.as_slice())
+                .map(|i| format!("line {}: ", i + 1))
+                .unwrap_or_default();
+            format!(
+                "{at}a malformed section start `{}`",
+                crate::printable(&shown)
+            )
+        }
+        E::Base64Decode(_) => {
+            // The first line inside a section with a character that is not base64.
+            let mut inside = false;
+            for (i, l) in lines.iter().enumerate() {
+                if l.starts_with("-----BEGIN ") {
+                    inside = true;
+                } else if l.starts_with("-----END ") {
+                    inside = false;
+                } else if inside && !l.contains(':') {
+                    let base64 = |c: char| c.is_ascii_alphanumeric() || "+/=".contains(c);
+                    if let Some(c) = l.chars().find(|c| !base64(*c) && !c.is_whitespace()) {
+                        return format!(
+                            "line {}: `{}` is not a base64 character",
+                            i + 1,
+                            crate::printable(&c.to_string())
+                        );
+                    }
+                }
+            }
+            "a section's base64 does not decode (its length or padding)".into()
+        }
+        other => crate::printable(&other.to_string()).into_owned(),
     }
 }
 

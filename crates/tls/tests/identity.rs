@@ -136,6 +136,39 @@ h/vh2w0y+dQ=
 ";
 
 #[test]
+fn a_pkcs12_file_without_a_key_gives_its_certificate() {
+    // Inspecting needs no key; an identity does.
+    let der = std::fs::read(fixture("rsa2048.nokey.p12")).expect("fixture");
+    let certs = segur_tls::read_certificates(&der, Some("segur-test")).expect("certificates");
+    let pem = std::fs::read(fixture("rsa2048.pem")).expect("fixture");
+    assert_eq!(certs, segur_tls::certs_from_pem(&pem).expect("pem"));
+    assert!(matches!(
+        Identity::from_pkcs12(&der, "segur-test"),
+        Err(TlsError::Pkcs12NoKey)
+    ));
+}
+
+#[test]
+fn broken_pem_is_said_in_words_with_its_line() {
+    let message = |pem: &str| match segur_tls::certs_from_pem(pem.as_bytes()) {
+        Err(e @ TlsError::Pem(_)) => e.to_string(),
+        other => panic!("{other:?}"),
+    };
+    // No END line: the BEGIN line is named (it printed the marker's bytes as numbers).
+    let cut = P521.replace("-----END CERTIFICATE-----\n", "");
+    assert_eq!(
+        message(&format!("# a comment\n{cut}")),
+        "bad PEM: line 2: `-----BEGIN CERTIFICATE-----` has no `-----END CERTIFICATE-----` line after it"
+    );
+    // A character that is not base64 (it printed `InvalidCharacter(33)`).
+    let bang = P521.replacen("GzEZ", "G!EZ", 1);
+    assert_eq!(
+        message(&bang),
+        "bad PEM: line 3: `!` is not a base64 character"
+    );
+}
+
+#[test]
 fn a_p521_key_is_521_bits() {
     let certs = segur_tls::certs_from_pem(P521.as_bytes()).expect("pem");
     let info = CertInfo::from_der(&certs[0]).expect("x509");
