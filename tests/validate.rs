@@ -594,6 +594,22 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
         "verdict unreadable, expected conformant (end tag </titel> does not match start tag <title> at line",
     );
 
+    // A case's file taken from the rules directory stays in it.
+    std::fs::write(
+        wrong.join("edit.toml"),
+        "description = \"escapes\"\nexpect = \"conformant\"\n[input]\nfile = \"rules:../../etc/passwd\"\n",
+    )
+    .expect("write");
+    let o = segur(&["conformance", "run", p(&wrong), "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stdout)
+            .contains("ERROR edit.toml: input `rules:../../etc/passwd` leaves the rules directory"),
+        "{}",
+        text(&o.stdout)
+    );
+    std::fs::remove_file(wrong.join("edit.toml")).expect("rm");
+
     // A case file that is not a case cannot be run; the cases after it still are.
     std::fs::write(wrong.join("case.toml"), "expect = 3").expect("write");
     std::fs::write(
@@ -924,14 +940,32 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
         &rules(),
     ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
-    let o = segur(&[
-        "conformance",
-        "compare-peer",
-        p(&dir.path().join("no-such-dir")),
-        "--peer-results",
-        p(&peer),
-        "--rules",
-        &rules(),
-    ]);
+    let compare = |dir: &Path, peer: &Path| {
+        segur(&[
+            "conformance",
+            "compare-peer",
+            p(dir),
+            "--peer-results",
+            p(peer),
+            "--rules",
+            &rules(),
+        ])
+    };
+    let o = compare(&dir.path().join("no-such-dir"), &peer);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    // Peer results that name none of the directory's documents are another directory's: every
+    // document would agree by having no row.
+    std::fs::write(empty.join("mine.xml"), &before).expect("write");
+    std::fs::write(
+        &peer,
+        r#"{"document":"theirs.xml","schematron":"s.sch","location":"/a","role":"error","text":"t","kind":"failed-assert"}"#,
+    )
+    .expect("peer");
+    let o = compare(&empty, &peer);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("names none of the documents in"),
+        "{}",
+        text(&o.stderr)
+    );
 }

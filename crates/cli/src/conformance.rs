@@ -104,6 +104,17 @@ pub(crate) fn run(cmd: ConformanceCommand) -> Result<Outcome, Failure> {
                 .map(|r| r.document.as_str())
                 .filter(|d| !listed.contains(d))
                 .collect();
+            // failed.jsonl has rows only for failures: a document without rows is one the
+            // peer found conformant. Results that name none of DIR's documents are those of
+            // another directory, and every document would "agree" by having none.
+            if !peer.is_empty() && peer.iter().all(|r| !listed.contains(r.document.as_str())) {
+                return Err(Failure::usage(format!(
+                    "{}: names none of the documents in {} (first: {}): the results of another directory?",
+                    peer_results.display(),
+                    dir.display(),
+                    elsewhere.first().copied().unwrap_or_default()
+                )));
+            }
             if let Some(first) = elsewhere.first() {
                 out(format_args!(
                     "note: the peer results name {} document(s) that are not in {}, not compared (first: {first})",

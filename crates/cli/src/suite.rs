@@ -80,6 +80,11 @@ fn load_input(case: &Case, file: &Path, rules_dir: &Path) -> Result<Vec<u8>, Str
     let mut bytes = match (&case.input.file, &case.input.build) {
         (Some(f), None) => {
             let path = match f.strip_prefix("rules:") {
+                Some(rel) if !segur_validate::select::within_rules(rel) => {
+                    return Err(format!(
+                        "input `{f}` leaves the rules directory (absolute, or through `..`)"
+                    ));
+                }
                 Some(rel) => rules_dir.join(rel),
                 None => file.parent().unwrap_or(Path::new(".")).join(f),
             };
