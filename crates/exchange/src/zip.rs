@@ -254,6 +254,21 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Archive {
             continue;
         }
         if name.ends_with('/') {
+            // A folder entry: nothing to extract, but a folder where a file was is a clash
+            // (an extracting reader fails on one or the other), and later files may not
+            // take its name.
+            let folded = canonical_name(&name).replace('\\', "/").to_lowercase();
+            if taken.contains(&folded) {
+                out.findings.push(finding(
+                    "SEGUR-XDM-PATH",
+                    &here,
+                    format!(
+                        "{place}: folder entry `{shown}` has the name of an earlier file; not extracted"
+                    ),
+                ));
+            } else if !folded.is_empty() {
+                folders.insert(folded);
+            }
             continue;
         }
         // `IHE_XDM/./SUBSET01/…` or `IHE_XDM//SUBSET01/…`: a reader that looks entries up by
@@ -463,6 +478,24 @@ mod tests {
             assert!(f.message.len() < 400, "{} bytes", f.message.len());
         }
         assert!(a.findings[1].message.contains("(60008 bytes)"));
+    }
+
+    #[test]
+    fn a_folder_entry_and_a_file_of_one_name_clash_either_way() {
+        let file_first = vec![
+            ("IHE_XDM/SUBSET01/DOC0001.XML".to_string(), b"<a/>".to_vec()),
+            ("IHE_XDM/SUBSET01/DOC0001.XML/".to_string(), Vec::new()),
+        ];
+        let a = read(&write(&file_first), "t.zip", &ZipLimits::default());
+        assert_eq!(ids(&a), ["SEGUR-XDM-PATH"]);
+        assert_eq!(a.entries.len(), 1);
+        let folder_first = vec![
+            ("IHE_XDM/SUBSET01/DOC0001.XML/".to_string(), Vec::new()),
+            ("IHE_XDM/SUBSET01/DOC0001.XML".to_string(), b"<a/>".to_vec()),
+        ];
+        let a = read(&write(&folder_first), "t.zip", &ZipLimits::default());
+        assert_eq!(ids(&a), ["SEGUR-XDM-PATH"]);
+        assert!(a.entries.is_empty());
     }
 
     #[test]
