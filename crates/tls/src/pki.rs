@@ -105,6 +105,15 @@ fn check_server_name(name: &str) -> Result<(), TlsError> {
             return bad("a label starts or ends with a hyphen");
         }
     }
+    // `1.2.3.256`: no top-level domain is all digits (RFC 3696 2), and TLS clients read such a
+    // name as an IP address, which this one is not.
+    if name
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return bad("its last label is all digits, as an IP address's, but it is not one");
+    }
     Ok(())
 }
 

@@ -331,6 +331,8 @@ fn server_names_must_be_dns_names_or_ip_addresses() {
         "*",
         "é.example",
         "a/b",
+        "1.2.3.256",
+        "host.123",
     ] {
         let err = with(&[bad]).validate().expect_err(bad);
         let text = err.to_string();
