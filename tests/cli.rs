@@ -562,3 +562,15 @@ fn an_endless_device_is_read_within_the_bound() {
         );
     }
 }
+
+#[test]
+fn an_error_line_stays_one_line_whatever_a_file_name_holds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let odd = dir.path().join("x\ny.xml");
+    std::fs::write(&odd, "<a>").expect("write");
+    let o = segur(&["validate", path(&odd), "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(r"x\ny.xml"), "{err}");
+}

@@ -169,7 +169,11 @@ pub fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::from(exit::OK),
         Ok(Outcome::Invalid) => ExitCode::from(exit::INVALID),
         Err(f) => {
-            err_line(format_args!("segur: {}", f.message));
+            // One line, whatever a file name or a message from outside holds.
+            err_line(format_args!(
+                "segur: {}",
+                segur_finding::printable(&f.message)
+            ));
             ExitCode::from(f.code)
         }
     }
