@@ -26,7 +26,7 @@ catalogue! {
     RESOURCE_TYPE = "FHIR-RESOURCE-TYPE", Error, "No resourceType, or one the packages do not define.";
     PROFILE_UNKNOWN = "FHIR-PROFILE-UNKNOWN", Warning, "A meta.profile (or --profile) not found in the packages: not checked.";
     PROFILE_TYPE = "FHIR-PROFILE-TYPE", Error, "A profile that constrains another type than the resource's.";
-    ELEMENT_UNKNOWN = "FHIR-ELEMENT-UNKNOWN", Error, "A property that the definition does not have.";
+    ELEMENT_UNKNOWN = "FHIR-ELEMENT-UNKNOWN", Error, "A property that the definition does not have, or a `_x` companion of an element that is not a primitive (`_name`, `_contained`).";
     CARD_MIN = "FHIR-CARD-MIN", Error, "Fewer occurrences than the element's min.";
     CARD_MAX = "FHIR-CARD-MAX", Error, "More occurrences than the element's max.";
     TYPE = "FHIR-TYPE", Error, "A value of the wrong JSON type for its FHIR type, or a choice element with a type it does not allow.";

@@ -594,20 +594,38 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 continue;
             }
             if let Some(base) = key.strip_prefix('_') {
-                let known = children.iter().any(|&c| {
-                    let n = &sd.elements[c].name;
-                    n == base
-                        || n.strip_suffix("[x]")
-                            .is_some_and(|p| base.starts_with(p) && base.len() > p.len())
+                // The element `_x` accompanies, and whether it is a primitive (only a
+                // primitive has a companion: `_name` next to a HumanName is no property).
+                let target = children.iter().find_map(|&c| {
+                    let ce = &sd.elements[c];
+                    if ce.name == base {
+                        return Some((ce, ce.types.iter().any(|t| is_primitive_code(&t.code))));
+                    }
+                    let rest = base.strip_prefix(ce.name.strip_suffix("[x]")?)?;
+                    (!rest.is_empty()).then(|| {
+                        let primitive = ce
+                            .types
+                            .iter()
+                            .any(|t| is_primitive_code(&t.code) && capitalized(&t.code) == rest);
+                        (ce, primitive)
+                    })
                 });
-                if !known {
-                    self.push(
+                match target {
+                    None => self.push(
                         rules::ELEMENT_UNKNOWN,
                         &format!("{path}.{key}"),
                         format!("unknown element '{key}' in {}", sd.elements[defining].path),
-                    );
-                } else {
-                    self.companion(value, &format!("{path}.{key}"), container);
+                    ),
+                    Some((ce, false)) => self.push(
+                        rules::ELEMENT_UNKNOWN,
+                        &format!("{path}.{key}"),
+                        format!(
+                            "unknown element '{key}' in {}: {} is not a primitive, so it \
+                             has no '_' companion",
+                            sd.elements[defining].path, ce.path
+                        ),
+                    ),
+                    Some((_, true)) => self.companion(value, &format!("{path}.{key}"), container),
                 }
                 continue;
             }

@@ -501,3 +501,54 @@ fn the_engine_type_model_is_r4_core() {
         }
     }
 }
+
+#[test]
+fn companions_of_non_primitive_elements_are_errors_with_a_place() {
+    let v = Validator::new(packages()).with_fhirpath();
+    let text = r##"{
+  "resourceType": "Patient",
+  "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+  "contained": [{"resourceType": "Practitioner", "id": "gp"}],
+  "_contained": [{"id": "c1"}],
+  "generalPractitioner": [{"reference": "#gp"}],
+  "name": [{"family": "Durand"}],
+  "_name": [{"id": "n1"}],
+  "birthDate": "1974-12-25",
+  "_birthDate": {"id": "b1"}
+}"##;
+    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
+    let errors: Vec<(String, Option<String>, Option<u32>, Option<u32>)> = v
+        .validate(&doc, &[])
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.rule, f.location.xpath, f.location.line, f.location.column))
+        .collect();
+    let at = |path: &str, line, column| {
+        (
+            "FHIR-ELEMENT-UNKNOWN".to_string(),
+            Some(path.to_string()),
+            Some(line),
+            Some(column),
+        )
+    };
+    // Only the two structural errors: no dom-3 from the companion of `contained`, and a
+    // primitive's companion (`_birthDate`) is still fine.
+    assert_eq!(
+        errors,
+        [at("Patient._contained", 5, 17), at("Patient._name", 8, 12)],
+        "{errors:#?}"
+    );
+    // A companion of `contained` alone was read as a contained resource with an id that
+    // nothing references (dom-3).
+    let text = r##"{"resourceType": "Patient",
+  "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+  "_contained": [{"id": "c1"}]}"##;
+    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
+    let errors: Vec<(String, Option<String>, Option<u32>, Option<u32>)> = v
+        .validate(&doc, &[])
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.rule, f.location.xpath, f.location.line, f.location.column))
+        .collect();
+    assert_eq!(errors, [at("Patient._contained", 3, 17)], "{errors:#?}");
+}

@@ -712,15 +712,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             self.push_values(n, key, Some(v), ty, out);
             return Ok(());
         }
-        // A primitive with only its companion (`_birthDate` without `birthDate`).
+        // A primitive with only its companion (`_birthDate` without `birthDate`); `_x` next
+        // to an element of a complex type is no companion (`_contained`).
         if n.value.is_some_and(Value::is_object) {
             let mut companion_key = String::with_capacity(name.len() + 1);
             companion_key.push('_');
             companion_key.push_str(name);
             if let Some((key, _)) = obj.get_key_value(companion_key.as_str()) {
                 let ty = self.child_type(n, name);
-                self.push_values(n, &key[1..], None, ty, out);
-                return Ok(());
+                if ty.is_none_or(|t| crate::model::PRIMITIVE_TYPES.contains(&t)) {
+                    self.push_values(n, &key[1..], None, ty, out);
+                    return Ok(());
+                }
             }
         }
         // A choice element: `value` is written `valueQuantity`, `valueString`, …
@@ -743,11 +746,19 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         ty: Option<&'a str>,
         out: &mut Collection<'a>,
     ) {
+        let primitives = |a: &[Value]| !a.iter().any(|x| x.is_object() || x.is_array());
         let companion = match (parent.value, v) {
             (
                 Some(Value::Object(m)),
-                None | Some(Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Array(_)),
+                None | Some(Value::String(_) | Value::Number(_) | Value::Bool(_)),
             ) => {
+                let mut k = String::with_capacity(key.len() + 1);
+                k.push('_');
+                k.push_str(key);
+                m.get(k.as_str())
+            }
+            // Only an array of primitives has companions (`contained` has none).
+            (Some(Value::Object(m)), Some(Value::Array(a))) if primitives(a) => {
                 let mut k = String::with_capacity(key.len() + 1);
                 k.push('_');
                 k.push_str(key);
