@@ -1308,22 +1308,31 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         let (ok, text) = match code {
             "boolean" => (v.is_boolean(), None),
             "integer" | "positiveInt" | "unsignedInt" | "integer64" => {
-                let ok = match v.as_i64() {
-                    Some(n) => match code {
-                        "positiveInt" => n > 0,
-                        "unsignedInt" => n >= 0,
-                        "integer" => i32::try_from(n).is_ok(),
-                        _ => true,
-                    },
-                    None => false,
-                };
-                if v.is_number() && !ok {
-                    self.push(
-                        rules::PRIMITIVE_FORMAT,
-                        path,
-                        format!("{epath}: {} is not a valid {code}", short(v)),
-                    );
-                    return;
+                if let Some(n) = v.as_number() {
+                    // FHIR R4 §2.24: 32-bit integers (integer64 is R5's).
+                    let (min, max) = match code {
+                        "positiveInt" => (1, i64::from(i32::MAX)),
+                        "unsignedInt" => (0, i64::from(i32::MAX)),
+                        "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                        _ => (i64::MIN, i64::MAX),
+                    };
+                    // The number as written (serde_json keeps its text).
+                    let text = n.to_string();
+                    let why = if text.contains(['.', 'e', 'E']) {
+                        Some("not an integer".to_string())
+                    } else if n.as_i64().is_none_or(|i| i < min || i > max) {
+                        Some(format!("out of range {min}..{max}"))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        self.push(
+                            rules::PRIMITIVE_FORMAT,
+                            path,
+                            format!("{epath}: {} is not a valid {code} ({why})", short(v)),
+                        );
+                        return;
+                    }
                 }
                 (v.is_number(), None)
             }

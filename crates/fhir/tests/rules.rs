@@ -552,3 +552,48 @@ fn companions_of_non_primitive_elements_are_errors_with_a_place() {
         .collect();
     assert_eq!(errors, [at("Patient._contained", 3, 17)], "{errors:#?}");
 }
+
+#[test]
+fn numbers_out_of_range_are_findings_at_their_place_shown_as_written() {
+    let v = Validator::new(packages());
+    let check = |number: &str, shown: &str, why: &str| {
+        let text =
+            format!("{{\"resourceType\": \"Patient\",\n  \"multipleBirthInteger\": {number}\n}}");
+        let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default())
+            .unwrap_or_else(|e| panic!("{number}: unreadable: {e}"));
+        let f: Vec<Finding> = v
+            .validate(&doc, &[])
+            .into_iter()
+            .filter(|f| f.rule == "FHIR-PRIMITIVE-FORMAT")
+            .collect();
+        assert_eq!(f.len(), 1, "{number}: {f:#?}");
+        assert_eq!(
+            f[0].location.xpath.as_deref(),
+            Some("Patient.multipleBirthInteger")
+        );
+        assert_eq!(
+            (f[0].location.line, f[0].location.column),
+            (Some(2), Some(27))
+        );
+        assert_eq!(
+            f[0].message,
+            format!("Patient.multipleBirth[x]: {shown} is not a valid integer ({why})"),
+        );
+    };
+    let range = "out of range -2147483648..2147483647";
+    check("1E400", "1e+400", "not an integer");
+    check(
+        "100000000000000000000000",
+        "100000000000000000000000",
+        range,
+    );
+    check("2147483648", "2147483648", range);
+    check("-99999999999999999999", "-99999999999999999999", range);
+    check("2.50", "2.50", "not an integer");
+    // A decimal keeps its digits: beyond f64 is no error for a FHIR decimal.
+    let text = br#"{"resourceType": "Observation", "status": "final",
+        "code": {"text": "x"}, "valueQuantity": {"value": 1e400}}"#;
+    let doc = segur_fhir::json::parse(text, segur_fhir::Limits::default()).unwrap();
+    let f = v.validate(&doc, &[]);
+    assert!(!f.iter().any(|f| f.severity == Severity::Error), "{f:#?}");
+}

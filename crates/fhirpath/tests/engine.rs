@@ -809,3 +809,24 @@ fn loop_invariant_subexpressions_are_evaluated_once_per_evaluation() {
         ["true"]
     );
 }
+
+#[test]
+fn json_numbers_keep_their_precision() {
+    let obs: Value = serde_json::from_str(
+        r#"{"resourceType": "Observation", "valueQuantity": {"value": 1.50},
+            "component": [{"valueInteger": 100000000000000000000000},
+                          {"valueQuantity": {"value": 12345678901234567890.25}}]}"#,
+    )
+    .expect("json");
+    let run = |src: &str| eval_strings(src, &obs).expect(src);
+    assert_eq!(run("Observation.value.value.toString()"), ["1.50"]);
+    assert_eq!(run("Observation.value.value = 1.5"), ["true"]);
+    assert_eq!(
+        run("Observation.component[1].value.value.toString()"),
+        ["12345678901234567890.25"]
+    );
+    assert_eq!(
+        run("Observation.component[1].value.value > 12345678901234567890.2"),
+        ["true"]
+    );
+}
