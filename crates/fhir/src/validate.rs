@@ -1458,11 +1458,13 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                     .flatten()
                     .enumerate()
                     .find(|(_, c)| c["id"] == id);
+                // Said of the value, not of the definition it is walked against (a profile's
+                // extension slice, then the extension's own): one finding per place.
                 if found.is_none() {
                     self.push(
                         rules::REF_CONTAINED,
                         path,
-                        format!("{epath}: reference '{r}' names no contained resource"),
+                        format!("reference '{r}' names no contained resource"),
                     );
                 }
                 found.map(|(i, value)| Target {
@@ -1508,7 +1510,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 self.push(
                     rules::REF_BUNDLE,
                     path,
-                    format!("{epath}: reference '{r}' resolves to no entry of the Bundle"),
+                    format!("reference '{r}' resolves to no entry of the Bundle"),
                 );
             }
             if found.is_none() && only("bundled") {

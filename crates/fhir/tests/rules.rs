@@ -597,3 +597,24 @@ fn numbers_out_of_range_are_findings_at_their_place_shown_as_written() {
     let f = v.validate(&doc, &[]);
     assert!(!f.iter().any(|f| f.severity == Severity::Error), "{f:#?}");
 }
+
+#[test]
+fn a_local_reference_to_nothing_is_reported_once_per_place() {
+    // PDSm's SubmissionSet List: the intended-recipient extension is walked against the List
+    // profile's slice and against the extension's own definition; its reference was
+    // reported once for each.
+    let text = std::fs::read_to_string(
+        common::shared().join("examples/valid/pdsm311-List-ExampleSubmissionSet.json"),
+    )
+    .expect("example")
+    .replace("\"#practitionerrole-example\"", "\"#nope\"");
+    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
+    let mut places: Vec<String> = common::validator()
+        .validate(&doc, &[])
+        .into_iter()
+        .filter(|f| f.rule == "FHIR-REF-CONTAINED")
+        .filter_map(|f| f.location.xpath)
+        .collect();
+    places.sort();
+    assert_eq!(places, ["List.extension[3].valueReference", "List.source"]);
+}
