@@ -24,7 +24,7 @@ macro_rules! catalogue {
 catalogue! {
     JSON_ARRAY = "FHIR-JSON-ARRAY", Error, "A repeating element not written as a JSON array, or a single one written as an array.";
     RESOURCE_TYPE = "FHIR-RESOURCE-TYPE", Error, "No resourceType, or one the packages do not define.";
-    PROFILE_UNKNOWN = "FHIR-PROFILE-UNKNOWN", Warning, "A meta.profile (or --profile) not found in the packages: not checked.";
+    PROFILE_UNKNOWN = "FHIR-PROFILE-UNKNOWN", Warning, "A meta.profile not found in the packages, or whose StructureDefinition is broken: not checked (the CLI refuses such a --profile: exit 2).";
     PROFILE_TYPE = "FHIR-PROFILE-TYPE", Error, "A profile that constrains another type than the resource's.";
     ELEMENT_UNKNOWN = "FHIR-ELEMENT-UNKNOWN", Error, "A property that the definition does not have, or a `_x` companion of an element that is not a primitive (`_name`, `_contained`).";
     CARD_MIN = "FHIR-CARD-MIN", Error, "Fewer occurrences than the element's min.";

@@ -417,17 +417,17 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
     ) {
         let mut sds: Vec<Arc<StructureDefinition>> = Vec::new();
         for u in urls {
-            match self.v.packages.structure(u) {
-                Some(sd) if sd.type_name != rt => self.push(
+            match self.v.packages.structure_checked(u) {
+                Ok(sd) if sd.type_name != rt => self.push(
                     rules::PROFILE_TYPE,
                     path,
                     format!("profile {u} constrains {}, not {rt}", sd.type_name),
                 ),
-                Some(sd) => sds.push(sd),
-                None => self.push(
+                Ok(sd) => sds.push(sd),
+                Err(e) => self.push(
                     rules::PROFILE_UNKNOWN,
                     path,
-                    format!("profile {u} is not in the packages: not checked"),
+                    format!("profile {e}: not checked"),
                 ),
             }
         }
