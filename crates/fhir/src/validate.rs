@@ -249,6 +249,30 @@ fn is_primitive_code(code: &str) -> bool {
         || code.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
+/// Whether `id` is a FHIR id: `[A-Za-z0-9\-\.]{1,64}` (R4 datatypes, `id`).
+fn is_fhir_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// The resource type a literal reference names: `Practitioner/1`, `…/fhir/Practitioner/1`,
+/// `…/Practitioner/1/_history/2`; `None` for local, `urn:` and conditional references.
+fn url_type(r: &str) -> Option<&str> {
+    if r.starts_with('#') || r.starts_with("urn:") || r.contains('?') {
+        return None;
+    }
+    let r = r.split("/_history/").next().unwrap_or(r);
+    let mut parts = r.rsplit('/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    (is_fhir_id(id)
+        && ty.starts_with(|c: char| c.is_ascii_uppercase())
+        && ty.bytes().all(|b| b.is_ascii_alphabetic()))
+    .then_some(ty)
+}
+
 fn capitalized(code: &str) -> String {
     let mut c = code.chars();
     c.next()
@@ -392,6 +416,19 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             return;
         }
         let path = if path.is_empty() { rt } else { path };
+        // R4 core types `Resource.id` as a System.String: the id regex is checked here.
+        if let Some(id) = value.get("id").and_then(Value::as_str)
+            && !is_fhir_id(id)
+        {
+            self.push(
+                rules::RESOURCE_ID,
+                &format!("{path}.id"),
+                format!(
+                    "resource id {} does not match [A-Za-z0-9\\-\\.]{{1,64}}",
+                    short(&Value::String(id.to_string()))
+                ),
+            );
+        }
         let mut urls: Vec<String> = value["meta"]["profile"]
             .as_array()
             .into_iter()
@@ -1522,7 +1559,28 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             }
             found
         };
-        let Some(target) = resolved else { return };
+        let Some(target) = resolved else {
+            // Not resolved here: the type its URL names (`Practitioner/1`, an absolute
+            // `…/fhir/Practitioner/1`) must still be one the element allows.
+            if let Some(ty) = url_type(r)
+                && self
+                    .v
+                    .packages
+                    .base(ty)
+                    .is_some_and(|b| b.kind == "resource")
+                && let Some(allowed) = self.disallowed_target(t, ty)
+            {
+                self.push(
+                    rules::REF_TARGET,
+                    path,
+                    format!(
+                        "{epath}: reference '{r}' names a {ty}; allowed: {}",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+            return;
+        };
         let Some(rt) = target.value["resourceType"].as_str() else {
             return;
         };
@@ -1557,6 +1615,24 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             return;
         }
         self.target_profiles(&target, rt, r, path, &profiles);
+    }
+
+    /// The types the targetProfiles of `t` allow, when `rt` is not one of them (`None` when
+    /// it is, or when a targetProfile says nothing of its type).
+    fn disallowed_target(&self, t: &TypeRef, rt: &str) -> Option<Vec<String>> {
+        if t.target_profiles.is_empty() {
+            return None;
+        }
+        let types: Vec<Option<String>> = t
+            .target_profiles
+            .iter()
+            .map(|p| match self.v.packages.structure(p) {
+                Some(s) => Some(s.type_name.clone()),
+                None => core_type(p).map(str::to_string),
+            })
+            .collect();
+        let ok = |ty: &Option<String>| ty.as_deref().is_none_or(|ty| ty == rt || ty == "Resource");
+        (!types.iter().any(ok)).then(|| types.into_iter().flatten().collect())
     }
 
     /// A resolved target must conform to one of the targetProfiles of its type (HL7: "Unable

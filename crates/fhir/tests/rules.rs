@@ -618,3 +618,43 @@ fn a_local_reference_to_nothing_is_reported_once_per_place() {
     places.sort();
     assert_eq!(places, ["List.extension[3].valueReference", "List.source"]);
 }
+
+#[test]
+fn a_reference_url_naming_a_type_the_element_does_not_allow() {
+    expect(
+        json!({"resourceType": "Patient", "managingOrganization": {"reference": "Practitioner/1"}}),
+        "FHIR-REF-TARGET",
+        "Patient.managingOrganization",
+    );
+    expect(
+        json!({"resourceType": "Patient", "generalPractitioner": [{"reference": "Organization/1"},
+            {"reference": "https://x.example/fhir/Patient/2/_history/3"}]}),
+        "FHIR-REF-TARGET",
+        "Patient.generalPractitioner[1]",
+    );
+    // Allowed types, conditional, urn: and unknown-type references: nothing to say.
+    let ok = run(&json!({"resourceType": "Patient",
+        "managingOrganization": {"reference": "https://x.example/fhir/Organization/o.1"},
+        "generalPractitioner": [{"reference": "Practitioner/1/_history/2"},
+            {"reference": "PractitionerRole?identifier=x"}, {"reference": "urn:uuid:1"},
+            {"reference": "Nonsense/1"}],
+        "link": [{"other": {"reference": "RelatedPerson/r"}, "type": "seealso"}]}));
+    assert!(!ok.iter().any(|f| f.severity == Severity::Error), "{ok:#?}");
+}
+
+#[test]
+fn resource_ids_must_be_fhir_ids() {
+    let long = "a".repeat(65);
+    let f = run(&json!({"resourceType": "Patient", "id": "bad id!",
+        "contained": [{"resourceType": "Practitioner", "id": long}, {"resourceType": "Organization", "id": "ok-1.2"}],
+        "generalPractitioner": [{"reference": format!("#{long}")}],
+        "managingOrganization": {"reference": "#ok-1.2"}}));
+    let ids: Vec<&str> = f
+        .iter()
+        .filter(|f| f.rule == "FHIR-RESOURCE-ID")
+        .filter_map(|f| f.location.xpath.as_deref())
+        .collect();
+    assert_eq!(ids, ["Patient.id", "Patient.contained[0].id"], "{f:#?}");
+    let ok = run(&json!({"resourceType": "Patient", "id": "A-z.09"}));
+    assert!(!ok.iter().any(|f| f.severity == Severity::Error), "{ok:#?}");
+}
