@@ -502,6 +502,19 @@ fn the_engine_type_model_is_r4_core() {
     }
 }
 
+/// A finding's rule, element path, line and column.
+type Placed = (String, Option<String>, Option<u32>, Option<u32>);
+
+/// The errors of `text` (JSON) with their places.
+fn placed_errors(v: &Validator<'_>, text: &str) -> Vec<Placed> {
+    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
+    v.validate(&doc, &[])
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.rule, f.location.xpath, f.location.line, f.location.column))
+        .collect()
+}
+
 #[test]
 fn companions_of_non_primitive_elements_are_errors_with_a_place() {
     let v = Validator::new(packages()).with_fhirpath();
@@ -516,13 +529,7 @@ fn companions_of_non_primitive_elements_are_errors_with_a_place() {
   "birthDate": "1974-12-25",
   "_birthDate": {"id": "b1"}
 }"##;
-    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
-    let errors: Vec<(String, Option<String>, Option<u32>, Option<u32>)> = v
-        .validate(&doc, &[])
-        .into_iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| (f.rule, f.location.xpath, f.location.line, f.location.column))
-        .collect();
+    let errors = placed_errors(&v, text);
     let at = |path: &str, line, column| {
         (
             "FHIR-ELEMENT-UNKNOWN".to_string(),
@@ -543,13 +550,7 @@ fn companions_of_non_primitive_elements_are_errors_with_a_place() {
     let text = r##"{"resourceType": "Patient",
   "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
   "_contained": [{"id": "c1"}]}"##;
-    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
-    let errors: Vec<(String, Option<String>, Option<u32>, Option<u32>)> = v
-        .validate(&doc, &[])
-        .into_iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| (f.rule, f.location.xpath, f.location.line, f.location.column))
-        .collect();
+    let errors = placed_errors(&v, text);
     assert_eq!(errors, [at("Patient._contained", 3, 17)], "{errors:#?}");
 }
 
