@@ -153,6 +153,9 @@ struct Run<'v, 'p, 'd> {
     conformance: HashMap<(usize, String), Conformance>,
     /// Whether a target's conformance was left undecided (references nested too deep).
     undecided: bool,
+    /// The contained resources of each container by id (keyed by the container's address),
+    /// so that resolving `#id` does not scan `contained` once per reference.
+    contained_ids: HashMap<usize, HashMap<&'d str, usize>>,
 }
 
 impl<'p> Validator<'p> {
@@ -213,6 +216,7 @@ impl<'p> Validator<'p> {
             depth: 0,
             conformance: HashMap::new(),
             undecided: false,
+            contained_ids: HashMap::new(),
         };
         let name = value["resourceType"].as_str().unwrap_or("").to_string();
         run.resource(value, &name, profiles, None);
@@ -1489,12 +1493,24 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                     path: container_path,
                 })
             } else {
-                let found = container["contained"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                    .find(|(_, c)| c["id"] == id);
+                let contained = container["contained"].as_array();
+                let ids = self
+                    .contained_ids
+                    .entry(container as *const Value as usize)
+                    .or_insert_with(|| {
+                        let mut ids = HashMap::new();
+                        for (i, c) in contained.into_iter().flatten().enumerate() {
+                            if let Some(id) = c["id"].as_str() {
+                                // The first of a duplicated id, as the scan found it.
+                                ids.entry(id).or_insert(i);
+                            }
+                        }
+                        ids
+                    });
+                let found = ids.get(id).and_then(|&i| {
+                    let value = contained?.get(i)?;
+                    Some((i, value))
+                });
                 // Said of the value, not of the definition it is walked against (a profile's
                 // extension slice, then the extension's own): one finding per place.
                 if found.is_none() {
@@ -1737,6 +1753,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             depth: self.depth + 1,
             conformance: std::mem::take(&mut self.conformance),
             undecided: false,
+            contained_ids: HashMap::new(),
         };
         sub.resource_against(
             target.value,
