@@ -130,6 +130,53 @@ fn profile_url_option_validates_against_that_profile() {
 }
 
 #[test]
+fn an_unusable_profile_url_is_a_setup_error() {
+    // Not in the packages: the validation asked for cannot be made (exit 2, one line).
+    let o = validate(&[
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
+        "--profile",
+        "http://segur.test/StructureDefinition/nowhere",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert_eq!(
+        stderr(&o).trim(),
+        "segur: --profile http://segur.test/StructureDefinition/nowhere is not in the FHIR packages"
+    );
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    // In the packages, but its file is broken: the same, naming the file.
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink(
+        fhir().join("packages/hl7.fhir.r4.core#4.0.1"),
+        dir.path().join("hl7.fhir.r4.core#4.0.1"),
+    )
+    .expect("link");
+    let broken = dir.path().join("segur.broken#0.1.0/package");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("StructureDefinition-broken.json"),
+        r#"{"resourceType": "StructureDefinition", "url": "http://segur.test/broken", "type": "Patient", "snapshot": {"element": [ "#,
+    )
+    .unwrap();
+    let o = segur(&[
+        "validate",
+        &example("valid/pdsm311-Patient-fr-patient-123.json"),
+        "--profile",
+        "http://segur.test/broken",
+        "--fhir-packages",
+        path(dir.path()),
+        "--no-cache",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("segur: --profile http://segur.test/broken: ")
+            && err.contains("StructureDefinition-broken.json is not a usable StructureDefinition"),
+        "{err}"
+    );
+}
+
+#[test]
 fn fhir_packages_option_and_variable() {
     let o = segur(&[
         "validate",

@@ -599,6 +599,14 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     } else {
         None
     };
+    // A `--profile` that cannot be used makes the requested validation impossible: a setup
+    // error before any input is read, not a warning per input.
+    if let Some((_, p)) = packages.as_ref() {
+        for url in &fhir_profiles {
+            p.structure_checked(url)
+                .map_err(|e| Failure::usage(format!("--profile {e}")))?;
+        }
+    }
     let validator = packages
         .as_ref()
         .map(|(_, p)| segur_fhir::Validator::new(p).with_fhirpath());

@@ -275,10 +275,13 @@ impl Parser<'_> {
                 return Err(self.err("invalid number: digits expected in the exponent"));
             }
         }
+        // serde_json's `arbitrary_precision` keeps the text as written: a FHIR decimal keeps
+        // its precision (`1.50`), and a value beyond f64 (`1e400`) is read, for the validator
+        // to judge against its element's type.
         let text = std::str::from_utf8(&self.b[start..self.i]).unwrap_or("");
         text.parse::<Number>()
             .map(Value::Number)
-            .map_err(|_| self.err("number out of range"))
+            .map_err(|_| self.err("number not representable"))
     }
 
     fn string(&mut self) -> Result<String, JsonError> {
@@ -505,6 +508,30 @@ mod tests {
         assert_eq!(d.value[0], "é😀\n");
         assert_eq!(d.value[1].as_f64(), Some(-1500.0));
         assert!(parse(b"01", Limits::default()).is_err());
+        // Numbers keep their source text (precision, big integers, values beyond f64); only
+        // an exponent is written `e+N` / `e-N`.
+        let d = parse(
+            b"[1.50, 100000000000000000000000, 1e400, -0.000000000000000000000000000001]",
+            Limits::default(),
+        )
+        .unwrap();
+        let texts: Vec<String> = d
+            .value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "1.50",
+                "100000000000000000000000",
+                "1e+400",
+                "-0.000000000000000000000000000001"
+            ]
+        );
+        assert_eq!(d.position("[2]"), Some((1, 34)));
         assert!(parse(b"\"\\ud800\"", Limits::default()).is_err());
     }
 }

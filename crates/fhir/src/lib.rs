@@ -33,7 +33,7 @@ pub mod validate;
 
 pub use invariants::{FhirPathEngine, TypeModel};
 pub use json::{Document, JsonError, Limits};
-pub use package::{PackageError, Packages};
+pub use package::{PackageError, Packages, StructureError};
 pub use validate::{InvariantEngine, InvariantError, InvariantFocus, Validator};
 
 /// Whether `bytes` are to be read as FHIR JSON: a JSON object (every JSON input of the

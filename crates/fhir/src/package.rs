@@ -55,6 +55,30 @@ pub enum PackageError {
     },
 }
 
+/// Why the StructureDefinition of a canonical URL cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StructureError {
+    /// No StructureDefinition of the packages has this URL.
+    #[error("{url} is not in the FHIR packages")]
+    NotFound {
+        /// The canonical URL.
+        url: String,
+    },
+    /// The file indexed under this URL does not read as JSON (any more), or has no usable
+    /// snapshot.
+    #[error(
+        "{url}: {} is not a usable StructureDefinition (not JSON, or no usable snapshot)",
+        path.display()
+    )]
+    Broken {
+        /// The canonical URL.
+        url: String,
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 /// One indexed conformance resource.
 #[derive(Debug)]
 pub struct Entry {
@@ -312,6 +336,24 @@ impl Packages {
                 StructureDefinition::compile(&v).map(Arc::new)
             })
             .clone()
+    }
+
+    /// [`Packages::structure`], or why there is none: not in the packages, or broken.
+    pub fn structure_checked(
+        &self,
+        canonical: &str,
+    ) -> Result<Arc<StructureDefinition>, StructureError> {
+        match self.entry(Kind::StructureDefinition, canonical) {
+            None => Err(StructureError::NotFound {
+                url: canonical.to_string(),
+            }),
+            Some(e) => self
+                .structure(canonical)
+                .ok_or_else(|| StructureError::Broken {
+                    url: canonical.to_string(),
+                    path: e.path.clone(),
+                }),
+        }
     }
 
     /// The StructureDefinition of a base type or resource (`Patient`, `Coding`).

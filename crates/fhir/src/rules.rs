@@ -24,9 +24,10 @@ macro_rules! catalogue {
 catalogue! {
     JSON_ARRAY = "FHIR-JSON-ARRAY", Error, "A repeating element not written as a JSON array, or a single one written as an array.";
     RESOURCE_TYPE = "FHIR-RESOURCE-TYPE", Error, "No resourceType, or one the packages do not define.";
-    PROFILE_UNKNOWN = "FHIR-PROFILE-UNKNOWN", Warning, "A meta.profile (or --profile) not found in the packages: not checked.";
+    RESOURCE_ID = "FHIR-RESOURCE-ID", Error, "A resource id that is not a FHIR id ([A-Za-z0-9\\-\\.]{1,64}).";
+    PROFILE_UNKNOWN = "FHIR-PROFILE-UNKNOWN", Warning, "A meta.profile not found in the packages, or whose StructureDefinition is broken: not checked (the CLI refuses such a --profile: exit 2).";
     PROFILE_TYPE = "FHIR-PROFILE-TYPE", Error, "A profile that constrains another type than the resource's.";
-    ELEMENT_UNKNOWN = "FHIR-ELEMENT-UNKNOWN", Error, "A property that the definition does not have.";
+    ELEMENT_UNKNOWN = "FHIR-ELEMENT-UNKNOWN", Error, "A property that the definition does not have, or a `_x` companion of an element that is not a primitive (`_name`, `_contained`).";
     CARD_MIN = "FHIR-CARD-MIN", Error, "Fewer occurrences than the element's min.";
     CARD_MAX = "FHIR-CARD-MAX", Error, "More occurrences than the element's max.";
     TYPE = "FHIR-TYPE", Error, "A value of the wrong JSON type for its FHIR type, or a choice element with a type it does not allow.";
@@ -47,7 +48,7 @@ catalogue! {
     REF_BUNDLE = "FHIR-REF-BUNDLE", Error, "A urn:uuid/urn:oid reference or a relative reference that a Bundle entry should resolve but none does.";
     REF_CONTAINED = "FHIR-REF-CONTAINED", Error, "A local reference (#id) to no contained resource.";
     REF_AGGREGATION = "FHIR-REF-AGGREGATION", Error, "A reference whose form the element's aggregation modes forbid (e.g. not contained).";
-    REF_TARGET = "FHIR-REF-TARGET", Error, "A reference resolved in the Bundle or contained to a resource of a type the targetProfile does not allow.";
+    REF_TARGET = "FHIR-REF-TARGET", Error, "A reference resolved in the Bundle or contained to a resource of a type the targetProfile does not allow, or, unresolved, whose URL (`Type/id`, `…/Type/id`) names such a type.";
     REF_PROFILE = "FHIR-REF-PROFILE", Error, "A reference resolved in the Bundle or contained to a resource that conforms to none of the targetProfiles of its type (validated against each).";
     REF_PROFILE_NOT_CHECKED = "FHIR-REF-PROFILE-NOT-CHECKED", Info, "A reference resolved in the Bundle or contained whose targetProfile is not in the packages, and no other targetProfile the target conforms to: not checked.";
     INVARIANT = "FHIR-INVARIANT", Error, "A FHIRPath invariant (constraint.expression) that evaluates false; the message names the constraint key. Severity is the constraint's.";

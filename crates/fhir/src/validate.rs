@@ -153,6 +153,9 @@ struct Run<'v, 'p, 'd> {
     conformance: HashMap<(usize, String), Conformance>,
     /// Whether a target's conformance was left undecided (references nested too deep).
     undecided: bool,
+    /// The contained resources of each container by id (keyed by the container's address),
+    /// so that resolving `#id` does not scan `contained` once per reference.
+    contained_ids: HashMap<usize, HashMap<&'d str, usize>>,
 }
 
 impl<'p> Validator<'p> {
@@ -213,6 +216,7 @@ impl<'p> Validator<'p> {
             depth: 0,
             conformance: HashMap::new(),
             undecided: false,
+            contained_ids: HashMap::new(),
         };
         let name = value["resourceType"].as_str().unwrap_or("").to_string();
         run.resource(value, &name, profiles, None);
@@ -247,6 +251,30 @@ impl<'p> Validator<'p> {
 fn is_primitive_code(code: &str) -> bool {
     code.starts_with("http://hl7.org/fhirpath/System.")
         || code.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+/// Whether `id` is a FHIR id: `[A-Za-z0-9\-\.]{1,64}` (R4 datatypes, `id`).
+fn is_fhir_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// The resource type a literal reference names: `Practitioner/1`, `…/fhir/Practitioner/1`,
+/// `…/Practitioner/1/_history/2`; `None` for local, `urn:` and conditional references.
+fn url_type(r: &str) -> Option<&str> {
+    if r.starts_with('#') || r.starts_with("urn:") || r.contains('?') {
+        return None;
+    }
+    let r = r.split("/_history/").next().unwrap_or(r);
+    let mut parts = r.rsplit('/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    (is_fhir_id(id)
+        && ty.starts_with(|c: char| c.is_ascii_uppercase())
+        && ty.bytes().all(|b| b.is_ascii_alphabetic()))
+    .then_some(ty)
 }
 
 fn capitalized(code: &str) -> String {
@@ -392,6 +420,19 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             return;
         }
         let path = if path.is_empty() { rt } else { path };
+        // R4 core types `Resource.id` as a System.String: the id regex is checked here.
+        if let Some(id) = value.get("id").and_then(Value::as_str)
+            && !is_fhir_id(id)
+        {
+            self.push(
+                rules::RESOURCE_ID,
+                &format!("{path}.id"),
+                format!(
+                    "resource id {} does not match [A-Za-z0-9\\-\\.]{{1,64}}",
+                    short(&Value::String(id.to_string()))
+                ),
+            );
+        }
         let mut urls: Vec<String> = value["meta"]["profile"]
             .as_array()
             .into_iter()
@@ -417,17 +458,17 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
     ) {
         let mut sds: Vec<Arc<StructureDefinition>> = Vec::new();
         for u in urls {
-            match self.v.packages.structure(u) {
-                Some(sd) if sd.type_name != rt => self.push(
+            match self.v.packages.structure_checked(u) {
+                Ok(sd) if sd.type_name != rt => self.push(
                     rules::PROFILE_TYPE,
                     path,
                     format!("profile {u} constrains {}, not {rt}", sd.type_name),
                 ),
-                Some(sd) => sds.push(sd),
-                None => self.push(
+                Ok(sd) => sds.push(sd),
+                Err(e) => self.push(
                     rules::PROFILE_UNKNOWN,
                     path,
-                    format!("profile {u} is not in the packages: not checked"),
+                    format!("profile {e}: not checked"),
                 ),
             }
         }
@@ -594,20 +635,38 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 continue;
             }
             if let Some(base) = key.strip_prefix('_') {
-                let known = children.iter().any(|&c| {
-                    let n = &sd.elements[c].name;
-                    n == base
-                        || n.strip_suffix("[x]")
-                            .is_some_and(|p| base.starts_with(p) && base.len() > p.len())
+                // The element `_x` accompanies, and whether it is a primitive (only a
+                // primitive has a companion: `_name` next to a HumanName is no property).
+                let target = children.iter().find_map(|&c| {
+                    let ce = &sd.elements[c];
+                    if ce.name == base {
+                        return Some((ce, ce.types.iter().any(|t| is_primitive_code(&t.code))));
+                    }
+                    let rest = base.strip_prefix(ce.name.strip_suffix("[x]")?)?;
+                    (!rest.is_empty()).then(|| {
+                        let primitive = ce
+                            .types
+                            .iter()
+                            .any(|t| is_primitive_code(&t.code) && capitalized(&t.code) == rest);
+                        (ce, primitive)
+                    })
                 });
-                if !known {
-                    self.push(
+                match target {
+                    None => self.push(
                         rules::ELEMENT_UNKNOWN,
                         &format!("{path}.{key}"),
                         format!("unknown element '{key}' in {}", sd.elements[defining].path),
-                    );
-                } else {
-                    self.companion(value, &format!("{path}.{key}"), container);
+                    ),
+                    Some((ce, false)) => self.push(
+                        rules::ELEMENT_UNKNOWN,
+                        &format!("{path}.{key}"),
+                        format!(
+                            "unknown element '{key}' in {}: {} is not a primitive, so it \
+                             has no '_' companion",
+                            sd.elements[defining].path, ce.path
+                        ),
+                    ),
+                    Some((_, true)) => self.companion(value, &format!("{path}.{key}"), container),
                 }
                 continue;
             }
@@ -1290,22 +1349,31 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
         let (ok, text) = match code {
             "boolean" => (v.is_boolean(), None),
             "integer" | "positiveInt" | "unsignedInt" | "integer64" => {
-                let ok = match v.as_i64() {
-                    Some(n) => match code {
-                        "positiveInt" => n > 0,
-                        "unsignedInt" => n >= 0,
-                        "integer" => i32::try_from(n).is_ok(),
-                        _ => true,
-                    },
-                    None => false,
-                };
-                if v.is_number() && !ok {
-                    self.push(
-                        rules::PRIMITIVE_FORMAT,
-                        path,
-                        format!("{epath}: {} is not a valid {code}", short(v)),
-                    );
-                    return;
+                if let Some(n) = v.as_number() {
+                    // FHIR R4 §2.24: 32-bit integers (integer64 is R5's).
+                    let (min, max) = match code {
+                        "positiveInt" => (1, i64::from(i32::MAX)),
+                        "unsignedInt" => (0, i64::from(i32::MAX)),
+                        "integer" => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                        _ => (i64::MIN, i64::MAX),
+                    };
+                    // The number as written (serde_json keeps its text).
+                    let text = n.to_string();
+                    let why = if text.contains(['.', 'e', 'E']) {
+                        Some("not an integer".to_string())
+                    } else if n.as_i64().is_none_or(|i| i < min || i > max) {
+                        Some(format!("out of range {min}..{max}"))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        self.push(
+                            rules::PRIMITIVE_FORMAT,
+                            path,
+                            format!("{epath}: {} is not a valid {code} ({why})", short(v)),
+                        );
+                        return;
+                    }
                 }
                 (v.is_number(), None)
             }
@@ -1425,17 +1493,31 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                     path: container_path,
                 })
             } else {
-                let found = container["contained"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .enumerate()
-                    .find(|(_, c)| c["id"] == id);
+                let contained = container["contained"].as_array();
+                let ids = self
+                    .contained_ids
+                    .entry(container as *const Value as usize)
+                    .or_insert_with(|| {
+                        let mut ids = HashMap::new();
+                        for (i, c) in contained.into_iter().flatten().enumerate() {
+                            if let Some(id) = c["id"].as_str() {
+                                // The first of a duplicated id, as the scan found it.
+                                ids.entry(id).or_insert(i);
+                            }
+                        }
+                        ids
+                    });
+                let found = ids.get(id).and_then(|&i| {
+                    let value = contained?.get(i)?;
+                    Some((i, value))
+                });
+                // Said of the value, not of the definition it is walked against (a profile's
+                // extension slice, then the extension's own): one finding per place.
                 if found.is_none() {
                     self.push(
                         rules::REF_CONTAINED,
                         path,
-                        format!("{epath}: reference '{r}' names no contained resource"),
+                        format!("reference '{r}' names no contained resource"),
                     );
                 }
                 found.map(|(i, value)| Target {
@@ -1481,7 +1563,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
                 self.push(
                     rules::REF_BUNDLE,
                     path,
-                    format!("{epath}: reference '{r}' resolves to no entry of the Bundle"),
+                    format!("reference '{r}' resolves to no entry of the Bundle"),
                 );
             }
             if found.is_none() && only("bundled") {
@@ -1493,7 +1575,28 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             }
             found
         };
-        let Some(target) = resolved else { return };
+        let Some(target) = resolved else {
+            // Not resolved here: the type its URL names (`Practitioner/1`, an absolute
+            // `…/fhir/Practitioner/1`) must still be one the element allows.
+            if let Some(ty) = url_type(r)
+                && self
+                    .v
+                    .packages
+                    .base(ty)
+                    .is_some_and(|b| b.kind == "resource")
+                && let Some(allowed) = self.disallowed_target(t, ty)
+            {
+                self.push(
+                    rules::REF_TARGET,
+                    path,
+                    format!(
+                        "{epath}: reference '{r}' names a {ty}; allowed: {}",
+                        allowed.join(", ")
+                    ),
+                );
+            }
+            return;
+        };
         let Some(rt) = target.value["resourceType"].as_str() else {
             return;
         };
@@ -1528,6 +1631,24 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             return;
         }
         self.target_profiles(&target, rt, r, path, &profiles);
+    }
+
+    /// The types the targetProfiles of `t` allow, when `rt` is not one of them (`None` when
+    /// it is, or when a targetProfile says nothing of its type).
+    fn disallowed_target(&self, t: &TypeRef, rt: &str) -> Option<Vec<String>> {
+        if t.target_profiles.is_empty() {
+            return None;
+        }
+        let types: Vec<Option<String>> = t
+            .target_profiles
+            .iter()
+            .map(|p| match self.v.packages.structure(p) {
+                Some(s) => Some(s.type_name.clone()),
+                None => core_type(p).map(str::to_string),
+            })
+            .collect();
+        let ok = |ty: &Option<String>| ty.as_deref().is_none_or(|ty| ty == rt || ty == "Resource");
+        (!types.iter().any(ok)).then(|| types.into_iter().flatten().collect())
     }
 
     /// A resolved target must conform to one of the targetProfiles of its type (HL7: "Unable
@@ -1632,6 +1753,7 @@ impl<'v, 'p, 'd> Run<'v, 'p, 'd> {
             depth: self.depth + 1,
             conformance: std::mem::take(&mut self.conformance),
             undecided: false,
+            contained_ids: HashMap::new(),
         };
         sub.resource_against(
             target.value,

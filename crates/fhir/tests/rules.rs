@@ -501,3 +501,161 @@ fn the_engine_type_model_is_r4_core() {
         }
     }
 }
+
+/// A finding's rule, element path, line and column.
+type Placed = (String, Option<String>, Option<u32>, Option<u32>);
+
+/// The errors of `text` (JSON) with their places.
+fn placed_errors(v: &Validator<'_>, text: &str) -> Vec<Placed> {
+    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
+    v.validate(&doc, &[])
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| (f.rule, f.location.xpath, f.location.line, f.location.column))
+        .collect()
+}
+
+#[test]
+fn companions_of_non_primitive_elements_are_errors_with_a_place() {
+    let v = Validator::new(packages()).with_fhirpath();
+    let text = r##"{
+  "resourceType": "Patient",
+  "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+  "contained": [{"resourceType": "Practitioner", "id": "gp"}],
+  "_contained": [{"id": "c1"}],
+  "generalPractitioner": [{"reference": "#gp"}],
+  "name": [{"family": "Durand"}],
+  "_name": [{"id": "n1"}],
+  "birthDate": "1974-12-25",
+  "_birthDate": {"id": "b1"}
+}"##;
+    let errors = placed_errors(&v, text);
+    let at = |path: &str, line, column| {
+        (
+            "FHIR-ELEMENT-UNKNOWN".to_string(),
+            Some(path.to_string()),
+            Some(line),
+            Some(column),
+        )
+    };
+    // Only the two structural errors: no dom-3 from the companion of `contained`, and a
+    // primitive's companion (`_birthDate`) is still fine.
+    assert_eq!(
+        errors,
+        [at("Patient._contained", 5, 17), at("Patient._name", 8, 12)],
+        "{errors:#?}"
+    );
+    // A companion of `contained` alone was read as a contained resource with an id that
+    // nothing references (dom-3).
+    let text = r##"{"resourceType": "Patient",
+  "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},
+  "_contained": [{"id": "c1"}]}"##;
+    let errors = placed_errors(&v, text);
+    assert_eq!(errors, [at("Patient._contained", 3, 17)], "{errors:#?}");
+}
+
+#[test]
+fn numbers_out_of_range_are_findings_at_their_place_shown_as_written() {
+    let v = Validator::new(packages());
+    let check = |number: &str, shown: &str, why: &str| {
+        let text =
+            format!("{{\"resourceType\": \"Patient\",\n  \"multipleBirthInteger\": {number}\n}}");
+        let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default())
+            .unwrap_or_else(|e| panic!("{number}: unreadable: {e}"));
+        let f: Vec<Finding> = v
+            .validate(&doc, &[])
+            .into_iter()
+            .filter(|f| f.rule == "FHIR-PRIMITIVE-FORMAT")
+            .collect();
+        assert_eq!(f.len(), 1, "{number}: {f:#?}");
+        assert_eq!(
+            f[0].location.xpath.as_deref(),
+            Some("Patient.multipleBirthInteger")
+        );
+        assert_eq!(
+            (f[0].location.line, f[0].location.column),
+            (Some(2), Some(27))
+        );
+        assert_eq!(
+            f[0].message,
+            format!("Patient.multipleBirth[x]: {shown} is not a valid integer ({why})"),
+        );
+    };
+    let range = "out of range -2147483648..2147483647";
+    check("1E400", "1e+400", "not an integer");
+    check(
+        "100000000000000000000000",
+        "100000000000000000000000",
+        range,
+    );
+    check("2147483648", "2147483648", range);
+    check("-99999999999999999999", "-99999999999999999999", range);
+    check("2.50", "2.50", "not an integer");
+    // A decimal keeps its digits: beyond f64 is no error for a FHIR decimal.
+    let text = br#"{"resourceType": "Observation", "status": "final",
+        "code": {"text": "x"}, "valueQuantity": {"value": 1e400}}"#;
+    let doc = segur_fhir::json::parse(text, segur_fhir::Limits::default()).unwrap();
+    let f = v.validate(&doc, &[]);
+    assert!(!f.iter().any(|f| f.severity == Severity::Error), "{f:#?}");
+}
+
+#[test]
+fn a_local_reference_to_nothing_is_reported_once_per_place() {
+    // PDSm's SubmissionSet List: the intended-recipient extension is walked against the List
+    // profile's slice and against the extension's own definition; its reference was
+    // reported once for each.
+    let text = std::fs::read_to_string(
+        common::shared().join("examples/valid/pdsm311-List-ExampleSubmissionSet.json"),
+    )
+    .expect("example")
+    .replace("\"#practitionerrole-example\"", "\"#nope\"");
+    let doc = segur_fhir::json::parse(text.as_bytes(), segur_fhir::Limits::default()).unwrap();
+    let mut places: Vec<String> = common::validator()
+        .validate(&doc, &[])
+        .into_iter()
+        .filter(|f| f.rule == "FHIR-REF-CONTAINED")
+        .filter_map(|f| f.location.xpath)
+        .collect();
+    places.sort();
+    assert_eq!(places, ["List.extension[3].valueReference", "List.source"]);
+}
+
+#[test]
+fn a_reference_url_naming_a_type_the_element_does_not_allow() {
+    expect(
+        json!({"resourceType": "Patient", "managingOrganization": {"reference": "Practitioner/1"}}),
+        "FHIR-REF-TARGET",
+        "Patient.managingOrganization",
+    );
+    expect(
+        json!({"resourceType": "Patient", "generalPractitioner": [{"reference": "Organization/1"},
+            {"reference": "https://x.example/fhir/Patient/2/_history/3"}]}),
+        "FHIR-REF-TARGET",
+        "Patient.generalPractitioner[1]",
+    );
+    // Allowed types, conditional, urn: and unknown-type references: nothing to say.
+    let ok = run(&json!({"resourceType": "Patient",
+        "managingOrganization": {"reference": "https://x.example/fhir/Organization/o.1"},
+        "generalPractitioner": [{"reference": "Practitioner/1/_history/2"},
+            {"reference": "PractitionerRole?identifier=x"}, {"reference": "urn:uuid:1"},
+            {"reference": "Nonsense/1"}],
+        "link": [{"other": {"reference": "RelatedPerson/r"}, "type": "seealso"}]}));
+    assert!(!ok.iter().any(|f| f.severity == Severity::Error), "{ok:#?}");
+}
+
+#[test]
+fn resource_ids_must_be_fhir_ids() {
+    let long = "a".repeat(65);
+    let f = run(&json!({"resourceType": "Patient", "id": "bad id!",
+        "contained": [{"resourceType": "Practitioner", "id": long}, {"resourceType": "Organization", "id": "ok-1.2"}],
+        "generalPractitioner": [{"reference": format!("#{long}")}],
+        "managingOrganization": {"reference": "#ok-1.2"}}));
+    let ids: Vec<&str> = f
+        .iter()
+        .filter(|f| f.rule == "FHIR-RESOURCE-ID")
+        .filter_map(|f| f.location.xpath.as_deref())
+        .collect();
+    assert_eq!(ids, ["Patient.id", "Patient.contained[0].id"], "{f:#?}");
+    let ok = run(&json!({"resourceType": "Patient", "id": "A-z.09"}));
+    assert!(!ok.iter().any(|f| f.severity == Severity::Error), "{ok:#?}");
+}

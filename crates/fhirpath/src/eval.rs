@@ -1,6 +1,8 @@
 //! The tree-walking evaluator.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -36,6 +38,43 @@ pub(crate) struct Evaluator<'e, 'a> {
     pub(crate) env: &'e Env<'a>,
     /// The evaluation's input: `%context` when the environment sets none.
     pub(crate) focus: &'e [Item<'a>],
+    /// Results of the focus-free subexpressions met inside a lambda, by node: the same for
+    /// every item (`%resource.descendants()` inside dom-3's `where()`), so computed once.
+    memo: RefCell<HashMap<*const Ast, Collection<'a>>>,
+    /// Whether a node is focus-free ([`focus_free`]), by node.
+    free: RefCell<HashMap<*const Ast, bool>>,
+}
+
+/// Whether `ast` evaluates to the same collection wherever it is evaluated within one
+/// evaluation: it reads neither its input nor `$this`/`$index`/`$total`, only literals and
+/// environment variables (constant for the evaluation), and has no side effect (`trace`).
+/// `known` caches the answer of the subexpressions already classified.
+fn focus_free(ast: &Ast, known: &mut HashMap<*const Ast, bool>) -> bool {
+    if let Some(&b) = known.get(&(ast as *const Ast)) {
+        return b;
+    }
+    let mut free = |a: &Ast| focus_free(a, known);
+    let b = match ast {
+        Ast::Lit(_) | Ast::Var(_) => true,
+        Ast::Ident(_) | Ast::This | Ast::IndexVar | Ast::Total | Ast::Call(None, ..) => false,
+        Ast::Member(t, _) | Ast::Neg(t) | Ast::Is(t, _) | Ast::As(t, _) => free(t),
+        Ast::Indexer(a, b) | Ast::Bin(_, a, b) => free(a) && free(b),
+        Ast::Call(Some(t), f, args) => {
+            free(t)
+                && match f {
+                    Func::Trace => false,
+                    // Type names, not expressions.
+                    Func::OfType | Func::Is | Func::As => true,
+                    // Lambdas: evaluated on the target's items with their own `$this`,
+                    // `$index` and input, never the outer ones.
+                    Func::Exists | Func::All | Func::Where | Func::Select | Func::Repeat => true,
+                    // Other arguments are evaluated against the outer `$this`.
+                    _ => args.iter().all(free),
+                }
+        }
+    };
+    known.insert(ast as *const Ast, b);
+    b
 }
 
 fn type_err<T>(op: &str, detail: impl Into<String>) -> R<T> {
@@ -349,6 +388,15 @@ fn parse_quantity_string(s: &str) -> Option<Quantity> {
 }
 
 impl<'e, 'a> Evaluator<'e, 'a> {
+    pub(crate) fn new(env: &'e Env<'a>, focus: &'e [Item<'a>]) -> Self {
+        Evaluator {
+            env,
+            focus,
+            memo: RefCell::new(HashMap::new()),
+            free: RefCell::new(HashMap::new()),
+        }
+    }
+
     pub(crate) fn top(&self, ast: &Ast, focus: &[Item<'a>]) -> R<Collection<'a>> {
         let scope = Scope {
             this: focus.first(),
@@ -368,6 +416,29 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             ..*sc
         };
         let sc = &deeper;
+        // Inside a lambda, a focus-free subexpression (not a mere literal or variable, cheap
+        // as they are) is evaluated for the first item only.
+        let memoize = sc.index.is_some()
+            && !matches!(ast, Ast::Lit(_) | Ast::Var(_))
+            && focus_free(ast, &mut self.free.borrow_mut());
+        if memoize {
+            let key = ast as *const Ast;
+            if let Some(c) = self.memo.borrow().get(&key) {
+                return Ok(c.clone());
+            }
+            let c = self.eval_uncached(ast, input, sc)?;
+            self.memo.borrow_mut().insert(key, c.clone());
+            return Ok(c);
+        }
+        self.eval_uncached(ast, input, sc)
+    }
+
+    fn eval_uncached(
+        &self,
+        ast: &Ast,
+        input: &[Item<'a>],
+        sc: &Scope<'_, 'a>,
+    ) -> R<Collection<'a>> {
         match ast {
             Ast::Lit(l) => Ok(match l {
                 Lit::Empty => Vec::new(),
@@ -641,15 +712,18 @@ impl<'e, 'a> Evaluator<'e, 'a> {
             self.push_values(n, key, Some(v), ty, out);
             return Ok(());
         }
-        // A primitive with only its companion (`_birthDate` without `birthDate`).
+        // A primitive with only its companion (`_birthDate` without `birthDate`); `_x` next
+        // to an element of a complex type is no companion (`_contained`).
         if n.value.is_some_and(Value::is_object) {
             let mut companion_key = String::with_capacity(name.len() + 1);
             companion_key.push('_');
             companion_key.push_str(name);
             if let Some((key, _)) = obj.get_key_value(companion_key.as_str()) {
                 let ty = self.child_type(n, name);
-                self.push_values(n, &key[1..], None, ty, out);
-                return Ok(());
+                if ty.is_none_or(|t| crate::model::PRIMITIVE_TYPES.contains(&t)) {
+                    self.push_values(n, &key[1..], None, ty, out);
+                    return Ok(());
+                }
             }
         }
         // A choice element: `value` is written `valueQuantity`, `valueString`, …
@@ -672,11 +746,19 @@ impl<'e, 'a> Evaluator<'e, 'a> {
         ty: Option<&'a str>,
         out: &mut Collection<'a>,
     ) {
+        let primitives = |a: &[Value]| !a.iter().any(|x| x.is_object() || x.is_array());
         let companion = match (parent.value, v) {
             (
                 Some(Value::Object(m)),
-                None | Some(Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Array(_)),
+                None | Some(Value::String(_) | Value::Number(_) | Value::Bool(_)),
             ) => {
+                let mut k = String::with_capacity(key.len() + 1);
+                k.push('_');
+                k.push_str(key);
+                m.get(k.as_str())
+            }
+            // Only an array of primitives has companions (`contained` has none).
+            (Some(Value::Object(m)), Some(Value::Array(a))) if primitives(a) => {
                 let mut k = String::with_capacity(key.len() + 1);
                 k.push('_');
                 k.push_str(key);

@@ -113,7 +113,7 @@ impl Expr {
         env: &Env<'a>,
         input: &[Item<'a>],
     ) -> Result<Collection<'a>, EvalError> {
-        eval::Evaluator { env, focus: input }.top(&self.ast, input)
+        eval::Evaluator::new(env, input).top(&self.ast, input)
     }
 
     /// Invariant semantics: true when the result is empty or a single `true`; false for a

@@ -729,3 +729,104 @@ fn runaway_repeat_stops_with_an_error() {
         "{finite:?}"
     );
 }
+
+/// Counts `memberOf()` calls: how many times a subexpression was evaluated.
+#[derive(Default)]
+struct Counting(std::cell::Cell<usize>);
+
+impl<'a> Hooks<'a> for Counting {
+    fn member_of(&self, _item: &Item<'a>, _value_set: &str) -> Result<Option<bool>, String> {
+        self.0.set(self.0.get() + 1);
+        Ok(Some(true))
+    }
+}
+
+#[test]
+fn loop_invariant_subexpressions_are_evaluated_once_per_evaluation() {
+    let contained: Vec<Value> = (0..50)
+        .map(|i| json!({"resourceType": "Practitioner", "id": format!("pr{i}")}))
+        .collect();
+    let refs: Vec<Value> = (0..50)
+        .filter(|i| i % 2 == 0)
+        .map(|i| json!({"reference": format!("#pr{i}")}))
+        .collect();
+    let r = json!({"resourceType": "Patient", "id": "p", "gender": "female",
+        "contained": contained, "generalPractitioner": refs});
+    let hooks = Counting::default();
+    let env = Env::for_resource(&r).with_hooks(&hooks);
+    let run = |src: &str| -> Vec<String> {
+        Expr::parse(src)
+            .expect("parse")
+            .evaluate(&env, &r)
+            .expect("eval")
+            .iter()
+            .map(|i| match i.to_system() {
+                Item::Boolean(b) => b.to_string(),
+                Item::Integer(n) => n.to_string(),
+                other => other.as_str().unwrap_or("?").to_owned(),
+            })
+            .collect()
+    };
+    // `%resource.gender.memberOf(…)` does not depend on the contained resource: one call for
+    // the 50 items of each lambda.
+    for f in ["where", "select", "all", "exists"] {
+        hooks.0.set(0);
+        run(&format!(
+            "contained.{f}(%resource.gender.memberOf('http://example.org/vs'))"
+        ));
+        assert_eq!(hooks.0.get(), 1, "{f}");
+    }
+    // What depends on the item is evaluated for each (here through an argument of a
+    // function on a focus-free target).
+    hooks.0.set(0);
+    assert_eq!(
+        run("contained.where(%resource.gender.memberOf('http://example.org/vs' + id)).count()"),
+        ["50"]
+    );
+    assert_eq!(hooks.0.get(), 50);
+    // dom-3's shape: the answer per item is unchanged by computing the references once.
+    assert_eq!(
+        run("contained.where(('#' + id in %resource.descendants().reference).not()).id.count()"),
+        ["25"]
+    );
+    assert_eq!(
+        run("contained.where('#' + id in %resource.descendants().reference).select(id).first()"),
+        ["pr0"]
+    );
+    assert_eq!(
+        run(
+            "contained.select(%resource.contained.where(id = 'pr3').id + $index.toString()).skip(2).first()"
+        ),
+        ["pr32"]
+    );
+    assert_eq!(
+        run("contained.where($index < 3).select(iif(%resource.id = 'p', id, 'x'))"),
+        ["pr0", "pr1", "pr2"]
+    );
+    // Nested lambdas: the inner focus-free part is still the same for every outer item.
+    assert_eq!(
+        run("contained.all(%resource.contained.select(id).count() = 50)"),
+        ["true"]
+    );
+}
+
+#[test]
+fn json_numbers_keep_their_precision() {
+    let obs: Value = serde_json::from_str(
+        r#"{"resourceType": "Observation", "valueQuantity": {"value": 1.50},
+            "component": [{"valueInteger": 100000000000000000000000},
+                          {"valueQuantity": {"value": 12345678901234567890.25}}]}"#,
+    )
+    .expect("json");
+    let run = |src: &str| eval_strings(src, &obs).expect(src);
+    assert_eq!(run("Observation.value.value.toString()"), ["1.50"]);
+    assert_eq!(run("Observation.value.value = 1.5"), ["true"]);
+    assert_eq!(
+        run("Observation.component[1].value.value.toString()"),
+        ["12345678901234567890.25"]
+    );
+    assert_eq!(
+        run("Observation.component[1].value.value > 12345678901234567890.2"),
+        ["true"]
+    );
+}
