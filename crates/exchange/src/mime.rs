@@ -12,6 +12,8 @@ use crate::rules::{finding, finding_at};
 const MAX_DEPTH: usize = 8;
 /// Most parts read in one message.
 const MAX_PARTS: usize = 1000;
+/// The fields a MIME entity carries at most once (RFC 2045 §3 `entity-headers`).
+const ONCE_PER_ENTITY: [&str; 2] = ["Content-Type", "Content-Transfer-Encoding"];
 
 /// A header value for the wire: as is when ASCII, else an RFC 2047 `B` encoded-word sequence.
 pub fn encode_header(value: &str) -> String {
@@ -131,8 +133,11 @@ pub fn decode_base64(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
 /// A MIME entity as read.
 #[derive(Debug, Clone, Default)]
 pub struct Part {
-    /// Headers, names as written, values unfolded.
+    /// Headers, names as written, values unfolded. Of a repeated Content-Type (a
+    /// SEGUR-MIME-DUPLICATE), the multipart one with a boundary comes first: it is the one
+    /// read, so that what one receiver would see inside is checked.
     pub headers: Vec<(String, String)>,
+
     /// The decoded body (empty for a multipart).
     pub body: Vec<u8>,
     /// The parts of a multipart.
@@ -163,6 +168,51 @@ impl Part {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
+    }
+
+    /// The index in [`Part::headers`] of every header of that name.
+    fn positions(&self, name: &str) -> Vec<usize> {
+        self.headers
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| n.eq_ignore_ascii_case(name))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// A finding of rule `id` when the header `name` appears more than once, placed on its
+    /// second occurrence; `allowed_by` says which text allows one.
+    pub(crate) fn repeated(
+        &self,
+        name: &str,
+        id: &'static str,
+        allowed_by: &str,
+    ) -> Option<Finding> {
+        let at = self.positions(name);
+        if at.len() < 2 {
+            return None;
+        }
+        let values: Vec<String> = at
+            .iter()
+            .map(|&i| {
+                let v = self.headers[i].1.trim();
+                match v.char_indices().nth(80) {
+                    Some((cut, _)) => format!("`{}…`", &v[..cut]),
+                    None => format!("`{v}`"),
+                }
+            })
+            .collect();
+        let place = &self.place;
+        Some(finding_at(
+            id,
+            place,
+            self.header_lines.get(at[1]).copied().flatten(),
+            format!(
+                "{place}: {name} appears {} times ({}); {allowed_by} allows one, and receivers may read either",
+                at.len(),
+                values.join(", ")
+            ),
+        ))
     }
 
     /// Every header of that name.
@@ -279,6 +329,28 @@ pub fn parse_at(bytes: &[u8], name: &str, line_offset: i64, findings: &mut Vec<F
     r.entity(bytes, name, 0)
 }
 
+/// Of several Content-Type headers, moves the first multipart one with a boundary first, so
+/// that the parts a receiver reading it would see are read and checked too.
+fn prefer_multipart(part: &mut Part) {
+    let at = part.positions("Content-Type");
+    let Some(&first) = at.first() else {
+        return;
+    };
+    let multipart = at.iter().copied().find(|&i| {
+        let v = &part.headers[i].1;
+        v.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+            && param(v, "boundary").is_some_and(|b| !b.is_empty())
+    });
+    if let Some(m) = multipart.filter(|&m| m != first) {
+        part.headers.swap(first, m);
+        if m < part.header_lines.len() && first < part.header_lines.len() {
+            part.header_lines.swap(first, m);
+        }
+    }
+}
+
 /// Split at the blank line ending the headers.
 fn split_headers(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     // The first empty line: `\r\n\r\n` or `\n\n`, whichever starts first. Each is found at
@@ -375,6 +447,12 @@ impl Reader<'_> {
             end_line,
             ..Part::default()
         };
+        for name in ONCE_PER_ENTITY {
+            if let Some(f) = part.repeated(name, "SEGUR-MIME-DUPLICATE", "RFC 2045 §3") {
+                self.findings.push(f);
+            }
+        }
+        prefer_multipart(&mut part);
         let media = part.media_type();
         if media.starts_with("multipart/") {
             match part.param("Content-Type", "boundary") {

@@ -198,8 +198,33 @@ pub fn xdm_parts(message: &Part) -> Vec<&Part> {
         .collect()
 }
 
+/// The message fields allowed once, with the text that says so: RFC 5322 §3.6 (its table of
+/// field counts), and the `X-MSS-*` headers, each one value of the Référentiel socle #2.
+const ONCE_PER_MESSAGE: [(&str, &str); 15] = [
+    ("Date", "RFC 5322 §3.6"),
+    ("From", "RFC 5322 §3.6"),
+    ("Sender", "RFC 5322 §3.6"),
+    ("Reply-To", "RFC 5322 §3.6"),
+    ("To", "RFC 5322 §3.6"),
+    ("Cc", "RFC 5322 §3.6"),
+    ("Bcc", "RFC 5322 §3.6"),
+    ("Message-ID", "RFC 5322 §3.6"),
+    ("In-Reply-To", "RFC 5322 §3.6"),
+    ("References", "RFC 5322 §3.6"),
+    ("Subject", "RFC 5322 §3.6"),
+    ("X-MSS-NIL", "the Référentiel socle MSSanté #2"),
+    ("X-MSS-CODECDA", "the Référentiel socle MSSanté #2"),
+    ("X-MSS-INS", "the Référentiel socle MSSanté #2"),
+    ("X-MSS-MES", "the Référentiel socle MSSanté #2"),
+];
+
 /// The header checks of a message against the headers of the CDA documents it carries.
 pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<Finding>) {
+    for (name, allowed_by) in ONCE_PER_MESSAGE {
+        if let Some(f) = message.repeated(name, "SEGUR-MSS-DUPLICATE", allowed_by) {
+            out.push(f);
+        }
+    }
     let get = |n: &str| message.header(n).filter(|v| !v.is_empty());
     if get("Message-ID").is_none() {
         out.push(finding_at(

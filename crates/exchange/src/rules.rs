@@ -62,6 +62,16 @@ pub const CATALOGUE: &[Rule] = &[
         "a base64 part or value does not decode",
     ),
     rule(
+        "SEGUR-MIME-DUPLICATE",
+        Error,
+        "a MIME entity has more than one Content-Type or Content-Transfer-Encoding",
+    ),
+    rule(
+        "SEGUR-MSS-DUPLICATE",
+        Error,
+        "a message field allowed once (RFC 5322 3.6, X-MSS-*) appears more than once",
+    ),
+    rule(
         "SEGUR-MSS-MESSAGEID",
         Error,
         "the message has no Message-ID",
