@@ -385,6 +385,9 @@ pub struct Mdn {
     pub final_recipient: Option<String>,
     /// The `Message-ID` of the returned original (`message/rfc822` part), when there is one.
     pub returned_message_id: Option<String>,
+    /// The fields allowed once that are repeated with different values (name, values): such a
+    /// field is not read (its member above is `None`).
+    pub contradictory: Vec<(String, Vec<String>)>,
 }
 
 impl Mdn {
@@ -396,8 +399,25 @@ impl Mdn {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The values of a field found repeated with different values, when it was.
+    pub fn contradicted(&self, name: &str) -> Option<&[String]> {
+        self.contradictory
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// One line for people: `processed (automatic) with error 902^…`.
     pub fn summary(&self) -> String {
+        if let Some(values) = self.contradicted("Disposition") {
+            return format!(
+                "MDN for {} with contradictory Disposition fields ({})",
+                self.original_message_id
+                    .as_deref()
+                    .unwrap_or("an unnamed message"),
+                values.join(" | ")
+            );
+        }
         match &self.disposition {
             Some(d) => format!(
                 "MDN for {}: {}{}",
@@ -412,6 +432,60 @@ impl Mdn {
                 }
             ),
             None => "MDN without a readable Disposition".into(),
+        }
+    }
+}
+
+/// The notification fields RFC 8098 §3.1 allows once.
+const ONCE_PER_NOTIFICATION: [&str; 6] = [
+    "Reporting-UA",
+    "MDN-Gateway",
+    "Original-Recipient",
+    "Final-Recipient",
+    "Original-Message-ID",
+    "Disposition",
+];
+
+/// Reports each field of [`ONCE_PER_NOTIFICATION`] that repeats (SEGUR-MDN-DUPLICATE), and
+/// keeps in `mdn.contradictory` those whose values differ.
+fn check_repeated(mdn: &mut Mdn, place: &str, out: &mut Vec<Finding>) {
+    for name in ONCE_PER_NOTIFICATION {
+        let values: Vec<&str> = mdn
+            .fields
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if values.len() < 2 {
+            continue;
+        }
+        let same = values.iter().all(|v| {
+            if name == "Original-Message-ID" {
+                same_id(v, values[0])
+            } else {
+                v.trim().eq_ignore_ascii_case(values[0].trim())
+            }
+        });
+        let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+        out.push(finding(
+            "SEGUR-MDN-DUPLICATE",
+            place,
+            format!(
+                "{place}: {name} appears {} times ({}); RFC 8098 §3.1 allows one{}",
+                values.len(),
+                quoted.join(", "),
+                if same {
+                    ""
+                } else {
+                    ", and the values contradict each other: the field is not read"
+                }
+            ),
+        ));
+        if !same {
+            mdn.contradictory.push((
+                name.to_string(),
+                values.iter().map(|v| v.to_string()).collect(),
+            ));
         }
     }
 }
@@ -467,8 +541,15 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
     }
     let n = &parts[i];
     mdn.fields = notification_fields(&n.body);
-    mdn.original_message_id = mdn.field("Original-Message-ID").map(str::to_string);
-    mdn.final_recipient = mdn.field("Final-Recipient").map(str::to_string);
+    check_repeated(&mut mdn, &n.place, out);
+    let unless_contradicted = |mdn: &Mdn, name: &str| {
+        mdn.field(name)
+            .filter(|_| mdn.contradicted(name).is_none())
+            .map(str::to_string)
+    };
+    mdn.original_message_id = unless_contradicted(&mdn, "Original-Message-ID");
+    mdn.final_recipient = unless_contradicted(&mdn, "Final-Recipient");
+
     let missing: Vec<&str> = ["Final-Recipient", "Disposition"]
         .into_iter()
         .filter(|f| mdn.field(f).is_none_or(str::is_empty))
@@ -499,7 +580,7 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
             ),
         ));
     }
-    if let Some(d) = mdn.field("Disposition").map(str::to_string) {
+    if let Some(d) = unless_contradicted(&mdn, "Disposition") {
         let error_field = mdn.field("Error").map(str::to_string);
         match Disposition::parse(&d) {
             None => out.push(finding(
@@ -569,11 +650,31 @@ pub fn check_answers(mdn: &Mdn, sent_id: &str, place: &str, out: &mut Vec<Findin
             place,
             format!("{place}: the MDN answers {id}, not {sent_id}"),
         )),
+        None if mdn.contradicted("Original-Message-ID").is_some() => out.push(finding(
+            "SEGUR-MDN-MISMATCH",
+            place,
+            format!(
+                "{place}: the MDN names several Original-Message-IDs ({}), so it cannot be matched to {sent_id}",
+                mdn.contradicted("Original-Message-ID")
+                    .unwrap_or_default()
+                    .join(", ")
+            ),
+        )),
         None => out.push(finding(
             "SEGUR-MDN-MISMATCH",
             place,
             format!("{place}: the MDN names no Original-Message-ID, so it cannot be matched to {sent_id}"),
         )),
+    }
+    if let Some(values) = mdn.contradicted("Disposition") {
+        out.push(finding(
+            "SEGUR-MDN-NOT-PROCESSED",
+            place,
+            format!(
+                "{place}: the MDN's Disposition fields contradict each other ({}): it does not say the message was processed",
+                values.join(" | ")
+            ),
+        ));
     }
     if let Some(d) = &mdn.disposition {
         let failed = match (&d.error, d.kind) {

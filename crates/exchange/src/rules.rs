@@ -282,6 +282,11 @@ pub const CATALOGUE: &[Rule] = &[
         "the notification lacks Final-Recipient or Disposition (RFC 8098), or Original-Message-ID or Original-Recipient (ANS volet)",
     ),
     rule(
+        "SEGUR-MDN-DUPLICATE",
+        Error,
+        "a notification field RFC 8098 allows once appears more than once",
+    ),
+    rule(
         "SEGUR-MDN-DISPOSITION",
         Error,
         "the Disposition field does not parse as action-mode/sending-mode; disposition-type",

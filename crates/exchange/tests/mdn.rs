@@ -208,6 +208,53 @@ fn defects_of_an_mdn_are_reported_by_rule_id() {
     }
 }
 
+#[test]
+fn repeated_notification_fields_are_reported_and_contradictory_ones_not_read() {
+    let original = message(true);
+    let good = String::from_utf8(answer(&original, None)).expect("ascii");
+    let sent = message_id(&original);
+    let processed = "Disposition: automatic-action/MDN-sent-automatically; processed\r\n";
+    let deleted = "Disposition: automatic-action/MDN-sent-automatically; deleted\r\n";
+    assert!(good.contains(processed));
+    // Deleted first, then processed: a reader taking the last one says processed.
+    let two_dispositions = good.replacen(processed, &format!("{deleted}{processed}"), 1);
+    let (m, f) = read(two_dispositions.as_bytes());
+    assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{f:#?}");
+    assert_eq!(m.disposition, None);
+    assert!(
+        m.summary().contains("contradictory Disposition"),
+        "{}",
+        m.summary()
+    );
+    assert!(!m.summary().contains(": processed"), "{}", m.summary());
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &sent, "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-NOT-PROCESSED"], "{f:#?}");
+
+    let id_line = format!("Original-Message-ID: {sent}\r\n");
+    let two_ids = good.replacen(
+        &id_line,
+        &format!("{id_line}Original-Message-ID: <someone-else@x>\r\n"),
+        1,
+    );
+    let (m, f) = read(two_ids.as_bytes());
+    assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{f:#?}");
+    assert_eq!(m.original_message_id, None);
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &sent, "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-MISMATCH"], "{f:#?}");
+
+    // The same value twice is still a defect, but says what it says.
+    for field in ["Final-Recipient:", "Reporting-UA:", "Original-Recipient:"] {
+        let s = good.find(field).expect(field);
+        let e = good[s..].find("\r\n").expect("eol") + s + 2;
+        let twice = format!("{}{}", &good[..e], &good[s..]);
+        let (m, f) = read(twice.as_bytes());
+        assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{field} {f:#?}");
+        assert_eq!(m.disposition, Some(Disposition::processed()), "{field}");
+    }
+}
+
 /// The shape of the example MDN of the ANS volet "Transmission au LPS de documents CDA
 /// provenant d'un courriel MSSanté" (`struct-msg-mdn.md`: no space after `Disposition:`,
 /// placeholders instead of the returned message and attachments), with segur's own values.
