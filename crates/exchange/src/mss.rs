@@ -127,16 +127,15 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         uuid_from(seed.as_bytes()).trim_start_matches("urn:uuid:")
     );
     let domain = mime::mail_domain(&options.from);
-    let message_id = format!(
-        "<{}@{domain}>",
-        uuid_from(format!("message{seed}").as_bytes()).trim_start_matches("urn:uuid:")
-    );
-    let mut m = String::new();
-    let mut header = |name: &str, value: &str| mime::push_header(&mut m, name, value);
-    header("Date", &rfc5322(options.now));
-    header("From", &options.from);
-    header("To", &to.join(", "));
-    header("Message-ID", &message_id);
+    // The fields before the Message-ID, those after it, and the body; the Message-ID is a
+    // digest of all three, so messages differing in anything (recipients, receipt request,
+    // copy, documents) get different ids, and equal inputs the same.
+    let mut before = String::new();
+    mime::push_header(&mut before, "Date", &rfc5322(options.now));
+    mime::push_header(&mut before, "From", &options.from);
+    mime::push_header(&mut before, "To", &to.join(", "));
+    let mut after = String::new();
+    let mut header = |name: &str, value: &str| mime::push_header(&mut after, name, value);
     header("Subject", &encode_header(&subject(first)));
     header("MIME-Version", "1.0");
     if options.read_receipt {
@@ -152,6 +151,7 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         "Content-Type",
         &format!("multipart/mixed; boundary=\"{boundary}\""),
     );
+    let mut m = String::new();
     m.push_str("\r\nThis is a multi-part message in MIME format.\r\n");
     let body = options.body.clone().unwrap_or_else(|| {
         format!(
@@ -183,7 +183,16 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         ));
     }
     m.push_str(&format!("--{boundary}--\r\n"));
-    Ok(m.into_bytes())
+    let message_id = format!(
+        "<{}@{domain}>",
+        uuid_from([before.as_str(), &after, &m].concat().as_bytes())
+            .trim_start_matches("urn:uuid:")
+    );
+    let mut message = before;
+    mime::push_header(&mut message, "Message-ID", &message_id);
+    message.push_str(&after);
+    message.push_str(&m);
+    Ok(message.into_bytes())
 }
 
 /// The `IHE_XDM.ZIP` attachments of a message (file name matched case-insensitively).

@@ -297,3 +297,40 @@ Content-Type: message/rfc822\r\n\
     mdn::check_answers(&m, "<sent-1@test-ci-sis.mssante.fr>", "m", &mut f);
     assert_eq!(ids(&f), ["SEGUR-MDN-NOT-PROCESSED"]);
 }
+
+#[test]
+fn messages_that_differ_get_different_message_ids() {
+    let doc = document(DocType::CrBio, 11);
+    let build = |edit: &dyn Fn(&mut segur_exchange::package::Options)| {
+        let mut o = options();
+        o.read_receipt = true;
+        o.from = "emetteur@test-ci-sis.mssante.fr".into();
+        o.to = vec!["bal-app@test-ci-sis.mssante.fr".into()];
+        edit(&mut o);
+        mss::build(std::slice::from_ref(&doc), &o).expect("mss")
+    };
+    let base = build(&|_| {});
+    assert_eq!(
+        message_id(&base),
+        message_id(&build(&|_| {})),
+        "reproducible"
+    );
+    let variants = [
+        build(&|o| o.to = vec!["autre@test-ci-sis.mssante.fr".into()]),
+        build(&|o| o.pdf = Some(("cr.pdf".into(), b"%PDF-1.4".to_vec()))),
+        build(&|o| o.read_receipt = false),
+        build(&|o| o.body = Some("Autre texte".into())),
+        build(&|o| o.nil = "OTHER-NIL".into()),
+    ];
+    let mut all: Vec<String> = variants.iter().map(|v| message_id(v)).collect();
+    all.push(message_id(&base));
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "{all:?}");
+    // An MDN for one message does not answer another sent at the same time.
+    let (m, _) = read(&answer(&variants[0], None));
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &message_id(&base), "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-MISMATCH"], "{f:#?}");
+}
