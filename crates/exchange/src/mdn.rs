@@ -200,6 +200,27 @@ pub enum MdnError {
     /// An option holds a control character (a line break would start a header of its own).
     #[error("`{}` holds a control character", .0.escape_debug())]
     Control(String),
+    /// The error is not `CODE^LABEL` with one of the ANS volet's codes 900–906.
+    #[error(
+        "error `{}` is not CODE^LABEL with an ANS error code 900–906 and a label (e.g. `902^Identifiant de patient inconnu`)",
+        given.escape_debug()
+    )]
+    ErrorCode {
+        /// The error as given.
+        given: String,
+    },
+}
+/// Whether `error` is the ANS form `CODE^LABEL…`: a code of 900–906, then a non-empty label.
+fn is_ans_error(error: &str) -> bool {
+    match error.split_once('^') {
+        Some((code, label)) => {
+            matches!(
+                code.trim(),
+                "900" | "901" | "902" | "903" | "904" | "905" | "906"
+            ) && !label.split('^').next().unwrap_or("").trim().is_empty()
+        }
+        None => false,
+    }
 }
 
 /// A built MDN and where it goes.
@@ -249,6 +270,14 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     }
     if options.nil.chars().any(char::is_control) {
         return Err(MdnError::Control(options.nil.clone()));
+    }
+    if let Some(e) = &options.disposition.error {
+        if e.chars().any(char::is_control) {
+            return Err(MdnError::Control(e.clone()));
+        }
+        if !is_ans_error(e) {
+            return Err(MdnError::ErrorCode { given: e.clone() });
+        }
     }
     let original_recipient = message
         .header("Original-Recipient")

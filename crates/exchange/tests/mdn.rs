@@ -334,3 +334,43 @@ fn messages_that_differ_get_different_message_ids() {
     mdn::check_answers(&m, &message_id(&base), "mdn.eml", &mut f);
     assert_eq!(ids(&f), ["SEGUR-MDN-MISMATCH"], "{f:#?}");
 }
+
+fn answer_with(original: &[u8], error: &str) -> Result<mdn::Built, MdnError> {
+    let o = MdnOptions {
+        from: "bal-app@test-ci-sis.mssante.fr".into(),
+        now: 1_736_000_100,
+        disposition: Disposition {
+            error: Some(error.to_string()),
+            ..Disposition::processed()
+        },
+        ..MdnOptions::default()
+    };
+    mdn::build(original, &o)
+}
+
+#[test]
+fn an_error_outside_the_ans_codes_is_refused() {
+    let original = message(true);
+    for bad in [
+        "abc",
+        "999^x",
+        "902",
+        "902^",
+        "90^x",
+        "^x",
+        "",
+        "902^a\r\nBcc: x@y",
+    ] {
+        let e = answer_with(&original, bad).expect_err(bad);
+        assert!(
+            matches!(e, MdnError::ErrorCode { .. } | MdnError::Control(_)),
+            "{bad}: {e:?}"
+        );
+    }
+    for good in [
+        "900^a",
+        "906^Erreur^messageErrorCondition| E^Error^errorSeverity",
+    ] {
+        answer_with(&original, good).expect(good);
+    }
+}
