@@ -209,7 +209,11 @@ pub enum MdnError {
         /// The error as given.
         given: String,
     },
+    /// A header or notification field cannot be written within RFC 5322's line limit.
+    #[error(transparent)]
+    Field(#[from] mime::FieldError),
 }
+
 /// Whether `error` is the ANS form `CODE^LABEL…`: a code of 900–906, then a non-empty label.
 fn is_ans_error(error: &str) -> bool {
     match error.split_once('^') {
@@ -302,15 +306,15 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     let domain = mime::mail_domain(&options.from);
     let mut m = String::new();
     let mut header = |name: &str, value: &str| mime::push_header(&mut m, name, value);
-    header("Date", &rfc5322(options.now));
-    header("From", &options.from);
-    header("To", &to);
-    header("Message-ID", &format!("<{id}@{domain}>"));
-    header("In-Reply-To", &message_id);
-    header("References", &message_id);
-    header("Subject", &encode_header(&subject));
-    header("MIME-Version", "1.0");
-    header("X-MSS-NIL", &options.nil);
+    header("Date", &rfc5322(options.now))?;
+    header("From", &options.from)?;
+    header("To", &to)?;
+    header("Message-ID", &format!("<{id}@{domain}>"))?;
+    header("In-Reply-To", &message_id)?;
+    header("References", &message_id)?;
+    header("Subject", &encode_header(&subject))?;
+    header("MIME-Version", "1.0")?;
+    header("X-MSS-NIL", &encode_header(&options.nil))?;
     // The original's attachments go back with the MDN: the X-MSS headers that describe them
     // go with them.
     let attachments: Vec<&Part> = message
@@ -324,14 +328,14 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     }) {
         for name in ["X-MSS-CODECDA", "X-MSS-INS"] {
             if let Some(v) = message.header(name) {
-                header(name, v);
+                header(name, v)?;
             }
         }
     }
     header(
         "Content-Type",
         &format!("multipart/report; report-type=disposition-notification; boundary=\"{boundary}\""),
-    );
+    )?;
     m.push_str("\r\nThis is a multi-part message in MIME format.\r\n");
     let text = match &options.disposition.error {
         Some(e) => format!(
@@ -355,14 +359,19 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     };
     m.push_str(&format!(
         "--{boundary}\r\nContent-Type: message/disposition-notification\r\n\
-         Content-Transfer-Encoding: {notification_cte}\r\n\r\n\
-         Reporting-UA: {}\r\n\
-         Original-Recipient: {original_recipient}\r\n\
-         Final-Recipient: rfc822;{}\r\n\
-         Original-Message-ID: {message_id}\r\n\
-         Disposition: {disposition}\r\n",
-        options.reporting_ua, options.from
+         Content-Transfer-Encoding: {notification_cte}\r\n\r\n"
     ));
+    // The notification's fields follow RFC 5322's syntax (RFC 8098 §3.1); folded only past
+    // 998 octets, so the usual ones stay whole lines, as in the ANS volet's example.
+    for (name, value) in [
+        ("Reporting-UA", options.reporting_ua.clone()),
+        ("Original-Recipient", original_recipient.clone()),
+        ("Final-Recipient", format!("rfc822;{}", options.from)),
+        ("Original-Message-ID", message_id.clone()),
+        ("Disposition", disposition),
+    ] {
+        m.push_str(&mime::fold_field_within(name, &value, mime::MAX_LINE)?);
+    }
     let mut bytes = m.into_bytes();
     // The original as it came; message/rfc822 allows no base64 (RFC 2046 §5.2.1).
     let cte = if original.is_ascii() { "7bit" } else { "8bit" };
@@ -578,7 +587,6 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
     };
     mdn.original_message_id = unless_contradicted(&mdn, "Original-Message-ID");
     mdn.final_recipient = unless_contradicted(&mdn, "Final-Recipient");
-
     let missing: Vec<&str> = ["Final-Recipient", "Disposition"]
         .into_iter()
         .filter(|f| mdn.field(f).is_none_or(str::is_empty))

@@ -137,7 +137,6 @@ pub struct Part {
     /// SEGUR-MIME-DUPLICATE), the multipart one with a boundary comes first: it is the one
     /// read, so that what one receiver would see inside is checked.
     pub headers: Vec<(String, String)>,
-
     /// The decoded body (empty for a multipart).
     pub body: Vec<u8>,
     /// The parts of a multipart.
@@ -612,12 +611,68 @@ impl Reader<'_> {
     }
 }
 
-/// Appends one `Name: value` header line (CRLF-terminated) to a message being written.
-pub(crate) fn push_header(m: &mut String, name: &str, value: &str) {
-    m.push_str(name);
-    m.push_str(": ");
-    m.push_str(value);
-    m.push_str("\r\n");
+/// The longest line RFC 5322 §2.1.1 allows, CRLF excluded.
+pub const MAX_LINE: usize = 998;
+/// Where segur folds a header field when it can (RFC 5322 §2.1.1's 78 recommended).
+const FOLD_AT: usize = 78;
+
+/// Why a header field cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// A word of the value, with no white space to fold at, makes a line longer than
+    /// [`MAX_LINE`].
+    #[error(
+        "the {name} field holds a word of {len} octets with no space to fold at: RFC 5322 §2.1.1 limits a line to {MAX_LINE} octets"
+    )]
+    Unfoldable {
+        /// The field name.
+        name: String,
+        /// The length of the line that word makes, in octets.
+        len: usize,
+    },
+}
+
+/// `Name: value` folded at its spaces (RFC 5322 §2.2.3) into lines of at most 78 octets where
+/// the words allow, CRLF-terminated; an error when a line would pass [`MAX_LINE`]. Folds
+/// already in the value (`CRLF SP`, as [`encode_header`] writes) are folded again.
+pub fn fold_field(name: &str, value: &str) -> Result<String, FieldError> {
+    fold_field_within(name, value, FOLD_AT)
+}
+
+/// [`fold_field`] with lines of at most `width` octets where the words allow (at least 78,
+/// at most [`MAX_LINE`]).
+pub fn fold_field_within(name: &str, value: &str, width: usize) -> Result<String, FieldError> {
+    let width = width.clamp(FOLD_AT, MAX_LINE);
+    let value = value.replace("\r\n ", " ");
+    let mut out = String::with_capacity(name.len() + value.len() + 8);
+    let mut line = format!("{name}:");
+    let mut empty = true;
+    for word in value.split(' ') {
+        if !empty && !word.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push_str("\r\n");
+            line.clear();
+        }
+        line.push(' ');
+        line.push_str(word);
+        empty = empty && word.is_empty();
+        if line.len() > MAX_LINE {
+            return Err(FieldError::Unfoldable {
+                name: name.to_string(),
+                len: line.len(),
+            });
+        }
+    }
+    out.push_str(&line);
+    out.push_str("\r\n");
+    Ok(out)
+}
+
+/// Appends [`fold_field`] of `name` and `value` to a message being written.
+pub(crate) fn push_header(m: &mut String, name: &str, value: &str) -> Result<(), FieldError> {
+    m.push_str(&fold_field(name, value)?);
+    Ok(())
 }
 
 /// The domain of a mail address (`segur.invalid` when it has none): the right-hand side of
@@ -717,6 +772,49 @@ mod tests {
         let mut f = Vec::new();
         parse(bad.as_bytes(), "m.eml", &mut f);
         assert_eq!(ids(&f), ["SEGUR-MIME-BASE64"]);
+    }
+
+    #[test]
+    fn long_fields_fold_at_spaces_and_an_unfoldable_word_is_refused() {
+        assert_eq!(fold_field("To", "a@x.fr").as_deref(), Ok("To: a@x.fr\r\n"));
+        let list: Vec<String> = (0..200)
+            .map(|i| format!("dr.{i}@ch-test.mssante.fr"))
+            .collect();
+        let folded = fold_field("To", &list.join(", ")).expect("folds");
+        assert!(folded.split("\r\n").all(|l| l.len() <= 78), "{folded}");
+        let mut f = Vec::new();
+        let m = parse(format!("{folded}\r\n").as_bytes(), "m", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(addresses(m.header("To").unwrap_or("")), list);
+        let word = format!("{}@x.fr", "a".repeat(5000));
+        assert_eq!(
+            fold_field("To", &word),
+            Err(FieldError::Unfoldable {
+                name: "To".into(),
+                len: 5009
+            })
+        );
+        // The longest line allowed passes; one more octet does not.
+        assert!(fold_field("X", &"a".repeat(MAX_LINE - 3)).is_ok());
+        assert!(fold_field("X", &"a".repeat(MAX_LINE - 2)).is_err());
+        // Encoded words are folded again, between words.
+        let subject = encode_header(&"é".repeat(200));
+        let folded = fold_field("Subject", &subject).expect("folds");
+        // An encoded word is 72 octets: only the first line, after `Subject: `, passes 78.
+        let lines: Vec<&str> = folded.split("\r\n").collect();
+        assert!(lines.len() > 5, "{folded}");
+        assert!(lines[1..].iter().all(|l| l.len() <= 78), "{folded}");
+        assert!(lines[0].len() <= 78 + 3, "{folded}");
+        assert_eq!(
+            decode_header(&folded["Subject: ".len()..].replace("\r\n", "")),
+            "é".repeat(200)
+        );
+        // Folded only past a width: the notification fields of an MDN stay whole lines.
+        let long = format!("a {}", "b".repeat(100));
+        assert_eq!(
+            fold_field_within("X", &long, MAX_LINE),
+            Ok(format!("X: {long}\r\n"))
+        );
     }
 
     #[test]

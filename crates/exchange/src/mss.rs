@@ -131,26 +131,26 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
     // digest of all three, so messages differing in anything (recipients, receipt request,
     // copy, documents) get different ids, and equal inputs the same.
     let mut before = String::new();
-    mime::push_header(&mut before, "Date", &rfc5322(options.now));
-    mime::push_header(&mut before, "From", &options.from);
-    mime::push_header(&mut before, "To", &to.join(", "));
+    mime::push_header(&mut before, "Date", &rfc5322(options.now))?;
+    mime::push_header(&mut before, "From", &options.from)?;
+    mime::push_header(&mut before, "To", &to.join(", "))?;
     let mut after = String::new();
     let mut header = |name: &str, value: &str| mime::push_header(&mut after, name, value);
-    header("Subject", &encode_header(&subject(first)));
-    header("MIME-Version", "1.0");
+    header("Subject", &encode_header(&subject(first)))?;
+    header("MIME-Version", "1.0")?;
     if options.read_receipt {
-        header("Disposition-Notification-To", &options.from);
+        header("Disposition-Notification-To", &options.from)?;
     }
-    header("X-MSS-NIL", &options.nil);
-    header("X-MSS-CODECDA", &codes.join(","));
-    header("X-MSS-INS", if qualified { "O" } else { "N" });
+    header("X-MSS-NIL", &encode_header(&options.nil))?;
+    header("X-MSS-CODECDA", &codes.join(","))?;
+    header("X-MSS-INS", if qualified { "O" } else { "N" })?;
     if options.no_patient_reply && to.iter().any(|a| is_patient_address(a)) {
-        header("X-MSS-MES", "FIN");
+        header("X-MSS-MES", "FIN")?;
     }
     header(
         "Content-Type",
         &format!("multipart/mixed; boundary=\"{boundary}\""),
-    );
+    )?;
     let mut m = String::new();
     m.push_str("\r\nThis is a multi-part message in MIME format.\r\n");
     let body = options.body.clone().unwrap_or_else(|| {
@@ -189,7 +189,7 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
             .trim_start_matches("urn:uuid:")
     );
     let mut message = before;
-    mime::push_header(&mut message, "Message-ID", &message_id);
+    mime::push_header(&mut message, "Message-ID", &message_id)?;
     message.push_str(&after);
     message.push_str(&m);
     Ok(message.into_bytes())

@@ -374,3 +374,27 @@ fn an_error_outside_the_ans_codes_is_refused() {
         answer_with(&original, good).expect(good);
     }
 }
+
+#[test]
+fn a_long_error_is_folded_and_one_without_spaces_refused() {
+    let original = message(true);
+    let label = "é".repeat(3000);
+    let e = answer_with(&original, &format!("902^{label}")).expect_err("unfoldable");
+    assert!(matches!(e, MdnError::Field(_)), "{e:?}");
+    assert!(e.to_string().contains("998"), "{e}");
+    let words = vec!["inconnu"; 600].join(" ");
+    let built = answer_with(&original, &format!("902^Identifiant {words}")).expect("folds");
+    let longest = built
+        .bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len())
+        .max()
+        .unwrap_or(0);
+    assert!(longest <= 998, "{longest}");
+    let (m, f) = read(&built.bytes);
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(
+        m.disposition.and_then(|d| d.error),
+        Some(format!("902^Identifiant {words}"))
+    );
+}
