@@ -350,6 +350,25 @@ fn prefer_multipart(part: &mut Part) {
     }
 }
 
+/// The lines of `bytes` longer than [`MAX_LINE`] octets (line end excluded): how many, and
+/// the first one's start and length.
+fn long_lines(bytes: &[u8]) -> Option<(usize, &[u8], usize)> {
+    let mut count = 0;
+    let mut first = None;
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = &bytes[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > MAX_LINE {
+            count += 1;
+            first.get_or_insert((line, line.len()));
+        }
+        start = end + 1;
+    }
+    first.map(|(line, len)| (count, line, len))
+}
+
 /// Split at the blank line ending the headers.
 fn split_headers(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
     // The first empty line: `\r\n\r\n` or `\n\n`, whichever starts first. Each is found at
@@ -409,6 +428,25 @@ impl Reader<'_> {
         u32::try_from(line).ok().filter(|l| *l > 0)
     }
 
+    /// A SEGUR-MIME-LINE-LENGTH finding on the first line of `bytes` (headers, or a body
+    /// whose encoding limits its lines) over [`MAX_LINE`] octets.
+    fn check_lines(&mut self, bytes: &[u8], place: &str, what: &str) {
+        if let Some((count, line, len)) = long_lines(bytes) {
+            let more = match count {
+                1 => String::new(),
+                n => format!(" ({n} such lines)"),
+            };
+            self.findings.push(finding_at(
+                "SEGUR-MIME-LINE-LENGTH",
+                place,
+                self.line(line),
+                format!(
+                    "{place}: a {what} line of {len} octets{more}; RFC 5322 §2.1.1 and RFC 2045 §2.7–2.8 allow {MAX_LINE}"
+                ),
+            ));
+        }
+    }
+
     fn entity(&mut self, bytes: &[u8], place: &str, depth: usize) -> Part {
         self.parts += 1;
         let first = self.line(bytes);
@@ -430,6 +468,7 @@ impl Reader<'_> {
             }
         };
         let headers = parse_headers(raw_headers);
+        self.check_lines(raw_headers, place, "header");
         let count = |n: u32| -> Option<u32> {
             let first = i64::from(first?);
             u32::try_from(first + i64::from(n)).ok()
@@ -494,7 +533,11 @@ impl Reader<'_> {
         };
         let cte = cte.unwrap_or_else(|| "7bit".into()).to_ascii_lowercase();
         match cte.trim() {
-            "7bit" | "8bit" | "binary" => body.to_vec(),
+            "7bit" | "8bit" => {
+                self.check_lines(body, place, "7bit or 8bit body");
+                body.to_vec()
+            }
+            "binary" => body.to_vec(),
             "quoted-printable" => qp_decode(body),
             "base64" => match decode_base64(body) {
                 Ok(d) => d,
@@ -815,6 +858,29 @@ mod tests {
             fold_field_within("X", &long, MAX_LINE),
             Ok(format!("X: {long}\r\n"))
         );
+    }
+
+    #[test]
+    fn lines_over_998_octets_are_reported_with_their_line() {
+        let long = format!("Subject: {}\r\n", "x".repeat(1000));
+        let text = MSG.replacen(
+            "Content-Type: text/plain\r\n",
+            &format!("Content-Type: text/plain\r\n{long}"),
+            1,
+        );
+        let mut f = Vec::new();
+        parse(text.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-LINE-LENGTH"]);
+        assert_eq!(f[0].location.line, Some(8), "{f:?}");
+        assert!(f[0].message.contains("1009 octets"), "{f:?}");
+        let body = MSG.replacen("hello", &"y".repeat(999), 1);
+        let mut f = Vec::new();
+        parse(body.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-LINE-LENGTH"]);
+        let fits = MSG.replacen("hello", &"y".repeat(998), 1);
+        let mut f = Vec::new();
+        parse(fits.as_bytes(), "m.eml", &mut f);
+        assert!(f.is_empty(), "{f:?}");
     }
 
     #[test]

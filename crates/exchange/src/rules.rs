@@ -67,6 +67,11 @@ pub const CATALOGUE: &[Rule] = &[
         "a MIME entity has more than one Content-Type or Content-Transfer-Encoding",
     ),
     rule(
+        "SEGUR-MIME-LINE-LENGTH",
+        Error,
+        "a header line, or a line of a 7bit or 8bit body, is longer than 998 octets",
+    ),
+    rule(
         "SEGUR-MSS-DUPLICATE",
         Error,
         "a message field allowed once (RFC 5322 3.6, X-MSS-*) appears more than once",

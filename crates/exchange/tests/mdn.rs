@@ -398,3 +398,30 @@ fn a_long_error_is_folded_and_one_without_spaces_refused() {
         Some(format!("902^Identifiant {words}"))
     );
 }
+
+#[test]
+fn a_notification_line_over_998_octets_is_reported() {
+    let original = message(true);
+    let good = String::from_utf8(answer(&original, None)).expect("ascii");
+    // What `package mdn --error "902^<3000 é>"` used to write: one 8-bit line of 6,075 octets.
+    let long = format!(
+        "Disposition: automatic-action/MDN-sent-automatically; processed/Error: 902^{}\r\n",
+        "é".repeat(3000)
+    );
+    let text = good
+        .replacen(
+            "Disposition: automatic-action/MDN-sent-automatically; processed\r\n",
+            &long,
+            1,
+        )
+        .replacen(
+            "Content-Transfer-Encoding: 7bit",
+            "Content-Transfer-Encoding: 8bit",
+            1,
+        );
+    let (m, f) = read(text.as_bytes());
+    assert_eq!(ids(&f), ["SEGUR-MIME-LINE-LENGTH"], "{f:#?}");
+    assert!(f[0].message.contains("6075 octets"), "{f:#?}");
+    assert!(f[0].location.line.is_some(), "{f:#?}");
+    assert!(m.disposition.is_some_and(|d| d.error.is_some()));
+}
