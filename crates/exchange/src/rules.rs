@@ -269,7 +269,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-MHD-BUNDLE",
         Error,
-        "not an ITI-65 transaction Bundle with one SubmissionSet List and DocumentReferences of a valid status",
+        "not JSON without repeated keys, or not an ITI-65 transaction Bundle with one SubmissionSet List and DocumentReferences of a valid status",
     ),
     rule(
         "SEGUR-MHD-REFERENCE",

@@ -505,6 +505,30 @@ fn iti41_defects() {
 }
 
 #[test]
+fn an_mhd_bundle_with_a_repeated_key_is_not_read() {
+    let input = document(DocType::CrBio, 13);
+    let text = String::from_utf8(mhd::build(&[input], &options()).expect("mhd")).expect("utf8");
+    assert_only(&unpack(text.as_bytes(), "b.json", None), &[]);
+    let at = text.find("\"transaction\"").expect("type") + "\"transaction\"".len();
+    // One reader takes the transaction, another the batch.
+    let twice = format!("{}, \"type\": \"batch\"{}", &text[..at], &text[at..]);
+    let u = unpack(twice.as_bytes(), "b.json", None);
+    assert_only(&u, &["SEGUR-MHD-BUNDLE"]);
+    assert!(
+        u.findings[0].message.contains("duplicate key \"type\""),
+        "{:?}",
+        u.findings
+    );
+    assert!(u.findings[0].location.line.is_some(), "{:?}", u.findings);
+    assert_eq!(documents(&u), 0);
+    // Deeper down too: a second `data` in a Binary.
+    let at = text.find("\"data\"").expect("data");
+    let twice = format!("{}\"data\": \"AAAA\", {}", &text[..at], &text[at..]);
+    let u = unpack(twice.as_bytes(), "b.json", None);
+    assert_only(&u, &["SEGUR-MHD-BUNDLE"]);
+}
+
+#[test]
 fn mhd_defects() {
     let input = document(DocType::CrBio, 13);
     let bundle: serde_json::Value =
