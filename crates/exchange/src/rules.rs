@@ -259,7 +259,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-ITI41-VIHF",
         Error,
-        "the WS-Security header has no VIHF assertion, or its patient (resource-id) differs from the submission's",
+        "the WS-Security header has no VIHF assertion or more than one, or its patient (resource-id) differs from the submission's",
     ),
     rule(
         "SEGUR-ITI41-VIHF-SIGNATURE",
