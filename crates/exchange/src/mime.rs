@@ -307,25 +307,22 @@ struct Reader<'f> {
     /// Added to a line of `whole` to give the line in the file (`whole` may start after an
     /// HTTP request line, or with headers that are not in the file).
     line_offset: i64,
+    /// Whether RFC 5322's 998-octet line limit applies (mail; HTTP has none).
+    line_limit: bool,
 }
 
 /// Read a MIME entity (a whole message, or an HTTP body with its headers); problems go to
-/// `findings`, placed under `name`, with their lines in `bytes`.
+/// `findings`, placed under `name`, with their lines in `bytes`. Lines longer than RFC 5322
+/// allows are SEGUR-MIME-LINE-LENGTH.
 pub fn parse(bytes: &[u8], name: &str, findings: &mut Vec<Finding>) -> Part {
-    parse_at(bytes, name, 0, findings)
+    Reader::new(bytes, 0, true, findings).entity(bytes, name, 0)
 }
 
-/// [`parse`] of bytes whose line 1 is line `1 + line_offset` of the file (a negative offset:
-/// lines added in front that the file does not have; their findings carry no line).
+/// [`parse`] of an HTTP capture (an ITI-41 request) whose line 1 is line `1 + line_offset` of
+/// the file (a negative offset: lines added in front that the file does not have; their
+/// findings carry no line). HTTP limits no line length, so none is checked.
 pub fn parse_at(bytes: &[u8], name: &str, line_offset: i64, findings: &mut Vec<Finding>) -> Part {
-    let mut r = Reader {
-        findings,
-        parts: 0,
-        limited: false,
-        whole: bytes,
-        line_offset,
-    };
-    r.entity(bytes, name, 0)
+    Reader::new(bytes, line_offset, false, findings).entity(bytes, name, 0)
 }
 
 /// Of several Content-Type headers, moves the first multipart one with a boundary first, so
@@ -418,7 +415,23 @@ fn parse_headers(raw: &[u8]) -> Vec<(String, String, u32)> {
     headers
 }
 
-impl Reader<'_> {
+impl<'f> Reader<'f> {
+    fn new(
+        whole: &'f [u8],
+        line_offset: i64,
+        line_limit: bool,
+        findings: &'f mut Vec<Finding>,
+    ) -> Reader<'f> {
+        Reader {
+            findings,
+            parts: 0,
+            limited: false,
+            whole,
+            line_offset,
+            line_limit,
+        }
+    }
+
     /// The line in the file of the start of `at`, a slice of the input (None for lines the
     /// file does not have, or a slice from elsewhere).
     fn line(&self, at: &[u8]) -> Option<u32> {
@@ -431,6 +444,9 @@ impl Reader<'_> {
     /// A SEGUR-MIME-LINE-LENGTH finding on the first line of `bytes` (headers, or a body
     /// whose encoding limits its lines) over [`MAX_LINE`] octets.
     fn check_lines(&mut self, bytes: &[u8], place: &str, what: &str) {
+        if !self.line_limit {
+            return;
+        }
         if let Some((count, line, len)) = long_lines(bytes) {
             let more = match count {
                 1 => String::new(),
@@ -880,6 +896,10 @@ mod tests {
         let fits = MSG.replacen("hello", &"y".repeat(998), 1);
         let mut f = Vec::new();
         parse(fits.as_bytes(), "m.eml", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+        // An HTTP capture (ITI-41) has no line limit.
+        let mut f = Vec::new();
+        parse_at(body.as_bytes(), "req", 0, &mut f);
         assert!(f.is_empty(), "{f:?}");
     }
 
