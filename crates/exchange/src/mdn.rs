@@ -13,7 +13,7 @@ use segur_finding::Finding;
 
 use crate::metadata::uuid_from;
 use crate::mime::{self, Part, base64_lines, encode_header};
-use crate::rules::finding;
+use crate::rules::{finding, finding_at};
 use crate::time::rfc5322;
 
 /// What the receiver did with the message (RFC 8098 §3.2.6.2 disposition-type).
@@ -484,16 +484,15 @@ const ONCE_PER_NOTIFICATION: [&str; 6] = [
     "Disposition",
 ];
 
-/// Reports each field of [`ONCE_PER_NOTIFICATION`] that repeats (SEGUR-MDN-DUPLICATE), and
-/// keeps in `mdn.contradictory` those whose values differ.
-fn check_repeated(mdn: &mut Mdn, place: &str, out: &mut Vec<Finding>) {
+/// Reports each field of [`ONCE_PER_NOTIFICATION`] that repeats (SEGUR-MDN-DUPLICATE) at the
+/// line of its second occurrence (`lines`: each field's, when known), and keeps in
+/// `mdn.contradictory` those whose values differ.
+fn check_repeated(mdn: &mut Mdn, lines: &[Option<u32>], place: &str, out: &mut Vec<Finding>) {
     for name in ONCE_PER_NOTIFICATION {
-        let values: Vec<&str> = mdn
-            .fields
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        let at: Vec<usize> = (0..mdn.fields.len())
+            .filter(|&i| mdn.fields[i].0.eq_ignore_ascii_case(name))
             .collect();
+        let values: Vec<&str> = at.iter().map(|&i| mdn.fields[i].1.as_str()).collect();
         if values.len() < 2 {
             continue;
         }
@@ -505,9 +504,10 @@ fn check_repeated(mdn: &mut Mdn, place: &str, out: &mut Vec<Finding>) {
             }
         });
         let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
-        out.push(finding(
+        out.push(finding_at(
             "SEGUR-MDN-DUPLICATE",
             place,
+            lines.get(at[1]).copied().flatten(),
             format!(
                 "{place}: {name} appears {} times ({}); RFC 8098 §3.1 allows one{}",
                 values.len(),
@@ -529,30 +529,32 @@ fn check_repeated(mdn: &mut Mdn, place: &str, out: &mut Vec<Finding>) {
 }
 
 /// The header fields of a `message/disposition-notification` body (RFC 5322 syntax, folded
-/// lines joined).
-fn notification_fields(body: &[u8]) -> Vec<(String, String)> {
+/// lines joined), each with its 0-based line in the body.
+fn notification_fields(body: &[u8]) -> Vec<(String, String, u32)> {
     let text = String::from_utf8_lossy(body);
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
+    let mut fields: Vec<(String, String, u32)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = fields.last_mut() {
+            if let Some((_, v, _)) = fields.last_mut() {
                 v.push(' ');
                 v.push_str(line.trim());
             }
             continue;
         }
         if let Some((n, v)) = line.split_once(':') {
-            fields.push((n.trim().to_string(), v.trim().to_string()));
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            fields.push((n.trim().to_string(), v.trim().to_string(), i));
         }
     }
     fields
 }
 
 /// Reads an MDN (a parsed message that [`is_mdn`]) and reports its defects under `place`:
-/// SEGUR-MDN-STRUCTURE, SEGUR-MDN-FIELDS, SEGUR-MDN-DISPOSITION, SEGUR-MDN-ORIGINAL.
+/// SEGUR-MDN-STRUCTURE, SEGUR-MDN-FIELDS, SEGUR-MDN-DUPLICATE, SEGUR-MDN-DISPOSITION,
+/// SEGUR-MDN-ORIGINAL.
 pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
     let mut mdn = Mdn::default();
     let parts = &message.parts;
@@ -578,8 +580,21 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
         ));
     }
     let n = &parts[i];
-    mdn.fields = notification_fields(&n.body);
-    check_repeated(&mut mdn, &n.place, out);
+    let fields = notification_fields(&n.body);
+    // The body's lines are the file's when it was not base64 or quoted-printable.
+    let as_is = n
+        .header("Content-Transfer-Encoding")
+        .is_none_or(|c| matches!(c.to_ascii_lowercase().as_str(), "7bit" | "8bit" | "binary"));
+    let lines: Vec<Option<u32>> = fields
+        .iter()
+        .map(|f| {
+            n.end_line
+                .filter(|_| as_is)
+                .and_then(|e| e.checked_add(1)?.checked_add(f.2))
+        })
+        .collect();
+    mdn.fields = fields.into_iter().map(|(k, v, _)| (k, v)).collect();
+    check_repeated(&mut mdn, &lines, &n.place, out);
     let unless_contradicted = |mdn: &Mdn, name: &str| {
         mdn.field(name)
             .filter(|_| mdn.contradicted(name).is_none())

@@ -220,6 +220,12 @@ fn repeated_notification_fields_are_reported_and_contradictory_ones_not_read() {
     let two_dispositions = good.replacen(processed, &format!("{deleted}{processed}"), 1);
     let (m, f) = read(two_dispositions.as_bytes());
     assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{f:#?}");
+    // Placed on the second Disposition, the processed one.
+    let line = f[0].location.line.expect("line") as usize;
+    assert_eq!(
+        two_dispositions.split("\r\n").nth(line - 1),
+        processed.strip_suffix("\r\n")
+    );
     assert_eq!(m.disposition, None);
     assert!(
         m.summary().contains("contradictory Disposition"),
