@@ -309,7 +309,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-MDN-NOT-PROCESSED",
         Error,
-        "the MDN reports the message deleted, dispatched, or processed with an error",
+        "the MDN reports the message deleted, dispatched, or processed with an error, or contradictory Dispositions",
     ),
     rule(
         "SEGUR-ITI41-VIHF-CERT",
