@@ -436,10 +436,45 @@ fn check_vihf(
     out: &mut Vec<Finding>,
     notes: &mut Vec<String>,
 ) {
-    let assertion = header
+    let assertions: Vec<NodeId> = header
         .and_then(|h| kid(doc, h, WSSE, "Security"))
-        .and_then(|s| kid(doc, s, SAML2, "Assertion"));
-    let Some(assertion) = assertion else {
+        .map(|s| kids(doc, s, SAML2, "Assertion").collect())
+        .unwrap_or_default();
+    let resource_of = |a: NodeId| {
+        descendants(doc, a, SAML2, "Attribute")
+            .find(|&at| attr(doc, at, "Name") == Some(RESOURCE_ID))
+            .and_then(|at| kid(doc, at, SAML2, "AttributeValue"))
+            .map(|v| text(doc, v))
+    };
+    // Several VIHFs: a receiver may read another one than segur (the first) reads, say an
+    // unsigned one naming another patient beside the signed one.
+    if assertions.len() > 1 {
+        let each: Vec<String> = assertions
+            .iter()
+            .map(|&a| {
+                format!(
+                    "ID `{}` {}, {RESOURCE_ID} `{}`",
+                    attr(doc, a, "ID").unwrap_or(""),
+                    if kid(doc, a, dsig::DS, "Signature").is_some() {
+                        "signed"
+                    } else {
+                        "unsigned"
+                    },
+                    resource_of(a).unwrap_or_default()
+                )
+            })
+            .collect();
+        out.push(finding(
+            "SEGUR-ITI41-VIHF",
+            place,
+            format!(
+                "{place}: {} saml2:Assertion elements in wsse:Security ({}); the VIHF is one assertion, and receivers may read another than the first, which segur reads",
+                assertions.len(),
+                each.join("; ")
+            ),
+        ));
+    }
+    let Some(&assertion) = assertions.first() else {
         out.push(finding(
             "SEGUR-ITI41-VIHF",
             place,
@@ -460,8 +495,17 @@ fn check_vihf(
                     place,
                     out,
                 );
+                // Said only of the assertion read: the others are what SEGUR-ITI41-VIHF reports.
+                let which = if assertions.len() > 1 {
+                    format!(
+                        " (the first of {} assertions, the one read)",
+                        assertions.len()
+                    )
+                } else {
+                    String::new()
+                };
                 notes.push(format!(
-                    "{place}: VIHF signature verified with the certificate it carries; {what}"
+                    "{place}: VIHF signature verified{which} with the certificate it carries; {what}"
                 ));
             }
         }
@@ -474,10 +518,7 @@ fn check_vihf(
             format!("{place}: the VIHF signature is wrong: {why}"),
         )),
     }
-    let resource = descendants(doc, assertion, SAML2, "Attribute")
-        .find(|&a| attr(doc, a, "Name") == Some(RESOURCE_ID))
-        .and_then(|a| kid(doc, a, SAML2, "AttributeValue"))
-        .map(|v| text(doc, v));
+    let resource = resource_of(assertion);
     let patient = meta.submission_sets.first().map(|s| s.patient_id.as_str());
     match (resource, patient) {
         (None, _) => out.push(finding(

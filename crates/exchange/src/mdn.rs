@@ -13,7 +13,7 @@ use segur_finding::Finding;
 
 use crate::metadata::uuid_from;
 use crate::mime::{self, Part, base64_lines, encode_header};
-use crate::rules::finding;
+use crate::rules::{finding, finding_at};
 use crate::time::rfc5322;
 
 /// What the receiver did with the message (RFC 8098 §3.2.6.2 disposition-type).
@@ -200,6 +200,31 @@ pub enum MdnError {
     /// An option holds a control character (a line break would start a header of its own).
     #[error("`{}` holds a control character", .0.escape_debug())]
     Control(String),
+    /// The error is not `CODE^LABEL` with one of the ANS volet's codes 900–906.
+    #[error(
+        "error `{}` is not CODE^LABEL with an ANS error code 900–906 and a label (e.g. `902^Identifiant de patient inconnu`)",
+        given.escape_debug()
+    )]
+    ErrorCode {
+        /// The error as given.
+        given: String,
+    },
+    /// A header or notification field cannot be written within RFC 5322's line limit.
+    #[error(transparent)]
+    Field(#[from] mime::FieldError),
+}
+
+/// Whether `error` is the ANS form `CODE^LABEL…`: a code of 900–906, then a non-empty label.
+fn is_ans_error(error: &str) -> bool {
+    match error.split_once('^') {
+        Some((code, label)) => {
+            matches!(
+                code.trim(),
+                "900" | "901" | "902" | "903" | "904" | "905" | "906"
+            ) && !label.split('^').next().unwrap_or("").trim().is_empty()
+        }
+        None => false,
+    }
 }
 
 /// A built MDN and where it goes.
@@ -250,6 +275,14 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     if options.nil.chars().any(char::is_control) {
         return Err(MdnError::Control(options.nil.clone()));
     }
+    if let Some(e) = &options.disposition.error {
+        if e.chars().any(char::is_control) {
+            return Err(MdnError::Control(e.clone()));
+        }
+        if !is_ans_error(e) {
+            return Err(MdnError::ErrorCode { given: e.clone() });
+        }
+    }
     let original_recipient = message
         .header("Original-Recipient")
         .map(str::to_string)
@@ -273,15 +306,15 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     let domain = mime::mail_domain(&options.from);
     let mut m = String::new();
     let mut header = |name: &str, value: &str| mime::push_header(&mut m, name, value);
-    header("Date", &rfc5322(options.now));
-    header("From", &options.from);
-    header("To", &to);
-    header("Message-ID", &format!("<{id}@{domain}>"));
-    header("In-Reply-To", &message_id);
-    header("References", &message_id);
-    header("Subject", &encode_header(&subject));
-    header("MIME-Version", "1.0");
-    header("X-MSS-NIL", &options.nil);
+    header("Date", &rfc5322(options.now))?;
+    header("From", &options.from)?;
+    header("To", &to)?;
+    header("Message-ID", &format!("<{id}@{domain}>"))?;
+    header("In-Reply-To", &message_id)?;
+    header("References", &message_id)?;
+    header("Subject", &encode_header(&subject))?;
+    header("MIME-Version", "1.0")?;
+    header("X-MSS-NIL", &encode_header(&options.nil))?;
     // The original's attachments go back with the MDN: the X-MSS headers that describe them
     // go with them.
     let attachments: Vec<&Part> = message
@@ -295,14 +328,14 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     }) {
         for name in ["X-MSS-CODECDA", "X-MSS-INS"] {
             if let Some(v) = message.header(name) {
-                header(name, v);
+                header(name, v)?;
             }
         }
     }
     header(
         "Content-Type",
         &format!("multipart/report; report-type=disposition-notification; boundary=\"{boundary}\""),
-    );
+    )?;
     m.push_str("\r\nThis is a multi-part message in MIME format.\r\n");
     let text = match &options.disposition.error {
         Some(e) => format!(
@@ -326,14 +359,19 @@ pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     };
     m.push_str(&format!(
         "--{boundary}\r\nContent-Type: message/disposition-notification\r\n\
-         Content-Transfer-Encoding: {notification_cte}\r\n\r\n\
-         Reporting-UA: {}\r\n\
-         Original-Recipient: {original_recipient}\r\n\
-         Final-Recipient: rfc822;{}\r\n\
-         Original-Message-ID: {message_id}\r\n\
-         Disposition: {disposition}\r\n",
-        options.reporting_ua, options.from
+         Content-Transfer-Encoding: {notification_cte}\r\n\r\n"
     ));
+    // The notification's fields follow RFC 5322's syntax (RFC 8098 §3.1); folded only past
+    // 998 octets, so the usual ones stay whole lines, as in the ANS volet's example.
+    for (name, value) in [
+        ("Reporting-UA", options.reporting_ua.clone()),
+        ("Original-Recipient", original_recipient.clone()),
+        ("Final-Recipient", format!("rfc822;{}", options.from)),
+        ("Original-Message-ID", message_id.clone()),
+        ("Disposition", disposition),
+    ] {
+        m.push_str(&mime::fold_field_within(name, &value, mime::MAX_LINE)?);
+    }
     let mut bytes = m.into_bytes();
     // The original as it came; message/rfc822 allows no base64 (RFC 2046 §5.2.1).
     let cte = if original.is_ascii() { "7bit" } else { "8bit" };
@@ -385,6 +423,9 @@ pub struct Mdn {
     pub final_recipient: Option<String>,
     /// The `Message-ID` of the returned original (`message/rfc822` part), when there is one.
     pub returned_message_id: Option<String>,
+    /// The fields allowed once that are repeated with different values (name, values): such a
+    /// field is not read (its member above is `None`).
+    pub contradictory: Vec<(String, Vec<String>)>,
 }
 
 impl Mdn {
@@ -396,8 +437,25 @@ impl Mdn {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The values of a field found repeated with different values, when it was.
+    pub fn contradicted(&self, name: &str) -> Option<&[String]> {
+        self.contradictory
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
     /// One line for people: `processed (automatic) with error 902^…`.
     pub fn summary(&self) -> String {
+        if let Some(values) = self.contradicted("Disposition") {
+            return format!(
+                "MDN for {} with contradictory Disposition fields ({})",
+                self.original_message_id
+                    .as_deref()
+                    .unwrap_or("an unnamed message"),
+                values.join(" | ")
+            );
+        }
         match &self.disposition {
             Some(d) => format!(
                 "MDN for {}: {}{}",
@@ -416,31 +474,87 @@ impl Mdn {
     }
 }
 
+/// The notification fields RFC 8098 §3.1 allows once.
+const ONCE_PER_NOTIFICATION: [&str; 6] = [
+    "Reporting-UA",
+    "MDN-Gateway",
+    "Original-Recipient",
+    "Final-Recipient",
+    "Original-Message-ID",
+    "Disposition",
+];
+
+/// Reports each field of [`ONCE_PER_NOTIFICATION`] that repeats (SEGUR-MDN-DUPLICATE) at the
+/// line of its second occurrence (`lines`: each field's, when known), and keeps in
+/// `mdn.contradictory` those whose values differ.
+fn check_repeated(mdn: &mut Mdn, lines: &[Option<u32>], place: &str, out: &mut Vec<Finding>) {
+    for name in ONCE_PER_NOTIFICATION {
+        let at: Vec<usize> = (0..mdn.fields.len())
+            .filter(|&i| mdn.fields[i].0.eq_ignore_ascii_case(name))
+            .collect();
+        let values: Vec<&str> = at.iter().map(|&i| mdn.fields[i].1.as_str()).collect();
+        if values.len() < 2 {
+            continue;
+        }
+        let same = values.iter().all(|v| {
+            if name == "Original-Message-ID" {
+                same_id(v, values[0])
+            } else {
+                v.trim().eq_ignore_ascii_case(values[0].trim())
+            }
+        });
+        let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+        out.push(finding_at(
+            "SEGUR-MDN-DUPLICATE",
+            place,
+            lines.get(at[1]).copied().flatten(),
+            format!(
+                "{place}: {name} appears {} times ({}); RFC 8098 §3.1 allows one{}",
+                values.len(),
+                quoted.join(", "),
+                if same {
+                    ""
+                } else {
+                    ", and the values contradict each other: the field is not read"
+                }
+            ),
+        ));
+        if !same {
+            mdn.contradictory.push((
+                name.to_string(),
+                values.iter().map(|v| v.to_string()).collect(),
+            ));
+        }
+    }
+}
+
 /// The header fields of a `message/disposition-notification` body (RFC 5322 syntax, folded
-/// lines joined).
-fn notification_fields(body: &[u8]) -> Vec<(String, String)> {
+/// lines joined), each with its 0-based line in the body.
+fn notification_fields(body: &[u8]) -> Vec<(String, String, u32)> {
     let text = String::from_utf8_lossy(body);
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
+    let mut fields: Vec<(String, String, u32)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
         if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = fields.last_mut() {
+            if let Some((_, v, _)) = fields.last_mut() {
                 v.push(' ');
                 v.push_str(line.trim());
             }
             continue;
         }
         if let Some((n, v)) = line.split_once(':') {
-            fields.push((n.trim().to_string(), v.trim().to_string()));
+            let i = u32::try_from(i).unwrap_or(u32::MAX);
+            fields.push((n.trim().to_string(), v.trim().to_string(), i));
         }
     }
     fields
 }
 
 /// Reads an MDN (a parsed message that [`is_mdn`]) and reports its defects under `place`:
-/// SEGUR-MDN-STRUCTURE, SEGUR-MDN-FIELDS, SEGUR-MDN-DISPOSITION, SEGUR-MDN-ORIGINAL.
+/// SEGUR-MDN-STRUCTURE, SEGUR-MDN-FIELDS, SEGUR-MDN-DUPLICATE, SEGUR-MDN-DISPOSITION,
+/// SEGUR-MDN-ORIGINAL.
 pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
     let mut mdn = Mdn::default();
     let parts = &message.parts;
@@ -466,9 +580,28 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
         ));
     }
     let n = &parts[i];
-    mdn.fields = notification_fields(&n.body);
-    mdn.original_message_id = mdn.field("Original-Message-ID").map(str::to_string);
-    mdn.final_recipient = mdn.field("Final-Recipient").map(str::to_string);
+    let fields = notification_fields(&n.body);
+    // The body's lines are the file's when it was not base64 or quoted-printable.
+    let as_is = n
+        .header("Content-Transfer-Encoding")
+        .is_none_or(|c| matches!(c.to_ascii_lowercase().as_str(), "7bit" | "8bit" | "binary"));
+    let lines: Vec<Option<u32>> = fields
+        .iter()
+        .map(|f| {
+            n.end_line
+                .filter(|_| as_is)
+                .and_then(|e| e.checked_add(1)?.checked_add(f.2))
+        })
+        .collect();
+    mdn.fields = fields.into_iter().map(|(k, v, _)| (k, v)).collect();
+    check_repeated(&mut mdn, &lines, &n.place, out);
+    let unless_contradicted = |mdn: &Mdn, name: &str| {
+        mdn.field(name)
+            .filter(|_| mdn.contradicted(name).is_none())
+            .map(str::to_string)
+    };
+    mdn.original_message_id = unless_contradicted(&mdn, "Original-Message-ID");
+    mdn.final_recipient = unless_contradicted(&mdn, "Final-Recipient");
     let missing: Vec<&str> = ["Final-Recipient", "Disposition"]
         .into_iter()
         .filter(|f| mdn.field(f).is_none_or(str::is_empty))
@@ -499,7 +632,7 @@ pub fn read(message: &Part, place: &str, out: &mut Vec<Finding>) -> Mdn {
             ),
         ));
     }
-    if let Some(d) = mdn.field("Disposition").map(str::to_string) {
+    if let Some(d) = unless_contradicted(&mdn, "Disposition") {
         let error_field = mdn.field("Error").map(str::to_string);
         match Disposition::parse(&d) {
             None => out.push(finding(
@@ -569,11 +702,31 @@ pub fn check_answers(mdn: &Mdn, sent_id: &str, place: &str, out: &mut Vec<Findin
             place,
             format!("{place}: the MDN answers {id}, not {sent_id}"),
         )),
+        None if mdn.contradicted("Original-Message-ID").is_some() => out.push(finding(
+            "SEGUR-MDN-MISMATCH",
+            place,
+            format!(
+                "{place}: the MDN names several Original-Message-IDs ({}), so it cannot be matched to {sent_id}",
+                mdn.contradicted("Original-Message-ID")
+                    .unwrap_or_default()
+                    .join(", ")
+            ),
+        )),
         None => out.push(finding(
             "SEGUR-MDN-MISMATCH",
             place,
             format!("{place}: the MDN names no Original-Message-ID, so it cannot be matched to {sent_id}"),
         )),
+    }
+    if let Some(values) = mdn.contradicted("Disposition") {
+        out.push(finding(
+            "SEGUR-MDN-NOT-PROCESSED",
+            place,
+            format!(
+                "{place}: the MDN's Disposition fields contradict each other ({}): it does not say the message was processed",
+                values.join(" | ")
+            ),
+        ));
     }
     if let Some(d) = &mdn.disposition {
         let failed = match (&d.error, d.kind) {

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::cda::{CdaHeader, Ins, Person};
 use crate::metadata::{Author, Code, DocumentEntry, Metadata, SubmissionSet, uuid_from};
 use crate::package::{Input, Options, PackageError, prepare};
-use crate::rules::finding;
+use crate::rules::{finding, finding_at};
 use crate::time::{fhir_time, from_fhir, xds_time};
 
 const PDSM: &str = "https://interop.esante.gouv.fr/ig/fhir/pdsm/StructureDefinition/";
@@ -412,16 +412,94 @@ fn strip_oid(v: &str) -> String {
     v.strip_prefix("urn:oid:").unwrap_or(v).to_string()
 }
 
+/// A JSON value whose objects have distinct keys. FHIR JSON forbids a repeated key, and
+/// readers disagree on which of two counts (RFC 8259 §4), so one is refused as `segur
+/// validate` refuses it.
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+/// Builds a [`Value`], failing on a repeated key.
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(v)) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "duplicate key \"{key}\""
+                )));
+            }
+            let Strict(v) = map.next_value()?;
+            object.insert(key, v);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
 /// Read a Bundle; problems go to `findings`.
 pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
     let mut out = Read::default();
-    let bundle: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
+    let bundle: Value = match serde_json::from_slice::<Strict>(bytes) {
+        Ok(Strict(v)) => v,
         Err(e) => {
-            findings.push(finding(
+            let line = u32::try_from(e.line()).ok().filter(|l| *l > 0);
+            findings.push(finding_at(
                 "SEGUR-MHD-BUNDLE",
                 place,
-                format!("{place}: not JSON ({e})"),
+                line,
+                format!("{place}: not JSON as FHIR reads it ({e}); not read further"),
             ));
             return out;
         }

@@ -12,6 +12,8 @@ use crate::rules::{finding, finding_at};
 const MAX_DEPTH: usize = 8;
 /// Most parts read in one message.
 const MAX_PARTS: usize = 1000;
+/// The fields a MIME entity carries at most once (RFC 2045 §3 `entity-headers`).
+const ONCE_PER_ENTITY: [&str; 2] = ["Content-Type", "Content-Transfer-Encoding"];
 
 /// A header value for the wire: as is when ASCII, else an RFC 2047 `B` encoded-word sequence.
 pub fn encode_header(value: &str) -> String {
@@ -131,7 +133,9 @@ pub fn decode_base64(text: &[u8]) -> Result<Vec<u8>, base64::DecodeError> {
 /// A MIME entity as read.
 #[derive(Debug, Clone, Default)]
 pub struct Part {
-    /// Headers, names as written, values unfolded.
+    /// Headers, names as written, values unfolded. Of a repeated Content-Type (a
+    /// SEGUR-MIME-DUPLICATE), the multipart one with a boundary comes first: it is the one
+    /// read, so that what one receiver would see inside is checked.
     pub headers: Vec<(String, String)>,
     /// The decoded body (empty for a multipart).
     pub body: Vec<u8>,
@@ -163,6 +167,51 @@ impl Part {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.trim())
+    }
+
+    /// The index in [`Part::headers`] of every header of that name.
+    fn positions(&self, name: &str) -> Vec<usize> {
+        self.headers
+            .iter()
+            .enumerate()
+            .filter(|(_, (n, _))| n.eq_ignore_ascii_case(name))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// A finding of rule `id` when the header `name` appears more than once, placed on its
+    /// second occurrence; `allowed_by` says which text allows one.
+    pub(crate) fn repeated(
+        &self,
+        name: &str,
+        id: &'static str,
+        allowed_by: &str,
+    ) -> Option<Finding> {
+        let at = self.positions(name);
+        if at.len() < 2 {
+            return None;
+        }
+        let values: Vec<String> = at
+            .iter()
+            .map(|&i| {
+                let v = self.headers[i].1.trim();
+                match v.char_indices().nth(80) {
+                    Some((cut, _)) => format!("`{}…`", &v[..cut]),
+                    None => format!("`{v}`"),
+                }
+            })
+            .collect();
+        let place = &self.place;
+        Some(finding_at(
+            id,
+            place,
+            self.header_lines.get(at[1]).copied().flatten(),
+            format!(
+                "{place}: {name} appears {} times ({}); {allowed_by} allows one, and receivers may read either",
+                at.len(),
+                values.join(", ")
+            ),
+        ))
     }
 
     /// Every header of that name.
@@ -258,25 +307,63 @@ struct Reader<'f> {
     /// Added to a line of `whole` to give the line in the file (`whole` may start after an
     /// HTTP request line, or with headers that are not in the file).
     line_offset: i64,
+    /// Whether RFC 5322's 998-octet line limit applies (mail; HTTP has none).
+    line_limit: bool,
 }
 
 /// Read a MIME entity (a whole message, or an HTTP body with its headers); problems go to
-/// `findings`, placed under `name`, with their lines in `bytes`.
+/// `findings`, placed under `name`, with their lines in `bytes`. Lines longer than RFC 5322
+/// allows are SEGUR-MIME-LINE-LENGTH.
 pub fn parse(bytes: &[u8], name: &str, findings: &mut Vec<Finding>) -> Part {
-    parse_at(bytes, name, 0, findings)
+    Reader::new(bytes, 0, true, findings).entity(bytes, name, 0)
 }
 
-/// [`parse`] of bytes whose line 1 is line `1 + line_offset` of the file (a negative offset:
-/// lines added in front that the file does not have; their findings carry no line).
+/// [`parse`] of an HTTP capture (an ITI-41 request) whose line 1 is line `1 + line_offset` of
+/// the file (a negative offset: lines added in front that the file does not have; their
+/// findings carry no line). HTTP limits no line length, so none is checked.
 pub fn parse_at(bytes: &[u8], name: &str, line_offset: i64, findings: &mut Vec<Finding>) -> Part {
-    let mut r = Reader {
-        findings,
-        parts: 0,
-        limited: false,
-        whole: bytes,
-        line_offset,
+    Reader::new(bytes, line_offset, false, findings).entity(bytes, name, 0)
+}
+
+/// Of several Content-Type headers, moves the first multipart one with a boundary first, so
+/// that the parts a receiver reading it would see are read and checked too.
+fn prefer_multipart(part: &mut Part) {
+    let at = part.positions("Content-Type");
+    let Some(&first) = at.first() else {
+        return;
     };
-    r.entity(bytes, name, 0)
+    let multipart = at.iter().copied().find(|&i| {
+        let v = &part.headers[i].1;
+        v.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+            && param(v, "boundary").is_some_and(|b| !b.is_empty())
+    });
+    if let Some(m) = multipart.filter(|&m| m != first) {
+        part.headers.swap(first, m);
+        if m < part.header_lines.len() && first < part.header_lines.len() {
+            part.header_lines.swap(first, m);
+        }
+    }
+}
+
+/// The lines of `bytes` longer than [`MAX_LINE`] octets (line end excluded): how many, and
+/// the first one's start and length.
+fn long_lines(bytes: &[u8]) -> Option<(usize, &[u8], usize)> {
+    let mut count = 0;
+    let mut first = None;
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for end in ends {
+        let line = &bytes[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > MAX_LINE {
+            count += 1;
+            first.get_or_insert((line, line.len()));
+        }
+        start = end + 1;
+    }
+    first.map(|(line, len)| (count, line, len))
 }
 
 /// Split at the blank line ending the headers.
@@ -328,7 +415,23 @@ fn parse_headers(raw: &[u8]) -> Vec<(String, String, u32)> {
     headers
 }
 
-impl Reader<'_> {
+impl<'f> Reader<'f> {
+    fn new(
+        whole: &'f [u8],
+        line_offset: i64,
+        line_limit: bool,
+        findings: &'f mut Vec<Finding>,
+    ) -> Reader<'f> {
+        Reader {
+            findings,
+            parts: 0,
+            limited: false,
+            whole,
+            line_offset,
+            line_limit,
+        }
+    }
+
     /// The line in the file of the start of `at`, a slice of the input (None for lines the
     /// file does not have, or a slice from elsewhere).
     fn line(&self, at: &[u8]) -> Option<u32> {
@@ -336,6 +439,28 @@ impl Reader<'_> {
         let before = self.whole.get(..offset)?;
         let line = memchr::memchr_iter(b'\n', before).count() as i64 + 1 + self.line_offset;
         u32::try_from(line).ok().filter(|l| *l > 0)
+    }
+
+    /// A SEGUR-MIME-LINE-LENGTH finding on the first line of `bytes` (headers, or a body
+    /// whose encoding limits its lines) over [`MAX_LINE`] octets.
+    fn check_lines(&mut self, bytes: &[u8], place: &str, what: &str) {
+        if !self.line_limit {
+            return;
+        }
+        if let Some((count, line, len)) = long_lines(bytes) {
+            let more = match count {
+                1 => String::new(),
+                n => format!(" ({n} such lines)"),
+            };
+            self.findings.push(finding_at(
+                "SEGUR-MIME-LINE-LENGTH",
+                place,
+                self.line(line),
+                format!(
+                    "{place}: a {what} line of {len} octets{more}; RFC 5322 §2.1.1 and RFC 2045 §2.7–2.8 allow {MAX_LINE}"
+                ),
+            ));
+        }
     }
 
     fn entity(&mut self, bytes: &[u8], place: &str, depth: usize) -> Part {
@@ -359,6 +484,7 @@ impl Reader<'_> {
             }
         };
         let headers = parse_headers(raw_headers);
+        self.check_lines(raw_headers, place, "header");
         let count = |n: u32| -> Option<u32> {
             let first = i64::from(first?);
             u32::try_from(first + i64::from(n)).ok()
@@ -375,6 +501,12 @@ impl Reader<'_> {
             end_line,
             ..Part::default()
         };
+        for name in ONCE_PER_ENTITY {
+            if let Some(f) = part.repeated(name, "SEGUR-MIME-DUPLICATE", "RFC 2045 §3") {
+                self.findings.push(f);
+            }
+        }
+        prefer_multipart(&mut part);
         let media = part.media_type();
         if media.starts_with("multipart/") {
             match part.param("Content-Type", "boundary") {
@@ -417,7 +549,11 @@ impl Reader<'_> {
         };
         let cte = cte.unwrap_or_else(|| "7bit".into()).to_ascii_lowercase();
         match cte.trim() {
-            "7bit" | "8bit" | "binary" => body.to_vec(),
+            "7bit" | "8bit" => {
+                self.check_lines(body, place, "7bit or 8bit body");
+                body.to_vec()
+            }
+            "binary" => body.to_vec(),
             "quoted-printable" => qp_decode(body),
             "base64" => match decode_base64(body) {
                 Ok(d) => d,
@@ -534,12 +670,68 @@ impl Reader<'_> {
     }
 }
 
-/// Appends one `Name: value` header line (CRLF-terminated) to a message being written.
-pub(crate) fn push_header(m: &mut String, name: &str, value: &str) {
-    m.push_str(name);
-    m.push_str(": ");
-    m.push_str(value);
-    m.push_str("\r\n");
+/// The longest line RFC 5322 §2.1.1 allows, CRLF excluded.
+pub const MAX_LINE: usize = 998;
+/// Where segur folds a header field when it can (RFC 5322 §2.1.1's 78 recommended).
+const FOLD_AT: usize = 78;
+
+/// Why a header field cannot be written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldError {
+    /// A word of the value, with no white space to fold at, makes a line longer than
+    /// [`MAX_LINE`].
+    #[error(
+        "the {name} field holds a word of {len} octets with no space to fold at: RFC 5322 §2.1.1 limits a line to {MAX_LINE} octets"
+    )]
+    Unfoldable {
+        /// The field name.
+        name: String,
+        /// The length of the line that word makes, in octets.
+        len: usize,
+    },
+}
+
+/// `Name: value` folded at its spaces (RFC 5322 §2.2.3) into lines of at most 78 octets where
+/// the words allow, CRLF-terminated; an error when a line would pass [`MAX_LINE`]. Folds
+/// already in the value (`CRLF SP`, as [`encode_header`] writes) are folded again.
+pub fn fold_field(name: &str, value: &str) -> Result<String, FieldError> {
+    fold_field_within(name, value, FOLD_AT)
+}
+
+/// [`fold_field`] with lines of at most `width` octets where the words allow (at least 78,
+/// at most [`MAX_LINE`]).
+pub fn fold_field_within(name: &str, value: &str, width: usize) -> Result<String, FieldError> {
+    let width = width.clamp(FOLD_AT, MAX_LINE);
+    let value = value.replace("\r\n ", " ");
+    let mut out = String::with_capacity(name.len() + value.len() + 8);
+    let mut line = format!("{name}:");
+    let mut empty = true;
+    for word in value.split(' ') {
+        if !empty && !word.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push_str("\r\n");
+            line.clear();
+        }
+        line.push(' ');
+        line.push_str(word);
+        empty = empty && word.is_empty();
+        if line.len() > MAX_LINE {
+            return Err(FieldError::Unfoldable {
+                name: name.to_string(),
+                len: line.len(),
+            });
+        }
+    }
+    out.push_str(&line);
+    out.push_str("\r\n");
+    Ok(out)
+}
+
+/// Appends [`fold_field`] of `name` and `value` to a message being written.
+pub(crate) fn push_header(m: &mut String, name: &str, value: &str) -> Result<(), FieldError> {
+    m.push_str(&fold_field(name, value)?);
+    Ok(())
 }
 
 /// The domain of a mail address (`segur.invalid` when it has none): the right-hand side of
@@ -639,6 +831,76 @@ mod tests {
         let mut f = Vec::new();
         parse(bad.as_bytes(), "m.eml", &mut f);
         assert_eq!(ids(&f), ["SEGUR-MIME-BASE64"]);
+    }
+
+    #[test]
+    fn long_fields_fold_at_spaces_and_an_unfoldable_word_is_refused() {
+        assert_eq!(fold_field("To", "a@x.fr").as_deref(), Ok("To: a@x.fr\r\n"));
+        let list: Vec<String> = (0..200)
+            .map(|i| format!("dr.{i}@ch-test.mssante.fr"))
+            .collect();
+        let folded = fold_field("To", &list.join(", ")).expect("folds");
+        assert!(folded.split("\r\n").all(|l| l.len() <= 78), "{folded}");
+        let mut f = Vec::new();
+        let m = parse(format!("{folded}\r\n").as_bytes(), "m", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+        assert_eq!(addresses(m.header("To").unwrap_or("")), list);
+        let word = format!("{}@x.fr", "a".repeat(5000));
+        assert_eq!(
+            fold_field("To", &word),
+            Err(FieldError::Unfoldable {
+                name: "To".into(),
+                len: 5009
+            })
+        );
+        // The longest line allowed passes; one more octet does not.
+        assert!(fold_field("X", &"a".repeat(MAX_LINE - 3)).is_ok());
+        assert!(fold_field("X", &"a".repeat(MAX_LINE - 2)).is_err());
+        // Encoded words are folded again, between words.
+        let subject = encode_header(&"é".repeat(200));
+        let folded = fold_field("Subject", &subject).expect("folds");
+        // An encoded word is 72 octets: only the first line, after `Subject: `, passes 78.
+        let lines: Vec<&str> = folded.split("\r\n").collect();
+        assert!(lines.len() > 5, "{folded}");
+        assert!(lines[1..].iter().all(|l| l.len() <= 78), "{folded}");
+        assert!(lines[0].len() <= 78 + 3, "{folded}");
+        assert_eq!(
+            decode_header(&folded["Subject: ".len()..].replace("\r\n", "")),
+            "é".repeat(200)
+        );
+        // Folded only past a width: the notification fields of an MDN stay whole lines.
+        let long = format!("a {}", "b".repeat(100));
+        assert_eq!(
+            fold_field_within("X", &long, MAX_LINE),
+            Ok(format!("X: {long}\r\n"))
+        );
+    }
+
+    #[test]
+    fn lines_over_998_octets_are_reported_with_their_line() {
+        let long = format!("Subject: {}\r\n", "x".repeat(1000));
+        let text = MSG.replacen(
+            "Content-Type: text/plain\r\n",
+            &format!("Content-Type: text/plain\r\n{long}"),
+            1,
+        );
+        let mut f = Vec::new();
+        parse(text.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-LINE-LENGTH"]);
+        assert_eq!(f[0].location.line, Some(8), "{f:?}");
+        assert!(f[0].message.contains("1009 octets"), "{f:?}");
+        let body = MSG.replacen("hello", &"y".repeat(999), 1);
+        let mut f = Vec::new();
+        parse(body.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), ["SEGUR-MIME-LINE-LENGTH"]);
+        let fits = MSG.replacen("hello", &"y".repeat(998), 1);
+        let mut f = Vec::new();
+        parse(fits.as_bytes(), "m.eml", &mut f);
+        assert!(f.is_empty(), "{f:?}");
+        // An HTTP capture (ITI-41) has no line limit.
+        let mut f = Vec::new();
+        parse_at(body.as_bytes(), "req", 0, &mut f);
+        assert!(f.is_empty(), "{f:?}");
     }
 
     #[test]

@@ -127,31 +127,31 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         uuid_from(seed.as_bytes()).trim_start_matches("urn:uuid:")
     );
     let domain = mime::mail_domain(&options.from);
-    let message_id = format!(
-        "<{}@{domain}>",
-        uuid_from(format!("message{seed}").as_bytes()).trim_start_matches("urn:uuid:")
-    );
-    let mut m = String::new();
-    let mut header = |name: &str, value: &str| mime::push_header(&mut m, name, value);
-    header("Date", &rfc5322(options.now));
-    header("From", &options.from);
-    header("To", &to.join(", "));
-    header("Message-ID", &message_id);
-    header("Subject", &encode_header(&subject(first)));
-    header("MIME-Version", "1.0");
+    // The fields before the Message-ID, those after it, and the body; the Message-ID is a
+    // digest of all three, so messages differing in anything (recipients, receipt request,
+    // copy, documents) get different ids, and equal inputs the same.
+    let mut before = String::new();
+    mime::push_header(&mut before, "Date", &rfc5322(options.now))?;
+    mime::push_header(&mut before, "From", &options.from)?;
+    mime::push_header(&mut before, "To", &to.join(", "))?;
+    let mut after = String::new();
+    let mut header = |name: &str, value: &str| mime::push_header(&mut after, name, value);
+    header("Subject", &encode_header(&subject(first)))?;
+    header("MIME-Version", "1.0")?;
     if options.read_receipt {
-        header("Disposition-Notification-To", &options.from);
+        header("Disposition-Notification-To", &options.from)?;
     }
-    header("X-MSS-NIL", &options.nil);
-    header("X-MSS-CODECDA", &codes.join(","));
-    header("X-MSS-INS", if qualified { "O" } else { "N" });
+    header("X-MSS-NIL", &encode_header(&options.nil))?;
+    header("X-MSS-CODECDA", &codes.join(","))?;
+    header("X-MSS-INS", if qualified { "O" } else { "N" })?;
     if options.no_patient_reply && to.iter().any(|a| is_patient_address(a)) {
-        header("X-MSS-MES", "FIN");
+        header("X-MSS-MES", "FIN")?;
     }
     header(
         "Content-Type",
         &format!("multipart/mixed; boundary=\"{boundary}\""),
-    );
+    )?;
+    let mut m = String::new();
     m.push_str("\r\nThis is a multi-part message in MIME format.\r\n");
     let body = options.body.clone().unwrap_or_else(|| {
         format!(
@@ -183,7 +183,16 @@ pub fn build(inputs: &[Input], options: &Options) -> Result<Vec<u8>, PackageErro
         ));
     }
     m.push_str(&format!("--{boundary}--\r\n"));
-    Ok(m.into_bytes())
+    let message_id = format!(
+        "<{}@{domain}>",
+        uuid_from([before.as_str(), &after, &m].concat().as_bytes())
+            .trim_start_matches("urn:uuid:")
+    );
+    let mut message = before;
+    mime::push_header(&mut message, "Message-ID", &message_id)?;
+    message.push_str(&after);
+    message.push_str(&m);
+    Ok(message.into_bytes())
 }
 
 /// The `IHE_XDM.ZIP` attachments of a message (file name matched case-insensitively).
@@ -198,8 +207,33 @@ pub fn xdm_parts(message: &Part) -> Vec<&Part> {
         .collect()
 }
 
+/// The message fields allowed once, with the text that says so: RFC 5322 §3.6 (its table of
+/// field counts), and the `X-MSS-*` headers, each one value of the Référentiel socle #2.
+const ONCE_PER_MESSAGE: [(&str, &str); 15] = [
+    ("Date", "RFC 5322 §3.6"),
+    ("From", "RFC 5322 §3.6"),
+    ("Sender", "RFC 5322 §3.6"),
+    ("Reply-To", "RFC 5322 §3.6"),
+    ("To", "RFC 5322 §3.6"),
+    ("Cc", "RFC 5322 §3.6"),
+    ("Bcc", "RFC 5322 §3.6"),
+    ("Message-ID", "RFC 5322 §3.6"),
+    ("In-Reply-To", "RFC 5322 §3.6"),
+    ("References", "RFC 5322 §3.6"),
+    ("Subject", "RFC 5322 §3.6"),
+    ("X-MSS-NIL", "the Référentiel socle MSSanté #2"),
+    ("X-MSS-CODECDA", "the Référentiel socle MSSanté #2"),
+    ("X-MSS-INS", "the Référentiel socle MSSanté #2"),
+    ("X-MSS-MES", "the Référentiel socle MSSanté #2"),
+];
+
 /// The header checks of a message against the headers of the CDA documents it carries.
 pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<Finding>) {
+    for (name, allowed_by) in ONCE_PER_MESSAGE {
+        if let Some(f) = message.repeated(name, "SEGUR-MSS-DUPLICATE", allowed_by) {
+            out.push(f);
+        }
+    }
     let get = |n: &str| message.header(n).filter(|v| !v.is_empty());
     if get("Message-ID").is_none() {
         out.push(finding_at(

@@ -80,6 +80,9 @@ pub enum PackageError {
     /// An option is not usable.
     #[error("{0}")]
     Option(String),
+    /// A header field cannot be written within RFC 5322's line limit.
+    #[error(transparent)]
+    Field(#[from] crate::mime::FieldError),
 }
 
 /// Configuration of a package.

@@ -62,6 +62,21 @@ pub const CATALOGUE: &[Rule] = &[
         "a base64 part or value does not decode",
     ),
     rule(
+        "SEGUR-MIME-DUPLICATE",
+        Error,
+        "a MIME entity has more than one Content-Type or Content-Transfer-Encoding",
+    ),
+    rule(
+        "SEGUR-MIME-LINE-LENGTH",
+        Error,
+        "a header line, or a line of a 7bit or 8bit body, is longer than 998 octets",
+    ),
+    rule(
+        "SEGUR-MSS-DUPLICATE",
+        Error,
+        "a message field allowed once (RFC 5322 3.6, X-MSS-*) appears more than once",
+    ),
+    rule(
         "SEGUR-MSS-MESSAGEID",
         Error,
         "the message has no Message-ID",
@@ -244,7 +259,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-ITI41-VIHF",
         Error,
-        "the WS-Security header has no VIHF assertion, or its patient (resource-id) differs from the submission's",
+        "the WS-Security header has no VIHF assertion or more than one, or its patient (resource-id) differs from the submission's",
     ),
     rule(
         "SEGUR-ITI41-VIHF-SIGNATURE",
@@ -254,7 +269,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-MHD-BUNDLE",
         Error,
-        "not an ITI-65 transaction Bundle with one SubmissionSet List and DocumentReferences of a valid status",
+        "not JSON without repeated keys, or not an ITI-65 transaction Bundle with one SubmissionSet List and DocumentReferences of a valid status",
     ),
     rule(
         "SEGUR-MHD-REFERENCE",
@@ -270,6 +285,11 @@ pub const CATALOGUE: &[Rule] = &[
         "SEGUR-MDN-FIELDS",
         Error,
         "the notification lacks Final-Recipient or Disposition (RFC 8098), or Original-Message-ID or Original-Recipient (ANS volet)",
+    ),
+    rule(
+        "SEGUR-MDN-DUPLICATE",
+        Error,
+        "a notification field RFC 8098 allows once appears more than once",
     ),
     rule(
         "SEGUR-MDN-DISPOSITION",
@@ -289,7 +309,7 @@ pub const CATALOGUE: &[Rule] = &[
     rule(
         "SEGUR-MDN-NOT-PROCESSED",
         Error,
-        "the MDN reports the message deleted, dispatched, or processed with an error",
+        "the MDN reports the message deleted, dispatched, or processed with an error, or contradictory Dispositions",
     ),
     rule(
         "SEGUR-ITI41-VIHF-CERT",

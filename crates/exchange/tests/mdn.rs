@@ -208,6 +208,59 @@ fn defects_of_an_mdn_are_reported_by_rule_id() {
     }
 }
 
+#[test]
+fn repeated_notification_fields_are_reported_and_contradictory_ones_not_read() {
+    let original = message(true);
+    let good = String::from_utf8(answer(&original, None)).expect("ascii");
+    let sent = message_id(&original);
+    let processed = "Disposition: automatic-action/MDN-sent-automatically; processed\r\n";
+    let deleted = "Disposition: automatic-action/MDN-sent-automatically; deleted\r\n";
+    assert!(good.contains(processed));
+    // Deleted first, then processed: a reader taking the last one says processed.
+    let two_dispositions = good.replacen(processed, &format!("{deleted}{processed}"), 1);
+    let (m, f) = read(two_dispositions.as_bytes());
+    assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{f:#?}");
+    // Placed on the second Disposition, the processed one.
+    let line = f[0].location.line.expect("line") as usize;
+    assert_eq!(
+        two_dispositions.split("\r\n").nth(line - 1),
+        processed.strip_suffix("\r\n")
+    );
+    assert_eq!(m.disposition, None);
+    assert!(
+        m.summary().contains("contradictory Disposition"),
+        "{}",
+        m.summary()
+    );
+    assert!(!m.summary().contains(": processed"), "{}", m.summary());
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &sent, "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-NOT-PROCESSED"], "{f:#?}");
+
+    let id_line = format!("Original-Message-ID: {sent}\r\n");
+    let two_ids = good.replacen(
+        &id_line,
+        &format!("{id_line}Original-Message-ID: <someone-else@x>\r\n"),
+        1,
+    );
+    let (m, f) = read(two_ids.as_bytes());
+    assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{f:#?}");
+    assert_eq!(m.original_message_id, None);
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &sent, "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-MISMATCH"], "{f:#?}");
+
+    // The same value twice is still a defect, but says what it says.
+    for field in ["Final-Recipient:", "Reporting-UA:", "Original-Recipient:"] {
+        let s = good.find(field).expect(field);
+        let e = good[s..].find("\r\n").expect("eol") + s + 2;
+        let twice = format!("{}{}", &good[..e], &good[s..]);
+        let (m, f) = read(twice.as_bytes());
+        assert_eq!(ids(&f), ["SEGUR-MDN-DUPLICATE"], "{field} {f:#?}");
+        assert_eq!(m.disposition, Some(Disposition::processed()), "{field}");
+    }
+}
+
 /// The shape of the example MDN of the ANS volet "Transmission au LPS de documents CDA
 /// provenant d'un courriel MSSanté" (`struct-msg-mdn.md`: no space after `Disposition:`,
 /// placeholders instead of the returned message and attachments), with segur's own values.
@@ -249,4 +302,132 @@ Content-Type: message/rfc822\r\n\
     let mut f = Vec::new();
     mdn::check_answers(&m, "<sent-1@test-ci-sis.mssante.fr>", "m", &mut f);
     assert_eq!(ids(&f), ["SEGUR-MDN-NOT-PROCESSED"]);
+}
+
+#[test]
+fn messages_that_differ_get_different_message_ids() {
+    let doc = document(DocType::CrBio, 11);
+    let build = |edit: &dyn Fn(&mut segur_exchange::package::Options)| {
+        let mut o = options();
+        o.read_receipt = true;
+        o.from = "emetteur@test-ci-sis.mssante.fr".into();
+        o.to = vec!["bal-app@test-ci-sis.mssante.fr".into()];
+        edit(&mut o);
+        mss::build(std::slice::from_ref(&doc), &o).expect("mss")
+    };
+    let base = build(&|_| {});
+    assert_eq!(
+        message_id(&base),
+        message_id(&build(&|_| {})),
+        "reproducible"
+    );
+    let variants = [
+        build(&|o| o.to = vec!["autre@test-ci-sis.mssante.fr".into()]),
+        build(&|o| o.pdf = Some(("cr.pdf".into(), b"%PDF-1.4".to_vec()))),
+        build(&|o| o.read_receipt = false),
+        build(&|o| o.body = Some("Autre texte".into())),
+        build(&|o| o.nil = "OTHER-NIL".into()),
+    ];
+    let mut all: Vec<String> = variants.iter().map(|v| message_id(v)).collect();
+    all.push(message_id(&base));
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "{all:?}");
+    // An MDN for one message does not answer another sent at the same time.
+    let (m, _) = read(&answer(&variants[0], None));
+    let mut f = Vec::new();
+    mdn::check_answers(&m, &message_id(&base), "mdn.eml", &mut f);
+    assert_eq!(ids(&f), ["SEGUR-MDN-MISMATCH"], "{f:#?}");
+}
+
+fn answer_with(original: &[u8], error: &str) -> Result<mdn::Built, MdnError> {
+    let o = MdnOptions {
+        from: "bal-app@test-ci-sis.mssante.fr".into(),
+        now: 1_736_000_100,
+        disposition: Disposition {
+            error: Some(error.to_string()),
+            ..Disposition::processed()
+        },
+        ..MdnOptions::default()
+    };
+    mdn::build(original, &o)
+}
+
+#[test]
+fn an_error_outside_the_ans_codes_is_refused() {
+    let original = message(true);
+    for bad in [
+        "abc",
+        "999^x",
+        "902",
+        "902^",
+        "90^x",
+        "^x",
+        "",
+        "902^a\r\nBcc: x@y",
+    ] {
+        let e = answer_with(&original, bad).expect_err(bad);
+        assert!(
+            matches!(e, MdnError::ErrorCode { .. } | MdnError::Control(_)),
+            "{bad}: {e:?}"
+        );
+    }
+    for good in [
+        "900^a",
+        "906^Erreur^messageErrorCondition| E^Error^errorSeverity",
+    ] {
+        answer_with(&original, good).expect(good);
+    }
+}
+
+#[test]
+fn a_long_error_is_folded_and_one_without_spaces_refused() {
+    let original = message(true);
+    let label = "é".repeat(3000);
+    let e = answer_with(&original, &format!("902^{label}")).expect_err("unfoldable");
+    assert!(matches!(e, MdnError::Field(_)), "{e:?}");
+    assert!(e.to_string().contains("998"), "{e}");
+    let words = vec!["inconnu"; 600].join(" ");
+    let built = answer_with(&original, &format!("902^Identifiant {words}")).expect("folds");
+    let longest = built
+        .bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len())
+        .max()
+        .unwrap_or(0);
+    assert!(longest <= 998, "{longest}");
+    let (m, f) = read(&built.bytes);
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(
+        m.disposition.and_then(|d| d.error),
+        Some(format!("902^Identifiant {words}"))
+    );
+}
+
+#[test]
+fn a_notification_line_over_998_octets_is_reported() {
+    let original = message(true);
+    let good = String::from_utf8(answer(&original, None)).expect("ascii");
+    // What `package mdn --error "902^<3000 é>"` used to write: one 8-bit line of 6,075 octets.
+    let long = format!(
+        "Disposition: automatic-action/MDN-sent-automatically; processed/Error: 902^{}\r\n",
+        "é".repeat(3000)
+    );
+    let text = good
+        .replacen(
+            "Disposition: automatic-action/MDN-sent-automatically; processed\r\n",
+            &long,
+            1,
+        )
+        .replacen(
+            "Content-Transfer-Encoding: 7bit",
+            "Content-Transfer-Encoding: 8bit",
+            1,
+        );
+    let (m, f) = read(text.as_bytes());
+    assert_eq!(ids(&f), ["SEGUR-MIME-LINE-LENGTH"], "{f:#?}");
+    assert!(f[0].message.contains("6075 octets"), "{f:#?}");
+    assert!(f[0].location.line.is_some(), "{f:#?}");
+    assert!(m.disposition.is_some_and(|d| d.error.is_some()));
 }

@@ -357,6 +357,79 @@ fn mss_headers() {
     );
 }
 
+/// `text` with the header line starting with `name:` written twice.
+fn twice(text: &str, name: &str) -> String {
+    let s = if text.starts_with(&format!("{name}:")) {
+        0
+    } else {
+        text.find(&format!("\r\n{name}:")).expect(name) + 2
+    };
+    let e = text[s..].find("\r\n").expect("eol") + s + 2;
+    format!("{}{}", &text[..e], &text[s..])
+}
+
+#[test]
+fn repeated_message_fields_are_reported() {
+    let m = mail();
+    for name in [
+        "Date",
+        "From",
+        "To",
+        "Message-ID",
+        "Subject",
+        "X-MSS-NIL",
+        "X-MSS-CODECDA",
+        "X-MSS-INS",
+    ] {
+        let u = unpack(twice(&m, name).as_bytes(), "m.eml", None);
+        assert_only(&u, &["SEGUR-MSS-DUPLICATE"]);
+        assert_eq!(documents(&u), 1, "{name}");
+        let f = &u.findings[0];
+        assert!(
+            f.message.contains(&format!("{name} appears 2 times")),
+            "{f:?}"
+        );
+        assert!(f.location.line.is_some(), "{f:?}");
+    }
+    let fin = m.replace("X-MSS-INS: O\r\n", "X-MSS-INS: O\r\nX-MSS-MES: FIN\r\n");
+    assert_only(&unpack(fin.as_bytes(), "m.eml", None), &[]);
+    assert_only(
+        &unpack(twice(&fin, "X-MSS-MES").as_bytes(), "m.eml", None),
+        &["SEGUR-MSS-DUPLICATE"],
+    );
+}
+
+#[test]
+fn a_repeated_content_type_is_reported_and_the_archive_still_read() {
+    let m = mail();
+    let s = m
+        .find("Content-Type: multipart/mixed")
+        .expect("content type");
+    // A reader taking the first Content-Type sees a text body and no archive.
+    let hidden = format!("{}Content-Type: text/plain\r\n{}", &m[..s], &m[s..]);
+    let u = unpack(hidden.as_bytes(), "m.eml", None);
+    assert_only(&u, &["SEGUR-MIME-DUPLICATE"]);
+    assert_eq!(documents(&u), 1);
+    // The other order, and a repeated encoding in a part.
+    let after = m.replacen(
+        "\r\n\r\nThis is a multi-part",
+        "\r\nContent-Type: text/plain\r\n\r\nThis is a multi-part",
+        1,
+    );
+    let u = unpack(after.as_bytes(), "m.eml", None);
+    assert_only(&u, &["SEGUR-MIME-DUPLICATE"]);
+    assert_eq!(documents(&u), 1);
+    let cte = m.replacen(
+        "Content-Transfer-Encoding: base64\r\n",
+        "Content-Transfer-Encoding: base64\r\nContent-Transfer-Encoding: base64\r\n",
+        1,
+    );
+    assert_only(
+        &unpack(cte.as_bytes(), "m.eml", None),
+        &["SEGUR-MIME-DUPLICATE"],
+    );
+}
+
 #[test]
 fn x_mss_ins_o_needs_traits() {
     let input = document(DocType::N1CrBio, 8);
@@ -429,6 +502,30 @@ fn iti41_defects() {
     let u = unpack(http.as_bytes(), "req.http", None);
     assert_only(&u, &[]);
     assert_eq!(documents(&u), 1);
+}
+
+#[test]
+fn an_mhd_bundle_with_a_repeated_key_is_not_read() {
+    let input = document(DocType::CrBio, 13);
+    let text = String::from_utf8(mhd::build(&[input], &options()).expect("mhd")).expect("utf8");
+    assert_only(&unpack(text.as_bytes(), "b.json", None), &[]);
+    let at = text.find("\"transaction\"").expect("type") + "\"transaction\"".len();
+    // One reader takes the transaction, another the batch.
+    let twice = format!("{}, \"type\": \"batch\"{}", &text[..at], &text[at..]);
+    let u = unpack(twice.as_bytes(), "b.json", None);
+    assert_only(&u, &["SEGUR-MHD-BUNDLE"]);
+    assert!(
+        u.findings[0].message.contains("duplicate key \"type\""),
+        "{:?}",
+        u.findings
+    );
+    assert!(u.findings[0].location.line.is_some(), "{:?}", u.findings);
+    assert_eq!(documents(&u), 0);
+    // Deeper down too: a second `data` in a Binary.
+    let at = text.find("\"data\"").expect("data");
+    let twice = format!("{}\"data\": \"AAAA\", {}", &text[..at], &text[at..]);
+    let u = unpack(twice.as_bytes(), "b.json", None);
+    assert_only(&u, &["SEGUR-MHD-BUNDLE"]);
 }
 
 #[test]

@@ -52,8 +52,10 @@ fn truncations_and_byte_flips_sweep() {
         let bytes = package(kind, &input);
         for at in (0..bytes.len()).step_by(17) {
             let cut = unpack(&bytes[..at], "p", None);
+            // Only the last line end cut (after `--boundary--`): nothing is lost.
+            let lost_nothing = bytes[at..].iter().all(u8::is_ascii_whitespace);
             assert!(
-                !cut.findings.is_empty(),
+                lost_nothing || !cut.findings.is_empty(),
                 "kind {kind}: truncated at {at} without a finding"
             );
             let mut flipped = bytes.clone();

@@ -401,3 +401,37 @@ fn an_iti41_capture_unpacks_with_its_soap_envelope_facts() {
         None
     );
 }
+
+/// Every line of a message, CRLF excluded, is at most RFC 5322's 998 octets.
+fn longest_line(bytes: &[u8]) -> usize {
+    bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).len())
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn long_recipient_lists_are_folded_and_an_unfoldable_address_refused() {
+    let doc = document(DocType::CrBio, 3);
+    let mut o = options();
+    o.to = (0..300)
+        .map(|i| format!("dr.{i}@ch-test.mssante.fr"))
+        .collect();
+    let m = mss::build(std::slice::from_ref(&doc), &o).expect("mss");
+    assert!(longest_line(&m) <= 78, "{}", longest_line(&m));
+    let u = unpack(&m, "m.eml", None);
+    assert!(u.findings.is_empty(), "{:#?}", u.findings);
+    assert_eq!(
+        u.submission_sets[0].1.intended_recipients.len(),
+        300,
+        "every recipient read back"
+    );
+    o.to = vec![format!("{}@ch-test.mssante.fr", "a".repeat(5000))];
+    let e = mss::build(std::slice::from_ref(&doc), &o).expect_err("over 998");
+    assert!(
+        matches!(e, segur_exchange::package::PackageError::Field(_)),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("998"), "{e}");
+}

@@ -148,6 +148,54 @@ fn signed_vihf_verifies_and_alterations_are_caught() {
 }
 
 #[test]
+fn a_second_unsigned_vihf_beside_the_signed_one_is_an_error() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (key, cert) = key_and_cert(tmp.path(), "DMP SIGN");
+    let signer = Signer::from_pem(&key, &cert).expect("signer");
+    let text = signed_capture(&signer);
+    let start = text.find("<saml2:Assertion").expect("assertion");
+    let end = text.find("</saml2:Assertion>").expect("end") + "</saml2:Assertion>".len();
+    let signed = &text[start..end];
+    let s = signed.find("<ds:Signature").expect("signature");
+    let e = signed.find("</ds:Signature>").expect("end") + "</ds:Signature>".len();
+    let mut unsigned = format!("{}{}", &signed[..s], &signed[e..]);
+    unsigned = unsigned.replacen(" ID=\"", " ID=\"x", 1);
+    // Another patient in resource-id (`matricule^^^&OID&ISO^NH`).
+    let at = unsigned.find("^^^&amp;").expect("resource-id");
+    unsigned.replace_range(at - 15..at, "299999999999999");
+    assert!(unsigned.contains("299999999999999"), "{unsigned}");
+    for (what, t) in [
+        (
+            "after",
+            format!("{}{unsigned}{}", &text[..end], &text[end..]),
+        ),
+        (
+            "before",
+            format!("{}{unsigned}{}", &text[..start], &text[start..]),
+        ),
+    ] {
+        let u = unpack(t.as_bytes(), "req", None);
+        assert!(
+            ids(&u.findings).contains(&"SEGUR-ITI41-VIHF".to_string()),
+            "{what}: {:#?}",
+            u.findings
+        );
+        let f = u
+            .findings
+            .iter()
+            .find(|f| f.message.contains("2 saml2:Assertion"))
+            .expect(what);
+        assert!(f.message.contains("unsigned"), "{f:?}");
+        let verified = u
+            .notes
+            .iter()
+            .any(|n| n.contains("VIHF signature verified"));
+        // The note is given only when the assertion read (the first) is the signed one.
+        assert_eq!(verified, what == "after", "{what}: {:?}", u.notes);
+    }
+}
+
+#[test]
 fn keys_that_cannot_sign_are_errors() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (key, cert) = key_and_cert(tmp.path(), "K");
