@@ -212,6 +212,11 @@ pub enum MdnError {
     /// A header or notification field cannot be written within RFC 5322's line limit.
     #[error(transparent)]
     Field(#[from] mime::FieldError),
+    /// The message is itself an MDN: RFC 8098 2.1 forbids answering one (even when forced).
+    #[error(
+        "the message is itself an MDN (multipart/report; report-type=disposition-notification): an MDN is never answered (RFC 8098 2.1)"
+    )]
+    AnswersAnMdn,
 }
 
 /// Whether `error` is the ANS form `CODE^LABEL…`: a code of 900–906, then a non-empty label.
@@ -240,6 +245,9 @@ pub struct Built {
 pub fn build(original: &[u8], options: &MdnOptions) -> Result<Built, MdnError> {
     let mut ignored = Vec::new();
     let message = mime::parse(original, "original", &mut ignored);
+    if is_mdn(&message) {
+        return Err(MdnError::AnswersAnMdn);
+    }
     let message_id = message
         .header("Message-ID")
         .filter(|v| !v.is_empty())

@@ -355,6 +355,20 @@ fn answer_with(original: &[u8], error: &str) -> Result<mdn::Built, MdnError> {
 }
 
 #[test]
+fn an_mdn_is_never_answered_even_when_forced() {
+    let mdn_bytes = answer(&message(true), None);
+    let o = MdnOptions {
+        from: "emetteur@test-ci-sis.mssante.fr".into(),
+        force: true,
+        ..MdnOptions::default()
+    };
+    assert!(matches!(
+        mdn::build(&mdn_bytes, &o),
+        Err(MdnError::AnswersAnMdn)
+    ));
+}
+
+#[test]
 fn an_error_outside_the_ans_codes_is_refused() {
     let original = message(true);
     for bad in [
