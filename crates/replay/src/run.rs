@@ -387,7 +387,8 @@ pub fn soap_envelope(r: &Response) -> Result<Cow<'_, [u8]>, Failure> {
     let mut capture = format!("Content-Type: {ct}\r\n\r\n").into_bytes();
     capture.extend_from_slice(&r.body);
     let mut findings = Vec::new();
-    let package = segur_exchange::mime::parse(&capture, "response", &mut findings);
+    // An HTTP body (no mail line limit), after the two header lines put in front of it.
+    let package = segur_exchange::mime::parse_at(&capture, "response", -2, &mut findings);
     let start = segur_exchange::mime::param(ct, "start");
     let root = match &start {
         Some(id) => package
