@@ -503,6 +503,22 @@ fn a_read_receipt_is_answered_with_an_mdn_that_validates_and_checks() {
     // Checked against the sent message: the success passes, the failure is reported.
     let o = segur(&["mdn", path(&ok), "--for", path(&sent)]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    // A field an MDN may hold once, twice: reported by `segur mdn` as by `segur validate`.
+    let twice = tmp.path().join("twice.eml");
+    let text = std::fs::read_to_string(&ok).expect("mdn");
+    let subject = text
+        .lines()
+        .find(|l| l.starts_with("Subject:"))
+        .expect("subject")
+        .to_string();
+    std::fs::write(
+        &twice,
+        text.replacen(&subject, &format!("{subject}\r\n{subject}"), 1),
+    )
+    .expect("write");
+    let o = segur(&["mdn", path(&twice), "--for", path(&sent)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(stdout(&o).contains("SEGUR-MSS-DUPLICATE"), "{}", stdout(&o));
     let o = segur(&["mdn", path(&ko), "--for", path(&sent)]);
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(

@@ -228,6 +228,7 @@ pub(crate) fn mdn(args: MdnArgs) -> Result<Outcome, Failure> {
             "{name}: not an MDN (multipart/report; report-type=disposition-notification)"
         )));
     }
+    segur_exchange::mss::repeated_fields(&message, &mut findings);
     let m = segur_exchange::mdn::read(&message, &name, &mut findings);
     if let Some(sent) = &args.for_message {
         let sent_bytes = read_file(sent)?;

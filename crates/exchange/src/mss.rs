@@ -227,13 +227,19 @@ const ONCE_PER_MESSAGE: [(&str, &str); 15] = [
     ("X-MSS-MES", "the Référentiel socle MSSanté #2"),
 ];
 
-/// The header checks of a message against the headers of the CDA documents it carries.
-pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<Finding>) {
+/// SEGUR-MSS-DUPLICATE for each field that a message may hold once and holds more often (an
+/// MDN too: `segur mdn` reports them as `segur validate` does).
+pub fn repeated_fields(message: &Part, out: &mut Vec<Finding>) {
     for (name, allowed_by) in ONCE_PER_MESSAGE {
         if let Some(f) = message.repeated(name, "SEGUR-MSS-DUPLICATE", allowed_by) {
             out.push(f);
         }
     }
+}
+
+/// The header checks of a message against the headers of the CDA documents it carries.
+pub fn check(message: &Part, headers: &[CdaHeader], place: &str, out: &mut Vec<Finding>) {
+    repeated_fields(message, out);
     let get = |n: &str| message.header(n).filter(|v| !v.is_empty());
     if get("Message-ID").is_none() {
         out.push(finding_at(
