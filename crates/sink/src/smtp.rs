@@ -481,6 +481,8 @@ fn transactions<S: Read + Write + AwaitNext>(
                 lines.reply("538 5.7.11 Encryption required for requested authentication mechanism")
             }
             ("AUTH", Some(_)) if accounts.is_empty() => lines.reply("502 5.5.1 AUTH not offered"),
+            // AUTH is an extension EHLO announces (RFC 4954 4).
+            ("AUTH", Some(_)) if !greeted => lines.reply("503 5.5.1 EHLO first"),
             ("AUTH", Some(_)) if authed => lines.reply("503 5.5.1 Already authenticated"),
             ("AUTH", Some(_)) => {
                 let mut words = text.split_whitespace().skip(1);
@@ -549,6 +551,10 @@ fn transactions<S: Read + Write + AwaitNext>(
             ("RCPT", Some(_)) => lines.reply("503 5.5.1 MAIL first"),
             // RFC 2920 3.1: a pipelined DATA after refused recipients is refused too, and
             // the client then sends nothing more of the message.
+            // DATA takes no argument (RFC 5321 4.1.1.4).
+            ("DATA", Some(_)) if !text[4..].trim_matches(' ').is_empty() => {
+                lines.reply("501 5.5.4 Syntax error: DATA takes no argument")
+            }
             ("DATA", Some(_)) if !rcpt => lines.reply("503 5.5.1 RCPT first"),
             ("DATA", Some(c)) => {
                 lines.reply("354 End data with <CR><LF>.<CR><LF>");
@@ -637,6 +643,16 @@ mod tests {
 
     /// Runs a TLS-phase session over `input`: the replies, and the messages accepted.
     fn session(input: Vec<u8>, sizes: Vec<usize>, max_body: usize) -> (String, Vec<Vec<u8>>) {
+        session_with(input, sizes, max_body, &[])
+    }
+
+    /// [`session`] with SMTP accounts (AUTH PLAIN offered).
+    fn session_with(
+        input: Vec<u8>,
+        sizes: Vec<usize>,
+        max_body: usize,
+        accounts: &[SmtpAccount],
+    ) -> (String, Vec<Vec<u8>>) {
         let client = Client {
             sha256: String::new(),
             subject: "CN=client".into(),
@@ -654,7 +670,7 @@ mod tests {
             &mut conn,
             Some(&client),
             &accept,
-            &[],
+            accounts,
             max_body,
             &mut |_, _| {},
         );
@@ -706,7 +722,8 @@ mod tests {
     fn mail_needs_ehlo_or_helo_first_and_either_resets_the_transaction() {
         let input = "MAIL FROM:<a@b.fr>\r\nEHLO\r\nHELO \r\nMAIL FROM:<a@b.fr>\r\n\
                      HELO client.test\r\nMAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\n\
-                     HELO client.test\r\nRCPT TO:<c@d.fr>\r\nDATA\r\nQUIT\r\n";
+                     HELO client.test\r\nRCPT TO:<c@d.fr>\r\nDATA\r\nMAIL FROM:<a@b.fr>\r\n\
+                     RCPT TO:<c@d.fr>\r\nDATA now\r\nQUIT\r\n";
         let (replies, messages) = session(input.as_bytes().to_vec(), vec![4096], 1000);
         let codes: Vec<&str> = replies.split("\r\n").filter_map(|l| l.get(..9)).collect();
         assert_eq!(
@@ -722,6 +739,9 @@ mod tests {
                 "250 segur",
                 "503 5.5.1",
                 "503 5.5.1",
+                "250 2.1.0",
+                "250 2.1.5",
+                "501 5.5.4",
                 "221 2.0.0"
             ],
             "{replies}"
@@ -943,6 +963,27 @@ mod tests {
             }
             prop_assert!(received.iter().all(|m| m.len() <= limit));
         }
+    }
+
+    #[test]
+    fn auth_needs_ehlo_first() {
+        let accounts = [SmtpAccount {
+            user: "cabinet".into(),
+            password: "s3cret".into(),
+        }];
+        let input = "AUTH PLAIN AGNhYmluZXQAczNjcmV0\r\nEHLO client.test\r\n\
+                     AUTH PLAIN AGNhYmluZXQAczNjcmV0\r\nQUIT\r\n";
+        let (replies, _) = session_with(input.as_bytes().to_vec(), vec![4096], 1000, &accounts);
+        let codes: Vec<&str> = replies
+            .split("\r\n")
+            .filter(|l| !l.is_empty() && !l.starts_with("250-"))
+            .filter_map(|l| l.get(..9))
+            .collect();
+        assert_eq!(
+            codes,
+            ["503 5.5.1", "250 PIPEL", "235 2.7.0", "221 2.0.0"],
+            "{replies}"
+        );
     }
 
     #[test]
