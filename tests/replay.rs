@@ -37,6 +37,13 @@ fn init_pki(dir: &Path, clients: u32) {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
+/// `segur replay --config CONFIG --dir REQUESTS`, to which a test adds the load options.
+fn replay_command(config: &Path, requests: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_segur"));
+    c.args(["replay", "--config", path(config), "--dir", path(requests)]);
+    c
+}
+
 /// `n` distinct CR-BIO documents under DIR/docs, each packaged as its own ITI-41 request in
 /// DIR/requests (returned).
 fn prepare_requests(dir: &Path, n: usize) -> std::path::PathBuf {
@@ -298,14 +305,7 @@ fn a_sink_killed_mid_replay_restarts_with_its_store_intact() {
     let (mut sink, addr) = start_sink(dir);
     let config = endpoint(dir, &addr, "clients");
     let count = n.to_string();
-    let mut replay = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .args([
-            "replay",
-            "--config",
-            path(&config),
-            "--dir",
-            path(&requests),
-        ])
+    let mut replay = replay_command(&config, &requests)
         .args(["--users", "4", "--count", &count, "--format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -553,14 +553,7 @@ fn sigterm_ends_a_replay_with_its_report_and_whole_log() {
     let (mut sink, addr) = start_sink(dir);
     let config = endpoint(dir, &addr, "clients");
     let log = dir.join("log.jsonl");
-    let replay = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .args([
-            "replay",
-            "--config",
-            path(&config),
-            "--dir",
-            path(&requests),
-        ])
+    let replay = replay_command(&config, &requests)
         .args(["--users", "2", "--rate", "20", "--duration", "600s"])
         .args(["--format", "json", "--log", path(&log)])
         .stdout(Stdio::piped())
