@@ -341,18 +341,7 @@ pub(crate) fn finding_lines(
     findings: &[segur_finding::Finding],
 ) -> Result<(), Failure> {
     for f in findings {
-        out(format_args!(
-            "{}: {} {} {} [segur{}]",
-            segur_report::at(name, f.location.line, f.location.column),
-            f.severity.as_str(),
-            f.rule,
-            segur_finding::printable(&f.message),
-            f.location
-                .xpath
-                .as_deref()
-                .map(|x| format!(" at {}", segur_finding::printable(x)))
-                .unwrap_or_default()
-        ))?;
+        out(format_args!("{}", segur_report::finding_line(name, f)))?;
     }
     Ok(())
 }

@@ -191,19 +191,8 @@ impl Report {
                 ));
             }
             for f in &d.findings {
-                out.push_str(&format!(
-                    "{}: {} {} {} [{}{}]\n",
-                    at(&path, f.location.line, f.location.column),
-                    f.severity.as_str(),
-                    f.rule,
-                    printable(&f.message),
-                    printable(&f.source.file),
-                    f.location
-                        .xpath
-                        .as_deref()
-                        .map(|x| format!(" at {}", printable(x)))
-                        .unwrap_or_default()
-                ));
+                out.push_str(&finding_line(&d.path, f));
+                out.push('\n');
             }
         }
         let s = &self.summary;
@@ -213,6 +202,24 @@ impl Report {
         ));
         out
     }
+}
+
+/// One finding as a line of the text report (no line end): `path:line:column: severity rule
+/// message [source at xpath]`, text from outside escaped.
+pub fn finding_line(path: &str, f: &Finding) -> String {
+    format!(
+        "{}: {} {} {} [{}{}]",
+        at(&printable(path), f.location.line, f.location.column),
+        f.severity.as_str(),
+        f.rule,
+        printable(&f.message),
+        printable(&f.source.file),
+        f.location
+            .xpath
+            .as_deref()
+            .map(|x| format!(" at {}", printable(x)))
+            .unwrap_or_default()
+    )
 }
 
 /// `path:line:column`, or `path:line`, or `path` alone when the input has no text position
