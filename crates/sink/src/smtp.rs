@@ -17,9 +17,13 @@ use crate::store::Client;
 /// longest line of a message (4.5.3.1.6: 1000 octets).
 pub const MAX_LINE: usize = 4096;
 
-/// The reply to a message with a line over [`MAX_LINE`].
+/// The reply to a message with a line over [`MAX_LINE`] (the number is MAX_LINE's: a test
+/// checks they agree).
 const LONG_LINE: &str =
     "550 5.6.0 refused: a line of the message is over 4096 octets (RFC 5321 4.5.3.1.6)";
+
+/// The reply to a message, or a MAIL's SIZE, over `max_body`.
+const TOO_BIG: &str = "552 5.3.4 Message size exceeds fixed maximum message size";
 
 /// What a session phase ended with.
 pub(crate) enum End {
@@ -201,7 +205,7 @@ fn envelope_reply(e: EnvelopeError, mail: bool) -> String {
         EnvelopeError::Unsupported => {
             "555 5.5.4 MAIL FROM/RCPT TO parameters not recognized or not implemented".into()
         }
-        EnvelopeError::TooBig => "552 5.3.4 Message size exceeds fixed maximum message size".into(),
+        EnvelopeError::TooBig => TOO_BIG.into(),
     }
 }
 
@@ -586,7 +590,7 @@ fn transactions<S: Read + Write + AwaitNext>(
                 from = false;
                 rcpt = false;
                 let refusal = if too_big {
-                    Some("552 5.3.4 Message size exceeds fixed maximum message size")
+                    Some(TOO_BIG)
                 } else if too_long {
                     Some(LONG_LINE)
                 } else {
@@ -714,6 +718,7 @@ mod tests {
                 "{replies}"
             );
             assert!(replies.contains(LONG_LINE), "{replies}");
+            assert!(LONG_LINE.contains(&format!(" over {MAX_LINE} octets")));
             assert_eq!(messages, [b"fine\r\n".to_vec()]);
         }
     }
