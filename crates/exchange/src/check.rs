@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use segur_finding::Finding;
+use segur_finding::{Finding, Location};
 
 use crate::cda::CdaHeader;
 use crate::codes;
@@ -63,6 +63,25 @@ fn differ(
     ));
 }
 
+/// Points the findings `out[from..]`, all about one DocumentEntry or SubmissionSet, at where
+/// it was read, when that is known.
+fn point_at(out: &mut [Finding], from: usize, at: Option<&Location>) {
+    if let (Some(at), Some(made)) = (at, out.get_mut(from..)) {
+        for f in made {
+            f.location = at.clone();
+        }
+    }
+}
+
+/// The metadata [`entry_against_document`] requires of every DocumentEntry (a missing one is
+/// reported there once, whatever the document says).
+const ALWAYS_REQUIRED: [&str; 4] = [
+    "mimeType",
+    "sourcePatientId",
+    "creationTime",
+    "languageCode",
+];
+
 /// A DTM padded with zeros to seconds, so that `202302091030` equals `20230209103000` (FHIR
 /// dateTime always has seconds); other values as they are.
 fn pad_time(v: &str) -> String {
@@ -82,6 +101,7 @@ pub fn entry_against_document(
     place: &str,
     out: &mut Vec<Finding>,
 ) {
+    let from = out.len();
     let here = format!("{place} (DocumentEntry {})", entry.entry_uuid);
     let p = here.as_str();
     let hash = sha1_hex(bytes);
@@ -105,12 +125,13 @@ pub fn entry_against_document(
             &bytes.len().to_string(),
         );
     }
-    for (value, what) in [
-        (&entry.mime_type, "mimeType"),
-        (&entry.source_patient_id, "sourcePatientId"),
-        (&entry.creation_time, "creationTime"),
-        (&entry.language, "languageCode"),
-    ] {
+    let values = [
+        &entry.mime_type,
+        &entry.source_patient_id,
+        &entry.creation_time,
+        &entry.language,
+    ];
+    for (value, what) in values.into_iter().zip(ALWAYS_REQUIRED) {
         if value.is_empty() {
             missing(out, p, what);
         }
@@ -129,6 +150,7 @@ pub fn entry_against_document(
         )),
         None => {}
     }
+    point_at(out, from, entry.at.as_ref());
 }
 
 fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Finding>) {
@@ -267,6 +289,8 @@ fn header_checks(e: &DocumentEntry, h: &CdaHeader, p: &str, out: &mut Vec<Findin
     let mut compare = |what: &str, meta: Option<&str>, doc: Option<String>| {
         if let Some(doc) = doc.filter(|d| !d.is_empty()) {
             match meta {
+                // Reported by the caller already.
+                None | Some("") if ALWAYS_REQUIRED.contains(&what) => {}
                 None | Some("") => missing(out, p, what),
                 Some(m) if pad_time(m) != pad_time(&doc) => {
                     differ(out, "SEGUR-XDS-HEADER", p, what, m, &doc)
@@ -350,6 +374,7 @@ pub fn entry_value_sets(
     sets: &ValueSets,
     out: &mut Vec<Finding>,
 ) {
+    let from = out.len();
     let here = format!("{place} (DocumentEntry {})", entry.entry_uuid);
     let p = here.as_str();
     let mut coded: Vec<(Jdv, String, String)> = Vec::new();
@@ -391,6 +416,7 @@ pub fn entry_value_sets(
         };
         out.push(finding(jdv.rule(), p, message));
     }
+    point_at(out, from, entry.at.as_ref());
 }
 
 /// Duplicate uniqueIds over a whole package: of DocumentEntries, and of SubmissionSets.
@@ -405,6 +431,7 @@ pub fn duplicates(
             continue;
         }
         if let Some(first) = seen.insert(&e.unique_id, place) {
+            let from = out.len();
             out.push(finding(
                 "SEGUR-XDS-DUPLICATE",
                 place,
@@ -413,6 +440,7 @@ pub fn duplicates(
                     e.unique_id
                 ),
             ));
+            point_at(out, from, e.at.as_ref());
         }
     }
     let mut seen_ss: HashMap<&str, &str> = HashMap::new();
@@ -421,6 +449,7 @@ pub fn duplicates(
             continue;
         }
         if let Some(first) = seen_ss.insert(&ss.unique_id, place) {
+            let from = out.len();
             out.push(finding(
                 "SEGUR-XDS-DUPLICATE",
                 place,
@@ -429,6 +458,7 @@ pub fn duplicates(
                     ss.unique_id
                 ),
             ));
+            point_at(out, from, ss.at.as_ref());
         }
     }
 }
@@ -442,6 +472,7 @@ pub fn submission_set(
     unique_id_required: bool,
     out: &mut Vec<Finding>,
 ) {
+    let from = out.len();
     if unique_id_required && ss.unique_id.is_empty() {
         missing(out, place, "SubmissionSet uniqueId");
     }
@@ -454,8 +485,10 @@ pub fn submission_set(
             missing(out, place, &format!("SubmissionSet {what}"));
         }
     }
+    point_at(out, from, ss.at.as_ref());
     for (eplace, e) in entries {
         if !ss.patient_id.is_empty() && e.patient_id != ss.patient_id {
+            let from = out.len();
             out.push(finding(
                 "SEGUR-XDS-PATIENTID",
                 eplace,
@@ -464,6 +497,7 @@ pub fn submission_set(
                     e.patient_id, ss.patient_id
                 ),
             ));
+            point_at(out, from, e.at.as_ref());
         }
     }
 }

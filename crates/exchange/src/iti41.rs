@@ -251,11 +251,32 @@ fn cid_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The metadata's positions as lines of the request file: shifted by the lines before the
+/// envelope, or dropped when the envelope's lines are not the file's (a transfer encoding).
+fn place_in_file(m: &mut ReadMetadata, lines_before: Option<u32>) {
+    let ats = m
+        .entries
+        .iter_mut()
+        .map(|e| &mut e.at)
+        .chain(m.submission_sets.iter_mut().map(|s| &mut s.at));
+    for at in ats.flatten() {
+        match lines_before {
+            Some(n) => at.line = at.line.map(|l| l.saturating_add(n)),
+            None => (at.line, at.column) = (None, None),
+        }
+    }
+}
+
 /// Read a captured request; problems go to `findings`.
 pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
     let mut out = Read::default();
     let trimmed = bytes.trim_ascii_start();
+    // The line of the file before the SOAP envelope's first line, when its text is the file's
+    // (not transfer-encoded): metadata findings point into it.
+    let mut lines_before: Option<u32> = None;
     let (root_bytes, parts): (Vec<u8>, Vec<Part>) = if trimmed.starts_with(b"<") {
+        let skipped = &bytes[..bytes.len() - trimmed.len()];
+        lines_before = u32::try_from(skipped.iter().filter(|&&b| b == b'\n').count()).ok();
         (trimmed.to_vec(), Vec::new())
     } else {
         let message = entity(bytes, place, findings);
@@ -276,6 +297,12 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
             return out;
         }
         let root = parts.remove(root_at);
+        let identity = root.header("Content-Transfer-Encoding").is_none_or(|c| {
+            ["7bit", "8bit", "binary"].contains(&c.trim().to_ascii_lowercase().as_str())
+        });
+        if identity {
+            lines_before = root.end_line;
+        }
         (root.body, parts)
     };
     out.envelope = root_bytes.clone();
@@ -319,7 +346,10 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
         return out;
     };
     match read_metadata(&doc) {
-        Ok(m) => out.metadata = m,
+        Ok(mut m) => {
+            place_in_file(&mut m, lines_before);
+            out.metadata = m;
+        }
         Err(e) => findings.push(finding(
             "SEGUR-XDS-METADATA",
             place,

@@ -1,6 +1,8 @@
 //! XDS metadata (ebRIM 3.0): the DocumentEntry and SubmissionSet derived from a CDA header,
 //! written as an `lcm:SubmitObjectsRequest` and read back.
 
+use segur_finding::Location;
+use segur_validate::location::locate;
 use segur_xml::{Document, NodeId};
 use sha1::{Digest, Sha1};
 
@@ -188,6 +190,10 @@ pub struct DocumentEntry {
     pub title: String,
     /// URI slot: the document's file name in an XDM SUBSET folder.
     pub uri: Option<String>,
+    /// Where it was read: the XPath of its ExtrinsicObject and, when the metadata is text of
+    /// the input (an ITI-41 request), its line:column there; `None` for metadata made here or
+    /// read from a FHIR Bundle.
+    pub at: Option<Location>,
 }
 
 /// The SubmissionSet.
@@ -211,6 +217,10 @@ pub struct SubmissionSet {
     pub title: Option<String>,
     /// intendedRecipient (MSSanté addresses, XCN `^^^^^^^^^^^^^INTERNET^address`).
     pub intended_recipients: Vec<String>,
+    /// Where it was read: the XPath of its RegistryPackage and, when the metadata is text of
+    /// the input (an ITI-41 request), its line:column there; `None` for metadata made here or
+    /// read from a FHIR Bundle.
+    pub at: Option<Location>,
 }
 
 /// A SubmitObjectsRequest: one SubmissionSet and its DocumentEntries.
@@ -359,6 +369,7 @@ impl DocumentEntry {
             language: header.language.clone(),
             title: header.title.clone(),
             uri: None,
+            at: None,
         }
     }
 }
@@ -384,6 +395,7 @@ impl Metadata {
             author: first.map(|e| e.author.clone()).unwrap_or_default(),
             title: None,
             intended_recipients: options.intended_recipients.clone(),
+            at: None,
         };
         Metadata {
             submission_set,
@@ -724,6 +736,7 @@ pub fn read_metadata(doc: &Document) -> Result<ReadMetadata, MetadataError> {
                 .map(|v| v.rsplit('^').next().unwrap_or("").to_string())
                 .collect(),
             entry_uuid: id,
+            at: Some(locate(doc, obj)),
         });
     }
     for obj in kids(doc, list, RIM, "ExtrinsicObject") {
@@ -753,6 +766,7 @@ pub fn read_metadata(doc: &Document) -> Result<ReadMetadata, MetadataError> {
             language: slot_value(doc, obj, "languageCode").unwrap_or_default(),
             title: name_of(doc, obj).unwrap_or_default(),
             uri: slot_value(doc, obj, "URI"),
+            at: Some(locate(doc, obj)),
         });
     }
     Ok(out)

@@ -578,6 +578,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                     author: Author::default(),
                     title: None,
                     intended_recipients: Vec::new(),
+                    at: None,
                 });
             }
             "DocumentReference" => {
@@ -660,6 +661,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                     language: s(att, "/language").to_string(),
                     title: s(att, "/title").to_string(),
                     uri: Some(s(att, "/url").to_string()),
+                    at: None,
                 };
                 let url = s(att, "/url");
                 let index = out.entries.len();

@@ -171,7 +171,17 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Xdm {
                 &meta_at,
                 format!("{meta_at}: {e}"),
             )),
-            Ok(m) => {
+            Ok(mut m) => {
+                // Inside an archive: the entry's path and the XPath in it, no line of the input.
+                let ats = m
+                    .entries
+                    .iter_mut()
+                    .map(|e| &mut e.at)
+                    .chain(m.submission_sets.iter_mut().map(|s| &mut s.at));
+                for at in ats.flatten() {
+                    at.xpath = at.xpath.take().map(|x| format!("{meta_at}{x}"));
+                    (at.line, at.column) = (None, None);
+                }
                 if m.submission_sets.len() != 1 {
                     out.findings.push(finding(
                         "SEGUR-XDM-SUBSET",

@@ -793,3 +793,58 @@ fn a_message_with_a_long_header_block_is_still_a_message() {
     assert_only(&u, &[]);
     assert_eq!(documents(&u), 1);
 }
+
+/// `text` without the metadata slot `name` (its whole `rim:Slot` element).
+fn without_slot(text: &str, name: &str) -> String {
+    let start = text
+        .find(&format!("<rim:Slot name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no slot {name}"));
+    let end = start + text[start..].find("</rim:Slot>").expect("slot end") + "</rim:Slot>".len();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+#[test]
+fn metadata_findings_are_reported_once_at_their_entry() {
+    let about_language = |u: &Unpacked| -> Vec<segur_finding::Finding> {
+        u.findings
+            .iter()
+            .filter(|f| f.message.contains("languageCode"))
+            .cloned()
+            .collect()
+    };
+    // ITI-41: the ExtrinsicObject's XPath, and its line:column in the request file.
+    let input = document(DocType::CrBio, 5);
+    let req = iti41::build(&[input], &options())
+        .expect("iti41")
+        .to_capture();
+    let text = without_slot(&String::from_utf8(req).expect("utf8"), "languageCode");
+    let found = about_language(&unpack(text.as_bytes(), "req.mtom", None));
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = &found[0];
+    assert_eq!(f.rule, "SEGUR-XDS-METADATA");
+    let at = text.find("<rim:ExtrinsicObject").expect("entry");
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = 1 + text[..at].matches('\n').count();
+    let column = 1 + text[line_start..at].chars().count();
+    assert_eq!(
+        (f.location.line, f.location.column),
+        (Some(line as u32), Some(column as u32))
+    );
+    let xpath = f.location.xpath.as_deref().unwrap_or("");
+    assert!(
+        xpath.starts_with("/soap:Envelope/")
+            && xpath.ends_with("/rim:RegistryObjectList/rim:ExtrinsicObject"),
+        "{xpath}"
+    );
+    // XDM: the archive entry and the XPath in it; no line, which would be one of the zip.
+    let u = with_metadata(|m| without_slot(&m, "languageCode"));
+    let found = about_language(&u);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let xpath = found[0].location.xpath.as_deref().unwrap_or("");
+    assert!(
+        xpath.starts_with("IHE_XDM.ZIP!IHE_XDM/SUBSET01/METADATA.XML/")
+            && xpath.ends_with("/rim:RegistryObjectList/rim:ExtrinsicObject"),
+        "{xpath}"
+    );
+    assert_eq!(found[0].location.line, None);
+}

@@ -60,9 +60,15 @@ fn every_type_every_kind_round_trips_without_findings() {
             );
             assert_eq!(got.creation_time, derived.creation_time);
             if kind != Kind::Mhd {
-                // ebRIM carries every slot: the whole entry comes back (URI set by XDM).
+                // ebRIM carries every slot: the whole entry comes back (URI set by XDM, and
+                // where it was read).
                 let mut got = d.entry.clone().expect("entry");
+                assert!(
+                    got.at.as_ref().is_some_and(|a| a.xpath.is_some()),
+                    "{t:?} {kind:?}"
+                );
                 got.uri = None;
+                got.at = None;
                 assert_eq!(got, derived, "{t:?} {kind:?}");
             }
             assert_eq!(u.submission_sets.len(), 1);

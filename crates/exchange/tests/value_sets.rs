@@ -123,9 +123,17 @@ fn xdm_metadata_outside_the_value_sets_is_reported() {
         "{}",
         f.message
     );
+    // The message names the document and its entry; the location is the entry's element.
+    assert!(
+        f.message
+            .starts_with("IHE_XDM.ZIP!IHE_XDM/SUBSET01/DOC0001.XML (DocumentEntry urn:uuid:"),
+        "{}",
+        f.message
+    );
     let at = f.location.xpath.as_deref().unwrap_or("");
     assert!(
-        at.starts_with("IHE_XDM.ZIP!IHE_XDM/SUBSET01/DOC0001.XML (DocumentEntry urn:uuid:"),
+        at.starts_with("IHE_XDM.ZIP!IHE_XDM/SUBSET01/METADATA.XML/")
+            && at.ends_with("rim:ExtrinsicObject"),
         "{at}"
     );
     // A masking code under the scheme of the HL7 confidentiality codes.

@@ -31,7 +31,10 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "xml"))
         .collect();
     files.sort();
-    let docs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let docs: Vec<Vec<u8>> = files
+        .iter()
+        .map(|p| std::fs::read(p).expect("read"))
+        .collect();
     // With DIR (documents built from one recipe, say), the first half warms up and the second
     // is measured: results kept from a document do not serve the same document again.
     let docs = if args.len() > 2 {
