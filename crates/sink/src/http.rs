@@ -1,8 +1,8 @@
 //! A minimal HTTP/1.1 server side: keep-alive (and pipelined requests) unless the client
 //! asks `Connection: close` or speaks HTTP/1.0; the request line, headers and a
 //! `Content-Length` or chunked body, all bounded, lines ending with CRLF only. Other
-//! transfer codings are refused (501), a body without length too (411), a body over the
-//! limit (413) before it is read.
+//! transfer codings are refused (501), and so are methods HTTP does not define (`post`), a
+//! body without length too (411), a body over the limit (413) before it is read.
 
 use std::io::{Read, Write};
 
@@ -229,8 +229,14 @@ fn read_one<S: Read + Write>(
     if version != "HTTP/1.1" && version != "HTTP/1.0" {
         return Err(refuse(505, format!("unsupported version {version}")));
     }
-    if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+    // A method is a case-sensitive token (RFC 9110 9.1): one that is not is a malformed
+    // request; a token this server does not know (`post`, `M-SEARCH`) is not implemented
+    // (RFC 9110 15.6.2). Known methods it does not serve get 405 from the service.
+    if method.is_empty() || !method.bytes().all(is_tchar) {
         return Err(refuse(400, "malformed method"));
+    }
+    if !KNOWN_METHODS.contains(&method) {
+        return Err(refuse(501, format!("method {method} not implemented")));
     }
     // A URI is visible ASCII (RFC 3986); the path goes on into the log.
     if target.is_empty() || !target.bytes().all(|b| b.is_ascii_graphic()) {
@@ -416,6 +422,11 @@ fn read_chunked<S: Read + Write>(
 }
 
 /// A character of a token (RFC 9110 5.6.2), as a header name is made of.
+/// The methods of RFC 9110 9.3 and PATCH (RFC 5789).
+const KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
 fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -549,6 +560,27 @@ mod tests {
         // A bare LF in a body is the body's.
         let r = stalled("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb", 1).expect("read");
         assert_eq!(r.body, b"a\nb");
+    }
+
+    #[test]
+    fn methods_are_case_sensitive_tokens() {
+        // A token the server does not know is not implemented; what is no token is malformed.
+        for (method, status) in [
+            ("post", 501),
+            ("Get", 501),
+            ("M-SEARCH", 501),
+            ("PO/ST", 400),
+            ("P\u{e9}ST", 400),
+        ] {
+            let raw = format!("{method} / HTTP/1.1\r\nHost: a\r\n\r\n");
+            let (got, reason) = refusal(stalled(&raw, 4096));
+            assert_eq!(got, status, "{method}: {reason}");
+        }
+        // Known methods are read; the service answers those it does not serve with 405.
+        for method in ["GET", "POST", "DELETE", "PATCH"] {
+            let raw = format!("{method} /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+            assert_eq!(stalled(&raw, 4096).expect(method).method, method);
+        }
     }
 
     #[test]
