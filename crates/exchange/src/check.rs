@@ -7,7 +7,7 @@ use segur_finding::{Finding, Location};
 
 use crate::cda::CdaHeader;
 use crate::codes;
-use crate::metadata::{DocumentEntry, SubmissionSet, sha1_hex};
+use crate::metadata::{DocumentEntry, ReadMetadata, SubmissionSet, sha1_hex};
 use crate::rules::finding;
 use crate::time::xds_time;
 use crate::value_sets::{Jdv, Membership, ValueSets};
@@ -82,6 +82,19 @@ const ALWAYS_REQUIRED: [&str; 4] = [
     "languageCode",
 ];
 
+/// One finding per metadata the object (`what`) gives more than once.
+fn twice(out: &mut Vec<Finding>, place: &str, what: &str, repeated: &[String]) {
+    for name in repeated {
+        out.push(finding(
+            "SEGUR-XDS-REPEATED",
+            place,
+            format!(
+                "{place}: the {what} gives {name} more than once, which XDS allows once; only the first is read, and a registry reading another would file the document differently"
+            ),
+        ));
+    }
+}
+
 /// A DTM padded with zeros to seconds, so that `202302091030` equals `20230209103000` (FHIR
 /// dateTime always has seconds); other values as they are.
 fn pad_time(v: &str) -> String {
@@ -136,6 +149,7 @@ pub fn entry_against_document(
             missing(out, p, what);
         }
     }
+    twice(out, p, "DocumentEntry", &entry.repeated);
     match header {
         Some(h) => header_checks(entry, h, p, out),
         // Nothing of the metadata can be checked against a document that is not a CDA: a
@@ -419,18 +433,64 @@ pub fn entry_value_sets(
     point_at(out, from, entry.at.as_ref());
 }
 
+/// Registry objects of one submission with the same id (ebRIM ids are unique within a
+/// submission: a registry keeps one of them, or refuses the whole): a repeated
+/// ExtrinsicObject is read once, its repetition reported here, at it.
+pub fn repeated_ids(m: &ReadMetadata, place: &str, out: &mut Vec<Finding>) {
+    let objects = m
+        .entries
+        .iter()
+        .map(|e| ("DocumentEntry", e.entry_uuid.as_str(), e.at.as_ref()))
+        .chain(
+            m.submission_sets
+                .iter()
+                .map(|s| ("SubmissionSet", s.entry_uuid.as_str(), s.at.as_ref())),
+        );
+    let mut seen: HashMap<&str, Option<&Location>> = HashMap::new();
+    for (what, id, at) in objects {
+        if id.is_empty() {
+            continue;
+        }
+        match seen.get(id) {
+            Some(first) => {
+                let earlier = first
+                    .and_then(|l| l.xpath.as_deref())
+                    .map_or_else(String::new, |x| format!(" ({x})"));
+                let from = out.len();
+                out.push(finding(
+                    "SEGUR-XDS-DUPLICATE",
+                    place,
+                    format!(
+                        "{place}: a {what} has the id `{id}` of an earlier registry object{earlier}; ids are unique within a submission, and only the first is read"
+                    ),
+                ));
+                point_at(out, from, at);
+            }
+            None => {
+                seen.insert(id, at);
+            }
+        }
+    }
+}
+
 /// Duplicate uniqueIds over a whole package: of DocumentEntries, and of SubmissionSets.
 pub fn duplicates(
     sets: &[(String, &SubmissionSet)],
     entries: &[(String, &DocumentEntry)],
     out: &mut Vec<Finding>,
 ) {
-    let mut seen: HashMap<&str, &str> = HashMap::new();
+    // The earlier object is named by its element when known: two entries describing one
+    // document have the same place.
+    let name = |place: &str, at: Option<&Location>| -> String {
+        at.and_then(|l| l.xpath.clone())
+            .unwrap_or_else(|| place.to_string())
+    };
+    let mut seen: HashMap<&str, String> = HashMap::new();
     for (place, e) in entries {
         if e.unique_id.is_empty() {
             continue;
         }
-        if let Some(first) = seen.insert(&e.unique_id, place) {
+        if let Some(first) = seen.insert(&e.unique_id, name(place, e.at.as_ref())) {
             let from = out.len();
             out.push(finding(
                 "SEGUR-XDS-DUPLICATE",
@@ -443,12 +503,12 @@ pub fn duplicates(
             point_at(out, from, e.at.as_ref());
         }
     }
-    let mut seen_ss: HashMap<&str, &str> = HashMap::new();
+    let mut seen_ss: HashMap<&str, String> = HashMap::new();
     for (place, ss) in sets {
         if ss.unique_id.is_empty() {
             continue;
         }
-        if let Some(first) = seen_ss.insert(&ss.unique_id, place) {
+        if let Some(first) = seen_ss.insert(&ss.unique_id, name(place, ss.at.as_ref())) {
             let from = out.len();
             out.push(finding(
                 "SEGUR-XDS-DUPLICATE",
@@ -476,6 +536,7 @@ pub fn submission_set(
     if unique_id_required && ss.unique_id.is_empty() {
         missing(out, place, "SubmissionSet uniqueId");
     }
+    twice(out, place, "SubmissionSet", &ss.repeated);
     for (what, v) in [
         ("sourceId", &ss.source_id),
         ("patientId", &ss.patient_id),

@@ -348,6 +348,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
     match read_metadata(&doc) {
         Ok(mut m) => {
             place_in_file(&mut m, lines_before);
+            crate::check::repeated_ids(&m, place, findings);
             out.metadata = m;
         }
         Err(e) => findings.push(finding(

@@ -194,6 +194,10 @@ pub struct DocumentEntry {
     /// the input (an ITI-41 request), its line:column there; `None` for metadata made here or
     /// read from a FHIR Bundle.
     pub at: Option<Location>,
+    /// The metadata XDS allows once that the ExtrinsicObject gives more than once (a second
+    /// patientId, classCode, a slot repeated or with two values), by name: only the first of
+    /// each is read above.
+    pub repeated: Vec<String>,
 }
 
 /// The SubmissionSet.
@@ -221,6 +225,9 @@ pub struct SubmissionSet {
     /// the input (an ITI-41 request), its line:column there; `None` for metadata made here or
     /// read from a FHIR Bundle.
     pub at: Option<Location>,
+    /// The metadata XDS allows once that the RegistryPackage gives more than once, by name
+    /// (see [`DocumentEntry::repeated`]).
+    pub repeated: Vec<String>,
 }
 
 /// A SubmitObjectsRequest: one SubmissionSet and its DocumentEntries.
@@ -370,6 +377,7 @@ impl DocumentEntry {
             title: header.title.clone(),
             uri: None,
             at: None,
+            repeated: Vec::new(),
         }
     }
 }
@@ -396,6 +404,7 @@ impl Metadata {
             title: None,
             intended_recipients: options.intended_recipients.clone(),
             at: None,
+            repeated: Vec::new(),
         };
         Metadata {
             submission_set,
@@ -701,6 +710,77 @@ fn external(doc: &Document, obj: NodeId, scheme: &str) -> String {
         .to_string()
 }
 
+/// The identifiers and classifications a DocumentEntry has at most once (ITI TF-3 4.2.3.2:
+/// patientId, uniqueId, classCode, typeCode, formatCode, healthcareFacilityTypeCode,
+/// practiceSettingCode), by scheme, with their names.
+const DE_ONCE: &[(&str, &str)] = &[
+    (uuids::DE_PATIENT_ID, "patientId"),
+    (uuids::DE_UNIQUE_ID, "uniqueId"),
+    (uuids::DE_CLASS, "classCode"),
+    (uuids::DE_TYPE, "typeCode"),
+    (uuids::DE_FORMAT, "formatCode"),
+    (uuids::DE_FACILITY, "healthcareFacilityTypeCode"),
+    (uuids::DE_PRACTICE, "practiceSettingCode"),
+];
+
+/// The slots of a DocumentEntry that hold one value (ITI TF-3 4.2.3.2).
+const DE_SINGLE_VALUED: &[&str] = &[
+    "creationTime",
+    "hash",
+    "size",
+    "languageCode",
+    "legalAuthenticator",
+    "serviceStartTime",
+    "serviceStopTime",
+    "sourcePatientId",
+    "repositoryUniqueId",
+    "URI",
+];
+
+/// The identifiers and classification a SubmissionSet has at most once (ITI TF-3 4.2.3.3).
+const SS_ONCE: &[(&str, &str)] = &[
+    (uuids::SS_PATIENT_ID, "patientId"),
+    (uuids::SS_UNIQUE_ID, "uniqueId"),
+    (uuids::SS_SOURCE_ID, "sourceId"),
+    (uuids::SS_CONTENT_TYPE, "contentTypeCode"),
+];
+
+/// What registry object `obj` gives more than once of what XDS allows once: an
+/// ExternalIdentifier or Classification of a scheme in `once`, a Slot name (unique within an
+/// object, ebRIM 3.0 2.8.1), a slot of `single` with more than one Value.
+fn repeated(doc: &Document, obj: NodeId, once: &[(&str, &str)], single: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for &(scheme, name) in once {
+        let given = kids(doc, obj, RIM, "ExternalIdentifier")
+            .filter(|&c| attr(doc, c, "identificationScheme") == Some(scheme))
+            .chain(
+                kids(doc, obj, RIM, "Classification")
+                    .filter(|&c| attr(doc, c, "classificationScheme") == Some(scheme)),
+            )
+            .count();
+        if given > 1 {
+            out.push(name.to_string());
+        }
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for slot in kids(doc, obj, RIM, "Slot") {
+        let name = attr(doc, slot, "name").unwrap_or("");
+        if seen.contains(&name) {
+            if !out.iter().any(|o| o == name) {
+                out.push(name.to_string());
+            }
+            continue;
+        }
+        seen.push(name);
+        let values =
+            kid(doc, slot, RIM, "ValueList").map_or(0, |vl| kids(doc, vl, RIM, "Value").count());
+        if values > 1 && single.contains(&name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 /// Read the metadata of a parsed document (METADATA.XML, or a SOAP body holding a
 /// SubmitObjectsRequest).
 pub fn read_metadata(doc: &Document) -> Result<ReadMetadata, MetadataError> {
@@ -737,6 +817,7 @@ pub fn read_metadata(doc: &Document) -> Result<ReadMetadata, MetadataError> {
                 .collect(),
             entry_uuid: id,
             at: Some(locate(doc, obj)),
+            repeated: repeated(doc, obj, SS_ONCE, &["submissionTime"]),
         });
     }
     for obj in kids(doc, list, RIM, "ExtrinsicObject") {
@@ -767,6 +848,7 @@ pub fn read_metadata(doc: &Document) -> Result<ReadMetadata, MetadataError> {
             title: name_of(doc, obj).unwrap_or_default(),
             uri: slot_value(doc, obj, "URI"),
             at: Some(locate(doc, obj)),
+            repeated: repeated(doc, obj, DE_ONCE, DE_SINGLE_VALUED),
         });
     }
     Ok(out)

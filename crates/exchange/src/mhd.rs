@@ -579,6 +579,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                     title: None,
                     intended_recipients: Vec::new(),
                     at: None,
+                    repeated: Vec::new(),
                 });
             }
             "DocumentReference" => {
@@ -662,6 +663,7 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
                     title: s(att, "/title").to_string(),
                     uri: Some(s(att, "/url").to_string()),
                     at: None,
+                    repeated: Vec::new(),
                 };
                 let url = s(att, "/url");
                 let index = out.entries.len();

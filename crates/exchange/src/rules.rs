@@ -167,6 +167,11 @@ pub const CATALOGUE: &[Rule] = &[
         "the ebRIM metadata cannot be read, or a required metadata is missing",
     ),
     rule(
+        "SEGUR-XDS-REPEATED",
+        Error,
+        "a DocumentEntry or SubmissionSet gives twice a metadata XDS allows once",
+    ),
+    rule(
         "SEGUR-XDS-PATIENTID",
         Error,
         "a patientId is not `INS^^^&OID&ISO^NH` of the document's recordTarget INS",

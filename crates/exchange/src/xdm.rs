@@ -182,6 +182,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Xdm {
                     at.xpath = at.xpath.take().map(|x| format!("{meta_at}{x}"));
                     (at.line, at.column) = (None, None);
                 }
+                crate::check::repeated_ids(&m, &meta_at, &mut out.findings);
                 if m.submission_sets.len() != 1 {
                     out.findings.push(finding(
                         "SEGUR-XDM-SUBSET",
@@ -193,6 +194,12 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Xdm {
                     ));
                 }
                 for (ei, e) in m.entries.iter().enumerate() {
+                    // A repeated ExtrinsicObject (reported above) is read once.
+                    if m.entries[..ei].iter().any(|earlier| {
+                        !e.entry_uuid.is_empty() && earlier.entry_uuid == e.entry_uuid
+                    }) {
+                        continue;
+                    }
                     let Some(uri) = e.uri.as_deref().filter(|u| !u.is_empty()) else {
                         out.findings.push(finding(
                             "SEGUR-XDM-MISSING",

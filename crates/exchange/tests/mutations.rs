@@ -848,3 +848,82 @@ fn metadata_findings_are_reported_once_at_their_entry() {
     );
     assert_eq!(found[0].location.line, None);
 }
+
+/// The whole element starting at the first `start` of `text` and ending at the next `end`.
+fn element<'t>(text: &'t str, start: &str, end: &str) -> &'t str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start}"));
+    let to = from + text[from..].find(end).expect("element end") + end.len();
+    &text[from..to]
+}
+
+#[test]
+fn metadata_given_twice_is_reported_where_only_the_first_is_read() {
+    let input = document(DocType::CrBio, 5);
+    let req = iti41::build(&[input], &options())
+        .expect("iti41")
+        .to_capture();
+    let text = String::from_utf8(req).expect("utf8");
+    // A second patientId: a registry reading it would file the document under another patient.
+    let pid = element(
+        &text,
+        "<rim:ExternalIdentifier identificationScheme=\"urn:uuid:58a6f841",
+        "</rim:ExternalIdentifier>",
+    );
+    let value_at = pid.find("value=\"").expect("value") + "value=\"".len();
+    let other = format!("{}9{}", &pid[..value_at], &pid[value_at + 1..]);
+    let hash = element(&text, "<rim:Slot name=\"hash\">", "</rim:Slot>");
+    let two_values = hash.replacen("</rim:Value>", "</rim:Value><rim:Value>00</rim:Value>", 1);
+    for (what, edited) in [
+        ("patientId", text.replacen(pid, &format!("{pid}{other}"), 1)),
+        ("hash", text.replacen(hash, &format!("{hash}{hash}"), 1)),
+        ("hash", text.replacen(hash, &two_values, 1)),
+    ] {
+        let u = unpack(edited.as_bytes(), "req.mtom", None);
+        assert_only(&u, &["SEGUR-XDS-REPEATED"]);
+        let f = &u.findings[0];
+        assert!(
+            f.message.contains(&format!("gives {what} more than once")),
+            "{}",
+            f.message
+        );
+        let entry = edited.find("<rim:ExtrinsicObject").expect("entry");
+        let line = 1 + edited[..entry].matches('\n').count() as u32;
+        assert_eq!(f.location.line, Some(line), "{what}");
+    }
+    // A repeated ExtrinsicObject is read once and reported once, at the repetition.
+    let entry = element(&text, "<rim:ExtrinsicObject", "</rim:ExtrinsicObject>");
+    let twice = text.replacen(entry, &format!("{entry}\n{entry}"), 1);
+    let u = unpack(twice.as_bytes(), "req.mtom", None);
+    assert_only(&u, &["SEGUR-XDS-DUPLICATE"]);
+    assert_eq!(u.findings.len(), 1, "{:#?}", u.findings);
+    let second = twice.rfind("<rim:ExtrinsicObject").expect("second");
+    let line = 1 + twice[..second].matches('\n').count() as u32;
+    assert_eq!(u.findings[0].location.line, Some(line));
+    // The same in XDM: one document, one finding; a SubmissionSet with two sourceIds.
+    let u = with_metadata(|m| {
+        let entry = element(&m, "<rim:ExtrinsicObject", "</rim:ExtrinsicObject>").to_string();
+        m.replacen(&entry, &format!("{entry}{entry}"), 1)
+    });
+    assert_only(&u, &["SEGUR-XDS-DUPLICATE"]);
+    assert_eq!(
+        (u.findings.len(), documents(&u)),
+        (1, 1),
+        "{:#?}",
+        u.findings
+    );
+    let u = with_metadata(|m| {
+        let source = element(
+            &m,
+            "<rim:ExternalIdentifier identificationScheme=\"urn:uuid:554ac39e",
+            "</rim:ExternalIdentifier>",
+        )
+        .to_string();
+        m.replacen(&source, &format!("{source}{source}"), 1)
+    });
+    assert_only(&u, &["SEGUR-XDS-REPEATED"]);
+    assert!(
+        u.findings[0]
+            .message
+            .contains("SubmissionSet gives sourceId")
+    );
+}
