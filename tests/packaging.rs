@@ -703,3 +703,20 @@ fn a_missing_value_set_is_noted_and_a_broken_one_refused() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(!stderr(&o).contains("JDV_J08"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_mhd_bundle_with_a_byte_order_mark_is_still_a_package() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let docs = documents(&tmp.path().join("docs"));
+    let bundle = tmp.path().join("b.json");
+    let o = segur(&["package", "mhd", path(&docs[0]), "--out", path(&bundle)]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A wrong hash, and a byte order mark in front: the packaging rules still run.
+    let text = std::fs::read_to_string(&bundle).expect("bundle");
+    let wrong = text.replacen("\"hash\": \"", "\"hash\": \"AAAA", 1);
+    assert_ne!(wrong, text);
+    std::fs::write(&bundle, format!("\u{feff}{wrong}")).expect("write");
+    let o = segur(&["validate", "--rules", &rules(), path(&bundle)]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(" SEGUR-XDS-HASH "), "{}", stdout(&o));
+}

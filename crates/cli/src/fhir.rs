@@ -51,6 +51,8 @@ const TDDUI_BUNDLE: &str =
 /// a package): every transaction Bundle but one that declares the TDDUI `tddui-bundle`
 /// profile, which has no SubmissionSet List nor Binary by design.
 pub(crate) fn is_transaction_bundle(bytes: &[u8]) -> bool {
+    // A byte order mark is read past, as the FHIR reader and the MHD reader do.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     segur_fhir::looks_like_fhir(bytes)
         && serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| {
             v["resourceType"] == "Bundle"

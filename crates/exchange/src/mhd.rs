@@ -392,7 +392,13 @@ pub struct Read {
 /// Whether bytes look like FHIR JSON (an object; whether it is a Bundle is checked when read,
 /// since JSON keys come in any order).
 pub fn looks_like(bytes: &[u8]) -> bool {
-    bytes.trim_ascii_start().starts_with(b"{")
+    without_bom(bytes).trim_ascii_start().starts_with(b"{")
+}
+
+/// `bytes` without a leading UTF-8 byte order mark, which a JSON reader may ignore (RFC 8259
+/// 8.1) and the FHIR validator does: a Bundle saved with one is still a Bundle.
+fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes)
 }
 
 fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
@@ -491,7 +497,7 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
 /// Read a Bundle; problems go to `findings`.
 pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
     let mut out = Read::default();
-    let bundle: Value = match serde_json::from_slice::<Strict>(bytes) {
+    let bundle: Value = match serde_json::from_slice::<Strict>(without_bom(bytes)) {
         Ok(Strict(v)) => v,
         Err(e) => {
             let line = u32::try_from(e.line()).ok().filter(|l| *l > 0);

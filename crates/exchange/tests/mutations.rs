@@ -521,6 +521,18 @@ fn an_mhd_bundle_with_a_repeated_key_is_not_read() {
     );
     assert!(u.findings[0].location.line.is_some(), "{:?}", u.findings);
     assert_eq!(documents(&u), 0);
+    // A byte order mark in front is read past (RFC 8259 8.1), as the FHIR validator does:
+    // the Bundle is still a package, its rules still run.
+    let bom = [b"\xef\xbb\xbf".as_slice(), twice.as_bytes()].concat();
+    assert_eq!(
+        segur_exchange::unpack::detect(&bom),
+        Some(segur_exchange::unpack::Kind::Mhd)
+    );
+    assert_only(&unpack(&bom, "b.json", None), &["SEGUR-MHD-BUNDLE"]);
+    let bom = [b"\xef\xbb\xbf".as_slice(), text.as_bytes()].concat();
+    let u = unpack(&bom, "b.json", None);
+    assert_only(&u, &[]);
+    assert_eq!(documents(&u), 1);
     // Deeper down too: a second `data` in a Binary.
     let at = text.find("\"data\"").expect("data");
     let twice = format!("{}\"data\": \"AAAA\", {}", &text[..at], &text[at..]);
