@@ -63,8 +63,15 @@ impl Response {
         }
     }
 
-    /// Write it, with `Connection: close` when `close`, else `keep-alive`.
-    pub fn write_to(&self, w: &mut impl Write, close: bool) -> std::io::Result<()> {
+    /// Write it, with `Connection: close` when `close`, else `keep-alive`; the head alone
+    /// when it answers a HEAD request (RFC 9110 9.3.2: the Content-Length is the GET one's,
+    /// and no body follows, so the next response on the connection is read right).
+    pub fn write_to(
+        &self,
+        w: &mut impl Write,
+        close: bool,
+        head_only: bool,
+    ) -> std::io::Result<()> {
         let mut head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: {}\r\n",
             self.status,
@@ -78,7 +85,9 @@ impl Response {
         }
         head.push_str("\r\n");
         w.write_all(head.as_bytes())?;
-        w.write_all(&self.body)?;
+        if !head_only {
+            w.write_all(&self.body)?;
+        }
         w.flush()
     }
 }
@@ -276,6 +285,24 @@ fn read_one<S: Read + Write>(
             ));
         }
         headers.push((n.to_string(), v.to_string()));
+    }
+    // A server MUST refuse a 1.1 request without Host, and any with more than one (RFC 9112
+    // 3.2): which one names the target would be a guess.
+    let hosts = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Host"))
+        .count();
+    if hosts > 1 {
+        return Err(refuse(
+            400,
+            "more than one Host header field (RFC 9112 3.2)",
+        ));
+    }
+    if hosts == 0 && version == "HTTP/1.1" {
+        return Err(refuse(
+            400,
+            "an HTTP/1.1 request without Host (RFC 9112 3.2)",
+        ));
     }
     let close = headers.iter().any(|(n, v)| {
         n.eq_ignore_ascii_case("Connection")
@@ -541,12 +568,12 @@ mod tests {
 
     #[test]
     fn a_bare_lf_is_refused_at_once_not_waited_past() {
-        let chunked = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let chunked = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
         for raw in [
             "GET / HTTP/1.1\nHost: a\n\n".to_string(),
             "GET / HTTP/1.1\r\nHost: a\n\r\n".into(),
             "GET / HTTP/1.1\r\nHost: a\r\n\n".into(),
-            "GET / HTTP/1.1\r\nX: a\nb\r\n\r\n".into(),
+            "GET / HTTP/1.1\r\nHost: a\r\nX: a\nb\r\n\r\n".into(),
             format!("{chunked}3\nabc\r\n0\r\n\r\n"),
             format!("{chunked}3\r\nabc\r\n0\n\n"),
             format!("{chunked}0\r\nX-Trailer: 1\n\r\n"),
@@ -558,8 +585,43 @@ mod tests {
             }
         }
         // A bare LF in a body is the body's.
-        let r = stalled("POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\na\nb", 1).expect("read");
+        let r = stalled(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\na\nb",
+            1,
+        )
+        .expect("read");
         assert_eq!(r.body, b"a\nb");
+    }
+
+    #[test]
+    fn host_is_required_once_in_http_1_1() {
+        for (raw, status) in [
+            ("GET / HTTP/1.1\r\n\r\n", 400),
+            ("GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400),
+            ("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+        ] {
+            let (got, reason) = refusal(stalled(raw, 4096));
+            assert_eq!(got, status, "{raw:?}: {reason}");
+            assert!(reason.contains("Host"), "{reason}");
+        }
+        // HTTP/1.0 may leave it out.
+        assert_eq!(
+            stalled("GET /x HTTP/1.0\r\n\r\n", 4096).expect("1.0").path,
+            "/x"
+        );
+    }
+
+    #[test]
+    fn a_head_response_is_written_without_its_body() {
+        let r = Response::text(200, "ok");
+        let (mut get, mut head) = (Vec::new(), Vec::new());
+        r.write_to(&mut get, false, false).expect("get");
+        r.write_to(&mut head, false, true).expect("head");
+        let get = String::from_utf8(get).expect("utf-8");
+        let head = String::from_utf8(head).expect("utf-8");
+        assert!(get.ends_with("\r\n\r\nok\n"), "{get}");
+        assert_eq!(head, get.trim_end_matches("ok\n"));
+        assert!(head.contains("Content-Length: 3\r\n"), "{head}");
     }
 
     #[test]
@@ -578,7 +640,7 @@ mod tests {
         }
         // Known methods are read; the service answers those it does not serve with 405.
         for method in ["GET", "POST", "DELETE", "PATCH"] {
-            let raw = format!("{method} /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+            let raw = format!("{method} /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
             assert_eq!(stalled(&raw, 4096).expect(method).method, method);
         }
     }
@@ -594,7 +656,7 @@ mod tests {
         let mut reader = Reader::new();
         let mut conn = Duplex(
             std::io::Cursor::new(
-                b"POST /a HTTP/1.1\r\nContent-Length: 1\r\n\r\nz\r\nGET /b HTTP/1.1\r\n\r\n"
+                b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"
                     .to_vec(),
             ),
             Vec::new(),
@@ -627,7 +689,7 @@ mod tests {
             assert_eq!(refusal(stalled(&endless, step)).0, 431);
         }
         // A head of MAX_HEAD bytes is read, its CRLFCRLF arriving whole or a byte at a time.
-        let start = "GET / HTTP/1.1\r\nX: ";
+        let start = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
         let head = format!("{start}{}", "a".repeat(MAX_HEAD - start.len()));
         for step in [1, 8192] {
             let r = stalled(&format!("{head}\r\n\r\n"), step).expect("at the limit");
@@ -640,18 +702,24 @@ mod tests {
     #[test]
     fn control_characters_and_names_that_are_not_tokens_are_refused() {
         for (raw, says) in [
-            ("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", "0x00"),
-            ("GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", "0x0D"),
-            ("GET / HTTP/1.1\r\nX: \x1b[2J\r\n\r\n", "0x1B"),
-            ("GET / HTTP/1.1\r\nX: a\x7f\r\n\r\n", "0x7F"),
-            ("GET / HTTP/1.1\r\nX: a\x0c\r\n\r\n", "0x0C"),
-            ("GET / HTTP/1.1\r\nX\0: a\r\n\r\n", "not a token"),
-            ("GET / HTTP/1.1\r\nX(y): a\r\n\r\n", "not a token"),
-            ("GET / HTTP/1.1\r\nX\u{e9}: a\r\n\r\n", "not a token"),
-            ("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", "folding"),
-            ("GET /a\0b HTTP/1.1\r\n\r\n", "visible ASCII"),
-            ("GET /a\x1bb HTTP/1.1\r\n\r\n", "visible ASCII"),
-            ("GET  HTTP/1.1\r\n\r\n", "request target"),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", "0x00"),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", "0x0D"),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: \x1b[2J\r\n\r\n", "0x1B"),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", "0x7F"),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\x0c\r\n\r\n", "0x0C"),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX\0: a\r\n\r\n", "not a token"),
+            (
+                "GET / HTTP/1.1\r\nHost: a\r\nX(y): a\r\n\r\n",
+                "not a token",
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: a\r\nX\u{e9}: a\r\n\r\n",
+                "not a token",
+            ),
+            ("GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", "folding"),
+            ("GET /a\0b HTTP/1.1\r\nHost: a\r\n\r\n", "visible ASCII"),
+            ("GET /a\x1bb HTTP/1.1\r\nHost: a\r\n\r\n", "visible ASCII"),
+            ("GET  HTTP/1.1\r\nHost: a\r\n\r\n", "request target"),
         ] {
             let (status, reason) = refusal(stalled(raw, 4096));
             assert_eq!(status, 400, "{raw:?}: {reason}");
@@ -659,7 +727,7 @@ mod tests {
         }
         // A tab inside a value, obs-text and the token characters are fine.
         let r = stalled(
-            "GET /a?b=%20 HTTP/1.1\r\nX-A!#$%&'*+.^_`|~: a\tb \u{e9}\t\r\n\r\n",
+            "GET /a?b=%20 HTTP/1.1\r\nHost: a\r\nX-A!#$%&'*+.^_`|~: a\tb \u{e9}\t\r\n\r\n",
             4096,
         )
         .expect("read");
@@ -696,7 +764,7 @@ mod tests {
         // Two pipelined requests, the second asking to close.
         let mut d = Duplex(
             std::io::Cursor::new(
-                b"POST /a HTTP/1.1\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\nConnection: close\r\n\r\n"
+                b"POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nxyGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
                     .to_vec(),
             ),
             Vec::new(),
@@ -712,25 +780,31 @@ mod tests {
         ));
         assert_eq!(
             status(read(
-                "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 10
             )),
             501
         );
-        assert_eq!(status(read("POST / HTTP/1.1\r\n\r\n", 10)), 411);
+        assert_eq!(status(read("POST / HTTP/1.1\r\nHost: a\r\n\r\n", 10)), 411);
         assert_eq!(
-            status(read("POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 10)),
+            status(read(
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n",
+                10
+            )),
             413
         );
         assert_eq!(status(read("GARBAGE\r\n\r\n", 10)), 400);
         // A sign, which `str::parse` takes and RFC 9110 does not: a proxy in front could
         // frame the body otherwise.
         for length in ["+3", "-0", " ", "3 3", "0x3"] {
-            let r = format!("POST / HTTP/1.1\r\nContent-Length:{length}\r\n\r\nabc");
+            let r = format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:{length}\r\n\r\nabc");
             assert_eq!(status(read(&r, 10)), 400, "{length:?}");
         }
         assert_eq!(
-            status(read("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 10)),
+            status(read(
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab",
+                10
+            )),
             1
         );
         assert_eq!(status(read("", 10)), 2);
@@ -741,7 +815,10 @@ mod tests {
             ),
             "HTTP/1.0 is read, and not kept alive"
         );
-        let long = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD));
+        let long = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX: {}\r\n\r\n",
+            "a".repeat(MAX_HEAD)
+        );
         assert_eq!(status(read(&long, 10)), 431);
     }
 
@@ -749,9 +826,9 @@ mod tests {
     fn chunked_bodies_are_decoded_and_bounded() {
         let mut d = Duplex(
             std::io::Cursor::new(
-                b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+                b"POST /a HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\
                   3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n\
-                  GET /next HTTP/1.1\r\n\r\n"
+                  GET /next HTTP/1.1\r\nHost: a\r\n\r\n"
                     .to_vec(),
             ),
             Vec::new(),
@@ -765,7 +842,7 @@ mod tests {
         assert_eq!(next.path, "/next");
         let chunked = |body: &str, max| {
             read(
-                &format!("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{body}"),
+                &format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n{body}"),
                 max,
             )
         };
@@ -777,7 +854,7 @@ mod tests {
         assert_eq!(status(chunked("3\r\nab", 10)), 1, "cut short");
         assert_eq!(
             status(read(
-                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc",
                 10
             )),
             400,

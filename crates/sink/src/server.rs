@@ -1021,9 +1021,12 @@ fn connection(tcp: TcpStream, shared: &Shared) {
                 stream.sock.until
             });
         }
-        let (response, request, verdict, keep) = match reader.read_request(&mut stream, max_body) {
+        let (response, request, verdict, keep, head_only) = match reader
+            .read_request(&mut stream, max_body)
+        {
             Ok(req) => {
                 let request = format!("{} {}", req.method, req.path);
+                let head_only = req.method == "HEAD";
                 let keep = req.keep_alive && served < MAX_REQUESTS && !shared.stop.is_set();
                 match faults.draw() {
                     Fate::Drop => {
@@ -1043,17 +1046,17 @@ fn connection(tcp: TcpStream, shared: &Shared) {
                             request: request.clone(),
                             fault: "503",
                         });
-                        (resp, request, None, keep)
+                        (resp, request, None, keep, head_only)
                     }
                     Fate::Serve => {
                         let (resp, verdict) =
                             shared.permits.run(|| shared.service.handle(&req, &client));
-                        (resp, request, Some(verdict), keep)
+                        (resp, request, Some(verdict), keep, head_only)
                     }
                 }
             }
             // The body of a refused request was not read: the connection cannot go on.
-            Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None, false),
+            Err(ReadError::Refused(resp)) => (resp, "(refused request)".into(), None, false, false),
             Err(ReadError::Closed) => return,
             Err(ReadError::Io(e))
                 if is_stopping(&e)
@@ -1086,7 +1089,7 @@ fn connection(tcp: TcpStream, shared: &Shared) {
             );
         }
         let status = response.status;
-        let written = response.write_to(&mut stream, !keep);
+        let written = response.write_to(&mut stream, !keep, head_only);
         if !keep {
             stream.conn.send_close_notify();
         }

@@ -127,10 +127,10 @@ impl Service {
             return (Response::text(404, format!("no route {}", req.path)), none);
         }
         if path == HEALTH_PATH {
-            return if req.method == "GET" {
+            return if req.method == "GET" || req.method == "HEAD" {
                 (Response::text(200, "ok"), none)
             } else {
-                (not_allowed("GET"), none)
+                (not_allowed("GET, HEAD"), none)
             };
         }
         if req.method != "POST" {

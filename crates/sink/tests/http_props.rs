@@ -41,7 +41,7 @@ fn sent() -> impl Strategy<Value = Sent> {
     )
         .prop_map(
             |(method, path, query, headers, body, chunks, (extension, trailer, expect, close))| {
-                // Framing and connection fields are the test's to write.
+                // Framing, connection and Host fields are the test's to write.
                 let headers = headers
                     .into_iter()
                     .filter(|(n, _)| {
@@ -50,6 +50,7 @@ fn sent() -> impl Strategy<Value = Sent> {
                             "transfer-encoding",
                             "connection",
                             "expect",
+                            "host",
                         ]
                         .contains(&n.to_ascii_lowercase().as_str())
                     })

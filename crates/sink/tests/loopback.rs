@@ -633,17 +633,33 @@ fn keep_alive_serves_several_requests_on_one_connection() {
         assert_eq!(status, 200);
         assert!(String::from_utf8_lossy(&body).contains(SUCCESS));
     }
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    // A HEAD is answered with the head alone (RFC 9110 9.3.2): the next response is read
+    // right on the same connection. A request without Host is refused (RFC 9112 3.2).
+    s.write_all(b"HEAD /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("head");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        s.read_exact(&mut byte).expect("head");
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("utf-8");
+    assert!(
+        head.starts_with("HTTP/1.1 200") && head.contains("Content-Length: 3\r\n"),
+        "{head}"
+    );
+    assert_eq!(health(&mut s), 200);
+    s.write_all(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
         .expect("last");
     let mut rest = String::new();
     s.read_to_string(&mut rest).expect("closed cleanly");
     assert!(
-        rest.starts_with("HTTP/1.1 200") && rest.contains("Connection: close"),
+        rest.starts_with("HTTP/1.1 400") && rest.contains("without Host"),
         "{rest}"
     );
     let events = run.stop();
     let answered: Vec<&String> = events.iter().filter(|e| e.contains(" -> 200")).collect();
-    assert_eq!(answered.len(), 4, "{events:?}");
+    assert_eq!(answered.len(), 5, "{events:?}");
     let peer = answered[0].split(' ').next();
     assert!(
         answered.iter().all(|e| e.split(' ').next() == peer),
@@ -919,7 +935,7 @@ fn connections_beyond_max_connections_are_closed_at_once_and_logged() {
     let mut third = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
     assert!(
         third
-            .write_all(b"GET /health HTTP/1.1\r\n\r\n")
+            .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
             .and_then(|()| third.read_to_end(&mut Vec::new()).map(drop))
             .is_err(),
         "the third connection must not be served"
@@ -931,13 +947,13 @@ fn connections_beyond_max_connections_are_closed_at_once_and_logged() {
     // Once one closes, its place is free again.
     let mut first = open.remove(0);
     first
-        .write_all(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .expect("close");
     first.read_to_end(&mut Vec::new()).expect("closed");
     let mut served = false;
     for _ in 0..100 {
         let mut c = tls_to(&f, TcpStream::connect(run.addr).expect("connect"));
-        if c.write_all(b"GET /health HTTP/1.1\r\nConnection: close\r\n\r\n")
+        if c.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .and_then(|()| {
                 let mut out = String::new();
                 c.read_to_string(&mut out).map(|_| out)
