@@ -561,10 +561,19 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
         "description = \"an edit that finds nothing\"\nexpect = \"conformant\"\n[input]\nbuild = \"fludt\"\nedits = [{ replace = \"not in the document\", with = \"x\" }]\n",
     )
     .expect("write");
+    std::fs::write(
+        wrong.join("empty.toml"),
+        "description = \"an edit of nothing\"\nexpect = \"conformant\"\n[input]\nbuild = \"fludt\"\nedits = [{ replace = \"\", with = \"x\" }]\n",
+    )
+    .expect("write");
     let junit = dir.path().join("broken.xml");
     let o = run_suite(&wrong, &junit);
     let out = text(&o.stdout);
     assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains("ERROR empty.toml: edit: an empty `replace` matches anywhere"),
+        "{out}"
+    );
     assert!(
         out.contains("ERROR case.toml: rule SEGUR-INS-KYE is not a rule of the rule sets run"),
         "{out}"
@@ -574,18 +583,19 @@ fn the_conformance_suite_passes_and_a_wrong_expectation_fails() {
         "{out}"
     );
     assert!(
-        out.ends_with("0 passed, 0 failed, 2 could not be run\n"),
+        out.ends_with("0 passed, 0 failed, 3 could not be run\n"),
         "{out}"
     );
     assert!(
-        text(&o.stderr).contains("2 case(s) could not be run: case.toml, edit.toml"),
+        text(&o.stderr).contains("3 case(s) could not be run: case.toml, edit.toml, empty.toml"),
         "{}",
         text(&o.stderr)
     );
     let report = std::fs::read_to_string(&junit).expect("junit");
-    assert!(report.contains("errors=\"2\""), "{report}");
+    assert!(report.contains("errors=\"3\""), "{report}");
     assert_junit_valid(&junit);
     std::fs::remove_file(wrong.join("edit.toml")).expect("rm");
+    std::fs::remove_file(wrong.join("empty.toml")).expect("rm");
 
     // An unexpected unreadable verdict says why the input is unreadable, and where.
     assert_one_case_fails(

@@ -100,6 +100,12 @@ fn load_input(case: &Case, file: &Path, rules_dir: &Path) -> Result<Vec<u8>, Str
     };
     for e in &case.input.edits {
         let text = String::from_utf8(bytes).map_err(|_| "edits need a UTF-8 input".to_string())?;
+        if e.replace.is_empty() {
+            // It would match at the very start and put the text before the root element.
+            return Err(
+                "edit: an empty `replace` matches anywhere: give the text to change".into(),
+            );
+        }
         if !text.contains(&e.replace) {
             return Err(format!("edit: '{}' not found in the input", e.replace));
         }
