@@ -78,6 +78,9 @@ pub struct Endpoint {
     /// Timeout of a request (SMTP: of a message), seconds (default 30): its whole answer
     /// within it, and each write.
     pub timeout_s: Option<f64>,
+    /// The file it was read from (named in errors found once the run starts).
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +140,11 @@ impl Endpoint {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
         };
+        if authority.contains('@') {
+            return Err(bad(
+                "credentials in the URL (`user:password@`) are not sent: the client certificate identifies the sender (and smtp_user/smtp_password for SMTP AUTH)",
+            ));
+        }
         let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
             let (h, after) = v6.split_once(']').ok_or_else(|| bad("unclosed ["))?;
             let port = match after.strip_prefix(':') {
@@ -226,7 +234,10 @@ impl Endpoint {
         }
         if out.is_empty() {
             return Err(ReplayError::Config(format!(
-                "endpoint {}: no client identity (`cert`/`key`, `pool` or `pool_dir`)",
+                "{}endpoint {}: no client identity (`cert`/`key`, `pool` or `pool_dir`)",
+                self.file
+                    .as_ref()
+                    .map_or_else(String::new, |f| format!("{}: ", f.display())),
                 self.name
             )));
         }
@@ -298,10 +309,15 @@ pub fn parse(text: &str, base: &Path) -> Result<Vec<Endpoint>, ReplayError> {
 /// Read an endpoints file; relative paths are taken from its directory.
 pub fn read(path: &Path) -> Result<Vec<Endpoint>, ReplayError> {
     let text = segur_tls::read_text(path).map_err(|e| ReplayError::Io(path.to_path_buf(), e))?;
-    parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(|e| match e {
-        ReplayError::Config(why) => ReplayError::Config(format!("{}: {why}", path.display())),
-        other => other,
-    })
+    let mut endpoints =
+        parse(&text, path.parent().unwrap_or(Path::new("."))).map_err(|e| match e {
+            ReplayError::Config(why) => ReplayError::Config(format!("{}: {why}", path.display())),
+            other => other,
+        })?;
+    for e in &mut endpoints {
+        e.file = Some(path.to_path_buf());
+    }
+    Ok(endpoints)
 }
 
 /// Pick an endpoint by name, or the only one when `name` is `None`.
@@ -360,12 +376,40 @@ mod tests {
             (Scheme::Smtps, 465, "::1")
         );
         assert!(smtp("https://mail.example").is_err());
+        // Credentials in the URL would not be sent: refused, said in words.
+        for url in ["https://u:p@h/x", "https://u@[::1]:8443/x"] {
+            let text = format!(
+                "[[endpoint]]\nname = \"a\"\nurl = {url:?}\nkind = \"iti41\"\nroots = \"r\"\n"
+            );
+            let e = parse(&text, Path::new("/")).expect_err(url).to_string();
+            assert!(e.contains("credentials in the URL"), "{e}");
+        }
         assert!(
             parse(
                 "[[endpoint]]\nname=\"a\"\nurl=\"http://x\"\nkind=\"mhd\"\nroots=\"r\"\n",
                 Path::new(".")
             )
             .is_err()
+        );
+    }
+
+    #[test]
+    fn an_endpoint_without_identity_is_named_with_its_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("ep.toml");
+        std::fs::write(
+            &file,
+            "[[endpoint]]\nname = \"a\"\nurl = \"https://h/x\"\nkind = \"iti41\"\nroots = \"r\"\n",
+        )
+        .expect("write");
+        let e = read(&file).expect("read").remove(0);
+        let why = e.identity_files().expect_err("no identity").to_string();
+        assert!(
+            why.contains(&format!(
+                "{}: endpoint a: no client identity",
+                file.display()
+            )),
+            "{why}"
         );
     }
 
