@@ -526,6 +526,20 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
         .get("entry")
         .and_then(Value::as_array)
         .unwrap_or(&empty);
+    // A reference resolves to one entry: with two entries of one fullUrl (FHIR bdl-7), which
+    // one a server takes is its own choice, and only the first is read here.
+    for (i, e) in entries.iter().enumerate() {
+        let url = s(e, "/fullUrl");
+        if !url.is_empty() && entries[..i].iter().any(|f| s(f, "/fullUrl") == url) {
+            findings.push(finding(
+                "SEGUR-MHD-BUNDLE",
+                place,
+                format!(
+                    "{place}: entry {i} repeats the fullUrl `{url}` of an earlier entry (FHIR bdl-7); references to it are ambiguous, and only the first is read"
+                ),
+            ));
+        }
+    }
     let find = |reference: &str| {
         entries.iter().find(|e| {
             let r = &e["resource"];

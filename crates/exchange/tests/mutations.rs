@@ -533,6 +533,24 @@ fn an_mhd_bundle_with_a_repeated_key_is_not_read() {
     let u = unpack(&bom, "b.json", None);
     assert_only(&u, &[]);
     assert_eq!(documents(&u), 1);
+    // Two entries with one fullUrl (bdl-7): a second Binary that differs is not read.
+    let mut b: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let entries = b["entry"].as_array_mut().expect("entries");
+    let binary = entries
+        .iter()
+        .find(|e| e["resource"]["resourceType"] == "Binary")
+        .cloned()
+        .expect("binary");
+    let mut other = binary.clone();
+    other["resource"]["data"] = serde_json::json!("AAAA");
+    entries.push(other);
+    let u = unpack(&serde_json::to_vec(&b).expect("json"), "b.json", None);
+    assert_only(&u, &["SEGUR-MHD-BUNDLE"]);
+    assert!(
+        u.findings[0].message.contains("repeats the fullUrl"),
+        "{:?}",
+        u.findings
+    );
     // Deeper down too: a second `data` in a Binary.
     let at = text.find("\"data\"").expect("data");
     let twice = format!("{}\"data\": \"AAAA\", {}", &text[..at], &text[at..]);
