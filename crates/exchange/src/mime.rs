@@ -274,11 +274,104 @@ pub fn param(value: &str, name: &str) -> Option<String> {
         }
     }
     pieces.push(cur);
-    pieces.iter().skip(1).find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().trim_matches('"').to_string())
+    let pairs: Vec<(&str, &str)> = pieces
+        .iter()
+        .skip(1)
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .collect();
+    // An RFC 2231 value (`name*=utf-8''IHE%5FXDM.ZIP`, or continued as `name*0*=`,
+    // `name*1*=`…) is what its writer meant, when there is one: mail clients send it for
+    // names outside ASCII, and some always.
+    extended_param(&pairs, name).or_else(|| {
+        pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim_matches('"').to_string())
+    })
+}
+
+/// The RFC 2231 value of parameter `name` among `pairs`: `name*` (charset'language'value,
+/// percent-encoded), or the continuations `name*0`, `name*1`… in order, each encoded when its
+/// key ends with `*` (the charset given by the first). UTF-8 and US-ASCII are read as UTF-8,
+/// anything else as ISO-8859-1.
+fn extended_param(pairs: &[(&str, &str)], name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    let key = |k: &str| k.to_ascii_lowercase();
+    // (section, encoded, value)
+    let mut sections: Vec<(u32, bool, &str)> = Vec::new();
+    for (k, v) in pairs {
+        let k = key(k);
+        let Some(rest) = k.strip_prefix(&lower).and_then(|r| r.strip_prefix('*')) else {
+            continue;
+        };
+        if rest.is_empty() {
+            sections = vec![(0, true, v)];
+            break;
+        }
+        let (number, encoded) = match rest.strip_suffix('*') {
+            Some(n) => (n, true),
+            None => (rest, false),
+        };
+        // Sections are numbered without leading zeros, at most a few dozen of them.
+        if let Ok(n) = number.parse::<u32>()
+            && (number == "0" || !number.starts_with('0'))
+            && n < 1000
+        {
+            sections.push((n, encoded, v));
+        }
+    }
+    sections.sort_by_key(|(n, _, _)| *n);
+    if sections.is_empty()
+        || sections
+            .iter()
+            .enumerate()
+            .any(|(i, (n, _, _))| *n as usize != i)
+    {
+        return None;
+    }
+    let mut latin1 = false;
+    let mut bytes = Vec::new();
+    for (i, (_, encoded, v)) in sections.iter().enumerate() {
+        let mut v = v.trim_matches('"');
+        if !encoded {
+            bytes.extend_from_slice(v.as_bytes());
+            continue;
+        }
+        if i == 0 {
+            let mut fields = v.splitn(3, '\'');
+            let (Some(charset), Some(_language), Some(value)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return None;
+            };
+            let charset = charset.to_ascii_lowercase();
+            latin1 = !charset.is_empty() && charset != "utf-8" && charset != "us-ascii";
+            v = value;
+        }
+        let b = v.as_bytes();
+        let mut j = 0;
+        while j < b.len() {
+            let hex = (b[j] == b'%')
+                .then(|| v.get(j + 1..j + 3))
+                .flatten()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(byte) => {
+                    bytes.push(byte);
+                    j += 3;
+                }
+                None => {
+                    bytes.push(b[j]);
+                    j += 1;
+                }
+            }
+        }
+    }
+    Some(if latin1 {
+        bytes.iter().map(|&b| char::from(b)).collect()
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
     })
 }
 
@@ -746,6 +839,43 @@ mod tests {
 
     fn ids(f: &[Finding]) -> Vec<&str> {
         f.iter().map(|f| f.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn rfc_2231_parameters_are_read() {
+        let disposition = |v: &str| param(v, "filename");
+        for (value, name) in [
+            ("attachment; filename*=UTF-8''IHE%5FXDM.ZIP", "IHE_XDM.ZIP"),
+            ("attachment; FILENAME*=utf-8'fr'IHE_XDM.ZIP", "IHE_XDM.ZIP"),
+            // The extended value is preferred to the plain one.
+            (
+                "attachment; filename=\"x.zip\"; filename*=UTF-8''IHE_XDM.ZIP",
+                "IHE_XDM.ZIP",
+            ),
+            // Continuations, in any order, encoded or not.
+            (
+                "attachment; filename*1=\"XDM.ZIP\"; filename*0*=UTF-8''IHE%5F",
+                "IHE_XDM.ZIP",
+            ),
+            (
+                "attachment; filename*=UTF-8''compte-rendu%20%C3%A9t%C3%A9.pdf",
+                "compte-rendu été.pdf",
+            ),
+            ("attachment; filename*=iso-8859-1''%E9t%E9.pdf", "été.pdf"),
+            ("attachment; filename=\"plain.zip\"", "plain.zip"),
+        ] {
+            assert_eq!(disposition(value).as_deref(), Some(name), "{value}");
+        }
+        // A gap in the sections, or no charset part: not an RFC 2231 value; the plain one.
+        assert_eq!(
+            disposition("a; filename=\"p\"; filename*0=\"a\"; filename*2=\"c\"").as_deref(),
+            Some("p")
+        );
+        assert_eq!(disposition("a; filename*=IHE_XDM.ZIP"), None);
+        assert_eq!(
+            param("multipart/mixed; boundary=\"b\"", "boundary").as_deref(),
+            Some("b")
+        );
     }
 
     /// The definition: the first of `\r\n\r\n` and `\n\n` by where it starts.
