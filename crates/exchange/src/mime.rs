@@ -556,6 +556,43 @@ impl<'f> Reader<'f> {
         }
     }
 
+    /// A SEGUR-MIME-CONTROL finding at the first control character of a header block that
+    /// RFC 5322 does not allow there: NUL, a CR without its LF, another C0 but TAB, DEL.
+    fn check_controls(&mut self, raw: &[u8], place: &str) {
+        let bad = |i: usize, b: u8| match b {
+            b'\t' | b'\n' => false,
+            b'\r' => raw.get(i + 1) != Some(&b'\n'),
+            0..0x20 | 0x7f => true,
+            _ => false,
+        };
+        let mut found = raw.iter().enumerate().filter(|&(i, &b)| bad(i, b));
+        let Some((first, &byte)) = found.next() else {
+            return;
+        };
+        let more = found.count();
+        let line_start = raw[..first]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let more = match more {
+            0 => String::new(),
+            n => format!(" ({} in all)", n + 1),
+        };
+        let what = if byte == b'\r' {
+            "a CR not followed by LF".to_string()
+        } else {
+            format!("the control character 0x{byte:02X}")
+        };
+        self.findings.push(finding_at(
+            "SEGUR-MIME-CONTROL",
+            place,
+            self.line(&raw[line_start..]),
+            format!(
+                "{place}: a header holds {what}{more}; RFC 5322 §2.2 allows printable characters, TAB and CRLF, and receivers split or cut such headers differently"
+            ),
+        ));
+    }
+
     fn entity(&mut self, bytes: &[u8], place: &str, depth: usize) -> Part {
         self.parts += 1;
         let first = self.line(bytes);
@@ -578,6 +615,7 @@ impl<'f> Reader<'f> {
         };
         let headers = parse_headers(raw_headers);
         self.check_lines(raw_headers, place, "header");
+        self.check_controls(raw_headers, place);
         let count = |n: u32| -> Option<u32> {
             let first = i64::from(first?);
             u32::try_from(first + i64::from(n)).ok()
@@ -839,6 +877,28 @@ mod tests {
 
     fn ids(f: &[Finding]) -> Vec<&str> {
         f.iter().map(|f| f.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn control_characters_in_headers_are_reported_at_their_line() {
+        for (header, what) in [
+            ("Subject: a\0b", "0x00"),
+            ("Subject: a\rb", "CR not followed by LF"),
+            ("Subject: a\x1bb", "0x1B"),
+            ("Subject: a\x7f", "0x7F"),
+        ] {
+            let m = format!("From: a@b.fr\r\n{header}\r\nTo: c@d.fr\r\n\r\nbody\r\n");
+            let mut f = Vec::new();
+            parse(m.as_bytes(), "m.eml", &mut f);
+            assert_eq!(ids(&f), ["SEGUR-MIME-CONTROL"], "{header:?}");
+            assert!(f[0].message.contains(what), "{}", f[0].message);
+            assert_eq!(f[0].location.line, Some(2), "{header:?}");
+        }
+        // TAB, CRLF and folding are fine; a control in the body is the body's business.
+        let m = "From: a@b.fr\r\nSubject: a\tb\r\n c\r\n\r\nx\0y\r\n";
+        let mut f = Vec::new();
+        parse(m.as_bytes(), "m.eml", &mut f);
+        assert_eq!(ids(&f), Vec::<&str>::new());
     }
 
     #[test]

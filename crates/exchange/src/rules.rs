@@ -72,6 +72,11 @@ pub const CATALOGUE: &[Rule] = &[
         "a header line, or a line of a 7bit or 8bit body, is longer than 998 octets",
     ),
     rule(
+        "SEGUR-MIME-CONTROL",
+        Error,
+        "a header holds a control character: NUL, a CR not followed by LF, another C0 but TAB, or DEL",
+    ),
+    rule(
         "SEGUR-MSS-DUPLICATE",
         Error,
         "a message field allowed once (RFC 5322 3.6, X-MSS-*) appears more than once",
