@@ -362,6 +362,29 @@ fn reports_pass_their_schemas_end_to_end() {
             }
         }
     }
+    // A file reached twice (its folder, then itself) is one SARIF artifact: artifacts are
+    // unique items in SARIF 2.1.0.
+    let twice = reports.path().join("twice.sarif");
+    let o = segur(&[
+        "validate",
+        p(dir.path()),
+        p(&bad),
+        "--rules",
+        &rules(),
+        "--format",
+        "sarif",
+        "--output",
+        p(&twice),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    check(schemas.join("sarif-2.1.0-rtm.5.json"), &twice);
+    let sarif: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&twice).expect("read")).expect("sarif");
+    let files = std::fs::read_dir(dir.path()).expect("dir").count();
+    assert_eq!(
+        sarif["runs"][0]["artifacts"].as_array().map(Vec::len),
+        Some(files)
+    );
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(reports.path().join("r.json")).expect("read"))
             .expect("json");

@@ -254,12 +254,7 @@ fn cid_decode(s: &str) -> String {
 /// The metadata's positions as lines of the request file: shifted by the lines before the
 /// envelope, or dropped when the envelope's lines are not the file's (a transfer encoding).
 fn place_in_file(m: &mut ReadMetadata, lines_before: Option<u32>) {
-    let ats = m
-        .entries
-        .iter_mut()
-        .map(|e| &mut e.at)
-        .chain(m.submission_sets.iter_mut().map(|s| &mut s.at));
-    for at in ats.flatten() {
+    for at in m.locations_mut() {
         match lines_before {
             Some(n) => at.line = at.line.map(|l| l.saturating_add(n)),
             None => (at.line, at.column) = (None, None),

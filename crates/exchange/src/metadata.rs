@@ -658,6 +658,18 @@ pub struct ReadMetadata {
     pub entries: Vec<DocumentEntry>,
 }
 
+impl ReadMetadata {
+    /// Where each DocumentEntry and SubmissionSet was read, when known: the caller places
+    /// them in its input (lines of the file, or the path of an archive entry).
+    pub fn locations_mut(&mut self) -> impl Iterator<Item = &mut Location> {
+        self.entries
+            .iter_mut()
+            .map(|e| &mut e.at)
+            .chain(self.submission_sets.iter_mut().map(|s| &mut s.at))
+            .flatten()
+    }
+}
+
 fn slot_values(doc: &Document, obj: NodeId, slot_name: &str) -> Vec<String> {
     kids(doc, obj, RIM, "Slot")
         .filter(|&s| attr(doc, s, "name") == Some(slot_name))

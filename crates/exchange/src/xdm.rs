@@ -173,12 +173,7 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Xdm {
             )),
             Ok(mut m) => {
                 // Inside an archive: the entry's path and the XPath in it, no line of the input.
-                let ats = m
-                    .entries
-                    .iter_mut()
-                    .map(|e| &mut e.at)
-                    .chain(m.submission_sets.iter_mut().map(|s| &mut s.at));
-                for at in ats.flatten() {
+                for at in m.locations_mut() {
                     at.xpath = at.xpath.take().map(|x| format!("{meta_at}{x}"));
                     (at.line, at.column) = (None, None);
                 }

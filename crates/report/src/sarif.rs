@@ -35,13 +35,18 @@ pub fn to_sarif(report: &Report) -> String {
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
     let mut results = Vec::new();
     let mut artifacts = Vec::new();
+    // SARIF's artifacts are unique items: a file named twice (a folder and a file in it) is
+    // one artifact; its results are listed for each time it was validated.
+    let mut listed = std::collections::HashSet::new();
     for d in &report.documents {
         let uri = uri_reference(&d.path);
         let mut artifact = json!({ "location": { "uri": uri } });
         if let Some(h) = &d.sha256 {
             artifact["hashes"] = json!({ "sha-256": h });
         }
-        artifacts.push(artifact);
+        if listed.insert(artifact.to_string()) {
+            artifacts.push(artifact);
+        }
         if let Some(e) = &d.error {
             rules.entry("INPUT".into()).or_insert_with(|| json!({ "id": "INPUT", "shortDescription": { "text": "The input is readable, well-formed XML" } }));
             let mut physical = json!({ "artifactLocation": { "uri": uri } });

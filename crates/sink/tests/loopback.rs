@@ -578,14 +578,19 @@ fn concurrent_submissions_of_the_same_documents_are_stored_exactly_once() {
 }
 
 /// Read one response (status, body) by its Content-Length, leaving the connection open.
-fn read_response(s: &mut impl Read) -> (u16, Vec<u8>) {
+/// A response's head, up to and with its blank line.
+fn read_head(s: &mut impl Read) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         s.read_exact(&mut byte).expect("head");
         head.push(byte[0]);
     }
-    let head = String::from_utf8(head).expect("utf-8");
+    String::from_utf8(head).expect("utf-8")
+}
+
+fn read_response(s: &mut impl Read) -> (u16, Vec<u8>) {
+    let head = read_head(s);
     let status = head
         .split(' ')
         .nth(1)
@@ -637,13 +642,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     // right on the same connection. A request without Host is refused (RFC 9112 3.2).
     s.write_all(b"HEAD /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .expect("head");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        s.read_exact(&mut byte).expect("head");
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).expect("utf-8");
+    let head = read_head(&mut s);
     assert!(
         head.starts_with("HTTP/1.1 200") && head.contains("Content-Length: 3\r\n"),
         "{head}"

@@ -10,6 +10,16 @@ use segur_xml::{Document, NodeKind};
 
 /// The OID arc under which the INS authorities' OIDs sit.
 const INS_ARC: &str = "1.2.250.1.213.1.4.";
+
+/// Authorities of the INS arc that are not INS and that documents legitimately carry beside
+/// it: not SEGUR-INS-OID findings.
+const OTHER_IN_INS_ARC: [(&str, &str); 2] = [
+    // FR Core's `INS-C` slice (`specs/ins.md` 1.2): the old computed INS, legacy.
+    ("1.2.250.1.213.1.4.2", "INS-C"),
+    // The ANS examples CSE-CS8, CS9 and CS24 (2025.01): "NIR de l'enfant (utilisé en tant
+    // que numéro de sécurité sociale)" beside the INS; no other source found (UNVERIFIED).
+    ("1.2.250.1.213.1.4.13", "NIR as social security number"),
+];
 /// The CDA R2 typeId every CI-SIS document carries.
 const TYPE_ID: (&str, &str) = ("2.16.840.1.113883.1.3", "POCD_HD000040");
 /// The media types of N1 bodies that have an XDS formatCode (ANS table ASS_A12).
@@ -159,12 +169,14 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
         None => {}
     }
 
-    let mut ins = None;
+    // Every id with an INS authority is checked: a document may carry the INS twice (NIR and
+    // NIA, or production and test), and a package addresses the first.
+    let mut ins = Vec::new();
     for id in &facts.patient_ids {
         let root = id.value.root.as_str();
         if let Ok(oid) = InsOid::from_oid(root) {
-            ins = Some((oid, id));
-        } else if root.starts_with(INS_ARC) {
+            ins.push((oid, id));
+        } else if root.starts_with(INS_ARC) && !OTHER_IN_INS_ARC.iter().any(|(o, _)| *o == root) {
             out.push(finding(
                 "SEGUR-INS-OID",
                 Severity::Error,
@@ -175,18 +187,20 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
             ));
         }
     }
-    match ins {
-        None if !facts.patient_ids.is_empty() => {
-            let at = &facts.patient_ids[0].location;
-            out.push(finding(
-                "SEGUR-INS-ABSENT",
-                Severity::Warning,
-                "no patient id carries an INS OID (1.2.250.1.213.1.4.8/.9/.10/.11): the DMP and MSSanté need the INS of a qualified identity".into(),
-                at,
-            ));
-        }
-        None => {}
-        Some((oid, id)) => check_ins(facts, oid, id, &mut out),
+    if ins.is_empty() && !facts.patient_ids.is_empty() {
+        let at = &facts.patient_ids[0].location;
+        out.push(finding(
+            "SEGUR-INS-ABSENT",
+            Severity::Warning,
+            "no patient id carries an INS OID (1.2.250.1.213.1.4.8/.9/.10/.11): the DMP and MSSanté need the INS of a qualified identity".into(),
+            at,
+        ));
+    }
+    if !ins.is_empty() {
+        check_cog_of(facts, &mut out);
+    }
+    for (oid, id) in ins {
+        check_ins(facts, oid, id, &mut out);
     }
 
     if let Some(body) = &facts.non_xml {
@@ -195,9 +209,38 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
     out
 }
 
+/// The birth place of a document with an INS: the COG code of the INS traits.
+fn check_cog_of(facts: &Facts, out: &mut Vec<Finding>) {
+    if let Some(county) = &facts.county
+        && let Err(e) = check_cog(county.value.trim())
+    {
+        out.push(finding(
+            "SEGUR-INS-COG",
+            Severity::Error,
+            format!("birth place (birthplace/place/addr/county) must be the COG code of the INS traits: {e}"),
+            &county.location,
+        ));
+    }
+}
+
+/// One id with an INS authority: its matricule, and the traits it implies.
 fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<Finding>) {
     let ext = id.value.extension.as_deref().unwrap_or_default();
     let matricule = match Matricule::parse(ext) {
+        // The INS is transmitted as INSi returns it: its 15 characters, `2A`/`2B` in capitals;
+        // a reader comparing identifiers as strings sees another patient in ` 1…` or `…2a…`.
+        Ok(m) if m.as_str() != ext => {
+            out.push(finding(
+                "SEGUR-INS-FORMAT",
+                Severity::Error,
+                format!(
+                    "INS `{ext}` ({}): written otherwise than its 15 characters `{m}`",
+                    oid.label()
+                ),
+                &id.location,
+            ));
+            Some(m)
+        }
         Ok(m) => Some(m),
         Err(e) => {
             let rule = if Matricule::parse_lenient(ext).is_ok() {
@@ -214,16 +257,6 @@ fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<
             None
         }
     };
-    if let Some(county) = &facts.county
-        && let Err(e) = check_cog(county.value.trim())
-    {
-        out.push(finding(
-            "SEGUR-INS-COG",
-            Severity::Error,
-            format!("birth place (birthplace/place/addr/county) must be the COG code of the INS traits: {e}"),
-            &county.location,
-        ));
-    }
     let Some(m) = matricule else { return };
     if let Some(gender) = &facts.gender {
         let expected = match m.sex_digit() {
@@ -419,6 +452,35 @@ mod tests {
         let mut f = good();
         f.patient_ids[0].value.root = "1.2.3.4.5".into();
         assert_eq!(rules(&f), ["SEGUR-INS-ABSENT"]);
+
+        // Known authorities of the arc that are not INS (INS-C, the NIR as social security
+        // number of the ANS 2025 examples) stand beside the INS without a finding.
+        for other in ["1.2.250.1.213.1.4.2", "1.2.250.1.213.1.4.13"] {
+            let mut f = good();
+            let mut beside = f.patient_ids[0].clone();
+            beside.value.root = other.into();
+            f.patient_ids.insert(0, beside);
+            assert!(rules(&f).is_empty(), "{other}: {:?}", rules(&f));
+        }
+
+        // Every INS id is checked, not only the last: a bad one before a good one.
+        for (bad, rule) in [
+            ("279035121518988", "SEGUR-INS-KEY"),
+            ("12345", "SEGUR-INS-FORMAT"),
+        ] {
+            let mut f = good();
+            let mut first = f.patient_ids[0].clone();
+            first.value.extension = Some(bad.into());
+            f.patient_ids.insert(0, first);
+            assert_eq!(rules(&f), [rule], "{bad}");
+        }
+
+        // The INS is written as its 15 characters: not trimmed, not spaced, 2A/2B in capitals.
+        for written in [" 279035121518989", "2 79 03 51 215 189 89"] {
+            let mut f = good();
+            f.patient_ids[0].value.extension = Some(written.into());
+            assert_eq!(rules(&f), ["SEGUR-INS-FORMAT"], "{written:?}");
+        }
 
         let mut f = good();
         f.patient_ids[0].value.extension = Some("279035121518988".into());
