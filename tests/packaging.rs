@@ -181,8 +181,9 @@ fn unpack_extracts_documents_metadata_and_files() {
         assert!(out.join(f).is_file(), "{f}");
     }
 
-    // Links already in the output folder are replaced, never written through: nothing lands
-    // outside the folder.
+    // Links already in the output folder are never written through: nothing lands outside
+    // the folder. A folder link is replaced; a file or link where a part belongs is left as
+    // it was, the part written under a free name.
     let outside = tmp.path().join("outside");
     std::fs::create_dir(&outside).expect("mkdir");
     std::fs::write(outside.join("victim.txt"), "ORIGINAL").expect("write");
@@ -203,7 +204,38 @@ fn unpack_extracts_documents_metadata_and_files() {
         "written outside"
     );
     assert!(linked.join("IHE_XDM/SUBSET01/DOC0001.XML").is_file());
-    assert!(!linked.join("README.TXT").is_symlink());
+    assert!(linked.join("README.TXT").is_symlink());
+    assert!(linked.join("README-2.TXT").is_file());
+    assert!(
+        stdout(&o).contains("note: README.TXT is already in "),
+        "{}",
+        stdout(&o)
+    );
+
+    // A part named by the sender like the message itself, unpacked beside it: the message is
+    // not replaced.
+    let text = std::fs::read_to_string(&mail).expect("mail");
+    let boundary = text
+        .split("boundary=\"")
+        .nth(1)
+        .and_then(|b| b.split('"').next())
+        .expect("boundary")
+        .to_string();
+    let end = text.rfind(&format!("--{boundary}--")).expect("end");
+    let trap = format!(
+        "{}--{boundary}\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"m2.eml\"\r\n\r\nowned\r\n{}",
+        &text[..end],
+        &text[end..]
+    );
+    let mail2 = tmp.path().join("m2.eml");
+    std::fs::write(&mail2, &trap).expect("write");
+    let o = segur(&["unpack", path(&mail2), "--out", path(tmp.path())]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(std::fs::read_to_string(&mail2).expect("mail"), trap);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("m2-2.eml")).expect("part"),
+        "owned"
+    );
 }
 
 #[test]

@@ -265,10 +265,9 @@ fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
         .map_err(|e| Failure::infra(format!("{}: cannot write: {e}", path.display())))
 }
 
-/// `rel`, or `stem-2.ext`, `stem-3.ext`… when a part already written has that name (names
-/// compared case folded, as a case-insensitive file system would).
-fn free_name(rel: &str, written: &std::collections::HashSet<String>) -> String {
-    if !written.contains(&rel.to_lowercase()) {
+/// `rel`, or `stem-2.ext`, `stem-3.ext`… when `taken` says that name is taken.
+fn free_name(rel: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(rel) {
         return rel.to_string();
     }
     let (stem, ext) = match rel.rsplit_once('.') {
@@ -277,7 +276,7 @@ fn free_name(rel: &str, written: &std::collections::HashSet<String>) -> String {
     };
     (2..)
         .map(|n| format!("{stem}-{n}{ext}"))
-        .find(|c| !written.contains(&c.to_lowercase()))
+        .find(|c| !taken(c))
         .unwrap_or_else(|| rel.to_string())
 }
 
@@ -359,22 +358,32 @@ pub(crate) fn unpack(args: UnpackArgs) -> Result<Outcome, Failure> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| Failure::infra(format!("{}: cannot create: {e}", args.out.display())))?;
     // Two parts of one name (a zip entry named like a body part of its message) are both
-    // written: the later under a free name, said in a note.
+    // written: the later under a free name, said in a note. Nothing already in the folder is
+    // replaced either (names come from the sender: `msg.eml` would replace the message being
+    // read, beside it): a part meeting a file there is written under a free name too. Names
+    // are compared case folded, as a case-insensitive file system would.
     let mut written = std::collections::HashSet::new();
     let mut renamed = Vec::new();
+    let there = |rel: &str| std::fs::symlink_metadata(args.out.join(rel)).is_ok();
     let parts = u
         .documents
         .iter()
         .map(|d| (&d.path, &d.bytes))
         .chain(u.files.iter().map(|(rel, b)| (rel, b)));
     for (rel, bytes) in parts {
-        let free = free_name(rel, &written);
-        write_under(&args.out, &free, bytes)?;
+        let ours = |c: &str| written.contains(&c.to_lowercase());
+        let free = free_name(rel, |c| ours(c) || there(c));
         if &free != rel {
-            renamed.push(format!(
-                "{rel} is also the name of an earlier part: written as {free}"
-            ));
+            renamed.push(if ours(rel) {
+                format!("{rel} is also the name of an earlier part: written as {free}")
+            } else {
+                format!(
+                    "{rel} is already in {}: left as it was, the part written as {free}",
+                    args.out.display()
+                )
+            });
         }
+        write_under(&args.out, &free, bytes)?;
         written.insert(free.to_lowercase());
     }
     finding_lines(&name, &u.findings)?;
@@ -411,12 +420,15 @@ mod tests {
     #[test]
     fn a_taken_name_gets_a_free_one() {
         let mut written = std::collections::HashSet::new();
-        assert_eq!(free_name("body-1.txt", &written), "body-1.txt");
+        let free = |rel: &str, w: &std::collections::HashSet<String>| {
+            free_name(rel, |c| w.contains(&c.to_lowercase()))
+        };
+        assert_eq!(free("body-1.txt", &written), "body-1.txt");
         written.insert("body-1.txt".to_string());
-        assert_eq!(free_name("BODY-1.TXT", &written), "BODY-1-2.TXT");
+        assert_eq!(free("BODY-1.TXT", &written), "BODY-1-2.TXT");
         written.insert("body-1-2.txt".to_string());
-        assert_eq!(free_name("body-1.txt", &written), "body-1-3.txt");
+        assert_eq!(free("body-1.txt", &written), "body-1-3.txt");
         written.insert("dir/readme".to_string());
-        assert_eq!(free_name("dir/readme", &written), "dir/readme-2");
+        assert_eq!(free("dir/readme", &written), "dir/readme-2");
     }
 }
