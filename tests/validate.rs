@@ -1002,3 +1002,55 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn a_cda_document_over_64_mib_is_unreadable_with_its_size() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let big = dir.path().join("big.xml");
+    // Well-formed: a 65 MiB title. Refused for its size, not parsed.
+    let title = "a".repeat(65 << 20);
+    std::fs::write(
+        &big,
+        format!(
+            "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>{title}</title></ClinicalDocument>"
+        ),
+    )
+    .expect("write");
+    let o = segur(&["validate", p(&big), "--rules", &rules()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stdout).contains("exceeds the limit of 67108864"),
+        "{}",
+        text(&o.stdout)
+    );
+}
+
+#[test]
+fn links_in_a_folder_that_lead_nowhere_are_unreadable_inputs_not_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    build(dir.path(), "cr-bio", "1");
+    std::os::unix::fs::symlink(dir.path().join("missing.xml"), dir.path().join("lost.xml"))
+        .expect("link");
+    std::os::unix::fs::symlink(dir.path().join("loop.xml"), dir.path().join("loop.xml"))
+        .expect("loop");
+    // Links to nothing with other names are not inputs.
+    std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("notes.txt"))
+        .expect("link");
+    let o = segur(&["validate", p(dir.path()), "--rules", &rules()]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.ends_with(
+            "3 documents: 1 conformant, 0 non-conformant, 2 unreadable; 0 errors, 0 warnings\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("lost.xml") && out.contains("loop.xml"),
+        "{out}"
+    );
+    assert!(
+        out.contains("a symbolic link that cannot be followed"),
+        "{out}"
+    );
+}

@@ -81,18 +81,28 @@ impl<'a> Walk<'a> {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .collect();
         entries.sort();
+        let wanted = |p: &Path| {
+            p.extension()
+                .is_some_and(|e| self.exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
+        };
         for p in entries {
-            let Ok(meta) = std::fs::metadata(&p) else {
-                continue; // a dangling link
+            let meta = match std::fs::metadata(&p) {
+                Ok(meta) => meta,
+                // A link to nothing, or a loop of links, with a matching name: an input that
+                // cannot be read, not one skipped in silence.
+                Err(e) => {
+                    if wanted(&p) {
+                        let why = format!("a symbolic link that cannot be followed ({e})");
+                        out.push(Input::Missing(p, why));
+                    }
+                    continue;
+                }
             };
             if meta.is_dir() {
                 if self.recursive {
                     self.dir(&p, out)?;
                 }
-            } else if p
-                .extension()
-                .is_some_and(|e| self.exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
-            {
+            } else if wanted(&p) {
                 out.push(if meta.is_file() {
                     Input::File(p)
                 } else {
@@ -215,7 +225,7 @@ pub(crate) fn engine(opts: &RulesOptions, profile: Profile) -> Result<Engine, Fa
         },
         profile,
         xsd: !opts.no_xsd,
-        limits: segur_xml::Limits::default(),
+        limits: segur_exchange::cda::limits(),
         cache_dir: cache_dir(opts),
     };
     Engine::new(options).map_err(|e| Failure::usage(e.to_string()))

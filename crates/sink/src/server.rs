@@ -305,7 +305,7 @@ fn engine(rules: PathBuf) -> Result<Engine, SinkError> {
         select: Default::default(),
         profile: Default::default(),
         xsd: true,
-        limits: segur_xml::Limits::default(),
+        limits: segur_exchange::cda::limits(),
         cache_dir: segur_validate::rules::default_cache_dir(),
     };
     Ok(Engine::new(options)?)
