@@ -81,7 +81,8 @@ pub struct Session {
     /// TLS handshakes begun (TCP connections made), refused ones included.
     pub handshakes: u64,
     /// Requests that found their kept-alive connection closed by the server and went on a
-    /// new one (sent again only when the close came after the request was written).
+    /// new one (sent again only when writing it failed: the server had closed the connection
+    /// and cannot have read it).
     pub reconnects: u64,
 }
 
@@ -97,9 +98,10 @@ impl Session {
     }
 
     /// Send one request, on the kept-alive connection when there is a live one, and read the
-    /// whole response. A request is sent at most twice, and twice only when the reused
-    /// connection was closed before any byte of its answer came (the server closed an idle
-    /// connection): it is counted once.
+    /// whole response. A request is sent at most twice, and twice only when writing it on the
+    /// reused connection failed (the server had closed it): it is counted once. A request
+    /// written whole is never sent again, answered or not: a POST is not retried (RFC 9112
+    /// 9.3.1), and a server that drops it is counted as failing.
     pub fn post(&mut self, c: &Connector, req: &Prepared) -> Result<Response, Failure> {
         if let Some(mut stream) = self.stream.take() {
             if still_open(&mut stream) {
@@ -135,6 +137,9 @@ impl Session {
 }
 
 const NOTHING: &str = "connection closed without a response";
+
+/// Why a request written whole on a kept-alive connection is not sent again.
+const DROPPED_AFTER_WRITE: &str = "the server closed the kept-alive connection after the request was written, without answering; not sent again (a POST is not retried, RFC 9112 9.3.1)";
 
 /// Whether a kept-alive connection is still usable: no close_notify nor TCP close pending.
 pub(crate) fn still_open(s: &mut Stream) -> bool {
@@ -208,10 +213,11 @@ fn exchange(
     let read = read_inner(&mut Deadlined::new(s, started + c.timeout, c.timeout));
     match read {
         Ok(r) => Ok(r),
-        // The server closed the idle connection as we reused it: nothing of ours was answered.
-        Err((f, true)) if reused && !matches!(f, Failure::Tls(_) | Failure::Timeout(_)) => {
-            Err(Broken::Stale)
-        }
+        // Closed after the whole request was written, nothing answered: the server may have
+        // applied it (the sink's dropped-connection fault does exactly this). Not sent again.
+        Err((f, true)) if reused && !matches!(f, Failure::Tls(_) | Failure::Timeout(_)) => Err(
+            Broken::Failed(Failure::Protocol(DROPPED_AFTER_WRITE.into())),
+        ),
         Err((f, _)) => Err(Broken::Failed(f)),
     }
 }
