@@ -39,6 +39,29 @@ fn a_patient_without_its_ins_is_caught() {
     );
 }
 
+#[test]
+fn an_extension_value_of_the_wrong_type_is_one_finding_per_defect() {
+    // The birth place extension is checked against the Patient slice and against its own
+    // profile: each defect once, not once per definition.
+    let mut p = patient_ins(&Generator::new(1).next_identity(), "p");
+    let extensions = p["extension"].as_array_mut().expect("extensions");
+    let birth_place = extensions
+        .iter_mut()
+        .find(|e| e.get("valueAddress").is_some())
+        .expect("an extension with an Address");
+    let address = birth_place
+        .as_object_mut()
+        .expect("object")
+        .remove("valueAddress");
+    assert!(address.is_some());
+    birth_place["valueString"] = "BORDEAUX".into();
+    let findings = common::validator().validate_value(&p, &[]);
+    let errors = common::errors(&findings);
+    let mut rules: Vec<&str> = errors.iter().map(|f| f.rule.as_str()).collect();
+    rules.sort_unstable();
+    assert_eq!(rules, ["FHIR-CARD-MIN", "FHIR-TYPE"], "{errors:#?}");
+}
+
 /// The pattern[x] of an element of a profile, read from the packages.
 fn pattern(profile: &str, id: &str) -> serde_json::Value {
     let sd = common::packages().structure(profile).expect(profile);
