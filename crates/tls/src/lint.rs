@@ -224,10 +224,7 @@ pub fn lint(cert: &CertInfo, now: i64) -> Vec<Finding> {
             format!("{} key of {} bits", key.algorithm, key.bits),
         ));
     }
-    if cert.signature_algorithm.contains("SHA1")
-        || cert.signature_algorithm.starts_with("sha1")
-        || cert.signature_algorithm.starts_with("md5")
-    {
+    if weak_signature(&cert.signature_algorithm) {
         out.push(finding(
             SIGNATURE_WEAK,
             format!("signed with {}", cert.signature_algorithm),
@@ -288,6 +285,11 @@ pub fn lint(cert: &CertInfo, now: i64) -> Vec<Finding> {
     out
 }
 
+/// Whether a certificate signature algorithm is one no verifier should accept (SHA-1, MD5).
+fn weak_signature(algorithm: &str) -> bool {
+    algorithm.contains("SHA1") || algorithm.starts_with("sha1") || algorithm.starts_with("md5")
+}
+
 /// Verify `chain` (leaf first, then intermediates) as a TLS client certificate against
 /// `roots` at `now`, as a rustls server requiring client certificates would; a
 /// [`CHAIN`] finding when it fails for a reason the other rules do not already report.
@@ -328,6 +330,18 @@ pub fn lint_chain(
         }
         rustls::Error::InvalidCertificate(E::InvalidPurpose | E::InvalidPurposeContext { .. }) => {
             reported(EKU_CLIENT_AUTH)
+        }
+        // The leaf's weak signature is reported already; an intermediate's is this rule's.
+        #[allow(deprecated)]
+        rustls::Error::InvalidCertificate(
+            E::UnsupportedSignatureAlgorithm
+            | E::UnsupportedSignatureAlgorithmContext { .. }
+            | E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. },
+        ) => {
+            reported(SIGNATURE_WEAK)
+                && intermediates.iter().all(|der| {
+                    CertInfo::from_der(der).is_ok_and(|c| !weak_signature(&c.signature_algorithm))
+                })
         }
         _ => false,
     };

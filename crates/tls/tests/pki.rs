@@ -180,7 +180,7 @@ fn an_existing_pki_is_not_overwritten_without_force() {
 fn a_weak_sha1_certificate_from_openssl() {
     let path =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/tls/weak-rsa1024-sha1.pem");
-    let cert = &certs_from_pem(&std::fs::read(path).expect("read")).expect("pem")[0];
+    let cert = &certs_from_pem(&std::fs::read(&path).expect("read")).expect("pem")[0];
     let info = CertInfo::from_der(cert).expect("x509");
     assert_eq!((info.key.algorithm.as_str(), info.key.bits), ("RSA", 1024));
     let rules: Vec<_> = lint(&info, now()).into_iter().map(|f| f.rule).collect();
@@ -198,6 +198,22 @@ fn a_weak_sha1_certificate_from_openssl() {
     }
     // OpenSSL's default v3_ca for a self-signed `req -x509` makes it a CA.
     assert!(rules.iter().any(|r| r == lint::CA.id), "{rules:?}");
+    // A client leaf signed with SHA-1 by a sound root: refused for its signature alone,
+    // which SEGUR-CERT-SIGNATURE-WEAK says; SEGUR-CERT-CHAIN does not say it again.
+    let fixture = |name: &str| {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/tls")
+                .join(name),
+        )
+        .expect(name)
+    };
+    let leaf = certs_from_pem(&fixture("sha1-signed-leaf.pem")).expect("pem");
+    let roots = roots_from_pem(&fixture("sha1-signed-leaf.root.pem")).expect("roots");
+    let findings = lint(&CertInfo::from_der(&leaf[0]).expect("x509"), now());
+    let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+    assert!(rules.contains(&lint::SIGNATURE_WEAK.id), "{rules:?}");
+    assert_eq!(lint_chain(&leaf, roots, now(), &findings), None);
 }
 
 #[test]
