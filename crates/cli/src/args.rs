@@ -76,7 +76,7 @@ pub struct ReplayArgs {
         conflicts_with = "build"
     )]
     pub dir: Option<PathBuf>,
-    /// Build the requests on the fly instead: a new document of TYPE (`segur build --list`)
+    /// Build the requests on the fly instead: a new document of TYPE (a CDA type of `segur build --list`)
     /// for a generated patient per request, packaged for the endpoint's kind.
     #[arg(long, value_name = "TYPE")]
     pub build: Option<String>,
@@ -565,12 +565,12 @@ pub enum Format {
 /// `segur build …`
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// Document type (see --list), `all` for every type, or a FHIR resource: `patient` (FR
+    /// Document type (see --list), `all` for every CDA type, or a FHIR resource: `patient` (FR
     /// Core INS Patient JSON), `pdsm-bundle` (PDSm / MHD ITI-65 Bundle of a CR-BIO document) or
     /// `tddui-bundle` (TDDUI 1.1.0-ballot Bundle of a FLUDT médico-social CDA document).
     #[arg(required_unless_present = "list")]
     pub doc_type: Option<String>,
-    /// List the document types and exit.
+    /// List the document types (CDA, then FHIR) and exit.
     #[arg(long)]
     pub list: bool,
     /// Output directory (created if missing).

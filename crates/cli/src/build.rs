@@ -162,17 +162,34 @@ fn write_file(path: &Path, doc: &segur_cda::ClinicalDocument) -> Result<u64, Fai
     Ok(fs::metadata(path).map_err(io)?.len())
 }
 
+/// The FHIR resources `segur build` makes, for `--list`.
+const FHIR_TYPES: [(&str, &str); 3] = [
+    ("patient", "FR Core INS Patient (JSON)"),
+    (
+        "pdsm-bundle",
+        "PDSm / MHD ITI-65 transaction Bundle of a CR-BIO document (JSON)",
+    ),
+    (
+        "tddui-bundle",
+        "TDDUI 1.1.0-ballot Bundle of a FLUDT médico-social CDA document (JSON)",
+    ),
+];
+
 pub(crate) fn run(args: BuildArgs) -> Result<Outcome, Failure> {
     if args.list {
         for i in DOC_TYPES {
             out(format_args!(
-                "{:<11} {}  code {:<8} volet {:<37} {}",
+                "{:<12} {}  code {:<8} volet {:<37} {}",
                 i.name,
                 i.level,
                 i.code,
                 i.volet.unwrap_or("-"),
                 i.summary
             ))?;
+        }
+        // The FHIR resources `segur build` makes too (not part of `all`, which is the CDA).
+        for (name, summary) in FHIR_TYPES {
+            out(format_args!("{name:<12} FHIR {summary}"))?;
         }
         return Ok(Outcome::Ok);
     }
