@@ -1001,6 +1001,15 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
         "{}",
         text(&o.stderr)
     );
+    // Empty results: every document taken as conformant by the peer, and said so.
+    std::fs::write(&peer, "").expect("peer");
+    let o = compare(&empty, &peer);
+    assert!(
+        text(&o.stdout)
+            .contains("lists no failed assert: the peer found every document conformant"),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 #[test]

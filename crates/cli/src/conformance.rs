@@ -115,6 +115,12 @@ pub(crate) fn run(cmd: ConformanceCommand) -> Result<Outcome, Failure> {
                     elsewhere.first().copied().unwrap_or_default()
                 )));
             }
+            if peer.is_empty() {
+                out(format_args!(
+                    "note: {} lists no failed assert: the peer found every document conformant (an empty file from a run that failed reads the same)",
+                    peer_results.display()
+                ))?;
+            }
             if let Some(first) = elsewhere.first() {
                 out(format_args!(
                     "note: the peer results name {} document(s) that are not in {}, not compared (first: {first})",
