@@ -17,6 +17,10 @@ use crate::store::Client;
 /// longest line of a message (4.5.3.1.6: 1000 octets).
 pub const MAX_LINE: usize = 4096;
 
+/// The reply to a command line ended by a bare LF.
+const BARE_LF: &str =
+    "500 5.5.2 Syntax error: a command line ends with CRLF, not a bare LF (RFC 5321 2.3.8)";
+
 /// The reply to a message with a line over [`MAX_LINE`] (the number is MAX_LINE's: a test
 /// checks they agree).
 const LONG_LINE: &str =
@@ -39,6 +43,8 @@ enum Got {
     Line(Vec<u8>),
     /// A line over the limit, read to its end and dropped.
     TooLong,
+    /// A command line ended by a bare LF (RFC 5321 2.3.8: lines end with CRLF), without it.
+    BareLf(Vec<u8>),
     /// The end of the stream.
     End,
 }
@@ -100,14 +106,19 @@ impl Lines {
                 self.searched = 0;
                 let mut line: Vec<u8> = self.buf.drain(..=p).collect();
                 line.pop();
-                if line.last() == Some(&b'\r') {
+                let crlf = line.last() == Some(&b'\r');
+                if crlf {
                     line.pop();
                 }
                 // Over the limit whether it came in one read or many.
                 if std::mem::take(&mut self.overlong) || line.len() > max {
                     return Ok(Got::TooLong);
                 }
-                return Ok(Got::Line(line));
+                return Ok(if crlf {
+                    Got::Line(line)
+                } else {
+                    Got::BareLf(line)
+                });
             }
             self.searched = self.buf.len();
             if self.buf.len() > max {
@@ -459,6 +470,13 @@ fn transactions<S: Read + Write + AwaitNext>(
                 lines.reply("500 5.5.2 Line too long");
                 continue;
             }
+            // A client ending commands with a bare LF is told so, not served: servers differ
+            // on such lines (some take them, some wait for the CR), which is how commands are
+            // smuggled.
+            Got::BareLf(_) => {
+                lines.reply(BARE_LF);
+                continue;
+            }
             Got::End => return Ok(End::Quit),
         };
         let text = String::from_utf8_lossy(&line).to_string();
@@ -505,6 +523,10 @@ fn transactions<S: Read + Write + AwaitNext>(
                             Got::Line(l) => String::from_utf8_lossy(&l).trim().to_string(),
                             Got::TooLong => {
                                 lines.reply("500 5.5.2 Line too long");
+                                continue;
+                            }
+                            Got::BareLf(_) => {
+                                lines.reply(BARE_LF);
                                 continue;
                             }
                             Got::End => return Ok(End::Quit),
@@ -567,7 +589,8 @@ fn transactions<S: Read + Write + AwaitNext>(
                 let mut too_long = false;
                 loop {
                     let mut l = match lines.line(s, MAX_LINE.max(1000), true)? {
-                        Got::Line(l) => l,
+                        // In a message only CRLF ends a line: no bare-LF line comes here.
+                        Got::Line(l) | Got::BareLf(l) => l,
                         Got::TooLong => {
                             too_long = true;
                             continue;
@@ -870,6 +893,20 @@ mod tests {
         };
         assert!(message_reply(&v("SEGUR-SINK-STORE")).starts_with("451 4.3.0 "));
         assert!(message_reply(&v("SEGUR-XDS-HASH")).starts_with("550 5.6.0 "));
+    }
+
+    #[test]
+    fn a_command_ended_by_a_bare_lf_is_refused_not_served() {
+        // The MAIL after a bare LF is not taken: 500, and the transaction goes on with CRLF.
+        let input = "EHLO c\r\nMAIL FROM:<a@b.fr>\nRCPT TO:<c@d.fr>\r\n\
+                     MAIL FROM:<a@b.fr>\r\nRCPT TO:<c@d.fr>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n";
+        for sizes in [vec![1], vec![4096]] {
+            let (replies, messages) = session(input.as_bytes().to_vec(), sizes, 1 << 20);
+            assert!(replies.contains(BARE_LF), "{replies}");
+            // RCPT before a MAIL that was taken: 503.
+            assert!(replies.contains("503 "), "{replies}");
+            assert_eq!(messages.len(), 1, "{replies}");
+        }
     }
 
     #[test]
