@@ -231,24 +231,7 @@ fn content_id(p: &Part) -> String {
 
 /// Percent-decoding of a `cid:` URL (RFC 2392).
 fn cid_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(v) = s
-                .get(i + 1..i + 3)
-                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    String::from_utf8_lossy(&crate::mime::percent_decode(s)).into_owned()
 }
 
 /// The metadata's positions as lines of the request file: shifted by the lines before the

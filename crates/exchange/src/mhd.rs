@@ -528,9 +528,10 @@ pub fn read(bytes: &[u8], place: &str, findings: &mut Vec<Finding>) -> Read {
         .unwrap_or(&empty);
     // A reference resolves to one entry: with two entries of one fullUrl (FHIR bdl-7), which
     // one a server takes is its own choice, and only the first is read here.
+    let mut urls = std::collections::HashSet::new();
     for (i, e) in entries.iter().enumerate() {
         let url = s(e, "/fullUrl");
-        if !url.is_empty() && entries[..i].iter().any(|f| s(f, "/fullUrl") == url) {
+        if !url.is_empty() && !urls.insert(url) {
             findings.push(finding(
                 "SEGUR-MHD-BUNDLE",
                 place,

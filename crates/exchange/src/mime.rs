@@ -349,30 +349,36 @@ fn extended_param(pairs: &[(&str, &str)], name: &str) -> Option<String> {
             latin1 = !charset.is_empty() && charset != "utf-8" && charset != "us-ascii";
             v = value;
         }
-        let b = v.as_bytes();
-        let mut j = 0;
-        while j < b.len() {
-            let hex = (b[j] == b'%')
-                .then(|| v.get(j + 1..j + 3))
-                .flatten()
-                .and_then(|h| u8::from_str_radix(h, 16).ok());
-            match hex {
-                Some(byte) => {
-                    bytes.push(byte);
-                    j += 3;
-                }
-                None => {
-                    bytes.push(b[j]);
-                    j += 1;
-                }
-            }
-        }
+        bytes.extend(percent_decode(v));
     }
     Some(if latin1 {
         bytes.iter().map(|&b| char::from(b)).collect()
     } else {
         String::from_utf8_lossy(&bytes).into_owned()
     })
+}
+
+/// Percent-decoding (`%5F` → `_`), as RFC 2231 values and `cid:` URLs (RFC 2392) use it: a
+/// `%` not followed by two hexadecimal digits stays as it is.
+pub(crate) fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(v) = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The addresses of an address-list header (`A <a@x>, b@y`).

@@ -188,11 +188,10 @@ pub fn read(bytes: &[u8], place: &str, limits: &ZipLimits) -> Xdm {
                         ),
                     ));
                 }
+                let mut ids = std::collections::HashSet::new();
                 for (ei, e) in m.entries.iter().enumerate() {
                     // A repeated ExtrinsicObject (reported above) is read once.
-                    if m.entries[..ei].iter().any(|earlier| {
-                        !e.entry_uuid.is_empty() && earlier.entry_uuid == e.entry_uuid
-                    }) {
+                    if !e.entry_uuid.is_empty() && !ids.insert(e.entry_uuid.as_str()) {
                         continue;
                     }
                     let Some(uri) = e.uri.as_deref().filter(|u| !u.is_empty()) else {
