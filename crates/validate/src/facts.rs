@@ -4,21 +4,20 @@
 
 use segur_xml::{Document, ExpandedName, Name, NodeId, NodeKind};
 
-use crate::location::locate;
-use crate::own_rules::{Facts, Located, NonXmlText, PatientId};
+use crate::own_rules::{Facts, Located, NonXmlText, PatientId, Place};
 
 /// The HL7 v3 namespace of CDA.
 pub const HL7: &str = "urn:hl7-org:v3";
 
 /// The facts of one document.
 #[derive(Debug, Clone, Default)]
-pub struct DocFacts {
+pub struct DocFacts<'d> {
     /// Processing instructions at the top level, as (target, data).
     pub pis: Vec<(String, String)>,
     /// Every `ClinicalDocument/templateId` (`@root`, `@extension`).
     pub template_ids: Vec<(Option<String>, Option<String>)>,
     /// What segur's own rules look at.
-    pub own: Facts,
+    pub own: Facts<'d>,
 }
 
 fn child(doc: &Document, parent: NodeId, local: &str) -> Option<NodeId> {
@@ -45,7 +44,7 @@ fn clinical_documents(doc: &Document) -> &[u32] {
 }
 
 /// Read the facts of `doc`.
-pub fn read(doc: &Document) -> DocFacts {
+pub fn read(doc: &Document) -> DocFacts<'_> {
     let mut facts = DocFacts::default();
     for c in doc.children(doc.root()) {
         if doc.kind(c) == NodeKind::ProcessingInstruction {
@@ -76,7 +75,7 @@ pub fn read(doc: &Document) -> DocFacts {
                 attr(doc, t, "root").unwrap_or_default(),
                 attr(doc, t, "extension").unwrap_or_default(),
             ),
-            location: locate(doc, t),
+            location: Place::Node(doc, t),
         });
     }
     if let Some(role) = path(doc, cd, &["recordTarget", "patientRole"]) {
@@ -89,7 +88,7 @@ pub fn read(doc: &Document) -> DocFacts {
                     root: attr(doc, id, "root").unwrap_or_default(),
                     extension: attr(doc, id, "extension"),
                 },
-                location: locate(doc, id),
+                location: Place::Node(doc, id),
             });
         }
         if let Some(patient) = child(doc, role, "patient") {
@@ -98,7 +97,7 @@ pub fn read(doc: &Document) -> DocFacts {
             {
                 own.gender = Some(Located {
                     value: code,
-                    location: locate(doc, g),
+                    location: Place::Node(doc, g),
                 });
             }
             if let Some(b) = child(doc, patient, "birthTime")
@@ -106,13 +105,13 @@ pub fn read(doc: &Document) -> DocFacts {
             {
                 own.birth_time = Some(Located {
                     value: v,
-                    location: locate(doc, b),
+                    location: Place::Node(doc, b),
                 });
             }
             if let Some(county) = path(doc, patient, &["birthplace", "place", "addr", "county"]) {
                 own.county = Some(Located {
                     value: doc.string_value(county).into_owned(),
-                    location: locate(doc, county),
+                    location: Place::Node(doc, county),
                 });
             }
         }
@@ -122,9 +121,9 @@ pub fn read(doc: &Document) -> DocFacts {
             value: NonXmlText {
                 media_type: attr(doc, text, "mediaType"),
                 representation: attr(doc, text, "representation"),
-                content: doc.string_value(text).into_owned(),
+                content: doc.string_value(text),
             },
-            location: locate(doc, text),
+            location: Place::Node(doc, text),
         });
     }
     facts
@@ -157,7 +156,7 @@ mod tests {
         );
         let body = f.own.non_xml.as_ref().expect("N1 body");
         assert_eq!(body.value.media_type.as_deref(), Some("application/pdf"));
-        assert!(body.location.line.is_some_and(|l| l > 300));
+        assert!(body.location.location().line.is_some_and(|l| l > 300));
         assert!(
             crate::own_rules::check(&f.own).is_empty(),
             "{:?}",

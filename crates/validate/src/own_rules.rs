@@ -3,10 +3,12 @@
 //! has a stable id, is documented in `docs/rules.md` with its source, and is reported apart
 //! from the official verdict (`--profile official` leaves them out).
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use segur_finding::{Finding, Location, RuleSource, Severity};
 use segur_ins::{InsOid, Matricule, check_cog};
-use segur_xml::{Document, NodeKind};
+use segur_xml::{Document, NodeId, NodeKind};
 
 /// The OID arc under which the INS authorities' OIDs sit.
 const INS_ARC: &str = "1.2.250.1.213.1.4.";
@@ -49,12 +51,54 @@ pub const CATALOGUE: &[&str] = &[
 
 /// A value read from the document, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Located<T> {
+pub struct Located<'d, T> {
     /// The value.
     pub value: T,
     /// Where it was found.
-    pub location: Location,
+    pub location: Place<'d>,
 }
+
+/// Where a value was read: a node of the document, located only when a finding needs it
+/// (its line:column costs a pass over the text before it, and most documents have no
+/// finding of segur's rules), or a location given as such.
+#[derive(Debug, Clone)]
+pub enum Place<'d> {
+    /// A node of a parsed document.
+    Node(&'d Document, NodeId),
+    /// A location known already.
+    Known(Location),
+}
+
+impl Place<'_> {
+    /// The finding location: the node's SVRL path and line:column, or the known one.
+    pub fn location(&self) -> Location {
+        match self {
+            Place::Node(doc, node) => crate::location::locate(doc, *node),
+            Place::Known(l) => l.clone(),
+        }
+    }
+}
+
+impl Default for Place<'_> {
+    fn default() -> Self {
+        Place::Known(Location::default())
+    }
+}
+
+impl From<Location> for Place<'_> {
+    fn from(l: Location) -> Self {
+        Place::Known(l)
+    }
+}
+
+/// Places are equal when they locate the same way.
+impl PartialEq for Place<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.location() == other.location()
+    }
+}
+
+impl Eq for Place<'_> {}
 
 /// An `id` of `recordTarget/patientRole`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -67,30 +111,31 @@ pub struct PatientId {
 
 /// The N1 body: `component/nonXMLBody/text`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NonXmlText {
+pub struct NonXmlText<'d> {
     /// `@mediaType` (default `text/plain` per the CDA XSD).
     pub media_type: Option<String>,
     /// `@representation` (default `TXT`).
     pub representation: Option<String>,
-    /// The element's text content.
-    pub content: String,
+    /// The element's text content (borrowed from the document where it is one text node: a
+    /// base64 PDF of megabytes is not copied).
+    pub content: Cow<'d, str>,
 }
 
 /// What segur's rules look at, extracted from the parsed document.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Facts {
+pub struct Facts<'d> {
     /// `ClinicalDocument/typeId` (`@root`, `@extension`), if any.
-    pub type_id: Option<Located<(String, String)>>,
+    pub type_id: Option<Located<'d, (String, String)>>,
     /// `recordTarget/patientRole/id`s.
-    pub patient_ids: Vec<Located<PatientId>>,
+    pub patient_ids: Vec<Located<'d, PatientId>>,
     /// `recordTarget/patientRole/patient/administrativeGenderCode/@code`.
-    pub gender: Option<Located<String>>,
+    pub gender: Option<Located<'d, String>>,
     /// `recordTarget/patientRole/patient/birthTime/@value`.
-    pub birth_time: Option<Located<String>>,
+    pub birth_time: Option<Located<'d, String>>,
     /// `recordTarget/patientRole/patient/birthplace/place/addr/county`.
-    pub county: Option<Located<String>>,
+    pub county: Option<Located<'d, String>>,
     /// `component/nonXMLBody/text`.
-    pub non_xml: Option<Located<NonXmlText>>,
+    pub non_xml: Option<Located<'d, NonXmlText<'d>>>,
 }
 
 fn source() -> RuleSource {
@@ -101,14 +146,14 @@ fn source() -> RuleSource {
     }
 }
 
-fn finding(rule: &str, severity: Severity, message: String, location: &Location) -> Finding {
+fn finding(rule: &str, severity: Severity, message: String, place: &Place<'_>) -> Finding {
     Finding {
         rule: rule.into(),
         severity,
         message,
         source: source(),
         rule_set: Some("segur".into()),
-        location: location.clone(),
+        location: place.location(),
     }
 }
 
@@ -148,12 +193,12 @@ pub fn absent_schematron(doc: &Document, declared: &str, outside: bool) -> Findi
                 "the rules directory does not hold"
             }
         ),
-        &location,
+        &Place::Known(location),
     )
 }
 
 /// Run segur's rules on the facts of one document.
-pub fn check(facts: &Facts) -> Vec<Finding> {
+pub fn check(facts: &Facts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     match &facts.type_id {
         Some(t) if (t.value.0.as_str(), t.value.1.as_str()) == TYPE_ID => {}
@@ -210,7 +255,7 @@ pub fn check(facts: &Facts) -> Vec<Finding> {
 }
 
 /// The birth place of a document with an INS: the COG code of the INS traits.
-fn check_cog_of(facts: &Facts, out: &mut Vec<Finding>) {
+fn check_cog_of(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     if let Some(county) = &facts.county
         && let Err(e) = check_cog(county.value.trim())
     {
@@ -224,7 +269,7 @@ fn check_cog_of(facts: &Facts, out: &mut Vec<Finding>) {
 }
 
 /// One id with an INS authority: its matricule, and the traits it implies.
-fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<Finding>) {
+fn check_ins(facts: &Facts<'_>, oid: InsOid, id: &Located<'_, PatientId>, out: &mut Vec<Finding>) {
     let ext = id.value.extension.as_deref().unwrap_or_default();
     let matricule = match Matricule::parse(ext) {
         // The INS is transmitted as INSi returns it: its 15 characters, `2A`/`2B` in capitals;
@@ -299,7 +344,7 @@ fn check_ins(facts: &Facts, oid: InsOid, id: &Located<PatientId>, out: &mut Vec<
     }
 }
 
-fn check_non_xml(body: &Located<NonXmlText>, out: &mut Vec<Finding>) {
+fn check_non_xml(body: &Located<'_, NonXmlText<'_>>, out: &mut Vec<Finding>) {
     let media = body.value.media_type.as_deref().unwrap_or("text/plain");
     let representation = body.value.representation.as_deref().unwrap_or("TXT");
     if !N1_MEDIA_TYPES.contains(&media) {
@@ -322,13 +367,7 @@ fn check_non_xml(body: &Located<NonXmlText>, out: &mut Vec<Finding>) {
     if representation != "B64" {
         return;
     }
-    // The base64 without its whitespace, copied a line at a time (not byte by byte).
-    let content = body.value.content.as_str();
-    let mut compact: Vec<u8> = Vec::with_capacity(content.len());
-    for piece in content.split_ascii_whitespace() {
-        compact.extend_from_slice(piece.as_bytes());
-    }
-    let decoded = match base64::engine::general_purpose::STANDARD.decode(&compact) {
+    let decoded = match decode_base64(&body.value.content) {
         Ok(d) => d,
         Err(e) => {
             out.push(finding(
@@ -341,16 +380,15 @@ fn check_non_xml(body: &Located<NonXmlText>, out: &mut Vec<Finding>) {
         }
     };
     if media == "application/pdf" {
-        let tail = &decoded[decoded.len().saturating_sub(1024)..];
-        let has_eof = tail.windows(5).any(|w| w == b"%%EOF");
-        if !decoded.starts_with(b"%PDF-") || !has_eof {
+        let has_eof = decoded.tail.windows(5).any(|w| w == b"%%EOF");
+        if !decoded.head.starts_with(b"%PDF-") || !has_eof {
             out.push(finding(
                 "SEGUR-N1-PDF",
                 Severity::Error,
                 format!(
                     "nonXMLBody/text is declared application/pdf but its {} decoded bytes are not a PDF ({})",
-                    decoded.len(),
-                    if decoded.starts_with(b"%PDF-") { "no %%EOF marker at the end" } else { "no %PDF- header" }
+                    decoded.len,
+                    if decoded.head.starts_with(b"%PDF-") { "no %%EOF marker at the end" } else { "no %PDF- header" }
                 ),
                 &body.location,
             ));
@@ -358,9 +396,154 @@ fn check_non_xml(body: &Located<NonXmlText>, out: &mut Vec<Finding>) {
     }
 }
 
+/// What the N1 checks need of a decoded base64 body: its length, and its first and last bytes.
+struct Decoded {
+    len: usize,
+    /// The first bytes (up to 8).
+    head: Vec<u8>,
+    /// The last bytes (up to [`PDF_TAIL`]).
+    tail: Vec<u8>,
+}
+
+/// The end of a PDF where its `%%EOF` marker is looked for.
+const PDF_TAIL: usize = 1024;
+
+/// Base64 characters decoded at a time (a multiple of 4).
+const BASE64_CHUNK: usize = 64 << 10;
+
+/// Decodes `content` (base64, whitespace ignored) a chunk at a time, keeping only what
+/// [`Decoded`] holds: a body of megabytes is neither copied nor decoded whole into memory.
+/// The first error is the one a decoding of the whole compacted text reports (a chunk that
+/// fails, or padding before the end, is decoded again whole for its message).
+fn decode_base64(content: &str) -> Result<Decoded, base64::DecodeError> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let mut decoded = Decoded {
+        len: 0,
+        head: Vec::new(),
+        tail: Vec::new(),
+    };
+    let mut chunk: Vec<u8> = Vec::with_capacity(BASE64_CHUNK);
+    let mut out: Vec<u8> = Vec::with_capacity(BASE64_CHUNK / 4 * 3);
+    let mut pieces = content
+        .split_ascii_whitespace()
+        .map(str::as_bytes)
+        .peekable();
+    let mut current: &[u8] = &[];
+    loop {
+        // Fill the chunk from the pieces between whitespace (lines of 76 characters, or one
+        // piece of megabytes), splitting a piece where the chunk is full.
+        chunk.clear();
+        while chunk.len() < BASE64_CHUNK {
+            if current.is_empty() {
+                match pieces.next() {
+                    Some(piece) => current = piece,
+                    None => break,
+                }
+            }
+            let take = (BASE64_CHUNK - chunk.len()).min(current.len());
+            chunk.extend_from_slice(&current[..take]);
+            current = &current[take..];
+        }
+        let last = current.is_empty() && pieces.peek().is_none();
+        if !last && chunk.contains(&b'=') {
+            // Padding before the end: the whole text's decoding says where.
+            return whole_base64(content);
+        }
+        out.clear();
+        if engine.decode_vec(&chunk, &mut out).is_err() {
+            return whole_base64(content);
+        }
+        if decoded.head.len() < 8 {
+            let take = (8 - decoded.head.len()).min(out.len());
+            decoded.head.extend_from_slice(&out[..take]);
+        }
+        decoded.len += out.len();
+        decoded
+            .tail
+            .extend_from_slice(&out[out.len().saturating_sub(PDF_TAIL)..]);
+        let excess = decoded.tail.len().saturating_sub(PDF_TAIL);
+        decoded.tail.drain(..excess);
+        if last {
+            return Ok(decoded);
+        }
+    }
+}
+
+/// The error of decoding `content`'s base64 whole, its whitespace removed (or the whole
+/// decoded body, which the chunked decoding cannot have refused).
+fn whole_base64(content: &str) -> Result<Decoded, base64::DecodeError> {
+    let compact: Vec<u8> = content
+        .split_ascii_whitespace()
+        .flat_map(str::bytes)
+        .collect();
+    let d = base64::engine::general_purpose::STANDARD.decode(&compact)?;
+    Ok(Decoded {
+        len: d.len(),
+        head: d.iter().take(8).copied().collect(),
+        tail: d[d.len().saturating_sub(PDF_TAIL)..].to_vec(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The base64 of an N1 body decoded a chunk at a time gives what decoding it whole
+    /// gives: the length, the first and last bytes, or the same error message, whatever the
+    /// line length, wherever a chunk ends, and wherever a bad character or padding sits.
+    #[test]
+    fn base64_decoded_by_chunks_agrees_with_decoding_it_whole() {
+        let whole = |content: &str| -> Result<(usize, Vec<u8>, Vec<u8>), String> {
+            let compact: Vec<u8> = content
+                .split_ascii_whitespace()
+                .flat_map(str::bytes)
+                .collect();
+            let d = base64::engine::general_purpose::STANDARD
+                .decode(&compact)
+                .map_err(|e| e.to_string())?;
+            let tail = d[d.len().saturating_sub(PDF_TAIL)..].to_vec();
+            Ok((d.len(), d.iter().take(8).copied().collect(), tail))
+        };
+        let by_chunks = |content: &str| {
+            decode_base64(content)
+                .map(|d| (d.len, d.head, d.tail))
+                .map_err(|e| e.to_string())
+        };
+        let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 + i / 3) as u8).collect();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
+        let mut cases: Vec<String> = Vec::new();
+        for line in [76, 64, 1000, usize::MAX] {
+            let lines: Vec<&str> = encoded
+                .as_bytes()
+                .chunks(line.min(encoded.len()))
+                .map(|c| std::str::from_utf8(c).expect("ascii"))
+                .collect();
+            cases.push(lines.join("\r\n"));
+        }
+        for at in [
+            0,
+            3,
+            BASE64_CHUNK - 1,
+            BASE64_CHUNK,
+            BASE64_CHUNK + 2,
+            encoded.len() - 1,
+        ] {
+            for bad in ["!", "=", "=="] {
+                let mut broken = encoded.clone();
+                broken.replace_range(at..at + 1, bad);
+                cases.push(broken);
+            }
+        }
+        cases.push(encoded[..encoded.len() - 1].to_string()); // a length of 4n + 3
+        cases.push(format!("{}A", encoded)); // a length of 4n + 1
+        cases.push(String::new());
+        cases.push(" \n\t".into());
+        for (i, c) in cases.iter().enumerate() {
+            assert_eq!(by_chunks(c), whole(c), "case {i}");
+        }
+        assert!(by_chunks(&cases[0]).is_ok());
+        assert!(cases[4..].iter().any(|c| by_chunks(c).is_err()));
+    }
 
     /// The catalogue lists every id this file reports, and docs/rules.md documents each one.
     #[test]
@@ -392,25 +575,25 @@ mod tests {
         }
     }
 
-    fn at(value: impl Into<String>) -> Located<String> {
+    fn at(value: impl Into<String>) -> Located<'static, String> {
         Located {
             value: value.into(),
-            location: Location::default(),
+            location: Place::default(),
         }
     }
 
-    fn good() -> Facts {
+    fn good() -> Facts<'static> {
         Facts {
             type_id: Some(Located {
                 value: (TYPE_ID.0.into(), TYPE_ID.1.into()),
-                location: Location::default(),
+                location: Place::default(),
             }),
             patient_ids: vec![Located {
                 value: PatientId {
                     root: "1.2.250.1.213.1.4.10".into(),
                     extension: Some("279035121518989".into()),
                 },
-                location: Location::default(),
+                location: Place::default(),
             }],
             gender: Some(at("F")),
             birth_time: Some(at("19790328")),
@@ -420,14 +603,15 @@ mod tests {
                     media_type: Some("application/pdf".into()),
                     representation: Some("B64".into()),
                     content: base64::engine::general_purpose::STANDARD
-                        .encode(b"%PDF-1.4\n...\n%%EOF\n"),
+                        .encode(b"%PDF-1.4\n...\n%%EOF\n")
+                        .into(),
                 },
-                location: Location::default(),
+                location: Place::default(),
             }),
         }
     }
 
-    fn rules(f: &Facts) -> Vec<String> {
+    fn rules(f: &Facts<'_>) -> Vec<String> {
         check(f).into_iter().map(|x| x.rule).collect()
     }
 
@@ -441,7 +625,7 @@ mod tests {
         let mut f = good();
         f.type_id = Some(Located {
             value: (TYPE_ID.0.into(), "POCD_HD000041".into()),
-            location: Location::default(),
+            location: Place::default(),
         });
         assert_eq!(rules(&f), ["SEGUR-CDA-TYPEID"]);
 
@@ -514,7 +698,9 @@ mod tests {
 
         let mut f = good();
         if let Some(b) = f.non_xml.as_mut() {
-            b.value.content = base64::engine::general_purpose::STANDARD.encode(b"hello");
+            b.value.content = base64::engine::general_purpose::STANDARD
+                .encode(b"hello")
+                .into();
         }
         assert_eq!(rules(&f), ["SEGUR-N1-PDF"]);
 

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::hash::FxMap;
@@ -82,6 +83,17 @@ pub(crate) struct NsBinding {
     pub(crate) parent: u32,
 }
 
+/// Lookups of a document's line:column answered by counting line ends before the offset;
+/// past them, the table of line starts is built (one pass over the whole source).
+const DIRECT_LINE_LOOKUPS: u32 = 2;
+
+/// Where a document's lines start, built at its [`DIRECT_LINE_LOOKUPS`]th lookup.
+#[derive(Debug, Default)]
+pub(crate) struct LineIndex {
+    starts: OnceLock<Vec<u32>>,
+    lookups: AtomicU32,
+}
+
 /// A parsed XML document, immutable, `Send + Sync`.
 #[derive(Debug)]
 pub struct Document {
@@ -92,7 +104,7 @@ pub struct Document {
     pub(crate) scopes: Vec<NsBinding>,
     /// The whole input (valid UTF-8, a byte order mark included).
     pub(crate) source: Box<str>,
-    pub(crate) line_starts: OnceLock<Vec<u32>>,
+    pub(crate) line_starts: LineIndex,
     /// The elements by name, in document order, built on first use.
     pub(crate) by_name: OnceLock<FxMap<ExpandedName, Vec<u32>>>,
     /// Elements with an attribute, by (element name, attribute name), built on first use
@@ -164,7 +176,7 @@ impl Document {
             d.in_source = false;
         }
         self.source = Box::default();
-        self.line_starts = OnceLock::new();
+        self.line_starts = LineIndex::default();
         self
     }
 
@@ -551,15 +563,25 @@ impl Document {
 
     /// 1-based line and column (in characters) of a byte offset in the source.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
-        let starts = self.line_starts.get_or_init(|| {
+        let source = self.source.as_bytes();
+        let index = &self.line_starts;
+        // The first lookups of a document (the header places segur's own rules read, a few
+        // findings) count the line ends before their offset, a pass over that prefix only;
+        // later ones build the table of line starts once.
+        if index.starts.get().is_none()
+            && index.lookups.fetch_add(1, Ordering::Relaxed) < DIRECT_LINE_LOOKUPS
+        {
+            return crate::line_col_in(source, offset);
+        }
+        let starts = index.starts.get_or_init(|| {
             let mut v = vec![0u32];
-            v.extend(memchr::memchr_iter(b'\n', self.source.as_bytes()).map(|i| i as u32 + 1));
+            v.extend(memchr::memchr_iter(b'\n', source).map(|i| i as u32 + 1));
             v
         });
-        let offset = offset.min(self.source.len());
+        let offset = offset.min(source.len());
         let line = starts.partition_point(|&s| s as usize <= offset).max(1);
         let start = starts[line - 1] as usize;
-        let column = self.source.as_bytes()[start..offset]
+        let column = source[start..offset]
             .iter()
             .filter(|&&b| b & 0xC0 != 0x80)
             .count();

@@ -251,7 +251,7 @@ impl<'a> Builder<'a> {
                 text: String::new(),
                 scopes: Vec::new(),
                 source: whole.into(),
-                line_starts: OnceLock::new(),
+                line_starts: Default::default(),
                 by_name: OnceLock::new(),
                 child_attributes: Default::default(),
                 uri: None,

@@ -355,7 +355,7 @@ impl Document {
             text,
             scopes,
             source,
-            line_starts: OnceLock::new(),
+            line_starts: Default::default(),
             by_name: OnceLock::new(),
             child_attributes: Default::default(),
             uri: None,

@@ -480,3 +480,25 @@ fn invalid_utf8_is_reported_at_its_first_byte() {
         }
     }
 }
+
+/// The first lookups of a document count line ends; later ones read the table of line
+/// starts: both give the same line and column, at every offset (CRLF lines, characters of
+/// two to four bytes, the offset past the end).
+#[test]
+fn line_and_column_agree_before_and_after_the_line_table() {
+    let xml = "<a>\r\n  <b é='ü'>𝄞x</b>\n\n<c/>é\r\n</a>".as_bytes();
+    let fresh = || Document::parse(xml, &Limits::default()).expect("parse");
+    let warm = fresh();
+    for offset in 0..=xml.len() {
+        warm.line_col(offset);
+    }
+    for offset in 0..=xml.len() + 3 {
+        // A fresh document answers by counting, the warm one from its table.
+        assert_eq!(
+            fresh().line_col(offset),
+            warm.line_col(offset),
+            "offset {offset}"
+        );
+    }
+    assert_eq!(warm.line_col(xml.len()), (5, 5));
+}
