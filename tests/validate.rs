@@ -922,6 +922,22 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
     }
     let doc = tree.join("sub/cr-bio-0001.xml");
     let before = std::fs::read(&doc).expect("document");
+    // A document found in an input directory is no earlier report: refused, not replaced.
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--output",
+        p(&doc),
+        p(&tree),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    assert!(
+        text(&o.stderr).contains("it is a document of an input directory"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(std::fs::read(&doc).expect("document"), before);
     let o = segur(&[
         "validate",
         "--rules",

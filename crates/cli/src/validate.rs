@@ -114,6 +114,16 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// Whether `path` holds a report that segur wrote (JSON and SARIF name segur's address,
+/// JUnit its test suites), read up to the first 16 MiB.
+fn is_segur_report(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(16 << 20).read_to_end(&mut head));
+    let has = |marker: &[u8]| head.windows(marker.len()).any(|w| w == marker);
+    read.is_ok() && (has(b"\"https://segur.invalid/") || has(b"<testsuites name=\"segur "))
+}
+
 /// Whether `a` and `b` name the same existing file (same device and inode on Unix, whatever
 /// links lead there; the same canonical path elsewhere).
 pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
@@ -544,6 +554,20 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         if let Some(p) = args.paths.iter().find(|p| p.as_os_str() != "-" && same(p)) {
             return Err(Failure::usage(format!(
                 "--output {}: it is also an input ({}): the report would replace it",
+                output.display(),
+                p.display()
+            )));
+        }
+        // Found in a directory: skipped when it is an earlier report of segur (the next run
+        // of the same command), refused when it is anything else (a document the report
+        // would replace, unvalidated).
+        if let Some(Input::File(p)) = inputs
+            .iter()
+            .find(|i| matches!(i, Input::File(p) if same(p)))
+            && !is_segur_report(p)
+        {
+            return Err(Failure::usage(format!(
+                "--output {}: it is a document of an input directory ({}), not an earlier report: the report would replace it",
                 output.display(),
                 p.display()
             )));
