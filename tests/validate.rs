@@ -1079,3 +1079,54 @@ fn links_in_a_folder_that_lead_nowhere_are_unreadable_inputs_not_skipped() {
         "{out}"
     );
 }
+
+/// A document whose oxygen PIs write the schematron paths another way (Windows separators,
+/// an absolute path, another folder before `schematrons/`, upper case) gets the rules the
+/// official chain runs for it, in the official profile too: a volet error is still found.
+#[test]
+fn schematron_paths_written_another_way_still_run_their_rules() {
+    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
+    let original = std::fs::read_to_string(example).expect("example");
+    let broken = original.replacen(
+        "<title>Compte rendu d'examens biologiques</title>",
+        "<title>Autre titre</title>",
+        1,
+    );
+    assert_ne!(broken, original);
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, prefix) in [
+        ("backslash", "..\\schematrons\\"),
+        ("absolute", "/abs/schematrons/"),
+        ("folder", "../TestContenuCDA/Schematrons/"),
+        ("upper", "../SCHEMATRONS/"),
+    ] {
+        let doc = broken.replace(
+            "SCHSchema=\"../schematrons/",
+            &format!("SCHSchema=\"{prefix}"),
+        );
+        let doc = if prefix.contains('\\') {
+            // Every separator of the path, not only the first.
+            doc.replace("profils/", "profils\\")
+        } else {
+            doc
+        };
+        let file = dir.path().join(format!("{name}.xml"));
+        std::fs::write(&file, doc).expect("write");
+        let o = segur(&[
+            "validate",
+            "--rules",
+            &rules(),
+            "--profile",
+            "official",
+            "--format",
+            "json",
+            p(&file),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", text(&o.stdout));
+        assert!(
+            text(&o.stdout).contains("L'élément title est obligatoire"),
+            "{name}: {}",
+            text(&o.stdout)
+        );
+    }
+}

@@ -186,9 +186,23 @@ pub fn declared_path(target: &str) -> String {
     normalize_pi(target)
 }
 
-/// `../schematrons/x.sch` → `schematrons/x.sch`; `../Schematrons/` accepted.
+/// The path a PI target names, as the official chain reads it (`PeerRunner.normalizePi`):
+/// trimmed, `\` read as `/`, and from the first `schematrons/` (in any letter case) on,
+/// whatever comes before it (`../schematrons/x.sch`, `..\Schematrons\x.sch` and
+/// `/abs/TestContenuCDA/schematrons/x.sch` all give `schematrons/x.sch`); a target without
+/// that folder loses its leading `./` and `../` only.
 fn normalize_pi(p: &str) -> String {
-    let mut s = p.trim();
+    // Java's `trim()`: every character up to the space.
+    let p = p.trim_matches(|c: char| c <= ' ').replace('\\', "/");
+    const FOLDER: &str = "schematrons/";
+    let at = p
+        .as_bytes()
+        .windows(FOLDER.len())
+        .position(|w| w.eq_ignore_ascii_case(FOLDER.as_bytes()));
+    if let Some(i) = at {
+        return format!("{FOLDER}{}", &p[i + FOLDER.len()..]);
+    }
+    let mut s = p.as_str();
     loop {
         if let Some(rest) = s.strip_prefix("./") {
             s = rest;
@@ -198,10 +212,7 @@ fn normalize_pi(p: &str) -> String {
             break;
         }
     }
-    match s.strip_prefix("Schematrons/") {
-        Some(rest) => format!("schematrons/{rest}"),
-        None => s.to_string(),
-    }
+    s.to_string()
 }
 
 fn parse_properties(text: &str) -> HashMap<String, String> {
@@ -224,21 +235,65 @@ fn parse_properties(text: &str) -> HashMap<String, String> {
 /// The `SCHSchema` targets of the oxygen processing instructions, in order.
 pub fn oxygen_targets<'a>(pis: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
     pis.filter(|(target, _)| *target == "oxygen")
-        .filter_map(|(_, data)| {
-            let at = data.find("SCHSchema")?;
-            let rest = data[at + "SCHSchema".len()..]
-                .trim_start()
-                .strip_prefix('=')?
-                .trim_start()
-                .strip_prefix('"')?;
-            rest.find('"').map(|end| rest[..end].to_string())
-        })
+        .filter_map(|(_, data)| schschema(data))
         .collect()
+}
+
+/// The first `SCHSchema = "…"` of an oxygen PI's data with a non-empty value, found as the
+/// official chain's pattern `SCHSchema\s*=\s*"([^"]+)"` finds it.
+fn schschema(data: &str) -> Option<String> {
+    // Java's `\s`: space, tab, line feed, vertical tab, form feed, carriage return.
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\u{b}' | '\u{c}' | '\r');
+    data.match_indices("SCHSchema").find_map(|(at, name)| {
+        let rest = data[at + name.len()..]
+            .trim_start_matches(space)
+            .strip_prefix('=')?
+            .trim_start_matches(space)
+            .strip_prefix('"')?;
+        let end = rest.find('"')?;
+        (end > 0).then(|| rest[..end].to_string())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// PI targets are read as the official chain reads them (`PeerRunner.normalizePi` and its
+    /// `SCHSchema` pattern): a document cannot leave its rules unrun by writing the path
+    /// another way.
+    #[test]
+    fn pi_targets_are_read_as_the_official_chain_reads_them() {
+        let want = "schematrons/profils/IHE.sch";
+        for written in [
+            "../schematrons/profils/IHE.sch",
+            "../../x/../schematrons/profils/IHE.sch",
+            "..\\schematrons\\profils\\IHE.sch",
+            "/abs/schematrons/profils/IHE.sch",
+            "../SCHEMATRONS/profils/IHE.sch",
+            "../TestContenuCDA/Schematrons/profils/IHE.sch",
+            " \t../schematrons/profils/IHE.sch\u{1}",
+        ] {
+            assert_eq!(normalize_pi(written), want, "{written}");
+            assert!(within_rules(&normalize_pi(written)), "{written}");
+        }
+        assert_eq!(normalize_pi("./../other/x.sch"), "other/x.sch");
+        // What lies beyond the folder still cannot leave the rules directory.
+        assert!(!within_rules(&normalize_pi(
+            "../schematrons/../../etc/x.sch"
+        )));
+        let targets = |data: &str| oxygen_targets(std::iter::once(("oxygen", data)));
+        assert_eq!(
+            targets("RNGSchema=\"a\" SCHSchema \n= \"../schematrons/x.sch\""),
+            ["../schematrons/x.sch"]
+        );
+        // An empty value or a name without `=` is passed over for the next one.
+        assert_eq!(
+            targets("SCHSchema=\"\" SCHSchemaType SCHSchema=\"b.sch\""),
+            ["b.sch"]
+        );
+        assert!(targets("SCHSchema=b.sch").is_empty());
+    }
 
     fn catalogue() -> Catalogue {
         Catalogue {
