@@ -88,7 +88,17 @@ fn load_input(case: &Case, file: &Path, rules_dir: &Path) -> Result<Vec<u8>, Str
                 Some(rel) => rules_dir.join(rel),
                 None => file.parent().unwrap_or(Path::new(".")).join(f),
             };
-            std::fs::read(&path).map_err(|e| format!("input {}: {e}", path.display()))?
+            // A suite is files: a FIFO or a device would block the run or never end it.
+            match std::fs::metadata(&path) {
+                Ok(m) if !m.is_file() => {
+                    return Err(format!(
+                        "input {}: not a regular file (a FIFO, socket or device)",
+                        path.display()
+                    ));
+                }
+                _ => crate::read_bounded(&path, crate::MAX_INPUT)
+                    .map_err(|e| format!("input {}: {e}", path.display()))?,
+            }
         }
         (None, Some(t)) => {
             let doc_type =

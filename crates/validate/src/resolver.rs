@@ -229,12 +229,10 @@ impl DocumentCache {
                 .through_disk(dir, path, &meta, rdf, parse)
                 .map(|d| d.with_uri(path.to_string_lossy()));
         }
-        match std::fs::read(path) {
-            Ok(bytes) => parse(&bytes).map(|d| d.with_uri(path.to_string_lossy())),
-            Err(_) if path.file_name().is_some_and(|n| n == VOC_471) => {
-                self.synthesize_voc_471(path)
-            }
-            Err(_) => None,
+        match crate::schematron::read_regular(path) {
+            Some(bytes) => parse(&bytes).map(|d| d.with_uri(path.to_string_lossy())),
+            None if path.file_name().is_some_and(|n| n == VOC_471) => self.synthesize_voc_471(path),
+            None => None,
         }
     }
 
@@ -271,7 +269,7 @@ impl DocumentCache {
                 return Some(doc);
             }
         }
-        let bytes = std::fs::read(path).ok()?;
+        let bytes = crate::schematron::read_regular(path)?;
         #[cfg(test)]
         self.hashed
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -327,11 +325,11 @@ impl DocumentCache {
     /// chain here generates it from the ANS's own `jeuxDeValeurs/JDV_J07_XdsTypeCode_CISIS.xml`
     /// (`../shared/ans/patches/make_voc471.py`, "Known degradations" 1); so do we, in memory.
     fn synthesize_voc_471(&self, path: &Path) -> Option<Document> {
-        let source = std::fs::read(
-            self.rules_dir
+        let source = crate::schematron::read_regular(
+            &self
+                .rules_dir
                 .join("jeuxDeValeurs/JDV_J07_XdsTypeCode_CISIS.xml"),
-        )
-        .ok()?;
+        )?;
         let svs = Document::parse(&source, &Limits::default()).ok()?;
         let mut xml = String::from(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<valueSets xmlns=\"urn:hl7-org:v3\">\n  <valueSet xmlns=\"\" id=\"1.2.250.1.213.1.1.5.471\" name=\"JDV_J07_XdsTypeCode_CISIS\">\n    <conceptList>\n",
@@ -375,6 +373,10 @@ impl Image {
 /// The header of the cache file `file` and its image, if the file exists and its header is
 /// whole.
 fn cached_image(file: &Path) -> Option<(Header, Image)> {
+    // Checked before opening: opening a FIFO waits for a writer.
+    if !std::fs::metadata(file).ok()?.is_file() {
+        return None;
+    }
     let f = std::fs::File::open(file).ok()?;
     let len = f.metadata().ok()?.len().checked_sub(HEADER_BYTES as u64)?;
     // Read as a stream: a 7 MB image never sits in memory beside the document it builds.

@@ -55,7 +55,7 @@ fn load_cached_within(
         segur_xsd::MODEL_FINGERPRINT
     );
     let file = keyed_cache_file(cache_dir, "xsd", &build, rules_dir, entry);
-    if let Some(bytes) = std::fs::read(&file).ok()
+    if let Some(bytes) = crate::schematron::read_regular(&file)
         && let Some(usable) = usable(rules_dir, &bytes, settle)
     {
         match usable.restamped {

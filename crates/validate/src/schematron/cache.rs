@@ -26,14 +26,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use segur_xml::hash::{FNV1A_START, fnv1a};
+use segur_xml::hash::{Checksum, FNV1A_START, fnv1a};
 
 use super::model::{Check, CheckKind, Let, MessagePart, Pattern, Rule, Schematron, Step};
 use super::tree::LoadNote;
 use super::{LoadError, SourceFile};
 
-/// Bump when the encoding changes.
-const FORMAT: u32 = 2;
+/// Bump when the encoding changes (3: a checksum ends the file).
+const FORMAT: u32 = 3;
 
 /// A fingerprint of the loader's own source (the files that decide what a loaded schematron
 /// holds), computed at compile time: a build whose loader differs never reads a cache written
@@ -91,7 +91,16 @@ fn load_cached_within(
         ));
     };
     let file = cache_file(cache_dir, rules_dir, path);
-    if let Some((s, stamps)) = std::fs::read(&file).ok().and_then(|bytes| decode(&bytes)) {
+    // Only the rule set asked for: a file of another one under this name is a miss.
+    let wanted = path
+        .strip_prefix(rules_dir)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let cached = read_regular(&file)
+        .and_then(|bytes| decode(&bytes))
+        .filter(|(s, _)| s.file == wanted);
+    if let Some((s, stamps)) = cached {
         let started = SystemTime::now();
         if let Some(check) = verify(rules_dir, &s.files, &stamps, started, settle) {
             if check.restamped == stamps {
@@ -254,7 +263,7 @@ pub(crate) fn verify(
             continue;
         }
         rehashed += 1;
-        if !std::fs::read(&path).is_ok_and(|b| crate::rules::sha256(&b) == *h) {
+        if !read_regular(&path).is_some_and(|b| crate::rules::sha256(&b) == *h) {
             return None;
         }
         // Stat again after reading: only metadata that had settled before `started` describe
@@ -348,6 +357,25 @@ pub(crate) fn prune(just_written: &Path, max_bytes: u64) {
             total = total.saturating_sub(len);
         }
     }
+}
+
+/// The bytes of `path` when it is a regular file (a FIFO or a device put in place of a cache
+/// or rules file would block the read or never end it), read up to its size when opened;
+/// `None` for anything else or on an error.
+pub(crate) fn read_regular(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    // Checked before opening: opening a FIFO waits for a writer.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let f = std::fs::File::open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).ok()?);
+    f.take(meta.len()).read_to_end(&mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// Writes a cache file atomically: a temporary file beside it, then a rename.
@@ -524,6 +552,9 @@ fn encode(s: &Schematron, stamps: &[Option<Stamp>]) -> Vec<u8> {
         w.str(&n.at);
         w.str(&n.note);
     }
+    let mut sum = Checksum::new();
+    sum.update(&w.out);
+    w.out.extend_from_slice(&sum.finish().to_le_bytes());
     w.out
 }
 
@@ -656,6 +687,14 @@ impl Reader<'_> {
 }
 
 fn decode(bytes: &[u8]) -> Option<(Schematron, Vec<Option<Stamp>>)> {
+    // A damaged file (a flipped bit in a test, another rule set's file copied over it) is a
+    // miss: the content must match the checksum that ends it.
+    let (bytes, sum) = bytes.split_at_checked(bytes.len().checked_sub(8)?)?;
+    let mut check = Checksum::new();
+    check.update(bytes);
+    if check.finish().to_le_bytes() != sum {
+        return None;
+    }
     let mut r = Reader {
         bytes,
         shared: Vec::new(),
@@ -813,6 +852,49 @@ mod tests {
             let mut b = bytes.clone();
             b[i] ^= 0xff;
             let _ = decode(&b);
+        }
+        // One bit flipped anywhere (a `>= 1` become `>= 0` in a test) is refused: the file
+        // ends with a checksum of the rest.
+        assert!(decode(&bytes).is_some());
+        for i in (0..bytes.len()).step_by(bytes.len() / 211 + 1) {
+            let mut b = bytes.clone();
+            b[i] ^= 1 << (i % 8);
+            assert!(decode(&b).is_none(), "bit flipped at byte {i}");
+        }
+    }
+
+    /// A cache file holds one rule set: another rule set's file copied under its name, or a
+    /// FIFO put in its place, is a miss (loaded from the files and rewritten), never served.
+    #[test]
+    fn another_rule_sets_file_or_a_fifo_is_a_miss() {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let rules = tmp.path().join("rules");
+        let cache = tmp.path().join("cache");
+        let (main, part) = small_rules(&rules);
+        std::fs::write(
+            &part,
+            r#"<schema xmlns="http://purl.oclc.org/dsdl/schematron"><pattern id="x"><rule context="x"><assert test="false()">x</assert></rule></pattern></schema>"#,
+        )
+        .expect("write");
+        let load = |p: &Path| Schematron::load_cached(&rules, p, Some(&cache)).expect("load");
+        assert_eq!(load(&part).1, CacheOutcome::Stored);
+        assert_eq!(load(&main).1, CacheOutcome::Stored);
+        let file_of = |p: &Path| cache_file(&cache, &rules, p);
+        std::fs::copy(file_of(&part), file_of(&main)).expect("copy");
+        let (s, outcome) = load(&main);
+        assert_eq!(outcome, CacheOutcome::Stored);
+        assert_eq!(&*s.file, "schematrons/main.sch");
+        assert_eq!(load(&main).1, CacheOutcome::Hit);
+        #[cfg(unix)]
+        {
+            std::fs::remove_file(file_of(&main)).expect("remove");
+            let fifo = std::process::Command::new("mkfifo")
+                .arg(file_of(&main))
+                .status()
+                .expect("mkfifo");
+            assert!(fifo.success());
+            assert_eq!(load(&main).1, CacheOutcome::Stored);
+            assert_eq!(load(&main).1, CacheOutcome::Hit);
         }
     }
 

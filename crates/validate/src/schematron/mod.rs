@@ -9,7 +9,7 @@ mod tree;
 pub use cache::CacheOutcome;
 pub(crate) use cache::{
     MAX_CACHE_FOLDER_BYTES, SETTLE, Stamp, keyed_file as keyed_cache_file,
-    prune as prune_cache_folder, stamps_after, store as store_cache_file,
+    prune as prune_cache_folder, read_regular, stamps_after, store as store_cache_file,
     touch as touch_cache_file, verify as verify_sources,
 };
 
