@@ -263,7 +263,7 @@ pub(crate) fn verify(
             continue;
         }
         rehashed += 1;
-        if !read_regular(&path).is_some_and(|b| crate::rules::sha256(&b) == *h) {
+        if read_regular(&path).is_none_or(|b| crate::rules::sha256(&b) != *h) {
             return None;
         }
         // Stat again after reading: only metadata that had settled before `started` describe
