@@ -9,13 +9,22 @@ pub enum ParseErrorKind {
     /// A `<!DOCTYPE>` declaration: refused so no entity expansion (XXE, billion laughs) can happen.
     #[error("DOCTYPE declarations are not allowed (external and internal entities are refused)")]
     Doctype,
-    /// The input is not UTF-8 (a UTF-16 byte order mark or another declared encoding).
+    /// A declared encoding segur does not read.
     #[error(
-        "unsupported encoding {encoding:?}: segur reads UTF-8 documents (CI-SIS documents are UTF-8)"
+        "unsupported encoding {encoding:?}: segur reads UTF-8 (the CI-SIS encoding), UTF-16, US-ASCII, ISO-8859-1, ISO-8859-15 and windows-1252"
     )]
     UnsupportedEncoding {
         /// The encoding found.
         encoding: String,
+    },
+    /// A byte (or, in UTF-16, a lone surrogate's high byte) that the document's encoding
+    /// does not define.
+    #[error("byte 0x{byte:02X} is not a character of {encoding}, the document's encoding")]
+    NotInEncoding {
+        /// The encoding read.
+        encoding: String,
+        /// The byte.
+        byte: u8,
     },
     /// The input is not valid UTF-8.
     #[error("invalid UTF-8 byte sequence")]

@@ -18,6 +18,7 @@ use crate::intern::{ExpandedName, Name};
 mod by_name;
 mod chars;
 mod declaration;
+mod encoding;
 mod fast;
 mod qnames;
 
@@ -88,6 +89,8 @@ struct Builder<'a> {
     strip_space: bool,
     /// Whitespace chunks of a text node not yet known to be whitespace-only.
     pending_space: Vec<(Cow<'a, str>, usize, TextKind)>,
+    /// The encoding the input was read in, when not UTF-8 (the declaration must name it).
+    read_as: Option<encoding::Encoding>,
 }
 
 type Failure = (ParseErrorKind, usize);
@@ -134,14 +137,23 @@ fn parse_with(
     strip_space: bool,
     own_tokenizer: bool,
 ) -> Result<Document, ParseError> {
+    // Checked before another encoding is turned into UTF-8 (at most twice the bytes).
+    too_large(input, limits)?;
+    let transcoded = encoding::to_utf8(input)?;
+    let (input, read_as) = match &transcoded {
+        Some((text, e)) => (text.as_slice(), Some(*e)),
+        None => (input, None),
+    };
     let (whole, base) = prelude(input, limits)?;
     if own_tokenizer {
         let mut b = Builder::new(input, whole, base, limits, strip_space);
+        b.read_as = read_as;
         if fast::run(&mut b).is_ok() {
             return Ok(b.into_document());
         }
     }
     let mut b = Builder::new(input, whole, base, limits, strip_space);
+    b.read_as = read_as;
     b.run()
         .map_err(|(kind, offset)| ParseError::at(kind, input, offset))?;
     Ok(b.into_document())
@@ -151,16 +163,7 @@ fn parse_with(
 /// length of its byte order mark.
 fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), ParseError> {
     let fail = |kind, offset| ParseError::at(kind, input, offset);
-    let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
-    if input.len() > max_bytes {
-        return Err(fail(
-            ParseErrorKind::TooLarge {
-                size: input.len(),
-                limit: max_bytes,
-            },
-            0,
-        ));
-    }
+    too_large(input, limits)?;
     let base = detect_encoding(input).map_err(|kind| fail(kind, 0))?;
     // Validated once, byte order mark included (it is valid UTF-8): the offset of the first
     // invalid byte is the same as in the body alone. The SIMD check says only whether the
@@ -180,6 +183,22 @@ fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), Par
     Ok((whole, base))
 }
 
+/// Refuses an input over the limit of bytes (and over what offsets of 32 bits can address).
+fn too_large(input: &[u8], limits: &Limits) -> Result<(), ParseError> {
+    let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
+    if input.len() > max_bytes {
+        return Err(ParseError::at(
+            ParseErrorKind::TooLarge {
+                size: input.len(),
+                limit: max_bytes,
+            },
+            input,
+            0,
+        ));
+    }
+    Ok(())
+}
+
 /// Why `input` (its byte order mark `base` bytes long) is refused, its first `valid` bytes
 /// being UTF-8 and the next not: an XML declaration read whole before that byte says why
 /// first (a declared encoding other than UTF-8, ISO-8859-1 say, above all), else the byte.
@@ -197,7 +216,7 @@ fn not_utf8(input: &[u8], base: usize, valid: usize) -> Failure {
         matches!(next, Some(b' ' | b'\t' | b'\n' | b'\r' | b'?')).then_some(end)
     });
     if let Some(end) = declaration
-        && let Err(failure) = check_declaration(&body[..end], base)
+        && let Err(failure) = check_declaration(&body[..end], base, None)
     {
         return failure;
     }
@@ -270,6 +289,7 @@ impl<'a> Builder<'a> {
             root_seen: false,
             attrs: Vec::new(),
             scratch: String::new(),
+            read_as: None,
             strip_space,
             pending_space: Vec::new(),
         }
@@ -368,7 +388,11 @@ impl<'a> Builder<'a> {
         if pos != self.base {
             return Err((ParseErrorKind::MisplacedDeclaration, pos));
         }
-        check_declaration(self.whole.get(pos..end).unwrap_or_default(), pos)
+        check_declaration(
+            self.whole.get(pos..end).unwrap_or_default(),
+            pos,
+            self.read_as,
+        )
     }
 
     /// An end tag at `pos` naming `found`.
@@ -1184,13 +1208,22 @@ enum TextKind {
 /// [`declaration`]) and the encoding it names, if any, is UTF-8 (or US-ASCII, a part of it).
 /// A document that names another encoding is refused at its declaration whatever its bytes
 /// (pure ASCII too): segur reads UTF-8 documents, as CI-SIS documents are.
-fn check_declaration(decl: &str, at: usize) -> Result<(), Failure> {
+/// Checks the XML declaration `decl` at `at`; its encoding must be UTF-8, or the one the input
+/// was read in (`read_as`, see [`encoding::to_utf8`]).
+fn check_declaration(
+    decl: &str,
+    at: usize,
+    read_as: Option<encoding::Encoding>,
+) -> Result<(), Failure> {
     check_chars(decl, at)?;
     let encoding = declaration::read(decl).map_err(|(kind, i)| (kind, at + i))?;
     if let Some(enc) = encoding {
-        let ok = ["UTF-8", "UTF8", "US-ASCII", "ASCII"]
-            .iter()
-            .any(|e| enc.eq_ignore_ascii_case(e));
+        let ok = match read_as {
+            Some(e) => e.accepts(enc),
+            None => ["UTF-8", "UTF8"]
+                .iter()
+                .any(|e| enc.eq_ignore_ascii_case(e)),
+        };
         if !ok {
             return Err((
                 ParseErrorKind::UnsupportedEncoding {

@@ -277,16 +277,47 @@ fn doctype_is_refused_before_any_expansion() {
 }
 
 #[test]
-fn encodings_other_than_utf8_are_named() {
-    let utf16 = [0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0];
-    let e = Document::parse(&utf16, &Limits::default()).expect_err("UTF-16");
+fn encodings_other_than_utf8_are_read_as_the_official_chain_reads_them() {
+    // UTF-16 by its byte order mark: the same document as in UTF-8.
+    let utf16 = [
+        0xFF, 0xFE, b'<', 0, b'a', 0, b'>', 0, 0xE9, 0, b'<', 0, b'/', 0, b'a', 0, b'>', 0,
+    ];
+    let doc = Document::parse(&utf16, &Limits::default()).expect("UTF-16");
+    let a = doc.document_element().expect("a");
+    assert_eq!(doc.string_value(a), "é");
+    // ISO-8859-1: values, and line:column in characters.
+    let latin1 = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n<a b='\xe9'>\xe9t\xe9<c/></a>";
+    let doc = Document::parse(latin1, &Limits::default()).expect("Latin-1");
+    let a = doc.document_element().expect("a");
+    assert_eq!(doc.attribute_value(a, "", "b"), Some("é"));
+    assert_eq!(doc.string_value(a), "été");
+    let c = doc
+        .first_child(a)
+        .and_then(|t| doc.next_sibling(t))
+        .expect("c");
+    assert_eq!(doc.line_col(doc.offset(c)), (2, 13));
+    // A declared encoding segur does not read is named; one the bytes contradict too.
+    let ebcdic = "<?xml version='1.0' encoding='IBM037'?><a/>";
     assert!(
-        matches!(&e.kind, ParseErrorKind::UnsupportedEncoding { encoding } if encoding == "UTF-16"),
+        matches!(kind_at(ebcdic, 1, 1), ParseErrorKind::UnsupportedEncoding { encoding } if encoding == "IBM037")
+    );
+    let e = Document::parse(
+        "<?xml version='1.0' encoding='US-ASCII'?><a>é</a>".as_bytes(),
+        &Limits::default(),
+    )
+    .expect_err("not ASCII");
+    assert!(
+        matches!(&e.kind, ParseErrorKind::NotInEncoding { encoding, byte: 0xC3 } if encoding == "US-ASCII"),
         "{e}"
     );
-    let latin1 = "<?xml version='1.0' encoding='ISO-8859-1'?><a/>";
+    assert_eq!((e.line, e.column), (1, 45));
+    // UTF-16 bytes declared as something else.
+    let text = "<?xml version='1.0' encoding='ISO-8859-1'?><a/>";
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let e = Document::parse(&be, &Limits::default()).expect_err("UTF-16 declared Latin-1");
     assert!(
-        matches!(kind_at(latin1, 1, 1), ParseErrorKind::UnsupportedEncoding { encoding } if encoding == "ISO-8859-1")
+        matches!(e.kind, ParseErrorKind::UnsupportedEncoding { .. }),
+        "{e}"
     );
     assert!(parse("<?xml version='1.0' encoding='utf-8'?><a/>").is_ok());
     let e = Document::parse(b"<a>\xff</a>", &Limits::default()).expect_err("bad UTF-8");

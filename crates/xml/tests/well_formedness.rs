@@ -240,12 +240,13 @@ fn the_xml_declaration_is_version_then_encoding_then_standalone() {
     }
 }
 
-/// A declared encoding other than UTF-8 is refused at the declaration, whatever the bytes:
-/// ASCII alone, or bytes of that encoding that are not UTF-8 (not at the first of them); and
-/// so is a UTF-16 byte order mark. UTF-8 bytes that are not valid are still reported where
-/// they are.
+/// The single-byte encodings the official chain reads are read (ASCII bytes, or accented
+/// letters of that encoding), UTF-16 by its byte order mark; an encoding segur does not read is
+/// refused at the declaration, and so is a UTF-16 declaration on bytes that are not UTF-16, or
+/// a UTF-8 byte order mark before another declared encoding. UTF-8 bytes that are not valid are
+/// still reported where they are.
 #[test]
-fn encodings_other_than_utf8_are_refused_at_the_declaration() {
+fn encodings_are_read_or_refused_at_the_declaration() {
     let unsupported = |xml: &[u8], offset: usize, expected: &str| {
         let e = parse(xml).expect_err("another encoding");
         assert!(
@@ -254,35 +255,39 @@ fn encodings_other_than_utf8_are_refused_at_the_declaration() {
         );
         assert_eq!(e.offset, offset, "{e}");
         let message = e.to_string();
-        assert!(message.contains("segur reads UTF-8 documents"), "{message}");
+        assert!(message.contains("segur reads UTF-8"), "{message}");
     };
-    for encoding in [
-        "ISO-8859-1",
-        "windows-1252",
-        "UTF-16",
-        "latin1",
-        "ISO-8859-15",
-    ] {
+    for encoding in ["ISO-8859-1", "windows-1252", "latin1", "ISO-8859-15"] {
         let ascii = format!("<?xml version='1.0' encoding='{encoding}'?><a>e</a>");
-        unsupported(ascii.as_bytes(), 0, encoding);
+        assert!(parse(ascii.as_bytes()).is_ok(), "{encoding}");
         let mut latin =
             format!("<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<a b='").into_bytes();
         latin.extend_from_slice(b"\xe9t\xe9'>\xc0 \xe9crire</a>");
-        unsupported(&latin, 0, encoding);
+        let doc = parse(&latin).expect(encoding);
+        let a = doc.document_element().expect("a");
+        assert_eq!(doc.attribute_value(a, "", "b"), Some("été"), "{encoding}");
+        assert_eq!(doc.string_value(a), "À écrire", "{encoding}");
         let mut with_bom = b"\xef\xbb\xbf".to_vec();
         with_bom.extend_from_slice(&latin);
         unsupported(&with_bom, 3, encoding);
     }
     unsupported(
-        &[0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0],
+        b"<?xml version='1.0' encoding='UTF-16'?><a>e</a>",
         0,
         "UTF-16",
     );
     unsupported(
-        &[0xFE, 0xFF, 0, b'<', 0, b'a', 0, b'/', 0, b'>'],
+        b"<?xml version='1.0' encoding='EBCDIC-CP-US'?><a/>",
         0,
-        "UTF-16",
+        "EBCDIC-CP-US",
     );
+    for utf16 in [
+        &[0xFF, 0xFE, b'<', 0, b'a', 0, b'/', 0, b'>', 0][..],
+        &[0xFE, 0xFF, 0, b'<', 0, b'a', 0, b'/', 0, b'>'],
+    ] {
+        let doc = parse(utf16).expect("UTF-16");
+        assert_eq!(doc.local_name(doc.document_element().expect("a")), "a");
+    }
     // Declared UTF-8 (or nothing declared): the byte that is not UTF-8.
     for (xml, offset) in [
         (
@@ -309,14 +314,24 @@ fn encodings_other_than_utf8_are_refused_at_the_declaration() {
     assert_eq!(e.offset, 6);
 }
 
-/// Each ANS example written in ISO-8859-1 (or windows-1252) and saying so is refused at its
-/// declaration, not at its first accented letter.
+/// Each ANS example written in ISO-8859-1 (or windows-1252) and saying so is read as the same
+/// document as its UTF-8 original: the same nodes, values, and line:column of every element.
 #[test]
-fn ans_examples_in_latin_1_are_refused_at_their_declaration() {
+fn ans_examples_in_latin_1_are_read_as_their_utf8_originals() {
     for (k, path) in ans_examples().iter().enumerate() {
         let text = std::fs::read_to_string(path).expect("a UTF-8 example");
-        // Latin-1 has no byte order mark.
-        let text = text.trim_start_matches('\u{feff}');
+        // Latin-1 has no byte order mark; characters beyond it are written `?` in both.
+        let text: String = text
+            .trim_start_matches('\u{feff}')
+            .chars()
+            .map(|c| {
+                if u32::from(c) < 0x80 || (0xA0..0x100).contains(&u32::from(c)) {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect();
         let encoding = if k % 2 == 0 {
             "ISO-8859-1"
         } else {
@@ -326,18 +341,26 @@ fn ans_examples_in_latin_1_are_refused_at_their_declaration() {
             .replacen("encoding=\"UTF-8\"", &format!("encoding=\"{encoding}\""), 1)
             .replacen("encoding=\"utf-8\"", &format!("encoding=\"{encoding}\""), 1);
         assert_ne!(declared, text, "{}", path.display());
-        let latin: Vec<u8> = declared
-            .chars()
-            .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-            .collect();
+        let latin: Vec<u8> = declared.chars().map(|c| c as u8).collect();
         assert!(latin.iter().any(|&b| b >= 0x80), "{}", path.display());
-        let e = parse(&latin).expect_err("ISO-8859-1");
-        assert!(
-            matches!(&e.kind, ParseErrorKind::UnsupportedEncoding { encoding: e } if e == encoding),
-            "{}: {e}",
-            path.display()
-        );
-        assert_eq!(e.offset, 0, "{}: {e}", path.display());
+        let original = parse(text.as_bytes()).expect("UTF-8");
+        let read = parse(&latin).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(read.len(), original.len(), "{}", path.display());
+        for i in 0..original.len() as u32 {
+            let n = segur_xml::NodeId::from_index(i);
+            assert_eq!(read.kind(n), original.kind(n));
+            assert_eq!(read.local_name(n), original.local_name(n));
+            if read.kind(n) != segur_xml::NodeKind::Element {
+                assert_eq!(read.value(n), original.value(n), "{}", path.display());
+            } else {
+                assert_eq!(
+                    read.line_col(read.offset(n)),
+                    original.line_col(original.offset(n)),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
     }
 }
 
