@@ -311,7 +311,7 @@ impl Engine {
     fn xsd_findings(&self, doc: &Document) -> Vec<Finding> {
         let schema = match self.schema() {
             Ok(schema) => schema,
-            Err(e) => return vec![engine_error("XSD", &e)],
+            Err(e) => return vec![engine_error(doc, "XSD", &e)],
         };
         let version = self.rule_file_hash(CDA_XSD);
         crate::xsd_run::validate(schema, doc)
@@ -500,7 +500,7 @@ impl Engine {
                             .unwrap_or_else(|| c.run(doc, &self.cache)),
                     );
                 }
-                Err(e) => out.findings.push(engine_error(actual, &e)),
+                Err(e) => out.findings.push(engine_error(doc, actual, &e)),
             }
         }
 
@@ -512,7 +512,9 @@ impl Engine {
     }
 }
 
-fn engine_error(rule_set: &str, message: &str) -> Finding {
+/// `RULES-ERROR`: `rule_set` could not be loaded, so `doc` was not checked by it; located at the
+/// document element, which the rule set was to check.
+fn engine_error(doc: &Document, rule_set: &str, message: &str) -> Finding {
     Finding {
         rule: "RULES-ERROR".into(),
         severity: Severity::Error,
@@ -523,7 +525,7 @@ fn engine_error(rule_set: &str, message: &str) -> Finding {
             version: String::new(),
         },
         rule_set: Some(rule_set.into()),
-        location: Location::default(),
+        location: crate::location::locate(doc, doc.document_element().unwrap_or(doc.root())),
     }
 }
 

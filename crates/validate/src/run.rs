@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use segur_finding::{Finding, Location, RuleSource, Severity};
+use segur_finding::{Finding, RuleSource, Severity};
 use segur_xml::hash::FxMap;
 use segur_xml::{Document, ExpandedName, NodeId, NodeKind};
 use segur_xpath::{
@@ -53,6 +53,15 @@ struct Lazy {
 type LazyCell = OnceLock<Result<Expr, String>>;
 
 impl Lazy {
+    /// `src` in `scope`, known not to compile for `why` (it reads a let that does not).
+    fn failed(src: Arc<str>, scope: &Arc<StaticContext>, why: String) -> Lazy {
+        Lazy {
+            src,
+            scope: scope.clone(),
+            cell: Arc::new(OnceLock::from(Err(why))),
+        }
+    }
+
     fn get(&self) -> Result<&Expr, &str> {
         self.cell
             .get_or_init(|| segur_xpath::compile(&self.src, &self.scope).map_err(|e| describe(&e)))
@@ -865,7 +874,21 @@ pub struct Compiled {
     visit_other: bool,
     /// Constructs that could not be compiled (their rules or checks do not run).
     pub unsupported: Vec<Unsupported>,
+    /// Rules whose context does not compile: reported on every document (their checks never
+    /// run, and the official chain cannot compile such a schematron at all).
+    broken_rules: Vec<BrokenRule>,
     versions: HashMap<Arc<str>, String>,
+}
+
+/// A rule whose context could not be compiled.
+struct BrokenRule {
+    /// Its rule id, or its place (`file:line`).
+    name: String,
+    context: String,
+    why: String,
+    file: Arc<str>,
+    line: u32,
+    checks: usize,
 }
 
 /// For each step of a rule, whether it must run: every check does, and a `let` does when a
@@ -941,6 +964,7 @@ impl Compiled {
             sc.bind_namespace(prefix, uri);
         }
         let mut unsupported = Vec::new();
+        let mut broken_rules = Vec::new();
         let mut versions: HashMap<Arc<str>, String> = HashMap::new();
         let mut note = |at: String, construct: &str, reason: String| {
             unsupported.push(Unsupported {
@@ -993,16 +1017,37 @@ impl Compiled {
                     Ok(pat) => pat,
                     Err(e) => {
                         note(at(), &r.context, format!("rule context: {}", describe(&e)));
+                        broken_rules.push(BrokenRule {
+                            name: r.id.clone().unwrap_or_else(at),
+                            context: r.context.clone(),
+                            why: describe(&e),
+                            file: r.file.clone(),
+                            line: r.line,
+                            checks: r
+                                .steps
+                                .iter()
+                                .filter(|s| matches!(s, RuleStep::Check(_)))
+                                .count(),
+                        });
                         continue;
                     }
                 };
                 let mut local = root.clone();
                 let mut steps = Vec::new();
                 let used = used_lets(&r.steps);
+                // The rule's lets that do not compile (or read one that does not), by name,
+                // with why: a later step reading one cannot run, and says so.
+                let mut broken: FxMap<&str, String> = FxMap::default();
+                let reads_broken = |src: &str, broken: &FxMap<&str, String>| {
+                    variable_refs(src).find_map(|v| broken.get(v).cloned())
+                };
                 for (step, used) in r.steps.iter().zip(used) {
                     match step {
                         RuleStep::Let(l) => {
-                            let compiled = interner.compile(&l.value, &local);
+                            let compiled = match reads_broken(&l.value, &broken) {
+                                Some(why) => Err(why),
+                                None => interner.compile(&l.value, &local),
+                            };
                             let (next, var) = interner.declare(&local, &l.name);
                             local = next;
                             match compiled {
@@ -1010,10 +1055,17 @@ impl Compiled {
                                 // let no later step refers to is never evaluated (DTr1_II's
                                 // `$set_other`, on every II element, is read by a commented-out
                                 // assert only), and so can neither cost time nor raise an error.
-                                Ok(expr) if used => steps.push(CStep::Let(var, expr)),
-                                Ok(_) => {}
-                                // Later steps that use it will fail to compile and be listed too.
-                                Err(e) => note(at(), &l.value, format!("let ${}: {e}", l.name)),
+                                Ok(expr) if used => {
+                                    broken.remove(l.name.as_str());
+                                    steps.push(CStep::Let(var, expr));
+                                }
+                                Ok(_) => {
+                                    broken.remove(l.name.as_str());
+                                }
+                                Err(e) => {
+                                    note(at(), &l.value, format!("let ${}: {e}", l.name));
+                                    broken.insert(&l.name, format!("let ${}: {e}", l.name));
+                                }
                             }
                         }
                         RuleStep::Check(c) => {
@@ -1023,7 +1075,12 @@ impl Compiled {
                                 .map(|part| match part {
                                     MessagePart::Text(t) => Part::Text(interner.text(t)),
                                     MessagePart::ValueOf(sel) => {
-                                        Part::Value(interner.lazy(sel, &local))
+                                        Part::Value(match reads_broken(sel, &broken) {
+                                            Some(why) => {
+                                                Lazy::failed(interner.text(sel), &local, why)
+                                            }
+                                            None => interner.lazy(sel, &local),
+                                        })
                                     }
                                     MessagePart::Name(None) => {
                                         Part::Value(interner.lazy("name(.)", &local))
@@ -1041,7 +1098,10 @@ impl Compiled {
                                 last_file = Some(&c.file);
                             }
                             serial += 1;
-                            let test = interner.lazy(&c.test, &local);
+                            let test = match reads_broken(&c.test, &broken) {
+                                Some(why) => Lazy::failed(interner.text(&c.test), &local, why),
+                                None => interner.lazy(&c.test, &local),
+                            };
                             steps.push(CStep::Check(CCheck {
                                 kind: c.kind,
                                 serial,
@@ -1087,6 +1147,7 @@ impl Compiled {
             visit_attributes: s.visit_attributes,
             visit_other: !s.only_child_elements,
             unsupported,
+            broken_rules,
             versions,
         }
     }
@@ -1100,7 +1161,10 @@ impl Compiled {
         };
         let mut ctx = DynamicContext::new(doc).with_resolver(&resolver);
         match self.run_in(doc, &mut ctx) {
-            Ok(findings) => findings,
+            Ok(mut findings) => {
+                findings.extend(self.broken_rules.iter().map(|b| self.broken_rule(doc, b)));
+                findings
+            }
             Err(e) => vec![Finding {
                 rule: "RUN-ERROR".into(),
                 severity: Severity::Error,
@@ -1111,7 +1175,7 @@ impl Compiled {
                     version: String::new(),
                 },
                 rule_set: Some(self.file.clone()),
-                location: Location::default(),
+                location: locate(doc, doc.document_element().unwrap_or(doc.root())),
             }],
         }
     }
@@ -1389,6 +1453,26 @@ impl Compiled {
         self.check_finding(doc, node, c, "UNSUPPORTED".into(), Severity::Error, message)
     }
 
+    /// The finding that says a rule of the rule set cannot run, at the document element.
+    fn broken_rule(&self, doc: &Document, b: &BrokenRule) -> Finding {
+        let at = doc.document_element().unwrap_or(doc.root());
+        Finding {
+            rule: "UNSUPPORTED".into(),
+            severity: Severity::Error,
+            message: format!(
+                "segur cannot run the rule {} (context `{}`): {}; its {} check(s) did not run",
+                b.name, b.context, b.why, b.checks
+            ),
+            source: RuleSource {
+                file: b.file.to_string(),
+                line: Some(b.line),
+                version: self.versions.get(&b.file).cloned().unwrap_or_default(),
+            },
+            rule_set: Some(self.file.clone()),
+            location: locate(doc, at),
+        }
+    }
+
     /// A finding of check `c` at `node`, with the check's source and the node's location.
     fn check_finding(
         &self,
@@ -1556,6 +1640,61 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    /// A rule whose context does not compile is reported on every document (its checks never
+    /// run), and a check that reads a rule let which does not compile, directly or through
+    /// another let, is reported as not run instead of failing with its own message; a check
+    /// that reads neither still runs, and a let redefined by a compiling one is usable again.
+    #[test]
+    fn rules_and_lets_that_do_not_compile_are_reported_never_passed() {
+        let (c, tmp) = compile_rules(
+            "",
+            r#"<rule context="r]]"><assert test="false()">never</assert></rule>
+               <rule context="r">
+                 <let name="bad" value="@a]]"/>
+                 <let name="worse" value="$bad + 1"/>
+                 <assert id="reads" test="$worse = 2">reads the broken let</assert>
+                 <assert id="plain" test="@a = '2'">plain <value-of select="$bad"/></assert>
+                 <let name="bad" value="@a"/>
+                 <assert id="again" test="$bad = '2'">redefined</assert>
+               </rule>"#,
+        );
+        let cache = DocumentCache::new(tmp.path());
+        let doc = Document::parse(b"<r a='1'/>", &segur_xml::Limits::default()).expect("doc");
+        let findings = c.run(&doc, &cache);
+        let rules: Vec<(&str, &str)> = findings
+            .iter()
+            .map(|f| (f.rule.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(rules.len(), 4, "{rules:#?}");
+        assert!(
+            rules
+                .iter()
+                .any(|(r, m)| *r == "UNSUPPORTED" && m.contains("context `r]]`"))
+        );
+        assert!(
+            rules.iter().any(|(r, m)| *r == "UNSUPPORTED"
+                && m.contains("$worse = 2")
+                && m.contains("let $bad")),
+            "{rules:#?}"
+        );
+        // It runs; its message says which part could not be evaluated.
+        assert!(
+            rules
+                .iter()
+                .any(|(r, m)| r.ends_with("plain") && m.contains("segur cannot evaluate")),
+            "{rules:#?}"
+        );
+        assert!(
+            rules.iter().any(|(r, _)| r.ends_with("again")),
+            "{rules:#?}"
+        );
+        assert!(
+            !rules
+                .iter()
+                .any(|(_, m)| m.contains("reads the broken let"))
+        );
     }
 
     /// Rules that repeat a let's name and a test in the same scope share their compiled forms,
