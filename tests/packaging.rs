@@ -584,6 +584,8 @@ fn rules_without(dir: &Path, skip: &str) -> PathBuf {
     for d in ["infrastructure", "schematrons"] {
         std::os::unix::fs::symlink(shared.join(d), r.join(d)).expect("link");
     }
+    // The ANS CI tool's mapping beside the rules, as `segur rules fetch` puts it.
+    std::os::unix::fs::symlink(shared.join("../peer"), dir.join("peer")).expect("link");
     for e in std::fs::read_dir(shared.join("jeuxDeValeurs")).expect("jeuxDeValeurs") {
         let e = e.expect("entry");
         if !e.file_name().to_string_lossy().starts_with(skip) {

@@ -111,6 +111,16 @@ const MAX_FILE: u64 = 64 * 1024 * 1024;
 /// The first read of a file; most carry their `url` well before this.
 const HEAD: usize = 4 * 1024;
 
+/// The first line of an index cache file (2: it ends with a checksum line).
+const INDEX_HEADER: &str = "segur-fhir-index 2\n";
+
+/// FNV-1a, 64 bits: the index cache file's checksum (damage, not tampering, is what it finds).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 impl Packages {
     /// Index every package under `dir`: either a package-cache folder
     /// (`<name>#<version>/package/*.json`) or one package (`package/*.json`, or the
@@ -153,8 +163,10 @@ impl Packages {
         Ok(p)
     }
 
+    /// The index as the text of its cache file: a header, the packages, the entries, and a
+    /// last line holding a checksum of the rest.
     fn to_cache(&self, folders: &[PathBuf]) -> String {
-        let mut out = String::from("segur-fhir-index 1\n");
+        let mut out = String::from(INDEX_HEADER);
         for (i, pkg) in self.packages.iter().enumerate() {
             out.push_str(&format!("P\t{pkg}\t{}\n", self.canonicals[i]));
         }
@@ -177,14 +189,19 @@ impl Packages {
                 e.url
             ));
         }
+        out.push_str(&format!("end\t{:016x}\n", fnv1a(out.as_bytes())));
         out
     }
 
     fn from_cache(text: &str, folders: &[PathBuf]) -> Option<Packages> {
-        let mut lines = text.lines();
-        if lines.next()? != "segur-fhir-index 1" {
+        // Whole and undamaged: a file cut at a line end, or with a changed byte, is rebuilt.
+        let body_end = text.strip_suffix('\n')?.rfind('\n')? + 1;
+        let (body, end) = text.split_at(body_end);
+        if end != format!("end\t{:016x}\n", fnv1a(body.as_bytes())) {
             return None;
         }
+        let body = body.strip_prefix(INDEX_HEADER)?;
+        let lines = body.lines();
         let mut p = Packages::default();
         for line in lines {
             let f: Vec<&str> = line.split('\t').collect();
@@ -631,14 +648,23 @@ mod tests {
                 .structure("http://segur.test/StructureDefinition/test-patient")
                 .is_some()
         );
+        let text = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+        let folders = package_folders(&fixture).unwrap();
+        assert!(Packages::from_cache(&text, &folders).is_some());
         // A cache from other folders is not used.
-        assert!(
-            Packages::from_cache(
-                &std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap(),
-                &[]
-            )
-            .is_none()
-        );
+        assert!(Packages::from_cache(&text, &[]).is_none());
+        // Nor one cut at any line end (a truncated write), or with a byte changed.
+        for (at, _) in text.match_indices('\n') {
+            if at + 1 < text.len() {
+                assert!(
+                    Packages::from_cache(&text[..at + 1], &folders).is_none(),
+                    "cut at {at}"
+                );
+            }
+        }
+        let flipped = text.replacen("\tV\t", "\tS\t", 1);
+        assert_ne!(flipped, text);
+        assert!(Packages::from_cache(&flipped, &folders).is_none());
         let _ = std::fs::remove_dir_all(&cache);
     }
 

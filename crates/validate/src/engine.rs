@@ -3,7 +3,7 @@
 //! unless the profile is `official`, segur's own rules.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use segur_finding::{Finding, Location, RuleSource, Severity};
@@ -66,8 +66,8 @@ pub enum EngineError {
     /// The rules directory is not usable.
     #[error(transparent)]
     Rules(#[from] RulesError),
-    /// The mapping or overrides file could not be read.
-    #[error("{path}: cannot read: {source}")]
+    /// The mapping or overrides file could not be read, or maps nothing.
+    #[error("{path}: {source}")]
     Catalogue {
         /// The file.
         path: String,
@@ -140,12 +140,8 @@ impl Engine {
             options.rules_dir = absolute;
         }
         let catalogue = Catalogue::load(options.mapping.as_deref(), options.overrides.as_deref())
-            .map_err(|source| EngineError::Catalogue {
-            path: format!(
-                "{} / {}",
-                display(options.mapping.as_deref()),
-                display(options.overrides.as_deref())
-            ),
+            .map_err(|(path, source)| EngineError::Catalogue {
+            path: path.display().to_string(),
             source,
         })?;
         Ok(Engine {
@@ -311,7 +307,10 @@ impl Engine {
     fn xsd_findings(&self, doc: &Document) -> Vec<Finding> {
         let schema = match self.schema() {
             Ok(schema) => schema,
-            Err(e) => return vec![engine_error(doc, "XSD", &e)],
+            Err(e) => {
+                let message = format!("the rule set could not be loaded: {e}");
+                return vec![engine_error(doc, "XSD", &message)];
+            }
         };
         let version = self.rule_file_hash(CDA_XSD);
         crate::xsd_run::validate(schema, doc)
@@ -462,6 +461,27 @@ impl Engine {
             );
         }
 
+        // Chosen by the mapping, the selection needs the rules directory's own pieces: without
+        // them a document would pass unchecked by its volet or a generic profile.
+        if selection.source == "mapping" {
+            if !self.catalogue.has_mapping() {
+                out.findings.push(engine_error(
+                    doc,
+                    "mapping.properties",
+                    "no mapping.properties (give --mapping FILE, or `segur rules fetch` puts it beside the rules): the volet schematron of a document without oxygen processing instructions cannot be chosen",
+                ));
+            }
+            for sel in selection.schematrons.iter().filter(|s| s.actual.is_none()) {
+                if crate::select::GENERIC.contains(&sel.declared.as_str()) {
+                    out.findings.push(engine_error(
+                        doc,
+                        &sel.declared,
+                        "a generic profile is absent from the rules directory: it did not run",
+                    ));
+                }
+            }
+        }
+
         for sel in &selection.schematrons {
             let Some(actual) = &sel.actual else {
                 let outside = !crate::select::within_rules(&sel.declared);
@@ -500,7 +520,11 @@ impl Engine {
                             .unwrap_or_else(|| c.run(doc, &self.cache)),
                     );
                 }
-                Err(e) => out.findings.push(engine_error(doc, actual, &e)),
+                Err(e) => out.findings.push(engine_error(
+                    doc,
+                    actual,
+                    &format!("the rule set could not be loaded: {e}"),
+                )),
             }
         }
 
@@ -512,13 +536,13 @@ impl Engine {
     }
 }
 
-/// `RULES-ERROR`: `rule_set` could not be loaded, so `doc` was not checked by it; located at the
-/// document element, which the rule set was to check.
+/// `RULES-ERROR`: `rule_set` could not be loaded or chosen (`message` says why), so `doc` was
+/// not checked by it; located at the document element, which the rule set was to check.
 fn engine_error(doc: &Document, rule_set: &str, message: &str) -> Finding {
     Finding {
         rule: "RULES-ERROR".into(),
         severity: Severity::Error,
-        message: format!("the rule set could not be loaded: {message}"),
+        message: message.into(),
         source: RuleSource {
             file: rule_set.into(),
             line: None,
@@ -531,9 +555,4 @@ fn engine_error(doc: &Document, rule_set: &str, message: &str) -> Finding {
 
 fn load_error(e: &LoadError) -> String {
     e.to_string()
-}
-
-fn display(p: Option<&Path>) -> String {
-    p.map(|p| p.display().to_string())
-        .unwrap_or_else(|| "-".into())
 }

@@ -11,7 +11,7 @@
 //! committed), else reported as missing.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The generic profiles, in the order 90 of the 94 ANS examples list them.
 pub const GENERIC: [&str; 5] = [
@@ -64,13 +64,32 @@ pub struct Selection {
 impl Catalogue {
     /// Read a `mapping.properties` (Java properties: `key=value`, `#`/`!` comments) and an
     /// overrides table (`declared<TAB>substitute`, `#` comments); either may be absent.
-    pub fn load(mapping: Option<&Path>, overrides: Option<&Path>) -> std::io::Result<Catalogue> {
+    pub fn load(
+        mapping: Option<&Path>,
+        overrides: Option<&Path>,
+    ) -> Result<Catalogue, (PathBuf, std::io::Error)> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p).map_err(|e| {
+                let e = std::io::Error::new(e.kind(), format!("cannot read: {e}"));
+                (p.to_path_buf(), e)
+            })
+        };
         let mut c = Catalogue::default();
         if let Some(p) = mapping {
-            c.volets = parse_properties(&std::fs::read_to_string(p)?);
+            c.volets = parse_properties(&read(p)?);
+            // A file that maps nothing would leave every volet unchosen, silently.
+            if c.volets.is_empty() {
+                return Err((
+                    p.to_path_buf(),
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "no key=value line: not a mapping.properties",
+                    ),
+                ));
+            }
         }
         if let Some(p) = overrides {
-            for line in std::fs::read_to_string(p)?.lines() {
+            for line in read(p)?.lines() {
                 if line.starts_with('#') || line.trim().is_empty() {
                     continue;
                 }
