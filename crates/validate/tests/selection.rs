@@ -59,9 +59,9 @@ fn a_mapping_file_that_maps_nothing_is_refused_by_name() {
     let tmp = tempfile::tempdir().expect("tmp");
     let empty = tmp.path().join("map.properties");
     std::fs::write(&empty, "# nothing here\nx\n").expect("write");
-    let e = engine(rules_dir(), Some(empty.clone()))
-        .err()
-        .expect("refused");
+    let Err(e) = engine(rules_dir(), Some(empty.clone())) else {
+        panic!("an empty mapping was accepted");
+    };
     let message = e.to_string();
     assert!(
         message.starts_with(&empty.display().to_string()),
