@@ -102,6 +102,23 @@ fn a_broken_fhir_resource_exits_1_with_rule_path_and_position() {
     assert!(line.contains("at Patient.gender"), "{line}");
 }
 
+/// FHIR JSON is recognized by its first character that is not whitespace, however much
+/// whitespace comes first (no CDA rules are asked for).
+#[test]
+fn a_resource_after_much_whitespace_is_still_fhir() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("spaces.json");
+    let resource = std::fs::read_to_string(example("invalid/ins-bad-gender.json")).unwrap();
+    std::fs::write(&f, format!("{}{resource}", " \n".repeat(10_000))).unwrap();
+    let o = validate(&[f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("FHIR-BINDING-REQUIRED"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn malformed_json_exits_2_with_line_and_column() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -36,11 +36,27 @@ pub(crate) fn open_packages(
 /// Whether a file starts like FHIR JSON (a JSON object with a resourceType).
 pub(crate) fn file_is_fhir(path: &Path) -> bool {
     use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
-        .is_ok()
-        && segur_fhir::looks_like_fhir(&head)
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    // Read up to the first byte that is not whitespace (after a byte order mark), however much
+    // whitespace comes first: JSON allows any.
+    let mut reader = std::io::BufReader::new(file.take(crate::MAX_INPUT));
+    let mut head = [0u8; 4096];
+    let mut first = true;
+    loop {
+        let n = match reader.read(&mut head) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        let mut chunk = &head[..n];
+        if std::mem::take(&mut first) {
+            chunk = chunk.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(chunk);
+        }
+        if let Some(&b) = chunk.trim_ascii_start().first() {
+            return b == b'{';
+        }
+    }
 }
 
 /// The TDDUI Bundle profile: a transaction Bundle, but not an MHD ITI-65 request.
