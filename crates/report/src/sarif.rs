@@ -18,7 +18,13 @@ fn level(s: Severity) -> &'static str {
 /// `path` as a URI reference (RFC 3986): bytes other than unreserved characters and the
 /// path's delimiters percent-encoded (a space, a newline, `%`, `#`, `?`, non-ASCII).
 fn uri_reference(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
+    let mut out = String::with_capacity(path.len() + 2);
+    // A relative reference whose first segment holds a `:` would read as a scheme (`C:x.xml`,
+    // scheme `c`): `./` first keeps it a path (RFC 3986 4.2).
+    let first = path.split('/').next().unwrap_or_default();
+    if !path.starts_with('/') && first.contains(':') {
+        out.push_str("./");
+    }
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b) {
             out.push(char::from(b));
@@ -108,5 +114,10 @@ mod tests {
             uri_reference("my docs/é #1?\n%.xml"),
             "my%20docs/%C3%A9%20%231%3F%0A%25.xml"
         );
+        // A colon in the first segment of a relative path is not a scheme.
+        assert_eq!(uri_reference("C:x.xml"), "./C:x.xml");
+        assert_eq!(uri_reference("a:b/c.xml"), "./a:b/c.xml");
+        assert_eq!(uri_reference("dir/a:b.xml"), "dir/a:b.xml");
+        assert_eq!(uri_reference("/abs/a:b.xml"), "/abs/a:b.xml");
     }
 }
