@@ -364,4 +364,13 @@ fn a_json_object_is_read_as_fhir_wherever_its_resource_type_lies() {
     assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
     assert!(stdout(&o).contains("FHIR-RESOURCE-TYPE"), "{}", stdout(&o));
     assert!(!stdout(&o).contains("SEGUR-MHD"), "{}", stdout(&o));
+    // Located at the object's start, as every finding is somewhere.
+    let nested = dir.path().join("nested.json");
+    std::fs::write(&nested, "\n  {\"a\": {\"resourceType\": \"Patient\"}}").expect("write");
+    let o = validate(&[path(&nested)]);
+    assert!(
+        stdout(&o).contains("nested.json:2:3: error FHIR-RESOURCE-TYPE"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -192,12 +192,12 @@ impl<'p> Validator<'p> {
     pub fn validate(&self, doc: &Document, profiles: &[String]) -> Vec<Finding> {
         let mut findings = self.validate_value(&doc.value, profiles);
         for f in &mut findings {
-            if let Some((l, c)) = f
-                .location
-                .xpath
-                .as_deref()
-                .and_then(|p| doc.position_of_element(p))
-            {
+            // A finding about the whole value (no resourceType) is at its start.
+            let at = match f.location.xpath.as_deref() {
+                Some(p) => doc.position_of_element(p),
+                None => doc.position(""),
+            };
+            if let Some((l, c)) = at {
                 f.location.line = Some(l);
                 f.location.column = Some(c);
             }
