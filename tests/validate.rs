@@ -1130,3 +1130,46 @@ fn schematron_paths_written_another_way_still_run_their_rules() {
         );
     }
 }
+
+/// `--output -` is standard output (no file named `-`), and the two rule profiles cannot both
+/// be asked for.
+#[test]
+fn output_dash_is_standard_output_and_profiles_are_exclusive() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
+    let o = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .current_dir(dir.path())
+        .args([
+            "validate",
+            "--rules",
+            &rules(),
+            "--output",
+            "-",
+            p(&example),
+        ])
+        .output()
+        .expect("run segur");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("1 documents: 1 conformant"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert!(!dir.path().join("-").exists());
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--profile",
+        "official",
+        "--profile",
+        "default",
+        p(&example),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("choose one"),
+        "{}",
+        text(&o.stderr)
+    );
+}

@@ -408,7 +408,7 @@ pub struct ValidateArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
-    /// Write the report to this file instead of standard output.
+    /// Write the report to this file instead of standard output (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Rule profile (`official` or `default`) for CDA documents, or (repeatable) the canonical

@@ -525,7 +525,16 @@ pub(crate) fn jobs(requested: Option<usize>) -> usize {
 pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
     let mut profile = Profile::Default;
     let mut fhir_profiles = Vec::new();
+    let mut chosen: Option<&str> = None;
     for p in &args.profile {
+        if matches!(p.as_str(), "official" | "default") {
+            if let Some(first) = chosen.filter(|c| *c != p) {
+                return Err(Failure::usage(format!(
+                    "--profile {first} and --profile {p}: choose one of official and default"
+                )));
+            }
+            chosen = Some(p);
+        }
         match p.as_str() {
             "official" => profile = Profile::Official,
             "default" => profile = Profile::Default,
@@ -546,7 +555,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         segur_exchange::signing_cert::install_anchors(anchors);
     }
     let mut inputs = inputs_with(&args.paths, &["xml", "eml", "zip", "json"], true);
-    if let Some(output) = &args.output {
+    if let Some(output) = args.output.as_ref().filter(|o| o.as_os_str() != "-") {
         // The report is not an input: refused when given as one, left out of the directories
         // scanned (a second run would validate the first run's report).
         // One file by any name: a link, a path through `..`, a hard link.
@@ -686,7 +695,8 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         ReportFormat::Junit => to_junit(&report),
         ReportFormat::Sarif => to_sarif(&report) + "\n",
     };
-    match &args.output {
+    // `--output -` is standard output, as `-` is standard input among the paths.
+    match args.output.as_ref().filter(|p| p.as_os_str() != "-") {
         Some(path) => std::fs::write(path, text).map_err(|e| {
             Failure::infra(format!("{}: cannot write the report: {e}", path.display()))
         })?,
