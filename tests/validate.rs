@@ -1173,3 +1173,24 @@ fn output_dash_is_standard_output_and_profiles_are_exclusive() {
         text(&o.stderr)
     );
 }
+
+/// A relative `XDG_CACHE_HOME` is ignored (XDG Base Directory specification): the cache goes
+/// to `$HOME/.cache/segur`, not under the working directory.
+#[test]
+fn a_relative_xdg_cache_home_is_ignored() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (home, work) = (dir.path().join("home"), dir.path().join("work"));
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
+    let o = Command::new(env!("CARGO_BIN_EXE_segur"))
+        .current_dir(&work)
+        .env_remove("SEGUR_CACHE_DIR")
+        .env("XDG_CACHE_HOME", "relative-cache")
+        .env("HOME", &home)
+        .args(["validate", "--rules", &rules(), p(&example)])
+        .output()
+        .expect("run segur");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(!work.join("relative-cache").exists());
+    assert!(home.join(".cache/segur/schematron").is_dir());
+}

@@ -68,7 +68,8 @@ pub fn check_rules_dir(dir: &Path) -> Result<(), RulesError> {
 }
 
 /// The default cache directory: `SEGUR_CACHE_DIR`, else `$XDG_CACHE_HOME/segur`, else
-/// `$HOME/.cache/segur`; none when none of these is set.
+/// `$HOME/.cache/segur`; none when none of these is set. A relative `XDG_CACHE_HOME` is
+/// ignored, as the XDG Base Directory specification says.
 pub fn default_cache_dir() -> Option<PathBuf> {
     let var = |k: &str| {
         std::env::var_os(k)
@@ -76,7 +77,11 @@ pub fn default_cache_dir() -> Option<PathBuf> {
             .map(PathBuf::from)
     };
     var("SEGUR_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("segur")))
+        .or_else(|| {
+            var("XDG_CACHE_HOME")
+                .filter(|d| d.is_absolute())
+                .map(|d| d.join("segur"))
+        })
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("segur")))
 }
 
