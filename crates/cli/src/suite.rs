@@ -370,8 +370,12 @@ pub(crate) fn run(
         .map(|r| r.0.as_str())
         .collect();
     if let Some(p) = junit_path {
-        std::fs::write(p, junit(&results))
-            .map_err(|e| Failure::infra(format!("{}: {e}", p.display())))?;
+        std::fs::write(p, junit(&results)).map_err(|e| {
+            Failure::infra(format!(
+                "{}: cannot write the JUnit report: {e}",
+                p.display()
+            ))
+        })?;
     }
     let passed = results.len() - failed - broken.len();
     if broken.is_empty() {

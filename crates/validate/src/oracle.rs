@@ -43,13 +43,32 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<OracleRow>, OracleError> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| OracleError::BadLine {
+            let bad = |message: String| OracleError::BadLine {
                 line: i + 1,
-                message: e.to_string(),
-            })
+                message,
+            };
+            let row: OracleRow = serde_json::from_str(l).map_err(|e| bad(e.to_string()))?;
+            // A kind no run of the chain writes would be compared as a schematron row.
+            if !KINDS.contains(&row.kind.as_str()) {
+                return Err(bad(format!(
+                    "unknown kind '{}' (expected one of {})",
+                    row.kind,
+                    KINDS.join(", ")
+                )));
+            }
+            Ok(row)
         })
         .collect()
 }
+
+/// The kinds of rows `run_peer.sh` writes.
+const KINDS: [&str; 5] = [
+    "failed-assert",
+    "successful-report",
+    "xsd",
+    "parse-error",
+    "run-error",
+];
 
 /// Collapse whitespace as the chain does for `svrl:text`.
 pub fn collapse(text: &str) -> String {
@@ -205,5 +224,14 @@ mod tests {
         let rows = parse_jsonl(&std::fs::read_to_string(path).expect("read")).expect("parse");
         assert_eq!(rows.len(), 73);
         assert_eq!(rows.iter().filter(|r| r.kind == "xsd").count(), 19);
+    }
+
+    #[test]
+    fn a_kind_the_chain_does_not_write_is_refused_at_its_line() {
+        let good = r#"{"document":"a.xml","schematron":"XSD","location":"line 1","role":"error","text":"t","kind":"xsd"}"#;
+        assert!(parse_jsonl(good).is_ok());
+        let bad = format!("{good}\n\n{}", good.replace("\"xsd\"}", "\"xds\"}"));
+        let e = parse_jsonl(&bad).expect_err("unknown kind").to_string();
+        assert!(e.starts_with("line 3: unknown kind 'xds'"), "{e}");
     }
 }
