@@ -444,6 +444,10 @@ fn bad_inputs_are_clear_errors_with_exit_2() {
         "ebcdic.xml",
         b"<?xml version='1.0' encoding='EBCDIC-CP-US'?><a/>",
     );
+    let fhir_xml = write(
+        "patient.xml",
+        b"<Patient xmlns='http://hl7.org/fhir'><id value='p'/></Patient>",
+    );
     let huge = dir.path().join("huge.xml");
     std::fs::File::create(&huge)
         .expect("create")
@@ -455,6 +459,7 @@ fn bad_inputs_are_clear_errors_with_exit_2() {
         (&laughs, "DOCTYPE"),
         (&deep, "deep"),
         (&ebcdic, "encoding"),
+        (&fhir_xml, "a FHIR resource in XML"),
         (&huge, "larger than"),
     ] {
         let o = segur(&["validate", p(file), "--rules", &rules()]);

@@ -412,7 +412,13 @@ impl Engine {
     /// client, which validate every document they handle, have no use for it).
     pub fn validate(&self, bytes: &[u8]) -> Outcome {
         match self.parse(bytes) {
-            Ok(doc) => self.validate_parsed(&doc),
+            Ok(doc) => match fhir_xml(&doc) {
+                Some(problem) => Outcome {
+                    problem: Some(problem),
+                    ..Outcome::default()
+                },
+                None => self.validate_parsed(&doc),
+            },
             Err(problem) => Outcome {
                 problem: Some(problem),
                 ..Outcome::default()
@@ -534,6 +540,23 @@ impl Engine {
         }
         out
     }
+}
+
+/// A FHIR resource written in XML (its element in the FHIR namespace): not a CDA document, and
+/// segur reads FHIR as JSON; judged by the CDA rules it would get findings that mean nothing.
+fn fhir_xml(doc: &Document) -> Option<InputProblem> {
+    let root = doc.document_element()?;
+    (doc.namespace_uri(root) == "http://hl7.org/fhir").then(|| {
+        let (line, column) = doc.line_col(doc.offset(root));
+        InputProblem {
+            message: format!(
+                "a FHIR resource in XML ({}): segur reads FHIR resources as JSON, CDA documents as XML",
+                doc.local_name(root)
+            ),
+            line: Some(line),
+            column: Some(column),
+        }
+    })
 }
 
 /// `RULES-ERROR`: `rule_set` could not be loaded or chosen (`message` says why), so `doc` was
