@@ -1199,3 +1199,36 @@ fn a_relative_xdg_cache_home_is_ignored() {
     assert!(!work.join("relative-cache").exists());
     assert!(home.join(".cache/segur/schematron").is_dir());
 }
+
+/// Two files whose names differ by a byte that is not UTF-8 keep different names in the report
+/// (each such byte written `\xNN`), so a finding says which one it is about.
+#[cfg(unix)]
+#[test]
+fn names_that_are_not_utf8_stay_distinct_in_reports() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
+    for name in [&b"r\xe9sultat.xml"[..], b"r\xe8sultat.xml"] {
+        let to = dir.path().join(std::ffi::OsStr::from_bytes(name));
+        std::fs::copy(&example, to).expect("copy");
+    }
+    let o = segur(&[
+        "validate",
+        "--rules",
+        &rules(),
+        "--format",
+        "json",
+        p(dir.path()),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let paths: Vec<&str> = report["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| d["path"].as_str().expect("path"))
+        .collect();
+    assert_eq!(paths.len(), 2);
+    assert!(paths[0].ends_with("r\\xE8sultat.xml"), "{paths:?}");
+    assert!(paths[1].ends_with("r\\xE9sultat.xml"), "{paths:?}");
+}

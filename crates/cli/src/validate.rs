@@ -29,9 +29,31 @@ pub(crate) enum Input {
 impl Input {
     pub(crate) fn name(&self) -> String {
         match self {
-            Input::File(p) | Input::Missing(p, _) => p.display().to_string(),
+            Input::File(p) | Input::Missing(p, _) => path_text(p),
             Input::Stdin => "-".into(),
         }
+    }
+}
+
+/// A path as report text: UTF-8 as it is, and on Unix each byte of a name that is not UTF-8
+/// written `\xNN` (not one replacement character for all, which made two files whose names
+/// differ by such a byte look the same).
+pub(crate) fn path_text(p: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in p.as_os_str().as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        p.display().to_string()
     }
 }
 
