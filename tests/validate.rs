@@ -36,6 +36,18 @@ fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
+/// An ANS example that conforms: the CR-BIO TSH_1.
+fn tsh_example() -> PathBuf {
+    shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml")
+}
+
+/// segur run from `dir`, the command set up by `setup` (arguments, environment).
+fn segur_in(dir: &Path, setup: impl FnOnce(&mut Command) -> &mut Command) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_segur"));
+    c.current_dir(dir);
+    setup(&mut c).output().expect("run segur")
+}
+
 fn rules() -> String {
     shared().join("ans/testcontenucda").display().to_string()
 }
@@ -1090,7 +1102,7 @@ fn links_in_a_folder_that_lead_nowhere_are_unreadable_inputs_not_skipped() {
 /// official chain runs for it, in the official profile too: a volet error is still found.
 #[test]
 fn schematron_paths_written_another_way_still_run_their_rules() {
-    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
+    let example = tsh_example();
     let original = std::fs::read_to_string(example).expect("example");
     let broken = original.replacen(
         "<title>Compte rendu d'examens biologiques</title>",
@@ -1141,10 +1153,9 @@ fn schematron_paths_written_another_way_still_run_their_rules() {
 #[test]
 fn output_dash_is_standard_output_and_profiles_are_exclusive() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
-    let o = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .current_dir(dir.path())
-        .args([
+    let example = tsh_example();
+    let o = segur_in(dir.path(), |c| {
+        c.args([
             "validate",
             "--rules",
             &rules(),
@@ -1152,8 +1163,7 @@ fn output_dash_is_standard_output_and_profiles_are_exclusive() {
             "-",
             p(&example),
         ])
-        .output()
-        .expect("run segur");
+    });
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(
         text(&o.stdout).contains("1 documents: 1 conformant"),
@@ -1186,15 +1196,13 @@ fn a_relative_xdg_cache_home_is_ignored() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (home, work) = (dir.path().join("home"), dir.path().join("work"));
     std::fs::create_dir_all(&work).expect("mkdir");
-    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
-    let o = Command::new(env!("CARGO_BIN_EXE_segur"))
-        .current_dir(&work)
-        .env_remove("SEGUR_CACHE_DIR")
-        .env("XDG_CACHE_HOME", "relative-cache")
-        .env("HOME", &home)
-        .args(["validate", "--rules", &rules(), p(&example)])
-        .output()
-        .expect("run segur");
+    let example = tsh_example();
+    let o = segur_in(&work, |c| {
+        c.env_remove("SEGUR_CACHE_DIR")
+            .env("XDG_CACHE_HOME", "relative-cache")
+            .env("HOME", &home)
+            .args(["validate", "--rules", &rules(), p(&example)])
+    });
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(!work.join("relative-cache").exists());
     assert!(home.join(".cache/segur/schematron").is_dir());
@@ -1207,7 +1215,7 @@ fn a_relative_xdg_cache_home_is_ignored() {
 fn names_that_are_not_utf8_stay_distinct_in_reports() {
     use std::os::unix::ffi::OsStrExt;
     let dir = tempfile::tempdir().expect("temp dir");
-    let example = shared().join("ans/testcontenucda/ExemplesCDA/BIO-CR-BIO_2024.01_TSH_1.xml");
+    let example = tsh_example();
     for name in [&b"r\xe9sultat.xml"[..], b"r\xe8sultat.xml"] {
         let to = dir.path().join(std::ffi::OsStr::from_bytes(name));
         std::fs::copy(&example, to).expect("copy");

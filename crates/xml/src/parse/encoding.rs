@@ -196,28 +196,30 @@ mod tests {
 
     #[test]
     fn single_byte_encodings_become_utf8() {
-        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe9\xa4</a>";
-        let (text, e) = to_utf8(latin1).expect("read").expect("transcoded");
-        assert_eq!(e, Encoding::Latin1);
-        assert!(
-            String::from_utf8(text)
-                .expect("utf-8")
-                .ends_with("<a>é¤</a>")
-        );
-        let latin9 = b"<?xml version='1.0' encoding='iso-8859-15'?><a>\xa4\xbd</a>";
-        let (text, _) = to_utf8(latin9).expect("read").expect("transcoded");
-        assert!(
-            String::from_utf8(text)
-                .expect("utf-8")
-                .ends_with("<a>€œ</a>")
-        );
-        let cp1252 = b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\x80\x92</a>";
-        let (text, _) = to_utf8(cp1252).expect("read").expect("transcoded");
-        assert!(
-            String::from_utf8(text)
-                .expect("utf-8")
-                .ends_with("<a>€’</a>")
-        );
+        for (input, encoding, text) in [
+            (
+                &b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe9\xa4</a>"[..],
+                Encoding::Latin1,
+                "<a>é¤</a>",
+            ),
+            (
+                b"<?xml version='1.0' encoding='iso-8859-15'?><a>\xa4\xbd</a>",
+                Encoding::Latin9,
+                "<a>€œ</a>",
+            ),
+            (
+                b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\x80\x92</a>",
+                Encoding::Windows1252,
+                "<a>€’</a>",
+            ),
+        ] {
+            let (out, e) = to_utf8(input).expect("read").expect("transcoded");
+            assert_eq!(e, encoding);
+            assert!(
+                String::from_utf8(out).expect("utf-8").ends_with(text),
+                "{e:?}"
+            );
+        }
         // UTF-8, or no declaration: read as it is.
         assert!(to_utf8("<a>é</a>".as_bytes()).expect("read").is_none());
         assert!(
