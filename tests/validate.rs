@@ -924,18 +924,18 @@ fn inputs_are_each_read_once_whatever_the_tree_holds() {
     // A report written into the tree is not validated by the next run; given as an input
     // too, it is refused before anything is overwritten.
     let report = tree.join("report.xml");
-    for _ in 0..2 {
+    for format in ["junit", "junit", "text", "json", "sarif", "text"] {
         let o = segur(&[
             "validate",
             "--rules",
             &rules(),
             "--format",
-            "junit",
+            format,
             "--output",
             p(&report),
             p(&tree),
         ]);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        assert_eq!(o.status.code(), Some(0), "{format}: {}", text(&o.stderr));
     }
     let doc = tree.join("sub/cr-bio-0001.xml");
     let before = std::fs::read(&doc).expect("document");

@@ -137,13 +137,23 @@ impl<'a> Walk<'a> {
 }
 
 /// Whether `path` holds a report that segur wrote (JSON and SARIF name segur's address,
-/// JUnit its test suites), read up to the first 16 MiB.
+/// JUnit its test suites, text ends with its summary line), read up to the first 16 MiB.
 fn is_segur_report(path: &Path) -> bool {
     use std::io::Read;
     let mut head = Vec::new();
     let read = std::fs::File::open(path).and_then(|f| f.take(16 << 20).read_to_end(&mut head));
     let has = |marker: &[u8]| head.windows(marker.len()).any(|w| w == marker);
-    read.is_ok() && (has(b"\"https://segur.invalid/") || has(b"<testsuites name=\"segur "))
+    // The text view ends with its summary line.
+    let text_summary = || {
+        let last = head.trim_ascii_end().rsplit(|&b| b == b'\n').next();
+        last.is_some_and(|l| {
+            l.first().is_some_and(u8::is_ascii_digit)
+                && l.windows(12).any(|w| w == b" documents: ")
+                && l.ends_with(b" warnings")
+        })
+    };
+    read.is_ok()
+        && (has(b"\"https://segur.invalid/") || has(b"<testsuites name=\"segur ") || text_summary())
 }
 
 /// Whether `a` and `b` name the same existing file (same device and inode on Unix, whatever
