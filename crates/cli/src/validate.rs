@@ -484,13 +484,7 @@ fn validate_input(v: &Validators<'_>, input: &Input) -> Vec<DocumentReport> {
             // Noted by the unpacking; a signature is not a CDA document.
             continue;
         }
-        let xml = d
-            .bytes
-            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-            .unwrap_or(&d.bytes)
-            .trim_ascii_start()
-            .starts_with(b"<");
-        if xml {
+        if segur_xml::looks_like_xml(&d.bytes) {
             reports.push(document_report(
                 d.place.clone(),
                 Ok(checked(engine, &d.bytes)),

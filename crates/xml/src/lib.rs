@@ -124,6 +124,20 @@ impl Document {
     }
 }
 
+/// Whether `bytes` start as XML does, in an encoding segur reads: `<` after whitespace (and a
+/// UTF-8 byte order mark), or UTF-16 (a byte order mark, or `<` in two-byte units). A cheap
+/// test to tell XML from other content (a PDF, text) carried in a package.
+pub fn looks_like_xml(bytes: &[u8]) -> bool {
+    match bytes {
+        [0xFE, 0xFF, ..] | [0xFF, 0xFE, ..] | [0, b'<', ..] | [b'<', 0, ..] => true,
+        _ => bytes
+            .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+            .unwrap_or(bytes)
+            .trim_ascii_start()
+            .starts_with(b"<"),
+    }
+}
+
 /// Line and column (1-based, column in characters) of `offset` in `input`, by scanning.
 pub(crate) fn line_col_in(input: &[u8], offset: usize) -> (u32, u32) {
     let before = &input[..offset.min(input.len())];
@@ -142,6 +156,22 @@ pub(crate) fn line_col_in(input: &[u8], offset: usize) -> (u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn xml_is_told_from_other_content_in_every_encoding_read() {
+        for xml in [
+            &b"<a/>"[..],
+            b"\xEF\xBB\xBF\n <?xml version='1.0'?><a/>",
+            b"\xFF\xFE<\0a\0/\0>\0",
+            b"\0<\0a\0/\0>",
+            b"<\0a\0/\0>\0",
+        ] {
+            assert!(super::looks_like_xml(xml), "{xml:?}");
+        }
+        for other in [&b"%PDF-1.4"[..], b"", b"  text", b"\xEF\xBB\xBFtext"] {
+            assert!(!super::looks_like_xml(other), "{other:?}");
+        }
+    }
+
     #[test]
     fn stripping_space_drops_whitespace_only_text_nodes_alone() {
         use super::{Document, Limits, NodeKind};
