@@ -205,6 +205,24 @@ pub fn declared_path(target: &str) -> String {
     normalize_pi(target)
 }
 
+/// `path` with its `.` segments dropped and each `..` taking away the segment before it, as
+/// resolving it against the rules directory does (`schematrons/profils/../x.sch` is
+/// `schematrons/x.sch`); a `..` with nothing before it stays, so the path still leaves the
+/// directory (see [`within_rules`]).
+fn lexical(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "." | "" if !out.is_empty() => {}
+            ".." if out.last().is_some_and(|l| *l != "..") => {
+                out.pop();
+            }
+            _ => out.push(seg),
+        }
+    }
+    out.join("/")
+}
+
 /// The path a PI target names, as the official chain reads it (`PeerRunner.normalizePi`):
 /// trimmed, `\` read as `/`, and from the first `schematrons/` (in any letter case) on,
 /// whatever comes before it (`../schematrons/x.sch`, `..\Schematrons\x.sch` and
@@ -219,7 +237,7 @@ fn normalize_pi(p: &str) -> String {
         .windows(FOLDER.len())
         .position(|w| w.eq_ignore_ascii_case(FOLDER.as_bytes()));
     if let Some(i) = at {
-        return format!("{FOLDER}{}", &p[i + FOLDER.len()..]);
+        return lexical(&format!("{FOLDER}{}", &p[i + FOLDER.len()..]));
     }
     let mut s = p.as_str();
     loop {
@@ -297,6 +315,15 @@ mod tests {
             assert!(within_rules(&normalize_pi(written)), "{written}");
         }
         assert_eq!(normalize_pi("./../other/x.sch"), "other/x.sch");
+        // `..` that stays inside the rules directory is resolved, as the chain resolves it.
+        assert_eq!(
+            normalize_pi("../schematrons/profils/../CI-SIS_x.sch"),
+            "schematrons/CI-SIS_x.sch"
+        );
+        assert_eq!(
+            normalize_pi("../schematrons/profils/../../schematrons/./x.sch"),
+            "schematrons/x.sch"
+        );
         // What lies beyond the folder still cannot leave the rules directory.
         assert!(!within_rules(&normalize_pi(
             "../schematrons/../../etc/x.sch"
