@@ -574,3 +574,25 @@ fn an_error_line_stays_one_line_whatever_a_file_name_holds() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains(r"x\ny.xml"), "{err}");
 }
+
+/// A document that cannot be written (a folder in its place) stops the build with exit 3 and
+/// leaves no half-written temporary file behind.
+#[test]
+fn a_failed_write_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("cr-bio-0002.xml")).expect("mkdir");
+    let o = segur(&["build", "cr-bio", "--count", "3", "--out", path(dir.path())]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cr-bio-0002.xml: cannot write"),
+        "{}",
+        stderr(&o)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -153,12 +153,16 @@ fn write_file(path: &Path, doc: &segur_cda::ClinicalDocument) -> Result<u64, Fai
     let tmp = path.with_extension("xml.tmp");
     let io = |e: std::io::Error| Failure::infra(format!("{}: cannot write: {e}", path.display()));
     let file = fs::File::create(&tmp).map_err(io)?;
-    let mut w = doc
+    let written = doc
         .write_to(BufWriter::new(file))
-        .map_err(|e| Failure::infra(format!("{}: {e}", path.display())))?;
-    w.flush().map_err(io)?;
-    drop(w);
-    fs::rename(&tmp, path).map_err(io)?;
+        .map_err(|e| Failure::infra(format!("{}: {e}", path.display())))
+        .and_then(|mut w| w.flush().map_err(io))
+        .and_then(|()| fs::rename(&tmp, path).map_err(io));
+    if let Err(e) = written {
+        // Nothing half-written is left behind.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     Ok(fs::metadata(path).map_err(io)?.len())
 }
 

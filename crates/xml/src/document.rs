@@ -575,17 +575,13 @@ impl Document {
         }
         let starts = index.starts.get_or_init(|| {
             let mut v = vec![0u32];
-            v.extend(memchr::memchr_iter(b'\n', source).map(|i| i as u32 + 1));
+            v.extend(crate::line_starts(source).map(|i| i as u32));
             v
         });
         let offset = offset.min(source.len());
         let line = starts.partition_point(|&s| s as usize <= offset).max(1);
         let start = starts[line - 1] as usize;
-        let column = source[start..offset]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count();
-        (line as u32, column as u32 + 1)
+        (line as u32, crate::column(source, start, offset))
     }
 
     /// Replays the elements and text in document order, iteratively (for streaming validators).

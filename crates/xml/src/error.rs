@@ -17,14 +17,14 @@ pub enum ParseErrorKind {
         /// The encoding found.
         encoding: String,
     },
-    /// A byte (or, in UTF-16, a lone surrogate's high byte) that the document's encoding
-    /// does not define.
-    #[error("byte 0x{byte:02X} is not a character of {encoding}, the document's encoding")]
+    /// Bytes that the document's encoding does not define (a byte, a lone surrogate, an odd
+    /// last byte of UTF-16).
+    #[error("{what} is not a character of {encoding}, the document's encoding")]
     NotInEncoding {
         /// The encoding read.
         encoding: String,
-        /// The byte.
-        byte: u8,
+        /// What was found (`byte 0xE2`, `the surrogate 0xD800 without its pair`).
+        what: String,
     },
     /// The input is not valid UTF-8.
     #[error("invalid UTF-8 byte sequence")]

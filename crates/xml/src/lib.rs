@@ -138,20 +138,36 @@ pub fn looks_like_xml(bytes: &[u8]) -> bool {
     }
 }
 
-/// Line and column (1-based, column in characters) of `offset` in `input`, by scanning.
+/// Line and column (1-based, column in characters) of `offset` in `input`, by scanning. A
+/// line ends at a line feed, or at a carriage return not followed by one (XML 1.0 2.11); a
+/// byte order mark takes no column.
 pub(crate) fn line_col_in(input: &[u8], offset: usize) -> (u32, u32) {
     let before = &input[..offset.min(input.len())];
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let column = before[line_start..]
-        .iter()
-        .filter(|&&b| b & 0xC0 != 0x80)
-        .count()
-        + 1;
-    (line as u32, column as u32)
+    let (line, line_start) = if memchr::memchr(b'\r', before).is_none() {
+        let start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+        (before.iter().filter(|&&b| b == b'\n').count() + 1, start)
+    } else {
+        line_starts(input)
+            .take_while(|&s| s <= before.len())
+            .fold((1, 0), |(n, _), s| (n + 1, s))
+    };
+    (line as u32, column(input, line_start, before.len()))
+}
+
+/// Where each line after the first starts in `input`: after a line feed, or after a carriage
+/// return not followed by one.
+pub(crate) fn line_starts(input: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memchr2_iter(b'\n', b'\r', input).filter_map(move |i| {
+        (input[i] == b'\n' || input.get(i + 1) != Some(&b'\n')).then_some(i + 1)
+    })
+}
+
+/// The 1-based column of `offset` on the line starting at `line_start`: its characters
+/// counted, a byte order mark at the start of the input not among them.
+pub(crate) fn column(input: &[u8], line_start: usize, offset: usize) -> u32 {
+    let line = &input[line_start..offset];
+    let bom = usize::from(line_start == 0 && line.starts_with(b"\xEF\xBB\xBF"));
+    (line.iter().filter(|&&b| b & 0xC0 != 0x80).count() - bom + 1) as u32
 }
 
 #[cfg(test)]

@@ -125,7 +125,8 @@ pub(crate) fn parse_with_own_tokenizer(
     limits: &Limits,
     strip_space: bool,
 ) -> Option<Document> {
-    let (whole, base) = prelude(input, limits).ok()?;
+    too_large(input, limits.max_bytes).ok()?;
+    let (whole, base) = prelude(input).ok()?;
     let mut b = Builder::new(input, whole, base, limits, strip_space);
     fast::run(&mut b).ok()?;
     Some(b.into_document())
@@ -137,14 +138,19 @@ fn parse_with(
     strip_space: bool,
     own_tokenizer: bool,
 ) -> Result<Document, ParseError> {
-    // Checked before another encoding is turned into UTF-8 (at most twice the bytes).
-    too_large(input, limits)?;
+    // The limit is on the bytes given, checked before another encoding is turned into UTF-8
+    // (at most twice as long: a Latin-1 letter takes two bytes in UTF-8); the text read is
+    // bounded only by what offsets of 32 bits address.
+    too_large(input, limits.max_bytes)?;
     let transcoded = encoding::to_utf8(input)?;
     let (input, read_as) = match &transcoded {
-        Some((text, e)) => (text.as_slice(), Some(*e)),
+        Some((text, e)) => {
+            too_large(text, usize::MAX)?;
+            (text.as_slice(), Some(*e))
+        }
         None => (input, None),
     };
-    let (whole, base) = prelude(input, limits)?;
+    let (whole, base) = prelude(input)?;
     if own_tokenizer {
         let mut b = Builder::new(input, whole, base, limits, strip_space);
         b.read_as = read_as;
@@ -159,11 +165,10 @@ fn parse_with(
     Ok(b.into_document())
 }
 
-/// The checks before tokenizing: size, encoding, UTF-8. Returns the input as text and the
-/// length of its byte order mark.
-fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), ParseError> {
+/// The checks before tokenizing (the size is checked before): encoding, UTF-8. Returns the
+/// input as text and the length of its byte order mark.
+fn prelude(input: &[u8]) -> Result<(&str, usize), ParseError> {
     let fail = |kind, offset| ParseError::at(kind, input, offset);
-    too_large(input, limits)?;
     let base = detect_encoding(input).map_err(|kind| fail(kind, 0))?;
     // Validated once, byte order mark included (it is valid UTF-8): the offset of the first
     // invalid byte is the same as in the body alone. The SIMD check says only whether the
@@ -183,9 +188,9 @@ fn prelude<'a>(input: &'a [u8], limits: &Limits) -> Result<(&'a str, usize), Par
     Ok((whole, base))
 }
 
-/// Refuses an input over the limit of bytes (and over what offsets of 32 bits can address).
-fn too_large(input: &[u8], limits: &Limits) -> Result<(), ParseError> {
-    let max_bytes = limits.max_bytes.min(u32::MAX as usize - 1);
+/// Refuses an input over `max_bytes` (and over what offsets of 32 bits can address).
+fn too_large(input: &[u8], max_bytes: usize) -> Result<(), ParseError> {
+    let max_bytes = max_bytes.min(u32::MAX as usize - 1);
     if input.len() > max_bytes {
         return Err(ParseError::at(
             ParseErrorKind::TooLarge {
@@ -1220,9 +1225,8 @@ fn check_declaration(
     if let Some(enc) = encoding {
         let ok = match read_as {
             Some(e) => e.accepts(enc),
-            None => ["UTF-8", "UTF8"]
-                .iter()
-                .any(|e| enc.eq_ignore_ascii_case(e)),
+            // The one name of UTF-8 the chain's parser knows (it refuses `UTF8`).
+            None => enc.eq_ignore_ascii_case("UTF-8"),
         };
         if !ok {
             return Err((

@@ -26,17 +26,18 @@ pub(crate) enum Encoding {
 }
 
 impl Encoding {
-    /// The encoding an XML declaration names, by the names Java (and so the official chain)
-    /// accepts for it; `None` for UTF-8 and for a name not read here.
+    /// The encoding an XML declaration names, by the names the official chain's parser
+    /// (Xerces, its table of IANA names) accepts for it, in any letter case; `None` for
+    /// UTF-8 and for a name not read here.
     fn named(name: &str) -> Option<Encoding> {
-        let n = name.to_ascii_uppercase().replace('_', "-");
-        Some(match n.as_str() {
-            "US-ASCII" | "ASCII" => Encoding::Ascii,
-            "ISO-8859-1" | "ISO8859-1" | "LATIN1" | "L1" | "ISO-LATIN-1" | "CP819" => {
-                Encoding::Latin1
-            }
-            "ISO-8859-15" | "ISO8859-15" | "LATIN9" | "LATIN-9" | "L9" => Encoding::Latin9,
-            "WINDOWS-1252" | "CP1252" => Encoding::Windows1252,
+        Some(match name.to_ascii_uppercase().as_str() {
+            "US-ASCII" | "ASCII" | "ISO-IR-6" | "ANSI_X3.4-1968" | "ANSI_X3.4-1986"
+            | "ISO_646.IRV:1991" | "CSASCII" | "ISO646-US" | "US" | "IBM367" | "CP367"
+            | "IBM-367" => Encoding::Ascii,
+            "ISO-8859-1" | "ISO-IR-100" | "ISO_8859-1" | "LATIN1" | "CSISOLATIN1" | "L1"
+            | "IBM819" | "CP819" | "IBM-819" => Encoding::Latin1,
+            "ISO-8859-15" | "ISO_8859-15" | "LATIN-9" => Encoding::Latin9,
+            "WINDOWS-1252" => Encoding::Windows1252,
             _ => return None,
         })
     }
@@ -46,7 +47,7 @@ impl Encoding {
     pub(crate) fn accepts(self, name: &str) -> bool {
         match self {
             Encoding::Utf16Le | Encoding::Utf16Be => match name.to_ascii_uppercase().as_str() {
-                "UTF-16" | "UTF16" => true,
+                "UTF-16" | "ISO-10646-UCS-2" => true,
                 "UTF-16LE" => self == Encoding::Utf16Le,
                 "UTF-16BE" => self == Encoding::Utf16Be,
                 _ => false,
@@ -83,11 +84,9 @@ impl Encoding {
                 0xBE => '\u{178}',
                 _ => char::from(b),
             }),
+            // Bytes windows-1252 leaves undefined are read as U+FFFD, as Java reads them.
             Encoding::Windows1252 => match b {
-                0x80..=0x9F => {
-                    let c = WINDOWS_1252[usize::from(b - 0x80)];
-                    (c != '\0').then_some(c)
-                }
+                0x80..=0x9F => Some(WINDOWS_1252[usize::from(b - 0x80)]),
                 _ => Some(char::from(b)),
             },
             Encoding::Utf16Le | Encoding::Utf16Be => None,
@@ -95,12 +94,12 @@ impl Encoding {
     }
 }
 
-/// windows-1252 at 0x80–0x9F (`\0` where it defines no character).
+/// windows-1252 at 0x80–0x9F (U+FFFD where it defines no character).
 const WINDOWS_1252: [char; 32] = [
-    '\u{20AC}', '\0', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
-    '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\0', '\u{17D}', '\0', '\0',
-    '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}', '\u{2DC}',
-    '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\0', '\u{17E}', '\u{178}',
+    '\u{20AC}', '\u{FFFD}', '\u{201A}', '\u{192}', '\u{201E}', '\u{2026}', '\u{2020}', '\u{2021}',
+    '\u{2C6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{FFFD}', '\u{17D}', '\u{FFFD}',
+    '\u{FFFD}', '\u{2018}', '\u{2019}', '\u{201C}', '\u{201D}', '\u{2022}', '\u{2013}', '\u{2014}',
+    '\u{2DC}', '\u{2122}', '\u{161}', '\u{203A}', '\u{153}', '\u{FFFD}', '\u{17E}', '\u{178}',
 ];
 
 /// `input` as UTF-8 when it is in an encoding of [`Encoding`] (with that encoding), `None` when
@@ -115,9 +114,15 @@ pub(crate) fn to_utf8(input: &[u8]) -> Result<Option<(Vec<u8>, Encoding)>, Parse
     if let Some(e) = utf16 {
         return from_utf16(input, e).map(|text| Some((text, e)));
     }
-    let Some(encoding) = declared(input).and_then(Encoding::named) else {
+    // A UTF-8 byte order mark before a declaration of another encoding: the declaration
+    // wins and the mark is dropped, as the chain's parser does.
+    let body = input
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .unwrap_or(input);
+    let Some(encoding) = declared(body).and_then(Encoding::named) else {
         return Ok(None);
     };
+    let input = body;
     let mut out = Vec::with_capacity(input.len() + input.len() / 8);
     for &b in input {
         if b < 0x80 {
@@ -139,7 +144,7 @@ fn declared(input: &[u8]) -> Option<&str> {
     if !matches!(rest.first(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
         return None;
     }
-    let end = rest.windows(2).take(512).position(|w| w == b"?>")?;
+    let end = rest.windows(2).position(|w| w == b"?>")?;
     let decl = std::str::from_utf8(&rest[..end]).ok()?;
     let at = decl.find("encoding")?;
     let value = decl[at + "encoding".len()..]
@@ -154,24 +159,33 @@ fn declared(input: &[u8]) -> Option<&str> {
 /// UTF-16 `input` (a byte order mark first or not) as UTF-8, the mark kept as U+FEFF (which
 /// the tokenizer skips as it skips UTF-8's).
 fn from_utf16(input: &[u8], e: Encoding) -> Result<Vec<u8>, ParseError> {
-    let units = input.chunks(2).map(|pair| match (pair, e) {
-        ([a, b], Encoding::Utf16Le) => u16::from_le_bytes([*a, *b]),
-        ([a, b], _) => u16::from_be_bytes([*a, *b]),
-        // An odd byte at the end: no character, refused below as a lone surrogate would be.
-        _ => 0xDC00,
+    let (pairs, odd) = input.as_chunks::<2>();
+    let units = pairs.iter().map(|&pair| match e {
+        Encoding::Utf16Le => u16::from_le_bytes(pair),
+        _ => u16::from_be_bytes(pair),
     });
     let mut out = Vec::with_capacity(input.len() / 2 * 3 / 2 + 4);
+    let refuse = |what: String, out: &[u8]| {
+        let kind = ParseErrorKind::NotInEncoding {
+            encoding: e.name().into(),
+            what,
+        };
+        ParseError::at(kind, out, out.len())
+    };
     for c in char::decode_utf16(units) {
         match c {
             Ok(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
             Err(bad) => {
-                let kind = ParseErrorKind::NotInEncoding {
-                    encoding: e.name().into(),
-                    byte: (bad.unpaired_surrogate() >> 8) as u8,
-                };
-                return Err(ParseError::at(kind, &out, out.len()));
+                let what = format!(
+                    "the surrogate 0x{:04X} without its pair",
+                    bad.unpaired_surrogate()
+                );
+                return Err(refuse(what, &out));
             }
         }
+    }
+    if !odd.is_empty() {
+        return Err(refuse("a last byte without its pair".into(), &out));
     }
     Ok(out)
 }
@@ -183,7 +197,7 @@ fn not_in(encoding: Encoding, b: u8, done: &[u8]) -> ParseError {
     ParseError::at(
         ParseErrorKind::NotInEncoding {
             encoding: encoding.name().into(),
-            byte: b,
+            what: format!("byte 0x{b:02X}"),
         },
         done,
         done.len(),
@@ -235,8 +249,37 @@ mod tests {
         let e = to_utf8(ascii).expect_err("not ASCII");
         assert_eq!((e.line, e.column), (2, 5));
         assert!(e.to_string().contains("US-ASCII"), "{e}");
-        let cp1252 = b"<?xml version=\"1.0\" encoding=\"cp1252\"?><a>\x81</a>";
-        assert!(to_utf8(cp1252).is_err());
+        // Bytes windows-1252 leaves undefined are U+FFFD, as Java reads them; `cp1252` is no
+        // name the chain's parser knows (read as it is, and refused at the declaration).
+        let cp1252 = b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\x81</a>";
+        let (out, _) = to_utf8(cp1252).expect("read").expect("transcoded");
+        assert!(
+            String::from_utf8(out)
+                .expect("utf-8")
+                .ends_with("<a>\u{FFFD}</a>")
+        );
+        assert!(
+            to_utf8(b"<?xml version='1.0' encoding='cp1252'?><a/>")
+                .expect("read")
+                .is_none()
+        );
+        // A UTF-8 byte order mark before another declared encoding is dropped.
+        let (out, e) =
+            to_utf8(b"\xEF\xBB\xBF<?xml version='1.0' encoding='ISO-8859-1'?><a>\xe9</a>")
+                .expect("read")
+                .expect("transcoded");
+        assert_eq!(e, Encoding::Latin1);
+        assert_eq!(
+            out,
+            "<?xml version='1.0' encoding='ISO-8859-1'?><a>é</a>".as_bytes()
+        );
+        // A declaration longer than a few hundred bytes.
+        let long = format!(
+            "<?xml version='1.0'{} encoding='latin1'?><a>\u{e9}</a>",
+            " ".repeat(600)
+        );
+        let long: Vec<u8> = long.chars().map(|c| c as u8).collect();
+        assert!(to_utf8(&long).expect("read").is_some());
     }
 
     #[test]
@@ -259,6 +302,8 @@ mod tests {
         assert!(to_utf8(&lone).is_err());
         assert!(to_utf8(&be[..be.len() - 1]).is_err());
         assert!(Encoding::Utf16Le.accepts("utf-16"));
+        assert!(Encoding::Utf16Le.accepts("ISO-10646-UCS-2"));
+        assert!(!Encoding::Utf16Le.accepts("UTF16"));
         assert!(Encoding::Utf16Le.accepts("UTF-16LE"));
         assert!(!Encoding::Utf16Le.accepts("UTF-16BE"));
         assert!(!Encoding::Utf16Be.accepts("ISO-8859-1"));
