@@ -880,6 +880,24 @@ pub struct Compiled {
     versions: HashMap<Arc<str>, String>,
 }
 
+/// Why a run stopped: a dynamic error, and the check (with its node) whose evaluation
+/// raised it, when one did.
+struct Stop<'c> {
+    error: EvalError,
+    check: Option<&'c ColdCheck>,
+    node: Option<NodeId>,
+}
+
+impl From<EvalError> for Stop<'_> {
+    fn from(error: EvalError) -> Self {
+        Stop {
+            error,
+            check: None,
+            node: None,
+        }
+    }
+}
+
 /// A rule whose context could not be compiled.
 struct BrokenRule {
     /// Its rule id, or its place (`file:line`).
@@ -1165,18 +1183,51 @@ impl Compiled {
                 findings.extend(self.broken_rules.iter().map(|b| self.broken_rule(doc, b)));
                 findings
             }
-            Err(e) => vec![Finding {
-                rule: "RUN-ERROR".into(),
-                severity: Severity::Error,
-                message: format!("the schematron run stopped on a dynamic error: {e}"),
-                source: RuleSource {
-                    file: self.file.clone(),
-                    line: None,
-                    version: String::new(),
-                },
-                rule_set: Some(self.file.clone()),
-                location: locate(doc, doc.document_element().unwrap_or(doc.root())),
-            }],
+            Err(stop) => vec![self.run_error(doc, stop)],
+        }
+    }
+
+    /// The `RUN-ERROR` finding of a run that `stop` ended: at the node and with the source of
+    /// the check whose evaluation raised the error.
+    fn run_error(&self, doc: &Document, stop: Stop<'_>) -> Finding {
+        let at = stop
+            .node
+            .unwrap_or_else(|| doc.document_element().unwrap_or(doc.root()));
+        let (message, file, line) = match stop.check {
+            Some(c) => (
+                format!(
+                    "the schematron run stopped on a dynamic error in the check {} (`{}`): {}",
+                    c.rule_id(),
+                    c.test.src,
+                    stop.error
+                ),
+                c.file.to_string(),
+                Some(c.line),
+            ),
+            None => (
+                format!(
+                    "the schematron run stopped on a dynamic error: {}",
+                    stop.error
+                ),
+                self.file.clone(),
+                None,
+            ),
+        };
+        Finding {
+            rule: "RUN-ERROR".into(),
+            severity: Severity::Error,
+            message,
+            source: RuleSource {
+                version: self
+                    .versions
+                    .get(file.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                file,
+                line,
+            },
+            rule_set: Some(self.file.clone()),
+            location: locate(doc, at),
         }
     }
 
@@ -1208,7 +1259,7 @@ impl Compiled {
         &'c self,
         doc: &Document,
         ctx: &mut DynamicContext<'c>,
-    ) -> Result<Vec<Finding>, EvalError> {
+    ) -> Result<Vec<Finding>, Stop<'c>> {
         self.set_globals(ctx);
         // Taken out (a fresh table stands in) and put back: nothing else on this thread can
         // see the table while the walk holds it.
@@ -1244,7 +1295,7 @@ impl Compiled {
         doc: &Document,
         ctx: &mut DynamicContext<'c>,
         index: &mut DocIndex<'_>,
-    ) -> Result<Vec<Finding>, EvalError> {
+    ) -> Result<Vec<Finding>, Stop<'c>> {
         let mut findings = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
         let mut marks: Vec<u64> = Vec::new();
@@ -1297,7 +1348,13 @@ impl Compiled {
                             let bit = plan.map_or(NOT_KEPT, |p| p.bits[si]);
                             let fires = match known {
                                 Some(outcomes) if bit != NOT_KEPT => outcomes >> bit & 1 == 1,
-                                _ => match self.fires(rule, c, node, ctx, index)? {
+                                _ => match self.fires(rule, c, node, ctx, index).map_err(
+                                    |error| Stop {
+                                        error,
+                                        check: Some(&c.cold),
+                                        node: Some(node),
+                                    },
+                                )? {
                                     Ok(fires) => fires,
                                     Err(why) => {
                                         findings.push(self.not_run(doc, node, &c.cold, why));
@@ -1309,7 +1366,13 @@ impl Compiled {
                                 if bit != NOT_KEPT {
                                     fired |= 1 << bit;
                                 }
-                                findings.push(self.finding(doc, node, &c.cold, ctx)?);
+                                findings.push(self.finding(doc, node, &c.cold, ctx).map_err(
+                                    |error| Stop {
+                                        error,
+                                        check: Some(&c.cold),
+                                        node: Some(node),
+                                    },
+                                )?);
                             }
                         }
                     }
@@ -1695,6 +1758,30 @@ mod tests {
                 .iter()
                 .any(|(_, m)| m.contains("reads the broken let"))
         );
+    }
+
+    /// A dynamic error stops the run, as it stops the official chain's transformation; the
+    /// one finding names the check that raised it, its line, and the node it was checked on.
+    #[test]
+    fn a_run_stopped_by_a_dynamic_error_names_its_check() {
+        let (c, tmp) = compile_rules(
+            "",
+            r#"<rule context="b"><assert id="cast" test="xs:integer(@n) = 1">n</assert></rule>"#,
+        );
+        let cache = DocumentCache::new(tmp.path());
+        let doc = Document::parse(
+            b"<a>\n<b n='1'/>\n<b n='x'/></a>",
+            &segur_xml::Limits::default(),
+        )
+        .expect("doc");
+        let findings = c.run(&doc, &cache);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        let f = &findings[0];
+        assert_eq!(f.rule, "RUN-ERROR");
+        assert!(f.message.contains("in the check cast"), "{}", f.message);
+        assert!(f.message.contains("xs:integer(@n) = 1"), "{}", f.message);
+        assert_eq!(f.location.line, Some(3), "{f:?}");
+        assert_eq!(f.source.line, Some(3), "{f:?}");
     }
 
     /// Rules that repeat a let's name and a test in the same scope share their compiled forms,
