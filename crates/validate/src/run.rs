@@ -1056,7 +1056,11 @@ impl Compiled {
                 // The rule's lets that do not compile (or read one that does not), by name,
                 // with why: a later step reading one cannot run, and says so.
                 let mut broken: FxMap<&str, String> = FxMap::default();
+                // (Almost always none is broken: no text is scanned then.)
                 let reads_broken = |src: &str, broken: &FxMap<&str, String>| {
+                    if broken.is_empty() {
+                        return None;
+                    }
                     variable_refs(src).find_map(|v| broken.get(v).cloned())
                 };
                 for (step, used) in r.steps.iter().zip(used) {
