@@ -205,24 +205,6 @@ pub fn declared_path(target: &str) -> String {
     normalize_pi(target)
 }
 
-/// `path` with its `.` segments dropped and each `..` taking away the segment before it, as
-/// resolving it against the rules directory does (`schematrons/profils/../x.sch` is
-/// `schematrons/x.sch`); a `..` with nothing before it stays, so the path still leaves the
-/// directory (see [`within_rules`]).
-fn lexical(path: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "." | "" if !out.is_empty() => {}
-            ".." if out.last().is_some_and(|l| *l != "..") => {
-                out.pop();
-            }
-            _ => out.push(seg),
-        }
-    }
-    out.join("/")
-}
-
 /// The path a PI target names, as the official chain reads it (`PeerRunner.normalizePi`):
 /// trimmed, `\` read as `/`, and from the first `schematrons/` (in any letter case) on,
 /// whatever comes before it (`../schematrons/x.sch`, `..\Schematrons\x.sch` and
@@ -237,7 +219,12 @@ fn normalize_pi(p: &str) -> String {
         .windows(FOLDER.len())
         .position(|w| w.eq_ignore_ascii_case(FOLDER.as_bytes()));
     if let Some(i) = at {
-        return lexical(&format!("{FOLDER}{}", &p[i + FOLDER.len()..]));
+        // `.` dropped and each `..` taking the segment before it, as resolving the path against
+        // the rules directory does; a `..` with nothing before it stays (see `within_rules`).
+        let path = format!("{FOLDER}{}", &p[i + FOLDER.len()..]);
+        return crate::resolver::normalize(Path::new(&path))
+            .to_string_lossy()
+            .replace('\\', "/");
     }
     let mut s = p.as_str();
     loop {
