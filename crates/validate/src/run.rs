@@ -1217,22 +1217,8 @@ impl Compiled {
                 None,
             ),
         };
-        Finding {
-            rule: "RUN-ERROR".into(),
-            severity: Severity::Error,
-            message,
-            source: RuleSource {
-                version: self
-                    .versions
-                    .get(file.as_str())
-                    .cloned()
-                    .unwrap_or_default(),
-                file,
-                line,
-            },
-            rule_set: Some(self.file.clone()),
-            location: locate(doc, at),
-        }
+        let rule = "RUN-ERROR".to_string();
+        self.rule_finding(doc, at, rule, Severity::Error, message, (&file, line))
     }
 
     fn set_globals(&self, ctx: &mut DynamicContext<'_>) {
@@ -1523,21 +1509,19 @@ impl Compiled {
     /// The finding that says a rule of the rule set cannot run, at the document element.
     fn broken_rule(&self, doc: &Document, b: &BrokenRule) -> Finding {
         let at = doc.document_element().unwrap_or(doc.root());
-        Finding {
-            rule: "UNSUPPORTED".into(),
-            severity: Severity::Error,
-            message: format!(
-                "segur cannot run the rule {} (context `{}`): {}; its {} check(s) did not run",
-                b.name, b.context, b.why, b.checks
-            ),
-            source: RuleSource {
-                file: b.file.to_string(),
-                line: Some(b.line),
-                version: self.versions.get(&b.file).cloned().unwrap_or_default(),
-            },
-            rule_set: Some(self.file.clone()),
-            location: locate(doc, at),
-        }
+        let message = format!(
+            "segur cannot run the rule {} (context `{}`): {}; its {} check(s) did not run",
+            b.name, b.context, b.why, b.checks
+        );
+        let rule = "UNSUPPORTED".to_string();
+        self.rule_finding(
+            doc,
+            at,
+            rule,
+            Severity::Error,
+            message,
+            (&b.file, Some(b.line)),
+        )
     }
 
     /// A finding of check `c` at `node`, with the check's source and the node's location.
@@ -1550,14 +1534,28 @@ impl Compiled {
         severity: Severity,
         message: String,
     ) -> Finding {
+        self.rule_finding(doc, node, rule, severity, message, (&c.file, Some(c.line)))
+    }
+
+    /// A finding of this rule set at `node`, from the rule file and line `(file, line)` (its
+    /// version from the rule set's files).
+    fn rule_finding(
+        &self,
+        doc: &Document,
+        node: NodeId,
+        rule: String,
+        severity: Severity,
+        message: String,
+        (file, line): (&str, Option<u32>),
+    ) -> Finding {
         Finding {
             rule,
             severity,
             message,
             source: RuleSource {
-                file: c.file.to_string(),
-                line: Some(c.line),
-                version: self.versions.get(&c.file).cloned().unwrap_or_default(),
+                file: file.to_string(),
+                line,
+                version: self.versions.get(file).cloned().unwrap_or_default(),
             },
             rule_set: Some(self.file.clone()),
             location: locate(doc, node),
