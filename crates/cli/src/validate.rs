@@ -581,7 +581,9 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         segur_exchange::signing_cert::install_anchors(anchors);
     }
     let mut inputs = inputs_with(&args.paths, &["xml", "eml", "zip", "json"], true);
-    if let Some(output) = args.output.as_ref().filter(|o| o.as_os_str() != "-") {
+    // `--output -` is standard output, as `-` is standard input among the paths.
+    let output_file = args.output.as_deref().filter(|o| o.as_os_str() != "-");
+    if let Some(output) = output_file {
         // The report is not an input: refused when given as one, left out of the directories
         // scanned (a second run would validate the first run's report).
         // One file by any name: a link, a path through `..`, a hard link.
@@ -721,8 +723,7 @@ pub(crate) fn run(args: ValidateArgs) -> Result<CliOutcome, Failure> {
         ReportFormat::Junit => to_junit(&report),
         ReportFormat::Sarif => to_sarif(&report) + "\n",
     };
-    // `--output -` is standard output, as `-` is standard input among the paths.
-    match args.output.as_ref().filter(|p| p.as_os_str() != "-") {
+    match output_file {
         Some(path) => std::fs::write(path, text).map_err(|e| {
             Failure::infra(format!("{}: cannot write the report: {e}", path.display()))
         })?,
